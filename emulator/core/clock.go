@@ -1,0 +1,238 @@
+package core
+
+import (
+	"container/heap"
+	"sync"
+	"time"
+)
+
+// Clock is the single source of time for the emulator. Handlers never call
+// time.Now directly, so the control plane can move time and every
+// time-dependent rule (token expiry, code lifetime, webhook retries) follows.
+type Clock interface {
+	// Now reports the current (possibly virtual) time.
+	Now() time.Time
+	// AfterFunc runs f in its own goroutine once the clock has advanced by d.
+	AfterFunc(d time.Duration, f func()) Timer
+}
+
+// Timer is a scheduled call returned by Clock.AfterFunc.
+type Timer interface {
+	// Stop prevents the call from running; it reports whether it did so.
+	Stop() bool
+}
+
+// ClockState describes a VirtualClock for the control plane.
+type ClockState struct {
+	Now     time.Time `json:"now"`
+	Frozen  bool      `json:"frozen"`
+	Offset  string    `json:"offset"`
+	Pending int       `json:"pending_timers"`
+}
+
+// VirtualClock follows real time shifted by an offset, can be frozen, moved
+// forward or set. Timers fire when virtual time reaches their due time, both
+// as real time passes and immediately when the clock is advanced.
+type VirtualClock struct {
+	real func() time.Time
+
+	mu       sync.Mutex
+	offset   time.Duration
+	frozen   bool
+	frozenAt time.Time
+	timers   timerHeap
+	seq      uint64
+	wake     *time.Timer
+	closed   bool
+}
+
+var _ Clock = (*VirtualClock)(nil)
+
+// NewVirtualClock returns a running clock that starts at real time. real may
+// be nil, meaning time.Now.
+func NewVirtualClock(real func() time.Time) *VirtualClock {
+	if real == nil {
+		real = time.Now
+	}
+	return &VirtualClock{real: real}
+}
+
+// Now reports the virtual time.
+func (c *VirtualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nowLocked()
+}
+
+func (c *VirtualClock) nowLocked() time.Time {
+	if c.frozen {
+		return c.frozenAt
+	}
+	return c.real().Add(c.offset)
+}
+
+// AfterFunc schedules f to run in its own goroutine once virtual time has
+// moved forward by d.
+func (c *VirtualClock) AfterFunc(d time.Duration, f func()) Timer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq++
+	t := &vtimer{clock: c, due: c.nowLocked().Add(d), f: f, seq: c.seq, index: -1}
+	heap.Push(&c.timers, t)
+	c.fireDueLocked()
+	return t
+}
+
+// Advance moves the clock forward by d (which must not be negative) and runs
+// every timer that became due, in due order.
+func (c *VirtualClock) Advance(d time.Duration) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if d > 0 {
+		if c.frozen {
+			c.frozenAt = c.frozenAt.Add(d)
+		} else {
+			c.offset += d
+		}
+	}
+	c.fireDueLocked()
+	return c.nowLocked()
+}
+
+// Set moves the clock to t. Moving backwards is allowed; timers then wait for
+// their due time again.
+func (c *VirtualClock) Set(t time.Time) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.frozen {
+		c.frozenAt = t
+	} else {
+		c.offset = t.Sub(c.real())
+	}
+	c.fireDueLocked()
+	return c.nowLocked()
+}
+
+// Freeze stops the clock at its current time until Unfreeze.
+func (c *VirtualClock) Freeze() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.frozen {
+		c.frozenAt = c.nowLocked()
+		c.frozen = true
+	}
+	c.fireDueLocked()
+}
+
+// Unfreeze lets the clock run again from where it was frozen.
+func (c *VirtualClock) Unfreeze() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.frozen {
+		c.offset = c.frozenAt.Sub(c.real())
+		c.frozen = false
+	}
+	c.fireDueLocked()
+}
+
+// Reset returns the clock to real time, running and with no offset. Pending
+// timers are kept.
+func (c *VirtualClock) Reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset, c.frozen = 0, false
+	c.fireDueLocked()
+}
+
+// State reports the clock for the control plane.
+func (c *VirtualClock) State() ClockState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.nowLocked()
+	return ClockState{Now: now, Frozen: c.frozen, Offset: now.Sub(c.real()).Round(time.Millisecond).String(), Pending: len(c.timers)}
+}
+
+// Close stops the background wake-up; pending timers never fire afterwards.
+func (c *VirtualClock) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	if c.wake != nil {
+		c.wake.Stop()
+	}
+	c.timers = nil
+}
+
+// fireDueLocked starts every due timer and arms a real timer for the next.
+func (c *VirtualClock) fireDueLocked() {
+	if c.closed {
+		return
+	}
+	now := c.nowLocked()
+	for len(c.timers) > 0 && !c.timers[0].due.After(now) {
+		t := heap.Pop(&c.timers).(*vtimer)
+		t.fired = true
+		go t.f()
+	}
+	if c.wake != nil {
+		c.wake.Stop()
+		c.wake = nil
+	}
+	if len(c.timers) == 0 || c.frozen {
+		return
+	}
+	wait := c.timers[0].due.Sub(now)
+	c.wake = time.AfterFunc(wait, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.fireDueLocked()
+	})
+}
+
+type vtimer struct {
+	clock *VirtualClock
+	due   time.Time
+	f     func()
+	seq   uint64
+	index int
+	fired bool
+}
+
+func (t *vtimer) Stop() bool {
+	c := t.clock
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.fired || t.index < 0 {
+		return false
+	}
+	heap.Remove(&c.timers, t.index)
+	t.index = -1
+	return true
+}
+
+type timerHeap []*vtimer
+
+func (h timerHeap) Len() int { return len(h) }
+func (h timerHeap) Less(i, j int) bool {
+	if h[i].due.Equal(h[j].due) {
+		return h[i].seq < h[j].seq
+	}
+	return h[i].due.Before(h[j].due)
+}
+func (h timerHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *timerHeap) Push(x any) {
+	t := x.(*vtimer)
+	t.index = len(*h)
+	*h = append(*h, t)
+}
+func (h *timerHeap) Pop() any {
+	old := *h
+	t := old[len(old)-1]
+	old[len(old)-1] = nil
+	t.index = -1
+	*h = old[:len(old)-1]
+	return t
+}

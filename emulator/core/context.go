@@ -1,0 +1,109 @@
+package core
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+)
+
+type ctxKey int
+
+const (
+	requestIDKey ctxKey = iota
+	principalKey
+	operationKey
+)
+
+// RequestIDFrom returns the request ID stored by the server middleware.
+func RequestIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+// WithRequestID stores a request ID in ctx.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey, id)
+}
+
+// OperationFrom returns the OpenAPI operationId of the request being served.
+func OperationFrom(ctx context.Context) string {
+	op, _ := ctx.Value(operationKey).(string)
+	return op
+}
+
+// PrincipalKind says what kind of credential authenticated a request.
+type PrincipalKind string
+
+// Principal kinds.
+const (
+	// KindAdmin is a tenant administrator (the fixture admin tokens).
+	KindAdmin PrincipalKind = "admin"
+	// KindApp is an app acting for itself (client credentials, service token).
+	KindApp PrincipalKind = "app"
+	// KindUser is an app acting for a signed-in user (authorization code).
+	KindUser PrincipalKind = "user"
+	// KindOperator is the sandbox operator (control plane).
+	KindOperator PrincipalKind = "operator"
+)
+
+// Principal is who a request acts as, established by an Authenticator. The
+// tenant always comes from the credential, never from the request.
+type Principal struct {
+	Kind     PrincipalKind
+	Tenant   string
+	Subject  string
+	ClientID string
+	UserID   string
+	Scopes   []string
+	TokenID  string
+	Expires  time.Time
+}
+
+// HasScope reports whether the principal holds scope. Administrators hold
+// every scope of their tenant.
+func (p *Principal) HasScope(scope string) bool {
+	if p == nil {
+		return false
+	}
+	if p.Kind == KindAdmin || p.Kind == KindOperator {
+		return true
+	}
+	for _, s := range p.Scopes {
+		if s == scope {
+			return true
+		}
+	}
+	return false
+}
+
+// WithPrincipal stores p in ctx.
+func WithPrincipal(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, principalKey, p)
+}
+
+// PrincipalFrom returns the authenticated principal, or nil.
+func PrincipalFrom(ctx context.Context) *Principal {
+	p, _ := ctx.Value(principalKey).(*Principal)
+	return p
+}
+
+// BearerToken extracts an RFC 6750 §2.1 bearer token from the Authorization
+// header. ok is false when the header is absent or not a bearer credential.
+func BearerToken(r *http.Request) (token string, ok bool) {
+	h := r.Header.Get("Authorization")
+	if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {
+		return "", false
+	}
+	token = strings.TrimSpace(h[7:])
+	return token, token != ""
+}
+
+// Logger returns the logger to use for a request, tagged with its ID.
+func Logger(ctx context.Context, base *slog.Logger) *slog.Logger {
+	if id := RequestIDFrom(ctx); id != "" {
+		return base.With("request_id", id)
+	}
+	return base
+}

@@ -1,0 +1,101 @@
+package core
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+)
+
+// ProblemBaseURI is the namespace of the problem "type" URIs the sandbox
+// documents (RFC 9457 §3.1.1).
+const ProblemBaseURI = "https://argus.sandbox/problems/"
+
+// Problem is an RFC 9457 problem details object, the one error shape of every
+// REST surface. Code is a stable machine-readable extension member.
+type Problem struct {
+	Type      string       `json:"type"`
+	Title     string       `json:"title"`
+	Status    int          `json:"status"`
+	Detail    string       `json:"detail,omitempty"`
+	Instance  string       `json:"instance,omitempty"`
+	Code      string       `json:"code"`
+	RequestID string       `json:"request_id,omitempty"`
+	Errors    []FieldError `json:"errors,omitempty"`
+	// Extra carries documented, problem-specific members (for example
+	// "access_request_url" on review_required).
+	Extra map[string]any `json:"-"`
+	// Header is added to the response (for example Retry-After, Allow).
+	Header http.Header `json:"-"`
+}
+
+// FieldError names one offending field of a request.
+type FieldError struct {
+	// Field is a JSON pointer into the body ("/name"), or "query.limit",
+	// "path.id", "header.Authorization".
+	Field  string `json:"field"`
+	Reason string `json:"reason"`
+}
+
+// Error makes a Problem usable as an error value.
+func (p *Problem) Error() string { return p.Code + ": " + p.Detail }
+
+// NewProblem builds a problem whose type URI derives from code.
+func NewProblem(status int, code, title, detail string) *Problem {
+	return &Problem{Type: ProblemBaseURI + code, Title: title, Status: status, Code: code, Detail: detail}
+}
+
+// WithField appends a field error and returns p.
+func (p *Problem) WithField(field, reason string) *Problem {
+	p.Errors = append(p.Errors, FieldError{Field: field, Reason: reason})
+	return p
+}
+
+// Common problems shared by every REST surface.
+var (
+	// ErrNotFound is the generic 404 problem; foreign tenants' resources get
+	// the same answer as missing ones.
+	ErrNotFoundProblem = func(detail string) *Problem {
+		return NewProblem(http.StatusNotFound, "not_found", "Resource not found", detail)
+	}
+)
+
+// WriteProblem writes p as application/problem+json. It is the single writer
+// of REST errors.
+func WriteProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
+	if p.RequestID == "" && r != nil {
+		p.RequestID = RequestIDFrom(r.Context())
+	}
+	if p.Instance == "" && r != nil {
+		p.Instance = r.URL.Path
+	}
+	body := map[string]any{}
+	raw, _ := json.Marshal(p)
+	_ = json.Unmarshal(raw, &body)
+	for k, v := range p.Extra {
+		body[k] = v
+	}
+	out, _ := json.Marshal(body)
+	h := w.Header()
+	for k, vs := range p.Header {
+		h[k] = vs
+	}
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Content-Length", strconv.Itoa(len(out)))
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(p.Status)
+	_, _ = w.Write(out)
+}
+
+// WriteJSON writes v as application/json with the given status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	out, err := json.Marshal(v)
+	if err != nil {
+		WriteProblem(w, nil, NewProblem(http.StatusInternalServerError, "internal_error", "Internal error", "the response could not be encoded"))
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(out)))
+	w.WriteHeader(status)
+	_, _ = w.Write(out)
+}

@@ -1,0 +1,522 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+)
+
+// DefaultMaxBodyBytes bounds every request body unless RouterConfig says
+// otherwise.
+const DefaultMaxBodyBytes = 1 << 20
+
+// API is one OpenAPI document of specs/ and the handlers of its operations,
+// keyed by operationId.
+type API struct {
+	// Name is the document's name; the spec is served at /openapi/NAME.yaml.
+	Name string
+	// Doc is the parsed document (see LoadSpec).
+	Doc *openapi3.T
+	// Handlers maps every operationId of Doc to its handler.
+	Handlers map[string]http.Handler
+	// Errors writes request errors (validation, authentication) in the
+	// surface's wire format; nil means problem+json.
+	Errors ErrorWriter
+	// Security overrides RouterConfig.Security for this API's schemes (for
+	// example an access-token verifier that checks this resource's audience).
+	Security map[string]Authenticator
+}
+
+// ErrorWriter writes a RequestError in a surface's wire format.
+type ErrorWriter func(w http.ResponseWriter, r *http.Request, e *RequestError)
+
+// RequestError is a request refused before its handler ran.
+type RequestError struct {
+	Status int
+	// Code is the machine-readable reason: invalid_request,
+	// unsupported_media_type, request_too_large, invalid_token,
+	// insufficient_scope, not_found, method_not_allowed.
+	Code   string
+	Detail string
+	Fields []FieldError
+	// Scope lists the scopes that would satisfy the operation
+	// (insufficient_scope).
+	Scope string
+	// Header is added to the response (WWW-Authenticate, Allow).
+	Header http.Header
+}
+
+// Problem converts e to a problem+json body.
+func (e *RequestError) Problem() *Problem {
+	p := NewProblem(e.Status, e.Code, http.StatusText(e.Status), e.Detail)
+	p.Errors = e.Fields
+	p.Header = e.Header
+	return p
+}
+
+// WriteRequestProblem is the default ErrorWriter: problem+json.
+func WriteRequestProblem(w http.ResponseWriter, r *http.Request, e *RequestError) {
+	WriteProblem(w, r, e.Problem())
+}
+
+// Authenticator turns a bearer token into a Principal for one security
+// scheme. It returns an error wrapping ErrInvalidToken when the token is not
+// acceptable.
+type Authenticator interface {
+	Authenticate(ctx context.Context, token string) (*Principal, error)
+}
+
+// AuthenticatorFunc adapts a function to Authenticator.
+type AuthenticatorFunc func(ctx context.Context, token string) (*Principal, error)
+
+// Authenticate calls f.
+func (f AuthenticatorFunc) Authenticate(ctx context.Context, token string) (*Principal, error) {
+	return f(ctx, token)
+}
+
+// ErrInvalidToken is wrapped by authenticators that refuse a token.
+var ErrInvalidToken = errors.New("invalid token")
+
+// OperationInfo describes the operation a handler serves, for middleware.
+type OperationInfo struct {
+	API         string
+	OperationID string
+	Method      string
+	Path        string
+}
+
+// RouterConfig configures NewRouter.
+type RouterConfig struct {
+	APIs []API
+	// Security maps a security scheme name of the specs to its authenticator.
+	Security map[string]Authenticator
+	// MaxBodyBytes bounds request bodies (DefaultMaxBodyBytes when zero).
+	MaxBodyBytes int64
+	Logger       *slog.Logger
+	IDs          *IDs
+	// Wrap, when set, wraps each operation's handler after authentication
+	// and validation (the fault injector hooks in here).
+	Wrap func(op OperationInfo, next http.Handler) http.Handler
+	// CheckResponse, when set, validates every response against the spec
+	// and reports mismatches (used by the test suites).
+	CheckResponse func(r *http.Request, op string, err error)
+}
+
+// Router serves every operation of a set of APIs: it matches the route from
+// the specs, authenticates by the operation's security requirements,
+// validates the request with kin-openapi and only then calls the handler.
+type Router struct {
+	mux *http.ServeMux
+	cfg RouterConfig
+	log *slog.Logger
+	ops []OperationInfo
+}
+
+var unregisterDecoders sync.Once
+
+// NewRouter builds the router. It fails when an operation has no handler,
+// a handler has no operation, or a security scheme has no authenticator.
+func NewRouter(cfg RouterConfig) (*Router, error) {
+	unregisterDecoders.Do(func() {
+		// Only JSON and form bodies are part of the contract.
+		for _, ct := range []string{"application/zip", "multipart/form-data", "application/octet-stream", "application/x-yaml", "application/yaml", "text/csv", "text/plain"} {
+			openapi3filter.UnregisterBodyDecoder(ct)
+		}
+	})
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	rt := &Router{mux: http.NewServeMux(), cfg: cfg, log: cfg.Logger}
+	var problems []string
+	paths := map[string][]string{}
+	pathErr := map[string]ErrorWriter{}
+	for _, api := range cfg.APIs {
+		seen := map[string]bool{}
+		for _, path := range api.Doc.Paths.InMatchingOrder() {
+			item := api.Doc.Paths.Value(path)
+			for method, op := range item.Operations() {
+				if op.OperationID == "" {
+					problems = append(problems, fmt.Sprintf("%s: %s %s has no operationId", api.Name, method, path))
+					continue
+				}
+				seen[op.OperationID] = true
+				h, ok := api.Handlers[op.OperationID]
+				if !ok {
+					problems = append(problems, fmt.Sprintf("%s: operation %s (%s %s) has no handler", api.Name, op.OperationID, method, path))
+					continue
+				}
+				for _, req := range effectiveSecurity(api.Doc, op) {
+					for scheme := range req {
+						if rt.authenticator(api, scheme) == nil {
+							problems = append(problems, fmt.Sprintf("%s: security scheme %q of %s has no authenticator", api.Name, scheme, op.OperationID))
+						}
+					}
+				}
+				info := OperationInfo{API: api.Name, OperationID: op.OperationID, Method: method, Path: path}
+				rt.ops = append(rt.ops, info)
+				route := &routers.Route{Spec: api.Doc, Path: path, PathItem: item, Method: method, Operation: op}
+				rt.mux.Handle(method+" "+path, rt.operation(api, route, info, h))
+				paths[path] = append(paths[path], method)
+				pathErr[path] = api.Errors
+			}
+		}
+		for id := range api.Handlers {
+			if !seen[id] {
+				problems = append(problems, fmt.Sprintf("%s: handler %q has no operation in the spec", api.Name, id))
+			}
+		}
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return nil, fmt.Errorf("routes do not match the specs:\n  %s", strings.Join(problems, "\n  "))
+	}
+	for path, methods := range paths {
+		allow := strings.Join(methods, ", ")
+		write := pathErr[path]
+		if write == nil {
+			write = WriteRequestProblem
+		}
+		rt.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			write(w, r, &RequestError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
+				Detail: fmt.Sprintf("%s is not allowed on %s; allowed: %s", r.Method, path, allow),
+				Header: http.Header{"Allow": {allow}}})
+		})
+	}
+	rt.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		WriteRequestProblem(w, r, &RequestError{Status: http.StatusNotFound, Code: "not_found", Detail: "no operation of the Argus contract matches " + r.URL.Path})
+	})
+	sort.Slice(rt.ops, func(i, j int) bool { return rt.ops[i].OperationID < rt.ops[j].OperationID })
+	return rt, nil
+}
+
+func (rt *Router) authenticator(api API, scheme string) Authenticator {
+	if a, ok := api.Security[scheme]; ok {
+		return a
+	}
+	return rt.cfg.Security[scheme]
+}
+
+// Operations lists every routed operation, sorted by operationId.
+func (rt *Router) Operations() []OperationInfo { return rt.ops }
+
+// ServeHTTP assigns a request ID, recovers panics and dispatches.
+func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := r.Header.Get("X-Request-Id")
+	if id == "" || len(id) > 128 {
+		id = rt.cfg.IDs.Token("req", 10)
+	}
+	w.Header().Set("X-Request-Id", id)
+	r = r.WithContext(WithRequestID(r.Context(), id))
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			Logger(r.Context(), rt.log).Error("handler panic", "panic", fmt.Sprint(v), "path", r.URL.Path)
+			WriteProblem(w, r, NewProblem(http.StatusInternalServerError, "internal_error", "Internal Server Error",
+				"the sandbox failed while serving this request; quote the request_id when reporting it"))
+		}
+	}()
+	rt.mux.ServeHTTP(w, r)
+}
+
+func effectiveSecurity(doc *openapi3.T, op *openapi3.Operation) openapi3.SecurityRequirements {
+	if op.Security != nil {
+		return *op.Security
+	}
+	return doc.Security
+}
+
+var validationOptions = &openapi3filter.Options{
+	AuthenticationFunc:                openapi3filter.NoopAuthenticationFunc,
+	RejectWhenRequestBodyNotSpecified: true,
+	MultiError:                        true,
+}
+
+func (rt *Router) operation(api API, route *routers.Route, info OperationInfo, h http.Handler) http.Handler {
+	writeErr := api.Errors
+	if writeErr == nil {
+		writeErr = WriteRequestProblem
+	}
+	security := effectiveSecurity(api.Doc, route.Operation)
+	var names []string
+	for _, p := range route.PathItem.Parameters {
+		if p.Value != nil && p.Value.In == openapi3.ParameterInPath {
+			names = append(names, p.Value.Name)
+		}
+	}
+	for _, p := range route.Operation.Parameters {
+		if p.Value != nil && p.Value.In == openapi3.ParameterInPath {
+			names = append(names, p.Value.Name)
+		}
+	}
+	hasBody := route.Operation.RequestBody != nil
+	next := h
+	if rt.cfg.Wrap != nil {
+		next = rt.cfg.Wrap(info, h)
+	}
+	if rt.cfg.CheckResponse != nil {
+		next = rt.checkResponses(route, info, next)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := context.WithValue(r.Context(), operationKey, info.OperationID)
+		if len(security) > 0 {
+			p, rerr := rt.authenticate(ctx, r, api, security)
+			if rerr != nil {
+				writeErr(w, r, rerr)
+				return
+			}
+			if p != nil {
+				ctx = WithPrincipal(ctx, p)
+			}
+		}
+		r = r.WithContext(ctx)
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = http.MaxBytesReader(w, r.Body, rt.cfg.MaxBodyBytes)
+		} else if !hasBody {
+			r.Body = http.NoBody
+		}
+		params := make(map[string]string, len(names))
+		for _, n := range names {
+			params[n] = r.PathValue(n)
+		}
+		in := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route, Options: validationOptions}
+		if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
+			writeErr(w, r, requestErrorFrom(err))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authenticate applies the operation's security requirements (OpenAPI
+// 3.0 §4.8.30: alternatives are OR-ed). It returns the principal of the
+// first alternative that accepts the token and holds its scopes.
+func (rt *Router) authenticate(ctx context.Context, r *http.Request, api API, reqs openapi3.SecurityRequirements) (*Principal, *RequestError) {
+	anonymous := false
+	for _, req := range reqs {
+		if len(req) == 0 {
+			anonymous = true
+		}
+	}
+	// RFC 6750 §2.3 allows access_token in the query; the contract does not.
+	if r.URL.Query().Has("access_token") {
+		return nil, &RequestError{Status: http.StatusBadRequest, Code: "invalid_request",
+			Detail: "bearer tokens are accepted only in the Authorization header, never in the query string",
+			Fields: []FieldError{{Field: "query.access_token", Reason: "not accepted"}},
+			Header: http.Header{"WWW-Authenticate": {`Bearer realm="argus", error="invalid_request", error_description="token in query string"`}}}
+	}
+	token, ok := BearerToken(r)
+	if !ok {
+		if anonymous {
+			return nil, nil
+		}
+		return nil, &RequestError{Status: http.StatusUnauthorized, Code: "unauthorized",
+			Detail: "this operation requires a bearer token in the Authorization header",
+			Fields: []FieldError{{Field: "header.Authorization", Reason: "missing bearer token"}},
+			Header: http.Header{"WWW-Authenticate": {`Bearer realm="argus"`}}}
+	}
+	var missing []string
+	var authenticated bool
+	tried := map[string]*Principal{}
+	for _, req := range reqs {
+		if len(req) == 0 {
+			continue
+		}
+		var principal *Principal
+		okReq := true
+		for scheme, scopes := range req {
+			p, done := tried[scheme]
+			if !done {
+				var err error
+				p, err = rt.authenticator(api, scheme).Authenticate(ctx, token)
+				if err != nil {
+					p = nil
+				}
+				tried[scheme] = p
+			}
+			if p == nil {
+				okReq = false
+				break
+			}
+			authenticated = true
+			for _, s := range scopes {
+				if !p.HasScope(s) {
+					okReq = false
+					missing = append(missing, s)
+				}
+			}
+			principal = p
+		}
+		if okReq && principal != nil {
+			return principal, nil
+		}
+	}
+	if authenticated {
+		scope := strings.Join(missing, " ")
+		return nil, &RequestError{Status: http.StatusForbidden, Code: "insufficient_scope", Scope: scope,
+			Detail: "the token is valid but lacks the scope this operation requires: " + scope,
+			Header: http.Header{"WWW-Authenticate": {fmt.Sprintf(`Bearer realm="argus", error="insufficient_scope", scope=%q`, scope)}}}
+	}
+	return nil, &RequestError{Status: http.StatusUnauthorized, Code: "invalid_token",
+		Detail: "the bearer token is malformed, expired, revoked, or not issued by this sandbox",
+		Header: http.Header{"WWW-Authenticate": {`Bearer realm="argus", error="invalid_token", error_description="the access token is invalid"`}}}
+}
+
+// requestErrorFrom maps a kin-openapi validation error to a RequestError
+// naming the offending fields.
+func requestErrorFrom(err error) *RequestError {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return &RequestError{Status: http.StatusRequestEntityTooLarge, Code: "request_too_large",
+			Detail: fmt.Sprintf("the request body exceeds %d bytes", mbe.Limit)}
+	}
+	out := &RequestError{Status: http.StatusBadRequest, Code: "invalid_request"}
+	var errs []error
+	var me openapi3.MultiError
+	if errors.As(err, &me) {
+		errs = me
+	} else {
+		errs = []error{err}
+	}
+	for _, e := range errs {
+		var re *openapi3filter.RequestError
+		if !errors.As(e, &re) {
+			out.Fields = append(out.Fields, FieldError{Field: "request", Reason: e.Error()})
+			continue
+		}
+		if errors.As(re.Err, &mbe) {
+			return requestErrorFrom(mbe)
+		}
+		switch {
+		case strings.Contains(re.Reason, "Content-Type") || strings.Contains(re.Reason, "unsupported content type"):
+			out.Status, out.Code = http.StatusUnsupportedMediaType, "unsupported_media_type"
+			out.Fields = append(out.Fields, FieldError{Field: "header.Content-Type", Reason: re.Reason})
+		case re.Parameter != nil:
+			out.Fields = append(out.Fields, FieldError{Field: re.Parameter.In + "." + re.Parameter.Name, Reason: reasonOf(re)})
+		case re.RequestBody != nil:
+			out.Fields = append(out.Fields, bodyFields(re)...)
+		default:
+			out.Fields = append(out.Fields, FieldError{Field: "request", Reason: reasonOf(re)})
+		}
+	}
+	if out.Status == http.StatusUnsupportedMediaType {
+		out.Detail = "the request's Content-Type is not accepted by this operation"
+	} else {
+		names := make([]string, 0, len(out.Fields))
+		for _, f := range out.Fields {
+			names = append(names, f.Field)
+		}
+		out.Detail = "the request does not match the operation's schema: " + strings.Join(names, ", ")
+	}
+	return out
+}
+
+func reasonOf(re *openapi3filter.RequestError) string {
+	var se *openapi3.SchemaError
+	if errors.As(re.Err, &se) {
+		return se.Reason
+	}
+	if re.Err != nil {
+		if errors.Is(re.Err, openapi3filter.ErrInvalidRequired) {
+			return "required"
+		}
+		return re.Err.Error()
+	}
+	return re.Reason
+}
+
+func bodyFields(re *openapi3filter.RequestError) []FieldError {
+	if errors.Is(re.Err, openapi3filter.ErrInvalidRequired) {
+		return []FieldError{{Field: "/", Reason: "a request body is required"}}
+	}
+	var errs []error
+	var me openapi3.MultiError
+	if errors.As(re.Err, &me) {
+		errs = me
+	} else {
+		errs = []error{re.Err}
+	}
+	var out []FieldError
+	for _, e := range errs {
+		var se *openapi3.SchemaError
+		if errors.As(e, &se) {
+			ptr := "/" + strings.Join(se.JSONPointer(), "/")
+			reason := se.Reason
+			if strings.Contains(reason, "property") && strings.Contains(reason, "unsupported") {
+				reason = "unknown field: " + reason
+			}
+			out = append(out, FieldError{Field: ptr, Reason: reason})
+			continue
+		}
+		msg := "malformed body"
+		if e != nil {
+			msg = e.Error()
+		}
+		out = append(out, FieldError{Field: "/", Reason: msg})
+	}
+	if len(out) == 0 {
+		out = append(out, FieldError{Field: "/", Reason: re.Error()})
+	}
+	return out
+}
+
+// checkResponses validates each response of an operation against its spec.
+func (rt *Router) checkResponses(route *routers.Route, info OperationInfo, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		in := &openapi3filter.ResponseValidationInput{
+			RequestValidationInput: &openapi3filter.RequestValidationInput{Request: r, Route: route, Options: validationOptions},
+			Status:                 rec.status,
+			Header:                 w.Header(),
+			Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+		}
+		in.SetBodyBytes(rec.body.Bytes())
+		if err := openapi3filter.ValidateResponse(r.Context(), in); err != nil {
+			rt.cfg.CheckResponse(r, info.OperationID, fmt.Errorf("%s %s → %d: %w\nbody: %s", r.Method, r.URL.Path, rec.status, err, rec.body.String()))
+		}
+	})
+}
+
+type recorder struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+	wrote  bool
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	r.body.Write(b)
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *recorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
