@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -112,6 +113,11 @@ type RouterConfig struct {
 	CheckResponse func(r *http.Request, op string, err error)
 }
 
+// refusableMethods are the methods answered 405 on a path that does not
+// offer them (RFC 9110 §9 plus PATCH).
+var refusableMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+	http.MethodPatch, http.MethodDelete, http.MethodOptions, http.MethodTrace}
+
 // Router serves every operation of a set of APIs: it matches the route from
 // the specs, authenticates by the operation's security requirements,
 // validates the request with kin-openapi and only then calls the handler.
@@ -189,11 +195,19 @@ func NewRouter(cfg RouterConfig) (*Router, error) {
 		if write == nil {
 			write = WriteRequestProblem
 		}
-		rt.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		notAllowed := func(w http.ResponseWriter, r *http.Request) {
 			write(w, r, &RequestError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
 				Detail: fmt.Sprintf("%s is not allowed on %s; allowed: %s", r.Method, path, allow),
 				Header: http.Header{"Allow": {allow}}})
-		})
+		}
+		// One pattern per refused method: a method-less "/a/b" would conflict
+		// in ServeMux with "PATCH /a/{id}" (more methods, more specific path).
+		for _, m := range refusableMethods {
+			if slices.Contains(methods, m) || (m == http.MethodHead && slices.Contains(methods, http.MethodGet)) {
+				continue
+			}
+			rt.mux.HandleFunc(m+" "+path, notAllowed)
+		}
 	}
 	rt.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		WriteRequestProblem(w, r, &RequestError{Status: http.StatusNotFound, Code: "not_found", Detail: "no operation of the Argus contract matches " + r.URL.Path})
