@@ -470,8 +470,11 @@ func bodyFields(re *openapi3filter.RequestError) []FieldError {
 		if errors.As(e, &se) {
 			ptr := "/" + strings.Join(se.JSONPointer(), "/")
 			reason := se.Reason
-			if strings.Contains(reason, "property") && strings.Contains(reason, "unsupported") {
-				reason = "unknown field: " + reason
+			// additionalProperties: false reports the parent object; name
+			// the unknown field itself.
+			if name, ok := unsupportedProperty(reason); ok {
+				ptr = strings.TrimSuffix(ptr, "/") + "/" + name
+				reason = "unknown field"
 			}
 			out = append(out, FieldError{Field: ptr, Reason: reason})
 			continue
@@ -534,3 +537,13 @@ func (r *recorder) Flush() {
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// unsupportedProperty extracts NAME from kin-openapi's
+// `property "NAME" is unsupported`.
+func unsupportedProperty(reason string) (string, bool) {
+	const pre, post = `property "`, `" is unsupported`
+	if strings.HasPrefix(reason, pre) && strings.HasSuffix(reason, post) {
+		return reason[len(pre) : len(reason)-len(post)], true
+	}
+	return "", false
+}

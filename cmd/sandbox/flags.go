@@ -1,0 +1,110 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/knogin/argus-sandbox/emulator"
+)
+
+var errHelp = errors.New("help requested")
+
+// options are the command-line flags; every flag can also be set by an
+// ARGUS_SANDBOX_* environment variable (flags win), which is how the
+// container image is configured.
+type options struct {
+	addr      string
+	issuer    string
+	fixtures  string
+	specs     string
+	logFormat string
+	logLevel  string
+	seed      int64
+}
+
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := pflag.NewFlagSet("sandbox", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.addr, "addr", env("ADDR", "127.0.0.1:8080"), "listen address (env ARGUS_SANDBOX_ADDR)")
+	fs.StringVar(&o.issuer, "issuer", env("ISSUER", ""), "public base URL, used as token issuer (default http://ADDR)")
+	fs.StringVar(&o.fixtures, "fixtures", env("FIXTURES", ""), "directory of fixture files overriding the embedded ones")
+	fs.StringVar(&o.specs, "specs", env("SPECS", ""), "directory of spec files overriding the embedded ones")
+	fs.StringVar(&o.logFormat, "log-format", env("LOG_FORMAT", "text"), "log format: text or json")
+	fs.StringVar(&o.logLevel, "log-level", env("LOG_LEVEL", "info"), "log level: debug, info, warn, error")
+	fs.Int64Var(&o.seed, "seed", 0, "seed for IDs, secrets and fault probabilities (0: random)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: sandbox [flags]\n       sandbox healthcheck [URL]\n\nFlags:\n%s", fs.FlagUsages())
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return nil, errHelp
+		}
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return o, nil
+}
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv("ARGUS_SANDBOX_" + name); ok {
+		return v
+	}
+	return def
+}
+
+// config validates every option together and builds the emulator config.
+func (o *options) config(log *slog.Logger) (emulator.Config, error) {
+	var errs []error
+	if _, _, err := net.SplitHostPort(o.addr); err != nil {
+		errs = append(errs, fmt.Errorf("--addr %q: %w", o.addr, err))
+	}
+	if o.logFormat != "text" && o.logFormat != "json" {
+		errs = append(errs, fmt.Errorf("--log-format %q: must be text or json", o.logFormat))
+	}
+	issuer := o.issuer
+	if issuer == "" {
+		issuer = "http://" + publicAddr(o.addr)
+	} else if u, err := url.Parse(issuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" && u.Path != "/" {
+		errs = append(errs, fmt.Errorf("--issuer %q: must be an absolute http(s) URL without a path", o.issuer))
+	}
+	cfg := emulator.Config{Issuer: strings.TrimSuffix(issuer, "/"), Logger: log, Seed: o.seed}
+	if o.fixtures != "" {
+		if st, err := os.Stat(o.fixtures); err != nil || !st.IsDir() {
+			errs = append(errs, fmt.Errorf("--fixtures %q: not a readable directory", o.fixtures))
+		} else {
+			cfg.Fixtures = os.DirFS(o.fixtures)
+		}
+	}
+	if o.specs != "" {
+		if st, err := os.Stat(o.specs); err != nil || !st.IsDir() {
+			errs = append(errs, fmt.Errorf("--specs %q: not a readable directory", o.specs))
+		} else {
+			cfg.Specs = os.DirFS(o.specs)
+		}
+	}
+	return cfg, errors.Join(errs...)
+}
+
+// publicAddr turns a listen address into one a client can dial
+// (0.0.0.0:8080 → 127.0.0.1:8080).
+func publicAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}

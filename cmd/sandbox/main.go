@@ -1,0 +1,80 @@
+// Command sandbox runs the Argus sandbox: an offline emulator of the Argus
+// platform's public integration contract.
+//
+//	sandbox [flags]            serve (see --help)
+//	sandbox healthcheck [URL]  exit 0 when the sandbox answers /healthz
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/knogin/argus-sandbox/emulator"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitRuntime = 1
+	exitUsage   = 2
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "healthcheck" {
+		return healthcheck(ctx, args[1:], stderr)
+	}
+	opts, err := parseFlags(args, stderr)
+	if errors.Is(err, errHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "sandbox:", err)
+		return exitUsage
+	}
+	log := newLogger(opts.logFormat, opts.logLevel, stderr)
+	cfg, err := opts.config(log)
+	if err != nil {
+		fmt.Fprintln(stderr, "sandbox:", err)
+		return exitUsage
+	}
+	sb, err := emulator.New(cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "sandbox:", err)
+		return exitUsage
+	}
+	ln, err := net.Listen("tcp", opts.addr)
+	if err != nil {
+		sb.Close()
+		fmt.Fprintln(stderr, "sandbox:", err)
+		return exitRuntime
+	}
+	if err := emulator.Serve(ctx, sb, ln, log, stdout); err != nil {
+		fmt.Fprintln(stderr, "sandbox:", err)
+		return exitRuntime
+	}
+	return exitOK
+}
+
+func newLogger(format, level string, w io.Writer) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level))
+	o := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, o))
+	}
+	return slog.New(slog.NewTextHandler(w, o))
+}

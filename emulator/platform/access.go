@@ -1,0 +1,202 @@
+package platform
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/knogin/argus-sandbox/emulator/core"
+)
+
+// Access request states.
+const (
+	RequestSubmitted = "submitted"
+	RequestApproved  = "approved"
+	RequestDenied    = "denied"
+)
+
+type scopeInfo struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Visibility  string `json:"visibility"`
+	Approved    bool   `json:"approved"`
+}
+
+func (s *Service) listScopes(w http.ResponseWriter, r *http.Request) {
+	p := core.PrincipalFrom(r.Context())
+	pol := s.policies[p.Tenant]
+	out := []scopeInfo{}
+	for _, sc := range s.fx.Scopes {
+		if sc.Published() {
+			out = append(out, scopeInfo{sc.Name, sc.Description, sc.Visibility, pol != nil && pol.scopes[sc.Name]})
+			continue
+		}
+		if s.TenantHasCapability(r.Context(), p.Tenant, sc.Capability) {
+			out = append(out, scopeInfo{sc.Name, sc.Description, sc.Visibility, true})
+		}
+	}
+	core.WriteJSON(w, http.StatusOK, map[string]any{"data": out})
+}
+
+type auditView struct {
+	ID         string         `json:"id"`
+	Action     string         `json:"action"`
+	Actor      map[string]any `json:"actor"`
+	Target     string         `json:"target"`
+	Details    map[string]any `json:"details,omitempty"`
+	OccurredAt time.Time      `json:"occurred_at"`
+}
+
+func (s *Service) listAudit(w http.ResponseWriter, r *http.Request) {
+	p := core.PrincipalFrom(r.Context())
+	events, err := s.AuditEvents(r.Context(), p.Tenant)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	if target := r.URL.Query().Get("target"); target != "" {
+		events = slices.DeleteFunc(events, func(e AuditEvent) bool { return e.Target != target })
+	}
+	start, end, next, perr := core.Page(len(events), core.QueryInt(r, "limit", 20), r.URL.Query().Get("cursor"))
+	if perr != nil {
+		writeErr(w, r, perr)
+		return
+	}
+	data := make([]auditView, 0, end-start)
+	for _, e := range events[start:end] {
+		data = append(data, auditView{e.ID, e.Action, map[string]any{"type": e.ActorType, "id": e.ActorID}, e.Target, e.Details, e.OccurredAt})
+	}
+	core.WriteJSON(w, http.StatusOK, map[string]any{"data": data, "next_cursor": core.NextCursor(next)})
+}
+
+// AuditEvents returns the tenant's audit trail, oldest first (also used by
+// the GraphQL audit export).
+func (s *Service) AuditEvents(ctx context.Context, tenant string) ([]AuditEvent, error) {
+	return s.store.ListAudit(ctx, tenant)
+}
+
+type accessRequestView struct {
+	ID              string     `json:"id"`
+	Capability      string     `json:"capability"`
+	UseCase         string     `json:"use_case"`
+	RequestedScopes []string   `json:"requested_scopes"`
+	Status          string     `json:"status"`
+	DecisionReason  string     `json:"decision_reason,omitempty"`
+	CreatedAt       time.Time  `json:"created_at"`
+	DecidedAt       *time.Time `json:"decided_at"`
+}
+
+func viewAccessRequest(ar AccessRequest) accessRequestView {
+	v := accessRequestView{ar.ID, ar.Capability, ar.UseCase, ar.RequestedScopes, ar.Status, ar.DecisionReason, ar.CreatedAt, nil}
+	if v.RequestedScopes == nil {
+		v.RequestedScopes = []string{}
+	}
+	if !ar.DecidedAt.IsZero() {
+		t := ar.DecidedAt
+		v.DecidedAt = &t
+	}
+	return v
+}
+
+func (s *Service) createAccessRequest(w http.ResponseWriter, r *http.Request) {
+	p := core.PrincipalFrom(r.Context())
+	var in struct {
+		Capability      string   `json:"capability"`
+		UseCase         string   `json:"use_case"`
+		RequestedScopes []string `json:"requested_scopes"`
+	}
+	if err := decode(r, &in); err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	for i, name := range in.RequestedScopes {
+		field := fmt.Sprintf("/requested_scopes/%d", i)
+		sc, ok := s.fx.Scope(name)
+		if !ok {
+			writeErr(w, r, errInvalidScope(field, name))
+			return
+		}
+		if sc.Published() || sc.Capability != in.Capability {
+			writeErr(w, r, errInvalid(field, fmt.Sprintf("%q is not a partner scope of capability %q", name, in.Capability)))
+			return
+		}
+	}
+	ar := AccessRequest{ID: s.ids.New("areq"), Tenant: p.Tenant, Capability: in.Capability, UseCase: in.UseCase,
+		RequestedScopes: in.RequestedScopes, Status: RequestSubmitted, CreatedAt: s.clock.Now().UTC()}
+	if err := s.store.CreateAccessRequest(r.Context(), ar); err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	s.audit(r.Context(), p, "access_request.created", ar.ID, map[string]any{"capability": ar.Capability})
+	core.WriteJSON(w, http.StatusCreated, viewAccessRequest(ar))
+}
+
+func (s *Service) listAccessRequests(w http.ResponseWriter, r *http.Request) {
+	p := core.PrincipalFrom(r.Context())
+	list, err := s.store.ListAccessRequests(r.Context(), p.Tenant)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	out := make([]accessRequestView, 0, len(list))
+	for _, ar := range list {
+		out = append(out, viewAccessRequest(ar))
+	}
+	core.WriteJSON(w, http.StatusOK, map[string]any{"data": out})
+}
+
+func (s *Service) getAccessRequest(w http.ResponseWriter, r *http.Request) {
+	p := core.PrincipalFrom(r.Context())
+	ar, err := s.store.GetAccessRequest(r.Context(), p.Tenant, r.PathValue("request_id"))
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	core.WriteJSON(w, http.StatusOK, viewAccessRequest(ar))
+}
+
+// ErrAlreadyDecided is returned when deciding a request twice.
+var ErrAlreadyDecided = fmt.Errorf("access request already decided: %w", ErrConflict)
+
+// DecideAccessRequest approves or denies a submitted request (the control
+// plane plays the reviewer). Approval unlocks the capability's partner
+// scopes for the tenant.
+func (s *Service) DecideAccessRequest(ctx context.Context, id string, approve bool, reason string) (AccessRequest, error) {
+	ar, err := s.store.UpdateAccessRequest(ctx, id, func(ar *AccessRequest) error {
+		if ar.Status != RequestSubmitted {
+			return ErrAlreadyDecided
+		}
+		ar.Status = RequestDenied
+		if approve {
+			ar.Status = RequestApproved
+		}
+		ar.DecisionReason = reason
+		ar.DecidedAt = s.clock.Now().UTC()
+		return nil
+	})
+	if err != nil {
+		return AccessRequest{}, err
+	}
+	op := &core.Principal{Kind: core.KindOperator, Tenant: ar.Tenant}
+	s.audit(ctx, op, "access_request.decided", ar.ID, map[string]any{"status": ar.Status, "reason": reason})
+	s.publish(ctx, ar.Tenant, "access_request.decided", map[string]any{
+		"access_request_id": ar.ID, "capability": ar.Capability, "status": ar.Status, "reason": reason})
+	return ar, nil
+}
+
+// TenantHasCapability reports whether tenant has an approved access request
+// for capability.
+func (s *Service) TenantHasCapability(ctx context.Context, tenant, capability string) bool {
+	list, err := s.store.ListAccessRequests(ctx, tenant)
+	if err != nil {
+		return false
+	}
+	for _, ar := range list {
+		if ar.Capability == capability && ar.Status == RequestApproved {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,216 @@
+package platform
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"net/http"
+	"slices"
+
+	"github.com/knogin/argus-sandbox/emulator/core"
+)
+
+type appCreate struct {
+	Name            string   `json:"name"`
+	GrantTypes      []string `json:"grant_types"`
+	RedirectURIs    []string `json:"redirect_uris"`
+	RequestedScopes []string `json:"requested_scopes"`
+}
+
+// decode reads a body the router has already validated against the spec.
+func decode(r *http.Request, v any) error {
+	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+		return errInvalid("/", "malformed JSON body")
+	}
+	return nil
+}
+
+func (s *Service) createApp(w http.ResponseWriter, r *http.Request) {
+	p := core.PrincipalFrom(r.Context())
+	var in appCreate
+	if err := decode(r, &in); err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	grants, perr := s.grantItems(p.Tenant, in.GrantTypes)
+	if perr != nil {
+		writeErr(w, r, perr)
+		return
+	}
+	if slices.Contains(in.GrantTypes, "authorization_code") && len(in.RedirectURIs) == 0 {
+		writeErr(w, r, errInvalid("/redirect_uris", "at least one redirect URI is required with authorization_code"))
+		return
+	}
+	redirects, perr := s.redirectItems(p.Tenant, in.RedirectURIs, nil)
+	if perr != nil {
+		writeErr(w, r, perr)
+		return
+	}
+	scopes, perr := s.scopeItems(r.Context(), p.Tenant, in.RequestedScopes, nil)
+	if perr != nil {
+		writeErr(w, r, perr)
+		return
+	}
+	now := s.clock.Now().UTC()
+	secret := s.ids.Token("sec", 32)
+	app := App{
+		ID: s.ids.New("app"), ClientID: s.ids.New("cli"), Tenant: p.Tenant, Name: in.Name,
+		GrantTypes: grants, RedirectURIs: redirects, Scopes: scopes,
+		Secrets:   []Secret{{ID: s.ids.New("csec"), Hash: sha256.Sum256([]byte(secret)), CreatedAt: now}},
+		CreatedAt: now, UpdatedAt: now,
+	}
+	if err := s.store.CreateApp(r.Context(), app); err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	s.audit(r.Context(), p, "app.created", app.ID, map[string]any{"name": app.Name, "pending_scopes": values(scopes, Pending)})
+	s.publish(r.Context(), p.Tenant, "app.created", map[string]any{"app": appSummary(app, "active"), "actor": actorOf(p)})
+	v := viewApp(app)
+	v.ClientSecret = secret
+	core.WriteJSON(w, http.StatusCreated, v)
+}
+
+func appSummary(a App, status string) map[string]any {
+	return map[string]any{"id": a.ID, "client_id": a.ClientID, "name": a.Name, "status": status}
+}
+
+func (s *Service) listApps(w http.ResponseWriter, r *http.Request) {
+	p := core.PrincipalFrom(r.Context())
+	apps, err := s.store.ListApps(r.Context(), p.Tenant)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	start, end, next, perr := core.Page(len(apps), core.QueryInt(r, "limit", 20), r.URL.Query().Get("cursor"))
+	if perr != nil {
+		writeErr(w, r, perr)
+		return
+	}
+	data := make([]appView, 0, end-start)
+	for _, a := range apps[start:end] {
+		data = append(data, viewApp(a))
+	}
+	core.WriteJSON(w, http.StatusOK, map[string]any{"data": data, "next_cursor": core.NextCursor(next)})
+}
+
+func (s *Service) getApp(w http.ResponseWriter, r *http.Request) {
+	p := core.PrincipalFrom(r.Context())
+	a, err := s.store.GetApp(r.Context(), p.Tenant, r.PathValue("app_id"))
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	core.WriteJSON(w, http.StatusOK, viewApp(a))
+}
+
+type appUpdate struct {
+	Name            *string   `json:"name"`
+	RedirectURIs    *[]string `json:"redirect_uris"`
+	RequestedScopes *[]string `json:"requested_scopes"`
+}
+
+func (s *Service) updateApp(w http.ResponseWriter, r *http.Request) {
+	p := core.PrincipalFrom(r.Context())
+	var in appUpdate
+	if err := decode(r, &in); err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	changed := []string{}
+	a, err := s.store.UpdateApp(r.Context(), p.Tenant, r.PathValue("app_id"), func(a *App) error {
+		if in.Name != nil {
+			a.Name = *in.Name
+			changed = append(changed, "name")
+		}
+		if in.RedirectURIs != nil {
+			if _, ok := itemStatus(a.GrantTypes, "authorization_code"); ok && len(*in.RedirectURIs) == 0 {
+				return errInvalid("/redirect_uris", "at least one redirect URI is required with authorization_code")
+			}
+			items, perr := s.redirectItems(p.Tenant, *in.RedirectURIs, a.RedirectURIs)
+			if perr != nil {
+				return perr
+			}
+			a.RedirectURIs = items
+			changed = append(changed, "redirect_uris")
+		}
+		if in.RequestedScopes != nil {
+			items, perr := s.scopeItems(r.Context(), p.Tenant, *in.RequestedScopes, a.Scopes)
+			if perr != nil {
+				return perr
+			}
+			a.Scopes = items
+			changed = append(changed, "requested_scopes")
+		}
+		a.UpdatedAt = s.clock.Now().UTC()
+		return nil
+	})
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	s.audit(r.Context(), p, "app.updated", a.ID, map[string]any{"changed": changed})
+	s.publish(r.Context(), p.Tenant, "app.updated", map[string]any{"app": appSummary(a, viewApp(a).Status), "actor": actorOf(p)})
+	core.WriteJSON(w, http.StatusOK, viewApp(a))
+}
+
+func (s *Service) deleteApp(w http.ResponseWriter, r *http.Request) {
+	p := core.PrincipalFrom(r.Context())
+	a, err := s.store.DeleteApp(r.Context(), p.Tenant, r.PathValue("app_id"))
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	if s.tokens != nil {
+		for _, t := range a.ServiceTokens {
+			_ = s.tokens.RevokeTokenID(r.Context(), t.ID)
+		}
+	}
+	s.audit(r.Context(), p, "app.deleted", a.ID, map[string]any{"name": a.Name})
+	s.publish(r.Context(), p.Tenant, "app.deleted", map[string]any{"app": appSummary(a, "deleted"), "actor": actorOf(p)})
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type reviewItems struct {
+	Scopes       []string `json:"scopes"`
+	GrantTypes   []string `json:"grant_types"`
+	RedirectURIs []string `json:"redirect_uris"`
+}
+
+func (s *Service) reviewApp(w http.ResponseWriter, r *http.Request) {
+	p := core.PrincipalFrom(r.Context())
+	var in struct {
+		Approve reviewItems `json:"approve"`
+		Deny    reviewItems `json:"deny"`
+	}
+	if err := decode(r, &in); err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	a, err := s.store.UpdateApp(r.Context(), p.Tenant, r.PathValue("app_id"), func(a *App) error {
+		for _, d := range []struct {
+			items  []Item
+			vals   []string
+			status string
+			field  string
+		}{
+			{a.Scopes, in.Approve.Scopes, Approved, "/approve/scopes"},
+			{a.GrantTypes, in.Approve.GrantTypes, Approved, "/approve/grant_types"},
+			{a.RedirectURIs, in.Approve.RedirectURIs, Approved, "/approve/redirect_uris"},
+			{a.Scopes, in.Deny.Scopes, Denied, "/deny/scopes"},
+			{a.GrantTypes, in.Deny.GrantTypes, Denied, "/deny/grant_types"},
+			{a.RedirectURIs, in.Deny.RedirectURIs, Denied, "/deny/redirect_uris"},
+		} {
+			if perr := decide(d.items, d.vals, d.status, d.field); perr != nil {
+				return perr
+			}
+		}
+		a.UpdatedAt = s.clock.Now().UTC()
+		return nil
+	})
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	s.audit(r.Context(), p, "app.reviewed", a.ID, map[string]any{"approved": in.Approve, "denied": in.Deny})
+	s.publish(r.Context(), p.Tenant, "app.updated", map[string]any{"app": appSummary(a, viewApp(a).Status), "actor": actorOf(p)})
+	core.WriteJSON(w, http.StatusOK, viewApp(a))
+}

@@ -1,0 +1,206 @@
+package platform
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/knogin/argus-sandbox/emulator/core"
+)
+
+func (s *Service) rotateSecret(w http.ResponseWriter, r *http.Request) {
+	p := core.PrincipalFrom(r.Context())
+	in := struct {
+		GracePeriodSeconds *int `json:"grace_period_seconds"`
+	}{}
+	if r.ContentLength != 0 {
+		if err := decode(r, &in); err != nil {
+			writeErr(w, r, err)
+			return
+		}
+	}
+	grace := DefaultSecretGrace
+	if in.GracePeriodSeconds != nil {
+		grace = time.Duration(*in.GracePeriodSeconds) * time.Second
+	}
+	now := s.clock.Now().UTC()
+	secret := s.ids.Token("sec", 32)
+	var prevExpiry *time.Time
+	a, err := s.store.UpdateApp(r.Context(), p.Tenant, r.PathValue("app_id"), func(a *App) error {
+		kept := a.Secrets[:0]
+		for _, sec := range a.Secrets {
+			if sec.ExpiresAt.IsZero() {
+				sec.ExpiresAt = now.Add(grace)
+				exp := sec.ExpiresAt
+				prevExpiry = &exp
+			}
+			if now.Before(sec.ExpiresAt) {
+				kept = append(kept, sec)
+			}
+		}
+		a.Secrets = append(kept, Secret{ID: s.ids.New("csec"), Hash: sha256.Sum256([]byte(secret)), CreatedAt: now})
+		a.UpdatedAt = now
+		return nil
+	})
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	s.audit(r.Context(), p, "app.secret_rotated", a.ID, map[string]any{"grace_period_seconds": int(grace / time.Second)})
+	s.publish(r.Context(), p.Tenant, "app.secret_rotated", map[string]any{
+		"app": appSummary(a, viewApp(a).Status), "previous_secret_expires_at": prevExpiry, "actor": actorOf(p)})
+	live := liveSecrets(a, now)
+	core.WriteJSON(w, http.StatusCreated, map[string]any{
+		"client_id": a.ClientID, "client_secret": secret, "secret": live[len(live)-1], "secrets": live})
+}
+
+func (s *Service) listSecrets(w http.ResponseWriter, r *http.Request) {
+	p := core.PrincipalFrom(r.Context())
+	a, err := s.store.GetApp(r.Context(), p.Tenant, r.PathValue("app_id"))
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	core.WriteJSON(w, http.StatusOK, map[string]any{"data": liveSecrets(a, s.clock.Now())})
+}
+
+func (s *Service) createServiceToken(w http.ResponseWriter, r *http.Request) {
+	p := core.PrincipalFrom(r.Context())
+	in := struct {
+		Scopes      []string `json:"scopes"`
+		TTLSeconds  int      `json:"ttl_seconds"`
+		Description string   `json:"description"`
+	}{TTLSeconds: 3600}
+	if r.ContentLength != 0 {
+		if err := decode(r, &in); err != nil {
+			writeErr(w, r, err)
+			return
+		}
+	}
+	a, err := s.store.GetApp(r.Context(), p.Tenant, r.PathValue("app_id"))
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	approved := values(a.Scopes, Approved)
+	scopes := in.Scopes
+	if scopes == nil {
+		scopes = approved
+	}
+	for i, sc := range scopes {
+		if !slices.Contains(approved, sc) {
+			writeErr(w, r, core.NewProblem(http.StatusBadRequest, "invalid_scope", "Invalid scope",
+				"scope "+sc+" is not approved for this app").WithField("/scopes/"+strconv.Itoa(i), "not an approved scope of the app"))
+			return
+		}
+	}
+	if len(scopes) == 0 {
+		writeErr(w, r, errInvalid("/scopes", "the app has no approved scope to put in a token"))
+		return
+	}
+	if s.tokens == nil {
+		writeErr(w, r, core.NewProblem(http.StatusServiceUnavailable, "unavailable", "Token service unavailable", "the token service is not running"))
+		return
+	}
+	ttl := time.Duration(in.TTLSeconds) * time.Second
+	token, id, exp, err := s.tokens.MintServiceToken(r.Context(), a.Tenant, a.ID, a.ClientID, scopes, ttl)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	st := ServiceToken{ID: id, Description: in.Description, Scopes: scopes, CreatedAt: s.clock.Now().UTC(), ExpiresAt: exp.UTC()}
+	if _, err := s.store.UpdateApp(r.Context(), p.Tenant, a.ID, func(a *App) error {
+		a.ServiceTokens = append(a.ServiceTokens, st)
+		return nil
+	}); err != nil {
+		_ = s.tokens.RevokeTokenID(r.Context(), id)
+		writeErr(w, r, err)
+		return
+	}
+	s.audit(r.Context(), p, "app.service_token_created", a.ID, map[string]any{"token_id": id, "scopes": scopes})
+	v := viewServiceToken(st, s.clock.Now())
+	v.AccessToken, v.TokenType = token, "Bearer"
+	core.WriteJSON(w, http.StatusCreated, v)
+}
+
+func (s *Service) listServiceTokens(w http.ResponseWriter, r *http.Request) {
+	p := core.PrincipalFrom(r.Context())
+	a, err := s.store.GetApp(r.Context(), p.Tenant, r.PathValue("app_id"))
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	now := s.clock.Now()
+	out := make([]serviceTokenView, 0, len(a.ServiceTokens))
+	for i := len(a.ServiceTokens) - 1; i >= 0; i-- {
+		out = append(out, viewServiceToken(a.ServiceTokens[i], now))
+	}
+	core.WriteJSON(w, http.StatusOK, map[string]any{"data": out})
+}
+
+func (s *Service) revokeServiceToken(w http.ResponseWriter, r *http.Request) {
+	p := core.PrincipalFrom(r.Context())
+	id := r.PathValue("token_id")
+	a, err := s.store.UpdateApp(r.Context(), p.Tenant, r.PathValue("app_id"), func(a *App) error {
+		for i := range a.ServiceTokens {
+			if a.ServiceTokens[i].ID == id {
+				a.ServiceTokens[i].Revoked = true
+				return nil
+			}
+		}
+		return ErrNotFound
+	})
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	if s.tokens != nil {
+		if err := s.tokens.RevokeTokenID(r.Context(), id); err != nil {
+			writeErr(w, r, err)
+			return
+		}
+	}
+	s.audit(r.Context(), p, "app.service_token_revoked", a.ID, map[string]any{"token_id": id})
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// ErrUnknownClient is returned by LookupClient for a client_id that is not
+// registered (or whose app was deleted).
+var ErrUnknownClient = errors.New("unknown client")
+
+// LookupClient returns the app of clientID.
+func (s *Service) LookupClient(ctx context.Context, clientID string) (App, error) {
+	a, err := s.store.AppByClientID(ctx, clientID)
+	if err != nil {
+		return App{}, ErrUnknownClient
+	}
+	return a, nil
+}
+
+// CheckSecret reports whether secret is the current secret of clientID or
+// one still inside its rotation grace period. The comparison is constant
+// time over SHA-256 digests.
+func (s *Service) CheckSecret(ctx context.Context, clientID, secret string) (bool, error) {
+	a, err := s.store.AppByClientID(ctx, clientID)
+	if err != nil {
+		return false, ErrUnknownClient
+	}
+	sum := sha256.Sum256([]byte(secret))
+	now := s.clock.Now()
+	ok := false
+	for _, sec := range a.Secrets {
+		live := sec.ExpiresAt.IsZero() || now.Before(sec.ExpiresAt)
+		if subtle.ConstantTimeCompare(sum[:], sec.Hash[:]) == 1 && live {
+			ok = true
+		}
+	}
+	return ok, nil
+}
+
+// ApprovedValues lists the values of items that are approved.
+func ApprovedValues(items []Item) []string { return values(items, Approved) }

@@ -1,0 +1,124 @@
+package platform_test
+
+import (
+	"context"
+	"io/fs"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/knogin/argus-sandbox/emulator/core"
+	"github.com/knogin/argus-sandbox/emulator/platform"
+	"github.com/knogin/argus-sandbox/fixtures"
+	"github.com/knogin/argus-sandbox/specs"
+)
+
+// fakeMinter records minted and revoked service tokens.
+type fakeMinter struct{ revoked []string }
+
+func (m *fakeMinter) MintServiceToken(_ context.Context, tenant, appID, clientID string, scopes []string, ttl time.Duration) (string, string, time.Time, error) {
+	return "jwt-for-" + clientID, "stk_0123456789abcdefghjkmnpq", time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), nil
+}
+
+func (m *fakeMinter) RevokeTokenID(_ context.Context, id string) error {
+	m.revoked = append(m.revoked, id)
+	return nil
+}
+
+type env struct {
+	t      *testing.T
+	srv    *httptest.Server
+	clock  *core.VirtualClock
+	svc    *platform.Service
+	minter *fakeMinter
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	fx := fixtures.MustDefault()
+	clock := core.NewVirtualClock(nil)
+	clock.Freeze()
+	t.Cleanup(clock.Close)
+	ids := core.NewIDs(nil)
+	minter := &fakeMinter{}
+	svc, err := platform.New(platform.Config{Clock: clock, IDs: ids, Fixtures: fx, Tokens: minter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := fs.ReadFile(specs.Default(), "platform.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := core.LoadSpec("platform.yaml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	appToken := core.AuthenticatorFunc(func(_ context.Context, tok string) (*core.Principal, error) {
+		if tok == "app-token-acme" {
+			return &core.Principal{Kind: core.KindApp, Tenant: "acme", ClientID: "cli_x", Scopes: []string{"cases:read"}}, nil
+		}
+		return nil, core.ErrInvalidToken
+	})
+	rt, err := core.NewRouter(core.RouterConfig{
+		APIs:          []core.API{svc.API(doc)},
+		Security:      map[string]core.Authenticator{"adminToken": svc.AdminAuthenticator(), "accessToken": appToken},
+		IDs:           ids,
+		MaxBodyBytes:  64 << 10,
+		CheckResponse: func(_ *http.Request, op string, err error) { t.Errorf("response of %s does not match the spec: %v", op, err) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(rt)
+	t.Cleanup(srv.Close)
+	return &env{t: t, srv: srv, clock: clock, svc: svc, minter: minter}
+}
+
+// do sends a request and decodes a JSON answer into a map.
+func (e *env) do(method, path, token, contentType, body string) (int, http.Header, map[string]any) {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if len(bytes.TrimSpace(raw)) > 0 {
+		if err := json.Unmarshal(raw, &out); err != nil {
+			e.t.Fatalf("%s %s: body is not JSON: %s", method, path, raw)
+		}
+	}
+	return resp.StatusCode, resp.Header, out
+}
+
+const acme, globex = "sandbox_admin_acme", "sandbox_admin_globex"
+
+func (e *env) createApp(token, body string) map[string]any {
+	e.t.Helper()
+	st, _, out := e.do("POST", "/v1/platform/apps", token, "application/json", body)
+	if st != http.StatusCreated {
+		e.t.Fatalf("create app: %d %v", st, out)
+	}
+	return out
+}
+
+func strs(v any) []string {
+	var out []string
+	for _, x := range v.([]any) {
+		out = append(out, x.(string))
+	}
+	return out
+}

@@ -1,0 +1,172 @@
+// Package platform implements the platform apps API: app registration,
+// scope discovery, tenant-admin governance, client-secret rotation, service
+// tokens, the audit trail and reviewed-access requests.
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/knogin/argus-sandbox/emulator/core"
+	"github.com/knogin/argus-sandbox/fixtures"
+)
+
+// DefaultSecretGrace is how long a rotated secret keeps working by default.
+const DefaultSecretGrace = 24 * time.Hour
+
+// EventPublisher publishes platform activity as webhook events; the
+// webhooks engine implements it.
+type EventPublisher interface {
+	Publish(ctx context.Context, tenant, topic string, data map[string]any) (string, error)
+}
+
+// TokenMinter mints and revokes service tokens; the OAuth token service
+// implements it (through an adapter in the wiring).
+type TokenMinter interface {
+	MintServiceToken(ctx context.Context, tenant, appID, clientID string, scopes []string, ttl time.Duration) (token, id string, expires time.Time, err error)
+	RevokeTokenID(ctx context.Context, id string) error
+}
+
+// Config configures the platform surface.
+type Config struct {
+	Clock    core.Clock
+	IDs      *core.IDs
+	Fixtures *fixtures.Set
+	Logger   *slog.Logger
+	// Store defaults to a MemoryStore.
+	Store Store
+	// Events may be nil (no events).
+	Events EventPublisher
+	// Tokens may be nil: service tokens then cannot be minted.
+	Tokens TokenMinter
+}
+
+// Service serves the platform apps API.
+type Service struct {
+	clock    core.Clock
+	ids      *core.IDs
+	fx       *fixtures.Set
+	log      *slog.Logger
+	store    Store
+	events   EventPublisher
+	tokens   TokenMinter
+	policies map[string]*policy
+}
+
+// New validates cfg and returns the service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Clock == nil || cfg.IDs == nil || cfg.Fixtures == nil {
+		return nil, errors.New("platform: Clock, IDs and Fixtures are required")
+	}
+	s := &Service{clock: cfg.Clock, ids: cfg.IDs, fx: cfg.Fixtures, log: cfg.Logger, store: cfg.Store,
+		events: cfg.Events, tokens: cfg.Tokens, policies: map[string]*policy{}}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.store == nil {
+		s.store = NewMemoryStore()
+	}
+	for _, t := range cfg.Fixtures.Tenants {
+		p, err := newPolicy(t.Policy)
+		if err != nil {
+			return nil, fmt.Errorf("platform: tenant %s: %w", t.ID, err)
+		}
+		s.policies[t.ID] = p
+	}
+	return s, nil
+}
+
+// SetTokenMinter connects the token service after construction (the two
+// services depend on each other).
+func (s *Service) SetTokenMinter(m TokenMinter) { s.tokens = m }
+
+// API returns the platform API for the router.
+func (s *Service) API(doc *openapi3.T) core.API {
+	return core.API{Name: "platform", Doc: doc, Handlers: map[string]http.Handler{
+		"createApp":           http.HandlerFunc(s.createApp),
+		"listApps":            http.HandlerFunc(s.listApps),
+		"getApp":              http.HandlerFunc(s.getApp),
+		"updateApp":           http.HandlerFunc(s.updateApp),
+		"deleteApp":           http.HandlerFunc(s.deleteApp),
+		"reviewApp":           http.HandlerFunc(s.reviewApp),
+		"rotateAppSecret":     http.HandlerFunc(s.rotateSecret),
+		"listAppSecrets":      http.HandlerFunc(s.listSecrets),
+		"createServiceToken":  http.HandlerFunc(s.createServiceToken),
+		"listServiceTokens":   http.HandlerFunc(s.listServiceTokens),
+		"revokeServiceToken":  http.HandlerFunc(s.revokeServiceToken),
+		"listScopes":          http.HandlerFunc(s.listScopes),
+		"listAuditEvents":     http.HandlerFunc(s.listAudit),
+		"createAccessRequest": http.HandlerFunc(s.createAccessRequest),
+		"listAccessRequests":  http.HandlerFunc(s.listAccessRequests),
+		"getAccessRequest":    http.HandlerFunc(s.getAccessRequest),
+	}}
+}
+
+// AdminAuthenticator accepts the fixture tenant administrators' tokens
+// (security scheme adminToken).
+func (s *Service) AdminAuthenticator() core.Authenticator {
+	return core.AuthenticatorFunc(func(_ context.Context, token string) (*core.Principal, error) {
+		t, ok := s.fx.TenantByAdminToken(token)
+		if !ok {
+			return nil, core.ErrInvalidToken
+		}
+		return &core.Principal{Kind: core.KindAdmin, Tenant: t.ID, Subject: "admin@" + t.ID}, nil
+	})
+}
+
+// Reset returns the surface to the fixture state; registered apps survive
+// when keepApps.
+func (s *Service) Reset(keepApps bool) {
+	_ = s.store.Clear(context.Background(), keepApps)
+}
+
+// writeErr maps store errors and problems to problem+json.
+func writeErr(w http.ResponseWriter, r *http.Request, err error) {
+	var p *core.Problem
+	switch {
+	case errors.As(err, &p):
+		core.WriteProblem(w, r, p)
+	case errors.Is(err, ErrNotFound):
+		core.WriteProblem(w, r, core.NewProblem(http.StatusNotFound, "not_found", "Not found", "no such resource in this tenant"))
+	default:
+		core.WriteProblem(w, r, core.NewProblem(http.StatusInternalServerError, "internal_error", "Internal error", "the request could not be completed"))
+	}
+}
+
+// audit records a change and publishes its webhook event when topic is set.
+func (s *Service) audit(ctx context.Context, p *core.Principal, action, target string, details map[string]any) {
+	actorType, actorID := "admin", p.Tenant
+	switch p.Kind {
+	case core.KindApp, core.KindUser:
+		actorType, actorID = "app", p.ClientID
+	case core.KindOperator:
+		actorType, actorID = "operator", "sandbox"
+	}
+	e := AuditEvent{ID: s.ids.New("aud"), Tenant: p.Tenant, Action: action, ActorType: actorType, ActorID: actorID,
+		Target: target, Details: details, OccurredAt: s.clock.Now().UTC()}
+	if err := s.store.AppendAudit(ctx, e); err != nil {
+		s.log.Error("audit append failed", "err", err)
+	}
+}
+
+func (s *Service) publish(ctx context.Context, tenant, topic string, data map[string]any) {
+	if s.events == nil {
+		return
+	}
+	if _, err := s.events.Publish(ctx, tenant, topic, data); err != nil {
+		core.Logger(ctx, s.log).Warn("event not published", "topic", topic, "err", err)
+	}
+}
+
+func actorOf(p *core.Principal) map[string]any {
+	if p.Kind == core.KindAdmin {
+		return map[string]any{"type": "admin", "id": p.Tenant}
+	}
+	return map[string]any{"type": "app", "id": p.Subject, "client_id": p.ClientID}
+}
