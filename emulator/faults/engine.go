@@ -1,0 +1,281 @@
+package faults
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/knogin/argus-sandbox/emulator/core"
+)
+
+// Store errors of the rule set.
+var (
+	// ErrNotFound is returned for a rule name that is not loaded.
+	ErrNotFound = errors.New("fault rule not found")
+	// ErrExists is returned when adding a rule whose name is taken.
+	ErrExists = errors.New("fault rule already exists")
+)
+
+// KeyController is what key and JWKS faults need from the token service.
+type KeyController interface {
+	// RotateKeys starts signing with a new key and returns its kid.
+	RotateKeys(ctx context.Context) (kid string, err error)
+	// StaleJWKS keeps serving the key set of before the last rotation for d.
+	StaleJWKS(d time.Duration)
+}
+
+// Config configures an Engine.
+type Config struct {
+	Clock  core.Clock
+	IDs    *core.IDs
+	Logger *slog.Logger
+	// Seed seeds each rule's RNG (with the rule's name), so probabilities
+	// and jitter repeat exactly for the same seed and the same traffic.
+	Seed uint64
+	// Rules are the rules loaded at start (--faults); Reset returns to them.
+	Rules []Rule
+	// Keys performs rotate_keys and stale_jwks; nil refuses those actions.
+	Keys KeyController
+	// ErrorWriters maps an API name to its surface's error writer, so an
+	// injected error reads like that surface's own (nil: problem+json).
+	ErrorWriters map[string]core.ErrorWriter
+	// MaxEvents bounds the firing log (default 1000, oldest dropped).
+	MaxEvents int
+}
+
+// Engine holds the fault rules, decides which fire, and records firings.
+// It is safe for concurrent use.
+type Engine struct {
+	cfg Config
+	log *slog.Logger
+
+	mu     sync.Mutex
+	rules  []*ruleState
+	events []Event
+	ops    map[string]bool
+}
+
+type ruleState struct {
+	rule        Rule
+	action      string
+	target      Target
+	from, until time.Time
+	loaded      time.Time
+	rng         *rand.Rand
+	matched     int
+	fired       int
+}
+
+// RuleStatus is a loaded rule with its counters, as the control plane
+// shows it.
+type RuleStatus struct {
+	Rule
+	Target      Target     `json:"target"`
+	Matched     int        `json:"matched"`
+	Fired       int        `json:"fired"`
+	LoadedAt    time.Time  `json:"loaded_at"`
+	ActiveFrom  *time.Time `json:"active_from,omitempty"`
+	ActiveUntil *time.Time `json:"active_until,omitempty"`
+}
+
+// New validates cfg and its rules and returns an engine.
+func New(cfg Config) (*Engine, error) {
+	var problems []string
+	if cfg.Clock == nil {
+		problems = append(problems, "faults: Config.Clock is required")
+	}
+	if cfg.IDs == nil {
+		problems = append(problems, "faults: Config.IDs is required")
+	}
+	if len(problems) > 0 {
+		return nil, errors.New(strings.Join(problems, "; "))
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxEvents <= 0 {
+		cfg.MaxEvents = 1000
+	}
+	e := &Engine{cfg: cfg, log: cfg.Logger, ops: map[string]bool{}}
+	var issues []Issue
+	seen := map[string]int{}
+	for i, r := range cfg.Rules {
+		prefix := fmt.Sprintf("/rules/%d", i)
+		if j, dup := seen[r.Name]; dup {
+			issues = append(issues, Issue{prefix + "/name", fmt.Sprintf("duplicates the name of /rules/%d", j)})
+		}
+		seen[r.Name] = i
+		issues = append(issues, prefixed(prefix, e.checkCapabilities(r))...)
+	}
+	if len(issues) > 0 {
+		return nil, &ValidationError{Source: "faults", Issues: issues}
+	}
+	e.Reset()
+	return e, nil
+}
+
+// Reset returns to the rules given at start, with fresh counters, RNGs and
+// an empty firing log.
+func (e *Engine) Reset() {
+	now := e.cfg.Clock.Now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.rules = e.rules[:0]
+	for _, r := range e.cfg.Rules {
+		e.rules = append(e.rules, e.newState(r, now))
+	}
+	e.events = nil
+}
+
+func (e *Engine) newState(r Rule, now time.Time) *ruleState {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(r.Name))
+	rs := &ruleState{rule: r, loaded: now, rng: rand.New(rand.NewPCG(e.cfg.Seed, h.Sum64()))}
+	rs.action, rs.target = r.Action.Kind()
+	if r.When.From != "" {
+		rs.from, _ = parseInstant(r.When.From, now)
+	}
+	if r.When.Until != "" {
+		rs.until, _ = parseInstant(r.When.Until, now)
+	}
+	return rs
+}
+
+// checkCapabilities refuses rules the rest of the rule set or the wiring
+// cannot honour: full validation plus missing collaborators.
+func (e *Engine) checkCapabilities(r Rule) []Issue {
+	issues := checkRule(r)
+	if e.cfg.Keys == nil && (r.Action.RotateKeys != nil || r.Action.StaleJWKS != nil) {
+		name, _ := r.Action.Kind()
+		issues = append(issues, Issue{"/action/" + name, "key faults are not available in this sandbox"})
+	}
+	return issues
+}
+
+// Add loads one more rule at the end of the rule set.
+func (e *Engine) Add(r Rule) (RuleStatus, error) {
+	issues := e.checkCapabilities(r)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if r.Match.Operation != "" && len(e.ops) > 0 && !e.ops[r.Match.Operation] {
+		issues = append(issues, Issue{"/match/operation", fmt.Sprintf("no operation has operationId %q", r.Match.Operation)})
+	}
+	if len(issues) > 0 {
+		return RuleStatus{}, &ValidationError{Issues: issues}
+	}
+	for _, rs := range e.rules {
+		if rs.rule.Name == r.Name {
+			return RuleStatus{}, fmt.Errorf("%w: %s", ErrExists, r.Name)
+		}
+	}
+	rs := e.newState(r, e.cfg.Clock.Now())
+	e.rules = append(e.rules, rs)
+	return rs.status(), nil
+}
+
+// Rules lists the loaded rules in evaluation order.
+func (e *Engine) Rules() []RuleStatus {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]RuleStatus, len(e.rules))
+	for i, rs := range e.rules {
+		out[i] = rs.status()
+	}
+	return out
+}
+
+// Rule returns one loaded rule.
+func (e *Engine) Rule(name string) (RuleStatus, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, rs := range e.rules {
+		if rs.rule.Name == name {
+			return rs.status(), nil
+		}
+	}
+	return RuleStatus{}, fmt.Errorf("%w: %s", ErrNotFound, name)
+}
+
+// Delete unloads one rule; its past firings stay in the log.
+func (e *Engine) Delete(name string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i, rs := range e.rules {
+		if rs.rule.Name == name {
+			e.rules = append(e.rules[:i], e.rules[i+1:]...)
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %s", ErrNotFound, name)
+}
+
+// Clear unloads every rule.
+func (e *Engine) Clear() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.rules = nil
+}
+
+// CheckOperations reports start-up rules that name an operationId no routed
+// operation has. Call it after the router is built (Wrap learns the
+// operations).
+func (e *Engine) CheckOperations() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var issues []Issue
+	for i, r := range e.cfg.Rules {
+		if op := r.Match.Operation; op != "" && !e.ops[op] {
+			issues = append(issues, Issue{fmt.Sprintf("/rules/%d/match/operation", i), fmt.Sprintf("no operation has operationId %q", op)})
+		}
+	}
+	if len(issues) > 0 {
+		return &ValidationError{Source: "faults", Issues: issues}
+	}
+	return nil
+}
+
+func (rs *ruleState) status() RuleStatus {
+	st := RuleStatus{Rule: rs.rule, Target: rs.target, Matched: rs.matched, Fired: rs.fired, LoadedAt: rs.loaded}
+	if !rs.from.IsZero() {
+		t := rs.from
+		st.ActiveFrom = &t
+	}
+	if !rs.until.IsZero() {
+		t := rs.until
+		st.ActiveUntil = &t
+	}
+	return st
+}
+
+// fires counts a match and decides whether the rule fires for it: inside
+// the window, past the skipped matches, within the limit, then by chance.
+// Callers hold e.mu, which also serialises the rule's RNG.
+func (rs *ruleState) fires(now time.Time) bool {
+	if !rs.from.IsZero() && now.Before(rs.from) || !rs.until.IsZero() && !now.Before(rs.until) {
+		return false
+	}
+	rs.matched++
+	w := rs.rule.When
+	if rs.matched <= w.After || w.First > 0 && rs.matched > w.After+w.First {
+		return false
+	}
+	if w.Probability != nil && rs.rng.Float64() >= *w.Probability {
+		return false
+	}
+	rs.fired++
+	return true
+}
+
+// jitter draws a uniform duration in [0, max) from the rule's RNG.
+func (rs *ruleState) jitter(max Duration) time.Duration {
+	if max <= 0 {
+		return 0
+	}
+	return time.Duration(rs.rng.Int64N(int64(max)))
+}
