@@ -5,6 +5,7 @@
 package emulator
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -100,6 +101,9 @@ func New(cfg Config) (*Sandbox, error) {
 		},
 		Security: map[string]core.Authenticator{
 			"adminToken": sb.Platform.AdminAuthenticator(),
+			"accessToken": core.AuthenticatorFunc(func(context.Context, string) (*core.Principal, error) {
+				return nil, core.ErrInvalidToken
+			}),
 		},
 		MaxBodyBytes:  cfg.MaxBodyBytes,
 		Logger:        cfg.Logger,
@@ -157,4 +161,3 @@ func seededReader(seed int64) *seeded {
 }
 
 func (s *seeded) Read(p []byte) (int, error) { return s.r.Read(p) }
-

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/knogin/argus-sandbox/fixtures"
+)
+
+func TestRunRefusesBadConfiguration(t *testing.T) {
+	badFixtures := t.TempDir()
+	for _, name := range []string{"tenants.yaml", "scopes.yaml", "cases.yaml", "events.yaml", "bundles.yaml"} {
+		data, err := fixtures.Default().(interface{ ReadFile(string) ([]byte, error) }).ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "cases.yaml" {
+			data = []byte(strings.Replace(string(data), "status: OPEN", "status: SHELVED", 1))
+		}
+		if err := os.WriteFile(filepath.Join(badFixtures, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr []string
+	}{
+		{"unknown flag", []string{"--nope"}, []string{"unknown flag: --nope"}},
+		{"stray argument", []string{"serve"}, []string{`unexpected argument "serve"`}},
+		{"every problem together", []string{"--addr", "nohost", "--log-format", "xml", "--fixtures", "/does/not/exist"},
+			[]string{`--addr "nohost"`, `--log-format "xml"`, `--fixtures "/does/not/exist"`}},
+		{"bad fixture names file and field", []string{"--addr", "127.0.0.1:0", "--fixtures", badFixtures},
+			[]string{"cases.yaml", "cases[0].status", "SHELVED"}},
+		{"bad issuer", []string{"--issuer", "ftp://x/y"}, []string{`--issuer "ftp://x/y"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr strings.Builder
+			code := run(context.Background(), tt.args, io.Discard, &stderr)
+			if code != exitUsage {
+				t.Errorf("exit code = %d, want %d", code, exitUsage)
+			}
+			for _, want := range tt.wantErr {
+				if !strings.Contains(stderr.String(), want) {
+					t.Errorf("stderr %q lacks %q", stderr.String(), want)
+				}
+			}
+		})
+	}
+}
+
+func TestRunServesAndShutsDown(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--log-level", "error"}, pw, io.Discard)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	const banner = "argus-sandbox listening on http://"
+	if !strings.HasPrefix(line, banner) {
+		t.Fatalf("first line = %q", line)
+	}
+	base := strings.TrimSpace(strings.TrimPrefix(line, "argus-sandbox listening on "))
+	req, _ := http.NewRequest("GET", base+"/v1/platform/apps", nil)
+	req.Header.Set("Authorization", "Bearer sandbox_admin_acme")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET apps: %s", resp.Status)
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	cancel()
+	select {
+	case code := <-done:
+		if code != exitOK {
+			t.Errorf("exit code after shutdown = %d", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("sandbox did not stop after cancellation")
+	}
+}
