@@ -17,8 +17,7 @@ type sandboxEnv struct {
 // response against the specs.
 func newSandbox(t *testing.T) *sandboxEnv {
 	t.Helper()
-	var srv *httptest.Server
-	srv = httptest.NewUnstartedServer(nil)
+	srv := httptest.NewUnstartedServer(nil)
 	sb, err := emulator.New(emulator.Config{
 		Issuer: "http://" + srv.Listener.Addr().String(),
 		CheckResponse: func(r *http.Request, op string, err error) {

@@ -1,11 +1,11 @@
 package platform_test
 
 import (
-	"context"
-	"io/fs"
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -65,11 +65,13 @@ func newEnv(t *testing.T) *env {
 		return nil, core.ErrInvalidToken
 	})
 	rt, err := core.NewRouter(core.RouterConfig{
-		APIs:          []core.API{svc.API(doc)},
-		Security:      map[string]core.Authenticator{"adminToken": svc.AdminAuthenticator(), "accessToken": appToken},
-		IDs:           ids,
-		MaxBodyBytes:  64 << 10,
-		CheckResponse: func(_ *http.Request, op string, err error) { t.Errorf("response of %s does not match the spec: %v", op, err) },
+		APIs:         []core.API{svc.API(doc)},
+		Security:     map[string]core.Authenticator{"adminToken": svc.AdminAuthenticator(), "accessToken": appToken},
+		IDs:          ids,
+		MaxBodyBytes: 64 << 10,
+		CheckResponse: func(_ *http.Request, op string, err error) {
+			t.Errorf("response of %s does not match the spec: %v", op, err)
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
