@@ -21,7 +21,7 @@ func checkRule(r Rule) []Issue {
 	m := r.Match
 	for _, f := range []struct {
 		field, value string
-		targets     []Target
+		targets      []Target
 	}{
 		{"operation", m.Operation, []Target{TargetHTTP}},
 		{"path", m.Path, []Target{TargetHTTP}},

@@ -1,0 +1,194 @@
+// Package control is the sandbox's control plane (/_sandbox/...): reset,
+// the virtual clock, event triggers, key rotation, reviewer decisions and
+// fault rules, plus the public meta endpoints /healthz and /openapi/{name}.
+// It reaches the surfaces only through the small interfaces declared here.
+package control
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/knogin/argus-sandbox/emulator/core"
+	"github.com/knogin/argus-sandbox/emulator/faults"
+	"github.com/knogin/argus-sandbox/fixtures"
+)
+
+// Errors the collaborators wrap so the control plane can answer 404/409.
+var (
+	// ErrNotFound: the access request (or other named resource) does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the resource's state forbids the change (already decided).
+	ErrConflict = errors.New("conflict")
+)
+
+// Clock is the virtual clock's control surface; *core.VirtualClock
+// implements it.
+type Clock interface {
+	Now() time.Time
+	State() core.ClockState
+	Advance(d time.Duration) time.Time
+	Set(t time.Time) time.Time
+	Freeze()
+	Unfreeze()
+	Reset()
+}
+
+var _ Clock = (*core.VirtualClock)(nil)
+
+// Resetter returns every surface to its fixture state.
+type Resetter interface {
+	Reset(ctx context.Context, keepApps bool) error
+}
+
+// ResetFunc adapts a function to Resetter.
+type ResetFunc func(ctx context.Context, keepApps bool) error
+
+// Reset calls f.
+func (f ResetFunc) Reset(ctx context.Context, keepApps bool) error { return f(ctx, keepApps) }
+
+// EventTrigger publishes a catalog event with the topic's example payload
+// and overrides merged over it (the webhooks engine).
+type EventTrigger interface {
+	Trigger(ctx context.Context, tenant, topic string, overrides map[string]any) (eventID string, err error)
+}
+
+// KeyRotator rotates the token signing key (the token service).
+type KeyRotator interface {
+	RotateKeys(ctx context.Context) (kid string, err error)
+	StaleJWKS(d time.Duration)
+}
+
+// AccessDecision is a decided access request.
+type AccessDecision struct {
+	ID         string    `json:"id"`
+	Tenant     string    `json:"tenant"`
+	Capability string    `json:"capability"`
+	Status     string    `json:"status"`
+	Reason     string    `json:"reason,omitempty"`
+	DecidedAt  time.Time `json:"decided_at"`
+}
+
+// AccessDecider plays the reviewer of access requests (the platform). It
+// returns errors wrapping ErrNotFound or ErrConflict where they apply.
+type AccessDecider interface {
+	DecideAccessRequest(ctx context.Context, id string, approve bool, reason string) (AccessDecision, error)
+}
+
+// FaultRules manages fault rules; *faults.Engine implements it.
+type FaultRules interface {
+	Add(r faults.Rule) (faults.RuleStatus, error)
+	Rules() []faults.RuleStatus
+	Rule(name string) (faults.RuleStatus, error)
+	Delete(name string) error
+	Clear()
+	Events(f faults.EventFilter) []faults.Event
+	Reset()
+}
+
+var _ FaultRules = (*faults.Engine)(nil)
+
+// Config configures the control plane. Clock and Faults are required; a
+// nil Events, Keys or Access makes its endpoint answer 501.
+type Config struct {
+	Clock    Clock
+	Fixtures *fixtures.Set
+	Logger   *slog.Logger
+	// Specs are the spec files served at /openapi/{name}.
+	Specs    fs.FS
+	Resetter Resetter
+	Events   EventTrigger
+	Keys     KeyRotator
+	Access   AccessDecider
+	Faults   FaultRules
+	// OperatorToken is the bearer the control plane requires. It may be
+	// empty only when Loopback is true: then any local caller is operator.
+	OperatorToken string
+	// Loopback says the sandbox listens on loopback addresses only.
+	Loopback bool
+}
+
+// Service serves the control plane.
+type Service struct {
+	cfg  Config
+	log  *slog.Logger
+	open bool
+}
+
+// New validates cfg, reporting every problem together.
+func New(cfg Config) (*Service, error) {
+	var errs []error
+	if cfg.Clock == nil {
+		errs = append(errs, errors.New("control: Config.Clock is required"))
+	}
+	if cfg.Faults == nil {
+		errs = append(errs, errors.New("control: Config.Faults is required"))
+	}
+	if cfg.Fixtures == nil {
+		errs = append(errs, errors.New("control: Config.Fixtures is required"))
+	}
+	if cfg.Specs == nil {
+		errs = append(errs, errors.New("control: Config.Specs is required"))
+	}
+	if cfg.OperatorToken == "" && !cfg.Loopback {
+		errs = append(errs, errors.New("control: an operator token is required when the sandbox listens beyond loopback"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{cfg: cfg, log: cfg.Logger, open: cfg.OperatorToken == ""}, nil
+}
+
+// APIName is the name of the control plane's API and spec (sandbox.yaml).
+const APIName = faults.ControlAPI
+
+// API returns the control plane's operations for the router.
+func (s *Service) API(doc *openapi3.T) core.API {
+	op := s.operator
+	return core.API{
+		Name: APIName,
+		Doc:  doc,
+		Handlers: map[string]http.Handler{
+			"getHealth":           http.HandlerFunc(s.health),
+			"getSpecFile":         http.HandlerFunc(s.specFile),
+			"resetSandbox":        op(s.reset),
+			"getClock":            op(s.getClock),
+			"updateClock":         op(s.updateClock),
+			"triggerEvent":        op(s.triggerEvent),
+			"rotateSigningKey":    op(s.rotateKeys),
+			"decideAccessRequest": op(s.decideAccess),
+			"createFaultRule":     op(s.createFault),
+			"listFaultRules":      op(s.listFaults),
+			"clearFaultRules":     op(s.clearFaults),
+			"listFaultEvents":     op(s.listFaultEvents),
+			"getFaultRule":        op(s.getFault),
+			"deleteFaultRule":     op(s.deleteFault),
+		},
+		Security: map[string]core.Authenticator{"operatorToken": s.Authenticator()},
+	}
+}
+
+// LoopbackAddr reports whether a listen address (host:port) accepts only
+// local connections: a loopback IP or "localhost". An empty host or
+// 0.0.0.0 listens everywhere.
+func LoopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,195 @@
+package control
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/knogin/argus-sandbox/emulator/core"
+)
+
+// reset returns every surface, the fault rules and the clock to their
+// start state. Surfaces go first so no timer they scheduled survives into
+// the reset clock.
+func (s *Service) reset(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		KeepApps bool `json:"keep_apps"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	if s.cfg.Resetter != nil {
+		if err := s.cfg.Resetter.Reset(r.Context(), in.KeepApps); err != nil {
+			s.fail(w, r, "reset", err)
+			return
+		}
+	}
+	s.cfg.Faults.Reset()
+	s.cfg.Clock.Reset()
+	s.log.Info("sandbox reset", "keep_apps", in.KeepApps, "request_id", core.RequestIDFrom(r.Context()))
+	core.WriteJSON(w, http.StatusOK, map[string]any{"reset_at": s.cfg.Clock.Now().UTC(), "kept_apps": in.KeepApps})
+}
+
+func (s *Service) getClock(w http.ResponseWriter, _ *http.Request) {
+	core.WriteJSON(w, http.StatusOK, s.cfg.Clock.State())
+}
+
+// updateClock applies freeze first, so "freeze and advance" moves a
+// stopped clock, then advance or set; advancing starts every due timer.
+func (s *Service) updateClock(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Advance *string    `json:"advance"`
+		Set     *time.Time `json:"set"`
+		Freeze  *bool      `json:"freeze"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	var d time.Duration
+	if in.Advance != nil {
+		var err error
+		if d, err = time.ParseDuration(*in.Advance); err != nil || d < 0 {
+			core.WriteProblem(w, r, invalid("/advance", "must be a non-negative duration such as 90s or 1h30m"))
+			return
+		}
+		if in.Set != nil {
+			core.WriteProblem(w, r, invalid("/set", "give either advance or set, not both"))
+			return
+		}
+	}
+	if in.Freeze != nil && *in.Freeze {
+		s.cfg.Clock.Freeze()
+	}
+	switch {
+	case in.Advance != nil:
+		s.cfg.Clock.Advance(d)
+	case in.Set != nil:
+		s.cfg.Clock.Set(*in.Set)
+	}
+	if in.Freeze != nil && !*in.Freeze {
+		s.cfg.Clock.Unfreeze()
+	}
+	st := s.cfg.Clock.State()
+	s.log.Info("clock changed", "now", st.Now, "frozen", st.Frozen, "request_id", core.RequestIDFrom(r.Context()))
+	core.WriteJSON(w, http.StatusOK, st)
+}
+
+func (s *Service) triggerEvent(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Tenant string         `json:"tenant"`
+		Topic  string         `json:"topic"`
+		Data   map[string]any `json:"data"`
+	}
+	if !decode(w, r, &in) || !s.available(w, r, s.cfg.Events != nil, "event triggering") {
+		return
+	}
+	p := core.NewProblem(http.StatusUnprocessableEntity, "unprocessable", "Unprocessable Content", "the event names an unknown tenant or topic")
+	if _, ok := s.cfg.Fixtures.Tenant(in.Tenant); !ok {
+		p.WithField("/tenant", "no fixture tenant has this id")
+	}
+	if !s.knownTopic(in.Topic) {
+		p.WithField("/topic", "not a topic of the event catalog")
+	}
+	if len(p.Errors) > 0 {
+		core.WriteProblem(w, r, p)
+		return
+	}
+	id, err := s.cfg.Events.Trigger(r.Context(), in.Tenant, in.Topic, in.Data)
+	if err != nil {
+		s.fail(w, r, "event trigger", err)
+		return
+	}
+	core.WriteJSON(w, http.StatusAccepted, map[string]string{"event_id": id, "tenant": in.Tenant, "topic": in.Topic})
+}
+
+func (s *Service) knownTopic(topic string) bool {
+	for _, et := range s.cfg.Fixtures.EventTypes {
+		if et.Type == topic {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Service) rotateKeys(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		StaleJWKS string `json:"stale_jwks"`
+	}
+	if !decode(w, r, &in) || !s.available(w, r, s.cfg.Keys != nil, "key rotation") {
+		return
+	}
+	var stale time.Duration
+	if in.StaleJWKS != "" {
+		var err error
+		if stale, err = time.ParseDuration(in.StaleJWKS); err != nil {
+			core.WriteProblem(w, r, invalid("/stale_jwks", "must be a duration such as 30s"))
+			return
+		}
+	}
+	kid, err := s.cfg.Keys.RotateKeys(r.Context())
+	if err != nil {
+		s.fail(w, r, "key rotation", err)
+		return
+	}
+	now := s.cfg.Clock.Now().UTC()
+	out := map[string]any{"kid": kid, "rotated_at": now}
+	if stale > 0 {
+		s.cfg.Keys.StaleJWKS(stale)
+		out["stale_jwks_until"] = now.Add(stale)
+	}
+	s.log.Info("signing key rotated", "kid", kid, "stale_jwks", stale)
+	core.WriteJSON(w, http.StatusOK, out)
+}
+
+func (s *Service) decideAccess(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Decision string `json:"decision"`
+		Reason   string `json:"reason"`
+	}
+	if !decode(w, r, &in) || !s.available(w, r, s.cfg.Access != nil, "deciding access requests") {
+		return
+	}
+	id := r.PathValue("access_request_id")
+	d, err := s.cfg.Access.DecideAccessRequest(r.Context(), id, in.Decision == "approve", in.Reason)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		core.WriteProblem(w, r, core.ErrNotFoundProblem("no access request has id "+id))
+	case errors.Is(err, ErrConflict):
+		core.WriteProblem(w, r, core.NewProblem(http.StatusConflict, "conflict", "Conflict", "the access request was already decided"))
+	case err != nil:
+		s.fail(w, r, "access-request decision", err)
+	default:
+		core.WriteJSON(w, http.StatusOK, d)
+	}
+}
+
+// decode reads an optional JSON body the router has already validated.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	err := json.NewDecoder(r.Body).Decode(v)
+	if err == nil || errors.Is(err, io.EOF) {
+		return true
+	}
+	core.WriteProblem(w, r, invalid("/", "malformed JSON: "+err.Error()))
+	return false
+}
+
+func invalid(field, reason string) *core.Problem {
+	return core.NewProblem(http.StatusBadRequest, "invalid_request", "Bad Request",
+		"the request does not match the operation's schema: "+field).WithField(field, reason)
+}
+
+func (s *Service) available(w http.ResponseWriter, r *http.Request, ok bool, what string) bool {
+	if !ok {
+		core.WriteProblem(w, r, core.NewProblem(http.StatusNotImplemented, "not_available", "Not Implemented",
+			what+" is not available in this sandbox"))
+	}
+	return ok
+}
+
+func (s *Service) fail(w http.ResponseWriter, r *http.Request, what string, err error) {
+	core.Logger(r.Context(), s.log).Error(what+" failed", "err", err)
+	core.WriteProblem(w, r, core.NewProblem(http.StatusInternalServerError, "internal_error", "Internal Server Error",
+		what+" failed: "+err.Error()))
+}
