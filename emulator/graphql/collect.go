@@ -1,0 +1,102 @@
+package graphql
+
+import (
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// fieldGroup is the fields of one response key, in document order.
+type fieldGroup struct {
+	key    string
+	fields []*ast.Field
+}
+
+// collectFields implements CollectFields (spec §6.3.2): it flattens
+// fragments whose type condition applies, honours @skip and @include and
+// groups fields by response key in the order they first appear.
+func (ex *execution) collectFields(typ *ast.Definition, set ast.SelectionSet, visited *map[string]bool, groups []fieldGroup) []fieldGroup {
+	for _, sel := range set {
+		switch s := sel.(type) {
+		case *ast.Field:
+			if !ex.included(s.Directives) {
+				continue
+			}
+			key := s.Alias
+			if key == "" {
+				key = s.Name
+			}
+			found := false
+			for i := range groups {
+				if groups[i].key == key {
+					groups[i].fields = append(groups[i].fields, s)
+					found = true
+					break
+				}
+			}
+			if !found {
+				groups = append(groups, fieldGroup{key: key, fields: []*ast.Field{s}})
+			}
+		case *ast.FragmentSpread:
+			if !ex.included(s.Directives) || (*visited)[s.Name] {
+				continue
+			}
+			if *visited == nil {
+				*visited = map[string]bool{}
+			}
+			(*visited)[s.Name] = true
+			frag := ex.doc.Fragments.ForName(s.Name)
+			if frag == nil || !ex.typeApplies(typ, frag.TypeCondition) {
+				continue
+			}
+			groups = ex.collectFields(typ, frag.SelectionSet, visited, groups)
+		case *ast.InlineFragment:
+			if !ex.included(s.Directives) {
+				continue
+			}
+			if s.TypeCondition != "" && !ex.typeApplies(typ, s.TypeCondition) {
+				continue
+			}
+			groups = ex.collectFields(typ, s.SelectionSet, visited, groups)
+		}
+	}
+	return groups
+}
+
+// included evaluates @skip and @include (spec §3.13.2, §3.13.3).
+func (ex *execution) included(dirs ast.DirectiveList) bool {
+	if d := dirs.ForName("skip"); d != nil && ex.directiveIf(d) {
+		return false
+	}
+	if d := dirs.ForName("include"); d != nil && !ex.directiveIf(d) {
+		return false
+	}
+	return true
+}
+
+func (ex *execution) directiveIf(d *ast.Directive) bool {
+	arg := d.Arguments.ForName("if")
+	if arg == nil {
+		return false
+	}
+	if arg.Value.Kind == ast.Variable {
+		b, _ := ex.vars[arg.Value.Raw].(bool)
+		return b
+	}
+	return arg.Value.Raw == "true"
+}
+
+// typeApplies implements DoesFragmentTypeApply (spec §6.3.2).
+func (ex *execution) typeApplies(obj *ast.Definition, cond string) bool {
+	if obj.Name == cond {
+		return true
+	}
+	def := ex.schema.Types[cond]
+	if def == nil || !def.IsAbstractType() {
+		return false
+	}
+	for _, p := range ex.schema.GetPossibleTypes(def) {
+		if p.Name == obj.Name {
+			return true
+		}
+	}
+	return false
+}

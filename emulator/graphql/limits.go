@@ -1,0 +1,105 @@
+package graphql
+
+import (
+	"fmt"
+
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+func tooComplex(limit string, max int, message string) *gqlError {
+	return newError(CodeTooComplex, message).with("limit", limit).with("max", max)
+}
+
+// measure is what the limits look at for one selection set.
+type measure struct {
+	depth, cost, aliases int
+}
+
+// checkLimits measures the operation with fragments expanded and refuses it
+// before execution when it is too deep, too costly or too aliased. Each
+// fragment is measured once, so the check stays linear in the document
+// even when fragments are spread many times.
+func (s *Service) checkLimits(schema *ast.Schema, doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any) *gqlError {
+	m := &measurer{schema: schema, doc: doc, vars: vars, frags: map[string]measure{}}
+	got := m.selectionSet(op.SelectionSet)
+	switch {
+	case got.depth > s.limits.MaxDepth:
+		return tooComplex("depth", s.limits.MaxDepth, fmt.Sprintf("the operation is nested %d levels deep; at most %d are allowed", got.depth, s.limits.MaxDepth))
+	case got.aliases > s.limits.MaxAliases:
+		return tooComplex("aliases", s.limits.MaxAliases, fmt.Sprintf("the operation uses %d aliases; at most %d are allowed", got.aliases, s.limits.MaxAliases))
+	case got.cost > s.limits.MaxCost:
+		return tooComplex("cost", s.limits.MaxCost, fmt.Sprintf("the operation's estimated cost is %d; at most %d is allowed (lower first or select fewer fields)", got.cost, s.limits.MaxCost))
+	}
+	return nil
+}
+
+type measurer struct {
+	schema *ast.Schema
+	doc    *ast.QueryDocument
+	vars   map[string]any
+	frags  map[string]measure
+}
+
+func (m *measurer) selectionSet(set ast.SelectionSet) measure {
+	var out measure
+	for _, sel := range set {
+		var got measure
+		switch s := sel.(type) {
+		case *ast.Field:
+			got = m.field(s)
+		case *ast.InlineFragment:
+			got = m.selectionSet(s.SelectionSet)
+		case *ast.FragmentSpread:
+			got = m.fragment(s.Name)
+		}
+		out.depth = max(out.depth, got.depth)
+		out.cost = saturate(out.cost + got.cost)
+		out.aliases = saturate(out.aliases + got.aliases)
+	}
+	return out
+}
+
+func (m *measurer) fragment(name string) measure {
+	if got, ok := m.frags[name]; ok {
+		return got
+	}
+	m.frags[name] = measure{} // validation already refused cycles
+	frag := m.doc.Fragments.ForName(name)
+	if frag == nil {
+		return measure{}
+	}
+	got := m.selectionSet(frag.SelectionSet)
+	m.frags[name] = got
+	return got
+}
+
+func (m *measurer) field(f *ast.Field) measure {
+	sub := m.selectionSet(f.SelectionSet)
+	out := measure{depth: sub.depth + 1, cost: 1, aliases: sub.aliases}
+	if f.Alias != "" && f.Alias != f.Name {
+		out.aliases = saturate(out.aliases + 1)
+	}
+	multiplier := 1
+	if f.Definition != nil && f.Definition.Arguments.ForName("first") != nil {
+		args, err := coerceArguments(m.schema, f.Definition.Arguments, f.Arguments, m.vars)
+		if n, ok := args["first"].(int64); err == nil && ok && n > 1 {
+			multiplier = int(n)
+		}
+	}
+	inner := ceiling
+	if sub.cost <= ceiling/multiplier {
+		inner = multiplier * sub.cost
+	}
+	out.cost = saturate(out.cost + inner)
+	return out
+}
+
+const ceiling = 1 << 40
+
+// saturate keeps the estimates from overflowing on hostile documents.
+func saturate(n int) int {
+	if n < 0 || n > ceiling {
+		return ceiling
+	}
+	return n
+}

@@ -1,0 +1,131 @@
+package graphql
+
+import (
+	"slices"
+	"time"
+
+	"github.com/knogin/argus-sandbox/fixtures"
+)
+
+// queryResolvers are the root query fields. The tenant always comes from
+// the principal: a case of another tenant is looked up in the wrong
+// partition and is simply not there (NOT_FOUND, never FORBIDDEN).
+func (s *Service) queryResolvers() map[string]resolveFunc {
+	return map[string]resolveFunc{
+		"viewer": func(ex *execution, _ any, _ map[string]any) (any, error) {
+			return &viewer{p: ex.principal}, nil
+		},
+		"case": func(ex *execution, _ any, args map[string]any) (any, error) {
+			c, err := s.store.Case(ex.ctx, ex.principal.Tenant, args["id"].(string))
+			if err != nil {
+				return nil, storeError(err)
+			}
+			return &c, nil
+		},
+		"cases": func(ex *execution, _ any, args map[string]any) (any, error) {
+			all, err := s.store.Cases(ex.ctx, ex.principal.Tenant)
+			if err != nil {
+				return nil, err
+			}
+			filter, _ := args["filter"].(map[string]any)
+			var list []*Case
+			for i := range all {
+				if matches(&all[i], filter) {
+					list = append(list, &all[i])
+				}
+			}
+			return paginate(list, func(c *Case) string { return c.ID }, "case", args)
+		},
+		"user": func(ex *execution, _ any, args map[string]any) (any, error) {
+			if u := s.user(ex, args["id"].(string)); u != nil {
+				return u, nil
+			}
+			return nil, errNotFound("user")
+		},
+		"users": func(ex *execution, _ any, args map[string]any) (any, error) {
+			t, _ := s.cfg.Fixtures.Tenant(ex.principal.Tenant)
+			var list []*fixtures.User
+			if t != nil {
+				for i := range t.Users {
+					list = append(list, &t.Users[i])
+				}
+			}
+			return paginate(list, func(u *fixtures.User) string { return u.ID }, "user", args)
+		},
+		"approvedBundles": func(ex *execution, _ any, _ map[string]any) (any, error) {
+			return s.approvedBundles(ex.ctx, ex.principal.Tenant), nil
+		},
+		"auditExport": func(ex *execution, _ any, args map[string]any) (any, error) {
+			out := []any{}
+			if s.cfg.Audit == nil {
+				return out, nil
+			}
+			since, _ := args["since"].(time.Time)
+			recs, err := s.cfg.Audit.AuditRecords(ex.ctx, ex.principal.Tenant, since)
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range recs {
+				out = append(out, r)
+			}
+			return out, nil
+		},
+	}
+}
+
+// matches applies a CaseFilter; every given field must match.
+func matches(c *Case, filter map[string]any) bool {
+	if filter == nil {
+		return true
+	}
+	if v, ok := filter["status"].([]any); ok && !slices.Contains(v, any(c.Status)) {
+		return false
+	}
+	if v, ok := filter["priority"].([]any); ok && !slices.Contains(v, any(c.Priority)) {
+		return false
+	}
+	if v, ok := filter["assigneeId"].(string); ok && c.Assignee != v {
+		return false
+	}
+	if v, ok := filter["tag"].(string); ok && !slices.Contains(c.Tags, v) {
+		return false
+	}
+	return true
+}
+
+// caseResolvers are the fields of Case.
+func (s *Service) caseResolvers() map[string]resolveFunc {
+	get := func(f func(c *Case) any) resolveFunc {
+		return func(_ *execution, v any, _ map[string]any) (any, error) { return f(v.(*Case)), nil }
+	}
+	return map[string]resolveFunc{
+		"id":         get(func(c *Case) any { return c.ID }),
+		"number":     get(func(c *Case) any { return c.Number }),
+		"title":      get(func(c *Case) any { return c.Title }),
+		"status":     get(func(c *Case) any { return c.Status }),
+		"priority":   get(func(c *Case) any { return c.Priority }),
+		"assigneeId": get(func(c *Case) any { return optional(c.Assignee) }),
+		"tags": get(func(c *Case) any {
+			if c.Tags == nil {
+				return []string{}
+			}
+			return c.Tags
+		}),
+		"resolution": get(func(c *Case) any { return optional(c.Resolution) }),
+		"version":    get(func(c *Case) any { return c.Version }),
+		"createdAt":  get(func(c *Case) any { return c.CreatedAt }),
+		"updatedAt":  get(func(c *Case) any { return c.UpdatedAt }),
+		"assignee": func(ex *execution, v any, _ map[string]any) (any, error) {
+			return s.user(ex, v.(*Case).Assignee), nil
+		},
+		"notes": func(_ *execution, v any, args map[string]any) (any, error) {
+			c := v.(*Case)
+			notes := make([]*Note, len(c.Notes))
+			for i := range c.Notes {
+				notes[i] = &c.Notes[i]
+			}
+			slices.SortStableFunc(notes, func(a, b *Note) int { return a.CreatedAt.Compare(b.CreatedAt) })
+			return paginate(notes, func(n *Note) string { return n.ID }, "note", args)
+		},
+	}
+}

@@ -1,0 +1,217 @@
+package graphql
+
+import (
+	"encoding/base64"
+	"errors"
+	"strings"
+
+	"github.com/knogin/argus-sandbox/emulator/core"
+	"github.com/knogin/argus-sandbox/fixtures"
+)
+
+// viewer is who the token acts for; a user viewer when an app acts for a
+// signed-in user, an app viewer otherwise.
+type viewer struct{ p *core.Principal }
+
+func (v *viewer) graphQLType() string {
+	if v.p.Kind == core.KindUser {
+		return "UserViewer"
+	}
+	return "AppViewer"
+}
+
+// connection is a page of a Relay-style connection.
+type connection struct {
+	nodes   []any
+	cursors []string
+	total   int
+	hasNext bool
+}
+
+type edge struct {
+	cursor string
+	node   any
+}
+
+type pageInfo struct {
+	hasNext   bool
+	endCursor string
+}
+
+// buildResolvers wires every field of the partner schema (a superset of
+// the public one). New checks that none is missing.
+func (s *Service) buildResolvers() map[string]map[string]resolveFunc {
+	r := map[string]map[string]resolveFunc{
+		"Query":    s.queryResolvers(),
+		"Mutation": s.mutationResolvers(),
+	}
+	viewerFields := map[string]resolveFunc{
+		"subject":  func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*viewer).p.Subject, nil },
+		"clientId": func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*viewer).p.ClientID, nil },
+		"scopes": func(_ *execution, v any, _ map[string]any) (any, error) {
+			if sc := v.(*viewer).p.Scopes; sc != nil {
+				return sc, nil
+			}
+			return []string{}, nil
+		},
+		"tenant": func(ex *execution, v any, _ map[string]any) (any, error) {
+			t, _ := s.cfg.Fixtures.Tenant(v.(*viewer).p.Tenant)
+			return t, nil
+		},
+	}
+	r["AppViewer"] = viewerFields
+	r["UserViewer"] = map[string]resolveFunc{
+		"userId": func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*viewer).p.UserID, nil },
+		"user":   func(ex *execution, v any, _ map[string]any) (any, error) { return s.user(ex, v.(*viewer).p.UserID), nil },
+	}
+	for k, f := range viewerFields {
+		r["UserViewer"][k] = f
+	}
+	r["Tenant"] = map[string]resolveFunc{
+		"id":   func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*fixtures.Tenant).ID, nil },
+		"name": func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*fixtures.Tenant).Name, nil },
+	}
+	r["User"] = map[string]resolveFunc{
+		"id":    func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*fixtures.User).ID, nil },
+		"name":  func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*fixtures.User).Name, nil },
+		"email": func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*fixtures.User).Email, nil },
+		"role":  func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*fixtures.User).Role, nil },
+	}
+	r["Case"] = s.caseResolvers()
+	r["Note"] = map[string]resolveFunc{
+		"id":        func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*Note).ID, nil },
+		"body":      func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*Note).Body, nil },
+		"authorId":  func(_ *execution, v any, _ map[string]any) (any, error) { return optional(v.(*Note).Author), nil },
+		"author":    func(ex *execution, v any, _ map[string]any) (any, error) { return s.user(ex, v.(*Note).Author), nil },
+		"createdAt": func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*Note).CreatedAt, nil },
+	}
+	conn := map[string]resolveFunc{
+		"nodes":      func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*connection).nodes, nil },
+		"totalCount": func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*connection).total, nil },
+		"edges": func(_ *execution, v any, _ map[string]any) (any, error) {
+			c := v.(*connection)
+			out := make([]any, len(c.nodes))
+			for i := range c.nodes {
+				out[i] = &edge{cursor: c.cursors[i], node: c.nodes[i]}
+			}
+			return out, nil
+		},
+		"pageInfo": func(_ *execution, v any, _ map[string]any) (any, error) {
+			c := v.(*connection)
+			pi := &pageInfo{hasNext: c.hasNext}
+			if n := len(c.cursors); n > 0 {
+				pi.endCursor = c.cursors[n-1]
+			}
+			return pi, nil
+		},
+	}
+	edgeFields := map[string]resolveFunc{
+		"cursor": func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*edge).cursor, nil },
+		"node":   func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*edge).node, nil },
+	}
+	for _, name := range []string{"Case", "Note", "User"} {
+		r[name+"Connection"] = conn
+		r[name+"Edge"] = edgeFields
+	}
+	r["PageInfo"] = map[string]resolveFunc{
+		"hasNextPage": func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*pageInfo).hasNext, nil },
+		"endCursor":   func(_ *execution, v any, _ map[string]any) (any, error) { return optional(v.(*pageInfo).endCursor), nil },
+	}
+	r["Bundle"] = map[string]resolveFunc{
+		"id":   func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*fixtures.Bundle).ID, nil },
+		"name": func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*fixtures.Bundle).Name, nil },
+		"operations": func(_ *execution, v any, _ map[string]any) (any, error) {
+			b := v.(*fixtures.Bundle)
+			out := make([]any, len(b.Operations))
+			for i := range b.Operations {
+				out[i] = &b.Operations[i]
+			}
+			return out, nil
+		},
+	}
+	r["PersistedOperation"] = map[string]resolveFunc{
+		"id":         func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*fixtures.BundleOperation).ID, nil },
+		"sha256Hash": func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*fixtures.BundleOperation).SHA256, nil },
+		"document":   func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*fixtures.BundleOperation).Document, nil },
+	}
+	r["AuditRecord"] = map[string]resolveFunc{
+		"id":         func(_ *execution, v any, _ map[string]any) (any, error) { return v.(AuditRecord).ID, nil },
+		"action":     func(_ *execution, v any, _ map[string]any) (any, error) { return v.(AuditRecord).Action, nil },
+		"actor":      func(_ *execution, v any, _ map[string]any) (any, error) { return v.(AuditRecord).Actor, nil },
+		"target":     func(_ *execution, v any, _ map[string]any) (any, error) { return optional(v.(AuditRecord).Target), nil },
+		"occurredAt": func(_ *execution, v any, _ map[string]any) (any, error) { return v.(AuditRecord).OccurredAt, nil },
+	}
+	return r
+}
+
+// optional turns an empty string into null.
+func optional(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// user returns the user id of the principal's tenant, or nil: users of
+// other tenants do not exist for this token.
+func (s *Service) user(ex *execution, id string) any {
+	t, ok := s.cfg.Fixtures.Tenant(ex.principal.Tenant)
+	if !ok || id == "" {
+		return nil
+	}
+	for i := range t.Users {
+		if t.Users[i].ID == id {
+			return &t.Users[i]
+		}
+	}
+	return nil
+}
+
+// maxPage bounds the first argument of every connection.
+const maxPage = 100
+
+// paginate cuts one page of a connection (Relay cursor connections):
+// cursors are opaque, derived from the item ids, so a cursor of another
+// tenant or list is simply invalid.
+func paginate[T any](items []T, id func(T) string, kind string, args map[string]any) (*connection, error) {
+	first := int(args["first"].(int64))
+	if first < 1 || first > maxPage {
+		return nil, errInput("first must be between 1 and 100")
+	}
+	start := 0
+	if after, ok := args["after"].(string); ok {
+		raw, err := base64.RawURLEncoding.DecodeString(after)
+		key, found := strings.CutPrefix(string(raw), kind+":")
+		if err != nil || !found {
+			return nil, errInput("after is not a valid cursor")
+		}
+		start = -1
+		for i, it := range items {
+			if id(it) == key {
+				start = i + 1
+				break
+			}
+		}
+		if start < 0 {
+			return nil, errInput("after is not a valid cursor")
+		}
+	}
+	end := min(start+first, len(items))
+	c := &connection{total: len(items), hasNext: end < len(items)}
+	for _, it := range items[start:end] {
+		c.nodes = append(c.nodes, any(it))
+		c.cursors = append(c.cursors, base64.RawURLEncoding.EncodeToString([]byte(kind+":"+id(it))))
+	}
+	if c.nodes == nil {
+		c.nodes = []any{}
+	}
+	return c, nil
+}
+
+// storeError maps store errors to what the client may see.
+func storeError(err error) error {
+	if errors.Is(err, ErrNotFound) {
+		return errNotFound("case")
+	}
+	return err
+}

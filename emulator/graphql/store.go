@@ -1,0 +1,171 @@
+package graphql
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/knogin/argus-sandbox/fixtures"
+)
+
+// ErrNotFound is returned by a Store for a case that does not exist in the
+// tenant (including one that exists in another tenant).
+var ErrNotFound = errors.New("graphql: case not found")
+
+// Case is a stored case with its notes.
+type Case struct {
+	ID         string
+	Tenant     string
+	Number     string
+	Title      string
+	Status     string
+	Priority   string
+	Assignee   string
+	Tags       []string
+	Resolution string
+	// Version starts at 1 and increases by one on every change.
+	Version   int
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	Notes     []Note
+}
+
+// Note is a note of a case; Author is empty when an app wrote it.
+type Note struct {
+	ID        string
+	Author    string
+	Body      string
+	CreatedAt time.Time
+}
+
+// Store keeps the cases of every tenant. Implementations must be safe for
+// concurrent use and must return copies the caller may keep.
+type Store interface {
+	// Case returns one case of tenant, or ErrNotFound.
+	Case(ctx context.Context, tenant, id string) (Case, error)
+	// Cases returns the cases of tenant, newest first (ties by id).
+	Cases(ctx context.Context, tenant string) ([]Case, error)
+	// Update applies fn to the cases ids of tenant atomically: all exist
+	// (else ErrNotFound, fn not called) and either every change of fn is
+	// kept or, when fn fails, none. It returns the updated cases in the
+	// order of ids.
+	Update(ctx context.Context, tenant string, ids []string, fn func(cases []*Case) error) ([]Case, error)
+	// Reset replaces every case with seed.
+	Reset(ctx context.Context, seed []Case) error
+}
+
+// MemoryStore is the default in-memory Store.
+type MemoryStore struct {
+	mu      sync.RWMutex
+	tenants map[string]map[string]*Case
+}
+
+var _ Store = (*MemoryStore)(nil)
+
+// NewMemoryStore returns an empty store.
+func NewMemoryStore() *MemoryStore {
+	return &MemoryStore{tenants: map[string]map[string]*Case{}}
+}
+
+// Case returns a copy of one case.
+func (m *MemoryStore) Case(_ context.Context, tenant, id string) (Case, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	c, ok := m.tenants[tenant][id]
+	if !ok {
+		return Case{}, ErrNotFound
+	}
+	return c.clone(), nil
+}
+
+// Cases returns copies of the tenant's cases, newest first.
+func (m *MemoryStore) Cases(_ context.Context, tenant string) ([]Case, error) {
+	m.mu.RLock()
+	out := make([]Case, 0, len(m.tenants[tenant]))
+	for _, c := range m.tenants[tenant] {
+		out = append(out, c.clone())
+	}
+	m.mu.RUnlock()
+	sortCases(out)
+	return out, nil
+}
+
+func sortCases(cs []Case) {
+	sort.Slice(cs, func(i, j int) bool {
+		if !cs[i].CreatedAt.Equal(cs[j].CreatedAt) {
+			return cs[i].CreatedAt.After(cs[j].CreatedAt)
+		}
+		return cs[i].ID < cs[j].ID
+	})
+}
+
+// Update changes cases through fn, all or nothing.
+func (m *MemoryStore) Update(_ context.Context, tenant string, ids []string, fn func([]*Case) error) ([]Case, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	work := make([]*Case, len(ids))
+	for i, id := range ids {
+		c, ok := m.tenants[tenant][id]
+		if !ok {
+			return nil, ErrNotFound
+		}
+		cp := c.clone()
+		work[i] = &cp
+	}
+	if err := fn(work); err != nil {
+		return nil, err
+	}
+	out := make([]Case, len(work))
+	for i, c := range work {
+		c.ID, c.Tenant = ids[i], tenant // the key of a case never changes
+		stored := c.clone()
+		m.tenants[tenant][ids[i]] = &stored
+		out[i] = c.clone()
+	}
+	return out, nil
+}
+
+// Reset replaces the store's content with copies of seed.
+func (m *MemoryStore) Reset(_ context.Context, seed []Case) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.tenants = map[string]map[string]*Case{}
+	for _, c := range seed {
+		cp := c.clone()
+		if m.tenants[c.Tenant] == nil {
+			m.tenants[c.Tenant] = map[string]*Case{}
+		}
+		m.tenants[c.Tenant][c.ID] = &cp
+	}
+	return nil
+}
+
+func (c *Case) clone() Case {
+	out := *c
+	out.Tags = slices.Clone(c.Tags)
+	out.Notes = slices.Clone(c.Notes)
+	return out
+}
+
+// seedCases converts the fixture cases into stored cases at version 1.
+func seedCases(fx *fixtures.Set) []Case {
+	out := make([]Case, 0, len(fx.Cases))
+	for _, fc := range fx.Cases {
+		c := Case{
+			ID: fc.ID, Tenant: fc.Tenant, Number: fc.Number, Title: fc.Title, Status: fc.Status,
+			Priority: fc.Priority, Assignee: fc.Assignee, Tags: slices.Clone(fc.Tags), Version: 1,
+			CreatedAt: fc.CreatedAt, UpdatedAt: fc.UpdatedAt,
+		}
+		if c.Tags == nil {
+			c.Tags = []string{}
+		}
+		for _, n := range fc.Notes {
+			c.Notes = append(c.Notes, Note{ID: n.ID, Author: n.Author, Body: n.Body, CreatedAt: n.CreatedAt})
+		}
+		out = append(out, c)
+	}
+	return out
+}
