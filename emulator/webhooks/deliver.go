@@ -1,0 +1,209 @@
+package webhooks
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// responseBodyKept is how much of a response body diagnostics keep (the
+// first KiB); responseBodyDrained is how much more is read so the
+// connection can be reused.
+const (
+	responseBodyKept    = 1024
+	responseBodyDrained = 64 << 10
+)
+
+// userAgent identifies the sandbox's deliveries.
+const userAgent = "Argus-Webhooks/1.0 (sandbox)"
+
+// process makes one attempt of j's delivery, or defers it as the fault plan
+// says. It returns the attempt made, or nil.
+func (s *Service) process(ctx context.Context, j job) *Attempt {
+	if j.flush {
+		for _, h := range s.releaseHeld(j.webhookID) {
+			s.process(ctx, h)
+		}
+		return nil
+	}
+	d, err := s.store.GetDelivery(ctx, j.tenant, j.webhookID, j.deliveryID)
+	if err != nil || d.Finished() {
+		return nil // deleted, reset, or settled meanwhile
+	}
+	w, err := s.store.GetWebhook(ctx, j.tenant, j.webhookID)
+	if err != nil {
+		return nil
+	}
+	if w.Disabled {
+		s.failDisabled(ctx, w, d.ID)
+		return nil
+	}
+	if j.plan == nil {
+		plan := AttemptPlan{}
+		if s.faults != nil {
+			plan = s.faults.Plan(ctx, AttemptInfo{
+				Tenant: w.Tenant, WebhookID: w.ID, URL: w.URL, Topic: d.Event.Type, EventID: d.Event.ID,
+				DeliveryID: d.ID, Attempt: d.AttemptCount + 1, Trigger: j.trigger,
+			})
+			plan.normalise()
+		}
+		j.plan = &plan
+	}
+	if j.plan.Delay > 0 && !j.deferred {
+		j.deferred = true
+		s.setNext(ctx, d, j.plan.Delay)
+		s.disp.after(s.clock, j.plan.Delay, func() { s.disp.enqueue(j) })
+		return nil
+	}
+	if j.plan.Reorder != nil && !j.released {
+		for _, h := range s.hold(j, j.plan.Reorder) {
+			s.process(ctx, h)
+		}
+		return nil
+	}
+	if j.plan.RotateSecret {
+		if rotated, _, err := s.rotate(ctx, w.Tenant, w.ID, "", s.cfg.RotationWindow); err == nil {
+			w = rotated
+		}
+	}
+	res := s.send(ctx, w, &d, *j.plan, j.trigger)
+	s.record(ctx, w, d.ID, j, res)
+	return &res.attempt
+}
+
+func (s *Service) setNext(ctx context.Context, d Delivery, wait time.Duration) {
+	next := s.clock.Now().Add(wait).UTC()
+	_, _ = s.store.UpdateDelivery(ctx, d.Tenant, d.WebhookID, d.ID, func(d *Delivery) error {
+		d.NextAttemptAt = next
+		return nil
+	})
+}
+
+// sendResult is an attempt with its duplicate copies and the response
+// headers that steer the retry.
+type sendResult struct {
+	attempt Attempt
+	copies  []Attempt
+	status  int
+	header  http.Header
+}
+
+// send signs and POSTs the delivery, with the copies the plan asks for.
+func (s *Service) send(ctx context.Context, w Webhook, d *Delivery, plan AttemptPlan, trigger Trigger) sendResult {
+	now := s.clock.Now()
+	ts := now.Add(-plan.StaleBy).Unix()
+	var sig string
+	if plan.BadSignature {
+		sig = Sign(s.ids.Bytes(secretBytes), d.Event.ID, ts, d.Body)
+	} else {
+		sig = signatureHeader(w.secrets(now), d.Event.ID, ts, d.Body)
+	}
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set("User-Agent", userAgent)
+	h.Set(HeaderID, d.Event.ID)
+	h.Set(HeaderTimestamp, fmt.Sprint(ts))
+	h.Set(HeaderSignature, sig)
+
+	base := Attempt{Number: d.AttemptCount + 1, Trigger: trigger, Timestamp: ts, FaultRule: plan.ruleName()}
+	one := func(dup bool) sendResult {
+		a := base
+		a.Duplicate = dup
+		status, header := s.exchange(ctx, w.URL, h, d.Body, plan.ResponseLost && !dup, &a)
+		return sendResult{attempt: a, status: status, header: header}
+	}
+	if plan.Copies == 0 {
+		return one(false)
+	}
+	if !plan.ConcurrentCopies {
+		res := one(false)
+		for range plan.Copies {
+			res.copies = append(res.copies, one(true).attempt)
+		}
+		return res
+	}
+	results := make([]sendResult, plan.Copies+1)
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Go(func() { results[i] = one(i > 0) })
+	}
+	wg.Wait()
+	res := results[0]
+	for _, c := range results[1:] {
+		res.copies = append(res.copies, c.attempt)
+	}
+	return res
+}
+
+// exchange makes one HTTP request and fills a's outcome. The timeout runs
+// on the clock, so advancing it times a hung request out at once; a real
+// deadline of twice the timeout backs it up while the clock is frozen.
+func (s *Service) exchange(ctx context.Context, target string, h http.Header, body []byte, lost bool, a *Attempt) (int, http.Header) {
+	start := s.clock.Now()
+	a.StartedAt = start.UTC()
+	ctx, cancel := context.WithTimeout(ctx, 2*s.cfg.AttemptTimeout)
+	defer cancel()
+	var timedOut atomic.Bool
+	t := s.clock.AfterFunc(s.cfg.AttemptTimeout, func() { timedOut.Store(true); cancel() })
+	defer t.Stop()
+	if strings.HasPrefix(strings.ToLower(target), "http://") {
+		ctx = withPlainHTTP(ctx)
+	}
+	fail := func(class ErrorClass, msg string) {
+		a.Outcome, a.Error = "failed", &AttemptError{Class: class, Message: msg}
+	}
+	defer func() { a.DurationMS = max(s.clock.Now().Sub(start), 0).Milliseconds() }()
+
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		fail(ClassConnection, "the request could not be built: "+err.Error())
+		return 0, nil
+	}
+	req.Header = h.Clone()
+	resp, err := s.client.Do(req)
+	if err != nil {
+		class := classify(err, timedOut.Load())
+		fail(class, describe(class, err, s.cfg.AttemptTimeout))
+		return 0, nil
+	}
+	defer resp.Body.Close()
+	kept, _ := io.ReadAll(io.LimitReader(resp.Body, responseBodyKept))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, responseBodyDrained))
+	if timedOut.Load() {
+		fail(ClassTimeout, describe(ClassTimeout, nil, s.cfg.AttemptTimeout))
+		return 0, nil
+	}
+	if lost {
+		fail(ClassResponseLost, fmt.Sprintf("the endpoint answered %d but a fault rule dropped the answer, so the attempt counts as failed", resp.StatusCode))
+		return 0, nil
+	}
+	status := resp.StatusCode
+	a.ResponseStatus = &status
+	a.ResponseBody = strings.ToValidUTF8(string(kept), "\uFFFD")
+	switch {
+	case status >= 200 && status < 300:
+		a.Outcome = "succeeded"
+	case status >= 300 && status < 400:
+		fail(ClassRedirect, fmt.Sprintf("the endpoint answered %d (Location: %q); redirects are not followed, update the webhook URL", status, resp.Header.Get("Location")))
+	default:
+		fail(ClassNon2xx, fmt.Sprintf("the endpoint answered %d; only 2xx counts as success", status))
+	}
+	return status, resp.Header
+}
+
+// describe explains a transport failure for diagnostics.
+func describe(class ErrorClass, err error, timeout time.Duration) string {
+	switch class {
+	case ClassTimeout:
+		return fmt.Sprintf("no complete answer within %s", timeout)
+	case ClassConnectionRefused:
+		return "the connection was refused: nothing listens at the endpoint's address"
+	}
+	return err.Error()
+}

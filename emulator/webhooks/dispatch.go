@@ -1,0 +1,299 @@
+package webhooks
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/knogin/argus-sandbox/emulator/core"
+)
+
+// job is one unit of work for an endpoint: an attempt of a delivery, or
+// the release of a held burst.
+type job struct {
+	tenant     string
+	webhookID  string
+	deliveryID string
+	trigger    Trigger
+	// plan is the fault plan once asked; a delayed or held attempt keeps
+	// it so the faults are asked once per attempt.
+	plan     *AttemptPlan
+	deferred bool // the plan's Delay was applied
+	released bool // out of a reorder hold
+	admitted bool // holds an admission slot until a worker takes it
+	flush    bool // release the endpoint's held burst
+}
+
+// endpointQueue is the FIFO of one webhook's ready jobs.
+type endpointQueue struct {
+	id        string
+	jobs      []job
+	inflight  int
+	inRing    bool
+	held      []job
+	holdOrder ReorderOrder
+	holdTimer *timerEntry
+}
+
+// timerEntry is a wait on the clock the engine may cancel (Close, Reset).
+type timerEntry struct {
+	due time.Time
+	t   core.Timer
+}
+
+// dispatcher is the bounded work queue. New events need an admission slot
+// (Config.QueueSize of them): when every slot is taken, Publish blocks —
+// back-pressure instead of unbounded memory or goroutines. Retries,
+// redeliveries and held jobs were admitted before and re-enter without a
+// slot, so a timer never blocks. Workers take endpoints round-robin from a
+// ring and an endpoint has at most perEndpoint attempts in flight, so a slow
+// endpoint holds a few workers, never all of them.
+type dispatcher struct {
+	perEndpoint int
+	slots       chan struct{}
+	done        chan struct{}
+
+	mu      sync.Mutex
+	work    *sync.Cond // signalled when the ring gains an endpoint
+	changed *sync.Cond // broadcast on every change WaitIdle cares about
+	queues  map[string]*endpointQueue
+	ring    []*endpointQueue
+	busy    int // queued + in-flight jobs
+	timers  map[*timerEntry]struct{}
+	closed  bool
+	wg      sync.WaitGroup
+}
+
+func newDispatcher(queueSize, perEndpoint int) *dispatcher {
+	d := &dispatcher{
+		perEndpoint: perEndpoint,
+		slots:       make(chan struct{}, queueSize),
+		done:        make(chan struct{}),
+		queues:      map[string]*endpointQueue{},
+		timers:      map[*timerEntry]struct{}{},
+	}
+	d.work = sync.NewCond(&d.mu)
+	d.changed = sync.NewCond(&d.mu)
+	return d
+}
+
+// admit takes an admission slot, waiting while the queue is full.
+func (d *dispatcher) admit(ctx context.Context) error {
+	select {
+	case d.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-d.done:
+		return ErrClosed
+	}
+}
+
+func (d *dispatcher) queueLocked(id string) *endpointQueue {
+	q := d.queues[id]
+	if q == nil {
+		q = &endpointQueue{id: id}
+		d.queues[id] = q
+	}
+	return q
+}
+
+// enqueue appends j to its endpoint's queue. It never blocks.
+func (d *dispatcher) enqueue(j job) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.enqueueLocked(j)
+}
+
+func (d *dispatcher) enqueueLocked(j job) {
+	if d.closed {
+		if j.admitted {
+			<-d.slots
+		}
+		return
+	}
+	q := d.queueLocked(j.webhookID)
+	q.jobs = append(q.jobs, j)
+	d.busy++
+	d.readyLocked(q)
+	d.changed.Broadcast()
+}
+
+// readyLocked puts q on the ring when it has work and room for more.
+func (d *dispatcher) readyLocked(q *endpointQueue) {
+	if !q.inRing && len(q.jobs) > 0 && q.inflight < d.perEndpoint {
+		q.inRing = true
+		d.ring = append(d.ring, q)
+		d.work.Signal()
+	}
+}
+
+// next blocks until a job is ready; ok is false once the engine is closed.
+func (d *dispatcher) next() (q *endpointQueue, j job, ok bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for len(d.ring) == 0 && !d.closed {
+		d.work.Wait()
+	}
+	if d.closed {
+		return nil, job{}, false
+	}
+	q = d.ring[0]
+	d.ring[0] = nil
+	d.ring = d.ring[1:]
+	q.inRing = false
+	j = q.jobs[0]
+	q.jobs[0] = job{}
+	q.jobs = q.jobs[1:]
+	q.inflight++
+	d.readyLocked(q)
+	if j.admitted {
+		<-d.slots
+	}
+	return q, j, true
+}
+
+// finish ends a job taken by next.
+func (d *dispatcher) finish(q *endpointQueue) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	q.inflight--
+	d.busy--
+	d.readyLocked(q)
+	d.dropIdleLocked(q)
+	d.changed.Broadcast()
+}
+
+func (d *dispatcher) dropIdleLocked(q *endpointQueue) {
+	if len(q.jobs) == 0 && q.inflight == 0 && len(q.held) == 0 && d.queues[q.id] == q {
+		delete(d.queues, q.id)
+	}
+}
+
+// begin and end account for work done outside the workers (test sends).
+func (d *dispatcher) begin() {
+	d.mu.Lock()
+	d.busy++
+	d.mu.Unlock()
+}
+
+func (d *dispatcher) end() {
+	d.mu.Lock()
+	d.busy--
+	d.changed.Broadcast()
+	d.mu.Unlock()
+}
+
+// after runs f once clock has advanced by wait, unless the engine is closed
+// or reset first.
+func (d *dispatcher) after(clock core.Clock, wait time.Duration, f func()) *timerEntry {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.afterLocked(clock, wait, f)
+}
+
+func (d *dispatcher) afterLocked(clock core.Clock, wait time.Duration, f func()) *timerEntry {
+	if d.closed {
+		return nil
+	}
+	e := &timerEntry{due: clock.Now().Add(wait)}
+	d.timers[e] = struct{}{}
+	// The clock may run f at once (wait <= 0) in another goroutine, which
+	// then waits for this lock, so e.t is set before f checks e.
+	e.t = clock.AfterFunc(wait, func() {
+		d.mu.Lock()
+		if _, live := d.timers[e]; !live {
+			d.mu.Unlock()
+			return
+		}
+		delete(d.timers, e)
+		d.mu.Unlock()
+		f()
+	})
+	return e
+}
+
+// cancelLocked stops a timer started by after.
+func (d *dispatcher) cancelLocked(e *timerEntry) {
+	if e == nil {
+		return
+	}
+	if _, live := d.timers[e]; live {
+		delete(d.timers, e)
+		e.t.Stop()
+	}
+}
+
+// idleLocked reports whether no work can progress without the clock
+// moving: nothing queued or in flight and no timer already due.
+func (d *dispatcher) idleLocked(now time.Time) bool {
+	if d.busy > 0 {
+		return false
+	}
+	for e := range d.timers {
+		if !e.due.After(now) {
+			return false
+		}
+	}
+	return true
+}
+
+// waitIdle blocks until idleLocked or ctx ends.
+func (d *dispatcher) waitIdle(ctx context.Context, clock core.Clock) error {
+	stop := context.AfterFunc(ctx, func() {
+		d.mu.Lock()
+		d.changed.Broadcast()
+		d.mu.Unlock()
+	})
+	defer stop()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for !d.idleLocked(clock.Now()) && !d.closed {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		d.changed.Wait()
+	}
+	return nil
+}
+
+// clear drops every queued job and timer (Reset, Close). In-flight
+// attempts finish; their results find no delivery to record into.
+func (d *dispatcher) clearLocked() {
+	for e := range d.timers {
+		e.t.Stop()
+	}
+	clear(d.timers)
+	for _, q := range d.queues {
+		for _, j := range q.jobs {
+			if j.admitted {
+				<-d.slots
+			}
+			d.busy--
+		}
+		q.jobs, q.held, q.holdTimer = nil, nil, nil
+	}
+	d.ring = nil
+	for id, q := range d.queues {
+		if q.inflight == 0 {
+			delete(d.queues, id)
+		}
+	}
+	d.changed.Broadcast()
+}
+
+// close stops the workers after their current attempt.
+func (d *dispatcher) close() {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return
+	}
+	d.clearLocked()
+	d.closed = true
+	close(d.done)
+	d.work.Broadcast()
+	d.changed.Broadcast()
+	d.mu.Unlock()
+	d.wg.Wait()
+}

@@ -1,0 +1,136 @@
+package webhooks
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// record stores an attempt's result and decides what follows: success,
+// a retry on the clock, or failure (with the endpoint disabled on 410 or
+// after failing continuously for DisableAfter).
+func (s *Service) record(ctx context.Context, w Webhook, deliveryID string, j job, res sendResult) {
+	now := s.clock.Now().UTC()
+	ok := res.attempt.Succeeded()
+	disableReason := ""
+	if res.status == http.StatusGone {
+		disableReason = "the endpoint answered 410 Gone"
+	}
+	// Endpoint health: a run of failures that lasts DisableAfter disables
+	// the endpoint (Svix's rule); any success ends the run.
+	if ok && !w.FailingSince.IsZero() || !ok && w.FailingSince.IsZero() {
+		if hw, err := s.store.UpdateWebhook(ctx, w.Tenant, w.ID, func(hw *Webhook) error {
+			if ok {
+				hw.FailingSince = time.Time{}
+			} else if hw.FailingSince.IsZero() {
+				hw.FailingSince = now
+			}
+			return nil
+		}); err == nil {
+			w = hw
+		}
+	}
+	if !ok && disableReason == "" && !w.FailingSince.IsZero() && now.Sub(w.FailingSince) >= s.cfg.DisableAfter {
+		disableReason = fmt.Sprintf("failing continuously for %s", formatPeriod(s.cfg.DisableAfter))
+	}
+
+	var wait time.Duration
+	retry := false
+	d, err := s.store.UpdateDelivery(ctx, w.Tenant, w.ID, deliveryID, func(d *Delivery) error {
+		d.addAttempt(res.attempt)
+		for _, c := range res.copies {
+			d.addAttempt(c)
+		}
+		d.AttemptCount++
+		if j.trigger != TriggerRedelivery {
+			d.AutoAttempts++
+		}
+		d.UpdatedAt = now
+		d.NextAttemptAt = time.Time{}
+		switch {
+		case ok:
+			d.Status = StatusSucceeded
+		case disableReason != "" || j.trigger == TriggerRedelivery:
+			d.Status = StatusFailed
+		default:
+			var scheduled bool
+			wait, scheduled = s.retry.wait(d.AutoAttempts)
+			if ra, has := retryAfter(res.status, res.header, now); has && scheduled {
+				wait = ra
+			}
+			if scheduled {
+				retry = true
+				d.NextAttemptAt = now.Add(wait)
+			} else {
+				d.Status = StatusFailed
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return // the webhook was deleted or the sandbox reset meanwhile
+	}
+	if retry {
+		next := job{tenant: d.Tenant, webhookID: d.WebhookID, deliveryID: d.ID, trigger: TriggerRetry}
+		s.disp.after(s.clock, wait, func() { s.disp.enqueue(next) })
+	}
+	if disableReason != "" {
+		s.disable(ctx, w, disableReason)
+	}
+}
+
+// disable turns an endpoint off, fails its pending deliveries visibly and
+// publishes webhook.endpoint.disabled to the tenant's other subscriptions.
+func (s *Service) disable(ctx context.Context, w Webhook, reason string) {
+	now := s.clock.Now().UTC()
+	already := false
+	w, err := s.store.UpdateWebhook(ctx, w.Tenant, w.ID, func(hw *Webhook) error {
+		already = hw.Disabled
+		if !already {
+			hw.Disabled, hw.DisabledReason, hw.DisabledAt, hw.UpdatedAt = true, reason, now, now
+		}
+		return nil
+	})
+	if err != nil || already {
+		return
+	}
+	s.log.Warn("webhook endpoint disabled", "tenant", w.Tenant, "webhook_id", w.ID, "reason", reason)
+	pending, _ := s.store.ListDeliveries(ctx, w.Tenant, w.ID, DeliveryFilter{Status: StatusPending})
+	for _, d := range pending {
+		s.failDisabled(ctx, w, d.ID)
+	}
+	s.publishNotice(w.Tenant, "webhook.endpoint.disabled", map[string]any{
+		"webhook_id": w.ID, "url": w.URL, "reason": reason,
+	})
+}
+
+// failDisabled ends a pending delivery of a disabled endpoint with an
+// attempt that says so, instead of dropping it silently.
+func (s *Service) failDisabled(ctx context.Context, w Webhook, deliveryID string) {
+	now := s.clock.Now().UTC()
+	_, _ = s.store.UpdateDelivery(ctx, w.Tenant, w.ID, deliveryID, func(d *Delivery) error {
+		if d.Finished() {
+			return nil
+		}
+		d.addAttempt(Attempt{
+			Number: d.AttemptCount + 1, Trigger: TriggerRetry, StartedAt: now, Outcome: "failed",
+			Error: &AttemptError{Class: ClassEndpointDisabled, Message: "not sent: the endpoint is disabled (" + w.DisabledReason + ")"},
+		})
+		d.AttemptCount++
+		d.Status, d.NextAttemptAt, d.UpdatedAt = StatusFailed, time.Time{}, now
+		return nil
+	})
+}
+
+// formatPeriod renders whole days as "5 days", anything else as a duration.
+func formatPeriod(d time.Duration) string {
+	const day = 24 * time.Hour
+	switch {
+	case d == day:
+		return "1 day"
+	case d%day == 0:
+		return fmt.Sprintf("%d days", d/day)
+	}
+	return d.String()
+}

@@ -1,0 +1,222 @@
+// Package webhooks is the Argus webhooks surface: subscriptions to the
+// canonical event catalog, Standard Webhooks signed at-least-once delivery
+// with retries on the injected clock, delivery diagnostics, redelivery, and
+// the fault seam the faults package drives.
+package webhooks
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/binary"
+	"errors"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"time"
+
+	"github.com/knogin/argus-sandbox/emulator/core"
+	"github.com/knogin/argus-sandbox/fixtures"
+)
+
+// Engine defaults; Config documents each.
+const (
+	DefaultWorkers                = 8
+	DefaultQueueSize              = 10000
+	DefaultPerEndpointConcurrency = 4
+	DefaultAttemptTimeout         = 15 * time.Second
+	DefaultRotationWindow         = 24 * time.Hour
+	DefaultMaxWebhooksPerTenant   = 50
+)
+
+// ErrClosed is returned by Publish and Trigger after Close.
+var ErrClosed = errors.New("webhooks engine closed")
+
+// Config configures the webhooks surface and its delivery engine.
+type Config struct {
+	Clock    core.Clock
+	IDs      *core.IDs
+	Fixtures *fixtures.Set
+	Logger   *slog.Logger
+	// Store keeps webhooks and deliveries; nil means a MemoryStore with
+	// Retention.
+	Store Store
+	// Retention is how many finished deliveries the default store keeps
+	// per webhook (DefaultRetention when zero).
+	Retention int
+	// Faults shapes attempts (nil: none).
+	Faults DeliveryFaults
+	// AllowLocalTargets lets webhooks target loopback and private
+	// addresses, and plain http for them. Turn it off on shared
+	// deployments so the sandbox cannot be used to reach internal hosts.
+	AllowLocalTargets bool
+	// RootCAs verifies https endpoints (nil: the system roots).
+	RootCAs *x509.CertPool
+	// Workers is the size of the delivery worker pool.
+	Workers int
+	// QueueSize bounds the new deliveries waiting for a worker; Publish
+	// blocks while it is full.
+	QueueSize int
+	// PerEndpointConcurrency bounds the attempts in flight to one webhook.
+	PerEndpointConcurrency int
+	// AttemptTimeout bounds one attempt, measured on the clock.
+	AttemptTimeout time.Duration
+	// Schedule lists the waits before each retry (DefaultSchedule when
+	// nil; an empty non-nil slice means no retries).
+	Schedule []time.Duration
+	// Jitter is the largest fraction added to each wait (DefaultJitter
+	// when zero; negative means none).
+	Jitter float64
+	// DisableAfter is the continuous-failure period after which an
+	// endpoint is disabled (DefaultDisableAfter when zero).
+	DisableAfter time.Duration
+	// RotationWindow is how long a rotated-out secret keeps signing when
+	// the request does not say (DefaultRotationWindow when zero).
+	RotationWindow time.Duration
+	// MaxWebhooksPerTenant bounds subscriptions per tenant.
+	MaxWebhooksPerTenant int
+}
+
+// Service is the webhooks surface: management API and delivery engine.
+type Service struct {
+	cfg     Config
+	clock   core.Clock
+	ids     *core.IDs
+	log     *slog.Logger
+	store   Store
+	faults  DeliveryFaults
+	catalog *catalog
+	policy  targetPolicy
+	client  *http.Client
+	retry   retryPolicy
+	disp    *dispatcher
+	ctx     context.Context
+	cancel  context.CancelFunc
+}
+
+// New validates cfg, reporting every problem together, and starts the
+// worker pool. Call Close to stop it.
+func New(cfg Config) (*Service, error) {
+	var errs []error
+	if cfg.Clock == nil {
+		errs = append(errs, errors.New("webhooks: Config.Clock is required"))
+	}
+	if cfg.IDs == nil {
+		errs = append(errs, errors.New("webhooks: Config.IDs is required"))
+	}
+	if cfg.Fixtures == nil {
+		errs = append(errs, errors.New("webhooks: Config.Fixtures is required"))
+	}
+	for _, c := range []struct {
+		name string
+		v    int64
+	}{{"Workers", int64(cfg.Workers)}, {"QueueSize", int64(cfg.QueueSize)}, {"PerEndpointConcurrency", int64(cfg.PerEndpointConcurrency)},
+		{"AttemptTimeout", int64(cfg.AttemptTimeout)}, {"DisableAfter", int64(cfg.DisableAfter)}, {"RotationWindow", int64(cfg.RotationWindow)},
+		{"MaxWebhooksPerTenant", int64(cfg.MaxWebhooksPerTenant)}, {"Retention", int64(cfg.Retention)}} {
+		if c.v < 0 {
+			errs = append(errs, errors.New("webhooks: Config."+c.name+" must not be negative"))
+		}
+	}
+	for _, d := range cfg.Schedule {
+		if d <= 0 {
+			errs = append(errs, errors.New("webhooks: Config.Schedule waits must be positive"))
+			break
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	cfg.Workers = orDefault(cfg.Workers, max(DefaultWorkers, 4*runtime.GOMAXPROCS(0)))
+	cfg.QueueSize = orDefault(cfg.QueueSize, DefaultQueueSize)
+	cfg.PerEndpointConcurrency = orDefault(cfg.PerEndpointConcurrency, DefaultPerEndpointConcurrency)
+	cfg.MaxWebhooksPerTenant = orDefault(cfg.MaxWebhooksPerTenant, DefaultMaxWebhooksPerTenant)
+	cfg.AttemptTimeout = orDefault(cfg.AttemptTimeout, DefaultAttemptTimeout)
+	cfg.DisableAfter = orDefault(cfg.DisableAfter, DefaultDisableAfter)
+	cfg.RotationWindow = orDefault(cfg.RotationWindow, DefaultRotationWindow)
+	if cfg.Schedule == nil {
+		cfg.Schedule = DefaultSchedule
+	}
+	switch {
+	case cfg.Jitter == 0:
+		cfg.Jitter = DefaultJitter
+	case cfg.Jitter < 0:
+		cfg.Jitter = 0
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Store == nil {
+		cfg.Store = NewMemoryStore(cfg.Retention)
+	}
+	s := &Service{
+		cfg:     cfg,
+		clock:   cfg.Clock,
+		ids:     cfg.IDs,
+		log:     cfg.Logger.With("surface", "webhooks"),
+		store:   cfg.Store,
+		faults:  cfg.Faults,
+		catalog: newCatalog(cfg.Fixtures.EventTypes),
+		policy:  targetPolicy{allowLocal: cfg.AllowLocalTargets},
+		retry:   retryPolicy{schedule: cfg.Schedule, jitter: cfg.Jitter, random: cfg.IDs.Bytes},
+		disp:    newDispatcher(cfg.QueueSize, cfg.PerEndpointConcurrency),
+	}
+	s.client = newHTTPClient(s.policy, cfg.RootCAs, 2*cfg.PerEndpointConcurrency)
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	for range cfg.Workers {
+		s.disp.wg.Add(1)
+		go s.worker()
+	}
+	return s, nil
+}
+
+func orDefault[T int | time.Duration](v, def T) T {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+func (s *Service) worker() {
+	defer s.disp.wg.Done()
+	for {
+		q, j, ok := s.disp.next()
+		if !ok {
+			return
+		}
+		s.process(s.ctx, j)
+		s.disp.finish(q)
+	}
+}
+
+// Reset returns the surface to the fixture state (no webhooks): queued
+// work and pending retries are dropped with the store's content.
+func (s *Service) Reset() {
+	s.disp.mu.Lock()
+	s.disp.clearLocked()
+	s.disp.mu.Unlock()
+	if err := s.store.Reset(context.Background()); err != nil {
+		s.log.Error("reset webhooks store", "err", err)
+	}
+}
+
+// Close stops accepting events, cancels pending retries and waits for
+// in-flight attempts (each bounded by the attempt timeout) to finish.
+// Deliveries not yet attempted stay pending in the store.
+func (s *Service) Close() error {
+	s.disp.close()
+	s.cancel()
+	s.client.CloseIdleConnections()
+	return nil
+}
+
+// WaitIdle blocks until no delivery work can progress without the clock
+// moving: nothing queued or in flight and no wait already due. Tests and
+// the conformance runner call it after publishing or advancing the clock.
+func (s *Service) WaitIdle(ctx context.Context) error {
+	return s.disp.waitIdle(ctx, s.clock)
+}
+
+// randIntn returns a random int in [0, n) from the injected ID source, so
+// a seeded source makes shuffles reproducible.
+func (s *Service) randIntn(n int) int {
+	return int(binary.BigEndian.Uint64(s.ids.Bytes(8)) % uint64(n))
+}
