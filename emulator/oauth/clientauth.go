@@ -1,0 +1,119 @@
+package oauth
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// form is a parsed form-encoded request body.
+type form url.Values
+
+func (f form) get(name string) string { return url.Values(f).Get(name) }
+
+func (f form) has(name string) bool { return url.Values(f).Has(name) }
+
+// multiValued lists the parameters RFC 8707 §2 allows more than once.
+var multiValued = map[string]bool{"resource": true}
+
+// readForm parses the body of a token, revocation or introspection
+// request. RFC 6749 §3.2 and §2.3.1 forbid parameters in the query string
+// (credentials there end up in logs) and parameters sent twice.
+func readForm(r *http.Request) (form, *Error) {
+	if r.URL.RawQuery != "" {
+		q := r.URL.Query()
+		if q.Has("client_secret") {
+			return nil, newError(CodeInvalidRequest, "client_secret must never be sent in the query string (RFC 6749 §2.3.1)")
+		}
+		return nil, newError(CodeInvalidRequest, "parameters are accepted only in the application/x-www-form-urlencoded body, not in the query string")
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, newError(CodeInvalidRequest, "the request body could not be read")
+	}
+	vals, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, newError(CodeInvalidRequest, "the body is not valid application/x-www-form-urlencoded")
+	}
+	for k, vs := range vals {
+		if len(vs) > 1 && !multiValued[k] {
+			return nil, newError(CodeInvalidRequest, "parameter %s is included more than once (RFC 6749 §3.2)", k)
+		}
+	}
+	return form(vals), nil
+}
+
+// authenticateClient authenticates the client of a token, revocation or
+// introspection request by client_secret_basic or client_secret_post
+// (RFC 6749 §2.3.1). Every Argus app is a confidential client, so a
+// request without credentials is refused.
+func (s *Service) authenticateClient(ctx context.Context, r *http.Request, f form) (Client, *Error) {
+	var id, secret string
+	header := r.Header.Get("Authorization")
+	switch {
+	case header != "":
+		scheme, cred, _ := strings.Cut(header, " ")
+		if !strings.EqualFold(scheme, "basic") {
+			return Client{}, errInvalidClient("the Authorization header must use the Basic scheme (client_secret_basic)")
+		}
+		var ok bool
+		if id, secret, ok = parseBasic(strings.TrimSpace(cred)); !ok {
+			return Client{}, errInvalidClient("the Basic credentials are malformed")
+		}
+		if f.has("client_secret") {
+			return Client{}, newError(CodeInvalidRequest, "the client used more than one authentication method (RFC 6749 §2.3)")
+		}
+		if f.has("client_id") && f.get("client_id") != id {
+			return Client{}, newError(CodeInvalidRequest, "client_id in the body differs from the client authenticated by the Authorization header")
+		}
+	case f.has("client_secret"):
+		id, secret = f.get("client_id"), f.get("client_secret")
+		if id == "" {
+			return Client{}, errInvalidClient("client_secret was sent without client_id")
+		}
+	case f.has("client_id"):
+		return Client{}, errInvalidClient("client authentication is required: every Argus app is a confidential client; send its secret by client_secret_basic or client_secret_post")
+	default:
+		return Client{}, errInvalidClient("client authentication is required (client_secret_basic or client_secret_post)")
+	}
+	c, err := s.clients.LookupClient(ctx, id)
+	if errors.Is(err, ErrUnknownClient) {
+		return Client{}, errInvalidClient("unknown client or wrong secret")
+	}
+	if err != nil {
+		return Client{}, errServer(err)
+	}
+	ok, err := s.clients.CheckSecret(ctx, id, secret)
+	if err != nil && !errors.Is(err, ErrUnknownClient) {
+		return Client{}, errServer(err)
+	}
+	if !ok {
+		// Same answer as an unknown client: no client_id enumeration.
+		return Client{}, errInvalidClient("unknown client or wrong secret")
+	}
+	return c, nil
+}
+
+// parseBasic decodes client_secret_basic credentials; RFC 6749 §2.3.1
+// form-encodes the id and secret before base64.
+func parseBasic(cred string) (id, secret string, ok bool) {
+	raw, err := base64.StdEncoding.DecodeString(cred)
+	if err != nil {
+		return "", "", false
+	}
+	rawID, rawSecret, found := strings.Cut(string(raw), ":")
+	if !found {
+		return "", "", false
+	}
+	if id, err = url.QueryUnescape(rawID); err != nil || id == "" {
+		return "", "", false
+	}
+	if secret, err = url.QueryUnescape(rawSecret); err != nil {
+		return "", "", false
+	}
+	return id, secret, true
+}

@@ -1,0 +1,95 @@
+package oauth
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/knogin/argus-sandbox/emulator/core"
+)
+
+// metadata is the authorization server metadata of RFC 8414 §2, also
+// served as an OpenID Connect Discovery 1.0 document.
+type metadata struct {
+	Issuer                            string   `json:"issuer"`
+	AuthorizationEndpoint             string   `json:"authorization_endpoint"`
+	TokenEndpoint                     string   `json:"token_endpoint"`
+	JWKSURI                           string   `json:"jwks_uri"`
+	RevocationEndpoint                string   `json:"revocation_endpoint"`
+	IntrospectionEndpoint             string   `json:"introspection_endpoint"`
+	ScopesSupported                   []string `json:"scopes_supported"`
+	ResponseTypesSupported            []string `json:"response_types_supported"`
+	ResponseModesSupported            []string `json:"response_modes_supported"`
+	GrantTypesSupported               []string `json:"grant_types_supported"`
+	TokenEndpointAuthMethods          []string `json:"token_endpoint_auth_methods_supported"`
+	RevocationEndpointAuthMethods     []string `json:"revocation_endpoint_auth_methods_supported"`
+	IntrospectionEndpointAuthMethods  []string `json:"introspection_endpoint_auth_methods_supported"`
+	CodeChallengeMethodsSupported     []string `json:"code_challenge_methods_supported"`
+	AuthorizationResponseISSSupported bool     `json:"authorization_response_iss_parameter_supported"`
+	SubjectTypesSupported             []string `json:"subject_types_supported,omitempty"`
+	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported,omitempty"`
+	AccessTokenSigningAlgValues       []string `json:"access_token_signing_alg_values_supported"`
+	ResourceIndicatorsSupported       bool     `json:"resource_indicators_supported"`
+	ServiceDocumentation              string   `json:"service_documentation,omitempty"`
+}
+
+func (s *Service) metadata() metadata {
+	var scopes []string
+	for _, sc := range s.cfg.Fixtures.Scopes {
+		if sc.Published() {
+			scopes = append(scopes, sc.Name)
+		}
+	}
+	auth := []string{"client_secret_basic", "client_secret_post"}
+	alg := []string{string(s.keys.alg)}
+	return metadata{
+		Issuer:                            s.issuer,
+		AuthorizationEndpoint:             s.issuer + authorizePath,
+		TokenEndpoint:                     s.issuer + "/v1/oauth/token",
+		JWKSURI:                           s.issuer + "/.well-known/jwks.json",
+		RevocationEndpoint:                s.issuer + "/v1/oauth/revoke",
+		IntrospectionEndpoint:             s.issuer + "/v1/oauth/introspect",
+		ScopesSupported:                   scopes,
+		ResponseTypesSupported:            []string{"code"},
+		ResponseModesSupported:            []string{"query"},
+		GrantTypesSupported:               []string{GrantAuthorizationCode, GrantClientCredentials, GrantRefreshToken},
+		TokenEndpointAuthMethods:          auth,
+		RevocationEndpointAuthMethods:     auth,
+		IntrospectionEndpointAuthMethods:  auth,
+		CodeChallengeMethodsSupported:     []string{challengeMethodS256},
+		AuthorizationResponseISSSupported: true,
+		AccessTokenSigningAlgValues:       alg,
+		ResourceIndicatorsSupported:       true,
+	}
+}
+
+// handleASMetadata is GET /.well-known/oauth-authorization-server (RFC
+// 8414 §3).
+func (s *Service) handleASMetadata(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	core.WriteJSON(w, http.StatusOK, s.metadata())
+}
+
+// handleOpenIDConfiguration is GET /.well-known/openid-configuration. The
+// sandbox issues no ID tokens, but OpenID discovery is what most JOSE
+// clients (go-oidc among them) use to find the JWKS; the fields OpenID
+// Connect Discovery 1.0 §3 requires are filled in accordingly.
+func (s *Service) handleOpenIDConfiguration(w http.ResponseWriter, _ *http.Request) {
+	m := s.metadata()
+	m.SubjectTypesSupported = []string{"public"}
+	m.IDTokenSigningAlgValuesSupported = m.AccessTokenSigningAlgValues
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	core.WriteJSON(w, http.StatusOK, m)
+}
+
+// handleJWKS is GET /.well-known/jwks.json (RFC 7517 §5): public keys only.
+// The short cache lifetime keeps a rotation visible quickly; clients are
+// expected to refetch on an unknown kid anyway.
+func (s *Service) handleJWKS(w http.ResponseWriter, _ *http.Request) {
+	doc := s.keys.document()
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(doc)))
+	h.Set("Cache-Control", "public, max-age=60")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(doc)
+}

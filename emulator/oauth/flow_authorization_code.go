@@ -1,0 +1,167 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// codeError carries a refusal out of the UpdateCode closure.
+type codeError struct {
+	e       *Error
+	replay  bool
+	grantID string
+}
+
+func (c *codeError) Error() string { return c.e.Error() }
+
+// exchangeCode is the authorization code grant (RFC 6749 §4.1.3) with the
+// PKCE check of RFC 7636 §4.6 and the replay rule of RFC 6749 §4.1.2: a
+// code redeemed twice is refused and the tokens issued from it revoked.
+func (s *Service) exchangeCode(r *http.Request, c Client, f form) (tokenResponse, issued, *Error) {
+	ctx := r.Context()
+	code, redirect, verifier := f.get("code"), f.get("redirect_uri"), f.get("code_verifier")
+	switch {
+	case code == "":
+		return fail(newError(CodeInvalidRequest, "code is required"))
+	case !f.has("redirect_uri"):
+		return fail(newError(CodeInvalidRequest, "redirect_uri is required: it must repeat the redirect_uri of the authorization request (RFC 6749 §4.1.3)"))
+	case f.has("code_verifier") && !validVerifier(verifier):
+		return fail(newError(CodeInvalidRequest, "code_verifier must be 43 to 128 characters of [A-Za-z0-9-._~] (RFC 7636 §4.1)"))
+	}
+	now := s.clock.Now()
+	grantID := s.ids.New("grant")
+	ac, err := s.store.UpdateCode(ctx, hashSecret(code), func(ac *AuthCode) error {
+		var e *Error
+		switch {
+		case ac.ClientID != c.ClientID:
+			e = newError(CodeInvalidGrant, "the authorization code was issued to another client")
+		case ac.Redeemed:
+			return &codeError{e: newError(CodeInvalidGrant, "the authorization code was already used; the tokens issued from it are revoked"), replay: true, grantID: ac.GrantID}
+		case !now.Before(ac.Expires):
+			e = newError(CodeInvalidGrant, "the authorization code expired (codes live %s)", CodeTTL)
+		case redirect != ac.RedirectURI:
+			e = newError(CodeInvalidGrant, "redirect_uri does not match the one of the authorization request")
+		case ac.Challenge == "" && f.has("code_verifier"):
+			// RFC 9700 §2.1.1: a verifier for a code without a challenge is
+			// a PKCE downgrade attempt.
+			e = newError(CodeInvalidGrant, "code_verifier was sent but the authorization request had no code_challenge")
+		case ac.Challenge != "" && !f.has("code_verifier"):
+			e = newError(CodeInvalidGrant, "code_verifier is required: the authorization request carried a code_challenge")
+		case ac.Challenge != "" && !verifierMatches(verifier, ac.Challenge):
+			e = newError(CodeInvalidGrant, "code_verifier does not match the code_challenge (PKCE S256)")
+		}
+		if e != nil {
+			return &codeError{e: e}
+		}
+		ac.Redeemed, ac.GrantID = true, grantID
+		return nil
+	})
+	var ce *codeError
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return fail(newError(CodeInvalidGrant, "the authorization code is unknown, expired or was issued by another server"))
+	case errors.As(err, &ce):
+		if ce.replay {
+			s.revokeGrant(ctx, ce.grantID)
+		}
+		return fail(ce.e)
+	case err != nil:
+		return fail(errServer(err))
+	}
+	// The scope of the code's authorization, less any approval the app lost
+	// since; RFC 6749 §4.1.3 defines no scope parameter here.
+	scopes := intersect(ac.Scopes, s.grantable(c))
+	res := ac.Resources
+	if vs := url.Values(f)["resource"]; len(vs) > 0 {
+		within := ac.Resources
+		if within == nil {
+			within = s.audience(ac.Scopes, nil)
+		}
+		var e *Error
+		if res, e = s.resolveResources(vs, within); e != nil {
+			return fail(e)
+		}
+	}
+	g := Grant{ID: grantID, Tenant: ac.Tenant, ClientID: c.ClientID, UserID: ac.UserID,
+		Scopes: ac.Scopes, Resources: ac.Resources, AuthTime: ac.AuthTime, Expires: now.Add(AccessTokenTTL)}
+	return s.issueForGrant(ctx, c, g, GrantAuthorizationCode, scopes, res, true)
+}
+
+// issueForGrant mints the access token of a grant and, when the client
+// may use refresh tokens, a new refresh token of the same family.
+func (s *Service) issueForGrant(ctx context.Context, c Client, g Grant, grantType string, scopes, resources []string, create bool) (tokenResponse, issued, *Error) {
+	now := s.clock.Now()
+	var refresh string
+	if slices.Contains(c.GrantTypes, GrantRefreshToken) {
+		refresh = s.ids.Token("rt", 32)
+		if exp := now.Add(RefreshTokenTTL); exp.After(g.Expires) {
+			g.Expires = exp
+		}
+	}
+	if create {
+		if err := s.store.CreateGrant(ctx, g); err != nil {
+			return fail(errServer(err))
+		}
+	} else if _, err := s.store.UpdateGrant(ctx, g.ID, func(cur *Grant) error {
+		cur.Expires = maxTime(cur.Expires, g.Expires)
+		return nil
+	}); err != nil {
+		return fail(errServer(err))
+	}
+	is, err := s.mintAccess(ctx, accessRequest{
+		tenant: g.Tenant, clientID: c.ClientID, userID: g.UserID, grantType: grantType, grantID: g.ID,
+		scopes: scopes, audience: s.audience(scopes, resources), authTime: g.AuthTime,
+	})
+	if err != nil {
+		return fail(errServer(err))
+	}
+	if refresh != "" {
+		if err := s.store.CreateRefresh(ctx, RefreshToken{Hash: hashSecret(refresh), GrantID: g.ID, ClientID: c.ClientID,
+			IssuedAt: now, Expires: now.Add(RefreshTokenTTL)}); err != nil {
+			return fail(errServer(err))
+		}
+	}
+	return tokenResponse{Scope: strings.Join(scopes, " "), RefreshToken: refresh}, is, nil
+}
+
+// revokeGrant revokes a token family; a failure is logged, not returned,
+// because the request that triggered it is refused either way.
+func (s *Service) revokeGrant(ctx context.Context, id string) {
+	if id == "" {
+		return
+	}
+	_, err := s.store.UpdateGrant(ctx, id, func(g *Grant) error {
+		g.Revoked = true
+		return nil
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		s.log.ErrorContext(ctx, "oauth: revoke grant", "grant", id, "err", err)
+	}
+}
+
+func fail(e *Error) (tokenResponse, issued, *Error) { return tokenResponse{}, issued{}, e }
+
+func intersect(a, b []string) []string {
+	out := []string{}
+	for _, x := range a {
+		for _, y := range b {
+			if x == y {
+				out = append(out, x)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}

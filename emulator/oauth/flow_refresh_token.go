@@ -1,0 +1,80 @@
+package oauth
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+)
+
+// refresh is the refresh token grant (RFC 6749 §6) with rotation: every
+// use returns a new refresh token, and presenting a rotated one again
+// revokes the whole family (RFC 9700 §4.14.2).
+func (s *Service) refresh(r *http.Request, c Client, f form) (tokenResponse, issued, *Error) {
+	ctx := r.Context()
+	raw := f.get("refresh_token")
+	if raw == "" {
+		return fail(newError(CodeInvalidRequest, "refresh_token is required"))
+	}
+	hash := hashSecret(raw)
+	rt, err := s.store.GetRefresh(ctx, hash)
+	if errors.Is(err, ErrNotFound) {
+		return fail(newError(CodeInvalidGrant, "the refresh token is unknown or expired"))
+	} else if err != nil {
+		return fail(errServer(err))
+	}
+	// RFC 6749 §10.4: a refresh token is bound to its client; another
+	// client learns nothing and does not burn it.
+	if rt.ClientID != c.ClientID {
+		return fail(newError(CodeInvalidGrant, "the refresh token is unknown or expired"))
+	}
+	g, err := s.store.GetGrant(ctx, rt.GrantID)
+	if errors.Is(err, ErrNotFound) || (err == nil && g.Revoked) || rt.Revoked {
+		return fail(newError(CodeInvalidGrant, "the refresh token was revoked"))
+	} else if err != nil {
+		return fail(errServer(err))
+	}
+	now := s.clock.Now()
+	replay := false
+	_, err = s.store.UpdateRefresh(ctx, hash, func(t *RefreshToken) error {
+		switch {
+		case t.Used:
+			replay = true
+			return errRefreshReplay
+		case !now.Before(t.Expires):
+			return errRefreshExpired
+		}
+		t.Used = true
+		return nil
+	})
+	switch {
+	case replay:
+		s.revokeGrant(ctx, g.ID)
+		return fail(newError(CodeInvalidGrant, "the refresh token was already used; every token of its grant is revoked"))
+	case errors.Is(err, errRefreshExpired):
+		return fail(newError(CodeInvalidGrant, "the refresh token expired"))
+	case err != nil:
+		return fail(errServer(err))
+	}
+	// Scope may only narrow (RFC 6749 §6); the new refresh token keeps the
+	// grant's full scope.
+	scopes, e := resolveScopes(f, intersect(g.Scopes, s.grantable(c)))
+	if e != nil {
+		return fail(e)
+	}
+	res := g.Resources
+	if vs := url.Values(f)["resource"]; len(vs) > 0 {
+		within := g.Resources
+		if within == nil {
+			within = s.audience(g.Scopes, nil)
+		}
+		if res, e = s.resolveResources(vs, within); e != nil {
+			return fail(e)
+		}
+	}
+	return s.issueForGrant(ctx, c, g, GrantRefreshToken, scopes, res, false)
+}
+
+var (
+	errRefreshReplay  = errors.New("refresh token replayed")
+	errRefreshExpired = errors.New("refresh token expired")
+)

@@ -1,0 +1,171 @@
+package oauth
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jws"
+	"github.com/lestrrat-go/jwx/v2/jwt"
+
+	"github.com/knogin/argus-sandbox/emulator/core"
+)
+
+// accessToken is a verified access token.
+type accessToken struct {
+	JTI      string
+	Subject  string
+	ClientID string
+	Tenant   string
+	Scopes   []string
+	Audience []string
+	IssuedAt time.Time
+	Expires  time.Time
+	AuthTime time.Time
+}
+
+// joseHeader is the part of the JOSE header checked before the signature.
+type joseHeader struct {
+	Alg  string          `json:"alg"`
+	Typ  string          `json:"typ"`
+	Kid  string          `json:"kid"`
+	Crit json.RawMessage `json:"crit"`
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", core.ErrInvalidToken, fmt.Sprintf(format, args...))
+}
+
+// parseAccess verifies an access token as RFC 9068 §4 and RFC 8725 ask:
+// the JWS algorithm must be ours (never none or HS*), typ must be at+jwt
+// (an ID token is refused), the kid must be in our JWKS, the signature must
+// verify with that key, and iss, exp, nbf and iat are checked with a small
+// leeway. audience, when not empty, must be in aud. jku, x5u and jwk
+// headers are never used to find a key.
+func (s *Service) parseAccess(raw, audience string) (accessToken, error) {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return accessToken{}, invalid("not a JWS compact serialisation")
+	}
+	hb, err := base64.RawURLEncoding.DecodeString(parts[0])
+	if err != nil {
+		return accessToken{}, invalid("malformed JOSE header")
+	}
+	var h joseHeader
+	if err := json.Unmarshal(hb, &h); err != nil {
+		return accessToken{}, invalid("malformed JOSE header")
+	}
+	switch {
+	case h.Alg != string(s.keys.alg):
+		return accessToken{}, invalid("algorithm %q is not accepted", h.Alg)
+	case !strings.EqualFold(h.Typ, "at+jwt") && !strings.EqualFold(h.Typ, "application/at+jwt"):
+		return accessToken{}, invalid("typ %q is not at+jwt", h.Typ)
+	case len(h.Crit) > 0:
+		return accessToken{}, invalid("critical header parameters are not understood")
+	case h.Kid == "":
+		return accessToken{}, invalid("the token has no kid")
+	}
+	set := s.keys.verificationSet()
+	if _, ok := set.LookupKeyID(h.Kid); !ok {
+		return accessToken{}, invalid("kid %q is not in the JWKS", h.Kid)
+	}
+	opts := []jwt.ParseOption{
+		// WithKeySet matches both kid and alg against our keys.
+		jwt.WithKeySet(set, jws.WithRequireKid(true)),
+		jwt.WithValidate(true),
+		jwt.WithIssuer(s.issuer),
+		jwt.WithAcceptableSkew(Leeway),
+		jwt.WithClock(jwt.ClockFunc(s.clock.Now)),
+	}
+	for _, c := range []string{"exp", "iat", "jti", "sub", "client_id", "tenant"} {
+		opts = append(opts, jwt.WithRequiredClaim(c))
+	}
+	if audience != "" {
+		opts = append(opts, jwt.WithAudience(audience))
+	}
+	tok, err := jwt.ParseString(raw, opts...)
+	if err != nil {
+		return accessToken{}, invalid("%v", err)
+	}
+	at := accessToken{JTI: tok.JwtID(), Subject: tok.Subject(), Audience: tok.Audience(),
+		IssuedAt: tok.IssuedAt(), Expires: tok.Expiration()}
+	var ok1, ok2 bool
+	at.ClientID, ok1 = claimString(tok, "client_id")
+	at.Tenant, ok2 = claimString(tok, "tenant")
+	if !ok1 || !ok2 || at.ClientID == "" || at.Tenant == "" {
+		return accessToken{}, invalid("client_id and tenant must be strings")
+	}
+	if sc, _ := claimString(tok, "scope"); sc != "" {
+		at.Scopes = strings.Split(sc, " ")
+	}
+	if v, ok := tok.Get("auth_time"); ok {
+		if f, ok := v.(float64); ok {
+			at.AuthTime = time.Unix(int64(f), 0)
+		}
+	}
+	return at, nil
+}
+
+func claimString(tok jwt.Token, name string) (string, bool) {
+	v, ok := tok.Get(name)
+	if !ok {
+		return "", false
+	}
+	str, ok := v.(string)
+	return str, ok
+}
+
+// active checks what a signature cannot: revocation, and that the app
+// still exists in the tenant the token names.
+func (s *Service) active(ctx context.Context, at accessToken) error {
+	ok, err := s.store.AccessActive(ctx, at.JTI)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return invalid("the token was revoked")
+	}
+	c, err := s.clients.LookupClient(ctx, at.ClientID)
+	if errors.Is(err, ErrUnknownClient) {
+		return invalid("the token's app no longer exists")
+	} else if err != nil {
+		return err
+	}
+	if c.Tenant != at.Tenant {
+		return invalid("the token's tenant is not its app's tenant")
+	}
+	return nil
+}
+
+// Verifier returns the bearer-token authenticator of the resource server
+// at resource: a path such as ResourceWebhooks ("/v1/webhooks") or the
+// full resource identifier. Every resource server of the sandbox uses it
+// for the accessToken security scheme; scopes are enforced by the router
+// from the operation's security requirements.
+func (s *Service) Verifier(resource string) core.Authenticator {
+	aud := resource
+	if strings.HasPrefix(resource, "/") {
+		aud = s.resourceID(resource)
+	}
+	return core.AuthenticatorFunc(func(ctx context.Context, token string) (*core.Principal, error) {
+		at, err := s.parseAccess(token, aud)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.active(ctx, at); err != nil {
+			return nil, err
+		}
+		p := &core.Principal{Kind: core.KindApp, Tenant: at.Tenant, Subject: at.Subject, ClientID: at.ClientID,
+			Scopes: at.Scopes, TokenID: at.JTI, Expires: at.Expires}
+		// RFC 9068 §2.2: sub is the client for a client's own token and
+		// the resource owner for a delegated one.
+		if at.Subject != at.ClientID {
+			p.Kind, p.UserID = core.KindUser, at.Subject
+		}
+		return p, nil
+	})
+}
