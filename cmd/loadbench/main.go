@@ -1,0 +1,100 @@
+// Command loadbench runs the end-to-end benchmark: it builds the sandbox,
+// measures cold start, memory and throughput per surface against a bare
+// net/http server (and, with --stripe-mock, stripe-mock installed from the
+// Go module proxy), and prints one table of ratios plus benchstat lines.
+//
+//	go run ./cmd/loadbench [--duration 5s] [--concurrency 32] [--stripe-mock]
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/knogin/argus-sandbox/internal/loadbench"
+)
+
+// stripeMockModule is the peer measured with --stripe-mock.
+const stripeMockModule = "github.com/stripe/stripe-mock@v0.203.0"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if len(os.Args) > 1 && os.Args[1] == "bare-server" {
+		os.Exit(bareServer(ctx, os.Args[2:]))
+	}
+	os.Exit(run(ctx, os.Args[1:]))
+}
+
+func run(ctx context.Context, args []string) int {
+	fs := pflag.NewFlagSet("loadbench", pflag.ContinueOnError)
+	duration := fs.Duration("duration", 5*time.Second, "length of each load run")
+	conc := fs.Int("concurrency", 32, "concurrent connections of the load generator")
+	cold := fs.Int("cold-runs", 11, "start-ups measured per server")
+	stripe := fs.Bool("stripe-mock", false, "also measure stripe-mock "+stripeMockModule)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	dir, err := os.MkdirTemp("", "loadbench")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	sandbox := filepath.Join(dir, "sandbox")
+	fmt.Fprintln(os.Stderr, "building the sandbox")
+	if err := goCmd(dir, "build", "-o", sandbox, "./cmd/sandbox"); err != nil {
+		fmt.Fprintln(os.Stderr, "build:", err)
+		return 1
+	}
+	self, _ := os.Executable()
+	cfg := loadbench.Config{Sandbox: sandbox, Self: self, Duration: *duration, Concurrency: *conc, ColdRuns: *cold, Log: os.Stderr}
+	if *stripe {
+		fmt.Fprintln(os.Stderr, "installing", stripeMockModule)
+		if err := goCmd(dir, "install", stripeMockModule); err != nil {
+			fmt.Fprintln(os.Stderr, "stripe-mock:", err)
+			return 1
+		}
+		cfg.StripeMock = filepath.Join(dir, "stripe-mock")
+	}
+	figs, err := loadbench.Run(ctx, cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadbench:", err)
+		return 1
+	}
+	loadbench.Report(os.Stdout, figs)
+	return 0
+}
+
+func goCmd(gobin string, args ...string) error {
+	cmd := exec.Command("go", args...)
+	cmd.Env = append(os.Environ(), "GOBIN="+gobin, "CGO_ENABLED=0")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	return cmd.Run()
+}
+
+func bareServer(ctx context.Context, args []string) int {
+	fs := pflag.NewFlagSet("bare-server", pflag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:0", "listen address")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	srv := &http.Server{Handler: loadbench.BareHandler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() { <-ctx.Done(); _ = srv.Close() }()
+	_ = srv.Serve(ln)
+	return 0
+}

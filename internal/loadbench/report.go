@@ -1,0 +1,72 @@
+package loadbench
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// metrics in report order; rest-get and form-post compare across targets,
+// the sandbox-only ones compare to the bare server's nearest figure.
+var metrics = []struct {
+	name, label, baseline string
+	higherIsBetter        bool
+}{
+	{"cold-start", "cold start to first response (median)", "cold-start", false},
+	{"rss-after-start", "RSS after start (median)", "rss-after-start", false},
+	{"rest-get", "validated REST GET (GET /v1/platform/apps/{id})", "rest-get", true},
+	{"token-client-credentials", "POST /v1/oauth/token client_credentials", "form-post", true},
+	{"form-post", "form POST (peers only)", "form-post", true},
+	{"graphql-case-with-notes", "GraphQL: a case with its notes", "rest-get", true},
+	{"webhook-deliveries", "signed webhook deliveries to a local receiver", "", true},
+}
+
+// Report prints a table of figures with ratios to the bare server and to
+// stripe-mock, then the same figures as benchstat-compatible lines.
+func Report(w io.Writer, figs []Figure) {
+	get := func(target, metric string) (Figure, bool) {
+		for _, f := range figs {
+			if f.Target == target && f.Metric == metric {
+				return f, true
+			}
+		}
+		return Figure{}, false
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "metric\tsandbox\tp50\tp99\tbare\tsandbox/bare\tstripe-mock\tsandbox/stripe-mock")
+	for _, m := range metrics {
+		f, ok := get("sandbox", m.name)
+		if !ok {
+			continue
+		}
+		row := []string{m.label, fmt.Sprintf("%.1f %s", f.Value, f.Unit), lat(f.P50), lat(f.P99), "", "", "", ""}
+		if b, ok := get("bare", m.baseline); ok && m.baseline != "" {
+			row[4], row[5] = fmt.Sprintf("%.1f %s", b.Value, b.Unit), fmt.Sprintf("%.2fx", f.Value/b.Value)
+		}
+		if s, ok := get("stripe-mock", m.baseline); ok && m.baseline != "" {
+			row[6], row[7] = fmt.Sprintf("%.1f %s", s.Value, s.Unit), fmt.Sprintf("%.2fx", f.Value/s.Value)
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	for _, f := range figs {
+		fmt.Fprintf(w, "BenchmarkE2E/metric=%s/target=%s 1 %g %s", f.Metric, f.Target, f.Value, strings.ReplaceAll(f.Unit, " ", "-"))
+		if f.P50 > 0 {
+			fmt.Fprintf(w, " %d p50-ns %d p99-ns", f.P50.Nanoseconds(), f.P99.Nanoseconds())
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+func lat(d interface{ Microseconds() int64 }) string {
+	us := d.Microseconds()
+	if us == 0 {
+		return ""
+	}
+	if us < 1000 {
+		return fmt.Sprintf("%d µs", us)
+	}
+	return fmt.Sprintf("%.1f ms", float64(us)/1000)
+}
