@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -65,6 +66,9 @@ func validationRules() *rules.Rules {
 
 var rulesNoSuggestions = validationRules()
 
+// expectingType matches the VariablesInAllowedPosition message.
+var expectingType = regexp.MustCompile(`^(Variable "\$[_A-Za-z0-9]+" of type "[^"]+") used in position expecting type "[^"]+"\.$`)
+
 // prepared is a parsed and validated document, or the errors that refused
 // it. Both are immutable and shared between requests.
 type prepared struct {
@@ -99,7 +103,13 @@ func (s *Service) prepare(schema *ast.Schema, query string) *prepared {
 	if errs := validator.ValidateWithRules(schema, doc, rulesNoSuggestions); len(errs) > 0 {
 		out := make([]*gqlError, 0, len(errs))
 		for _, e := range errs {
-			out = append(out, fromGQLParser(e, CodeValidationFailed))
+			ge := fromGQLParser(e, CodeValidationFailed)
+			if m := expectingType.FindStringSubmatch(e.Message); m != nil {
+				// The expected type would name the argument's type,
+				// correctly spelled: as good as a suggestion.
+				ge.Message = m[1] + " cannot be used in this position."
+			}
+			out = append(out, ge)
 		}
 		return &prepared{errors: out}
 	}

@@ -62,7 +62,9 @@ func (s *Service) buildResolvers() map[string]map[string]resolveFunc {
 	r["AppViewer"] = viewerFields
 	r["UserViewer"] = map[string]resolveFunc{
 		"userId": func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*viewer).p.UserID, nil },
-		"user":   func(ex *execution, v any, _ map[string]any) (any, error) { return s.user(ex, v.(*viewer).p.UserID), nil },
+		"user": func(ex *execution, v any, _ map[string]any) (any, error) {
+			return s.user(ex, v.(*viewer).p.UserID), nil
+		},
 	}
 	for k, f := range viewerFields {
 		r["UserViewer"][k] = f
@@ -115,7 +117,9 @@ func (s *Service) buildResolvers() map[string]map[string]resolveFunc {
 	}
 	r["PageInfo"] = map[string]resolveFunc{
 		"hasNextPage": func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*pageInfo).hasNext, nil },
-		"endCursor":   func(_ *execution, v any, _ map[string]any) (any, error) { return optional(v.(*pageInfo).endCursor), nil },
+		"endCursor": func(_ *execution, v any, _ map[string]any) (any, error) {
+			return optional(v.(*pageInfo).endCursor), nil
+		},
 	}
 	r["Bundle"] = map[string]resolveFunc{
 		"id":   func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*fixtures.Bundle).ID, nil },
@@ -130,9 +134,13 @@ func (s *Service) buildResolvers() map[string]map[string]resolveFunc {
 		},
 	}
 	r["PersistedOperation"] = map[string]resolveFunc{
-		"id":         func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*fixtures.BundleOperation).ID, nil },
-		"sha256Hash": func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*fixtures.BundleOperation).SHA256, nil },
-		"document":   func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*fixtures.BundleOperation).Document, nil },
+		"id": func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*fixtures.BundleOperation).ID, nil },
+		"sha256Hash": func(_ *execution, v any, _ map[string]any) (any, error) {
+			return v.(*fixtures.BundleOperation).SHA256, nil
+		},
+		"document": func(_ *execution, v any, _ map[string]any) (any, error) {
+			return v.(*fixtures.BundleOperation).Document, nil
+		},
 	}
 	r["AuditRecord"] = map[string]resolveFunc{
 		"id":         func(_ *execution, v any, _ map[string]any) (any, error) { return v.(AuditRecord).ID, nil },

@@ -19,7 +19,7 @@ type gqlRequest struct {
 	OperationName string         `json:"operationName"`
 	Extensions    struct {
 		PersistedQuery *persistedQuery `json:"persistedQuery"`
-		OperationID string `json:"operationId"`
+		OperationID    string          `json:"operationId"`
 	} `json:"extensions"`
 }
 
