@@ -80,6 +80,11 @@ func newDispatcher(queueSize, perEndpoint int) *dispatcher {
 // admit takes an admission slot, waiting while the queue is full.
 func (d *dispatcher) admit(ctx context.Context) error {
 	select {
+	case <-d.done:
+		return ErrClosed
+	default:
+	}
+	select {
 	case d.slots <- struct{}{}:
 		return nil
 	case <-ctx.Done():
