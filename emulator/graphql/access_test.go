@@ -113,7 +113,6 @@ func TestTenantIsolation(t *testing.T) {
 	}
 }
 
-
 // TestNoSchemaLeaks checks that introspection is refused and that no
 // validation error suggests names.
 func TestNoSchemaLeaks(t *testing.T) {
