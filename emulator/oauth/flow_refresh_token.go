@@ -33,6 +33,27 @@ func (s *Service) refresh(r *http.Request, c Client, f form) (tokenResponse, iss
 	} else if err != nil {
 		return fail(errServer(err))
 	}
+	if rt.Used {
+		s.revokeGrant(ctx, g.ID)
+		return fail(errRefreshReused)
+	}
+	// Scope may only narrow (RFC 6749 §6); the new refresh token keeps the
+	// grant's full scope. Checked before rotation: a refused request must
+	// not burn the token.
+	scopes, e := resolveScopes(f, intersect(g.Scopes, s.grantable(c)))
+	if e != nil {
+		return fail(e)
+	}
+	res := g.Resources
+	if vs := url.Values(f)["resource"]; len(vs) > 0 {
+		within := g.Resources
+		if within == nil {
+			within = s.audience(g.Scopes, nil)
+		}
+		if res, e = s.resolveResources(vs, within); e != nil {
+			return fail(e)
+		}
+	}
 	now := s.clock.Now()
 	replay := false
 	_, err = s.store.UpdateRefresh(ctx, hash, func(t *RefreshToken) error {
@@ -49,30 +70,18 @@ func (s *Service) refresh(r *http.Request, c Client, f form) (tokenResponse, iss
 	switch {
 	case replay:
 		s.revokeGrant(ctx, g.ID)
-		return fail(newError(CodeInvalidGrant, "the refresh token was already used; every token of its grant is revoked"))
+		return fail(errRefreshReused)
 	case errors.Is(err, errRefreshExpired):
 		return fail(newError(CodeInvalidGrant, "the refresh token expired"))
 	case err != nil:
 		return fail(errServer(err))
 	}
-	// Scope may only narrow (RFC 6749 §6); the new refresh token keeps the
-	// grant's full scope.
-	scopes, e := resolveScopes(f, intersect(g.Scopes, s.grantable(c)))
-	if e != nil {
-		return fail(e)
-	}
-	res := g.Resources
-	if vs := url.Values(f)["resource"]; len(vs) > 0 {
-		within := g.Resources
-		if within == nil {
-			within = s.audience(g.Scopes, nil)
-		}
-		if res, e = s.resolveResources(vs, within); e != nil {
-			return fail(e)
-		}
-	}
 	return s.issueForGrant(ctx, c, g, GrantRefreshToken, scopes, res, false)
 }
+
+// errRefreshReused answers a replayed refresh token.
+var errRefreshReused = &Error{Status: http.StatusBadRequest, Code: CodeInvalidGrant,
+	Description: "the refresh token was already used; every token of its grant is revoked"}
 
 var (
 	errRefreshReplay  = errors.New("refresh token replayed")
