@@ -1,0 +1,138 @@
+package control
+
+import (
+	"io"
+	"io/fs"
+	"net/http"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/knogin/argus-sandbox/emulator/faults"
+	"github.com/knogin/argus-sandbox/specs"
+)
+
+func TestCreateFaultRule(t *testing.T) {
+	tests := []struct {
+		name       string
+		body       string
+		wantStatus int
+		wantFields []string
+	}{
+		{"created", `{"name":"outage","match":{"path":"/v1/oauth/token"},"when":{"first":3},"action":{"error":{"status":503,"retry_after":"20s"}}}`, 201, nil},
+		{"name taken", `{"name":"from-file","action":{"malformed":{}}}`, 409, nil},
+		{"schema error", `{"name":"a","when":{"probability":2},"action":{"malformed":{}}}`, 400, []string{"/when/probability"}},
+		{"two actions", `{"name":"a","action":{"malformed":{},"reset":{}}}`, 400, []string{"/action"}},
+		{"match field of another target", `{"name":"a","match":{"topic":"case.updated"},"action":{"error":{"status":500}}}`, 400, []string{"/match/topic"}},
+		{"every semantic problem", `{"name":"a","when":{"until":"later"},"action":{"error":{"status":500,"limit":3}}}`, 400, []string{"/when/until", "/action/error/limit"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			status, h, body := e.do(http.MethodPost, "/_sandbox/faults", "", tt.body)
+			if status != tt.wantStatus {
+				t.Fatalf("status = %d, want %d: %v", status, tt.wantStatus, body)
+			}
+			if diff := cmp.Diff(tt.wantFields, fields(body)); diff != "" {
+				t.Errorf("fields (-want +got):\n%s", diff)
+			}
+			if status == 201 {
+				if h.Get("Location") != "/_sandbox/faults/outage" || body["target"] != "http" || body["fired"] != 0.0 {
+					t.Errorf("created %v at %q", body, h.Get("Location"))
+				}
+				if _, err := e.faults.Rule("outage"); err != nil {
+					t.Errorf("the rule is not loaded: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func TestFaultRuleLifecycle(t *testing.T) {
+	e := newEnv(t, nil)
+	e.do(http.MethodPost, "/_sandbox/faults", "", `{"name":"short","match":{"tenant":"acme"},"action":{"token_expiry":{"expires_in":"-1m"}}}`)
+	e.faults.MatchToken(faults.TokenInfo{Tenant: "acme", ClientID: "app_1"})
+
+	status, _, body := e.do(http.MethodGet, "/_sandbox/faults", "", "")
+	if status != 200 {
+		t.Fatal(status)
+	}
+	var names []string
+	for _, r := range body["data"].([]any) {
+		names = append(names, r.(map[string]any)["name"].(string))
+	}
+	if diff := cmp.Diff([]string{"from-file", "short"}, names); diff != "" {
+		t.Errorf("rules in order (-want +got):\n%s", diff)
+	}
+
+	status, _, body = e.do(http.MethodGet, "/_sandbox/faults/from-file", "", "")
+	if status != 200 || body["fired"] != 1.0 || body["matched"] != 1.0 {
+		t.Errorf("GET from-file = %d %v, want one firing (the first token rule wins)", status, body)
+	}
+
+	status, _, body = e.do(http.MethodGet, "/_sandbox/faults/events?rule=from-file", "", "")
+	evs, _ := body["data"].([]any)
+	if status != 200 || len(evs) != 1 {
+		t.Fatalf("events = %d %v", status, body)
+	}
+	if ev := evs[0].(map[string]any); ev["rule"] != "from-file" || ev["target"] != "token" || ev["client_id"] != "app_1" {
+		t.Errorf("event = %v", ev)
+	}
+	if _, _, body = e.do(http.MethodGet, "/_sandbox/faults/events?rule=short", "", ""); len(body["data"].([]any)) != 0 {
+		t.Errorf("short never fired, yet has events %v", body)
+	}
+	if status, _, _ = e.do(http.MethodGet, "/_sandbox/faults/events?limit=0", "", ""); status != 400 {
+		t.Errorf("limit=0: %d, want 400", status)
+	}
+
+	if status, _, _ = e.do(http.MethodDelete, "/_sandbox/faults/from-file", "", ""); status != 204 {
+		t.Errorf("DELETE = %d", status)
+	}
+	if status, _, body = e.do(http.MethodGet, "/_sandbox/faults/from-file", "", ""); status != 404 || body["code"] != "not_found" {
+		t.Errorf("GET deleted = %d %v", status, body)
+	}
+	if status, _, _ = e.do(http.MethodDelete, "/_sandbox/faults/from-file", "", ""); status != 404 {
+		t.Errorf("DELETE twice = %d", status)
+	}
+	if status, _, _ = e.do(http.MethodDelete, "/_sandbox/faults", "", ""); status != 204 || len(e.faults.Rules()) != 0 {
+		t.Errorf("clear = %d, %d rules left", status, len(e.faults.Rules()))
+	}
+}
+
+func TestHealthAndSpecFiles(t *testing.T) {
+	e := newEnv(t, nil)
+	if status, _, body := e.do(http.MethodGet, "/healthz", "", ""); status != 200 || body["status"] != "ok" {
+		t.Errorf("healthz = %d %v", status, body)
+	}
+	tests := []struct {
+		name       string
+		wantStatus int
+		wantType   string
+	}{
+		{"sandbox.yaml", 200, "application/yaml"},
+		{"faults.schema.json", 200, "application/json"},
+		{"schema.graphql", 200, "application/graphql"},
+		{"nope.yaml", 404, "application/problem+json"},
+		{"specs.go", 400, "application/problem+json"},
+		{"..%2Fgo.mod", 400, "application/problem+json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := e.srv.Client().Get(e.srv.URL + "/openapi/" + tt.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.wantStatus || resp.Header.Get("Content-Type") != tt.wantType {
+				t.Fatalf("got %d %s, want %d %s", resp.StatusCode, resp.Header.Get("Content-Type"), tt.wantStatus, tt.wantType)
+			}
+			if tt.wantStatus == 200 {
+				want, _ := fs.ReadFile(specs.Default(), tt.name)
+				if string(got) != string(want) {
+					t.Errorf("served %d bytes, not the %d of the file", len(got), len(want))
+				}
+			}
+		})
+	}
+}
