@@ -3,6 +3,7 @@ package faults
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"time"
 )
@@ -30,7 +31,7 @@ func checkRule(r Rule) []Issue {
 		{"endpoint", m.Endpoint, []Target{TargetDelivery}},
 		{"topic", m.Topic, []Target{TargetDelivery}},
 	} {
-		if f.value != "" && !hasTarget(f.targets, target) {
+		if f.value != "" && !slices.Contains(f.targets, target) {
 			add("/match/"+f.field, fmt.Sprintf("does not apply to the %s action (it applies to %s)", name, describe(f.targets)))
 		}
 	}
@@ -76,15 +77,6 @@ func checkRule(r Rule) []Issue {
 		}
 	}
 	return issues
-}
-
-func hasTarget(ts []Target, t Target) bool {
-	for _, x := range ts {
-		if x == t {
-			return true
-		}
-	}
-	return false
 }
 
 func describe(ts []Target) string {

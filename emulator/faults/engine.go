@@ -103,16 +103,7 @@ func New(cfg Config) (*Engine, error) {
 		cfg.MaxEvents = 1000
 	}
 	e := &Engine{cfg: cfg, log: cfg.Logger, ops: map[string]bool{}}
-	var issues []Issue
-	seen := map[string]int{}
-	for i, r := range cfg.Rules {
-		prefix := fmt.Sprintf("/rules/%d", i)
-		if j, dup := seen[r.Name]; dup {
-			issues = append(issues, Issue{prefix + "/name", fmt.Sprintf("duplicates the name of /rules/%d", j)})
-		}
-		seen[r.Name] = i
-		issues = append(issues, prefixed(prefix, e.checkCapabilities(r))...)
-	}
+	issues := checkRules(cfg.Rules, e.checkCapabilities)
 	if len(issues) > 0 {
 		return nil, &ValidationError{Source: "faults", Issues: issues}
 	}

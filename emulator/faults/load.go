@@ -97,16 +97,7 @@ func ParseFile(name string, data []byte) ([]Rule, error) {
 		err.Source = name
 		return nil, err
 	}
-	var issues []Issue
-	seen := map[string]int{}
-	for i, r := range file.Rules {
-		prefix := fmt.Sprintf("/rules/%d", i)
-		if j, dup := seen[r.Name]; dup {
-			issues = append(issues, Issue{prefix + "/name", fmt.Sprintf("duplicates the name of /rules/%d", j)})
-		}
-		seen[r.Name] = i
-		issues = append(issues, prefixed(prefix, checkRule(r))...)
-	}
+	issues := checkRules(file.Rules, checkRule)
 	if len(issues) > 0 {
 		return nil, &ValidationError{Source: name, Issues: issues}
 	}
@@ -211,6 +202,22 @@ func normalize(v any) (any, error) {
 		return nil, errors.New("mapping keys must be strings")
 	}
 	return v, nil
+}
+
+// checkRules checks each rule with check and that names are unique,
+// naming fields from the file's root.
+func checkRules(rules []Rule, check func(Rule) []Issue) []Issue {
+	var issues []Issue
+	seen := map[string]int{}
+	for i, r := range rules {
+		prefix := fmt.Sprintf("/rules/%d", i)
+		if j, dup := seen[r.Name]; dup {
+			issues = append(issues, Issue{prefix + "/name", fmt.Sprintf("duplicates the name of /rules/%d", j)})
+		}
+		seen[r.Name] = i
+		issues = append(issues, prefixed(prefix, check(r))...)
+	}
+	return issues
 }
 
 func prefixed(prefix string, issues []Issue) []Issue {
