@@ -271,6 +271,9 @@ func coerceLiteral(schema *ast.Schema, v *ast.Value, t *ast.Type, vars map[strin
 
 // coerceArguments implements CoerceArgumentValues (spec §6.4.1).
 func coerceArguments(schema *ast.Schema, defs ast.ArgumentDefinitionList, args ast.ArgumentList, vars map[string]any) (map[string]any, error) {
+	if len(defs) == 0 {
+		return nil, nil
+	}
 	out := make(map[string]any, len(defs))
 	for _, def := range defs {
 		arg := args.ForName(def.Name)

@@ -4,10 +4,25 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
-// fieldGroup is the fields of one response key, in document order.
+// fieldGroup is the fields of one response key, in document order: field
+// and, rarely, more fields merged with it (kept apart to save allocations).
 type fieldGroup struct {
-	key    string
-	fields []*ast.Field
+	key   string
+	field *ast.Field
+	more  []*ast.Field
+}
+
+// selectionSet merges the sub-selections of the group (§6.4.3
+// MergeSelectionSets).
+func (g *fieldGroup) selectionSet() ast.SelectionSet {
+	if len(g.more) == 0 {
+		return g.field.SelectionSet
+	}
+	set := append(ast.SelectionSet(nil), g.field.SelectionSet...)
+	for _, f := range g.more {
+		set = append(set, f.SelectionSet...)
+	}
+	return set
 }
 
 // collectFields implements CollectFields (spec §6.3.2): it flattens
@@ -27,13 +42,13 @@ func (ex *execution) collectFields(typ *ast.Definition, set ast.SelectionSet, vi
 			found := false
 			for i := range groups {
 				if groups[i].key == key {
-					groups[i].fields = append(groups[i].fields, s)
+					groups[i].more = append(groups[i].more, s)
 					found = true
 					break
 				}
 			}
 			if !found {
-				groups = append(groups, fieldGroup{key: key, fields: []*ast.Field{s}})
+				groups = append(groups, fieldGroup{key: key, field: s})
 			}
 		case *ast.FragmentSpread:
 			if !ex.included(s.Directives) || (*visited)[s.Name] {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/knogin/argus-sandbox/emulator/core"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -149,10 +150,17 @@ func mediaType(r *http.Request) string {
 
 const mediaGraphQLResponse = "application/graphql-response+json"
 
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 // writeResponse is the surface's single writer of GraphQL responses.
 func writeResponse(w http.ResponseWriter, r *http.Request, status int, resp *response) {
-	var buf bytes.Buffer
-	buf.Grow(512)
+	buf := buffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 1<<16 { // do not pin the memory of a rare huge response
+			buf.Reset()
+			buffers.Put(buf)
+		}
+	}()
 	buf.WriteByte('{')
 	if len(resp.errors) > 0 {
 		buf.WriteString(`"errors":`)
@@ -164,7 +172,7 @@ func writeResponse(w http.ResponseWriter, r *http.Request, status int, resp *res
 	}
 	if resp.hasData {
 		buf.WriteString(`"data":`)
-		appendJSON(&buf, resp.data)
+		appendJSON(buf, resp.data)
 	}
 	buf.WriteByte('}')
 	h := w.Header()

@@ -78,10 +78,10 @@ func (ex *execution) executeOperation(op *ast.OperationDefinition) any {
 // when a non-null field failed and the object itself must become null.
 func (ex *execution) executeSelectionSet(set ast.SelectionSet, typ *ast.Definition, value any, at *path) (*object, bool) {
 	var visited map[string]bool
-	groups := ex.collectFields(typ, set, &visited, nil)
+	groups := ex.collectFields(typ, set, &visited, make([]fieldGroup, 0, len(set)))
 	obj := &object{keys: make([]string, 0, len(groups)), vals: make([]any, 0, len(groups))}
 	for _, g := range groups {
-		v, ok := ex.executeField(typ, value, g, &path{parent: at, key: g.key})
+		v, ok := ex.executeField(typ, value, &g, &path{parent: at, key: g.key})
 		if !ok {
 			return nil, false
 		}
@@ -92,8 +92,8 @@ func (ex *execution) executeSelectionSet(set ast.SelectionSet, typ *ast.Definiti
 
 // executeField implements ExecuteField (§6.4): arguments, scope check,
 // resolver, then value completion.
-func (ex *execution) executeField(typ *ast.Definition, parent any, g fieldGroup, at *path) (any, bool) {
-	field := g.fields[0]
+func (ex *execution) executeField(typ *ast.Definition, parent any, g *fieldGroup, at *path) (any, bool) {
+	field := g.field
 	if field.Name == "__typename" {
 		return typ.Name, true
 	}
@@ -118,7 +118,7 @@ func (ex *execution) executeField(typ *ast.Definition, parent any, g fieldGroup,
 		}
 		return ex.fieldFailed(def.Type, newError(fe.code, fe.message), field, at)
 	}
-	return ex.completeValue(def.Type, g.fields, result, at)
+	return ex.completeValue(def.Type, g, result, at)
 }
 
 // fieldFailed records a field error (§6.4.4) and answers null, which a
@@ -132,26 +132,26 @@ func (ex *execution) fieldFailed(t *ast.Type, e *gqlError, field *ast.Field, at 
 
 // completeValue implements CompleteValue (§6.4.3), including the handling
 // of null for non-null types: ok false propagates null upwards.
-func (ex *execution) completeValue(t *ast.Type, fields []*ast.Field, result any, at *path) (any, bool) {
+func (ex *execution) completeValue(t *ast.Type, g *fieldGroup, result any, at *path) (any, bool) {
 	if t.NonNull {
-		v, ok := ex.completeNullable(t, fields, result, at)
+		v, ok := ex.completeNullable(t, g, result, at)
 		if !ok {
 			return nil, false
 		}
 		if v == nil {
-			f := fields[0]
+			f := g.field
 			return ex.fieldFailed(t, newError(CodeInternal, "Cannot return null for non-nullable field "+f.ObjectDefinition.Name+"."+f.Name+"."), f, at)
 		}
 		return v, true
 	}
-	v, ok := ex.completeNullable(t, fields, result, at)
+	v, ok := ex.completeNullable(t, g, result, at)
 	if !ok {
 		return nil, true
 	}
 	return v, true
 }
 
-func (ex *execution) completeNullable(t *ast.Type, fields []*ast.Field, result any, at *path) (any, bool) {
+func (ex *execution) completeNullable(t *ast.Type, g *fieldGroup, result any, at *path) (any, bool) {
 	if isNil(result) {
 		return nil, true
 	}
@@ -159,7 +159,7 @@ func (ex *execution) completeNullable(t *ast.Type, fields []*ast.Field, result a
 		items := toList(result)
 		out := make([]any, len(items))
 		for i, item := range items {
-			v, ok := ex.completeValue(t.Elem, fields, item, &path{parent: at, index: i})
+			v, ok := ex.completeValue(t.Elem, g, item, &path{parent: at, index: i})
 			if !ok {
 				return nil, false
 			}
@@ -173,7 +173,7 @@ func (ex *execution) completeNullable(t *ast.Type, fields []*ast.Field, result a
 		v, err := serializeLeaf(def, result)
 		if err != nil {
 			ex.log.Error("graphql leaf serialization failed", "type", def.Name, "err", err)
-			return ex.fieldFailed(&ast.Type{NonNull: true}, newError(CodeInternal, "internal error; quote the request id when reporting it"), fields[0], at)
+			return ex.fieldFailed(&ast.Type{NonNull: true}, newError(CodeInternal, "internal error; quote the request id when reporting it"), g.field, at)
 		}
 		return v, true
 	}
@@ -181,15 +181,11 @@ func (ex *execution) completeNullable(t *ast.Type, fields []*ast.Field, result a
 	if def.IsAbstractType() {
 		tv, ok := result.(typed)
 		if !ok {
-			return ex.fieldFailed(&ast.Type{NonNull: true}, newError(CodeInternal, "internal error; quote the request id when reporting it"), fields[0], at)
+			return ex.fieldFailed(&ast.Type{NonNull: true}, newError(CodeInternal, "internal error; quote the request id when reporting it"), g.field, at)
 		}
 		objType = ex.schema.Types[tv.graphQLType()]
 	}
-	var set ast.SelectionSet
-	for _, f := range fields { // §6.4.3 MergeSelectionSets
-		set = append(set, f.SelectionSet...)
-	}
-	obj, ok := ex.executeSelectionSet(set, objType, result, at)
+	obj, ok := ex.executeSelectionSet(g.selectionSet(), objType, result, at)
 	if !ok {
 		return nil, false
 	}
