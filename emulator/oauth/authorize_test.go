@@ -2,7 +2,7 @@ package oauth
 
 import (
 	"context"
-		"io"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"

@@ -90,4 +90,3 @@ func (s *Service) writeRequestError(w http.ResponseWriter, r *http.Request, re *
 	}
 	writeError(w, e)
 }
-

@@ -142,7 +142,9 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	}
 	apis := []core.API{svc.API(doc), resourceAPI(t, svc)}
 	rt, err := core.NewRouter(core.RouterConfig{APIs: apis, IDs: core.NewIDs(nil),
-		CheckResponse: func(r *http.Request, op string, err error) { t.Errorf("response of %s does not match the spec: %v", op, err) }})
+		CheckResponse: func(r *http.Request, op string, err error) {
+			t.Errorf("response of %s does not match the spec: %v", op, err)
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}

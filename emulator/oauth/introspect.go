@@ -29,19 +29,8 @@ type introspection struct {
 // tokens: revoked, expired, unknown and other clients' tokens all answer
 // {"active": false} (§2.2, §4).
 func (s *Service) handleIntrospect(w http.ResponseWriter, r *http.Request) {
-	f, e := readForm(r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	c, e := s.authenticateClient(r.Context(), r, f)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	token := f.get("token")
-	if token == "" {
-		writeError(w, newError(CodeInvalidRequest, "token is required"))
+	_, c, token, ok := s.tokenRequest(w, r)
+	if !ok {
 		return
 	}
 	out, err := s.introspect(r, c, token)

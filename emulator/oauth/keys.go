@@ -253,3 +253,10 @@ func (s *Service) scheduleRotation() {
 		s.scheduleRotation()
 	})
 }
+
+// currentKID names the key new tokens are signed with.
+func (k *keyring) currentKID() string {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.current.kid
+}

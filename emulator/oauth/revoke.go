@@ -14,19 +14,8 @@ import (
 // (§2.1: the server must check the token was issued to the caller);
 // revoking a refresh token revokes its whole grant, access tokens included.
 func (s *Service) handleRevoke(w http.ResponseWriter, r *http.Request) {
-	f, e := readForm(r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	c, e := s.authenticateClient(r.Context(), r, f)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	token := f.get("token")
-	if token == "" {
-		writeError(w, newError(CodeInvalidRequest, "token is required"))
+	f, c, token, ok := s.tokenRequest(w, r)
+	if !ok {
 		return
 	}
 	// token_type_hint only orders the lookups (§2.1); unknown hints are
@@ -80,4 +69,26 @@ func (s *Service) revokeAccess(ctx context.Context, c Client, token string) erro
 		return nil
 	}
 	return s.store.PutAccess(ctx, AccessRecord{JTI: at.JTI, Revoked: true, Expires: at.Expires})
+}
+
+// tokenRequest reads the shared prologue of revocation and introspection
+// (RFC 7009 §2.1, RFC 7662 §2.1): the form, the authenticated client and
+// the token. On failure it has written the error.
+func (s *Service) tokenRequest(w http.ResponseWriter, r *http.Request) (form, Client, string, bool) {
+	f, e := readForm(r)
+	if e != nil {
+		writeError(w, e)
+		return nil, Client{}, "", false
+	}
+	c, e := s.authenticateClient(r.Context(), r, f)
+	if e != nil {
+		writeError(w, e)
+		return nil, Client{}, "", false
+	}
+	token := f.get("token")
+	if token == "" {
+		writeError(w, newError(CodeInvalidRequest, "token is required"))
+		return nil, Client{}, "", false
+	}
+	return f, c, token, true
 }

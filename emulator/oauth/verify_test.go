@@ -93,7 +93,9 @@ func TestVerifierRefusesForgedTokens(t *testing.T) {
 		{"ID-token-shaped (typ JWT)", func() string {
 			return forge(t, cur.alg, cur.priv, map[string]any{"typ": "JWT", "kid": cur.kid}, claims(nil))
 		}, true},
-		{"wrong iss", func() string { return forge(t, cur.alg, cur.priv, ours, claims(map[string]any{"iss": "https://evil.example"})) }, true},
+		{"wrong iss", func() string {
+			return forge(t, cur.alg, cur.priv, ours, claims(map[string]any{"iss": "https://evil.example"}))
+		}, true},
 		{"wrong aud", func() string {
 			return forge(t, cur.alg, cur.priv, ours, claims(map[string]any{"aud": []string{e.url + "/v1/graphql"}}))
 		}, true},

@@ -1,0 +1,182 @@
+package oauth
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+)
+
+// TestDiscoveryWithGoOIDC finds the JWKS through OpenID discovery and
+// verifies access tokens with go-oidc, across a key rotation.
+func TestDiscoveryWithGoOIDC(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	provider, err := oidc.NewProvider(ctx, e.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifier := provider.Verifier(&oidc.Config{ClientID: e.url + "/v1/webhooks", Now: e.clock.Now})
+	before := e.clientToken("webhooks:read")
+	if _, err := verifier.Verify(ctx, before); err != nil {
+		t.Fatal(err)
+	}
+	kid, err := e.svc.RotateKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := e.clientToken("webhooks:read")
+	tests := []struct {
+		name  string
+		token string
+	}{
+		{"token signed before the rotation", before},
+		{"token signed by the new key", after},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := verifier.Verify(ctx, tt.token); err != nil {
+				t.Errorf("go-oidc: %v", err)
+			}
+			if _, err := e.svc.Verifier(ResourceWebhooks).Authenticate(ctx, tt.token); err != nil {
+				t.Errorf("sandbox verifier: %v", err)
+			}
+		})
+	}
+	if keys := e.jwks(); len(keys) != 2 || keys[0]["kid"] == keys[1]["kid"] || !slices.ContainsFunc(keys, func(k map[string]any) bool { return k["kid"] == kid }) {
+		t.Errorf("JWKS after rotation: %v", keys)
+	}
+	// Once every token of the old key has expired, the key leaves the JWKS.
+	e.clock.Advance(AccessTokenTTL + Leeway + time.Second)
+	if keys := e.jwks(); len(keys) != 1 || keys[0]["kid"] != kid {
+		t.Errorf("JWKS after the old key's tokens expired: %v", keys)
+	}
+}
+
+func (e *env) jwks() []map[string]any {
+	e.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, e.url+"/.well-known/jwks.json", nil)
+	res := e.do(req)
+	var doc struct{ Keys []map[string]any }
+	raw, _ := json.Marshal(res.body)
+	_ = json.Unmarshal(raw, &doc)
+	return doc.Keys
+}
+
+// TestJWKSPublishesPublicKeysOnly checks every algorithm's JWKS: no
+// private or symmetric members, use sig, alg set.
+func TestJWKSPublishesPublicKeysOnly(t *testing.T) {
+	for _, alg := range SigningAlgs {
+		t.Run(alg, func(t *testing.T) {
+			e := newEnv(t, func(c *Config) { c.SigningAlg = alg })
+			keys := e.jwks()
+			if len(keys) != 1 {
+				t.Fatalf("keys %v", keys)
+			}
+			for _, private := range []string{"d", "p", "q", "dp", "dq", "qi", "k"} {
+				if _, ok := keys[0][private]; ok {
+					t.Errorf("JWKS exposes %q", private)
+				}
+			}
+			if keys[0]["alg"] != alg || keys[0]["use"] != "sig" {
+				t.Errorf("key %v", keys[0])
+			}
+			if _, err := e.svc.Verifier(ResourcePlatform).Authenticate(t.Context(), e.clientToken("")); err != nil {
+				t.Errorf("own token refused: %v", err)
+			}
+		})
+	}
+}
+
+func TestMetadata(t *testing.T) {
+	e := newEnv(t)
+	for _, path := range []string{"/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"} {
+		t.Run(path, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, e.url+path, nil)
+			res := e.do(req)
+			if res.status != http.StatusOK || res.str("issuer") != e.url || res.str("jwks_uri") != e.url+"/.well-known/jwks.json" {
+				t.Fatalf("got %d %s", res.status, res.raw)
+			}
+			var scopes []string
+			for _, s := range res.body["scopes_supported"].([]any) {
+				scopes = append(scopes, s.(string))
+			}
+			if want := []string{"cases:read", "cases:write", "webhooks:read", "webhooks:write", "users:read"}; !slices.Equal(scopes, want) {
+				t.Errorf("scopes_supported = %v, want the published scopes %v", scopes, want)
+			}
+			if m := res.body["code_challenge_methods_supported"].([]any); len(m) != 1 || m[0] != "S256" {
+				t.Errorf("code_challenge_methods_supported = %v", m)
+			}
+		})
+	}
+}
+
+// TestScheduledRotation rotates on the injected clock.
+func TestScheduledRotation(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.KeyRotation = 24 * time.Hour })
+	first := e.jwks()[0]["kid"]
+	e.clock.Advance(24*time.Hour + time.Second)
+	deadline := time.Now().Add(5 * time.Second)
+	for e.svc.keys.currentKID() == first {
+		if time.Now().After(deadline) {
+			t.Fatal("the key did not rotate when the clock reached the period")
+		}
+		time.Sleep(time.Millisecond) // the timer runs in its own goroutine
+	}
+}
+
+// TestStaleJWKS keeps serving the pre-rotation document.
+func TestStaleJWKS(t *testing.T) {
+	e := newEnv(t)
+	old := e.jwks()[0]["kid"]
+	e.clientToken("") // the old key stays published while its token lives
+	e.svc.StaleJWKS(10 * time.Minute)
+	if _, err := e.svc.RotateKeys(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if keys := e.jwks(); len(keys) != 1 || keys[0]["kid"] != old {
+		t.Errorf("stale JWKS not served: %v", keys)
+	}
+	e.clock.Advance(11 * time.Minute)
+	if keys := e.jwks(); len(keys) != 2 {
+		t.Errorf("JWKS after the stale window: %v", keys)
+	}
+}
+
+// shortLived is a TokenFaults that issues already-expired tokens.
+type shortLived struct{}
+
+func (shortLived) AccessTokenLifetime(_ context.Context, t FaultTarget) (time.Duration, string) {
+	if t.ClientID == appFull.ClientID {
+		return -time.Minute, "expired-tokens"
+	}
+	return t.TTL, ""
+}
+
+func TestTokenFaults(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.Faults = shortLived{} })
+	res := e.post("/v1/oauth/token", map[string][]string{"grant_type": {"client_credentials"}}, appFull.ClientID+":"+secretFull)
+	if res.status != http.StatusOK || res.header.Get(FaultHeader) != "expired-tokens" {
+		t.Fatalf("got %d %v %s", res.status, res.header, res.raw)
+	}
+	if _, err := e.svc.Verifier(ResourcePlatform).Authenticate(t.Context(), res.str("access_token")); err == nil {
+		t.Error("a token issued already expired was accepted")
+	}
+}
+
+func TestNewReportsEveryProblem(t *testing.T) {
+	_, err := New(Config{Issuer: "ftp://x?y", SigningAlg: "HS256", KeyRotation: time.Second})
+	if err == nil {
+		t.Fatal("invalid config accepted")
+	}
+	for _, want := range []string{"Clock", "Fixtures", "Clients", "Issuer", "HS256", "KeyRotation"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %s: %v", want, err)
+		}
+	}
+}
