@@ -6,23 +6,31 @@ package emulator
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	mrand "math/rand/v2"
 	"net/http"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/knogin/argus-sandbox/emulator/control"
 	"github.com/knogin/argus-sandbox/emulator/core"
+	"github.com/knogin/argus-sandbox/emulator/faults"
+	"github.com/knogin/argus-sandbox/emulator/graphql"
+	"github.com/knogin/argus-sandbox/emulator/oauth"
 	"github.com/knogin/argus-sandbox/emulator/platform"
+	"github.com/knogin/argus-sandbox/emulator/webhooks"
 	"github.com/knogin/argus-sandbox/fixtures"
 	"github.com/knogin/argus-sandbox/specs"
 )
 
-// Config configures a sandbox. The zero value (plus Issuer) is a working
-// sandbox on the embedded specs and fixtures.
+// Config configures a sandbox. Issuer is required; every other zero value
+// is a working default on the embedded specs and fixtures.
 type Config struct {
 	// Issuer is the base URL the sandbox is reached at, e.g.
 	// http://127.0.0.1:8080; it names the token issuer and audiences.
@@ -31,13 +39,30 @@ type Config struct {
 	Specs    fs.FS
 	Fixtures fs.FS
 	Logger   *slog.Logger
-	// Seed makes IDs, secrets and fault probabilities reproducible; 0 uses
-	// crypto/rand.
+	// Seed makes IDs, secrets, retry jitter and fault probabilities
+	// reproducible; 0 draws a random seed.
 	Seed int64
 	// Clock defaults to a VirtualClock following real time.
 	Clock *core.VirtualClock
 	// MaxBodyBytes bounds request bodies (1 MiB when zero).
 	MaxBodyBytes int64
+	// SigningAlg is the access-token algorithm (oauth.DefaultSigningAlg
+	// when empty); KeyRotation rotates the signing key on that period of
+	// the clock (0: only on demand).
+	SigningAlg  string
+	KeyRotation time.Duration
+	// BlockLocalWebhookTargets refuses webhook URLs on loopback and private
+	// addresses (allowed by default, for local development).
+	BlockLocalWebhookTargets bool
+	// WebhookSchedule overrides the retry waits (webhooks.DefaultSchedule
+	// when nil).
+	WebhookSchedule []time.Duration
+	// OperatorToken protects the control plane; it may be empty only when
+	// Loopback is true (then local callers are operators).
+	OperatorToken string
+	Loopback      bool
+	// FaultRules are loaded at start (from --faults); reset returns to them.
+	FaultRules []faults.Rule
 	// CheckResponse, when set, validates every response against the specs
 	// (test suites pass t.Errorf through it).
 	CheckResponse func(r *http.Request, op string, err error)
@@ -49,14 +74,18 @@ type Sandbox struct {
 	IDs      *core.IDs
 	Fixtures *fixtures.Set
 	Platform *platform.Service
+	OAuth    *oauth.Service
+	Webhooks *webhooks.Service
+	GraphQL  *graphql.Service
+	Faults   *faults.Engine
+	Control  *control.Service
 
 	router *core.Router
-	docs   map[string]*openapi3.T
 	closer []func()
 }
 
 // specFiles lists the OpenAPI documents of specs/, by API name.
-var specFiles = []string{"platform"}
+var specFiles = []string{"platform", "oauth", "webhooks", "graphql", "sandbox"}
 
 // New assembles a sandbox. Every problem with the specs or fixtures is
 // reported with the file and field it concerns.
@@ -81,7 +110,13 @@ func New(cfg Config) (*Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	sb := &Sandbox{Clock: cfg.Clock, Fixtures: fx, docs: docs}
+	seed := cfg.Seed
+	if seed == 0 {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		seed = int64(binary.LittleEndian.Uint64(b[:]) >> 1)
+	}
+	sb := &Sandbox{Clock: cfg.Clock, Fixtures: fx}
 	if sb.Clock == nil {
 		sb.Clock = core.NewVirtualClock(nil)
 		sb.closer = append(sb.closer, sb.Clock.Close)
@@ -91,29 +126,101 @@ func New(cfg Config) (*Sandbox, error) {
 	} else {
 		sb.IDs = core.NewIDs(nil)
 	}
-	sb.Platform, err = platform.New(platform.Config{Clock: sb.Clock, IDs: sb.IDs, Fixtures: fx, Logger: cfg.Logger})
-	if err != nil {
-		return nil, err
-	}
-	sb.router, err = core.NewRouter(core.RouterConfig{
-		APIs: []core.API{
-			sb.Platform.API(docs["platform"]),
-		},
-		Security: map[string]core.Authenticator{
-			"adminToken": sb.Platform.AdminAuthenticator(),
-			"accessToken": core.AuthenticatorFunc(func(context.Context, string) (*core.Principal, error) {
-				return nil, core.ErrInvalidToken
-			}),
-		},
-		MaxBodyBytes:  cfg.MaxBodyBytes,
-		Logger:        cfg.Logger,
-		IDs:           sb.IDs,
-		CheckResponse: cfg.CheckResponse,
-	})
-	if err != nil {
+	if err := sb.build(cfg, fx, docs, uint64(seed)); err != nil {
+		sb.Close()
 		return nil, err
 	}
 	return sb, nil
+}
+
+// build constructs the surfaces and connects them. The order follows the
+// dependencies: webhooks (no deps) → platform → oauth → faults → graphql
+// → control.
+func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, docs map[string]*openapi3.T, seed uint64) error {
+	log := cfg.Logger
+	tf := &tokenFaults{}
+	var faultEngine *faults.Engine
+	var err error
+	sb.Webhooks, err = webhooks.New(webhooks.Config{
+		Clock: sb.Clock, IDs: sb.IDs, Fixtures: fx, Logger: log.With("surface", "webhooks"),
+		AllowLocalTargets: !cfg.BlockLocalWebhookTargets, Schedule: cfg.WebhookSchedule,
+		Faults: webhooks.DeliveryFaultsFunc(func(ctx context.Context, a webhooks.AttemptInfo) webhooks.AttemptPlan {
+			if faultEngine == nil {
+				return webhooks.AttemptPlan{}
+			}
+			return deliveryFaults(faultEngine).Plan(ctx, a)
+		}),
+	})
+	if err != nil {
+		return err
+	}
+	sb.closer = append(sb.closer, func() { _ = sb.Webhooks.Close() })
+	sb.Platform, err = platform.New(platform.Config{Clock: sb.Clock, IDs: sb.IDs, Fixtures: fx,
+		Logger: log.With("surface", "platform"), Events: sb.Webhooks})
+	if err != nil {
+		return err
+	}
+	sb.OAuth, err = oauth.New(oauth.Config{Clock: sb.Clock, IDs: sb.IDs, Fixtures: fx, Logger: log.With("surface", "oauth"),
+		Clients: clientDirectory{sb.Platform}, Issuer: cfg.Issuer, SigningAlg: cfg.SigningAlg,
+		KeyRotation: cfg.KeyRotation, Faults: tf})
+	if err != nil {
+		return err
+	}
+	sb.Platform.SetTokenMinter(tokenMinter{sb.OAuth})
+	oauthAPI := sb.OAuth.API(docs["oauth"])
+	sb.GraphQL, err = graphql.New(graphql.Config{Clock: sb.Clock, IDs: sb.IDs, Fixtures: fx, Logger: log.With("surface", "graphql"),
+		Specs: cfg.Specs, Events: sb.Webhooks, Capabilities: sb.Platform, Audit: auditLog{sb.Platform},
+		AccessTokens: sb.OAuth.Verifier(oauth.ResourceGraphQL)})
+	if err != nil {
+		return err
+	}
+	graphqlAPI := sb.GraphQL.API(docs["graphql"])
+	faultEngine, err = faults.New(faults.Config{Clock: sb.Clock, IDs: sb.IDs, Logger: log.With("surface", "faults"),
+		Seed: seed, Rules: cfg.FaultRules, Keys: sb.OAuth,
+		ErrorWriters: map[string]core.ErrorWriter{"oauth": oauthAPI.Errors, "graphql": graphqlAPI.Errors}})
+	if err != nil {
+		return err
+	}
+	sb.Faults, tf.eng = faultEngine, faultEngine
+	sb.Control, err = control.New(control.Config{Clock: sb.Clock, Fixtures: fx, Logger: log.With("surface", "control"),
+		Specs: cfg.Specs, Resetter: control.ResetFunc(sb.reset), Events: sb.Webhooks, Keys: sb.OAuth,
+		Access: accessDecider{sb.Platform}, Faults: faultEngine, OperatorToken: cfg.OperatorToken, Loopback: cfg.Loopback})
+	if err != nil {
+		return err
+	}
+	platformAPI := sb.Platform.API(docs["platform"])
+	platformAPI.Security = map[string]core.Authenticator{"accessToken": sb.OAuth.Verifier(oauth.ResourcePlatform)}
+	webhooksAPI := sb.Webhooks.API(docs["webhooks"])
+	webhooksAPI.Security = map[string]core.Authenticator{"accessToken": sb.OAuth.Verifier(oauth.ResourceWebhooks)}
+	graphqlAPI.Security = map[string]core.Authenticator{"accessToken": sb.OAuth.Verifier(oauth.ResourceGraphQL)}
+	sb.router, err = core.NewRouter(core.RouterConfig{
+		APIs: []core.API{platformAPI, oauthAPI, webhooksAPI, graphqlAPI, sb.Control.API(docs["sandbox"])},
+		Security: map[string]core.Authenticator{
+			"adminToken":    sb.Platform.AdminAuthenticator(),
+			"operatorToken": sb.Control.Authenticator(),
+		},
+		MaxBodyBytes:  cfg.MaxBodyBytes,
+		Logger:        log,
+		IDs:           sb.IDs,
+		Wrap:          faultEngine.Wrap,
+		CheckResponse: cfg.CheckResponse,
+	})
+	if err != nil {
+		return err
+	}
+	return faultEngine.CheckOperations()
+}
+
+// reset returns every surface to the fixture state (the control plane
+// then resets fault rules and the clock).
+func (sb *Sandbox) reset(_ context.Context, keepApps bool) error {
+	sb.Webhooks.Reset()
+	sb.GraphQL.Reset()
+	sb.Platform.Reset(keepApps)
+	if !keepApps {
+		sb.OAuth.Reset()
+	}
+	return nil
 }
 
 // Handler serves the whole contract.
@@ -127,6 +234,7 @@ func (sb *Sandbox) Close() {
 	for i := len(sb.closer) - 1; i >= 0; i-- {
 		sb.closer[i]()
 	}
+	sb.closer = nil
 }
 
 func loadSpecs(fsys fs.FS) (map[string]*openapi3.T, error) {
@@ -149,14 +257,12 @@ func loadSpecs(fsys fs.FS) (map[string]*openapi3.T, error) {
 	return docs, errors.Join(errs...)
 }
 
-// seededReader is a deterministic byte stream for reproducible runs.
+// seeded is a deterministic byte stream for reproducible runs.
 type seeded struct{ r *mrand.ChaCha8 }
 
 func seededReader(seed int64) *seeded {
 	var s [32]byte
-	for i := 0; i < 8; i++ {
-		s[i] = byte(seed >> (8 * i))
-	}
+	binary.LittleEndian.PutUint64(s[:], uint64(seed))
 	return &seeded{r: mrand.NewChaCha8(s)}
 }
 

@@ -19,7 +19,8 @@ func newSandbox(t *testing.T) *sandboxEnv {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	sb, err := emulator.New(emulator.Config{
-		Issuer: "http://" + srv.Listener.Addr().String(),
+		Issuer:   "http://" + srv.Listener.Addr().String(),
+		Loopback: true,
 		CheckResponse: func(r *http.Request, op string, err error) {
 			t.Errorf("response of %s does not match the spec: %v", op, err)
 		},

@@ -8,11 +8,17 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/knogin/argus-sandbox/emulator"
+	"github.com/knogin/argus-sandbox/emulator/control"
+	"github.com/knogin/argus-sandbox/emulator/faults"
+	"github.com/knogin/argus-sandbox/emulator/oauth"
 )
 
 var errHelp = errors.New("help requested")
@@ -28,6 +34,12 @@ type options struct {
 	logFormat string
 	logLevel  string
 	seed      int64
+
+	signingAlg    string
+	keyRotation   time.Duration
+	localTargets  bool
+	operatorToken string
+	faultsFile    string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -40,7 +52,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.specs, "specs", env("SPECS", ""), "directory of spec files overriding the embedded ones")
 	fs.StringVar(&o.logFormat, "log-format", env("LOG_FORMAT", "text"), "log format: text or json")
 	fs.StringVar(&o.logLevel, "log-level", env("LOG_LEVEL", "info"), "log level: debug, info, warn, error")
-	fs.Int64Var(&o.seed, "seed", 0, "seed for IDs, secrets and fault probabilities (0: random)")
+	fs.Int64Var(&o.seed, "seed", envInt("SEED"), "seed for IDs, secrets, retry jitter and fault probabilities (0: random)")
+	fs.StringVar(&o.signingAlg, "signing-alg", env("SIGNING_ALG", oauth.DefaultSigningAlg), "access-token signing algorithm: "+strings.Join(oauth.SigningAlgs, ", "))
+	fs.DurationVar(&o.keyRotation, "key-rotation", envDuration("KEY_ROTATION"), "rotate the signing key on this period (0: only on demand)")
+	fs.BoolVar(&o.localTargets, "allow-local-webhook-targets", env("ALLOW_LOCAL_WEBHOOK_TARGETS", "true") == "true", "allow webhook URLs on loopback and private addresses (turn off on shared deployments)")
+	fs.StringVar(&o.operatorToken, "operator-token", env("OPERATOR_TOKEN", ""), "bearer token for /_sandbox (required off loopback; generated and printed when empty)")
+	fs.StringVar(&o.faultsFile, "faults", env("FAULTS", ""), "YAML or JSON file of fault rules loaded at start")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: sandbox [flags]\n       sandbox healthcheck [URL]\n\nFlags:\n%s", fs.FlagUsages())
 	}
@@ -54,6 +71,16 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	return o, nil
+}
+
+func envInt(name string) int64 {
+	n, _ := strconv.ParseInt(env(name, "0"), 10, 64)
+	return n
+}
+
+func envDuration(name string) time.Duration {
+	d, _ := time.ParseDuration(env(name, "0s"))
+	return d
 }
 
 func env(name, def string) string {
@@ -78,7 +105,25 @@ func (o *options) config(log *slog.Logger) (emulator.Config, error) {
 	} else if u, err := url.Parse(issuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" && u.Path != "/" {
 		errs = append(errs, fmt.Errorf("--issuer %q: must be an absolute http(s) URL without a path", o.issuer))
 	}
-	cfg := emulator.Config{Issuer: strings.TrimSuffix(issuer, "/"), Logger: log, Seed: o.seed}
+	if !slices.Contains(oauth.SigningAlgs, o.signingAlg) {
+		errs = append(errs, fmt.Errorf("--signing-alg %q: must be one of %s", o.signingAlg, strings.Join(oauth.SigningAlgs, ", ")))
+	}
+	if o.keyRotation < 0 || (o.keyRotation > 0 && o.keyRotation < time.Minute) {
+		errs = append(errs, fmt.Errorf("--key-rotation %s: must be 0 or at least 1m", o.keyRotation))
+	}
+	cfg := emulator.Config{Issuer: strings.TrimSuffix(issuer, "/"), Logger: log, Seed: o.seed,
+		SigningAlg: o.signingAlg, KeyRotation: o.keyRotation, BlockLocalWebhookTargets: !o.localTargets,
+		OperatorToken: o.operatorToken, Loopback: control.LoopbackAddr(o.addr)}
+	if o.faultsFile != "" {
+		data, err := os.ReadFile(o.faultsFile)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--faults: %w", err))
+		} else if rules, err := faults.ParseFile(o.faultsFile, data); err != nil {
+			errs = append(errs, fmt.Errorf("--faults: %w", err))
+		} else {
+			cfg.FaultRules = rules
+		}
+	}
 	if o.fixtures != "" {
 		if st, err := os.Stat(o.fixtures); err != nil || !st.IsDir() {
 			errs = append(errs, fmt.Errorf("--fixtures %q: not a readable directory", o.fixtures))

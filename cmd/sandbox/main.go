@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -50,6 +51,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "sandbox:", err)
 		return exitUsage
+	}
+	if !cfg.Loopback && cfg.OperatorToken == "" {
+		cfg.OperatorToken = "op_" + rand.Text()
+		fmt.Fprintf(stdout, "operator token for /_sandbox (listening beyond loopback): %s\n", cfg.OperatorToken)
 	}
 	sb, err := emulator.New(cfg)
 	if err != nil {

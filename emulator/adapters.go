@@ -1,0 +1,140 @@
+package emulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/knogin/argus-sandbox/emulator/control"
+	"github.com/knogin/argus-sandbox/emulator/core"
+	"github.com/knogin/argus-sandbox/emulator/faults"
+	"github.com/knogin/argus-sandbox/emulator/graphql"
+	"github.com/knogin/argus-sandbox/emulator/oauth"
+	"github.com/knogin/argus-sandbox/emulator/platform"
+	"github.com/knogin/argus-sandbox/emulator/webhooks"
+)
+
+// clientDirectory presents the platform's apps to the token service: only
+// approved grant types, redirect URIs and scopes are visible to it.
+type clientDirectory struct{ p *platform.Service }
+
+var _ oauth.ClientDirectory = clientDirectory{}
+
+func (d clientDirectory) LookupClient(ctx context.Context, clientID string) (oauth.Client, error) {
+	a, err := d.p.LookupClient(ctx, clientID)
+	if err != nil {
+		if errors.Is(err, platform.ErrUnknownClient) {
+			return oauth.Client{}, oauth.ErrUnknownClient
+		}
+		return oauth.Client{}, err
+	}
+	return oauth.Client{
+		ClientID: a.ClientID, AppID: a.ID, Tenant: a.Tenant, Name: a.Name,
+		GrantTypes:   platform.ApprovedValues(a.GrantTypes),
+		RedirectURIs: platform.ApprovedValues(a.RedirectURIs),
+		Scopes:       platform.ApprovedValues(a.Scopes),
+	}, nil
+}
+
+func (d clientDirectory) CheckSecret(ctx context.Context, clientID, secret string) (bool, error) {
+	ok, err := d.p.CheckSecret(ctx, clientID, secret)
+	if errors.Is(err, platform.ErrUnknownClient) {
+		return false, oauth.ErrUnknownClient
+	}
+	return ok, err
+}
+
+// tokenMinter lets the platform mint service tokens through the token
+// service.
+type tokenMinter struct{ o *oauth.Service }
+
+var _ platform.TokenMinter = tokenMinter{}
+
+func (m tokenMinter) MintServiceToken(ctx context.Context, tenant, appID, clientID string, scopes []string, ttl time.Duration) (string, string, time.Time, error) {
+	return m.o.MintServiceToken(ctx, oauth.ServiceTokenRequest{Tenant: tenant, AppID: appID, ClientID: clientID, Scopes: scopes, TTL: ttl})
+}
+
+func (m tokenMinter) RevokeTokenID(ctx context.Context, id string) error {
+	return m.o.RevokeTokenID(ctx, id)
+}
+
+// deliveryFaults turns the fault engine's delivery plans into the webhook
+// engine's attempt plans.
+func deliveryFaults(eng *faults.Engine) webhooks.DeliveryFaults {
+	return webhooks.DeliveryFaultsFunc(func(_ context.Context, a webhooks.AttemptInfo) webhooks.AttemptPlan {
+		p := eng.MatchDelivery(faults.DeliveryInfo{Tenant: a.Tenant, EndpointID: a.WebhookID, EndpointURL: a.URL,
+			Topic: a.Topic, EventID: a.EventID, DeliveryID: a.DeliveryID, Attempt: a.Attempt})
+		out := webhooks.AttemptPlan{Rule: strings.Join(p.Rules(), ","), Delay: p.Delay, ResponseLost: p.ResponseLost,
+			BadSignature: p.BadSignature, StaleBy: p.StaleTimestamp, RotateSecret: p.RotateSecret,
+			ConcurrentCopies: p.Concurrent}
+		// The fault rule counts every send; the engine counts extra copies.
+		if p.Copies > 1 {
+			out.Copies = p.Copies - 1
+		}
+		if p.HoldForReorder > 0 {
+			out.Reorder = &webhooks.Reorder{Count: p.HoldForReorder}
+		}
+		return out
+	})
+}
+
+// tokenFaults lets fault rules distort issued token lifetimes. The engine
+// is set after construction: the fault engine needs the token service for
+// key faults, and the token service needs this for lifetimes.
+type tokenFaults struct{ eng *faults.Engine }
+
+var _ oauth.TokenFaults = (*tokenFaults)(nil)
+
+func (t *tokenFaults) AccessTokenLifetime(ctx context.Context, ft oauth.FaultTarget) (time.Duration, string) {
+	if t.eng == nil {
+		return ft.TTL, ""
+	}
+	p, ok := t.eng.MatchToken(faults.TokenInfo{Tenant: ft.Tenant, ClientID: ft.ClientID, RequestID: core.RequestIDFrom(ctx)})
+	if !ok {
+		return ft.TTL, ""
+	}
+	return p.ExpiresIn, p.Fired.Rule
+}
+
+// accessDecider adapts the platform's reviewed-access decisions to the
+// control plane.
+type accessDecider struct{ p *platform.Service }
+
+var _ control.AccessDecider = accessDecider{}
+
+func (a accessDecider) DecideAccessRequest(ctx context.Context, id string, approve bool, reason string) (control.AccessDecision, error) {
+	ar, err := a.p.DecideAccessRequest(ctx, id, approve, reason)
+	switch {
+	case errors.Is(err, platform.ErrNotFound):
+		return control.AccessDecision{}, fmt.Errorf("%w: %v", control.ErrNotFound, err)
+	case errors.Is(err, platform.ErrConflict):
+		return control.AccessDecision{}, fmt.Errorf("%w: %v", control.ErrConflict, err)
+	case err != nil:
+		return control.AccessDecision{}, err
+	}
+	return control.AccessDecision{ID: ar.ID, Tenant: ar.Tenant, Capability: ar.Capability, Status: ar.Status,
+		Reason: ar.DecisionReason, DecidedAt: ar.DecidedAt}, nil
+}
+
+// auditLog presents the platform's audit trail to the GraphQL audit export.
+type auditLog struct{ p *platform.Service }
+
+var _ graphql.AuditLog = auditLog{}
+
+func (a auditLog) AuditRecords(ctx context.Context, tenant string, since time.Time) ([]graphql.AuditRecord, error) {
+	events, err := a.p.AuditEvents(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]graphql.AuditRecord, 0, len(events))
+	for _, e := range events {
+		if e.OccurredAt.Before(since) {
+			continue
+		}
+		out = append(out, graphql.AuditRecord{ID: e.ID, Action: e.Action, Actor: e.ActorType + ":" + e.ActorID,
+			Target: e.Target, OccurredAt: e.OccurredAt})
+	}
+	return out, nil
+}
