@@ -138,6 +138,7 @@ func TestMergeCases(t *testing.T) {
 	}
 	diff(t, js(t, `{"data":{"mergeCases":{"id":"case_acme_1001","number":"ACME-1001","status":"OPEN","notes":{"totalCount":3}}}}`),
 		merge("case_acme_1001", "case_acme_1002"))
+	checkEventShapes(t, h.events.all())
 	var topics []string
 	for _, e := range h.events.all() {
 		topics = append(topics, e.Topic+" "+e.Data["case"].(map[string]any)["id"].(string))

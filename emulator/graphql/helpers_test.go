@@ -17,6 +17,7 @@ import (
 	"github.com/knogin/argus-sandbox/emulator/core"
 	"github.com/knogin/argus-sandbox/fixtures"
 	"github.com/knogin/argus-sandbox/specs"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // Fake access tokens of the tests: each names a principal.
@@ -208,5 +209,39 @@ func diff(t testing.TB, want, got any) {
 	t.Helper()
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("response mismatch (-want +got):\n%s", d)
+	}
+}
+
+// checkEventShapes validates each event's data against the schema of its
+// topic in the event catalog (fixtures/events.yaml).
+func checkEventShapes(t testing.TB, events []publishedEvent) {
+	t.Helper()
+	for _, e := range events {
+		var schema map[string]any
+		for _, et := range fixtures.MustDefault().EventTypes {
+			if et.Type == e.Topic {
+				schema = et.Schema
+			}
+		}
+		if schema == nil {
+			t.Errorf("event %s is not in the catalog", e.Topic)
+			continue
+		}
+		c := jsonschema.NewCompiler()
+		if err := c.AddResource("event.json", schema); err != nil {
+			t.Fatal(err)
+		}
+		sch, err := c.Compile("event.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := json.Marshal(e.Data)
+		data, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sch.Validate(data); err != nil {
+			t.Errorf("%s data does not match the catalog: %v", e.Topic, err)
+		}
 	}
 }

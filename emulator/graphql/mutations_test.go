@@ -79,6 +79,7 @@ func TestMutations(t *testing.T) {
 			h := newHarness(t, Limits{})
 			diff(t, js(t, tt.want), h.gql(tt.token, tt.query, nil))
 			events := h.events.all()
+			checkEventShapes(t, events)
 			for _, e := range events { // note ids are random: pin the one we got
 				if n, ok := e.Data["note"].(map[string]any); ok {
 					n["id"] = "NOTE_ID"
