@@ -79,7 +79,7 @@ func (ex *execution) executeOperation(op *ast.OperationDefinition) any {
 func (ex *execution) executeSelectionSet(set ast.SelectionSet, typ *ast.Definition, value any, at *path) (*object, bool) {
 	var visited map[string]bool
 	groups := ex.collectFields(typ, set, &visited, make([]fieldGroup, 0, len(set)))
-	obj := &object{keys: make([]string, 0, len(groups)), vals: make([]any, 0, len(groups))}
+	obj := &object{entries: make([]entry, 0, len(groups))}
 	for _, g := range groups {
 		v, ok := ex.executeField(typ, value, &g, &path{parent: at, key: g.key})
 		if !ok {

@@ -19,13 +19,16 @@ type response struct {
 // object is a result map that keeps the order of the selection set, as the
 // spec requires of serialized responses (§7.2.2, ordered maps).
 type object struct {
-	keys []string
-	vals []any
+	entries []entry
+}
+
+type entry struct {
+	key string
+	val any
 }
 
 func (o *object) set(k string, v any) {
-	o.keys = append(o.keys, k)
-	o.vals = append(o.vals, v)
+	o.entries = append(o.entries, entry{k, v})
 }
 
 // appendJSON writes the executor's result values: nil, bool, string,
@@ -58,13 +61,13 @@ func appendJSON(buf *bytes.Buffer, v any) {
 			return
 		}
 		buf.WriteByte('{')
-		for i, k := range x.keys {
+		for i, e := range x.entries {
 			if i > 0 {
 				buf.WriteByte(',')
 			}
-			appendString(buf, k)
+			appendString(buf, e.key)
 			buf.WriteByte(':')
-			appendJSON(buf, x.vals[i])
+			appendJSON(buf, e.val)
 		}
 		buf.WriteByte('}')
 	default:
