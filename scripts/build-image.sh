@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# build-image.sh builds the sandbox image from this source tree and prints its
+# reference, argus-sandbox:src-<hash>. The hash covers every file the build
+# context holds (see .dockerignore) plus the Dockerfile, so an image already
+# built from the same sources is reused instead of rebuilt.
+#
+# Usage: scripts/build-image.sh [extra docker build arguments]
+#   BUILDER=golang:1.26 scripts/build-image.sh   use a registry image as builder
+#   (default: the local builder from scripts/builder-image.sh, which needs no pulls)
+#   IMAGE=argus-sandbox                          repository name of the result
+# Build output goes to stderr; stdout is only the image reference.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+repo=${IMAGE:-argus-sandbox}
+builder=${BUILDER:-}
+if [ -z "$builder" ]; then
+  builder=$(scripts/builder-image.sh)
+fi
+
+# The same files the build context holds: .dockerignore keeps go.mod, go.sum
+# and the non-test sources under cmd, emulator, fixtures, specs and internal.
+src_hash=$(
+  {
+    echo "builder $builder"
+    sha256sum Dockerfile .dockerignore go.mod go.sum
+    find cmd emulator fixtures specs internal -type f \
+      ! -name '*_test.go' ! -path '*/testdata/*' -print0 2>/dev/null |
+      sort -z | xargs -0 sha256sum
+  } | sha256sum | cut -c1-16
+)
+tag="$repo:src-$src_hash"
+
+if docker image inspect "$tag" >/dev/null 2>&1; then
+  echo "$tag"
+  exit 0
+fi
+docker build --force-rm --build-arg "BUILDER=$builder" -t "$tag" "$@" . >&2
+echo "$tag"
