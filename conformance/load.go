@@ -1,0 +1,231 @@
+package conformance
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"gopkg.in/yaml.v3"
+
+	"github.com/knogin/argus-sandbox/emulator/faults"
+	"github.com/knogin/argus-sandbox/specs"
+)
+
+// SchemaFile is the JSON Schema of a scenario file inside specs/.
+const SchemaFile = "scenario.schema.json"
+
+// Issue is one problem of a scenario file, naming the field by JSON
+// pointer.
+type Issue struct {
+	Field  string `json:"field"`
+	Reason string `json:"reason"`
+}
+
+// ValidationError lists every problem of one scenario file.
+type ValidationError struct {
+	File   string
+	Issues []Issue
+}
+
+// Error lists every issue as "file: /field: reason".
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Issues))
+	for i, is := range e.Issues {
+		parts[i] = is.Field + ": " + is.Reason
+	}
+	return e.File + ": invalid scenario: " + strings.Join(parts, "; ")
+}
+
+// scenarioSchema is compiled once; it refers to the fault-rule schema.
+var scenarioSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
+	c := jsonschema.NewCompiler()
+	for _, name := range []string{SchemaFile, faults.SchemaFile} {
+		raw, err := fs.ReadFile(specs.Default(), name)
+		if err != nil {
+			return nil, err
+		}
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if err := c.AddResource("https://argus.sandbox/schemas/"+name, doc); err != nil {
+			return nil, err
+		}
+	}
+	return c.Compile("https://argus.sandbox/schemas/" + SchemaFile)
+})
+
+// Load reads every *.yaml, *.yml and *.json file at the root of fsys as a
+// scenario, validated against specs/scenario.schema.json and checked for
+// consistency. Every bad file is reported, each naming its fields.
+func Load(fsys fs.FS) ([]*Scenario, error) {
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, fmt.Errorf("scenarios: %w", err)
+	}
+	var out []*Scenario
+	var errs []error
+	names := map[string]string{}
+	for _, e := range entries {
+		ext := path.Ext(e.Name())
+		if e.IsDir() || ext != ".yaml" && ext != ".yml" && ext != ".json" {
+			continue
+		}
+		data, err := fs.ReadFile(fsys, e.Name())
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		s, err := ParseScenario(e.Name(), data)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if prev, dup := names[s.Name]; dup {
+			errs = append(errs, &ValidationError{File: e.Name(), Issues: []Issue{{"/name", fmt.Sprintf("%q is also the name of %s", s.Name, prev)}}})
+			continue
+		}
+		names[s.Name] = e.Name()
+		out = append(out, s)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("scenarios: no scenario files (*.yaml, *.yml, *.json)")
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// ParseScenario decodes and validates one scenario file.
+func ParseScenario(file string, data []byte) (*Scenario, error) {
+	fail := func(field, reason string) error {
+		return &ValidationError{File: file, Issues: []Issue{{field, reason}}}
+	}
+	var doc any
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fail("/", err.Error())
+	}
+	// A JSON round trip turns YAML values into the JSON data model.
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fail("/", err.Error())
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fail("/", err.Error())
+	}
+	sch, err := scenarioSchema()
+	if err != nil {
+		return nil, err
+	}
+	if err := sch.Validate(inst); err != nil {
+		var ve *jsonschema.ValidationError
+		if !errors.As(err, &ve) {
+			return nil, fail("/", err.Error())
+		}
+		return nil, &ValidationError{File: file, Issues: schemaIssues(ve)}
+	}
+	var s Scenario
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return nil, fail("/", err.Error())
+	}
+	s.File = file
+	if issues := s.check(file); len(issues) > 0 {
+		return nil, &ValidationError{File: file, Issues: issues}
+	}
+	return &s, nil
+}
+
+// check finds what the schema cannot: names against the file, labels used
+// before they are published, fault-rule semantics.
+func (s *Scenario) check(file string) []Issue {
+	var issues []Issue
+	if base := strings.TrimSuffix(path.Base(file), path.Ext(file)); base != s.Name {
+		issues = append(issues, Issue{"/name", fmt.Sprintf("%q must match the file name %q", s.Name, base)})
+	}
+	for i, r := range s.Faults {
+		raw, _ := json.Marshal(r)
+		if _, err := faults.DecodeRule(raw); err != nil {
+			var ve *faults.ValidationError
+			if errors.As(err, &ve) {
+				for _, is := range ve.Issues {
+					issues = append(issues, Issue{fmt.Sprintf("/faults/%d%s", i, strings.TrimSuffix(is.Field, "/")), is.Reason})
+				}
+			} else {
+				issues = append(issues, Issue{fmt.Sprintf("/faults/%d", i), err.Error()})
+			}
+		}
+	}
+	known := map[string]bool{}
+	checkExpect := func(at string, e *Expect) {
+		for i, r := range e.Responses {
+			if !known[r.Event] {
+				issues = append(issues, Issue{fmt.Sprintf("%s/responses/%d/event", at, i), fmt.Sprintf("no event is published as %q before this point", r.Event)})
+			}
+		}
+		for _, l := range slices.Sorted(maps.Keys(e.Applied)) {
+			if !known[l] {
+				issues = append(issues, Issue{at + "/applied/" + l, fmt.Sprintf("no event is published as %q before this point", l)})
+			}
+		}
+	}
+	for i, st := range s.Steps {
+		at := fmt.Sprintf("/steps/%d", i)
+		switch {
+		case st.Publish != nil:
+			known[st.Publish.As] = true
+		case st.Redeliver != "":
+			if !known[st.Redeliver] {
+				issues = append(issues, Issue{at + "/redeliver", fmt.Sprintf("no event is published as %q before this step", st.Redeliver)})
+			}
+		case st.Restart != nil:
+			if !slices.Contains(s.Requires, RequireRestart) {
+				issues = append(issues, Issue{at + "/restart", "a restart step needs `requires: [restart]`"})
+			}
+		case st.Expect != nil:
+			checkExpect(at+"/expect", st.Expect)
+		}
+	}
+	checkExpect("/expect", &s.Expect)
+	return issues
+}
+
+// schemaIssues keeps the leaf errors of a schema validation: they name the
+// innermost offending field.
+func schemaIssues(ve *jsonschema.ValidationError) []Issue {
+	var issues []Issue
+	seen := map[Issue]bool{}
+	var walk func(u jsonschema.OutputUnit)
+	walk = func(u jsonschema.OutputUnit) {
+		if u.Error != nil && len(u.Errors) == 0 {
+			field := u.InstanceLocation
+			if field == "" {
+				field = "/"
+			}
+			is := Issue{Field: field, Reason: u.Error.String()}
+			if !seen[is] {
+				seen[is] = true
+				issues = append(issues, is)
+			}
+		}
+		for _, c := range u.Errors {
+			walk(c)
+		}
+	}
+	walk(*ve.DetailedOutput())
+	sort.SliceStable(issues, func(i, j int) bool { return issues[i].Field < issues[j].Field })
+	return issues
+}
