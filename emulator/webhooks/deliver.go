@@ -26,6 +26,9 @@ const userAgent = "Argus-Webhooks/1.0 (sandbox)"
 // process makes one attempt of j's delivery, or defers it as the fault plan
 // says. It returns the attempt made, or nil.
 func (s *Service) process(ctx context.Context, j job) *Attempt {
+	// The admission slot was given back when the job was taken; a job
+	// deferred from here re-enters without one.
+	j.admitted = false
 	if j.flush {
 		for _, h := range s.releaseHeld(j.webhookID) {
 			s.process(ctx, h)
