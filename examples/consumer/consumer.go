@@ -1,0 +1,245 @@
+// Package consumer is a reference Argus webhook consumer, written as a
+// template to copy: it verifies Standard Webhooks signatures, applies each
+// event exactly once (an atomic, durable dedupe record written with the
+// effects), ignores updates older than the state it holds, acknowledges
+// event types it does not handle, and serves the conformance probe.
+package consumer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+)
+
+// Paths the consumer serves.
+const (
+	WebhookPath = "/webhooks/argus"
+	ProbePath   = "/_conformance/probe"
+)
+
+// maxBody bounds a delivery body; Argus events are a few KiB.
+const maxBody = 1 << 20
+
+// Config configures a Consumer.
+type Config struct {
+	// Secret is the webhook signing secret (whsec_...).
+	Secret string
+	// StateDir holds the durable applied log.
+	StateDir string
+	// Argus, when set, is used to write a note back on closed cases.
+	Argus *ArgusClient
+	// Bug selects a deliberately broken variant (BugNone: correct).
+	Bug Bug
+	// AckDelay is the slow work of BugSlowAck (20 s when zero).
+	AckDelay time.Duration
+	Logger   *slog.Logger
+}
+
+// Consumer handles Argus webhook deliveries.
+type Consumer struct {
+	cfg    Config
+	wh     *standardwebhooks.Webhook
+	store  *Store
+	locks  keyedMutex
+	log    *slog.Logger
+	seenMu sync.Mutex
+	seen   map[string]bool // only for BugMemoryDedupe
+}
+
+// New opens the consumer's store and returns it. Close it when done.
+func New(cfg Config) (*Consumer, error) {
+	wh, err := standardwebhooks.NewWebhook(cfg.Secret)
+	if err != nil {
+		return nil, fmt.Errorf("consumer: signing secret: %w", err)
+	}
+	if cfg.StateDir == "" {
+		return nil, errors.New("consumer: StateDir is required")
+	}
+	st, err := OpenStore(cfg.StateDir)
+	if err != nil {
+		return nil, fmt.Errorf("consumer: %w", err)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.AckDelay == 0 {
+		cfg.AckDelay = 20 * time.Second
+	}
+	return &Consumer{cfg: cfg, wh: wh, store: st, log: cfg.Logger, seen: map[string]bool{}}, nil
+}
+
+// Close closes the store.
+func (c *Consumer) Close() error { return c.store.Close() }
+
+// Handler serves the webhook endpoint and the probe.
+func (c *Consumer) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+WebhookPath, c.receive)
+	mux.HandleFunc("GET "+ProbePath, c.probe)
+	return mux
+}
+
+func (c *Consumer) bug(b Bug) bool { return c.cfg.Bug == b }
+
+// event is the part of an Argus event this consumer reads. Unknown fields
+// are ignored on purpose: adding fields is a compatible change.
+type event struct {
+	Type string `json:"type"`
+	Data struct {
+		Case *struct {
+			ID      string `json:"id"`
+			Status  string `json:"status"`
+			Version int    `json:"version"`
+		} `json:"case"`
+	} `json:"data"`
+}
+
+// handled lists the topics with side effects here.
+var handled = map[string]bool{"case.created": true, "case.updated": true, "case.assigned": true, "case.closed": true}
+
+// receive verifies, deduplicates and applies one delivery. Status codes:
+// 2xx applied or already applied (or ignored), 400/401 refused for good,
+// 503 failed for now (Argus retries).
+func (c *Consumer) receive(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	// Standard Webhooks: check the signature (any of the space-separated
+	// ones, so rotations work) and that the timestamp is within 5 minutes.
+	if !c.bug(BugNoSignature) {
+		if err := c.wh.Verify(body, r.Header); err != nil {
+			http.Error(w, "invalid signature", http.StatusUnauthorized)
+			return
+		}
+	}
+	id := r.Header.Get(standardwebhooks.HeaderWebhookID)
+	var ev event
+	if err := json.Unmarshal(body, &ev); err != nil || id == "" {
+		http.Error(w, "malformed event", http.StatusBadRequest)
+		return
+	}
+	if !handled[ev.Type] {
+		if c.bug(BugUnknown5xx) {
+			http.Error(w, "unsupported event type", http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent) // acknowledge, nothing to do
+		return
+	}
+	if c.bug(BugSlowAck) && ev.Type == "case.created" {
+		select { // the slow downstream call a consumer should not wait for
+		case <-time.After(c.cfg.AckDelay):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if err := c.apply(r.Context(), id, ev); err != nil {
+		c.log.Error("apply event", "event_id", id, "err", err)
+		http.Error(w, "temporarily unable to process", http.StatusServiceUnavailable)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// apply runs the event's side effects exactly once. The per-event lock
+// makes check and record atomic: a concurrent copy waits, then sees the
+// record. The record is written only after the effects succeeded, so a
+// failure leaves nothing behind and Argus's retry does the work.
+func (c *Consumer) apply(ctx context.Context, id string, ev event) error {
+	if !c.bug(BugCheckThenAct) {
+		unlock := c.locks.lock(id)
+		defer unlock()
+	}
+	switch {
+	case c.bug(BugNoDedupe):
+	case c.bug(BugMemoryDedupe):
+		c.seenMu.Lock()
+		seen := c.seen[id]
+		c.seenMu.Unlock()
+		if seen {
+			return nil
+		}
+	case c.store.Applied(id) > 0:
+		return nil // a duplicate: already applied
+	}
+	if c.bug(BugCheckThenAct) {
+		time.Sleep(50 * time.Millisecond) // the work between check and record
+	}
+	var caseID string
+	var state *CaseState
+	if cs := ev.Data.Case; cs != nil {
+		caseID, state = cs.ID, &CaseState{Status: cs.Status, Version: cs.Version}
+	}
+	if ev.Type == "case.closed" && c.cfg.Argus != nil && caseID != "" {
+		if err := c.cfg.Argus.AddCaseNote(ctx, caseID, "Closure synced to the connector (event "+id+")."); err != nil {
+			return fmt.Errorf("write back note: %w", err)
+		}
+	}
+	if err := c.store.Apply(id, ev.Type, caseID, state, !c.bug(BugLastWriteWins)); err != nil {
+		return err
+	}
+	if c.bug(BugMemoryDedupe) {
+		c.seenMu.Lock()
+		c.seen[id] = true
+		c.seenMu.Unlock()
+	}
+	return nil
+}
+
+// Probe is the conformance probe document: per event id the number of
+// times its side effects ran, and the mirrored state of each case.
+type Probe struct {
+	Applied map[string]int       `json:"applied"`
+	Cases   map[string]CaseState `json:"cases"`
+}
+
+func (c *Consumer) probe(w http.ResponseWriter, _ *http.Request) {
+	applied, cases := c.store.Snapshot()
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(Probe{Applied: applied, Cases: cases})
+}
+
+// keyedMutex serialises work per key and forgets keys nobody holds.
+type keyedMutex struct {
+	mu sync.Mutex
+	m  map[string]*keyLock
+}
+
+type keyLock struct {
+	sync.Mutex
+	refs int
+}
+
+func (k *keyedMutex) lock(key string) (unlock func()) {
+	k.mu.Lock()
+	if k.m == nil {
+		k.m = map[string]*keyLock{}
+	}
+	l := k.m[key]
+	if l == nil {
+		l = &keyLock{}
+		k.m[key] = l
+	}
+	l.refs++
+	k.mu.Unlock()
+	l.Lock()
+	return func() {
+		l.Unlock()
+		k.mu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(k.m, key)
+		}
+		k.mu.Unlock()
+	}
+}
