@@ -1,0 +1,258 @@
+package webhooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestBurstNoneLostOrDuplicated publishes 10,000 events from concurrent
+// publishers through a small queue to several endpoints, one of which fails
+// every third request: every event reaches each of its subscribers, and the
+// only repeats are retries of failed attempts.
+func TestBurstNoneLostOrDuplicated(t *testing.T) {
+	s, clock := newTestService(t, func(c *Config) { c.QueueSize = 256 })
+	// The flaky endpoint refuses the first attempt of every third event.
+	var seenMu sync.Mutex
+	seen := map[string]bool{}
+	flaky := newReceiver(t, func(_ int, r *http.Request) (int, http.Header, string) {
+		seenMu.Lock()
+		defer seenMu.Unlock()
+		id := r.Header.Get(HeaderID)
+		if !seen[id] {
+			seen[id] = true
+			if len(seen)%3 == 0 {
+				return http.StatusServiceUnavailable, nil, "busy"
+			}
+		}
+		return http.StatusOK, nil, "ok"
+	})
+	a, b := newReceiver(t, nil), newReceiver(t, nil)
+	wa := subscribe(t, s, "acme", a.URL, "case.created")
+	wb := subscribe(t, s, "acme", b.URL, "case.updated")
+	wf := subscribe(t, s, "acme", flaky.URL, "case.updated")
+
+	const events = 10000
+	var mu sync.Mutex
+	topicOf := map[string]string{}
+	var wg sync.WaitGroup
+	for p := range 4 {
+		wg.Go(func() {
+			for i := p; i < events; i += 4 {
+				topic := []string{"case.created", "case.updated"}[i%2]
+				id, err := s.Publish(context.Background(), "acme", topic, map[string]any{"n": i})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				topicOf[id] = topic
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	waitIdle(t, s)
+	for _, wait := range DefaultSchedule {
+		if len(pending(t, s, wf)) == 0 {
+			break
+		}
+		clock.Advance(wait)
+		waitIdle(t, s)
+	}
+	if p := pending(t, s, wf); len(p) > 0 {
+		t.Fatalf("%d deliveries still pending after the whole schedule", len(p))
+	}
+
+	count := func(rc *receiver) map[string]int {
+		m := map[string]int{}
+		for _, r := range rc.requests() {
+			m[r.Header.Get(HeaderID)]++
+		}
+		return m
+	}
+	ca, cb, cf := count(a), count(b), count(flaky)
+	for id, topic := range topicOf {
+		switch topic {
+		case "case.created":
+			if ca[id] != 1 || cb[id]+cf[id] != 0 {
+				t.Fatalf("case.created %s: a=%d b=%d flaky=%d, want 1/0/0", id, ca[id], cb[id], cf[id])
+			}
+		default:
+			if cb[id] != 1 || cf[id] < 1 || ca[id] != 0 {
+				t.Fatalf("case.updated %s: a=%d b=%d flaky=%d, want 0/1/>=1", id, ca[id], cb[id], cf[id])
+			}
+		}
+	}
+	if len(topicOf) != events || len(ca)+len(cb) != events {
+		t.Fatalf("accepted %d events, delivered %d distinct; want %d", len(topicOf), len(ca)+len(cb), events)
+	}
+	// Every repeat at the flaky endpoint is the retry of a refused first
+	// attempt: one per third event.
+	repeats := 0
+	for _, n := range cf {
+		repeats += n - 1
+	}
+	if want := (events / 2) / 3; repeats != want {
+		t.Errorf("flaky endpoint saw %d repeats, want %d (one retry per refused attempt)", repeats, want)
+	}
+	for _, w := range []Webhook{wa, wb, wf} {
+		for _, d := range mustDeliveries(t, s, w) {
+			if d.Status != StatusSucceeded {
+				t.Fatalf("delivery %s of %s is %s", d.ID, w.URL, d.Status)
+			}
+			if w.ID != wf.ID && d.AttemptCount != 1 {
+				t.Fatalf("healthy delivery %s took %d attempts", d.ID, d.AttemptCount)
+			}
+		}
+	}
+}
+
+func pending(t *testing.T, s *Service, w Webhook) []Delivery {
+	t.Helper()
+	ds, err := s.Deliveries(context.Background(), w.Tenant, w.ID, DeliveryFilter{Status: StatusPending})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ds
+}
+
+func mustDeliveries(t *testing.T, s *Service, w Webhook) []Delivery {
+	t.Helper()
+	ds, err := s.Deliveries(context.Background(), w.Tenant, w.ID, DeliveryFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ds
+}
+
+func TestBackPressureBlocksPublish(t *testing.T) {
+	s, _ := newTestService(t, func(c *Config) { c.QueueSize = 1; c.Workers = 1; c.PerEndpointConcurrency = 1 })
+	release := make(chan struct{})
+	rc := newReceiver(t, func(int, *http.Request) (int, http.Header, string) {
+		<-release
+		return http.StatusOK, nil, "ok"
+	})
+	subscribe(t, s, "acme", rc.URL, "case.created")
+	if _, err := s.Trigger(context.Background(), "acme", "case.created", nil); err != nil { // in flight
+		t.Fatal(err)
+	}
+	<-rc.arrived
+	if _, err := s.Trigger(context.Background(), "acme", "case.created", nil); err != nil { // queued: the one slot
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := s.Trigger(ctx, "acme", "case.created", nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("publish into a full queue = %v, want it to wait (and give up with the context)", err)
+	}
+	close(release)
+	waitIdle(t, s)
+	if n := len(rc.requests()); n != 2 {
+		t.Errorf("receiver got %d, want the 2 accepted events", n)
+	}
+}
+
+// TestSlowEndpointDoesNotStallOthers: an endpoint that never answers holds
+// at most PerEndpointConcurrency workers; the others keep delivering.
+func TestSlowEndpointDoesNotStallOthers(t *testing.T) {
+	s, _ := newTestService(t, func(c *Config) { c.Workers = 4; c.PerEndpointConcurrency = 2; c.AttemptTimeout = time.Hour })
+	release := make(chan struct{})
+	slow := newReceiver(t, func(int, *http.Request) (int, http.Header, string) {
+		<-release
+		return http.StatusOK, nil, "ok"
+	})
+	fast := newReceiver(t, nil)
+	subscribe(t, s, "acme", slow.URL, "case.created")
+	subscribe(t, s, "acme", fast.URL, "case.created")
+	const n = 50
+	for range n {
+		if _, err := s.Trigger(context.Background(), "acme", "case.created", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.After(10 * time.Second)
+	for got := 0; got < n; got++ {
+		select {
+		case <-fast.arrived:
+		case <-deadline:
+			t.Fatalf("fast endpoint got %d of %d while the slow one hangs", got, n)
+		}
+	}
+	if inflight := len(slow.requests()); inflight > 2 {
+		t.Errorf("slow endpoint has %d requests in flight, want at most 2", inflight)
+	}
+	close(release)
+	waitIdle(t, s)
+	if got := len(slow.requests()); got != n {
+		t.Errorf("slow endpoint got %d, want %d once released", got, n)
+	}
+}
+
+func TestCloseStopsTheEngine(t *testing.T) {
+	s, _ := newTestService(t, nil)
+	rc := newReceiver(t, nil)
+	subscribe(t, s, "acme", rc.URL, "case.created")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Trigger(context.Background(), "acme", "case.created", nil); !errors.Is(err, ErrClosed) {
+		t.Errorf("publish after Close = %v, want ErrClosed", err)
+	}
+}
+
+func TestPublishErrors(t *testing.T) {
+	s, _ := newTestService(t, nil)
+	tests := []struct {
+		name    string
+		tenant  string
+		topic   string
+		wantErr error
+	}{
+		{name: "catalog topic", tenant: "acme", topic: "case.created"},
+		{name: "unknown topic", tenant: "acme", topic: "case.deleted", wantErr: ErrUnknownTopic},
+		{name: "unknown tenant", tenant: "initech", topic: "case.created", wantErr: ErrUnknownTenant},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := s.Trigger(context.Background(), tt.tenant, tt.topic, nil)
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
+				t.Errorf("Trigger = %v, want %v", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestTriggerMergesOverrides(t *testing.T) {
+	s, _ := newTestService(t, nil)
+	rc := newReceiver(t, nil)
+	w := subscribe(t, s, "acme", rc.URL, "case.updated")
+	_, err := s.Trigger(context.Background(), "acme", "case.updated", map[string]any{
+		"case":    map[string]any{"status": "CLOSED", "tags": []any{"x"}},
+		"changes": nil,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitIdle(t, s)
+	d := onlyDelivery(t, s, w)
+	got := string(d.Event.Data)
+	for _, want := range []string{`"status":"CLOSED"`, `"tags":["x"]`, `"number":"ACME-1001"`, `"changes":null`, `"actor":{`} {
+		if !contains(got, want) {
+			t.Errorf("data %s lacks %s", got, want)
+		}
+	}
+	// The fixture example itself is untouched.
+	ex, _ := s.catalog.example("case.updated")
+	if fmt.Sprint(ex["case"].(map[string]any)["status"]) != "IN_PROGRESS" {
+		t.Error("Trigger modified the catalog example")
+	}
+}
+
+func contains(s, sub string) bool {
+	return len(sub) == 0 || (len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub)))
+}

@@ -1,0 +1,98 @@
+package webhooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+)
+
+// testStore is the shared suite every Store implementation must pass.
+func testStore(t *testing.T, newStore func(retention int) Store) {
+	ctx := context.Background()
+	t.Run("tenant scoping", func(t *testing.T) {
+		st := newStore(10)
+		w, err := st.CreateWebhook(ctx, Webhook{ID: "wh_1", Tenant: "acme", Events: []string{"case.created"}})
+		if err != nil || w.Seq == 0 {
+			t.Fatalf("create = %+v, %v", w, err)
+		}
+		if _, err := st.CreateWebhook(ctx, Webhook{ID: "wh_1", Tenant: "acme"}); !errors.Is(err, ErrConflict) {
+			t.Errorf("duplicate create = %v, want ErrConflict", err)
+		}
+		tests := []struct {
+			name    string
+			call    func() error
+			wantErr error
+		}{
+			{name: "get own", call: func() error { _, err := st.GetWebhook(ctx, "acme", "wh_1"); return err }},
+			{name: "get foreign", call: func() error { _, err := st.GetWebhook(ctx, "globex", "wh_1"); return err }, wantErr: ErrNotFound},
+			{name: "update foreign", call: func() error {
+				_, err := st.UpdateWebhook(ctx, "globex", "wh_1", func(*Webhook) error { return nil })
+				return err
+			}, wantErr: ErrNotFound},
+			{name: "delete foreign", call: func() error { return st.DeleteWebhook(ctx, "globex", "wh_1") }, wantErr: ErrNotFound},
+			{name: "deliveries foreign", call: func() error { _, err := st.ListDeliveries(ctx, "globex", "wh_1", DeliveryFilter{}); return err }, wantErr: ErrNotFound},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				if err := tt.call(); !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
+					t.Errorf("err = %v, want %v", err, tt.wantErr)
+				}
+			})
+		}
+	})
+	t.Run("update closure", func(t *testing.T) {
+		st := newStore(10)
+		_, _ = st.CreateWebhook(ctx, Webhook{ID: "wh_1", Tenant: "acme", URL: "https://a.example"})
+		boom := errors.New("boom")
+		if _, err := st.UpdateWebhook(ctx, "acme", "wh_1", func(w *Webhook) error { w.URL = "changed"; return boom }); !errors.Is(err, boom) {
+			t.Fatalf("update = %v, want boom", err)
+		}
+		if w, _ := st.GetWebhook(ctx, "acme", "wh_1"); w.URL != "https://a.example" {
+			t.Errorf("a failed update changed the URL to %q", w.URL)
+		}
+		w, _ := st.UpdateWebhook(ctx, "acme", "wh_1", func(w *Webhook) error { w.ID = "other"; w.Disabled = true; return nil })
+		if w.ID != "wh_1" || !w.Disabled {
+			t.Errorf("update = %+v, want ID kept and Disabled set", w)
+		}
+	})
+	t.Run("retention keeps pending", func(t *testing.T) {
+		st := newStore(10)
+		_, _ = st.CreateWebhook(ctx, Webhook{ID: "wh_1", Tenant: "acme"})
+		for i := range 50 {
+			status := StatusSucceeded
+			if i%10 == 0 {
+				status = StatusPending
+			}
+			if _, err := st.CreateDelivery(ctx, Delivery{ID: fmt.Sprint("dlv_", i), WebhookID: "wh_1", Tenant: "acme", Status: status, Event: Event{Type: "case.created"}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		all, _ := st.ListDeliveries(ctx, "acme", "wh_1", DeliveryFilter{})
+		pend, _ := st.ListDeliveries(ctx, "acme", "wh_1", DeliveryFilter{Status: StatusPending})
+		if len(pend) != 5 || len(all)-len(pend) < 10 || len(all)-len(pend) > 11 {
+			t.Errorf("kept %d finished and %d pending, want 10-11 and 5", len(all)-len(pend), len(pend))
+		}
+		if all[0].ID != "dlv_49" || all[0].Seq < all[1].Seq {
+			t.Errorf("first listed %s, want the newest (dlv_49)", all[0].ID)
+		}
+		page, _ := st.ListDeliveries(ctx, "acme", "wh_1", DeliveryFilter{Before: all[2].Seq, Limit: 2})
+		if len(page) != 2 || page[0].ID != all[3].ID {
+			t.Errorf("page after cursor = %v, want starting at %s", page, all[3].ID)
+		}
+	})
+	t.Run("reset", func(t *testing.T) {
+		st := newStore(10)
+		_, _ = st.CreateWebhook(ctx, Webhook{ID: "wh_1", Tenant: "acme"})
+		if err := st.Reset(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if ws, _ := st.ListWebhooks(ctx, "acme"); len(ws) != 0 {
+			t.Errorf("%d webhooks after reset", len(ws))
+		}
+	})
+}
+
+func TestMemoryStore(t *testing.T) {
+	testStore(t, func(retention int) Store { return NewMemoryStore(retention) })
+}
