@@ -1,0 +1,175 @@
+package conformance
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Env is what a consumer needs to run against the sandbox. Exec passes it
+// as the environment variables documented on Vars.
+type Env struct {
+	// Secret is the webhook signing secret (whsec_...).
+	Secret string
+	// BaseURL is the sandbox's base URL (token endpoint, GraphQL).
+	BaseURL string
+	// ClientID and ClientSecret are a client_credentials app of Tenant
+	// with cases:read and cases:write, for calls back into the sandbox.
+	ClientID     string
+	ClientSecret string
+	Tenant       string
+	// StateDir is a directory that survives restarts within a run.
+	StateDir string
+}
+
+// Vars returns env as environment variables, with the port to listen on.
+func (e Env) Vars(port string) []string {
+	return []string{
+		"ARGUS_WEBHOOK_SECRET=" + e.Secret,
+		"PORT=" + port,
+		"ARGUS_BASE_URL=" + e.BaseURL,
+		"ARGUS_CLIENT_ID=" + e.ClientID,
+		"ARGUS_CLIENT_SECRET=" + e.ClientSecret,
+		"ARGUS_TENANT=" + e.Tenant,
+		"ARGUS_STATE_DIR=" + e.StateDir,
+	}
+}
+
+// Endpoint is where a started consumer is reached.
+type Endpoint struct {
+	// URL receives the deliveries.
+	URL string
+	// ProbeURL serves the probe document ("" when there is none).
+	ProbeURL string
+}
+
+// ErrRestartUnsupported is returned by Restart of a consumer the runner
+// did not start; scenarios that need a restart are then unverified.
+var ErrRestartUnsupported = errors.New("the consumer cannot be restarted by the runner (use --exec)")
+
+// Consumer is a webhook consumer under test: one already running (Target),
+// a command the runner starts (Exec), or an in-process handler
+// (InProcess).
+type Consumer interface {
+	// Start starts (or attaches to) the consumer.
+	Start(ctx context.Context, env Env) (Endpoint, error)
+	// CanRestart reports whether Restart is supported.
+	CanRestart() bool
+	// Restart stops the consumer and starts it again with the same
+	// environment, URL and state directory.
+	Restart(ctx context.Context) error
+	// Stop stops what Start started.
+	Stop() error
+}
+
+// Target is a consumer that is already running at URL; its secret must be
+// the run's Config.Secret.
+type Target struct {
+	URL   string
+	Probe string
+}
+
+var _ Consumer = (*Target)(nil)
+
+// Start returns the configured endpoint.
+func (t *Target) Start(context.Context, Env) (Endpoint, error) {
+	return Endpoint{URL: t.URL, ProbeURL: t.Probe}, nil
+}
+
+// CanRestart is false: the runner does not control the process.
+func (t *Target) CanRestart() bool { return false }
+
+// Restart is not supported.
+func (t *Target) Restart(context.Context) error { return ErrRestartUnsupported }
+
+// Stop does nothing.
+func (t *Target) Stop() error { return nil }
+
+// InProcess runs a consumer handler in this process on a loopback port,
+// for tests. Restart closes the handler and builds a new one from the same
+// Env (so in-memory state is lost, as in a process restart), keeping the
+// listener so the webhook URL stays the same.
+type InProcess struct {
+	// New builds the consumer; the closer is called on restart and stop.
+	New func(env Env) (http.Handler, io.Closer, error)
+	// WebhookPath and ProbePath are the paths it serves ("" ProbePath:
+	// no probe).
+	WebhookPath string
+	ProbePath   string
+
+	mu      sync.Mutex
+	env     Env
+	handler atomic.Pointer[http.Handler]
+	closer  io.Closer
+	srv     *http.Server
+}
+
+var _ Consumer = (*InProcess)(nil)
+
+// Start listens on a loopback port and serves the handler.
+func (p *InProcess) Start(_ context.Context, env Env) (Endpoint, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.env = env
+	if err := p.buildLocked(); err != nil {
+		return Endpoint{}, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return Endpoint{}, err
+	}
+	p.srv = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		(*p.handler.Load()).ServeHTTP(w, r)
+	})}
+	go func() { _ = p.srv.Serve(ln) }()
+	base := "http://" + ln.Addr().String()
+	ep := Endpoint{URL: base + p.WebhookPath}
+	if p.ProbePath != "" {
+		ep.ProbeURL = base + p.ProbePath
+	}
+	return ep, nil
+}
+
+func (p *InProcess) buildLocked() error {
+	h, c, err := p.New(p.env)
+	if err != nil {
+		return err
+	}
+	p.handler.Store(&h)
+	p.closer = c
+	return nil
+}
+
+// CanRestart is true.
+func (p *InProcess) CanRestart() bool { return true }
+
+// Restart replaces the handler by a fresh one.
+func (p *InProcess) Restart(context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closer != nil {
+		_ = p.closer.Close()
+	}
+	return p.buildLocked()
+}
+
+// Stop shuts the server down and closes the handler.
+func (p *InProcess) Stop() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var err error
+	if p.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err = p.srv.Shutdown(ctx)
+	}
+	if p.closer != nil {
+		err = errors.Join(err, p.closer.Close())
+	}
+	return err
+}

@@ -1,0 +1,132 @@
+package conformance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Exec is a consumer the runner starts as a child process: Command runs
+// through `sh -c` with Env.Vars added to the environment, and must listen
+// on 127.0.0.1:$PORT. Restart kills it (SIGKILL, as a crash would) and
+// starts it again on the same port with the same state directory.
+type Exec struct {
+	Command string
+	// WebhookPath and ProbePath are served by the consumer; Probe, when
+	// set, replaces the probe URL entirely.
+	WebhookPath string
+	ProbePath   string
+	Probe       string
+	// Output receives the consumer's stdout and stderr (nil: discarded).
+	Output io.Writer
+	// StartTimeout bounds waiting for the port (10 s when zero).
+	StartTimeout time.Duration
+
+	mu   sync.Mutex
+	env  Env
+	port string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+var _ Consumer = (*Exec)(nil)
+
+// Start picks a free port and starts the command.
+func (e *Exec) Start(ctx context.Context, env Env) (Endpoint, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return Endpoint{}, err
+	}
+	e.port = strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	_ = ln.Close()
+	e.env = env
+	if err := e.start(ctx); err != nil {
+		return Endpoint{}, err
+	}
+	base := "http://127.0.0.1:" + e.port
+	ep := Endpoint{URL: base + e.WebhookPath, ProbeURL: e.Probe}
+	if ep.ProbeURL == "" && e.ProbePath != "" {
+		ep.ProbeURL = base + e.ProbePath
+	}
+	return ep, nil
+}
+
+func (e *Exec) start(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	cmd := exec.Command("sh", "-c", e.Command)
+	cmd.Env = append(os.Environ(), e.env.Vars(e.port)...)
+	out := e.Output
+	if out == nil {
+		out = io.Discard
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	// Its own process group, so a kill reaches what `sh -c` started.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start consumer %q: %w", e.Command, err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	e.cmd, e.done = cmd, done
+	timeout := e.StartTimeout
+	if timeout == 0 {
+		timeout = 10 * time.Second
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		conn, err := net.DialTimeout("tcp", "127.0.0.1:"+e.port, 200*time.Millisecond)
+		if err == nil {
+			_ = conn.Close()
+			return nil
+		}
+		select {
+		case <-done:
+			return fmt.Errorf("consumer %q exited before listening on port %s", e.Command, e.port)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("consumer %q did not listen on port %s within %s", e.Command, e.port, timeout)
+		}
+	}
+}
+
+// CanRestart is true.
+func (e *Exec) CanRestart() bool { return true }
+
+// Restart kills the process and starts it again.
+func (e *Exec) Restart(ctx context.Context) error {
+	if err := e.kill(); err != nil {
+		return err
+	}
+	return e.start(ctx)
+}
+
+// kill stops the process group abruptly: a restart must not let the
+// consumer flush what it keeps in memory.
+func (e *Exec) kill() error {
+	e.mu.Lock()
+	cmd, done := e.cmd, e.done
+	e.mu.Unlock()
+	if cmd == nil {
+		return nil
+	}
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return err
+	}
+	<-done
+	return nil
+}
+
+// Stop kills the process.
+func (e *Exec) Stop() error { return e.kill() }

@@ -1,0 +1,213 @@
+package conformance
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/knogin/argus-sandbox/emulator/webhooks"
+)
+
+// Probe is the document a consumer serves at its probe URL (GET, JSON):
+// per event id (the webhook-id header) the number of times its side
+// effects ran, and per case id the state it mirrors. Events it never
+// applied may be absent; absent counts as 0.
+type Probe struct {
+	Applied map[string]int       `json:"applied"`
+	Cases   map[string]CaseState `json:"cases"`
+}
+
+// probeClient bounds probe requests.
+var probeClient = &http.Client{Timeout: 10 * time.Second}
+
+func fetchProbe(ctx context.Context, url string) (*Probe, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := probeClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s answered %d", url, resp.StatusCode)
+	}
+	var p Probe
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&p); err != nil {
+		return nil, fmt.Errorf("GET %s: not a probe document: %w", url, err)
+	}
+	return &p, nil
+}
+
+// check evaluates one expectation at one point of the scenario.
+func (r *runner) check(ctx context.Context, sr *scenarioRun, at string, e *Expect) {
+	add := func(level Level, name string, st Status, detail string) {
+		sr.res.Checks = append(sr.res.Checks, Check{At: at, Level: level, Name: name, Status: st, Detail: detail})
+	}
+	for _, want := range e.Responses {
+		st, detail := r.checkResponses(ctx, sr, want)
+		add(LevelHTTP, describeResponse(want), st, detail)
+	}
+	if len(e.Applied) > 0 || len(e.Cases) > 0 {
+		var probe *Probe
+		var perr error
+		if r.ep.ProbeURL == "" {
+			perr = fmt.Errorf("no probe URL (--probe)")
+		} else {
+			probe, perr = fetchProbe(ctx, r.ep.ProbeURL)
+		}
+		if len(e.Applied) > 0 {
+			name := "applied " + formatCounts(e.Applied)
+			if perr != nil {
+				add(LevelProbe, name, StatusUnverified, "probe unavailable: "+perr.Error())
+			} else {
+				want, got := map[string]int{}, map[string]int{}
+				for _, label := range slices.Sorted(maps.Keys(e.Applied)) {
+					ids := sr.events[label]
+					for i, id := range ids {
+						key := label + " " + id
+						if len(ids) > 1 {
+							key = fmt.Sprintf("%s[%d] %s", label, i, id)
+						}
+						want[key], got[key] = e.Applied[label], probe.Applied[id]
+					}
+				}
+				st, d := diffStatus(want, got)
+				add(LevelProbe, name, st, d)
+			}
+		}
+		if len(e.Cases) > 0 {
+			name := "mirrored cases " + formatCases(e.Cases)
+			if perr != nil {
+				add(LevelProbe, name, StatusUnverified, "probe unavailable: "+perr.Error())
+			} else {
+				want, got := map[string]*CaseState{}, map[string]*CaseState{}
+				for label, st := range e.Cases {
+					key := label + " " + sr.caseID(label)
+					want[key] = &st
+					if c, ok := probe.Cases[sr.caseID(label)]; ok {
+						got[key] = &c
+					} else {
+						got[key] = nil
+					}
+				}
+				st, d := diffStatus(want, got)
+				add(LevelProbe, name, st, d)
+			}
+		}
+	}
+	if len(e.Notes) > 0 {
+		want, got := map[string]int{}, map[string]int{}
+		var errs []string
+		for c, n := range e.Notes {
+			id := sr.caseID(c)
+			now, err := r.sb.noteCount(ctx, id)
+			if err != nil {
+				errs = append(errs, err.Error())
+				continue
+			}
+			want[id], got[id] = n, now-sr.notesBase[c]
+		}
+		name := "notes written back " + formatCounts(e.Notes)
+		if len(errs) > 0 {
+			add(LevelPlatform, name, StatusUnverified, "sandbox unavailable: "+strings.Join(errs, "; "))
+		} else {
+			st, d := diffStatus(want, got)
+			add(LevelPlatform, name, st, d)
+		}
+	}
+}
+
+// checkResponses checks every selected answer to a label's deliveries.
+func (r *runner) checkResponses(ctx context.Context, sr *scenarioRun, want ResponseExpect) (Status, string) {
+	var problems []string
+	seen := 0
+	for _, id := range sr.events[want.Event] {
+		ds, err := r.sb.sb.Webhooks.Deliveries(ctx, r.sb.tenant, sr.webhookID, webhooks.DeliveryFilter{EventID: id})
+		if err != nil {
+			return StatusUnverified, "delivery diagnostics unavailable: " + err.Error()
+		}
+		for _, d := range ds {
+			for _, a := range d.Attempts {
+				if want.Attempt != 0 && a.Number != want.Attempt {
+					continue
+				}
+				seen++
+				what := fmt.Sprintf("attempt %d", a.Number)
+				if a.Duplicate {
+					what += " (duplicate copy)"
+				}
+				switch {
+				case a.ResponseStatus == nil:
+					cause := "no answer"
+					if a.Error != nil {
+						cause = string(a.Error.Class) + ": " + a.Error.Message
+					}
+					problems = append(problems, fmt.Sprintf("%s of %s: %s", what, id, cause))
+				case !matchStatus(want.Status, *a.ResponseStatus):
+					problems = append(problems, fmt.Sprintf("%s of %s answered %d, want %s", what, id, *a.ResponseStatus, want.Status))
+				case want.Within != nil && time.Duration(a.DurationMS)*time.Millisecond > time.Duration(*want.Within):
+					problems = append(problems, fmt.Sprintf("%s of %s answered after %dms, want within %s", what, id, a.DurationMS, time.Duration(*want.Within)))
+				}
+			}
+		}
+	}
+	if seen == 0 {
+		return StatusFail, fmt.Sprintf("no matching attempt was made for %s", want.Event)
+	}
+	if len(problems) > 0 {
+		const shown = 5
+		more := ""
+		if len(problems) > shown {
+			more = fmt.Sprintf("\n… and %d more", len(problems)-shown)
+			problems = problems[:shown]
+		}
+		return StatusFail, strings.Join(problems, "\n") + more
+	}
+	return StatusPass, ""
+}
+
+// diffStatus compares with go-cmp; the diff reads -want +got.
+func diffStatus(want, got any) (Status, string) {
+	if d := cmp.Diff(want, got); d != "" {
+		return StatusFail, "(-want +got)\n" + d
+	}
+	return StatusPass, ""
+}
+
+func describeResponse(w ResponseExpect) string {
+	s := "responses to " + w.Event
+	if w.Attempt != 0 {
+		s += fmt.Sprintf(" (attempt %d)", w.Attempt)
+	}
+	s += ": " + w.Status
+	if w.Within != nil {
+		s += " within " + time.Duration(*w.Within).String()
+	}
+	return s
+}
+
+func formatCounts(m map[string]int) string {
+	parts := make([]string, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, m[k]))
+	}
+	return strings.Join(parts, " ")
+}
+
+func formatCases(m map[string]CaseState) string {
+	parts := make([]string, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s=%s/v%d", k, m[k].Status, m[k].Version))
+	}
+	return strings.Join(parts, " ")
+}

@@ -1,0 +1,121 @@
+package conformance
+
+import (
+	"time"
+)
+
+// Status is the verdict on a scenario or one of its checks.
+type Status string
+
+// Verdicts. Unverified means the observation a check needs was not
+// available (no probe, no restart): it is never counted as passed.
+const (
+	StatusPass       Status = "pass"
+	StatusFail       Status = "fail"
+	StatusUnverified Status = "unverified"
+)
+
+// Level says what a check observes.
+type Level int
+
+// Observation levels.
+const (
+	// LevelHTTP observes the consumer's HTTP answers and their timing.
+	LevelHTTP Level = 1
+	// LevelProbe observes the consumer's probe document.
+	LevelProbe Level = 2
+	// LevelPlatform observes the calls the consumer made to the sandbox.
+	LevelPlatform Level = 3
+)
+
+// Report is the outcome of a run.
+type Report struct {
+	Target    string        `json:"target"`
+	Started   time.Time     `json:"started"`
+	Duration  time.Duration `json:"duration_ns"`
+	Scenarios []Result      `json:"scenarios"`
+}
+
+// Result is the outcome of one scenario, with its evidence.
+type Result struct {
+	Name    string `json:"name"`
+	Title   string `json:"title"`
+	Detects string `json:"detects"`
+	Why     string `json:"why"`
+	Status  Status `json:"status"`
+	// Reason explains an unverified scenario or a failed step.
+	Reason   string        `json:"reason,omitempty"`
+	Duration time.Duration `json:"duration_ns"`
+	// Sent lists what the runner did, in order.
+	Sent       []string   `json:"sent"`
+	Deliveries []Delivery `json:"deliveries"`
+	Checks     []Check    `json:"checks"`
+}
+
+// Delivery is the evidence of one event's delivery: every request the
+// engine made and what came back.
+type Delivery struct {
+	Label    string    `json:"label"`
+	EventID  string    `json:"event_id"`
+	Topic    string    `json:"topic"`
+	Status   string    `json:"status"`
+	Attempts []Attempt `json:"attempts"`
+}
+
+// Attempt is one request of a delivery.
+type Attempt struct {
+	Number    int    `json:"number"`
+	Trigger   string `json:"trigger"`
+	Duplicate bool   `json:"duplicate,omitempty"`
+	// Status is the consumer's answer (0 when none came back).
+	Status     int    `json:"status"`
+	DurationMS int64  `json:"duration_ms"`
+	Error      string `json:"error,omitempty"`
+	FaultRule  string `json:"fault_rule,omitempty"`
+}
+
+// Check is one verified expectation.
+type Check struct {
+	// At is "end" or the step the check ran after ("step 2").
+	At     string `json:"at"`
+	Level  Level  `json:"level"`
+	Name   string `json:"name"`
+	Status Status `json:"status"`
+	// Detail holds the failure or the go-cmp diff (-want +got).
+	Detail string `json:"detail,omitempty"`
+}
+
+// Counts tallies the scenarios by status.
+func (r *Report) Counts() (pass, fail, unverified int) {
+	for _, s := range r.Scenarios {
+		switch s.Status {
+		case StatusPass:
+			pass++
+		case StatusFail:
+			fail++
+		default:
+			unverified++
+		}
+	}
+	return pass, fail, unverified
+}
+
+// Failed reports whether any scenario failed.
+func (r *Report) Failed() bool {
+	_, fail, _ := r.Counts()
+	return fail > 0
+}
+
+// verdict folds check statuses: any failure fails, then any unverified.
+func verdict(checks []Check) Status {
+	st := StatusPass
+	for _, c := range checks {
+		switch c.Status {
+		case StatusFail:
+			return StatusFail
+		case StatusUnverified:
+			st = StatusUnverified
+		}
+	}
+	return st
+}

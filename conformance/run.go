@@ -1,0 +1,158 @@
+package conformance
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/knogin/argus-sandbox/scenarios"
+)
+
+// Config configures a run. Consumer is required; every other zero value
+// is a working default.
+type Config struct {
+	// Consumer is the consumer under test.
+	Consumer Consumer
+	// Secret is the signing secret the consumer verifies with; "" draws
+	// one (the consumer learns it from Env, so only with Exec/InProcess).
+	Secret string
+	// Scenarios overrides the embedded suite (a directory of files).
+	Scenarios fs.FS
+	// Run selects scenarios whose name matches this regular expression.
+	Run string
+	// Tenant is the fixture tenant the run uses ("acme").
+	Tenant string
+	// Seed makes the sandbox's ids and fault probabilities reproducible
+	// (0: random).
+	Seed int64
+	// StateDir is given to the consumer (a temporary directory when "").
+	StateDir string
+	// ScenarioTimeout bounds one scenario (2 minutes when zero).
+	ScenarioTimeout time.Duration
+	// Progress, when set, receives one line per scenario as it ends.
+	Progress io.Writer
+	Logger   *slog.Logger
+}
+
+// validate reports every problem of cfg together.
+func (cfg *Config) validate() error {
+	var errs []error
+	if cfg.Consumer == nil {
+		errs = append(errs, errors.New("no consumer: give --target URL or --exec CMD"))
+	}
+	if t, ok := cfg.Consumer.(*Target); ok && cfg.Secret == "" {
+		errs = append(errs, fmt.Errorf("--target %s needs --secret: the signing secret the consumer verifies with", t.URL))
+	}
+	if cfg.Secret != "" && !strings.HasPrefix(cfg.Secret, "whsec_") {
+		errs = append(errs, errors.New("the secret must be whsec_ followed by base64"))
+	}
+	if cfg.Run != "" {
+		if _, err := regexp.Compile(cfg.Run); err != nil {
+			errs = append(errs, fmt.Errorf("--run: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// SetupError is a problem with the configuration, the scenarios or the
+// environment (exit code 2), as opposed to a consumer failing scenarios.
+type SetupError struct{ Err error }
+
+func (e *SetupError) Error() string { return e.Err.Error() }
+func (e *SetupError) Unwrap() error { return e.Err }
+
+// Run loads the scenarios, starts an embedded sandbox and the consumer,
+// runs every selected scenario in order and returns the report. An error
+// is always a *SetupError; consumer failures are in the report.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, &SetupError{err}
+	}
+	if cfg.Tenant == "" {
+		cfg.Tenant = "acme"
+	}
+	if cfg.ScenarioTimeout == 0 {
+		cfg.ScenarioTimeout = 2 * time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	fsys := cfg.Scenarios
+	if fsys == nil {
+		fsys = scenarios.Default()
+	}
+	all, err := Load(fsys)
+	if err != nil {
+		return nil, &SetupError{err}
+	}
+	selected := all
+	if cfg.Run != "" {
+		re := regexp.MustCompile(cfg.Run)
+		selected = nil
+		for _, s := range all {
+			if re.MatchString(s.Name) {
+				selected = append(selected, s)
+			}
+		}
+		if len(selected) == 0 {
+			return nil, &SetupError{fmt.Errorf("--run %q selects no scenario", cfg.Run)}
+		}
+	}
+	if cfg.Secret == "" {
+		key := make([]byte, 32)
+		_, _ = rand.Read(key)
+		cfg.Secret = "whsec_" + base64.StdEncoding.EncodeToString(key)
+	}
+	if cfg.StateDir == "" {
+		dir, err := os.MkdirTemp("", "argus-conformance-")
+		if err != nil {
+			return nil, &SetupError{err}
+		}
+		defer os.RemoveAll(dir)
+		cfg.StateDir = dir
+	}
+
+	start := time.Now()
+	sb, err := startSandbox(cfg.Seed, cfg.Tenant, cfg.Logger)
+	if err != nil {
+		return nil, &SetupError{err}
+	}
+	defer sb.close()
+	app, err := sb.registerApp(ctx, "Conformance consumer", []string{"cases:read", "cases:write"})
+	if err != nil {
+		return nil, &SetupError{err}
+	}
+	if err := sb.setupObserver(ctx); err != nil {
+		return nil, &SetupError{err}
+	}
+	ep, err := cfg.Consumer.Start(ctx, Env{Secret: cfg.Secret, BaseURL: sb.url, ClientID: app.ClientID,
+		ClientSecret: app.ClientSecret, Tenant: cfg.Tenant, StateDir: cfg.StateDir})
+	if err != nil {
+		return nil, &SetupError{fmt.Errorf("start consumer: %w", err)}
+	}
+	defer func() { _ = cfg.Consumer.Stop() }()
+
+	r := &runner{cfg: cfg, sb: sb, ep: ep, app: app}
+	rep := &Report{Target: ep.URL, Started: start.UTC()}
+	for i, s := range selected {
+		res := r.run(ctx, s)
+		rep.Scenarios = append(rep.Scenarios, res)
+		if cfg.Progress != nil {
+			fmt.Fprintf(cfg.Progress, "[%d/%d] %-28s %s (%s)\n", i+1, len(selected), s.Name, res.Status, res.Duration.Round(time.Millisecond))
+		}
+		if err := ctx.Err(); err != nil {
+			return rep, &SetupError{err}
+		}
+	}
+	rep.Duration = time.Since(start)
+	return rep, nil
+}

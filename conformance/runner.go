@@ -1,0 +1,277 @@
+package conformance
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/knogin/argus-sandbox/emulator/faults"
+	"github.com/knogin/argus-sandbox/emulator/webhooks"
+)
+
+// runner runs scenarios one after another against one consumer.
+type runner struct {
+	cfg Config
+	sb  *sandbox
+	ep  Endpoint
+	app credentials
+}
+
+// scenarioRun is the state of one scenario: its webhook, the events
+// published per label, the case ids per label, and the evidence so far.
+type scenarioRun struct {
+	s         *Scenario
+	webhookID string
+	events    map[string][]string
+	labelOf   map[string]string
+	cases     map[string]string
+	notesBase map[string]int
+	res       *Result
+}
+
+// run executes one scenario in isolation: a fresh webhook (deleted at the
+// end, with any retry still pending), its fault rules, the clock back at
+// real time so consumers checking timestamps see the present.
+func (r *runner) run(ctx context.Context, s *Scenario) Result {
+	start := time.Now()
+	res := Result{Name: s.Name, Title: s.Title, Detects: s.Detects, Why: s.Why}
+	defer func() { res.Duration = time.Since(start) }()
+	if slices.Contains(s.Requires, RequireRestart) && !r.cfg.Consumer.CanRestart() {
+		res.Status, res.Reason = StatusUnverified, "needs a consumer the runner can restart (--exec); not run"
+		return res
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.ScenarioTimeout)
+	defer cancel()
+	sr := &scenarioRun{s: s, events: map[string][]string{}, labelOf: map[string]string{}, cases: map[string]string{},
+		notesBase: map[string]int{}, res: &res}
+	if err := r.setup(ctx, sr); err != nil {
+		res.Status, res.Reason = StatusFail, "setup: "+err.Error()
+		return res
+	}
+	defer r.teardown(sr)
+	for i, st := range s.Steps {
+		if err := r.step(ctx, sr, i, st); err != nil {
+			res.Status, res.Reason = StatusFail, fmt.Sprintf("step %d: %v", i+1, err)
+			r.collect(ctx, sr)
+			return res
+		}
+	}
+	r.check(ctx, sr, "end", &s.Expect)
+	r.collect(ctx, sr)
+	res.Status = verdict(res.Checks)
+	return res
+}
+
+func (r *runner) setup(ctx context.Context, sr *scenarioRun) error {
+	wh := r.sb.sb.Webhooks
+	r.sb.sb.Clock.Reset()
+	w, err := wh.Subscribe(ctx, r.sb.tenant, webhooks.Subscription{URL: r.ep.URL, Events: sr.s.topics(),
+		Description: "conformance: " + sr.s.Name, Secret: r.cfg.Secret})
+	if err != nil {
+		return fmt.Errorf("subscribe %s: %w", r.ep.URL, err)
+	}
+	sr.webhookID = w.ID
+	for _, rule := range sr.s.Faults {
+		rule.Name = sr.s.Name + "/" + rule.Name
+		if _, target := rule.Action.Kind(); target == faults.TargetDelivery && rule.Match.Endpoint == "" {
+			rule.Match.Endpoint = w.ID
+		} else if target == faults.TargetHTTP && rule.Match.ClientID == "" {
+			rule.Match.ClientID = r.app.ClientID
+		}
+		if _, err := r.sb.sb.Faults.Add(rule); err != nil {
+			return fmt.Errorf("fault rule %s: %w", rule.Name, err)
+		}
+		sr.res.Sent = append(sr.res.Sent, "fault rule "+rule.Name+": "+describeRule(rule))
+	}
+	// Case labels become ids unique to this scenario, so state the
+	// consumer kept from earlier scenarios cannot make this one pass.
+	suffix := make([]byte, 4)
+	_, _ = rand.Read(suffix)
+	for _, st := range sr.s.Steps {
+		if p := st.Publish; p != nil && p.Case != "" && !isCaseID(p.Case) {
+			if _, ok := sr.cases[p.Case]; !ok {
+				sr.cases[p.Case] = "case_cnf_" + hex.EncodeToString(suffix) + "_" + p.Case
+			}
+		}
+	}
+	for _, e := range sr.s.expectations() {
+		for c := range e.Notes {
+			if _, done := sr.notesBase[c]; done {
+				continue
+			}
+			n, err := r.sb.noteCount(ctx, c)
+			if err != nil {
+				return fmt.Errorf("count notes of %s: %w", c, err)
+			}
+			sr.notesBase[c] = n
+		}
+	}
+	return nil
+}
+
+func (r *runner) teardown(sr *scenarioRun) {
+	for _, rule := range sr.s.Faults {
+		_ = r.sb.sb.Faults.Delete(sr.s.Name + "/" + rule.Name)
+	}
+	_ = r.sb.sb.Webhooks.Delete(context.Background(), r.sb.tenant, sr.webhookID)
+	r.sb.sb.Clock.Reset()
+}
+
+// step performs one step, then waits until delivery work is idle.
+func (r *runner) step(ctx context.Context, sr *scenarioRun, i int, st Step) error {
+	wh := r.sb.sb.Webhooks
+	switch {
+	case st.Publish != nil:
+		p := st.Publish
+		for n := range max(p.Count, 1) {
+			id, err := wh.Trigger(ctx, r.sb.tenant, p.Topic, sr.overrides(p))
+			if err != nil {
+				return fmt.Errorf("publish %s: %w", p.Topic, err)
+			}
+			sr.events[p.As] = append(sr.events[p.As], id)
+			sr.labelOf[id] = p.As
+			if n == 0 {
+				sr.res.Sent = append(sr.res.Sent, sr.describePublish(p, id))
+			}
+		}
+	case st.Advance != nil:
+		d := time.Duration(*st.Advance)
+		r.sb.sb.Clock.Advance(d)
+		sr.res.Sent = append(sr.res.Sent, "advanced the sandbox clock by "+d.String())
+	case st.Restart != nil:
+		if err := r.cfg.Consumer.Restart(ctx); err != nil {
+			return fmt.Errorf("restart the consumer: %w", err)
+		}
+		sr.res.Sent = append(sr.res.Sent, "restarted the consumer")
+	case st.Redeliver != "":
+		id := sr.events[st.Redeliver][0]
+		ds, err := wh.Deliveries(ctx, r.sb.tenant, sr.webhookID, webhooks.DeliveryFilter{EventID: id})
+		if err != nil || len(ds) == 0 {
+			return fmt.Errorf("no delivery of %s (%s) to redeliver: %v", st.Redeliver, id, err)
+		}
+		if _, err := wh.Redeliver(ctx, r.sb.tenant, sr.webhookID, ds[0].ID); err != nil {
+			return fmt.Errorf("redeliver %s: %w", id, err)
+		}
+		sr.res.Sent = append(sr.res.Sent, fmt.Sprintf("redelivered %s %s (same id and body)", st.Redeliver, id))
+	case st.Expect != nil:
+		r.check(ctx, sr, fmt.Sprintf("step %d", i+1), st.Expect)
+		return nil
+	}
+	if err := wh.WaitIdle(ctx); err != nil {
+		return fmt.Errorf("waiting for deliveries: %w", err)
+	}
+	return nil
+}
+
+// overrides builds the data deep-merged over the topic's catalog example.
+func (sr *scenarioRun) overrides(p *Publish) map[string]any {
+	data := deepCopy(p.Data)
+	if p.Case == "" && p.Version == 0 && p.Status == "" {
+		return data
+	}
+	c, _ := data["case"].(map[string]any)
+	if c == nil {
+		c = map[string]any{}
+	}
+	if p.Case != "" {
+		c["id"] = sr.caseID(p.Case)
+	}
+	if p.Version != 0 {
+		c["version"] = p.Version
+	}
+	if p.Status != "" {
+		c["status"] = p.Status
+	}
+	data["case"] = c
+	return data
+}
+
+func (sr *scenarioRun) caseID(ref string) string {
+	if id, ok := sr.cases[ref]; ok {
+		return id
+	}
+	return ref
+}
+
+func (sr *scenarioRun) describePublish(p *Publish, first string) string {
+	s := fmt.Sprintf("published %s %s", p.As, p.Topic)
+	if p.Case != "" {
+		s += " case " + sr.caseID(p.Case)
+	}
+	if p.Version != 0 {
+		s += fmt.Sprintf(" v%d", p.Version)
+	}
+	if p.Status != "" {
+		s += " " + p.Status
+	}
+	if n := max(p.Count, 1); n > 1 {
+		return fmt.Sprintf("%s ×%d (%s, …)", s, n, first)
+	}
+	return s + " (" + first + ")"
+}
+
+func describeRule(r faults.Rule) string {
+	name, _ := r.Action.Kind()
+	s := name
+	if r.Match.Topic != "" {
+		s += " on " + r.Match.Topic
+	}
+	if r.Match.Operation != "" {
+		s += " on operation " + r.Match.Operation
+	}
+	switch {
+	case r.When.First > 0:
+		s += fmt.Sprintf(", first %d", r.When.First)
+	case r.When.Probability != nil:
+		s += fmt.Sprintf(", probability %g", *r.When.Probability)
+	}
+	return s
+}
+
+// collect records the deliveries of the scenario's events as evidence,
+// oldest first.
+func (r *runner) collect(ctx context.Context, sr *scenarioRun) {
+	ds, err := r.sb.sb.Webhooks.Deliveries(ctx, r.sb.tenant, sr.webhookID, webhooks.DeliveryFilter{})
+	if err != nil {
+		return
+	}
+	slices.SortFunc(ds, func(a, b webhooks.Delivery) int { return int(a.Seq) - int(b.Seq) })
+	for _, d := range ds {
+		sr.res.Deliveries = append(sr.res.Deliveries, evidence(sr.labelOf[d.Event.ID], d))
+	}
+}
+
+func evidence(label string, d webhooks.Delivery) Delivery {
+	out := Delivery{Label: label, EventID: d.Event.ID, Topic: d.Event.Type, Status: string(d.Status)}
+	for _, a := range d.Attempts {
+		e := Attempt{Number: a.Number, Trigger: string(a.Trigger), Duplicate: a.Duplicate, DurationMS: a.DurationMS}
+		if a.ResponseStatus != nil {
+			e.Status = *a.ResponseStatus
+		}
+		if a.Error != nil {
+			e.Error = string(a.Error.Class) + ": " + a.Error.Message
+		}
+		if a.FaultRule != nil {
+			e.FaultRule = *a.FaultRule
+		}
+		out.Attempts = append(out.Attempts, e)
+	}
+	return out
+}
+
+func deepCopy(m map[string]any) map[string]any {
+	out := maps.Clone(m)
+	if out == nil {
+		out = map[string]any{}
+	}
+	for k, v := range out {
+		if sub, ok := v.(map[string]any); ok {
+			out[k] = deepCopy(sub)
+		}
+	}
+	return out
+}
