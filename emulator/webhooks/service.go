@@ -151,7 +151,7 @@ func New(cfg Config) (*Service, error) {
 		cfg:     cfg,
 		clock:   cfg.Clock,
 		ids:     cfg.IDs,
-		log:     cfg.Logger.With("surface", "webhooks"),
+		log:     cfg.Logger,
 		store:   cfg.Store,
 		faults:  cfg.Faults,
 		catalog: newCatalog(cfg.Fixtures.EventTypes),

@@ -107,7 +107,9 @@ func (s *Service) Update(ctx context.Context, tenant, id string, c WebhookChange
 		}
 	}
 	now := s.clock.Now().UTC()
-	return s.store.UpdateWebhook(ctx, tenant, id, func(w *Webhook) error {
+	disabling := false
+	w, err := s.store.UpdateWebhook(ctx, tenant, id, func(w *Webhook) error {
+		disabling = c.Enabled != nil && !*c.Enabled && !w.Disabled
 		if c.URL != nil {
 			w.URL = *c.URL
 		}
@@ -128,6 +130,15 @@ func (s *Service) Update(ctx context.Context, tenant, id string, c WebhookChange
 		w.UpdatedAt = now
 		return nil
 	})
+	if err == nil && disabling {
+		// Pending deliveries end now, visibly, rather than at their next
+		// scheduled attempt.
+		pending, _ := s.store.ListDeliveries(ctx, tenant, id, DeliveryFilter{Status: StatusPending})
+		for _, d := range pending {
+			s.failDisabled(ctx, w, d.ID)
+		}
+	}
+	return w, err
 }
 
 // rotate replaces the signing secret; the previous one keeps signing for
