@@ -5,8 +5,11 @@ import (
 	"io"
 	"net/http"
 	"sort"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/knogin/argus-sandbox/conformance"
 	"github.com/knogin/argus-sandbox/examples/consumer"
@@ -62,5 +65,39 @@ func TestCorrectConsumerPassesEverything(t *testing.T) {
 			}
 		}
 		t.Errorf("correct consumer did not pass: %v", got)
+	}
+}
+
+// TestBrokenConsumersFailExactlyTheirScenarios proves each scenario
+// catches the bug it targets and nothing else: every broken variant fails
+// exactly the listed scenarios and passes the rest.
+func TestBrokenConsumersFailExactlyTheirScenarios(t *testing.T) {
+	tests := []struct {
+		name string
+		bug  consumer.Bug
+		want []string
+	}{
+		{name: "no dedupe", bug: consumer.BugNoDedupe, want: []string{"burst-with-duplicates:fail", "duplicate-concurrent:fail",
+			"duplicate-sequential:fail", "response-lost:fail", "restart-between-duplicates:fail"}},
+		{name: "check then act", bug: consumer.BugCheckThenAct, want: []string{"burst-with-duplicates:fail", "duplicate-concurrent:fail"}},
+		{name: "dedupe in memory", bug: consumer.BugMemoryDedupe, want: []string{"restart-between-duplicates:fail"}},
+		{name: "no signature check", bug: consumer.BugNoSignature, want: []string{"invalid-signature:fail", "stale-timestamp:fail"}},
+		{name: "5xx on unknown types", bug: consumer.BugUnknown5xx, want: []string{"unknown-event-type:fail"}},
+		{name: "older over newer", bug: consumer.BugLastWriteWins, want: []string{"out-of-order:fail"}},
+		{name: "slow acknowledgement", bug: consumer.BugSlowAck, want: []string{"single-delivery:fail"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rep, err := conformance.Run(context.Background(), conformance.Config{Consumer: inProcess(tt.bug), StateDir: t.TempDir(), Seed: 7})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, failing(rep)); diff != "" {
+				var b strings.Builder
+				_ = rep.WriteText(&b)
+				t.Errorf("failing scenarios (-want +got):\n%s\n%s", diff, b.String())
+			}
+		})
 	}
 }

@@ -86,11 +86,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	fsys := cfg.Scenarios
-	if fsys == nil {
-		fsys = scenarios.Default()
-	}
-	all, err := Load(fsys)
+	all, err := LoadSuite(cfg.Scenarios)
 	if err != nil {
 		return nil, &SetupError{err}
 	}
@@ -155,4 +151,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	rep.Duration = time.Since(start)
 	return rep, nil
+}
+
+// LoadSuite loads the scenarios of fsys, or the embedded default suite
+// when fsys is nil.
+func LoadSuite(fsys fs.FS) ([]*Scenario, error) {
+	if fsys == nil {
+		fsys = scenarios.Default()
+	}
+	return Load(fsys)
 }

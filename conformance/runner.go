@@ -36,9 +36,9 @@ type scenarioRun struct {
 // run executes one scenario in isolation: a fresh webhook (deleted at the
 // end, with any retry still pending), its fault rules, the clock back at
 // real time so consumers checking timestamps see the present.
-func (r *runner) run(ctx context.Context, s *Scenario) Result {
+func (r *runner) run(ctx context.Context, s *Scenario) (res Result) {
 	start := time.Now()
-	res := Result{Name: s.Name, Title: s.Title, Detects: s.Detects, Why: s.Why}
+	res = Result{Name: s.Name, Title: s.Title, Detects: s.Detects, Why: s.Why}
 	defer func() { res.Duration = time.Since(start) }()
 	if slices.Contains(s.Requires, RequireRestart) && !r.cfg.Consumer.CanRestart() {
 		res.Status, res.Reason = StatusUnverified, "needs a consumer the runner can restart (--exec); not run"

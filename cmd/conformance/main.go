@@ -1,13 +1,122 @@
 // Command conformance replays webhook scenarios against an integrator's
 // consumer and reports whether it is idempotent and retry-tolerant.
+//
+//	conformance run --target URL --secret whsec_... [--probe URL]
+//	conformance run --exec "CMD"
+//	conformance list
+//
+// Exit status: 0 every scenario passed (unverified ones too, unless
+// --strict), 1 a scenario failed, 2 a usage or setup error.
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/pflag"
+
+	"github.com/knogin/argus-sandbox/conformance"
 )
 
-func main() {
-	fmt.Fprintln(os.Stderr, "usage: conformance run --target URL --secret whsec_... | --exec CMD")
-	os.Exit(2)
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || (args[0] != "run" && args[0] != "list") {
+		fmt.Fprintln(stderr, "usage: conformance run --target URL --secret whsec_... | --exec CMD [flags]\n       conformance list [--scenarios DIR]")
+		return 2
+	}
+	fs := pflag.NewFlagSet("conformance "+args[0], pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		target     = fs.String("target", "", "webhook URL of a running consumer")
+		secret     = fs.String("secret", "", "signing secret the consumer verifies with (whsec_...; required with --target)")
+		execCmd    = fs.String("exec", "", "command that starts the consumer (run with sh -c; see the documented environment)")
+		probe      = fs.String("probe", "", "URL of the consumer's probe document")
+		path       = fs.String("path", "/webhooks/argus", "webhook path of an --exec consumer")
+		probePath  = fs.String("probe-path", "/_conformance/probe", "probe path of an --exec consumer")
+		sandboxURL = fs.String("sandbox", "", "use an external sandbox instead of the embedded one (not supported yet)")
+		dir        = fs.String("scenarios", "", "directory of scenario files (default: the embedded suite)")
+		runRE      = fs.String("run", "", "run only scenarios whose name matches this regular expression")
+		junit      = fs.String("junit", "", "write a JUnit XML report to this file")
+		jsonOut    = fs.String("json", "", "write the JSON report (every delivery) to this file")
+		seed       = fs.Int64("seed", 0, "seed for ids and fault probabilities (0: random)")
+		tenant     = fs.String("tenant", "acme", "fixture tenant of the run")
+		strict     = fs.Bool("strict", false, "exit 1 when a scenario is unverified")
+		verbose    = fs.Bool("consumer-output", false, "copy the --exec consumer's output to stderr")
+	)
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	cfg := conformance.Config{Secret: *secret, Run: *runRE, Seed: *seed, Tenant: *tenant}
+	if *dir != "" {
+		cfg.Scenarios = os.DirFS(*dir)
+	}
+	if args[0] == "list" {
+		return list(cfg, stdout, stderr)
+	}
+	switch {
+	case *sandboxURL != "":
+		fmt.Fprintln(stderr, "conformance: --sandbox is not supported yet; the embedded sandbox is used when it is omitted")
+		return 2
+	case *target != "" && *execCmd != "":
+		fmt.Fprintln(stderr, "conformance: give --target or --exec, not both")
+		return 2
+	case *execCmd != "":
+		e := &conformance.Exec{Command: *execCmd, WebhookPath: *path, ProbePath: *probePath, Probe: *probe}
+		if *verbose {
+			e.Output = stderr
+		}
+		cfg.Consumer = e
+	case *target != "":
+		cfg.Consumer = &conformance.Target{URL: *target, Probe: *probe}
+	}
+	if isTerminal(stderr) {
+		cfg.Progress = stderr
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := conformance.Run(ctx, cfg)
+	if rep != nil {
+		_ = rep.WriteText(stdout)
+		if werr := rep.WriteFiles(*jsonOut, *junit); werr != nil {
+			err = errors.Join(err, werr)
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "conformance:", err)
+		return 2
+	}
+	_, _, unverified := rep.Counts()
+	if rep.Failed() || *strict && unverified > 0 {
+		return 1
+	}
+	return 0
+}
+
+func list(cfg conformance.Config, stdout, stderr io.Writer) int {
+	ss, err := conformance.LoadSuite(cfg.Scenarios)
+	if err != nil {
+		fmt.Fprintln(stderr, "conformance:", err)
+		return 2
+	}
+	for _, s := range ss {
+		fmt.Fprintf(stdout, "%-28s %s\n", s.Name, s.Title)
+	}
+	return 0
+}
+
+// isTerminal reports whether w is a character device (progress lines only
+// make sense on a terminal, not in CI logs).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
