@@ -50,6 +50,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		verbose    = fs.Bool("consumer-output", false, "copy the --exec consumer's output to stderr")
 	)
 	if err := fs.Parse(args[1:]); err != nil {
+		if !errors.Is(err, pflag.ErrHelp) {
+			fmt.Fprintln(stderr, "conformance:", err)
+		}
 		return 2
 	}
 	cfg := conformance.Config{Secret: *secret, Run: *runRE, Seed: *seed, Tenant: *tenant}

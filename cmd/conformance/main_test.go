@@ -1,0 +1,113 @@
+package main
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// buildConsumer builds the reference consumer binary once per test.
+func buildConsumer(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "consumer")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/knogin/argus-sandbox/examples/consumer/cmd/consumer").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build consumer: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestExecRealBinary runs scenarios through --exec against the built
+// consumer, restart included, and checks exit codes and report files.
+func TestExecRealBinary(t *testing.T) {
+	bin := buildConsumer(t)
+	tests := []struct {
+		name     string
+		bug      string
+		wantCode int
+		wantText string
+	}{
+		{name: "correct consumer", wantCode: 0, wantText: "3 passed, 0 failed, 0 unverified"},
+		{name: "dedupe only in memory", bug: "memory_dedupe", wantCode: 1, wantText: "FAIL       restart-between-duplicates"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("ARGUS_CONSUMER_BUG", tt.bug)
+			dir := t.TempDir()
+			jsonFile, junitFile := filepath.Join(dir, "report.json"), filepath.Join(dir, "junit.xml")
+			var stdout, stderr strings.Builder
+			code := run([]string{"run", "--exec", bin, "--run", "^(restart-between-duplicates|response-lost|single-delivery)$",
+				"--json", jsonFile, "--junit", junitFile}, &stdout, &stderr)
+			if code != tt.wantCode {
+				t.Errorf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.wantCode, stdout.String(), stderr.String())
+			}
+			if !strings.Contains(stdout.String(), tt.wantText) {
+				t.Errorf("report lacks %q:\n%s", tt.wantText, stdout.String())
+			}
+			raw, err := os.ReadFile(jsonFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rep struct {
+				Scenarios []struct{ Name, Status string }
+			}
+			if err := json.Unmarshal(raw, &rep); err != nil || len(rep.Scenarios) != 3 {
+				t.Errorf("JSON report has %d scenarios (%v), want 3", len(rep.Scenarios), err)
+			}
+			raw, err = os.ReadFile(junitFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var suites struct {
+				Suites []struct {
+					Tests    int `xml:"tests,attr"`
+					Failures int `xml:"failures,attr"`
+				} `xml:"testsuite"`
+			}
+			if err := xml.Unmarshal(raw, &suites); err != nil || len(suites.Suites) != 1 || suites.Suites[0].Tests != 3 {
+				t.Errorf("JUnit report %+v (%v), want one suite of 3 tests", suites, err)
+			}
+		})
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{name: "no command", args: nil, wantErr: "usage"},
+		{name: "no consumer", args: []string{"run"}, wantErr: "no consumer"},
+		{name: "target without secret", args: []string{"run", "--target", "http://127.0.0.1:1/hook"}, wantErr: "needs --secret"},
+		{name: "both target and exec", args: []string{"run", "--target", "http://x", "--exec", "true"}, wantErr: "not both"},
+		{name: "bad regexp", args: []string{"run", "--exec", "true", "--run", "("}, wantErr: "--run"},
+		{name: "unknown flag", args: []string{"run", "--bogus"}, wantErr: "unknown flag"},
+		{name: "bad scenarios dir", args: []string{"list", "--scenarios", "/nonexistent"}, wantErr: "scenarios"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr strings.Builder
+			if code := run(tt.args, &stdout, &stderr); code != 2 {
+				t.Errorf("exit code %d, want 2", code)
+			}
+			if !strings.Contains(stderr.String(), tt.wantErr) {
+				t.Errorf("stderr %q lacks %q", stderr.String(), tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestList(t *testing.T) {
+	var stdout, stderr strings.Builder
+	if code := run([]string{"list"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit code %d: %s", code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "restart-between-duplicates") {
+		t.Errorf("list lacks a scenario:\n%s", stdout.String())
+	}
+}
