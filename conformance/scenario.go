@@ -30,7 +30,7 @@ type Scenario struct {
 	File string `json:"-"`
 }
 
-// Requirement names a capability a scenario needs from the run.
+// RequireRestart is the capability of restarting the consumer (--exec).
 const RequireRestart = "restart"
 
 // Step is one action of a scenario; exactly one field is set.
@@ -114,17 +114,6 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Durat
 
 // isCaseID reports whether ref names a fixture case rather than a label.
 func isCaseID(ref string) bool { return strings.HasPrefix(ref, "case_") }
-
-// labels lists every event label a scenario publishes.
-func (s *Scenario) labels() map[string]bool {
-	out := map[string]bool{}
-	for _, st := range s.Steps {
-		if st.Publish != nil {
-			out[st.Publish.As] = true
-		}
-	}
-	return out
-}
 
 // topics lists the topics a scenario publishes, for its subscription.
 func (s *Scenario) topics() []string {
