@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
@@ -39,11 +40,17 @@ func Run(ctx context.Context, opts ...Option) (*Sandbox, error) {
 	// Tokens name the issuer in iss and aud, and discovery publishes it, so
 	// it must be the URL the test dials: publish the port on a host port
 	// chosen here and tell the sandbox its public URL before it starts.
+	// The engine is taken to be local (loopback) unless
+	// TESTCONTAINERS_HOST_OVERRIDE names where its ports are reached.
+	host, bindIP := "127.0.0.1", netip.MustParseAddr("127.0.0.1")
+	if v := os.Getenv("TESTCONTAINERS_HOST_OVERRIDE"); v != "" {
+		host, bindIP = v, netip.IPv4Unspecified()
+	}
 	hostPort, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	baseURL := "http://127.0.0.1:" + strconv.Itoa(hostPort)
+	baseURL := "http://" + net.JoinHostPort(host, strconv.Itoa(hostPort))
 	env := map[string]string{
 		"ARGUS_SANDBOX_ISSUER":         baseURL,
 		"ARGUS_SANDBOX_OPERATOR_TOKEN": st.operatorToken,
@@ -63,10 +70,14 @@ func Run(ctx context.Context, opts ...Option) (*Sandbox, error) {
 		testcontainers.WithExposedPorts(containerPort),
 		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
 			hc.PortBindings = network.PortMap{
-				network.MustParsePort(containerPort): {{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: strconv.Itoa(hostPort)}},
+				network.MustParsePort(containerPort): {{HostIP: bindIP, HostPort: strconv.Itoa(hostPort)}},
 			}
 		}),
-		testcontainers.WithWaitStrategy(wait.ForHTTP("/healthz").WithPort(containerPort).WithStartupTimeout(st.startupTimeout)),
+		// Readiness is the image's own HEALTHCHECK command run inside the
+		// container: it does not depend on how this process reaches the
+		// engine's ports (checked right after).
+		testcontainers.WithWaitStrategy(wait.ForExec([]string{"/sandbox", "healthcheck"}).
+			WithPollInterval(100*time.Millisecond).WithStartupTimeout(st.startupTimeout)),
 	)
 	if err != nil {
 		err = fmt.Errorf("sandboxtest: start %s: %w%s", st.image, err, logTail(ctx, ctr))
@@ -79,7 +90,7 @@ func Run(ctx context.Context, opts ...Option) (*Sandbox, error) {
 	if err != nil {
 		return nil, errors.Join(err, ctr.Terminate(context.WithoutCancel(ctx)))
 	}
-	return &Sandbox{
+	sb := &Sandbox{
 		baseURL:       baseURL,
 		operatorToken: st.operatorToken,
 		fixtures:      fx,
@@ -87,7 +98,12 @@ func Run(ctx context.Context, opts ...Option) (*Sandbox, error) {
 		callbackHost:  gateway,
 		terminate:     func(ctx context.Context) error { return ctr.Terminate(ctx) },
 		container:     ctr,
-	}, nil
+	}
+	if err := sb.Health(ctx); err != nil {
+		err = fmt.Errorf("sandboxtest: the container is healthy but %s is unreachable from here (set TESTCONTAINERS_HOST_OVERRIDE to the host its ports are published on): %w", baseURL, err)
+		return nil, errors.Join(err, ctr.Terminate(context.WithoutCancel(ctx)))
+	}
+	return sb, nil
 }
 
 // containerFiles lists the fixture files and the faults file to copy in,

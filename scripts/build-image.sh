@@ -8,6 +8,7 @@
 #   BUILDER=golang:1.26 scripts/build-image.sh   use a registry image as builder
 #   (default: the local builder from scripts/builder-image.sh, which needs no pulls)
 #   IMAGE=argus-sandbox                          repository name of the result
+# The image is also tagged $IMAGE:latest (sandboxtest.DefaultImage).
 # Build output goes to stderr; stdout is only the image reference.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,9 +32,8 @@ src_hash=$(
 )
 tag="$repo:src-$src_hash"
 
-if docker image inspect "$tag" >/dev/null 2>&1; then
-  echo "$tag"
-  exit 0
+if ! docker image inspect "$tag" >/dev/null 2>&1; then
+  docker build --force-rm --build-arg "BUILDER=$builder" -t "$tag" "$@" . >&2
 fi
-docker build --force-rm --build-arg "BUILDER=$builder" -t "$tag" "$@" . >&2
+docker tag "$tag" "$repo:latest"
 echo "$tag"
