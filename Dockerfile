@@ -15,6 +15,9 @@
 ARG BUILDER=golang:1.26
 
 FROM ${BUILDER} AS build
+# Marks this stage's intermediate images so scripts/build-image.sh can prune
+# exactly those (the legacy builder keeps them as dangling images).
+LABEL org.knogin.argus-sandbox.stage=build
 WORKDIR /src
 ENV CGO_ENABLED=0
 COPY . .
@@ -33,6 +36,6 @@ USER 65532:65532
 ENV ARGUS_SANDBOX_ADDR=0.0.0.0:8080
 EXPOSE 8080
 # No shell or curl in the image: the binary probes its own /healthz.
-HEALTHCHECK --interval=10s --timeout=5s --start-period=5s --retries=3 CMD ["/sandbox", "healthcheck"]
+HEALTHCHECK --interval=5s --timeout=5s --start-period=10s --retries=3 CMD ["/sandbox", "healthcheck"]
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/sandbox"]

@@ -155,15 +155,8 @@ func TestContainer(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				req, _ := http.NewRequest(http.MethodGet, sb2.BaseURL()+"/v1/platform/apps", nil)
-				req.Header.Set("Authorization", "Bearer "+sb2.AdminToken(tt.tenant))
-				resp, err := sb2.HTTPClient().Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				resp.Body.Close()
-				if resp.StatusCode != tt.want {
-					t.Errorf("GET apps as %s: %s, want %d", tt.tenant, resp.Status, tt.want)
+				if got, _ := adminGet(t, sb2, tt.tenant, "/v1/platform/apps"); got != tt.want {
+					t.Errorf("GET apps as %s: %d, want %d", tt.tenant, got, tt.want)
 				}
 			})
 		}

@@ -143,8 +143,8 @@ func controlPlane(t *testing.T, sb *sandboxtest.Sandbox) {
 			t.Errorf("clock after reset is %s from real time, want real time", d)
 		}
 		var apps struct{ Data []any }
-		if err := getJSON(sb, "/v1/platform/apps", &apps); err != nil {
-			t.Fatal(err)
+		if _, body := adminGet(t, sb, "acme", "/v1/platform/apps"); json.Unmarshal(body, &apps) != nil {
+			t.Fatalf("apps list: %s", body)
 		}
 		if len(apps.Data) != 0 {
 			t.Errorf("%d apps after reset, want the fixtures' none", len(apps.Data))
@@ -213,25 +213,29 @@ func isProblem(err error, status int) bool {
 	return errors.As(err, &e) && e.Status == status && e.Code != ""
 }
 
+// listApps lists acme's apps as its administrator and returns the status.
 func listApps(t *testing.T, sb *sandboxtest.Sandbox) int {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, sb.BaseURL()+"/v1/platform/apps", nil)
-	req.Header.Set("Authorization", "Bearer "+sb.AdminToken("acme"))
+	status, _ := adminGet(t, sb, "acme", "/v1/platform/apps")
+	return status
+}
+
+// adminGet GETs path as a tenant's administrator.
+func adminGet(t *testing.T, sb *sandboxtest.Sandbox, tenant, path string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, sb.BaseURL()+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+sb.AdminToken(tenant))
 	resp, err := sb.HTTPClient().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
-
-func getJSON(sb *sandboxtest.Sandbox, path string, out any) error {
-	req, _ := http.NewRequest(http.MethodGet, sb.BaseURL()+path, nil)
-	req.Header.Set("Authorization", "Bearer "+sb.AdminToken("acme"))
-	resp, err := sb.HTTPClient().Do(req)
-	if err != nil {
-		return err
-	}
 	defer resp.Body.Close()
-	return json.NewDecoder(resp.Body).Decode(out)
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, body
 }

@@ -34,6 +34,9 @@ tag="$repo:src-$src_hash"
 
 if ! docker image inspect "$tag" >/dev/null 2>&1; then
   docker build --force-rm --build-arg "BUILDER=$builder" -t "$tag" "$@" . >&2
+  # The build stage's leftovers (hundreds of MB each, never reused since
+  # every source change reruns go build); only ours carry this label.
+  docker image prune -f --filter label=org.knogin.argus-sandbox.stage=build >/dev/null
 fi
 docker tag "$tag" "$repo:latest"
 echo "$tag"

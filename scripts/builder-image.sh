@@ -75,4 +75,7 @@ docker import \
   --change 'WORKDIR /src' \
   --message "argus-sandbox builder: $go_version, modules $mod_hash" \
   "$stage.tar" "$tag" >/dev/null
+# Older builders (another Go version or module set) are superseded.
+docker images argus-sandbox-builder --format '{{.Repository}}:{{.Tag}}' | grep -vxF "$tag" |
+  xargs -r docker rmi >/dev/null 2>&1 || true
 echo "$tag"
