@@ -100,7 +100,7 @@ type sendResult struct {
 // send signs and POSTs the delivery, with the copies the plan asks for.
 func (s *Service) send(ctx context.Context, w Webhook, d *Delivery, plan AttemptPlan, trigger Trigger) sendResult {
 	now := s.clock.Now()
-	ts := now.Add(-plan.StaleBy).Unix()
+	ts := s.wall().Add(-plan.StaleBy).Unix()
 	var sig string
 	if plan.BadSignature {
 		sig = Sign(s.ids.Bytes(secretBytes), d.Event.ID, ts, d.Body)
@@ -209,4 +209,13 @@ func describe(class ErrorClass, err error, timeout time.Duration) string {
 		return "the connection was refused: nothing listens at the endpoint's address"
 	}
 	return err.Error()
+}
+
+// wall is the real time that stamps webhook-timestamp (see
+// Config.WallClock).
+func (s *Service) wall() time.Time {
+	if s.cfg.WallClock != nil {
+		return s.cfg.WallClock()
+	}
+	return time.Now()
 }

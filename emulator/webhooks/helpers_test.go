@@ -26,7 +26,11 @@ import (
 func newTestService(t testing.TB, mutate func(*Config)) (*Service, *core.VirtualClock) {
 	t.Helper()
 	clock := core.NewVirtualClock(nil)
-	cfg := Config{Clock: clock, IDs: core.NewIDs(nil), Fixtures: fixtures.MustDefault(), AllowLocalTargets: true, Jitter: -1}
+	// Timestamps follow the virtual clock here so retries driven by
+	// Advance carry distinct, predictable values; the default (real time)
+	// is tested in TestTimestampFollowsRealTime.
+	cfg := Config{Clock: clock, IDs: core.NewIDs(nil), Fixtures: fixtures.MustDefault(), AllowLocalTargets: true, Jitter: -1,
+		WallClock: clock.Now}
 	if mutate != nil {
 		mutate(&cfg)
 	}

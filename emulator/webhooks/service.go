@@ -74,6 +74,12 @@ type Config struct {
 	RotationWindow time.Duration
 	// MaxWebhooksPerTenant bounds subscriptions per tenant.
 	MaxWebhooksPerTenant int
+	// WallClock stamps webhook-timestamp (time.Now when nil). It is the
+	// consumer's real clock that checks freshness (Standard Webhooks'
+	// five-minute window), so the header follows real time even when the
+	// sandbox clock has been moved; the event's own timestamp, retry
+	// schedule and secret expiry follow Clock.
+	WallClock func() time.Time
 }
 
 // Service is the webhooks surface: management API and delivery engine.
