@@ -40,6 +40,7 @@ type options struct {
 	localTargets  bool
 	operatorToken string
 	faultsFile    string
+	pprofAddr     string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -58,6 +59,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.localTargets, "allow-local-webhook-targets", env("ALLOW_LOCAL_WEBHOOK_TARGETS", "true") == "true", "allow webhook URLs on loopback and private addresses (turn off on shared deployments)")
 	fs.StringVar(&o.operatorToken, "operator-token", env("OPERATOR_TOKEN", ""), "bearer token for /_sandbox (required off loopback; generated and printed when empty)")
 	fs.StringVar(&o.faultsFile, "faults", env("FAULTS", ""), "YAML or JSON file of fault rules loaded at start")
+	fs.StringVar(&o.pprofAddr, "pprof", env("PPROF", ""), "serve net/http/pprof on this separate address, e.g. 127.0.0.1:6060 (off when empty)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: sandbox [flags]\n       sandbox healthcheck [URL]\n\nFlags:\n%s", fs.FlagUsages())
 	}
@@ -95,6 +97,11 @@ func (o *options) config(log *slog.Logger) (emulator.Config, error) {
 	var errs []error
 	if _, _, err := net.SplitHostPort(o.addr); err != nil {
 		errs = append(errs, fmt.Errorf("--addr %q: %w", o.addr, err))
+	}
+	if o.pprofAddr != "" {
+		if _, _, err := net.SplitHostPort(o.pprofAddr); err != nil {
+			errs = append(errs, fmt.Errorf("--pprof %q: %w", o.pprofAddr, err))
+		}
 	}
 	if o.logFormat != "text" && o.logFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format %q: must be text or json", o.logFormat))

@@ -67,6 +67,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "sandbox:", err)
 		return exitRuntime
 	}
+	if opts.pprofAddr != "" {
+		if err := startPprof(ctx, opts.pprofAddr, log); err != nil {
+			ln.Close()
+			sb.Close()
+			fmt.Fprintln(stderr, "sandbox: --pprof:", err)
+			return exitRuntime
+		}
+	}
 	if err := emulator.Serve(ctx, sb, ln, log, stdout); err != nil {
 		fmt.Fprintln(stderr, "sandbox:", err)
 		return exitRuntime

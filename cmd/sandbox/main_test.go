@@ -40,6 +40,7 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 		{"bad fixture names file and field", []string{"--addr", "127.0.0.1:0", "--fixtures", badFixtures},
 			[]string{"cases.yaml", "cases[0].status", "SHELVED"}},
 		{"bad issuer", []string{"--issuer", "ftp://x/y"}, []string{`--issuer "ftp://x/y"`}},
+		{"bad pprof address", []string{"--pprof", "6060"}, []string{`--pprof "6060"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
