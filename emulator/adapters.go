@@ -138,3 +138,21 @@ func (a auditLog) AuditRecords(ctx context.Context, tenant string, since time.Ti
 	}
 	return out, nil
 }
+
+// controlWebhooks lets the control plane subscribe endpoints with a chosen
+// secret and wait for delivery work to settle.
+type controlWebhooks struct{ w *webhooks.Service }
+
+var _ control.Webhooks = controlWebhooks{}
+
+func (c controlWebhooks) Subscribe(ctx context.Context, sub control.WebhookSubscription) (control.SandboxWebhook, error) {
+	wh, err := c.w.Subscribe(ctx, sub.Tenant, webhooks.Subscription{URL: sub.URL, Events: sub.Events,
+		Description: sub.Description, Secret: sub.Secret})
+	if err != nil {
+		return control.SandboxWebhook{}, err
+	}
+	return control.SandboxWebhook{ID: wh.ID, Tenant: wh.Tenant, URL: wh.URL, Events: wh.Events,
+		Description: wh.Description, Secret: wh.Secret, CreatedAt: wh.CreatedAt.UTC()}, nil
+}
+
+func (c controlWebhooks) WaitIdle(ctx context.Context) error { return c.w.WaitIdle(ctx) }

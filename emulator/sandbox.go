@@ -184,7 +184,7 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, docs map[string]*openapi3
 	sb.Faults, tf.eng = faultEngine, faultEngine
 	sb.Control, err = control.New(control.Config{Clock: sb.Clock, Fixtures: fx, Logger: log.With("surface", "control"),
 		Specs: cfg.Specs, Resetter: control.ResetFunc(sb.reset), Events: sb.Webhooks, Keys: sb.OAuth,
-		Access: accessDecider{sb.Platform}, Faults: faultEngine, OperatorToken: cfg.OperatorToken, Loopback: cfg.Loopback})
+		Access: accessDecider{sb.Platform}, Faults: faultEngine, Webhooks: controlWebhooks{sb.Webhooks}, OperatorToken: cfg.OperatorToken, Loopback: cfg.Loopback})
 	if err != nil {
 		return err
 	}

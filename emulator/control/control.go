@@ -1,6 +1,7 @@
 // Package control is the sandbox's control plane (/_sandbox/...): reset,
 // the virtual clock, event triggers, key rotation, reviewer decisions and
-// fault rules, plus the public meta endpoints /healthz and /openapi/{name}.
+// fault rules, webhooks with a chosen secret and waiting for deliveries to
+// settle, plus the public meta endpoints /healthz and /openapi/{name}.
 // It reaches the surfaces only through the small interfaces declared here.
 package control
 
@@ -96,7 +97,7 @@ type FaultRules interface {
 var _ FaultRules = (*faults.Engine)(nil)
 
 // Config configures the control plane. Clock and Faults are required; a
-// nil Events, Keys or Access makes its endpoint answer 501.
+// nil Events, Keys, Access or Webhooks makes its endpoints answer 501.
 type Config struct {
 	Clock    Clock
 	Fixtures *fixtures.Set
@@ -108,6 +109,9 @@ type Config struct {
 	Keys     KeyRotator
 	Access   AccessDecider
 	Faults   FaultRules
+	// Webhooks creates webhooks with a chosen secret and reports when
+	// delivery work has settled (the webhooks engine).
+	Webhooks Webhooks
 	// OperatorToken is the bearer the control plane requires. It may be
 	// empty only when Loopback is true: then any local caller is operator.
 	OperatorToken string
@@ -159,20 +163,22 @@ func (s *Service) API(doc *openapi3.T) core.API {
 		Name: APIName,
 		Doc:  doc,
 		Handlers: map[string]http.Handler{
-			"getHealth":           http.HandlerFunc(s.health),
-			"getSpecFile":         http.HandlerFunc(s.specFile),
-			"resetSandbox":        op(s.reset),
-			"getClock":            op(s.getClock),
-			"updateClock":         op(s.updateClock),
-			"triggerEvent":        op(s.triggerEvent),
-			"rotateSigningKey":    op(s.rotateKeys),
-			"decideAccessRequest": op(s.decideAccess),
-			"createFaultRule":     op(s.createFault),
-			"listFaultRules":      op(s.listFaults),
-			"clearFaultRules":     op(s.clearFaults),
-			"listFaultEvents":     op(s.listFaultEvents),
-			"getFaultRule":        op(s.getFault),
-			"deleteFaultRule":     op(s.deleteFault),
+			"getHealth":            http.HandlerFunc(s.health),
+			"getSpecFile":          http.HandlerFunc(s.specFile),
+			"resetSandbox":         op(s.reset),
+			"getClock":             op(s.getClock),
+			"updateClock":          op(s.updateClock),
+			"triggerEvent":         op(s.triggerEvent),
+			"rotateSigningKey":     op(s.rotateKeys),
+			"decideAccessRequest":  op(s.decideAccess),
+			"createFaultRule":      op(s.createFault),
+			"listFaultRules":       op(s.listFaults),
+			"clearFaultRules":      op(s.clearFaults),
+			"listFaultEvents":      op(s.listFaultEvents),
+			"getFaultRule":         op(s.getFault),
+			"deleteFaultRule":      op(s.deleteFault),
+			"createSandboxWebhook": op(s.createWebhook),
+			"waitWebhooksIdle":     op(s.waitIdle),
 		},
 		Security: map[string]core.Authenticator{"operatorToken": s.Authenticator()},
 	}

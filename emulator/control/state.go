@@ -36,13 +36,15 @@ func (s *Service) getClock(w http.ResponseWriter, _ *http.Request) {
 	core.WriteJSON(w, http.StatusOK, s.cfg.Clock.State())
 }
 
-// updateClock applies freeze first, so "freeze and advance" moves a
-// stopped clock, then advance or set; advancing starts every due timer.
+// updateClock applies reset first, then freeze, so "freeze and advance"
+// moves a stopped clock, then advance or set; advancing starts every due
+// timer.
 func (s *Service) updateClock(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Advance *string    `json:"advance"`
 		Set     *time.Time `json:"set"`
 		Freeze  *bool      `json:"freeze"`
+		Reset   bool       `json:"reset"`
 	}
 	if !decode(w, r, &in) {
 		return
@@ -58,6 +60,9 @@ func (s *Service) updateClock(w http.ResponseWriter, r *http.Request) {
 			core.WriteProblem(w, r, invalid("/set", "give either advance or set, not both"))
 			return
 		}
+	}
+	if in.Reset {
+		s.cfg.Clock.Reset()
 	}
 	if in.Freeze != nil && *in.Freeze {
 		s.cfg.Clock.Freeze()
