@@ -3,7 +3,7 @@
 // net/http server (and, with --stripe-mock, stripe-mock installed from the
 // Go module proxy), and prints one table of ratios plus benchstat lines.
 //
-//	go run ./cmd/loadbench [--duration 5s] [--concurrency 32] [--stripe-mock]
+//	go run ./cmd/loadbench [--duration 5s] [--concurrency 32] [--stripe-mock] [--generator auto|go|wrk]
 package main
 
 import (
@@ -41,6 +41,7 @@ func run(ctx context.Context, args []string) int {
 	conc := fs.Int("concurrency", 32, "concurrent connections of the load generator")
 	cold := fs.Int("cold-runs", 11, "start-ups measured per server")
 	stripe := fs.Bool("stripe-mock", false, "also measure stripe-mock "+stripeMockModule)
+	gen := fs.String("generator", "auto", "load generator: go, wrk, or auto (wrk when installed)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -58,6 +59,23 @@ func run(ctx context.Context, args []string) int {
 	}
 	self, _ := os.Executable()
 	cfg := loadbench.Config{Sandbox: sandbox, Self: self, Duration: *duration, Concurrency: *conc, ColdRuns: *cold, Log: os.Stderr}
+	switch *gen {
+	case "auto":
+		cfg.Wrk = loadbench.WrkPath()
+	case "wrk":
+		if cfg.Wrk = loadbench.WrkPath(); cfg.Wrk == "" {
+			fmt.Fprintln(os.Stderr, "loadbench: --generator wrk: wrk is not on PATH (apt-get install wrk)")
+			return 2
+		}
+	case "go":
+	default:
+		fmt.Fprintf(os.Stderr, "loadbench: --generator %q: must be go, wrk or auto\n", *gen)
+		return 2
+	}
+	generator := "go"
+	if cfg.Wrk != "" {
+		generator = "wrk"
+	}
 	if *stripe {
 		fmt.Fprintln(os.Stderr, "installing", stripeMockModule)
 		if err := goCmd(dir, "install", stripeMockModule); err != nil {
@@ -71,7 +89,8 @@ func run(ctx context.Context, args []string) int {
 		fmt.Fprintln(os.Stderr, "loadbench:", err)
 		return 1
 	}
-	loadbench.Report(os.Stdout, figs)
+	meta := append(loadbench.Machine(), "generator: "+generator, fmt.Sprintf("concurrency: %d", *conc), "duration: "+duration.String())
+	loadbench.Report(os.Stdout, meta, figs)
 	return 0
 }
 

@@ -23,6 +23,9 @@ type Config struct {
 	// StripeMock, when not empty, is the path of a stripe-mock binary to
 	// measure side by side.
 	StripeMock  string
+	// Wrk, when not empty, is the path of wrk, used as the load generator
+	// instead of the Go one.
+	Wrk         string
 	Duration    time.Duration
 	Concurrency int
 	ColdRuns    int
@@ -105,8 +108,12 @@ func Run(ctx context.Context, cfg Config) ([]Figure, error) {
 			return nil, err
 		}
 		for _, l := range loads {
-			logf("load: %s %s (%s, %d connections)", s.Name, l.metric, cfg.Duration, cfg.Concurrency)
-			r := Load(ctx, l.req, cfg.Concurrency, cfg.Duration)
+			logf("load: %s %s (%s, %d connections, %s)", s.Name, l.metric, cfg.Duration, cfg.Concurrency, cfg.generator())
+			r, err := cfg.load(ctx, l.req)
+			if err != nil {
+				p.Stop()
+				return nil, err
+			}
 			if r.Errors > 0 {
 				logf("  %d of %d requests failed; first: %s", r.Errors, r.Requests, r.FirstError)
 			}
@@ -114,7 +121,7 @@ func Run(ctx context.Context, cfg Config) ([]Figure, error) {
 		}
 		if s.Name == "sandbox" {
 			logf("deliveries: sandbox")
-			f, err := deliveries(ctx, p.Base, 20000)
+			f, err := deliveries(ctx, cfg, p.Base)
 			if err != nil {
 				logf("  deliveries failed: %v", err)
 			} else {
@@ -124,6 +131,31 @@ func Run(ctx context.Context, cfg Config) ([]Figure, error) {
 		p.Stop()
 	}
 	return figs, nil
+}
+
+// generator names the load generator in use.
+func (cfg Config) generator() string {
+	if cfg.Wrk != "" {
+		return "wrk"
+	}
+	return "go"
+}
+
+// load runs one closed-loop load with the configured generator.
+func (cfg Config) load(ctx context.Context, req Request) (Result, error) {
+	if cfg.Wrk != "" {
+		return LoadWrk(ctx, cfg.Wrk, req, cfg.Concurrency, cfg.Duration)
+	}
+	return Load(ctx, req, cfg.Concurrency, cfg.Duration), nil
+}
+
+// runOnce is load without warm-up, for runs whose requests all count
+// (every webhook trigger must be delivered).
+func (cfg Config) runOnce(ctx context.Context, req Request) (Result, error) {
+	if cfg.Wrk != "" {
+		return wrkOnce(ctx, cfg.Wrk, req, cfg.Concurrency, cfg.Duration)
+	}
+	return measure(ctx, req, cfg.Concurrency, cfg.Duration), nil
 }
 
 func coldStarts(ctx context.Context, s Server, runs int) ([]time.Duration, []int64, error) {

@@ -50,15 +50,18 @@ const maxSamples = 1 << 18
 // Load sends req from concurrency workers, each waiting for its answer
 // before sending the next (closed loop), for d after a short warm-up.
 func Load(ctx context.Context, req Request, concurrency int, d time.Duration) Result {
+	measure(ctx, req, concurrency, d/10+200*time.Millisecond)
+	return measure(ctx, req, concurrency, d)
+}
+
+// measure is one closed-loop run of Load, without warm-up.
+func measure(ctx context.Context, req Request, concurrency int, d time.Duration) Result {
 	tr := &http.Transport{
 		MaxIdleConns: concurrency, MaxIdleConnsPerHost: concurrency, MaxConnsPerHost: concurrency,
 		DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext, DisableCompression: true,
 	}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
-	warm, cancelWarm := context.WithTimeout(ctx, d/10+200*time.Millisecond)
-	run(warm, client, req, concurrency)
-	cancelWarm()
 	runCtx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	start := time.Now()

@@ -45,9 +45,9 @@ func TestReportTableAndBenchstatLines(t *testing.T) {
 		{Target: "bare", Metric: "cold-start", Value: 4, Unit: "ms"},
 	}
 	var sb strings.Builder
-	Report(&sb, figs)
+	Report(&sb, []string{"generator: wrk"}, figs)
 	out := sb.String()
-	for _, want := range []string{"0.50x", "2.00x", "3.00x", "BenchmarkE2E/metric=rest-get/target=sandbox 1 40000 req/s 500000 p50-ns 2000000 p99-ns"} {
+	for _, want := range []string{"0.50x", "2.00x", "3.00x", "\ngenerator: wrk\nBenchmarkE2E/metric=rest-get/target=sandbox 1 40000 req/s 500000 p50-ns 2000000 p99-ns"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}

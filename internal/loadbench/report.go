@@ -3,6 +3,8 @@ package loadbench
 import (
 	"fmt"
 	"io"
+	"os"
+	"runtime"
 	"strings"
 	"text/tabwriter"
 )
@@ -23,8 +25,10 @@ var metrics = []struct {
 }
 
 // Report prints a table of figures with ratios to the bare server and to
-// stripe-mock, then the same figures as benchstat-compatible lines.
-func Report(w io.Writer, figs []Figure) {
+// stripe-mock, then the same figures as benchstat-compatible lines,
+// preceded by meta ("key: value" lines, benchstat's configuration syntax,
+// such as the machine and the load generator).
+func Report(w io.Writer, meta []string, figs []Figure) {
 	get := func(target, metric string) (Figure, bool) {
 		for _, f := range figs {
 			if f.Target == target && f.Metric == metric {
@@ -51,6 +55,9 @@ func Report(w io.Writer, figs []Figure) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
+	for _, m := range meta {
+		fmt.Fprintln(w, m)
+	}
 	for _, f := range figs {
 		fmt.Fprintf(w, "BenchmarkE2E/metric=%s/target=%s 1 %g %s", f.Metric, f.Target, f.Value, strings.ReplaceAll(f.Unit, " ", "-"))
 		if f.P50 > 0 {
@@ -69,4 +76,19 @@ func lat(d interface{ Microseconds() int64 }) string {
 		return fmt.Sprintf("%d µs", us)
 	}
 	return fmt.Sprintf("%.1f ms", float64(us)/1000)
+}
+
+// Machine describes the host as benchstat configuration lines.
+func Machine() []string {
+	model := "unknown"
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return []string{"goos: " + runtime.GOOS, "goarch: " + runtime.GOARCH, "cpu: " + model,
+		fmt.Sprintf("nproc: %d", runtime.NumCPU())}
 }
