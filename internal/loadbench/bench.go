@@ -22,7 +22,7 @@ type Config struct {
 	Self string
 	// StripeMock, when not empty, is the path of a stripe-mock binary to
 	// measure side by side.
-	StripeMock  string
+	StripeMock string
 	// Wrk, when not empty, is the path of wrk, used as the load generator
 	// instead of the Go one.
 	Wrk         string
