@@ -25,12 +25,16 @@ type Env struct {
 	Tenant       string
 	// StateDir is a directory that survives restarts within a run.
 	StateDir string
+	// Host is the address to listen on (127.0.0.1 unless the sandbox
+	// reaches the consumer elsewhere).
+	Host string
 }
 
 // Vars returns env as environment variables, with the port to listen on.
 func (e Env) Vars(port string) []string {
 	return []string{
 		"ARGUS_WEBHOOK_SECRET=" + e.Secret,
+		"HOST=" + e.host(),
 		"PORT=" + port,
 		"ARGUS_BASE_URL=" + e.BaseURL,
 		"ARGUS_CLIENT_ID=" + e.ClientID,
@@ -38,6 +42,13 @@ func (e Env) Vars(port string) []string {
 		"ARGUS_TENANT=" + e.Tenant,
 		"ARGUS_STATE_DIR=" + e.StateDir,
 	}
+}
+
+func (e Env) host() string {
+	if e.Host == "" {
+		return "127.0.0.1"
+	}
+	return e.Host
 }
 
 // Endpoint is where a started consumer is reached.
@@ -90,7 +101,7 @@ func (t *Target) Restart(context.Context) error { return ErrRestartUnsupported }
 // Stop does nothing.
 func (t *Target) Stop() error { return nil }
 
-// InProcess runs a consumer handler in this process on a loopback port,
+// InProcess runs a consumer handler in this process on a port of Env.Host,
 // for tests. Restart closes the handler and builds a new one from the same
 // Env (so in-memory state is lost, as in a process restart), keeping the
 // listener so the webhook URL stays the same.
@@ -119,7 +130,7 @@ func (p *InProcess) Start(_ context.Context, env Env) (Endpoint, error) {
 	if err := p.buildLocked(); err != nil {
 		return Endpoint{}, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", net.JoinHostPort(env.host(), "0"))
 	if err != nil {
 		return Endpoint{}, err
 	}

@@ -16,7 +16,8 @@ import (
 
 // Exec is a consumer the runner starts as a child process: Command runs
 // through `sh -c` with Env.Vars added to the environment, and must listen
-// on 127.0.0.1:$PORT. Restart kills it (SIGKILL, as a crash would) and
+// on $HOST:$PORT (HOST is 127.0.0.1 unless Config.CallbackHost says
+// otherwise). Restart kills it (SIGKILL, as a crash would) and
 // starts it again on the same port with the same state directory.
 type Exec struct {
 	Command string
@@ -41,7 +42,7 @@ var _ Consumer = (*Exec)(nil)
 
 // Start picks a free port and starts the command.
 func (e *Exec) Start(ctx context.Context, env Env) (Endpoint, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", net.JoinHostPort(env.host(), "0"))
 	if err != nil {
 		return Endpoint{}, err
 	}
@@ -51,7 +52,7 @@ func (e *Exec) Start(ctx context.Context, env Env) (Endpoint, error) {
 	if err := e.start(ctx); err != nil {
 		return Endpoint{}, err
 	}
-	base := "http://127.0.0.1:" + e.port
+	base := "http://" + net.JoinHostPort(env.host(), e.port)
 	ep := Endpoint{URL: base + e.WebhookPath, ProbeURL: e.Probe}
 	if ep.ProbeURL == "" && e.ProbePath != "" {
 		ep.ProbeURL = base + e.ProbePath
@@ -83,7 +84,7 @@ func (e *Exec) start(ctx context.Context) error {
 	}
 	deadline := time.Now().Add(timeout)
 	for {
-		conn, err := net.DialTimeout("tcp", "127.0.0.1:"+e.port, 200*time.Millisecond)
+		conn, err := net.DialTimeout("tcp", net.JoinHostPort(e.env.host(), e.port), 200*time.Millisecond)
 		if err == nil {
 			_ = conn.Close()
 			return nil

@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/knogin/argus-sandbox/emulator/webhooks"
 )
 
 // Probe is the document a consumer serves at its probe URL (GET, JSON):
@@ -110,7 +108,7 @@ func (r *runner) check(ctx context.Context, sr *scenarioRun, at string, e *Expec
 		var errs []string
 		for c, n := range e.Notes {
 			id := sr.caseID(c)
-			now, err := r.sb.noteCount(ctx, id)
+			now, err := r.eng.API().noteCount(ctx, id)
 			if err != nil {
 				errs = append(errs, err.Error())
 				continue
@@ -131,33 +129,39 @@ func (r *runner) check(ctx context.Context, sr *scenarioRun, at string, e *Expec
 func (r *runner) checkResponses(ctx context.Context, sr *scenarioRun, want ResponseExpect) (Status, string) {
 	var problems []string
 	seen := 0
+	all, err := r.eng.Deliveries(ctx, sr.webhookID, "")
+	if err != nil {
+		return StatusUnverified, "delivery diagnostics unavailable: " + err.Error()
+	}
+	mine := map[string]bool{}
 	for _, id := range sr.events[want.Event] {
-		ds, err := r.sb.sb.Webhooks.Deliveries(ctx, r.sb.tenant, sr.webhookID, webhooks.DeliveryFilter{EventID: id})
-		if err != nil {
-			return StatusUnverified, "delivery diagnostics unavailable: " + err.Error()
+		mine[id] = true
+	}
+	for _, d := range all {
+		if !mine[d.Event.ID] {
+			continue
 		}
-		for _, d := range ds {
-			for _, a := range d.Attempts {
-				if want.Attempt != 0 && a.Number != want.Attempt {
-					continue
+		id := d.Event.ID
+		for _, a := range d.Attempts {
+			if want.Attempt != 0 && a.Number != want.Attempt {
+				continue
+			}
+			seen++
+			what := fmt.Sprintf("attempt %d", a.Number)
+			if a.Duplicate {
+				what += " (duplicate copy)"
+			}
+			switch {
+			case a.ResponseStatus == nil:
+				cause := "no answer"
+				if a.Error != nil {
+					cause = string(a.Error.Class) + ": " + a.Error.Message
 				}
-				seen++
-				what := fmt.Sprintf("attempt %d", a.Number)
-				if a.Duplicate {
-					what += " (duplicate copy)"
-				}
-				switch {
-				case a.ResponseStatus == nil:
-					cause := "no answer"
-					if a.Error != nil {
-						cause = string(a.Error.Class) + ": " + a.Error.Message
-					}
-					problems = append(problems, fmt.Sprintf("%s of %s: %s", what, id, cause))
-				case !matchStatus(want.Status, *a.ResponseStatus):
-					problems = append(problems, fmt.Sprintf("%s of %s answered %d, want %s", what, id, *a.ResponseStatus, want.Status))
-				case want.Within != nil && time.Duration(a.DurationMS)*time.Millisecond > time.Duration(*want.Within):
-					problems = append(problems, fmt.Sprintf("%s of %s answered after %dms, want within %s", what, id, a.DurationMS, time.Duration(*want.Within)))
-				}
+				problems = append(problems, fmt.Sprintf("%s of %s: %s", what, id, cause))
+			case !matchStatus(want.Status, *a.ResponseStatus):
+				problems = append(problems, fmt.Sprintf("%s of %s answered %d, want %s", what, id, *a.ResponseStatus, want.Status))
+			case want.Within != nil && time.Duration(a.DurationMS)*time.Millisecond > time.Duration(*want.Within):
+				problems = append(problems, fmt.Sprintf("%s of %s answered after %dms, want within %s", what, id, a.DurationMS, time.Duration(*want.Within)))
 			}
 		}
 	}

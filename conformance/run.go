@@ -31,9 +31,17 @@ type Config struct {
 	Run string
 	// Tenant is the fixture tenant the run uses ("acme").
 	Tenant string
-	// Seed makes the sandbox's ids and fault probabilities reproducible
-	// (0: random).
+	// Seed makes the embedded sandbox's ids and fault probabilities
+	// reproducible (0: random).
 	Seed int64
+	// Sandbox, when set, is an already running sandbox the run drives over
+	// HTTP instead of starting an embedded one.
+	Sandbox *RemoteSandbox
+	// CallbackHost is the address consumers the runner starts (Exec,
+	// InProcess) listen on, and so the host of the webhook URL the sandbox
+	// delivers to: 127.0.0.1 unless a remote sandbox reaches this machine
+	// at another address (from a container, the Docker network gateway).
+	CallbackHost string
 	// StateDir is given to the consumer (a temporary directory when "").
 	StateDir string
 	// ScenarioTimeout bounds one scenario (2 minutes when zero).
@@ -55,6 +63,9 @@ func (cfg *Config) validate() error {
 	if cfg.Secret != "" && !strings.HasPrefix(cfg.Secret, "whsec_") {
 		errs = append(errs, errors.New("the secret must be whsec_ followed by base64"))
 	}
+	if cfg.Sandbox != nil && cfg.Sandbox.URL == "" {
+		errs = append(errs, errors.New("--sandbox needs the URL of a running sandbox"))
+	}
 	if cfg.Run != "" {
 		if _, err := regexp.Compile(cfg.Run); err != nil {
 			errs = append(errs, fmt.Errorf("--run: %w", err))
@@ -70,7 +81,8 @@ type SetupError struct{ Err error }
 func (e *SetupError) Error() string { return e.Err.Error() }
 func (e *SetupError) Unwrap() error { return e.Err }
 
-// Run loads the scenarios, starts an embedded sandbox and the consumer,
+// Run loads the scenarios, starts an embedded sandbox (or connects to
+// cfg.Sandbox) and the consumer,
 // runs every selected scenario in order and returns the report. An error
 // is always a *SetupError; consumer failures are in the report.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
@@ -85,6 +97,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.CallbackHost == "" {
+		cfg.CallbackHost = "127.0.0.1"
 	}
 	all, err := LoadSuite(cfg.Scenarios)
 	if err != nil {
@@ -118,11 +133,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	start := time.Now()
-	sb, err := startSandbox(cfg.Seed, cfg.Tenant, cfg.Logger)
+	eng, err := startEngine(ctx, cfg)
 	if err != nil {
 		return nil, &SetupError{err}
 	}
-	defer sb.close()
+	defer eng.Close()
+	sb := eng.API()
 	app, err := sb.registerApp(ctx, "Conformance consumer", []string{"cases:read", "cases:write"})
 	if err != nil {
 		return nil, &SetupError{err}
@@ -131,13 +147,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, &SetupError{err}
 	}
 	ep, err := cfg.Consumer.Start(ctx, Env{Secret: cfg.Secret, BaseURL: sb.url, ClientID: app.ClientID,
-		ClientSecret: app.ClientSecret, Tenant: cfg.Tenant, StateDir: cfg.StateDir})
+		ClientSecret: app.ClientSecret, Tenant: cfg.Tenant, StateDir: cfg.StateDir, Host: cfg.CallbackHost})
 	if err != nil {
 		return nil, &SetupError{fmt.Errorf("start consumer: %w", err)}
 	}
 	defer func() { _ = cfg.Consumer.Stop() }()
 
-	r := &runner{cfg: cfg, sb: sb, ep: ep, app: app}
+	r := &runner{cfg: cfg, eng: eng, ep: ep, app: app}
 	rep := &Report{Target: ep.URL, Started: start.UTC()}
 	for i, s := range selected {
 		res := r.run(ctx, s)
@@ -160,4 +176,12 @@ func LoadSuite(fsys fs.FS) ([]*Scenario, error) {
 		fsys = scenarios.Default()
 	}
 	return Load(fsys)
+}
+
+// startEngine connects to the remote sandbox or starts an embedded one.
+func startEngine(ctx context.Context, cfg Config) (engine, error) {
+	if cfg.Sandbox != nil {
+		return connectRemote(ctx, *cfg.Sandbox, cfg.Tenant)
+	}
+	return startEmbedded(cfg.Seed, cfg.Tenant, cfg.CallbackHost, cfg.Logger)
 }

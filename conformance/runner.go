@@ -16,7 +16,7 @@ import (
 // runner runs scenarios one after another against one consumer.
 type runner struct {
 	cfg Config
-	sb  *sandbox
+	eng engine
 	ep  Endpoint
 	app credentials
 }
@@ -67,22 +67,22 @@ func (r *runner) run(ctx context.Context, s *Scenario) (res Result) {
 }
 
 func (r *runner) setup(ctx context.Context, sr *scenarioRun) error {
-	wh := r.sb.sb.Webhooks
-	r.sb.sb.Clock.Reset()
-	w, err := wh.Subscribe(ctx, r.sb.tenant, webhooks.Subscription{URL: r.ep.URL, Events: sr.s.topics(),
-		Description: "conformance: " + sr.s.Name, Secret: r.cfg.Secret})
+	if err := r.eng.ResetClock(ctx); err != nil {
+		return fmt.Errorf("reset the clock: %w", err)
+	}
+	id, err := r.eng.Subscribe(ctx, r.ep.URL, sr.s.topics(), "conformance: "+sr.s.Name, r.cfg.Secret)
 	if err != nil {
 		return fmt.Errorf("subscribe %s: %w", r.ep.URL, err)
 	}
-	sr.webhookID = w.ID
+	sr.webhookID = id
 	for _, rule := range sr.s.Faults {
-		rule.Name = sr.s.Name + "/" + rule.Name
+		rule.Name = faultName(sr.s, rule)
 		if _, target := rule.Action.Kind(); target == faults.TargetDelivery && rule.Match.Endpoint == "" {
-			rule.Match.Endpoint = w.ID
+			rule.Match.Endpoint = id
 		} else if target == faults.TargetHTTP && rule.Match.ClientID == "" {
 			rule.Match.ClientID = r.app.ClientID
 		}
-		if _, err := r.sb.sb.Faults.Add(rule); err != nil {
+		if err := r.eng.AddFault(ctx, rule); err != nil {
 			return fmt.Errorf("fault rule %s: %w", rule.Name, err)
 		}
 		sr.res.Sent = append(sr.res.Sent, "fault rule "+rule.Name+": "+describeRule(rule))
@@ -103,7 +103,7 @@ func (r *runner) setup(ctx context.Context, sr *scenarioRun) error {
 			if _, done := sr.notesBase[c]; done {
 				continue
 			}
-			n, err := r.sb.noteCount(ctx, c)
+			n, err := r.eng.API().noteCount(ctx, c)
 			if err != nil {
 				return fmt.Errorf("count notes of %s: %w", c, err)
 			}
@@ -113,22 +113,25 @@ func (r *runner) setup(ctx context.Context, sr *scenarioRun) error {
 	return nil
 }
 
+// teardown runs on a fresh context: a scenario that timed out must still
+// leave the sandbox clean for the next one.
 func (r *runner) teardown(sr *scenarioRun) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	for _, rule := range sr.s.Faults {
-		_ = r.sb.sb.Faults.Delete(sr.s.Name + "/" + rule.Name)
+		_ = r.eng.DeleteFault(ctx, faultName(sr.s, rule))
 	}
-	_ = r.sb.sb.Webhooks.Delete(context.Background(), r.sb.tenant, sr.webhookID)
-	r.sb.sb.Clock.Reset()
+	_ = r.eng.DeleteWebhook(ctx, sr.webhookID)
+	_ = r.eng.ResetClock(ctx)
 }
 
 // step performs one step, then waits until delivery work is idle.
 func (r *runner) step(ctx context.Context, sr *scenarioRun, i int, st Step) error {
-	wh := r.sb.sb.Webhooks
 	switch {
 	case st.Publish != nil:
 		p := st.Publish
 		for n := range max(p.Count, 1) {
-			id, err := wh.Trigger(ctx, r.sb.tenant, p.Topic, sr.overrides(p))
+			id, err := r.eng.Trigger(ctx, p.Topic, sr.overrides(p))
 			if err != nil {
 				return fmt.Errorf("publish %s: %w", p.Topic, err)
 			}
@@ -140,7 +143,9 @@ func (r *runner) step(ctx context.Context, sr *scenarioRun, i int, st Step) erro
 		}
 	case st.Advance != nil:
 		d := time.Duration(*st.Advance)
-		r.sb.sb.Clock.Advance(d)
+		if err := r.eng.Advance(ctx, d); err != nil {
+			return fmt.Errorf("advance the clock: %w", err)
+		}
 		sr.res.Sent = append(sr.res.Sent, "advanced the sandbox clock by "+d.String())
 	case st.Restart != nil:
 		if err := r.cfg.Consumer.Restart(ctx); err != nil {
@@ -149,11 +154,11 @@ func (r *runner) step(ctx context.Context, sr *scenarioRun, i int, st Step) erro
 		sr.res.Sent = append(sr.res.Sent, "restarted the consumer")
 	case st.Redeliver != "":
 		id := sr.events[st.Redeliver][0]
-		ds, err := wh.Deliveries(ctx, r.sb.tenant, sr.webhookID, webhooks.DeliveryFilter{EventID: id})
+		ds, err := r.eng.Deliveries(ctx, sr.webhookID, id)
 		if err != nil || len(ds) == 0 {
 			return fmt.Errorf("no delivery of %s (%s) to redeliver: %v", st.Redeliver, id, err)
 		}
-		if _, err := wh.Redeliver(ctx, r.sb.tenant, sr.webhookID, ds[0].ID); err != nil {
+		if err := r.eng.Redeliver(ctx, sr.webhookID, ds[0].ID); err != nil {
 			return fmt.Errorf("redeliver %s: %w", id, err)
 		}
 		sr.res.Sent = append(sr.res.Sent, fmt.Sprintf("redelivered %s %s (same id and body)", st.Redeliver, id))
@@ -161,7 +166,7 @@ func (r *runner) step(ctx context.Context, sr *scenarioRun, i int, st Step) erro
 		r.check(ctx, sr, fmt.Sprintf("step %d", i+1), st.Expect)
 		return nil
 	}
-	if err := wh.WaitIdle(ctx); err != nil {
+	if err := r.eng.WaitIdle(ctx); err != nil {
 		return fmt.Errorf("waiting for deliveries: %w", err)
 	}
 	return nil
@@ -235,11 +240,10 @@ func describeRule(r faults.Rule) string {
 // collect records the deliveries of the scenario's events as evidence,
 // oldest first.
 func (r *runner) collect(ctx context.Context, sr *scenarioRun) {
-	ds, err := r.sb.sb.Webhooks.Deliveries(ctx, r.sb.tenant, sr.webhookID, webhooks.DeliveryFilter{})
+	ds, err := r.eng.Deliveries(ctx, sr.webhookID, "")
 	if err != nil {
 		return
 	}
-	slices.SortFunc(ds, func(a, b webhooks.Delivery) int { return int(a.Seq) - int(b.Seq) })
 	for _, d := range ds {
 		sr.res.Deliveries = append(sr.res.Deliveries, evidence(sr.labelOf[d.Event.ID], d))
 	}
@@ -275,3 +279,7 @@ func deepCopy(m map[string]any) map[string]any {
 	}
 	return out
 }
+
+// faultName scopes a scenario's rule name to the scenario, within the
+// rule-name pattern of the control plane (a-z0-9._-).
+func faultName(s *Scenario, r faults.Rule) string { return s.Name + "." + r.Name }

@@ -31,10 +31,10 @@ func sampleReport() *Report {
 				Name: "response-lost", Title: "A retry after a lost response does not apply the event again",
 				Detects: "A consumer that treats a retry as a new event.", Why: "Answers get lost.",
 				Status: StatusFail, Duration: 40 * time.Millisecond,
-				Sent: []string{"fault rule response-lost/lose-first-answer: response_lost on case.closed, first 1",
+				Sent: []string{"fault rule response-lost.lose-first-answer: response_lost on case.closed, first 1",
 					"published closed case.closed case case_acme_1002 (evt_1)", "advanced the sandbox clock by 10s"},
 				Deliveries: []Delivery{{Label: "closed", EventID: "evt_1", Topic: "case.closed", Status: "succeeded", Attempts: []Attempt{
-					{Number: 1, Trigger: "initial", DurationMS: 1, Error: "response_lost: dropped", FaultRule: "response-lost/lose-first-answer"},
+					{Number: 1, Trigger: "initial", DurationMS: 1, Error: "response_lost: dropped", FaultRule: "response-lost.lose-first-answer"},
 					{Number: 2, Trigger: "retry", Status: status, DurationMS: 2},
 				}}},
 				Checks: []Check{

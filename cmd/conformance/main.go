@@ -3,6 +3,7 @@
 //
 //	conformance run --target URL --secret whsec_... [--probe URL]
 //	conformance run --exec "CMD"
+//	conformance run ... --sandbox URL --operator-token TOKEN
 //	conformance list
 //
 // Exit status: 0 every scenario passed (unverified ones too, unless
@@ -39,7 +40,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		probe      = fs.String("probe", "", "URL of the consumer's probe document")
 		path       = fs.String("path", "/webhooks/argus", "webhook path of an --exec consumer")
 		probePath  = fs.String("probe-path", "/_conformance/probe", "probe path of an --exec consumer")
-		sandboxURL = fs.String("sandbox", "", "use an external sandbox instead of the embedded one (not supported yet)")
+		sandboxURL = fs.String("sandbox", "", "base URL of a running sandbox to use instead of the embedded one")
+		opToken    = fs.String("operator-token", os.Getenv("ARGUS_SANDBOX_OPERATOR_TOKEN"), "control-plane token of the --sandbox (env ARGUS_SANDBOX_OPERATOR_TOKEN)")
+		adminToken = fs.String("admin-token", os.Getenv("ARGUS_SANDBOX_ADMIN_TOKEN"), "admin token of the tenant on the --sandbox (default: the fixture token, e.g. sandbox_admin_acme)")
+		callback   = fs.String("callback-host", "127.0.0.1", "address an --exec consumer listens on, as the sandbox reaches it")
 		dir        = fs.String("scenarios", "", "directory of scenario files (default: the embedded suite)")
 		runRE      = fs.String("run", "", "run only scenarios whose name matches this regular expression")
 		junit      = fs.String("junit", "", "write a JUnit XML report to this file")
@@ -55,17 +59,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	cfg := conformance.Config{Secret: *secret, Run: *runRE, Seed: *seed, Tenant: *tenant}
+	cfg := conformance.Config{Secret: *secret, Run: *runRE, Seed: *seed, Tenant: *tenant, CallbackHost: *callback}
 	if *dir != "" {
 		cfg.Scenarios = os.DirFS(*dir)
 	}
 	if args[0] == "list" {
 		return list(cfg, stdout, stderr)
 	}
-	switch {
-	case *sandboxURL != "":
-		fmt.Fprintln(stderr, "conformance: --sandbox is not supported yet; the embedded sandbox is used when it is omitted")
+	if *sandboxURL != "" {
+		cfg.Sandbox = &conformance.RemoteSandbox{URL: *sandboxURL, OperatorToken: *opToken, AdminToken: *adminToken}
+	} else if fs.Changed("operator-token") || fs.Changed("admin-token") {
+		fmt.Fprintln(stderr, "conformance: --operator-token and --admin-token need --sandbox URL")
 		return 2
+	}
+	switch {
 	case *target != "" && *execCmd != "":
 		fmt.Fprintln(stderr, "conformance: give --target or --exec, not both")
 		return 2

@@ -87,6 +87,7 @@ func TestUsageErrors(t *testing.T) {
 		{name: "both target and exec", args: []string{"run", "--target", "http://x", "--exec", "true"}, wantErr: "not both"},
 		{name: "bad regexp", args: []string{"run", "--exec", "true", "--run", "("}, wantErr: "--run"},
 		{name: "unknown flag", args: []string{"run", "--bogus"}, wantErr: "unknown flag"},
+		{name: "operator token without sandbox", args: []string{"run", "--exec", "true", "--operator-token", "x"}, wantErr: "need --sandbox"},
 		{name: "bad scenarios dir", args: []string{"list", "--scenarios", "/nonexistent"}, wantErr: "scenarios"},
 	}
 	for _, tt := range tests {

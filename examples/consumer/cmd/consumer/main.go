@@ -2,7 +2,7 @@
 // configured by the environment the conformance runner documents:
 //
 //	ARGUS_WEBHOOK_SECRET   signing secret (whsec_...), required
-//	PORT                   port to listen on (8000); ARGUS_LISTEN_ADDR overrides the address
+//	HOST, PORT             address to listen on (127.0.0.1, 8000); ARGUS_LISTEN_ADDR overrides both
 //	ARGUS_STATE_DIR        directory of the durable applied log (./consumer-state)
 //	ARGUS_BASE_URL         Argus (or sandbox) base URL, for write-backs
 //	ARGUS_CLIENT_ID        client_credentials app of the consumer
@@ -58,7 +58,7 @@ func run(log *slog.Logger) error {
 		return err
 	}
 	defer c.Close()
-	addr := envOr("ARGUS_LISTEN_ADDR", net.JoinHostPort("127.0.0.1", envOr("PORT", "8000")))
+	addr := envOr("ARGUS_LISTEN_ADDR", net.JoinHostPort(envOr("HOST", "127.0.0.1"), envOr("PORT", "8000")))
 	srv := &http.Server{Addr: addr, Handler: c.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

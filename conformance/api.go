@@ -7,25 +7,21 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
-
-	"github.com/knogin/argus-sandbox/emulator"
 )
 
-// sandbox is the embedded sandbox a run delivers through, served on a
-// loopback port so the consumer can call back into it.
-type sandbox struct {
-	sb     *emulator.Sandbox
-	srv    *http.Server
-	url    string
-	tenant string
-	admin  string
-	http   *http.Client
+// api calls the sandbox's public API (and, with an operator token, its
+// control plane) over HTTP, the way an integrator's code does. Both
+// engines use it for apps, tokens and the notes consumers write back.
+type api struct {
+	url      string
+	tenant   string
+	admin    string
+	operator string
+	http     *http.Client
 	// observer is the runner's own app, so its reads never match fault
 	// rules scoped to the consumer's app.
 	observer credentials
@@ -34,40 +30,14 @@ type sandbox struct {
 
 type credentials struct{ ClientID, ClientSecret string }
 
-// startSandbox assembles an embedded sandbox on 127.0.0.1.
-func startSandbox(seed int64, tenant string, log *slog.Logger) (*sandbox, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	base := "http://" + ln.Addr().String()
-	sb, err := emulator.New(emulator.Config{Issuer: base, Loopback: true, Seed: seed, Logger: log})
-	if err != nil {
-		_ = ln.Close()
-		return nil, err
-	}
-	t, ok := sb.Fixtures.Tenant(tenant)
-	if !ok {
-		sb.Close()
-		_ = ln.Close()
-		return nil, fmt.Errorf("tenant %q is not a fixture tenant", tenant)
-	}
-	s := &sandbox{sb: sb, url: base, tenant: tenant, admin: t.AdminToken, http: &http.Client{Timeout: 30 * time.Second},
-		srv: &http.Server{Handler: sb.Handler(), ReadHeaderTimeout: 10 * time.Second}}
-	go func() { _ = s.srv.Serve(ln) }()
-	return s, nil
-}
-
-func (s *sandbox) close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = s.srv.Shutdown(ctx)
-	s.sb.Close()
+func newAPI(base, tenant, admin, operator string) *api {
+	return &api{url: strings.TrimRight(base, "/"), tenant: tenant, admin: admin, operator: operator,
+		http: &http.Client{Timeout: 30 * time.Second}}
 }
 
 // registerApp registers a client_credentials app of the tenant through the
 // public platform API, as an integrator would.
-func (s *sandbox) registerApp(ctx context.Context, name string, scopes []string) (credentials, error) {
+func (s *api) registerApp(ctx context.Context, name string, scopes []string) (credentials, error) {
 	body, _ := json.Marshal(map[string]any{"name": name, "grant_types": []string{"client_credentials"}, "requested_scopes": scopes})
 	var out struct {
 		ClientID     string `json:"client_id"`
@@ -80,7 +50,7 @@ func (s *sandbox) registerApp(ctx context.Context, name string, scopes []string)
 }
 
 // setupObserver registers the runner's read-only app.
-func (s *sandbox) setupObserver(ctx context.Context) error {
+func (s *api) setupObserver(ctx context.Context) error {
 	var err error
 	s.observer, err = s.registerApp(ctx, "Conformance observer", []string{"cases:read"})
 	return err
@@ -88,7 +58,7 @@ func (s *sandbox) setupObserver(ctx context.Context) error {
 
 // observerToken fetches (again after a clock move may expire it) the
 // observer's access token.
-func (s *sandbox) observerToken(ctx context.Context, fresh bool) (string, error) {
+func (s *api) observerToken(ctx context.Context, fresh bool) (string, error) {
 	if s.token != "" && !fresh {
 		return s.token, nil
 	}
@@ -105,7 +75,7 @@ func (s *sandbox) observerToken(ctx context.Context, fresh bool) (string, error)
 }
 
 // noteCount counts the notes of a case through the public GraphQL API.
-func (s *sandbox) noteCount(ctx context.Context, caseID string) (int, error) {
+func (s *api) noteCount(ctx context.Context, caseID string) (int, error) {
 	const q = `query($id: ID!) { case(id: $id) { notes(first: 100) { nodes { id } } } }`
 	body, _ := json.Marshal(map[string]any{"query": q, "variables": map[string]any{"id": caseID}})
 	var out struct {
@@ -141,8 +111,9 @@ func (s *sandbox) noteCount(ctx context.Context, caseID string) (int, error) {
 	return len(out.Data.Case.Notes.Nodes), nil
 }
 
-// call makes one request to the sandbox and decodes a want-status answer.
-func (s *sandbox) call(ctx context.Context, method, path, ctype, auth string, body []byte, want int, out any) error {
+// call makes one request to the sandbox and decodes a want-status answer;
+// a nil body sends none.
+func (s *api) call(ctx context.Context, method, path, ctype, auth string, body []byte, want int, out any) error {
 	req, err := http.NewRequestWithContext(ctx, method, s.url+path, bytes.NewReader(body))
 	if err != nil {
 		return err
@@ -151,12 +122,15 @@ func (s *sandbox) call(ctx context.Context, method, path, ctype, auth string, bo
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
 	}
+	if body == nil {
+		req.Header.Del("Content-Type")
+	}
 	resp, err := s.http.Do(req)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if resp.StatusCode != want {
 		return fmt.Errorf("%s %s answered %d: %s", method, path, resp.StatusCode, strings.TrimSpace(string(raw)))
 	}
@@ -167,4 +141,16 @@ func (s *sandbox) call(ctx context.Context, method, path, ctype, auth string, bo
 		return errors.Join(fmt.Errorf("%s %s: malformed answer", method, path), err)
 	}
 	return nil
+}
+
+// callJSON sends in (nil: no body) as JSON.
+func (s *api) callJSON(ctx context.Context, method, path, auth string, in any, want int, out any) error {
+	var body []byte
+	if in != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return err
+		}
+	}
+	return s.call(ctx, method, path, "application/json", auth, body, want, out)
 }
