@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	mrand "math/rand/v2"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -93,8 +94,10 @@ func New(cfg Config) (*Sandbox, error) {
 	if cfg.Issuer == "" {
 		return nil, errors.New("emulator: Issuer is required")
 	}
+	loadDocs := func() (map[string]*openapi3.T, error) { return loadSpecs(cfg.Specs, true) }
 	if cfg.Specs == nil {
 		cfg.Specs = specs.Default()
+		loadDocs = embeddedSpecs
 	}
 	if cfg.Fixtures == nil {
 		cfg.Fixtures = fixtures.Default()
@@ -102,13 +105,18 @@ func New(cfg Config) (*Sandbox, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	// The specs parse on other cores while the fixtures load.
+	var docs map[string]*openapi3.T
+	var specErr error
+	parsed := make(chan struct{})
+	go func() { docs, specErr = loadDocs(); close(parsed) }()
 	fx, err := fixtures.Load(cfg.Fixtures)
+	<-parsed
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, specErr)
 	}
-	docs, err := loadSpecs(cfg.Specs)
-	if err != nil {
-		return nil, err
+	if specErr != nil {
+		return nil, specErr
 	}
 	seed := cfg.Seed
 	if seed == 0 {
@@ -237,22 +245,41 @@ func (sb *Sandbox) Close() {
 	sb.closer = nil
 }
 
-func loadSpecs(fsys fs.FS) (map[string]*openapi3.T, error) {
-	docs := map[string]*openapi3.T{}
-	var errs []error
-	for _, name := range specFiles {
-		file := name + ".yaml"
-		data, err := fs.ReadFile(fsys, file)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("spec %s: %w", file, err))
-			continue
+// embeddedSpecs parses the embedded specs once per process: they cannot
+// change, and every sandbox only reads them, so tests and the conformance
+// runner, which assemble many sandboxes, parse them once. They are not
+// validated here: TestEmbeddedSpecsAreValid does it at build time, and
+// validation with examples is a large share of start-up.
+var embeddedSpecs = sync.OnceValues(func() (map[string]*openapi3.T, error) {
+	return loadSpecs(specs.Default(), false)
+})
+
+// loadSpecs parses (and with validate, validates) the OpenAPI documents,
+// one goroutine each: YAML parsing is most of the start-up time.
+func loadSpecs(fsys fs.FS, validate bool) (map[string]*openapi3.T, error) {
+	parsed := make([]*openapi3.T, len(specFiles))
+	errs := make([]error, len(specFiles))
+	var wg sync.WaitGroup
+	for i, name := range specFiles {
+		wg.Go(func() {
+			file := name + ".yaml"
+			data, err := fs.ReadFile(fsys, file)
+			if err != nil {
+				errs[i] = fmt.Errorf("spec %s: %w", file, err)
+				return
+			}
+			parsed[i], errs[i] = core.ParseSpec(file, data)
+			if errs[i] == nil && validate {
+				errs[i] = core.ValidateSpec(file, parsed[i])
+			}
+		})
+	}
+	wg.Wait()
+	docs := make(map[string]*openapi3.T, len(specFiles))
+	for i, name := range specFiles {
+		if errs[i] == nil {
+			docs[name] = parsed[i]
 		}
-		doc, err := core.LoadSpec(file, data)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		docs[name] = doc
 	}
 	return docs, errors.Join(errs...)
 }
