@@ -1,0 +1,131 @@
+package core
+
+import (
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeReal is a controllable "real" time source for the VirtualClock.
+type fakeReal struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (f *fakeReal) now() time.Time { f.mu.Lock(); defer f.mu.Unlock(); return f.t }
+
+func TestVirtualClockAdvanceSetFreeze(t *testing.T) {
+	base := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	real := &fakeReal{t: base}
+	c := NewVirtualClock(real.now)
+	defer c.Close()
+	if got := c.Now(); !got.Equal(base) {
+		t.Fatalf("Now = %v, want real time %v", got, base)
+	}
+	c.Advance(time.Hour)
+	if got := c.Now(); !got.Equal(base.Add(time.Hour)) {
+		t.Errorf("after Advance: %v", got)
+	}
+	c.Freeze()
+	real.t = base.Add(10 * time.Minute)
+	if got := c.Now(); !got.Equal(base.Add(time.Hour)) {
+		t.Errorf("frozen clock moved: %v", got)
+	}
+	c.Advance(time.Minute)
+	if got := c.Now(); !got.Equal(base.Add(61 * time.Minute)) {
+		t.Errorf("Advance while frozen: %v", got)
+	}
+	c.Unfreeze()
+	real.t = base.Add(20 * time.Minute)
+	if got := c.Now(); !got.Equal(base.Add(71 * time.Minute)) {
+		t.Errorf("after Unfreeze the clock should run from where it stopped: %v", got)
+	}
+	target := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	c.Set(target)
+	if got := c.Now(); !got.Equal(target) {
+		t.Errorf("Set: %v", got)
+	}
+	c.Reset()
+	if got := c.Now(); !got.Equal(real.t) {
+		t.Errorf("Reset: %v, want %v", got, real.t)
+	}
+	if st := c.State(); st.Frozen || st.Pending != 0 {
+		t.Errorf("State = %+v", st)
+	}
+}
+
+func TestVirtualClockTimersFireInDueOrderOnAdvance(t *testing.T) {
+	c := NewVirtualClock(nil)
+	defer c.Close()
+	c.Freeze()
+	var mu sync.Mutex
+	var fired []string
+	var wg sync.WaitGroup
+	add := func(name string, d time.Duration) Timer {
+		wg.Add(1)
+		return c.AfterFunc(d, func() {
+			mu.Lock()
+			fired = append(fired, name)
+			mu.Unlock()
+			wg.Done()
+		})
+	}
+	add("later", 2*time.Hour)
+	add("sooner", time.Hour)
+	stopped := add("stopped", 30*time.Minute)
+	if !stopped.Stop() {
+		t.Fatal("Stop of a pending timer returned false")
+	}
+	wg.Done() // the stopped timer never runs
+	if stopped.Stop() {
+		t.Error("second Stop returned true")
+	}
+	if st := c.State(); st.Pending != 2 {
+		t.Errorf("pending = %d, want 2", st.Pending)
+	}
+	c.Advance(90 * time.Minute)
+	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(fired) == 1 })
+	c.Advance(time.Hour)
+	wg.Wait()
+	if len(fired) != 2 || fired[0] != "sooner" || fired[1] != "later" {
+		t.Errorf("fired = %v, want [sooner later]", fired)
+	}
+}
+
+func TestVirtualClockTimerFiresAsRealTimePasses(t *testing.T) {
+	c := NewVirtualClock(nil)
+	defer c.Close()
+	done := make(chan struct{})
+	c.AfterFunc(5*time.Millisecond, func() { close(done) })
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("timer did not fire as real time passed")
+	}
+}
+
+func TestVirtualClockZeroDelayAndClose(t *testing.T) {
+	c := NewVirtualClock(nil)
+	c.Freeze()
+	done := make(chan struct{})
+	c.AfterFunc(0, func() { close(done) })
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a zero-delay timer did not fire")
+	}
+	c.AfterFunc(time.Minute, func() { t.Error("a timer fired after Close") })
+	c.Close()
+	c.Advance(time.Hour)
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5 s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
