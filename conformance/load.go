@@ -187,6 +187,9 @@ func (s *Scenario) check(file string) []Issue {
 		switch {
 		case st.Publish != nil:
 			known[st.Publish.As] = true
+			if a := st.Publish.AwaitFault; a != "" && !slices.ContainsFunc(s.Faults, func(r faults.Rule) bool { return r.Name == a }) {
+				issues = append(issues, Issue{at + "/publish/await_fault", fmt.Sprintf("the scenario has no fault rule named %q", a)})
+			}
 		case st.Redeliver != "":
 			if !known[st.Redeliver] {
 				issues = append(issues, Issue{at + "/redeliver", fmt.Sprintf("no event is published as %q before this step", st.Redeliver)})

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/knogin/argus-sandbox/emulator/webhooks"
 )
 
 // Probe is the document a consumer serves at its probe URL (GET, JSON):
@@ -151,7 +153,12 @@ func (r *runner) checkResponses(ctx context.Context, sr *scenarioRun, want Respo
 			if a.Duplicate {
 				what += " (duplicate copy)"
 			}
+			timedOut := a.ResponseStatus == nil && a.Error != nil && a.Error.Class == webhooks.ClassTimeout
 			switch {
+			case want.Status == StatusTimeout:
+				if !timedOut {
+					problems = append(problems, fmt.Sprintf("%s of %s %s, want no answer within the attempt timeout", what, id, outcomeOf(a)))
+				}
 			case a.ResponseStatus == nil:
 				cause := "no answer"
 				if a.Error != nil {
@@ -178,6 +185,17 @@ func (r *runner) checkResponses(ctx context.Context, sr *scenarioRun, want Respo
 		return StatusFail, strings.Join(problems, "\n") + more
 	}
 	return StatusPass, ""
+}
+
+// outcomeOf describes how an attempt ended.
+func outcomeOf(a webhooks.Attempt) string {
+	switch {
+	case a.ResponseStatus != nil:
+		return fmt.Sprintf("answered %d after %dms", *a.ResponseStatus, a.DurationMS)
+	case a.Error != nil:
+		return "failed: " + string(a.Error.Class) + ": " + a.Error.Message
+	}
+	return "got no answer"
 }
 
 // onlyDiffering keeps, in large maps, only the entries that differ, so a

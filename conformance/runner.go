@@ -141,6 +141,9 @@ func (r *runner) step(ctx context.Context, sr *scenarioRun, i int, st Step) erro
 				sr.res.Sent = append(sr.res.Sent, sr.describePublish(p, id))
 			}
 		}
+		if p.AwaitFault != "" {
+			return r.awaitFault(ctx, sr, p.AwaitFault)
+		}
 	case st.Advance != nil:
 		d := time.Duration(*st.Advance)
 		if err := r.eng.Advance(ctx, d); err != nil {
@@ -170,6 +173,28 @@ func (r *runner) step(ctx context.Context, sr *scenarioRun, i int, st Step) erro
 		return fmt.Errorf("waiting for deliveries: %w", err)
 	}
 	return nil
+}
+
+// awaitFault polls until a fault rule of the scenario has fired. Polling
+// in real time is right here: the rule fires when the consumer, at its
+// own pace, makes the request it matches.
+func (r *runner) awaitFault(ctx context.Context, sr *scenarioRun, name string) error {
+	full := faultName(sr.s, faults.Rule{Name: name})
+	for {
+		n, err := r.eng.FaultFired(ctx, full)
+		if err != nil {
+			return fmt.Errorf("await fault %s: %w", name, err)
+		}
+		if n > 0 {
+			sr.res.Sent = append(sr.res.Sent, "fault rule "+full+" fired")
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("fault rule %s never fired: the consumer did not make the request it matches", name)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // overrides builds the data deep-merged over the topic's catalog example.

@@ -54,6 +54,9 @@ type Publish struct {
 	Version int            `json:"version,omitempty"`
 	Status  string         `json:"status,omitempty"`
 	Data    map[string]any `json:"data,omitempty"`
+	// AwaitFault names a fault rule of the scenario: after publishing, the
+	// runner waits for it to fire instead of for deliveries to settle.
+	AwaitFault string `json:"await_fault,omitempty"`
 }
 
 // Expect is what the runner checks, at one step or at the end.
@@ -82,6 +85,10 @@ type CaseState struct {
 	Status  string `json:"status"`
 	Version int    `json:"version"`
 }
+
+// StatusTimeout is the response status of an attempt that got no answer
+// within the attempt timeout.
+const StatusTimeout = "timeout"
 
 // matchStatus reports whether an HTTP status satisfies want ("2xx" or an
 // exact code).
