@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -81,7 +82,7 @@ func (r *runner) check(ctx context.Context, sr *scenarioRun, at string, e *Expec
 						want[key], got[key] = e.Applied[label], probe.Applied[id]
 					}
 				}
-				st, d := diffStatus(onlyDiffering(want, got))
+				st, d := diffCounts(want, got)
 				add(LevelProbe, name, st, d)
 			}
 		}
@@ -198,20 +199,63 @@ func outcomeOf(a webhooks.Attempt) string {
 	return "got no answer"
 }
 
-// onlyDiffering keeps, in large maps, only the entries that differ, so a
-// burst's diff lists the wrong events rather than hundreds of right ones.
-func onlyDiffering(want, got map[string]int) (map[string]int, map[string]int) {
-	const large = 10
-	if len(want) <= large {
-		return want, got
+// diffCounts diffs applied counts. A burst's diff would list hundreds of
+// events, so beyond a few it summarises: how many events differ, grouped
+// by the count the probe reported, then the first few in publish order.
+func diffCounts(want, got map[string]int) (Status, string) {
+	const shown = 10
+	if len(want) <= shown {
+		return diffStatus(want, got)
 	}
-	w, g := map[string]int{}, map[string]int{}
+	var keys []string
+	byCount := map[int]int{}
 	for k, v := range want {
 		if got[k] != v {
-			w[k], g[k] = v, got[k]
+			keys = append(keys, k)
+			byCount[got[k]]++
 		}
 	}
-	return w, g
+	if len(keys) == 0 {
+		return StatusPass, ""
+	}
+	slices.SortFunc(keys, publishOrder)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d of %d events were not applied as expected:\n", len(keys), len(want))
+	for _, n := range slices.Sorted(maps.Keys(byCount)) {
+		fmt.Fprintf(&b, "  %d applied %d times\n", byCount[n], n)
+	}
+	w, g := map[string]int{}, map[string]int{}
+	for _, k := range keys[:min(shown, len(keys))] {
+		w[k], g[k] = want[k], got[k]
+	}
+	_, d := diffStatus(w, g)
+	b.WriteString(d)
+	if len(keys) > shown {
+		fmt.Fprintf(&b, "… and %d more (every delivery is in the JSON report)", len(keys)-shown)
+	}
+	return StatusFail, b.String()
+}
+
+// publishOrder orders keys "label[i] id" by label, then numerically by i.
+func publishOrder(a, b string) int {
+	la, ia := splitIndex(a)
+	lb, ib := splitIndex(b)
+	if c := strings.Compare(la, lb); c != 0 {
+		return c
+	}
+	if ia != ib {
+		return ia - ib
+	}
+	return strings.Compare(a, b)
+}
+
+func splitIndex(key string) (string, int) {
+	label, rest, ok := strings.Cut(key, "[")
+	if !ok {
+		return key, 0
+	}
+	n, _ := strconv.Atoi(rest[:strings.IndexByte(rest+"]", ']')])
+	return label, n
 }
 
 // diffStatus compares with go-cmp; the diff reads -want +got.

@@ -48,6 +48,9 @@ type Config struct {
 	ScenarioTimeout time.Duration
 	// Progress, when set, receives one line per scenario as it ends.
 	Progress io.Writer
+	// LiveProgress says Progress is a terminal: the running scenario is
+	// shown and its line is overwritten with the verdict.
+	LiveProgress bool
 	Logger   *slog.Logger
 }
 
@@ -156,9 +159,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	r := &runner{cfg: cfg, eng: eng, ep: ep, app: app}
 	rep := &Report{Target: ep.URL, Started: start.UTC()}
 	for i, s := range selected {
+		if cfg.Progress != nil && cfg.LiveProgress {
+			fmt.Fprintf(cfg.Progress, "[%d/%d] %-28s running…", i+1, len(selected), s.Name)
+		}
 		res := r.run(ctx, s)
 		rep.Scenarios = append(rep.Scenarios, res)
 		if cfg.Progress != nil {
+			if cfg.LiveProgress {
+				fmt.Fprint(cfg.Progress, "\r\033[K") // back to the line start, erase it
+			}
 			fmt.Fprintf(cfg.Progress, "[%d/%d] %-28s %s (%s)\n", i+1, len(selected), s.Name, res.Status, res.Duration.Round(time.Millisecond))
 		}
 		if err := ctx.Err(); err != nil {

@@ -86,7 +86,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cfg.Consumer = &conformance.Target{URL: *target, Probe: *probe}
 	}
 	if isTerminal(stderr) {
-		cfg.Progress = stderr
+		cfg.Progress, cfg.LiveProgress = stderr, true
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
