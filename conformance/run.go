@@ -51,7 +51,7 @@ type Config struct {
 	// LiveProgress says Progress is a terminal: the running scenario is
 	// shown and its line is overwritten with the verdict.
 	LiveProgress bool
-	Logger   *slog.Logger
+	Logger       *slog.Logger
 }
 
 // validate reports every problem of cfg together.
