@@ -55,6 +55,9 @@ type keyring struct {
 	// staleDoc is served instead of doc until staleUntil (fault injection).
 	staleDoc   []byte
 	staleUntil time.Time
+	// verified remembers tokens whose signature checked out with one of
+	// these keys.
+	verified verifiedTokens
 }
 
 func newKeyring(alg string, clock core.Clock) (*keyring, error) {
@@ -109,6 +112,7 @@ func (k *keyring) reset() error {
 	defer k.mu.Unlock()
 	k.current, k.retired = key, nil
 	k.staleDoc, k.staleUntil = nil, time.Time{}
+	k.verified.clear()
 	return k.rebuildLocked()
 }
 

@@ -73,10 +73,7 @@ func (s *Service) parseAccess(raw, audience string) (accessToken, error) {
 	if _, ok := set.LookupKeyID(h.Kid); !ok {
 		return accessToken{}, invalid("kid %q is not in the JWKS", h.Kid)
 	}
-	opts := []jwt.ParseOption{
-		// WithKeySet matches both kid and alg against our keys.
-		jwt.WithKeySet(set, jws.WithRequireKid(true)),
-		jwt.WithValidate(true),
+	opts := []jwt.ValidateOption{
 		jwt.WithIssuer(s.issuer),
 		jwt.WithAcceptableSkew(Leeway),
 		jwt.WithClock(jwt.ClockFunc(s.clock.Now)),
@@ -87,8 +84,17 @@ func (s *Service) parseAccess(raw, audience string) (accessToken, error) {
 	if audience != "" {
 		opts = append(opts, jwt.WithAudience(audience))
 	}
-	tok, err := jwt.ParseString(raw, opts...)
-	if err != nil {
+	tok, ok := s.keys.verified.get(raw)
+	if !ok {
+		// WithKeySet matches both kid and alg against our keys. The claims
+		// are validated below, on every request, cached or not.
+		tok, err = jwt.ParseString(raw, jwt.WithKeySet(set, jws.WithRequireKid(true)), jwt.WithValidate(false))
+		if err != nil {
+			return accessToken{}, invalid("%v", err)
+		}
+		s.keys.verified.put(raw, tok)
+	}
+	if err := jwt.Validate(tok, opts...); err != nil {
 		return accessToken{}, invalid("%v", err)
 	}
 	at := accessToken{JTI: tok.JwtID(), Subject: tok.Subject(), Audience: tok.Audience(),

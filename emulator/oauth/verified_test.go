@@ -1,0 +1,82 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/knogin/argus-sandbox/emulator/core"
+)
+
+// TestVerifiedTokensRecheckEverythingButTheSignature presents a token
+// once (its signature is then remembered) and again after something
+// changed: every check but the signature must still apply.
+func TestVerifiedTokensRecheckEverythingButTheSignature(t *testing.T) {
+	tests := []struct {
+		name     string
+		resource string
+		change   func(e *env, tok string) string
+		wantErr  string
+	}{
+		{"same token again", ResourceWebhooks, func(*env, string) string { return "" }, ""},
+		{"expired since", ResourceWebhooks, func(e *env, _ string) string { e.clock.Advance(AccessTokenTTL + Leeway + time.Second); return "" }, "exp"},
+		{"other audience", ResourceGraphQL, func(*env, string) string { return "" }, "aud"},
+		{"keys replaced", ResourceWebhooks, func(e *env, _ string) string { _ = e.svc.keys.reset(); return "" }, "not in the JWKS"},
+		{"revoked since", ResourceWebhooks, func(e *env, tok string) string {
+			at, err := e.svc.parseAccess(tok, "")
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			if err := e.svc.RevokeTokenID(context.Background(), at.JTI); err != nil {
+				e.t.Fatal(err)
+			}
+			return ""
+		}, "revoked"},
+		{"signature altered", ResourceWebhooks, func(_ *env, tok string) string {
+			i := strings.LastIndexByte(tok, '.') + 1
+			sig := []byte(tok[i:])
+			sig[0] ^= 'A' ^ 'B'
+			if sig[0] == tok[i] {
+				sig[0] = 'C'
+			}
+			return tok[:i] + string(sig)
+		}, "verif"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			tok := e.clientToken("webhooks:read")
+			if _, err := e.svc.Verifier(ResourceWebhooks).Authenticate(context.Background(), tok); err != nil {
+				t.Fatalf("first presentation: %v", err)
+			}
+			if _, ok := e.svc.keys.verified.get(tok); !ok {
+				t.Fatal("a verified token was not remembered")
+			}
+			if other := tt.change(e, tok); other != "" {
+				tok = other
+			}
+			_, err := e.svc.Verifier(tt.resource).Authenticate(context.Background(), tok)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("second presentation: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, core.ErrInvalidToken) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("err = %v, want an invalid token error mentioning %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestVerifiedTokensStayBounded(t *testing.T) {
+	var v verifiedTokens
+	for i := range maxVerified + 10 {
+		v.put(strings.Repeat("x", i+1), nil)
+	}
+	if n := len(v.tokens); n != maxVerified {
+		t.Errorf("remembered %d tokens, want at most %d", n, maxVerified)
+	}
+}
