@@ -18,7 +18,6 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
-	"github.com/lestrrat-go/jwx/v2/jws"
 
 	"github.com/knogin/argus-sandbox/emulator/core"
 )
@@ -36,6 +35,9 @@ type signingKey struct {
 	alg  jwa.SignatureAlgorithm
 	priv crypto.Signer
 	pub  jwk.Key
+	// header is the encoded protected header of its tokens (RFC 7515
+	// §7.1): alg, kid and typ at+jwt (RFC 9068 §2.1).
+	header string
 	// lastExp is the latest exp (Unix seconds) of a token signed with the
 	// key: a retired key stays published until then.
 	lastExp atomic.Int64
@@ -99,7 +101,16 @@ func generateKey(alg jwa.SignatureAlgorithm) (*signingKey, error) {
 			return nil, fmt.Errorf("oauth: JWK %s: %w", k, err)
 		}
 	}
-	return &signingKey{kid: kid, alg: alg, priv: priv, pub: pub}, nil
+	// The protected header never changes for a key: encode it once.
+	hdr, err := json.Marshal(struct {
+		Alg string `json:"alg"`
+		Kid string `json:"kid"`
+		Typ string `json:"typ"`
+	}{string(alg), kid, "at+jwt"})
+	if err != nil {
+		return nil, fmt.Errorf("oauth: JOSE header: %w", err)
+	}
+	return &signingKey{kid: kid, alg: alg, priv: priv, pub: pub, header: base64.RawURLEncoding.EncodeToString(hdr)}, nil
 }
 
 // reset drops every key and starts over with a fresh one.
@@ -217,18 +228,7 @@ func (k *keyring) sign(payload []byte, exp time.Time) (string, error) {
 			break
 		}
 	}
-	hdr := jws.NewHeaders()
-	if err := hdr.Set(jws.TypeKey, "at+jwt"); err != nil {
-		return "", err
-	}
-	if err := hdr.Set(jws.KeyIDKey, key.kid); err != nil {
-		return "", err
-	}
-	out, err := jws.Sign(payload, jws.WithKey(key.alg, key.priv, jws.WithProtectedHeaders(hdr)))
-	if err != nil {
-		return "", fmt.Errorf("oauth: sign: %w", err)
-	}
-	return string(out), nil
+	return key.signCompact(payload)
 }
 
 // RotateKeys makes a fresh signing key current and returns its kid. The
