@@ -16,6 +16,10 @@ const (
 	operationKey
 )
 
+// FaultHeader names the fault rule that shaped a response or an issued
+// token; the fault injector sets it.
+const FaultHeader = "X-Sandbox-Fault"
+
 // RequestIDFrom returns the request ID stored by the server middleware.
 func RequestIDFrom(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey).(string)

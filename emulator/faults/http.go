@@ -16,7 +16,7 @@ import (
 
 // FaultHeader names the rules that shaped a reply, so a user who sees an
 // odd response can tell it was injected.
-const FaultHeader = "X-Sandbox-Fault"
+const FaultHeader = core.FaultHeader
 
 // ControlAPI is the API name of the control plane, which faults never
 // touch: a rule matching everything must not lock the operator out.

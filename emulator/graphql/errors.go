@@ -25,6 +25,7 @@ const (
 	CodePersistedNotFound  = "PERSISTED_QUERY_NOT_FOUND"
 	CodeBadRequest         = "BAD_REQUEST"
 	CodeInternal           = "INTERNAL_SERVER_ERROR"
+	codeUnavailable        = "SERVICE_UNAVAILABLE"
 	codeMethodNotAllowed   = "METHOD_NOT_ALLOWED"
 	codeUnsupportedMedia   = "UNSUPPORTED_MEDIA_TYPE"
 	codeRequestTooLarge    = "REQUEST_TOO_LARGE"
@@ -107,6 +108,11 @@ func writeRequestError(w http.ResponseWriter, r *http.Request, e *core.RequestEr
 		ge = newError(codeMethodNotAllowed, "send GraphQL requests with POST")
 	case "not_found":
 		ge = newError(CodeNotFound, "no such endpoint")
+	case "service_unavailable", "rate_limited":
+		// Injected outages and rate limits keep their status and say so.
+		ge = newError(codeUnavailable, e.Detail)
+	case "internal_error":
+		ge = newError(CodeInternal, "the server failed while serving this request")
 	default:
 		if isBatch(r) {
 			ge = newError(CodeBadRequest, "batched requests are not supported: send one operation per request")

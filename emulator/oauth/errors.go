@@ -19,6 +19,10 @@ const (
 	CodeAccessDenied            = "access_denied"
 	CodeUnsupportedResponseType = "unsupported_response_type"
 	CodeServerError             = "server_error"
+	// CodeTemporarilyUnavailable is RFC 6749 §4.1.2.1's code for an
+	// overloaded or unavailable server; the token endpoint uses it for
+	// 503 and 429 replies.
+	CodeTemporarilyUnavailable = "temporarily_unavailable"
 )
 
 // Error is an OAuth 2 error response (RFC 6749 §5.2). It is the one wire
@@ -75,11 +79,16 @@ func writeError(w http.ResponseWriter, e *Error) {
 // The authorization endpoint answers a browser, so it gets an HTML page.
 func (s *Service) writeRequestError(w http.ResponseWriter, r *http.Request, re *core.RequestError) {
 	e := &Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Description: re.Detail, Header: re.Header}
-	switch re.Status {
-	case http.StatusMethodNotAllowed, http.StatusRequestEntityTooLarge:
+	switch {
+	case re.Status == http.StatusMethodNotAllowed, re.Status == http.StatusRequestEntityTooLarge:
 		e.Status = re.Status
-	case http.StatusUnauthorized, http.StatusForbidden:
+	case re.Status == http.StatusUnauthorized, re.Status == http.StatusForbidden:
 		e.Status, e.Code = http.StatusUnauthorized, CodeInvalidClient
+	case re.Status == http.StatusTooManyRequests, re.Status == http.StatusServiceUnavailable:
+		// An outage or a rate limit (injected faults) keeps its status.
+		e.Status, e.Code = re.Status, CodeTemporarilyUnavailable
+	case re.Status >= 500:
+		e.Status, e.Code = re.Status, CodeServerError
 	}
 	for _, f := range re.Fields {
 		e.Description += "; " + f.Field + ": " + f.Reason

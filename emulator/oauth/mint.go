@@ -31,7 +31,7 @@ type FaultTarget struct {
 }
 
 // FaultHeader names the fault rule that distorted an issued token.
-const FaultHeader = "X-Sandbox-Fault"
+const FaultHeader = core.FaultHeader
 
 // accessClaims is the RFC 9068 §2.2 claim set, plus the tenant.
 type accessClaims struct {
