@@ -4,6 +4,7 @@
 // Go module proxy), and prints one table of ratios plus benchstat lines.
 //
 //	go run ./cmd/loadbench [--duration 5s] [--concurrency 32] [--stripe-mock] [--generator auto|go|wrk]
+//	go run ./cmd/loadbench --soak 10m
 package main
 
 import (
@@ -41,6 +42,7 @@ func run(ctx context.Context, args []string) int {
 	conc := fs.Int("concurrency", 32, "concurrent connections of the load generator")
 	cold := fs.Int("cold-runs", 11, "start-ups measured per server")
 	stripe := fs.Bool("stripe-mock", false, "also measure stripe-mock "+stripeMockModule)
+	soak := fs.Duration("soak", 0, "instead of the benchmark, trigger webhook deliveries for this long and print the sandbox's RSS over time")
 	gen := fs.String("generator", "auto", "load generator: go, wrk, or auto (wrk when installed)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -75,6 +77,18 @@ func run(ctx context.Context, args []string) int {
 	generator := "go"
 	if cfg.Wrk != "" {
 		generator = "wrk"
+	}
+	if *soak > 0 {
+		fmt.Fprintf(os.Stderr, "soak: %s with the %s generator\n", *soak, generator)
+		samples, err := loadbench.Soak(ctx, cfg, *soak, max(time.Second, *soak/20), os.Stdout)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadbench: soak:", err)
+			return 1
+		}
+		first, last := samples[0], samples[len(samples)-1]
+		fmt.Printf("soak: %d deliveries, RSS %.1f MB at %s, %.1f MB at the end\n", last.Delivered,
+			float64(first.RSS)/(1<<20), first.Elapsed, float64(last.RSS)/(1<<20))
+		return 0
 	}
 	if *stripe {
 		fmt.Fprintln(os.Stderr, "installing", stripeMockModule)
