@@ -95,8 +95,10 @@ func env(name, def string) string {
 // config validates every option together and builds the emulator config.
 func (o *options) config(log *slog.Logger) (emulator.Config, error) {
 	var errs []error
-	if _, _, err := net.SplitHostPort(o.addr); err != nil {
+	if _, port, err := net.SplitHostPort(o.addr); err != nil {
 		errs = append(errs, fmt.Errorf("--addr %q: %w", o.addr, err))
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		errs = append(errs, fmt.Errorf("--addr %q: port must be a number from 0 to 65535", o.addr))
 	}
 	if o.pprofAddr != "" {
 		if _, _, err := net.SplitHostPort(o.pprofAddr); err != nil {

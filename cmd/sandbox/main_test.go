@@ -40,6 +40,9 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 		{"bad fixture names file and field", []string{"--addr", "127.0.0.1:0", "--fixtures", badFixtures},
 			[]string{"cases.yaml", "cases[0].status", "SHELVED"}},
 		{"bad issuer", []string{"--issuer", "ftp://x/y"}, []string{`--issuer "ftp://x/y"`}},
+		{"bad port", []string{"--addr", "127.0.0.1:18555x"}, []string{`--addr "127.0.0.1:18555x": port must be a number`}},
+		{"bad signing alg", []string{"--signing-alg", "HS256"}, []string{`--signing-alg "HS256"`}},
+		{"bad fault file", []string{"--faults", "/does/not/exist.yaml"}, []string{"--faults"}},
 		{"bad pprof address", []string{"--pprof", "6060"}, []string{`--pprof "6060"`}},
 	}
 	for _, tt := range tests {

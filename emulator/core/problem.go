@@ -86,6 +86,15 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
 	_, _ = w.Write(out)
 }
 
+// WriteSecretJSON writes a response that carries a credential (a client
+// secret, a token, a signing secret) with Cache-Control: no-store, as RFC
+// 6749 §5.1 asks of token responses.
+func WriteSecretJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	WriteJSON(w, status, v)
+}
+
 // WriteJSON writes v as application/json with the given status.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
 	out, err := json.Marshal(v)

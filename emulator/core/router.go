@@ -37,6 +37,10 @@ type API struct {
 	// Security overrides RouterConfig.Security for this API's schemes (for
 	// example an access-token verifier that checks this resource's audience).
 	Security map[string]Authenticator
+	// LenientQuery lets undeclared query parameters through (RFC 6749
+	// §3.1 and §3.2: an authorization server ignores unrecognised
+	// parameters). Elsewhere they are refused, as are repeated scalars.
+	LenientQuery bool
 }
 
 // ErrorWriter writes a RequestError in a surface's wire format.
@@ -191,6 +195,7 @@ func NewRouter(cfg RouterConfig) (*Router, error) {
 		return nil, fmt.Errorf("routes do not match the specs:\n  %s", strings.Join(problems, "\n  "))
 	}
 	for path, methods := range paths {
+		slices.Sort(methods)
 		allow := strings.Join(methods, ", ")
 		write := pathErr[path]
 		if write == nil {
@@ -290,6 +295,7 @@ func (rt *Router) operation(api API, route *routers.Route, info OperationInfo, h
 	valRoute := *route
 	valRoute.Operation = &bare
 	drainBody := !hasBody && len(security) > 0
+	query := newQueryRules(route)
 	next := h
 	if rt.cfg.Wrap != nil {
 		next = rt.cfg.Wrap(info, h)
@@ -314,6 +320,26 @@ func (rt *Router) operation(api API, route *routers.Route, info OperationInfo, h
 			r.Body = http.MaxBytesReader(w, r.Body, rt.cfg.MaxBodyBytes)
 		} else if !hasBody {
 			r.Body = http.NoBody
+		}
+		if !api.LenientQuery && r.URL.RawQuery != "" {
+			if qerr := query.check(r.URL.Query()); qerr != nil {
+				writeErr(w, r, qerr)
+				return
+			}
+		}
+		if hasBody && r.Body != http.NoBody && isJSON(r.Header.Get("Content-Type")) {
+			data, err := io.ReadAll(r.Body)
+			r.Body.Close()
+			if err != nil {
+				writeErr(w, r, requestErrorFrom(&openapi3filter.RequestError{Reason: "reading failed", Err: err}))
+				return
+			}
+			if fe := checkJSON(data); fe != nil {
+				writeErr(w, r, &RequestError{Status: http.StatusBadRequest, Code: "invalid_request", Fields: []FieldError{*fe},
+					Detail: "the request body is not a single JSON value with unique keys: " + fe.Field})
+				return
+			}
+			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(data)), int64(len(data))
 		}
 		if drainBody && r.Body != http.NoBody {
 			data, err := io.ReadAll(r.Body)

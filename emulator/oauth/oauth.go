@@ -174,7 +174,8 @@ func (s *Service) API(doc *openapi3.T) core.API {
 			"authorizationServerMetadata": http.HandlerFunc(s.handleASMetadata),
 			"openIDConfiguration":         http.HandlerFunc(s.handleOpenIDConfiguration),
 		},
-		Errors: s.writeRequestError,
+		Errors:       s.writeRequestError,
+		LenientQuery: true,
 	}
 }
 

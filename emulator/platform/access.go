@@ -189,14 +189,21 @@ func (s *Service) DecideAccessRequest(ctx context.Context, id string, approve bo
 // TenantHasCapability reports whether tenant has an approved access request
 // for capability.
 func (s *Service) TenantHasCapability(ctx context.Context, tenant, capability string) bool {
+	return s.unlockedCapabilities(ctx, tenant)[capability]
+}
+
+// unlockedCapabilities lists the capabilities tenant holds through approved
+// access requests.
+func (s *Service) unlockedCapabilities(ctx context.Context, tenant string) map[string]bool {
 	list, err := s.store.ListAccessRequests(ctx, tenant)
 	if err != nil {
-		return false
+		return nil
 	}
+	out := map[string]bool{}
 	for _, ar := range list {
-		if ar.Capability == capability && ar.Status == RequestApproved {
-			return true
+		if ar.Status == RequestApproved {
+			out[ar.Capability] = true
 		}
 	}
-	return false
+	return out
 }

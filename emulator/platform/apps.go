@@ -45,7 +45,7 @@ func (s *Service) createApp(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, perr)
 		return
 	}
-	scopes, perr := s.scopeItems(r.Context(), p.Tenant, in.RequestedScopes, nil)
+	scopes, perr := s.scopeItems(p.Tenant, s.unlockedCapabilities(r.Context(), p.Tenant), in.RequestedScopes, nil)
 	if perr != nil {
 		writeErr(w, r, perr)
 		return
@@ -66,7 +66,7 @@ func (s *Service) createApp(w http.ResponseWriter, r *http.Request) {
 	s.publish(r.Context(), p.Tenant, "app.created", map[string]any{"app": appSummary(app, "active"), "actor": actorOf(p)})
 	v := viewApp(app)
 	v.ClientSecret = secret
-	core.WriteJSON(w, http.StatusCreated, v)
+	core.WriteSecretJSON(w, http.StatusCreated, v)
 }
 
 func appSummary(a App, status string) map[string]any {
@@ -116,6 +116,9 @@ func (s *Service) updateApp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	changed := []string{}
+	// Read before the update: the closure runs under the store's lock and
+	// must not call back into the store.
+	unlocked := s.unlockedCapabilities(r.Context(), p.Tenant)
 	a, err := s.store.UpdateApp(r.Context(), p.Tenant, r.PathValue("app_id"), func(a *App) error {
 		if in.Name != nil {
 			a.Name = *in.Name
@@ -133,7 +136,7 @@ func (s *Service) updateApp(w http.ResponseWriter, r *http.Request) {
 			changed = append(changed, "redirect_uris")
 		}
 		if in.RequestedScopes != nil {
-			items, perr := s.scopeItems(r.Context(), p.Tenant, *in.RequestedScopes, a.Scopes)
+			items, perr := s.scopeItems(p.Tenant, unlocked, *in.RequestedScopes, a.Scopes)
 			if perr != nil {
 				return perr
 			}

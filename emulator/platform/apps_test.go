@@ -387,3 +387,86 @@ func TestScopesAndPagination(t *testing.T) {
 		t.Errorf("pagination returned %d apps, want 5", seen)
 	}
 }
+
+// TestUpdateWithPartnerScope: adding a partner scope through PATCH goes
+// through reviewed access exactly like creation (and the store stays
+// usable afterwards).
+func TestUpdateWithPartnerScope(t *testing.T) {
+	e := newEnv(t)
+	app := e.createApp(globex, `{"name":"x","grant_types":["client_credentials"],"requested_scopes":["cases:read"]}`)
+	id := app["id"].(string)
+	body := `{"requested_scopes":["cases:read","audit:export"]}`
+	st, _, out := e.do("PATCH", "/v1/platform/apps/"+id, globex, "application/json", body)
+	if st != http.StatusForbidden || out["code"] != "review_required" || !hasField(out, "/requested_scopes/1") {
+		t.Fatalf("partner scope without access: %d %v", st, out)
+	}
+	if st, _, _ := e.do("GET", "/v1/platform/apps", acme, "", ""); st != 200 {
+		t.Fatalf("store unusable after the refused update: %d", st)
+	}
+	st, _, ar := e.do("POST", "/v1/platform/access-requests", globex, "application/json",
+		`{"capability":"advanced_platform_apis","use_case":"Export the audit trail to our SIEM nightly.","requested_scopes":["audit:export"]}`)
+	if st != 201 {
+		t.Fatalf("access request: %d %v", st, ar)
+	}
+	if _, err := e.svc.DecideAccessRequest(context.Background(), ar["id"].(string), true, "ok"); err != nil {
+		t.Fatal(err)
+	}
+	st, _, out = e.do("PATCH", "/v1/platform/apps/"+id, globex, "application/json", body)
+	if st != 200 {
+		t.Fatalf("partner scope after approval: %d %v", st, out)
+	}
+	if diff := cmp.Diff([]string{"cases:read", "audit:export"}, strs(out["approved_scopes"])); diff != "" {
+		t.Errorf("approved (-want +got):\n%s", diff)
+	}
+}
+
+// TestCredentialResponsesAreNotCached: every answer carrying a secret or a
+// token says Cache-Control: no-store (RFC 6749 §5.1).
+func TestCredentialResponsesAreNotCached(t *testing.T) {
+	e := newEnv(t)
+	req := func(method, path, body string) http.Header {
+		t.Helper()
+		st, h, out := e.do(method, path, acme, "application/json", body)
+		if st/100 != 2 {
+			t.Fatalf("%s %s: %d %v", method, path, st, out)
+		}
+		return h
+	}
+	st, h, app := e.do("POST", "/v1/platform/apps", acme, "application/json", portalExample)
+	if st != 201 {
+		t.Fatal(st)
+	}
+	id := app["id"].(string)
+	for name, hdr := range map[string]http.Header{
+		"create app":           h,
+		"rotate secret":        req("POST", "/v1/platform/apps/"+id+"/secrets", `{}`),
+		"create service token": req("POST", "/v1/platform/apps/"+id+"/service-tokens", `{}`),
+	} {
+		if got := hdr.Get("Cache-Control"); got != "no-store" {
+			t.Errorf("%s: Cache-Control = %q, want no-store", name, got)
+		}
+	}
+}
+
+func TestRevokeServiceTokenIsIdempotent(t *testing.T) {
+	e := newEnv(t)
+	app := e.createApp(acme, portalExample)
+	id := app["id"].(string)
+	_, _, tok := e.do("POST", "/v1/platform/apps/"+id+"/service-tokens", acme, "application/json", `{}`)
+	path := "/v1/platform/apps/" + id + "/service-tokens/" + tok["id"].(string)
+	for i := 0; i < 2; i++ {
+		if st, _, out := e.do("DELETE", path, acme, "", ""); st != 204 {
+			t.Fatalf("revoke %d: %d %v", i+1, st, out)
+		}
+	}
+	_, _, audit := e.do("GET", "/v1/platform/audit-events?target="+id, acme, "", "")
+	n := 0
+	for _, ev := range audit["data"].([]any) {
+		if ev.(map[string]any)["action"] == "app.service_token_revoked" {
+			n++
+		}
+	}
+	if n != 1 || len(e.minter.revoked) != 1 {
+		t.Errorf("audit has %d revocations and the minter saw %d, want 1 and 1", n, len(e.minter.revoked))
+	}
+}

@@ -55,7 +55,7 @@ func (s *Service) rotateSecret(w http.ResponseWriter, r *http.Request) {
 	s.publish(r.Context(), p.Tenant, "app.secret_rotated", map[string]any{
 		"app": appSummary(a, viewApp(a).Status), "previous_secret_expires_at": prevExpiry, "actor": actorOf(p)})
 	live := liveSecrets(a, now)
-	core.WriteJSON(w, http.StatusCreated, map[string]any{
+	core.WriteSecretJSON(w, http.StatusCreated, map[string]any{
 		"client_id": a.ClientID, "client_secret": secret, "secret": live[len(live)-1], "secrets": live})
 }
 
@@ -125,7 +125,7 @@ func (s *Service) createServiceToken(w http.ResponseWriter, r *http.Request) {
 	s.audit(r.Context(), p, "app.service_token_created", a.ID, map[string]any{"token_id": id, "scopes": scopes})
 	v := viewServiceToken(st, s.clock.Now())
 	v.AccessToken, v.TokenType = token, "Bearer"
-	core.WriteJSON(w, http.StatusCreated, v)
+	core.WriteSecretJSON(w, http.StatusCreated, v)
 }
 
 func (s *Service) listServiceTokens(w http.ResponseWriter, r *http.Request) {
@@ -146,9 +146,11 @@ func (s *Service) listServiceTokens(w http.ResponseWriter, r *http.Request) {
 func (s *Service) revokeServiceToken(w http.ResponseWriter, r *http.Request) {
 	p := core.PrincipalFrom(r.Context())
 	id := r.PathValue("token_id")
+	already := false
 	a, err := s.store.UpdateApp(r.Context(), p.Tenant, r.PathValue("app_id"), func(a *App) error {
 		for i := range a.ServiceTokens {
 			if a.ServiceTokens[i].ID == id {
+				already = a.ServiceTokens[i].Revoked
 				a.ServiceTokens[i].Revoked = true
 				return nil
 			}
@@ -157,6 +159,12 @@ func (s *Service) revokeServiceToken(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil {
 		writeErr(w, r, err)
+		return
+	}
+	if already {
+		// Revocation is idempotent (as RFC 7009 §2.2 has it for tokens):
+		// nothing changes, nothing new is audited.
+		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	if s.tokens != nil {

@@ -1,7 +1,6 @@
 package platform
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -119,8 +118,10 @@ func errInvalid(field, reason string) *core.Problem {
 }
 
 // scopeItems evaluates requested scopes against the catalog, the tenant's
-// policy and its unlocked capabilities. prev keeps earlier decisions.
-func (s *Service) scopeItems(ctx context.Context, tenant string, requested []string, prev []Item) ([]Item, *core.Problem) {
+// policy and its unlocked capabilities (see unlockedCapabilities: it reads
+// the store, so it is computed before any store update closure runs).
+// prev keeps earlier decisions.
+func (s *Service) scopeItems(tenant string, unlocked map[string]bool, requested []string, prev []Item) ([]Item, *core.Problem) {
 	pol := s.policies[tenant]
 	var out []Item
 	for i, name := range requested {
@@ -135,7 +136,7 @@ func (s *Service) scopeItems(ctx context.Context, tenant string, requested []str
 		}
 		switch {
 		case !sc.Published():
-			if !s.TenantHasCapability(ctx, tenant, sc.Capability) {
+			if !unlocked[sc.Capability] {
 				return nil, errReviewRequired(field, sc)
 			}
 			out = append(out, Item{Value: name, Status: Approved})

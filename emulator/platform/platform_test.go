@@ -91,7 +91,8 @@ func (e *env) do(method, path, token, contentType, body string) (int, http.Heade
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	// A bounded client: a hang is a failure, not a stuck test run.
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}

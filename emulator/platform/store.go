@@ -99,7 +99,8 @@ type Store interface {
 	AppByClientID(ctx context.Context, clientID string) (App, error)
 	ListApps(ctx context.Context, tenant string) ([]App, error)
 	// UpdateApp applies fn to the stored app atomically; an error from fn
-	// leaves the app unchanged.
+	// leaves the app unchanged. fn runs under the store's lock: it must not
+	// call the store.
 	UpdateApp(ctx context.Context, tenant, id string, fn func(*App) error) (App, error)
 	DeleteApp(ctx context.Context, tenant, id string) (App, error)
 

@@ -71,7 +71,7 @@ func (s *Service) handleCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	s.emit(r, "webhook.created", s.webhookEvent(r, hook))
 	w.Header().Set("Location", "/v1/webhooks/"+hook.ID)
-	core.WriteJSON(w, http.StatusCreated, struct {
+	core.WriteSecretJSON(w, http.StatusCreated, struct {
 		webhookJSON
 		Secret string `json:"secret"`
 	}{s.webhookJSON(hook), hook.Secret})
@@ -188,7 +188,7 @@ func (s *Service) handleRotate(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, notFound(err, "webhook"))
 		return
 	}
-	core.WriteJSON(w, http.StatusOK, map[string]any{
+	core.WriteSecretJSON(w, http.StatusOK, map[string]any{
 		"id": hook.ID, "secret": secret, "previous_secret_expires_at": s.webhookJSON(hook).PreviousSecretExpiresAt,
 	})
 }

@@ -1,0 +1,141 @@
+package core
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/routers"
+)
+
+// queryRules lists an operation's declared query parameters and which of
+// them may repeat (arrays).
+type queryRules struct {
+	declared map[string]bool
+	repeat   map[string]bool
+}
+
+func newQueryRules(route *routers.Route) queryRules {
+	q := queryRules{declared: map[string]bool{}, repeat: map[string]bool{}}
+	add := func(ps openapi3.Parameters) {
+		for _, p := range ps {
+			if p.Value == nil || p.Value.In != openapi3.ParameterInQuery {
+				continue
+			}
+			q.declared[p.Value.Name] = true
+			if s := p.Value.Schema; s != nil && s.Value != nil && s.Value.Type.Is(openapi3.TypeArray) {
+				q.repeat[p.Value.Name] = true
+			}
+		}
+	}
+	add(route.PathItem.Parameters)
+	add(route.Operation.Parameters)
+	return q
+}
+
+// check refuses query parameters the operation does not declare and
+// repeated ones that are not arrays: a misspelt filter must not silently
+// return unfiltered data. access_token is refused earlier with its own
+// message.
+func (q queryRules) check(query url.Values) *RequestError {
+	var fields []FieldError
+	for name, vals := range query {
+		switch {
+		case name == "access_token":
+		case !q.declared[name]:
+			fields = append(fields, FieldError{Field: "query." + name, Reason: "unknown query parameter"})
+		case len(vals) > 1 && !q.repeat[name]:
+			fields = append(fields, FieldError{Field: "query." + name, Reason: "given more than once"})
+		}
+	}
+	if len(fields) == 0 {
+		return nil
+	}
+	sort.Slice(fields, func(i, j int) bool { return fields[i].Field < fields[j].Field })
+	names := make([]string, len(fields))
+	for i, f := range fields {
+		names[i] = f.Field
+	}
+	return &RequestError{Status: http.StatusBadRequest, Code: "invalid_request", Fields: fields,
+		Detail: fmt.Sprintf("the request does not match the operation's parameters: %v", names)}
+}
+
+// isJSON reports whether a Content-Type names JSON.
+func isJSON(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && (mt == "application/json" || len(mt) > 5 && mt[len(mt)-5:] == "+json")
+}
+
+// errDuplicateKey and errTrailingData are refusals of checkJSON.
+var (
+	errDuplicateKey = errors.New("duplicate key")
+	errTrailingData = errors.New("data after the JSON value")
+)
+
+// checkJSON refuses what encoding/json would silently accept: data after
+// the value and duplicate object keys (RFC 8259 §4 says names SHOULD be
+// unique; which duplicate wins differs between parsers, so the contract
+// refuses them). Malformed JSON is left to the schema validator.
+func checkJSON(data []byte) *FieldError {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	fe, err := scanValue(dec, "")
+	if err != nil {
+		return nil // malformed: the validator names it
+	}
+	if fe != nil {
+		return fe
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return &FieldError{Field: "/", Reason: errTrailingData.Error()}
+	}
+	return nil
+}
+
+// scanValue reads one JSON value, reporting the first duplicate key with
+// its JSON pointer (RFC 6901).
+func scanValue(dec *json.Decoder, ptr string) (*FieldError, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch tok {
+	case json.Delim('{'):
+		keys := map[string]bool{}
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return nil, err
+			}
+			key, _ := kt.(string)
+			child := ptr + "/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(key)
+			if keys[key] {
+				return &FieldError{Field: child, Reason: errDuplicateKey.Error()}, nil
+			}
+			keys[key] = true
+			if fe, err := scanValue(dec, child); fe != nil || err != nil {
+				return fe, err
+			}
+		}
+		_, err = dec.Token()
+		return nil, err
+	case json.Delim('['):
+		for i := 0; dec.More(); i++ {
+			if fe, err := scanValue(dec, ptr+"/"+strconv.Itoa(i)); fe != nil || err != nil {
+				return fe, err
+			}
+		}
+		_, err = dec.Token()
+		return nil, err
+	}
+	return nil, nil
+}
