@@ -24,6 +24,8 @@ func TestCreateFaultRule(t *testing.T) {
 		{"schema error", `{"name":"a","when":{"probability":2},"action":{"malformed":{}}}`, 400, []string{"/when/probability"}},
 		{"two actions", `{"name":"a","action":{"malformed":{},"reset":{}}}`, 400, []string{"/action"}},
 		{"match field of another target", `{"name":"a","match":{"topic":"case.updated"},"action":{"error":{"status":500}}}`, 400, []string{"/match/topic"}},
+		{"latency that would outlive the write timeout", `{"name":"lat","match":{"operation":"listAccessRequests"},"action":{"latency":{"fixed":"999999h"}}}`, 400, []string{"/action/latency/fixed"}},
+		{"duration out of range", `{"name":"tex","match":{"operation":"token"},"action":{"token_expiry":{"expires_in":"-999999999h"}}}`, 400, []string{"/action/token_expiry/expires_in"}},
 		{"every semantic problem", `{"name":"a","when":{"until":"later"},"action":{"error":{"status":500,"limit":3}}}`, 400, []string{"/when/until", "/action/error/limit"}},
 	}
 	for _, tt := range tests {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -50,11 +51,45 @@ func checkRule(r Rule) []Issue {
 			add("/when/until", err.Error())
 		}
 	}
-	a := r.Action
+	issues = append(issues, checkDurations(r.Action)...)
+	return issues
+}
+
+// Bounds of the durations a rule may give. A request-side wait holds a
+// request open, so it must end well before the server's 60-second write
+// timeout, which does not stop a handler that is still waiting; clock-side
+// waits run on the sandbox clock and only need to stay meaningful.
+const (
+	// MaxRequestWait bounds latency (fixed plus jitter) and the total time
+	// a slow_drip reply takes.
+	MaxRequestWait = 30 * time.Second
+	// MaxClockWait bounds delivery delays, stale JWKS periods, stale
+	// timestamps, Retry-After and injected token lifetimes.
+	MaxClockWait = 30 * 24 * time.Hour
+)
+
+// checkDurations applies the bounds above and the actions' own rules on
+// their durations.
+func checkDurations(a Action) []Issue {
+	var issues []Issue
+	add := func(field, reason string) { issues = append(issues, Issue{field, reason}) }
+	atMost := func(field string, d Duration, limit time.Duration) {
+		if time.Duration(d) > limit {
+			add(field, fmt.Sprintf("must be at most %s, got %s", limit, time.Duration(d)))
+		}
+	}
 	switch {
 	case a.Latency != nil:
-		if a.Latency.Fixed <= 0 && a.Latency.Jitter <= 0 {
+		l := a.Latency
+		switch {
+		case l.Fixed <= 0 && l.Jitter <= 0:
 			add("/action/latency", "set fixed, jitter or both to a positive duration")
+		case time.Duration(l.Fixed) > MaxRequestWait:
+			atMost("/action/latency/fixed", l.Fixed, MaxRequestWait)
+		case time.Duration(l.Jitter) > MaxRequestWait:
+			atMost("/action/latency/jitter", l.Jitter, MaxRequestWait)
+		case time.Duration(l.Fixed+l.Jitter) > MaxRequestWait:
+			add("/action/latency/jitter", fmt.Sprintf("fixed plus jitter must be at most %s, got %s", MaxRequestWait, time.Duration(l.Fixed+l.Jitter)))
 		}
 	case a.Error != nil:
 		if a.Error.RetryAfter != 0 && a.Error.Status != 429 && a.Error.Status != 503 {
@@ -63,20 +98,62 @@ func checkRule(r Rule) []Issue {
 		if a.Error.Limit != 0 && a.Error.Status != 429 {
 			add("/action/error/limit", "only 429 replies carry rate-limit headers")
 		}
+		atMost("/action/error/retry_after", a.Error.RetryAfter, MaxClockWait)
 	case a.SlowDrip != nil:
 		if a.SlowDrip.Interval < 0 {
 			add("/action/slow_drip/interval", "must not be negative")
 		}
+		// The total is bounded when the reply is sent (drip widens the
+		// chunks); one interval alone must already fit.
+		atMost("/action/slow_drip/interval", a.SlowDrip.Interval, MaxRequestWait)
+	case a.RotateKeys != nil:
+		atMost("/action/rotate_keys/stale_jwks", a.RotateKeys.StaleJWKS, MaxClockWait)
 	case a.StaleJWKS != nil:
 		if a.StaleJWKS.For <= 0 {
 			add("/action/stale_jwks/for", "must be a positive duration")
+		}
+		atMost("/action/stale_jwks/for", a.StaleJWKS.For, MaxClockWait)
+	case a.TokenExpiry != nil:
+		if d := time.Duration(a.TokenExpiry.ExpiresIn); d > MaxClockWait || d < -MaxClockWait {
+			add("/action/token_expiry/expires_in", fmt.Sprintf("must be between -%s and %s, got %s", MaxClockWait, MaxClockWait, d))
 		}
 	case a.Delay != nil:
 		if a.Delay.For <= 0 {
 			add("/action/delay/for", "must be a positive duration")
 		}
+		atMost("/action/delay/for", a.Delay.For, MaxClockWait)
+	case a.StaleTimestamp != nil:
+		atMost("/action/stale_timestamp/by", a.StaleTimestamp.By, MaxClockWait)
 	}
 	return issues
+}
+
+// durationIssues finds the durations under an action that match the
+// schema's pattern but do not fit a time.Duration (about ±292 years), so
+// the rule is refused naming the field rather than failing to decode.
+func durationIssues(v any, ptr string, inAction bool) []Issue {
+	var issues []Issue
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			key := strings.NewReplacer("~", "~0", "/", "~1").Replace(k)
+			issues = append(issues, durationIssues(e, ptr+"/"+key, inAction || k == "action")...)
+		}
+	case []any:
+		for i, e := range v {
+			issues = append(issues, durationIssues(e, ptr+"/"+strconv.Itoa(i), inAction)...)
+		}
+	case string:
+		if _, err := time.ParseDuration(v); inAction && err != nil {
+			issues = append(issues, Issue{ptr, durationReason(v)})
+		}
+	}
+	return issues
+}
+
+// durationReason explains a duration string time.ParseDuration refused.
+func durationReason(s string) string {
+	return fmt.Sprintf("%q is not a usable duration: it is out of range (durations are limited to about 292 years)", s)
 }
 
 func describe(ts []Target) string {

@@ -92,7 +92,7 @@ func (e *Engine) MatchDelivery(info DeliveryInfo) DeliveryPlan {
 			plan.HoldForReorder = max(plan.HoldForReorder, n)
 			detail = fmt.Sprintf("held to reorder a burst of %d", n)
 		case a.Delay != nil:
-			plan.Delay += time.Duration(a.Delay.For)
+			plan.Delay = min(plan.Delay+time.Duration(a.Delay.For), MaxClockWait)
 			detail = "delayed " + time.Duration(a.Delay.For).String()
 		case a.ResponseLost != nil:
 			plan.ResponseLost = true

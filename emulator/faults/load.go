@@ -135,6 +135,10 @@ func decode(sch *jsonschema.Schema, doc any, out any) *ValidationError {
 		}
 		return &ValidationError{Issues: schemaIssues(ve)}
 	}
+	if issues := durationIssues(doc, "", false); len(issues) > 0 {
+		sort.Slice(issues, func(i, j int) bool { return issues[i].Field < issues[j].Field })
+		return &ValidationError{Issues: issues}
+	}
 	raw, err := json.Marshal(doc)
 	if err == nil {
 		dec := json.NewDecoder(bytes.NewReader(raw))

@@ -67,7 +67,7 @@ func drop(w http.ResponseWriter, reset bool) {
 }
 
 // drip sends the head and the first chunk at once, then one chunk per
-// interval on the sandbox clock.
+// interval on the sandbox clock, in at most MaxRequestWait.
 func (e *Engine) drip(w http.ResponseWriter, r *http.Request, c *capture, d SlowDrip) {
 	chunk := d.ChunkBytes
 	if chunk <= 0 {
@@ -77,8 +77,13 @@ func (e *Engine) drip(w http.ResponseWriter, r *http.Request, c *capture, d Slow
 	if interval <= 0 {
 		interval = DefaultDripInterval
 	}
-	rc := http.NewResponseController(w)
 	body := c.body.Bytes()
+	// A long body would drip for longer than MaxRequestWait: wider chunks
+	// keep the total within it (the first chunk goes out at once).
+	if steps := max(1, int(MaxRequestWait/interval)); steps < (len(body)-1)/chunk {
+		chunk = (len(body)-1)/steps + 1
+	}
+	rc := http.NewResponseController(w)
 	c.writeHead(w, len(body))
 	for i := 0; i < len(body); i += chunk {
 		if i > 0 && !e.sleep(r.Context(), interval) {

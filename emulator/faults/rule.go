@@ -210,7 +210,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return err
+		return fmt.Errorf("%q is not a usable duration: write a Go duration such as \"30s\", within about 292 years", s)
 	}
 	*d = Duration(v)
 	return nil
