@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/knogin/argus-sandbox/emulator/core"
+	"github.com/knogin/argus-sandbox/emulator/faults"
 )
 
 // reset returns every surface, the fault rules and the clock to their
@@ -49,17 +50,10 @@ func (s *Service) updateClock(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &in) {
 		return
 	}
-	var d time.Duration
-	if in.Advance != nil {
-		var err error
-		if d, err = time.ParseDuration(*in.Advance); err != nil || d < 0 {
-			core.WriteProblem(w, r, invalid("/advance", "must be a non-negative duration such as 90s or 1h30m"))
-			return
-		}
-		if in.Set != nil {
-			core.WriteProblem(w, r, invalid("/set", "give either advance or set, not both"))
-			return
-		}
+	d, p := checkClockUpdate(s.cfg.Clock.Now(), in.Advance, in.Set)
+	if p != nil {
+		core.WriteProblem(w, r, p)
+		return
 	}
 	if in.Reset {
 		s.cfg.Clock.Reset()
@@ -79,6 +73,41 @@ func (s *Service) updateClock(w http.ResponseWriter, r *http.Request) {
 	st := s.cfg.Clock.State()
 	s.log.Info("clock changed", "now", st.Now, "frozen", st.Frozen, "request_id", core.RequestIDFrom(r.Context()))
 	core.WriteJSON(w, http.StatusOK, st)
+}
+
+// The clock stays between MinClockTime and MaxClockTime: its offset from
+// real time is a time.Duration (about ±292 years), so a time beyond that
+// range would be silently clamped, and tokens, retries and signatures
+// computed from it would be wrong.
+var (
+	// MinClockTime is the earliest time the clock may be set to.
+	MinClockTime = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	// MaxClockTime is the time the clock may not reach.
+	MaxClockTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// checkClockUpdate parses advance and checks advance and set against the
+// clock's range; it returns the problem naming the field, or nil.
+func checkClockUpdate(now time.Time, advance *string, set *time.Time) (time.Duration, *core.Problem) {
+	rangeText := "the clock stays between " + MinClockTime.Format(time.RFC3339) + " and " + MaxClockTime.Format(time.RFC3339)
+	var d time.Duration
+	switch {
+	case advance != nil && set != nil:
+		return 0, invalid("/set", "give either advance or set, not both")
+	case advance != nil:
+		var err error
+		if d, err = time.ParseDuration(*advance); err != nil || d < 0 {
+			return 0, invalid("/advance", "must be a positive duration such as 90s or 1h30m")
+		}
+		if !now.Add(d).Before(MaxClockTime) {
+			return 0, invalid("/advance", "moves the clock too far: "+rangeText)
+		}
+	case set != nil:
+		if set.Before(MinClockTime) || !set.Before(MaxClockTime) {
+			return 0, invalid("/set", "is out of range: "+rangeText)
+		}
+	}
+	return d, nil
 }
 
 func (s *Service) triggerEvent(w http.ResponseWriter, r *http.Request) {
@@ -128,8 +157,8 @@ func (s *Service) rotateKeys(w http.ResponseWriter, r *http.Request) {
 	var stale time.Duration
 	if in.StaleJWKS != "" {
 		var err error
-		if stale, err = time.ParseDuration(in.StaleJWKS); err != nil {
-			core.WriteProblem(w, r, invalid("/stale_jwks", "must be a duration such as 30s"))
+		if stale, err = time.ParseDuration(in.StaleJWKS); err != nil || stale < 0 || stale > faults.MaxClockWait {
+			core.WriteProblem(w, r, invalid("/stale_jwks", "must be a duration such as 30s, at most "+faults.MaxClockWait.String()))
 			return
 		}
 	}

@@ -251,3 +251,52 @@ func TestDecideAccessRequest(t *testing.T) {
 		})
 	}
 }
+
+func TestClockRange(t *testing.T) {
+	base := time.Date(2030, 6, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name       string
+		body       string
+		wantStatus int
+		wantField  string
+		wantIn     string
+	}{
+		{"set at the end of time", `{"set":"9999-12-31T23:59:59Z"}`, 400, "/set", "out of range"},
+		{"set before 1970", `{"set":"1969-12-31T23:59:59Z"}`, 400, "/set", "out of range"},
+		{"set just before the bound", `{"set":"2199-12-31T23:59:59Z"}`, 200, "", ""},
+		{"set to 1970", `{"set":"1970-01-01T00:00:00Z"}`, 200, "", ""},
+		{"advance past the bound", `{"advance":"1500000h"}`, 400, "/advance", "too far"},
+		{"advance out of Go's range", `{"advance":"9999999999h"}`, 400, "/advance", "positive duration"},
+		{"negative advance", `{"advance":"-10m"}`, 400, "/advance", "must be a positive duration"},
+		{"unreadable advance", `{"advance":"soon"}`, 400, "/advance", "must be a positive duration"},
+		{"stale JWKS beyond 30 days", `{"stale_jwks":"8760h"}`, 400, "/stale_jwks", "at most 720h"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			e.clock.Set(base)
+			path := "/_sandbox/clock"
+			if strings.Contains(tt.body, "stale_jwks") {
+				path = "/_sandbox/keys/rotate"
+			}
+			status, _, body := e.do(http.MethodPost, path, "", tt.body)
+			if status != tt.wantStatus {
+				t.Fatalf("status = %d, want %d: %v", status, tt.wantStatus, body)
+			}
+			if tt.wantField == "" {
+				return
+			}
+			errs, _ := body["errors"].([]any)
+			for _, fe := range errs {
+				m, _ := fe.(map[string]any)
+				if m["field"] == tt.wantField && strings.Contains(m["reason"].(string), tt.wantIn) {
+					if !e.clock.Now().Equal(base) {
+						t.Errorf("the clock moved to %v", e.clock.Now())
+					}
+					return
+				}
+			}
+			t.Errorf("errors %v do not name %s (%q)", errs, tt.wantField, tt.wantIn)
+		})
+	}
+}
