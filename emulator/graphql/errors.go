@@ -118,7 +118,7 @@ func writeRequestError(w http.ResponseWriter, r *http.Request, e *core.RequestEr
 			ge = newError(CodeBadRequest, "batched requests are not supported: send one operation per request")
 			break
 		}
-		ge = newError(CodeBadRequest, "the body must be a JSON object with query, variables, operationName and extensions")
+		ge = newError(CodeBadRequest, requestMessage(e.Fields))
 		if len(e.Fields) > 0 {
 			fields := make([]map[string]string, 0, len(e.Fields))
 			for _, f := range e.Fields {
@@ -131,6 +131,28 @@ func writeRequestError(w http.ResponseWriter, r *http.Request, e *core.RequestEr
 		w.Header()[k] = vs
 	}
 	writeResponse(w, r, e.Status, &response{errors: []*gqlError{ge}})
+}
+
+// requestMessage explains a refused request: a token or parameters in the
+// query string (the router refuses them before the body is looked at) get
+// their own message naming the parameter; anything else is the body's fault.
+func requestMessage(fields []core.FieldError) string {
+	var params []string
+	for _, f := range fields {
+		name, ok := strings.CutPrefix(f.Field, "query.")
+		if !ok {
+			continue
+		}
+		if name == "access_token" {
+			// RFC 6750 §2.3 allows it; the Argus contract does not.
+			return "bearer tokens are accepted only in the Authorization header, never in the query string (access_token)"
+		}
+		params = append(params, name+" ("+f.Reason+")")
+	}
+	if len(params) > 0 {
+		return "query parameters are not accepted: " + strings.Join(params, ", ") + "; send query, variables, operationName and extensions in the JSON body"
+	}
+	return "the body must be a JSON object with query, variables, operationName and extensions"
 }
 
 // isBatch reports whether the refused body was a JSON array: the validator
