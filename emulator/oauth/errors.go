@@ -90,12 +90,35 @@ func (s *Service) writeRequestError(w http.ResponseWriter, r *http.Request, re *
 	case re.Status >= 500:
 		e.Status, e.Code = re.Status, CodeServerError
 	}
-	for _, f := range re.Fields {
-		e.Description += "; " + f.Field + ": " + f.Reason
+	if d, ok := missingBody(r.URL.Path, re); ok {
+		e.Description = d
+	} else {
+		for _, f := range re.Fields {
+			e.Description += "; " + f.Field + ": " + f.Reason
+		}
 	}
 	if r.URL.Path == authorizePath {
 		s.pages.errorPage(w, e.Status, e.Code, e.Description)
 		return
 	}
 	writeError(w, e)
+}
+
+// requiredParameter names the parameter each form endpoint cannot do
+// without: RFC 6749 §4.1.3/§4.4.2 (grant_type), RFC 7009 §2.1 and RFC 7662
+// §2.1 (token).
+var requiredParameter = map[string]string{
+	"/v1/oauth/token":      "grant_type",
+	"/v1/oauth/revoke":     "token",
+	"/v1/oauth/introspect": "token",
+}
+
+// missingBody explains an empty body the way the handler explains a body
+// without the parameter, so both answer the same invalid_request.
+func missingBody(path string, re *core.RequestError) (string, bool) {
+	name, ok := requiredParameter[path]
+	if !ok || re.Status != http.StatusBadRequest || len(re.Fields) != 1 || re.Fields[0].Reason != "a request body is required" {
+		return "", false
+	}
+	return name + " is required", true
 }
