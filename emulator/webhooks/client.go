@@ -43,6 +43,8 @@ func (p targetPolicy) checkAddr(ctx context.Context, address string) error {
 	local := isLocal(ap.Addr())
 	plain, _ := ctx.Value(plainHTTPKey{}).(bool)
 	switch {
+	case neverDelivered(ap.Addr()):
+		return fmt.Errorf("%w: %s is link-local, multicast, broadcast or unspecified and is never delivered to", errForbiddenAddress, ap.Addr())
 	case local && !p.allowLocal:
 		return fmt.Errorf("%w: %s is loopback, private or reserved and local targets are not allowed", errForbiddenAddress, ap.Addr())
 	case plain && !local:
@@ -51,15 +53,29 @@ func (p targetPolicy) checkAddr(ctx context.Context, address string) error {
 	return nil
 }
 
-var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+var (
+	cgnat     = netip.MustParsePrefix("100.64.0.0/10")
+	thisNet   = netip.MustParsePrefix("0.0.0.0/8")
+	broadcast = netip.MustParseAddr("255.255.255.255")
+)
 
-// isLocal reports loopback, private (RFC 1918, RFC 4193), link-local,
-// CGNAT (RFC 6598), unspecified and multicast addresses.
+// isLocal reports the addresses a local development setup delivers to:
+// loopback, private (RFC 1918, RFC 4193) and CGNAT (RFC 6598, counted as
+// private: container and VPN networks such as Tailscale use it). They are
+// reachable only while local targets are allowed.
 func isLocal(a netip.Addr) bool {
 	a = a.Unmap()
-	return a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() ||
-		a.IsUnspecified() || a.IsMulticast() || a.IsInterfaceLocalMulticast() || cgnat.Contains(a) ||
-		(a.Is4() && a.As4()[0] == 0)
+	return a.IsLoopback() || a.IsPrivate() || cgnat.Contains(a)
+}
+
+// neverDelivered reports addresses no webhook reaches, whatever the
+// local-targets setting: link-local (169.254.0.0/16, fe80::/10, home of
+// cloud metadata services), multicast, broadcast and unspecified
+// (0.0.0.0/8, ::), which are no endpoint anyone can mean.
+func neverDelivered(a netip.Addr) bool {
+	a = a.Unmap()
+	return a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() || a.IsMulticast() || a.IsInterfaceLocalMulticast() ||
+		a.IsUnspecified() || thisNet.Contains(a) || a == broadcast
 }
 
 // newHTTPClient builds the outbound client: no proxy (a proxy would bypass
@@ -92,7 +108,8 @@ func newHTTPClient(p targetPolicy, roots *x509.CertPool, perHost int) *http.Clie
 }
 
 // validateURL checks a webhook URL when it is created or changed: https, or
-// http for loopback and private hosts while local targets are allowed.
+// http for loopback and private hosts while local targets are allowed;
+// never a link-local, multicast or unspecified address literal.
 func (p targetPolicy) validateURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
@@ -106,6 +123,9 @@ func (p targetPolicy) validateURL(raw string) error {
 	}
 	host := strings.ToLower(u.Hostname())
 	addr, ipErr := netip.ParseAddr(host)
+	if ipErr == nil && neverDelivered(addr) {
+		return errors.New("targets a link-local, multicast, broadcast or unspecified address, which is never delivered to")
+	}
 	literalLocal := ipErr == nil && isLocal(addr)
 	localName := host == "localhost" || strings.HasSuffix(host, ".localhost") || strings.HasSuffix(host, ".internal") ||
 		strings.HasSuffix(host, ".local") || (ipErr != nil && !strings.Contains(host, "."))
