@@ -14,6 +14,8 @@ import (
 	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/knogin/argus-sandbox/internal/schemaissue"
 	"gopkg.in/yaml.v3"
 
 	"github.com/knogin/argus-sandbox/emulator/faults"
@@ -25,10 +27,7 @@ const SchemaFile = "scenario.schema.json"
 
 // Issue is one problem of a scenario file, naming the field by JSON
 // pointer.
-type Issue struct {
-	Field  string `json:"field"`
-	Reason string `json:"reason"`
-}
+type Issue = schemaissue.Issue
 
 // ValidationError lists every problem of one scenario file.
 type ValidationError struct {
@@ -91,7 +90,7 @@ func Load(fsys fs.FS) ([]*Scenario, error) {
 			continue
 		}
 		if prev, dup := names[s.Name]; dup {
-			errs = append(errs, &ValidationError{File: e.Name(), Issues: []Issue{{"/name", fmt.Sprintf("%q is also the name of %s", s.Name, prev)}}})
+			errs = append(errs, &ValidationError{File: e.Name(), Issues: []Issue{{Field: "/name", Reason: fmt.Sprintf("%q is also the name of %s", s.Name, prev)}}})
 			continue
 		}
 		names[s.Name] = e.Name()
@@ -110,7 +109,7 @@ func Load(fsys fs.FS) ([]*Scenario, error) {
 // ParseScenario decodes and validates one scenario file.
 func ParseScenario(file string, data []byte) (*Scenario, error) {
 	fail := func(field, reason string) error {
-		return &ValidationError{File: file, Issues: []Issue{{field, reason}}}
+		return &ValidationError{File: file, Issues: []Issue{{Field: field, Reason: reason}}}
 	}
 	var doc any
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -134,7 +133,7 @@ func ParseScenario(file string, data []byte) (*Scenario, error) {
 		if !errors.As(err, &ve) {
 			return nil, fail("/", err.Error())
 		}
-		return nil, &ValidationError{File: file, Issues: schemaIssues(ve)}
+		return nil, &ValidationError{File: file, Issues: schemaissue.FromValidation(ve)}
 	}
 	var s Scenario
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -154,7 +153,7 @@ func ParseScenario(file string, data []byte) (*Scenario, error) {
 func (s *Scenario) check(file string) []Issue {
 	var issues []Issue
 	if base := strings.TrimSuffix(path.Base(file), path.Ext(file)); base != s.Name {
-		issues = append(issues, Issue{"/name", fmt.Sprintf("%q must match the file name %q", s.Name, base)})
+		issues = append(issues, Issue{Field: "/name", Reason: fmt.Sprintf("%q must match the file name %q", s.Name, base)})
 	}
 	for i, r := range s.Faults {
 		raw, _ := json.Marshal(r)
@@ -162,10 +161,10 @@ func (s *Scenario) check(file string) []Issue {
 			var ve *faults.ValidationError
 			if errors.As(err, &ve) {
 				for _, is := range ve.Issues {
-					issues = append(issues, Issue{fmt.Sprintf("/faults/%d%s", i, strings.TrimSuffix(is.Field, "/")), is.Reason})
+					issues = append(issues, Issue{Field: fmt.Sprintf("/faults/%d%s", i, strings.TrimSuffix(is.Field, "/")), Reason: is.Reason})
 				}
 			} else {
-				issues = append(issues, Issue{fmt.Sprintf("/faults/%d", i), err.Error()})
+				issues = append(issues, Issue{Field: fmt.Sprintf("/faults/%d", i), Reason: err.Error()})
 			}
 		}
 	}
@@ -173,12 +172,12 @@ func (s *Scenario) check(file string) []Issue {
 	checkExpect := func(at string, e *Expect) {
 		for i, r := range e.Responses {
 			if !known[r.Event] {
-				issues = append(issues, Issue{fmt.Sprintf("%s/responses/%d/event", at, i), fmt.Sprintf("no event is published as %q before this point", r.Event)})
+				issues = append(issues, Issue{Field: fmt.Sprintf("%s/responses/%d/event", at, i), Reason: fmt.Sprintf("no event is published as %q before this point", r.Event)})
 			}
 		}
 		for _, l := range slices.Sorted(maps.Keys(e.Applied)) {
 			if !known[l] {
-				issues = append(issues, Issue{at + "/applied/" + l, fmt.Sprintf("no event is published as %q before this point", l)})
+				issues = append(issues, Issue{Field: at + "/applied/" + l, Reason: fmt.Sprintf("no event is published as %q before this point", l)})
 			}
 		}
 	}
@@ -188,47 +187,20 @@ func (s *Scenario) check(file string) []Issue {
 		case st.Publish != nil:
 			known[st.Publish.As] = true
 			if a := st.Publish.AwaitFault; a != "" && !slices.ContainsFunc(s.Faults, func(r faults.Rule) bool { return r.Name == a }) {
-				issues = append(issues, Issue{at + "/publish/await_fault", fmt.Sprintf("the scenario has no fault rule named %q", a)})
+				issues = append(issues, Issue{Field: at + "/publish/await_fault", Reason: fmt.Sprintf("the scenario has no fault rule named %q", a)})
 			}
 		case st.Redeliver != "":
 			if !known[st.Redeliver] {
-				issues = append(issues, Issue{at + "/redeliver", fmt.Sprintf("no event is published as %q before this step", st.Redeliver)})
+				issues = append(issues, Issue{Field: at + "/redeliver", Reason: fmt.Sprintf("no event is published as %q before this step", st.Redeliver)})
 			}
 		case st.Restart != nil:
 			if !slices.Contains(s.Requires, RequireRestart) {
-				issues = append(issues, Issue{at + "/restart", "a restart step needs `requires: [restart]`"})
+				issues = append(issues, Issue{Field: at + "/restart", Reason: "a restart step needs `requires: [restart]`"})
 			}
 		case st.Expect != nil:
 			checkExpect(at+"/expect", st.Expect)
 		}
 	}
 	checkExpect("/expect", &s.Expect)
-	return issues
-}
-
-// schemaIssues keeps the leaf errors of a schema validation: they name the
-// innermost offending field.
-func schemaIssues(ve *jsonschema.ValidationError) []Issue {
-	var issues []Issue
-	seen := map[Issue]bool{}
-	var walk func(u jsonschema.OutputUnit)
-	walk = func(u jsonschema.OutputUnit) {
-		if u.Error != nil && len(u.Errors) == 0 {
-			field := u.InstanceLocation
-			if field == "" {
-				field = "/"
-			}
-			is := Issue{Field: field, Reason: u.Error.String()}
-			if !seen[is] {
-				seen[is] = true
-				issues = append(issues, is)
-			}
-		}
-		for _, c := range u.Errors {
-			walk(c)
-		}
-	}
-	walk(*ve.DetailedOutput())
-	sort.SliceStable(issues, func(i, j int) bool { return issues[i].Field < issues[j].Field })
 	return issues
 }

@@ -14,7 +14,7 @@ import (
 // that contradict each other. Pointers are relative to the rule.
 func checkRule(r Rule) []Issue {
 	var issues []Issue
-	add := func(field, reason string) { issues = append(issues, Issue{field, reason}) }
+	add := func(field, reason string) { issues = append(issues, Issue{Field: field, Reason: reason}) }
 	name, target := r.Action.Kind()
 	if name == "" {
 		add("/action", "exactly one action is required")
@@ -72,7 +72,7 @@ const (
 // their durations.
 func checkDurations(a Action) []Issue {
 	var issues []Issue
-	add := func(field, reason string) { issues = append(issues, Issue{field, reason}) }
+	add := func(field, reason string) { issues = append(issues, Issue{Field: field, Reason: reason}) }
 	atMost := func(field string, d Duration, limit time.Duration) {
 		if time.Duration(d) > limit {
 			add(field, fmt.Sprintf("must be at most %s, got %s", limit, time.Duration(d)))
@@ -145,7 +145,7 @@ func durationIssues(v any, ptr string, inAction bool) []Issue {
 		}
 	case string:
 		if _, err := time.ParseDuration(v); inAction && err != nil {
-			issues = append(issues, Issue{ptr, durationReason(v)})
+			issues = append(issues, Issue{Field: ptr, Reason: durationReason(v)})
 		}
 	}
 	return issues

@@ -144,7 +144,7 @@ func (e *Engine) checkCapabilities(r Rule) []Issue {
 	issues := checkRule(r)
 	if e.cfg.Keys == nil && (r.Action.RotateKeys != nil || r.Action.StaleJWKS != nil) {
 		name, _ := r.Action.Kind()
-		issues = append(issues, Issue{"/action/" + name, "key faults are not available in this sandbox"})
+		issues = append(issues, Issue{Field: "/action/" + name, Reason: "key faults are not available in this sandbox"})
 	}
 	return issues
 }
@@ -155,7 +155,7 @@ func (e *Engine) Add(r Rule) (RuleStatus, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if r.Match.Operation != "" && len(e.ops) > 0 && !e.ops[r.Match.Operation] {
-		issues = append(issues, Issue{"/match/operation", fmt.Sprintf("no operation has operationId %q", r.Match.Operation)})
+		issues = append(issues, Issue{Field: "/match/operation", Reason: fmt.Sprintf("no operation has operationId %q", r.Match.Operation)})
 	}
 	if len(issues) > 0 {
 		return RuleStatus{}, &ValidationError{Issues: issues}
@@ -222,7 +222,7 @@ func (e *Engine) CheckOperations() error {
 	var issues []Issue
 	for i, r := range e.cfg.Rules {
 		if op := r.Match.Operation; op != "" && !e.ops[op] {
-			issues = append(issues, Issue{fmt.Sprintf("/rules/%d/match/operation", i), fmt.Sprintf("no operation has operationId %q", op)})
+			issues = append(issues, Issue{Field: fmt.Sprintf("/rules/%d/match/operation", i), Reason: fmt.Sprintf("no operation has operationId %q", op)})
 		}
 	}
 	if len(issues) > 0 {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/knogin/argus-sandbox/internal/schemaissue"
 	"gopkg.in/yaml.v3"
 
 	"github.com/knogin/argus-sandbox/specs"
@@ -21,10 +23,7 @@ import (
 const SchemaFile = "faults.schema.json"
 
 // Issue is one problem of a rule, naming the field by JSON pointer.
-type Issue struct {
-	Field  string `json:"field"`
-	Reason string `json:"reason"`
-}
+type Issue = schemaissue.Issue
 
 // ValidationError lists every problem found in a rule file or a rule.
 type ValidationError struct {
@@ -133,7 +132,7 @@ func decode(sch *jsonschema.Schema, doc any, out any) *ValidationError {
 		if !errors.As(err, &ve) {
 			return &ValidationError{Issues: []Issue{{Field: "/", Reason: err.Error()}}}
 		}
-		return &ValidationError{Issues: schemaIssues(ve)}
+		return &ValidationError{Issues: schemaissue.FromValidation(ve)}
 	}
 	if issues := durationIssues(doc, "", false); len(issues) > 0 {
 		sort.Slice(issues, func(i, j int) bool { return issues[i].Field < issues[j].Field })
@@ -149,33 +148,6 @@ func decode(sch *jsonschema.Schema, doc any, out any) *ValidationError {
 		return &ValidationError{Issues: []Issue{{Field: "/", Reason: err.Error()}}}
 	}
 	return nil
-}
-
-// schemaIssues keeps the leaf errors of a schema validation: those name
-// the innermost offending field.
-func schemaIssues(ve *jsonschema.ValidationError) []Issue {
-	var issues []Issue
-	seen := map[Issue]bool{}
-	var walk func(u jsonschema.OutputUnit)
-	walk = func(u jsonschema.OutputUnit) {
-		if u.Error != nil && len(u.Errors) == 0 {
-			field := u.InstanceLocation
-			if field == "" {
-				field = "/"
-			}
-			is := Issue{Field: field, Reason: u.Error.String()}
-			if !seen[is] {
-				seen[is] = true
-				issues = append(issues, is)
-			}
-		}
-		for _, c := range u.Errors {
-			walk(c)
-		}
-	}
-	walk(*ve.DetailedOutput())
-	sort.SliceStable(issues, func(i, j int) bool { return issues[i].Field < issues[j].Field })
-	return issues
 }
 
 // normalize turns YAML values into the JSON data model the schema
@@ -216,7 +188,7 @@ func checkRules(rules []Rule, check func(Rule) []Issue) []Issue {
 	for i, r := range rules {
 		prefix := fmt.Sprintf("/rules/%d", i)
 		if j, dup := seen[r.Name]; dup {
-			issues = append(issues, Issue{prefix + "/name", fmt.Sprintf("duplicates the name of /rules/%d", j)})
+			issues = append(issues, Issue{Field: prefix + "/name", Reason: fmt.Sprintf("duplicates the name of /rules/%d", j)})
 		}
 		seen[r.Name] = i
 		issues = append(issues, prefixed(prefix, check(r))...)
