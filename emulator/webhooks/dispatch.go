@@ -212,8 +212,15 @@ func (d *dispatcher) afterLocked(clock core.Clock, wait time.Duration, f func())
 			return
 		}
 		delete(d.timers, e)
+		// Count the callback as work until f has queued what it starts, so
+		// WaitIdle cannot see an idle gap between the timer and its job.
+		d.busy++
 		d.mu.Unlock()
 		f()
+		d.mu.Lock()
+		d.busy--
+		d.changed.Broadcast()
+		d.mu.Unlock()
 	})
 	return e
 }
