@@ -5,15 +5,35 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 )
 
 // healthcheck probes /healthz; the container's HEALTHCHECK runs it, since
-// the image has no shell or curl.
+// the image has no shell or curl. The target is a base URL argument, or
+// --addr ADDR, or ARGUS_SANDBOX_ADDR (the way the image sets the address,
+// so the check and the server agree).
 func healthcheck(ctx context.Context, args []string, stderr io.Writer) int {
-	base := "http://" + publicAddr(env("ADDR", "127.0.0.1:8080"))
-	if len(args) > 0 {
-		base = args[0]
+	fs := pflag.NewFlagSet("healthcheck", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", env("ADDR", "127.0.0.1:8080"), "address the sandbox listens on")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	base := "http://" + publicAddr(*addr)
+	switch fs.NArg() {
+	case 0:
+	case 1:
+		base = strings.TrimSuffix(fs.Arg(0), "/")
+		if !strings.HasPrefix(base, "http://") && !strings.HasPrefix(base, "https://") {
+			fmt.Fprintf(stderr, "healthcheck: %q is not an http(s) base URL\n", fs.Arg(0))
+			return exitUsage
+		}
+	default:
+		fmt.Fprintln(stderr, "healthcheck: usage: sandbox healthcheck [--addr ADDR | BASE_URL]")
+		return exitUsage
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,5 +98,39 @@ func TestRunServesAndShutsDown(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("sandbox did not stop after cancellation")
+	}
+}
+
+func TestHealthcheck(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/healthz" {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer down.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	tests := []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"base URL", []string{srv.URL}, exitOK},
+		{"--addr", []string{"--addr", addr}, exitOK},
+		{"unhealthy", []string{down.URL}, exitRuntime},
+		{"not a URL", []string{"localhost:1"}, exitUsage},
+		{"two arguments", []string{srv.URL, srv.URL}, exitUsage},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := run(context.Background(), append([]string{"healthcheck"}, tt.args...), io.Discard, io.Discard); got != tt.want {
+				t.Errorf("exit code = %d, want %d", got, tt.want)
+			}
+		})
 	}
 }
