@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -102,6 +103,12 @@ func (s *Sandbox) AddFault(ctx context.Context, rule FaultRule) error {
 // ClearFaults removes every fault rule (the firing log is kept).
 func (s *Sandbox) ClearFaults(ctx context.Context) error {
 	return s.call(ctx, http.MethodDelete, "/_sandbox/faults", nil, http.StatusNoContent, nil)
+}
+
+// RemoveFault deletes the fault rule name; a rule that does not exist is an
+// *Error with status 404.
+func (s *Sandbox) RemoveFault(ctx context.Context, name string) error {
+	return s.call(ctx, http.MethodDelete, "/_sandbox/faults/"+url.PathEscape(name), nil, http.StatusNoContent, nil)
 }
 
 // call sends one control-plane request with the operator token and decodes

@@ -126,6 +126,20 @@ func controlPlane(t *testing.T, sb *sandboxtest.Sandbox) {
 		if got := listApps(t, sb); got != http.StatusOK {
 			t.Errorf("GET apps after ClearFaults: %d, want 200", got)
 		}
+		rule := sandboxtest.FaultRule{Name: "one-off", Match: faults.Match{Path: "/v1/platform/apps", Method: "GET"},
+			Action: faults.Action{Error: &faults.ErrorReply{Status: 503}}}
+		if err := sb.AddFault(ctx, rule); err != nil {
+			t.Fatal(err)
+		}
+		if err := sb.RemoveFault(ctx, "one-off"); err != nil {
+			t.Fatal(err)
+		}
+		if got := listApps(t, sb); got != http.StatusOK {
+			t.Errorf("GET apps after RemoveFault: %d, want 200", got)
+		}
+		if err := sb.RemoveFault(ctx, "one-off"); !isProblem(err, http.StatusNotFound) {
+			t.Errorf("removing a missing rule: %v, want a 404 problem", err)
+		}
 	})
 
 	t.Run("reset", func(t *testing.T) {
