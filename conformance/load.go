@@ -156,6 +156,9 @@ func (s *Scenario) check(file string) []Issue {
 		issues = append(issues, Issue{Field: "/name", Reason: fmt.Sprintf("%q must match the file name %q", s.Name, base)})
 	}
 	for i, r := range s.Faults {
+		if _, target := r.Action.Kind(); target != faults.TargetDelivery && !slices.Contains(s.Requires, RequireCallback) {
+			issues = append(issues, Issue{Field: fmt.Sprintf("/faults/%d", i), Reason: "a rule on the consumer's calls into the sandbox needs `requires: [callback]`"})
+		}
 		raw, _ := json.Marshal(r)
 		if _, err := faults.DecodeRule(raw); err != nil {
 			var ve *faults.ValidationError

@@ -50,6 +50,11 @@ func TestLoadNamesFileAndField(t *testing.T) {
 			wantErr: []string{"bad.yaml", "/name"},
 		},
 		{
+			name:    "callback fault rule without requires",
+			file:    "name: bad\ntitle: t\ndetects: d\nwhy: w\nfaults: [{name: x, match: {operation: graphql}, action: {error: {status: 503}}}]\nsteps: [{publish: {as: e1, topic: case.updated}}]\nexpect: {applied: {e1: 1}}\n",
+			wantErr: []string{"/faults/0", "requires: [callback]"},
+		},
+		{
 			name:    "restart without requires",
 			file:    "name: bad\ntitle: t\ndetects: d\nwhy: w\nsteps: [{restart: {}}]\nexpect: {notes: {case_acme_1001: 0}}\n",
 			wantErr: []string{"/steps/0/restart"},

@@ -30,7 +30,11 @@ const (
 
 // Report is the outcome of a run.
 type Report struct {
-	Target    string        `json:"target"`
+	Target string `json:"target"`
+	// Sandbox is the base URL of the run's sandbox and ClientID the app
+	// the consumer calls back into it with ("" when unknown).
+	Sandbox   string        `json:"sandbox"`
+	ClientID  string        `json:"client_id,omitempty"`
 	Started   time.Time     `json:"started"`
 	Duration  time.Duration `json:"duration_ns"`
 	Scenarios []Result      `json:"scenarios"`

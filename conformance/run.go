@@ -29,6 +29,16 @@ type Config struct {
 	Scenarios fs.FS
 	// Run selects scenarios whose name matches this regular expression.
 	Run string
+	// ClientID and ClientSecret are the consumer's own app on Sandbox, for
+	// a Target: the app it calls back into the sandbox with. Without them
+	// a Target's callbacks cannot be observed, and scenarios that need
+	// them are unverified.
+	ClientID     string
+	ClientSecret string
+	// Notice, when set, receives what the person running a Target must
+	// know before the run: the sandbox's base URL and the client
+	// credentials the consumer must use.
+	Notice io.Writer
 	// Tenant is the fixture tenant the run uses ("acme").
 	Tenant string
 	// Seed makes the embedded sandbox's ids and fault probabilities
@@ -65,6 +75,15 @@ func (cfg *Config) validate() error {
 	}
 	if cfg.Secret != "" && !strings.HasPrefix(cfg.Secret, "whsec_") {
 		errs = append(errs, errors.New("the secret must be whsec_ followed by base64"))
+	}
+	_, isTarget := cfg.Consumer.(*Target)
+	switch {
+	case (cfg.ClientID == "") != (cfg.ClientSecret == ""):
+		errs = append(errs, errors.New("--client-id and --client-secret go together"))
+	case cfg.ClientID != "" && !isTarget:
+		errs = append(errs, errors.New("--client-id is for --target: the runner registers the app of a consumer it starts"))
+	case cfg.ClientID != "" && cfg.Sandbox == nil:
+		errs = append(errs, errors.New("--client-id needs --sandbox URL: the consumer's app lives on a sandbox it was configured with, not on the runner's embedded one"))
 	}
 	if cfg.Sandbox != nil && cfg.Sandbox.URL == "" {
 		errs = append(errs, errors.New("--sandbox needs the URL of a running sandbox"))
@@ -142,7 +161,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	defer eng.Close()
 	sb := eng.API()
-	app, err := sb.registerApp(ctx, "Conformance consumer", []string{"cases:read", "cases:write"})
+	app, noCallback, err := consumerApp(ctx, cfg, sb)
 	if err != nil {
 		return nil, &SetupError{err}
 	}
@@ -156,8 +175,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	defer func() { _ = cfg.Consumer.Stop() }()
 
-	r := &runner{cfg: cfg, eng: eng, ep: ep, app: app}
-	rep := &Report{Target: ep.URL, Started: start.UTC()}
+	r := &runner{cfg: cfg, eng: eng, ep: ep, app: app, noCallback: noCallback}
+	rep := &Report{Target: ep.URL, Sandbox: sb.url, ClientID: app.ClientID, Started: start.UTC()}
 	for i, s := range selected {
 		if cfg.Progress != nil && cfg.LiveProgress {
 			fmt.Fprintf(cfg.Progress, "[%d/%d] %-28s running…", i+1, len(selected), s.Name)
@@ -176,6 +195,30 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	rep.Duration = time.Since(start)
 	return rep, nil
+}
+
+// consumerApp returns the app the consumer calls back into the sandbox
+// with, and why its callbacks cannot be observed ("" when they can). A
+// consumer the runner starts gets a new app; a Target uses its own
+// (Config.ClientID), or none: it was configured before the run and cannot
+// know the app or the URL of an embedded sandbox.
+func consumerApp(ctx context.Context, cfg Config, sb *api) (credentials, string, error) {
+	if _, ok := cfg.Consumer.(*Target); !ok {
+		app, err := sb.registerApp(ctx, "Conformance consumer", []string{"cases:read", "cases:write"})
+		return app, "", err
+	}
+	if cfg.ClientID != "" {
+		app := credentials{cfg.ClientID, cfg.ClientSecret}
+		if cfg.Notice != nil {
+			fmt.Fprintf(cfg.Notice, "conformance: the consumer must call back into the sandbox at %s as client %s\n", sb.url, app.ClientID)
+		}
+		return app, "", nil
+	}
+	const reason = "needs the consumer's calls back into the sandbox, which a --target run cannot see without --sandbox URL and the consumer's own --client-id/--client-secret"
+	if cfg.Notice != nil {
+		fmt.Fprintf(cfg.Notice, "conformance: sandbox at %s; the --target consumer was not configured with it, so scenarios that need its calls back are unverified (give --sandbox URL --client-id ID --client-secret SECRET)\n", sb.url)
+	}
+	return credentials{}, reason, nil
 }
 
 // LoadSuite loads the scenarios of fsys, or the embedded default suite

@@ -19,6 +19,9 @@ type runner struct {
 	eng engine
 	ep  Endpoint
 	app credentials
+	// noCallback says why the consumer's calls back into the sandbox
+	// cannot be observed ("" when they can).
+	noCallback string
 }
 
 // scenarioRun is the state of one scenario: its webhook, the events
@@ -42,6 +45,10 @@ func (r *runner) run(ctx context.Context, s *Scenario) (res Result) {
 	defer func() { res.Duration = time.Since(start) }()
 	if slices.Contains(s.Requires, RequireRestart) && !r.cfg.Consumer.CanRestart() {
 		res.Status, res.Reason = StatusUnverified, "needs a consumer the runner can restart (--exec); not run"
+		return res
+	}
+	if slices.Contains(s.Requires, RequireCallback) && r.noCallback != "" {
+		res.Status, res.Reason = StatusUnverified, r.noCallback+"; not run"
 		return res
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.ScenarioTimeout)
@@ -79,7 +86,7 @@ func (r *runner) setup(ctx context.Context, sr *scenarioRun) error {
 		rule.Name = faultName(sr.s, rule)
 		if _, target := rule.Action.Kind(); target == faults.TargetDelivery && rule.Match.Endpoint == "" {
 			rule.Match.Endpoint = id
-		} else if target == faults.TargetHTTP && rule.Match.ClientID == "" {
+		} else if target != faults.TargetDelivery && rule.Match.ClientID == "" {
 			rule.Match.ClientID = r.app.ClientID
 		}
 		if err := r.eng.AddFault(ctx, rule); err != nil {
@@ -99,6 +106,9 @@ func (r *runner) setup(ctx context.Context, sr *scenarioRun) error {
 		}
 	}
 	for _, e := range sr.s.expectations() {
+		if r.noCallback != "" {
+			break
+		}
 		for c := range e.Notes {
 			if _, done := sr.notesBase[c]; done {
 				continue
@@ -180,6 +190,18 @@ func (r *runner) step(ctx context.Context, sr *scenarioRun, i int, st Step) erro
 // own pace, makes the request it matches.
 func (r *runner) awaitFault(ctx context.Context, sr *scenarioRun, name string) error {
 	full := faultName(sr.s, faults.Rule{Name: name})
+	// Once delivery work is idle without the rule having fired, the
+	// consumer answered without making the request: waiting on would only
+	// burn the scenario timeout.
+	idleCtx, stopIdle := context.WithCancel(ctx)
+	defer stopIdle()
+	idle := make(chan struct{})
+	go func() {
+		if r.eng.WaitIdle(idleCtx) == nil {
+			close(idle)
+		}
+	}()
+	settled := false
 	for {
 		n, err := r.eng.FaultFired(ctx, full)
 		if err != nil {
@@ -189,9 +211,14 @@ func (r *runner) awaitFault(ctx context.Context, sr *scenarioRun, name string) e
 			sr.res.Sent = append(sr.res.Sent, "fault rule "+full+" fired")
 			return nil
 		}
+		if settled {
+			return fmt.Errorf("fault rule %s never fired: the deliveries settled without the consumer making the request it matches", name)
+		}
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("fault rule %s never fired: the consumer did not make the request it matches", name)
+		case <-idle:
+			settled, idle = true, nil // check the rule once more, then give up
 		case <-time.After(10 * time.Millisecond):
 		}
 	}

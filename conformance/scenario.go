@@ -30,8 +30,15 @@ type Scenario struct {
 	File string `json:"-"`
 }
 
-// RequireRestart is the capability of restarting the consumer (--exec).
-const RequireRestart = "restart"
+// Capabilities a scenario may require (Scenario.Requires).
+const (
+	// RequireRestart is the capability of restarting the consumer (--exec).
+	RequireRestart = "restart"
+	// RequireCallback is a consumer that calls back into the run's sandbox
+	// with the app the runner knows: with --exec, or with --target given
+	// --sandbox and the consumer's own --client-id/--client-secret.
+	RequireCallback = "callback"
+)
 
 // Step is one action of a scenario; exactly one field is set.
 type Step struct {

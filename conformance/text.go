@@ -22,7 +22,15 @@ const maxDeliveriesShown = 8
 // diff.
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Argus webhook conformance: %s\n\n", r.Target)
+	fmt.Fprintf(&b, "Argus webhook conformance: %s\n", r.Target)
+	if r.Sandbox != "" {
+		client := r.ClientID
+		if client == "" {
+			client = "unknown (callbacks unverified)"
+		}
+		fmt.Fprintf(&b, "Sandbox: %s (consumer client: %s)\n", r.Sandbox, client)
+	}
+	b.WriteString("\n")
 	for _, s := range r.Scenarios {
 		writeScenario(&b, s)
 	}

@@ -2,6 +2,7 @@
 // consumer and reports whether it is idempotent and retry-tolerant.
 //
 //	conformance run --target URL --secret whsec_... [--probe URL]
+//	conformance run --target URL --secret whsec_... --sandbox URL --client-id ID --client-secret SECRET
 //	conformance run --exec "CMD"
 //	conformance run ... --sandbox URL --operator-token TOKEN
 //	conformance list
@@ -43,6 +44,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		sandboxURL = fs.String("sandbox", "", "base URL of a running sandbox to use instead of the embedded one")
 		opToken    = fs.String("operator-token", os.Getenv("ARGUS_SANDBOX_OPERATOR_TOKEN"), "control-plane token of the --sandbox (env ARGUS_SANDBOX_OPERATOR_TOKEN)")
 		adminToken = fs.String("admin-token", os.Getenv("ARGUS_SANDBOX_ADMIN_TOKEN"), "admin token of the tenant on the --sandbox (default: the fixture token, e.g. sandbox_admin_acme)")
+		clientID   = fs.String("client-id", "", "with --target and --sandbox: the client id of the app the consumer calls back into the sandbox with")
+		clientSec  = fs.String("client-secret", os.Getenv("ARGUS_CLIENT_SECRET"), "secret of --client-id (env ARGUS_CLIENT_SECRET)")
 		callback   = fs.String("callback-host", "127.0.0.1", "address an --exec consumer listens on, as the sandbox reaches it")
 		dir        = fs.String("scenarios", "", "directory of scenario files (default: the embedded suite)")
 		runRE      = fs.String("run", "", "run only scenarios whose name matches this regular expression")
@@ -59,7 +62,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	cfg := conformance.Config{Secret: *secret, Run: *runRE, Seed: *seed, Tenant: *tenant, CallbackHost: *callback}
+	cfg := conformance.Config{Secret: *secret, Run: *runRE, Seed: *seed, Tenant: *tenant, CallbackHost: *callback,
+		ClientID: *clientID, Notice: stderr}
+	if *clientID != "" {
+		cfg.ClientSecret = *clientSec
+	}
 	if *dir != "" {
 		cfg.Scenarios = os.DirFS(*dir)
 	}
