@@ -3,9 +3,12 @@ package conformance
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,6 +54,21 @@ func (e Env) host() string {
 	return e.Host
 }
 
+// Default paths a consumer serves, documented in the README; Exec and
+// InProcess use them when their paths are "".
+const (
+	DefaultWebhookPath = "/webhooks/argus"
+	DefaultProbePath   = "/_conformance/probe"
+)
+
+// withDefault returns path, or def when path is "".
+func withDefault(path, def string) string {
+	if path == "" {
+		return def
+	}
+	return path
+}
+
 // Endpoint is where a started consumer is reached.
 type Endpoint struct {
 	// URL receives the deliveries.
@@ -81,7 +99,9 @@ type Consumer interface {
 // Target is a consumer that is already running at URL; its secret must be
 // the run's Config.Secret.
 type Target struct {
-	URL   string
+	URL string
+	// Probe is the probe URL, or a path ("/_conformance/probe") on URL's
+	// host; "" means the consumer serves no probe.
 	Probe string
 }
 
@@ -89,7 +109,15 @@ var _ Consumer = (*Target)(nil)
 
 // Start returns the configured endpoint.
 func (t *Target) Start(context.Context, Env) (Endpoint, error) {
-	return Endpoint{URL: t.URL, ProbeURL: t.Probe}, nil
+	ep := Endpoint{URL: t.URL, ProbeURL: t.Probe}
+	if strings.HasPrefix(t.Probe, "/") {
+		u, err := url.Parse(t.URL)
+		if err != nil {
+			return Endpoint{}, fmt.Errorf("target URL %q: %w", t.URL, err)
+		}
+		ep.ProbeURL = u.Scheme + "://" + u.Host + t.Probe
+	}
+	return ep, nil
 }
 
 // CanRestart is false: the runner does not control the process.
@@ -108,10 +136,12 @@ func (t *Target) Stop() error { return nil }
 type InProcess struct {
 	// New builds the consumer; the closer is called on restart and stop.
 	New func(env Env) (http.Handler, io.Closer, error)
-	// WebhookPath and ProbePath are the paths it serves ("" ProbePath:
-	// no probe).
+	// WebhookPath and ProbePath are the paths it serves
+	// (DefaultWebhookPath and DefaultProbePath when ""); NoProbe says it
+	// serves no probe.
 	WebhookPath string
 	ProbePath   string
+	NoProbe     bool
 
 	mu      sync.Mutex
 	env     Env
@@ -139,9 +169,9 @@ func (p *InProcess) Start(_ context.Context, env Env) (Endpoint, error) {
 	})}
 	go func() { _ = p.srv.Serve(ln) }()
 	base := "http://" + ln.Addr().String()
-	ep := Endpoint{URL: base + p.WebhookPath}
-	if p.ProbePath != "" {
-		ep.ProbeURL = base + p.ProbePath
+	ep := Endpoint{URL: base + withDefault(p.WebhookPath, DefaultWebhookPath)}
+	if !p.NoProbe {
+		ep.ProbeURL = base + withDefault(p.ProbePath, DefaultProbePath)
 	}
 	return ep, nil
 }

@@ -21,11 +21,13 @@ import (
 // starts it again on the same port with the same state directory.
 type Exec struct {
 	Command string
-	// WebhookPath and ProbePath are served by the consumer; Probe, when
-	// set, replaces the probe URL entirely.
+	// WebhookPath and ProbePath are served by the consumer
+	// (DefaultWebhookPath and DefaultProbePath when ""); Probe, when set,
+	// replaces the probe URL entirely; NoProbe says it serves no probe.
 	WebhookPath string
 	ProbePath   string
 	Probe       string
+	NoProbe     bool
 	// Output receives the consumer's stdout and stderr (nil: discarded).
 	Output io.Writer
 	// StartTimeout bounds waiting for the port (10 s when zero).
@@ -53,9 +55,9 @@ func (e *Exec) Start(ctx context.Context, env Env) (Endpoint, error) {
 		return Endpoint{}, err
 	}
 	base := "http://" + net.JoinHostPort(env.host(), e.port)
-	ep := Endpoint{URL: base + e.WebhookPath, ProbeURL: e.Probe}
-	if ep.ProbeURL == "" && e.ProbePath != "" {
-		ep.ProbeURL = base + e.ProbePath
+	ep := Endpoint{URL: base + withDefault(e.WebhookPath, DefaultWebhookPath), ProbeURL: e.Probe}
+	if ep.ProbeURL == "" && !e.NoProbe {
+		ep.ProbeURL = base + withDefault(e.ProbePath, DefaultProbePath)
 	}
 	return ep, nil
 }

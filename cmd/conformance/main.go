@@ -39,8 +39,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		secret     = fs.String("secret", "", "signing secret the consumer verifies with (whsec_...; required with --target)")
 		execCmd    = fs.String("exec", "", "command that starts the consumer (run with sh -c; see the documented environment)")
 		probe      = fs.String("probe", "", "URL of the consumer's probe document")
-		path       = fs.String("path", "/webhooks/argus", "webhook path of an --exec consumer")
-		probePath  = fs.String("probe-path", "/_conformance/probe", "probe path of an --exec consumer")
+		path       = fs.String("path", conformance.DefaultWebhookPath, "webhook path of an --exec consumer")
+		probePath  = fs.String("probe-path", conformance.DefaultProbePath, "probe path of an --exec consumer (\"\": it serves no probe)")
 		sandboxURL = fs.String("sandbox", "", "base URL of a running sandbox to use instead of the embedded one")
 		opToken    = fs.String("operator-token", os.Getenv("ARGUS_SANDBOX_OPERATOR_TOKEN"), "control-plane token of the --sandbox (env ARGUS_SANDBOX_OPERATOR_TOKEN)")
 		adminToken = fs.String("admin-token", os.Getenv("ARGUS_SANDBOX_ADMIN_TOKEN"), "admin token of the tenant on the --sandbox (default: the fixture token, e.g. sandbox_admin_acme)")
@@ -84,7 +84,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "conformance: give --target or --exec, not both")
 		return 2
 	case *execCmd != "":
-		e := &conformance.Exec{Command: *execCmd, WebhookPath: *path, ProbePath: *probePath, Probe: *probe}
+		e := &conformance.Exec{Command: *execCmd, WebhookPath: *path, ProbePath: *probePath, Probe: *probe,
+			NoProbe: *probePath == "" && *probe == ""}
 		if *verbose {
 			e.Output = stderr
 		}
