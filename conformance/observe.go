@@ -24,6 +24,10 @@ import (
 type Probe struct {
 	Applied map[string]int       `json:"applied"`
 	Cases   map[string]CaseState `json:"cases"`
+	// hasApplied and hasCases say whether the document has those members
+	// at all: a probe that does not report one leaves its checks
+	// unverified rather than failed.
+	hasApplied, hasCases bool
 }
 
 // probeClient bounds probe requests.
@@ -42,11 +46,31 @@ func fetchProbe(ctx context.Context, url string) (*Probe, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("GET %s answered %d", url, resp.StatusCode)
 	}
+	var raw map[string]json.RawMessage
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&raw); err != nil {
+		return nil, fmt.Errorf("GET %s: not a probe document (a JSON object): %w", url, err)
+	}
 	var p Probe
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&p); err != nil {
-		return nil, fmt.Errorf("GET %s: not a probe document: %w", url, err)
+	if err := decodeMember(raw, "applied", &p.Applied, &p.hasApplied); err != nil {
+		return nil, fmt.Errorf("GET %s: %w", url, err)
+	}
+	if err := decodeMember(raw, "cases", &p.Cases, &p.hasCases); err != nil {
+		return nil, fmt.Errorf("GET %s: %w", url, err)
 	}
 	return &p, nil
+}
+
+// decodeMember decodes raw[name] into v, noting whether it was there.
+func decodeMember(raw map[string]json.RawMessage, name string, v any, has *bool) error {
+	m, ok := raw[name]
+	if !ok {
+		return nil
+	}
+	*has = true
+	if err := json.Unmarshal(m, v); err != nil {
+		return fmt.Errorf("probe member %q: %w", name, err)
+	}
+	return nil
 }
 
 // check evaluates one expectation at one point of the scenario.
@@ -68,9 +92,12 @@ func (r *runner) check(ctx context.Context, sr *scenarioRun, at string, e *Expec
 		}
 		if len(e.Applied) > 0 {
 			name := "applied " + formatCounts(e.Applied)
-			if perr != nil {
+			switch {
+			case perr != nil:
 				add(LevelProbe, name, StatusUnverified, "probe unavailable: "+perr.Error())
-			} else {
+			case !probe.hasApplied:
+				add(LevelProbe, name, StatusUnverified, "the probe document has no \"applied\" member")
+			default:
 				want, got := map[string]int{}, map[string]int{}
 				for _, label := range slices.Sorted(maps.Keys(e.Applied)) {
 					ids := sr.events[label]
@@ -88,9 +115,12 @@ func (r *runner) check(ctx context.Context, sr *scenarioRun, at string, e *Expec
 		}
 		if len(e.Cases) > 0 {
 			name := "mirrored cases " + formatCases(e.Cases)
-			if perr != nil {
+			switch {
+			case perr != nil:
 				add(LevelProbe, name, StatusUnverified, "probe unavailable: "+perr.Error())
-			} else {
+			case !probe.hasCases:
+				add(LevelProbe, name, StatusUnverified, "the probe document has no \"cases\" member")
+			default:
 				want, got := map[string]*CaseState{}, map[string]*CaseState{}
 				for label, st := range e.Cases {
 					key := label + " " + sr.caseID(label)

@@ -174,6 +174,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, &SetupError{fmt.Errorf("start consumer: %w", err)}
 	}
 	defer func() { _ = cfg.Consumer.Stop() }()
+	if ep.ProbeURL != "" {
+		// A wrong probe URL would turn every probe check into unverified
+		// and the run green: it is a setup error, found before any scenario.
+		if _, err := fetchProbe(ctx, ep.ProbeURL); err != nil {
+			return nil, &SetupError{fmt.Errorf("the consumer's probe: %w (check --probe or --probe-path; a consumer without a probe: --probe-path \"\")", err)}
+		}
+	}
 
 	r := &runner{cfg: cfg, eng: eng, ep: ep, app: app, noCallback: noCallback}
 	rep := &Report{Target: ep.URL, Sandbox: sb.url, ClientID: app.ClientID, Started: start.UTC()}

@@ -75,6 +75,22 @@ func TestExecRealBinary(t *testing.T) {
 	}
 }
 
+// TestWrongProbePath: a probe path the consumer does not serve is a
+// setup error naming the URL and the status, not a green run.
+func TestWrongProbePath(t *testing.T) {
+	bin := buildConsumer(t)
+	var stdout, stderr strings.Builder
+	code := run([]string{"run", "--exec", bin, "--probe-path", "/wrong", "--run", "^single-delivery$"}, &stdout, &stderr)
+	if code != 2 {
+		t.Errorf("exit code %d, want 2\nstdout:\n%s", code, stdout.String())
+	}
+	for _, w := range []string{"/wrong", "404"} {
+		if !strings.Contains(stderr.String(), w) {
+			t.Errorf("stderr %q lacks %q", stderr.String(), w)
+		}
+	}
+}
+
 func TestUsageErrors(t *testing.T) {
 	tests := []struct {
 		name    string
