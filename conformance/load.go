@@ -19,6 +19,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/knogin/argus-sandbox/emulator/faults"
+	"github.com/knogin/argus-sandbox/fixtures"
 	"github.com/knogin/argus-sandbox/specs"
 )
 
@@ -148,6 +149,16 @@ func ParseScenario(file string, data []byte) (*Scenario, error) {
 	return &s, nil
 }
 
+// catalogTopics is the set of topics of the embedded event catalog, which
+// the sandbox publishes from.
+var catalogTopics = sync.OnceValue(func() map[string]bool {
+	out := map[string]bool{}
+	for _, et := range fixtures.MustDefault().EventTypes {
+		out[et.Type] = true
+	}
+	return out
+})
+
 // check finds what the schema cannot: names against the file, labels used
 // before they are published, fault-rule semantics.
 func (s *Scenario) check(file string) []Issue {
@@ -189,6 +200,9 @@ func (s *Scenario) check(file string) []Issue {
 		switch {
 		case st.Publish != nil:
 			known[st.Publish.As] = true
+			if !catalogTopics()[st.Publish.Topic] {
+				issues = append(issues, Issue{Field: at + "/publish/topic", Reason: fmt.Sprintf("%q is not a topic of the event catalog", st.Publish.Topic)})
+			}
 			if a := st.Publish.AwaitFault; a != "" && !slices.ContainsFunc(s.Faults, func(r faults.Rule) bool { return r.Name == a }) {
 				issues = append(issues, Issue{Field: at + "/publish/await_fault", Reason: fmt.Sprintf("the scenario has no fault rule named %q", a)})
 			}

@@ -55,6 +55,11 @@ func TestLoadNamesFileAndField(t *testing.T) {
 			wantErr: []string{"/faults/0", "requires: [callback]"},
 		},
 		{
+			name:    "unknown topic",
+			file:    "name: bad\ntitle: t\ndetects: d\nwhy: w\nsteps: [{publish: {as: e1, topic: case.exploded}}]\nexpect: {applied: {e1: 1}}\n",
+			wantErr: []string{"/steps/0/publish/topic", "case.exploded"},
+		},
+		{
 			name:    "restart without requires",
 			file:    "name: bad\ntitle: t\ndetects: d\nwhy: w\nsteps: [{restart: {}}]\nexpect: {notes: {case_acme_1001: 0}}\n",
 			wantErr: []string{"/steps/0/restart"},

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/knogin/argus-sandbox/conformance"
 	"github.com/knogin/argus-sandbox/examples/consumer"
@@ -72,5 +73,22 @@ func TestProbeProblems(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestScenarioSetupFailureIsASetupError: a scenario the sandbox cannot set
+// up (here: notes counted on a case that does not exist) stops the run
+// with a setup error naming the scenario, instead of failing the consumer.
+func TestScenarioSetupFailureIsASetupError(t *testing.T) {
+	suite := fstest.MapFS{"ghost-case.yaml": {Data: []byte("name: ghost-case\ntitle: t\ndetects: d\nwhy: w\n" +
+		"steps: [{publish: {as: e1, topic: case.closed, case: case_acme_9999}}]\nexpect: {notes: {case_acme_9999: 1}}\n")}}
+	rep, err := conformance.Run(context.Background(), conformance.Config{Consumer: inProcess(consumer.BugNone),
+		StateDir: t.TempDir(), Scenarios: suite})
+	var se *conformance.SetupError
+	if !errors.As(err, &se) || !strings.Contains(err.Error(), "ghost-case") || !strings.Contains(err.Error(), "case_acme_9999") {
+		t.Fatalf("err %v, want a setup error naming the scenario and the case", err)
+	}
+	if rep == nil || len(rep.Scenarios) != 1 || rep.Scenarios[0].Status == conformance.StatusFail {
+		t.Errorf("report %+v: want the scenario recorded, not failed", rep)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -73,8 +74,15 @@ func (cfg *Config) validate() error {
 	if t, ok := cfg.Consumer.(*Target); ok && cfg.Secret == "" {
 		errs = append(errs, fmt.Errorf("--target %s needs --secret: the signing secret the consumer verifies with", t.URL))
 	}
-	if cfg.Secret != "" && !strings.HasPrefix(cfg.Secret, "whsec_") {
-		errs = append(errs, errors.New("the secret must be whsec_ followed by base64"))
+	if t, ok := cfg.Consumer.(*Target); ok {
+		if u, err := url.Parse(t.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("--target %q: want the consumer's webhook URL, such as http://127.0.0.1:3000/webhooks/argus", t.URL))
+		}
+	}
+	if cfg.Secret != "" {
+		if err := checkSecret(cfg.Secret); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	_, isTarget := cfg.Consumer.(*Target)
 	switch {
@@ -94,6 +102,24 @@ func (cfg *Config) validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkSecret checks a signing secret as the sandbox accepts it: whsec_
+// followed by the standard base64 of 24 to 64 random bytes.
+func checkSecret(secret string) error {
+	const want = "the secret must be whsec_ followed by the base64 of 24 to 64 bytes"
+	rest, ok := strings.CutPrefix(secret, "whsec_")
+	if !ok {
+		return errors.New(want)
+	}
+	key, err := base64.StdEncoding.DecodeString(rest)
+	if err != nil {
+		return fmt.Errorf("%s: %w", want, err)
+	}
+	if len(key) < 24 || len(key) > 64 {
+		return fmt.Errorf("%s, not %d", want, len(key))
+	}
+	return nil
 }
 
 // SetupError is a problem with the configuration, the scenarios or the
@@ -188,13 +214,17 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if cfg.Progress != nil && cfg.LiveProgress {
 			fmt.Fprintf(cfg.Progress, "[%d/%d] %-28s running…", i+1, len(selected), s.Name)
 		}
-		res := r.run(ctx, s)
+		res, setupErr := r.run(ctx, s)
 		rep.Scenarios = append(rep.Scenarios, res)
 		if cfg.Progress != nil {
 			if cfg.LiveProgress {
 				fmt.Fprint(cfg.Progress, "\r\033[K") // back to the line start, erase it
 			}
 			fmt.Fprintf(cfg.Progress, "[%d/%d] %-28s %s (%s)\n", i+1, len(selected), s.Name, res.Status, res.Duration.Round(time.Millisecond))
+		}
+		if setupErr != nil {
+			rep.Duration = time.Since(start)
+			return rep, &SetupError{fmt.Errorf("scenario %s: %w", s.Name, setupErr)}
 		}
 		if err := ctx.Err(); err != nil {
 			return rep, &SetupError{err}

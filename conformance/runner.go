@@ -38,39 +38,42 @@ type scenarioRun struct {
 
 // run executes one scenario in isolation: a fresh webhook (deleted at the
 // end, with any retry still pending), its fault rules, the clock back at
-// real time so consumers checking timestamps see the present.
-func (r *runner) run(ctx context.Context, s *Scenario) (res Result) {
+// real time so consumers checking timestamps see the present. A setup
+// failure (the sandbox refusing the webhook or a fault rule) is the run's
+// problem, not the consumer's: it is returned as the error.
+func (r *runner) run(ctx context.Context, s *Scenario) (res Result, setupErr error) {
 	start := time.Now()
 	res = Result{Name: s.Name, Title: s.Title, Detects: s.Detects, Why: s.Why}
 	defer func() { res.Duration = time.Since(start) }()
 	if slices.Contains(s.Requires, RequireRestart) && !r.cfg.Consumer.CanRestart() {
 		res.Status, res.Reason = StatusUnverified, "needs a consumer the runner can restart (--exec); not run"
-		return res
+		return res, nil
 	}
 	if slices.Contains(s.Requires, RequireCallback) && r.noCallback != "" {
 		res.Status, res.Reason = StatusUnverified, r.noCallback+"; not run"
-		return res
+		return res, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.ScenarioTimeout)
 	defer cancel()
 	sr := &scenarioRun{s: s, events: map[string][]string{}, labelOf: map[string]string{}, cases: map[string]string{},
 		notesBase: map[string]int{}, res: &res}
-	if err := r.setup(ctx, sr); err != nil {
-		res.Status, res.Reason = StatusFail, "setup: "+err.Error()
-		return res
-	}
+	// Teardown also undoes a setup that failed halfway.
 	defer r.teardown(sr)
+	if err := r.setup(ctx, sr); err != nil {
+		res.Status, res.Reason = StatusUnverified, "setup: "+err.Error()
+		return res, err
+	}
 	for i, st := range s.Steps {
 		if err := r.step(ctx, sr, i, st); err != nil {
 			res.Status, res.Reason = StatusFail, fmt.Sprintf("step %d: %v", i+1, err)
 			r.collect(ctx, sr)
-			return res
+			return res, nil
 		}
 	}
 	r.check(ctx, sr, "end", &s.Expect)
 	r.collect(ctx, sr)
 	res.Status = verdict(res.Checks)
-	return res
+	return res, nil
 }
 
 func (r *runner) setup(ctx context.Context, sr *scenarioRun) error {
@@ -113,7 +116,7 @@ func (r *runner) setup(ctx context.Context, sr *scenarioRun) error {
 			if _, done := sr.notesBase[c]; done {
 				continue
 			}
-			n, err := r.eng.API().noteCount(ctx, c)
+			n, err := r.eng.API().noteCount(ctx, sr.caseID(c))
 			if err != nil {
 				return fmt.Errorf("count notes of %s: %w", c, err)
 			}
@@ -131,7 +134,9 @@ func (r *runner) teardown(sr *scenarioRun) {
 	for _, rule := range sr.s.Faults {
 		_ = r.eng.DeleteFault(ctx, faultName(sr.s, rule))
 	}
-	_ = r.eng.DeleteWebhook(ctx, sr.webhookID)
+	if sr.webhookID != "" {
+		_ = r.eng.DeleteWebhook(ctx, sr.webhookID)
+	}
 	_ = r.eng.ResetClock(ctx)
 }
 

@@ -92,6 +92,12 @@ func TestWrongProbePath(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
+	// A scenario publishing a topic outside the catalog.
+	badTopicDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(badTopicDir, "bad.yaml"), []byte("name: bad\ntitle: t\ndetects: d\nwhy: w\n"+
+		"steps: [{publish: {as: e1, topic: case.exploded}}]\nexpect: {applied: {e1: 1}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		args    []string
@@ -104,6 +110,10 @@ func TestUsageErrors(t *testing.T) {
 		{name: "bad regexp", args: []string{"run", "--exec", "true", "--run", "("}, wantErr: "--run"},
 		{name: "unknown flag", args: []string{"run", "--bogus"}, wantErr: "unknown flag"},
 		{name: "operator token without sandbox", args: []string{"run", "--exec", "true", "--operator-token", "x"}, wantErr: "need --sandbox"},
+		{name: "target not a URL", args: []string{"run", "--target", "not-a-url", "--secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, wantErr: `--target "not-a-url"`},
+		{name: "secret not base64", args: []string{"run", "--exec", "true", "--secret", "whsec_!!notbase64"}, wantErr: "base64"},
+		{name: "secret too short", args: []string{"run", "--exec", "true", "--secret", "whsec_c2hvcnQ="}, wantErr: "24 to 64 bytes"},
+		{name: "unknown topic", args: []string{"run", "--exec", "true", "--scenarios", badTopicDir}, wantErr: "case.exploded"},
 		{name: "bad scenarios dir", args: []string{"list", "--scenarios", "/nonexistent"}, wantErr: "scenarios"},
 	}
 	for _, tt := range tests {
