@@ -182,8 +182,17 @@ func (s *Scenario) check(file string) []Issue {
 			}
 		}
 	}
-	known := map[string]bool{}
+	known, knownCases := map[string]bool{}, map[string]bool{}
+	checkCases := func(at string, refs []string) {
+		for _, c := range refs {
+			if !isCaseID(c) && !knownCases[c] {
+				issues = append(issues, Issue{Field: at + "/" + c, Reason: fmt.Sprintf("no event is published for case %q before this point (a label, or a fixture case id case_...)", c)})
+			}
+		}
+	}
 	checkExpect := func(at string, e *Expect) {
+		checkCases(at+"/cases", slices.Sorted(maps.Keys(e.Cases)))
+		checkCases(at+"/notes", slices.Sorted(maps.Keys(e.Notes)))
 		for i, r := range e.Responses {
 			if !known[r.Event] {
 				issues = append(issues, Issue{Field: fmt.Sprintf("%s/responses/%d/event", at, i), Reason: fmt.Sprintf("no event is published as %q before this point", r.Event)})
@@ -200,6 +209,9 @@ func (s *Scenario) check(file string) []Issue {
 		switch {
 		case st.Publish != nil:
 			known[st.Publish.As] = true
+			if st.Publish.Case != "" {
+				knownCases[st.Publish.Case] = true
+			}
 			if !catalogTopics()[st.Publish.Topic] {
 				issues = append(issues, Issue{Field: at + "/publish/topic", Reason: fmt.Sprintf("%q is not a topic of the event catalog", st.Publish.Topic)})
 			}

@@ -60,6 +60,11 @@ func TestLoadNamesFileAndField(t *testing.T) {
 			wantErr: []string{"/steps/0/publish/topic", "case.exploded"},
 		},
 		{
+			name:    "case labels never published",
+			file:    "name: bad\ntitle: t\ndetects: d\nwhy: w\nsteps: [{publish: {as: e1, topic: case.updated, case: c1}}]\nexpect: {cases: {c2: {status: OPEN, version: 1}}, notes: {c3: 1, c1: 0}}\n",
+			wantErr: []string{"/expect/cases/c2", "/expect/notes/c3"},
+		},
+		{
 			name:    "restart without requires",
 			file:    "name: bad\ntitle: t\ndetects: d\nwhy: w\nsteps: [{restart: {}}]\nexpect: {notes: {case_acme_1001: 0}}\n",
 			wantErr: []string{"/steps/0/restart"},
