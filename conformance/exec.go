@@ -67,9 +67,10 @@ func (e *Exec) start(ctx context.Context) error {
 	defer e.mu.Unlock()
 	cmd := exec.Command("sh", "-c", e.Command)
 	cmd.Env = append(os.Environ(), e.env.Vars(e.port)...)
-	out := e.Output
-	if out == nil {
-		out = io.Discard
+	tail := &tailBuffer{max: 4096}
+	var out io.Writer = tail
+	if e.Output != nil {
+		out = io.MultiWriter(e.Output, tail)
 	}
 	cmd.Stdout, cmd.Stderr = out, out
 	// Its own process group, so a kill reaches what `sh -c` started.
@@ -93,15 +94,31 @@ func (e *Exec) start(ctx context.Context) error {
 		}
 		select {
 		case <-done:
-			return fmt.Errorf("consumer %q exited before listening on port %s", e.Command, e.port)
+			return fmt.Errorf("consumer %q exited (%s) before listening on port %s%s", e.Command, cmd.ProcessState, e.port, lastWords(tail))
 		case <-ctx.Done():
+			e.abandon(cmd, done)
 			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("consumer %q did not listen on port %s within %s", e.Command, e.port, timeout)
+			e.abandon(cmd, done)
+			return fmt.Errorf("consumer %q did not listen on port %s within %s%s", e.Command, e.port, timeout, lastWords(tail))
 		}
 	}
+}
+
+// abandon kills a consumer that never became ready: nothing else would.
+func (e *Exec) abandon(cmd *exec.Cmd, done <-chan struct{}) {
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	<-done
+}
+
+// lastWords formats the consumer's last output lines for an error.
+func lastWords(t *tailBuffer) string {
+	if l := t.lines(10); l != "" {
+		return "; its last output:\n" + l
+	}
+	return "; it wrote nothing"
 }
 
 // CanRestart is true.

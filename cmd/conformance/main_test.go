@@ -114,6 +114,7 @@ func TestUsageErrors(t *testing.T) {
 		{name: "secret not base64", args: []string{"run", "--exec", "true", "--secret", "whsec_!!notbase64"}, wantErr: "base64"},
 		{name: "secret too short", args: []string{"run", "--exec", "true", "--secret", "whsec_c2hvcnQ="}, wantErr: "24 to 64 bytes"},
 		{name: "unknown topic", args: []string{"run", "--exec", "true", "--scenarios", badTopicDir}, wantErr: "case.exploded"},
+		{name: "consumer exits at start", args: []string{"run", "--exec", "echo 'listen: address in use' >&2; exit 3"}, wantErr: "listen: address in use"},
 		{name: "bad scenarios dir", args: []string{"list", "--scenarios", "/nonexistent"}, wantErr: "scenarios"},
 	}
 	for _, tt := range tests {
