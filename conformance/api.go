@@ -26,6 +26,9 @@ type api struct {
 	// rules scoped to the consumer's app.
 	observer credentials
 	token    string
+	// registered are the ids of the apps this run registered, deleted at
+	// its end so a shared sandbox does not collect them.
+	registered []string
 }
 
 type credentials struct{ ClientID, ClientSecret string }
@@ -40,13 +43,28 @@ func newAPI(base, tenant, admin, operator string) *api {
 func (s *api) registerApp(ctx context.Context, name string, scopes []string) (credentials, error) {
 	body, _ := json.Marshal(map[string]any{"name": name, "grant_types": []string{"client_credentials"}, "requested_scopes": scopes})
 	var out struct {
+		ID           string `json:"id"`
 		ClientID     string `json:"client_id"`
 		ClientSecret string `json:"client_secret"`
 	}
 	if err := s.call(ctx, http.MethodPost, "/v1/platform/apps", "application/json", "Bearer "+s.admin, body, http.StatusCreated, &out); err != nil {
 		return credentials{}, fmt.Errorf("register app %q: %w", name, err)
 	}
+	s.registered = append(s.registered, out.ID)
 	return credentials{out.ClientID, out.ClientSecret}, nil
+}
+
+// deleteApps deletes the apps the run registered, on a fresh context: it
+// runs at the end of a run that may have been cancelled.
+func (s *api) deleteApps() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var errs []error
+	for _, id := range s.registered {
+		errs = append(errs, s.call(ctx, http.MethodDelete, "/v1/platform/apps/"+url.PathEscape(id), "", "Bearer "+s.admin, nil, http.StatusNoContent, nil))
+	}
+	s.registered = nil
+	return errors.Join(errs...)
 }
 
 // setupObserver registers the runner's read-only app.

@@ -187,6 +187,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	defer eng.Close()
 	sb := eng.API()
+	// Runs the last but one: after the consumer stopped, before the
+	// sandbox closes.
+	defer func() {
+		if err := sb.deleteApps(); err != nil {
+			cfg.Logger.Warn("conformance: deleting the run's apps", "err", err)
+		}
+	}()
 	app, noCallback, err := consumerApp(ctx, cfg, sb)
 	if err != nil {
 		return nil, &SetupError{err}

@@ -115,3 +115,40 @@ func TestTargetCallbacks(t *testing.T) {
 		}
 	})
 }
+
+// appCount counts the apps of acme on a sandbox.
+func appCount(t *testing.T, base string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+"/v1/platform/apps?limit=100", nil)
+	req.Header.Set("Authorization", "Bearer sandbox_admin_acme")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Data []json.RawMessage `json:"data"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&out) != nil {
+		t.Fatalf("list apps: %s", resp.Status)
+	}
+	return len(out.Data)
+}
+
+// TestSharedSandboxKeepsNoApps: a run against a shared sandbox deletes the
+// apps it registered (the consumer's and its observer).
+func TestSharedSandboxKeepsNoApps(t *testing.T) {
+	rs := startRemote(t)
+	before := appCount(t, rs.URL)
+	rep, err := conformance.Run(context.Background(), conformance.Config{Consumer: inProcess(consumer.BugNone),
+		StateDir: t.TempDir(), Sandbox: rs, Run: "^single-delivery$"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := failing(rep); len(got) > 0 {
+		t.Errorf("not passed: %v", got)
+	}
+	if after := appCount(t, rs.URL); after != before {
+		t.Errorf("the sandbox has %d apps after the run, %d before", after, before)
+	}
+}
