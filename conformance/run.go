@@ -149,22 +149,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.CallbackHost == "" {
 		cfg.CallbackHost = "127.0.0.1"
 	}
-	all, err := LoadSuite(cfg.Scenarios)
+	selected, err := Select(cfg.Scenarios, cfg.Run)
 	if err != nil {
 		return nil, &SetupError{err}
-	}
-	selected := all
-	if cfg.Run != "" {
-		re := regexp.MustCompile(cfg.Run)
-		selected = nil
-		for _, s := range all {
-			if re.MatchString(s.Name) {
-				selected = append(selected, s)
-			}
-		}
-		if len(selected) == 0 {
-			return nil, &SetupError{fmt.Errorf("--run %q selects no scenario", cfg.Run)}
-		}
 	}
 	if cfg.Secret == "" {
 		key := make([]byte, 32)
@@ -272,6 +259,30 @@ func LoadSuite(fsys fs.FS) ([]*Scenario, error) {
 		fsys = scenarios.Default()
 	}
 	return Load(fsys)
+}
+
+// Select loads the suite of fsys (the embedded one when nil) and keeps the
+// scenarios whose name matches the regular expression run ("": all). A
+// run that selects nothing is an error.
+func Select(fsys fs.FS, run string) ([]*Scenario, error) {
+	all, err := LoadSuite(fsys)
+	if err != nil || run == "" {
+		return all, err
+	}
+	re, err := regexp.Compile(run)
+	if err != nil {
+		return nil, fmt.Errorf("--run: %w", err)
+	}
+	var selected []*Scenario
+	for _, s := range all {
+		if re.MatchString(s.Name) {
+			selected = append(selected, s)
+		}
+	}
+	if len(selected) == 0 {
+		return nil, fmt.Errorf("--run %q selects no scenario", run)
+	}
+	return selected, nil
 }
 
 // startEngine connects to the remote sandbox or starts an embedded one.

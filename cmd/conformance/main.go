@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/pflag"
@@ -116,14 +117,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// list prints the scenarios --run selects: name, title, what each detects
+// and what it requires.
 func list(cfg conformance.Config, stdout, stderr io.Writer) int {
-	ss, err := conformance.LoadSuite(cfg.Scenarios)
+	ss, err := conformance.Select(cfg.Scenarios, cfg.Run)
 	if err != nil {
 		fmt.Fprintln(stderr, "conformance:", err)
 		return 2
 	}
 	for _, s := range ss {
 		fmt.Fprintf(stdout, "%-28s %s\n", s.Name, s.Title)
+		fmt.Fprintf(stdout, "%-28s detects: %s\n", "", s.Detects)
+		if len(s.Requires) > 0 {
+			fmt.Fprintf(stdout, "%-28s requires: %s\n", "", strings.Join(s.Requires, ", "))
+		}
 	}
 	return 0
 }

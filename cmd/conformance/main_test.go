@@ -131,11 +131,33 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestList(t *testing.T) {
-	var stdout, stderr strings.Builder
-	if code := run([]string{"list"}, &stdout, &stderr); code != 0 {
-		t.Fatalf("exit code %d: %s", code, stderr.String())
+	tests := []struct {
+		name     string
+		args     []string
+		want     []string
+		excludes []string
+	}{
+		{name: "all", args: []string{"list"}, want: []string{"restart-between-duplicates", "single-delivery", "requires: restart"}},
+		{name: "selected by --run", args: []string{"list", "--run", "^restart"},
+			want:     []string{"restart-between-duplicates", "detects: A consumer", "requires: restart"},
+			excludes: []string{"single-delivery"}},
 	}
-	if !strings.Contains(stdout.String(), "restart-between-duplicates") {
-		t.Errorf("list lacks a scenario:\n%s", stdout.String())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr strings.Builder
+			if code := run(tt.args, &stdout, &stderr); code != 0 {
+				t.Fatalf("exit code %d: %s", code, stderr.String())
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stdout.String(), w) {
+					t.Errorf("list lacks %q:\n%s", w, stdout.String())
+				}
+			}
+			for _, x := range tt.excludes {
+				if strings.Contains(stdout.String(), x) {
+					t.Errorf("list has %q:\n%s", x, stdout.String())
+				}
+			}
+		})
 	}
 }
