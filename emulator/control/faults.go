@@ -93,7 +93,7 @@ func (s *Service) listFaultEvents(w http.ResponseWriter, r *http.Request) {
 
 func (s *Service) faultErr(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, faults.ErrNotFound) {
-		core.WriteProblem(w, r, core.ErrNotFoundProblem("no fault rule is named "+strconv.Quote(r.PathValue("rule_name"))))
+		core.WriteProblem(w, r, core.NotFoundProblem("no fault rule is named "+strconv.Quote(r.PathValue("rule_name"))))
 		return
 	}
 	s.fail(w, r, "the fault rule operation", err)

@@ -28,7 +28,7 @@ func (s *Service) specFile(w http.ResponseWriter, r *http.Request) {
 	ctype, ok := specTypes[path.Ext(name)]
 	data, err := fs.ReadFile(s.cfg.Specs, name)
 	if !ok || !fs.ValidPath(name) || err != nil {
-		core.WriteProblem(w, r, core.ErrNotFoundProblem("no spec file is named "+strconv.Quote(name)))
+		core.WriteProblem(w, r, core.NotFoundProblem("no spec file is named "+strconv.Quote(name)))
 		return
 	}
 	h := w.Header()

@@ -189,7 +189,7 @@ func (s *Service) decideAccess(w http.ResponseWriter, r *http.Request) {
 	d, err := s.cfg.Access.DecideAccessRequest(r.Context(), id, in.Decision == "approve", in.Reason)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		core.WriteProblem(w, r, core.ErrNotFoundProblem("no access request has id "+id))
+		core.WriteProblem(w, r, core.NotFoundProblem("no access request has id "+id))
 	case errors.Is(err, ErrConflict):
 		core.WriteProblem(w, r, core.NewProblem(http.StatusConflict, "conflict", "Conflict", "the access request was already decided"))
 	case err != nil:

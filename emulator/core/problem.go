@@ -50,14 +50,11 @@ func (p *Problem) WithField(field, reason string) *Problem {
 	return p
 }
 
-// Common problems shared by every REST surface.
-var (
-	// ErrNotFound is the generic 404 problem; foreign tenants' resources get
-	// the same answer as missing ones.
-	ErrNotFoundProblem = func(detail string) *Problem {
-		return NewProblem(http.StatusNotFound, "not_found", "Resource not found", detail)
-	}
-)
+// NotFoundProblem is the generic 404 problem; a foreign tenant's resource
+// gets the same answer as a missing one.
+func NotFoundProblem(detail string) *Problem {
+	return NewProblem(http.StatusNotFound, "not_found", "Resource not found", detail)
+}
 
 // WriteProblem writes p as application/problem+json. It is the single writer
 // of REST errors.

@@ -45,7 +45,7 @@ func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	switch {
 	case errors.As(err, &p):
 	case errors.Is(err, ErrNotFound):
-		p = core.ErrNotFoundProblem("no such resource in the caller's tenant")
+		p = core.NotFoundProblem("no such resource in the caller's tenant")
 	default:
 		core.Logger(r.Context(), s.log).Error("webhooks request failed", "err", err)
 		p = core.NewProblem(http.StatusInternalServerError, "internal_error", "Internal Server Error",

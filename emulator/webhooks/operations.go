@@ -113,7 +113,7 @@ func (s *Service) Test(ctx context.Context, tenant, webhookID string) (TestResul
 // tenant's resources as for missing ones.
 func notFound(err error, what string) error {
 	if errors.Is(err, ErrNotFound) {
-		return core.ErrNotFoundProblem("no " + what + " with this id in the caller's tenant")
+		return core.NotFoundProblem("no " + what + " with this id in the caller's tenant")
 	}
 	return err
 }
