@@ -6,6 +6,10 @@ package specs
 import (
 	"embed"
 	"io/fs"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/knogin/argus-sandbox/emulator/core"
 )
 
 //go:embed *.yaml *.graphql *.json
@@ -13,3 +17,13 @@ var embedded embed.FS
 
 // Default returns the embedded spec files.
 func Default() fs.FS { return embedded }
+
+// Load parses and validates one embedded OpenAPI document by file name
+// (for example "platform.yaml"); surface tests mount their API with it.
+func Load(name string) (*openapi3.T, error) {
+	data, err := fs.ReadFile(embedded, name)
+	if err != nil {
+		return nil, err
+	}
+	return core.LoadSpec(name, data)
+}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -55,11 +54,7 @@ func newEnv(t *testing.T, mutate func(*Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := fs.ReadFile(specs.Default(), "sandbox.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := core.LoadSpec("sandbox.yaml", raw)
+	doc, err := specs.Load("sandbox.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -103,11 +102,7 @@ func newHarness(t testing.TB, limits Limits) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := fs.ReadFile(specs.Default(), "graphql.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := core.LoadSpec("graphql.yaml", raw)
+	doc, err := specs.Load("graphql.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -132,11 +131,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := fs.ReadFile(specs.Default(), "oauth.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := core.LoadSpec("oauth.yaml", raw)
+	doc, err := specs.Load("oauth.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

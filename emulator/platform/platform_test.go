@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -50,11 +49,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := fs.ReadFile(specs.Default(), "platform.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := core.LoadSpec("platform.yaml", data)
+	doc, err := specs.Load("platform.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

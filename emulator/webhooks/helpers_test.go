@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -140,11 +139,7 @@ func onlyDelivery(t testing.TB, s *Service, w Webhook) Delivery {
 // written "app:TENANT:SCOPE,SCOPE".
 func apiServer(t testing.TB, s *Service) *httptest.Server {
 	t.Helper()
-	raw, err := fs.ReadFile(specs.Default(), "webhooks.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := core.LoadSpec("webhooks.yaml", raw)
+	doc, err := specs.Load("webhooks.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
