@@ -119,9 +119,16 @@ func Run(ctx context.Context, cfg Config) ([]Figure, error) {
 			}
 			figs = append(figs, Figure{Target: s.Name, Metric: l.metric, Value: r.RPS(), Unit: "req/s", P50: r.P50, P99: r.P99})
 		}
-		if s.Name == "sandbox" {
-			logf("deliveries: sandbox")
-			f, err := deliveries(ctx, cfg, p.Base)
+		var measure func(context.Context, Config, string) (Figure, error)
+		switch s.Name {
+		case "sandbox":
+			measure = deliveries
+		case "bare":
+			measure = bareDeliveries
+		}
+		if measure != nil {
+			logf("deliveries: %s", s.Name)
+			f, err := measure(ctx, cfg, p.Base)
 			if err != nil {
 				logf("  deliveries failed: %v", err)
 			} else {
@@ -197,6 +204,7 @@ func loadsFor(ctx context.Context, target, base string) ([]load, error) {
 		return []load{
 			{"rest-get", Request{Method: "GET", URL: base + "/v1/platform/apps/app_1"}},
 			{"form-post", formPost(base+"/v1/oauth/token", "grant_type=client_credentials&client_id=x&client_secret=y", nil)},
+			{"token-es256", formPost(base+"/v1/oauth/token-es256", "grant_type=client_credentials&client_id=x&client_secret=y", nil)},
 		}, nil
 	case "stripe-mock":
 		auth := http.Header{"Authorization": {"Bearer sk_test_123"}}

@@ -1,0 +1,82 @@
+package loadbench
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync/atomic"
+	"testing"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwt"
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+)
+
+func TestBareJWTVerifiesAsES256(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := bareJWT(key, "client_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := jwt.ParseString(tok, jwt.WithKey(jwa.ES256, &key.PublicKey))
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	if parsed.Subject() != "client_1" {
+		t.Errorf("sub = %q", parsed.Subject())
+	}
+}
+
+func TestBareDeliverSendsVerifiableWebhooks(t *testing.T) {
+	wh, err := standardwebhooks.NewWebhook("whsec_" + base64.StdEncoding.EncodeToString([]byte(bareWebhookSecret)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var good, bad atomic.Int64
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := wh.Verify(body, r.Header); err != nil || len(body) < 1000 {
+			bad.Add(1)
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		good.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer recv.Close()
+	bare := httptest.NewServer(BareHandler())
+	defer bare.Close()
+	q := url.Values{"url": {recv.URL + "/hook"}, "concurrency": {"2"}, "duration": {"100ms"}}
+	resp, err := http.Post(bare.URL+"/deliver?"+q.Encode(), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct{ Sent int64 }
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d, decode %v", resp.StatusCode, err)
+	}
+	// A request cut off by the deadline may arrive without its answer
+	// being counted as sent.
+	if out.Sent == 0 || good.Load() < out.Sent || good.Load() > out.Sent+2 || bad.Load() != 0 {
+		t.Errorf("sent %d, verified %d, refused %d", out.Sent, good.Load(), bad.Load())
+	}
+
+	resp, err = http.Post(bare.URL+"/deliver?url=ftp://x&concurrency=0&duration=1s", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("bad parameters: status %d, want 400", resp.StatusCode)
+	}
+}
