@@ -9,6 +9,7 @@
 #   (default: the local builder from scripts/builder-image.sh, which needs no pulls)
 #   IMAGE=argus-sandbox                          repository name of the result
 # The image is also tagged $IMAGE:latest (sandboxtest.DefaultImage).
+#   KEEP_IMAGES=3                                source-built tags kept (newest first)
 # Build output goes to stderr; stdout is only the image reference.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,4 +40,12 @@ if ! docker image inspect "$tag" >/dev/null 2>&1; then
   docker image prune -f --filter label=org.knogin.argus-sandbox.stage=build >/dev/null
 fi
 docker tag "$tag" "$repo:latest"
+# Earlier source builds of this repository are superseded; keep the newest
+# few (a developer may switch branches back) and drop the rest.
+keep=${KEEP_IMAGES:-3}
+docker image ls "$repo" --format '{{.Tag}} {{.CreatedAt}}' |
+  awk '$1 ~ /^src-/' | sort -k2 -r | awk -v keep="$keep" 'NR > keep {print $1}' |
+  while read -r old; do
+    [ "$repo:$old" = "$tag" ] || docker image rm "$repo:$old" >/dev/null 2>&1 || true
+  done
 echo "$tag"
