@@ -3,7 +3,7 @@
 // net/http server (and, with --stripe-mock, stripe-mock installed from the
 // Go module proxy), and prints one table of ratios plus benchstat lines.
 //
-//	go run ./cmd/loadbench [--duration 5s] [--concurrency 32] [--stripe-mock] [--generator auto|go|wrk]
+//	go run ./cmd/loadbench [--duration 5s] [--concurrency 32] [--stripe-mock] [--image] [--generator auto|go|wrk]
 //	go run ./cmd/loadbench --soak 10m
 package main
 
@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -44,6 +45,7 @@ func run(ctx context.Context, args []string) int {
 	stripe := fs.Bool("stripe-mock", false, "also measure stripe-mock "+stripeMockModule)
 	soak := fs.Duration("soak", 0, "instead of the benchmark, trigger webhook deliveries for this long and print the sandbox's RSS over time")
 	gen := fs.String("generator", "auto", "load generator: go, wrk, or auto (wrk when installed)")
+	image := fs.Bool("image", false, "also build the container image (scripts/build-image.sh) and report its size")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -103,9 +105,49 @@ func run(ctx context.Context, args []string) int {
 		fmt.Fprintln(os.Stderr, "loadbench:", err)
 		return 1
 	}
+	more, err := suiteAndImage(ctx, dir, *image)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadbench:", err)
+		return 1
+	}
+	figs = append(figs, more...)
 	meta := append(loadbench.Machine(), "generator: "+generator, fmt.Sprintf("concurrency: %d", *conc), "duration: "+duration.String())
 	loadbench.Report(os.Stdout, meta, figs)
 	return 0
+}
+
+// suiteAndImage times the default conformance suite against the reference
+// consumer and, when asked, builds the container image and reports its size.
+func suiteAndImage(ctx context.Context, dir string, image bool) ([]loadbench.Figure, error) {
+	conf, cons := filepath.Join(dir, "conformance"), filepath.Join(dir, "consumer")
+	fmt.Fprintln(os.Stderr, "conformance suite: building the runner and the reference consumer")
+	if err := goCmd(dir, "build", "-o", conf, "./cmd/conformance"); err != nil {
+		return nil, fmt.Errorf("build conformance: %w", err)
+	}
+	if err := goCmd(dir, "build", "-o", cons, "./examples/consumer/cmd/consumer"); err != nil {
+		return nil, fmt.Errorf("build consumer: %w", err)
+	}
+	fmt.Fprintln(os.Stderr, "conformance suite: default suite, reference consumer (5 runs)")
+	suite, err := loadbench.ConformanceSuite(ctx, conf, cons, 5)
+	if err != nil {
+		return nil, err
+	}
+	figs := []loadbench.Figure{suite}
+	if !image {
+		return figs, nil
+	}
+	fmt.Fprintln(os.Stderr, "container image: scripts/build-image.sh")
+	cmd := exec.CommandContext(ctx, "scripts/build-image.sh")
+	cmd.Stderr = os.Stderr
+	ref, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("build image: %w", err)
+	}
+	size, err := loadbench.ImageSize(ctx, strings.TrimSpace(string(ref)))
+	if err != nil {
+		return nil, err
+	}
+	return append(figs, size), nil
 }
 
 func goCmd(gobin string, args ...string) error {

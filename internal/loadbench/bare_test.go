@@ -1,6 +1,7 @@
 package loadbench
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -78,5 +79,15 @@ func TestBareDeliverSendsVerifiableWebhooks(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("bad parameters: status %d, want 400", resp.StatusCode)
+	}
+}
+
+func TestConformanceSuiteFailsWhenARunFails(t *testing.T) {
+	f, err := ConformanceSuite(context.Background(), "/bin/true", "consumer", 3)
+	if err != nil || f.Metric != "conformance-suite" || f.Unit != "ms" || f.Value <= 0 {
+		t.Errorf("passing runs: %+v, %v", f, err)
+	}
+	if _, err := ConformanceSuite(context.Background(), "/bin/false", "consumer", 3); err == nil {
+		t.Error("a failing suite run was not reported")
 	}
 }

@@ -21,6 +21,8 @@ var metrics = []struct {
 	{"token-client-credentials", "POST /v1/oauth/token client_credentials (bare: form POST + ES256 JWT)", "token-es256", "form-post"},
 	{"graphql-case-with-notes", "GraphQL: a case with its notes (bare: REST GET)", "rest-get", "rest-get"},
 	{"webhook-deliveries", "signed webhook deliveries to a local receiver", "webhook-deliveries", ""},
+	{"conformance-suite", "default conformance suite, reference consumer (median of 5)", "", ""},
+	{"image-size", "container image", "", ""},
 }
 
 // Report prints a table of figures with ratios to the bare server and to
