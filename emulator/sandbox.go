@@ -245,17 +245,29 @@ func (sb *Sandbox) Close() {
 	sb.closer = nil
 }
 
-// embeddedSpecs parses the embedded specs once per process: they cannot
+// embeddedSpecs builds the embedded specs once per process: they cannot
 // change, and every sandbox only reads them, so tests and the conformance
-// runner, which assemble many sandboxes, parse them once. They are not
+// runner, which assemble many sandboxes, build them once. specs.Parse builds
+// them from their compiled Go form (no YAML parsing at start). They are not
 // validated here: TestEmbeddedSpecsAreValid does it at build time, and
 // validation with examples is a large share of start-up.
 var embeddedSpecs = sync.OnceValues(func() (map[string]*openapi3.T, error) {
-	return loadSpecs(specs.Default(), false)
+	docs := make(map[string]*openapi3.T, len(specFiles))
+	var errs []error
+	for _, name := range specFiles {
+		doc, err := specs.Parse(name + ".yaml")
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		docs[name] = doc
+	}
+	return docs, errors.Join(errs...)
 })
 
-// loadSpecs parses (and with validate, validates) the OpenAPI documents,
-// one goroutine each: YAML parsing is most of the start-up time.
+// loadSpecs parses (and with validate, validates) the OpenAPI documents of
+// a --specs directory, one goroutine each: YAML parsing is most of their
+// start-up time.
 func loadSpecs(fsys fs.FS, validate bool) (map[string]*openapi3.T, error) {
 	parsed := make([]*openapi3.T, len(specFiles))
 	errs := make([]error, len(specFiles))

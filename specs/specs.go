@@ -1,6 +1,11 @@
 // Package specs embeds the published contract of the Argus platform: one
 // OpenAPI 3.0 document per surface, the GraphQL schema (SDL) and the JSON
 // Schemas of the sandbox's own files (fault rules, scenarios).
+//
+// The YAML documents are the source of truth. openapi_gen.go holds them
+// compiled into Go, so that the sandbox starts without parsing YAML;
+// regenerate it with `go generate ./specs/` after editing a document
+// (TestCompiledDocsMatchYAML fails until then).
 package specs
 
 import (
@@ -21,9 +26,12 @@ func Default() fs.FS { return embedded }
 // Load parses and validates one embedded OpenAPI document by file name
 // (for example "platform.yaml"); surface tests mount their API with it.
 func Load(name string) (*openapi3.T, error) {
-	data, err := fs.ReadFile(embedded, name)
+	doc, err := Parse(name)
 	if err != nil {
 		return nil, err
 	}
-	return core.LoadSpec(name, data)
+	if err := core.ValidateSpec(name, doc); err != nil {
+		return nil, err
+	}
+	return doc, nil
 }
