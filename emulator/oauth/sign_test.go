@@ -1,8 +1,15 @@
 package oauth
 
 import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"math/big"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -48,6 +55,79 @@ func TestSignCompactVerifiesWithJWX(t *testing.T) {
 				if hdr[k] != v {
 					t.Errorf("header %s = %v, want %v", k, hdr[k], v)
 				}
+			}
+		})
+	}
+}
+
+// TestSignES256 checks the R || S conversion against crypto/ecdsa over
+// many signatures, so R or S with leading zero bytes (one in 256) occur.
+func TestSignES256(t *testing.T) {
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short := 0
+	for i := range 2000 {
+		input := []byte("payload " + strconv.Itoa(i))
+		sig, err := signES256(priv, input)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sig) != 64 {
+			t.Fatalf("signature is %d bytes, want 64", len(sig))
+		}
+		if sig[0] == 0 || sig[32] == 0 {
+			short++
+		}
+		digest := sha256.Sum256(input)
+		r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
+		if !ecdsa.Verify(&priv.PublicKey, digest[:], r, s) {
+			t.Fatalf("signature %d does not verify", i)
+		}
+	}
+	if short == 0 {
+		t.Log("no signature with a short R or S in this run")
+	}
+}
+
+func TestDERToRS(t *testing.T) {
+	pad := func(b ...byte) []byte { return append(make([]byte, 32-len(b)), b...) }
+	full := bytes.Repeat([]byte{0x7f}, 32)
+	high := append([]byte{0x00}, bytes.Repeat([]byte{0x80}, 32)...)
+	seq := func(parts ...[]byte) []byte {
+		body := bytes.Join(parts, nil)
+		return append([]byte{0x30, byte(len(body))}, body...)
+	}
+	integer := func(b []byte) []byte { return append([]byte{0x02, byte(len(b))}, b...) }
+	tests := []struct {
+		name    string
+		der     []byte
+		want    []byte
+		wantErr bool
+	}{
+		{name: "small", der: seq(integer([]byte{1}), integer([]byte{2})), want: append(pad(1), pad(2)...)},
+		{name: "full width", der: seq(integer(full), integer([]byte{0x01, 0x02})), want: append(full, pad(1, 2)...)},
+		{name: "leading zero for the sign", der: seq(integer(high), integer(high)), want: append(high[1:], high[1:]...)},
+		{name: "redundant zeros", der: seq(integer([]byte{0, 0, 5}), integer([]byte{6})), want: append(pad(5), pad(6)...)},
+		{name: "empty", der: nil, wantErr: true},
+		{name: "not a sequence", der: append([]byte{0x31}, seq(integer([]byte{1}), integer([]byte{2}))[1:]...), wantErr: true},
+		{name: "length mismatch", der: append(seq(integer([]byte{1}), integer([]byte{2})), 0), wantErr: true},
+		{name: "one integer", der: seq(integer([]byte{1})), wantErr: true},
+		{name: "three integers", der: seq(integer([]byte{1}), integer([]byte{2}), integer([]byte{3})), wantErr: true},
+		{name: "negative", der: seq(integer([]byte{0x80}), integer([]byte{2})), wantErr: true},
+		{name: "too wide", der: seq(integer(append([]byte{1}, full...)), integer([]byte{2})), wantErr: true},
+		{name: "empty integer", der: seq(integer(nil), integer([]byte{2})), wantErr: true},
+		{name: "integer overruns", der: []byte{0x30, 0x04, 0x02, 0x05, 0x01, 0x02}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := derToRS(tt.der, 32)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			if !bytes.Equal(got, tt.want) {
+				t.Errorf("got %x, want %x", got, tt.want)
 			}
 		})
 	}
