@@ -200,7 +200,7 @@ func writeResponse(w http.ResponseWriter, r *http.Request, status int, resp *res
 	}
 	if resp.hasData {
 		buf.WriteString(`"data":`)
-		appendJSON(buf, resp.data)
+		buf.Write(resp.data)
 	}
 	buf.WriteByte('}')
 	h := w.Header()

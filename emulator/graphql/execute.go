@@ -2,6 +2,7 @@ package graphql
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,6 +25,13 @@ type typed interface{ graphQLType() string }
 
 // execution is the state of executing one operation (spec §6). Fields run
 // one after another, which is also the serial execution mutations need.
+//
+// The result is written as JSON into out while the operation runs, in the
+// order of the selection sets (§7.2.2 ordered maps), instead of being built
+// as maps and marshalled afterwards. A value that must become null through
+// non-null propagation (§6.4.4) is cut from out again: every complete and
+// execute method either appends one whole JSON value and returns true, or
+// appends nothing and returns false.
 type execution struct {
 	ctx       context.Context
 	svc       *Service
@@ -33,79 +41,94 @@ type execution struct {
 	principal *core.Principal
 	errors    []*gqlError
 	log       *slog.Logger
+	out       []byte
+	// path is the response path of the value being completed; only errors
+	// materialise it.
+	path []pathElem
 }
 
-// path is a response path built as a linked list so that only errors pay
-// for materialising it.
-type path struct {
-	parent *path
-	key    string
-	index  int
+// pathElem is one step of a response path: a response key, or a list
+// index when key is empty (response keys never are).
+type pathElem struct {
+	key   string
+	index int
 }
 
-func (p *path) slice() []any {
-	var out []any
-	for q := p; q != nil; q = q.parent {
-		if q.key != "" {
-			out = append(out, q.key)
+// pathSlice materialises the current response path for an error (§7.1.2).
+func (ex *execution) pathSlice() []any {
+	out := make([]any, len(ex.path))
+	for i, e := range ex.path {
+		if e.key != "" {
+			out[i] = e.key
 		} else {
-			out = append(out, q.index)
+			out[i] = e.index
 		}
-	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
 	}
 	return out
 }
 
-// executeOperation runs op's root selection set (spec §6.2) and returns the
-// data entry: nil when a non-null error reached the root.
-func (ex *execution) executeOperation(op *ast.OperationDefinition) any {
+// executeOperation runs op's root selection set (spec §6.2) and appends the
+// data entry to ex.out: null when a non-null error reached the root.
+func (ex *execution) executeOperation(op *ast.OperationDefinition) {
 	var root *ast.Definition
 	if op.Operation == ast.Mutation {
 		root = ex.schema.Mutation
 	} else {
 		root = ex.schema.Query
 	}
-	obj, ok := ex.executeSelectionSet(op.SelectionSet, root, nil, nil)
-	if !ok {
-		return nil
+	if !ex.executeSelectionSet(op.SelectionSet, root, nil) {
+		ex.out = append(ex.out, "null"...)
 	}
-	return obj
 }
 
-// executeSelectionSet implements ExecuteSelectionSet (§6.3). ok is false
-// when a non-null field failed and the object itself must become null.
-func (ex *execution) executeSelectionSet(set ast.SelectionSet, typ *ast.Definition, value any, at *path) (*object, bool) {
+// executeSelectionSet implements ExecuteSelectionSet (§6.3), appending the
+// object. It returns false, having appended nothing, when a non-null field
+// failed and the object itself must become null.
+func (ex *execution) executeSelectionSet(set ast.SelectionSet, typ *ast.Definition, value any) bool {
 	var visited map[string]bool
-	groups := ex.collectFields(typ, set, &visited, make([]fieldGroup, 0, len(set)))
-	obj := &object{entries: make([]entry, 0, len(groups))}
-	for _, g := range groups {
-		v, ok := ex.executeField(typ, value, &g, &path{parent: at, key: g.key})
-		if !ok {
-			return nil, false
+	var scratch [8]fieldGroup // typical selection sets fit: no allocation
+	groups := ex.collectFields(typ, set, &visited, scratch[:0])
+	mark := len(ex.out)
+	ex.out = append(ex.out, '{')
+	for i := range groups {
+		g := &groups[i]
+		if i > 0 {
+			ex.out = append(ex.out, ',')
 		}
-		obj.set(g.key, v)
+		// Response keys are GraphQL names ([_A-Za-z][_0-9A-Za-z]*, §2.1.9):
+		// nothing in them needs escaping.
+		ex.out = append(ex.out, '"')
+		ex.out = append(ex.out, g.key...)
+		ex.out = append(ex.out, '"', ':')
+		ex.path = append(ex.path, pathElem{key: g.key})
+		ok := ex.executeField(typ, value, g)
+		ex.path = ex.path[:len(ex.path)-1]
+		if !ok {
+			ex.out = ex.out[:mark]
+			return false
+		}
 	}
-	return obj, true
+	ex.out = append(ex.out, '}')
+	return true
 }
 
 // executeField implements ExecuteField (§6.4): arguments, scope check,
 // resolver, then value completion.
-func (ex *execution) executeField(typ *ast.Definition, parent any, g *fieldGroup, at *path) (any, bool) {
+func (ex *execution) executeField(typ *ast.Definition, parent any, g *fieldGroup) bool {
 	field := g.field
 	if field.Name == "__typename" {
-		return typ.Name, true
+		ex.out = appendString(ex.out, typ.Name)
+		return true
 	}
 	def := typ.Fields.ForName(field.Name)
 	args, err := coerceArguments(ex.schema, def.Arguments, field.Arguments, ex.vars)
 	if err != nil {
-		return ex.fieldFailed(def.Type, newError(CodeBadUserInput, err.Error()), field, at)
+		return ex.fieldFailed(def.Type, newError(CodeBadUserInput, err.Error()), field)
 	}
 	if d := def.Directives.ForName("requiresScope"); d != nil {
 		scope := d.Arguments.ForName("scope").Value.Raw
 		if !ex.principal.HasScope(scope) {
-			return ex.fieldFailed(def.Type, newError(CodeForbidden, "the access token lacks the "+scope+" scope this field requires").with("scope", scope), field, at)
+			return ex.fieldFailed(def.Type, newError(CodeForbidden, "the access token lacks the "+scope+" scope this field requires").with("scope", scope), field)
 		}
 	}
 	resolve := ex.svc.resolvers[typ.Name][field.Name]
@@ -116,80 +139,93 @@ func (ex *execution) executeField(typ *ast.Definition, parent any, g *fieldGroup
 			ex.log.Error("graphql resolver failed", "field", typ.Name+"."+field.Name, "err", err)
 			fe = &fieldError{code: CodeInternal, message: "internal error; quote the request id when reporting it"}
 		}
-		return ex.fieldFailed(def.Type, newError(fe.code, fe.message), field, at)
+		return ex.fieldFailed(def.Type, newError(fe.code, fe.message), field)
 	}
-	return ex.completeValue(def.Type, g, result, at)
+	return ex.completeValue(def.Type, g, result)
 }
 
-// fieldFailed records a field error (§6.4.4) and answers null, which a
-// non-null type then propagates to the parent.
-func (ex *execution) fieldFailed(t *ast.Type, e *gqlError, field *ast.Field, at *path) (any, bool) {
+// fieldError records a field error (§6.4.4) at the current path.
+func (ex *execution) fieldError(e *gqlError, field *ast.Field) {
 	e.at(field.Position)
-	e.Path = at.slice()
+	e.Path = ex.pathSlice()
 	ex.errors = append(ex.errors, e)
-	return nil, !t.NonNull
+}
+
+// fieldFailed records a field error and appends null, unless t is non-null:
+// then it appends nothing and returns false, so the parent becomes null.
+func (ex *execution) fieldFailed(t *ast.Type, e *gqlError, field *ast.Field) bool {
+	ex.fieldError(e, field)
+	if t.NonNull {
+		return false
+	}
+	ex.out = append(ex.out, "null"...)
+	return true
 }
 
 // completeValue implements CompleteValue (§6.4.3), including the handling
-// of null for non-null types: ok false propagates null upwards.
-func (ex *execution) completeValue(t *ast.Type, g *fieldGroup, result any, at *path) (any, bool) {
+// of null for non-null types: false propagates null upwards.
+func (ex *execution) completeValue(t *ast.Type, g *fieldGroup, result any) bool {
 	if t.NonNull {
-		v, ok := ex.completeNullable(t, g, result, at)
-		if !ok {
-			return nil, false
-		}
-		if v == nil {
+		if isNil(result) {
 			f := g.field
-			return ex.fieldFailed(t, newError(CodeInternal, "Cannot return null for non-nullable field "+f.ObjectDefinition.Name+"."+f.Name+"."), f, at)
+			ex.fieldError(newError(CodeInternal, "Cannot return null for non-nullable field "+f.ObjectDefinition.Name+"."+f.Name+"."), f)
+			return false
 		}
-		return v, true
+		return ex.completeNullable(t, g, result)
 	}
-	v, ok := ex.completeNullable(t, g, result, at)
-	if !ok {
-		return nil, true
+	if !ex.completeNullable(t, g, result) {
+		ex.out = append(ex.out, "null"...)
 	}
-	return v, true
+	return true
 }
 
-func (ex *execution) completeNullable(t *ast.Type, g *fieldGroup, result any, at *path) (any, bool) {
+// completeNullable completes result as t without its non-null flag. It
+// returns false, having appended nothing, when the value must become null.
+func (ex *execution) completeNullable(t *ast.Type, g *fieldGroup, result any) bool {
 	if isNil(result) {
-		return nil, true
+		ex.out = append(ex.out, "null"...)
+		return true
 	}
 	if t.Elem != nil {
-		items := toList(result)
-		out := make([]any, len(items))
-		for i, item := range items {
-			v, ok := ex.completeValue(t.Elem, g, item, &path{parent: at, index: i})
-			if !ok {
-				return nil, false
+		mark := len(ex.out)
+		ex.out = append(ex.out, '[')
+		for i, item := range toList(result) {
+			if i > 0 {
+				ex.out = append(ex.out, ',')
 			}
-			out[i] = v
+			ex.path = append(ex.path, pathElem{index: i})
+			ok := ex.completeValue(t.Elem, g, item)
+			ex.path = ex.path[:len(ex.path)-1]
+			if !ok {
+				ex.out = ex.out[:mark]
+				return false
+			}
 		}
-		return out, true
+		ex.out = append(ex.out, ']')
+		return true
 	}
 	def := ex.schema.Types[t.NamedType]
 	switch def.Kind {
 	case ast.Scalar, ast.Enum:
-		v, err := serializeLeaf(def, result)
+		out, err := appendLeaf(ex.out, def, result)
 		if err != nil {
 			ex.log.Error("graphql leaf serialization failed", "type", def.Name, "err", err)
-			return ex.fieldFailed(&ast.Type{NonNull: true}, newError(CodeInternal, "internal error; quote the request id when reporting it"), g.field, at)
+			ex.fieldError(newError(CodeInternal, "internal error; quote the request id when reporting it"), g.field)
+			return false
 		}
-		return v, true
+		ex.out = out
+		return true
 	}
 	objType := def
 	if def.IsAbstractType() {
 		tv, ok := result.(typed)
 		if !ok {
-			return ex.fieldFailed(&ast.Type{NonNull: true}, newError(CodeInternal, "internal error; quote the request id when reporting it"), g.field, at)
+			ex.fieldError(newError(CodeInternal, "internal error; quote the request id when reporting it"), g.field)
+			return false
 		}
 		objType = ex.schema.Types[tv.graphQLType()]
 	}
-	obj, ok := ex.executeSelectionSet(g.selectionSet(), objType, result, at)
-	if !ok {
-		return nil, false
-	}
-	return obj, true
+	return ex.executeSelectionSet(g.selectionSet(), objType, result)
 }
 
 func isNil(v any) bool {
@@ -223,15 +259,16 @@ func toList(v any) []any {
 	return out
 }
 
-// serializeLeaf implements the result coercion of scalars and enums
-// (§3.5, §3.9).
-func serializeLeaf(def *ast.Definition, v any) (any, error) {
+// appendLeaf implements the result coercion of scalars and enums (§3.5,
+// §3.9), appending the JSON value to dst. On error dst is returned as it
+// was.
+func appendLeaf(dst []byte, def *ast.Definition, v any) ([]byte, error) {
 	if def.Kind == ast.Enum {
 		s, ok := v.(string)
 		if !ok || def.EnumValues.ForName(s) == nil {
-			return nil, fmt.Errorf("%v is not a value of %s", v, def.Name)
+			return dst, fmt.Errorf("%v is not a value of %s", v, def.Name)
 		}
-		return s, nil
+		return appendString(dst, s), nil
 	}
 	switch def.Name {
 	case "Int":
@@ -242,31 +279,40 @@ func serializeLeaf(def *ast.Definition, v any) (any, error) {
 		case int64:
 			n = x
 		default:
-			return nil, fmt.Errorf("%T is not an Int", v)
+			return dst, fmt.Errorf("%T is not an Int", v)
 		}
 		if n > math.MaxInt32 || n < math.MinInt32 {
-			return nil, fmt.Errorf("%d overflows Int", n)
+			return dst, fmt.Errorf("%d overflows Int", n)
 		}
-		return n, nil
+		return strconv.AppendInt(dst, n, 10), nil
 	case "Float":
 		if f, ok := v.(float64); ok {
-			return f, nil
+			raw, err := json.Marshal(f)
+			if err != nil { // NaN and infinities have no JSON form
+				return dst, err
+			}
+			return append(dst, raw...), nil
 		}
 	case "String", "ID":
 		switch x := v.(type) {
 		case string:
-			return x, nil
+			return appendString(dst, x), nil
 		case int64:
-			return strconv.FormatInt(x, 10), nil
+			dst = append(dst, '"')
+			dst = strconv.AppendInt(dst, x, 10)
+			return append(dst, '"'), nil
 		}
 	case "Boolean":
 		if b, ok := v.(bool); ok {
-			return b, nil
+			return strconv.AppendBool(dst, b), nil
 		}
 	case "DateTime":
 		if t, ok := v.(time.Time); ok {
-			return t.UTC().Format(time.RFC3339Nano), nil
+			// RFC 3339 text has nothing to escape.
+			dst = append(dst, '"')
+			dst = t.UTC().AppendFormat(dst, time.RFC3339Nano)
+			return append(dst, '"'), nil
 		}
 	}
-	return nil, fmt.Errorf("%T is not a %s", v, def.Name)
+	return dst, fmt.Errorf("%T is not a %s", v, def.Name)
 }

@@ -1,92 +1,39 @@
 package graphql
 
 import (
-	"bytes"
-	"encoding/json"
-	"strconv"
+	"sync"
 	"unicode/utf8"
 )
 
 // response is one GraphQL response (spec §7.1). hasData distinguishes a
 // request error (no "data" entry at all) from an execution whose data
-// became null through non-null propagation.
+// became null through non-null propagation. data is the JSON of the data
+// entry, written by the executor.
 type response struct {
 	errors  []*gqlError
-	data    any
+	data    []byte
 	hasData bool
 }
 
-// object is a result map that keeps the order of the selection set, as the
-// spec requires of serialized responses (§7.2.2, ordered maps).
-type object struct {
-	entries []entry
-}
+// dataBuffers recycles the buffers the executor writes results into.
+var dataBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-type entry struct {
-	key string
-	val any
-}
+func getDataBuffer() *[]byte { return dataBuffers.Get().(*[]byte) }
 
-func (o *object) set(k string, v any) {
-	o.entries = append(o.entries, entry{k, v})
-}
-
-// appendJSON writes the executor's result values: nil, bool, string,
-// int64, float64, []any and *object.
-func appendJSON(buf *bytes.Buffer, v any) {
-	switch x := v.(type) {
-	case nil:
-		buf.WriteString("null")
-	case bool:
-		buf.WriteString(strconv.FormatBool(x))
-	case string:
-		appendString(buf, x)
-	case int64:
-		buf.WriteString(strconv.FormatInt(x, 10))
-	case float64:
-		raw, _ := json.Marshal(x)
-		buf.Write(raw)
-	case []any:
-		buf.WriteByte('[')
-		for i, e := range x {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			appendJSON(buf, e)
-		}
-		buf.WriteByte(']')
-	case *object:
-		if x == nil {
-			buf.WriteString("null")
-			return
-		}
-		buf.WriteByte('{')
-		for i, e := range x.entries {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			appendString(buf, e.key)
-			buf.WriteByte(':')
-			appendJSON(buf, e.val)
-		}
-		buf.WriteByte('}')
-	default:
-		raw, err := json.Marshal(x)
-		if err != nil {
-			buf.WriteString("null")
-			return
-		}
-		buf.Write(raw)
+func putDataBuffer(b *[]byte) {
+	if cap(*b) <= 1<<16 { // do not pin the memory of a rare huge response
+		*b = (*b)[:0]
+		dataBuffers.Put(b)
 	}
 }
 
 const hexDigits = "0123456789abcdef"
 
-// appendString writes s as a JSON string (RFC 8259 §7), escaping control
+// appendString appends s as a JSON string (RFC 8259 §7), escaping control
 // characters, quotes, backslashes and the HTML-sensitive <, > and & the way
 // encoding/json does, and replacing invalid UTF-8.
-func appendString(buf *bytes.Buffer, s string) {
-	buf.WriteByte('"')
+func appendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -95,21 +42,18 @@ func appendString(buf *bytes.Buffer, s string) {
 				i++
 				continue
 			}
-			buf.WriteString(s[start:i])
+			dst = append(dst, s[start:i]...)
 			switch c {
 			case '"', '\\':
-				buf.WriteByte('\\')
-				buf.WriteByte(c)
+				dst = append(dst, '\\', c)
 			case '\n':
-				buf.WriteString(`\n`)
+				dst = append(dst, '\\', 'n')
 			case '\r':
-				buf.WriteString(`\r`)
+				dst = append(dst, '\\', 'r')
 			case '\t':
-				buf.WriteString(`\t`)
+				dst = append(dst, '\\', 't')
 			default:
-				buf.WriteString(`\u00`)
-				buf.WriteByte(hexDigits[c>>4])
-				buf.WriteByte(hexDigits[c&0xf])
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 			}
 			i++
 			start = i
@@ -117,22 +61,21 @@ func appendString(buf *bytes.Buffer, s string) {
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 {
-			buf.WriteString(s[start:i])
-			buf.WriteString(`\ufffd`)
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
 			i += size
 			start = i
 			continue
 		}
 		if r == '\u2028' || r == '\u2029' {
-			buf.WriteString(s[start:i])
-			buf.WriteString(`\u202`)
-			buf.WriteByte(hexDigits[r&0xf])
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
 			i += size
 			start = i
 			continue
 		}
 		i += size
 	}
-	buf.WriteString(s[start:])
-	buf.WriteByte('"')
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
 }

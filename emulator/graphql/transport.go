@@ -44,7 +44,9 @@ func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeResponse(w, r, http.StatusUnauthorized, &response{errors: []*gqlError{newError(CodeUnauthenticated, "a valid bearer access token for the GraphQL resource is required")}})
 		return
 	}
-	status, resp := s.run(r.Context(), p, &req)
+	data := getDataBuffer()
+	defer putDataBuffer(data)
+	status, resp := s.run(r.Context(), p, &req, data)
 	// GraphQL over HTTP §6.4: with application/json a well-formed request
 	// always answers 200; with application/graphql-response+json a request
 	// error (no data) answers 400.
@@ -60,8 +62,9 @@ func requestError(status int, errs ...*gqlError) (int, *response) {
 
 // run executes one request for principal p (GraphQL spec §6.1
 // ExecuteRequest): pick the document, select the operation, coerce the
-// variables, check the limits, execute.
-func (s *Service) run(ctx context.Context, p *core.Principal, req *gqlRequest) (int, *response) {
+// variables, check the limits, execute. The data entry is written into
+// data, which the response then refers to.
+func (s *Service) run(ctx context.Context, p *core.Principal, req *gqlRequest, data *[]byte) (int, *response) {
 	schema, prep, status, refused := s.document(ctx, p, req)
 	if refused != nil {
 		return requestError(status, refused)
@@ -80,9 +83,11 @@ func (s *Service) run(ctx context.Context, p *core.Principal, req *gqlRequest) (
 	if gerr := s.checkLimits(schema, prep.doc, op, vars); gerr != nil {
 		return requestError(http.StatusOK, gerr)
 	}
-	ex := &execution{ctx: ctx, svc: s, schema: schema, doc: prep.doc, vars: vars, principal: p, log: core.Logger(ctx, s.log)}
-	data := ex.executeOperation(op)
-	return http.StatusOK, &response{errors: ex.errors, data: data, hasData: true}
+	ex := &execution{ctx: ctx, svc: s, schema: schema, doc: prep.doc, vars: vars, principal: p, log: core.Logger(ctx, s.log),
+		out: (*data)[:0], path: make([]pathElem, 0, 8)}
+	ex.executeOperation(op)
+	*data = ex.out // keep the grown buffer for the pool
+	return http.StatusOK, &response{errors: ex.errors, data: ex.out, hasData: true}
 }
 
 // document returns the prepared document to run: a persisted operation
