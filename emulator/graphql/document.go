@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -151,32 +152,115 @@ func findIntrospection(doc *ast.QueryDocument) *ast.Position {
 	return nil
 }
 
-// documentCache keeps prepared public documents by query text: parsing and
-// validation depend only on the text and the schema, and integrations send
-// the same few documents again and again.
+// documentCache keeps prepared public documents by query text, so that the
+// documents integrations send again and again skip lexing, parsing and
+// validation.
+//
+// The text alone is the key: what prepare does depends only on the text,
+// the public schema and the service's limits, all fixed for a Service. The
+// caller plays no part (scopes are checked per field during execution;
+// bundles are persisted documents prepared at start-up against the partner
+// schema), and a document that was refused keeps its errors, so a cached
+// answer is the one prepare would give again. Limits that depend on
+// variables (cost) are checked per request after the cache.
+//
+// The cache is bounded both in entries and in bytes of query text; when
+// full it evicts with the CLOCK (second chance) algorithm: a hit only sets
+// a flag under the read lock, so concurrent hits do not contend on a
+// recency list, and documents sent once leave before those sent often.
 type documentCache struct {
-	mu   sync.RWMutex
-	max  int
-	docs map[string]*prepared
+	mu       sync.RWMutex
+	maxDocs  int
+	maxBytes int
+	bytes    int                   // query text held, at most maxBytes
+	index    map[string]*cachedDoc // by query text
+	ring     []*cachedDoc          // the clock; order is insertion, roughly
+	hand     int                   // next eviction candidate in ring
 }
 
-func newDocumentCache(max int) *documentCache {
-	return &documentCache{max: max, docs: map[string]*prepared{}}
+type cachedDoc struct {
+	query string
+	prep  *prepared
+	used  atomic.Bool // hit since the hand last passed
 }
 
+// newDocumentCache returns a cache of at most maxDocs documents holding at
+// most maxBytes of query text; longer queries are never cached.
+func newDocumentCache(maxDocs, maxBytes int) *documentCache {
+	return &documentCache{maxDocs: max(maxDocs, 1), maxBytes: maxBytes, index: map[string]*cachedDoc{}}
+}
+
+// get returns the prepared document of query, calling build on a miss. Two
+// concurrent misses may both build; the first stored is kept.
 func (c *documentCache) get(query string, build func() *prepared) *prepared {
 	c.mu.RLock()
-	p, ok := c.docs[query]
+	d, ok := c.index[query]
 	c.mu.RUnlock()
 	if ok {
-		return p
+		d.used.Store(true)
+		return d.prep
 	}
-	p = build()
-	c.mu.Lock()
-	if len(c.docs) >= c.max { // crude bound: start afresh rather than track recency
-		c.docs = map[string]*prepared{}
-	}
-	c.docs[query] = p
-	c.mu.Unlock()
+	p := build()
+	c.add(query, p)
 	return p
 }
+
+func (c *documentCache) add(query string, p *prepared) {
+	if len(query) > c.maxBytes {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.index[query]; ok {
+		return
+	}
+	for len(c.ring) >= c.maxDocs || c.bytes+len(query) > c.maxBytes {
+		c.evict()
+	}
+	d := &cachedDoc{query: query, prep: p}
+	c.index[query] = d
+	c.ring = append(c.ring, d)
+	c.bytes += len(query)
+}
+
+// evict removes one document: the first at or after the hand not used
+// since the hand last passed it, clearing the flags it passes. One turn of
+// the clock clears every flag, so it always finds one (c.ring is not
+// empty when called: add only evicts while documents are held).
+func (c *documentCache) evict() {
+	for {
+		if c.hand >= len(c.ring) {
+			c.hand = 0
+		}
+		d := c.ring[c.hand]
+		if d.used.Swap(false) {
+			c.hand++
+			continue
+		}
+		last := len(c.ring) - 1
+		c.ring[c.hand] = c.ring[last]
+		c.ring[last] = nil
+		c.ring = c.ring[:last]
+		delete(c.index, d.query)
+		c.bytes -= len(d.query)
+		return
+	}
+}
+
+// size returns the number of documents held.
+func (c *documentCache) size() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.ring)
+}
+
+// Bounds of the document cache. A valid prepared document takes about 30
+// times its text in memory (4.4 KB for the 150-byte case query: the AST
+// with positions and resolved definitions), up to about 80 times for a
+// document of one-token fields; 64 KiB of text thus holds hundreds of
+// typical documents in 2-5 MB at most. Refused documents keep only their
+// errors.
+const (
+	docCacheEntries = 256
+	docCacheBytes   = 64 << 10
+)

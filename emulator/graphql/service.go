@@ -161,7 +161,7 @@ func New(cfg Config) (*Service, error) {
 	if s.bundles, err = s.indexBundles(cfg.Fixtures.Bundles); err != nil {
 		return nil, err
 	}
-	s.docs = newDocumentCache(512)
+	s.docs = newDocumentCache(docCacheEntries, docCacheBytes)
 	if err := s.store.Reset(context.Background(), seedCases(cfg.Fixtures)); err != nil {
 		return nil, fmt.Errorf("graphql: seed the store: %w", err)
 	}
