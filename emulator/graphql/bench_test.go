@@ -2,11 +2,14 @@ package graphql
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/knogin/argus-sandbox/emulator/core"
 )
 
 // benchPost sends body end to end (HTTP, router, auth, validation,
@@ -62,6 +65,31 @@ func benchServe(b *testing.B, bodies [][]byte) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 }
 
+// benchHandler calls the GraphQL handler itself with the principal in the
+// context, as the router would after authenticating: the surface's own
+// cost (decoding, documents, execution, response) without routing, OpenAPI
+// validation and token verification.
+func benchHandler(b *testing.B, bodies [][]byte) {
+	h := newHarness(b, Limits{})
+	ctx := core.WithPrincipal(context.Background(), testPrincipals["acme-all"])
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "/v1/graphql", bytes.NewReader(bodies[i%len(bodies)]))
+			i++
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			h.svc.serveHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				b.Fatalf("status %d", rec.Code)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+}
+
 func mustJSON(v any) []byte {
 	raw, err := json.Marshal(v)
 	if err != nil {
@@ -86,7 +114,17 @@ var mutationBodies = func() [][]byte {
 	}
 }()
 
-func BenchmarkQueryCaseWithNotesHTTP(b *testing.B)   { benchPost(b, queryBodies) }
-func BenchmarkMutationUpdateCaseHTTP(b *testing.B)   { benchPost(b, mutationBodies) }
-func BenchmarkQueryCaseWithNotesServer(b *testing.B) { benchServe(b, queryBodies) }
-func BenchmarkMutationUpdateCaseServer(b *testing.B) { benchServe(b, mutationBodies) }
+// loadbenchBodies is the query of cmd/loadbench (internal/loadbench.GraphQLCaseQuery):
+// a case with its notes as edges.
+var loadbenchBodies = [][]byte{mustJSON(map[string]any{
+	"query":     `query Case($id: ID!) { case(id: $id) { id number title status priority notes(first: 20) { totalCount edges { node { id body createdAt } } } } }`,
+	"variables": map[string]any{"id": "case_acme_1001"},
+})}
+
+func BenchmarkQueryCaseWithNotesHTTP(b *testing.B)    { benchPost(b, queryBodies) }
+func BenchmarkMutationUpdateCaseHTTP(b *testing.B)    { benchPost(b, mutationBodies) }
+func BenchmarkQueryCaseWithNotesServer(b *testing.B)  { benchServe(b, queryBodies) }
+func BenchmarkMutationUpdateCaseServer(b *testing.B)  { benchServe(b, mutationBodies) }
+func BenchmarkQueryCaseWithNotesHandler(b *testing.B) { benchHandler(b, queryBodies) }
+func BenchmarkQueryCaseEdgesHandler(b *testing.B)     { benchHandler(b, loadbenchBodies) }
+func BenchmarkMutationUpdateCaseHandler(b *testing.B) { benchHandler(b, mutationBodies) }
