@@ -20,6 +20,38 @@ const (
 // token; the fault injector sets it.
 const FaultHeader = "X-Sandbox-Fault"
 
+// requestState is the context of a request served by the Router: the
+// request ID, and once routed the operation and the authenticated
+// principal. One value answers all three keys, so the router copies the
+// request (r.WithContext) once instead of once per key. The router fills
+// operation and principal before the handler runs and never changes them
+// afterwards; an unset field defers to the parent context, as a missing
+// context.WithValue layer would.
+type requestState struct {
+	context.Context
+	id        string
+	operation string
+	principal *Principal
+}
+
+// Value answers the router's keys from the state and every other key from
+// the parent.
+func (s *requestState) Value(key any) any {
+	switch key {
+	case requestIDKey:
+		return s.id
+	case operationKey:
+		if s.operation != "" {
+			return s.operation
+		}
+	case principalKey:
+		if s.principal != nil {
+			return s.principal
+		}
+	}
+	return s.Context.Value(key)
+}
+
 // RequestIDFrom returns the request ID stored by the server middleware.
 func RequestIDFrom(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey).(string)

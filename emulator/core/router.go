@@ -239,7 +239,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id = rt.cfg.IDs.Token("req", 10)
 	}
 	w.Header().Set("X-Request-Id", id)
-	r = r.WithContext(WithRequestID(r.Context(), id))
+	r = r.WithContext(&requestState{Context: r.Context(), id: id})
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -271,7 +271,7 @@ func (rt *Router) operation(api API, route *routers.Route, info OperationInfo, h
 	if writeErr == nil {
 		writeErr = WriteRequestProblem
 	}
-	security := effectiveSecurity(api.Doc, route.Operation)
+	security := rt.compileSecurity(api, effectiveSecurity(api.Doc, route.Operation))
 	var names []string
 	for _, p := range route.PathItem.Parameters {
 		if p.Value != nil && p.Value.In == openapi3.ParameterInPath {
@@ -294,8 +294,9 @@ func (rt *Router) operation(api API, route *routers.Route, info OperationInfo, h
 	bare.Security = &openapi3.SecurityRequirements{}
 	valRoute := *route
 	valRoute.Operation = &bare
-	drainBody := !hasBody && len(security) > 0
+	drainBody := !hasBody && len(security.alts) > 0
 	query := newQueryRules(route)
+	fast := newFastCheck(&valRoute)
 	next := h
 	if rt.cfg.Wrap != nil {
 		next = rt.cfg.Wrap(info, h)
@@ -304,18 +305,23 @@ func (rt *Router) operation(api API, route *routers.Route, info OperationInfo, h
 		next = rt.checkResponses(route, info, next)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := context.WithValue(r.Context(), operationKey, info.OperationID)
-		if len(security) > 0 {
-			p, rerr := rt.authenticate(ctx, r, api, security)
+		// Router.ServeHTTP put a requestState in the context; the operation
+		// and principal are recorded there rather than in new context
+		// layers, each of which would copy the request again.
+		st, own := r.Context().(*requestState)
+		if !own {
+			st = &requestState{Context: r.Context(), id: RequestIDFrom(r.Context())}
+			r = r.WithContext(st)
+		}
+		st.operation = info.OperationID
+		if len(security.alts) > 0 {
+			p, rerr := security.authenticate(st, r)
 			if rerr != nil {
 				writeErr(w, r, rerr)
 				return
 			}
-			if p != nil {
-				ctx = WithPrincipal(ctx, p)
-			}
+			st.principal = p
 		}
-		r = r.WithContext(ctx)
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = http.MaxBytesReader(w, r.Body, rt.cfg.MaxBodyBytes)
 		} else if !hasBody {
@@ -327,7 +333,9 @@ func (rt *Router) operation(api API, route *routers.Route, info OperationInfo, h
 				return
 			}
 		}
-		if hasBody && r.Body != http.NoBody && isJSON(r.Header.Get("Content-Type")) {
+		formOK := false
+		switch {
+		case hasBody && r.Body != http.NoBody && isJSON(r.Header.Get("Content-Type")):
 			data, err := io.ReadAll(r.Body)
 			r.Body.Close()
 			if err != nil {
@@ -340,8 +348,19 @@ func (rt *Router) operation(api API, route *routers.Route, info OperationInfo, h
 				return
 			}
 			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(data)), int64(len(data))
-		}
-		if drainBody && r.Body != http.NoBody {
+		case fast != nil && fast.form && r.Body != http.NoBody && r.Header.Get("Content-Type") == formMediaType:
+			// A form the operation's schema accepts whatever its fields
+			// (see fastCheck) is valid once it parses; the body is read
+			// here, as kin-openapi would, and put back for the handler.
+			data, err := io.ReadAll(r.Body)
+			r.Body.Close()
+			if err != nil {
+				writeErr(w, r, requestErrorFrom(&openapi3filter.RequestError{Reason: "reading failed", Err: err}))
+				return
+			}
+			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(data)), int64(len(data))
+			formOK = formParses(data)
+		case drainBody && r.Body != http.NoBody:
 			data, err := io.ReadAll(r.Body)
 			r.Body.Close()
 			if err != nil {
@@ -350,91 +369,19 @@ func (rt *Router) operation(api API, route *routers.Route, info OperationInfo, h
 			}
 			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(data)), int64(len(data))
 		}
-		params := make(map[string]string, len(names))
-		for _, n := range names {
-			params[n] = r.PathValue(n)
-		}
-		in := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: &valRoute, Options: validationOptions}
-		if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
-			writeErr(w, r, requestErrorFrom(err))
-			return
+		if fast == nil || !fast.accept(r, formOK) {
+			params := make(map[string]string, len(names))
+			for _, n := range names {
+				params[n] = r.PathValue(n)
+			}
+			in := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: &valRoute, Options: validationOptions}
+			if err := openapi3filter.ValidateRequest(st, in); err != nil {
+				writeErr(w, r, requestErrorFrom(err))
+				return
+			}
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// authenticate applies the operation's security requirements (OpenAPI
-// 3.0 §4.8.30: alternatives are OR-ed). It returns the principal of the
-// first alternative that accepts the token and holds its scopes.
-func (rt *Router) authenticate(ctx context.Context, r *http.Request, api API, reqs openapi3.SecurityRequirements) (*Principal, *RequestError) {
-	anonymous := false
-	for _, req := range reqs {
-		if len(req) == 0 {
-			anonymous = true
-		}
-	}
-	// RFC 6750 §2.3 allows access_token in the query; the contract does not.
-	if r.URL.Query().Has("access_token") {
-		return nil, &RequestError{Status: http.StatusBadRequest, Code: "invalid_request",
-			Detail: "bearer tokens are accepted only in the Authorization header, never in the query string",
-			Fields: []FieldError{{Field: "query.access_token", Reason: "not accepted"}},
-			Header: http.Header{"WWW-Authenticate": {`Bearer realm="argus", error="invalid_request", error_description="token in query string"`}}}
-	}
-	token, ok := BearerToken(r)
-	if !ok {
-		if anonymous {
-			return nil, nil
-		}
-		return nil, &RequestError{Status: http.StatusUnauthorized, Code: "unauthorized",
-			Detail: "this operation requires a bearer token in the Authorization header",
-			Fields: []FieldError{{Field: "header.Authorization", Reason: "missing bearer token"}},
-			Header: http.Header{"WWW-Authenticate": {`Bearer realm="argus"`}}}
-	}
-	var missing []string
-	var authenticated bool
-	tried := map[string]*Principal{}
-	for _, req := range reqs {
-		if len(req) == 0 {
-			continue
-		}
-		var principal *Principal
-		okReq := true
-		for scheme, scopes := range req {
-			p, done := tried[scheme]
-			if !done {
-				var err error
-				p, err = rt.authenticator(api, scheme).Authenticate(ctx, token)
-				if err != nil {
-					p = nil
-				}
-				tried[scheme] = p
-			}
-			if p == nil {
-				okReq = false
-				break
-			}
-			authenticated = true
-			for _, s := range scopes {
-				if !p.HasScope(s) {
-					okReq = false
-					missing = append(missing, s)
-				}
-			}
-			principal = p
-		}
-		if okReq && principal != nil {
-			return principal, nil
-		}
-	}
-	if authenticated {
-		scope := strings.Join(missing, " ")
-		return nil, &RequestError{Status: http.StatusForbidden, Code: "insufficient_scope", Scope: scope,
-			Detail: "the token is valid but lacks the scope this operation requires: " + scope,
-			Header: http.Header{"WWW-Authenticate": {fmt.Sprintf(`Bearer realm="argus", error="insufficient_scope", scope=%q`, scope)}}}
-	}
-	return nil, &RequestError{Status: http.StatusUnauthorized, Code: "invalid_token",
-		Detail: "the bearer token is malformed, expired, revoked, or not issued by this sandbox",
-		Header: http.Header{"WWW-Authenticate": {`Bearer realm="argus", error="invalid_token", error_description="the access token is invalid"`}}}
 }
 
 // requestErrorFrom maps a kin-openapi validation error to a RequestError
