@@ -80,7 +80,15 @@ func neverDelivered(a netip.Addr) bool {
 
 // newHTTPClient builds the outbound client: no proxy (a proxy would bypass
 // the address check), no redirects followed, bounded connection set-up.
-func newHTTPClient(p targetPolicy, roots *x509.CertPool, perHost int) *http.Client {
+// workers is the engine's worker pool size, the most attempts in flight
+// at once (duplicate copies aside): that many connections to one host
+// stay open for reuse, so a busy endpoint, or several endpoints on one
+// host, keeps its keep-alive connections instead of closing and
+// redialling them (which would leave sockets in TIME_WAIT by the
+// thousand under load). MaxConnsPerHost stays unbounded: only the
+// concurrent copies of a duplicate fault go beyond the worker count, and
+// they must go out at once rather than wait for a connection.
+func newHTTPClient(p targetPolicy, roots *x509.CertPool, workers int) *http.Client {
 	dialer := &net.Dialer{
 		Timeout:   10 * time.Second,
 		KeepAlive: 30 * time.Second,
@@ -93,8 +101,8 @@ func newHTTPClient(p targetPolicy, roots *x509.CertPool, perHost int) *http.Clie
 		DialContext:           dialer.DialContext,
 		TLSClientConfig:       &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
 		TLSHandshakeTimeout:   10 * time.Second,
-		MaxIdleConns:          256,
-		MaxIdleConnsPerHost:   perHost,
+		MaxIdleConns:          max(256, workers),
+		MaxIdleConnsPerHost:   workers,
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		ForceAttemptHTTP2:     true,

@@ -20,9 +20,9 @@ import (
 
 // Engine defaults; Config documents each.
 const (
-	DefaultWorkers                = 8
+	DefaultWorkers                = 64
 	DefaultQueueSize              = 10000
-	DefaultPerEndpointConcurrency = 4
+	DefaultPerEndpointConcurrency = 16
 	DefaultAttemptTimeout         = 15 * time.Second
 	DefaultRotationWindow         = 24 * time.Hour
 	DefaultMaxWebhooksPerTenant   = 50
@@ -51,12 +51,20 @@ type Config struct {
 	AllowLocalTargets bool
 	// RootCAs verifies https endpoints (nil: the system roots).
 	RootCAs *x509.CertPool
-	// Workers is the size of the delivery worker pool.
+	// Workers is the size of the delivery worker pool: the attempts in
+	// flight across all endpoints (DefaultWorkers, or 4 per CPU when that
+	// is more). Four times PerEndpointConcurrency by default, so endpoints
+	// that hang hold at most a quarter of the workers each.
 	Workers int
 	// QueueSize bounds the new deliveries waiting for a worker; Publish
 	// blocks while it is full.
 	QueueSize int
-	// PerEndpointConcurrency bounds the attempts in flight to one webhook.
+	// PerEndpointConcurrency bounds the attempts in flight to one webhook
+	// (DefaultPerEndpointConcurrency): like a production delivery service
+	// it keeps a small pool of keep-alive connections busy per endpoint,
+	// so one endpoint's throughput is not capped at a few requests per
+	// round trip, while a slow endpoint holds only that many workers.
+	// Deliveries of different events are not ordered among themselves.
 	PerEndpointConcurrency int
 	// AttemptTimeout bounds one attempt, measured on the clock.
 	AttemptTimeout time.Duration
@@ -165,7 +173,7 @@ func New(cfg Config) (*Service, error) {
 		retry:   retryPolicy{schedule: cfg.Schedule, jitter: cfg.Jitter, random: cfg.IDs.Bytes},
 		disp:    newDispatcher(cfg.QueueSize, cfg.PerEndpointConcurrency),
 	}
-	s.client = newHTTPClient(s.policy, cfg.RootCAs, 2*cfg.PerEndpointConcurrency)
+	s.client = newHTTPClient(s.policy, cfg.RootCAs, cfg.Workers)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	for range cfg.Workers {
 		s.disp.wg.Add(1)
