@@ -75,6 +75,10 @@ var expectingType = regexp.MustCompile(`^(Variable "\$[_A-Za-z0-9]+" of type "[^
 type prepared struct {
 	doc    *ast.QueryDocument
 	errors []*gqlError
+	// args holds the coerced arguments of the fields whose arguments use
+	// no variable, keyed by the field as selected on its object type (see
+	// execution.arguments): they are the same for every request.
+	args map[*ast.Field]map[string]any
 }
 
 // prepare checks the size, parses with the token limit, refuses
@@ -114,7 +118,66 @@ func (s *Service) prepare(schema *ast.Schema, query string) *prepared {
 		}
 		return &prepared{errors: out}
 	}
-	return &prepared{doc: doc}
+	return &prepared{doc: doc, args: constantArguments(schema, doc)}
+}
+
+// constantArguments coerces once the arguments of the fields that use no
+// variable (literals and defaults only). A field whose arguments fail to
+// coerce is left out so that the error is reported when it executes.
+func constantArguments(schema *ast.Schema, doc *ast.QueryDocument) map[*ast.Field]map[string]any {
+	out := map[*ast.Field]map[string]any{}
+	var walk func(ast.SelectionSet)
+	walk = func(set ast.SelectionSet) {
+		for _, sel := range set {
+			switch s := sel.(type) {
+			case *ast.Field:
+				if def := s.Definition; def != nil && len(def.Arguments) > 0 && !usesVariables(s.Arguments) {
+					if args, err := coerceArguments(schema, def.Arguments, s.Arguments, nil); err == nil {
+						out[s] = args
+					}
+				}
+				walk(s.SelectionSet)
+			case *ast.InlineFragment:
+				walk(s.SelectionSet)
+			}
+		}
+	}
+	for _, op := range doc.Operations {
+		walk(op.SelectionSet)
+	}
+	for _, f := range doc.Fragments {
+		walk(f.SelectionSet)
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// usesVariables reports whether any argument value holds a variable, at
+// any depth of lists and input objects.
+func usesVariables(args ast.ArgumentList) bool {
+	var uses func(v *ast.Value) bool
+	uses = func(v *ast.Value) bool {
+		if v == nil {
+			return false
+		}
+		if v.Kind == ast.Variable {
+			return true
+		}
+		for _, ch := range v.Children {
+			if uses(ch.Value) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, a := range args {
+		if uses(a.Value) {
+			return true
+		}
+	}
+	return false
 }
 
 // findIntrospection returns the position of the first __schema or __type

@@ -16,7 +16,8 @@ import (
 )
 
 // resolveFunc resolves one field of an object type. parent is the object
-// value; args are the coerced arguments.
+// value; args are the coerced arguments, which a resolver must not modify:
+// constant arguments are shared by every execution of a document.
 type resolveFunc func(ex *execution, parent any, args map[string]any) (any, error)
 
 // typed is implemented by values of abstract types so the executor can
@@ -33,10 +34,12 @@ type typed interface{ graphQLType() string }
 // execute method either appends one whole JSON value and returns true, or
 // appends nothing and returns false.
 type execution struct {
-	ctx       context.Context
-	svc       *Service
-	schema    *ast.Schema
-	doc       *ast.QueryDocument
+	ctx    context.Context
+	svc    *Service
+	schema *ast.Schema
+	doc    *ast.QueryDocument
+	// args are the document's constant arguments (prepared.args).
+	args      map[*ast.Field]map[string]any
 	vars      map[string]any
 	principal *core.Principal
 	errors    []*gqlError
@@ -121,7 +124,7 @@ func (ex *execution) executeField(typ *ast.Definition, parent any, g *fieldGroup
 		return true
 	}
 	def := typ.Fields.ForName(field.Name)
-	args, err := coerceArguments(ex.schema, def.Arguments, field.Arguments, ex.vars)
+	args, err := ex.arguments(def, field)
 	if err != nil {
 		return ex.fieldFailed(def.Type, newError(CodeBadUserInput, err.Error()), field)
 	}
@@ -142,6 +145,20 @@ func (ex *execution) executeField(typ *ast.Definition, parent any, g *fieldGroup
 		return ex.fieldFailed(def.Type, newError(fe.code, fe.message), field)
 	}
 	return ex.completeValue(def.Type, g, result)
+}
+
+// arguments implements CoerceArgumentValues (§6.4.1) for field, taking the
+// document's constant arguments when they apply: the field was validated
+// against def itself (selected on this object type, not through an
+// interface, whose definition may lack arguments with defaults).
+func (ex *execution) arguments(def *ast.FieldDefinition, field *ast.Field) (map[string]any, error) {
+	if len(def.Arguments) == 0 {
+		return nil, nil
+	}
+	if args, ok := ex.args[field]; ok && field.Definition == def {
+		return args, nil
+	}
+	return coerceArguments(ex.schema, def.Arguments, field.Arguments, ex.vars)
 }
 
 // fieldError records a field error (§6.4.4) at the current path.

@@ -19,8 +19,8 @@ type measure struct {
 // before execution when it is too deep, too costly or too aliased. Each
 // fragment is measured once, so the check stays linear in the document
 // even when fragments are spread many times.
-func (s *Service) checkLimits(schema *ast.Schema, doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any) *gqlError {
-	m := &measurer{schema: schema, doc: doc, vars: vars, frags: map[string]measure{}}
+func (s *Service) checkLimits(schema *ast.Schema, prep *prepared, op *ast.OperationDefinition, vars map[string]any) *gqlError {
+	m := &measurer{schema: schema, doc: prep.doc, args: prep.args, vars: vars}
 	got := m.selectionSet(op.SelectionSet)
 	switch {
 	case got.depth > s.limits.MaxDepth:
@@ -36,6 +36,7 @@ func (s *Service) checkLimits(schema *ast.Schema, doc *ast.QueryDocument, op *as
 type measurer struct {
 	schema *ast.Schema
 	doc    *ast.QueryDocument
+	args   map[*ast.Field]map[string]any // constant arguments (prepared.args)
 	vars   map[string]any
 	frags  map[string]measure
 }
@@ -63,6 +64,9 @@ func (m *measurer) fragment(name string) measure {
 	if got, ok := m.frags[name]; ok {
 		return got
 	}
+	if m.frags == nil {
+		m.frags = map[string]measure{}
+	}
 	m.frags[name] = measure{} // validation already refused cycles
 	frag := m.doc.Fragments.ForName(name)
 	if frag == nil {
@@ -81,7 +85,11 @@ func (m *measurer) field(f *ast.Field) measure {
 	}
 	multiplier := 1
 	if f.Definition != nil && f.Definition.Arguments.ForName("first") != nil {
-		args, err := coerceArguments(m.schema, f.Definition.Arguments, f.Arguments, m.vars)
+		args, ok := m.args[f]
+		var err error
+		if !ok {
+			args, err = coerceArguments(m.schema, f.Definition.Arguments, f.Arguments, m.vars)
+		}
 		if n, ok := args["first"].(int64); err == nil && ok && n > 1 {
 			multiplier = int(n)
 		}

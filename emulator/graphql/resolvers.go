@@ -20,23 +20,28 @@ func (v *viewer) graphQLType() string {
 	return "AppViewer"
 }
 
-// connection is a page of a Relay-style connection.
+// connection is a page of a Relay-style connection. Cursors are encoded
+// only when a query selects them.
 type connection struct {
 	nodes   []any
-	cursors []string
+	ids     []string // of nodes, for their cursors
+	kind    string
 	total   int
 	hasNext bool
 }
 
-type edge struct {
-	cursor string
-	node   any
+// cursor returns the opaque cursor of nodes[i].
+func (c *connection) cursor(i int) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(c.kind + ":" + c.ids[i]))
 }
 
-type pageInfo struct {
-	hasNext   bool
-	endCursor string
+// edge is nodes[i] of a connection.
+type edge struct {
+	c *connection
+	i int
 }
+
+type pageInfo struct{ c *connection }
 
 // buildResolvers wires every field of the partner schema (a superset of
 // the public one). New checks that none is missing.
@@ -92,33 +97,33 @@ func (s *Service) buildResolvers() map[string]map[string]resolveFunc {
 		"totalCount": func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*connection).total, nil },
 		"edges": func(_ *execution, v any, _ map[string]any) (any, error) {
 			c := v.(*connection)
+			edges := make([]edge, len(c.nodes))
 			out := make([]any, len(c.nodes))
-			for i := range c.nodes {
-				out[i] = &edge{cursor: c.cursors[i], node: c.nodes[i]}
+			for i := range edges {
+				edges[i] = edge{c: c, i: i}
+				out[i] = &edges[i]
 			}
 			return out, nil
 		},
 		"pageInfo": func(_ *execution, v any, _ map[string]any) (any, error) {
-			c := v.(*connection)
-			pi := &pageInfo{hasNext: c.hasNext}
-			if n := len(c.cursors); n > 0 {
-				pi.endCursor = c.cursors[n-1]
-			}
-			return pi, nil
+			return &pageInfo{c: v.(*connection)}, nil
 		},
 	}
 	edgeFields := map[string]resolveFunc{
-		"cursor": func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*edge).cursor, nil },
-		"node":   func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*edge).node, nil },
+		"cursor": func(_ *execution, v any, _ map[string]any) (any, error) { e := v.(*edge); return e.c.cursor(e.i), nil },
+		"node":   func(_ *execution, v any, _ map[string]any) (any, error) { e := v.(*edge); return e.c.nodes[e.i], nil },
 	}
 	for _, name := range []string{"Case", "Note", "User"} {
 		r[name+"Connection"] = conn
 		r[name+"Edge"] = edgeFields
 	}
 	r["PageInfo"] = map[string]resolveFunc{
-		"hasNextPage": func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*pageInfo).hasNext, nil },
+		"hasNextPage": func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*pageInfo).c.hasNext, nil },
 		"endCursor": func(_ *execution, v any, _ map[string]any) (any, error) {
-			return optional(v.(*pageInfo).endCursor), nil
+			if c := v.(*pageInfo).c; len(c.nodes) > 0 {
+				return c.cursor(len(c.nodes) - 1), nil
+			}
+			return nil, nil
 		},
 	}
 	r["Bundle"] = map[string]resolveFunc{
@@ -205,13 +210,10 @@ func paginate[T any](items []T, id func(T) string, kind string, args map[string]
 		}
 	}
 	end := min(start+first, len(items))
-	c := &connection{total: len(items), hasNext: end < len(items)}
-	for _, it := range items[start:end] {
-		c.nodes = append(c.nodes, any(it))
-		c.cursors = append(c.cursors, base64.RawURLEncoding.EncodeToString([]byte(kind+":"+id(it))))
-	}
-	if c.nodes == nil {
-		c.nodes = []any{}
+	page := items[start:end]
+	c := &connection{nodes: make([]any, len(page)), ids: make([]string, len(page)), kind: kind, total: len(items), hasNext: end < len(items)}
+	for i, it := range page {
+		c.nodes[i], c.ids[i] = it, id(it)
 	}
 	return c, nil
 }

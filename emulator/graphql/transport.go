@@ -80,10 +80,10 @@ func (s *Service) run(ctx context.Context, p *core.Principal, req *gqlRequest, d
 	if gerr != nil {
 		return requestError(http.StatusOK, gerr)
 	}
-	if gerr := s.checkLimits(schema, prep.doc, op, vars); gerr != nil {
+	if gerr := s.checkLimits(schema, prep, op, vars); gerr != nil {
 		return requestError(http.StatusOK, gerr)
 	}
-	ex := &execution{ctx: ctx, svc: s, schema: schema, doc: prep.doc, vars: vars, principal: p, log: core.Logger(ctx, s.log),
+	ex := &execution{ctx: ctx, svc: s, schema: schema, doc: prep.doc, args: prep.args, vars: vars, principal: p, log: core.Logger(ctx, s.log),
 		out: (*data)[:0], path: make([]pathElem, 0, 8)}
 	ex.executeOperation(op)
 	*data = ex.out // keep the grown buffer for the pool
