@@ -3,6 +3,7 @@ package core
 import (
 	"container/heap"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -36,6 +37,11 @@ type ClockState struct {
 type VirtualClock struct {
 	real func() time.Time
 
+	// pos is what Now reads, republished by every change of offset or
+	// frozen state, so that Now takes no lock: it is called several times
+	// per request, while the mutex also serialises the timers.
+	pos atomic.Pointer[clockPos]
+
 	mu       sync.Mutex
 	offset   time.Duration
 	frozen   bool
@@ -54,14 +60,31 @@ func NewVirtualClock(real func() time.Time) *VirtualClock {
 	if real == nil {
 		real = time.Now
 	}
-	return &VirtualClock{real: real}
+	c := &VirtualClock{real: real}
+	c.publishLocked()
+	return c
+}
+
+// clockPos is an immutable copy of the clock's offset and frozen state.
+type clockPos struct {
+	offset   time.Duration
+	frozen   bool
+	frozenAt time.Time
+}
+
+// publishLocked makes the current offset and frozen state visible to Now.
+// Callers hold c.mu (or own c exclusively).
+func (c *VirtualClock) publishLocked() {
+	c.pos.Store(&clockPos{offset: c.offset, frozen: c.frozen, frozenAt: c.frozenAt})
 }
 
 // Now reports the virtual time.
 func (c *VirtualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.nowLocked()
+	p := c.pos.Load()
+	if p.frozen {
+		return p.frozenAt
+	}
+	return c.real().Add(p.offset)
 }
 
 func (c *VirtualClock) nowLocked() time.Time {
@@ -94,6 +117,7 @@ func (c *VirtualClock) Advance(d time.Duration) time.Time {
 		} else {
 			c.offset += d
 		}
+		c.publishLocked()
 	}
 	c.fireDueLocked()
 	return c.nowLocked()
@@ -109,6 +133,7 @@ func (c *VirtualClock) Set(t time.Time) time.Time {
 	} else {
 		c.offset = t.Sub(c.real())
 	}
+	c.publishLocked()
 	c.fireDueLocked()
 	return c.nowLocked()
 }
@@ -120,6 +145,7 @@ func (c *VirtualClock) Freeze() {
 	if !c.frozen {
 		c.frozenAt = c.nowLocked()
 		c.frozen = true
+		c.publishLocked()
 	}
 	c.fireDueLocked()
 }
@@ -131,6 +157,7 @@ func (c *VirtualClock) Unfreeze() {
 	if c.frozen {
 		c.offset = c.frozenAt.Sub(c.real())
 		c.frozen = false
+		c.publishLocked()
 	}
 	c.fireDueLocked()
 }
@@ -141,6 +168,7 @@ func (c *VirtualClock) Reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.offset, c.frozen = 0, false
+	c.publishLocked()
 	c.fireDueLocked()
 }
 

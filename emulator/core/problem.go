@@ -1,9 +1,11 @@
 package core
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"sync"
 )
 
 // ProblemBaseURI is the namespace of the problem "type" URIs the sandbox
@@ -94,14 +96,43 @@ func WriteSecretJSON(w http.ResponseWriter, status int, v any) {
 
 // WriteJSON writes v as application/json with the given status.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
-	out, err := json.Marshal(v)
-	if err != nil {
+	jb := jsonBuffers.Get().(*jsonBuffer)
+	defer jb.release()
+	if err := jb.enc.Encode(v); err != nil {
 		WriteProblem(w, nil, NewProblem(http.StatusInternalServerError, "internal_error", "Internal error", "the response could not be encoded"))
 		return
 	}
+	// Encode ends the value with a newline, which json.Marshal does not.
+	out := jb.buf.Bytes()
+	out = out[:len(out)-1]
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(status)
-	_, _ = w.Write(out)
+	_, _ = w.Write(out) // Write does not keep out (io.Writer)
+}
+
+// jsonBuffer is an encoder with its output buffer, reused across responses
+// so that encoding a response allocates neither.
+type jsonBuffer struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+// maxPooledJSON bounds the buffers kept for reuse; a larger one (a big
+// listing) is left to the garbage collector.
+const maxPooledJSON = 64 << 10
+
+var jsonBuffers = sync.Pool{New: func() any {
+	jb := &jsonBuffer{}
+	jb.enc = json.NewEncoder(&jb.buf)
+	return jb
+}}
+
+func (jb *jsonBuffer) release() {
+	if jb.buf.Cap() > maxPooledJSON {
+		return
+	}
+	jb.buf.Reset()
+	jsonBuffers.Put(jb)
 }
