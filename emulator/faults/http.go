@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -74,6 +75,15 @@ func (e *Engine) Wrap(op core.OperationInfo, next http.Handler) http.Handler {
 // planHTTP evaluates the HTTP rules in order. Latency and key faults add
 // up; the first firing rule that shapes the reply ends the evaluation.
 func (e *Engine) planHTTP(r *http.Request, op core.OperationInfo) httpPlan {
+	// Most requests meet no HTTP rule at all: settle that before reading
+	// the clock, the principal or a token request's form. A rule added
+	// meanwhile applies from the next request, as if added a moment later.
+	e.mu.Lock()
+	active := slices.ContainsFunc(e.rules, func(rs *ruleState) bool { return rs.target == TargetHTTP })
+	e.mu.Unlock()
+	if !active {
+		return httpPlan{}
+	}
 	q := request{op: op, path: r.URL.Path, requestID: core.RequestIDFrom(r.Context())}
 	if p := core.PrincipalFrom(r.Context()); p != nil {
 		q.tenant, q.clientID = p.Tenant, p.ClientID
