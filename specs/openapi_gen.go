@@ -11,7 +11,7 @@ var compiledDocs = map[string]compiledDoc{
 	"oauth.yaml":    {digest: "9a9fd5b6625da490ec35bf85f2304538661abd27c210d514ea1b8db9418329a7", build: oauthDoc},
 	"webhooks.yaml": {digest: "9889be11fdc63e4877b9f060e4c2e87c2e7fa1b935d67395f405aefa0db4637d", build: webhooksDoc},
 	"graphql.yaml":  {digest: "b57d0bb45c64fb37b059d4f2a022790edc1baaf9a5ca85a89199fa249d16be5b", build: graphqlDoc},
-	"sandbox.yaml":  {digest: "ffadc2ff15d39e98cbefced4d8e7ed0608f3430ec5c3c7d7f7bee2045cc7f2f0", build: sandboxDoc},
+	"sandbox.yaml":  {digest: "d86a7e498bf6fb678429cc5adb7227f414ebb479a6e72d7806854b11d3390cea", build: sandboxDoc},
 }
 
 // platformDoc builds platform.yaml.
@@ -5664,6 +5664,16 @@ func sandboxDoc() *openapi3.T {
 						Type:     &openapi3.Types{"object"},
 						Required: []string{"tenant", "topic"},
 						Properties: openapi3.Schemas{
+							"count": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"integer"},
+									Description: "How many events to publish, each with its own id and the same payload.",
+									Default:     float64(1),
+									Example:     float64(100),
+									Min:         new(float64(1)),
+									Max:         new(float64(1000)),
+								},
+							},
 							"data": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
 									Type:        &openapi3.Types{"object"},
@@ -5692,11 +5702,23 @@ func sandboxDoc() *openapi3.T {
 				"EventTriggered": &openapi3.SchemaRef{
 					Value: &openapi3.Schema{
 						Type:     &openapi3.Types{"object"},
-						Required: []string{"event_id", "tenant", "topic"},
+						Required: []string{"event_id", "event_ids", "tenant", "topic"},
 						Properties: openapi3.Schemas{
 							"event_id": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
-									Type: &openapi3.Types{"string"},
+									Type:        &openapi3.Types{"string"},
+									Description: "The id of the first event (of the only one with the default count).",
+								},
+							},
+							"event_ids": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"array"},
+									Description: "Every published event's id, in publish order.",
+									Items: &openapi3.SchemaRef{
+										Value: &openapi3.Schema{
+											Type: &openapi3.Types{"string"},
+										},
+									},
 								},
 							},
 							"tenant": &openapi3.SchemaRef{
@@ -6984,7 +7006,7 @@ func sandboxDoc() *openapi3.T {
 				Post: &openapi3.Operation{
 					Tags:        []string{"State"},
 					Summary:     "Trigger a platform event",
-					Description: "Publishes an event of the catalog for a tenant, as if it happened on the platform: the\ntopic's example payload, with `data` merged over it, is delivered to every matching\nwebhook subscription.\n",
+					Description: "Publishes an event of the catalog for a tenant, as if it happened on the platform: the\ntopic's example payload, with `data` merged over it, is delivered to every matching\nwebhook subscription. With `count` (1 to 1000) it publishes that many events at once,\neach with its own id, to load-test a consumer with one call; the request waits while\nthe delivery queue (10,000 deliveries) is full, so nothing is dropped.\n",
 					OperationID: "triggerEvent",
 					RequestBody: &openapi3.RequestBodyRef{
 						Value: &openapi3.RequestBody{

@@ -55,11 +55,17 @@ type ResetFunc func(ctx context.Context, keepApps bool) error
 // Reset calls f.
 func (f ResetFunc) Reset(ctx context.Context, keepApps bool) error { return f(ctx, keepApps) }
 
-// EventTrigger publishes a catalog event with the topic's example payload
-// and overrides merged over it (the webhooks engine).
+// EventTrigger publishes catalog events with the topic's example payload
+// and overrides merged over it (the webhooks engine): n of them, 1 to
+// MaxEventCount, each with its own id, returned in publish order. On an
+// error the ids of the events already published come with it.
 type EventTrigger interface {
-	Trigger(ctx context.Context, tenant, topic string, overrides map[string]any) (eventID string, err error)
+	TriggerN(ctx context.Context, tenant, topic string, overrides map[string]any, n int) (eventIDs []string, err error)
 }
+
+// MaxEventCount bounds the count of POST /_sandbox/events (specs/sandbox.yaml
+// says the same).
+const MaxEventCount = 1000
 
 // KeyRotator rotates the token signing key (the token service).
 type KeyRotator interface {

@@ -136,11 +136,25 @@ type fakeEvents struct {
 	err   error
 }
 
-func (f *fakeEvents) Trigger(_ context.Context, tenant, topic string, overrides map[string]any) (string, error) {
+// TriggerN records the call ("tenant topic overrides", with " xN" when
+// n > 1) and returns the ids evt_1…evt_n, or, with err set, the first
+// published id and err.
+func (f *fakeEvents) TriggerN(_ context.Context, tenant, topic string, overrides map[string]any, n int) ([]string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.calls = append(f.calls, fmt.Sprintf("%s %s %v", tenant, topic, overrides))
-	return "evt_1", f.err
+	call := fmt.Sprintf("%s %s %v", tenant, topic, overrides)
+	if n > 1 {
+		call += fmt.Sprintf(" x%d", n)
+	}
+	f.calls = append(f.calls, call)
+	if f.err != nil {
+		return []string{"evt_1"}, f.err
+	}
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("evt_%d", i+1)
+	}
+	return ids, nil
 }
 
 type fakeKeys struct {

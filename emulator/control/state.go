@@ -3,6 +3,7 @@ package control
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -115,9 +116,19 @@ func (s *Service) triggerEvent(w http.ResponseWriter, r *http.Request) {
 		Tenant string         `json:"tenant"`
 		Topic  string         `json:"topic"`
 		Data   map[string]any `json:"data"`
+		Count  *int           `json:"count"`
 	}
 	if !decode(w, r, &in) || !s.available(w, r, s.cfg.Events != nil, "event triggering") {
 		return
+	}
+	// The router's schema check bounds count already; this keeps the
+	// handler's contract without it.
+	n := 1
+	if in.Count != nil {
+		if n = *in.Count; n < 1 || n > MaxEventCount {
+			core.WriteProblem(w, r, invalid("/count", "must be an integer from 1 to 1000"))
+			return
+		}
 	}
 	p := core.NewProblem(http.StatusUnprocessableEntity, "unprocessable", "Unprocessable Content", "the event names an unknown tenant or topic")
 	if _, ok := s.cfg.Fixtures.Tenant(in.Tenant); !ok {
@@ -130,12 +141,24 @@ func (s *Service) triggerEvent(w http.ResponseWriter, r *http.Request) {
 		core.WriteProblem(w, r, p)
 		return
 	}
-	id, err := s.cfg.Events.Trigger(r.Context(), in.Tenant, in.Topic, in.Data)
+	ids, err := s.cfg.Events.TriggerN(r.Context(), in.Tenant, in.Topic, in.Data, n)
 	if err != nil {
+		if len(ids) > 0 {
+			err = fmt.Errorf("%w (%d of %d events were published, the first %s)", err, len(ids), n, ids[0])
+		}
 		s.fail(w, r, "event trigger", err)
 		return
 	}
-	core.WriteJSON(w, http.StatusAccepted, map[string]string{"event_id": id, "tenant": in.Tenant, "topic": in.Topic})
+	core.WriteJSON(w, http.StatusAccepted, eventsTriggered{EventID: ids[0], EventIDs: ids, Tenant: in.Tenant, Topic: in.Topic})
+}
+
+// eventsTriggered is the answer of POST /_sandbox/events: event_id is the
+// first (with the default count of 1, the only) event's id.
+type eventsTriggered struct {
+	EventID  string   `json:"event_id"`
+	EventIDs []string `json:"event_ids"`
+	Tenant   string   `json:"tenant"`
+	Topic    string   `json:"topic"`
 }
 
 func (s *Service) knownTopic(topic string) bool {

@@ -2,6 +2,7 @@ package control
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -182,11 +183,21 @@ func TestTriggerEvent(t *testing.T) {
 		mutate     func(*Config)
 		wantStatus int
 		wantFields []string
+		wantCall   string
+		wantIDs    int
 	}{
-		{"published", `{"tenant":"acme","topic":"case.updated","data":{"status":"CLOSED"}}`, nil, 202, nil},
-		{"unknown tenant and topic", `{"tenant":"initech","topic":"case.exploded"}`, nil, 422, []string{"/tenant", "/topic"}},
-		{"missing topic", `{"tenant":"acme"}`, nil, 400, []string{"/topic"}},
-		{"no webhooks engine", `{"tenant":"acme","topic":"case.updated"}`, func(c *Config) { c.Events = nil }, 501, nil},
+		{name: "published", body: `{"tenant":"acme","topic":"case.updated","data":{"status":"CLOSED"}}`, wantStatus: 202,
+			wantCall: "acme case.updated map[status:CLOSED]", wantIDs: 1},
+		{name: "count", body: `{"tenant":"acme","topic":"case.updated","count":100}`, wantStatus: 202,
+			wantCall: "acme case.updated map[] x100", wantIDs: 100},
+		{name: "count of one", body: `{"tenant":"acme","topic":"case.updated","count":1}`, wantStatus: 202,
+			wantCall: "acme case.updated map[]", wantIDs: 1},
+		{name: "count zero", body: `{"tenant":"acme","topic":"case.updated","count":0}`, wantStatus: 400, wantFields: []string{"/count"}},
+		{name: "count above 1000", body: `{"tenant":"acme","topic":"case.updated","count":1001}`, wantStatus: 400, wantFields: []string{"/count"}},
+		{name: "count not an integer", body: `{"tenant":"acme","topic":"case.updated","count":2.5}`, wantStatus: 400, wantFields: []string{"/count"}},
+		{name: "unknown tenant and topic", body: `{"tenant":"initech","topic":"case.exploded"}`, wantStatus: 422, wantFields: []string{"/tenant", "/topic"}},
+		{name: "missing topic", body: `{"tenant":"acme"}`, wantStatus: 400, wantFields: []string{"/topic"}},
+		{name: "no webhooks engine", body: `{"tenant":"acme","topic":"case.updated"}`, mutate: func(c *Config) { c.Events = nil }, wantStatus: 501},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -198,12 +209,32 @@ func TestTriggerEvent(t *testing.T) {
 			if diff := cmp.Diff(tt.wantFields, fields(body)); diff != "" {
 				t.Errorf("fields (-want +got):\n%s", diff)
 			}
-			if status == 202 {
-				if body["event_id"] != "evt_1" || len(e.events.calls) != 1 || e.events.calls[0] != "acme case.updated map[status:CLOSED]" {
-					t.Errorf("body %v, trigger calls %v", body, e.events.calls)
+			if status != 202 {
+				if len(e.events.calls) != 0 {
+					t.Errorf("trigger calls %v, want none", e.events.calls)
 				}
+				return
+			}
+			ids, _ := body["event_ids"].([]any)
+			if body["event_id"] != "evt_1" || len(ids) != tt.wantIDs || ids[0] != "evt_1" || ids[len(ids)-1] != fmt.Sprintf("evt_%d", tt.wantIDs) {
+				t.Errorf("body %v, want event_id evt_1 and event_ids evt_1…evt_%d", body, tt.wantIDs)
+			}
+			if diff := cmp.Diff([]string{tt.wantCall}, e.events.calls); diff != "" {
+				t.Errorf("trigger calls (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestTriggerEventFails: a failing engine is a 500 that says how many of
+// the events were published before the failure.
+func TestTriggerEventFails(t *testing.T) {
+	e := newEnv(t, nil)
+	e.events.err = errors.New("webhooks engine closed")
+	status, _, body := e.do(http.MethodPost, "/_sandbox/events", "", `{"tenant":"acme","topic":"case.updated","count":3}`)
+	detail, _ := body["detail"].(string)
+	if status != 500 || body["code"] != "internal_error" || !strings.Contains(detail, "1 of 3 events were published") {
+		t.Errorf("failing trigger = %d %v", status, body)
 	}
 }
 

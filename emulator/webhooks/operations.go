@@ -94,7 +94,11 @@ func (s *Service) Test(ctx context.Context, tenant, webhookID string) (TestResul
 	}
 	data, _ := s.catalog.example("webhook.test")
 	data = deepMerge(data, map[string]any{"webhook_id": w.ID})
-	ev, body, err := s.newEvent(tenant, "webhook.test", data)
+	raw, err := marshalData("webhook.test", data)
+	if err != nil {
+		return TestResult{}, err
+	}
+	ev, body, err := s.newEvent(tenant, "webhook.test", raw)
 	if err != nil {
 		return TestResult{}, err
 	}

@@ -12,28 +12,83 @@ import (
 // that emit events. It blocks while the delivery queue is full; once it
 // returns nil the event is delivered or visibly failed, never dropped.
 func (s *Service) Publish(ctx context.Context, tenant, topic string, data map[string]any) (string, error) {
-	return s.publish(ctx, tenant, topic, data)
+	raw, err := s.eventData(tenant, topic, data)
+	if err != nil {
+		return "", err
+	}
+	return s.publish(ctx, tenant, topic, raw)
 }
 
 // Trigger publishes the catalog example of topic deep-merged with
 // overrides, for the control plane's POST /_sandbox/events (like
 // `stripe trigger`).
 func (s *Service) Trigger(ctx context.Context, tenant, topic string, overrides map[string]any) (string, error) {
-	example, ok := s.catalog.example(topic)
-	if !ok {
-		return "", fmt.Errorf("trigger %q: %w", topic, ErrUnknownTopic)
+	ids, err := s.TriggerN(ctx, tenant, topic, overrides, 1)
+	if err != nil {
+		return "", err
 	}
-	return s.publish(ctx, tenant, topic, deepMerge(example, overrides))
+	return ids[0], nil
 }
 
-// publish delivers to the tenant's enabled subscribers of topic.
-func (s *Service) publish(ctx context.Context, tenant, topic string, data map[string]any) (string, error) {
+// MaxTriggerCount bounds the events one TriggerN call publishes.
+const MaxTriggerCount = 1000
+
+// TriggerN publishes n events (1 to MaxTriggerCount) as Trigger does, each
+// with its own event id, one after another, and returns their ids in
+// publish order: one control-plane call that load-tests a consumer. The
+// payload is encoded once; each event is otherwise published exactly as a
+// separate Trigger would be (its own timestamp, the subscriptions of that
+// moment, waiting while the queue is full). On an error the events
+// already published stay published, and their ids are returned with it.
+func (s *Service) TriggerN(ctx context.Context, tenant, topic string, overrides map[string]any, n int) ([]string, error) {
+	if n < 1 || n > MaxTriggerCount {
+		return nil, fmt.Errorf("trigger %q: count %d is outside 1..%d", topic, n, MaxTriggerCount)
+	}
+	example, ok := s.catalog.example(topic)
+	if !ok {
+		return nil, fmt.Errorf("trigger %q: %w", topic, ErrUnknownTopic)
+	}
+	raw, err := s.eventData(tenant, topic, deepMerge(example, overrides))
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, n)
+	for range n {
+		id, err := s.publish(ctx, tenant, topic, raw)
+		if err != nil {
+			return ids, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// eventData checks that tenant may publish topic and encodes the event's
+// data (an empty object when nil).
+func (s *Service) eventData(tenant, topic string, data map[string]any) (json.RawMessage, error) {
 	if !s.catalog.has(topic) {
-		return "", fmt.Errorf("publish %q: %w", topic, ErrUnknownTopic)
+		return nil, fmt.Errorf("publish %q: %w", topic, ErrUnknownTopic)
 	}
 	if _, ok := s.cfg.Fixtures.Tenant(tenant); !ok {
-		return "", fmt.Errorf("publish to %q: %w", tenant, ErrUnknownTenant)
+		return nil, fmt.Errorf("publish to %q: %w", tenant, ErrUnknownTenant)
 	}
+	return marshalData(topic, data)
+}
+
+func marshalData(topic string, data map[string]any) (json.RawMessage, error) {
+	if data == nil {
+		data = map[string]any{}
+	}
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return nil, fmt.Errorf("publish %q: data is not JSON: %w", topic, err)
+	}
+	return raw, nil
+}
+
+// publish delivers an event with the encoded data to the tenant's enabled
+// subscribers of topic; eventData has checked tenant and topic.
+func (s *Service) publish(ctx context.Context, tenant, topic string, data json.RawMessage) (string, error) {
 	event, body, err := s.newEvent(tenant, topic, data)
 	if err != nil {
 		return "", err
@@ -76,7 +131,11 @@ func (s *Service) publish(ctx context.Context, tenant, topic string, data map[st
 // from inside the engine, where blocking on admission could deadlock the
 // workers: it bypasses admission.
 func (s *Service) publishNotice(tenant, topic string, data map[string]any) {
-	event, body, err := s.newEvent(tenant, topic, data)
+	raw, err := marshalData(topic, data)
+	if err != nil {
+		return
+	}
+	event, body, err := s.newEvent(tenant, topic, raw)
 	if err != nil {
 		return
 	}
@@ -95,15 +154,10 @@ func (s *Service) publishNotice(tenant, topic string, data map[string]any) {
 }
 
 // newEvent builds the event and the exact body every delivery of it sends.
-func (s *Service) newEvent(tenant, topic string, data map[string]any) (Event, []byte, error) {
-	if data == nil {
-		data = map[string]any{}
-	}
-	raw, err := json.Marshal(data)
-	if err != nil {
-		return Event{}, nil, fmt.Errorf("publish %q: data is not JSON: %w", topic, err)
-	}
-	ev := Event{ID: s.ids.New("evt"), Type: topic, Timestamp: s.clock.Now().UTC(), Tenant: tenant, Data: raw}
+// data is json.Marshal output (marshalData), shared by the events of one
+// TriggerN: it is never modified.
+func (s *Service) newEvent(tenant, topic string, data json.RawMessage) (Event, []byte, error) {
+	ev := Event{ID: s.ids.New("evt"), Type: topic, Timestamp: s.clock.Now().UTC(), Tenant: tenant, Data: data}
 	body, err := json.Marshal(ev)
 	if err != nil {
 		return Event{}, nil, err
