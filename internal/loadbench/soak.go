@@ -15,7 +15,8 @@ type SoakSample struct {
 }
 
 // Soak starts the sandbox, subscribes a local receiver and triggers events
-// through the control plane for d with the configured generator, sampling
+// through the control plane (eventsPerTrigger per request, so the delivery
+// queue stays full) for d with the configured generator, sampling
 // the sandbox's RSS and the deliveries received every interval. Each sample
 // is printed to out as it is taken, so a long run can be watched. Memory
 // should stay flat once the bounded diagnostics retention is full.
