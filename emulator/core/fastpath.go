@@ -267,13 +267,12 @@ func (fc *fastCheck) accept(r *http.Request, formOK bool) bool {
 	return true
 }
 
-// formParses reports whether data is a non-empty form body that
-// url.ParseQuery, which kin-openapi's form decoder uses, reads without
-// error.
-func formParses(data []byte) bool {
+// parseForm parses a form body as kin-openapi's form decoder does, with
+// url.ParseQuery; ok is false for an empty body or one it refuses.
+func parseForm(data []byte) (vals url.Values, ok bool) {
 	if len(data) == 0 {
-		return false
+		return nil, false
 	}
-	_, err := url.ParseQuery(string(data))
-	return err == nil
+	vals, err := url.ParseQuery(string(data))
+	return vals, err == nil
 }

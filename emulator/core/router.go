@@ -352,6 +352,8 @@ func (rt *Router) operation(api API, route *routers.Route, info OperationInfo, h
 			// A form the operation's schema accepts whatever its fields
 			// (see fastCheck) is valid once it parses; the body is read
 			// here, as kin-openapi would, and put back for the handler.
+			// The parsed form is left in r.PostForm, where Request.ParseForm
+			// would put it, so the handler need not parse it again.
 			data, err := io.ReadAll(r.Body)
 			r.Body.Close()
 			if err != nil {
@@ -359,7 +361,9 @@ func (rt *Router) operation(api API, route *routers.Route, info OperationInfo, h
 				return
 			}
 			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(data)), int64(len(data))
-			formOK = formParses(data)
+			if vals, ok := parseForm(data); ok {
+				formOK, r.PostForm = true, vals
+			}
 		case drainBody && r.Body != http.NoBody:
 			data, err := io.ReadAll(r.Body)
 			r.Body.Close()

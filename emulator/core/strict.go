@@ -71,6 +71,12 @@ func (q queryRules) check(query url.Values) *RequestError {
 
 // isJSON reports whether a Content-Type names JSON.
 func isJSON(ct string) bool {
+	switch ct {
+	case "application/json":
+		return true
+	case "", formMediaType:
+		return false
+	}
 	mt, _, err := mime.ParseMediaType(ct)
 	return err == nil && (mt == "application/json" || len(mt) > 5 && mt[len(mt)-5:] == "+json")
 }

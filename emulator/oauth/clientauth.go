@@ -31,13 +31,16 @@ func readForm(r *http.Request) (form, *Error) {
 		}
 		return nil, newError(CodeInvalidRequest, "parameters are accepted only in the application/x-www-form-urlencoded body, not in the query string")
 	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		return nil, newError(CodeInvalidRequest, "the request body could not be read")
-	}
-	vals, err := url.ParseQuery(string(body))
-	if err != nil {
-		return nil, newError(CodeInvalidRequest, "the body is not valid application/x-www-form-urlencoded")
+	// The router leaves a form body it has parsed in r.PostForm.
+	vals := r.PostForm
+	if vals == nil {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, newError(CodeInvalidRequest, "the request body could not be read")
+		}
+		if vals, err = url.ParseQuery(string(body)); err != nil {
+			return nil, newError(CodeInvalidRequest, "the body is not valid application/x-www-form-urlencoded")
+		}
 	}
 	for k, vs := range vals {
 		if len(vs) > 1 && !multiValued[k] {

@@ -84,6 +84,8 @@ type Service struct {
 	keys      *keyring
 	pages     *pages
 	lastPrune atomic.Int64
+	// resources are the identifiers of resourcePaths under issuer.
+	resources [3]string
 }
 
 // New validates cfg, reporting every problem together, and starts the key
@@ -128,6 +130,9 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{
 		cfg: cfg, clock: cfg.Clock, ids: cfg.IDs, log: cfg.Logger, clients: cfg.Clients,
 		issuer: strings.TrimSuffix(cfg.Issuer, "/"), store: cfg.Store,
+	}
+	for i, p := range resourcePaths {
+		s.resources[i] = s.issuer + p
 	}
 	keys, err := newKeyring(cfg.SigningAlg, cfg.Clock)
 	if err != nil {
@@ -191,8 +196,21 @@ func (s *Service) Reset() {
 	}
 }
 
-// resourceID returns the resource identifier (RFC 8707) of a path.
-func (s *Service) resourceID(path string) string { return s.issuer + path }
+// resourceID returns the resource identifier (RFC 8707) of a path; those
+// of the sandbox's resource servers are built once, since every token
+// names them.
+func (s *Service) resourceID(path string) string {
+	for i, p := range resourcePaths {
+		if p == path {
+			return s.resources[i]
+		}
+	}
+	return s.issuer + path
+}
+
+// resourcePaths are the sandbox's resource servers; Service.resources
+// holds their identifiers in this order.
+var resourcePaths = [3]string{ResourcePlatform, ResourceWebhooks, ResourceGraphQL}
 
 // prune drops expired state at most once a minute of clock time, so no
 // background goroutine is needed.

@@ -120,7 +120,10 @@ func resolveScopes(f form, allowed []string) ([]string, *Error) {
 // URI naming one of the sandbox's resource servers and, when within is
 // given, one of those already authorized.
 func (s *Service) resolveResources(values, within []string) ([]string, *Error) {
-	known := []string{s.resourceID(ResourcePlatform), s.resourceID(ResourceWebhooks), s.resourceID(ResourceGraphQL)}
+	if len(values) == 0 {
+		return nil, nil
+	}
+	known := s.resources[:]
 	var out []string
 	for _, v := range values {
 		u, err := url.Parse(v)
