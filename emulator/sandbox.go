@@ -105,18 +105,17 @@ func New(cfg Config) (*Sandbox, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	// The specs parse on other cores while the fixtures load.
+	// The specs load on another core while the fixtures load and the
+	// surfaces that do not need them are built; build waits for them.
 	var docs map[string]*openapi3.T
 	var specErr error
 	parsed := make(chan struct{})
 	go func() { docs, specErr = loadDocs(); close(parsed) }()
+	waitDocs := func() (map[string]*openapi3.T, error) { <-parsed; return docs, specErr }
 	fx, err := fixtures.Load(cfg.Fixtures)
-	<-parsed
 	if err != nil {
+		_, specErr := waitDocs()
 		return nil, errors.Join(err, specErr)
-	}
-	if specErr != nil {
-		return nil, specErr
 	}
 	seed := cfg.Seed
 	if seed == 0 {
@@ -134,7 +133,7 @@ func New(cfg Config) (*Sandbox, error) {
 	} else {
 		sb.IDs = core.NewIDs(nil)
 	}
-	if err := sb.build(cfg, fx, docs, uint64(seed)); err != nil {
+	if err := sb.build(cfg, fx, waitDocs, uint64(seed)); err != nil {
 		sb.Close()
 		return nil, err
 	}
@@ -142,9 +141,17 @@ func New(cfg Config) (*Sandbox, error) {
 }
 
 // build constructs the surfaces and connects them. The order follows the
-// dependencies: webhooks (no deps) → platform → oauth → faults → graphql
-// → control.
-func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, docs map[string]*openapi3.T, seed uint64) error {
+// dependencies: webhooks (no deps) → platform → oauth → graphql → faults
+// → control. The surfaces up to graphql do not need the specs, so they are
+// built while the specs load; waitDocs then returns them. A spec error
+// takes precedence over any other, as if the specs had been loaded first.
+func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[string]*openapi3.T, error), seed uint64) error {
+	fail := func(err error) error {
+		if _, specErr := waitDocs(); specErr != nil {
+			return specErr
+		}
+		return err
+	}
 	log := cfg.Logger
 	tf := &tokenFaults{}
 	var faultEngine *faults.Engine
@@ -160,28 +167,32 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, docs map[string]*openapi3
 		}),
 	})
 	if err != nil {
-		return err
+		return fail(err)
 	}
 	sb.closer = append(sb.closer, func() { _ = sb.Webhooks.Close() })
 	sb.Platform, err = platform.New(platform.Config{Clock: sb.Clock, IDs: sb.IDs, Fixtures: fx,
 		Logger: log.With("surface", "platform"), Events: sb.Webhooks})
 	if err != nil {
-		return err
+		return fail(err)
 	}
 	sb.OAuth, err = oauth.New(oauth.Config{Clock: sb.Clock, IDs: sb.IDs, Fixtures: fx, Logger: log.With("surface", "oauth"),
 		Clients: clientDirectory{sb.Platform}, Issuer: cfg.Issuer, SigningAlg: cfg.SigningAlg,
 		KeyRotation: cfg.KeyRotation, Faults: tf})
 	if err != nil {
-		return err
+		return fail(err)
 	}
 	sb.Platform.SetTokenMinter(tokenMinter{sb.OAuth})
-	oauthAPI := sb.OAuth.API(docs["oauth"])
 	sb.GraphQL, err = graphql.New(graphql.Config{Clock: sb.Clock, IDs: sb.IDs, Fixtures: fx, Logger: log.With("surface", "graphql"),
 		Specs: cfg.Specs, Events: sb.Webhooks, Capabilities: sb.Platform, Audit: auditLog{sb.Platform},
 		AccessTokens: sb.OAuth.Verifier(oauth.ResourceGraphQL)})
 	if err != nil {
+		return fail(err)
+	}
+	docs, err := waitDocs()
+	if err != nil {
 		return err
 	}
+	oauthAPI := sb.OAuth.API(docs["oauth"])
 	graphqlAPI := sb.GraphQL.API(docs["graphql"])
 	faultEngine, err = faults.New(faults.Config{Clock: sb.Clock, IDs: sb.IDs, Logger: log.With("surface", "faults"),
 		Seed: seed, Rules: cfg.FaultRules, Keys: sb.OAuth,
