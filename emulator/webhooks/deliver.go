@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,6 +23,17 @@ const (
 
 // userAgent identifies the sandbox's deliveries.
 const userAgent = "Argus-Webhooks/1.0 (sandbox)"
+
+// The Standard Webhooks header names as http.Header keys them.
+var (
+	canonicalID        = http.CanonicalHeaderKey(HeaderID)
+	canonicalTimestamp = http.CanonicalHeaderKey(HeaderTimestamp)
+	canonicalSignature = http.CanonicalHeaderKey(HeaderSignature)
+)
+
+// bodyBuffers holds the buffers that read the kept part of response
+// bodies, so an attempt does not allocate one.
+var bodyBuffers = sync.Pool{New: func() any { return new([responseBodyKept]byte) }}
 
 // process makes one attempt of j's delivery, or defers it as the fault plan
 // says. It returns the attempt made, or nil.
@@ -107,12 +119,15 @@ func (s *Service) send(ctx context.Context, w Webhook, d *Delivery, plan Attempt
 	} else {
 		sig = signatureHeader(w.secrets(now), d.Event.ID, ts, d.Body)
 	}
-	h := http.Header{}
-	h.Set("Content-Type", "application/json")
-	h.Set("User-Agent", userAgent)
-	h.Set(HeaderID, d.Event.ID)
-	h.Set(HeaderTimestamp, fmt.Sprint(ts))
-	h.Set(HeaderSignature, sig)
+	// The keys are in canonical form, as Header.Set would store them. The
+	// header is only read once built, so the copies of an attempt share it.
+	h := http.Header{
+		"Content-Type":     {"application/json"},
+		"User-Agent":       {userAgent},
+		canonicalID:        {d.Event.ID},
+		canonicalTimestamp: {strconv.FormatInt(ts, 10)},
+		canonicalSignature: {sig},
+	}
 
 	base := Attempt{Number: d.AttemptCount + 1, Trigger: trigger, Timestamp: ts, FaultRule: plan.ruleName()}
 	one := func(dup bool) sendResult {
@@ -168,7 +183,7 @@ func (s *Service) exchange(ctx context.Context, target string, h http.Header, bo
 		fail(ClassConnection, "the request could not be built: "+err.Error())
 		return 0, nil
 	}
-	req.Header = h.Clone()
+	req.Header = h
 	resp, err := s.client.Do(req)
 	if err != nil {
 		class := classify(err, timedOut.Load())
@@ -176,8 +191,13 @@ func (s *Service) exchange(ctx context.Context, target string, h http.Header, bo
 		return 0, nil
 	}
 	defer resp.Body.Close()
-	kept, _ := io.ReadAll(io.LimitReader(resp.Body, responseBodyKept))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, responseBodyDrained))
+	buf := bodyBuffers.Get().(*[responseBodyKept]byte)
+	defer bodyBuffers.Put(buf)
+	n, _ := io.ReadFull(resp.Body, buf[:])
+	kept := buf[:n]
+	if n == len(buf) {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, responseBodyDrained))
+	}
 	if timedOut.Load() {
 		fail(ClassTimeout, describe(ClassTimeout, nil, s.cfg.AttemptTimeout))
 		return 0, nil
