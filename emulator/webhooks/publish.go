@@ -158,11 +158,56 @@ func (s *Service) publishNotice(tenant, topic string, data map[string]any) {
 // TriggerN: it is never modified.
 func (s *Service) newEvent(tenant, topic string, data json.RawMessage) (Event, []byte, error) {
 	ev := Event{ID: s.ids.New("evt"), Type: topic, Timestamp: s.clock.Now().UTC(), Tenant: tenant, Data: data}
-	body, err := json.Marshal(ev)
+	body, err := encodeEvent(ev)
 	if err != nil {
 		return Event{}, nil, err
 	}
 	return ev, body, nil
+}
+
+// encodeEvent returns exactly what json.Marshal(ev) does when ev.Data is
+// json.Marshal output, without reflection or re-compacting the data: the
+// envelope is assembled from its parts. The IDs, topics and tenants the
+// engine publishes need no escaping; anything that would, and an event
+// without data, takes json.Marshal itself.
+func encodeEvent(ev Event) ([]byte, error) {
+	ts, err := ev.Timestamp.MarshalJSON()
+	if err != nil || len(ev.Data) == 0 || !plainJSON(ev.ID) || !plainJSON(ev.Type) || !plainJSON(ev.Tenant) {
+		return json.Marshal(ev)
+	}
+	const (
+		open     = `{"id":"`
+		typ      = `","type":"`
+		stamp    = `","timestamp":`
+		tenant   = `,"tenant":"`
+		data     = `","data":`
+		overhead = len(open) + len(typ) + len(stamp) + len(tenant) + len(data) + 1
+	)
+	b := make([]byte, 0, overhead+len(ev.ID)+len(ev.Type)+len(ts)+len(ev.Tenant)+len(ev.Data))
+	b = append(b, open...)
+	b = append(b, ev.ID...)
+	b = append(b, typ...)
+	b = append(b, ev.Type...)
+	b = append(b, stamp...)
+	b = append(b, ts...)
+	b = append(b, tenant...)
+	b = append(b, ev.Tenant...)
+	b = append(b, data...)
+	b = append(b, ev.Data...)
+	return append(b, '}'), nil
+}
+
+// plainJSON reports whether encoding/json writes s as is between quotes:
+// printable ASCII without the characters it escapes (quote, backslash
+// and, for HTML safety, <, > and &).
+func plainJSON(s string) bool {
+	for i := range len(s) {
+		switch c := s[i]; {
+		case c < 0x20 || c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Service) newDelivery(ctx context.Context, w Webhook, ev Event, body []byte) (Delivery, error) {

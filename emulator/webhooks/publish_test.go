@@ -3,6 +3,7 @@ package webhooks
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"testing"
@@ -108,5 +109,41 @@ func TestTriggerNStopsWithTheContext(t *testing.T) {
 	waitIdle(t, s)
 	if n := len(rc.requests()); n != 2 {
 		t.Errorf("receiver got %d, want the 2 accepted events", n)
+	}
+}
+
+// TestEncodeEvent: the assembled body is byte for byte what json.Marshal
+// makes of the event, escaping cases included.
+func TestEncodeEvent(t *testing.T) {
+	at := time.Date(2030, 1, 2, 3, 4, 5, 600700800, time.UTC)
+	data := func(v map[string]any) json.RawMessage {
+		raw, err := marshalData("case.updated", v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}
+	tests := []struct {
+		name string
+		ev   Event
+	}{
+		{"typical", Event{ID: "evt_0123456789abcdefghjkmnpqrs", Type: "case.updated", Timestamp: at, Tenant: "acme",
+			Data: data(map[string]any{"case": map[string]any{"id": "case_acme_1001", "title": "<b>Lost & found</b> \u2028 é"}, "n": 1.5})}},
+		{"empty data", Event{ID: "evt_1", Type: "webhook.test", Timestamp: at, Tenant: "globex", Data: data(nil)}},
+		{"no data", Event{ID: "evt_1", Type: "case.updated", Timestamp: at, Tenant: "acme"}},
+		{"whole second", Event{ID: "evt_1", Type: "case.updated", Timestamp: at.Truncate(time.Second), Tenant: "acme", Data: data(nil)}},
+		{"zone offset", Event{ID: "evt_1", Type: "case.updated", Timestamp: at.In(time.FixedZone("x", 3600)), Tenant: "acme", Data: data(nil)}},
+		{"escaped tenant", Event{ID: "evt_1", Type: "case.updated", Timestamp: at, Tenant: `a"c<m>e&\`, Data: data(nil)}},
+		{"non-ASCII topic", Event{ID: "evt_1", Type: "cas\u00e9.updated\n", Timestamp: at, Tenant: "acme", Data: data(nil)}},
+		{"year out of range", Event{ID: "evt_1", Type: "case.updated", Timestamp: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), Tenant: "acme", Data: data(nil)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want, wantErr := json.Marshal(tt.ev)
+			got, err := encodeEvent(tt.ev)
+			if (err != nil) != (wantErr != nil) || !bytes.Equal(got, want) {
+				t.Errorf("encodeEvent =\n%s, %v\nwant\n%s, %v", got, err, want, wantErr)
+			}
+		})
 	}
 }
