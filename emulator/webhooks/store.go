@@ -1,10 +1,10 @@
 package webhooks
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
-	"sort"
 	"sync"
 )
 
@@ -134,7 +134,7 @@ func (m *MemoryStore) ListWebhooks(_ context.Context, tenant string) ([]Webhook,
 			out = append(out, cloneWebhook(mw.w))
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
+	slices.SortFunc(out, func(a, b Webhook) int { return cmp.Compare(a.Seq, b.Seq) })
 	return out, nil
 }
 
@@ -236,23 +236,35 @@ func (m *MemoryStore) UpdateDelivery(_ context.Context, tenant, webhookID, id st
 
 // trim evicts the oldest finished deliveries once more than 110 % of the
 // retention are kept, so the cost is amortised over many deliveries.
+// Deliveries mostly finish in the order they were created, so the oldest
+// finished ones gather at the front of order: the scan stops once enough
+// are evicted, and the pending ones it passed move up behind them, so a
+// trim costs what it evicts, not the length of order (which holds every
+// queued delivery too).
 func (m *MemoryStore) trim(mw *memWebhook) {
 	if mw.finished <= m.retention+m.retention/10 {
 		return
 	}
 	drop := mw.finished - m.retention
-	kept := mw.order[:0]
-	for _, d := range mw.order {
-		if drop > 0 && d.Finished() {
+	kept, i := 0, 0
+	for ; i < len(mw.order) && drop > 0; i++ {
+		d := mw.order[i]
+		if d.Finished() {
 			delete(mw.deliveries, d.ID)
 			drop--
 			mw.finished--
 			continue
 		}
-		kept = append(kept, d)
+		mw.order[kept] = d
+		kept++
 	}
-	clear(mw.order[len(kept):])
-	mw.order = kept
+	// order[:kept] holds the pending deliveries scanned, order[kept:i] is
+	// evicted: move the pending ones next to the unscanned rest, and let
+	// go of the evicted entries so the collector can free them.
+	start := i - kept
+	copy(mw.order[start:i], mw.order[:kept])
+	clear(mw.order[:start])
+	mw.order = mw.order[start:]
 }
 
 // ListDeliveries returns a webhook's matching deliveries, newest first.
