@@ -111,12 +111,22 @@ func (s *Service) API(doc *openapi3.T) core.API {
 // AdminAuthenticator accepts the fixture tenant administrators' tokens
 // (security scheme adminToken).
 func (s *Service) AdminAuthenticator() core.Authenticator {
+	// The subject of each tenant's administrator is built once; every
+	// request still gets its own Principal.
+	subjects := make(map[string]string, len(s.fx.Tenants))
+	for _, t := range s.fx.Tenants {
+		subjects[t.ID] = "admin@" + t.ID
+	}
 	return core.AuthenticatorFunc(func(_ context.Context, token string) (*core.Principal, error) {
 		t, ok := s.fx.TenantByAdminToken(token)
 		if !ok {
 			return nil, core.ErrInvalidToken
 		}
-		return &core.Principal{Kind: core.KindAdmin, Tenant: t.ID, Subject: "admin@" + t.ID}, nil
+		sub, ok := subjects[t.ID]
+		if !ok {
+			sub = "admin@" + t.ID
+		}
+		return &core.Principal{Kind: core.KindAdmin, Tenant: t.ID, Subject: sub}, nil
 	})
 }
 
