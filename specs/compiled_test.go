@@ -88,3 +88,29 @@ func TestParseNeverServesStaleCode(t *testing.T) {
 		t.Errorf("unparsable edit: err = %v, want it to name the file", err)
 	}
 }
+
+// BenchmarkParse builds and resolves the five documents from their compiled
+// form (what the sandbox does at start); BenchmarkParseYAML parses them.
+func BenchmarkParse(b *testing.B) {
+	for b.Loop() {
+		for _, d := range specgen.Documents {
+			if _, err := Parse(d.File); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+func BenchmarkParseYAML(b *testing.B) {
+	for b.Loop() {
+		for _, d := range specgen.Documents {
+			data, err := fs.ReadFile(embedded, d.File)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := core.ParseSpec(d.File, data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
