@@ -27,16 +27,24 @@ type appView struct {
 	Scopes         []scopeView    `json:"scopes"`
 	ApprovedScopes []string       `json:"approved_scopes"`
 	PendingScopes  []string       `json:"pending_scopes"`
-	CreatedAt      time.Time      `json:"created_at"`
-	UpdatedAt      time.Time      `json:"updated_at"`
+	CreatedAt      textTime       `json:"created_at"`
+	UpdatedAt      textTime       `json:"updated_at"`
 	ClientSecret   string         `json:"client_secret,omitempty"`
 }
+
+// textTime is a time.Time that encoding/json writes through MarshalText:
+// the same RFC 3339 string as time.Time's MarshalJSON, without
+// encoding/json re-scanning (compacting) what a json.Marshaler returns.
+type textTime time.Time
+
+// MarshalText is time.Time's.
+func (t textTime) MarshalText() ([]byte, error) { return time.Time(t).MarshalText() }
 
 func viewApp(a App) appView {
 	v := appView{ID: a.ID, ClientID: a.ClientID, Name: a.Name, Status: "active",
 		GrantTypes: []grantView{}, RedirectURIs: []redirectView{}, Scopes: []scopeView{},
 		ApprovedScopes: values(a.Scopes, Approved), PendingScopes: values(a.Scopes, Pending),
-		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
+		CreatedAt: textTime(a.CreatedAt), UpdatedAt: textTime(a.UpdatedAt)}
 	for _, g := range a.GrantTypes {
 		v.GrantTypes = append(v.GrantTypes, grantView{g.Value, g.Status})
 	}
