@@ -50,25 +50,42 @@ func secretKey(secret string) ([]byte, error) {
 // Sign returns the Standard Webhooks v1 signature of a message:
 // "v1," + base64(HMAC-SHA256(key, id + "." + timestamp + "." + body)).
 func Sign(key []byte, id string, timestamp int64, body []byte) string {
+	return string(appendSignature(nil, key, id, timestamp, body))
+}
+
+// sigLen is the length of one "v1,<base64 of 32 bytes>" signature.
+var sigLen = len("v1,") + base64.StdEncoding.EncodedLen(sha256.Size)
+
+// appendSignature appends Sign's result to dst. The signed prefix is
+// written in one piece and the MAC encoded in place, so a signature costs
+// the HMAC and the bytes it returns.
+func appendSignature(dst, key []byte, id string, timestamp int64, body []byte) []byte {
 	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(id))
-	mac.Write([]byte{'.'})
-	mac.Write(strconv.AppendInt(nil, timestamp, 10))
-	mac.Write([]byte{'.'})
+	prefix := make([]byte, 0, len(id)+24)
+	prefix = append(prefix, id...)
+	prefix = append(prefix, '.')
+	prefix = strconv.AppendInt(prefix, timestamp, 10)
+	prefix = append(prefix, '.')
+	mac.Write(prefix)
 	mac.Write(body)
-	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	var sum [sha256.Size]byte
+	dst = append(dst, "v1,"...)
+	return base64.StdEncoding.AppendEncode(dst, mac.Sum(sum[:0]))
 }
 
 // signatureHeader signs with every secret, newest first, separated by
 // spaces, so consumers holding either secret verify during a rotation.
 func signatureHeader(secrets []string, id string, timestamp int64, body []byte) string {
-	sigs := make([]string, 0, len(secrets))
+	out := make([]byte, 0, len(secrets)*(sigLen+1))
 	for _, s := range secrets {
 		key, err := secretKey(s)
 		if err != nil {
 			continue // secrets are validated when stored
 		}
-		sigs = append(sigs, Sign(key, id, timestamp, body))
+		if len(out) > 0 {
+			out = append(out, ' ')
+		}
+		out = appendSignature(out, key, id, timestamp, body)
 	}
-	return strings.Join(sigs, " ")
+	return string(out)
 }
