@@ -263,45 +263,39 @@ func (sb *Sandbox) Close() {
 // validated here: TestEmbeddedSpecsAreValid does it at build time, and
 // validation with examples is a large share of start-up.
 var embeddedSpecs = sync.OnceValues(func() (map[string]*openapi3.T, error) {
-	docs := make(map[string]*openapi3.T, len(specFiles))
-	var errs []error
-	for _, name := range specFiles {
-		doc, err := specs.Parse(name + ".yaml")
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		docs[name] = doc
-	}
-	return docs, errors.Join(errs...)
+	return eachSpec(specs.Parse)
 })
 
 // loadSpecs parses (and with validate, validates) the OpenAPI documents of
-// a --specs directory, one goroutine each: YAML parsing is most of their
-// start-up time.
+// a --specs directory: YAML parsing is most of their start-up time.
 func loadSpecs(fsys fs.FS, validate bool) (map[string]*openapi3.T, error) {
-	parsed := make([]*openapi3.T, len(specFiles))
+	return eachSpec(func(file string) (*openapi3.T, error) {
+		data, err := fs.ReadFile(fsys, file)
+		if err != nil {
+			return nil, fmt.Errorf("spec %s: %w", file, err)
+		}
+		doc, err := core.ParseSpec(file, data)
+		if err == nil && validate {
+			err = core.ValidateSpec(file, doc)
+		}
+		return doc, err
+	})
+}
+
+// eachSpec loads every document of specFiles, one goroutine each, and
+// returns those that loaded with every error.
+func eachSpec(load func(file string) (*openapi3.T, error)) (map[string]*openapi3.T, error) {
+	loaded := make([]*openapi3.T, len(specFiles))
 	errs := make([]error, len(specFiles))
 	var wg sync.WaitGroup
 	for i, name := range specFiles {
-		wg.Go(func() {
-			file := name + ".yaml"
-			data, err := fs.ReadFile(fsys, file)
-			if err != nil {
-				errs[i] = fmt.Errorf("spec %s: %w", file, err)
-				return
-			}
-			parsed[i], errs[i] = core.ParseSpec(file, data)
-			if errs[i] == nil && validate {
-				errs[i] = core.ValidateSpec(file, parsed[i])
-			}
-		})
+		wg.Go(func() { loaded[i], errs[i] = load(name + ".yaml") })
 	}
 	wg.Wait()
 	docs := make(map[string]*openapi3.T, len(specFiles))
 	for i, name := range specFiles {
 		if errs[i] == nil {
-			docs[name] = parsed[i]
+			docs[name] = loaded[i]
 		}
 	}
 	return docs, errors.Join(errs...)
