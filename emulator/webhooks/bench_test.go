@@ -35,6 +35,32 @@ func (m cpuMeter) report(b *testing.B, ops int) {
 	b.ReportMetric(float64(end-m.start)/float64(ops), "cpu-ns/op")
 }
 
+// measureDeliveries publishes b.N case.updated events to s, perCall at a
+// time (Publish for 1, else TriggerN), waits until got counts them all
+// and reports the process CPU per delivery.
+func measureDeliveries(b *testing.B, s *Service, got *atomic.Int64, perCall int) {
+	ctx := context.Background()
+	cpu := startCPU()
+	b.ResetTimer()
+	for left := b.N; left > 0; left -= perCall {
+		var err error
+		if perCall == 1 {
+			_, err = s.Publish(ctx, "acme", "case.updated", benchData)
+		} else {
+			_, err = s.TriggerN(ctx, "acme", "case.updated", nil, min(perCall, left))
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	waitIdle(b, s)
+	b.StopTimer()
+	cpu.report(b, b.N)
+	if got.Load() != int64(b.N) {
+		b.Fatalf("%d of %d deliveries arrived", got.Load(), b.N)
+	}
+}
+
 // BenchmarkSignedDeliveries measures signed deliveries per second to a
 // local receiver with the default engine configuration (each: sign, POST
 // over keep-alive HTTP, record the attempt). The figure is reported as
@@ -49,19 +75,7 @@ func BenchmarkSignedDeliveries(b *testing.B) {
 	defer rc.Close()
 	s, _ := newTestService(b, nil)
 	subscribe(b, s, "acme", rc.URL, "case.updated")
-	cpu := startCPU()
-	b.ResetTimer()
-	for range b.N {
-		if _, err := s.Publish(context.Background(), "acme", "case.updated", benchData); err != nil {
-			b.Fatal(err)
-		}
-	}
-	waitIdle(b, s)
-	b.StopTimer()
-	cpu.report(b, b.N)
-	if got.Load() != int64(b.N) {
-		b.Fatalf("receiver got %d of %d", got.Load(), b.N)
-	}
+	measureDeliveries(b, s, &got, 1)
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "deliveries/s")
 }
 
@@ -73,28 +87,24 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // BenchmarkDeliveryEngine measures the engine's own work per delivery,
 // without the network: publish, queue, fault plan, sign, build the
 // request, record the attempt and trim the diagnostics, against a
-// transport that answers 204 at once.
+// transport that answers 204 at once. Events come one per Publish, or
+// 100 per TriggerN (the control plane's count).
 func BenchmarkDeliveryEngine(b *testing.B) {
-	var got atomic.Int64
-	s, _ := newTestService(b, nil)
-	s.client.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		got.Add(1)
-		return &http.Response{StatusCode: http.StatusNoContent, Header: http.Header{}, Body: http.NoBody, Request: r}, nil
-	})
-	subscribe(b, s, "acme", "http://127.0.0.1:9/hook", "case.updated")
-	b.ReportAllocs()
-	cpu := startCPU()
-	b.ResetTimer()
-	for range b.N {
-		if _, err := s.Publish(context.Background(), "acme", "case.updated", benchData); err != nil {
-			b.Fatal(err)
-		}
-	}
-	waitIdle(b, s)
-	b.StopTimer()
-	cpu.report(b, b.N)
-	if got.Load() != int64(b.N) {
-		b.Fatalf("transport got %d of %d", got.Load(), b.N)
+	for _, bc := range []struct {
+		name    string
+		perCall int
+	}{{"publish", 1}, {"trigger-count-100", 100}} {
+		b.Run(bc.name, func(b *testing.B) {
+			var got atomic.Int64
+			s, _ := newTestService(b, nil)
+			s.client.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				_, _ = io.Copy(io.Discard, r.Body)
+				got.Add(1)
+				return &http.Response{StatusCode: http.StatusNoContent, Header: http.Header{}, Body: http.NoBody, Request: r}, nil
+			})
+			subscribe(b, s, "acme", "http://127.0.0.1:9/hook", "case.updated")
+			b.ReportAllocs()
+			measureDeliveries(b, s, &got, bc.perCall)
+		})
 	}
 }

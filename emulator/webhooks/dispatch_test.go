@@ -130,18 +130,28 @@ func mustDeliveries(t *testing.T, s *Service, w Webhook) []Delivery {
 	return ds
 }
 
-func TestBackPressureBlocksPublish(t *testing.T) {
-	s, _ := newTestService(t, func(c *Config) { c.QueueSize = 1; c.Workers = 1; c.PerEndpointConcurrency = 1 })
-	release := make(chan struct{})
-	rc := newReceiver(t, func(int, *http.Request) (int, http.Header, string) {
+// blockedEngine returns an engine with one worker, one attempt per
+// endpoint and a one-slot queue, whose endpoint (subscribed to
+// case.created) holds the delivery in flight until release is closed: the
+// next event fills the queue.
+func blockedEngine(t *testing.T) (s *Service, rc *receiver, release chan struct{}) {
+	t.Helper()
+	s, _ = newTestService(t, func(c *Config) { c.QueueSize = 1; c.Workers = 1; c.PerEndpointConcurrency = 1 })
+	release = make(chan struct{})
+	rc = newReceiver(t, func(int, *http.Request) (int, http.Header, string) {
 		<-release
 		return http.StatusOK, nil, "ok"
 	})
 	subscribe(t, s, "acme", rc.URL, "case.created")
-	if _, err := s.Trigger(context.Background(), "acme", "case.created", nil); err != nil { // in flight
+	if _, err := s.Trigger(context.Background(), "acme", "case.created", nil); err != nil {
 		t.Fatal(err)
 	}
 	<-rc.arrived
+	return s, rc, release
+}
+
+func TestBackPressureBlocksPublish(t *testing.T) {
+	s, rc, release := blockedEngine(t)
 	if _, err := s.Trigger(context.Background(), "acme", "case.created", nil); err != nil { // queued: the one slot
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"testing"
 	"time"
 )
@@ -88,17 +87,7 @@ func TestTriggerNErrors(t *testing.T) {
 // like Publish; when its context ends it returns the ids of the events it
 // did publish, and those are delivered.
 func TestTriggerNStopsWithTheContext(t *testing.T) {
-	s, _ := newTestService(t, func(c *Config) { c.QueueSize = 1; c.Workers = 1; c.PerEndpointConcurrency = 1 })
-	release := make(chan struct{})
-	rc := newReceiver(t, func(int, *http.Request) (int, http.Header, string) {
-		<-release
-		return http.StatusOK, nil, "ok"
-	})
-	subscribe(t, s, "acme", rc.URL, "case.created")
-	if _, err := s.Trigger(context.Background(), "acme", "case.created", nil); err != nil { // in flight
-		t.Fatal(err)
-	}
-	<-rc.arrived
+	s, rc, release := blockedEngine(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	ids, err := s.TriggerN(ctx, "acme", "case.created", nil, 5) // one fits the queue
