@@ -91,7 +91,81 @@ var (
 // the value and duplicate object keys (RFC 8259 §4 says names SHOULD be
 // unique; which duplicate wins differs between parsers, so the contract
 // refuses them). Malformed JSON is left to the schema validator.
+//
+// Almost every body is valid JSON whose keys are plain ASCII: json.Valid
+// and plainUniqueKeys clear those without allocating; anything else (a
+// duplicate, an escaped or non-ASCII key, malformed JSON) is examined
+// token by token by scanJSON, which names the offending field.
 func checkJSON(data []byte) *FieldError {
+	if json.Valid(data) && plainUniqueKeys(data) {
+		return nil
+	}
+	return scanJSON(data)
+}
+
+// maxPlainKeys bounds the keys of one object that plainUniqueKeys
+// compares pairwise; a larger object goes to scanJSON, which uses a map.
+const maxPlainKeys = 64
+
+// plainUniqueKeys reports whether data, which must be valid JSON, has no
+// two equal keys in one object, all its keys being printable ASCII without
+// escapes (whose decoded form is then the raw bytes). It reports false
+// when unsure.
+func plainUniqueKeys(data []byte) bool {
+	type frame struct {
+		object bool
+		start  int // of the object's keys in keys
+	}
+	var framesBuf [16]frame
+	var keysBuf [32][]byte
+	frames, keys := framesBuf[:0], keysBuf[:0]
+	expectKey := false
+	for i := 0; i < len(data); i++ {
+		switch data[i] {
+		case '{':
+			frames = append(frames, frame{object: true, start: len(keys)})
+			expectKey = true
+		case '[':
+			frames = append(frames, frame{start: len(keys)})
+		case '}', ']':
+			keys = keys[:frames[len(frames)-1].start]
+			frames = frames[:len(frames)-1]
+			expectKey = false
+		case ',':
+			expectKey = frames[len(frames)-1].object
+		case '"':
+			j, plain := i+1, true
+			for ; data[j] != '"'; j++ {
+				switch c := data[j]; {
+				case c == '\\':
+					plain = false
+					j++ // the escaped character, which may be a quote
+				case c >= 0x80:
+					plain = false
+				}
+			}
+			if expectKey {
+				f := frames[len(frames)-1]
+				if !plain || len(keys)-f.start >= maxPlainKeys {
+					return false
+				}
+				key := data[i+1 : j]
+				for _, k := range keys[f.start:] {
+					if bytes.Equal(k, key) {
+						return false
+					}
+				}
+				keys = append(keys, key)
+				expectKey = false
+			}
+			i = j
+		}
+	}
+	return true
+}
+
+// scanJSON is checkJSON on any input, token by token.
+func scanJSON(data []byte) *FieldError {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	fe, err := scanValue(dec, "")

@@ -1,0 +1,76 @@
+package core
+
+import (
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// jsonCases are bodies on both sides of every rule of checkJSON.
+var jsonCases = []string{
+	``, ` `, `{}`, `[]`, `null`, `1`, `"s"`, `{} `, "{}\n", `{}{}`, `{} x`, `{}]`, `[1,2]3`,
+	`{"a":1}`, `{"a":1,"a":2}`, `{"a":1,"b":{"a":2}}`, `{"a":{"b":1,"b":2}}`, `{"a":[{"b":1},{"b":1}]}`,
+	`{"a":[{"b":1},{"c":{"d":1,"d":2}}]}`, `{"a/b":{"x":1},"a~b":2}`, `{"a/b":1,"a/b":2}`, `{"a~b":1,"a~b":2}`,
+	`{"a\u0062":1,"ab":2}`, `{"\"":1,"\"":2}`, `{"a\\":1,"a\\":2}`, `{"é":1,"é":2}`, `{"é":1,"e":2}`,
+	"{\"\xff\":1,\"\xfe\":2}", `{"a":"}","a":1}`, `{"a":"\"","b":"{","a":0}`, `{"":1,"":2}`,
+	`{"a":1 "a":2}`, `{"a":01,"a":2}`, `{"a":1,"a":}`, `{"a":1,"a"`, `{"a":1,`, `{"a":tru,"a":1}`,
+	`{"query":"{ case(id: \"x\") { id } }","variables":{"id":"case_acme_1001"}}`,
+	`{"query":"q","variables":{"a":[1,2,{"b":null,"c":true}],"d":-1.5e+10},"operationName":"Op"}`,
+	`[{"a":1},{"a":1}]`, `[[[{"x":[],"y":{},"x":0}]]]`, `{"a":{"a":{"a":{"a":1}}},"b":{"a":1,"b":2}}`,
+}
+
+// TestCheckJSONMatchesScan checks the allocation-free path of checkJSON
+// against the token-by-token scan it skips, on hand-picked bodies and
+// random mutations of them.
+func TestCheckJSONMatchesScan(t *testing.T) {
+	check := func(data string) {
+		t.Helper()
+		if got, want := checkJSON([]byte(data)), scanJSON([]byte(data)); !reflect.DeepEqual(got, want) {
+			t.Errorf("checkJSON(%q) = %+v, scanJSON says %+v", data, got, want)
+		}
+	}
+	for _, c := range jsonCases {
+		check(c)
+	}
+	many := make([]string, 100)
+	for i := range many {
+		many[i] = `"k` + strings.Repeat("x", i) + `":` + "1"
+	}
+	check("{" + strings.Join(many, ",") + "}")
+	check("{" + strings.Join(many, ",") + `,"k":2}`)
+	check("{" + strings.Join(many, ",") + `,"kxxx":2}`)
+	rng := rand.New(rand.NewPCG(3, 4))
+	alphabet := []byte(`{}[],:"\ab01 .-eu`)
+	for range 20000 {
+		b := []byte(jsonCases[rng.IntN(len(jsonCases))])
+		for range 1 + rng.IntN(3) {
+			switch op := rng.IntN(3); {
+			case op == 0 && len(b) > 0: // delete
+				i := rng.IntN(len(b))
+				b = append(b[:i], b[i+1:]...)
+			case op == 1: // insert
+				i := rng.IntN(len(b) + 1)
+				b = append(b[:i], append([]byte{alphabet[rng.IntN(len(alphabet))]}, b[i:]...)...)
+			case len(b) > 0: // duplicate a span
+				i := rng.IntN(len(b))
+				j := i + rng.IntN(len(b)-i)
+				k := rng.IntN(len(b) + 1)
+				b = append(b[:k:k], append(append([]byte{}, b[i:j]...), b[k:]...)...)
+			}
+		}
+		check(string(b))
+	}
+}
+
+// FuzzCheckJSON compares checkJSON with scanJSON on any input.
+func FuzzCheckJSON(f *testing.F) {
+	for _, c := range jsonCases {
+		f.Add([]byte(c))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if got, want := checkJSON(data), scanJSON(data); !reflect.DeepEqual(got, want) {
+			t.Errorf("checkJSON(%q) = %+v, scanJSON says %+v", data, got, want)
+		}
+	})
+}
