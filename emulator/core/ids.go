@@ -32,28 +32,52 @@ func (g *IDs) New(prefix string) string {
 // Token returns prefix + "_" + n random bytes in lower-case base32. Use at
 // least 16 bytes (128 bits) for anything that must not be guessed.
 func (g *IDs) Token(prefix string, n int) string {
-	b := g.Bytes(n)
+	// Request IDs and token IDs are minted on every request: the random
+	// bytes and their encoding stay on the stack, the string is the one
+	// allocation.
+	var raw [32]byte
+	var enc [52]byte // idEncoding.EncodedLen(32)
+	var b []byte
+	if (g == nil || g.src == nil) && n <= len(raw) {
+		b = raw[:n]
+		_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	} else {
+		b = g.Bytes(n)
+	}
+	m := idEncoding.EncodedLen(n)
+	e := enc[:0]
+	if m <= len(enc) {
+		e = enc[:m]
+	} else {
+		e = make([]byte, m)
+	}
+	idEncoding.Encode(e, b)
 	var sb strings.Builder
-	sb.Grow(len(prefix) + 1 + idEncoding.EncodedLen(n))
+	sb.Grow(len(prefix) + 1 + m)
 	if prefix != "" {
 		sb.WriteString(prefix)
 		sb.WriteByte('_')
 	}
-	sb.WriteString(idEncoding.EncodeToString(b))
+	sb.Write(e)
 	return sb.String()
 }
 
 // Bytes returns n random bytes.
 func (g *IDs) Bytes(n int) []byte {
 	b := make([]byte, n)
+	g.fill(b)
+	return b
+}
+
+// fill reads len(b) random bytes into b.
+func (g *IDs) fill(b []byte) {
 	if g == nil || g.src == nil {
 		_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
-		return b
+		return
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if _, err := io.ReadFull(g.src, b); err != nil {
 		_, _ = rand.Read(b)
 	}
-	return b
 }

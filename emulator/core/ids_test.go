@@ -42,3 +42,24 @@ func TestSeededIDsRepeat(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenEncodesTheSourceBytes pins the encoding: a seeded source gives
+// the IDs it always gave, whatever the token size.
+func TestTokenEncodesTheSourceBytes(t *testing.T) {
+	seed := [32]byte{7}
+	ids, ref := NewIDs(rand.NewChaCha8(seed)), rand.NewChaCha8(seed)
+	for _, n := range []int{1, 10, 16, 32, 33, 64} {
+		b := make([]byte, n)
+		_, _ = ref.Read(b)
+		want := "x_" + idEncoding.EncodeToString(b)
+		if got := ids.Token("x", n); got != want {
+			t.Errorf("Token(x, %d) = %q, want %q", n, got, want)
+		}
+	}
+	crypto := NewIDs(nil)
+	for _, n := range []int{1, 10, 32, 40} {
+		if got, want := len(crypto.Token("", n)), idEncoding.EncodedLen(n); got != want {
+			t.Errorf("Token(\"\", %d) has %d characters, want %d", n, got, want)
+		}
+	}
+}
