@@ -1,10 +1,10 @@
 package graphql
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"net/http"
 
 	"github.com/knogin/argus-sandbox/emulator/core"
@@ -33,9 +33,16 @@ type persistedQuery struct {
 // serveHTTP handles POST /v1/graphql.
 func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	var req gqlRequest
-	dec := json.NewDecoder(r.Body)
-	dec.UseNumber() // keep integers exact for Int and ID coercion
-	if err := dec.Decode(&req); err != nil {
+	body := buffers.Get().(*bytes.Buffer)
+	_, err := body.ReadFrom(r.Body) // the router has bounded and read it already
+	if err == nil {
+		err = decodeRequest(body.Bytes(), &req)
+	}
+	if body.Cap() <= 1<<16 {
+		body.Reset()
+		buffers.Put(body)
+	}
+	if err != nil {
 		writeResponse(w, r, http.StatusBadRequest, &response{errors: []*gqlError{newError(CodeBadRequest, "the body must be a JSON object")}})
 		return
 	}

@@ -1,0 +1,124 @@
+package graphql
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// decodeStd is what decodeRequest must agree with: encoding/json with
+// UseNumber.
+func decodeStd(body []byte) (gqlRequest, error) {
+	var req gqlRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	err := dec.Decode(&req)
+	return req, err
+}
+
+var requestBodies = []string{
+	`{"query":"{ viewer { clientId } }"}`,
+	`{"query":"query Case($id: ID!) { case(id: $id) { id } }","variables":{"id":"case_acme_1001"}}`,
+	` { "query" : "query Q($n: Int) { x }" , "variables" : { "n" : -12 , "f": 1.5e3, "z": 0, "e": 2E-2 } , "operationName" : "Q" } `,
+	`{"query":"mutation M($in: UpdateCaseInput!) { updateCase(input: $in) { id } }","variables":{"in":{"tags":["a","b"],"title":"x\"y\\z\/\n\t\r\b\f","nested":{"a":[true,false,null,{}],"b":[]}}}}`,
+	`{"query":null,"variables":null,"operationName":null}`,
+	`{}`,
+	`{"query":"é ü 中文"}`,
+	`{"query":"é ü 中文 \u00e9"}`,
+	`{"query":"\ud83d\ude00"}`,
+	`{"query":"\ud83d"}`,
+	"{\"query\":\"\xff\"}",
+	`{"Query":"{ a }"}`,
+	`{"query":"{ a }","query":"{ b }"}`,
+	`{"query":"{ a }","extensions":{"persistedQuery":{"version":1,"sha256Hash":"abc"}}}`,
+	`{"query":"{ a }"} trailing`,
+	`{"query":"{ a }"}{"query":"{ b }"}`,
+	`{"query":"{ a }",}`,
+	`{"query":5}`,
+	`{"variables":[1,2]}`,
+	`{"variables":{"n":01}}`,
+	`{"variables":{"n":-}}`,
+	`{"variables":{"n":1.}}`,
+	`{"variables":{"n":1e}}`,
+	`{"variables":{"a":1,"a":2}}`,
+	`{"variables":{"k\u0041":1}}`,
+	`{"variables":{"a":tru}}`,
+	`[{"query":"{ a }"}]`,
+	`"query"`,
+	``,
+	`{"query":"{ a }"`,
+	"{\"query\":\"a\x01b\"}",
+	`{"variables":{"a":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}}`,
+}
+
+// TestDecodeRequestAgreesWithEncodingJSON checks the request scanner
+// against encoding/json on bodies of every shape, accepted or not.
+func TestDecodeRequestAgreesWithEncodingJSON(t *testing.T) {
+	for _, body := range requestBodies {
+		checkDecode(t, []byte(body))
+	}
+}
+
+// TestDecodeRequestScansUsualBodies checks that the usual bodies do not
+// take the fallback.
+func TestDecodeRequestScansUsualBodies(t *testing.T) {
+	for _, body := range append(requestBodies[:7:7], string(queryBodies[0]), string(mutationBodies[0])) {
+		var req gqlRequest
+		if s := (requestScanner{b: []byte(body)}); !s.request(&req) {
+			t.Errorf("%s took the fallback", body)
+		}
+	}
+}
+
+func FuzzDecodeRequest(f *testing.F) {
+	for _, body := range requestBodies {
+		f.Add([]byte(body))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) { checkDecode(t, body) })
+}
+
+func checkDecode(t *testing.T, body []byte) {
+	t.Helper()
+	want, wantErr := decodeStd(body)
+	var got gqlRequest
+	gotErr := decodeRequest(body, &got)
+	if (gotErr != nil) != (wantErr != nil) {
+		t.Fatalf("%q: error %v, encoding/json says %v", body, gotErr, wantErr)
+	}
+	if wantErr != nil {
+		return
+	}
+	if !reflect.DeepEqual(want, got) { // cmp.Diff is slow on deep nesting
+		t.Errorf("%q decoded differently (-encoding/json +decodeRequest):\n%s", body, cmp.Diff(want, got))
+	}
+	var fast gqlRequest
+	if s := (requestScanner{b: body}); s.request(&fast) {
+		if !reflect.DeepEqual(want, fast) {
+			t.Errorf("%q: the scanner decoded differently (-encoding/json +scanner):\n%s", body, cmp.Diff(want, fast))
+		}
+	}
+}
+
+func BenchmarkDecodeRequest(b *testing.B) {
+	body := loadbenchBodies[0]
+	b.Run("scanner", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var req gqlRequest
+			if err := decodeRequest(body, &req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := decodeStd(body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
