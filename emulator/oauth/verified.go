@@ -21,10 +21,21 @@ const maxVerified = 1024
 // checked on every request.
 type verifiedTokens struct {
 	mu     sync.RWMutex
-	tokens map[string]jwt.Token
+	tokens map[string]*verifiedToken
 }
 
-func (v *verifiedTokens) get(raw string) (jwt.Token, bool) {
+// verifiedToken is what is remembered of a token whose signature verified:
+// the parsed token, the kid its header names (the header passed every
+// check, which depend on its bytes only), and the claims the verifier
+// reads, or why they are unusable.
+type verifiedToken struct {
+	tok       jwt.Token
+	kid       string
+	claims    accessToken
+	claimsErr error
+}
+
+func (v *verifiedTokens) get(raw string) (*verifiedToken, bool) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	t, ok := v.tokens[raw]
@@ -33,11 +44,11 @@ func (v *verifiedTokens) get(raw string) (jwt.Token, bool) {
 
 // put remembers a token; when full it drops an arbitrary entry (Go's map
 // iteration order), which keeps memory bounded without bookkeeping.
-func (v *verifiedTokens) put(raw string, t jwt.Token) {
+func (v *verifiedTokens) put(raw string, t *verifiedToken) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.tokens == nil {
-		v.tokens = make(map[string]jwt.Token, maxVerified)
+		v.tokens = make(map[string]*verifiedToken, maxVerified)
 	}
 	if len(v.tokens) >= maxVerified {
 		for k := range v.tokens {

@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -78,5 +79,27 @@ func TestVerifiedTokensStayBounded(t *testing.T) {
 	}
 	if n := len(v.tokens); n != maxVerified {
 		t.Errorf("remembered %d tokens, want at most %d", n, maxVerified)
+	}
+}
+
+// TestVerifiedTokensKeepClaimErrors presents twice a well-signed token
+// whose claims are unusable: the remembered signature must not let it in.
+func TestVerifiedTokensKeepClaimErrors(t *testing.T) {
+	e := newEnv(t)
+	now := e.clock.Now().Unix()
+	payload := fmt.Sprintf(`{"iss":%q,"sub":"cli_x","aud":[%q],"exp":%d,"iat":%d,"jti":"at_x","client_id":7,"tenant":"acme"}`,
+		e.svc.issuer, e.svc.resourceID(ResourceWebhooks), now+60, now)
+	tok, err := e.svc.keys.current.signCompact([]byte(payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		_, err := e.svc.Verifier(ResourceWebhooks).Authenticate(context.Background(), tok)
+		if !errors.Is(err, core.ErrInvalidToken) || !strings.Contains(err.Error(), "client_id and tenant") {
+			t.Errorf("presentation %d: err = %v", i+1, err)
+		}
+	}
+	if _, ok := e.svc.keys.verified.get(tok); !ok {
+		t.Error("the signature check was not remembered")
 	}
 }

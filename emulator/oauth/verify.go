@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -47,32 +48,12 @@ func invalid(format string, args ...any) error {
 // leeway. audience, when not empty, must be in aud. jku, x5u and jwk
 // headers are never used to find a key.
 func (s *Service) parseAccess(raw, audience string) (accessToken, error) {
-	parts := strings.Split(raw, ".")
-	if len(parts) != 3 {
-		return accessToken{}, invalid("not a JWS compact serialisation")
-	}
-	hb, err := base64.RawURLEncoding.DecodeString(parts[0])
-	if err != nil {
-		return accessToken{}, invalid("malformed JOSE header")
-	}
-	var h joseHeader
-	if err := json.Unmarshal(hb, &h); err != nil {
-		return accessToken{}, invalid("malformed JOSE header")
-	}
-	switch {
-	case h.Alg != string(s.keys.alg):
-		return accessToken{}, invalid("algorithm %q is not accepted", h.Alg)
-	case !strings.EqualFold(h.Typ, "at+jwt") && !strings.EqualFold(h.Typ, "application/at+jwt"):
-		return accessToken{}, invalid("typ %q is not at+jwt", h.Typ)
-	case len(h.Crit) > 0:
-		return accessToken{}, invalid("critical header parameters are not understood")
-	case h.Kid == "":
-		return accessToken{}, invalid("the token has no kid")
-	}
-	set := s.keys.verificationSet()
-	if _, ok := set.LookupKeyID(h.Kid); !ok {
-		return accessToken{}, invalid("kid %q is not in the JWKS", h.Kid)
-	}
+	return s.verifyAccess(raw, s.validateOptions(audience))
+}
+
+// validateOptions are the claim checks of parseAccess for audience: built
+// once per Verifier, since they never change.
+func (s *Service) validateOptions(audience string) []jwt.ValidateOption {
 	opts := []jwt.ValidateOption{
 		jwt.WithIssuer(s.issuer),
 		jwt.WithAcceptableSkew(Leeway),
@@ -84,20 +65,67 @@ func (s *Service) parseAccess(raw, audience string) (accessToken, error) {
 	if audience != "" {
 		opts = append(opts, jwt.WithAudience(audience))
 	}
-	tok, ok := s.keys.verified.get(raw)
+	return opts
+}
+
+// verifyAccess is parseAccess with its claim checks. A token whose
+// signature verified before (see verifiedTokens) skips the header checks,
+// which depend on its bytes only, and the signature; the kid must still be
+// published and the claims are validated again.
+func (s *Service) verifyAccess(raw string, opts []jwt.ValidateOption) (accessToken, error) {
+	v, ok := s.keys.verified.get(raw)
 	if !ok {
+		parts := strings.Split(raw, ".")
+		if len(parts) != 3 {
+			return accessToken{}, invalid("not a JWS compact serialisation")
+		}
+		hb, err := base64.RawURLEncoding.DecodeString(parts[0])
+		if err != nil {
+			return accessToken{}, invalid("malformed JOSE header")
+		}
+		var h joseHeader
+		if err := json.Unmarshal(hb, &h); err != nil {
+			return accessToken{}, invalid("malformed JOSE header")
+		}
+		switch {
+		case h.Alg != string(s.keys.alg):
+			return accessToken{}, invalid("algorithm %q is not accepted", h.Alg)
+		case !strings.EqualFold(h.Typ, "at+jwt") && !strings.EqualFold(h.Typ, "application/at+jwt"):
+			return accessToken{}, invalid("typ %q is not at+jwt", h.Typ)
+		case len(h.Crit) > 0:
+			return accessToken{}, invalid("critical header parameters are not understood")
+		case h.Kid == "":
+			return accessToken{}, invalid("the token has no kid")
+		}
+		set := s.keys.verificationSet()
+		if _, ok := set.LookupKeyID(h.Kid); !ok {
+			return accessToken{}, invalid("kid %q is not in the JWKS", h.Kid)
+		}
 		// WithKeySet matches both kid and alg against our keys. The claims
 		// are validated below, on every request, cached or not.
-		tok, err = jwt.ParseString(raw, jwt.WithKeySet(set, jws.WithRequireKid(true)), jwt.WithValidate(false))
+		tok, err := jwt.ParseString(raw, jwt.WithKeySet(set, jws.WithRequireKid(true)), jwt.WithValidate(false))
 		if err != nil {
 			return accessToken{}, invalid("%v", err)
 		}
-		s.keys.verified.put(raw, tok)
+		v = &verifiedToken{tok: tok, kid: h.Kid}
+		v.claims, v.claimsErr = tokenClaims(tok)
+		s.keys.verified.put(raw, v)
+	} else if _, ok := s.keys.verificationSet().LookupKeyID(v.kid); !ok {
+		return accessToken{}, invalid("kid %q is not in the JWKS", v.kid)
 	}
-	if err := jwt.Validate(tok, opts...); err != nil {
+	if err := jwt.Validate(v.tok, opts...); err != nil {
 		return accessToken{}, invalid("%v", err)
 	}
-	at := accessToken{JTI: tok.JwtID(), Subject: tok.Subject(), Audience: tok.Audience(),
+	if v.claimsErr != nil {
+		return accessToken{}, v.claimsErr
+	}
+	return v.claims, nil
+}
+
+// tokenClaims reads the claims the verifier uses. Its slices are shared by
+// every presentation of the token and must not be modified.
+func tokenClaims(tok jwt.Token) (accessToken, error) {
+	at := accessToken{JTI: tok.JwtID(), Subject: tok.Subject(), Audience: slices.Clip(tok.Audience()),
 		IssuedAt: tok.IssuedAt(), Expires: tok.Expiration()}
 	var ok1, ok2 bool
 	at.ClientID, ok1 = claimString(tok, "client_id")
@@ -106,7 +134,7 @@ func (s *Service) parseAccess(raw, audience string) (accessToken, error) {
 		return accessToken{}, invalid("client_id and tenant must be strings")
 	}
 	if sc, _ := claimString(tok, "scope"); sc != "" {
-		at.Scopes = strings.Split(sc, " ")
+		at.Scopes = slices.Clip(strings.Split(sc, " "))
 	}
 	if v, ok := tok.Get("auth_time"); ok {
 		if f, ok := v.(float64); ok {
@@ -157,8 +185,9 @@ func (s *Service) Verifier(resource string) core.Authenticator {
 	if strings.HasPrefix(resource, "/") {
 		aud = s.resourceID(resource)
 	}
+	opts := s.validateOptions(aud)
 	return core.AuthenticatorFunc(func(ctx context.Context, token string) (*core.Principal, error) {
-		at, err := s.parseAccess(token, aud)
+		at, err := s.verifyAccess(token, opts)
 		if err != nil {
 			return nil, err
 		}
