@@ -115,6 +115,37 @@ func (ex *execution) executeSelectionSet(set ast.SelectionSet, typ *ast.Definiti
 	return true
 }
 
+// fieldPlan is what executing a field of an object type needs from the
+// schema, looked up once at start-up rather than per field and request.
+type fieldPlan struct {
+	resolve resolveFunc
+	// scope is the @requiresScope of the field, "" for none.
+	scope string
+	// named is the definition of the field type's named type.
+	named *ast.Definition
+}
+
+// planFields indexes the plan of every field of the object types of the
+// schemas by its definition (each schema has its own definitions).
+func planFields(resolvers map[string]map[string]resolveFunc, schemas ...*ast.Schema) map[*ast.FieldDefinition]fieldPlan {
+	plans := map[*ast.FieldDefinition]fieldPlan{}
+	for _, schema := range schemas {
+		for name, typ := range schema.Types {
+			if typ.Kind != ast.Object {
+				continue
+			}
+			for _, def := range typ.Fields {
+				p := fieldPlan{resolve: resolvers[name][def.Name], named: schema.Types[def.Type.Name()]}
+				if d := def.Directives.ForName("requiresScope"); d != nil {
+					p.scope = d.Arguments.ForName("scope").Value.Raw
+				}
+				plans[def] = p
+			}
+		}
+	}
+	return plans
+}
+
 // executeField implements ExecuteField (§6.4): arguments, scope check,
 // resolver, then value completion.
 func (ex *execution) executeField(typ *ast.Definition, parent any, g *fieldGroup) bool {
@@ -123,19 +154,19 @@ func (ex *execution) executeField(typ *ast.Definition, parent any, g *fieldGroup
 		ex.out = appendString(ex.out, typ.Name)
 		return true
 	}
-	def := typ.Fields.ForName(field.Name)
+	def := field.Definition
+	if field.ObjectDefinition != typ { // selected through an interface or union
+		def = typ.Fields.ForName(field.Name)
+	}
+	plan := ex.svc.fields[def]
 	args, err := ex.arguments(def, field)
 	if err != nil {
 		return ex.fieldFailed(def.Type, newError(CodeBadUserInput, err.Error()), field)
 	}
-	if d := def.Directives.ForName("requiresScope"); d != nil {
-		scope := d.Arguments.ForName("scope").Value.Raw
-		if !ex.principal.HasScope(scope) {
-			return ex.fieldFailed(def.Type, newError(CodeForbidden, "the access token lacks the "+scope+" scope this field requires").with("scope", scope), field)
-		}
+	if plan.scope != "" && !ex.principal.HasScope(plan.scope) {
+		return ex.fieldFailed(def.Type, newError(CodeForbidden, "the access token lacks the "+plan.scope+" scope this field requires").with("scope", plan.scope), field)
 	}
-	resolve := ex.svc.resolvers[typ.Name][field.Name]
-	result, err := resolve(ex, parent, args)
+	result, err := plan.resolve(ex, parent, args)
 	if err != nil {
 		var fe *fieldError
 		if !errors.As(err, &fe) {
@@ -144,7 +175,7 @@ func (ex *execution) executeField(typ *ast.Definition, parent any, g *fieldGroup
 		}
 		return ex.fieldFailed(def.Type, newError(fe.code, fe.message), field)
 	}
-	return ex.completeValue(def.Type, g, result)
+	return ex.completeValue(def.Type, plan.named, g, result)
 }
 
 // arguments implements CoerceArgumentValues (§6.4.1) for field, taking the
@@ -180,17 +211,18 @@ func (ex *execution) fieldFailed(t *ast.Type, e *gqlError, field *ast.Field) boo
 }
 
 // completeValue implements CompleteValue (§6.4.3), including the handling
-// of null for non-null types: false propagates null upwards.
-func (ex *execution) completeValue(t *ast.Type, g *fieldGroup, result any) bool {
+// of null for non-null types: false propagates null upwards. named is the
+// definition of t's named type.
+func (ex *execution) completeValue(t *ast.Type, named *ast.Definition, g *fieldGroup, result any) bool {
 	if t.NonNull {
 		if isNil(result) {
 			f := g.field
 			ex.fieldError(newError(CodeInternal, "Cannot return null for non-nullable field "+f.ObjectDefinition.Name+"."+f.Name+"."), f)
 			return false
 		}
-		return ex.completeNullable(t, g, result)
+		return ex.completeNullable(t, named, g, result)
 	}
-	if !ex.completeNullable(t, g, result) {
+	if !ex.completeNullable(t, named, g, result) {
 		ex.out = append(ex.out, "null"...)
 	}
 	return true
@@ -198,7 +230,7 @@ func (ex *execution) completeValue(t *ast.Type, g *fieldGroup, result any) bool 
 
 // completeNullable completes result as t without its non-null flag. It
 // returns false, having appended nothing, when the value must become null.
-func (ex *execution) completeNullable(t *ast.Type, g *fieldGroup, result any) bool {
+func (ex *execution) completeNullable(t *ast.Type, named *ast.Definition, g *fieldGroup, result any) bool {
 	if isNil(result) {
 		ex.out = append(ex.out, "null"...)
 		return true
@@ -211,7 +243,7 @@ func (ex *execution) completeNullable(t *ast.Type, g *fieldGroup, result any) bo
 				ex.out = append(ex.out, ',')
 			}
 			ex.path = append(ex.path, pathElem{index: i})
-			ok := ex.completeValue(t.Elem, g, item)
+			ok := ex.completeValue(t.Elem, named, g, item)
 			ex.path = ex.path[:len(ex.path)-1]
 			if !ok {
 				ex.out = ex.out[:mark]
@@ -221,7 +253,7 @@ func (ex *execution) completeNullable(t *ast.Type, g *fieldGroup, result any) bo
 		ex.out = append(ex.out, ']')
 		return true
 	}
-	def := ex.schema.Types[t.NamedType]
+	def := named
 	switch def.Kind {
 	case ast.Scalar, ast.Enum:
 		out, err := appendLeaf(ex.out, def, result)
@@ -277,31 +309,30 @@ func toList(v any) []any {
 }
 
 // appendLeaf implements the result coercion of scalars and enums (§3.5,
-// §3.9), appending the JSON value to dst. On error dst is returned as it
-// was.
+// §3.9), appending the JSON value to dst. Resolvers may answer a string,
+// int or time.Time or a pointer to one (which spares copying it into an
+// interface). On error dst is returned as it was.
 func appendLeaf(dst []byte, def *ast.Definition, v any) ([]byte, error) {
+	switch p := v.(type) {
+	case *string:
+		return appendLeafString(dst, def, *p)
+	case string:
+		return appendLeafString(dst, def, p)
+	case *int:
+		return appendLeafGoInt(dst, def, *p)
+	case int:
+		return appendLeafGoInt(dst, def, p)
+	case int64:
+		return appendLeafInt(dst, def, p)
+	case *time.Time:
+		return appendLeafTime(dst, def, *p)
+	case time.Time:
+		return appendLeafTime(dst, def, p)
+	}
 	if def.Kind == ast.Enum {
-		s, ok := v.(string)
-		if !ok || def.EnumValues.ForName(s) == nil {
-			return dst, fmt.Errorf("%v is not a value of %s", v, def.Name)
-		}
-		return appendString(dst, s), nil
+		return dst, fmt.Errorf("%v is not a value of %s", v, def.Name)
 	}
 	switch def.Name {
-	case "Int":
-		var n int64
-		switch x := v.(type) {
-		case int:
-			n = int64(x)
-		case int64:
-			n = x
-		default:
-			return dst, fmt.Errorf("%T is not an Int", v)
-		}
-		if n > math.MaxInt32 || n < math.MinInt32 {
-			return dst, fmt.Errorf("%d overflows Int", n)
-		}
-		return strconv.AppendInt(dst, n, 10), nil
 	case "Float":
 		if f, ok := v.(float64); ok {
 			raw, err := json.Marshal(f)
@@ -310,26 +341,58 @@ func appendLeaf(dst []byte, def *ast.Definition, v any) ([]byte, error) {
 			}
 			return append(dst, raw...), nil
 		}
-	case "String", "ID":
-		switch x := v.(type) {
-		case string:
-			return appendString(dst, x), nil
-		case int64:
-			dst = append(dst, '"')
-			dst = strconv.AppendInt(dst, x, 10)
-			return append(dst, '"'), nil
-		}
 	case "Boolean":
 		if b, ok := v.(bool); ok {
 			return strconv.AppendBool(dst, b), nil
 		}
-	case "DateTime":
-		if t, ok := v.(time.Time); ok {
-			// RFC 3339 text has nothing to escape.
-			dst = append(dst, '"')
-			dst = t.UTC().AppendFormat(dst, time.RFC3339Nano)
-			return append(dst, '"'), nil
-		}
 	}
 	return dst, fmt.Errorf("%T is not a %s", v, def.Name)
+}
+
+func appendLeafString(dst []byte, def *ast.Definition, s string) ([]byte, error) {
+	switch {
+	case def.Kind == ast.Enum:
+		if def.EnumValues.ForName(s) == nil {
+			return dst, fmt.Errorf("%v is not a value of %s", s, def.Name)
+		}
+	case def.Name != "String" && def.Name != "ID":
+		return dst, fmt.Errorf("string is not a %s", def.Name)
+	}
+	return appendString(dst, s), nil
+}
+
+// appendLeafGoInt serializes an int, which only Int fields answer (String
+// and ID fields answer int64 ids).
+func appendLeafGoInt(dst []byte, def *ast.Definition, n int) ([]byte, error) {
+	if def.Kind == ast.Enum || def.Name != "Int" {
+		return dst, fmt.Errorf("int is not a %s", def.Name)
+	}
+	return appendLeafInt(dst, def, int64(n))
+}
+
+func appendLeafInt(dst []byte, def *ast.Definition, n int64) ([]byte, error) {
+	switch {
+	case def.Kind == ast.Enum:
+		return dst, fmt.Errorf("%v is not a value of %s", n, def.Name)
+	case def.Name == "Int":
+		if n > math.MaxInt32 || n < math.MinInt32 {
+			return dst, fmt.Errorf("%d overflows Int", n)
+		}
+		return strconv.AppendInt(dst, n, 10), nil
+	case def.Name == "String" || def.Name == "ID":
+		dst = append(dst, '"')
+		dst = strconv.AppendInt(dst, n, 10)
+		return append(dst, '"'), nil
+	}
+	return dst, fmt.Errorf("int64 is not a %s", def.Name)
+}
+
+func appendLeafTime(dst []byte, def *ast.Definition, t time.Time) ([]byte, error) {
+	if def.Kind == ast.Enum || def.Name != "DateTime" {
+		return dst, fmt.Errorf("time.Time is not a %s", def.Name)
+	}
+	// RFC 3339 text has nothing to escape.
+	dst = append(dst, '"')
+	dst = t.UTC().AppendFormat(dst, time.RFC3339Nano)
+	return append(dst, '"'), nil
 }

@@ -2,6 +2,7 @@ package graphql
 
 import (
 	"testing"
+	"time"
 )
 
 // TestExecutor covers the execution algorithm of the GraphQL spec (§6):
@@ -198,4 +199,54 @@ func TestPagination(t *testing.T) {
 		}
 	}
 	diff(t, []any{"case_acme_1003", "case_acme_1002", "case_acme_1001", "case_acme_1004"}, ids)
+}
+
+// TestAppendLeaf covers result coercion (§3.5, §3.9) of the values and
+// pointers resolvers answer.
+func TestAppendLeaf(t *testing.T) {
+	h := newHarness(t, Limits{})
+	types := h.svc.public.Types
+	s, n, n64 := "IN_PROGRESS", 42, int64(7)
+	when := time.Date(2026, 3, 1, 10, 0, 0, 5, time.FixedZone("x", 3600))
+	tests := []struct {
+		name    string
+		typ     string
+		v       any
+		want    string
+		wantErr bool
+	}{
+		{name: "string", typ: "String", v: "a\"<b>", want: `"a\"\u003cb\u003e"`},
+		{name: "string pointer", typ: "ID", v: &s, want: `"IN_PROGRESS"`},
+		{name: "enum", typ: "CaseStatus", v: "OPEN", want: `"OPEN"`},
+		{name: "enum pointer", typ: "CaseStatus", v: &s, want: `"IN_PROGRESS"`},
+		{name: "not an enum value", typ: "CaseStatus", v: "open", wantErr: true},
+		{name: "int", typ: "Int", v: 3, want: `3`},
+		{name: "int pointer", typ: "Int", v: &n, want: `42`},
+		{name: "int64", typ: "Int", v: int64(-5), want: `-5`},
+		{name: "Int overflow", typ: "Int", v: int64(1) << 40, wantErr: true},
+		{name: "int64 id", typ: "ID", v: n64, want: `"7"`},
+		{name: "int is not an ID", typ: "ID", v: 7, wantErr: true},
+		{name: "boolean", typ: "Boolean", v: true, want: `true`},
+		{name: "time", typ: "DateTime", v: when, want: `"2026-03-01T09:00:00.000000005Z"`},
+		{name: "time pointer", typ: "DateTime", v: &when, want: `"2026-03-01T09:00:00.000000005Z"`},
+		{name: "string is not a DateTime", typ: "DateTime", v: "2026-03-01", wantErr: true},
+		{name: "time is not a String", typ: "String", v: when, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := appendLeaf([]byte("x"), types[tt.typ], tt.v)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("error %v, want error %v", err, tt.wantErr)
+			}
+			if tt.wantErr {
+				if string(got) != "x" {
+					t.Errorf("appended %q on error", got[1:])
+				}
+				return
+			}
+			if string(got) != "x"+tt.want {
+				t.Errorf("got %s, want %s", got[1:], tt.want)
+			}
+		})
+	}
 }

@@ -93,17 +93,20 @@ func matches(c *Case, filter map[string]any) bool {
 	return true
 }
 
-// caseResolvers are the fields of Case.
+// caseResolvers are the fields of Case. Leaf fields answer pointers into
+// the case (a copy the resolver of the case made for this request): a
+// string, int or time put in an interface would be copied to the heap, once
+// per field and request.
 func (s *Service) caseResolvers() map[string]resolveFunc {
 	get := func(f func(c *Case) any) resolveFunc {
 		return func(_ *execution, v any, _ map[string]any) (any, error) { return f(v.(*Case)), nil }
 	}
 	return map[string]resolveFunc{
-		"id":         get(func(c *Case) any { return c.ID }),
-		"number":     get(func(c *Case) any { return c.Number }),
-		"title":      get(func(c *Case) any { return c.Title }),
-		"status":     get(func(c *Case) any { return c.Status }),
-		"priority":   get(func(c *Case) any { return c.Priority }),
+		"id":         get(func(c *Case) any { return &c.ID }),
+		"number":     get(func(c *Case) any { return &c.Number }),
+		"title":      get(func(c *Case) any { return &c.Title }),
+		"status":     get(func(c *Case) any { return &c.Status }),
+		"priority":   get(func(c *Case) any { return &c.Priority }),
 		"assigneeId": get(func(c *Case) any { return optional(c.Assignee) }),
 		"tags": get(func(c *Case) any {
 			if c.Tags == nil {
@@ -112,9 +115,9 @@ func (s *Service) caseResolvers() map[string]resolveFunc {
 			return c.Tags
 		}),
 		"resolution": get(func(c *Case) any { return optional(c.Resolution) }),
-		"version":    get(func(c *Case) any { return c.Version }),
-		"createdAt":  get(func(c *Case) any { return c.CreatedAt }),
-		"updatedAt":  get(func(c *Case) any { return c.UpdatedAt }),
+		"version":    get(func(c *Case) any { return &c.Version }),
+		"createdAt":  get(func(c *Case) any { return &c.CreatedAt }),
+		"updatedAt":  get(func(c *Case) any { return &c.UpdatedAt }),
 		"assignee": func(ex *execution, v any, _ map[string]any) (any, error) {
 			return s.user(ex, v.(*Case).Assignee), nil
 		},

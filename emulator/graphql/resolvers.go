@@ -79,18 +79,18 @@ func (s *Service) buildResolvers() map[string]map[string]resolveFunc {
 		"name": func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*fixtures.Tenant).Name, nil },
 	}
 	r["User"] = map[string]resolveFunc{
-		"id":    func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*fixtures.User).ID, nil },
-		"name":  func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*fixtures.User).Name, nil },
-		"email": func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*fixtures.User).Email, nil },
-		"role":  func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*fixtures.User).Role, nil },
+		"id":    func(_ *execution, v any, _ map[string]any) (any, error) { return &v.(*fixtures.User).ID, nil },
+		"name":  func(_ *execution, v any, _ map[string]any) (any, error) { return &v.(*fixtures.User).Name, nil },
+		"email": func(_ *execution, v any, _ map[string]any) (any, error) { return &v.(*fixtures.User).Email, nil },
+		"role":  func(_ *execution, v any, _ map[string]any) (any, error) { return &v.(*fixtures.User).Role, nil },
 	}
 	r["Case"] = s.caseResolvers()
 	r["Note"] = map[string]resolveFunc{
-		"id":        func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*Note).ID, nil },
-		"body":      func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*Note).Body, nil },
+		"id":        func(_ *execution, v any, _ map[string]any) (any, error) { return &v.(*Note).ID, nil },
+		"body":      func(_ *execution, v any, _ map[string]any) (any, error) { return &v.(*Note).Body, nil },
 		"authorId":  func(_ *execution, v any, _ map[string]any) (any, error) { return optional(v.(*Note).Author), nil },
 		"author":    func(ex *execution, v any, _ map[string]any) (any, error) { return s.user(ex, v.(*Note).Author), nil },
-		"createdAt": func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*Note).CreatedAt, nil },
+		"createdAt": func(_ *execution, v any, _ map[string]any) (any, error) { return &v.(*Note).CreatedAt, nil },
 	}
 	conn := map[string]resolveFunc{
 		"nodes":      func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*connection).nodes, nil },

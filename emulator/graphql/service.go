@@ -120,6 +120,7 @@ type Service struct {
 	partner   *ast.Schema
 	store     Store
 	resolvers map[string]map[string]resolveFunc
+	fields    map[*ast.FieldDefinition]fieldPlan
 	bundles   bundleIndex
 	docs      *documentCache
 }
@@ -158,6 +159,7 @@ func New(cfg Config) (*Service, error) {
 	if err := checkResolvers(s.partner, s.resolvers); err != nil {
 		return nil, err
 	}
+	s.fields = planFields(s.resolvers, s.public, s.partner)
 	if s.bundles, err = s.indexBundles(cfg.Fixtures.Bundles); err != nil {
 		return nil, err
 	}
