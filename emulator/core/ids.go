@@ -45,7 +45,7 @@ func (g *IDs) Token(prefix string, n int) string {
 		b = g.Bytes(n)
 	}
 	m := idEncoding.EncodedLen(n)
-	e := enc[:0]
+	var e []byte
 	if m <= len(enc) {
 		e = enc[:m]
 	} else {

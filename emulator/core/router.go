@@ -336,10 +336,9 @@ func (rt *Router) operation(api API, route *routers.Route, info OperationInfo, h
 		formOK := false
 		switch {
 		case hasBody && r.Body != http.NoBody && isJSON(r.Header.Get("Content-Type")):
-			data, err := io.ReadAll(r.Body)
-			r.Body.Close()
-			if err != nil {
-				writeErr(w, r, requestErrorFrom(&openapi3filter.RequestError{Reason: "reading failed", Err: err}))
+			data, rerr := bufferBody(r)
+			if rerr != nil {
+				writeErr(w, r, rerr)
 				return
 			}
 			if fe := checkJSON(data); fe != nil {
@@ -347,31 +346,24 @@ func (rt *Router) operation(api API, route *routers.Route, info OperationInfo, h
 					Detail: "the request body is not a single JSON value with unique keys: " + fe.Field})
 				return
 			}
-			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(data)), int64(len(data))
 		case fast != nil && fast.form && r.Body != http.NoBody && r.Header.Get("Content-Type") == formMediaType:
 			// A form the operation's schema accepts whatever its fields
-			// (see fastCheck) is valid once it parses; the body is read
-			// here, as kin-openapi would, and put back for the handler.
-			// The parsed form is left in r.PostForm, where Request.ParseForm
-			// would put it, so the handler need not parse it again.
-			data, err := io.ReadAll(r.Body)
-			r.Body.Close()
-			if err != nil {
-				writeErr(w, r, requestErrorFrom(&openapi3filter.RequestError{Reason: "reading failed", Err: err}))
+			// (see fastCheck) is valid once it parses. The parsed form is
+			// left in r.PostForm, where Request.ParseForm would put it, so
+			// the handler need not parse it again.
+			data, rerr := bufferBody(r)
+			if rerr != nil {
+				writeErr(w, r, rerr)
 				return
 			}
-			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(data)), int64(len(data))
 			if vals, ok := parseForm(data); ok {
 				formOK, r.PostForm = true, vals
 			}
 		case drainBody && r.Body != http.NoBody:
-			data, err := io.ReadAll(r.Body)
-			r.Body.Close()
-			if err != nil {
-				writeErr(w, r, requestErrorFrom(&openapi3filter.RequestError{Reason: "reading failed", Err: err}))
+			if _, rerr := bufferBody(r); rerr != nil {
+				writeErr(w, r, rerr)
 				return
 			}
-			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(data)), int64(len(data))
 		}
 		if fast == nil || !fast.accept(r, formOK) {
 			params := make(map[string]string, len(names))
@@ -386,6 +378,18 @@ func (rt *Router) operation(api API, route *routers.Route, info OperationInfo, h
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// bufferBody reads the (bounded) body, as kin-openapi would, and puts it
+// back for validation and the handler.
+func bufferBody(r *http.Request) ([]byte, *RequestError) {
+	data, err := io.ReadAll(r.Body)
+	r.Body.Close()
+	if err != nil {
+		return nil, requestErrorFrom(&openapi3filter.RequestError{Reason: "reading failed", Err: err})
+	}
+	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(data)), int64(len(data))
+	return data, nil
 }
 
 // requestErrorFrom maps a kin-openapi validation error to a RequestError
