@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
 )
 
@@ -80,6 +81,56 @@ func testStore(t *testing.T, newStore func(retention int) Store) {
 		page, _ := st.ListDeliveries(ctx, "acme", "wh_1", DeliveryFilter{Before: all[2].Seq, Limit: 2})
 		if len(page) != 2 || page[0].ID != all[3].ID {
 			t.Errorf("page after cursor = %v, want starting at %s", page, all[3].ID)
+		}
+	})
+	t.Run("concurrent updates and reads", func(t *testing.T) {
+		st := newStore(10)
+		_, _ = st.CreateWebhook(ctx, Webhook{ID: "wh_1", Tenant: "acme"})
+		created, err := st.CreateDelivery(ctx, Delivery{ID: "dlv_1", WebhookID: "wh_1", Tenant: "acme", Status: StatusPending})
+		if err != nil {
+			t.Fatal(err)
+		}
+		created.Attempts = append(created.Attempts, Attempt{Number: -1}) // a caller's copy
+		const writers, each = 4, 25
+		var wg sync.WaitGroup
+		for w := range writers {
+			wg.Go(func() {
+				for i := range each {
+					d, err := st.UpdateDelivery(ctx, "acme", "wh_1", "dlv_1", func(d *Delivery) error {
+						d.addAttempt(Attempt{Number: d.AttemptCount + 1, Outcome: fmt.Sprint(w, "/", i)})
+						d.AttemptCount++
+						return nil
+					})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					d.Attempts[len(d.Attempts)-1].Outcome = "changed by the caller"
+				}
+			})
+			wg.Go(func() {
+				for range each {
+					d, err := st.GetDelivery(ctx, "acme", "wh_1", "dlv_1")
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if len(d.Attempts) > 0 {
+						d.Attempts[0].Outcome = "changed by the caller"
+					}
+					_, _ = st.ListDeliveries(ctx, "acme", "wh_1", DeliveryFilter{})
+				}
+			})
+		}
+		wg.Wait()
+		d, _ := st.GetDelivery(ctx, "acme", "wh_1", "dlv_1")
+		if d.AttemptCount != writers*each || len(d.Attempts) != min(writers*each, MaxAttemptsKept) {
+			t.Fatalf("attempt count %d with %d kept, want %d and %d", d.AttemptCount, len(d.Attempts), writers*each, min(writers*each, MaxAttemptsKept))
+		}
+		for i, a := range d.Attempts {
+			if a.Outcome == "changed by the caller" || a.Number != d.AttemptCount-len(d.Attempts)+i+1 {
+				t.Fatalf("stored attempt %d = %+v: changed through a returned copy or out of order", i, a)
+			}
 		}
 	})
 	t.Run("reset", func(t *testing.T) {
