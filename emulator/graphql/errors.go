@@ -178,7 +178,22 @@ func mediaType(r *http.Request) string {
 
 const mediaGraphQLResponse = "application/graphql-response+json"
 
-var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// buffers recycles the buffers request bodies are read into and responses
+// written from; a new one starts at 1 KiB, which typical bodies and
+// responses fit without regrowing.
+var buffers = sync.Pool{New: func() any {
+	b := new(bytes.Buffer)
+	b.Grow(1 << 10)
+	return b
+}}
+
+// Header values of every response, shared rather than allocated per
+// response; nothing writes into a header's value slice.
+var (
+	contentTypeJSON            = []string{"application/json; charset=utf-8"}
+	contentTypeGraphQLResponse = []string{mediaGraphQLResponse + "; charset=utf-8"}
+	cacheNoStore               = []string{"no-store"}
+)
 
 // writeResponse is the surface's single writer of GraphQL responses.
 func writeResponse(w http.ResponseWriter, r *http.Request, status int, resp *response) {
@@ -204,8 +219,12 @@ func writeResponse(w http.ResponseWriter, r *http.Request, status int, resp *res
 	}
 	buf.WriteByte('}')
 	h := w.Header()
-	h.Set("Content-Type", mediaType(r)+"; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
+	if mediaType(r) == mediaGraphQLResponse {
+		h["Content-Type"] = contentTypeGraphQLResponse
+	} else {
+		h["Content-Type"] = contentTypeJSON
+	}
+	h["Cache-Control"] = cacheNoStore
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }

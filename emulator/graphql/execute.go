@@ -46,8 +46,9 @@ type execution struct {
 	log       *slog.Logger
 	out       []byte
 	// path is the response path of the value being completed; only errors
-	// materialise it.
-	path []pathElem
+	// materialise it. It starts in pathBuf, deep enough for most queries.
+	path    []pathElem
+	pathBuf [8]pathElem
 }
 
 // pathElem is one step of a response path: a response key, or a list

@@ -91,7 +91,8 @@ func (s *Service) run(ctx context.Context, p *core.Principal, req *gqlRequest, d
 		return requestError(http.StatusOK, gerr)
 	}
 	ex := &execution{ctx: ctx, svc: s, schema: schema, doc: prep.doc, args: prep.args, vars: vars, principal: p, log: core.Logger(ctx, s.log),
-		out: (*data)[:0], path: make([]pathElem, 0, 8)}
+		out: (*data)[:0]}
+	ex.path = ex.pathBuf[:0]
 	ex.executeOperation(op)
 	*data = ex.out // keep the grown buffer for the pool
 	return http.StatusOK, &response{errors: ex.errors, data: ex.out, hasData: true}
