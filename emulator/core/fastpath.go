@@ -13,24 +13,30 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 )
 
-// formMediaType is the form encoding of RFC 6749 §3.2 requests.
-const formMediaType = "application/x-www-form-urlencoded"
+// formMediaType is the form encoding of RFC 6749 §3.2 requests;
+// jsonMediaType that of every other body.
+const (
+	formMediaType = "application/x-www-form-urlencoded"
+	jsonMediaType = "application/json"
+)
 
 // fastCheck recognises, without kin-openapi, requests that its validation
 // would accept, for operations whose constraints are simple enough to check
 // directly: string parameters with a pattern, length bounds or an enum,
-// optional parameters without defaults, and form bodies whose schema takes
-// any field as a string. It only ever accepts; any request it cannot vouch
+// optional parameters without defaults, form bodies whose schema takes any
+// field as a string, and JSON objects whose fields are strings or free-form
+// objects (the GraphQL request). It only ever accepts; any request it cannot vouch
 // for goes through openapi3filter.ValidateRequest, which reports the
 // errors, so every refusal is worded by kin-openapi as before. That
 // ValidateRequest accepts whatever accept accepts is checked by
 // TestFastCheckAgreesWithKin over the embedded specs.
 type fastCheck struct {
 	params []fastParam
-	// form is set when the operation takes a body and every form that
-	// parses satisfies its schema; an operation with another body has no
-	// fastCheck.
+	// form is set when every form body that parses satisfies the
+	// operation's schema, json when its JSON body has a jsonObjectRule; an
+	// operation with a body that neither covers has no fastCheck.
 	form  bool
+	json  *jsonObjectRule
 	query bool // some parameter is in the query
 }
 
@@ -69,11 +75,15 @@ func newFastCheck(route *routers.Route) *fastCheck {
 		if rb.Value == nil {
 			return nil
 		}
-		mt := rb.Value.Content[formMediaType]
-		if mt == nil || mt.Schema == nil || !anyFormSchema(mt.Schema.Value) {
+		if mt := rb.Value.Content[formMediaType]; mt != nil && mt.Schema != nil && anyFormSchema(mt.Schema.Value) {
+			fc.form = true
+		}
+		if mt := rb.Value.Content[jsonMediaType]; mt != nil && mt.Schema != nil {
+			fc.json = newJSONObjectRule(mt.Schema.Value)
+		}
+		if !fc.form && fc.json == nil {
 			return nil
 		}
-		fc.form = true
 	}
 	// Path-item parameters that the operation redeclares are validated in
 	// the operation's version only (OpenAPI 3.0 §4.8.9).
@@ -226,11 +236,12 @@ func plainSchema(s *openapi3.Schema, items *openapi3.SchemaRef) bool {
 	return reflect.DeepEqual(plain, *s)
 }
 
-// accept reports whether kin-openapi would accept r. formOK says the body
-// was read and is a form that parses (only meaningful with fc.form).
-func (fc *fastCheck) accept(r *http.Request, formOK bool) bool {
-	if fc.form {
-		if !formOK {
+// accept reports whether kin-openapi would accept r. bodyOK says the body
+// was read and satisfies the schema: a form that parses (fc.form) or a JSON
+// object fc.json accepts.
+func (fc *fastCheck) accept(r *http.Request, bodyOK bool) bool {
+	if fc.form || fc.json != nil {
+		if !bodyOK {
 			return false
 		}
 	} else if r.ContentLength > 0 {
@@ -275,4 +286,165 @@ func parseForm(data []byte) (vals url.Values, ok bool) {
 	}
 	vals, err := url.ParseQuery(string(data))
 	return vals, err == nil
+}
+
+// jsonKinds is a set of JSON value kinds.
+type jsonKinds uint8
+
+const (
+	kindString jsonKinds = 1 << iota
+	kindObject
+	kindNull
+)
+
+// jsonObjectRule is a JSON body schema that is an object of plain fields:
+// each a string or a free-form object (nullable or not), with unknown
+// fields allowed or not and some fields required. Fields whose schema is
+// anything else send a body that has them to kin-openapi.
+type jsonObjectRule struct {
+	fields     map[string]jsonKinds // 0: present means kin-openapi decides
+	additional bool
+	required   []string
+}
+
+// newJSONObjectRule returns the rule of s, or nil when s is not such a
+// schema.
+func newJSONObjectRule(s *openapi3.Schema) *jsonObjectRule {
+	if s == nil || s.Type == nil || !slices.Equal(*s.Type, openapi3.Types{openapi3.TypeObject}) {
+		return nil
+	}
+	ap := s.AdditionalProperties
+	if ap.Schema != nil {
+		return nil
+	}
+	plain := openapi3.Schema{Extensions: s.Extensions, Origin: s.Origin, Type: s.Type, Title: s.Title,
+		Description: s.Description, Example: s.Example, Properties: s.Properties, AdditionalProperties: ap, Required: s.Required}
+	if !reflect.DeepEqual(plain, *s) {
+		return nil
+	}
+	rule := &jsonObjectRule{fields: map[string]jsonKinds{}, additional: ap.Has == nil || *ap.Has, required: s.Required}
+	for name, ref := range s.Properties {
+		rule.fields[name] = fieldKinds(ref.Value)
+	}
+	return rule
+}
+
+// fieldKinds returns the kinds of value a plain field schema accepts, or
+// 0 when it is not plain.
+func fieldKinds(p *openapi3.Schema) jsonKinds {
+	if p == nil || p.Type == nil || len(*p.Type) != 1 {
+		return 0
+	}
+	plain := openapi3.Schema{Extensions: p.Extensions, Origin: p.Origin, Type: p.Type, Title: p.Title,
+		Description: p.Description, Example: p.Example, Nullable: p.Nullable}
+	var k jsonKinds
+	switch (*p.Type)[0] {
+	case openapi3.TypeString:
+		k = kindString
+	case openapi3.TypeObject:
+		// Free-form: any members, whatever their values.
+		if ap := p.AdditionalProperties; ap.Schema != nil || ap.Has != nil && !*ap.Has {
+			return 0
+		}
+		plain.AdditionalProperties = p.AdditionalProperties
+		k = kindObject
+	default:
+		return 0
+	}
+	if !reflect.DeepEqual(plain, *p) {
+		return 0
+	}
+	if p.Nullable {
+		k |= kindNull
+	}
+	return k
+}
+
+// accepts reports whether the schema accepts data, which must be valid
+// JSON without duplicate keys (checkJSONValid said so).
+func (jr *jsonObjectRule) accepts(data []byte) bool {
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return false
+	}
+	seen := 0
+	for i = skipSpace(data, i+1); data[i] != '}'; {
+		// A key: printable ASCII without escapes reads as itself.
+		j := i + 1
+		for ; data[j] != '"'; j++ {
+			if c := data[j]; c == '\\' || c >= 0x80 {
+				return false
+			}
+		}
+		key := data[i+1 : j]
+		i = skipSpace(data, skipSpace(data, j+1)+1) // past the colon
+		var kind jsonKinds
+		switch data[i] {
+		case '"':
+			kind = kindString
+		case '{':
+			kind = kindObject
+		case 'n':
+			kind = kindNull
+		}
+		want, declared := jr.fields[string(key)]
+		switch {
+		case declared && want&kind == 0:
+			return false // another kind, or a field kin-openapi checks
+		case !declared && !jr.additional:
+			return false
+		}
+		if declared && slices.Contains(jr.required, string(key)) {
+			seen++
+		}
+		i = skipSpace(data, skipValue(data, i))
+		if data[i] == ',' {
+			i = skipSpace(data, i+1)
+		}
+	}
+	return seen == len(jr.required)
+}
+
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the index just past the valid JSON value at data[i].
+func skipValue(data []byte, i int) int {
+	depth := 0
+	for ; i < len(data); i++ {
+		switch data[i] {
+		case '"':
+			for i++; data[i] != '"'; i++ {
+				if data[i] == '\\' {
+					i++
+				}
+			}
+			if depth == 0 {
+				return i + 1
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return i // the end of the enclosing object or array
+			}
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+		case ',':
+			if depth == 0 {
+				return i
+			}
+		case ' ', '\t', '\n', '\r':
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return i
 }

@@ -333,20 +333,24 @@ func (rt *Router) operation(api API, route *routers.Route, info OperationInfo, h
 				return
 			}
 		}
-		formOK := false
-		switch {
-		case hasBody && r.Body != http.NoBody && isJSON(r.Header.Get("Content-Type")):
+		bodyOK := false // the body is one the fast check may judge
+		switch ct := r.Header.Get("Content-Type"); {
+		case hasBody && r.Body != http.NoBody && isJSON(ct):
 			data, rerr := bufferBody(r)
 			if rerr != nil {
 				writeErr(w, r, rerr)
 				return
 			}
-			if fe := checkJSON(data); fe != nil {
+			fe, valid := checkJSONValid(data)
+			if fe != nil {
 				writeErr(w, r, &RequestError{Status: http.StatusBadRequest, Code: "invalid_request", Fields: []FieldError{*fe},
 					Detail: "the request body is not a single JSON value with unique keys: " + fe.Field})
 				return
 			}
-		case fast != nil && fast.form && r.Body != http.NoBody && r.Header.Get("Content-Type") == formMediaType:
+			if valid && fast != nil && fast.json != nil && ct == jsonMediaType {
+				bodyOK = fast.json.accepts(data)
+			}
+		case fast != nil && fast.form && r.Body != http.NoBody && ct == formMediaType:
 			// A form the operation's schema accepts whatever its fields
 			// (see fastCheck) is valid once it parses. The parsed form is
 			// left in r.PostForm, where Request.ParseForm would put it, so
@@ -357,7 +361,7 @@ func (rt *Router) operation(api API, route *routers.Route, info OperationInfo, h
 				return
 			}
 			if vals, ok := parseForm(data); ok {
-				formOK, r.PostForm = true, vals
+				bodyOK, r.PostForm = true, vals
 			}
 		case drainBody && r.Body != http.NoBody:
 			if _, rerr := bufferBody(r); rerr != nil {
@@ -365,7 +369,7 @@ func (rt *Router) operation(api API, route *routers.Route, info OperationInfo, h
 				return
 			}
 		}
-		if fast == nil || !fast.accept(r, formOK) {
+		if fast == nil || !fast.accept(r, bodyOK) {
 			params := make(map[string]string, len(names))
 			for _, n := range names {
 				params[n] = r.PathValue(n)

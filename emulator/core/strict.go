@@ -97,10 +97,18 @@ var (
 // duplicate, an escaped or non-ASCII key, malformed JSON) is examined
 // token by token by scanJSON, which names the offending field.
 func checkJSON(data []byte) *FieldError {
-	if json.Valid(data) && plainUniqueKeys(data) {
-		return nil
+	fe, _ := checkJSONValid(data)
+	return fe
+}
+
+// checkJSONValid is checkJSON, also reporting whether data is valid JSON
+// (json.Valid), which the router's fast check relies on.
+func checkJSONValid(data []byte) (fe *FieldError, valid bool) {
+	valid = json.Valid(data)
+	if valid && plainUniqueKeys(data) {
+		return nil, true
 	}
-	return scanJSON(data)
+	return scanJSON(data), valid
 }
 
 // maxPlainKeys bounds the keys of one object that plainUniqueKeys
