@@ -16,9 +16,9 @@ func TestProgress(t *testing.T) {
 		live bool
 		want *regexp.Regexp
 	}{
-		{"log lines", false, regexp.MustCompile(`^\[1/2\] duplicate-sequential +pass \(\d+ms\)\n\[2/2\] single-delivery +pass \(\d+ms\)\n$`)},
-		{"terminal", true, regexp.MustCompile(`^\[1/2\] duplicate-sequential +running…\r\x1b\[K\[1/2\] duplicate-sequential +pass \(\d+ms\)\n` +
-			`\[2/2\] single-delivery +running…\r\x1b\[K\[2/2\] single-delivery +pass \(\d+ms\)\n$`)},
+		{"log lines", false, regexp.MustCompile(`^\[1/2\] duplicate-sequential +pass \(\d+(ms|µs)\)\n\[2/2\] single-delivery +pass \(\d+(ms|µs)\)\n$`)},
+		{"terminal", true, regexp.MustCompile(`^\[1/2\] duplicate-sequential +running…\r\x1b\[K\[1/2\] duplicate-sequential +pass \(\d+(ms|µs)\)\n` +
+			`\[2/2\] single-delivery +running…\r\x1b\[K\[2/2\] single-delivery +pass \(\d+(ms|µs)\)\n$`)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

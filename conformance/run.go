@@ -214,7 +214,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			if cfg.LiveProgress {
 				fmt.Fprint(cfg.Progress, "\r\033[K") // back to the line start, erase it
 			}
-			fmt.Fprintf(cfg.Progress, "[%d/%d] %-28s %s (%s)\n", i+1, len(selected), s.Name, res.Status, res.Duration.Round(time.Millisecond))
+			fmt.Fprintf(cfg.Progress, "[%d/%d] %-28s %s (%s)\n", i+1, len(selected), s.Name, res.Status, roundDuration(res.Duration))
 		}
 		if setupErr != nil {
 			rep.Duration = time.Since(start)

@@ -35,7 +35,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		writeScenario(&b, s)
 	}
 	pass, fail, unv := r.Counts()
-	fmt.Fprintf(&b, "\n%d passed, %d failed, %d unverified of %d scenarios in %s\n", pass, fail, unv, len(r.Scenarios), r.Duration.Round(time.Millisecond))
+	fmt.Fprintf(&b, "\n%d passed, %d failed, %d unverified of %d scenarios in %s\n", pass, fail, unv, len(r.Scenarios), roundDuration(r.Duration))
 	if unv > 0 {
 		b.WriteString("Unverified scenarios were not proven: give --probe, or --exec so the runner can restart the consumer.\n")
 	}
@@ -45,7 +45,7 @@ func (r *Report) WriteText(w io.Writer) error {
 
 // writeScenario writes one scenario; a passing one takes one line.
 func writeScenario(b *strings.Builder, s Result) {
-	fmt.Fprintf(b, "%-10s %s — %s (%s)\n", strings.ToUpper(string(s.Status)), s.Name, s.Title, s.Duration.Round(time.Millisecond))
+	fmt.Fprintf(b, "%-10s %s — %s (%s)\n", strings.ToUpper(string(s.Status)), s.Name, s.Title, roundDuration(s.Duration))
 	if s.Status == StatusPass {
 		return
 	}
@@ -218,4 +218,13 @@ func (r *Report) WriteFiles(jsonPath, junitPath string) error {
 		errs = append(errs, out.write(f), f.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// roundDuration shortens a duration for people: to the millisecond, or
+// to the microsecond below one (so a fast scenario never reads "0s").
+func roundDuration(d time.Duration) time.Duration {
+	if d < time.Millisecond {
+		return d.Round(time.Microsecond)
+	}
+	return d.Round(time.Millisecond)
 }
