@@ -79,6 +79,9 @@ type prepared struct {
 	// no variable, keyed by the field as selected on its object type (see
 	// execution.arguments): they are the same for every request.
 	args map[*ast.Field]map[string]any
+	// measures holds what the limits look at for the operations whose
+	// measure depends on no variable (see staticMeasures).
+	measures map[*ast.OperationDefinition]measure
 }
 
 // prepare checks the size, parses with the token limit, refuses
@@ -118,7 +121,8 @@ func (s *Service) prepare(schema *ast.Schema, query string) *prepared {
 		}
 		return &prepared{errors: out}
 	}
-	return &prepared{doc: doc, args: constantArguments(schema, doc)}
+	args := constantArguments(schema, doc)
+	return &prepared{doc: doc, args: args, measures: staticMeasures(schema, doc, args)}
 }
 
 // constantArguments coerces once the arguments of the fields that use no

@@ -10,7 +10,8 @@ import (
 // TestCachedDocumentsAnswerAlike sends each document twice: the first
 // answer is prepared afresh, the second comes from the document cache, and
 // they must be the same, refusals included. Limits that depend on variables
-// are checked on every request, whatever the cache holds.
+// are checked on every request, whatever the cache holds; those that do
+// not are measured once with the document.
 func TestCachedDocumentsAnswerAlike(t *testing.T) {
 	h := newHarness(t, Limits{MaxCost: 60})
 	tests := []struct {
@@ -26,6 +27,8 @@ func TestCachedDocumentsAnswerAlike(t *testing.T) {
 		{name: "cost within the limit", query: `query C($n: Int!) { cases(first: $n) { nodes { id } } }`, vars: map[string]any{"n": 5}},
 		{name: "cost over the limit, same document", query: `query C($n: Int!) { cases(first: $n) { nodes { id } } }`, vars: map[string]any{"n": 100}, wantCode: CodeTooComplex},
 		{name: "cost within the limit again", query: `query C($n: Int!) { cases(first: $n) { nodes { id } } }`, vars: map[string]any{"n": 5}},
+		{name: "constant cost over the limit", query: `{ cases(first: 100) { nodes { id } } }`, wantCode: CodeTooComplex},
+		{name: "constant cost within the limit", query: `{ cases(first: 5) { nodes { id } } }`},
 		{name: "bad variable", query: `query Q($id: ID!) { case(id: $id) { number } }`, vars: map[string]any{"id": true}, wantCode: CodeBadUserInput},
 		{name: "good variable, same document", query: `query Q($id: ID!) { case(id: $id) { number } }`, vars: map[string]any{"id": "case_acme_1001"}},
 	}

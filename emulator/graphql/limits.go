@@ -18,10 +18,15 @@ type measure struct {
 // checkLimits measures the operation with fragments expanded and refuses it
 // before execution when it is too deep, too costly or too aliased. Each
 // fragment is measured once, so the check stays linear in the document
-// even when fragments are spread many times.
+// even when fragments are spread many times. An operation whose measure
+// does not depend on variables was measured when its document was
+// prepared.
 func (s *Service) checkLimits(schema *ast.Schema, prep *prepared, op *ast.OperationDefinition, vars map[string]any) *gqlError {
-	m := &measurer{schema: schema, doc: prep.doc, args: prep.args, vars: vars}
-	got := m.selectionSet(op.SelectionSet)
+	got, ok := prep.measures[op]
+	if !ok {
+		m := &measurer{schema: schema, doc: prep.doc, args: prep.args, vars: vars}
+		got = m.selectionSet(op.SelectionSet)
+	}
 	switch {
 	case got.depth > s.limits.MaxDepth:
 		return tooComplex("depth", s.limits.MaxDepth, fmt.Sprintf("the operation is nested %d levels deep; at most %d are allowed", got.depth, s.limits.MaxDepth))
@@ -33,12 +38,32 @@ func (s *Service) checkLimits(schema *ast.Schema, prep *prepared, op *ast.Operat
 	return nil
 }
 
+// staticMeasures measures the operations of doc whose measure depends on
+// no variable: every first argument they use is a constant.
+func staticMeasures(schema *ast.Schema, doc *ast.QueryDocument, args map[*ast.Field]map[string]any) map[*ast.OperationDefinition]measure {
+	var out map[*ast.OperationDefinition]measure
+	for _, op := range doc.Operations {
+		m := &measurer{schema: schema, doc: doc, args: args}
+		got := m.selectionSet(op.SelectionSet)
+		if m.usesVars {
+			continue
+		}
+		if out == nil {
+			out = map[*ast.OperationDefinition]measure{}
+		}
+		out[op] = got
+	}
+	return out
+}
+
 type measurer struct {
 	schema *ast.Schema
 	doc    *ast.QueryDocument
 	args   map[*ast.Field]map[string]any // constant arguments (prepared.args)
 	vars   map[string]any
 	frags  map[string]measure
+	// usesVars is set when a first argument took a variable.
+	usesVars bool
 }
 
 func (m *measurer) selectionSet(set ast.SelectionSet) measure {
@@ -88,6 +113,7 @@ func (m *measurer) field(f *ast.Field) measure {
 		args, ok := m.args[f]
 		var err error
 		if !ok {
+			m.usesVars = true
 			args, err = coerceArguments(m.schema, f.Definition.Arguments, f.Arguments, m.vars)
 		}
 		if n, ok := args["first"].(int64); err == nil && ok && n > 1 {
