@@ -46,23 +46,7 @@ func benchPost(b *testing.B, bodies [][]byte) {
 // GraphQL) without sockets: the server's own cost.
 func benchServe(b *testing.B, bodies [][]byte) {
 	h := newHarness(b, Limits{})
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		i := 0
-		for pb.Next() {
-			req, _ := http.NewRequest(http.MethodPost, "/v1/graphql", bytes.NewReader(bodies[i%len(bodies)]))
-			i++
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Authorization", "Bearer acme-all")
-			rec := httptest.NewRecorder()
-			h.handler.ServeHTTP(rec, req)
-			if rec.Code != http.StatusOK {
-				b.Fatalf("status %d", rec.Code)
-			}
-		}
-	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+	benchInProcess(b, bodies, h.handler, context.Background(), "Bearer acme-all")
 }
 
 // benchHandler calls the GraphQL handler itself with the principal in the
@@ -72,6 +56,12 @@ func benchServe(b *testing.B, bodies [][]byte) {
 func benchHandler(b *testing.B, bodies [][]byte) {
 	h := newHarness(b, Limits{})
 	ctx := core.WithPrincipal(context.Background(), testPrincipals["acme-all"])
+	benchInProcess(b, bodies, http.HandlerFunc(h.svc.serveHTTP), ctx, "")
+}
+
+// benchInProcess sends bodies to handler from parallel goroutines, with
+// ctx and, unless empty, the Authorization header auth.
+func benchInProcess(b *testing.B, bodies [][]byte, handler http.Handler, ctx context.Context, auth string) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -80,8 +70,11 @@ func benchHandler(b *testing.B, bodies [][]byte) {
 			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "/v1/graphql", bytes.NewReader(bodies[i%len(bodies)]))
 			i++
 			req.Header.Set("Content-Type", "application/json")
+			if auth != "" {
+				req.Header.Set("Authorization", auth)
+			}
 			rec := httptest.NewRecorder()
-			h.svc.serveHTTP(rec, req)
+			handler.ServeHTTP(rec, req)
 			if rec.Code != http.StatusOK {
 				b.Fatalf("status %d", rec.Code)
 			}

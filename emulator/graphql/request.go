@@ -78,15 +78,11 @@ func (s *requestScanner) request(req *gqlRequest) bool {
 		default:
 			return false
 		}
-		s.space()
-		if s.peek() == ',' {
-			s.i++
-			continue
-		}
-		if !s.byte('}') {
+		if more, ok := s.next('}'); !ok {
 			return false
+		} else if !more {
+			break
 		}
-		break
 	}
 	s.space()
 	return s.i == len(s.b)
@@ -246,15 +242,10 @@ func (s *requestScanner) value(depth int) (any, bool) {
 				return nil, false
 			}
 			m[key] = v // a repeated key keeps its last value, as in encoding/json
-			s.space()
-			switch s.peek() {
-			case ',':
-				s.i++
-			case '}':
-				s.i++
-				return m, true
-			default:
+			if more, ok := s.next('}'); !ok {
 				return nil, false
+			} else if !more {
+				return m, true
 			}
 		}
 	case c == '[':
@@ -271,15 +262,10 @@ func (s *requestScanner) value(depth int) (any, bool) {
 				return nil, false
 			}
 			list = append(list, v)
-			s.space()
-			switch s.peek() {
-			case ',':
-				s.i++
-			case ']':
-				s.i++
-				return list, true
-			default:
+			if more, ok := s.next(']'); !ok {
 				return nil, false
+			} else if !more {
+				return list, true
 			}
 		}
 	case c == '"':
@@ -327,6 +313,21 @@ func (s *requestScanner) number() (any, bool) {
 		}
 	}
 	return json.Number(s.b[start:s.i]), true
+}
+
+// next reads what follows a member of an object or an element of an
+// array: a comma (more follows) or the closing bracket.
+func (s *requestScanner) next(closing byte) (more, ok bool) {
+	s.space()
+	switch s.peek() {
+	case ',':
+		s.i++
+		return true, true
+	case closing:
+		s.i++
+		return false, true
+	}
+	return false, false
 }
 
 // digits skips one or more decimal digits.
