@@ -150,16 +150,18 @@ func coerceScalar(name string, v any) (any, bool) {
 		}
 		f, err := n.Float64()
 		return f, err == nil && !math.IsInf(f, 0)
+	// A string is answered as the interface value it came in, not copied
+	// into a new one.
 	case "String":
-		s, ok := v.(string)
-		return s, ok
+		_, ok := v.(string)
+		return v, ok
 	case "Boolean":
 		b, ok := v.(bool)
 		return b, ok
 	case "ID": // §3.5.5: strings and integers, serialized as strings.
 		switch x := v.(type) {
 		case string:
-			return x, true
+			return v, true
 		case json.Number:
 			if _, err := strconv.ParseInt(string(x), 10, 64); err == nil {
 				return string(x), true
