@@ -276,7 +276,12 @@ func coerceArguments(schema *ast.Schema, defs ast.ArgumentDefinitionList, args a
 	if len(defs) == 0 {
 		return nil, nil
 	}
-	out := make(map[string]any, len(defs))
+	return coerceArgumentsInto(make(map[string]any, len(defs)), schema, defs, args, vars)
+}
+
+// coerceArgumentsInto is coerceArguments writing into out, which must be
+// empty.
+func coerceArgumentsInto(out map[string]any, schema *ast.Schema, defs ast.ArgumentDefinitionList, args ast.ArgumentList, vars map[string]any) (map[string]any, error) {
 	for _, def := range defs {
 		arg := args.ForName(def.Name)
 		var (

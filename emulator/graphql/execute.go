@@ -16,8 +16,10 @@ import (
 )
 
 // resolveFunc resolves one field of an object type. parent is the object
-// value; args are the coerced arguments, which a resolver must not modify:
-// constant arguments are shared by every execution of a document.
+// value; args are the coerced arguments, which a resolver must neither
+// modify nor keep beyond the call: constant arguments are shared by every
+// execution of a document, and the others are written into one map an
+// execution reuses from field to field.
 type resolveFunc func(ex *execution, parent any, args map[string]any) (any, error)
 
 // typed is implemented by values of abstract types so the executor can
@@ -39,7 +41,10 @@ type execution struct {
 	schema *ast.Schema
 	doc    *ast.QueryDocument
 	// args are the document's constant arguments (prepared.args).
-	args      map[*ast.Field]map[string]any
+	args map[*ast.Field]map[string]any
+	// argBuf holds the arguments of the field being resolved when they
+	// are not constant; see resolveFunc.
+	argBuf    map[string]any
 	vars      map[string]any
 	principal *core.Principal
 	errors    []*gqlError
@@ -190,7 +195,12 @@ func (ex *execution) arguments(def *ast.FieldDefinition, field *ast.Field) (map[
 	if args, ok := ex.args[field]; ok && field.Definition == def {
 		return args, nil
 	}
-	return coerceArguments(ex.schema, def.Arguments, field.Arguments, ex.vars)
+	if ex.argBuf == nil {
+		ex.argBuf = make(map[string]any, len(def.Arguments))
+	} else {
+		clear(ex.argBuf)
+	}
+	return coerceArgumentsInto(ex.argBuf, ex.schema, def.Arguments, field.Arguments, ex.vars)
 }
 
 // fieldError records a field error (§6.4.4) at the current path.

@@ -3,6 +3,8 @@ package graphql
 import (
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestExecutor covers the execution algorithm of the GraphQL spec (§6):
@@ -248,5 +250,21 @@ func TestAppendLeaf(t *testing.T) {
 				t.Errorf("got %s, want %s", got[1:], tt.want)
 			}
 		})
+	}
+}
+
+// TestArgumentsDoNotLeakBetweenFields checks that arguments with variables,
+// coerced into one map the execution reuses, start afresh for each field:
+// an argument given to one field is absent from the next that omits it.
+func TestArgumentsDoNotLeakBetweenFields(t *testing.T) {
+	h := newHarness(t, Limits{})
+	first := h.gql("acme-all", `query($n: Int!) { cases(first: $n) { edges { cursor } } }`, map[string]any{"n": 1})
+	cursor := first["data"].(map[string]any)["cases"].(map[string]any)["edges"].([]any)[0].(map[string]any)["cursor"]
+	both := h.gql("acme-all", `query($n: Int!, $c: String) { a: cases(first: $n, after: $c) { nodes { id } } b: cases(first: $n) { nodes { id } } }`,
+		map[string]any{"n": 2, "c": cursor})
+	alone := h.gql("acme-all", `query($n: Int!) { b: cases(first: $n) { nodes { id } } }`, map[string]any{"n": 2})
+	diff(t, alone["data"].(map[string]any)["b"], both["data"].(map[string]any)["b"])
+	if a, b := both["data"].(map[string]any)["a"], both["data"].(map[string]any)["b"]; cmp.Equal(a, b) {
+		t.Errorf("after was ignored: a = b = %v", a)
 	}
 }
