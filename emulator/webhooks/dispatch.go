@@ -27,7 +27,7 @@ type job struct {
 // endpointQueue is the FIFO of one webhook's ready jobs.
 type endpointQueue struct {
 	id        string
-	jobs      []job
+	jobs      fifo[job]
 	inflight  int
 	inRing    bool
 	held      []job
@@ -57,7 +57,7 @@ type dispatcher struct {
 	work    *sync.Cond // signalled when the ring gains an endpoint
 	changed *sync.Cond // broadcast on every change WaitIdle cares about
 	queues  map[string]*endpointQueue
-	ring    []*endpointQueue
+	ring    fifo[*endpointQueue]
 	busy    int // queued + in-flight jobs
 	timers  map[*timerEntry]struct{}
 	closed  bool
@@ -118,7 +118,7 @@ func (d *dispatcher) enqueueLocked(j job) {
 		return
 	}
 	q := d.queueLocked(j.webhookID)
-	q.jobs = append(q.jobs, j)
+	q.jobs.push(j)
 	d.busy++
 	d.readyLocked(q)
 	d.changed.Broadcast()
@@ -126,9 +126,9 @@ func (d *dispatcher) enqueueLocked(j job) {
 
 // readyLocked puts q on the ring when it has work and room for more.
 func (d *dispatcher) readyLocked(q *endpointQueue) {
-	if !q.inRing && len(q.jobs) > 0 && q.inflight < d.perEndpoint {
+	if !q.inRing && q.jobs.len() > 0 && q.inflight < d.perEndpoint {
 		q.inRing = true
-		d.ring = append(d.ring, q)
+		d.ring.push(q)
 		d.work.Signal()
 	}
 }
@@ -137,19 +137,15 @@ func (d *dispatcher) readyLocked(q *endpointQueue) {
 func (d *dispatcher) next() (q *endpointQueue, j job, ok bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for len(d.ring) == 0 && !d.closed {
+	for d.ring.len() == 0 && !d.closed {
 		d.work.Wait()
 	}
 	if d.closed {
 		return nil, job{}, false
 	}
-	q = d.ring[0]
-	d.ring[0] = nil
-	d.ring = d.ring[1:]
+	q = d.ring.pop()
 	q.inRing = false
-	j = q.jobs[0]
-	q.jobs[0] = job{}
-	q.jobs = q.jobs[1:]
+	j = q.jobs.pop()
 	q.inflight++
 	d.readyLocked(q)
 	if j.admitted {
@@ -170,7 +166,7 @@ func (d *dispatcher) finish(q *endpointQueue) {
 }
 
 func (d *dispatcher) dropIdleLocked(q *endpointQueue) {
-	if len(q.jobs) == 0 && q.inflight == 0 && len(q.held) == 0 && d.queues[q.id] == q {
+	if q.jobs.len() == 0 && q.inflight == 0 && len(q.held) == 0 && d.queues[q.id] == q {
 		delete(d.queues, q.id)
 	}
 }
@@ -277,15 +273,16 @@ func (d *dispatcher) clearLocked() {
 	}
 	clear(d.timers)
 	for _, q := range d.queues {
-		for _, j := range q.jobs {
+		for _, j := range q.jobs.all() {
 			if j.admitted {
 				<-d.slots
 			}
 			d.busy--
 		}
-		q.jobs, q.held, q.holdTimer = nil, nil, nil
+		q.jobs.reset()
+		q.held, q.holdTimer = nil, nil
 	}
-	d.ring = nil
+	d.ring.reset()
 	for id, q := range d.queues {
 		if q.inflight == 0 {
 			delete(d.queues, id)
