@@ -130,26 +130,21 @@ func (s *Service) send(ctx context.Context, w Webhook, d *Delivery, plan Attempt
 	}
 
 	base := Attempt{Number: d.AttemptCount + 1, Trigger: trigger, Timestamp: ts, FaultRule: plan.ruleName()}
-	one := func(dup bool) sendResult {
-		a := base
-		a.Duplicate = dup
-		status, header := s.exchange(ctx, w.URL, h, d.Body, plan.ResponseLost && !dup, &a)
-		return sendResult{attempt: a, status: status, header: header}
-	}
+	target, body, lost := w.URL, d.Body, plan.ResponseLost
 	if plan.Copies == 0 {
-		return one(false)
+		return s.request(ctx, target, h, body, base, lost, false)
 	}
 	if !plan.ConcurrentCopies {
-		res := one(false)
+		res := s.request(ctx, target, h, body, base, lost, false)
 		for range plan.Copies {
-			res.copies = append(res.copies, one(true).attempt)
+			res.copies = append(res.copies, s.request(ctx, target, h, body, base, lost, true).attempt)
 		}
 		return res
 	}
 	results := make([]sendResult, plan.Copies+1)
 	var wg sync.WaitGroup
 	for i := range results {
-		wg.Go(func() { results[i] = one(i > 0) })
+		wg.Go(func() { results[i] = s.request(ctx, target, h, body, base, lost, i > 0) })
 	}
 	wg.Wait()
 	res := results[0]
@@ -157,6 +152,15 @@ func (s *Service) send(ctx context.Context, w Webhook, d *Delivery, plan Attempt
 		res.copies = append(res.copies, c.attempt)
 	}
 	return res
+}
+
+// request makes one request of an attempt, or a duplicate copy of it
+// (dup), whose answer a response-lost fault never drops.
+func (s *Service) request(ctx context.Context, target string, h http.Header, body []byte, base Attempt, lost, dup bool) sendResult {
+	a := base
+	a.Duplicate = dup
+	status, header := s.exchange(ctx, target, h, body, lost && !dup, &a)
+	return sendResult{attempt: a, status: status, header: header}
 }
 
 // exchange makes one HTTP request and fills a's outcome. The timeout runs
