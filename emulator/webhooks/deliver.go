@@ -36,8 +36,10 @@ var (
 var bodyBuffers = sync.Pool{New: func() any { return new([responseBodyKept]byte) }}
 
 // process makes one attempt of j's delivery, or defers it as the fault plan
-// says. It returns the attempt made, or nil.
-func (s *Service) process(ctx context.Context, j job) *Attempt {
+// says. It returns the attempt made and true, or false when none was made.
+// (A value, not a pointer: the workers ignore it, and a pointer would move
+// every attempt's result to the heap.)
+func (s *Service) process(ctx context.Context, j job) (Attempt, bool) {
 	// The admission slot was given back when the job was taken; a job
 	// deferred from here re-enters without one.
 	j.admitted = false
@@ -45,19 +47,19 @@ func (s *Service) process(ctx context.Context, j job) *Attempt {
 		for _, h := range s.releaseHeld(j.webhookID) {
 			s.process(ctx, h)
 		}
-		return nil
+		return Attempt{}, false
 	}
 	d, err := s.store.GetDelivery(ctx, j.tenant, j.webhookID, j.deliveryID)
 	if err != nil || d.Finished() {
-		return nil // deleted, reset, or settled meanwhile
+		return Attempt{}, false // deleted, reset, or settled meanwhile
 	}
 	w, err := s.store.GetWebhook(ctx, j.tenant, j.webhookID)
 	if err != nil {
-		return nil
+		return Attempt{}, false
 	}
 	if w.Disabled {
 		s.failDisabled(ctx, w, d.ID)
-		return nil
+		return Attempt{}, false
 	}
 	if j.plan == nil {
 		plan := AttemptPlan{}
@@ -74,13 +76,13 @@ func (s *Service) process(ctx context.Context, j job) *Attempt {
 		j.deferred = true
 		s.setNext(ctx, d, j.plan.Delay)
 		s.disp.after(s.clock, j.plan.Delay, func() { s.disp.enqueue(j) })
-		return nil
+		return Attempt{}, false
 	}
 	if j.plan.Reorder != nil && !j.released {
 		for _, h := range s.hold(j, j.plan.Reorder) {
 			s.process(ctx, h)
 		}
-		return nil
+		return Attempt{}, false
 	}
 	if j.plan.RotateSecret {
 		if rotated, _, err := s.rotate(ctx, w.Tenant, w.ID, "", s.cfg.RotationWindow); err == nil {
@@ -89,7 +91,7 @@ func (s *Service) process(ctx context.Context, j job) *Attempt {
 	}
 	res := s.send(ctx, w, &d, *j.plan, j.trigger)
 	s.record(ctx, w, d.ID, j, res)
-	return &res.attempt
+	return res.attempt, true
 }
 
 func (s *Service) setNext(ctx context.Context, d Delivery, wait time.Duration) {

@@ -109,8 +109,11 @@ func (s *Service) Test(ctx context.Context, tenant, webhookID string) (TestResul
 	s.disp.begin()
 	defer s.disp.end()
 	// The attempt belongs to the engine, not to the caller's request.
-	a := s.process(s.ctx, job{tenant: tenant, webhookID: w.ID, deliveryID: d.ID, trigger: TriggerTest})
-	return TestResult{EventID: ev.ID, DeliveryID: d.ID, Attempt: a}, nil
+	res := TestResult{EventID: ev.ID, DeliveryID: d.ID}
+	if a, made := s.process(s.ctx, job{tenant: tenant, webhookID: w.ID, deliveryID: d.ID, trigger: TriggerTest}); made {
+		res.Attempt = &a
+	}
+	return res, nil
 }
 
 // notFound maps store misses to the surface's 404, the same for another
