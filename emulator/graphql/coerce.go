@@ -19,8 +19,15 @@ import (
 
 // coerceVariables implements CoerceVariableValues (spec §6.1.2). Variables
 // arrive decoded with json.Decoder.UseNumber so integers stay exact.
+//
+// The values are coerced in place: input was decoded for this request
+// alone. Entries the operation does not define stay in it unused
+// (validation refuses any use of an undefined variable).
 func coerceVariables(schema *ast.Schema, op *ast.OperationDefinition, input map[string]any) (map[string]any, *gqlError) {
-	out := make(map[string]any, len(op.VariableDefinitions))
+	out := input
+	if out == nil && len(op.VariableDefinitions) > 0 {
+		out = make(map[string]any, len(op.VariableDefinitions))
+	}
 	for _, def := range op.VariableDefinitions {
 		name := def.Variable
 		v, present := input[name]
