@@ -53,6 +53,6 @@ func (s *Service) emit(ex *execution, topic string, data map[string]any) {
 		return
 	}
 	if _, err := s.cfg.Events.Publish(ex.ctx, ex.principal.Tenant, topic, data); err != nil {
-		ex.log.Error("graphql: publish event", "topic", topic, "err", err)
+		ex.logger().Error("graphql: publish event", "topic", topic, "err", err)
 	}
 }

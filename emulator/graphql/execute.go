@@ -48,13 +48,16 @@ type execution struct {
 	vars      map[string]any
 	principal *core.Principal
 	errors    []*gqlError
-	log       *slog.Logger
 	out       []byte
 	// path is the response path of the value being completed; only errors
 	// materialise it. It starts in pathBuf, deep enough for most queries.
 	path    []pathElem
 	pathBuf [8]pathElem
 }
+
+// logger returns the service's logger with the request id: only errors
+// log, so it is built when one does rather than for every request.
+func (ex *execution) logger() *slog.Logger { return core.Logger(ex.ctx, ex.svc.log) }
 
 // pathElem is one step of a response path: a response key, or a list
 // index when key is empty (response keys never are).
@@ -176,7 +179,7 @@ func (ex *execution) executeField(typ *ast.Definition, parent any, g *fieldGroup
 	if err != nil {
 		var fe *fieldError
 		if !errors.As(err, &fe) {
-			ex.log.Error("graphql resolver failed", "field", typ.Name+"."+field.Name, "err", err)
+			ex.logger().Error("graphql resolver failed", "field", typ.Name+"."+field.Name, "err", err)
 			fe = &fieldError{code: CodeInternal, message: "internal error; quote the request id when reporting it"}
 		}
 		return ex.fieldFailed(def.Type, newError(fe.code, fe.message), field)
@@ -269,7 +272,7 @@ func (ex *execution) completeNullable(t *ast.Type, named *ast.Definition, g *fie
 	case ast.Scalar, ast.Enum:
 		out, err := appendLeaf(ex.out, def, result)
 		if err != nil {
-			ex.log.Error("graphql leaf serialization failed", "type", def.Name, "err", err)
+			ex.logger().Error("graphql leaf serialization failed", "type", def.Name, "err", err)
 			ex.fieldError(newError(CodeInternal, "internal error; quote the request id when reporting it"), g.field)
 			return false
 		}

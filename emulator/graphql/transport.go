@@ -90,7 +90,7 @@ func (s *Service) run(ctx context.Context, p *core.Principal, req *gqlRequest, d
 	if gerr := s.checkLimits(schema, prep, op, vars); gerr != nil {
 		return requestError(http.StatusOK, gerr)
 	}
-	ex := &execution{ctx: ctx, svc: s, schema: schema, doc: prep.doc, args: prep.args, vars: vars, principal: p, log: core.Logger(ctx, s.log),
+	ex := &execution{ctx: ctx, svc: s, schema: schema, doc: prep.doc, args: prep.args, vars: vars, principal: p,
 		out: (*data)[:0]}
 	ex.path = ex.pathBuf[:0]
 	ex.executeOperation(op)
