@@ -49,7 +49,11 @@ type VirtualClock struct {
 	timers   timerHeap
 	seq      uint64
 	wake     *time.Timer
-	closed   bool
+	// wakeDue and wakeOffset are the virtual due time and the offset
+	// wake was armed for.
+	wakeDue    time.Time
+	wakeOffset time.Duration
+	closed     bool
 }
 
 var _ Clock = (*VirtualClock)(nil)
@@ -202,19 +206,33 @@ func (c *VirtualClock) fireDueLocked() {
 		t.fired = true
 		go t.f()
 	}
-	if c.wake != nil {
-		c.wake.Stop()
-		c.wake = nil
-	}
 	if len(c.timers) == 0 || c.frozen {
+		if c.wake != nil {
+			c.wake.Stop()
+			c.wake = nil
+		}
 		return
 	}
-	wait := c.timers[0].due.Sub(now)
-	c.wake = time.AfterFunc(wait, func() {
+	// Most new timers are not the earliest (a delivery engine arms one
+	// per attempt): keep the real timer when it already wakes the clock
+	// for the earliest due time at the same offset.
+	next := c.timers[0].due
+	if c.wake != nil && c.wakeDue.Equal(next) && c.wakeOffset == c.offset {
+		return
+	}
+	if c.wake != nil {
+		c.wake.Stop()
+	}
+	var w *time.Timer
+	w = time.AfterFunc(next.Sub(now), func() {
 		c.mu.Lock()
 		defer c.mu.Unlock()
+		if c.wake == w {
+			c.wake = nil
+		}
 		c.fireDueLocked()
 	})
+	c.wake, c.wakeDue, c.wakeOffset = w, next, c.offset
 }
 
 type vtimer struct {

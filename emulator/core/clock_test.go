@@ -104,6 +104,41 @@ func TestVirtualClockTimerFiresAsRealTimePasses(t *testing.T) {
 	}
 }
 
+// TestVirtualClockRealWakeFollowsTheEarliestTimer: the real wake-up is
+// kept when a later timer arrives, moved when an earlier one does, and
+// re-armed for the next timer after it fires or when the clock moves.
+func TestVirtualClockRealWakeFollowsTheEarliestTimer(t *testing.T) {
+	c := NewVirtualClock(nil)
+	defer c.Close()
+	fired := make(chan string, 4)
+	after := func(d time.Duration, name string) Timer { return c.AfterFunc(d, func() { fired <- name }) }
+	after(time.Hour, "hour")
+	after(40*time.Millisecond, "40ms") // earlier than the armed wake-up
+	after(30*time.Minute, "30m")       // later: the wake-up stays
+	after(60*time.Millisecond, "60ms") // fires after 40ms, from the re-armed wake-up
+	stopped := after(50*time.Millisecond, "stopped")
+	stopped.Stop()
+	for _, want := range []string{"40ms", "60ms"} {
+		select {
+		case got := <-fired:
+			if got != want {
+				t.Fatalf("fired %q, want %q", got, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s did not fire as real time passed", want)
+		}
+	}
+	c.Advance(29*time.Minute + 59*time.Second) // the next one is now a second away in real time
+	select {
+	case got := <-fired:
+		if got != "30m" {
+			t.Fatalf("fired %q, want 30m", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("30m did not fire after the clock moved close to it")
+	}
+}
+
 func TestVirtualClockZeroDelayAndClose(t *testing.T) {
 	c := NewVirtualClock(nil)
 	c.Freeze()
