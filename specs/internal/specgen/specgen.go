@@ -11,13 +11,12 @@ import (
 	"encoding/hex"
 	"fmt"
 	"go/format"
-	"math"
 	"reflect"
-	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/knogin/argus-sandbox/internal/golit"
 )
 
 // Doc is one document to compile.
@@ -59,11 +58,12 @@ func Generate(pkg, command string, docs []Doc) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", d.File, err)
 		}
-		g := &gen{b: &b, seen: map[uintptr]bool{}}
-		fmt.Fprintf(&b, "\n// %s builds %s.\nfunc %s() *openapi3.T {\n\treturn ", d.Func, d.File, d.Func)
-		if err := g.value(reflect.ValueOf(doc), false); err != nil {
+		g := newGen()
+		if err := g.w.Value(reflect.ValueOf(doc), false); err != nil {
 			return nil, fmt.Errorf("%s: %w", d.File, err)
 		}
+		fmt.Fprintf(&b, "\n// %s builds %s.\nfunc %s() *openapi3.T {\n\treturn ", d.Func, d.File, d.Func)
+		b.Write(g.w.Bytes())
 		b.WriteString("\n}\n")
 	}
 	b.WriteString(helpers)
@@ -106,11 +106,22 @@ func newCallback(ext map[string]any, m map[string]*openapi3.PathItem) *openapi3.
 `
 
 type gen struct {
-	b *bytes.Buffer
+	w golit.Writer
 	// seen holds the pointers already written: the unresolved document is
 	// a tree, so a pointer met twice means a shape the generator does not
 	// reproduce.
 	seen map[uintptr]bool
+}
+
+func newGen() *gen {
+	g := &gen{seen: map[uintptr]bool{}}
+	g.w = golit.Writer{
+		Packages:     map[string]string{kinPath: "openapi3"},
+		Special:      g.special,
+		Field:        g.field,
+		InlineSlices: true,
+	}
+	return g
 }
 
 const kinPath = "github.com/getkin/kin-openapi/openapi3"
@@ -130,179 +141,45 @@ func isRefType(t reflect.Type) bool {
 	return ok && f.Type.Kind() == reflect.String
 }
 
-// typeName spells t in the generated package.
-func typeName(t reflect.Type) string {
-	if t.Name() != "" {
-		switch t.PkgPath() {
-		case "":
-			return t.Name()
-		case kinPath:
-			return "openapi3." + t.Name()
-		default:
-			return t.String()
-		}
+// special checks that no pointer is met twice and writes the map-like
+// kin-openapi types through their helpers; the Writer writes the rest.
+func (g *gen) special(w *golit.Writer, v reflect.Value, _ bool) (bool, error) {
+	if v.Kind() != reflect.Pointer || v.IsNil() {
+		return false, nil
 	}
-	switch t.Kind() {
-	case reflect.Pointer:
-		return "*" + typeName(t.Elem())
-	case reflect.Slice:
-		return "[]" + typeName(t.Elem())
-	case reflect.Map:
-		return "map[" + typeName(t.Key()) + "]" + typeName(t.Elem())
-	case reflect.Interface:
-		if t.NumMethod() == 0 {
-			return "any"
-		}
+	if g.seen[v.Pointer()] {
+		return true, fmt.Errorf("%s shared between two places", v.Type())
 	}
-	return t.String()
+	g.seen[v.Pointer()] = true
+	e := v.Elem()
+	if e.Kind() != reflect.Struct || e.Type().PkgPath() != kinPath {
+		return false, nil
+	}
+	helper, ok := maplike[e.Type().Name()]
+	if !ok {
+		return false, nil
+	}
+	return true, g.maplike(e, helper)
 }
 
-// value writes v as a Go expression; typed asks for an expression whose
-// type is v's own (it stands in an interface).
-func (g *gen) value(v reflect.Value, typed bool) error {
+// field leaves out what reference resolution sets: the Value of a set
+// reference and the unexported fields of the reference types and of
+// openapi3.T. Any other set unexported field is an error, since a literal
+// cannot set it.
+func (g *gen) field(v reflect.Value, i int) (bool, error) {
 	t := v.Type()
-	switch t.Kind() {
-	case reflect.Pointer:
-		if v.IsNil() {
-			g.b.WriteString("nil")
-			return nil
-		}
-		if g.seen[v.Pointer()] {
-			return fmt.Errorf("%s shared between two places", t)
-		}
-		g.seen[v.Pointer()] = true
-		e := v.Elem()
-		if e.Kind() == reflect.Struct {
-			if helper, ok := maplike[e.Type().Name()]; ok && e.Type().PkgPath() == kinPath {
-				return g.maplike(e, helper)
-			}
-			g.b.WriteString("&")
-			return g.strct(e)
-		}
-		switch e.Kind() {
-		case reflect.Slice, reflect.Map:
-			g.b.WriteString("&")
-			return g.value(e, true)
-		}
-		g.b.WriteString("new(")
-		if err := g.value(e, true); err != nil {
-			return err
-		}
-		g.b.WriteString(")")
-		return nil
-	case reflect.Interface:
-		if v.IsNil() {
-			g.b.WriteString("nil")
-			return nil
-		}
-		return g.value(v.Elem(), true)
-	case reflect.Struct:
-		return g.strct(v)
-	case reflect.Map:
-		if v.IsNil() {
-			g.b.WriteString("nil")
-			return nil
-		}
-		keys := v.MapKeys()
-		if t.Key().Kind() != reflect.String {
-			return fmt.Errorf("map key type %s", t.Key())
-		}
-		slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(a.String(), b.String()) })
-		g.b.WriteString(typeName(t) + "{")
-		for _, k := range keys {
-			g.b.WriteString("\n")
-			if err := g.value(k, false); err != nil {
-				return err
-			}
-			g.b.WriteString(": ")
-			if err := g.value(v.MapIndex(k), false); err != nil {
-				return err
-			}
-			g.b.WriteString(",")
-		}
-		if len(keys) > 0 {
-			g.b.WriteString("\n")
-		}
-		g.b.WriteString("}")
-		return nil
-	case reflect.Slice:
-		if v.IsNil() {
-			g.b.WriteString("nil")
-			return nil
-		}
-		g.b.WriteString(typeName(t) + "{")
-		for i := range v.Len() {
-			if err := g.value(v.Index(i), false); err != nil {
-				return err
-			}
-			g.b.WriteString(", ")
-		}
-		g.b.WriteString("}")
-		return nil
-	}
-	lit, err := basic(v)
-	if err != nil {
-		return err
-	}
-	// An untyped constant takes the type of its context; in an interface
-	// it would take its default type, so the type is spelt out unless it
-	// is that default.
-	if typed && !(t == reflect.TypeFor[string]() || t == reflect.TypeFor[bool]()) {
-		lit = typeName(t) + "(" + lit + ")"
-	}
-	g.b.WriteString(lit)
-	return nil
-}
-
-func basic(v reflect.Value) (string, error) {
-	switch v.Kind() {
-	case reflect.String:
-		return strconv.Quote(v.String()), nil
-	case reflect.Bool:
-		return strconv.FormatBool(v.Bool()), nil
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return strconv.FormatInt(v.Int(), 10), nil
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return strconv.FormatUint(v.Uint(), 10), nil
-	case reflect.Float32, reflect.Float64:
-		f := v.Float()
-		if math.IsInf(f, 0) || math.IsNaN(f) {
-			return "", fmt.Errorf("non-finite number %v", f)
-		}
-		return strconv.FormatFloat(f, 'g', -1, 64), nil
-	}
-	return "", fmt.Errorf("unsupported kind %s (%s)", v.Kind(), v.Type())
-}
-
-// strct writes a struct literal of v's exported non-zero fields. Unexported
-// fields must be zero: a literal cannot set them.
-func (g *gen) strct(v reflect.Value) error {
-	t := v.Type()
+	f := t.Field(i)
 	isRef := isRefType(t)
-	ref := isRef && v.FieldByName("Ref").String() != ""
-	g.b.WriteString(typeName(t) + "{")
-	for i := range t.NumField() {
-		f, fv := t.Field(i), v.Field(i)
-		if fv.IsZero() {
-			continue
+	if !f.IsExported() {
+		if isRef || t == reflect.TypeFor[openapi3.T]() {
+			return false, nil
 		}
-		if !f.IsExported() {
-			if isRef || t == reflect.TypeFor[openapi3.T]() {
-				continue // set by reference resolution
-			}
-			return fmt.Errorf("%s.%s is set; a literal cannot set it", typeName(t), f.Name)
-		}
-		if ref && f.Name == "Value" {
-			continue
-		}
-		g.b.WriteString("\n" + f.Name + ": ")
-		if err := g.value(fv, false); err != nil {
-			return fmt.Errorf("%s.%s: %w", typeName(t), f.Name, err)
-		}
-		g.b.WriteString(",")
+		return false, fmt.Errorf("%s.%s is set; a literal cannot set it", g.w.TypeName(t), f.Name)
 	}
-	g.b.WriteString("\n}")
-	return nil
+	if isRef && f.Name == "Value" && v.FieldByName("Ref").String() != "" {
+		return false, nil
+	}
+	return true, nil
 }
 
 // maplike writes a Paths, Responses or Callback through its helper.
@@ -311,18 +188,18 @@ func (g *gen) maplike(v reflect.Value, helper string) error {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		if f.Name != "Extensions" && f.Name != "m" && !v.Field(i).IsZero() {
-			return fmt.Errorf("%s.%s is set; the generator does not write it", typeName(t), f.Name)
+			return fmt.Errorf("%s.%s is set; the generator does not write it", g.w.TypeName(t), f.Name)
 		}
 	}
-	g.b.WriteString(helper + "(")
-	if err := g.value(v.FieldByName("Extensions"), false); err != nil {
+	g.w.WriteString(helper + "(")
+	if err := g.w.Value(v.FieldByName("Extensions"), false); err != nil {
 		return err
 	}
-	g.b.WriteString(", ")
-	if err := g.value(v.FieldByName("m"), false); err != nil {
+	g.w.WriteString(", ")
+	if err := g.w.Value(v.FieldByName("m"), false); err != nil {
 		return err
 	}
-	g.b.WriteString(")")
+	g.w.WriteString(")")
 	return nil
 }
 
