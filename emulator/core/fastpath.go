@@ -75,7 +75,10 @@ func newFastCheck(route *routers.Route) *fastCheck {
 		if rb.Value == nil {
 			return nil
 		}
-		if mt := rb.Value.Content[formMediaType]; mt != nil && mt.Schema != nil && anyFormSchema(mt.Schema.Value) {
+		// The router leaves the parsed form in r.PostForm, where
+		// Request.ParseForm puts it for these methods only.
+		formMethod := route.Method == http.MethodPost || route.Method == http.MethodPut || route.Method == http.MethodPatch
+		if mt := rb.Value.Content[formMediaType]; formMethod && mt != nil && mt.Schema != nil && anyFormSchema(mt.Schema.Value) {
 			fc.form = true
 		}
 		if mt := rb.Value.Content[jsonMediaType]; mt != nil && mt.Schema != nil {
