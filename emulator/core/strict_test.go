@@ -18,6 +18,19 @@ var jsonCases = []string{
 	`{"query":"{ case(id: \"x\") { id } }","variables":{"id":"case_acme_1001"}}`,
 	`{"query":"q","variables":{"a":[1,2,{"b":null,"c":true}],"d":-1.5e+10},"operationName":"Op"}`,
 	`[{"a":1},{"a":1}]`, `[[[{"x":[],"y":{},"x":0}]]]`, `{"a":{"a":{"a":{"a":1}}},"b":{"a":1,"b":2}}`,
+	`{"a":1,"\u0061":2}`, `{"/":1,"\/":2}`, `{"\t":1,"\u0009":2}`, `{"a":{"b":1},"b":{"b":1},"a ":0}`,
+	`{"A":1,"a":2}`, `{"a":1}` + "\x00", `{"a":1}` + "\n\t\r ", "\ufeff{}", `{"a":"\ud800","a":1}`,
+	"{\"\xff\":1,\"\xff\":2}", "{\"\xed\xa0\x80\":1,\"\ufffd\":2}", `{"a":[1,{"a":1,"b":[{"a":1,"a":2}]}]}`,
+	strings.Repeat(`{"a":`, 20) + `{"b":1,"b":2}` + strings.Repeat("}", 20),
+}
+
+// deepJSONCases nest at and beyond json.Valid's depth limit (10000); they
+// are checked once, not mutated.
+var deepJSONCases = []string{
+	strings.Repeat(`[`, 10001) + strings.Repeat(`]`, 10001),
+	strings.Repeat(`{"a":`, 10001) + "1" + strings.Repeat(`}`, 10001),
+	strings.Repeat(`{"a":`, 9999) + `{"b":1,"b":2}` + strings.Repeat(`}`, 9999),
+	strings.Repeat(`{"a":`, 9999) + `{"b":1,"c":2}` + strings.Repeat(`}`, 9999),
 }
 
 // TestCheckJSONMatchesScan checks the allocation-free path of checkJSON
@@ -31,6 +44,9 @@ func TestCheckJSONMatchesScan(t *testing.T) {
 		}
 	}
 	for _, c := range jsonCases {
+		check(c)
+	}
+	for _, c := range deepJSONCases {
 		check(c)
 	}
 	many := make([]string, 100)
