@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -35,6 +36,24 @@ func TestVerifiedTokensRecheckEverythingButTheSignature(t *testing.T) {
 			}
 			return ""
 		}, "revoked"},
+		{"app deleted since", ResourceWebhooks, func(e *env, _ string) string { e.dir.remove(appFull.ClientID); return "" }, "no longer exists"},
+		{"key retired and its tokens expired", ResourceWebhooks, func(e *env, _ string) string {
+			if _, err := e.svc.keys.rotate(); err != nil {
+				e.t.Fatal(err)
+			}
+			e.clock.Advance(AccessTokenTTL + Leeway + time.Second)
+			return ""
+		}, "not in the JWKS"},
+		{"payload altered, signature kept", ResourceWebhooks, func(e *env, tok string) string {
+			parts := strings.Split(tok, ".")
+			payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+			if err != nil || !strings.Contains(string(payload), "webhooks:read") {
+				e.t.Fatalf("payload %s: %v", payload, err)
+			}
+			forged := strings.Replace(string(payload), "webhooks:read", "webhooks:write", 1)
+			return parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(forged)) + "." + parts[2]
+		}, "verif"},
+		{"data appended", ResourceWebhooks, func(_ *env, tok string) string { return tok + "A" }, "verif"},
 		{"signature altered", ResourceWebhooks, func(_ *env, tok string) string {
 			i := strings.LastIndexByte(tok, '.') + 1
 			// Another base64url character: the same length, other bits.
