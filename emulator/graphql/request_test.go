@@ -52,6 +52,18 @@ var requestBodies = []string{
 	`{"query":"{ a }"`,
 	"{\"query\":\"a\x01b\"}",
 	`{"variables":{"a":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}}`,
+	`{"QUERY":"{ a }"}`, `{"Variables":{"a":1}}`, `{"operationname":"Q"}`, `{"query":"{ a }","Query":"{ b }"}`,
+	`{"Query":"{ b }","query":"{ a }"}`, `{"\u0071uery":"{ a }"}`, `{"querY":null,"query":"{ a }"}`,
+	`{"query":"{ a }","foo":1}`, `{"query":"{ a }","extensions":null}`, "{\"query\x7f\":\"{ a }\"}",
+	`{"query":"{ a }","variables":{"a":1},"variables":{"b":2}}`, `{"variables":null,"variables":{"b":2}}`,
+	`{"variables":{"a":1,"A":2,"a":3}}`, `{"variables":{"a":{"b":1,"b":2}}}`, "{\"variables\":{\"\xff\":1}}",
+	`{"variables":{"s":"\ud83d\ude00","t":"\ud83d","u":"\u00e9","v":"\/\\"}}`, "{\"variables\":{\"s\":\"\xed\xa0\x80\"}}",
+	`{"variables":{"n":-0,"m":1E+2,"b":12345678901234567890,"f":1.0e-400,"g":-1.5E308}}`,
+	`{"variables":{"n":+1}}`, `{"variables":{"n":.5}}`, `{"variables":{"n":0x1}}`, `{"variables":{"n":NaN}}`,
+	`{"query":"a\/b\u0000c"}`, `{"query":"\a"}`, `{"query":"\x41"}`, "{\"query\":\"a\tb\"}",
+	"\t\r\n {\"query\":\"{ a }\"}\t\r\n ", "\u00a0{\"query\":\"{ a }\"}", "{\"query\":\"{ a }\"}\x00",
+	`{"operationName":"Q","operationName":"R"}`, `{"operationName":1}`, `{"variables":{"a":true,"b":false,"c":null}}`,
+	`{"query":"{ a }","variables":{}}`, `{"query":"{ a }","variables":[]}`, `{"query":"{ a }","variables":"x"}`,
 }
 
 // TestDecodeRequestAgreesWithEncodingJSON checks the request scanner
