@@ -5,6 +5,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestCachedDocumentsAnswerAlike sends each document twice: the first
@@ -154,5 +156,46 @@ func TestDocumentCacheConcurrent(t *testing.T) {
 	wg.Wait()
 	if n := c.size(); n > 4 {
 		t.Errorf("holds %d documents, want at most 4", n)
+	}
+}
+
+// TestCachedDocumentsDependOnNoCaller sends each document with callers of
+// other tenants and scopes, one after the other: whoever had it prepared
+// and cached, each caller gets the answer a service that never saw the
+// document gives that caller.
+func TestCachedDocumentsDependOnNoCaller(t *testing.T) {
+	queries := []string{
+		`{ viewer { clientId scopes } }`,
+		`{ case(id: "case_acme_1001") { number assignee { id } notes(first: 1) { nodes { author { id } } } } }`,
+		`{ cases(first: 2) { nodes { id } } users(first: 1) { nodes { id } } }`,
+		`{ approvedBundles { id } }`,
+		`{ user(id: "usr_acme_alice") { id } }`,
+	}
+	tokens := []string{"acme-all", "acme-reader", "globex-all", "acme-none", "acme-partner", "acme-all"}
+	cached := newHarness(t, Limits{})
+	fresh := map[string]*harness{}
+	for _, tok := range tokens {
+		if fresh[tok] == nil {
+			fresh[tok] = newHarness(t, Limits{})
+		}
+	}
+	for _, q := range queries {
+		seen := map[string]bool{}
+		answers := map[string]bool{}
+		for _, tok := range tokens {
+			got := cached.gql(tok, q, nil)
+			answers[fmt.Sprint(got)] = true
+			if seen[tok] {
+				continue // a fresh service would answer from its cache too
+			}
+			seen[tok] = true
+			want := fresh[tok].gql(tok, q, nil)
+			if d := cmp.Diff(want, got); d != "" {
+				t.Errorf("%s as %s after other callers (-fresh +cached):\n%s", q, tok, d)
+			}
+		}
+		if len(answers) < 2 {
+			t.Errorf("%s: every caller got the same answer; the document does not tell callers apart", q)
+		}
 	}
 }
