@@ -78,10 +78,12 @@ func newFastCheck(route *routers.Route) *fastCheck {
 		// The router leaves the parsed form in r.PostForm, where
 		// Request.ParseForm puts it for these methods only.
 		formMethod := route.Method == http.MethodPost || route.Method == http.MethodPut || route.Method == http.MethodPatch
-		if mt := rb.Value.Content[formMediaType]; formMethod && mt != nil && mt.Schema != nil && anyFormSchema(mt.Schema.Value) {
+		// An encoding object changes how kin-openapi decodes the body (and
+		// one named "" restricts its media type): those bodies are its.
+		if mt := rb.Value.Content[formMediaType]; formMethod && mt != nil && mt.Schema != nil && len(mt.Encoding) == 0 && anyFormSchema(mt.Schema.Value) {
 			fc.form = true
 		}
-		if mt := rb.Value.Content[jsonMediaType]; mt != nil && mt.Schema != nil {
+		if mt := rb.Value.Content[jsonMediaType]; mt != nil && mt.Schema != nil && len(mt.Encoding) == 0 {
 			fc.json = newJSONObjectRule(mt.Schema.Value)
 		}
 		if !fc.form && fc.json == nil {

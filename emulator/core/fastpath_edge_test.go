@@ -90,6 +90,24 @@ paths:
           application/x-www-form-urlencoded:
             schema: {type: object, properties: {a: {type: string}}}
       responses: {'200': {description: ok}}
+  /form-encoded:
+    post:
+      operationId: formEncoded
+      requestBody:
+        content:
+          application/x-www-form-urlencoded:
+            schema: {type: object, properties: {a: {type: string}}}
+            encoding: {a: {style: pipeDelimited}}
+      responses: {'200': {description: ok}}
+  /json-encoded:
+    post:
+      operationId: jsonEncoded
+      requestBody:
+        content:
+          application/json:
+            schema: {type: object, properties: {a: {type: string}}}
+            encoding: {"": {contentType: text/plain}}
+      responses: {'200': {description: ok}}
 `
 
 // TestFastCheckFormMethods checks that the fast check takes on form bodies
@@ -210,6 +228,9 @@ func TestFastCheckEdgesAgreeWithKin(t *testing.T) {
 		{op: "form", target: "/form", ctype: "Application/X-WWW-Form-Urlencoded", body: `a=1`},
 		{op: "form", target: "/form", ctype: jsonMediaType, body: `{"a":"1"}`},
 		{op: "form", target: "/form", ctype: formMediaType, body: `a=` + "\xff"},
+		{op: "formEncoded", target: "/form-encoded", ctype: formMediaType, body: `a=1`},
+		{op: "formEncoded", target: "/form-encoded", ctype: formMediaType, body: `b=1`},
+		{op: "jsonEncoded", target: "/json-encoded", ctype: jsonMediaType, body: `{"a":"1"}`},
 	}
 	accepted := 0
 	for _, c := range cases {
