@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -120,5 +121,48 @@ func TestVerifiedTokensKeepClaimErrors(t *testing.T) {
 	}
 	if _, ok := e.svc.keys.verified.get(tok); !ok {
 		t.Error("the signature check was not remembered")
+	}
+}
+
+// TestVerifiedTokensConcurrent presents remembered tokens from several
+// goroutines while the keys rotate and tokens are revoked (run with
+// -race): the shared parsed token and claims are only read.
+func TestVerifiedTokensConcurrent(t *testing.T) {
+	e := newEnv(t)
+	toks := []string{e.clientToken("webhooks:read"), e.clientToken("webhooks:read"), e.clientToken("webhooks:write")}
+	verify := e.svc.Verifier(ResourceWebhooks)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				tok := toks[(g+i)%len(toks)]
+				p, err := verify.Authenticate(context.Background(), tok)
+				if err == nil && (p.ClientID != appFull.ClientID || len(p.Scopes) != 1) {
+					t.Errorf("principal %+v", p)
+					return
+				}
+			}
+		}()
+	}
+	for range 5 {
+		if _, err := e.svc.keys.rotate(); err != nil {
+			t.Error(err)
+		}
+	}
+	at, err := e.svc.parseAccess(toks[0], "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.RevokeTokenID(context.Background(), at.JTI); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if _, err := verify.Authenticate(context.Background(), toks[0]); err == nil {
+		t.Error("a revoked token was accepted")
+	}
+	if _, err := verify.Authenticate(context.Background(), toks[1]); err != nil {
+		t.Errorf("a live token signed with a retired key: %v", err)
 	}
 }
