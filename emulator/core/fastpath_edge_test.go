@@ -301,3 +301,42 @@ func fastVerdict(route *routers.Route, fc *fastCheck, r *http.Request) (accepted
 	}
 	return fc.accept(r, bodyOK), data, false
 }
+
+// FuzzFastCheckJSON checks on any body that a JSON body the fast check
+// accepts is one kin-openapi accepts as it is, for the object rules of the
+// test specs (plain, nullable, free-form and closed fields).
+func FuzzFastCheckJSON(f *testing.F) {
+	var routes []*routers.Route
+	for _, spec := range []string{fastSpec, fastEdgeSpec} {
+		doc, err := LoadSpec("t.yaml", []byte(spec))
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, r := range bareRoutes(doc) {
+			if fc := newFastCheck(r); fc != nil && fc.json != nil {
+				routes = append(routes, r)
+			}
+		}
+	}
+	for _, b := range []string{`{"q":"a"}`, `{"q":"a","v":{"x":[1,{"y":"}"}]},"o":null}`, `{"q":"a","e":{}}`, ` {"q" : "a\"}" , "a":""} `} {
+		f.Add([]byte(b))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, route := range routes {
+			fc := newFastCheck(route)
+			r := httptest.NewRequest(route.Method, route.Path, bytes.NewReader(body))
+			r.Header.Set("Content-Type", jsonMediaType)
+			ok, data, refused := fastVerdict(route, fc, r)
+			if refused || !ok {
+				continue
+			}
+			in := &openapi3filter.RequestValidationInput{Request: r, Route: route, Options: validationOptions}
+			if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
+				t.Fatalf("%s: fast check accepted %q, kin-openapi refuses: %v", route.Operation.OperationID, body, err)
+			}
+			if after, _ := io.ReadAll(r.Body); !bytes.Equal(after, data) {
+				t.Fatalf("%s: fast check accepted %q, kin-openapi rewrote it to %q", route.Operation.OperationID, body, after)
+			}
+		}
+	})
+}
