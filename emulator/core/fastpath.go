@@ -176,7 +176,9 @@ func newStringRule(s *openapi3.Schema) *stringRule {
 // ok reports whether the schema accepts v.
 func (sr *stringRule) ok(v string) bool {
 	if sr.minLength != 0 || sr.maxLength != nil {
-		// JSON Schema counts UTF-16 code units, as kin-openapi does.
+		// Counted exactly as kin-openapi counts: its UTF-16 count tests
+		// decoded runes with utf16.IsSurrogate, never true for one, so it
+		// counts code points (an emoji is 1, not 2).
 		n := uint64(0)
 		for _, r := range v {
 			if utf16.IsSurrogate(r) {
