@@ -121,3 +121,20 @@ func BenchmarkMutationUpdateCaseServer(b *testing.B)  { benchServe(b, mutationBo
 func BenchmarkQueryCaseWithNotesHandler(b *testing.B) { benchHandler(b, queryBodies) }
 func BenchmarkQueryCaseEdgesHandler(b *testing.B)     { benchHandler(b, loadbenchBodies) }
 func BenchmarkMutationUpdateCaseHandler(b *testing.B) { benchHandler(b, mutationBodies) }
+
+// BenchmarkPrepareDocument is what a document cache miss costs: size
+// check, parse with the token limit, introspection check, validation with
+// the no-suggestion rules, constant arguments and static limits.
+func BenchmarkPrepareDocument(b *testing.B) {
+	h := newHarness(b, Limits{})
+	var req struct{ Query string }
+	if err := json.Unmarshal(queryBodies[0], &req); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if p := h.svc.prepare(h.svc.public, req.Query); len(p.errors) > 0 {
+			b.Fatal(p.errors[0].Message)
+		}
+	}
+}
