@@ -11,7 +11,7 @@ var compiledDocs = map[string]compiledDoc{
 	"oauth.yaml":    {digest: "9a9fd5b6625da490ec35bf85f2304538661abd27c210d514ea1b8db9418329a7", build: oauthDoc},
 	"webhooks.yaml": {digest: "9889be11fdc63e4877b9f060e4c2e87c2e7fa1b935d67395f405aefa0db4637d", build: webhooksDoc},
 	"graphql.yaml":  {digest: "b57d0bb45c64fb37b059d4f2a022790edc1baaf9a5ca85a89199fa249d16be5b", build: graphqlDoc},
-	"sandbox.yaml":  {digest: "d86a7e498bf6fb678429cc5adb7227f414ebb479a6e72d7806854b11d3390cea", build: sandboxDoc},
+	"sandbox.yaml":  {digest: "ea3e34eea77d4605bacee32cefee58b67be9bcc5f34fbe2bdafa5e4df1155303", build: sandboxDoc},
 }
 
 // platformDoc builds platform.yaml.
@@ -6782,7 +6782,7 @@ func sandboxDoc() *openapi3.T {
 				},
 				"Unprocessable": &openapi3.ResponseRef{
 					Value: &openapi3.Response{
-						Description: new("The request is well-formed but names an unknown tenant or topic (`unprocessable`)."),
+						Description: new("The request is well-formed but cannot be applied (`unprocessable`), e.g. it names an unknown tenant or topic, or its event data breaks the topic's schema in the catalog."),
 						Content: openapi3.Content{
 							"application/problem+json": &openapi3.MediaType{
 								Schema: &openapi3.SchemaRef{
@@ -7006,7 +7006,7 @@ func sandboxDoc() *openapi3.T {
 				Post: &openapi3.Operation{
 					Tags:        []string{"State"},
 					Summary:     "Trigger a platform event",
-					Description: "Publishes an event of the catalog for a tenant, as if it happened on the platform: the\ntopic's example payload, with `data` merged over it, is delivered to every matching\nwebhook subscription. With `count` (1 to 1000) it publishes that many events at once,\neach with its own id, to load-test a consumer with one call; the request waits while\nthe delivery queue (10,000 deliveries) is full, so nothing is dropped.\n",
+					Description: "Publishes an event of the catalog for a tenant, as if it happened on the platform: the\ntopic's example payload, with `data` merged over it, is delivered to every matching\nwebhook subscription. The merged payload must match the topic's schema in the event\ncatalog (422 naming each offending field under `/data` otherwise). With `count` (1 to 1000) it publishes that many events at once,\neach with its own id, to load-test a consumer with one call; the request waits while\nthe delivery queue (10,000 deliveries) is full, so nothing is dropped.\n",
 					OperationID: "triggerEvent",
 					RequestBody: &openapi3.RequestBodyRef{
 						Value: &openapi3.RequestBody{

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/knogin/argus-sandbox/emulator/core"
 	"github.com/knogin/argus-sandbox/emulator/faults"
+	"github.com/knogin/argus-sandbox/internal/schemaissue"
 )
 
 // reset returns every surface, the fault rules and the clock to their
@@ -142,6 +144,16 @@ func (s *Service) triggerEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ids, err := s.cfg.Events.TriggerN(r.Context(), in.Tenant, in.Topic, in.Data, n)
+	var bad interface{ DataIssues() []schemaissue.Issue }
+	if errors.As(err, &bad) {
+		p := core.NewProblem(http.StatusUnprocessableEntity, "unprocessable", "Unprocessable Content",
+			"with these overrides the event's data does not match the schema of "+in.Topic+" in the event catalog")
+		for _, is := range bad.DataIssues() {
+			p.WithField("/data"+strings.TrimSuffix(is.Field, "/"), is.Reason)
+		}
+		core.WriteProblem(w, r, p)
+		return
+	}
 	if err != nil {
 		if len(ids) > 0 {
 			err = fmt.Errorf("%w (%d of %d events were published, the first %s)", err, len(ids), n, ids[0])

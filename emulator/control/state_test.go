@@ -12,6 +12,7 @@ import (
 
 	"github.com/knogin/argus-sandbox/emulator/faults"
 	"github.com/knogin/argus-sandbox/fixtures"
+	"github.com/knogin/argus-sandbox/internal/schemaissue"
 	"github.com/knogin/argus-sandbox/specs"
 )
 
@@ -329,5 +330,26 @@ func TestClockRange(t *testing.T) {
 			}
 			t.Errorf("errors %v do not name %s (%q)", errs, tt.wantField, tt.wantIn)
 		})
+	}
+}
+
+// dataIssuesError is an engine's refusal of overrides that break the
+// topic's schema.
+type dataIssuesError []schemaissue.Issue
+
+func (e dataIssuesError) Error() string                   { return "data does not match" }
+func (e dataIssuesError) DataIssues() []schemaissue.Issue { return e }
+
+// TestTriggerEventDataBreaksSchema: overrides the engine refuses as
+// breaking the topic's schema are a 422 naming each field under /data.
+func TestTriggerEventDataBreaksSchema(t *testing.T) {
+	e := newEnv(t, nil)
+	e.events.err = fmt.Errorf("trigger: %w", dataIssuesError{{Field: "/case/status", Reason: "got number, want string"}, {Field: "/", Reason: "missing property 'actor'"}})
+	status, _, body := e.do(http.MethodPost, "/_sandbox/events", "", `{"tenant":"acme","topic":"case.updated","data":{"case":{"status":42}}}`)
+	if status != 422 || body["code"] != "unprocessable" {
+		t.Fatalf("status %d %v, want 422 unprocessable", status, body)
+	}
+	if diff := cmp.Diff([]string{"/data/case/status", "/data"}, fields(body)); diff != "" {
+		t.Errorf("fields (-want +got):\n%s", diff)
 	}
 }

@@ -17,8 +17,9 @@ var ErrUnknownTenant = errors.New("unknown tenant")
 
 // catalog is the canonical event catalog from fixtures/events.yaml.
 type catalog struct {
-	types   []fixtures.EventType
-	byTopic map[string]*fixtures.EventType
+	types    []fixtures.EventType
+	byTopic  map[string]*fixtures.EventType
+	compiled schemas
 }
 
 func newCatalog(types []fixtures.EventType) *catalog {

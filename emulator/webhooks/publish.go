@@ -21,7 +21,8 @@ func (s *Service) Publish(ctx context.Context, tenant, topic string, data map[st
 
 // Trigger publishes the catalog example of topic deep-merged with
 // overrides, for the control plane's POST /_sandbox/events (like
-// `stripe trigger`).
+// `stripe trigger`). The merged data must match the topic's schema; an
+// *InvalidDataError names the fields that do not.
 func (s *Service) Trigger(ctx context.Context, tenant, topic string, overrides map[string]any) (string, error) {
 	ids, err := s.TriggerN(ctx, tenant, topic, overrides, 1)
 	if err != nil {
@@ -51,6 +52,9 @@ func (s *Service) TriggerN(ctx context.Context, tenant, topic string, overrides 
 	raw, err := s.eventData(tenant, topic, deepMerge(example, overrides))
 	if err != nil {
 		return nil, err
+	}
+	if err := s.catalog.validate(topic, raw); err != nil {
+		return nil, fmt.Errorf("trigger %q: %w", topic, err)
 	}
 	ids := make([]string, 0, n)
 	for range n {
