@@ -17,6 +17,8 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+	"strings"
+	"time"
 )
 
 func TestBareJWTVerifiesAsES256(t *testing.T) {
@@ -89,5 +91,31 @@ func TestConformanceSuiteFailsWhenARunFails(t *testing.T) {
 	}
 	if _, err := ConformanceSuite(context.Background(), "/bin/false", "consumer", 3); err == nil {
 		t.Error("a failing suite run was not reported")
+	}
+}
+
+func TestReceiverLatencyFromEventTimestamp(t *testing.T) {
+	rc := &receiver{}
+	srv := httptest.NewServer(rc)
+	defer srv.Close()
+	for i, body := range []string{
+		`{"id":"evt_1","type":"case.updated","timestamp":"` + time.Now().Add(-30*time.Millisecond).UTC().Format(time.RFC3339Nano) + `","data":{}}`,
+		`{"id":"evt_2","type":"case.updated","timestamp":"` + time.Now().Add(-10*time.Millisecond).UTC().Format(time.RFC3339Nano) + `","data":{}}`,
+		`{"id":"evt_3","data":{}}`, // no timestamp: counted, no latency
+	} {
+		req, _ := http.NewRequest("POST", srv.URL, strings.NewReader(body))
+		req.Header.Set("webhook-signature", "v1,x")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("delivery %d: status %d", i, resp.StatusCode)
+		}
+	}
+	p50, p99 := rc.percentiles()
+	if rc.got.Load() != 3 || p50 < 30*time.Millisecond || p99 < p50 || p99 > 5*time.Second {
+		t.Errorf("got %d, p50 %s, p99 %s: want 3 deliveries, p50 >= 30ms (the later of two), p99 >= p50", rc.got.Load(), p50, p99)
 	}
 }

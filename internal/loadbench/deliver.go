@@ -1,30 +1,80 @@
 package loadbench
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 )
 
 // receiver is the local webhook endpoint of the delivery benchmark: it
-// counts signed deliveries and remembers when the last one arrived.
+// counts signed deliveries, remembers when the last one arrived and, for
+// events that carry their publish time, how long each took to arrive.
 type receiver struct {
 	got  atomic.Int64
 	last atomic.Int64 // UnixNano of the latest delivery
+
+	mu      sync.Mutex
+	latency []time.Duration // publish (the event's timestamp) to receipt
 }
+
+// maxLatencySamples bounds the latencies a receiver keeps (a soak
+// delivers millions).
+const maxLatencySamples = 1 << 20
 
 func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("webhook-signature") == "" {
 		w.WriteHeader(http.StatusBadRequest)
 		return
 	}
+	body, _ := io.ReadAll(r.Body)
+	now := time.Now()
 	rc.got.Add(1)
-	rc.last.Store(time.Now().UnixNano())
+	rc.last.Store(now.UnixNano())
+	if at, ok := eventTime(body); ok {
+		rc.mu.Lock()
+		if len(rc.latency) < maxLatencySamples {
+			rc.latency = append(rc.latency, now.Sub(at))
+		}
+		rc.mu.Unlock()
+	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// eventTime reads the event's "timestamp" (RFC 3339, set when the sandbox
+// published it) without decoding the whole body.
+func eventTime(body []byte) (time.Time, bool) {
+	const key = `"timestamp":"`
+	i := bytes.Index(body, []byte(key))
+	if i < 0 {
+		return time.Time{}, false
+	}
+	rest := body[i+len(key):]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(rest[:j]))
+	return t, err == nil
+}
+
+// percentiles returns the median and 99th percentile of the latencies.
+func (rc *receiver) percentiles() (p50, p99 time.Duration) {
+	rc.mu.Lock()
+	all := slices.Clone(rc.latency)
+	rc.mu.Unlock()
+	if len(all) == 0 {
+		return 0, 0
+	}
+	slices.Sort(all)
+	return all[len(all)/2], all[min(len(all)-1, len(all)*99/100)]
 }
 
 // listenReceiver serves a receiver on a loopback port and subscribes it to
@@ -66,7 +116,9 @@ func triggerRequest(base string) Request {
 // triggers events through the control plane for the run's duration
 // (eventsPerTrigger per request), and the rate is the count received over
 // the time from the first trigger to the last delivery (so a backlog left
-// when the triggers stop counts).
+// when the triggers stop counts). p50/p99 are from publish to receipt:
+// with the triggers outrunning the engine on purpose, they include the
+// time spent in the delivery queue.
 func deliveries(ctx context.Context, cfg Config, base string) (Figure, error) {
 	rc, stop, err := listenReceiver(ctx, base)
 	if err != nil {
@@ -89,7 +141,8 @@ func deliveries(ctx context.Context, cfg Config, base string) (Figure, error) {
 		return Figure{}, fmt.Errorf("only %d of %d deliveries arrived", got, want)
 	}
 	el := time.Duration(rc.last.Load() - start.UnixNano())
-	return Figure{Target: "sandbox", Metric: "webhook-deliveries", Value: float64(got) / el.Seconds(), Unit: "deliveries/s"}, nil
+	p50, p99 := rc.percentiles()
+	return Figure{Target: "sandbox", Metric: "webhook-deliveries", Value: float64(got) / el.Seconds(), Unit: "deliveries/s", P50: p50, P99: p99}, nil
 }
 
 // waitIdle waits until the sandbox has no delivery work left.
