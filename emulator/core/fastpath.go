@@ -7,7 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/routers"
@@ -178,15 +178,9 @@ func (sr *stringRule) ok(v string) bool {
 	if sr.minLength != 0 || sr.maxLength != nil {
 		// Counted exactly as kin-openapi counts: its UTF-16 count tests
 		// decoded runes with utf16.IsSurrogate, never true for one, so it
-		// counts code points (an emoji is 1, not 2).
-		n := uint64(0)
-		for _, r := range v {
-			if utf16.IsSurrogate(r) {
-				n += 2
-			} else {
-				n++
-			}
-		}
+		// counts code points (an emoji is 1, not 2), each invalid byte
+		// being one U+FFFD.
+		n := uint64(utf8.RuneCountInString(v))
 		if n < sr.minLength || sr.maxLength != nil && n > *sr.maxLength {
 			return false
 		}
