@@ -187,6 +187,19 @@ var buffers = sync.Pool{New: func() any {
 	return b
 }}
 
+// maxPooledBuffer bounds the buffers kept for reuse, so that a rare huge
+// body or response does not pin its memory.
+const maxPooledBuffer = 1 << 16
+
+// putBuffer gives buf back to buffers, unless it grew beyond
+// maxPooledBuffer.
+func putBuffer(buf *bytes.Buffer) {
+	if buf.Cap() <= maxPooledBuffer {
+		buf.Reset()
+		buffers.Put(buf)
+	}
+}
+
 // Header values of every response, shared rather than allocated per
 // response; nothing writes into a header's value slice.
 var (
@@ -198,12 +211,7 @@ var (
 // writeResponse is the surface's single writer of GraphQL responses.
 func writeResponse(w http.ResponseWriter, r *http.Request, status int, resp *response) {
 	buf := buffers.Get().(*bytes.Buffer)
-	defer func() {
-		if buf.Cap() <= 1<<16 { // do not pin the memory of a rare huge response
-			buf.Reset()
-			buffers.Put(buf)
-		}
-	}()
+	defer putBuffer(buf)
 	buf.WriteByte('{')
 	if len(resp.errors) > 0 {
 		buf.WriteString(`"errors":`)

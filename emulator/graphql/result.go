@@ -20,8 +20,10 @@ var dataBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return
 
 func getDataBuffer() *[]byte { return dataBuffers.Get().(*[]byte) }
 
+// putDataBuffer gives b back to dataBuffers, unless it grew beyond
+// maxPooledBuffer.
 func putDataBuffer(b *[]byte) {
-	if cap(*b) <= 1<<16 { // do not pin the memory of a rare huge response
+	if cap(*b) <= maxPooledBuffer {
 		*b = (*b)[:0]
 		dataBuffers.Put(b)
 	}

@@ -38,10 +38,7 @@ func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = decodeRequest(body.Bytes(), &req)
 	}
-	if body.Cap() <= 1<<16 {
-		body.Reset()
-		buffers.Put(body)
-	}
+	putBuffer(body)
 	if err != nil {
 		writeResponse(w, r, http.StatusBadRequest, &response{errors: []*gqlError{newError(CodeBadRequest, "the body must be a JSON object")}})
 		return
