@@ -113,16 +113,17 @@ type Config struct {
 
 // Service is the GraphQL surface.
 type Service struct {
-	cfg       Config
-	log       *slog.Logger
-	limits    Limits
-	public    *ast.Schema
-	partner   *ast.Schema
-	store     Store
-	resolvers map[string]map[string]resolveFunc
-	fields    map[*ast.FieldDefinition]fieldPlan
-	bundles   bundleIndex
-	docs      *documentCache
+	cfg     Config
+	log     *slog.Logger
+	limits  Limits
+	public  *ast.Schema
+	partner *ast.Schema
+	store   Store
+	// fields holds the resolver and scope of every field of both schemas
+	// (planFields), the executor's only view of the resolvers.
+	fields  map[*ast.FieldDefinition]fieldPlan
+	bundles bundleIndex
+	docs    *documentCache
 }
 
 // New validates cfg, loads the schemas and the bundles and seeds the store.
@@ -155,11 +156,11 @@ func New(cfg Config) (*Service, error) {
 	if s.public, s.partner, err = loadSchemas(cfg.Specs); err != nil {
 		return nil, err
 	}
-	s.resolvers = s.buildResolvers()
-	if err := checkResolvers(s.partner, s.resolvers); err != nil {
+	resolvers := s.buildResolvers()
+	if err := checkResolvers(s.partner, resolvers); err != nil {
 		return nil, err
 	}
-	s.fields = planFields(s.resolvers, s.public, s.partner)
+	s.fields = planFields(resolvers, s.public, s.partner)
 	if s.bundles, err = s.indexBundles(cfg.Fixtures.Bundles); err != nil {
 		return nil, err
 	}
