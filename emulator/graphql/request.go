@@ -269,8 +269,11 @@ func (s *requestScanner) value(depth int) (any, bool) {
 			}
 		}
 	case c == '"':
+		// Read str after the call: in one return statement the Go spec
+		// leaves the order of the two unspecified.
 		var str string
-		return str, s.str(&str)
+		ok := s.str(&str)
+		return str, ok
 	case c == '-' || c >= '0' && c <= '9':
 		return s.number()
 	case s.literal("true"):
