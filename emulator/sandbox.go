@@ -94,7 +94,7 @@ func New(cfg Config) (*Sandbox, error) {
 	if cfg.Issuer == "" {
 		return nil, errors.New("emulator: Issuer is required")
 	}
-	loadDocs := func() (map[string]*openapi3.T, error) { return loadSpecs(cfg.Specs, true) }
+	loadDocs := func() (map[string]*openapi3.T, error) { return loadSpecs(cfg.Specs) }
 	if cfg.Specs == nil {
 		cfg.Specs = specs.Default()
 		loadDocs = embeddedSpecs
@@ -266,19 +266,15 @@ var embeddedSpecs = sync.OnceValues(func() (map[string]*openapi3.T, error) {
 	return eachSpec(specs.Parse)
 })
 
-// loadSpecs parses (and with validate, validates) the OpenAPI documents of
-// a --specs directory: YAML parsing is most of their start-up time.
-func loadSpecs(fsys fs.FS, validate bool) (map[string]*openapi3.T, error) {
+// loadSpecs parses and validates the OpenAPI documents of a --specs
+// directory: YAML parsing is most of their start-up time.
+func loadSpecs(fsys fs.FS) (map[string]*openapi3.T, error) {
 	return eachSpec(func(file string) (*openapi3.T, error) {
 		data, err := fs.ReadFile(fsys, file)
 		if err != nil {
 			return nil, fmt.Errorf("spec %s: %w", file, err)
 		}
-		doc, err := core.ParseSpec(file, data)
-		if err == nil && validate {
-			err = core.ValidateSpec(file, doc)
-		}
-		return doc, err
+		return core.LoadSpec(file, data)
 	})
 }
 

@@ -40,17 +40,15 @@ func TestLoadSpecsValidatesOverrides(t *testing.T) {
 	// valid document.
 	bad := strings.Replace(string(override["oauth.yaml"].Data), "\n  schemas:\n", "\n  schemas:\n    Broken:\n      type: integer\n      example: not a number\n", 1)
 	tests := []struct {
-		name     string
-		file     string
-		data     string
-		validate bool
-		wantErr  string
+		name    string
+		file    string
+		data    string
+		wantErr string
 	}{
-		{"valid override", "", "", true, ""},
-		{"invalid example refused when validating", "oauth.yaml", bad, true, "spec oauth.yaml"},
-		{"invalid example parses without validation", "oauth.yaml", bad, false, ""},
-		{"unparsable file names the file", "webhooks.yaml", "openapi: [", true, "spec webhooks.yaml"},
-		{"missing file names the file", "graphql.yaml", "", true, "spec graphql.yaml"},
+		{"valid override", "", "", ""},
+		{"invalid example refused", "oauth.yaml", bad, "spec oauth.yaml"},
+		{"unparsable file names the file", "webhooks.yaml", "openapi: [", "spec webhooks.yaml"},
+		{"missing file names the file", "graphql.yaml", "", "spec graphql.yaml"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,7 +62,7 @@ func TestLoadSpecsValidatesOverrides(t *testing.T) {
 					delete(fsys, tt.file)
 				}
 			}
-			docs, err := loadSpecs(fsys, tt.validate)
+			docs, err := loadSpecs(fsys)
 			if tt.wantErr == "" {
 				if err != nil || len(docs) != len(specFiles) {
 					t.Fatalf("loadSpecs = %d docs, %v", len(docs), err)
