@@ -128,7 +128,7 @@ func (s *Service) triggerEvent(w http.ResponseWriter, r *http.Request) {
 	n := 1
 	if in.Count != nil {
 		if n = *in.Count; n < 1 || n > MaxEventCount {
-			core.WriteProblem(w, r, invalid("/count", "must be an integer from 1 to 1000"))
+			core.WriteProblem(w, r, invalid("/count", fmt.Sprintf("must be an integer from 1 to %d", MaxEventCount)))
 			return
 		}
 	}
