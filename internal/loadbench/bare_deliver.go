@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -105,15 +104,12 @@ func sendSigned(ctx context.Context, target string, conc int, d time.Duration) (
 // bareDeliveries measures the baseline: the bare server process sends
 // signed deliveries to a receiver in this process for the run's duration.
 func bareDeliveries(ctx context.Context, cfg Config, base string) (Figure, error) {
-	rc := &receiver{}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	rc, addr, stop, err := serveReceiver()
 	if err != nil {
 		return Figure{}, err
 	}
-	srv := &http.Server{Handler: rc, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
-	q := url.Values{"url": {"http://" + ln.Addr().String() + "/hook"}, "concurrency": {strconv.Itoa(cfg.Concurrency)},
+	defer stop()
+	q := url.Values{"url": {"http://" + addr + "/hook"}, "concurrency": {strconv.Itoa(cfg.Concurrency)},
 		"duration": {cfg.Duration.String()}}
 	start := time.Now()
 	req, err := http.NewRequestWithContext(ctx, "POST", base+"/deliver?"+q.Encode(), nil)

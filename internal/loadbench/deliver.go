@@ -77,23 +77,33 @@ func (rc *receiver) percentiles() (p50, p99 time.Duration) {
 	return all[len(all)/2], all[min(len(all)-1, len(all)*99/100)]
 }
 
-// listenReceiver serves a receiver on a loopback port and subscribes it to
-// case.updated on the sandbox at base.
-func listenReceiver(ctx context.Context, base string) (*receiver, func(), error) {
-	rc := &receiver{}
+// serveReceiver serves a receiver on a loopback port; its deliveries go
+// to http://addr/hook, and stop closes it.
+func serveReceiver() (rc *receiver, addr string, stop func(), err error) {
+	rc = &receiver{}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, nil, err
+		return nil, "", nil, err
 	}
 	srv := &http.Server{Handler: rc, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	admin := http.Header{"Authorization": {"Bearer sandbox_admin_acme"}, "Content-Type": {"application/json"}}
-	if err := callJSON(ctx, "POST", base+"/v1/webhooks", admin,
-		fmt.Sprintf(`{"url":"http://%s/hook","events":["case.updated"]}`, ln.Addr()), &map[string]*string{}); err != nil {
-		srv.Close()
+	return rc, ln.Addr().String(), func() { srv.Close() }, nil
+}
+
+// listenReceiver serves a receiver on a loopback port and subscribes it to
+// case.updated on the sandbox at base.
+func listenReceiver(ctx context.Context, base string) (*receiver, func(), error) {
+	rc, addr, stop, err := serveReceiver()
+	if err != nil {
 		return nil, nil, err
 	}
-	return rc, func() { srv.Close() }, nil
+	admin := http.Header{"Authorization": {"Bearer sandbox_admin_acme"}, "Content-Type": {"application/json"}}
+	if err := callJSON(ctx, "POST", base+"/v1/webhooks", admin,
+		fmt.Sprintf(`{"url":"http://%s/hook","events":["case.updated"]}`, addr), &map[string]*string{}); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return rc, stop, nil
 }
 
 // eventsPerTrigger is how many case.updated events one trigger request
