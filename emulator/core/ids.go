@@ -34,7 +34,8 @@ func (g *IDs) New(prefix string) string {
 func (g *IDs) Token(prefix string, n int) string {
 	// Request IDs and token IDs are minted on every request: the random
 	// bytes and their encoding stay on the stack, the string is the one
-	// allocation.
+	// allocation. A seeded source goes through Bytes, since reading from
+	// an io.Reader would move the array to the heap anyway.
 	var raw [32]byte
 	var enc [52]byte // idEncoding.EncodedLen(32)
 	var b []byte
@@ -65,19 +66,14 @@ func (g *IDs) Token(prefix string, n int) string {
 // Bytes returns n random bytes.
 func (g *IDs) Bytes(n int) []byte {
 	b := make([]byte, n)
-	g.fill(b)
-	return b
-}
-
-// fill reads len(b) random bytes into b.
-func (g *IDs) fill(b []byte) {
 	if g == nil || g.src == nil {
 		_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
-		return
+		return b
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if _, err := io.ReadFull(g.src, b); err != nil {
 		_, _ = rand.Read(b)
 	}
+	return b
 }
