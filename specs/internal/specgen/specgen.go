@@ -130,9 +130,9 @@ const kinPath = "github.com/getkin/kin-openapi/openapi3"
 // map, with the helper that builds them.
 var maplike = map[string]string{"Paths": "newPaths", "Responses": "newResponses", "Callback": "newCallback"}
 
-// refTypes are the reference types: when Ref is set, the loader fills Value
-// (and unexported bookkeeping) at resolution, so only Ref and its exported
-// siblings are written.
+// isRefType reports whether t is a reference type: when Ref is set, the
+// loader fills Value (and unexported bookkeeping) at resolution, so only
+// Ref and its exported siblings are written.
 func isRefType(t reflect.Type) bool {
 	if t.PkgPath() != kinPath || !strings.HasSuffix(t.Name(), "Ref") {
 		return false
