@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -54,9 +53,9 @@ type accessClaims struct {
 // token issued.
 func (c *accessClaims) appendJSON(b []byte) []byte {
 	b = append(b, `{"iss":`...)
-	b = appendJSONString(b, c.Issuer)
+	b = core.AppendJSONString(b, c.Issuer)
 	b = append(b, `,"sub":`...)
-	b = appendJSONString(b, c.Subject)
+	b = core.AppendJSONString(b, c.Subject)
 	b = append(b, `,"aud":`...)
 	if c.Audience == nil {
 		b = append(b, "null"...)
@@ -66,7 +65,7 @@ func (c *accessClaims) appendJSON(b []byte) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, a)
+			b = core.AppendJSONString(b, a)
 		}
 		b = append(b, ']')
 	}
@@ -77,34 +76,18 @@ func (c *accessClaims) appendJSON(b []byte) []byte {
 	b = append(b, `,"nbf":`...)
 	b = strconv.AppendInt(b, c.NotBef, 10)
 	b = append(b, `,"jti":`...)
-	b = appendJSONString(b, c.JTI)
+	b = core.AppendJSONString(b, c.JTI)
 	b = append(b, `,"client_id":`...)
-	b = appendJSONString(b, c.ClientID)
+	b = core.AppendJSONString(b, c.ClientID)
 	b = append(b, `,"scope":`...)
-	b = appendJSONString(b, c.Scope)
+	b = core.AppendJSONString(b, c.Scope)
 	b = append(b, `,"tenant":`...)
-	b = appendJSONString(b, c.Tenant)
+	b = core.AppendJSONString(b, c.Tenant)
 	if c.AuthTime != 0 {
 		b = append(b, `,"auth_time":`...)
 		b = strconv.AppendInt(b, c.AuthTime, 10)
 	}
 	return append(b, '}')
-}
-
-// appendJSONString appends s as a JSON string. Printable ASCII that
-// encoding/json leaves alone is copied; anything else (escapes, HTML
-// characters, non-ASCII) is left to encoding/json, so the bytes are always
-// json.Marshal's.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			enc, _ := json.Marshal(s) // a string always encodes
-			return append(b, enc...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }
 
 // accessRequest is what an access token is minted from.

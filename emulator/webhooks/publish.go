@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+
+	"github.com/knogin/argus-sandbox/emulator/core"
 )
 
 // Publish accepts an event of tenant for every enabled subscription to
@@ -171,47 +173,33 @@ func (s *Service) newEvent(tenant, topic string, data json.RawMessage) (Event, [
 
 // encodeEvent returns exactly what json.Marshal(ev) does when ev.Data is
 // json.Marshal output, without reflection or re-compacting the data: the
-// envelope is assembled from its parts. The IDs, topics and tenants the
-// engine publishes need no escaping; anything that would, and an event
-// without data, takes json.Marshal itself.
+// envelope is assembled from its parts. An event without data takes
+// json.Marshal itself.
 func encodeEvent(ev Event) ([]byte, error) {
 	ts, err := ev.Timestamp.MarshalJSON()
-	if err != nil || len(ev.Data) == 0 || !plainJSON(ev.ID) || !plainJSON(ev.Type) || !plainJSON(ev.Tenant) {
+	if err != nil || len(ev.Data) == 0 {
 		return json.Marshal(ev)
 	}
 	const (
-		open     = `{"id":"`
-		typ      = `","type":"`
-		stamp    = `","timestamp":`
-		tenant   = `,"tenant":"`
-		data     = `","data":`
-		overhead = len(open) + len(typ) + len(stamp) + len(tenant) + len(data) + 1
+		open     = `{"id":`
+		typ      = `,"type":`
+		stamp    = `,"timestamp":`
+		tenant   = `,"tenant":`
+		data     = `,"data":`
+		overhead = len(open) + len(typ) + len(stamp) + len(tenant) + len(data) + 7 // 6 quotes, 1 brace
 	)
 	b := make([]byte, 0, overhead+len(ev.ID)+len(ev.Type)+len(ts)+len(ev.Tenant)+len(ev.Data))
 	b = append(b, open...)
-	b = append(b, ev.ID...)
+	b = core.AppendJSONString(b, ev.ID)
 	b = append(b, typ...)
-	b = append(b, ev.Type...)
+	b = core.AppendJSONString(b, ev.Type)
 	b = append(b, stamp...)
 	b = append(b, ts...)
 	b = append(b, tenant...)
-	b = append(b, ev.Tenant...)
+	b = core.AppendJSONString(b, ev.Tenant)
 	b = append(b, data...)
 	b = append(b, ev.Data...)
 	return append(b, '}'), nil
-}
-
-// plainJSON reports whether encoding/json writes s as is between quotes:
-// printable ASCII without the characters it escapes (quote, backslash
-// and, for HTML safety, <, > and &).
-func plainJSON(s string) bool {
-	for i := range len(s) {
-		switch c := s[i]; {
-		case c < 0x20 || c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
-			return false
-		}
-	}
-	return true
 }
 
 func (s *Service) newDelivery(ctx context.Context, w Webhook, ev Event, body []byte) (Delivery, error) {
