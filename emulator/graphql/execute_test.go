@@ -1,6 +1,7 @@
 package graphql
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -266,5 +267,53 @@ func TestArgumentsDoNotLeakBetweenFields(t *testing.T) {
 	diff(t, alone["data"].(map[string]any)["b"], both["data"].(map[string]any)["b"])
 	if a, b := both["data"].(map[string]any)["a"], both["data"].(map[string]any)["b"]; cmp.Equal(a, b) {
 		t.Errorf("after was ignored: a = b = %v", a)
+	}
+}
+
+// TestNullFirstIsTheDefault checks that first: null, literal or through a
+// variable, pages like an absent first (the SDL default), and that the cost
+// limit counts it so.
+func TestNullFirstIsTheDefault(t *testing.T) {
+	h := newHarness(t, Limits{})
+	const want = `{"data":{"cases":{"totalCount":4,"nodes":[{"id":"case_acme_1003"},{"id":"case_acme_1002"},{"id":"case_acme_1001"},{"id":"case_acme_1004"}]},"users":{"totalCount":3}}}`
+	for _, q := range []struct {
+		query string
+		vars  map[string]any
+	}{
+		{query: `{ cases { totalCount nodes { id } } users { totalCount } }`},
+		{query: `{ cases(first: null) { totalCount nodes { id } } users(first: null) { totalCount } }`},
+		{query: `query($n: Int) { cases(first: $n) { totalCount nodes { id } } users(first: $n) { totalCount } }`, vars: map[string]any{"n": nil}},
+	} {
+		diff(t, js(t, want), h.gql("acme-all", q.query, q.vars))
+	}
+
+	// first: 20 over three fields costs 1 + 20 × 3 = 61.
+	limited := newHarness(t, Limits{MaxCost: 60})
+	for _, q := range []string{`{ cases { nodes { id number title } } }`, `{ cases(first: null) { nodes { id number title } } }`} {
+		got := limited.gql("acme-reader", q, nil)
+		errs, _ := got["errors"].([]any)
+		if len(errs) != 1 || errs[0].(map[string]any)["extensions"].(map[string]any)["code"] != CodeTooComplex {
+			t.Errorf("%s: %v, want QUERY_TOO_COMPLEX", q, got)
+		}
+	}
+}
+
+// TestPageDefaultMatchesSchema checks that defaultPage, which stands for an
+// explicit null first, is the default the SDL declares on every first.
+func TestPageDefaultMatchesSchema(t *testing.T) {
+	h := newHarness(t, Limits{})
+	n := 0
+	for _, typ := range h.svc.partner.Types {
+		for _, f := range typ.Fields {
+			if a := f.Arguments.ForName("first"); a != nil {
+				n++
+				if a.DefaultValue == nil || a.DefaultValue.Raw != strconv.Itoa(defaultPage) {
+					t.Errorf("%s.%s: first defaults to %v, want %d", typ.Name, f.Name, a.DefaultValue, defaultPage)
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("no field has a first argument")
 	}
 }

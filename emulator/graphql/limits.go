@@ -116,8 +116,15 @@ func (m *measurer) field(f *ast.Field) measure {
 			m.usesVars = true
 			args, err = coerceArguments(m.schema, f.Definition.Arguments, f.Arguments, m.vars)
 		}
-		if n, ok := args["first"].(int64); err == nil && ok && n > 1 {
-			multiplier = int(n)
+		if err == nil {
+			// A null first pages like the default, and costs so.
+			n, ok := arg[int64](args, "first")
+			if !ok {
+				n = defaultPage
+			}
+			if n > 1 {
+				multiplier = int(n) // an Int: 32 bits
+			}
 		}
 	}
 	inner := ceiling

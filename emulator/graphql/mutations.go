@@ -32,34 +32,32 @@ func (s *Service) mutationResolvers() map[string]resolveFunc {
 }
 
 func (s *Service) updateCase(ex *execution, _ any, args map[string]any) (any, error) {
-	in := args["input"].(map[string]any)
-	if len(in) == 0 || allNil(in) {
+	id, err := requiredArg[string](args, "id")
+	if err != nil {
+		return nil, err
+	}
+	in, _ := arg[map[string]any](args, "input")
+	if allNil(in) {
 		return nil, errInput("input must change at least one of title, status, priority or tags")
 	}
 	if err := validateUpdate(in); err != nil {
 		return nil, err
 	}
 	changes := map[string]any{}
-	cases, err := s.store.Update(ex.ctx, ex.principal.Tenant, []string{args["id"].(string)}, func(cs []*Case) error {
+	cases, err := s.store.Update(ex.ctx, ex.principal.Tenant, []string{id}, func(cs []*Case) error {
 		c := cs[0]
-		if v, ok := in["title"].(string); ok && strings.TrimSpace(v) != c.Title {
+		if v, ok := arg[string](in, "title"); ok && strings.TrimSpace(v) != c.Title {
 			changes["title"], c.Title = c.Title, strings.TrimSpace(v)
 		}
-		if v, ok := in["status"].(string); ok && v != c.Status {
+		if v, ok := arg[string](in, "status"); ok && v != c.Status {
 			changes["status"], c.Status = c.Status, v
 			c.Resolution = ""
 		}
-		if v, ok := in["priority"].(string); ok && v != c.Priority {
+		if v, ok := arg[string](in, "priority"); ok && v != c.Priority {
 			changes["priority"], c.Priority = c.Priority, v
 		}
-		if v, ok := in["tags"].([]any); ok {
-			tags := make([]string, len(v))
-			for i, t := range v {
-				tags[i] = t.(string)
-			}
-			if !slices.Equal(tags, c.Tags) {
-				changes["tags"], c.Tags = c.Tags, tags
-			}
+		if tags, ok := stringsArg(in, "tags"); ok && !slices.Equal(tags, c.Tags) {
+			changes["tags"], c.Tags = c.Tags, tags
 		}
 		if len(changes) > 0 {
 			s.touch(c)
@@ -76,6 +74,8 @@ func (s *Service) updateCase(ex *execution, _ any, args map[string]any) (any, er
 	return &c, nil
 }
 
+// allNil reports whether m has no value other than null (an absent or
+// empty m included).
 func allNil(m map[string]any) bool {
 	for _, v := range m {
 		if v != nil {
@@ -85,22 +85,27 @@ func allNil(m map[string]any) bool {
 	return true
 }
 
+// validateUpdate applies the input rules of UpdateCaseInput; a field that
+// is null is left unchanged.
 func validateUpdate(in map[string]any) error {
-	if v, ok := in["title"].(string); ok {
+	if v, ok := arg[string](in, "title"); ok {
 		if t := strings.TrimSpace(v); t == "" || utf8.RuneCountInString(t) > maxTitle {
 			return errInput(fmt.Sprintf("input.title must have 1 to %d characters", maxTitle))
 		}
 	}
-	if v, ok := in["status"].(string); ok && v == "CLOSED" {
+	if v, ok := arg[string](in, "status"); ok && v == "CLOSED" {
 		return errInput("input.status cannot be CLOSED: close a case with closeCase")
 	}
-	if v, ok := in["tags"].([]any); ok {
+	if in["tags"] != nil {
+		v, ok := stringsArg(in, "tags")
+		if !ok {
+			return errInput("input.tags must be a list of strings")
+		}
 		if len(v) > maxTags {
 			return errInput(fmt.Sprintf("input.tags may have at most %d tags", maxTags))
 		}
 		seen := map[string]bool{}
-		for i, t := range v {
-			tag := t.(string)
+		for i, tag := range v {
 			if len(tag) > maxTag || !tagPattern.MatchString(tag) || seen[tag] {
 				return errInput(fmt.Sprintf("input.tags[%d] must be a unique tag of 1 to %d characters of a-z, 0-9 and -", i, maxTag))
 			}
@@ -111,12 +116,16 @@ func validateUpdate(in map[string]any) error {
 }
 
 func (s *Service) assignCase(ex *execution, _ any, args map[string]any) (any, error) {
-	assignee, _ := args["assigneeId"].(string)
+	id, err := requiredArg[string](args, "id")
+	if err != nil {
+		return nil, err
+	}
+	assignee, _ := arg[string](args, "assigneeId") // null unassigns
 	if assignee != "" && s.user(ex, assignee) == nil {
 		return nil, errInput("assigneeId: no user with this id")
 	}
 	var previous string
-	cases, err := s.store.Update(ex.ctx, ex.principal.Tenant, []string{args["id"].(string)}, func(cs []*Case) error {
+	cases, err := s.store.Update(ex.ctx, ex.principal.Tenant, []string{id}, func(cs []*Case) error {
 		c := cs[0]
 		previous = c.Assignee
 		if previous != assignee {
@@ -136,11 +145,16 @@ func (s *Service) assignCase(ex *execution, _ any, args map[string]any) (any, er
 }
 
 func (s *Service) closeCase(ex *execution, _ any, args map[string]any) (any, error) {
-	resolution := strings.TrimSpace(args["resolution"].(string))
+	id, err := requiredArg[string](args, "id")
+	if err != nil {
+		return nil, err
+	}
+	resolution, _ := arg[string](args, "resolution")
+	resolution = strings.TrimSpace(resolution)
 	if resolution == "" || utf8.RuneCountInString(resolution) > maxResolution {
 		return nil, errInput(fmt.Sprintf("resolution must have 1 to %d characters", maxResolution))
 	}
-	cases, err := s.store.Update(ex.ctx, ex.principal.Tenant, []string{args["id"].(string)}, func(cs []*Case) error {
+	cases, err := s.store.Update(ex.ctx, ex.principal.Tenant, []string{id}, func(cs []*Case) error {
 		c := cs[0]
 		if c.Status == "CLOSED" {
 			return errInput("the case is already closed")
@@ -158,12 +172,16 @@ func (s *Service) closeCase(ex *execution, _ any, args map[string]any) (any, err
 }
 
 func (s *Service) addCaseNote(ex *execution, _ any, args map[string]any) (any, error) {
-	body := strings.TrimSpace(args["body"].(string))
+	caseID, err := requiredArg[string](args, "caseId")
+	if err != nil {
+		return nil, err
+	}
+	body, _ := arg[string](args, "body")
+	body = strings.TrimSpace(body)
 	if body == "" || utf8.RuneCountInString(body) > maxNoteBody {
 		return nil, errInput(fmt.Sprintf("body must have 1 to %d characters", maxNoteBody))
 	}
 	note := Note{ID: s.cfg.IDs.New("note"), Author: ex.principal.UserID, Body: body, CreatedAt: s.cfg.Clock.Now().UTC()}
-	caseID := args["caseId"].(string)
 	if _, err := s.store.Update(ex.ctx, ex.principal.Tenant, []string{caseID}, func(cs []*Case) error {
 		cs[0].Notes = append(cs[0].Notes, note)
 		s.touch(cs[0])
@@ -178,10 +196,13 @@ func (s *Service) addCaseNote(ex *execution, _ any, args map[string]any) (any, e
 // mergeCases is the partner-only merge: the sources' notes and tags move to
 // the target and each open source is closed, all in one store update.
 func (s *Service) mergeCases(ex *execution, _ any, args map[string]any) (any, error) {
-	target := args["target"].(string)
-	var ids = []string{target}
-	for _, v := range args["sources"].([]any) {
-		id := v.(string)
+	target, err := requiredArg[string](args, "target")
+	if err != nil {
+		return nil, err
+	}
+	sources, _ := stringsArg(args, "sources")
+	ids := []string{target}
+	for _, id := range sources {
 		if slices.Contains(ids, id) {
 			return nil, errInput("sources must be distinct cases other than the target")
 		}

@@ -16,7 +16,11 @@ func (s *Service) queryResolvers() map[string]resolveFunc {
 			return &viewer{p: ex.principal}, nil
 		},
 		"case": func(ex *execution, _ any, args map[string]any) (any, error) {
-			c, err := s.store.Case(ex.ctx, ex.principal.Tenant, args["id"].(string))
+			id, err := requiredArg[string](args, "id")
+			if err != nil {
+				return nil, err
+			}
+			c, err := s.store.Case(ex.ctx, ex.principal.Tenant, id)
 			if err != nil {
 				return nil, storeError(err)
 			}
@@ -27,17 +31,21 @@ func (s *Service) queryResolvers() map[string]resolveFunc {
 			if err != nil {
 				return nil, err
 			}
-			filter, _ := args["filter"].(map[string]any)
+			filter := newCaseFilter(args)
 			var list []*Case
 			for i := range all {
-				if matches(&all[i], filter) {
+				if filter.matches(&all[i]) {
 					list = append(list, &all[i])
 				}
 			}
 			return paginate(list, func(c *Case) string { return c.ID }, "case", args)
 		},
 		"user": func(ex *execution, _ any, args map[string]any) (any, error) {
-			if u := s.user(ex, args["id"].(string)); u != nil {
+			id, err := requiredArg[string](args, "id")
+			if err != nil {
+				return nil, err
+			}
+			if u := s.user(ex, id); u != nil {
 				return u, nil
 			}
 			return nil, errNotFound("user")
@@ -60,7 +68,7 @@ func (s *Service) queryResolvers() map[string]resolveFunc {
 			if s.cfg.Audit == nil {
 				return out, nil
 			}
-			since, _ := args["since"].(time.Time)
+			since, _ := arg[time.Time](args, "since")
 			recs, err := s.cfg.Audit.AuditRecords(ex.ctx, ex.principal.Tenant, since)
 			if err != nil {
 				return nil, err
@@ -73,24 +81,34 @@ func (s *Service) queryResolvers() map[string]resolveFunc {
 	}
 }
 
-// matches applies a CaseFilter; every given field must match.
-func matches(c *Case, filter map[string]any) bool {
-	if filter == nil {
-		return true
+// caseFilter is the CaseFilter argument of cases; a field that is absent
+// or null matches every case.
+type caseFilter struct {
+	status, priority     []string
+	assignee, tag        string
+	byStatus, byPriority bool
+	byAssignee, byTag    bool
+}
+
+func newCaseFilter(args map[string]any) caseFilter {
+	var f caseFilter
+	in, ok := arg[map[string]any](args, "filter")
+	if !ok {
+		return f
 	}
-	if v, ok := filter["status"].([]any); ok && !slices.Contains(v, any(c.Status)) {
-		return false
-	}
-	if v, ok := filter["priority"].([]any); ok && !slices.Contains(v, any(c.Priority)) {
-		return false
-	}
-	if v, ok := filter["assigneeId"].(string); ok && c.Assignee != v {
-		return false
-	}
-	if v, ok := filter["tag"].(string); ok && !slices.Contains(c.Tags, v) {
-		return false
-	}
-	return true
+	f.status, f.byStatus = stringsArg(in, "status")
+	f.priority, f.byPriority = stringsArg(in, "priority")
+	f.assignee, f.byAssignee = arg[string](in, "assigneeId")
+	f.tag, f.byTag = arg[string](in, "tag")
+	return f
+}
+
+// matches applies the filter; every given field must match.
+func (f *caseFilter) matches(c *Case) bool {
+	return (!f.byStatus || slices.Contains(f.status, c.Status)) &&
+		(!f.byPriority || slices.Contains(f.priority, c.Priority)) &&
+		(!f.byAssignee || c.Assignee == f.assignee) &&
+		(!f.byTag || slices.Contains(c.Tags, f.tag))
 }
 
 // caseResolvers are the fields of Case. Leaf fields answer pointers into

@@ -180,6 +180,10 @@ func (s *Service) user(ex *execution, id string) any {
 	return nil
 }
 
+// defaultPage is the page size of a connection whose first is null, the
+// default the SDL declares.
+const defaultPage = 20
+
 // maxPage bounds the first argument of every connection.
 const maxPage = 100
 
@@ -187,12 +191,12 @@ const maxPage = 100
 // cursors are opaque, derived from the item ids, so a cursor of another
 // tenant or list is simply invalid.
 func paginate[T any](items []T, id func(T) string, kind string, args map[string]any) (*connection, error) {
-	first := int(args["first"].(int64))
-	if first < 1 || first > maxPage {
-		return nil, errInput("first must be between 1 and 100")
+	first, err := pageSize(args)
+	if err != nil {
+		return nil, err
 	}
 	start := 0
-	if after, ok := args["after"].(string); ok {
+	if after, ok := arg[string](args, "after"); ok {
 		raw, err := base64.RawURLEncoding.DecodeString(after)
 		key, found := strings.CutPrefix(string(raw), kind+":")
 		if err != nil || !found {

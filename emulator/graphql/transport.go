@@ -65,14 +65,20 @@ func requestError(status int, errs ...*gqlError) (int, *response) {
 }
 
 // run executes one request for principal p (GraphQL spec §6.1
-// ExecuteRequest): pick the document, select the operation, coerce the
-// variables, check the limits, execute. The data entry is written into
-// data, which the response then refers to.
+// ExecuteRequest): pick the document, then execute it. The data entry is
+// written into data, which the response then refers to.
 func (s *Service) run(ctx context.Context, p *core.Principal, req *gqlRequest, data *[]byte) (int, *response) {
 	schema, prep, status, refused := s.document(ctx, p, req)
 	if refused != nil {
 		return requestError(status, refused)
 	}
+	return s.execute(ctx, p, schema, prep, req, data)
+}
+
+// execute runs the operation req selects from the prepared document of
+// schema: select the operation, coerce the variables, check the limits,
+// execute.
+func (s *Service) execute(ctx context.Context, p *core.Principal, schema *ast.Schema, prep *prepared, req *gqlRequest, data *[]byte) (int, *response) {
 	if len(prep.errors) > 0 {
 		return requestError(http.StatusOK, prep.errors...)
 	}
