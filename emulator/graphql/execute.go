@@ -8,12 +8,17 @@ import (
 	"log/slog"
 	"math"
 	"reflect"
+	"runtime/debug"
 	"strconv"
 	"time"
 
 	"github.com/knogin/argus-sandbox/emulator/core"
 	"github.com/vektah/gqlparser/v2/ast"
 )
+
+// internalMessage is the message of every internal field error; the log
+// has the cause, under the request id.
+const internalMessage = "internal error; quote the request id when reporting it"
 
 // resolveFunc resolves one field of an object type. parent is the object
 // value; args are the coerced arguments, which a resolver must neither
@@ -157,7 +162,12 @@ func planFields(resolvers map[string]map[string]resolveFunc, schemas ...*ast.Sch
 
 // executeField implements ExecuteField (§6.4): arguments, scope check,
 // resolver, then value completion.
-func (ex *execution) executeField(typ *ast.Definition, parent any, g *fieldGroup) bool {
+//
+// A panic below the field (a resolver bug) becomes an internal field
+// error at this path, like a resolver's error: the rest of the response
+// stands, above all the data of a mutation that has already committed,
+// which a 500 would make the client retry.
+func (ex *execution) executeField(typ *ast.Definition, parent any, g *fieldGroup) (ok bool) {
 	field := g.field
 	if field.Name == "__typename" {
 		ex.out = appendString(ex.out, typ.Name)
@@ -167,6 +177,14 @@ func (ex *execution) executeField(typ *ast.Definition, parent any, g *fieldGroup
 	if field.ObjectDefinition != typ { // selected through an interface or union
 		def = typ.Fields.ForName(field.Name)
 	}
+	mark, depth := len(ex.out), len(ex.path)
+	defer func() {
+		if v := recover(); v != nil {
+			ex.logger().Error("graphql resolver panicked", "field", typ.Name+"."+field.Name, "panic", v, "stack", string(debug.Stack()))
+			ex.out, ex.path = ex.out[:mark], ex.path[:depth]
+			ok = ex.fieldFailed(def.Type, newError(CodeInternal, internalMessage), field)
+		}
+	}()
 	plan := ex.svc.fields[def]
 	args, err := ex.arguments(def, field)
 	if err != nil {
@@ -180,7 +198,7 @@ func (ex *execution) executeField(typ *ast.Definition, parent any, g *fieldGroup
 		var fe *fieldError
 		if !errors.As(err, &fe) {
 			ex.logger().Error("graphql resolver failed", "field", typ.Name+"."+field.Name, "err", err)
-			fe = &fieldError{code: CodeInternal, message: "internal error; quote the request id when reporting it"}
+			fe = &fieldError{code: CodeInternal, message: internalMessage}
 		}
 		return ex.fieldFailed(def.Type, newError(fe.code, fe.message), field)
 	}
@@ -273,7 +291,7 @@ func (ex *execution) completeNullable(t *ast.Type, named *ast.Definition, g *fie
 		out, err := appendLeaf(ex.out, def, result)
 		if err != nil {
 			ex.logger().Error("graphql leaf serialization failed", "type", def.Name, "err", err)
-			ex.fieldError(newError(CodeInternal, "internal error; quote the request id when reporting it"), g.field)
+			ex.fieldError(newError(CodeInternal, internalMessage), g.field)
 			return false
 		}
 		ex.out = out
@@ -283,7 +301,7 @@ func (ex *execution) completeNullable(t *ast.Type, named *ast.Definition, g *fie
 	if def.IsAbstractType() {
 		tv, ok := result.(typed)
 		if !ok {
-			ex.fieldError(newError(CodeInternal, "internal error; quote the request id when reporting it"), g.field)
+			ex.fieldError(newError(CodeInternal, internalMessage), g.field)
 			return false
 		}
 		objType = ex.schema.Types[tv.graphQLType()]

@@ -2,6 +2,7 @@ package graphql
 
 import (
 	"encoding/json"
+	"net/http"
 	"testing"
 )
 
@@ -112,4 +113,30 @@ func TestReset(t *testing.T) {
 	h.svc.Reset()
 	diff(t, js(t, `{"data":{"case":{"status":"OPEN","version":1,"resolution":null,"notes":{"totalCount":2}}}}`),
 		h.gql("acme-reader", `{ case(id: "case_acme_1001") { status version resolution notes { totalCount } } }`, nil))
+}
+
+// TestPanicAfterCommitKeepsMutationData checks that a resolver panicking
+// while a committed mutation's result is completed becomes a field error at
+// its path: the client gets the mutation's data with the error, not a 500
+// it would retry, and the event of the change is sent once.
+func TestPanicAfterCommitKeepsMutationData(t *testing.T) {
+	h := newHarness(t, Limits{})
+	for _, f := range []struct{ typ, field string }{{"Case", "resolution"}, {"User", "email"}} {
+		def := h.svc.public.Types[f.typ].Fields.ForName(f.field)
+		plan := h.svc.fields[def]
+		plan.resolve = func(*execution, any, map[string]any) (any, error) { panic("resolver bug") }
+		h.svc.fields[def] = plan
+	}
+	r := h.post("acme-all", map[string]any{"query": `mutation { updateCase(id: "case_acme_1001", input: {title: "Renamed"}) { id title resolution assignee { name email } version } }`})
+	if r.Status != http.StatusOK {
+		t.Fatalf("status %d: %v", r.Status, r.Body)
+	}
+	const internal = "internal error; quote the request id when reporting it"
+	diff(t, js(t, `{"data":{"updateCase":{"id":"case_acme_1001","title":"Renamed","resolution":null,"assignee":null,"version":2}},
+		"errors":[
+			{"message":"`+internal+`","locations":[{"line":1,"column":83}],"path":["updateCase","resolution"],"extensions":{"code":"INTERNAL_SERVER_ERROR"}},
+			{"message":"`+internal+`","locations":[{"line":1,"column":110}],"path":["updateCase","assignee","email"],"extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}`), r.Body)
+	if got := len(h.events.all()); got != 1 {
+		t.Errorf("%d events, want the one case.updated", got)
+	}
 }
