@@ -30,7 +30,11 @@ type Case struct {
 	Version   int
 	CreatedAt time.Time
 	UpdatedAt time.Time
-	Notes     []Note
+	// Notes grow by appending only: a case's notes are shared between the
+	// store and every copy of the case it returned, so none is ever
+	// changed in place. Appending to a returned case's Notes is safe (the
+	// store hands them out without spare capacity).
+	Notes []Note
 }
 
 // Note is a note of a case; Author is empty when an app wrote it.
@@ -42,7 +46,8 @@ type Note struct {
 }
 
 // Store keeps the cases of every tenant. Implementations must be safe for
-// concurrent use and must return copies the caller may keep.
+// concurrent use and must return copies the caller may keep; a copy's
+// notes may be shared, never changed (see Case.Notes).
 type Store interface {
 	// Case returns one case of tenant, or ErrNotFound.
 	Case(ctx context.Context, tenant, id string) (Case, error)
@@ -50,14 +55,23 @@ type Store interface {
 	Cases(ctx context.Context, tenant string) ([]Case, error)
 	// Update applies fn to the cases ids of tenant atomically: all exist
 	// (else ErrNotFound, fn not called) and either every change of fn is
-	// kept or, when fn fails, none. It returns the updated cases in the
-	// order of ids.
+	// kept or, when fn fails, none. fn may append notes, never change
+	// one. It returns the updated cases in the order of ids. Checks that
+	// fn makes against the cases (such as a limit) hold when they are
+	// stored: no other update of them runs in between.
 	Update(ctx context.Context, tenant string, ids []string, fn func(cases []*Case) error) ([]Case, error)
 	// Reset replaces every case with seed.
 	Reset(ctx context.Context, seed []Case) error
 }
 
 // MemoryStore is the default in-memory Store.
+//
+// A stored case owns the spare capacity of its notes array; every copy
+// handed out has the same array without it. An update appends in place
+// (amortized O(1), where copying the notes made each note added to a case
+// cost as much as all its notes), and no copy sees it: a copy's length ends
+// before the appended note, and appending to a copy reallocates. Writes
+// happen under mu, so two updates never append into the same slot at once.
 type MemoryStore struct {
 	mu      sync.RWMutex
 	tenants map[string]map[string]*Case
@@ -112,18 +126,23 @@ func (m *MemoryStore) Update(_ context.Context, tenant string, ids []string, fn 
 		if !ok {
 			return nil, ErrNotFound
 		}
-		cp := c.clone()
+		cp := *c // with the spare capacity of its notes, to append in place
+		cp.Tags = slices.Clone(c.Tags)
+		if slices.Contains(ids[:i], id) {
+			cp.Notes = slices.Clip(cp.Notes) // two appends must not share a slot
+		}
 		work[i] = &cp
 	}
 	if err := fn(work); err != nil {
-		return nil, err
+		return nil, err // anything fn appended lies beyond every length kept
 	}
 	out := make([]Case, len(work))
 	for i, c := range work {
 		c.ID, c.Tenant = ids[i], tenant // the key of a case never changes
-		stored := c.clone()
-		m.tenants[tenant][ids[i]] = &stored
 		out[i] = c.clone()
+		stored := *c // fn may have kept c
+		stored.Tags = slices.Clone(c.Tags)
+		m.tenants[tenant][ids[i]] = &stored
 	}
 	return out, nil
 }
@@ -135,6 +154,7 @@ func (m *MemoryStore) Reset(_ context.Context, seed []Case) error {
 	m.tenants = map[string]map[string]*Case{}
 	for _, c := range seed {
 		cp := c.clone()
+		cp.Notes = slices.Clone(c.Notes) // the seed's array stays the caller's
 		if m.tenants[c.Tenant] == nil {
 			m.tenants[c.Tenant] = map[string]*Case{}
 		}
@@ -143,10 +163,12 @@ func (m *MemoryStore) Reset(_ context.Context, seed []Case) error {
 	return nil
 }
 
+// clone is the copy of c the store hands out: its own tags, the shared
+// notes without spare capacity.
 func (c *Case) clone() Case {
 	out := *c
 	out.Tags = slices.Clone(c.Tags)
-	out.Notes = slices.Clone(c.Notes)
+	out.Notes = slices.Clip(c.Notes)
 	return out
 }
 
