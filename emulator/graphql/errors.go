@@ -25,6 +25,7 @@ const (
 	CodePersistedNotFound  = "PERSISTED_QUERY_NOT_FOUND"
 	CodeBadRequest         = "BAD_REQUEST"
 	CodeInternal           = "INTERNAL_SERVER_ERROR"
+	CodeLimitReached       = "LIMIT_REACHED" // a change would store more than allowed (errLimit)
 	codeUnavailable        = "SERVICE_UNAVAILABLE"
 	codeMethodNotAllowed   = "METHOD_NOT_ALLOWED"
 	codeUnsupportedMedia   = "UNSUPPORTED_MEDIA_TYPE"
@@ -68,6 +69,9 @@ func (e *gqlError) with(key string, v any) *gqlError {
 type fieldError struct {
 	code    string
 	message string
+	// limit and max are the extensions of CodeLimitReached.
+	limit string
+	max   int
 }
 
 func (e *fieldError) Error() string { return e.message }
@@ -78,6 +82,22 @@ func errNotFound(what string) error {
 
 func errInput(message string) error {
 	return &fieldError{code: CodeBadUserInput, message: message}
+}
+
+// errLimit refuses a change that would store more than a tenant may, like
+// the REST surfaces' limit_reached: extensions.limit names the limit and
+// extensions.max is its value.
+func errLimit(limit string, max int, message string) error {
+	return &fieldError{code: CodeLimitReached, message: message, limit: limit, max: max}
+}
+
+// gqlError is the wire error of e.
+func (e *fieldError) gqlError() *gqlError {
+	out := newError(e.code, e.message)
+	if e.limit != "" {
+		out.with("limit", e.limit).with("max", e.max)
+	}
+	return out
 }
 
 // fromGQLParser converts parser and validator errors, keeping only the

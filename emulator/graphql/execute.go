@@ -200,7 +200,7 @@ func (ex *execution) executeField(typ *ast.Definition, parent any, g *fieldGroup
 			ex.logger().Error("graphql resolver failed", "field", typ.Name+"."+field.Name, "err", err)
 			fe = &fieldError{code: CodeInternal, message: internalMessage}
 		}
-		return ex.fieldFailed(def.Type, newError(fe.code, fe.message), field)
+		return ex.fieldFailed(def.Type, fe.gqlError(), field)
 	}
 	return ex.completeValue(def.Type, plan.named, g, result)
 }

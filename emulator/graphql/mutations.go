@@ -15,6 +15,8 @@ const (
 	maxTag        = 50
 	maxNoteBody   = 10000
 	maxResolution = 2000
+	// maxNotesPerCase bounds the notes of one case.
+	maxNotesPerCase = 1000
 )
 
 var tagPattern = regexp.MustCompile(`^[a-z0-9-]+$`)
@@ -183,6 +185,11 @@ func (s *Service) addCaseNote(ex *execution, _ any, args map[string]any) (any, e
 	}
 	note := Note{ID: s.cfg.IDs.New("note"), Author: ex.principal.UserID, Body: body, CreatedAt: s.cfg.Clock.Now().UTC()}
 	if _, err := s.store.Update(ex.ctx, ex.principal.Tenant, []string{caseID}, func(cs []*Case) error {
+		// Checked inside the update, so concurrent calls cannot pass it
+		// together.
+		if n := len(cs[0].Notes); n >= maxNotesPerCase {
+			return errLimit("notes_per_case", maxNotesPerCase, fmt.Sprintf("the case has %d notes, the most a case may have", n))
+		}
 		cs[0].Notes = append(cs[0].Notes, note)
 		s.touch(cs[0])
 		return nil
@@ -215,6 +222,13 @@ func (s *Service) mergeCases(ex *execution, _ any, args map[string]any) (any, er
 	wasOpen := make([]bool, len(ids))
 	cases, err := s.store.Update(ex.ctx, ex.principal.Tenant, ids, func(cs []*Case) error {
 		t := cs[0]
+		n := len(t.Notes)
+		for _, src := range cs[1:] {
+			n += len(src.Notes)
+		}
+		if n > maxNotesPerCase {
+			return errLimit("notes_per_case", maxNotesPerCase, fmt.Sprintf("the merged case would have %d notes; a case may have at most %d", n, maxNotesPerCase))
+		}
 		oldTags = slices.Clone(t.Tags)
 		for i, src := range cs[1:] {
 			t.Notes = append(t.Notes, src.Notes...)

@@ -1,8 +1,11 @@
 package graphql
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 )
 
@@ -138,5 +141,74 @@ func TestPanicAfterCommitKeepsMutationData(t *testing.T) {
 			{"message":"`+internal+`","locations":[{"line":1,"column":110}],"path":["updateCase","assignee","email"],"extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}`), r.Body)
 	if got := len(h.events.all()); got != 1 {
 		t.Errorf("%d events, want the one case.updated", got)
+	}
+}
+
+// fillNotes appends notes to a case directly in the store until it has n.
+func fillNotes(t *testing.T, h *harness, caseID string, n int) {
+	t.Helper()
+	if _, err := h.svc.store.Update(context.Background(), "acme", []string{caseID}, func(cs []*Case) error {
+		for i := len(cs[0].Notes); i < n; i++ {
+			cs[0].Notes = append(cs[0].Notes, Note{ID: fmt.Sprintf("note_fill_%d", i), Body: "filler", CreatedAt: testNow})
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestNotesLimit sends 200 addCaseNote calls at once to a case 50 notes
+// short of the limit: exactly 50 are stored (and emit note.created), the
+// others are refused with LIMIT_REACHED, as the limit is checked inside
+// the store's update.
+func TestNotesLimit(t *testing.T) {
+	h := newHarness(t, Limits{})
+	const short, calls = 50, 200
+	fillNotes(t, h, "case_acme_1003", maxNotesPerCase-short)
+	limitError := fmt.Sprintf(`{"data":{"addCaseNote":null},"errors":[{"message":"the case has %d notes, the most a case may have","locations":[{"line":1,"column":12}],"path":["addCaseNote"],"extensions":{"code":"LIMIT_REACHED","limit":"notes_per_case","max":%d}}]}`, maxNotesPerCase, maxNotesPerCase)
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		added   int
+		refused int
+	)
+	for range calls {
+		wg.Go(func() {
+			got := h.gql("acme-writer", `mutation { addCaseNote(caseId: "case_acme_1003", body: "One more.") { id } }`, nil)
+			mu.Lock()
+			defer mu.Unlock()
+			if _, hasErrors := got["errors"]; !hasErrors {
+				added++
+				return
+			}
+			refused++
+			diff(t, js(t, limitError), got)
+		})
+	}
+	wg.Wait()
+	if added != short || refused != calls-short {
+		t.Errorf("%d added and %d refused, want %d and %d", added, refused, short, calls-short)
+	}
+	diff(t, js(t, fmt.Sprintf(`{"data":{"case":{"notes":{"totalCount":%d}}}}`, maxNotesPerCase)),
+		h.gql("acme-reader", `{ case(id: "case_acme_1003") { notes { totalCount } } }`, nil))
+	if got := len(h.events.all()); got != short {
+		t.Errorf("%d note.created events, want %d", got, short)
+	}
+}
+
+// TestMergeRespectsNotesLimit checks that a merge whose notes would exceed
+// the target's limit is refused whole.
+func TestMergeRespectsNotesLimit(t *testing.T) {
+	h := newHarness(t, Limits{})
+	fillNotes(t, h, "case_acme_1001", maxNotesPerCase)
+	r := h.post("acme-partner", map[string]any{
+		"extensions": map[string]any{"operationId": "MergeCases"},
+		"variables":  map[string]any{"target": "case_acme_1001", "sources": []string{"case_acme_1002"}},
+	})
+	diff(t, js(t, fmt.Sprintf(`{"data":{"mergeCases":null},"errors":[{"message":"the merged case would have %d notes; a case may have at most %d","locations":[{"line":2,"column":3}],"path":["mergeCases"],"extensions":{"code":"LIMIT_REACHED","limit":"notes_per_case","max":%d}}]}`, maxNotesPerCase+1, maxNotesPerCase, maxNotesPerCase)), r.Body)
+	diff(t, js(t, `{"data":{"case":{"status":"IN_PROGRESS","notes":{"totalCount":1}}}}`),
+		h.gql("acme-reader", `{ case(id: "case_acme_1002") { status notes { totalCount } } }`, nil))
+	if got := len(h.events.all()); got != 0 {
+		t.Errorf("a refused merge emitted %d events", got)
 	}
 }
