@@ -153,10 +153,13 @@ type fakeKeys struct {
 	stale   []time.Duration
 }
 
-func (k *fakeKeys) RotateKeys(context.Context) (string, error) {
+func (k *fakeKeys) RotateKeys(_ context.Context, stale time.Duration) (string, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.rotated++
+	if stale > 0 {
+		k.stale = append(k.stale, stale)
+	}
 	return "kid_2", nil
 }
 

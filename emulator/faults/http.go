@@ -137,15 +137,12 @@ func shapesReply(a Action) bool {
 }
 
 func (e *Engine) rotateKeys(ctx context.Context, rule string, stale time.Duration) {
-	kid, err := e.cfg.Keys.RotateKeys(ctx)
+	kid, err := e.cfg.Keys.RotateKeys(ctx, stale)
 	if err != nil {
 		e.log.Error("fault rotate_keys failed", "rule", rule, "err", err)
 		return
 	}
-	e.log.Info("fault rotated signing key", "rule", rule, "kid", kid)
-	if stale > 0 {
-		e.cfg.Keys.StaleJWKS(stale)
-	}
+	e.log.Info("fault rotated signing key", "rule", rule, "kid", kid, "stale_jwks", stale)
 }
 
 func matchRequest(m Match, q request) bool {

@@ -1,0 +1,174 @@
+package emulator_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jwt"
+)
+
+// call sends a request to the sandbox and decodes a JSON answer.
+func (e *sandboxEnv) call(t *testing.T, method, path, token, body string) (*http.Response, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, e.url+path, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	_ = json.Unmarshal(raw, &out)
+	return resp, out
+}
+
+// control sends a control-plane request and fails the test unless it
+// succeeds.
+func (e *sandboxEnv) control(t *testing.T, path, body string) map[string]any {
+	t.Helper()
+	resp, out := e.post(t, path, "application/json", "", body)
+	if resp.StatusCode >= 300 {
+		t.Fatalf("%s %s: %d %v", path, body, resp.StatusCode, out)
+	}
+	return out
+}
+
+// createApp registers an acme client-credentials app with scopes.
+func (e *sandboxEnv) createApp(t *testing.T, scopes ...string) (appID, clientID, secret string) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"name": "Token test", "grant_types": []string{"client_credentials"}, "requested_scopes": scopes})
+	resp, app := e.post(t, "/v1/platform/apps", "application/json", "sandbox_admin_acme", string(body))
+	if resp.StatusCode != 201 {
+		t.Fatalf("create app: %d %v", resp.StatusCode, app)
+	}
+	return app["id"].(string), app["client_id"].(string), app["client_secret"].(string)
+}
+
+func (e *sandboxEnv) tokenRequest(t *testing.T, form url.Values) (*http.Response, map[string]any) {
+	t.Helper()
+	return e.post(t, "/v1/oauth/token", "application/x-www-form-urlencoded", "", form.Encode())
+}
+
+// status answers the status of an authenticated read of the platform API.
+func (e *sandboxEnv) status(t *testing.T, token string) int {
+	t.Helper()
+	resp, _ := e.call(t, http.MethodGet, "/v1/platform/scopes", token, "")
+	return resp.StatusCode
+}
+
+// TestStaleJWKSHidesTheNewKey: a rotation with stale_jwks, from the
+// control plane or from a rotate_keys fault, keeps serving the key set of
+// before it: a verifier that trusts the published JWKS refuses tokens of
+// the new key until the window ends on the sandbox clock.
+func TestStaleJWKSHidesTheNewKey(t *testing.T) {
+	tests := []struct {
+		name   string
+		rotate func(e *sandboxEnv, t *testing.T)
+	}{
+		{"control plane", func(e *sandboxEnv, t *testing.T) {
+			e.control(t, "/_sandbox/keys/rotate", `{"stale_jwks":"30s"}`)
+		}},
+		{"rotate_keys fault", func(e *sandboxEnv, t *testing.T) {
+			e.control(t, "/_sandbox/faults", `{"name":"rotate","match":{"operation":"listScopes"},"when":{"first":1},"action":{"rotate_keys":{"stale_jwks":"30s"}}}`)
+			if got := e.status(t, "sandbox_admin_acme"); got != 200 {
+				t.Fatalf("request firing the rotation: %d", got)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newSandbox(t)
+			e.control(t, "/_sandbox/clock", `{"freeze":true}`)
+			_, id, secret := e.createApp(t, "webhooks:read")
+			form := url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}}
+			_, before := e.tokenRequest(t, form)
+			oldKID := tokenKID(t, before["access_token"].(string))
+			tt.rotate(e, t)
+			_, after := e.tokenRequest(t, form)
+			token := after["access_token"].(string)
+			newKID := tokenKID(t, token)
+			if newKID == oldKID {
+				t.Fatal("the key did not rotate")
+			}
+			if kids := e.jwksKIDs(t); slices.Contains(kids, newKID) || !slices.Contains(kids, oldKID) {
+				t.Errorf("stale JWKS lists %v, want the old kid %s and not the new %s", kids, oldKID, newKID)
+			}
+			if err := e.verifyWithJWKS(t, token); err == nil {
+				t.Error("a verifier trusting the stale JWKS accepted a token of the new key")
+			}
+			if got := e.status(t, token); got != 200 {
+				t.Errorf("the sandbox's own resource servers refused the new key: %d", got)
+			}
+			e.control(t, "/_sandbox/clock", `{"advance":"30s"}`)
+			if kids := e.jwksKIDs(t); !slices.Contains(kids, newKID) {
+				t.Errorf("JWKS after the stale window lists %v, want %s", kids, newKID)
+			}
+			if err := e.verifyWithJWKS(t, token); err != nil {
+				t.Errorf("after the stale window: %v", err)
+			}
+		})
+	}
+}
+
+func tokenKID(t *testing.T, token string) string {
+	t.Helper()
+	head, _, _ := strings.Cut(token, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct {
+		Kid string `json:"kid"`
+	}
+	if err := json.Unmarshal(raw, &h); err != nil {
+		t.Fatal(err)
+	}
+	return h.Kid
+}
+
+func (e *sandboxEnv) jwksKIDs(t *testing.T) []string {
+	t.Helper()
+	set, err := jwk.Fetch(t.Context(), e.url+"/.well-known/jwks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kids []string
+	for i := range set.Len() {
+		k, _ := set.Key(i)
+		kids = append(kids, k.KeyID())
+	}
+	return kids
+}
+
+// verifyWithJWKS verifies token as an integrator would: go-oidc's remote
+// key set (which refetches the JWKS on an unknown kid), then jwx with the
+// fetched set and the claim checks.
+func (e *sandboxEnv) verifyWithJWKS(t *testing.T, token string) error {
+	t.Helper()
+	ctx := oidc.ClientContext(context.Background(), http.DefaultClient)
+	if _, err := oidc.NewRemoteKeySet(ctx, e.url+"/.well-known/jwks.json").VerifySignature(ctx, token); err != nil {
+		return err
+	}
+	set, err := jwk.Fetch(ctx, e.url+"/.well-known/jwks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = jwt.ParseString(token, jwt.WithKeySet(set), jwt.WithIssuer(e.url), jwt.WithAudience(e.url+"/v1/platform"),
+		jwt.WithClock(jwt.ClockFunc(e.sb.Clock.Now)))
+	return err
+}
