@@ -172,3 +172,43 @@ func (e *sandboxEnv) verifyWithJWKS(t *testing.T, token string) error {
 		jwt.WithClock(jwt.ClockFunc(e.sb.Clock.Now)))
 	return err
 }
+
+// TestTokenExpiryFaultTellsTheLifetime: under a token_expiry fault the
+// token response's expires_in follows the token's exp, and 1 for a token
+// issued already expired.
+func TestTokenExpiryFaultTellsTheLifetime(t *testing.T) {
+	tests := []struct {
+		name        string
+		expiresIn   string
+		wantSeconds float64
+		wantValid   bool
+	}{
+		{"shorter lifetime", "5m", 300, true},
+		{"already expired", "-1m", 1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newSandbox(t)
+			e.control(t, "/_sandbox/clock", `{"freeze":true}`)
+			e.control(t, "/_sandbox/faults", `{"name":"short","action":{"token_expiry":{"expires_in":"`+tt.expiresIn+`"}}}`)
+			_, id, secret := e.createApp(t, "webhooks:read")
+			resp, tok := e.tokenRequest(t, url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}})
+			if resp.StatusCode != 200 || resp.Header.Get("X-Sandbox-Fault") != "short" {
+				t.Fatalf("token: %d %v", resp.StatusCode, tok)
+			}
+			if tok["expires_in"] != tt.wantSeconds {
+				t.Errorf("expires_in = %v, want %v", tok["expires_in"], tt.wantSeconds)
+			}
+			parsed, err := jwt.ParseString(tok["access_token"].(string), jwt.WithVerify(false), jwt.WithValidate(false))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if left := parsed.Expiration().Sub(e.sb.Clock.Now().Truncate(1e9)).Seconds(); tt.wantValid && left != tt.wantSeconds {
+				t.Errorf("exp is %vs away, expires_in says %v", left, tt.wantSeconds)
+			}
+			if valid := e.status(t, tok["access_token"].(string)) == 200; valid != tt.wantValid {
+				t.Errorf("token accepted = %v, want %v", valid, tt.wantValid)
+			}
+		})
+	}
+}

@@ -176,6 +176,11 @@ func TestTokenFaults(t *testing.T) {
 	if _, err := e.svc.Verifier(ResourcePlatform).Authenticate(t.Context(), res.str("access_token")); err == nil {
 		t.Error("a token issued already expired was accepted")
 	}
+	// RFC 6749 §5.1: expires_in tells the lifetime; 1 is the shortest
+	// that clients do not read as "no expiry".
+	if got := res.body["expires_in"]; got != 1.0 {
+		t.Errorf("expires_in = %v for a token issued already expired, want 1", got)
+	}
 }
 
 func TestNewReportsEveryProblem(t *testing.T) {
