@@ -212,3 +212,68 @@ func TestTokenExpiryFaultTellsTheLifetime(t *testing.T) {
 		})
 	}
 }
+
+// TestRemovedScopeLeavesIssuedTokens: dropping a scope from an app takes
+// it from tokens already issued, at the resource servers and in
+// introspection.
+func TestRemovedScopeLeavesIssuedTokens(t *testing.T) {
+	e := newSandbox(t)
+	appID, id, secret := e.createApp(t, "cases:read", "webhooks:read")
+	resp, st := e.call(t, http.MethodPost, "/v1/platform/apps/"+appID+"/service-tokens", "sandbox_admin_acme", `{"scopes":["cases:read"],"ttl_seconds":2592000}`)
+	if resp.StatusCode != 201 {
+		t.Fatalf("service token: %d %v", resp.StatusCode, st)
+	}
+	service := st["access_token"].(string)
+	resp, tok := e.tokenRequest(t, url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}})
+	if resp.StatusCode != 200 || tok["scope"] != "cases:read webhooks:read" {
+		t.Fatalf("token: %d %v", resp.StatusCode, tok)
+	}
+	access := tok["access_token"].(string)
+	readCase := func(token string) map[string]any {
+		t.Helper()
+		resp, out := e.call(t, http.MethodPost, "/v1/graphql", token, `{"query":"{ case(id: \"case_acme_1001\") { id } }"}`)
+		if resp.StatusCode != 200 {
+			t.Fatalf("graphql: %d %v", resp.StatusCode, out)
+		}
+		return out
+	}
+	introspect := func(token string) map[string]any {
+		t.Helper()
+		_, out := e.post(t, "/v1/oauth/introspect", "application/x-www-form-urlencoded", "",
+			url.Values{"token": {token}, "client_id": {id}, "client_secret": {secret}}.Encode())
+		return out
+	}
+	for _, tok := range []string{service, access} {
+		if out := readCase(tok); out["errors"] != nil {
+			t.Fatalf("reading a case with cases:read: %v", out)
+		}
+	}
+	if resp, out := e.call(t, http.MethodPatch, "/v1/platform/apps/"+appID, "sandbox_admin_acme", `{"requested_scopes":["webhooks:read"]}`); resp.StatusCode != 200 {
+		t.Fatalf("patch: %d %v", resp.StatusCode, out)
+	}
+	for name, tok := range map[string]string{"service token": service, "access token": access} {
+		out := readCase(tok)
+		errs, _ := out["errors"].([]any)
+		if len(errs) != 1 || !strings.Contains(string(mustJSON(t, errs[0])), `"FORBIDDEN"`) {
+			t.Errorf("%s read a case after cases:read was removed: %v", name, out)
+		}
+	}
+	if out := introspect(service); out["active"] != false || len(out) != 1 {
+		t.Errorf("introspection of a token left with no scope: %v", out)
+	}
+	if out := introspect(access); out["active"] != true || out["scope"] != "webhooks:read" {
+		t.Errorf("introspection of a token that lost one scope: %v", out)
+	}
+	if got := e.status(t, access); got != 200 {
+		t.Errorf("a token keeping webhooks:read lost its access: %d", got)
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
