@@ -277,3 +277,55 @@ func mustJSON(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+// TestRevocationOutlivesClockMoves: a revoked access token and a revoked
+// service token stay refused from the very next request on, also after
+// the clock moved far enough for a token request to prune expired state
+// and then went back.
+func TestRevocationOutlivesClockMoves(t *testing.T) {
+	e := newSandbox(t)
+	appID, id, secret := e.createApp(t, "webhooks:read")
+	creds := url.Values{"client_id": {id}, "client_secret": {secret}}
+	resp, tok := e.tokenRequest(t, url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}})
+	if resp.StatusCode != 200 {
+		t.Fatalf("token: %d %v", resp.StatusCode, tok)
+	}
+	access := tok["access_token"].(string)
+	resp, st := e.call(t, http.MethodPost, "/v1/platform/apps/"+appID+"/service-tokens", "sandbox_admin_acme", `{"ttl_seconds":2592000}`)
+	if resp.StatusCode != 201 {
+		t.Fatalf("service token: %d %v", resp.StatusCode, st)
+	}
+	service := st["access_token"].(string)
+	for name, tok := range map[string]string{"access token": access, "service token": service} {
+		if got := e.status(t, tok); got != 200 {
+			t.Fatalf("%s before revocation: %d", name, got)
+		}
+	}
+
+	revoke := url.Values{"token": {access}}
+	for k, v := range creds {
+		revoke[k] = v
+	}
+	if resp, out := e.post(t, "/v1/oauth/revoke", "application/x-www-form-urlencoded", "", revoke.Encode()); resp.StatusCode != 200 {
+		t.Fatalf("revoke: %d %v", resp.StatusCode, out)
+	}
+	if resp, out := e.call(t, http.MethodDelete, "/v1/platform/apps/"+appID+"/service-tokens/"+st["id"].(string), "sandbox_admin_acme", ""); resp.StatusCode != 204 {
+		t.Fatalf("revoke service token: %d %v", resp.StatusCode, out)
+	}
+	check := func(when string) {
+		t.Helper()
+		for name, tok := range map[string]string{"access token": access, "service token": service} {
+			if got := e.status(t, tok); got != 401 {
+				t.Errorf("revoked %s %s: %d, want 401", name, when, got)
+			}
+		}
+	}
+	check("on the next request")
+	e.control(t, "/_sandbox/clock", `{"advance":"2h"}`)
+	// The token request prunes what expired by the sandbox clock.
+	if resp, out := e.tokenRequest(t, url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}}); resp.StatusCode != 200 {
+		t.Fatalf("token after advancing: %d %v", resp.StatusCode, out)
+	}
+	e.control(t, "/_sandbox/clock", `{"reset":true}`)
+	check("after the clock went back")
+}

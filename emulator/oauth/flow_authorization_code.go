@@ -120,6 +120,16 @@ func (s *Service) issueForGrant(ctx context.Context, c Client, g Grant, grantTyp
 	if err != nil {
 		return fail(errServer(err))
 	}
+	// A fault may give the token a longer life than the grant: the grant
+	// must outlive it, or the token would fail closed for want of it.
+	if is.expires.After(g.Expires) {
+		if _, err := s.store.UpdateGrant(ctx, g.ID, func(cur *Grant) error {
+			cur.Expires = maxTime(cur.Expires, is.expires)
+			return nil
+		}); err != nil {
+			return fail(errServer(err))
+		}
+	}
 	if refresh != "" {
 		if err := s.store.CreateRefresh(ctx, RefreshToken{Hash: hashSecret(refresh), GrantID: g.ID, ClientID: c.ClientID,
 			IssuedAt: now, Expires: now.Add(RefreshTokenTTL)}); err != nil {

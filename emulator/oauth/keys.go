@@ -41,6 +41,8 @@ type signingKey struct {
 	// lastExp is the latest exp (Unix seconds) of a token signed with the
 	// key: a retired key stays published until then.
 	lastExp atomic.Int64
+	// gen numbers the keys in the order they became current, from 1.
+	gen uint64
 }
 
 // keyring holds the current signing key and the retired ones that still
@@ -50,6 +52,7 @@ type keyring struct {
 	clock core.Clock
 
 	mu      sync.RWMutex
+	lastGen uint64 // gen of the newest key ever made
 	current *signingKey
 	retired []*signingKey
 	set     jwk.Set // public keys of current and retired, for verification
@@ -121,6 +124,8 @@ func (k *keyring) reset() error {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	k.lastGen++
+	key.gen = k.lastGen
 	k.current, k.retired = key, nil
 	k.staleDoc, k.staleUntil = nil, time.Time{}
 	k.verified.clear()
@@ -142,6 +147,8 @@ func (k *keyring) rotate(stale time.Duration) (string, error) {
 	if stale > 0 {
 		k.freezeLocked(now, stale)
 	}
+	k.lastGen++
+	key.gen = k.lastGen
 	k.retired = append(k.retired, k.current)
 	k.current = key
 	k.pruneLocked(now)
@@ -190,6 +197,20 @@ func (k *keyring) refresh() {
 	if k.pruneLocked(now) {
 		_ = k.rebuildLocked() // the keys were valid when first added
 	}
+}
+
+// generations returns the generation of the oldest key a token may still
+// be signed with and that of the current key: a token signed by an older
+// key than oldest can never verify again, whatever the clock does.
+func (k *keyring) generations() (oldest, current uint64) {
+	k.refresh()
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	oldest = k.current.gen
+	for _, r := range k.retired {
+		oldest = min(oldest, r.gen)
+	}
+	return oldest, k.current.gen
 }
 
 // verificationSet returns the public keys tokens may be signed with.

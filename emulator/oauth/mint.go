@@ -230,9 +230,16 @@ func (s *Service) MintServiceToken(ctx context.Context, req ServiceTokenRequest)
 }
 
 // RevokeTokenID revokes the access token with this jti; the verifier
-// refuses it from then on. Unknown IDs are not an error (RFC 7009 §2.2).
+// refuses it from then on, whatever the clock does afterwards. Unknown IDs
+// are not an error (RFC 7009 §2.2).
 func (s *Service) RevokeTokenID(ctx context.Context, tokenID string) error {
-	// Without the token its expiry is unknown: keep the record as long as
-	// the longest token the service issues could live.
-	return s.store.PutAccess(ctx, AccessRecord{JTI: tokenID, Revoked: true, Expires: s.clock.Now().Add(RefreshTokenTTL)})
+	// Without the token its expiry is unknown: as far as it matters (see
+	// Store.Prune), take the longest a token the service issues could
+	// live, from the later of sandbox and real time.
+	now := s.clock.Now()
+	if wall := s.cfg.WallClock(); wall.After(now) {
+		now = wall
+	}
+	_, gen := s.keys.generations()
+	return s.store.PutAccess(ctx, AccessRecord{JTI: tokenID, Revoked: true, Expires: now.Add(RefreshTokenTTL), KeyGen: gen})
 }

@@ -159,7 +159,9 @@ func claimString(tok jwt.Token, name string) (string, bool) {
 // from an app takes it from the tokens already issued as it does from
 // refreshes and code exchanges.
 func (s *Service) active(ctx context.Context, at accessToken) ([]string, error) {
-	ok, err := s.store.AccessActive(ctx, at.JTI)
+	// A user's token belongs to a grant and is recorded when issued
+	// (mintAccess): without its record it fails closed.
+	ok, err := s.store.AccessActive(ctx, at.JTI, at.Subject != at.ClientID)
 	if err != nil {
 		return nil, err
 	}
