@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -16,25 +15,14 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwt"
 )
 
-// call sends a request to the sandbox and decodes a JSON answer.
+// call sends a request with an optional JSON body to the sandbox.
 func (e *sandboxEnv) call(t *testing.T, method, path, token, body string) (*http.Response, map[string]any) {
 	t.Helper()
-	req, _ := http.NewRequest(method, e.url+path, strings.NewReader(body))
+	ctype := ""
 	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
+		ctype = "application/json"
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	_ = json.Unmarshal(raw, &out)
-	return resp, out
+	return e.send(t, method, path, ctype, token, body)
 }
 
 // control sends a control-plane request and fails the test unless it

@@ -256,14 +256,7 @@ func TestSlowDripFollowsTheClock(t *testing.T) {
 
 func TestLatencyWaitsOnTheClock(t *testing.T) {
 	h := newHarness(t, []Rule{rule("slow", Match{Operation: "getThing"}, When{}, Action{Latency: &Latency{Fixed: Duration(2 * time.Second)}})})
-	done := make(chan *http.Response, 1)
-	go func() {
-		resp, err := h.get("acme")
-		if err != nil {
-			t.Error(err)
-		}
-		done <- resp
-	}()
+	done := h.getLater("acme")
 	h.waitPending(1)
 	h.clock.Advance(1999 * time.Millisecond)
 	select {
@@ -296,14 +289,7 @@ func TestLatencyAddsUpBeforeTheReply(t *testing.T) {
 		rule("rotate", Match{Operation: "getThing"}, When{}, Action{RotateKeys: &RotateKeys{}}),
 		rule("shadowed", Match{Operation: "getThing"}, When{First: 1}, Action{Error: &ErrorReply{Status: 500}}),
 	})
-	done := make(chan *http.Response, 1)
-	go func() {
-		resp, err := h.get("acme")
-		if err != nil {
-			t.Error(err)
-		}
-		done <- resp
-	}()
+	done := h.getLater("acme")
 	h.waitPending(1)
 	h.clock.Advance(2999 * time.Millisecond)
 	// One wait of the summed latencies, still pending.
