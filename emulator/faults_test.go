@@ -12,8 +12,17 @@ import (
 // post sends a request to the sandbox and decodes a JSON answer.
 func (e *sandboxEnv) post(t *testing.T, path, ctype, token, body string) (*http.Response, map[string]any) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", e.url+path, strings.NewReader(body))
-	req.Header.Set("Content-Type", ctype)
+	return e.send(t, http.MethodPost, path, ctype, token, body)
+}
+
+// send sends a request to the sandbox and decodes a JSON answer; ctype
+// may be empty for a request without a body.
+func (e *sandboxEnv) send(t *testing.T, method, path, ctype, token, body string) (*http.Response, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, e.url+path, strings.NewReader(body))
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}

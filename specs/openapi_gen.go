@@ -8,7 +8,7 @@ import "github.com/getkin/kin-openapi/openapi3"
 // source and the function that builds it (references unresolved).
 var compiledDocs = map[string]compiledDoc{
 	"platform.yaml": {digest: "b017728e7dfd8f9a4ce83a3d3b8e2f55e56e34128ec10354f36350a0b5bf64ab", build: platformDoc},
-	"oauth.yaml":    {digest: "9a9fd5b6625da490ec35bf85f2304538661abd27c210d514ea1b8db9418329a7", build: oauthDoc},
+	"oauth.yaml":    {digest: "9d88a219a2cd24b9559ccc144a7cb3f97a3641caaa64d44f1505b3ff9653d69c", build: oauthDoc},
 	"webhooks.yaml": {digest: "9889be11fdc63e4877b9f060e4c2e87c2e7fa1b935d67395f405aefa0db4637d", build: webhooksDoc},
 	"graphql.yaml":  {digest: "a93abf05b3efaf308b86d83cd24544f534f5cd4ef03e7fe52f5efcd2c7f5d6ad", build: graphqlDoc},
 	"sandbox.yaml":  {digest: "ea3e34eea77d4605bacee32cefee58b67be9bcc5f34fbe2bdafa5e4df1155303", build: sandboxDoc},
@@ -2553,7 +2553,7 @@ func oauthDoc() *openapi3.T {
 							"expires_in": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
 									Type:        &openapi3.Types{"integer"},
-									Description: "Lifetime in seconds (3600).",
+									Description: "Lifetime in seconds, 3600; under a sandbox token_expiry fault the lifetime the token was given (1 for a token issued already expired).",
 								},
 							},
 							"refresh_token": &openapi3.SchemaRef{

@@ -69,8 +69,11 @@ const MaxEventCount = 1000
 
 // KeyRotator rotates the token signing key (the token service).
 type KeyRotator interface {
-	RotateKeys(ctx context.Context) (kid string, err error)
-	StaleJWKS(d time.Duration)
+	// RotateKeys starts signing with a new key and returns its kid. With
+	// staleJWKS > 0 the JWKS keeps showing the key set of before the
+	// rotation for that long: one step, so the new kid is never served
+	// early.
+	RotateKeys(ctx context.Context, staleJWKS time.Duration) (kid string, err error)
 }
 
 // AccessDecision is a decided access request.

@@ -163,17 +163,12 @@ type fakeKeys struct {
 	stale   []time.Duration
 }
 
-func (f *fakeKeys) RotateKeys(context.Context) (string, error) {
+func (f *fakeKeys) RotateKeys(_ context.Context, stale time.Duration) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.rotated++
+	f.stale = append(f.stale, stale)
 	return fmt.Sprintf("kid_%d", f.rotated+1), nil
-}
-
-func (f *fakeKeys) StaleJWKS(d time.Duration) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.stale = append(f.stale, d)
 }
 
 type fakeAccess struct {

@@ -197,15 +197,14 @@ func (s *Service) rotateKeys(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	kid, err := s.cfg.Keys.RotateKeys(r.Context())
+	now := s.cfg.Clock.Now().UTC()
+	kid, err := s.cfg.Keys.RotateKeys(r.Context(), stale)
 	if err != nil {
 		s.fail(w, r, "key rotation", err)
 		return
 	}
-	now := s.cfg.Clock.Now().UTC()
 	out := map[string]any{"kid": kid, "rotated_at": now}
 	if stale > 0 {
-		s.cfg.Keys.StaleJWKS(stale)
 		out["stale_jwks_until"] = now.Add(stale)
 	}
 	s.log.Info("signing key rotated", "kid", kid, "stale_jwks", stale)

@@ -24,9 +24,13 @@ var (
 
 // KeyController is what key and JWKS faults need from the token service.
 type KeyController interface {
-	// RotateKeys starts signing with a new key and returns its kid.
-	RotateKeys(ctx context.Context) (kid string, err error)
-	// StaleJWKS keeps serving the key set of before the last rotation for d.
+	// RotateKeys starts signing with a new key and returns its kid. With
+	// staleJWKS > 0 the JWKS keeps showing the key set of before the
+	// rotation for that long: one step, so the new kid is never served
+	// early.
+	RotateKeys(ctx context.Context, staleJWKS time.Duration) (kid string, err error)
+	// StaleJWKS keeps serving the JWKS served now for d, even across
+	// rotations.
 	StaleJWKS(d time.Duration)
 }
 

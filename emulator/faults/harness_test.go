@@ -134,6 +134,20 @@ func (h *harness) get(token string) (*http.Response, error) {
 	return h.client().Do(req)
 }
 
+// getLater sends get in the background; the channel receives its reply,
+// or nil after reporting an error.
+func (h *harness) getLater(token string) <-chan *http.Response {
+	done := make(chan *http.Response, 1)
+	go func() {
+		resp, err := h.get(token)
+		if err != nil {
+			h.t.Error(err)
+		}
+		done <- resp
+	}()
+	return done
+}
+
 // waitPending blocks until n timers wait on the virtual clock, so an
 // Advance is sure to find the work it should release.
 func (h *harness) waitPending(n int) {
@@ -153,10 +167,13 @@ type fakeKeys struct {
 	stale   []time.Duration
 }
 
-func (k *fakeKeys) RotateKeys(context.Context) (string, error) {
+func (k *fakeKeys) RotateKeys(_ context.Context, stale time.Duration) (string, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.rotated++
+	if stale > 0 {
+		k.stale = append(k.stale, stale)
+	}
 	return "kid_2", nil
 }
 

@@ -72,8 +72,10 @@ func (e *Engine) Wrap(op core.OperationInfo, next http.Handler) http.Handler {
 	})
 }
 
-// planHTTP evaluates the HTTP rules in order. Latency and key faults add
-// up; the first firing rule that shapes the reply ends the evaluation.
+// planHTTP evaluates the HTTP rules in order. Latency and key faults of
+// every firing rule add up, wherever they are listed; the first firing
+// rule that shapes the reply wins, and later reply rules are shadowed:
+// they are not evaluated, so their counters do not count the request.
 func (e *Engine) planHTTP(r *http.Request, op core.OperationInfo) httpPlan {
 	// Most requests meet no HTTP rule at all: settle that before reading
 	// the clock, the principal or a token request's form. A rule added
@@ -96,7 +98,8 @@ func (e *Engine) planHTTP(r *http.Request, op core.OperationInfo) httpPlan {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, rs := range e.rules {
-		if rs.target != TargetHTTP || !matchRequest(rs.rule.Match, q) || !rs.fires(now) {
+		if rs.target != TargetHTTP || plan.reply != nil && shapesReply(rs.rule.Action) ||
+			!matchRequest(rs.rule.Match, q) || !rs.fires(now) {
 			continue
 		}
 		ev := Event{At: now, RequestID: q.requestID, Operation: op.OperationID, Method: r.Method, Path: q.path, Tenant: q.tenant, ClientID: q.clientID}
@@ -123,23 +126,23 @@ func (e *Engine) planHTTP(r *http.Request, op core.OperationInfo) httpPlan {
 			ev.Detail = replyDetail(a)
 		}
 		e.record(rs, ev)
-		if plan.reply != nil {
-			break
-		}
 	}
 	return plan
 }
 
+// shapesReply reports whether an HTTP action replaces the reply, as
+// opposed to delaying it or acting on the keys.
+func shapesReply(a Action) bool {
+	return a.Latency == nil && a.RotateKeys == nil && a.StaleJWKS == nil
+}
+
 func (e *Engine) rotateKeys(ctx context.Context, rule string, stale time.Duration) {
-	kid, err := e.cfg.Keys.RotateKeys(ctx)
+	kid, err := e.cfg.Keys.RotateKeys(ctx, stale)
 	if err != nil {
 		e.log.Error("fault rotate_keys failed", "rule", rule, "err", err)
 		return
 	}
-	e.log.Info("fault rotated signing key", "rule", rule, "kid", kid)
-	if stale > 0 {
-		e.cfg.Keys.StaleJWKS(stale)
-	}
+	e.log.Info("fault rotated signing key", "rule", rule, "kid", kid, "stale_jwks", stale)
 }
 
 func matchRequest(m Match, q request) bool {

@@ -256,14 +256,7 @@ func TestSlowDripFollowsTheClock(t *testing.T) {
 
 func TestLatencyWaitsOnTheClock(t *testing.T) {
 	h := newHarness(t, []Rule{rule("slow", Match{Operation: "getThing"}, When{}, Action{Latency: &Latency{Fixed: Duration(2 * time.Second)}})})
-	done := make(chan *http.Response, 1)
-	go func() {
-		resp, err := h.get("acme")
-		if err != nil {
-			t.Error(err)
-		}
-		done <- resp
-	}()
+	done := h.getLater("acme")
 	h.waitPending(1)
 	h.clock.Advance(1999 * time.Millisecond)
 	select {
@@ -282,6 +275,51 @@ func TestLatencyWaitsOnTheClock(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || resp.Header.Get(FaultHeader) != "slow" {
 		t.Errorf("got %d with %s=%q, want 200 marked slow", resp.StatusCode, FaultHeader, resp.Header.Get(FaultHeader))
+	}
+}
+
+// TestLatencyAddsUpBeforeTheReply: latency and key rules listed after the
+// rule that shapes the reply still apply, before that reply; a second
+// reply rule is shadowed and does not count the request.
+func TestLatencyAddsUpBeforeTheReply(t *testing.T) {
+	h := newHarness(t, []Rule{
+		rule("slow", Match{Operation: "getThing"}, When{}, Action{Latency: &Latency{Fixed: Duration(time.Second)}}),
+		rule("outage", Match{Operation: "getThing"}, When{}, Action{Error: &ErrorReply{Status: 503}}),
+		rule("slower", Match{Operation: "getThing"}, When{}, Action{Latency: &Latency{Fixed: Duration(2 * time.Second)}}),
+		rule("rotate", Match{Operation: "getThing"}, When{}, Action{RotateKeys: &RotateKeys{}}),
+		rule("shadowed", Match{Operation: "getThing"}, When{First: 1}, Action{Error: &ErrorReply{Status: 500}}),
+	})
+	done := h.getLater("acme")
+	h.waitPending(1)
+	h.clock.Advance(2999 * time.Millisecond)
+	// One wait of the summed latencies, still pending.
+	if n := h.clock.State().Pending; n != 1 {
+		t.Fatalf("%d waits pending after 2.999 s, want the one of 3 s", n)
+	}
+	select {
+	case <-done:
+		t.Fatal("the reply came before the latencies of both rules elapsed")
+	default:
+	}
+	h.clock.Advance(time.Millisecond)
+	resp := <-done
+	if resp == nil {
+		return
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 || resp.Header.Get(FaultHeader) != "slow, outage, slower, rotate" {
+		t.Errorf("got %d with %s=%q, want 503 from slow, outage, slower, rotate", resp.StatusCode, FaultHeader, resp.Header.Get(FaultHeader))
+	}
+	h.keys.mu.Lock()
+	rotated := h.keys.rotated
+	h.keys.mu.Unlock()
+	if rotated != 1 {
+		t.Errorf("rotated %d times, want once", rotated)
+	}
+	for _, st := range h.engine.Rules() {
+		if st.Name == "shadowed" && st.Matched != 0 {
+			t.Errorf("the shadowed reply rule counted %d matches, want 0", st.Matched)
+		}
 	}
 }
 

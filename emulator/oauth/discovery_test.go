@@ -26,7 +26,7 @@ func TestDiscoveryWithGoOIDC(t *testing.T) {
 	if _, err := verifier.Verify(ctx, before); err != nil {
 		t.Fatal(err)
 	}
-	kid, err := e.svc.RotateKeys(ctx)
+	kid, err := e.svc.RotateKeys(ctx, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,20 +130,29 @@ func TestScheduledRotation(t *testing.T) {
 	}
 }
 
-// TestStaleJWKS keeps serving the pre-rotation document.
+// TestStaleJWKS keeps serving the pre-rotation document for the window,
+// also through a second stale rotation inside it.
 func TestStaleJWKS(t *testing.T) {
 	e := newEnv(t)
 	old := e.jwks()[0]["kid"]
 	e.clientToken("") // the old key stays published while its token lives
-	e.svc.StaleJWKS(10 * time.Minute)
-	if _, err := e.svc.RotateKeys(context.Background()); err != nil {
+	kid, err := e.svc.RotateKeys(context.Background(), 10*time.Minute)
+	if err != nil {
 		t.Fatal(err)
 	}
+	e.clientToken("")
 	if keys := e.jwks(); len(keys) != 1 || keys[0]["kid"] != old {
 		t.Errorf("stale JWKS not served: %v", keys)
 	}
+	e.clock.Advance(5 * time.Minute)
+	if _, err := e.svc.RotateKeys(context.Background(), 10*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if keys := e.jwks(); len(keys) != 1 || keys[0]["kid"] != old {
+		t.Errorf("a second stale rotation published %v, want only %s", keys, old)
+	}
 	e.clock.Advance(11 * time.Minute)
-	if keys := e.jwks(); len(keys) != 2 {
+	if keys := e.jwks(); len(keys) != 3 || !slices.ContainsFunc(keys, func(k map[string]any) bool { return k["kid"] == kid }) {
 		t.Errorf("JWKS after the stale window: %v", keys)
 	}
 }
@@ -166,6 +175,11 @@ func TestTokenFaults(t *testing.T) {
 	}
 	if _, err := e.svc.Verifier(ResourcePlatform).Authenticate(t.Context(), res.str("access_token")); err == nil {
 		t.Error("a token issued already expired was accepted")
+	}
+	// RFC 6749 §5.1: expires_in tells the lifetime; 1 is the shortest
+	// that clients do not read as "no expiry".
+	if got := res.body["expires_in"]; got != 1.0 {
+		t.Errorf("expires_in = %v for a token issued already expired, want 1", got)
 	}
 }
 

@@ -75,7 +75,7 @@ func (s *Service) exchangeCode(r *http.Request, c Client, f form) (tokenResponse
 	}
 	// The scope of the code's authorization, less any approval the app lost
 	// since; RFC 6749 §4.1.3 defines no scope parameter here.
-	scopes := intersect(ac.Scopes, s.grantable(c))
+	scopes := stillGranted(ac.Scopes, s.grantable(c))
 	res := ac.Resources
 	if vs := url.Values(f)["resource"]; len(vs) > 0 {
 		within := ac.Resources
@@ -120,6 +120,16 @@ func (s *Service) issueForGrant(ctx context.Context, c Client, g Grant, grantTyp
 	if err != nil {
 		return fail(errServer(err))
 	}
+	// A fault may give the token a longer life than the grant: the grant
+	// must outlive it, or the token would fail closed for want of it.
+	if is.expires.After(g.Expires) {
+		if _, err := s.store.UpdateGrant(ctx, g.ID, func(cur *Grant) error {
+			cur.Expires = maxTime(cur.Expires, is.expires)
+			return nil
+		}); err != nil {
+			return fail(errServer(err))
+		}
+	}
 	if refresh != "" {
 		if err := s.store.CreateRefresh(ctx, RefreshToken{Hash: hashSecret(refresh), GrantID: g.ID, ClientID: c.ClientID,
 			IssuedAt: now, Expires: now.Add(RefreshTokenTTL)}); err != nil {
@@ -145,19 +155,6 @@ func (s *Service) revokeGrant(ctx context.Context, id string) {
 }
 
 func fail(e *Error) (tokenResponse, issued, *Error) { return tokenResponse{}, issued{}, e }
-
-func intersect(a, b []string) []string {
-	out := []string{}
-	for _, x := range a {
-		for _, y := range b {
-			if x == y {
-				out = append(out, x)
-				break
-			}
-		}
-	}
-	return out
-}
 
 func maxTime(a, b time.Time) time.Time {
 	if a.After(b) {

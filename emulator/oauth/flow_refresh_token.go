@@ -40,7 +40,7 @@ func (s *Service) refresh(r *http.Request, c Client, f form) (tokenResponse, iss
 	// Scope may only narrow (RFC 6749 §6); the new refresh token keeps the
 	// grant's full scope. Checked before rotation: a refused request must
 	// not burn the token.
-	scopes, e := resolveScopes(f, intersect(g.Scopes, s.grantable(c)))
+	scopes, e := resolveScopes(f, stillGranted(g.Scopes, s.grantable(c)))
 	if e != nil {
 		return fail(e)
 	}

@@ -27,7 +27,9 @@ type introspection struct {
 // handleIntrospect is POST /v1/oauth/introspect (RFC 7662). The caller
 // must authenticate as a client (§2.1) and only learns about its own
 // tokens: revoked, expired, unknown and other clients' tokens all answer
-// {"active": false} (§2.2, §4).
+// {"active": false} (§2.2, §4). The scope is what the token still grants:
+// scopes since removed from the app are left out, and a token left with
+// none of its scopes is inactive.
 func (s *Service) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	_, c, token, ok := s.tokenRequest(w, r)
 	if !ok {
@@ -50,12 +52,13 @@ func (s *Service) introspect(r *http.Request, c Client, token string) (introspec
 		if err != nil || at.ClientID != c.ClientID {
 			return introspection{}, nil
 		}
-		if err := s.active(ctx, at); errors.Is(err, core.ErrInvalidToken) {
+		scopes, err := s.active(ctx, at)
+		if errors.Is(err, core.ErrInvalidToken) || err == nil && len(scopes) == 0 && len(at.Scopes) > 0 {
 			return introspection{}, nil
 		} else if err != nil {
 			return introspection{}, err
 		}
-		return introspection{Active: true, Scope: strings.Join(at.Scopes, " "), ClientID: at.ClientID, TokenType: "Bearer",
+		return introspection{Active: true, Scope: strings.Join(scopes, " "), ClientID: at.ClientID, TokenType: "Bearer",
 			Exp: at.Expires.Unix(), Iat: at.IssuedAt.Unix(), Nbf: at.IssuedAt.Unix(), Sub: at.Subject, Aud: at.Audience,
 			Iss: s.issuer, JTI: at.JTI, Tenant: at.Tenant}, nil
 	}
@@ -75,10 +78,16 @@ func (s *Service) introspect(r *http.Request, c Client, token string) (introspec
 	if rt.ClientID != c.ClientID || rt.Used || rt.Revoked || g.Revoked || !now.Before(rt.Expires) {
 		return introspection{}, nil
 	}
+	// c is the token's own client (checked above): what a refresh would
+	// grant now.
+	scopes := stillGranted(g.Scopes, s.grantable(c))
+	if len(scopes) == 0 && len(g.Scopes) > 0 {
+		return introspection{}, nil
+	}
 	sub := g.UserID
 	if sub == "" {
 		sub = g.ClientID
 	}
-	return introspection{Active: true, Scope: strings.Join(g.Scopes, " "), ClientID: rt.ClientID, TokenType: "refresh_token",
+	return introspection{Active: true, Scope: strings.Join(scopes, " "), ClientID: rt.ClientID, TokenType: "refresh_token",
 		Exp: rt.Expires.Unix(), Iat: rt.IssuedAt.Unix(), Sub: sub, Iss: s.issuer, Tenant: g.Tenant}, nil
 }

@@ -41,6 +41,8 @@ type signingKey struct {
 	// lastExp is the latest exp (Unix seconds) of a token signed with the
 	// key: a retired key stays published until then.
 	lastExp atomic.Int64
+	// gen numbers the keys in the order they became current, from 1.
+	gen uint64
 }
 
 // keyring holds the current signing key and the retired ones that still
@@ -50,6 +52,7 @@ type keyring struct {
 	clock core.Clock
 
 	mu      sync.RWMutex
+	lastGen uint64 // gen of the newest key ever made
 	current *signingKey
 	retired []*signingKey
 	set     jwk.Set // public keys of current and retired, for verification
@@ -121,6 +124,8 @@ func (k *keyring) reset() error {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	k.lastGen++
+	key.gen = k.lastGen
 	k.current, k.retired = key, nil
 	k.staleDoc, k.staleUntil = nil, time.Time{}
 	k.verified.clear()
@@ -128,17 +133,25 @@ func (k *keyring) reset() error {
 }
 
 // rotate makes a fresh key current; the old one is retired and stays in
-// the JWKS until every token it signed has expired.
-func (k *keyring) rotate() (string, error) {
+// the JWKS until every token it signed has expired. With stale > 0 the
+// document served so far keeps being served for that long: frozen in the
+// same step as the rotation, so no request sees the new kid early.
+func (k *keyring) rotate(stale time.Duration) (string, error) {
 	key, err := generateKey(k.alg)
 	if err != nil {
 		return "", err
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	now := k.clock.Now()
+	if stale > 0 {
+		k.freezeLocked(now, stale)
+	}
+	k.lastGen++
+	key.gen = k.lastGen
 	k.retired = append(k.retired, k.current)
 	k.current = key
-	k.pruneLocked(k.clock.Now())
+	k.pruneLocked(now)
 	return key.kid, k.rebuildLocked()
 }
 
@@ -186,6 +199,20 @@ func (k *keyring) refresh() {
 	}
 }
 
+// generations returns the generation of the oldest key a token may still
+// be signed with and that of the current key: a token signed by an older
+// key than oldest can never verify again, whatever the clock does.
+func (k *keyring) generations() (oldest, current uint64) {
+	k.refresh()
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	oldest = k.current.gen
+	for _, r := range k.retired {
+		oldest = min(oldest, r.gen)
+	}
+	return oldest, k.current.gen
+}
+
 // verificationSet returns the public keys tokens may be signed with.
 func (k *keyring) verificationSet() jwk.Set {
 	k.refresh()
@@ -205,15 +232,24 @@ func (k *keyring) document() []byte {
 	return k.doc
 }
 
-// freeze keeps serving the current document for d.
+// freeze keeps serving the document served now for d from now; d <= 0
+// ends a freeze. Inside a freeze the served document stays the frozen
+// one, so freezing again never publishes a key rotated in meanwhile.
 func (k *keyring) freeze(d time.Duration) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	k.freezeLocked(k.clock.Now(), d)
+}
+
+func (k *keyring) freezeLocked(now time.Time, d time.Duration) {
 	if d <= 0 {
 		k.staleDoc, k.staleUntil = nil, time.Time{}
 		return
 	}
-	k.staleDoc, k.staleUntil = k.doc, k.clock.Now().Add(d)
+	if k.staleDoc == nil || !now.Before(k.staleUntil) {
+		k.staleDoc = k.doc
+	}
+	k.staleUntil = now.Add(d)
 }
 
 // sign signs payload as a JWS compact serialisation with the current key,
@@ -233,17 +269,21 @@ func (k *keyring) sign(payload []byte, exp time.Time) (string, error) {
 
 // RotateKeys makes a fresh signing key current and returns its kid. The
 // previous key stays in the JWKS until every token it signed has expired.
-func (s *Service) RotateKeys(ctx context.Context) (newKID string, err error) {
-	kid, err := s.keys.rotate()
+// With staleJWKS > 0 the JWKS keeps showing the key set of before the
+// rotation for that long, as a lagging cache in front of the real
+// platform would: tokens of the new key are then signed by a kid no
+// integrator can find yet. Verification always uses the real keys.
+func (s *Service) RotateKeys(ctx context.Context, staleJWKS time.Duration) (newKID string, err error) {
+	kid, err := s.keys.rotate(staleJWKS)
 	if err != nil {
 		return "", err
 	}
-	core.Logger(ctx, s.log).Info("oauth: signing key rotated", "kid", kid)
+	core.Logger(ctx, s.log).Info("oauth: signing key rotated", "kid", kid, "stale_jwks", staleJWKS)
 	return kid, nil
 }
 
-// StaleJWKS keeps serving the current JWKS document for d, even across a
-// rotation, as a stale cache in front of the real platform would; d <= 0
+// StaleJWKS keeps serving the JWKS document served now for d, even across
+// rotations, as a stale cache in front of the real platform would; d <= 0
 // ends it. Verification always uses the real keys.
 func (s *Service) StaleJWKS(d time.Duration) { s.keys.freeze(d) }
 
@@ -251,7 +291,7 @@ func (s *Service) StaleJWKS(d time.Duration) { s.keys.freeze(d) }
 // virtual clock rotates at once.
 func (s *Service) scheduleRotation() {
 	s.clock.AfterFunc(s.cfg.KeyRotation, func() {
-		if _, err := s.RotateKeys(context.Background()); err != nil {
+		if _, err := s.RotateKeys(context.Background(), 0); err != nil {
 			s.log.Error("oauth: scheduled key rotation", "err", err)
 		}
 		s.scheduleRotation()

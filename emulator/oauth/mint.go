@@ -106,6 +106,20 @@ type issued struct {
 	expires time.Time
 	ttl     time.Duration
 	fault   string
+	// expiresIn is the expires_in of the token response (RFC 6749 §5.1).
+	expiresIn int64
+}
+
+// expiresIn is the lifetime a token response announces: the whole seconds
+// from now to exp, as exp itself counts them, so that a client computing
+// its expiry from expires_in agrees with the token's exp. A token a fault
+// issued already expired says 1: the protocol has no way to say "already
+// expired" (RFC 6749 §5.1 speaks of a lifetime), and 0 is worse than a
+// small lie, since golang.org/x/oauth2 and other clients read it as "never
+// expires" and would keep the token for good; with 1 they renew it at
+// once, and the resource servers refuse it by its exp.
+func expiresIn(now, exp time.Time) int64 {
+	return max(exp.Unix()-now.Unix(), 1)
 }
 
 // mintAccess signs an access token and, when it belongs to a grant,
@@ -146,7 +160,7 @@ func (s *Service) mintAccess(ctx context.Context, req accessRequest) (issued, er
 			return issued{}, err
 		}
 	}
-	return issued{token: tok, jti: c.JTI, expires: exp, ttl: ttl, fault: fault}, nil
+	return issued{token: tok, jti: c.JTI, expires: exp, ttl: ttl, fault: fault, expiresIn: expiresIn(now, exp)}, nil
 }
 
 // audience maps granted scopes to the resource servers that accept them
@@ -216,9 +230,16 @@ func (s *Service) MintServiceToken(ctx context.Context, req ServiceTokenRequest)
 }
 
 // RevokeTokenID revokes the access token with this jti; the verifier
-// refuses it from then on. Unknown IDs are not an error (RFC 7009 §2.2).
+// refuses it from then on, whatever the clock does afterwards. Unknown IDs
+// are not an error (RFC 7009 §2.2).
 func (s *Service) RevokeTokenID(ctx context.Context, tokenID string) error {
-	// Without the token its expiry is unknown: keep the record as long as
-	// the longest token the service issues could live.
-	return s.store.PutAccess(ctx, AccessRecord{JTI: tokenID, Revoked: true, Expires: s.clock.Now().Add(RefreshTokenTTL)})
+	// Without the token its expiry is unknown: as far as it matters (see
+	// Store.Prune), take the longest a token the service issues could
+	// live, from the later of sandbox and real time.
+	now := s.clock.Now()
+	if wall := s.cfg.WallClock(); wall.After(now) {
+		now = wall
+	}
+	_, gen := s.keys.generations()
+	return s.store.PutAccess(ctx, AccessRecord{JTI: tokenID, Revoked: true, Expires: now.Add(RefreshTokenTTL), KeyGen: gen})
 }

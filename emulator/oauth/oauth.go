@@ -70,6 +70,11 @@ type Config struct {
 	Store Store
 	// Faults may distort the lifetime of issued tokens; nil means none.
 	Faults TokenFaults
+	// WallClock reads real time, which unlike Clock never goes back:
+	// codes, grants, refresh tokens and token records are forgotten only
+	// once they expired by both, so moving the sandbox clock forward and
+	// back again finds them as they were. nil means time.Now.
+	WallClock func() time.Time
 }
 
 // Service is the OAuth 2 token service.
@@ -126,6 +131,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Store == nil {
 		cfg.Store = NewMemoryStore()
+	}
+	if cfg.WallClock == nil {
+		cfg.WallClock = time.Now
 	}
 	s := &Service{
 		cfg: cfg, clock: cfg.Clock, ids: cfg.IDs, log: cfg.Logger, clients: cfg.Clients,
@@ -213,13 +221,23 @@ func (s *Service) resourceID(path string) string {
 var resourcePaths = [3]string{ResourcePlatform, ResourceWebhooks, ResourceGraphQL}
 
 // prune drops expired state at most once a minute of clock time, so no
-// background goroutine is needed.
+// background goroutine is needed; a clock moved back prunes at once rather
+// than waiting for it to catch up.
 func (s *Service) prune() {
 	now := s.clock.Now()
 	last := s.lastPrune.Load()
-	if now.Unix()-last < 60 || !s.lastPrune.CompareAndSwap(last, now.Unix()) {
+	if d := now.Unix() - last; d >= 0 && d < 60 || !s.lastPrune.CompareAndSwap(last, now.Unix()) {
 		return
 	}
-	s.store.Prune(now)
+	oldest, _ := s.keys.generations()
+	s.store.Prune(s.pruneCutoff(now), oldest)
 	s.pages.prune(now)
+}
+
+// pruneCutoff is the earlier of sandbox time now and real time.
+func (s *Service) pruneCutoff(now time.Time) time.Time {
+	if wall := s.cfg.WallClock(); wall.Before(now) {
+		return wall
+	}
+	return now
 }

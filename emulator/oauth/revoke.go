@@ -68,7 +68,8 @@ func (s *Service) revokeAccess(ctx context.Context, c Client, token string) erro
 	if at.ClientID != c.ClientID {
 		return nil
 	}
-	return s.store.PutAccess(ctx, AccessRecord{JTI: at.JTI, Revoked: true, Expires: at.Expires})
+	_, gen := s.keys.generations()
+	return s.store.PutAccess(ctx, AccessRecord{JTI: at.JTI, Revoked: true, Expires: at.Expires, KeyGen: gen})
 }
 
 // tokenRequest reads the shared prologue of revocation and introspection

@@ -72,7 +72,16 @@ type AccessRecord struct {
 	GrantID string
 	Expires time.Time
 	Revoked bool
+	// KeyGen is the generation of the newest signing key when the record
+	// was made: the token was signed by that key or an older one. A
+	// revocation is kept while such a key is in the keyring.
+	KeyGen uint64
 }
+
+// maxRevocations bounds the revocations kept for tokens whose signing key
+// is still in the keyring; beyond it, those of tokens already expired in
+// both sandbox and real time are forgotten (see Store.Prune). About 10 MB.
+const maxRevocations = 1 << 16
 
 // Store keeps the token service's state. Updates go through a closure that
 // sees a copy of the record: the change is stored only if it returns nil,
@@ -86,13 +95,23 @@ type Store interface {
 	CreateRefresh(ctx context.Context, t RefreshToken) error
 	GetRefresh(ctx context.Context, hash string) (RefreshToken, error)
 	UpdateRefresh(ctx context.Context, hash string, fn func(*RefreshToken) error) (RefreshToken, error)
-	// PutAccess stores or replaces an access-token record.
+	// PutAccess stores or replaces an access-token record; a revocation
+	// is final.
 	PutAccess(ctx context.Context, a AccessRecord) error
 	// AccessActive reports false when the access token jti was revoked or
-	// belongs to a revoked grant; unknown IDs are active.
-	AccessActive(ctx context.Context, jti string) (bool, error)
-	// Prune forgets everything that expired before now.
-	Prune(now time.Time)
+	// belongs to a revoked or forgotten grant. An unknown jti is active
+	// unless recorded says the token is of a kind recorded when issued (a
+	// grant's): then its record was forgotten, and it fails closed.
+	AccessActive(ctx context.Context, jti string, recorded bool) (bool, error)
+	// Prune forgets what expired (with Leeway) before cutoff, the earlier
+	// of sandbox and real time, so that moving the sandbox clock back
+	// finds what real time still needs. Revocations of access tokens are
+	// the exception, since the verifier has no other record of them and
+	// the clock may go back past any expiry: one is forgotten only once
+	// its KeyGen is below oldestKey, the generation of the oldest key left
+	// in the keyring (the token can then never verify again), or, while
+	// more than maxRevocations are kept, once it expired before cutoff.
+	Prune(cutoff time.Time, oldestKey uint64)
 	// Reset forgets everything.
 	Reset()
 }
@@ -125,19 +144,35 @@ func (m *MemoryStore) Reset() {
 	m.access = map[string]AccessRecord{}
 }
 
-// Prune forgets everything that expired before now.
-func (m *MemoryStore) Prune(now time.Time) {
+// Prune forgets what expired before cutoff, and the revocations the
+// verifier can no longer need (see Store.Prune).
+func (m *MemoryStore) Prune(cutoff time.Time, oldestKey uint64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	deleteExpired(m.codes, now, func(c AuthCode) time.Time { return c.Expires })
-	deleteExpired(m.grants, now, func(g Grant) time.Time { return g.Expires })
-	deleteExpired(m.refresh, now, func(t RefreshToken) time.Time { return t.Expires })
-	deleteExpired(m.access, now, func(a AccessRecord) time.Time { return a.Expires })
+	deleteExpired(m.codes, cutoff, func(c AuthCode) time.Time { return c.Expires })
+	deleteExpired(m.grants, cutoff, func(g Grant) time.Time { return g.Expires })
+	deleteExpired(m.refresh, cutoff, func(t RefreshToken) time.Time { return t.Expires })
+	revoked := 0
+	for k, a := range m.access {
+		switch {
+		case a.Revoked && a.KeyGen < oldestKey:
+			delete(m.access, k)
+		case a.Revoked:
+			revoked++
+		case expired(a.Expires, cutoff):
+			delete(m.access, k)
+		}
+	}
+	if revoked > maxRevocations {
+		deleteExpired(m.access, cutoff, func(a AccessRecord) time.Time { return a.Expires })
+	}
 }
 
-func deleteExpired[V any](m map[string]V, now time.Time, exp func(V) time.Time) {
+func expired(exp, cutoff time.Time) bool { return exp.Add(Leeway).Before(cutoff) }
+
+func deleteExpired[V any](m map[string]V, cutoff time.Time, exp func(V) time.Time) {
 	for k, v := range m {
-		if exp(v).Add(Leeway).Before(now) {
+		if expired(exp(v), cutoff) {
 			delete(m, k)
 		}
 	}
@@ -238,26 +273,26 @@ func (m *MemoryStore) PutAccess(_ context.Context, a AccessRecord) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if old, ok := m.access[a.JTI]; ok && old.Revoked {
-		a.Revoked = true // revocation is final
+		a.Revoked, a.KeyGen = true, max(a.KeyGen, old.KeyGen) // revocation is final
 	}
 	m.access[a.JTI] = a
 	return nil
 }
 
 // AccessActive reports whether jti is neither revoked nor part of a
-// revoked grant.
-func (m *MemoryStore) AccessActive(_ context.Context, jti string) (bool, error) {
+// revoked or forgotten grant; an unknown jti is active unless recorded.
+func (m *MemoryStore) AccessActive(_ context.Context, jti string, recorded bool) (bool, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	a, ok := m.access[jti]
 	if !ok {
-		return true, nil
+		return !recorded, nil
 	}
 	if a.Revoked {
 		return false, nil
 	}
 	if a.GrantID != "" {
-		if g, ok := m.grants[a.GrantID]; ok && g.Revoked {
+		if g, ok := m.grants[a.GrantID]; !ok || g.Revoked {
 			return false, nil
 		}
 	}

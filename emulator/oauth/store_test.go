@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -93,26 +94,64 @@ func runStoreSuite(t *testing.T, newStore func() Store) {
 		_ = s.PutAccess(ctx, AccessRecord{JTI: "a1", GrantID: "g", Expires: now.Add(time.Hour)})
 		_ = s.PutAccess(ctx, AccessRecord{JTI: "a2", Revoked: true, Expires: now.Add(time.Hour)})
 		_ = s.PutAccess(ctx, AccessRecord{JTI: "a2", Expires: now.Add(time.Hour)})
+		_ = s.PutAccess(ctx, AccessRecord{JTI: "a4", GrantID: "gone", Expires: now.Add(time.Hour)})
 		tests := []struct {
-			name string
-			jti  string
-			want bool
-		}{{"grant token", "a1", true}, {"revoked stays revoked", "a2", false}, {"unknown", "a3", true}}
+			name     string
+			jti      string
+			recorded bool
+			want     bool
+		}{
+			{"grant token", "a1", true, true},
+			{"revoked stays revoked", "a2", false, false},
+			{"unknown", "a3", false, true},
+			{"unknown but recorded at issuance", "a3", true, false},
+			{"token of a forgotten grant", "a4", true, false},
+		}
 		for _, tt := range tests {
-			if got, err := s.AccessActive(ctx, tt.jti); err != nil || got != tt.want {
+			if got, err := s.AccessActive(ctx, tt.jti, tt.recorded); err != nil || got != tt.want {
 				t.Errorf("%s: %v %v, want %v", tt.name, got, err, tt.want)
 			}
 		}
 		_, _ = s.UpdateGrant(ctx, "g", func(g *Grant) error { g.Revoked = true; return nil })
-		if got, _ := s.AccessActive(ctx, "a1"); got {
+		if got, _ := s.AccessActive(ctx, "a1", true); got {
 			t.Error("token of a revoked grant is active")
+		}
+	})
+	t.Run("revocations outlive expiry until their key is gone", func(t *testing.T) {
+		s := newStore()
+		_ = s.PutAccess(ctx, AccessRecord{JTI: "old", Revoked: true, KeyGen: 1, Expires: now})
+		_ = s.PutAccess(ctx, AccessRecord{JTI: "cur", Revoked: true, KeyGen: 2, Expires: now})
+		_ = s.CreateGrant(ctx, Grant{ID: "g", Expires: now.Add(48 * time.Hour)})
+		_ = s.PutAccess(ctx, AccessRecord{JTI: "grant", GrantID: "g", KeyGen: 2, Expires: now})
+		s.Prune(now.Add(time.Hour), 2)
+		for jti, want := range map[string]bool{"old": true, "cur": false} {
+			if got, _ := s.AccessActive(ctx, jti, false); got != want {
+				t.Errorf("%s: active %v, want %v", jti, got, want)
+			}
+		}
+		if got, _ := s.AccessActive(ctx, "grant", true); got {
+			t.Error("an expired grant token's record was kept")
+		}
+	})
+	t.Run("revocations beyond the bound forget the expired first", func(t *testing.T) {
+		s := newStore()
+		for i := range maxRevocations {
+			_ = s.PutAccess(ctx, AccessRecord{JTI: fmt.Sprint("old", i), Revoked: true, KeyGen: 1, Expires: now})
+		}
+		_ = s.PutAccess(ctx, AccessRecord{JTI: "live", Revoked: true, KeyGen: 1, Expires: now.Add(2 * time.Hour)})
+		s.Prune(now.Add(time.Hour), 1)
+		if got, _ := s.AccessActive(ctx, "live", false); got {
+			t.Error("a revocation of a token still valid was forgotten")
+		}
+		if got, _ := s.AccessActive(ctx, "old0", false); !got {
+			t.Error("over the bound, a revocation of an expired token was kept")
 		}
 	})
 	t.Run("prune and reset", func(t *testing.T) {
 		s := newStore()
 		_ = s.CreateCode(ctx, AuthCode{Hash: "old", Expires: now})
 		_ = s.CreateCode(ctx, AuthCode{Hash: "new", Expires: now.Add(time.Hour)})
-		s.Prune(now.Add(time.Minute))
+		s.Prune(now.Add(time.Minute), 0)
 		noop := func(*AuthCode) error { return nil }
 		if _, err := s.UpdateCode(ctx, "old", noop); !errors.Is(err, ErrNotFound) {
 			t.Errorf("expired code kept: %v", err)

@@ -72,9 +72,9 @@ func (s *Service) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp.AccessToken, resp.TokenType = is.token, "Bearer"
-	// expires_in keeps the nominal lifetime under a fault: the fault
-	// simulates a server-side surprise the client could not foresee.
-	resp.ExpiresIn = int64(AccessTokenTTL.Seconds())
+	// Under a token_expiry fault too, expires_in tells the lifetime the
+	// token has (see expiresIn).
+	resp.ExpiresIn = is.expiresIn
 	if is.fault != "" {
 		w.Header().Set(FaultHeader, is.fault)
 	}

@@ -154,25 +154,49 @@ func claimString(tok jwt.Token, name string) (string, bool) {
 }
 
 // active checks what a signature cannot: revocation, and that the app
-// still exists in the tenant the token names.
-func (s *Service) active(ctx context.Context, at accessToken) error {
-	ok, err := s.store.AccessActive(ctx, at.JTI)
+// still exists in the tenant the token names. It returns the scopes the
+// token still grants: those the app still holds, since removing a scope
+// from an app takes it from the tokens already issued as it does from
+// refreshes and code exchanges.
+func (s *Service) active(ctx context.Context, at accessToken) ([]string, error) {
+	// A user's token belongs to a grant and is recorded when issued
+	// (mintAccess): without its record it fails closed.
+	ok, err := s.store.AccessActive(ctx, at.JTI, at.Subject != at.ClientID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !ok {
-		return invalid("the token was revoked")
+		return nil, invalid("the token was revoked")
 	}
 	c, err := s.clients.LookupClient(ctx, at.ClientID)
 	if errors.Is(err, ErrUnknownClient) {
-		return invalid("the token's app no longer exists")
+		return nil, invalid("the token's app no longer exists")
 	} else if err != nil {
-		return err
+		return nil, err
 	}
 	if c.Tenant != at.Tenant {
-		return invalid("the token's tenant is not its app's tenant")
+		return nil, invalid("the token's tenant is not its app's tenant")
 	}
-	return nil
+	return stillGranted(at.Scopes, c.Scopes), nil
+}
+
+// stillGranted returns the scopes of granted the app still holds. It
+// returns granted itself, shared and unmodified, when none was lost, the
+// case of nearly every request.
+func stillGranted(granted, held []string) []string {
+	for i, sc := range granted {
+		if slices.Contains(held, sc) {
+			continue
+		}
+		out := slices.Clone(granted[:i])
+		for _, sc := range granted[i+1:] {
+			if slices.Contains(held, sc) {
+				out = append(out, sc)
+			}
+		}
+		return out
+	}
+	return granted
 }
 
 // Verifier returns the bearer-token authenticator of the resource server
@@ -191,11 +215,12 @@ func (s *Service) Verifier(resource string) core.Authenticator {
 		if err != nil {
 			return nil, err
 		}
-		if err := s.active(ctx, at); err != nil {
+		scopes, err := s.active(ctx, at)
+		if err != nil {
 			return nil, err
 		}
 		p := &core.Principal{Kind: core.KindApp, Tenant: at.Tenant, Subject: at.Subject, ClientID: at.ClientID,
-			Scopes: at.Scopes, TokenID: at.JTI, Expires: at.Expires}
+			Scopes: scopes, TokenID: at.JTI, Expires: at.Expires}
 		// RFC 9068 §2.2: sub is the client for a client's own token and
 		// the resource owner for a delegated one.
 		if at.Subject != at.ClientID {

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -213,5 +214,50 @@ func TestResourceServerChallenges(t *testing.T) {
 				t.Errorf("principal %q", res.header.Get("X-Principal"))
 			}
 		})
+	}
+}
+
+// TestTokensLoseScopesTheAppLost: a scope taken from an app is taken from
+// the tokens it already holds, client, user and refresh tokens alike; a
+// token left with none of its scopes is inactive for introspection.
+func TestTokensLoseScopesTheAppLost(t *testing.T) {
+	e := newEnv(t)
+	full := appFull.ClientID + ":" + secretFull
+	client := e.clientToken("cases:read webhooks:read")
+	user := e.grantTokens("cases:read", "users:read")
+	reduced := appFull
+	reduced.Scopes = []string{"webhooks:read", "users:read"}
+	e.dir.add(reduced, secretFull)
+
+	tests := []struct {
+		name, token, want string
+	}{
+		{"client token", client, "webhooks:read"},
+		{"user token", user.str("access_token"), "users:read"},
+	}
+	for _, tt := range tests {
+		p, err := e.svc.Verifier(ResourceGraphQL).Authenticate(t.Context(), tt.token)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got := strings.Join(p.Scopes, " "); got != tt.want {
+			t.Errorf("%s: principal scopes %q, want %q", tt.name, got, tt.want)
+		}
+		if res := e.post("/v1/oauth/introspect", url.Values{"token": {tt.token}}, full); res.body["active"] != true || res.str("scope") != tt.want {
+			t.Errorf("%s: introspection %s, want scope %q", tt.name, res.raw, tt.want)
+		}
+	}
+	if res := e.post("/v1/oauth/introspect", url.Values{"token": {user.str("refresh_token")}}, full); res.body["active"] != true || res.str("scope") != "users:read" {
+		t.Errorf("refresh token: introspection %s, want scope users:read", res.raw)
+	}
+
+	reduced.Scopes = []string{"users:read"}
+	e.dir.add(reduced, secretFull)
+	if res := e.post("/v1/oauth/introspect", url.Values{"token": {client}}, full); res.body["active"] != false || len(res.body) != 1 {
+		t.Errorf("a token left with no scope: introspection %s, want inactive", res.raw)
+	}
+	p, err := e.svc.Verifier(ResourceGraphQL).Authenticate(t.Context(), client)
+	if err != nil || len(p.Scopes) != 0 {
+		t.Errorf("a token left with no scope: %v %v, want a principal without scopes", p, err)
 	}
 }
