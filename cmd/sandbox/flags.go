@@ -108,10 +108,7 @@ func (o *options) config(log *slog.Logger) (emulator.Config, error) {
 	if o.logFormat != "text" && o.logFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format %q: must be text or json", o.logFormat))
 	}
-	issuer := o.issuer
-	if issuer == "" {
-		issuer = "http://" + publicAddr(o.addr)
-	} else if u, err := url.Parse(issuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" && u.Path != "/" {
+	if u, err := url.Parse(o.issuer); o.issuer != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" && u.Path != "/") {
 		errs = append(errs, fmt.Errorf("--issuer %q: must be an absolute http(s) URL without a path", o.issuer))
 	}
 	if !slices.Contains(oauth.SigningAlgs, o.signingAlg) {
@@ -120,7 +117,7 @@ func (o *options) config(log *slog.Logger) (emulator.Config, error) {
 	if o.keyRotation < 0 || (o.keyRotation > 0 && o.keyRotation < time.Minute) {
 		errs = append(errs, fmt.Errorf("--key-rotation %s: must be 0 or at least 1m", o.keyRotation))
 	}
-	cfg := emulator.Config{Issuer: strings.TrimSuffix(issuer, "/"), Logger: log, Seed: o.seed,
+	cfg := emulator.Config{Issuer: strings.TrimSuffix(o.issuer, "/"), Logger: log, Seed: o.seed,
 		SigningAlg: o.signingAlg, KeyRotation: o.keyRotation, BlockLocalWebhookTargets: !o.localTargets,
 		OperatorToken: o.operatorToken, Loopback: control.LoopbackAddr(o.addr)}
 	if o.faultsFile != "" {
@@ -148,6 +145,17 @@ func (o *options) config(log *slog.Logger) (emulator.Config, error) {
 		}
 	}
 	return cfg, errors.Join(errs...)
+}
+
+// bind completes cfg for the address the listener got: the default issuer
+// names the port actually bound (--addr HOST:0 picks one: tokens must name
+// the URL clients reach).
+func (o *options) bind(cfg *emulator.Config, bound net.Addr) {
+	host, _, _ := net.SplitHostPort(o.addr)
+	_, port, _ := net.SplitHostPort(bound.String())
+	if cfg.Issuer == "" {
+		cfg.Issuer = "http://" + publicAddr(net.JoinHostPort(host, port))
+	}
 }
 
 // publicAddr turns a listen address into one a client can dial
