@@ -41,6 +41,8 @@ type options struct {
 	operatorToken string
 	faultsFile    string
 	pprofAddr     string
+
+	allowedHosts []string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -60,6 +62,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.operatorToken, "operator-token", env("OPERATOR_TOKEN", ""), "bearer token for /_sandbox (required off loopback; generated and printed when empty)")
 	fs.StringVar(&o.faultsFile, "faults", env("FAULTS", ""), "YAML or JSON file of fault rules loaded at start")
 	fs.StringVar(&o.pprofAddr, "pprof", env("PPROF", ""), "serve net/http/pprof on this separate address, e.g. 127.0.0.1:6060 (off when empty)")
+	fs.StringSliceVar(&o.allowedHosts, "allowed-hosts", envList("ALLOWED_HOSTS"), "further Host header values answered, comma-separated: host (any port) or host:port; * answers every host (on a loopback --addr only localhost, 127.0.0.1, [::1] and the issuer's host are answered; beyond loopback every host unless this is set)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: sandbox [flags]\n       sandbox healthcheck [URL]\n\nFlags:\n%s", fs.FlagUsages())
 	}
@@ -73,6 +76,17 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	return o, nil
+}
+
+// envList splits a comma-separated variable; nil when unset or empty.
+func envList(name string) []string {
+	var list []string
+	for v := range strings.SplitSeq(env(name, ""), ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			list = append(list, v)
+		}
+	}
+	return list
 }
 
 func envInt(name string) int64 {
@@ -104,6 +118,9 @@ func (o *options) config(log *slog.Logger) (emulator.Config, error) {
 		if _, _, err := net.SplitHostPort(o.pprofAddr); err != nil {
 			errs = append(errs, fmt.Errorf("--pprof %q: %w", o.pprofAddr, err))
 		}
+	}
+	if err := emulator.CheckAllowedHosts(o.allowedHosts); err != nil {
+		errs = append(errs, fmt.Errorf("--allowed-hosts: %w", err))
 	}
 	if o.logFormat != "text" && o.logFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format %q: must be text or json", o.logFormat))
@@ -147,15 +164,32 @@ func (o *options) config(log *slog.Logger) (emulator.Config, error) {
 	return cfg, errors.Join(errs...)
 }
 
-// bind completes cfg for the address the listener got: the default issuer
+// bind completes cfg for the address the listener got. The default issuer
 // names the port actually bound (--addr HOST:0 picks one: tokens must name
-// the URL clients reach).
+// the URL clients reach). On a loopback address only the Host values that
+// name the sandbox are answered, against DNS rebinding; beyond loopback
+// (a container, reached by arbitrary names) only when --allowed-hosts is
+// set.
 func (o *options) bind(cfg *emulator.Config, bound net.Addr) {
 	host, _, _ := net.SplitHostPort(o.addr)
 	_, port, _ := net.SplitHostPort(bound.String())
 	if cfg.Issuer == "" {
 		cfg.Issuer = "http://" + publicAddr(net.JoinHostPort(host, port))
 	}
+	if !cfg.Loopback && len(o.allowedHosts) == 0 {
+		return
+	}
+	names := []string{"localhost", "127.0.0.1", "::1"}
+	if ip := net.ParseIP(host); host != "" && (ip == nil || !ip.IsUnspecified()) {
+		names = append(names, host)
+	}
+	for _, name := range names {
+		cfg.AllowedHosts = append(cfg.AllowedHosts, net.JoinHostPort(name, port))
+	}
+	if u, err := url.Parse(cfg.Issuer); err == nil {
+		cfg.AllowedHosts = append(cfg.AllowedHosts, u.Host)
+	}
+	cfg.AllowedHosts = append(cfg.AllowedHosts, o.allowedHosts...)
 }
 
 // publicAddr turns a listen address into one a client can dial

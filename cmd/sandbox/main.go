@@ -55,7 +55,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "sandbox:", err)
 		return exitUsage
 	}
-	// Listen first: the default issuer names the port actually bound.
+	// Listen first: the issuer and the allowed hosts name the port
+	// actually bound.
 	ln, err := net.Listen("tcp", opts.addr)
 	if err != nil {
 		fmt.Fprintln(stderr, "sandbox:", err)
