@@ -42,8 +42,14 @@ type options struct {
 	faultsFile    string
 	pprofAddr     string
 
-	allowedHosts []string
+	allowedHosts     []string
+	pprofAllowRemote bool
 }
+
+// secretFlags are the flags whose values never leave the process: their
+// environment variables are not shown as defaults in the usage text, and
+// /debug/pprof/cmdline shows them redacted.
+var secretFlags = []string{"operator-token"}
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
@@ -59,9 +65,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.signingAlg, "signing-alg", env("SIGNING_ALG", oauth.DefaultSigningAlg), "access-token signing algorithm: "+strings.Join(oauth.SigningAlgs, ", "))
 	fs.DurationVar(&o.keyRotation, "key-rotation", envDuration("KEY_ROTATION"), "rotate the signing key on this period (0: only on demand)")
 	fs.BoolVar(&o.localTargets, "allow-local-webhook-targets", env("ALLOW_LOCAL_WEBHOOK_TARGETS", "true") == "true", "allow webhook URLs on loopback and private addresses (turn off on shared deployments)")
-	fs.StringVar(&o.operatorToken, "operator-token", env("OPERATOR_TOKEN", ""), "bearer token for /_sandbox (required off loopback; generated and printed when empty)")
+	fs.StringVar(&o.operatorToken, "operator-token", "", "bearer token for /_sandbox (required off loopback; generated and printed when empty); prefer env ARGUS_SANDBOX_OPERATOR_TOKEN: a command line is visible to every local user")
 	fs.StringVar(&o.faultsFile, "faults", env("FAULTS", ""), "YAML or JSON file of fault rules loaded at start")
 	fs.StringVar(&o.pprofAddr, "pprof", env("PPROF", ""), "serve net/http/pprof on this separate address, e.g. 127.0.0.1:6060 (off when empty)")
+	fs.BoolVar(&o.pprofAllowRemote, "pprof-allow-remote", env("PPROF_ALLOW_REMOTE", "false") == "true", "let --pprof listen beyond loopback (the profiles have no authentication)")
 	fs.StringSliceVar(&o.allowedHosts, "allowed-hosts", envList("ALLOWED_HOSTS"), "further Host header values answered, comma-separated: host (any port) or host:port; * answers every host (on a loopback --addr only localhost, 127.0.0.1, [::1] and the issuer's host are answered; beyond loopback every host unless this is set)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: sandbox [flags]\n       sandbox healthcheck [URL]\n\nFlags:\n%s", fs.FlagUsages())
@@ -75,7 +82,20 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	// Secrets come from the environment only now, so that the usage text
+	// never shows them as defaults.
+	for _, name := range secretFlags {
+		if v, ok := os.LookupEnv(envName(name)); ok && !fs.Changed(name) {
+			_ = fs.Set(name, v)
+		}
+	}
 	return o, nil
+}
+
+// envName is the environment variable of a flag: operator-token →
+// ARGUS_SANDBOX_OPERATOR_TOKEN.
+func envName(flag string) string {
+	return "ARGUS_SANDBOX_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
 // envList splits a comma-separated variable; nil when unset or empty.
@@ -117,6 +137,8 @@ func (o *options) config(log *slog.Logger) (emulator.Config, error) {
 	if o.pprofAddr != "" {
 		if _, _, err := net.SplitHostPort(o.pprofAddr); err != nil {
 			errs = append(errs, fmt.Errorf("--pprof %q: %w", o.pprofAddr, err))
+		} else if !o.pprofAllowRemote && !control.LoopbackAddr(o.pprofAddr) {
+			errs = append(errs, fmt.Errorf("--pprof %q: not a loopback address; the profiles have no authentication and show the process's memory use and command line (add --pprof-allow-remote to serve them there anyway)", o.pprofAddr))
 		}
 	}
 	if err := emulator.CheckAllowedHosts(o.allowedHosts); err != nil {
