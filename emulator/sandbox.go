@@ -62,6 +62,12 @@ type Config struct {
 	// Loopback is true (then local callers are operators).
 	OperatorToken string
 	Loopback      bool
+	// AllowedHosts, when not empty, are the Host header values answered:
+	// a host (any port), host:port, or "*" (any). Others are refused with
+	// 421 misdirected_request before routing, so a web page rebinding its
+	// DNS name to 127.0.0.1 cannot drive a loopback sandbox from a browser.
+	// Empty: every host is answered.
+	AllowedHosts []string
 	// FaultRules are loaded at start (from --faults); reset returns to them.
 	FaultRules []faults.Rule
 	// CheckResponse, when set, validates every response against the specs
@@ -93,6 +99,9 @@ var specFiles = []string{"platform", "oauth", "webhooks", "graphql", "sandbox"}
 func New(cfg Config) (*Sandbox, error) {
 	if cfg.Issuer == "" {
 		return nil, errors.New("emulator: Issuer is required")
+	}
+	if err := CheckAllowedHosts(cfg.AllowedHosts); err != nil {
+		return nil, fmt.Errorf("emulator: AllowedHosts: %w", err)
 	}
 	loadDocs := func() (map[string]*openapi3.T, error) { return loadSpecs(cfg.Specs) }
 	if cfg.Specs == nil {
@@ -153,6 +162,7 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 		return err
 	}
 	log := cfg.Logger
+	hosts, _ := parseAllowedHosts(cfg.AllowedHosts) // checked by New
 	tf := &tokenFaults{}
 	var faultEngine *faults.Engine
 	var err error
@@ -223,6 +233,7 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 		IDs:           sb.IDs,
 		Wrap:          faultEngine.Wrap,
 		CheckResponse: cfg.CheckResponse,
+		AllowHost:     hosts.check(),
 	})
 	if err != nil {
 		return err

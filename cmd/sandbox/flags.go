@@ -41,7 +41,15 @@ type options struct {
 	operatorToken string
 	faultsFile    string
 	pprofAddr     string
+
+	allowedHosts     []string
+	pprofAllowRemote bool
 }
+
+// secretFlags are the flags whose values never leave the process: their
+// environment variables are not shown as defaults in the usage text, and
+// /debug/pprof/cmdline shows them redacted.
+var secretFlags = []string{"operator-token"}
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
@@ -57,9 +65,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.signingAlg, "signing-alg", env("SIGNING_ALG", oauth.DefaultSigningAlg), "access-token signing algorithm: "+strings.Join(oauth.SigningAlgs, ", "))
 	fs.DurationVar(&o.keyRotation, "key-rotation", envDuration("KEY_ROTATION"), "rotate the signing key on this period (0: only on demand)")
 	fs.BoolVar(&o.localTargets, "allow-local-webhook-targets", env("ALLOW_LOCAL_WEBHOOK_TARGETS", "true") == "true", "allow webhook URLs on loopback and private addresses (turn off on shared deployments)")
-	fs.StringVar(&o.operatorToken, "operator-token", env("OPERATOR_TOKEN", ""), "bearer token for /_sandbox (required off loopback; generated and printed when empty)")
+	fs.StringVar(&o.operatorToken, "operator-token", "", "bearer token for /_sandbox (required off loopback; generated and printed when empty); prefer env ARGUS_SANDBOX_OPERATOR_TOKEN: a command line is visible to every local user")
 	fs.StringVar(&o.faultsFile, "faults", env("FAULTS", ""), "YAML or JSON file of fault rules loaded at start")
 	fs.StringVar(&o.pprofAddr, "pprof", env("PPROF", ""), "serve net/http/pprof on this separate address, e.g. 127.0.0.1:6060 (off when empty)")
+	fs.BoolVar(&o.pprofAllowRemote, "pprof-allow-remote", env("PPROF_ALLOW_REMOTE", "false") == "true", "let --pprof listen beyond loopback (the profiles have no authentication)")
+	fs.StringSliceVar(&o.allowedHosts, "allowed-hosts", envList("ALLOWED_HOSTS"), "further Host header values answered, comma-separated: host (any port) or host:port; * answers every host (on a loopback --addr only localhost, 127.0.0.1, [::1] and the issuer's host are answered; beyond loopback every host unless this is set)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: sandbox [flags]\n       sandbox healthcheck [URL]\n\nFlags:\n%s", fs.FlagUsages())
 	}
@@ -72,7 +82,31 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	// Secrets come from the environment only now, so that the usage text
+	// never shows them as defaults.
+	for _, name := range secretFlags {
+		if v, ok := os.LookupEnv(envName(name)); ok && !fs.Changed(name) {
+			_ = fs.Set(name, v)
+		}
+	}
 	return o, nil
+}
+
+// envName is the environment variable of a flag: operator-token →
+// ARGUS_SANDBOX_OPERATOR_TOKEN.
+func envName(flag string) string {
+	return "ARGUS_SANDBOX_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// envList splits a comma-separated variable; nil when unset or empty.
+func envList(name string) []string {
+	var list []string
+	for v := range strings.SplitSeq(env(name, ""), ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			list = append(list, v)
+		}
+	}
+	return list
 }
 
 func envInt(name string) int64 {
@@ -103,15 +137,17 @@ func (o *options) config(log *slog.Logger) (emulator.Config, error) {
 	if o.pprofAddr != "" {
 		if _, _, err := net.SplitHostPort(o.pprofAddr); err != nil {
 			errs = append(errs, fmt.Errorf("--pprof %q: %w", o.pprofAddr, err))
+		} else if !o.pprofAllowRemote && !control.LoopbackAddr(o.pprofAddr) {
+			errs = append(errs, fmt.Errorf("--pprof %q: not a loopback address; the profiles have no authentication and show the process's memory use and command line (add --pprof-allow-remote to serve them there anyway)", o.pprofAddr))
 		}
+	}
+	if err := emulator.CheckAllowedHosts(o.allowedHosts); err != nil {
+		errs = append(errs, fmt.Errorf("--allowed-hosts: %w", err))
 	}
 	if o.logFormat != "text" && o.logFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format %q: must be text or json", o.logFormat))
 	}
-	issuer := o.issuer
-	if issuer == "" {
-		issuer = "http://" + publicAddr(o.addr)
-	} else if u, err := url.Parse(issuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" && u.Path != "/" {
+	if u, err := url.Parse(o.issuer); o.issuer != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" && u.Path != "/") {
 		errs = append(errs, fmt.Errorf("--issuer %q: must be an absolute http(s) URL without a path", o.issuer))
 	}
 	if !slices.Contains(oauth.SigningAlgs, o.signingAlg) {
@@ -120,7 +156,7 @@ func (o *options) config(log *slog.Logger) (emulator.Config, error) {
 	if o.keyRotation < 0 || (o.keyRotation > 0 && o.keyRotation < time.Minute) {
 		errs = append(errs, fmt.Errorf("--key-rotation %s: must be 0 or at least 1m", o.keyRotation))
 	}
-	cfg := emulator.Config{Issuer: strings.TrimSuffix(issuer, "/"), Logger: log, Seed: o.seed,
+	cfg := emulator.Config{Issuer: strings.TrimSuffix(o.issuer, "/"), Logger: log, Seed: o.seed,
 		SigningAlg: o.signingAlg, KeyRotation: o.keyRotation, BlockLocalWebhookTargets: !o.localTargets,
 		OperatorToken: o.operatorToken, Loopback: control.LoopbackAddr(o.addr)}
 	if o.faultsFile != "" {
@@ -148,6 +184,34 @@ func (o *options) config(log *slog.Logger) (emulator.Config, error) {
 		}
 	}
 	return cfg, errors.Join(errs...)
+}
+
+// bind completes cfg for the address the listener got. The default issuer
+// names the port actually bound (--addr HOST:0 picks one: tokens must name
+// the URL clients reach). On a loopback address only the Host values that
+// name the sandbox are answered, against DNS rebinding; beyond loopback
+// (a container, reached by arbitrary names) only when --allowed-hosts is
+// set.
+func (o *options) bind(cfg *emulator.Config, bound net.Addr) {
+	host, _, _ := net.SplitHostPort(o.addr)
+	_, port, _ := net.SplitHostPort(bound.String())
+	if cfg.Issuer == "" {
+		cfg.Issuer = "http://" + publicAddr(net.JoinHostPort(host, port))
+	}
+	if !cfg.Loopback && len(o.allowedHosts) == 0 {
+		return
+	}
+	names := []string{"localhost", "127.0.0.1", "::1"}
+	if ip := net.ParseIP(host); host != "" && (ip == nil || !ip.IsUnspecified()) {
+		names = append(names, host)
+	}
+	for _, name := range names {
+		cfg.AllowedHosts = append(cfg.AllowedHosts, net.JoinHostPort(name, port))
+	}
+	if u, err := url.Parse(cfg.Issuer); err == nil {
+		cfg.AllowedHosts = append(cfg.AllowedHosts, u.Host)
+	}
+	cfg.AllowedHosts = append(cfg.AllowedHosts, o.allowedHosts...)
 }
 
 // publicAddr turns a listen address into one a client can dial

@@ -55,6 +55,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "sandbox:", err)
 		return exitUsage
 	}
+	// Listen first: the issuer and the allowed hosts name the port
+	// actually bound.
+	ln, err := net.Listen("tcp", opts.addr)
+	if err != nil {
+		fmt.Fprintln(stderr, "sandbox:", err)
+		return exitRuntime
+	}
+	opts.bind(&cfg, ln.Addr())
 	if !cfg.Loopback && cfg.OperatorToken == "" {
 		cfg.OperatorToken = "op_" + rand.Text()
 		fmt.Fprintf(stdout, "operator token for /_sandbox (listening beyond loopback): %s\n", cfg.OperatorToken)
@@ -63,14 +71,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer restoreGC()
 	sb, err := emulator.New(cfg)
 	if err != nil {
+		ln.Close()
 		fmt.Fprintln(stderr, "sandbox:", err)
 		return exitUsage
-	}
-	ln, err := net.Listen("tcp", opts.addr)
-	if err != nil {
-		sb.Close()
-		fmt.Fprintln(stderr, "sandbox:", err)
-		return exitRuntime
 	}
 	if opts.pprofAddr != "" {
 		if err := startPprof(ctx, opts.pprofAddr, log); err != nil {

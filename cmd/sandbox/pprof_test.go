@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -72,5 +73,73 @@ func TestPprofServesOnItsOwnListener(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("sandbox did not stop after cancellation")
+	}
+}
+
+func TestPprofRefusesRemoteAddresses(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"every interface", []string{"--pprof", "0.0.0.0:6060"}, `--pprof "0.0.0.0:6060"`},
+		{"empty host", []string{"--pprof", ":6060"}, `--pprof ":6060"`},
+		{"a LAN address", []string{"--pprof", "192.0.2.10:6060"}, "--pprof-allow-remote"},
+		{"a name", []string{"--pprof", "profiles.example:6060"}, "--pprof-allow-remote"},
+		{"loopback", []string{"--pprof", "127.0.0.1:6060"}, ""},
+		{"IPv6 loopback", []string{"--pprof", "[::1]:6060"}, ""},
+		{"localhost", []string{"--pprof", "localhost:6060"}, ""},
+		{"forced", []string{"--pprof", "0.0.0.0:6060", "--pprof-allow-remote"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr strings.Builder
+			o, err := parseFlags(tt.args, &stderr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = o.config(newLogger("text", "error", io.Discard))
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("error %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+	// Cancelled: a sandbox that wrongly starts stops again at once.
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	var stderr strings.Builder
+	if code := run(ctx, []string{"--addr", "127.0.0.1:0", "--pprof", "0.0.0.0:0"}, io.Discard, &stderr); code != exitUsage {
+		t.Errorf("exit code = %d, want %d; stderr %s", code, exitUsage, stderr.String())
+	}
+}
+
+// TestPprofCmdlineHidesSecrets reads /debug/pprof/cmdline of a sandbox
+// given its operator token as a flag.
+func TestPprofCmdlineHidesSecrets(t *testing.T) {
+	args := []string{"--addr", "127.0.0.1:0", "--pprof", "127.0.0.1:0", "--log-level", "info",
+		"--operator-token=op_equals_secret", "--operator-token", "op_spaced_secret"}
+	orig := os.Args
+	os.Args = append([]string{"sandbox"}, args...)
+	t.Cleanup(func() { os.Args = orig })
+	s := startRun(t, args...)
+	m := regexp.MustCompile(`"pprof listening" url=(\S+)`).FindStringSubmatch(s.stderr.String())
+	if m == nil {
+		t.Fatalf("no pprof listening line in %s", s.stderr)
+	}
+	resp, err := http.Get(m[1] + "cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	cmdline := string(raw)
+	if strings.Contains(cmdline, "secret") {
+		t.Errorf("cmdline shows the operator token: %q", cmdline)
+	}
+	if !strings.Contains(cmdline, "--pprof\x00127.0.0.1:0") || !strings.Contains(cmdline, "--operator-token") {
+		t.Errorf("cmdline lost the other arguments: %q", cmdline)
 	}
 }

@@ -51,7 +51,8 @@ type RequestError struct {
 	Status int
 	// Code is the machine-readable reason: invalid_request,
 	// unsupported_media_type, request_too_large, invalid_token,
-	// insufficient_scope, not_found, method_not_allowed.
+	// insufficient_scope, not_found, method_not_allowed,
+	// misdirected_request.
 	Code   string
 	Detail string
 	Fields []FieldError
@@ -116,6 +117,10 @@ type RouterConfig struct {
 	// CheckResponse, when set, validates every response against the spec
 	// and reports mismatches (used by the test suites).
 	CheckResponse func(r *http.Request, op string, err error)
+	// AllowHost, when set, is asked about every request's Host header;
+	// a refused host is answered 421 misdirected_request before routing
+	// (the defence of a loopback listener against DNS rebinding).
+	AllowHost func(host string) bool
 }
 
 // refusableMethods are the methods answered 405 on a path that does not
@@ -250,6 +255,12 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				"the sandbox failed while serving this request; quote the request_id when reporting it"))
 		}
 	}()
+	if rt.cfg.AllowHost != nil && !rt.cfg.AllowHost(r.Host) {
+		Logger(r.Context(), rt.log).Info("request for a host not allowed", "host", r.Host, "path", r.URL.Path)
+		WriteRequestProblem(w, r, &RequestError{Status: http.StatusMisdirectedRequest, Code: "misdirected_request",
+			Detail: fmt.Sprintf("this sandbox does not answer for host %q; add it to the allowed hosts (--allowed-hosts)", r.Host)})
+		return
+	}
 	rt.mux.ServeHTTP(w, r)
 }
 

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestOperatorTokenIsNeverEchoed checks every place a given operator token
+// could surface: the usage text (defaults come from the environment), the
+// start-up output and the logs.
+func TestOperatorTokenIsNeverEchoed(t *testing.T) {
+	t.Run("usage with the token in the environment", func(t *testing.T) {
+		t.Setenv("ARGUS_SANDBOX_OPERATOR_TOKEN", "op_env_secret")
+		var stderr lockedBuffer
+		if code := run(t.Context(), []string{"--help"}, io.Discard, &stderr); code != exitOK {
+			t.Fatalf("--help exit code = %d", code)
+		}
+		if out := stderr.String(); strings.Contains(out, "op_env_secret") || !strings.Contains(out, "--operator-token") {
+			t.Errorf("usage: %s", out)
+		}
+	})
+	t.Run("environment still sets the token", func(t *testing.T) {
+		t.Setenv("ARGUS_SANDBOX_OPERATOR_TOKEN", "op_env_secret")
+		o, err := parseFlags(nil, io.Discard)
+		if err != nil || o.operatorToken != "op_env_secret" {
+			t.Errorf("operator token = %q, %v", o.operatorToken, err)
+		}
+		if o, _ := parseFlags([]string{"--operator-token", "op_flag"}, io.Discard); o.operatorToken != "op_flag" {
+			t.Errorf("the flag does not win over the environment: %q", o.operatorToken)
+		}
+	})
+	for _, addr := range []string{"127.0.0.1:0", "0.0.0.0:0"} {
+		t.Run("start-up on "+addr, func(t *testing.T) {
+			s := startRun(t, "--addr", addr, "--log-level", "debug", "--operator-token", "op_given_secret")
+			req, _ := http.NewRequest(http.MethodGet, s.base+"/_sandbox/clock", nil)
+			req.Header.Set("Authorization", "Bearer op_given_secret")
+			if status, _, body := do(t, req); status != http.StatusOK {
+				t.Fatalf("control plane with the token: %d %v", status, body)
+			}
+			if out := strings.Join(s.stdout, "") + s.stderr.String(); strings.Contains(out, "op_given_secret") {
+				t.Errorf("output shows the operator token: %s", out)
+			}
+		})
+	}
+	t.Run("a generated token is printed once", func(t *testing.T) {
+		s := startRun(t, "--addr", "0.0.0.0:0", "--log-level", "error")
+		if len(s.stdout) != 1 || !strings.Contains(s.stdout[0], "operator token for /_sandbox") {
+			t.Errorf("stdout before the banner: %q", s.stdout)
+		}
+	})
+}
