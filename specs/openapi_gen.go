@@ -9,7 +9,7 @@ import "github.com/getkin/kin-openapi/openapi3"
 var compiledDocs = map[string]compiledDoc{
 	"platform.yaml": {digest: "b017728e7dfd8f9a4ce83a3d3b8e2f55e56e34128ec10354f36350a0b5bf64ab", build: platformDoc},
 	"oauth.yaml":    {digest: "9a9fd5b6625da490ec35bf85f2304538661abd27c210d514ea1b8db9418329a7", build: oauthDoc},
-	"webhooks.yaml": {digest: "9889be11fdc63e4877b9f060e4c2e87c2e7fa1b935d67395f405aefa0db4637d", build: webhooksDoc},
+	"webhooks.yaml": {digest: "914f809937699c3e82fee8561ce07e93bc1dad808c131304666c97117825b181", build: webhooksDoc},
 	"graphql.yaml":  {digest: "b57d0bb45c64fb37b059d4f2a022790edc1baaf9a5ca85a89199fa249d16be5b", build: graphqlDoc},
 	"sandbox.yaml":  {digest: "ea3e34eea77d4605bacee32cefee58b67be9bcc5f34fbe2bdafa5e4df1155303", build: sandboxDoc},
 }
@@ -3634,7 +3634,7 @@ func webhooksDoc() *openapi3.T {
 							"code": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
 									Type:        &openapi3.Types{"string"},
-									Description: "Stable machine-readable reason, e.g. invalid_request, unknown_event_type, invalid_url, not_found, webhook_disabled.",
+									Description: "Stable machine-readable reason, e.g. invalid_request, unknown_event_type, invalid_url, not_found, webhook_disabled, limit_reached.",
 								},
 							},
 							"detail": &openapi3.SchemaRef{
