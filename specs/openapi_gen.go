@@ -7,9 +7,9 @@ import "github.com/getkin/kin-openapi/openapi3"
 // compiledDocs maps each compiled document to the digest of its YAML
 // source and the function that builds it (references unresolved).
 var compiledDocs = map[string]compiledDoc{
-	"platform.yaml": {digest: "b017728e7dfd8f9a4ce83a3d3b8e2f55e56e34128ec10354f36350a0b5bf64ab", build: platformDoc},
+	"platform.yaml": {digest: "d9ea427850b7482c86775b95dbf4fd0be2cac4bd966bf7a9e99199b18005985c", build: platformDoc},
 	"oauth.yaml":    {digest: "9d88a219a2cd24b9559ccc144a7cb3f97a3641caaa64d44f1505b3ff9653d69c", build: oauthDoc},
-	"webhooks.yaml": {digest: "9889be11fdc63e4877b9f060e4c2e87c2e7fa1b935d67395f405aefa0db4637d", build: webhooksDoc},
+	"webhooks.yaml": {digest: "914f809937699c3e82fee8561ce07e93bc1dad808c131304666c97117825b181", build: webhooksDoc},
 	"graphql.yaml":  {digest: "a93abf05b3efaf308b86d83cd24544f534f5cd4ef03e7fe52f5efcd2c7f5d6ad", build: graphqlDoc},
 	"sandbox.yaml":  {digest: "ea3e34eea77d4605bacee32cefee58b67be9bcc5f34fbe2bdafa5e4df1155303", build: sandboxDoc},
 }
@@ -114,7 +114,8 @@ func platformDoc() *openapi3.T {
 									MaxItems:    new(uint64(20)),
 									Items: &openapi3.SchemaRef{
 										Value: &openapi3.Schema{
-											Type: &openapi3.Types{"string"},
+											Type:      &openapi3.Types{"string"},
+											MaxLength: new(uint64(100)),
 										},
 									},
 								},
@@ -550,7 +551,7 @@ func platformDoc() *openapi3.T {
 							"code": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
 									Type:        &openapi3.Types{"string"},
-									Description: "Stable machine-readable reason, e.g. invalid_request, invalid_scope, review_required, not_found.",
+									Description: "Stable machine-readable reason, e.g. invalid_request, invalid_scope, review_required, not_found, limit_reached.",
 								},
 							},
 							"detail": &openapi3.SchemaRef{
@@ -645,7 +646,8 @@ func platformDoc() *openapi3.T {
 									MaxItems: new(uint64(20)),
 									Items: &openapi3.SchemaRef{
 										Value: &openapi3.Schema{
-											Type: &openapi3.Types{"string"},
+											Type:      &openapi3.Types{"string"},
+											MaxLength: new(uint64(2000)),
 										},
 									},
 								},
@@ -656,7 +658,8 @@ func platformDoc() *openapi3.T {
 									MaxItems: new(uint64(50)),
 									Items: &openapi3.SchemaRef{
 										Value: &openapi3.Schema{
-											Type: &openapi3.Types{"string"},
+											Type:      &openapi3.Types{"string"},
+											MaxLength: new(uint64(100)),
 										},
 									},
 								},
@@ -929,6 +932,26 @@ func platformDoc() *openapi3.T {
 						},
 					},
 				},
+				"LimitReached": &openapi3.ResponseRef{
+					Value: &openapi3.Response{
+						Description: new("The write would take the tenant or the app past a documented limit (`limit_reached`); `detail` names the limit and its value, and nothing was changed."),
+						Content: openapi3.Content{
+							"application/problem+json": &openapi3.MediaType{
+								Schema: &openapi3.SchemaRef{
+									Ref: "#/components/schemas/Problem",
+								},
+								Example: map[string]any{
+									"code":       "limit_reached",
+									"detail":     "the limit of 500 apps per tenant is reached; delete an app first",
+									"request_id": "req_0123456789abcdefghjkmnpqrs",
+									"status":     float64(409),
+									"title":      "Limit reached",
+									"type":       "https://argus.sandbox/problems/limit_reached",
+								},
+							},
+						},
+					},
+				},
 				"MethodNotAllowed": &openapi3.ResponseRef{
 					Value: &openapi3.Response{
 						Description: new("The path exists but not with this method (`method_not_allowed`); `Allow` lists the methods it takes."),
@@ -1138,7 +1161,7 @@ func platformDoc() *openapi3.T {
 				Post: &openapi3.Operation{
 					Tags:        []string{"Reviewed access"},
 					Summary:     "Request a partner-only capability",
-					Description: "Submits a reviewed-access request. It stays `submitted` until it is decided (in the\nsandbox through the control plane, `POST /_sandbox/access-requests/{id}/decision`).\nApproval unlocks the capability's partner-only scopes for the tenant.\n",
+					Description: "Submits a reviewed-access request. It stays `submitted` until it is decided (in the\nsandbox through the control plane, `POST /_sandbox/access-requests/{id}/decision`).\nApproval unlocks the capability's partner-only scopes for the tenant. A tenant keeps at\nmost 200 access requests, decided or not (`limit_reached`).\n",
 					OperationID: "createAccessRequest",
 					RequestBody: &openapi3.RequestBodyRef{
 						Value: &openapi3.RequestBody{
@@ -1178,6 +1201,9 @@ func platformDoc() *openapi3.T {
 						},
 						"405": &openapi3.ResponseRef{
 							Ref: "#/components/responses/MethodNotAllowed",
+						},
+						"409": &openapi3.ResponseRef{
+							Ref: "#/components/responses/LimitReached",
 						},
 						"413": &openapi3.ResponseRef{
 							Ref: "#/components/responses/TooLarge",
@@ -1298,7 +1324,7 @@ func platformDoc() *openapi3.T {
 				Post: &openapi3.Operation{
 					Tags:        []string{"Apps"},
 					Summary:     "Register an integration app",
-					Description: "Creates the external app record. Grant types, redirect URIs and published scopes inside\nthe tenant's approval policy are approved at once; the rest stay `pending` until an\nadministrator reviews them. Unpublished scopes are refused with `invalid_scope`;\npartner-only scopes are refused with `review_required` unless the tenant has an approved\naccess request for their capability. The `client_secret` is shown only in this response.\n",
+					Description: "Creates the external app record. Grant types, redirect URIs and published scopes inside\nthe tenant's approval policy are approved at once; the rest stay `pending` until an\nadministrator reviews them. Unpublished scopes are refused with `invalid_scope`;\npartner-only scopes are refused with `review_required` unless the tenant has an approved\naccess request for their capability. The `client_secret` is shown only in this response.\nA tenant has at most 500 apps (`limit_reached`).\n",
 					OperationID: "createApp",
 					RequestBody: &openapi3.RequestBodyRef{
 						Value: &openapi3.RequestBody{
@@ -1341,6 +1367,9 @@ func platformDoc() *openapi3.T {
 						},
 						"405": &openapi3.ResponseRef{
 							Ref: "#/components/responses/MethodNotAllowed",
+						},
+						"409": &openapi3.ResponseRef{
+							Ref: "#/components/responses/LimitReached",
 						},
 						"413": &openapi3.ResponseRef{
 							Ref: "#/components/responses/TooLarge",
@@ -1599,7 +1628,7 @@ func platformDoc() *openapi3.T {
 				Post: &openapi3.Operation{
 					Tags:        []string{"Credentials"},
 					Summary:     "Rotate the client secret",
-					Description: "Issues a new client secret, shown only in this response. The previous current secret\nkeeps working for `grace_period_seconds` (default 86400, i.e. 24 hours; 0 revokes it at\nonce). Secrets already in their grace period keep their expiry.\n",
+					Description: "Issues a new client secret, shown only in this response. The previous current secret\nkeeps working for `grace_period_seconds` (default 86400, i.e. 24 hours; 0 revokes it at\nonce). Secrets already in their grace period keep their expiry. An app has at most 5 live\nsecrets (the current one and those in their grace period): a rotation that would make a\nsixth is refused (`limit_reached`) and changes nothing; one with `grace_period_seconds` 0\nalways fits.\n",
 					OperationID: "rotateAppSecret",
 					RequestBody: &openapi3.RequestBodyRef{
 						Value: &openapi3.RequestBody{
@@ -1683,6 +1712,9 @@ func platformDoc() *openapi3.T {
 						"405": &openapi3.ResponseRef{
 							Ref: "#/components/responses/MethodNotAllowed",
 						},
+						"409": &openapi3.ResponseRef{
+							Ref: "#/components/responses/LimitReached",
+						},
 						"415": &openapi3.ResponseRef{
 							Ref: "#/components/responses/UnsupportedMediaType",
 						},
@@ -1699,7 +1731,7 @@ func platformDoc() *openapi3.T {
 				Get: &openapi3.Operation{
 					Tags:        []string{"Credentials"},
 					Summary:     "List the app's service tokens (metadata only)",
-					Description: "Lists the service tokens minted for the app, newest first, with their scopes, expiry and revocation state. Token values are never shown again.",
+					Description: "Lists the service tokens minted for the app, newest first, with their scopes, expiry and revocation state. Token values are never shown again. The list keeps at most 100 tokens: the oldest revoked or expired ones give way to new tokens.",
 					OperationID: "listServiceTokens",
 					Responses: newResponses(map[string]any{}, map[string]*openapi3.ResponseRef{
 						"200": &openapi3.ResponseRef{
@@ -1747,7 +1779,7 @@ func platformDoc() *openapi3.T {
 				Post: &openapi3.Operation{
 					Tags:        []string{"Credentials"},
 					Summary:     "Mint a service token",
-					Description: "Mints a signed JWT access token for headless automation, acting as the app. `scopes`\nmust be a subset of the app's approved scopes (all approved scopes when omitted). The\ntoken is shown only in this response.\n",
+					Description: "Mints a signed JWT access token for headless automation, acting as the app. `scopes`\nmust be a subset of the app's approved scopes (all approved scopes when omitted). The\ntoken is shown only in this response. An app has at most 100 active (neither revoked nor\nexpired) service tokens (`limit_reached`).\n",
 					OperationID: "createServiceToken",
 					RequestBody: &openapi3.RequestBodyRef{
 						Value: &openapi3.RequestBody{
@@ -1769,7 +1801,8 @@ func platformDoc() *openapi3.T {
 														MaxItems: new(uint64(50)),
 														Items: &openapi3.SchemaRef{
 															Value: &openapi3.Schema{
-																Type: &openapi3.Types{"string"},
+																Type:      &openapi3.Types{"string"},
+																MaxLength: new(uint64(100)),
 															},
 														},
 													},
@@ -1844,6 +1877,9 @@ func platformDoc() *openapi3.T {
 						"405": &openapi3.ResponseRef{
 							Ref: "#/components/responses/MethodNotAllowed",
 						},
+						"409": &openapi3.ResponseRef{
+							Ref: "#/components/responses/LimitReached",
+						},
 						"415": &openapi3.ResponseRef{
 							Ref: "#/components/responses/UnsupportedMediaType",
 						},
@@ -1905,7 +1941,7 @@ func platformDoc() *openapi3.T {
 				Get: &openapi3.Operation{
 					Tags:        []string{"Audit"},
 					Summary:     "Read the audit trail",
-					Description: "Reads the tenant's audit trail of app, credential and governance changes, oldest first, a page at a time; `target` narrows it to one app or access request.",
+					Description: "Reads the tenant's audit trail of app, credential and governance changes, oldest first, a page at a time; `target` narrows it to one app or access request. The trail keeps the tenant's latest 10,000 events; older ones are dropped. A cursor points after the last event served, so a page never repeats or skips an event still kept, even when older events were dropped meanwhile.",
 					OperationID: "listAuditEvents",
 					Parameters: openapi3.Parameters{&openapi3.ParameterRef{
 						Ref: "#/components/parameters/Limit",
@@ -3634,7 +3670,7 @@ func webhooksDoc() *openapi3.T {
 							"code": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
 									Type:        &openapi3.Types{"string"},
-									Description: "Stable machine-readable reason, e.g. invalid_request, unknown_event_type, invalid_url, not_found, webhook_disabled.",
+									Description: "Stable machine-readable reason, e.g. invalid_request, unknown_event_type, invalid_url, not_found, webhook_disabled, limit_reached.",
 								},
 							},
 							"detail": &openapi3.SchemaRef{

@@ -14,20 +14,38 @@ func Page(n, limit int, cursor string) (start, end int, next string, p *Problem)
 	if limit <= 0 {
 		limit = 20
 	}
-	if cursor != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(cursor)
-		off, err2 := strconv.Atoi(string(raw))
-		if err != nil || err2 != nil || off < 0 {
-			return 0, 0, "", NewProblem(http.StatusBadRequest, "invalid_request", "Invalid request",
-				"query.cursor: not a cursor returned by this API").WithField("query.cursor", "malformed cursor")
-		}
-		start = min(off, n)
+	off, p := DecodeCursor(cursor)
+	if p != nil {
+		return 0, 0, "", p
 	}
+	start = min(off, n)
 	end = min(start+limit, n)
 	if end < n {
-		next = base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(end)))
+		next = EncodeCursor(end)
 	}
 	return start, end, next, nil
+}
+
+// EncodeCursor renders a position as an opaque cursor (base64 of the
+// decimal). Page uses offsets; a list whose front can be dropped pages by
+// a position that does not shift, such as the last sequence number served.
+func EncodeCursor(pos int) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(pos)))
+}
+
+// DecodeCursor reads a cursor of EncodeCursor; "" is position 0. A
+// malformed cursor is a 400 problem naming query.cursor.
+func DecodeCursor(cursor string) (int, *Problem) {
+	if cursor == "" {
+		return 0, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	pos, err2 := strconv.Atoi(string(raw))
+	if err != nil || err2 != nil || pos < 0 {
+		return 0, NewProblem(http.StatusBadRequest, "invalid_request", "Invalid request",
+			"query.cursor: not a cursor returned by this API").WithField("query.cursor", "malformed cursor")
+	}
+	return pos, nil
 }
 
 // QueryInt returns an integer query parameter (already validated by the

@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -59,10 +60,19 @@ func (s *Service) listAudit(w http.ResponseWriter, r *http.Request) {
 	if target := r.URL.Query().Get("target"); target != "" {
 		events = slices.DeleteFunc(events, func(e AuditEvent) bool { return e.Target != target })
 	}
-	start, end, next, perr := core.Page(len(events), core.QueryInt(r, "limit", 20), r.URL.Query().Get("cursor"))
+	// The cursor is the Seq of the last event served, not an offset: the
+	// trail drops its oldest events past the retention, and an offset
+	// would then skip as many events as were dropped.
+	after, perr := core.DecodeCursor(r.URL.Query().Get("cursor"))
 	if perr != nil {
 		writeErr(w, r, perr)
 		return
+	}
+	start, _ := slices.BinarySearchFunc(events, after+1, func(e AuditEvent, seq int) int { return cmp.Compare(e.Seq, seq) })
+	end := min(start+core.QueryInt(r, "limit", 20), len(events))
+	next := ""
+	if end < len(events) {
+		next = core.EncodeCursor(events[end-1].Seq)
 	}
 	data := make([]auditView, 0, end-start)
 	for _, e := range events[start:end] {

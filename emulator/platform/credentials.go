@@ -43,6 +43,11 @@ func (s *Service) rotateSecret(w http.ResponseWriter, r *http.Request) {
 				kept = append(kept, sec)
 			}
 		}
+		// Refused before anything changes: the secrets in their grace
+		// period keep working, and a rotation with no grace still works.
+		if len(kept)+1 > s.limits.SecretsPerApp {
+			return SecretsLimitError(s.limits.SecretsPerApp)
+		}
 		a.Secrets = append(kept, Secret{ID: s.ids.New("csec"), Hash: sha256.Sum256([]byte(secret)), CreatedAt: now})
 		a.UpdatedAt = now
 		return nil
@@ -87,6 +92,12 @@ func (s *Service) createServiceToken(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
+	// Refuse before minting when the app is already at its limit; the
+	// store update below decides for concurrent requests.
+	if err := serviceTokenRoom(a.ServiceTokens, s.clock.Now(), s.limits.ServiceTokensPerApp); err != nil {
+		writeErr(w, r, err)
+		return
+	}
 	approved := values(a.Scopes, Approved)
 	scopes := in.Scopes
 	if scopes == nil {
@@ -115,8 +126,9 @@ func (s *Service) createServiceToken(w http.ResponseWriter, r *http.Request) {
 	}
 	st := ServiceToken{ID: id, Description: in.Description, Scopes: scopes, CreatedAt: s.clock.Now().UTC(), ExpiresAt: exp.UTC()}
 	if _, err := s.store.UpdateApp(r.Context(), p.Tenant, a.ID, func(a *App) error {
-		a.ServiceTokens = append(a.ServiceTokens, st)
-		return nil
+		tokens, err := addServiceToken(a.ServiceTokens, st, s.clock.Now(), s.limits.ServiceTokensPerApp)
+		a.ServiceTokens = tokens
+		return err
 	}); err != nil {
 		_ = s.tokens.RevokeTokenID(r.Context(), id)
 		writeErr(w, r, err)
@@ -126,6 +138,43 @@ func (s *Service) createServiceToken(w http.ResponseWriter, r *http.Request) {
 	v := viewServiceToken(st, s.clock.Now())
 	v.AccessToken, v.TokenType = token, "Bearer"
 	core.WriteSecretJSON(w, http.StatusCreated, v)
+}
+
+// active reports whether resource servers still accept t at now.
+func (t ServiceToken) active(now time.Time) bool { return !t.Revoked && now.Before(t.ExpiresAt) }
+
+// serviceTokenRoom refuses a new token when limit of an app's tokens are
+// active.
+func serviceTokenRoom(tokens []ServiceToken, now time.Time, limit int) error {
+	active := 0
+	for _, t := range tokens {
+		if t.active(now) {
+			active++
+		}
+	}
+	if active >= limit {
+		return ServiceTokensLimitError(limit)
+	}
+	return nil
+}
+
+// addServiceToken appends st to an app's tokens unless limit of them are
+// active. The list keeps at most limit records: the oldest revoked or
+// expired ones give way, so the history stays bounded while every active
+// token stays listed (and revocable).
+func addServiceToken(tokens []ServiceToken, st ServiceToken, now time.Time, limit int) ([]ServiceToken, error) {
+	if err := serviceTokenRoom(tokens, now, limit); err != nil {
+		return tokens, err
+	}
+	drop := len(tokens) + 1 - limit
+	tokens = slices.DeleteFunc(tokens, func(t ServiceToken) bool {
+		if drop > 0 && !t.active(now) {
+			drop--
+			return true
+		}
+		return false
+	})
+	return append(tokens, st), nil
 }
 
 func (s *Service) listServiceTokens(w http.ResponseWriter, r *http.Request) {

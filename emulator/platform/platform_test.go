@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,14 +19,25 @@ import (
 	"github.com/knogin/argus-sandbox/specs"
 )
 
-// fakeMinter records minted and revoked service tokens.
-type fakeMinter struct{ revoked []string }
+// fakeMinter records minted and revoked service tokens; tokens expire
+// after their ttl on clock.
+type fakeMinter struct {
+	clock   core.Clock
+	mu      sync.Mutex
+	minted  int
+	revoked []string
+}
 
 func (m *fakeMinter) MintServiceToken(_ context.Context, tenant, appID, clientID string, scopes []string, ttl time.Duration) (string, string, time.Time, error) {
-	return "jwt-for-" + clientID, "stk_0123456789abcdefghjkmnpq", time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), nil
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.minted++
+	return "jwt-for-" + clientID, fmt.Sprintf("stk_%024d", m.minted), m.clock.Now().Add(ttl), nil
 }
 
 func (m *fakeMinter) RevokeTokenID(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	m.revoked = append(m.revoked, id)
 	return nil
 }
@@ -39,13 +52,20 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvLimits(t, platform.Limits{})
+}
+
+// newEnvLimits is newEnv over a store with limits.
+func newEnvLimits(t *testing.T, limits platform.Limits) *env {
+	t.Helper()
 	fx := fixtures.MustDefault()
 	clock := core.NewVirtualClock(nil)
 	clock.Freeze()
 	t.Cleanup(clock.Close)
 	ids := core.NewIDs(nil)
-	minter := &fakeMinter{}
-	svc, err := platform.New(platform.Config{Clock: clock, IDs: ids, Fixtures: fx, Tokens: minter})
+	minter := &fakeMinter{clock: clock}
+	svc, err := platform.New(platform.Config{Clock: clock, IDs: ids, Fixtures: fx, Tokens: minter,
+		Store: platform.NewMemoryStore(limits)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,7 +39,8 @@ type Config struct {
 	IDs      *core.IDs
 	Fixtures *fixtures.Set
 	Logger   *slog.Logger
-	// Store defaults to a MemoryStore.
+	// Store defaults to a MemoryStore with the default Limits; the store
+	// decides the limits.
 	Store Store
 	// Events may be nil (no events).
 	Events EventPublisher
@@ -54,6 +55,7 @@ type Service struct {
 	fx       *fixtures.Set
 	log      *slog.Logger
 	store    Store
+	limits   Limits
 	events   EventPublisher
 	tokens   TokenMinter
 	policies map[string]*policy
@@ -70,8 +72,9 @@ func New(cfg Config) (*Service, error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.store == nil {
-		s.store = NewMemoryStore()
+		s.store = NewMemoryStore(Limits{})
 	}
+	s.limits = s.store.Limits()
 	for _, t := range cfg.Fixtures.Tenants {
 		p, err := newPolicy(t.Policy)
 		if err != nil {
@@ -139,9 +142,12 @@ func (s *Service) Reset(keepApps bool) {
 // writeErr maps store errors and problems to problem+json.
 func writeErr(w http.ResponseWriter, r *http.Request, err error) {
 	var p *core.Problem
+	var le *core.LimitError
 	switch {
 	case errors.As(err, &p):
 		core.WriteProblem(w, r, p)
+	case errors.As(err, &le):
+		core.WriteProblem(w, r, le.Problem())
 	case errors.Is(err, ErrNotFound):
 		core.WriteProblem(w, r, core.NewProblem(http.StatusNotFound, "not_found", "Not found", "no such resource in this tenant"))
 	default:

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/knogin/argus-sandbox/emulator/core"
 )
 
 // Store errors, checked with errors.Is.
@@ -14,7 +16,55 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrConflict: a record with the same key exists.
 	ErrConflict = errors.New("conflict")
+	// ErrLimitReached is matched by the *core.LimitError a store returns
+	// when a write would take a tenant or an app past one of its Limits.
+	ErrLimitReached = core.ErrLimitReached
 )
+
+// Default limits of a store; Limits documents each.
+const (
+	DefaultAppsPerTenant           = 500
+	DefaultSecretsPerApp           = 5
+	DefaultServiceTokensPerApp     = 100
+	DefaultAccessRequestsPerTenant = 200
+	DefaultAuditEventsPerTenant    = 10000
+)
+
+// Limits bounds what one tenant keeps in a Store, so no tenant can grow
+// the sandbox's memory without bound. A zero field takes its default.
+// Refusals are *core.LimitError values decided inside the store's write.
+type Limits struct {
+	// AppsPerTenant bounds a tenant's registered apps (CreateApp).
+	AppsPerTenant int
+	// SecretsPerApp bounds an app's client secrets: the current one and
+	// those still in their rotation grace (rotation drops expired ones).
+	SecretsPerApp int
+	// ServiceTokensPerApp bounds the service-token records an app keeps;
+	// revoked and expired records make room for new tokens, so it is the
+	// number of active tokens that is refused past it.
+	ServiceTokensPerApp int
+	// AccessRequestsPerTenant bounds a tenant's reviewed-access requests,
+	// decided or not.
+	AccessRequestsPerTenant int
+	// AuditEventsPerTenant is the audit retention: past it, appending
+	// drops the tenant's oldest event.
+	AuditEventsPerTenant int
+}
+
+// withDefaults fills the zero (or negative) fields.
+func (l Limits) withDefaults() Limits {
+	for _, f := range []struct {
+		v   *int
+		def int
+	}{{&l.AppsPerTenant, DefaultAppsPerTenant}, {&l.SecretsPerApp, DefaultSecretsPerApp},
+		{&l.ServiceTokensPerApp, DefaultServiceTokensPerApp}, {&l.AccessRequestsPerTenant, DefaultAccessRequestsPerTenant},
+		{&l.AuditEventsPerTenant, DefaultAuditEventsPerTenant}} {
+		if *f.v <= 0 {
+			*f.v = f.def
+		}
+	}
+	return l
+}
 
 // Approval states of an app's scopes, grant types and redirect URIs.
 const (
@@ -67,7 +117,12 @@ type App struct {
 
 // AuditEvent is an entry of a tenant's audit trail.
 type AuditEvent struct {
-	ID         string
+	ID string
+	// Seq is the event's position in its tenant's trail (1 for the first
+	// event since the store was cleared), assigned by AppendAudit. It
+	// keeps counting when retention drops old events, so it is a stable
+	// paging cursor.
+	Seq        int
 	Tenant     string
 	Action     string
 	ActorType  string
@@ -93,20 +148,32 @@ type AccessRequest struct {
 // Store persists the platform surface's aggregates. Every implementation
 // passes the suite in platform/storetest. Lookups are tenant-scoped except
 // AppByClientID, which the token endpoint needs before it knows the tenant.
+//
+// Every write that could take a tenant past one of the store's Limits
+// checks it inside the write (under the lock that makes the write atomic)
+// and refuses with a *core.LimitError: a count taken before the write
+// would let concurrent writers all pass it.
 type Store interface {
+	// CreateApp refuses past Limits.AppsPerTenant, or an app with more
+	// secrets or service tokens than an app may keep.
 	CreateApp(ctx context.Context, a App) error
 	GetApp(ctx context.Context, tenant, id string) (App, error)
 	AppByClientID(ctx context.Context, clientID string) (App, error)
 	ListApps(ctx context.Context, tenant string) ([]App, error)
 	// UpdateApp applies fn to the stored app atomically; an error from fn
-	// leaves the app unchanged. fn runs under the store's lock: it must not
-	// call the store.
+	// leaves the app unchanged, and so does a result with more secrets or
+	// service tokens than Limits allow (a *core.LimitError). fn runs under
+	// the store's lock: it must not call the store.
 	UpdateApp(ctx context.Context, tenant, id string, fn func(*App) error) (App, error)
 	DeleteApp(ctx context.Context, tenant, id string) (App, error)
 
+	// AppendAudit assigns e its Seq and appends it to its tenant's trail,
+	// dropping the oldest event past Limits.AuditEventsPerTenant.
 	AppendAudit(ctx context.Context, e AuditEvent) error
+	// ListAudit returns the events the tenant's trail keeps, oldest first.
 	ListAudit(ctx context.Context, tenant string) ([]AuditEvent, error)
 
+	// CreateAccessRequest refuses past Limits.AccessRequestsPerTenant.
 	CreateAccessRequest(ctx context.Context, r AccessRequest) error
 	GetAccessRequest(ctx context.Context, tenant, id string) (AccessRequest, error)
 	// AccessRequestByID finds a request in any tenant (control plane).
@@ -116,27 +183,38 @@ type Store interface {
 
 	// Clear removes everything, or everything but the apps when keepApps.
 	Clear(ctx context.Context, keepApps bool) error
+
+	// Limits reports the limits the store enforces, defaults filled in.
+	Limits() Limits
 }
 
-// MemoryStore is the default, concurrency-safe in-memory Store.
+// MemoryStore is the default, concurrency-safe in-memory Store. Every
+// per-tenant collection is indexed by tenant, so a tenant's operations cost
+// what that tenant stores, not what the whole sandbox does.
 type MemoryStore struct {
+	limits Limits
+
 	mu       sync.RWMutex
 	apps     map[string]*App // by id
 	byClient map[string]string
-	order    []string
-	audit    map[string][]AuditEvent
+	appOrder map[string][]string // app ids by tenant, in creation order
+	audit    map[string]*auditRing
 	requests map[string]*AccessRequest
-	reqOrder []string
+	reqOrder map[string][]string // request ids by tenant, in creation order
 }
 
 var _ Store = (*MemoryStore)(nil)
 
-// NewMemoryStore returns an empty MemoryStore.
-func NewMemoryStore() *MemoryStore {
-	s := &MemoryStore{}
+// NewMemoryStore returns an empty MemoryStore enforcing limits (zero
+// fields take their defaults).
+func NewMemoryStore(limits Limits) *MemoryStore {
+	s := &MemoryStore{limits: limits.withDefaults()}
 	_ = s.Clear(context.Background(), false)
 	return s
 }
+
+// Limits reports the limits the store enforces.
+func (s *MemoryStore) Limits() Limits { return s.limits }
 
 func cloneApp(a *App) App {
 	c := *a
@@ -146,6 +224,30 @@ func cloneApp(a *App) App {
 	c.Secrets = slices.Clone(a.Secrets)
 	c.ServiceTokens = slices.Clone(a.ServiceTokens)
 	return c
+}
+
+// checkApp refuses an app holding more than an app may keep.
+func (l Limits) checkApp(a *App) error {
+	if len(a.Secrets) > l.SecretsPerApp {
+		return SecretsLimitError(l.SecretsPerApp)
+	}
+	if len(a.ServiceTokens) > l.ServiceTokensPerApp {
+		return ServiceTokensLimitError(l.ServiceTokensPerApp)
+	}
+	return nil
+}
+
+// SecretsLimitError is the refusal of a rotation past Limits.SecretsPerApp.
+func SecretsLimitError(maxSecrets int) *core.LimitError {
+	return &core.LimitError{Limit: "live client secrets per app", Max: maxSecrets,
+		Hint: "rotate with grace_period_seconds 0, or wait until a secret in its grace period expires"}
+}
+
+// ServiceTokensLimitError is the refusal of a service token past
+// Limits.ServiceTokensPerApp.
+func ServiceTokensLimitError(maxTokens int) *core.LimitError {
+	return &core.LimitError{Limit: "active service tokens per app", Max: maxTokens,
+		Hint: "revoke one, or wait until one expires"}
 }
 
 // CreateApp stores a new app.
@@ -158,10 +260,16 @@ func (s *MemoryStore) CreateApp(_ context.Context, a App) error {
 	if _, ok := s.byClient[a.ClientID]; ok {
 		return ErrConflict
 	}
+	if len(s.appOrder[a.Tenant]) >= s.limits.AppsPerTenant {
+		return &core.LimitError{Limit: "apps per tenant", Max: s.limits.AppsPerTenant, Hint: "delete an app first"}
+	}
+	if err := s.limits.checkApp(&a); err != nil {
+		return err
+	}
 	c := cloneApp(&a)
 	s.apps[a.ID] = &c
 	s.byClient[a.ClientID] = a.ID
-	s.order = append(s.order, a.ID)
+	s.appOrder[a.Tenant] = append(s.appOrder[a.Tenant], a.ID)
 	return nil
 }
 
@@ -192,10 +300,8 @@ func (s *MemoryStore) ListApps(_ context.Context, tenant string) ([]App, error) 
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var out []App
-	for _, id := range s.order {
-		if a := s.apps[id]; a.Tenant == tenant {
-			out = append(out, cloneApp(a))
-		}
+	for _, id := range s.appOrder[tenant] {
+		out = append(out, cloneApp(s.apps[id]))
 	}
 	return out, nil
 }
@@ -210,6 +316,9 @@ func (s *MemoryStore) UpdateApp(_ context.Context, tenant, id string, fn func(*A
 	}
 	c := cloneApp(a)
 	if err := fn(&c); err != nil {
+		return App{}, err
+	}
+	if err := s.limits.checkApp(&c); err != nil {
 		return App{}, err
 	}
 	c.ID, c.ClientID, c.Tenant = a.ID, a.ClientID, a.Tenant
@@ -227,15 +336,47 @@ func (s *MemoryStore) DeleteApp(_ context.Context, tenant, id string) (App, erro
 	}
 	delete(s.apps, id)
 	delete(s.byClient, a.ClientID)
-	s.order = slices.DeleteFunc(s.order, func(x string) bool { return x == id })
+	s.appOrder[tenant] = slices.DeleteFunc(s.appOrder[tenant], func(x string) bool { return x == id })
 	return cloneApp(a), nil
+}
+
+// auditRing is a tenant's trail: it grows up to the retention, then each
+// append overwrites the oldest event, so appending costs O(1) and the
+// trail never holds more than the retention.
+type auditRing struct {
+	events []AuditEvent
+	next   int // the oldest event's index once full: where the next one goes
+	total  int // events appended since the store was cleared
+}
+
+func (r *auditRing) add(e AuditEvent, retention int) {
+	r.total++
+	e.Seq = r.total
+	if len(r.events) < retention {
+		r.events = append(r.events, e)
+		return
+	}
+	r.events[r.next] = e
+	r.next = (r.next + 1) % len(r.events)
+}
+
+// list copies the trail, oldest first.
+func (r *auditRing) list() []AuditEvent {
+	out := make([]AuditEvent, 0, len(r.events))
+	out = append(out, r.events[r.next:]...)
+	return append(out, r.events[:r.next]...)
 }
 
 // AppendAudit appends e to its tenant's trail.
 func (s *MemoryStore) AppendAudit(_ context.Context, e AuditEvent) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.audit[e.Tenant] = append(s.audit[e.Tenant], e)
+	r := s.audit[e.Tenant]
+	if r == nil {
+		r = &auditRing{}
+		s.audit[e.Tenant] = r
+	}
+	r.add(e, s.limits.AuditEventsPerTenant)
 	return nil
 }
 
@@ -243,7 +384,11 @@ func (s *MemoryStore) AppendAudit(_ context.Context, e AuditEvent) error {
 func (s *MemoryStore) ListAudit(_ context.Context, tenant string) ([]AuditEvent, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return slices.Clone(s.audit[tenant]), nil
+	r := s.audit[tenant]
+	if r == nil {
+		return nil, nil
+	}
+	return r.list(), nil
 }
 
 // CreateAccessRequest stores r.
@@ -253,9 +398,13 @@ func (s *MemoryStore) CreateAccessRequest(_ context.Context, r AccessRequest) er
 	if _, ok := s.requests[r.ID]; ok {
 		return ErrConflict
 	}
+	if len(s.reqOrder[r.Tenant]) >= s.limits.AccessRequestsPerTenant {
+		return &core.LimitError{Limit: "access requests per tenant", Max: s.limits.AccessRequestsPerTenant,
+			Hint: "requests are kept until POST /_sandbox/reset"}
+	}
 	r.RequestedScopes = slices.Clone(r.RequestedScopes)
 	s.requests[r.ID] = &r
-	s.reqOrder = append(s.reqOrder, r.ID)
+	s.reqOrder[r.Tenant] = append(s.reqOrder[r.Tenant], r.ID)
 	return nil
 }
 
@@ -286,12 +435,11 @@ func (s *MemoryStore) ListAccessRequests(_ context.Context, tenant string) ([]Ac
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var out []AccessRequest
-	for _, id := range s.reqOrder {
-		if r := s.requests[id]; r.Tenant == tenant {
-			c := *r
-			c.RequestedScopes = slices.Clone(r.RequestedScopes)
-			out = append(out, c)
-		}
+	for _, id := range s.reqOrder[tenant] {
+		r := s.requests[id]
+		c := *r
+		c.RequestedScopes = slices.Clone(r.RequestedScopes)
+		out = append(out, c)
 	}
 	return out, nil
 }
@@ -319,9 +467,9 @@ func (s *MemoryStore) Clear(_ context.Context, keepApps bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !keepApps || s.apps == nil {
-		s.apps, s.byClient, s.order = map[string]*App{}, map[string]string{}, nil
+		s.apps, s.byClient, s.appOrder = map[string]*App{}, map[string]string{}, map[string][]string{}
 	}
-	s.audit = map[string][]AuditEvent{}
-	s.requests, s.reqOrder = map[string]*AccessRequest{}, nil
+	s.audit = map[string]*auditRing{}
+	s.requests, s.reqOrder = map[string]*AccessRequest{}, map[string][]string{}
 	return nil
 }

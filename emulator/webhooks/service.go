@@ -80,7 +80,9 @@ type Config struct {
 	// RotationWindow is how long a rotated-out secret keeps signing when
 	// the request does not say (DefaultRotationWindow when zero).
 	RotationWindow time.Duration
-	// MaxWebhooksPerTenant bounds subscriptions per tenant.
+	// MaxWebhooksPerTenant bounds the default store's subscriptions per
+	// tenant (DefaultMaxWebhooksPerTenant when zero); a given Store brings
+	// its own limit.
 	MaxWebhooksPerTenant int
 	// WallClock stamps webhook-timestamp (time.Now when nil). It is the
 	// consumer's real clock that checks freshness (Standard Webhooks'
@@ -159,7 +161,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Store == nil {
-		cfg.Store = NewMemoryStore(cfg.Retention)
+		cfg.Store = NewMemoryStore(cfg.Retention, cfg.MaxWebhooksPerTenant)
 	}
 	s := &Service{
 		cfg:     cfg,

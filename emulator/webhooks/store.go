@@ -6,6 +6,8 @@ import (
 	"errors"
 	"slices"
 	"sync"
+
+	"github.com/knogin/argus-sandbox/emulator/core"
 )
 
 // Store errors, checked with errors.Is.
@@ -15,6 +17,9 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrConflict is returned when creating a record whose ID exists.
 	ErrConflict = errors.New("already exists")
+	// ErrLimitReached is matched by the *core.LimitError CreateWebhook
+	// returns when the tenant already has the store's maximum of webhooks.
+	ErrLimitReached = core.ErrLimitReached
 )
 
 // DeliveryFilter selects deliveries of one webhook.
@@ -40,6 +45,9 @@ func (f DeliveryFilter) match(d *Delivery) bool {
 // are safe for concurrent use; read-modify-write goes through the update
 // closures, which must not call the store.
 type Store interface {
+	// CreateWebhook stores w unless its tenant already has the store's
+	// maximum of webhooks (a *core.LimitError, decided inside the write so
+	// concurrent creates cannot overshoot it).
 	CreateWebhook(ctx context.Context, w Webhook) (Webhook, error)
 	GetWebhook(ctx context.Context, tenant, id string) (Webhook, error)
 	// ListWebhooks returns the tenant's webhooks, oldest first.
@@ -66,11 +74,13 @@ const DefaultRetention = 1000
 // retention are evicted oldest first (trimmed in batches: up to 10 % more
 // may be kept between trims).
 type MemoryStore struct {
-	retention int
+	retention    int
+	maxPerTenant int
 
 	mu       sync.RWMutex
 	seq      uint64
 	webhooks map[string]*memWebhook // by webhook ID
+	count    map[string]int         // webhooks by tenant
 }
 
 type memWebhook struct {
@@ -83,12 +93,17 @@ type memWebhook struct {
 var _ Store = (*MemoryStore)(nil)
 
 // NewMemoryStore returns an empty store keeping retention finished
-// deliveries per webhook (DefaultRetention when <= 0).
-func NewMemoryStore(retention int) *MemoryStore {
+// deliveries per webhook (DefaultRetention when <= 0) and at most
+// maxPerTenant webhooks per tenant (DefaultMaxWebhooksPerTenant when <= 0).
+func NewMemoryStore(retention, maxPerTenant int) *MemoryStore {
 	if retention <= 0 {
 		retention = DefaultRetention
 	}
-	return &MemoryStore{retention: retention, webhooks: map[string]*memWebhook{}}
+	if maxPerTenant <= 0 {
+		maxPerTenant = DefaultMaxWebhooksPerTenant
+	}
+	return &MemoryStore{retention: retention, maxPerTenant: maxPerTenant,
+		webhooks: map[string]*memWebhook{}, count: map[string]int{}}
 }
 
 func (m *MemoryStore) webhook(tenant, id string) (*memWebhook, error) {
@@ -99,13 +114,18 @@ func (m *MemoryStore) webhook(tenant, id string) (*memWebhook, error) {
 	return mw, nil
 }
 
-// CreateWebhook stores w and assigns its Seq.
+// CreateWebhook stores w and assigns its Seq; the tenant's count is
+// checked under the same lock as the insert.
 func (m *MemoryStore) CreateWebhook(_ context.Context, w Webhook) (Webhook, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.webhooks[w.ID]; ok {
 		return Webhook{}, ErrConflict
 	}
+	if m.count[w.Tenant] >= m.maxPerTenant {
+		return Webhook{}, &core.LimitError{Limit: "webhooks per tenant", Max: m.maxPerTenant, Hint: "delete one first"}
+	}
+	m.count[w.Tenant]++
 	m.seq++
 	w.Seq = m.seq
 	w.Events = slices.Clone(w.Events)
@@ -163,6 +183,10 @@ func (m *MemoryStore) DeleteWebhook(_ context.Context, tenant, id string) error 
 		return err
 	}
 	delete(m.webhooks, id)
+	m.count[tenant]--
+	if m.count[tenant] == 0 {
+		delete(m.count, tenant)
+	}
 	return nil
 }
 
@@ -293,7 +317,7 @@ func (m *MemoryStore) ListDeliveries(_ context.Context, tenant, webhookID string
 func (m *MemoryStore) Reset(context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.webhooks = map[string]*memWebhook{}
+	m.webhooks, m.count = map[string]*memWebhook{}, map[string]int{}
 	return nil
 }
 

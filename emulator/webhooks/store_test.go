@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
+
+	"github.com/knogin/argus-sandbox/emulator/core"
 )
 
 // testStore is the shared suite every Store implementation must pass.
@@ -146,7 +148,56 @@ func testStore(t *testing.T, newStore func(retention int) Store) {
 }
 
 func TestMemoryStore(t *testing.T) {
-	testStore(t, func(retention int) Store { return NewMemoryStore(retention) })
+	testStore(t, func(retention int) Store { return NewMemoryStore(retention, 0) })
+	testStoreLimit(t, func(maxPerTenant int) Store { return NewMemoryStore(0, maxPerTenant) })
+}
+
+// testStoreLimit is the part of the shared suite about the webhooks-per-
+// tenant limit: concurrent creates past it store exactly the limit, the
+// rest are refused with a *core.LimitError naming it, tenants count
+// separately, and a delete or a reset makes room again.
+func testStoreLimit(t *testing.T, newStore func(maxPerTenant int) Store) {
+	ctx := context.Background()
+	const limit, creates = 3, 3 + 70
+	st := newStore(limit)
+	errs := make([]error, creates)
+	var wg sync.WaitGroup
+	for i := range creates {
+		wg.Go(func() {
+			_, errs[i] = st.CreateWebhook(ctx, Webhook{ID: fmt.Sprint("wh_", i), Tenant: "acme"})
+		})
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		var le *core.LimitError
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, ErrLimitReached) || !errors.As(err, &le) || le.Max != limit || le.Limit != "webhooks per tenant":
+			t.Errorf("refusal = %v, want a LimitError of %d webhooks per tenant", err, limit)
+		}
+	}
+	if list, _ := st.ListWebhooks(ctx, "acme"); ok != limit || len(list) != limit {
+		t.Fatalf("%d creates succeeded, %d stored; want %d", ok, len(list), limit)
+	}
+	if _, err := st.CreateWebhook(ctx, Webhook{ID: "wh_globex", Tenant: "globex"}); err != nil {
+		t.Errorf("another tenant refused: %v", err)
+	}
+	list, _ := st.ListWebhooks(ctx, "acme")
+	_ = st.DeleteWebhook(ctx, "acme", list[0].ID)
+	if _, err := st.CreateWebhook(ctx, Webhook{ID: "wh_after_delete", Tenant: "acme"}); err != nil {
+		t.Errorf("create after a delete: %v", err)
+	}
+	if _, err := st.CreateWebhook(ctx, Webhook{ID: "wh_past", Tenant: "acme"}); !errors.Is(err, ErrLimitReached) {
+		t.Errorf("create past the limit after a delete = %v, want ErrLimitReached", err)
+	}
+	_ = st.Reset(ctx)
+	for i := range limit {
+		if _, err := st.CreateWebhook(ctx, Webhook{ID: fmt.Sprint("wh_reset_", i), Tenant: "acme"}); err != nil {
+			t.Errorf("create %d after a reset: %v", i, err)
+		}
+	}
 }
 
 // TestMemoryStoreTrim checks the eviction against a plain model (evict
@@ -156,7 +207,7 @@ func TestMemoryStore(t *testing.T) {
 func TestMemoryStoreTrim(t *testing.T) {
 	ctx := context.Background()
 	const retention = 20
-	st := NewMemoryStore(retention)
+	st := NewMemoryStore(retention, 0)
 	_, _ = st.CreateWebhook(ctx, Webhook{ID: "wh_1", Tenant: "acme"})
 	type entry struct {
 		id       string

@@ -2,6 +2,7 @@ package webhooks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -38,19 +39,18 @@ func (s *Service) Subscribe(ctx context.Context, tenant string, sub Subscription
 		return Webhook{}, core.NewProblem(http.StatusBadRequest, "invalid_request", "Invalid signing secret",
 			"the secret must be whsec_ followed by the base64 of 24 to 64 bytes").WithField("/secret", "malformed secret")
 	}
-	existing, err := s.store.ListWebhooks(ctx, tenant)
-	if err != nil {
-		return Webhook{}, err
-	}
-	if len(existing) >= s.cfg.MaxWebhooksPerTenant {
-		return Webhook{}, core.NewProblem(http.StatusConflict, "limit_reached", "Too many webhooks",
-			fmt.Sprintf("the tenant already has the maximum of %d webhooks; delete one first", s.cfg.MaxWebhooksPerTenant))
-	}
 	now := s.clock.Now().UTC()
-	return s.store.CreateWebhook(ctx, Webhook{
+	// The store checks the tenant's limit inside its write: a count taken
+	// here first would let concurrent creates all pass it.
+	w, err := s.store.CreateWebhook(ctx, Webhook{
 		ID: s.ids.New("wh"), Tenant: tenant, URL: sub.URL, Description: sub.Description,
 		Events: slices.Clone(sub.Events), Secret: secret, CreatedAt: now, UpdatedAt: now,
 	})
+	var le *core.LimitError
+	if errors.As(err, &le) {
+		return Webhook{}, le.Problem()
+	}
+	return w, err
 }
 
 // checkEvents refuses topics outside the catalog, naming each one.

@@ -13,15 +13,16 @@ import (
 	"github.com/knogin/argus-sandbox/emulator/platform"
 )
 
-// Run exercises a fresh store from newStore.
-func Run(t *testing.T, newStore func() platform.Store) {
+// Run exercises fresh stores from newStore, which must enforce the limits
+// it is given (zero fields: the defaults).
+func Run(t *testing.T, newStore func(platform.Limits) platform.Store) {
 	ctx := context.Background()
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	app := platform.App{ID: "app_1", ClientID: "cli_1", Tenant: "acme", Name: "One",
 		Scopes: []platform.Item{{Value: "cases:read", Status: platform.Approved}}, CreatedAt: now, UpdatedAt: now}
 
 	t.Run("apps", func(t *testing.T) {
-		s := newStore()
+		s := newStore(platform.Limits{})
 		if err := s.CreateApp(ctx, app); err != nil {
 			t.Fatal(err)
 		}
@@ -80,7 +81,7 @@ func Run(t *testing.T, newStore func() platform.Store) {
 	})
 
 	t.Run("audit and access requests", func(t *testing.T) {
-		s := newStore()
+		s := newStore(platform.Limits{})
 		_ = s.AppendAudit(ctx, platform.AuditEvent{ID: "a1", Tenant: "acme", Action: "app.created"})
 		_ = s.AppendAudit(ctx, platform.AuditEvent{ID: "a2", Tenant: "globex", Action: "app.created"})
 		if list, _ := s.ListAudit(ctx, "acme"); len(list) != 1 || list[0].ID != "a1" {
@@ -105,4 +106,5 @@ func Run(t *testing.T, newStore func() platform.Store) {
 			t.Errorf("Clear kept access requests")
 		}
 	})
+	t.Run("limits", func(t *testing.T) { runLimits(t, newStore) })
 }
