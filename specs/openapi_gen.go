@@ -11,7 +11,7 @@ var compiledDocs = map[string]compiledDoc{
 	"oauth.yaml":    {digest: "9a9fd5b6625da490ec35bf85f2304538661abd27c210d514ea1b8db9418329a7", build: oauthDoc},
 	"webhooks.yaml": {digest: "9889be11fdc63e4877b9f060e4c2e87c2e7fa1b935d67395f405aefa0db4637d", build: webhooksDoc},
 	"graphql.yaml":  {digest: "b57d0bb45c64fb37b059d4f2a022790edc1baaf9a5ca85a89199fa249d16be5b", build: graphqlDoc},
-	"sandbox.yaml":  {digest: "ea3e34eea77d4605bacee32cefee58b67be9bcc5f34fbe2bdafa5e4df1155303", build: sandboxDoc},
+	"sandbox.yaml":  {digest: "22c29ff6021115c3b331c9afc43a2ed1ef3ab1ea1cf3ab9111c6995a3ca26216", build: sandboxDoc},
 }
 
 // platformDoc builds platform.yaml.
@@ -5790,6 +5790,7 @@ func sandboxDoc() *openapi3.T {
 											Value: &openapi3.Schema{
 												Type: &openapi3.Types{"integer"},
 												Min:  new(float64(1)),
+												Max:  new(float64(1e+09)),
 											},
 										},
 										"retry_after": &openapi3.SchemaRef{
@@ -5874,6 +5875,7 @@ func sandboxDoc() *openapi3.T {
 											Value: &openapi3.Schema{
 												Type: &openapi3.Types{"integer"},
 												Min:  new(float64(1)),
+												Max:  new(float64(1e+09)),
 											},
 										},
 										"interval": &openapi3.SchemaRef{
@@ -5938,6 +5940,7 @@ func sandboxDoc() *openapi3.T {
 											Value: &openapi3.Schema{
 												Type: &openapi3.Types{"integer"},
 												Min:  new(float64(0)),
+												Max:  new(float64(1e+09)),
 											},
 										},
 									},
@@ -6297,6 +6300,7 @@ func sandboxDoc() *openapi3.T {
 									Type:        &openapi3.Types{"integer"},
 									Description: "Skip the first N matches.",
 									Min:         new(float64(0)),
+									Max:         new(float64(1e+09)),
 								},
 							},
 							"first": &openapi3.SchemaRef{
@@ -6304,6 +6308,7 @@ func sandboxDoc() *openapi3.T {
 									Type:        &openapi3.Types{"integer"},
 									Description: "Then fire on the next N matches only.",
 									Min:         new(float64(1)),
+									Max:         new(float64(1e+09)),
 								},
 							},
 							"from": &openapi3.SchemaRef{
@@ -6323,7 +6328,7 @@ func sandboxDoc() *openapi3.T {
 							"until": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
 									Type:        &openapi3.Types{"string"},
-									Description: "RFC 3339 time, or a duration after the rule was added.",
+									Description: "RFC 3339 time, or a duration after the rule was added; later than from.",
 									MinLength:   1,
 								},
 							},

@@ -26,6 +26,14 @@ func TestCreateFaultRule(t *testing.T) {
 		{"match field of another target", `{"name":"a","match":{"topic":"case.updated"},"action":{"error":{"status":500}}}`, 400, []string{"/match/topic"}},
 		{"latency that would outlive the write timeout", `{"name":"lat","match":{"operation":"listAccessRequests"},"action":{"latency":{"fixed":"999999h"}}}`, 400, []string{"/action/latency/fixed"}},
 		{"duration out of range", `{"name":"tex","match":{"operation":"token"},"action":{"token_expiry":{"expires_in":"-999999999h"}}}`, 400, []string{"/action/token_expiry/expires_in"}},
+		{"first that would overflow after plus first", `{"name":"a","when":{"after":1,"first":9223372036854775807},"action":{"malformed":{}}}`, 400, []string{"/when/first"}},
+		{"after beyond int", `{"name":"a","when":{"after":1e23},"action":{"malformed":{}}}`, 400, []string{"/when/after"}},
+		{"from after until", `{"name":"a","when":{"from":"2h","until":"1h"},"action":{"malformed":{}}}`, 400, []string{"/when/until"}},
+		{"window that never opens on the clock", `{"name":"a","when":{"from":"2h","until":"2000-01-01T00:00:00Z"},"action":{"malformed":{}}}`, 400, []string{"/when/until"}},
+		{"rate limit beyond int", `{"name":"a","action":{"error":{"status":429,"limit":1e23}}}`, 400, []string{"/action/error/limit"}},
+		{"probability that rounds to zero", `{"name":"a","when":{"probability":1e-9999999},"action":{"malformed":{}}}`, 400, []string{"/when/probability"}},
+		{"count beyond float64", `{"name":"a","when":{"after":1e400},"action":{"malformed":{}}}`, 400, []string{"/when/after"}},
+		{"integers in exponent notation", `{"name":"outage","when":{"after":1e2,"first":2.0},"action":{"malformed":{}}}`, 201, nil},
 		{"every semantic problem", `{"name":"a","when":{"until":"later"},"action":{"error":{"status":500,"limit":3}}}`, 400, []string{"/when/until", "/action/error/limit"}},
 	}
 	for _, tt := range tests {
