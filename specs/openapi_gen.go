@@ -11,7 +11,7 @@ var compiledDocs = map[string]compiledDoc{
 	"oauth.yaml":    {digest: "9a9fd5b6625da490ec35bf85f2304538661abd27c210d514ea1b8db9418329a7", build: oauthDoc},
 	"webhooks.yaml": {digest: "9889be11fdc63e4877b9f060e4c2e87c2e7fa1b935d67395f405aefa0db4637d", build: webhooksDoc},
 	"graphql.yaml":  {digest: "b57d0bb45c64fb37b059d4f2a022790edc1baaf9a5ca85a89199fa249d16be5b", build: graphqlDoc},
-	"sandbox.yaml":  {digest: "22c29ff6021115c3b331c9afc43a2ed1ef3ab1ea1cf3ab9111c6995a3ca26216", build: sandboxDoc},
+	"sandbox.yaml":  {digest: "adec437e1912155e3619052a65d761ecc7d1d5695bdd28015ac5c9558e00bd2d", build: sandboxDoc},
 }
 
 // platformDoc builds platform.yaml.
@@ -7651,7 +7651,7 @@ func sandboxDoc() *openapi3.T {
 				Get: &openapi3.Operation{
 					Tags:        []string{"Sandbox"},
 					Summary:     "Download a published spec file",
-					Description: "Serves a file of the sandbox's specs as loaded at start: an OpenAPI document\n(`platform.yaml`, `oauth.yaml`, `webhooks.yaml`, `sandbox.yaml`…), the JSON Schema of\nthe fault-rule file (`faults.schema.json`) or the GraphQL schema (`schema.graphql`).\n",
+					Description: "Serves a published file of the sandbox's specs as loaded at start: an OpenAPI document\n(`platform.yaml`, `oauth.yaml`, `webhooks.yaml`, `graphql.yaml`, `sandbox.yaml`), the\nJSON Schema of the fault-rule or scenario file (`faults.schema.json`,\n`scenario.schema.json`) or the public GraphQL schema (`schema.graphql`). Any other name\nis 404: the partner-only GraphQL operations are not published; an approved tenant calls\nthem as persisted operations of its curated bundles.\n",
 					OperationID: "getSpecFile",
 					Parameters: openapi3.Parameters{&openapi3.ParameterRef{
 						Value: &openapi3.Parameter{

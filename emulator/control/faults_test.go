@@ -4,7 +4,9 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"path"
 	"testing"
+	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -123,6 +125,7 @@ func TestHealthAndSpecFiles(t *testing.T) {
 		{"faults.schema.json", 200, "application/json"},
 		{"schema.graphql", 200, "application/graphql"},
 		{"nope.yaml", 404, "application/problem+json"},
+		{"schema.partner.graphql", 404, "application/problem+json"},
 		{"specs.go", 400, "application/problem+json"},
 		{"..%2Fgo.mod", 400, "application/problem+json"},
 	}
@@ -144,5 +147,44 @@ func TestHealthAndSpecFiles(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSpecFilesPublished: every spec file is served, except the partner
+// GraphQL schema extension, an inventory of reviewed-access operations; it
+// stays unserved even when a --specs directory holds it or other files.
+func TestSpecFilesPublished(t *testing.T) {
+	names, err := fs.Glob(specs.Default(), "*.*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra := fstest.MapFS{"notes.yaml": {Data: []byte("internal: true\n")}}
+	for _, n := range names {
+		data, _ := fs.ReadFile(specs.Default(), n)
+		extra[n] = &fstest.MapFile{Data: data}
+	}
+	e := newEnv(t, func(c *Config) { c.Specs = extra })
+	served := 0
+	for _, name := range names {
+		if path.Ext(name) == ".go" {
+			continue
+		}
+		status, _, _ := e.do(http.MethodGet, "/openapi/"+name, "", "")
+		want := http.StatusOK
+		if name == "schema.partner.graphql" {
+			want = http.StatusNotFound
+		}
+		if status != want {
+			t.Errorf("GET /openapi/%s = %d, want %d", name, status, want)
+		}
+		if status == http.StatusOK {
+			served++
+		}
+	}
+	if served < 7 {
+		t.Errorf("only %d spec files served", served)
+	}
+	if status, _, _ := e.do(http.MethodGet, "/openapi/notes.yaml", "", ""); status != http.StatusNotFound {
+		t.Errorf("GET /openapi/notes.yaml = %d, want 404: only the published files are served", status)
 	}
 }
