@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
@@ -116,6 +117,9 @@ func ParseScenario(file string, data []byte) (*Scenario, error) {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, fail("/", err.Error())
 	}
+	if issues := schemaissue.Numbers(doc); len(issues) > 0 {
+		return nil, &ValidationError{File: file, Issues: issues}
+	}
 	// A JSON round trip turns YAML values into the JSON data model.
 	raw, err := json.Marshal(doc)
 	if err != nil {
@@ -136,6 +140,10 @@ func ParseScenario(file string, data []byte) (*Scenario, error) {
 		}
 		return nil, &ValidationError{File: file, Issues: schemaissue.FromValidation(ve)}
 	}
+	// What the schema cannot bound would fail to decode, naming no field.
+	if issues := append(durationIssues(inst), faultIssues(inst)...); len(issues) > 0 {
+		return nil, &ValidationError{File: file, Issues: issues}
+	}
 	var s Scenario
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
@@ -147,6 +155,75 @@ func ParseScenario(file string, data []byte) (*Scenario, error) {
 		return nil, &ValidationError{File: file, Issues: issues}
 	}
 	return &s, nil
+}
+
+// MaxDuration bounds a step's advance and an expected answer's within: far
+// beyond any retry schedule, and well inside time.Duration and the range of
+// the sandbox clock.
+const MaxDuration = 10000 * time.Hour
+
+// durationIssues finds the durations of a validated scenario (advance,
+// within) that are longer than MaxDuration, including those beyond
+// time.Duration's range, which the schema's pattern lets through.
+func durationIssues(inst any) []Issue {
+	var issues []Issue
+	check := func(field string, v any) {
+		s, ok := v.(string)
+		if !ok {
+			return
+		}
+		if d, err := time.ParseDuration(s); err != nil || d > MaxDuration {
+			issues = append(issues, Issue{Field: field, Reason: fmt.Sprintf("%q is too long: durations are at most %s", s, MaxDuration)})
+		}
+	}
+	checkExpect := func(at string, e any) {
+		m, _ := e.(map[string]any)
+		responses, _ := m["responses"].([]any)
+		for i, r := range responses {
+			if within, ok := r.(map[string]any)["within"]; ok {
+				check(fmt.Sprintf("%s/responses/%d/within", at, i), within)
+			}
+		}
+	}
+	root, _ := inst.(map[string]any)
+	steps, _ := root["steps"].([]any)
+	for i, st := range steps {
+		m, _ := st.(map[string]any)
+		if d, ok := m["advance"]; ok {
+			check(fmt.Sprintf("/steps/%d/advance", i), d)
+		}
+		if e, ok := m["expect"]; ok {
+			checkExpect(fmt.Sprintf("/steps/%d/expect", i), e)
+		}
+	}
+	checkExpect("/expect", root["expect"])
+	return issues
+}
+
+// faultIssues validates each fault rule of a scenario as the control plane
+// would (durations out of range, counts, windows), naming fields from the
+// scenario's root.
+func faultIssues(inst any) []Issue {
+	var issues []Issue
+	root, _ := inst.(map[string]any)
+	rules, _ := root["faults"].([]any)
+	for i, r := range rules {
+		raw, err := json.Marshal(r)
+		if err == nil {
+			_, err = faults.DecodeRule(raw)
+		}
+		var ve *faults.ValidationError
+		switch {
+		case err == nil:
+		case errors.As(err, &ve):
+			for _, is := range ve.Issues {
+				issues = append(issues, Issue{Field: fmt.Sprintf("/faults/%d%s", i, strings.TrimSuffix(is.Field, "/")), Reason: is.Reason})
+			}
+		default:
+			issues = append(issues, Issue{Field: fmt.Sprintf("/faults/%d", i), Reason: err.Error()})
+		}
+	}
+	return issues
 }
 
 // catalogTopics is the set of topics of the embedded event catalog, which
@@ -169,17 +246,6 @@ func (s *Scenario) check(file string) []Issue {
 	for i, r := range s.Faults {
 		if _, target := r.Action.Kind(); target != faults.TargetDelivery && !slices.Contains(s.Requires, RequireCallback) {
 			issues = append(issues, Issue{Field: fmt.Sprintf("/faults/%d", i), Reason: "a rule on the consumer's calls into the sandbox needs `requires: [callback]`"})
-		}
-		raw, _ := json.Marshal(r)
-		if _, err := faults.DecodeRule(raw); err != nil {
-			var ve *faults.ValidationError
-			if errors.As(err, &ve) {
-				for _, is := range ve.Issues {
-					issues = append(issues, Issue{Field: fmt.Sprintf("/faults/%d%s", i, strings.TrimSuffix(is.Field, "/")), Reason: is.Reason})
-				}
-			} else {
-				issues = append(issues, Issue{Field: fmt.Sprintf("/faults/%d", i), Reason: err.Error()})
-			}
 		}
 	}
 	known, knownCases := map[string]bool{}, map[string]bool{}

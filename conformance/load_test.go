@@ -1,9 +1,12 @@
 package conformance
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/knogin/argus-sandbox/scenarios"
 )
@@ -82,5 +85,61 @@ func TestLoadNamesFileAndField(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestNumbersAndDurationsNameTheField: a scenario's counts, durations and
+// fault rules that do not fit are refused naming exactly their field,
+// never the root.
+func TestNumbersAndDurationsNameTheField(t *testing.T) {
+	const head = "name: bad\ntitle: t\ndetects: d\nwhy: w\n"
+	const publish = "steps: [{publish: {as: e1, topic: case.updated, case: c1}}"
+	tests := []struct {
+		name string
+		body string
+		want string
+	}{
+		{"advance beyond Go's range", "steps: [{advance: 9999999h}]\nexpect: {notes: {case_acme_1001: 0}}\n", "/steps/0/advance"},
+		{"advance above the maximum", "steps: [{advance: 10001h}]\nexpect: {notes: {case_acme_1001: 0}}\n", "/steps/0/advance"},
+		{"within above the maximum", publish + "]\nexpect: {responses: [{event: e1, status: 2xx, within: 10001h}]}\n", "/expect/responses/0/within"},
+		{"within of a step beyond Go's range", publish + ", {expect: {responses: [{event: e1, status: 2xx, within: 99999999999h}]}}]\nexpect: {applied: {e1: 1}}\n", "/steps/1/expect/responses/0/within"},
+		{"version beyond int", "steps: [{publish: {as: e1, topic: case.updated, version: 1e23}}]\nexpect: {applied: {e1: 1}}\n", "/steps/0/publish/version"},
+		{"version beyond int64", "steps: [{publish: {as: e1, topic: case.updated, version: 9223372036854775808}}]\nexpect: {applied: {e1: 1}}\n", "/steps/0/publish/version"},
+		{"applied beyond int", publish + "]\nexpect: {applied: {e1: 1e23}}\n", "/expect/applied/e1"},
+		{"attempt beyond int", publish + "]\nexpect: {responses: [{event: e1, status: 2xx, attempt: 1e23}]}\n", "/expect/responses/0/attempt"},
+		{"notes beyond int", publish + "]\nexpect: {notes: {c1: 1e23}}\n", "/expect/notes/c1"},
+		{"case version beyond int", publish + "]\nexpect: {cases: {c1: {status: OPEN, version: 1e23}}}\n", "/expect/cases/c1/version"},
+		{"infinite count", "steps: [{publish: {as: e1, topic: case.updated, count: .inf}}]\nexpect: {applied: {e1: 1}}\n", "/steps/0/publish/count"},
+		{"fault delay beyond Go's range", "faults: [{name: x, action: {delay: {for: 99999999999h}}}]\n" + publish + "]\nexpect: {applied: {e1: 1}}\n", "/faults/0/action/delay/for"},
+		{"fault count beyond int", "faults: [{name: x, when: {after: 1e23}, action: {delay: {for: 1h}}}]\n" + publish + "]\nexpect: {applied: {e1: 1}}\n", "/faults/0/when/after"},
+		{"fault first that would overflow", "faults: [{name: x, when: {after: 1, first: 9223372036854775807}, action: {delay: {for: 1h}}}]\n" + publish + "]\nexpect: {applied: {e1: 1}}\n", "/faults/0/when/first"},
+		{"fault window that never opens", "faults: [{name: x, when: {from: 2h, until: 1h}, action: {delay: {for: 1h}}}]\n" + publish + "]\nexpect: {applied: {e1: 1}}\n", "/faults/0/when/until"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseScenario("bad.yaml", []byte(head+tt.body))
+			var verr *ValidationError
+			if !errors.As(err, &verr) {
+				t.Fatalf("err = %v, want a ValidationError", err)
+			}
+			var fields []string
+			for _, is := range verr.Issues {
+				fields = append(fields, is.Field)
+			}
+			if diff := cmp.Diff([]string{tt.want}, fields); diff != "" {
+				t.Errorf("fields (-want +got):\n%s\nerr: %v", diff, err)
+			}
+			if !strings.HasPrefix(err.Error(), "bad.yaml: ") {
+				t.Errorf("error %q does not name the file", err)
+			}
+		})
+	}
+}
+
+func TestLongestDurationsAreAccepted(t *testing.T) {
+	const file = "name: ok\ntitle: t\ndetects: d\nwhy: w\nsteps: [{publish: {as: e1, topic: case.updated, version: 1000000000}}, {advance: 10000h}]\n" +
+		"expect: {responses: [{event: e1, status: 2xx, within: 10000h}]}\n"
+	if _, err := ParseScenario("ok.yaml", []byte(file)); err != nil {
+		t.Fatal(err)
 	}
 }

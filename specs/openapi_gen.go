@@ -11,7 +11,7 @@ var compiledDocs = map[string]compiledDoc{
 	"oauth.yaml":    {digest: "9d88a219a2cd24b9559ccc144a7cb3f97a3641caaa64d44f1505b3ff9653d69c", build: oauthDoc},
 	"webhooks.yaml": {digest: "914f809937699c3e82fee8561ce07e93bc1dad808c131304666c97117825b181", build: webhooksDoc},
 	"graphql.yaml":  {digest: "a93abf05b3efaf308b86d83cd24544f534f5cd4ef03e7fe52f5efcd2c7f5d6ad", build: graphqlDoc},
-	"sandbox.yaml":  {digest: "ea3e34eea77d4605bacee32cefee58b67be9bcc5f34fbe2bdafa5e4df1155303", build: sandboxDoc},
+	"sandbox.yaml":  {digest: "adec437e1912155e3619052a65d761ecc7d1d5695bdd28015ac5c9558e00bd2d", build: sandboxDoc},
 }
 
 // platformDoc builds platform.yaml.
@@ -5826,6 +5826,7 @@ func sandboxDoc() *openapi3.T {
 											Value: &openapi3.Schema{
 												Type: &openapi3.Types{"integer"},
 												Min:  new(float64(1)),
+												Max:  new(float64(1e+09)),
 											},
 										},
 										"retry_after": &openapi3.SchemaRef{
@@ -5910,6 +5911,7 @@ func sandboxDoc() *openapi3.T {
 											Value: &openapi3.Schema{
 												Type: &openapi3.Types{"integer"},
 												Min:  new(float64(1)),
+												Max:  new(float64(1e+09)),
 											},
 										},
 										"interval": &openapi3.SchemaRef{
@@ -5974,6 +5976,7 @@ func sandboxDoc() *openapi3.T {
 											Value: &openapi3.Schema{
 												Type: &openapi3.Types{"integer"},
 												Min:  new(float64(0)),
+												Max:  new(float64(1e+09)),
 											},
 										},
 									},
@@ -6333,6 +6336,7 @@ func sandboxDoc() *openapi3.T {
 									Type:        &openapi3.Types{"integer"},
 									Description: "Skip the first N matches.",
 									Min:         new(float64(0)),
+									Max:         new(float64(1e+09)),
 								},
 							},
 							"first": &openapi3.SchemaRef{
@@ -6340,6 +6344,7 @@ func sandboxDoc() *openapi3.T {
 									Type:        &openapi3.Types{"integer"},
 									Description: "Then fire on the next N matches only.",
 									Min:         new(float64(1)),
+									Max:         new(float64(1e+09)),
 								},
 							},
 							"from": &openapi3.SchemaRef{
@@ -6359,7 +6364,7 @@ func sandboxDoc() *openapi3.T {
 							"until": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
 									Type:        &openapi3.Types{"string"},
-									Description: "RFC 3339 time, or a duration after the rule was added.",
+									Description: "RFC 3339 time, or a duration after the rule was added; later than from.",
 									MinLength:   1,
 								},
 							},
@@ -7682,7 +7687,7 @@ func sandboxDoc() *openapi3.T {
 				Get: &openapi3.Operation{
 					Tags:        []string{"Sandbox"},
 					Summary:     "Download a published spec file",
-					Description: "Serves a file of the sandbox's specs as loaded at start: an OpenAPI document\n(`platform.yaml`, `oauth.yaml`, `webhooks.yaml`, `sandbox.yaml`…), the JSON Schema of\nthe fault-rule file (`faults.schema.json`) or the GraphQL schema (`schema.graphql`).\n",
+					Description: "Serves a published file of the sandbox's specs as loaded at start: an OpenAPI document\n(`platform.yaml`, `oauth.yaml`, `webhooks.yaml`, `graphql.yaml`, `sandbox.yaml`), the\nJSON Schema of the fault-rule or scenario file (`faults.schema.json`,\n`scenario.schema.json`) or the public GraphQL schema (`schema.graphql`). Any other name\nis 404: the partner-only GraphQL operations are not published; an approved tenant calls\nthem as persisted operations of its curated bundles.\n",
 					OperationID: "getSpecFile",
 					Parameters: openapi3.Parameters{&openapi3.ParameterRef{
 						Value: &openapi3.Parameter{

@@ -29,6 +29,18 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	faultsDir := t.TempDir()
+	overflow, closed := filepath.Join(faultsDir, "overflow.yaml"), filepath.Join(faultsDir, "closed.yaml")
+	never := filepath.Join(faultsDir, "never.yaml")
+	for name, rule := range map[string]string{
+		overflow: "{name: a, when: {after: 1, first: 9223372036854775807}, action: {malformed: {}}}",
+		closed:   "{name: b, when: {from: 2h, until: 1h}, action: {malformed: {}}}",
+		never:    "{name: c, when: {from: 2h, until: \"2000-01-01T00:00:00Z\"}, action: {malformed: {}}}",
+	} {
+		if err := os.WriteFile(name, []byte("rules:\n  - {name: ok, action: {malformed: {}}}\n  - "+rule+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	tests := []struct {
 		name    string
 		args    []string
@@ -44,6 +56,9 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 		{"bad port", []string{"--addr", "127.0.0.1:18555x"}, []string{`--addr "127.0.0.1:18555x": port must be a number`}},
 		{"bad signing alg", []string{"--signing-alg", "HS256"}, []string{`--signing-alg "HS256"`}},
 		{"bad fault file", []string{"--faults", "/does/not/exist.yaml"}, []string{"--faults"}},
+		{"fault count that would overflow", []string{"--faults", overflow}, []string{overflow, "/rules/1/when/first"}},
+		{"fault window that never opens", []string{"--faults", closed}, []string{closed, "/rules/1/when/until"}},
+		{"fault window that never opens on the clock", []string{"--addr", "127.0.0.1:0", "--faults", never}, []string{never + ": invalid fault rules: /rules/1/when/until"}},
 		{"bad pprof address", []string{"--pprof", "6060"}, []string{`--pprof "6060"`}},
 	}
 	for _, tt := range tests {

@@ -111,7 +111,8 @@ type Config struct {
 	Clock    Clock
 	Fixtures *fixtures.Set
 	Logger   *slog.Logger
-	// Specs are the spec files served at /openapi/{name}.
+	// Specs holds the spec files; the published ones (publishedSpecs) are
+	// served at /openapi/{name}.
 	Specs    fs.FS
 	Resetter Resetter
 	Events   EventTrigger

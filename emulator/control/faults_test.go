@@ -4,7 +4,9 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"path"
 	"testing"
+	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -26,6 +28,14 @@ func TestCreateFaultRule(t *testing.T) {
 		{"match field of another target", `{"name":"a","match":{"topic":"case.updated"},"action":{"error":{"status":500}}}`, 400, []string{"/match/topic"}},
 		{"latency that would outlive the write timeout", `{"name":"lat","match":{"operation":"listAccessRequests"},"action":{"latency":{"fixed":"999999h"}}}`, 400, []string{"/action/latency/fixed"}},
 		{"duration out of range", `{"name":"tex","match":{"operation":"token"},"action":{"token_expiry":{"expires_in":"-999999999h"}}}`, 400, []string{"/action/token_expiry/expires_in"}},
+		{"first that would overflow after plus first", `{"name":"a","when":{"after":1,"first":9223372036854775807},"action":{"malformed":{}}}`, 400, []string{"/when/first"}},
+		{"after beyond int", `{"name":"a","when":{"after":1e23},"action":{"malformed":{}}}`, 400, []string{"/when/after"}},
+		{"from after until", `{"name":"a","when":{"from":"2h","until":"1h"},"action":{"malformed":{}}}`, 400, []string{"/when/until"}},
+		{"window that never opens on the clock", `{"name":"a","when":{"from":"2h","until":"2000-01-01T00:00:00Z"},"action":{"malformed":{}}}`, 400, []string{"/when/until"}},
+		{"rate limit beyond int", `{"name":"a","action":{"error":{"status":429,"limit":1e23}}}`, 400, []string{"/action/error/limit"}},
+		{"probability that rounds to zero", `{"name":"a","when":{"probability":1e-9999999},"action":{"malformed":{}}}`, 400, []string{"/when/probability"}},
+		{"count beyond float64", `{"name":"a","when":{"after":1e400},"action":{"malformed":{}}}`, 400, []string{"/when/after"}},
+		{"integers in exponent notation", `{"name":"outage","when":{"after":1e2,"first":2.0},"action":{"malformed":{}}}`, 201, nil},
 		{"every semantic problem", `{"name":"a","when":{"until":"later"},"action":{"error":{"status":500,"limit":3}}}`, 400, []string{"/when/until", "/action/error/limit"}},
 	}
 	for _, tt := range tests {
@@ -115,6 +125,7 @@ func TestHealthAndSpecFiles(t *testing.T) {
 		{"faults.schema.json", 200, "application/json"},
 		{"schema.graphql", 200, "application/graphql"},
 		{"nope.yaml", 404, "application/problem+json"},
+		{"schema.partner.graphql", 404, "application/problem+json"},
 		{"specs.go", 400, "application/problem+json"},
 		{"..%2Fgo.mod", 400, "application/problem+json"},
 	}
@@ -136,5 +147,44 @@ func TestHealthAndSpecFiles(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSpecFilesPublished: every spec file is served, except the partner
+// GraphQL schema extension, an inventory of reviewed-access operations; it
+// stays unserved even when a --specs directory holds it or other files.
+func TestSpecFilesPublished(t *testing.T) {
+	names, err := fs.Glob(specs.Default(), "*.*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra := fstest.MapFS{"notes.yaml": {Data: []byte("internal: true\n")}}
+	for _, n := range names {
+		data, _ := fs.ReadFile(specs.Default(), n)
+		extra[n] = &fstest.MapFile{Data: data}
+	}
+	e := newEnv(t, func(c *Config) { c.Specs = extra })
+	served := 0
+	for _, name := range names {
+		if path.Ext(name) == ".go" {
+			continue
+		}
+		status, _, _ := e.do(http.MethodGet, "/openapi/"+name, "", "")
+		want := http.StatusOK
+		if name == "schema.partner.graphql" {
+			want = http.StatusNotFound
+		}
+		if status != want {
+			t.Errorf("GET /openapi/%s = %d, want %d", name, status, want)
+		}
+		if status == http.StatusOK {
+			served++
+		}
+	}
+	if served < 7 {
+		t.Errorf("only %d spec files served", served)
+	}
+	if status, _, _ := e.do(http.MethodGet, "/openapi/notes.yaml", "", ""); status != http.StatusNotFound {
+		t.Errorf("GET /openapi/notes.yaml = %d, want 404: only the published files are served", status)
 	}
 }

@@ -51,8 +51,53 @@ func checkRule(r Rule) []Issue {
 			add("/when/until", err.Error())
 		}
 	}
+	issues = append(issues, checkWindow(r.When, time.Time{})...)
+	// The engine compares matches with after+first: bounding both keeps the
+	// sum far from overflowing. The schema says the same; rules built in Go
+	// skip it.
+	if r.When.After < 0 || r.When.After > MaxMatches {
+		add("/when/after", fmt.Sprintf("must be between 0 and %d, got %d", MaxMatches, r.When.After))
+	}
+	if r.When.First < 0 || r.When.First > MaxMatches {
+		add("/when/first", fmt.Sprintf("must be between 1 and %d, got %d", MaxMatches, r.When.First))
+	}
 	issues = append(issues, checkDurations(r.Action)...)
 	return issues
+}
+
+// MaxMatches bounds when.after and when.first (specs/faults.schema.json
+// says the same), so that after+first cannot overflow.
+const MaxMatches = 1_000_000_000
+
+// checkWindow refuses a window that never opens: until at or before from.
+// Bounds of one kind (two times, or two durations counted from the load)
+// compare by themselves, which checkRule does with a zero now; a time and a
+// duration compare only on the sandbox clock, which the engine does with
+// its now when it loads the rule. Unparseable bounds are reported by
+// checkRule.
+func checkWindow(w When, now time.Time) []Issue {
+	if w.From == "" || w.Until == "" {
+		return nil
+	}
+	_, fromErr := time.Parse(time.RFC3339, w.From)
+	_, untilErr := time.Parse(time.RFC3339, w.Until)
+	if mixed := (fromErr == nil) != (untilErr == nil); mixed == now.IsZero() {
+		return nil
+	}
+	from, err := parseInstant(w.From, now)
+	if err != nil {
+		return nil
+	}
+	until, err := parseInstant(w.Until, now)
+	if err != nil || from.Before(until) {
+		return nil
+	}
+	reason := fmt.Sprintf("must be later than from (%s): the window would never open", w.From)
+	if !now.IsZero() {
+		reason = fmt.Sprintf("must be later than from: loaded at %s, the window runs from %s until %s and would never open",
+			now.UTC().Format(time.RFC3339), from.UTC().Format(time.RFC3339), until.UTC().Format(time.RFC3339))
+	}
+	return []Issue{{Field: "/when/until", Reason: reason}}
 }
 
 // Bounds of the durations a rule may give. A request-side wait holds a

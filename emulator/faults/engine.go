@@ -143,9 +143,10 @@ func (e *Engine) newState(r Rule, now time.Time) *ruleState {
 }
 
 // checkCapabilities refuses rules the rest of the rule set or the wiring
-// cannot honour: full validation plus missing collaborators.
+// cannot honour: full validation, a window that never opens on the clock,
+// plus missing collaborators.
 func (e *Engine) checkCapabilities(r Rule) []Issue {
-	issues := checkRule(r)
+	issues := append(checkRule(r), checkWindow(r.When, e.cfg.Clock.Now())...)
 	if e.cfg.Keys == nil && (r.Action.RotateKeys != nil || r.Action.StaleJWKS != nil) {
 		name, _ := r.Action.Kind()
 		issues = append(issues, Issue{Field: "/action/" + name, Reason: "key faults are not available in this sandbox"})

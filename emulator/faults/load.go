@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -127,6 +129,9 @@ func DecodeRule(data []byte) (Rule, error) {
 
 // decode validates doc against sch, then decodes it into out.
 func decode(sch *jsonschema.Schema, doc any, out any) *ValidationError {
+	if issues := schemaissue.Numbers(doc); len(issues) > 0 {
+		return &ValidationError{Issues: issues}
+	}
 	if err := sch.Validate(doc); err != nil {
 		var ve *jsonschema.ValidationError
 		if !errors.As(err, &ve) {
@@ -138,7 +143,7 @@ func decode(sch *jsonschema.Schema, doc any, out any) *ValidationError {
 		sort.Slice(issues, func(i, j int) bool { return issues[i].Field < issues[j].Field })
 		return &ValidationError{Issues: issues}
 	}
-	raw, err := json.Marshal(doc)
+	raw, err := json.Marshal(plainIntegers(doc))
 	if err == nil {
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
@@ -148,6 +153,30 @@ func decode(sch *jsonschema.Schema, doc any, out any) *ValidationError {
 		return &ValidationError{Issues: []Issue{{Field: "/", Reason: err.Error()}}}
 	}
 	return nil
+}
+
+// plainIntegers rewrites JSON numbers that hold an integer but are written
+// with a fraction or an exponent ("2.0", "1e2") as plain integers: JSON
+// Schema counts them as integers, and encoding/json would refuse them for
+// an int field. It runs after validation, so every integer field is within
+// its schema bounds; strconv, unlike big.Rat, stays cheap on any exponent.
+func plainIntegers(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			v[k] = plainIntegers(e)
+		}
+	case []any:
+		for i, e := range v {
+			v[i] = plainIntegers(e)
+		}
+	case json.Number:
+		const exact = 1 << 53 // float64 holds every integer up to here
+		if f, err := strconv.ParseFloat(string(v), 64); err == nil && f == math.Trunc(f) && math.Abs(f) <= exact {
+			return json.Number(strconv.FormatInt(int64(f), 10))
+		}
+	}
+	return v
 }
 
 // normalize turns YAML values into the JSON data model the schema
