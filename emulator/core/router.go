@@ -336,6 +336,10 @@ func (rt *Router) operation(api API, route *routers.Route, info OperationInfo, h
 		bodyOK := false // the body is one the fast check may judge
 		switch ct := r.Header.Get("Content-Type"); {
 		case hasBody && r.Body != http.NoBody && isJSON(ct):
+			if rerr := checkJSONMediaType(ct); rerr != nil {
+				writeErr(w, r, rerr)
+				return
+			}
 			data, rerr := bufferBody(r)
 			if rerr != nil {
 				writeErr(w, r, rerr)
@@ -344,7 +348,7 @@ func (rt *Router) operation(api API, route *routers.Route, info OperationInfo, h
 			fe, valid := checkJSONValid(data)
 			if fe != nil {
 				writeErr(w, r, &RequestError{Status: http.StatusBadRequest, Code: "invalid_request", Fields: []FieldError{*fe},
-					Detail: "the request body is not a single JSON value with unique keys: " + fe.Field})
+					Detail: "the request body is refused at " + fe.Field + ": " + fe.Reason})
 				return
 			}
 			if valid && fast != nil && fast.json != nil && ct == jsonMediaType {

@@ -6,11 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -69,16 +67,21 @@ func (q queryRules) check(query url.Values) *RequestError {
 		Detail: fmt.Sprintf("the request does not match the operation's parameters: %v", names)}
 }
 
-// isJSON reports whether a Content-Type names JSON.
+// isJSON reports whether a Content-Type names JSON as kin-openapi reads
+// it: the media type before any parameters, case-insensitively,
+// application/json or a +json type (RFC 6839). Whatever kin-openapi would
+// decode as JSON must pass the router's checks first, even when its
+// parameters do not parse.
 func isJSON(ct string) bool {
 	switch ct {
-	case "application/json":
+	case jsonMediaType:
 		return true
 	case "", formMediaType:
 		return false
 	}
-	mt, _, err := mime.ParseMediaType(ct)
-	return err == nil && (mt == "application/json" || len(mt) > 5 && mt[len(mt)-5:] == "+json")
+	mt, _, _ := strings.Cut(ct, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	return mt == jsonMediaType || strings.HasSuffix(mt, "+json")
 }
 
 // errDuplicateKey and errTrailingData are refusals of checkJSON.
@@ -90,7 +93,9 @@ var (
 // checkJSON refuses what encoding/json would silently accept: data after
 // the value and duplicate object keys (RFC 8259 §4 says names SHOULD be
 // unique; which duplicate wins differs between parsers, so the contract
-// refuses them). Malformed JSON is left to the schema validator.
+// refuses them). Before anything else, checkText refuses bodies nested
+// deeper than MaxJSONDepth or not in UTF-8, valid JSON or not. Malformed
+// JSON is otherwise left to the schema validator.
 //
 // Almost every body is valid JSON whose keys are plain ASCII: json.Valid
 // and plainUniqueKeys clear those without allocating; anything else (a
@@ -104,6 +109,9 @@ func checkJSON(data []byte) *FieldError {
 // checkJSONValid is checkJSON, also reporting whether data is valid JSON
 // (json.Valid), which the router's fast check relies on.
 func checkJSONValid(data []byte) (fe *FieldError, valid bool) {
+	if fe := checkText(data); fe != nil {
+		return fe, false
+	}
 	valid = json.Valid(data)
 	if valid && plainUniqueKeys(data) {
 		return nil, true
@@ -172,11 +180,14 @@ func plainUniqueKeys(data []byte) bool {
 	return true
 }
 
-// scanJSON is checkJSON on any input, token by token.
+// scanJSON is checkJSON's duplicate and trailing-data rules on any input,
+// token by token. It keeps the path to the current value as its keys and
+// indices, and builds a JSON pointer only for the error it reports.
 func scanJSON(data []byte) *FieldError {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	fe, err := scanValue(dec, "")
+	var path []pathSegment
+	fe, err := scanValue(dec, &path)
 	if err != nil {
 		return nil // malformed: the validator names it
 	}
@@ -189,9 +200,9 @@ func scanJSON(data []byte) *FieldError {
 	return nil
 }
 
-// scanValue reads one JSON value, reporting the first duplicate key with
-// its JSON pointer (RFC 6901).
-func scanValue(dec *json.Decoder, ptr string) (*FieldError, error) {
+// scanValue reads one JSON value at *path, reporting the first duplicate
+// key with its JSON pointer (RFC 6901).
+func scanValue(dec *json.Decoder, path *[]pathSegment) (*FieldError, error) {
 	tok, err := dec.Token()
 	if err != nil {
 		return nil, err
@@ -205,22 +216,25 @@ func scanValue(dec *json.Decoder, ptr string) (*FieldError, error) {
 				return nil, err
 			}
 			key, _ := kt.(string)
-			child := ptr + "/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(key)
+			*path = append(*path, pathSegment{key: key, isKey: true})
 			if keys[key] {
-				return &FieldError{Field: child, Reason: errDuplicateKey.Error()}, nil
+				return &FieldError{Field: jsonPointer(*path), Reason: errDuplicateKey.Error()}, nil
 			}
 			keys[key] = true
-			if fe, err := scanValue(dec, child); fe != nil || err != nil {
+			if fe, err := scanValue(dec, path); fe != nil || err != nil {
 				return fe, err
 			}
+			*path = (*path)[:len(*path)-1]
 		}
 		_, err = dec.Token()
 		return nil, err
 	case json.Delim('['):
 		for i := 0; dec.More(); i++ {
-			if fe, err := scanValue(dec, ptr+"/"+strconv.Itoa(i)); fe != nil || err != nil {
+			*path = append(*path, pathSegment{index: i})
+			if fe, err := scanValue(dec, path); fe != nil || err != nil {
 				return fe, err
 			}
+			*path = (*path)[:len(*path)-1]
 		}
 		_, err = dec.Token()
 		return nil, err
