@@ -7,11 +7,11 @@ import "github.com/getkin/kin-openapi/openapi3"
 // compiledDocs maps each compiled document to the digest of its YAML
 // source and the function that builds it (references unresolved).
 var compiledDocs = map[string]compiledDoc{
-	"platform.yaml": {digest: "b017728e7dfd8f9a4ce83a3d3b8e2f55e56e34128ec10354f36350a0b5bf64ab", build: platformDoc},
+	"platform.yaml": {digest: "e586790cd91288f372276caaff7402fb5a44106e693c5fa4738976697b1ef831", build: platformDoc},
 	"oauth.yaml":    {digest: "9a9fd5b6625da490ec35bf85f2304538661abd27c210d514ea1b8db9418329a7", build: oauthDoc},
-	"webhooks.yaml": {digest: "9889be11fdc63e4877b9f060e4c2e87c2e7fa1b935d67395f405aefa0db4637d", build: webhooksDoc},
+	"webhooks.yaml": {digest: "58d629ffa56a6eebb5d52162f2cc2ab114a189e68004f453ecf654284b3d8138", build: webhooksDoc},
 	"graphql.yaml":  {digest: "b57d0bb45c64fb37b059d4f2a022790edc1baaf9a5ca85a89199fa249d16be5b", build: graphqlDoc},
-	"sandbox.yaml":  {digest: "ea3e34eea77d4605bacee32cefee58b67be9bcc5f34fbe2bdafa5e4df1155303", build: sandboxDoc},
+	"sandbox.yaml":  {digest: "9b2a0dd37ac4dace50a619c257636474e64888b204089c9af2db9078295c48cd", build: sandboxDoc},
 }
 
 // platformDoc builds platform.yaml.
@@ -560,7 +560,8 @@ func platformDoc() *openapi3.T {
 							},
 							"errors": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
-									Type: &openapi3.Types{"array"},
+									Type:     &openapi3.Types{"array"},
+									MaxItems: new(uint64(20)),
 									Items: &openapi3.SchemaRef{
 										Value: &openapi3.Schema{
 											Type:     &openapi3.Types{"object"},
@@ -579,6 +580,13 @@ func platformDoc() *openapi3.T {
 											},
 										},
 									},
+								},
+							},
+							"errors_omitted": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"integer"},
+									Description: "How many more offending fields there were: errors lists at most 20.",
+									Min:         new(float64(1)),
 								},
 							},
 							"instance": &openapi3.SchemaRef{
@@ -3644,7 +3652,8 @@ func webhooksDoc() *openapi3.T {
 							},
 							"errors": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
-									Type: &openapi3.Types{"array"},
+									Type:     &openapi3.Types{"array"},
+									MaxItems: new(uint64(20)),
 									Items: &openapi3.SchemaRef{
 										Value: &openapi3.Schema{
 											Type:     &openapi3.Types{"object"},
@@ -3663,6 +3672,13 @@ func webhooksDoc() *openapi3.T {
 											},
 										},
 									},
+								},
+							},
+							"errors_omitted": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"integer"},
+									Description: "How many more offending fields there were: errors lists at most 20.",
+									Min:         new(float64(1)),
 								},
 							},
 							"instance": &openapi3.SchemaRef{
@@ -6418,7 +6434,8 @@ func sandboxDoc() *openapi3.T {
 							},
 							"errors": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
-									Type: &openapi3.Types{"array"},
+									Type:     &openapi3.Types{"array"},
+									MaxItems: new(uint64(20)),
 									Items: &openapi3.SchemaRef{
 										Value: &openapi3.Schema{
 											Type:     &openapi3.Types{"object"},
@@ -6437,6 +6454,13 @@ func sandboxDoc() *openapi3.T {
 											},
 										},
 									},
+								},
+							},
+							"errors_omitted": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"integer"},
+									Description: "How many more offending fields there were: errors lists at most 20.",
+									Min:         new(float64(1)),
 								},
 							},
 							"instance": &openapi3.SchemaRef{

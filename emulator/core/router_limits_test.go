@@ -144,6 +144,64 @@ func TestRouterRefusesDeepJSONInLinearMemory(t *testing.T) {
 	}
 }
 
+// TestRouterCapsErrorLists: however many fields a request gets wrong, the
+// answer lists MaxProblemErrors of them and says how many it left out.
+func TestRouterCapsErrorLists(t *testing.T) {
+	rt := newLimitsRouter(t, false)
+	list := func(n int, format, sep string) string {
+		items := make([]string, n)
+		for i := range items {
+			items[i] = fmt.Sprintf(format, i)
+		}
+		return strings.Join(items, sep)
+	}
+	tests := []struct {
+		name string
+		r    *http.Request
+		n    int
+	}{
+		// 60000 members is about 650 KB, under the body limit.
+		{"unknown body fields", jsonRequest("POST", "/closed", "application/json", "{"+list(60000, `"k%d":1`, ",")+"}"), 60000},
+		// url.ParseQuery refuses more than 10000 parameters.
+		{"unknown query parameters", httptest.NewRequest("GET", "/list?"+list(6000, "k%d=1", "&"), nil), 6000},
+	}
+	for _, tt := range tests {
+		rec, alloc := serveMeasured(rt, tt.r)
+		if rec.Code != 400 {
+			t.Fatalf("%s: %d %.300s", tt.name, rec.Code, rec.Body.Bytes())
+		}
+		if rec.Body.Len() > 8<<10 {
+			t.Fatalf("%s: the answer is %d bytes", tt.name, rec.Body.Len())
+		}
+		if limit := uint64(64 << 20); alloc > limit {
+			t.Fatalf("%s: refusing it allocated %d MiB, want under %d MiB", tt.name, alloc>>20, limit>>20)
+		}
+		p, raw := problemOf(t, rec)
+		if len(p.Errors) != MaxProblemErrors || raw["errors_omitted"] != float64(tt.n-MaxProblemErrors) {
+			t.Errorf("%s: %d errors, errors_omitted %v; want %d and %d", tt.name, len(p.Errors), raw["errors_omitted"], MaxProblemErrors, tt.n-MaxProblemErrors)
+		}
+		if !strings.Contains(p.Detail, fmt.Sprintf("and %d more", tt.n-MaxProblemErrors)) {
+			t.Errorf("%s: the detail does not say how many it left out: %s", tt.name, p.Detail)
+		}
+	}
+}
+
+// TestWriteProblemCapsErrors: the writer of every problem keeps the cap,
+// whoever built the problem.
+func TestWriteProblemCapsErrors(t *testing.T) {
+	p := NewProblem(400, "invalid_request", "Bad Request", "many")
+	for i := range MaxProblemErrors + 5 {
+		p.WithField(fmt.Sprintf("/f%d", i), "bad")
+	}
+	p.ErrorsOmitted = 10
+	rec := httptest.NewRecorder()
+	WriteProblem(rec, httptest.NewRequest("GET", "/", nil), p)
+	got, raw := problemOf(t, rec)
+	if len(got.Errors) != MaxProblemErrors || got.Errors[0].Field != "/f0" || raw["errors_omitted"] != float64(15) {
+		t.Errorf("got %d errors from %s, errors_omitted %v; want %d from /f0 and 15", len(got.Errors), got.Errors[0].Field, raw["errors_omitted"], MaxProblemErrors)
+	}
+}
+
 // TestRouterRefusesJSONThatIsNotUTF8: JSON is UTF-8 (RFC 8259 §8.1); a
 // body with bytes that are not, an escape of half a surrogate pair (which
 // decodes to U+FFFD, §8.2), or a charset other than UTF-8 is refused

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 
@@ -43,28 +43,36 @@ func newQueryRules(route *routers.Route) queryRules {
 // check refuses query parameters the operation does not declare and
 // repeated ones that are not arrays: a misspelt filter must not silently
 // return unfiltered data. access_token is refused earlier with its own
-// message.
+// message. The first MaxProblemErrors offenders in name order are named.
 func (q queryRules) check(query url.Values) *RequestError {
-	var fields []FieldError
+	type offence struct {
+		name     string
+		repeated bool
+	}
+	var bad []offence
 	for name, vals := range query {
 		switch {
 		case name == "access_token":
 		case !q.declared[name]:
-			fields = append(fields, FieldError{Field: "query." + name, Reason: "unknown query parameter"})
+			bad = append(bad, offence{name: name})
 		case len(vals) > 1 && !q.repeat[name]:
-			fields = append(fields, FieldError{Field: "query." + name, Reason: "given more than once"})
+			bad = append(bad, offence{name: name, repeated: true})
 		}
 	}
-	if len(fields) == 0 {
+	if len(bad) == 0 {
 		return nil
 	}
-	sort.Slice(fields, func(i, j int) bool { return fields[i].Field < fields[j].Field })
-	names := make([]string, len(fields))
-	for i, f := range fields {
-		names[i] = f.Field
+	sort.Slice(bad, func(i, j int) bool { return bad[i].name < bad[j].name })
+	var fields fieldList
+	for _, b := range bad {
+		reason := "unknown query parameter"
+		if b.repeated {
+			reason = "given more than once"
+		}
+		fields.add(FieldError{Field: "query." + b.name, Reason: reason})
 	}
-	return &RequestError{Status: http.StatusBadRequest, Code: "invalid_request", Fields: fields,
-		Detail: fmt.Sprintf("the request does not match the operation's parameters: %v", names)}
+	return &RequestError{Status: http.StatusBadRequest, Code: "invalid_request", Fields: fields.list, Omitted: fields.omitted,
+		Detail: "the request does not match the operation's parameters: " + fields.names()}
 }
 
 // isJSON reports whether a Content-Type names JSON as kin-openapi reads
@@ -120,7 +128,8 @@ func checkJSONValid(data []byte) (fe *FieldError, valid bool) {
 }
 
 // maxPlainKeys bounds the keys of one object that plainUniqueKeys
-// compares pairwise; a larger object goes to scanJSON, which uses a map.
+// compares pairwise; a larger object's keys are sorted when it closes, and
+// equal neighbours are duplicates.
 const maxPlainKeys = 64
 
 // plainUniqueKeys reports whether data, which must be valid JSON, has no
@@ -144,6 +153,9 @@ func plainUniqueKeys(data []byte) bool {
 		case '[':
 			frames = append(frames, frame{start: len(keys)})
 		case '}', ']':
+			if own := keys[frames[len(frames)-1].start:]; len(own) > maxPlainKeys && sortedDuplicate(own) {
+				return false
+			}
 			keys = keys[:frames[len(frames)-1].start]
 			frames = frames[:len(frames)-1]
 			expectKey = false
@@ -162,13 +174,15 @@ func plainUniqueKeys(data []byte) bool {
 			}
 			if expectKey {
 				f := frames[len(frames)-1]
-				if !plain || len(keys)-f.start >= maxPlainKeys {
+				if !plain {
 					return false
 				}
 				key := data[i+1 : j]
-				for _, k := range keys[f.start:] {
-					if bytes.Equal(k, key) {
-						return false
+				if len(keys)-f.start < maxPlainKeys {
+					for _, k := range keys[f.start:] {
+						if bytes.Equal(k, key) {
+							return false
+						}
 					}
 				}
 				keys = append(keys, key)
@@ -178,6 +192,17 @@ func plainUniqueKeys(data []byte) bool {
 		}
 	}
 	return true
+}
+
+// sortedDuplicate sorts keys and reports whether two are equal.
+func sortedDuplicate(keys [][]byte) bool {
+	slices.SortFunc(keys, bytes.Compare)
+	for i := 1; i < len(keys); i++ {
+		if bytes.Equal(keys[i-1], keys[i]) {
+			return true
+		}
+	}
+	return false
 }
 
 // scanJSON is checkJSON's duplicate and trailing-data rules on any input,
