@@ -289,15 +289,11 @@ func (rt *Router) operation(api API, route *routers.Route, info OperationInfo, h
 	hasBody := route.Operation.RequestBody != nil
 	// The router authenticates; kin-openapi's own security pass (with a
 	// no-op authenticator) only costs time, so it validates a copy of the
-	// operation without security requirements. That pass had one effect,
-	// reproduced below: on a secured operation it read the whole (bounded)
-	// body, so a body sent to an operation that takes none is refused even
-	// when chunked.
+	// operation without security requirements.
 	bare := *route.Operation
 	bare.Security = &openapi3.SecurityRequirements{}
 	valRoute := *route
 	valRoute.Operation = &bare
-	drainBody := !hasBody && len(security.alts) > 0
 	query := newQueryRules(route)
 	fast := newFastCheck(&valRoute)
 	next := h
@@ -330,8 +326,12 @@ func (rt *Router) operation(api API, route *routers.Route, info OperationInfo, h
 		} else if !hasBody {
 			r.Body = http.NoBody
 		}
-		if !api.LenientQuery && r.URL.RawQuery != "" {
-			if qerr := query.check(r.URL.Query()); qerr != nil {
+		if r.URL.RawQuery != "" {
+			vals, qerr := parseQuery(r.URL.RawQuery)
+			if qerr == nil && !api.LenientQuery {
+				qerr = query.check(vals)
+			}
+			if qerr != nil {
 				writeErr(w, r, qerr)
 				return
 			}
@@ -370,7 +370,10 @@ func (rt *Router) operation(api API, route *routers.Route, info OperationInfo, h
 			if vals, ok := parseForm(data); ok {
 				bodyOK, r.PostForm = true, vals
 			}
-		case drainBody && r.Body != http.NoBody:
+		case !hasBody && r.Body != http.NoBody:
+			// kin-openapi refuses a body where none is specified by its
+			// Content-Length; reading it (bounded) gives a chunked one its
+			// length too, so both are refused alike.
 			if _, rerr := bufferBody(r); rerr != nil {
 				writeErr(w, r, rerr)
 				return

@@ -202,6 +202,68 @@ func TestWriteProblemCapsErrors(t *testing.T) {
 	}
 }
 
+// TestRouterRefusesMalformedQuery: a query string that does not parse
+// would lose the parameters it garbles (an unfiltered listing); it is
+// refused naming the pair, on lenient (OAuth) operations too.
+func TestRouterRefusesMalformedQuery(t *testing.T) {
+	for _, lenient := range []bool{false, true} {
+		rt := newLimitsRouter(t, lenient)
+		tests := []struct {
+			query, want string
+		}{
+			{"status=bogus;x", "status=bogus;x"},
+			{"status=failed&stat%zzus=failed", "stat%zzus=failed"},
+			{"status=fail%", "status=fail%"},
+			{"status=failed", ""},
+			{"status=failed&&", ""},
+			{strings.Repeat("status=failed&", 10000) + "x=1", "exceeded"},
+		}
+		for _, tt := range tests {
+			rec := httptest.NewRecorder()
+			rt.ServeHTTP(rec, httptest.NewRequest("GET", "/list?"+tt.query, nil))
+			if tt.want == "" {
+				if rec.Code != 200 {
+					t.Errorf("lenient %v: ?%s: %d %s, want 200", lenient, tt.query, rec.Code, rec.Body.Bytes())
+				}
+				continue
+			}
+			p, _ := problemOf(t, rec)
+			if rec.Code != 400 || p.Code != "invalid_request" || len(p.Errors) != 1 || p.Errors[0].Field != "query" ||
+				!strings.Contains(p.Errors[0].Reason, tt.want) {
+				t.Errorf("lenient %v: ?%s: %d %+v, want 400 invalid_request naming %q", lenient, tt.query, rec.Code, p, tt.want)
+			}
+		}
+	}
+}
+
+// TestRouterRefusesBodiesWhereNoneIsTaken: an operation that takes no
+// body refuses one whether its length is given or it comes chunked, even
+// when the operation needs no authentication.
+func TestRouterRefusesBodiesWhereNoneIsTaken(t *testing.T) {
+	rt := newLimitsRouter(t, false)
+	for _, tt := range []struct {
+		name    string
+		body    string
+		chunked bool
+		want    int
+	}{
+		{"with a length", "{}", false, 400},
+		{"chunked", "{}", true, 400},
+		{"chunked and empty", "", true, 200},
+	} {
+		r := jsonRequest("GET", "/list", "application/json", tt.body)
+		if tt.chunked {
+			r.ContentLength = -1
+			r.Body = io.NopCloser(strings.NewReader(tt.body))
+		}
+		rec := httptest.NewRecorder()
+		rt.ServeHTTP(rec, r)
+		if rec.Code != tt.want || tt.want == 400 && !strings.Contains(rec.Body.String(), "request body not allowed") {
+			t.Errorf("%s: %d %s, want %d", tt.name, rec.Code, rec.Body.Bytes(), tt.want)
+		}
+	}
+}
+
 // TestRouterRefusesJSONThatIsNotUTF8: JSON is UTF-8 (RFC 8259 §8.1); a
 // body with bytes that are not, an escape of half a surrogate pair (which
 // decodes to U+FFFD, §8.2), or a charset other than UTF-8 is refused

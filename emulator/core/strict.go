@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -73,6 +74,40 @@ func (q queryRules) check(query url.Values) *RequestError {
 	}
 	return &RequestError{Status: http.StatusBadRequest, Code: "invalid_request", Fields: fields.list, Omitted: fields.omitted,
 		Detail: "the request does not match the operation's parameters: " + fields.names()}
+}
+
+// parseQuery parses a query string as url.ParseQuery does, but refuses
+// one that does not parse rather than dropping the pairs it cannot read
+// (a garbled filter would list everything), naming the first such pair.
+func parseQuery(raw string) (url.Values, *RequestError) {
+	vals, err := url.ParseQuery(raw)
+	if err == nil {
+		return vals, nil
+	}
+	reason := err.Error()
+	for pair := range strings.SplitSeq(raw, "&") {
+		if strings.Contains(pair, ";") {
+			reason = "a semicolon does not separate parameters (use &)"
+		} else if k, v, _ := strings.Cut(pair, "="); !validEscapes(k) || !validEscapes(v) {
+			reason = "invalid percent-encoding"
+		} else {
+			continue
+		}
+		const maxQuoted = 64
+		if len(pair) > maxQuoted {
+			pair = pair[:maxQuoted] + "..."
+		}
+		reason = strconv.Quote(pair) + ": " + reason
+		break
+	}
+	return nil, &RequestError{Status: http.StatusBadRequest, Code: "invalid_request",
+		Detail: "the query string does not parse: " + reason, Fields: []FieldError{{Field: "query", Reason: reason}}}
+}
+
+// validEscapes reports whether url.QueryUnescape accepts s.
+func validEscapes(s string) bool {
+	_, err := url.QueryUnescape(s)
+	return err == nil
 }
 
 // isJSON reports whether a Content-Type names JSON as kin-openapi reads
