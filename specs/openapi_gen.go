@@ -7,11 +7,11 @@ import "github.com/getkin/kin-openapi/openapi3"
 // compiledDocs maps each compiled document to the digest of its YAML
 // source and the function that builds it (references unresolved).
 var compiledDocs = map[string]compiledDoc{
-	"platform.yaml": {digest: "d9ea427850b7482c86775b95dbf4fd0be2cac4bd966bf7a9e99199b18005985c", build: platformDoc},
+	"platform.yaml": {digest: "0828aa9bad6431c35087f12f6e386e34d412a97bdcd5a34d37f9412a9eb8d3b9", build: platformDoc},
 	"oauth.yaml":    {digest: "9d88a219a2cd24b9559ccc144a7cb3f97a3641caaa64d44f1505b3ff9653d69c", build: oauthDoc},
-	"webhooks.yaml": {digest: "914f809937699c3e82fee8561ce07e93bc1dad808c131304666c97117825b181", build: webhooksDoc},
+	"webhooks.yaml": {digest: "befb9370fe89ef59798af0317c670f408a97bbddd651b3ed8ae9328b237cb583", build: webhooksDoc},
 	"graphql.yaml":  {digest: "a93abf05b3efaf308b86d83cd24544f534f5cd4ef03e7fe52f5efcd2c7f5d6ad", build: graphqlDoc},
-	"sandbox.yaml":  {digest: "adec437e1912155e3619052a65d761ecc7d1d5695bdd28015ac5c9558e00bd2d", build: sandboxDoc},
+	"sandbox.yaml":  {digest: "0efbf6772b844507694af0efab8c6c643b51b11bcea3108424015426508ef4c9", build: sandboxDoc},
 }
 
 // platformDoc builds platform.yaml.
@@ -561,7 +561,8 @@ func platformDoc() *openapi3.T {
 							},
 							"errors": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
-									Type: &openapi3.Types{"array"},
+									Type:     &openapi3.Types{"array"},
+									MaxItems: new(uint64(20)),
 									Items: &openapi3.SchemaRef{
 										Value: &openapi3.Schema{
 											Type:     &openapi3.Types{"object"},
@@ -580,6 +581,13 @@ func platformDoc() *openapi3.T {
 											},
 										},
 									},
+								},
+							},
+							"errors_omitted": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"integer"},
+									Description: "How many more offending fields there were: errors lists at most 20.",
+									Min:         new(float64(1)),
 								},
 							},
 							"instance": &openapi3.SchemaRef{
@@ -3680,7 +3688,8 @@ func webhooksDoc() *openapi3.T {
 							},
 							"errors": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
-									Type: &openapi3.Types{"array"},
+									Type:     &openapi3.Types{"array"},
+									MaxItems: new(uint64(20)),
 									Items: &openapi3.SchemaRef{
 										Value: &openapi3.Schema{
 											Type:     &openapi3.Types{"object"},
@@ -3699,6 +3708,13 @@ func webhooksDoc() *openapi3.T {
 											},
 										},
 									},
+								},
+							},
+							"errors_omitted": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"integer"},
+									Description: "How many more offending fields there were: errors lists at most 20.",
+									Min:         new(float64(1)),
 								},
 							},
 							"instance": &openapi3.SchemaRef{
@@ -6459,7 +6475,8 @@ func sandboxDoc() *openapi3.T {
 							},
 							"errors": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
-									Type: &openapi3.Types{"array"},
+									Type:     &openapi3.Types{"array"},
+									MaxItems: new(uint64(20)),
 									Items: &openapi3.SchemaRef{
 										Value: &openapi3.Schema{
 											Type:     &openapi3.Types{"object"},
@@ -6478,6 +6495,13 @@ func sandboxDoc() *openapi3.T {
 											},
 										},
 									},
+								},
+							},
+							"errors_omitted": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"integer"},
+									Description: "How many more offending fields there were: errors lists at most 20.",
+									Min:         new(float64(1)),
 								},
 							},
 							"instance": &openapi3.SchemaRef{

@@ -23,12 +23,20 @@ type Problem struct {
 	Code      string       `json:"code"`
 	RequestID string       `json:"request_id,omitempty"`
 	Errors    []FieldError `json:"errors,omitempty"`
+	// ErrorsOmitted counts the field errors left out of Errors, which
+	// lists at most MaxProblemErrors.
+	ErrorsOmitted int `json:"errors_omitted,omitempty"`
 	// Extra carries documented, problem-specific members (for example
 	// "access_request_url" on review_required).
 	Extra map[string]any `json:"-"`
 	// Header is added to the response (for example Retry-After, Allow).
 	Header http.Header `json:"-"`
 }
+
+// MaxProblemErrors bounds the field errors a problem lists; the rest are
+// counted in errors_omitted. A request with thousands of unknown fields
+// gets an answer of a few kilobytes, and collecting stops at the bound.
+const MaxProblemErrors = 20
 
 // FieldError names one offending field of a request.
 type FieldError struct {
@@ -66,6 +74,9 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
 	}
 	if p.Instance == "" && r != nil {
 		p.Instance = r.URL.Path
+	}
+	if n := len(p.Errors); n > MaxProblemErrors {
+		p.Errors, p.ErrorsOmitted = p.Errors[:MaxProblemErrors], p.ErrorsOmitted+n-MaxProblemErrors
 	}
 	body := map[string]any{}
 	raw, _ := json.Marshal(p)

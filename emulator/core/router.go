@@ -55,7 +55,10 @@ type RequestError struct {
 	// misdirected_request.
 	Code   string
 	Detail string
-	Fields []FieldError
+	// Fields names the offending fields, at most MaxProblemErrors of
+	// them; Omitted counts the others.
+	Fields  []FieldError
+	Omitted int
 	// Scope lists the scopes that would satisfy the operation
 	// (insufficient_scope).
 	Scope string
@@ -66,7 +69,7 @@ type RequestError struct {
 // Problem converts e to a problem+json body.
 func (e *RequestError) Problem() *Problem {
 	p := NewProblem(e.Status, e.Code, http.StatusText(e.Status), e.Detail)
-	p.Errors = e.Fields
+	p.Errors, p.ErrorsOmitted = e.Fields, e.Omitted
 	p.Header = e.Header
 	return p
 }
@@ -297,15 +300,11 @@ func (rt *Router) operation(api API, route *routers.Route, info OperationInfo, h
 	hasBody := route.Operation.RequestBody != nil
 	// The router authenticates; kin-openapi's own security pass (with a
 	// no-op authenticator) only costs time, so it validates a copy of the
-	// operation without security requirements. That pass had one effect,
-	// reproduced below: on a secured operation it read the whole (bounded)
-	// body, so a body sent to an operation that takes none is refused even
-	// when chunked.
+	// operation without security requirements.
 	bare := *route.Operation
 	bare.Security = &openapi3.SecurityRequirements{}
 	valRoute := *route
 	valRoute.Operation = &bare
-	drainBody := !hasBody && len(security.alts) > 0
 	query := newQueryRules(route)
 	fast := newFastCheck(&valRoute)
 	next := h
@@ -338,8 +337,12 @@ func (rt *Router) operation(api API, route *routers.Route, info OperationInfo, h
 		} else if !hasBody {
 			r.Body = http.NoBody
 		}
-		if !api.LenientQuery && r.URL.RawQuery != "" {
-			if qerr := query.check(r.URL.Query()); qerr != nil {
+		if r.URL.RawQuery != "" {
+			vals, qerr := parseQuery(r.URL.RawQuery)
+			if qerr == nil && !api.LenientQuery {
+				qerr = query.check(vals)
+			}
+			if qerr != nil {
 				writeErr(w, r, qerr)
 				return
 			}
@@ -347,6 +350,10 @@ func (rt *Router) operation(api API, route *routers.Route, info OperationInfo, h
 		bodyOK := false // the body is one the fast check may judge
 		switch ct := r.Header.Get("Content-Type"); {
 		case hasBody && r.Body != http.NoBody && isJSON(ct):
+			if rerr := checkJSONMediaType(ct); rerr != nil {
+				writeErr(w, r, rerr)
+				return
+			}
 			data, rerr := bufferBody(r)
 			if rerr != nil {
 				writeErr(w, r, rerr)
@@ -355,7 +362,7 @@ func (rt *Router) operation(api API, route *routers.Route, info OperationInfo, h
 			fe, valid := checkJSONValid(data)
 			if fe != nil {
 				writeErr(w, r, &RequestError{Status: http.StatusBadRequest, Code: "invalid_request", Fields: []FieldError{*fe},
-					Detail: "the request body is not a single JSON value with unique keys: " + fe.Field})
+					Detail: "the request body is refused at " + fe.Field + ": " + fe.Reason})
 				return
 			}
 			if valid && fast != nil && fast.json != nil && ct == jsonMediaType {
@@ -374,7 +381,10 @@ func (rt *Router) operation(api API, route *routers.Route, info OperationInfo, h
 			if vals, ok := parseForm(data); ok {
 				bodyOK, r.PostForm = true, vals
 			}
-		case drainBody && r.Body != http.NoBody:
+		case !hasBody && r.Body != http.NoBody:
+			// kin-openapi refuses a body where none is specified by its
+			// Content-Length; reading it (bounded) gives a chunked one its
+			// length too, so both are refused alike.
 			if _, rerr := bufferBody(r); rerr != nil {
 				writeErr(w, r, rerr)
 				return
@@ -408,7 +418,8 @@ func bufferBody(r *http.Request) ([]byte, *RequestError) {
 }
 
 // requestErrorFrom maps a kin-openapi validation error to a RequestError
-// naming the offending fields.
+// naming the offending fields, the first MaxProblemErrors of them: past
+// those, errors are only counted.
 func requestErrorFrom(err error) *RequestError {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
@@ -416,6 +427,7 @@ func requestErrorFrom(err error) *RequestError {
 			Detail: fmt.Sprintf("the request body exceeds %d bytes", mbe.Limit)}
 	}
 	out := &RequestError{Status: http.StatusBadRequest, Code: "invalid_request"}
+	var fields fieldList
 	var errs []error
 	var me openapi3.MultiError
 	if errors.As(err, &me) {
@@ -426,7 +438,7 @@ func requestErrorFrom(err error) *RequestError {
 	for _, e := range errs {
 		var re *openapi3filter.RequestError
 		if !errors.As(e, &re) {
-			out.Fields = append(out.Fields, FieldError{Field: "request", Reason: e.Error()})
+			fields.add(FieldError{Field: "request", Reason: e.Error()})
 			continue
 		}
 		if errors.As(re.Err, &mbe) {
@@ -435,25 +447,54 @@ func requestErrorFrom(err error) *RequestError {
 		switch {
 		case strings.Contains(re.Reason, "Content-Type") || strings.Contains(re.Reason, "unsupported content type"):
 			out.Status, out.Code = http.StatusUnsupportedMediaType, "unsupported_media_type"
-			out.Fields = append(out.Fields, FieldError{Field: "header.Content-Type", Reason: re.Reason})
+			fields.add(FieldError{Field: "header.Content-Type", Reason: re.Reason})
 		case re.Parameter != nil:
-			out.Fields = append(out.Fields, FieldError{Field: re.Parameter.In + "." + re.Parameter.Name, Reason: reasonOf(re)})
+			fields.add(FieldError{Field: re.Parameter.In + "." + re.Parameter.Name, Reason: reasonOf(re)})
 		case re.RequestBody != nil:
-			out.Fields = append(out.Fields, bodyFields(re)...)
+			bodyFields(&fields, re)
 		default:
-			out.Fields = append(out.Fields, FieldError{Field: "request", Reason: reasonOf(re)})
+			fields.add(FieldError{Field: "request", Reason: reasonOf(re)})
 		}
 	}
+	out.Fields, out.Omitted = fields.list, fields.omitted
 	if out.Status == http.StatusUnsupportedMediaType {
 		out.Detail = "the request's Content-Type is not accepted by this operation"
 	} else {
-		names := make([]string, 0, len(out.Fields))
-		for _, f := range out.Fields {
-			names = append(names, f.Field)
-		}
-		out.Detail = "the request does not match the operation's schema: " + strings.Join(names, ", ")
+		out.Detail = "the request does not match the operation's schema: " + fields.names()
 	}
 	return out
+}
+
+// fieldList collects field errors, keeping the first MaxProblemErrors and
+// counting the others.
+type fieldList struct {
+	list    []FieldError
+	omitted int
+}
+
+// full reports whether the list keeps no more errors: a caller then counts
+// one without working out its field and reason.
+func (l *fieldList) full() bool { return len(l.list) >= MaxProblemErrors }
+
+func (l *fieldList) add(f FieldError) {
+	if l.full() {
+		l.omitted++
+		return
+	}
+	l.list = append(l.list, f)
+}
+
+// names lists the fields for a problem's detail.
+func (l *fieldList) names() string {
+	names := make([]string, len(l.list))
+	for i, f := range l.list {
+		names[i] = f.Field
+	}
+	s := strings.Join(names, ", ")
+	if l.omitted > 0 {
+		s += fmt.Sprintf(" and %d more", l.omitted)
+	}
+	return s
 }
 
 func reasonOf(re *openapi3filter.RequestError) string {
@@ -470,9 +511,11 @@ func reasonOf(re *openapi3filter.RequestError) string {
 	return re.Reason
 }
 
-func bodyFields(re *openapi3filter.RequestError) []FieldError {
+// bodyFields adds the errors of a request body to fields.
+func bodyFields(fields *fieldList, re *openapi3filter.RequestError) {
 	if errors.Is(re.Err, openapi3filter.ErrInvalidRequired) {
-		return []FieldError{{Field: "/", Reason: "a request body is required"}}
+		fields.add(FieldError{Field: "/", Reason: "a request body is required"})
+		return
 	}
 	var errs []error
 	var me openapi3.MultiError
@@ -481,8 +524,15 @@ func bodyFields(re *openapi3filter.RequestError) []FieldError {
 	} else {
 		errs = []error{re.Err}
 	}
-	var out []FieldError
+	if len(errs) == 0 {
+		fields.add(FieldError{Field: "/", Reason: re.Error()})
+		return
+	}
 	for _, e := range errs {
+		if fields.full() {
+			fields.omitted++
+			continue
+		}
 		var se *openapi3.SchemaError
 		if errors.As(e, &se) {
 			ptr := "/" + strings.Join(se.JSONPointer(), "/")
@@ -493,19 +543,15 @@ func bodyFields(re *openapi3filter.RequestError) []FieldError {
 				ptr = strings.TrimSuffix(ptr, "/") + "/" + name
 				reason = "unknown field"
 			}
-			out = append(out, FieldError{Field: ptr, Reason: reason})
+			fields.add(FieldError{Field: ptr, Reason: reason})
 			continue
 		}
 		msg := "malformed body"
 		if e != nil {
 			msg = e.Error()
 		}
-		out = append(out, FieldError{Field: "/", Reason: msg})
+		fields.add(FieldError{Field: "/", Reason: msg})
 	}
-	if len(out) == 0 {
-		out = append(out, FieldError{Field: "/", Reason: re.Error()})
-	}
-	return out
 }
 
 // checkResponses validates each response of an operation against its spec.

@@ -4,11 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -45,40 +44,87 @@ func newQueryRules(route *routers.Route) queryRules {
 // check refuses query parameters the operation does not declare and
 // repeated ones that are not arrays: a misspelt filter must not silently
 // return unfiltered data. access_token is refused earlier with its own
-// message.
+// message. The first MaxProblemErrors offenders in name order are named.
 func (q queryRules) check(query url.Values) *RequestError {
-	var fields []FieldError
+	type offence struct {
+		name     string
+		repeated bool
+	}
+	var bad []offence
 	for name, vals := range query {
 		switch {
 		case name == "access_token":
 		case !q.declared[name]:
-			fields = append(fields, FieldError{Field: "query." + name, Reason: "unknown query parameter"})
+			bad = append(bad, offence{name: name})
 		case len(vals) > 1 && !q.repeat[name]:
-			fields = append(fields, FieldError{Field: "query." + name, Reason: "given more than once"})
+			bad = append(bad, offence{name: name, repeated: true})
 		}
 	}
-	if len(fields) == 0 {
+	if len(bad) == 0 {
 		return nil
 	}
-	sort.Slice(fields, func(i, j int) bool { return fields[i].Field < fields[j].Field })
-	names := make([]string, len(fields))
-	for i, f := range fields {
-		names[i] = f.Field
+	sort.Slice(bad, func(i, j int) bool { return bad[i].name < bad[j].name })
+	var fields fieldList
+	for _, b := range bad {
+		reason := "unknown query parameter"
+		if b.repeated {
+			reason = "given more than once"
+		}
+		fields.add(FieldError{Field: "query." + b.name, Reason: reason})
 	}
-	return &RequestError{Status: http.StatusBadRequest, Code: "invalid_request", Fields: fields,
-		Detail: fmt.Sprintf("the request does not match the operation's parameters: %v", names)}
+	return &RequestError{Status: http.StatusBadRequest, Code: "invalid_request", Fields: fields.list, Omitted: fields.omitted,
+		Detail: "the request does not match the operation's parameters: " + fields.names()}
 }
 
-// isJSON reports whether a Content-Type names JSON.
+// parseQuery parses a query string as url.ParseQuery does, but refuses
+// one that does not parse rather than dropping the pairs it cannot read
+// (a garbled filter would list everything), naming the first such pair.
+func parseQuery(raw string) (url.Values, *RequestError) {
+	vals, err := url.ParseQuery(raw)
+	if err == nil {
+		return vals, nil
+	}
+	reason := err.Error()
+	for pair := range strings.SplitSeq(raw, "&") {
+		if strings.Contains(pair, ";") {
+			reason = "a semicolon does not separate parameters (use &)"
+		} else if k, v, _ := strings.Cut(pair, "="); !validEscapes(k) || !validEscapes(v) {
+			reason = "invalid percent-encoding"
+		} else {
+			continue
+		}
+		const maxQuoted = 64
+		if len(pair) > maxQuoted {
+			pair = pair[:maxQuoted] + "..."
+		}
+		reason = strconv.Quote(pair) + ": " + reason
+		break
+	}
+	return nil, &RequestError{Status: http.StatusBadRequest, Code: "invalid_request",
+		Detail: "the query string does not parse: " + reason, Fields: []FieldError{{Field: "query", Reason: reason}}}
+}
+
+// validEscapes reports whether url.QueryUnescape accepts s.
+func validEscapes(s string) bool {
+	_, err := url.QueryUnescape(s)
+	return err == nil
+}
+
+// isJSON reports whether a Content-Type names JSON as kin-openapi reads
+// it: the media type before any parameters, case-insensitively,
+// application/json or a +json type (RFC 6839). Whatever kin-openapi would
+// decode as JSON must pass the router's checks first, even when its
+// parameters do not parse.
 func isJSON(ct string) bool {
 	switch ct {
-	case "application/json":
+	case jsonMediaType:
 		return true
 	case "", formMediaType:
 		return false
 	}
-	mt, _, err := mime.ParseMediaType(ct)
-	return err == nil && (mt == "application/json" || len(mt) > 5 && mt[len(mt)-5:] == "+json")
+	mt, _, _ := strings.Cut(ct, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	return mt == jsonMediaType || strings.HasSuffix(mt, "+json")
 }
 
 // errDuplicateKey and errTrailingData are refusals of checkJSON.
@@ -90,7 +136,9 @@ var (
 // checkJSON refuses what encoding/json would silently accept: data after
 // the value and duplicate object keys (RFC 8259 §4 says names SHOULD be
 // unique; which duplicate wins differs between parsers, so the contract
-// refuses them). Malformed JSON is left to the schema validator.
+// refuses them). Before anything else, checkText refuses bodies nested
+// deeper than MaxJSONDepth or not in UTF-8, valid JSON or not. Malformed
+// JSON is otherwise left to the schema validator.
 //
 // Almost every body is valid JSON whose keys are plain ASCII: json.Valid
 // and plainUniqueKeys clear those without allocating; anything else (a
@@ -104,6 +152,9 @@ func checkJSON(data []byte) *FieldError {
 // checkJSONValid is checkJSON, also reporting whether data is valid JSON
 // (json.Valid), which the router's fast check relies on.
 func checkJSONValid(data []byte) (fe *FieldError, valid bool) {
+	if fe := checkText(data); fe != nil {
+		return fe, false
+	}
 	valid = json.Valid(data)
 	if valid && plainUniqueKeys(data) {
 		return nil, true
@@ -112,7 +163,8 @@ func checkJSONValid(data []byte) (fe *FieldError, valid bool) {
 }
 
 // maxPlainKeys bounds the keys of one object that plainUniqueKeys
-// compares pairwise; a larger object goes to scanJSON, which uses a map.
+// compares pairwise; a larger object's keys are sorted when it closes, and
+// equal neighbours are duplicates.
 const maxPlainKeys = 64
 
 // plainUniqueKeys reports whether data, which must be valid JSON, has no
@@ -136,6 +188,9 @@ func plainUniqueKeys(data []byte) bool {
 		case '[':
 			frames = append(frames, frame{start: len(keys)})
 		case '}', ']':
+			if own := keys[frames[len(frames)-1].start:]; len(own) > maxPlainKeys && sortedDuplicate(own) {
+				return false
+			}
 			keys = keys[:frames[len(frames)-1].start]
 			frames = frames[:len(frames)-1]
 			expectKey = false
@@ -154,13 +209,15 @@ func plainUniqueKeys(data []byte) bool {
 			}
 			if expectKey {
 				f := frames[len(frames)-1]
-				if !plain || len(keys)-f.start >= maxPlainKeys {
+				if !plain {
 					return false
 				}
 				key := data[i+1 : j]
-				for _, k := range keys[f.start:] {
-					if bytes.Equal(k, key) {
-						return false
+				if len(keys)-f.start < maxPlainKeys {
+					for _, k := range keys[f.start:] {
+						if bytes.Equal(k, key) {
+							return false
+						}
 					}
 				}
 				keys = append(keys, key)
@@ -172,11 +229,25 @@ func plainUniqueKeys(data []byte) bool {
 	return true
 }
 
-// scanJSON is checkJSON on any input, token by token.
+// sortedDuplicate sorts keys and reports whether two are equal.
+func sortedDuplicate(keys [][]byte) bool {
+	slices.SortFunc(keys, bytes.Compare)
+	for i := 1; i < len(keys); i++ {
+		if bytes.Equal(keys[i-1], keys[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+// scanJSON is checkJSON's duplicate and trailing-data rules on any input,
+// token by token. It keeps the path to the current value as its keys and
+// indices, and builds a JSON pointer only for the error it reports.
 func scanJSON(data []byte) *FieldError {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	fe, err := scanValue(dec, "")
+	var path []pathSegment
+	fe, err := scanValue(dec, &path)
 	if err != nil {
 		return nil // malformed: the validator names it
 	}
@@ -189,9 +260,9 @@ func scanJSON(data []byte) *FieldError {
 	return nil
 }
 
-// scanValue reads one JSON value, reporting the first duplicate key with
-// its JSON pointer (RFC 6901).
-func scanValue(dec *json.Decoder, ptr string) (*FieldError, error) {
+// scanValue reads one JSON value at *path, reporting the first duplicate
+// key with its JSON pointer (RFC 6901).
+func scanValue(dec *json.Decoder, path *[]pathSegment) (*FieldError, error) {
 	tok, err := dec.Token()
 	if err != nil {
 		return nil, err
@@ -205,22 +276,25 @@ func scanValue(dec *json.Decoder, ptr string) (*FieldError, error) {
 				return nil, err
 			}
 			key, _ := kt.(string)
-			child := ptr + "/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(key)
+			*path = append(*path, pathSegment{key: key, isKey: true})
 			if keys[key] {
-				return &FieldError{Field: child, Reason: errDuplicateKey.Error()}, nil
+				return &FieldError{Field: jsonPointer(*path), Reason: errDuplicateKey.Error()}, nil
 			}
 			keys[key] = true
-			if fe, err := scanValue(dec, child); fe != nil || err != nil {
+			if fe, err := scanValue(dec, path); fe != nil || err != nil {
 				return fe, err
 			}
+			*path = (*path)[:len(*path)-1]
 		}
 		_, err = dec.Token()
 		return nil, err
 	case json.Delim('['):
 		for i := 0; dec.More(); i++ {
-			if fe, err := scanValue(dec, ptr+"/"+strconv.Itoa(i)); fe != nil || err != nil {
+			*path = append(*path, pathSegment{index: i})
+			if fe, err := scanValue(dec, path); fe != nil || err != nil {
 				return fe, err
 			}
+			*path = (*path)[:len(*path)-1]
 		}
 		_, err = dec.Token()
 		return nil, err

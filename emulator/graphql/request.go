@@ -157,14 +157,15 @@ func (s *requestScanner) str(dst *string) bool {
 	s.i++
 	start := s.i
 	// Fast path: no escapes, copy the bytes once.
-	for j := start; j < len(s.b); j++ {
-		c := s.b[j]
+	esc := start
+	for ; esc < len(s.b); esc++ {
+		c := s.b[esc]
 		if c == '"' {
-			if !utf8.Valid(s.b[start:j]) {
+			if !utf8.Valid(s.b[start:esc]) {
 				return false // encoding/json would replace the bad bytes
 			}
-			*dst = string(s.b[start:j])
-			s.i = j + 1
+			*dst = string(s.b[start:esc])
+			s.i = esc + 1
 			return true
 		}
 		if c == '\\' {
@@ -174,8 +175,12 @@ func (s *requestScanner) str(dst *string) bool {
 			return false
 		}
 	}
-	out := make([]byte, 0, 2*len(s.b[start:])/3)
-	for j := start; j < len(s.b); j++ {
+	// The decoded string is at most as long as the rest of it, but sizing
+	// the buffer by the rest of the body would allocate the body again for
+	// every escaped string in it: start from the part read and let append
+	// grow it.
+	out := append(make([]byte, 0, esc-start+16), s.b[start:esc]...)
+	for j := esc; j < len(s.b); j++ {
 		c := s.b[j]
 		switch {
 		case c == '"':

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -82,6 +84,28 @@ func TestDecodeRequestScansUsualBodies(t *testing.T) {
 		if s := (requestScanner{b: []byte(body)}); !s.request(&req) {
 			t.Errorf("%s took the fallback", body)
 		}
+	}
+}
+
+// TestDecodeRequestAllocatesLinearly: a body of many short strings with
+// escapes, which the scanner decodes itself, costs memory in proportion to
+// the body, not to the body once per string.
+func TestDecodeRequestAllocatesLinearly(t *testing.T) {
+	const n = 20000
+	body := []byte(`{"query":"{ a }","variables":{"a":[` + strings.Repeat(`"\n",`, n) + `"\n"]}}`)
+	var req gqlRequest
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	if s := (requestScanner{b: body}); !s.request(&req) {
+		t.Fatal("the scanner took the fallback")
+	}
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 8<<20 {
+		t.Errorf("decoding a %d-byte body allocated %d MiB", len(body), got>>20)
+	}
+	if list, _ := req.Variables["a"].([]any); len(list) != n+1 || list[n] != "\n" {
+		t.Errorf("decoded %d strings, last %q", len(list), list[len(list)-1])
 	}
 }
 
