@@ -285,7 +285,7 @@ func loadSpecs(fsys fs.FS) (map[string]*openapi3.T, error) {
 		if err != nil {
 			return nil, fmt.Errorf("spec %s: %w", file, err)
 		}
-		return core.LoadSpec(file, data)
+		return specs.LoadSpec(file, data)
 	})
 }
 

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/knogin/argus-sandbox/emulator/core"
 	"github.com/knogin/argus-sandbox/fixtures"
 	"github.com/knogin/argus-sandbox/specs"
 )
@@ -20,7 +19,7 @@ func TestEmbeddedSpecsAreValid(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := core.LoadSpec(name+".yaml", data); err != nil {
+			if _, err := specs.LoadSpec(name+".yaml", data); err != nil {
 				t.Error(err)
 			}
 		})

@@ -7,8 +7,6 @@ import (
 	"io/fs"
 
 	"github.com/getkin/kin-openapi/openapi3"
-
-	"github.com/knogin/argus-sandbox/emulator/core"
 )
 
 //go:generate go run ./internal/specgen/cmd
@@ -41,7 +39,7 @@ func parse(fsys fs.FS, name string) (*openapi3.T, error) {
 	}
 	c, ok := compiledDocs[name]
 	if !ok || c.digest != digest(data) {
-		return core.ParseSpec(name, data)
+		return ParseSpec(name, data)
 	}
 	doc := c.build()
 	loader := openapi3.NewLoader()

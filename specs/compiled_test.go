@@ -9,7 +9,6 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/knogin/argus-sandbox/emulator/core"
 	"github.com/knogin/argus-sandbox/specs/internal/specgen"
 )
 
@@ -47,7 +46,7 @@ func TestCompiledDocsMatchYAML(t *testing.T) {
 	}
 	for _, d := range docs {
 		t.Run(d.File, func(t *testing.T) {
-			parsed, err := core.ParseSpec(d.File, d.Data)
+			parsed, err := ParseSpec(d.File, d.Data)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -108,7 +107,7 @@ func BenchmarkParseYAML(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := core.ParseSpec(d.File, data); err != nil {
+			if _, err := ParseSpec(d.File, data); err != nil {
 				b.Fatal(err)
 			}
 		}

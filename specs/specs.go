@@ -13,8 +13,6 @@ import (
 	"io/fs"
 
 	"github.com/getkin/kin-openapi/openapi3"
-
-	"github.com/knogin/argus-sandbox/emulator/core"
 )
 
 //go:embed *.yaml *.graphql *.json
@@ -30,7 +28,7 @@ func Load(name string) (*openapi3.T, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := core.ValidateSpec(name, doc); err != nil {
+	if err := ValidateSpec(name, doc); err != nil {
 		return nil, err
 	}
 	return doc, nil

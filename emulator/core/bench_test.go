@@ -6,13 +6,15 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/knogin/argus-sandbox/specs"
 )
 
 // BenchmarkRouter measures a request through the router without the
 // network: request ID, authentication, request validation (the fast check
 // where it applies, kin-openapi otherwise) and a handler that only answers.
 func BenchmarkRouter(b *testing.B) {
-	doc, err := LoadSpec("test.yaml", []byte(testSpec))
+	doc, err := specs.LoadSpec("test.yaml", []byte(testSpec))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -13,7 +13,6 @@ type ctxKey int
 const (
 	requestIDKey ctxKey = iota
 	principalKey
-	operationKey
 )
 
 // FaultHeader names the fault rule that shaped a response or an issued
@@ -21,16 +20,14 @@ const (
 const FaultHeader = "X-Sandbox-Fault"
 
 // requestState is the context of a request served by the Router: the
-// request ID, and once routed the operation and the authenticated
-// principal. One value answers all three keys, so the router copies the
-// request (r.WithContext) once instead of once per key. The router fills
-// operation and principal before the handler runs and never changes them
-// afterwards; an unset field defers to the parent context, as a missing
-// context.WithValue layer would.
+// request ID and, once authenticated, the principal. One value answers
+// both keys, so the router copies the request (r.WithContext) once instead
+// of once per key. The router fills the principal before the handler runs
+// and never changes it afterwards; an unset field defers to the parent
+// context, as a missing context.WithValue layer would.
 type requestState struct {
 	context.Context
 	id        string
-	operation string
 	principal *Principal
 }
 
@@ -40,10 +37,6 @@ func (s *requestState) Value(key any) any {
 	switch key {
 	case requestIDKey:
 		return s.id
-	case operationKey:
-		if s.operation != "" {
-			return s.operation
-		}
 	case principalKey:
 		if s.principal != nil {
 			return s.principal
@@ -56,17 +49,6 @@ func (s *requestState) Value(key any) any {
 func RequestIDFrom(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey).(string)
 	return id
-}
-
-// WithRequestID stores a request ID in ctx.
-func WithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey, id)
-}
-
-// OperationFrom returns the OpenAPI operationId of the request being served.
-func OperationFrom(ctx context.Context) string {
-	op, _ := ctx.Value(operationKey).(string)
-	return op
 }
 
 // PrincipalKind says what kind of credential authenticated a request.

@@ -11,6 +11,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
+
+	"github.com/knogin/argus-sandbox/specs"
 )
 
 // fastEdgeSpec holds operations whose constraints sit at the edges of what
@@ -114,7 +116,7 @@ paths:
 // only for the methods whose form Request.ParseForm reads: the router
 // leaves the parsed form in r.PostForm, where ParseForm would put it.
 func TestFastCheckFormMethods(t *testing.T) {
-	doc, err := LoadSpec("t.yaml", []byte(fastEdgeSpec))
+	doc, err := specs.LoadSpec("t.yaml", []byte(fastEdgeSpec))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +133,7 @@ func TestFastCheckFormMethods(t *testing.T) {
 // without changing it: kin-openapi writes defaults into the query and the
 // body, which the handler would then see.
 func TestFastCheckEdgesAgreeWithKin(t *testing.T) {
-	doc, err := LoadSpec("t.yaml", []byte(fastEdgeSpec))
+	doc, err := specs.LoadSpec("t.yaml", []byte(fastEdgeSpec))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +310,7 @@ func fastVerdict(route *routers.Route, fc *fastCheck, r *http.Request) (accepted
 func FuzzFastCheckJSON(f *testing.F) {
 	var routes []*routers.Route
 	for _, spec := range []string{fastSpec, fastEdgeSpec} {
-		doc, err := LoadSpec("t.yaml", []byte(spec))
+		doc, err := specs.LoadSpec("t.yaml", []byte(spec))
 		if err != nil {
 			f.Fatal(err)
 		}

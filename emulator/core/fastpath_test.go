@@ -17,6 +17,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
+
+	"github.com/knogin/argus-sandbox/specs"
 )
 
 // fastSpec exercises every kind of parameter and body the fast check
@@ -103,7 +105,7 @@ paths:
 
 // TestFastCheckScope checks which operations the fast check takes on.
 func TestFastCheckScope(t *testing.T) {
-	doc, err := LoadSpec("t.yaml", []byte(fastSpec))
+	doc, err := specs.LoadSpec("t.yaml", []byte(fastSpec))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +132,7 @@ func TestFastCheckScope(t *testing.T) {
 // one kin-openapi accepts.
 func TestFastCheckAgreesWithKin(t *testing.T) {
 	docs := map[string]*openapi3.T{}
-	test, err := LoadSpec("t.yaml", []byte(fastSpec))
+	test, err := specs.LoadSpec("t.yaml", []byte(fastSpec))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +143,7 @@ func TestFastCheckAgreesWithKin(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		doc, err := ParseSpec(f, data)
+		doc, err := specs.ParseSpec(f, data)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -315,15 +315,14 @@ func (rt *Router) operation(api API, route *routers.Route, info OperationInfo, h
 		next = rt.checkResponses(route, info, next)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Router.ServeHTTP put a requestState in the context; the operation
-		// and principal are recorded there rather than in new context
-		// layers, each of which would copy the request again.
+		// Router.ServeHTTP put a requestState in the context; the principal
+		// is recorded there rather than in a new context layer, which would
+		// copy the request again.
 		st, own := r.Context().(*requestState)
 		if !own {
 			st = &requestState{Context: r.Context(), id: RequestIDFrom(r.Context())}
 			r = r.WithContext(st)
 		}
-		st.operation = info.OperationID
 		if len(security.alts) > 0 {
 			p, rerr := security.authenticate(st, r)
 			if rerr != nil {

@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/knogin/argus-sandbox/specs"
 )
 
 const routerSpec = `openapi: 3.0.3
@@ -41,7 +43,7 @@ paths:
 // bounded and a body sent to an operation taking none is refused, chunked
 // or not.
 func TestRouterValidatesWithoutKinSecurityPass(t *testing.T) {
-	doc, err := LoadSpec("t.yaml", []byte(routerSpec))
+	doc, err := specs.LoadSpec("t.yaml", []byte(routerSpec))
 	if err != nil {
 		t.Fatal(err)
 	}

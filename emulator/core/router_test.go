@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/knogin/argus-sandbox/specs"
 )
 
 const testSpec = `
@@ -71,7 +73,7 @@ type routerEnv struct {
 
 func newRouterEnv(t *testing.T, handlers map[string]http.Handler) (*routerEnv, error) {
 	t.Helper()
-	doc, err := LoadSpec("test.yaml", []byte(testSpec))
+	doc, err := specs.LoadSpec("test.yaml", []byte(testSpec))
 	if err != nil {
 		t.Fatal(err)
 	}

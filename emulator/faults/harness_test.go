@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/knogin/argus-sandbox/emulator/core"
+	"github.com/knogin/argus-sandbox/specs"
 )
 
 // testSpec is a small contract: a JSON resource, a create operation and a
@@ -87,7 +88,7 @@ func newHarness(t *testing.T, rules []Rule, opts ...harnessOption) *harness {
 		t.Fatal(err)
 	}
 	h.engine = e
-	doc, err := core.LoadSpec("test.yaml", []byte(testSpec))
+	doc, err := specs.LoadSpec("test.yaml", []byte(testSpec))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -171,7 +171,7 @@ components:
 `
 
 func resourceAPI(t testing.TB, svc *Service) core.API {
-	doc, err := core.LoadSpec("resource.yaml", []byte(resourceSpec))
+	doc, err := specs.LoadSpec("resource.yaml", []byte(resourceSpec))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package core
+package specs
 
 import (
 	"context"
@@ -7,7 +7,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 )
 
-// LoadSpec parses and validates one OpenAPI 3.0 document. External $refs are
+// LoadSpec parses and validates one OpenAPI 3.0 document (an embedded one
+// or an override given with --specs). External $refs are
 // never followed: every spec is self-contained. name appears in errors so a
 // bad override file is easy to find.
 func LoadSpec(name string, data []byte) (*openapi3.T, error) {
