@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/knogin/argus-sandbox/specs"
 )
 
 // limitsSpec has an open JSON body (kin-openapi decodes whatever nests in
@@ -47,7 +49,7 @@ paths:
 // makes its query handling that of an OAuth endpoint.
 func newLimitsRouter(t *testing.T, lenient bool) *Router {
 	t.Helper()
-	doc, err := LoadSpec("t.yaml", []byte(limitsSpec))
+	doc, err := specs.LoadSpec("t.yaml", []byte(limitsSpec))
 	if err != nil {
 		t.Fatal(err)
 	}
