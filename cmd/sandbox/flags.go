@@ -226,3 +226,13 @@ func publicAddr(addr string) string {
 	}
 	return net.JoinHostPort(host, port)
 }
+
+// nameFaultsFile names the --faults file in a rule error the engine raised
+// at start (a window that never opens on the clock, an unknown
+// operationId): those rules came from that file.
+func (o *options) nameFaultsFile(err error) {
+	var verr *faults.ValidationError
+	if errors.As(err, &verr) && o.faultsFile != "" {
+		verr.Source = o.faultsFile
+	}
+}

@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/knogin/argus-sandbox/emulator"
-	"github.com/knogin/argus-sandbox/emulator/faults"
 )
 
 // Exit codes.
@@ -72,12 +71,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer restoreGC()
 	sb, err := emulator.New(cfg)
 	if err != nil {
-		// Rules the engine refuses at start (a window that never opens on
-		// the clock, an unknown operationId) came from the --faults file.
-		var verr *faults.ValidationError
-		if errors.As(err, &verr) && opts.faultsFile != "" {
-			verr.Source = opts.faultsFile
-		}
+		opts.nameFaultsFile(err)
 		ln.Close()
 		fmt.Fprintln(stderr, "sandbox:", err)
 		return exitUsage
