@@ -195,8 +195,7 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	oauthAPI := sb.OAuth.API(docs["oauth"])
 	graphqlAPI := sb.GraphQL.API(docs["graphql"])
 	faultEngine, err = faults.New(faults.Config{Clock: sb.Clock, IDs: sb.IDs, Logger: log.With("surface", "faults"),
-		Seed: seed, Rules: cfg.FaultRules, Keys: sb.OAuth,
-		ErrorWriters: map[string]core.ErrorWriter{"oauth": oauthAPI.Errors, "graphql": graphqlAPI.Errors}})
+		Seed: seed, Rules: cfg.FaultRules, Keys: sb.OAuth})
 	if err != nil {
 		return err
 	}
