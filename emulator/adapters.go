@@ -46,6 +46,13 @@ func (d clientDirectory) CheckSecret(ctx context.Context, clientID, secret strin
 	return ok, err
 }
 
+// The signing keyring is used as is by the fault engine (rotate_keys,
+// stale_jwks) and the control plane (POST /_sandbox/keys/rotate).
+var (
+	_ faults.KeyController = (*oauth.Keyring)(nil)
+	_ control.KeyRotator   = (*oauth.Keyring)(nil)
+)
+
 // tokenMinter lets the platform mint service tokens through the token
 // service.
 type tokenMinter struct{ o *oauth.Service }
@@ -80,17 +87,12 @@ func deliveryFaults(eng *faults.Engine) webhooks.DeliveryFaults {
 	})
 }
 
-// tokenFaults lets fault rules distort issued token lifetimes. The engine
-// is set after construction: the fault engine needs the token service for
-// key faults, and the token service needs this for lifetimes.
+// tokenFaults lets fault rules distort issued token lifetimes.
 type tokenFaults struct{ eng *faults.Engine }
 
-var _ oauth.TokenFaults = (*tokenFaults)(nil)
+var _ oauth.TokenFaults = tokenFaults{}
 
-func (t *tokenFaults) AccessTokenLifetime(ctx context.Context, ft oauth.FaultTarget) (time.Duration, string) {
-	if t.eng == nil {
-		return ft.TTL, ""
-	}
+func (t tokenFaults) AccessTokenLifetime(ctx context.Context, ft oauth.FaultTarget) (time.Duration, string) {
 	p, ok := t.eng.MatchToken(faults.TokenInfo{Tenant: ft.Tenant, ClientID: ft.ClientID, RequestID: core.RequestIDFrom(ctx)})
 	if !ok {
 		return ft.TTL, ""

@@ -86,6 +86,9 @@ type Sandbox struct {
 	GraphQL  *graphql.Service
 	Faults   *faults.Engine
 	Control  *control.Service
+	// Keys are the token signing keys, shared by the token service, the
+	// control plane and key fault rules.
+	Keys *oauth.Keyring
 
 	router *core.Router
 	closer []func()
@@ -149,11 +152,15 @@ func New(cfg Config) (*Sandbox, error) {
 	return sb, nil
 }
 
-// build constructs the surfaces and connects them. The order follows the
-// dependencies: webhooks (no deps) → platform → oauth → graphql → faults
-// → control. The surfaces up to graphql do not need the specs, so they are
-// built while the specs load; waitDocs then returns them. A spec error
-// takes precedence over any other, as if the specs had been loaded first.
+// build constructs the surfaces and connects them, each from what is
+// already built, top to bottom: the signing keys and the fault engine
+// first (they need nothing but the clock and IDs), then webhooks, platform,
+// oauth, graphql; then, once the specs are loaded, the control plane and
+// the router. The one cycle, platform ↔ oauth, is closed by
+// platform.SetTokenMinter right after oauth is built. The surfaces up to
+// graphql do not need the specs, so they are built while the specs load;
+// waitDocs then returns them. A spec error takes precedence over any
+// other, as if the specs had been loaded first.
 func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[string]*openapi3.T, error), seed uint64) error {
 	fail := func(err error) error {
 		if _, specErr := waitDocs(); specErr != nil {
@@ -163,18 +170,21 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	}
 	log := cfg.Logger
 	hosts, _ := parseAllowedHosts(cfg.AllowedHosts) // checked by New
-	tf := &tokenFaults{}
-	var faultEngine *faults.Engine
 	var err error
+	sb.Keys, err = oauth.NewKeyring(oauth.KeyringConfig{Clock: sb.Clock, Logger: log.With("surface", "oauth"),
+		SigningAlg: cfg.SigningAlg, Rotation: cfg.KeyRotation})
+	if err != nil {
+		return fail(err)
+	}
+	sb.Faults, err = faults.New(faults.Config{Clock: sb.Clock, IDs: sb.IDs, Logger: log.With("surface", "faults"),
+		Seed: seed, Rules: cfg.FaultRules, Keys: sb.Keys})
+	if err != nil {
+		return fail(err)
+	}
 	sb.Webhooks, err = webhooks.New(webhooks.Config{
 		Clock: sb.Clock, IDs: sb.IDs, Fixtures: fx, Logger: log.With("surface", "webhooks"),
 		AllowLocalTargets: !cfg.BlockLocalWebhookTargets, Schedule: cfg.WebhookSchedule,
-		Faults: webhooks.DeliveryFaultsFunc(func(ctx context.Context, a webhooks.AttemptInfo) webhooks.AttemptPlan {
-			if faultEngine == nil {
-				return webhooks.AttemptPlan{}
-			}
-			return deliveryFaults(faultEngine).Plan(ctx, a)
-		}),
+		Faults: deliveryFaults(sb.Faults),
 	})
 	if err != nil {
 		return fail(err)
@@ -186,8 +196,7 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 		return fail(err)
 	}
 	sb.OAuth, err = oauth.New(oauth.Config{Clock: sb.Clock, IDs: sb.IDs, Fixtures: fx, Logger: log.With("surface", "oauth"),
-		Clients: clientDirectory{sb.Platform}, Issuer: cfg.Issuer, SigningAlg: cfg.SigningAlg,
-		KeyRotation: cfg.KeyRotation, Faults: tf})
+		Clients: clientDirectory{sb.Platform}, Issuer: cfg.Issuer, Keys: sb.Keys, Faults: tokenFaults{sb.Faults}})
 	if err != nil {
 		return fail(err)
 	}
@@ -202,18 +211,9 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	if err != nil {
 		return err
 	}
-	oauthAPI := sb.OAuth.API(docs["oauth"])
-	graphqlAPI := sb.GraphQL.API(docs["graphql"])
-	faultEngine, err = faults.New(faults.Config{Clock: sb.Clock, IDs: sb.IDs, Logger: log.With("surface", "faults"),
-		Seed: seed, Rules: cfg.FaultRules, Keys: sb.OAuth,
-		ErrorWriters: map[string]core.ErrorWriter{"oauth": oauthAPI.Errors, "graphql": graphqlAPI.Errors}})
-	if err != nil {
-		return err
-	}
-	sb.Faults, tf.eng = faultEngine, faultEngine
 	sb.Control, err = control.New(control.Config{Clock: sb.Clock, Fixtures: fx, Logger: log.With("surface", "control"),
-		Specs: cfg.Specs, Resetter: control.ResetFunc(sb.reset), Events: sb.Webhooks, Keys: sb.OAuth,
-		Access: accessDecider{sb.Platform}, Faults: faultEngine, Webhooks: controlWebhooks{sb.Webhooks}, OperatorToken: cfg.OperatorToken, Loopback: cfg.Loopback})
+		Specs: cfg.Specs, Resetter: control.ResetFunc(sb.reset), Events: sb.Webhooks, Keys: sb.Keys,
+		Access: accessDecider{sb.Platform}, Faults: sb.Faults, Webhooks: controlWebhooks{sb.Webhooks}, OperatorToken: cfg.OperatorToken, Loopback: cfg.Loopback})
 	if err != nil {
 		return err
 	}
@@ -221,9 +221,10 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	platformAPI.Security = map[string]core.Authenticator{"accessToken": sb.OAuth.Verifier(oauth.ResourcePlatform)}
 	webhooksAPI := sb.Webhooks.API(docs["webhooks"])
 	webhooksAPI.Security = map[string]core.Authenticator{"accessToken": sb.OAuth.Verifier(oauth.ResourceWebhooks)}
+	graphqlAPI := sb.GraphQL.API(docs["graphql"])
 	graphqlAPI.Security = map[string]core.Authenticator{"accessToken": sb.OAuth.Verifier(oauth.ResourceGraphQL)}
 	sb.router, err = core.NewRouter(core.RouterConfig{
-		APIs: []core.API{platformAPI, oauthAPI, webhooksAPI, graphqlAPI, sb.Control.API(docs["sandbox"])},
+		APIs: []core.API{platformAPI, sb.OAuth.API(docs["oauth"]), webhooksAPI, graphqlAPI, sb.Control.API(docs["sandbox"])},
 		Security: map[string]core.Authenticator{
 			"adminToken":    sb.Platform.AdminAuthenticator(),
 			"operatorToken": sb.Control.Authenticator(),
@@ -231,14 +232,14 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 		MaxBodyBytes:  cfg.MaxBodyBytes,
 		Logger:        log,
 		IDs:           sb.IDs,
-		Wrap:          faultEngine.Wrap,
+		Wrap:          sb.Faults.Wrap,
 		CheckResponse: cfg.CheckResponse,
 		AllowHost:     hosts.check(),
 	})
 	if err != nil {
 		return err
 	}
-	return faultEngine.CheckOperations()
+	return sb.Faults.CheckOperations()
 }
 
 // reset returns every surface to the fixture state (the control plane

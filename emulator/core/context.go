@@ -29,6 +29,9 @@ type requestState struct {
 	context.Context
 	id        string
 	principal *Principal
+	// errors is the routed operation's error writer, for the panic
+	// recovery in Router.ServeHTTP.
+	errors ErrorWriter
 }
 
 // Value answers the router's keys from the state and every other key from

@@ -103,6 +103,10 @@ type OperationInfo struct {
 	OperationID string
 	Method      string
 	Path        string
+	// Errors is the API's error writer (API.Errors, WriteRequestProblem
+	// when that is nil), so middleware that answers for the operation
+	// (an injected fault) speaks the surface's wire format.
+	Errors ErrorWriter
 }
 
 // RouterConfig configures NewRouter.
@@ -184,12 +188,15 @@ func NewRouter(cfg RouterConfig) (*Router, error) {
 						}
 					}
 				}
-				info := OperationInfo{API: api.Name, OperationID: op.OperationID, Method: method, Path: path}
+				info := OperationInfo{API: api.Name, OperationID: op.OperationID, Method: method, Path: path, Errors: api.Errors}
+				if info.Errors == nil {
+					info.Errors = WriteRequestProblem
+				}
 				rt.ops = append(rt.ops, info)
 				route := &routers.Route{Spec: api.Doc, Path: path, PathItem: item, Method: method, Operation: op}
 				rt.mux.Handle(method+" "+path, rt.operation(api, route, info, h))
 				paths[path] = append(paths[path], method)
-				pathErr[path] = api.Errors
+				pathErr[path] = info.Errors
 			}
 		}
 		for id := range api.Handlers {
@@ -206,9 +213,6 @@ func NewRouter(cfg RouterConfig) (*Router, error) {
 		slices.Sort(methods)
 		allow := strings.Join(methods, ", ")
 		write := pathErr[path]
-		if write == nil {
-			write = WriteRequestProblem
-		}
 		notAllowed := func(w http.ResponseWriter, r *http.Request) {
 			write(w, r, &RequestError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
 				Detail: fmt.Sprintf("%s is not allowed on %s; allowed: %s", r.Method, path, allow),
@@ -240,22 +244,30 @@ func (rt *Router) authenticator(api API, scheme string) Authenticator {
 // Operations lists every routed operation, sorted by operationId.
 func (rt *Router) Operations() []OperationInfo { return rt.ops }
 
-// ServeHTTP assigns a request ID, recovers panics and dispatches.
+// ServeHTTP assigns a request ID, recovers panics and dispatches. A panic
+// is answered by the error writer of the operation that was being served
+// (problem+json outside any operation), so a GraphQL or OAuth client gets
+// its own error format even then.
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := r.Header.Get("X-Request-Id")
 	if id == "" || len(id) > 128 {
 		id = rt.cfg.IDs.Token("req", 10)
 	}
 	w.Header().Set("X-Request-Id", id)
-	r = r.WithContext(&requestState{Context: r.Context(), id: id})
+	st := &requestState{Context: r.Context(), id: id}
+	r = r.WithContext(st)
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
 			Logger(r.Context(), rt.log).Error("handler panic", "panic", fmt.Sprint(v), "path", r.URL.Path)
-			WriteProblem(w, r, NewProblem(http.StatusInternalServerError, "internal_error", "Internal Server Error",
-				"the sandbox failed while serving this request; quote the request_id when reporting it"))
+			write := st.errors
+			if write == nil {
+				write = WriteRequestProblem
+			}
+			write(w, r, &RequestError{Status: http.StatusInternalServerError, Code: "internal_error",
+				Detail: "the sandbox failed while serving this request; quote the request_id when reporting it"})
 		}
 	}()
 	if rt.cfg.AllowHost != nil && !rt.cfg.AllowHost(r.Host) {
@@ -281,10 +293,7 @@ var validationOptions = &openapi3filter.Options{
 }
 
 func (rt *Router) operation(api API, route *routers.Route, info OperationInfo, h http.Handler) http.Handler {
-	writeErr := api.Errors
-	if writeErr == nil {
-		writeErr = WriteRequestProblem
-	}
+	writeErr := info.Errors
 	security := rt.compileSecurity(api, effectiveSecurity(api.Doc, route.Operation))
 	var names []string
 	for _, p := range route.PathItem.Parameters {
@@ -323,6 +332,7 @@ func (rt *Router) operation(api API, route *routers.Route, info OperationInfo, h
 			st = &requestState{Context: r.Context(), id: RequestIDFrom(r.Context())}
 			r = r.WithContext(st)
 		}
+		st.errors = writeErr
 		if len(security.alts) > 0 {
 			p, rerr := security.authenticate(st, r)
 			if rerr != nil {

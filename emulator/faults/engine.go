@@ -46,9 +46,6 @@ type Config struct {
 	Rules []Rule
 	// Keys performs rotate_keys and stale_jwks; nil refuses those actions.
 	Keys KeyController
-	// ErrorWriters maps an API name to its surface's error writer, so an
-	// injected error reads like that surface's own (nil: problem+json).
-	ErrorWriters map[string]core.ErrorWriter
 	// MaxEvents bounds the firing log (default 1000, oldest dropped).
 	MaxEvents int
 }

@@ -71,7 +71,14 @@ type harness struct {
 	keys   *fakeKeys
 }
 
-type harnessOption func(*Config)
+// harnessConfig is what a harness option may change: the engine's
+// configuration and the error writer of the test API.
+type harnessConfig struct {
+	Config
+	errors core.ErrorWriter
+}
+
+type harnessOption func(*harnessConfig)
 
 func newHarness(t *testing.T, rules []Rule, opts ...harnessOption) *harness {
 	t.Helper()
@@ -79,11 +86,11 @@ func newHarness(t *testing.T, rules []Rule, opts ...harnessOption) *harness {
 	clock.Freeze()
 	t.Cleanup(clock.Close)
 	h := &harness{t: t, clock: clock, keys: &fakeKeys{}}
-	cfg := Config{Clock: clock, IDs: core.NewIDs(nil), Seed: 42, Rules: rules, Keys: h.keys}
+	cfg := harnessConfig{Config: Config{Clock: clock, IDs: core.NewIDs(nil), Seed: 42, Rules: rules, Keys: h.keys}}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	e, err := New(cfg)
+	e, err := New(cfg.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +112,7 @@ func newHarness(t *testing.T, rules []Rule, opts ...harnessOption) *harness {
 			"getThing":    handler(http.StatusOK, thingBody),
 			"createThing": handler(http.StatusCreated, `{"id":"thing_2"}`),
 			"issueToken":  handler(http.StatusOK, `{"access_token":"x","token_type":"Bearer","expires_in":3600}`),
-		}}},
+		}, Errors: cfg.errors}},
 		Security: map[string]core.Authenticator{"adminToken": core.AuthenticatorFunc(
 			// The bearer is "tenant" or "tenant:client_id".
 			func(_ context.Context, token string) (*core.Principal, error) {

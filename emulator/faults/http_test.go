@@ -125,7 +125,7 @@ func TestErrorUsesTheSurfaceErrorWriter(t *testing.T) {
 		core.WriteJSON(w, e.Status, map[string]string{"error": "temporarily_unavailable"})
 	}
 	h := newHarness(t, []Rule{rule("down", Match{Path: "/v1/oauth/token"}, When{}, Action{Error: &ErrorReply{Status: 503}})},
-		func(c *Config) { c.ErrorWriters = map[string]core.ErrorWriter{"things": writer} })
+		func(c *harnessConfig) { c.errors = writer })
 	resp, err := h.client().Post(h.srv.URL+"/v1/oauth/token", "application/x-www-form-urlencoded", strings.NewReader("grant_type=client_credentials"))
 	if err != nil {
 		t.Fatal(err)
@@ -326,7 +326,7 @@ func TestLatencyAddsUpBeforeTheReply(t *testing.T) {
 func TestJitterIsDeterministicUnderASeed(t *testing.T) {
 	delays := func(seed uint64) []string {
 		rules := []Rule{rule("jitter", Match{}, When{}, Action{Latency: &Latency{Jitter: Duration(20 * time.Millisecond)}})}
-		h := newHarness(t, rules, func(c *Config) { c.Seed = seed; c.Clock = core.NewVirtualClock(nil) })
+		h := newHarness(t, rules, func(c *harnessConfig) { c.Seed = seed; c.Clock = core.NewVirtualClock(nil) })
 		for range 5 {
 			resp, err := h.get("acme")
 			if err != nil {

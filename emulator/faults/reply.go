@@ -150,8 +150,10 @@ func (e *Engine) writeError(w http.ResponseWriter, r *http.Request, op core.Oper
 		re.Code = "internal_error"
 		re.Detail = "the service failed while serving this request"
 	}
-	if write := e.cfg.ErrorWriters[op.API]; write != nil {
-		write(w, r, re)
+	// The operation's own error writer makes an injected error read like
+	// the surface's (RFC 6749 on OAuth, a GraphQL error on GraphQL).
+	if op.Errors != nil {
+		op.Errors(w, r, re)
 		return
 	}
 	core.WriteRequestProblem(w, r, re)

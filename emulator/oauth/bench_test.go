@@ -14,7 +14,7 @@ import (
 // signature, claims, revocation, client lookup).
 
 func benchIssue(b *testing.B, alg string) {
-	e := newEnv(b, func(c *Config) { c.SigningAlg = alg })
+	e := newEnv(b, withKeys(b, KeyringConfig{SigningAlg: alg}))
 	req := accessRequest{tenant: "acme", clientID: appFull.ClientID, grantType: GrantClientCredentials,
 		scopes: []string{"webhooks:read"}, audience: e.svc.audience([]string{"webhooks:read"}, nil)}
 	b.ReportAllocs()
@@ -32,7 +32,7 @@ func BenchmarkIssueRS256(b *testing.B) { benchIssue(b, "RS256") }
 func BenchmarkIssueEdDSA(b *testing.B) { benchIssue(b, "EdDSA") }
 
 func benchVerify(b *testing.B, alg string) {
-	e := newEnv(b, func(c *Config) { c.SigningAlg = alg })
+	e := newEnv(b, withKeys(b, KeyringConfig{SigningAlg: alg}))
 	tok := e.clientToken("webhooks:read")
 	verify := e.svc.Verifier(ResourceWebhooks)
 	b.ReportAllocs()
@@ -53,7 +53,7 @@ func BenchmarkVerifyEdDSA(b *testing.B) { benchVerify(b, "EdDSA") }
 // router (validation against the spec), client authentication, minting
 // and the JSON answer, with keep-alive clients in parallel.
 func benchTokenEndpoint(b *testing.B, alg string) {
-	e := newEnv(b, func(c *Config) { c.SigningAlg = alg })
+	e := newEnv(b, withKeys(b, KeyringConfig{SigningAlg: alg}))
 	tr := &http.Transport{MaxIdleConnsPerHost: 64}
 	b.Cleanup(tr.CloseIdleConnections)
 	client := &http.Client{Transport: tr}

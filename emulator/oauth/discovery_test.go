@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -26,7 +27,7 @@ func TestDiscoveryWithGoOIDC(t *testing.T) {
 	if _, err := verifier.Verify(ctx, before); err != nil {
 		t.Fatal(err)
 	}
-	kid, err := e.svc.RotateKeys(ctx, 0)
+	kid, err := e.svc.keys.RotateKeys(ctx, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +74,7 @@ func (e *env) jwks() []map[string]any {
 func TestJWKSPublishesPublicKeysOnly(t *testing.T) {
 	for _, alg := range SigningAlgs {
 		t.Run(alg, func(t *testing.T) {
-			e := newEnv(t, func(c *Config) { c.SigningAlg = alg })
+			e := newEnv(t, withKeys(t, KeyringConfig{SigningAlg: alg}))
 			keys := e.jwks()
 			if len(keys) != 1 {
 				t.Fatalf("keys %v", keys)
@@ -118,7 +119,7 @@ func TestMetadata(t *testing.T) {
 
 // TestScheduledRotation rotates on the injected clock.
 func TestScheduledRotation(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.KeyRotation = 24 * time.Hour })
+	e := newEnv(t, withKeys(t, KeyringConfig{Rotation: 24 * time.Hour}))
 	first := e.jwks()[0]["kid"]
 	e.clock.Advance(24*time.Hour + time.Second)
 	deadline := time.Now().Add(5 * time.Second)
@@ -130,13 +131,43 @@ func TestScheduledRotation(t *testing.T) {
 	}
 }
 
+// TestServiceUsesTheKeyringItIsGiven: a keyring built on its own and
+// rotated from outside the service (the control plane, a key fault rule)
+// is the one the service signs with and publishes.
+func TestServiceUsesTheKeyringItIsGiven(t *testing.T) {
+	var keys *Keyring
+	e := newEnv(t, func(c *Config) {
+		withKeys(t, KeyringConfig{SigningAlg: "EdDSA"})(c)
+		keys = c.Keys
+	})
+	kid, err := keys.RotateKeys(t.Context(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, _, _ := strings.Cut(e.clientToken(""), ".")
+	raw, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hdr struct{ Alg, Kid string }
+	if err := json.Unmarshal(raw, &hdr); err != nil {
+		t.Fatal(err)
+	}
+	if hdr.Alg != "EdDSA" || hdr.Kid != kid {
+		t.Errorf("token signed with %s/%s, want EdDSA/%s from the given keyring", hdr.Alg, hdr.Kid, kid)
+	}
+	if !slices.ContainsFunc(e.jwks(), func(k map[string]any) bool { return k["kid"] == kid }) {
+		t.Errorf("JWKS %v lacks the given keyring's key %s", e.jwks(), kid)
+	}
+}
+
 // TestStaleJWKS keeps serving the pre-rotation document for the window,
 // also through a second stale rotation inside it.
 func TestStaleJWKS(t *testing.T) {
 	e := newEnv(t)
 	old := e.jwks()[0]["kid"]
 	e.clientToken("") // the old key stays published while its token lives
-	kid, err := e.svc.RotateKeys(context.Background(), 10*time.Minute)
+	kid, err := e.svc.keys.RotateKeys(context.Background(), 10*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +176,7 @@ func TestStaleJWKS(t *testing.T) {
 		t.Errorf("stale JWKS not served: %v", keys)
 	}
 	e.clock.Advance(5 * time.Minute)
-	if _, err := e.svc.RotateKeys(context.Background(), 10*time.Minute); err != nil {
+	if _, err := e.svc.keys.RotateKeys(context.Background(), 10*time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	if keys := e.jwks(); len(keys) != 1 || keys[0]["kid"] != old {
@@ -184,11 +215,23 @@ func TestTokenFaults(t *testing.T) {
 }
 
 func TestNewReportsEveryProblem(t *testing.T) {
-	_, err := New(Config{Issuer: "ftp://x?y", SigningAlg: "HS256", KeyRotation: time.Second})
+	_, err := New(Config{Issuer: "ftp://x?y"})
 	if err == nil {
 		t.Fatal("invalid config accepted")
 	}
-	for _, want := range []string{"Clock", "Fixtures", "Clients", "Issuer", "HS256", "KeyRotation"} {
+	for _, want := range []string{"Clock", "Fixtures", "Clients", "Issuer"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %s: %v", want, err)
+		}
+	}
+}
+
+func TestNewKeyringReportsEveryProblem(t *testing.T) {
+	_, err := NewKeyring(KeyringConfig{SigningAlg: "HS256", Rotation: time.Second})
+	if err == nil {
+		t.Fatal("invalid config accepted")
+	}
+	for _, want := range []string{"Clock", "HS256", "KeyRotation"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %s: %v", want, err)
 		}

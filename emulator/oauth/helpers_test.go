@@ -111,6 +111,18 @@ type env struct {
 
 type envOption func(*Config)
 
+// withKeys gives the service a keyring built from kc on the env's clock.
+func withKeys(t testing.TB, kc KeyringConfig) envOption {
+	return func(c *Config) {
+		kc.Clock = c.Clock
+		keys, err := NewKeyring(kc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Keys = keys
+	}
+}
+
 func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	clock := core.NewVirtualClock(nil)

@@ -10,8 +10,11 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,11 +48,29 @@ type signingKey struct {
 	gen uint64
 }
 
-// keyring holds the current signing key and the retired ones that still
-// verify live tokens.
-type keyring struct {
+// KeyringConfig configures a Keyring. Clock is required.
+type KeyringConfig struct {
+	// Clock is the sandbox clock, the one the token service reads: it
+	// times rotations, retirements and stale-JWKS windows.
+	Clock  core.Clock
+	Logger *slog.Logger
+	// SigningAlg is RS256, ES256 or EdDSA; empty means DefaultSigningAlg.
+	SigningAlg string
+	// Rotation rotates the signing key on this period of the clock (at
+	// least a minute); 0 rotates only on demand (RotateKeys).
+	Rotation time.Duration
+}
+
+// Keyring holds the token service's signing keys: the current one and the
+// retired ones that still verify live tokens. It is built on its own,
+// before the token service, so that whatever acts on the keys (the control
+// plane, key fault rules) can be built before the token service too: the
+// fault engine needs the keys, and the token service needs the fault
+// engine for token lifetimes.
+type Keyring struct {
 	alg   jwa.SignatureAlgorithm
 	clock core.Clock
+	log   *slog.Logger
 
 	mu      sync.RWMutex
 	lastGen uint64 // gen of the newest key ever made
@@ -65,10 +86,36 @@ type keyring struct {
 	verified verifiedTokens
 }
 
-func newKeyring(alg string, clock core.Clock) (*keyring, error) {
-	k := &keyring{alg: jwa.SignatureAlgorithm(alg), clock: clock}
+// NewKeyring validates cfg, reporting every problem together, makes the
+// first key and starts the rotation schedule when one is configured.
+func NewKeyring(cfg KeyringConfig) (*Keyring, error) {
+	var errs []error
+	if cfg.Clock == nil {
+		errs = append(errs, errors.New("oauth: keyring Clock is required"))
+	}
+	if cfg.SigningAlg == "" {
+		cfg.SigningAlg = DefaultSigningAlg
+	}
+	if !supportedAlg(cfg.SigningAlg) {
+		errs = append(errs, fmt.Errorf("oauth: SigningAlg %q is not one of %s", cfg.SigningAlg, strings.Join(SigningAlgs, ", ")))
+	}
+	if cfg.Rotation < 0 {
+		errs = append(errs, fmt.Errorf("oauth: KeyRotation %s is negative", cfg.Rotation))
+	} else if cfg.Rotation > 0 && cfg.Rotation < time.Minute {
+		errs = append(errs, fmt.Errorf("oauth: KeyRotation %s is shorter than a minute", cfg.Rotation))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	k := &Keyring{alg: jwa.SignatureAlgorithm(cfg.SigningAlg), clock: cfg.Clock, log: cfg.Logger}
 	if err := k.reset(); err != nil {
 		return nil, err
+	}
+	if cfg.Rotation > 0 {
+		k.scheduleRotation(cfg.Rotation)
 	}
 	return k, nil
 }
@@ -117,7 +164,7 @@ func generateKey(alg jwa.SignatureAlgorithm) (*signingKey, error) {
 }
 
 // reset drops every key and starts over with a fresh one.
-func (k *keyring) reset() error {
+func (k *Keyring) reset() error {
 	key, err := generateKey(k.alg)
 	if err != nil {
 		return err
@@ -136,7 +183,7 @@ func (k *keyring) reset() error {
 // the JWKS until every token it signed has expired. With stale > 0 the
 // document served so far keeps being served for that long: frozen in the
 // same step as the rotation, so no request sees the new kid early.
-func (k *keyring) rotate(stale time.Duration) (string, error) {
+func (k *Keyring) rotate(stale time.Duration) (string, error) {
 	key, err := generateKey(k.alg)
 	if err != nil {
 		return "", err
@@ -155,7 +202,7 @@ func (k *keyring) rotate(stale time.Duration) (string, error) {
 	return key.kid, k.rebuildLocked()
 }
 
-func (k *keyring) pruneLocked(now time.Time) bool {
+func (k *Keyring) pruneLocked(now time.Time) bool {
 	n := len(k.retired)
 	k.retired = slices.DeleteFunc(k.retired, func(r *signingKey) bool {
 		return time.Unix(r.lastExp.Load(), 0).Add(Leeway).Before(now)
@@ -163,7 +210,7 @@ func (k *keyring) pruneLocked(now time.Time) bool {
 	return len(k.retired) != n
 }
 
-func (k *keyring) rebuildLocked() error {
+func (k *Keyring) rebuildLocked() error {
 	set := jwk.NewSet()
 	for _, key := range append([]*signingKey{k.current}, k.retired...) {
 		if err := set.AddKey(key.pub); err != nil {
@@ -179,7 +226,7 @@ func (k *keyring) rebuildLocked() error {
 }
 
 // refresh drops retired keys whose tokens have all expired.
-func (k *keyring) refresh() {
+func (k *Keyring) refresh() {
 	now := k.clock.Now()
 	k.mu.RLock()
 	due := false
@@ -202,7 +249,7 @@ func (k *keyring) refresh() {
 // generations returns the generation of the oldest key a token may still
 // be signed with and that of the current key: a token signed by an older
 // key than oldest can never verify again, whatever the clock does.
-func (k *keyring) generations() (oldest, current uint64) {
+func (k *Keyring) generations() (oldest, current uint64) {
 	k.refresh()
 	k.mu.RLock()
 	defer k.mu.RUnlock()
@@ -214,7 +261,7 @@ func (k *keyring) generations() (oldest, current uint64) {
 }
 
 // verificationSet returns the public keys tokens may be signed with.
-func (k *keyring) verificationSet() jwk.Set {
+func (k *Keyring) verificationSet() jwk.Set {
 	k.refresh()
 	k.mu.RLock()
 	defer k.mu.RUnlock()
@@ -222,7 +269,7 @@ func (k *keyring) verificationSet() jwk.Set {
 }
 
 // document returns the JWKS served at /.well-known/jwks.json.
-func (k *keyring) document() []byte {
+func (k *Keyring) document() []byte {
 	k.refresh()
 	k.mu.RLock()
 	defer k.mu.RUnlock()
@@ -235,13 +282,13 @@ func (k *keyring) document() []byte {
 // freeze keeps serving the document served now for d from now; d <= 0
 // ends a freeze. Inside a freeze the served document stays the frozen
 // one, so freezing again never publishes a key rotated in meanwhile.
-func (k *keyring) freeze(d time.Duration) {
+func (k *Keyring) freeze(d time.Duration) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.freezeLocked(k.clock.Now(), d)
 }
 
-func (k *keyring) freezeLocked(now time.Time, d time.Duration) {
+func (k *Keyring) freezeLocked(now time.Time, d time.Duration) {
 	if d <= 0 {
 		k.staleDoc, k.staleUntil = nil, time.Time{}
 		return
@@ -254,7 +301,7 @@ func (k *keyring) freezeLocked(now time.Time, d time.Duration) {
 
 // sign signs payload as a JWS compact serialisation with the current key,
 // typed per RFC 9068 §2.1, and records exp for the key's retirement.
-func (k *keyring) sign(payload []byte, exp time.Time) (string, error) {
+func (k *Keyring) sign(payload []byte, exp time.Time) (string, error) {
 	k.mu.RLock()
 	key := k.current
 	k.mu.RUnlock()
@@ -273,33 +320,33 @@ func (k *keyring) sign(payload []byte, exp time.Time) (string, error) {
 // rotation for that long, as a lagging cache in front of the real
 // platform would: tokens of the new key are then signed by a kid no
 // integrator can find yet. Verification always uses the real keys.
-func (s *Service) RotateKeys(ctx context.Context, staleJWKS time.Duration) (newKID string, err error) {
-	kid, err := s.keys.rotate(staleJWKS)
+func (k *Keyring) RotateKeys(ctx context.Context, staleJWKS time.Duration) (newKID string, err error) {
+	kid, err := k.rotate(staleJWKS)
 	if err != nil {
 		return "", err
 	}
-	core.Logger(ctx, s.log).Info("oauth: signing key rotated", "kid", kid, "stale_jwks", staleJWKS)
+	core.Logger(ctx, k.log).Info("oauth: signing key rotated", "kid", kid, "stale_jwks", staleJWKS)
 	return kid, nil
 }
 
 // StaleJWKS keeps serving the JWKS document served now for d, even across
 // rotations, as a stale cache in front of the real platform would; d <= 0
 // ends it. Verification always uses the real keys.
-func (s *Service) StaleJWKS(d time.Duration) { s.keys.freeze(d) }
+func (k *Keyring) StaleJWKS(d time.Duration) { k.freeze(d) }
 
 // scheduleRotation rotates on the injected clock, so advancing the
 // virtual clock rotates at once.
-func (s *Service) scheduleRotation() {
-	s.clock.AfterFunc(s.cfg.KeyRotation, func() {
-		if _, err := s.RotateKeys(context.Background(), 0); err != nil {
-			s.log.Error("oauth: scheduled key rotation", "err", err)
+func (k *Keyring) scheduleRotation(every time.Duration) {
+	k.clock.AfterFunc(every, func() {
+		if _, err := k.RotateKeys(context.Background(), 0); err != nil {
+			k.log.Error("oauth: scheduled key rotation", "err", err)
 		}
-		s.scheduleRotation()
+		k.scheduleRotation(every)
 	})
 }
 
 // currentKID names the key new tokens are signed with.
-func (k *keyring) currentKID() string {
+func (k *Keyring) currentKID() string {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
 	return k.current.kid

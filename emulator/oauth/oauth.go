@@ -61,11 +61,11 @@ type Config struct {
 	// http://127.0.0.1:8080 (RFC 8414 §2: https or loopback http, no query
 	// or fragment). It is the iss of every token.
 	Issuer string
-	// SigningAlg is RS256, ES256 or EdDSA; empty means DefaultSigningAlg.
-	SigningAlg string
-	// KeyRotation rotates the signing key on this period of the injected
-	// clock; 0 rotates only on demand (RotateKeys).
-	KeyRotation time.Duration
+	// Keys signs and verifies the tokens (see NewKeyring); whatever else
+	// acts on the keys (the control plane, key fault rules) shares it. nil
+	// means a keyring of DefaultSigningAlg on Clock that rotates only on
+	// demand.
+	Keys *Keyring
 	// Store keeps codes, grants and refresh tokens; nil means in memory.
 	Store Store
 	// Faults may distort the lifetime of issued tokens; nil means none.
@@ -86,15 +86,15 @@ type Service struct {
 	clients   ClientDirectory
 	issuer    string
 	store     Store
-	keys      *keyring
+	keys      *Keyring
 	pages     *pages
 	lastPrune atomic.Int64
 	// resources are the identifiers of resourcePaths under issuer.
 	resources [3]string
 }
 
-// New validates cfg, reporting every problem together, and starts the key
-// rotation schedule when one is configured.
+// New validates cfg, reporting every problem together. The keyring, with
+// its rotation schedule, is built beforehand (NewKeyring) or by default.
 func New(cfg Config) (*Service, error) {
 	var errs []error
 	if cfg.Clock == nil {
@@ -108,17 +108,6 @@ func New(cfg Config) (*Service, error) {
 	}
 	if err := validateIssuer(cfg.Issuer); err != nil {
 		errs = append(errs, err)
-	}
-	if cfg.SigningAlg == "" {
-		cfg.SigningAlg = DefaultSigningAlg
-	}
-	if !supportedAlg(cfg.SigningAlg) {
-		errs = append(errs, fmt.Errorf("oauth: SigningAlg %q is not one of %s", cfg.SigningAlg, strings.Join(SigningAlgs, ", ")))
-	}
-	if cfg.KeyRotation < 0 {
-		errs = append(errs, fmt.Errorf("oauth: KeyRotation %s is negative", cfg.KeyRotation))
-	} else if cfg.KeyRotation > 0 && cfg.KeyRotation < time.Minute {
-		errs = append(errs, fmt.Errorf("oauth: KeyRotation %s is shorter than a minute", cfg.KeyRotation))
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -135,22 +124,21 @@ func New(cfg Config) (*Service, error) {
 	if cfg.WallClock == nil {
 		cfg.WallClock = time.Now
 	}
+	if cfg.Keys == nil {
+		keys, err := NewKeyring(KeyringConfig{Clock: cfg.Clock, Logger: cfg.Logger})
+		if err != nil {
+			return nil, err
+		}
+		cfg.Keys = keys
+	}
 	s := &Service{
 		cfg: cfg, clock: cfg.Clock, ids: cfg.IDs, log: cfg.Logger, clients: cfg.Clients,
-		issuer: strings.TrimSuffix(cfg.Issuer, "/"), store: cfg.Store,
+		issuer: strings.TrimSuffix(cfg.Issuer, "/"), store: cfg.Store, keys: cfg.Keys,
 	}
 	for i, p := range resourcePaths {
 		s.resources[i] = s.issuer + p
 	}
-	keys, err := newKeyring(cfg.SigningAlg, cfg.Clock)
-	if err != nil {
-		return nil, err
-	}
-	s.keys = keys
 	s.pages = newPages(cfg.Clock, cfg.IDs)
-	if cfg.KeyRotation > 0 {
-		s.scheduleRotation()
-	}
 	return s, nil
 }
 

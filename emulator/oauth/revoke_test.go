@@ -260,7 +260,7 @@ func TestRevocationsAreForgottenWithTheirKey(t *testing.T) {
 	if n := revocations(); n != 1 {
 		t.Fatalf("%d revocations kept while the key is current, want 1", n)
 	}
-	if _, err := e.svc.RotateKeys(t.Context(), 0); err != nil {
+	if _, err := e.svc.keys.RotateKeys(t.Context(), 0); err != nil {
 		t.Fatal(err)
 	}
 	// The old key signed a token a moment ago: it leaves the JWKS once

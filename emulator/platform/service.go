@@ -85,8 +85,11 @@ func New(cfg Config) (*Service, error) {
 	return s, nil
 }
 
-// SetTokenMinter connects the token service after construction (the two
-// services depend on each other).
+// SetTokenMinter connects the token service after construction. It is the
+// wiring's one setter, for its one real cycle: the token service
+// authenticates clients against the platform's apps, and the platform
+// mints service tokens through the token service. Call it before the
+// service handles requests; it is not safe to call concurrently with them.
 func (s *Service) SetTokenMinter(m TokenMinter) { s.tokens = m }
 
 // API returns the platform API for the router.
