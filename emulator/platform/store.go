@@ -114,8 +114,8 @@ type Store interface {
 	ListAccessRequests(ctx context.Context, tenant string) ([]AccessRequest, error)
 	UpdateAccessRequest(ctx context.Context, id string, fn func(*AccessRequest) error) (AccessRequest, error)
 
-	// Clear removes everything, or everything but the apps when keepApps.
-	Clear(ctx context.Context, keepApps bool) error
+	// Reset removes everything, or everything but the apps when keepApps.
+	Reset(ctx context.Context, keepApps bool) error
 }
 
 // MemoryStore is the default, concurrency-safe in-memory Store.
@@ -134,7 +134,7 @@ var _ Store = (*MemoryStore)(nil)
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore() *MemoryStore {
 	s := &MemoryStore{}
-	_ = s.Clear(context.Background(), false)
+	_ = s.Reset(context.Background(), false)
 	return s
 }
 
@@ -314,8 +314,8 @@ func (s *MemoryStore) UpdateAccessRequest(_ context.Context, id string, fn func(
 	return c, nil
 }
 
-// Clear empties the store, keeping apps when keepApps.
-func (s *MemoryStore) Clear(_ context.Context, keepApps bool) error {
+// Reset empties the store, keeping apps when keepApps.
+func (s *MemoryStore) Reset(_ context.Context, keepApps bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !keepApps || s.apps == nil {

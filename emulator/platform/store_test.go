@@ -8,5 +8,5 @@ import (
 )
 
 func TestMemoryStore(t *testing.T) {
-	storetest.Run(t, func() platform.Store { return platform.NewMemoryStore() })
+	storetest.Run(t, func(*testing.T) platform.Store { return platform.NewMemoryStore() })
 }
