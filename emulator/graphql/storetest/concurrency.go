@@ -4,31 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/knogin/argus-sandbox/emulator/graphql"
+	"github.com/knogin/argus-sandbox/internal/racetest"
 )
 
 // writers is how many goroutines race in each concurrent case.
-const writers = 50
-
-// race runs fn(0) … fn(n-1) in goroutines released together, and waits.
-func race(n int, fn func(i int)) {
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			fn(i)
-		})
-	}
-	close(start)
-	wg.Wait()
-}
+const writers = racetest.Writers
 
 var errLimit = errors.New("too many notes")
 
@@ -48,7 +34,7 @@ func testAppendsAndReads(t *testing.T, s graphql.Store) {
 		t.Fatal(err)
 	}
 	const appends = 10
-	race(2*writers, func(i int) {
+	racetest.Run(2*writers, func(i int) {
 		if i%2 == 0 {
 			for j := range appends {
 				if _, err := s.Update(ctx, "a", []string{"c2"}, appendNote(fmt.Sprintf("w%d-%d", i, j))); err != nil {
@@ -97,7 +83,7 @@ func testLimit(t *testing.T, s graphql.Store) {
 	ctx := context.Background()
 	const limit = 11 // c2 has one note: ten more fit
 	var added, refused atomic.Int32
-	race(writers, func(i int) {
+	racetest.Run(writers, func(i int) {
 		_, err := s.Update(ctx, "a", []string{"c2"}, func(cs []*graphql.Case) error {
 			if len(cs[0].Notes) >= limit {
 				return errLimit
@@ -128,7 +114,7 @@ func testLimit(t *testing.T, s graphql.Store) {
 // both orders of ids: none is lost and the cases stay in step.
 func testMultiCase(t *testing.T, s graphql.Store) {
 	ctx := context.Background()
-	race(writers, func(i int) {
+	racetest.Run(writers, func(i int) {
 		ids := []string{"c1", "c2"}
 		if i%2 == 1 {
 			ids = []string{"c2", "c1"}

@@ -4,30 +4,16 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/knogin/argus-sandbox/emulator/oauth"
+	"github.com/knogin/argus-sandbox/internal/racetest"
 )
 
 // writers is how many goroutines race in each concurrent case.
-const writers = 50
-
-// race runs fn(0) … fn(n-1) in goroutines released together, and waits.
-func race(n int, fn func(i int)) {
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			fn(i)
-		})
-	}
-	close(start)
-	wg.Wait()
-}
+const writers = racetest.Writers
 
 var (
 	errRedeemed = errors.New("code already redeemed")
@@ -63,7 +49,7 @@ func testCreateOnce(t *testing.T, s oauth.Store) {
 	for _, tt := range tests {
 		var wins atomic.Int32
 		winner := make(chan int, writers)
-		race(writers, func(i int) {
+		racetest.Run(writers, func(i int) {
 			switch err := tt.create(i); {
 			case err == nil:
 				wins.Add(1)
@@ -92,7 +78,7 @@ func testRedeemOnce(t *testing.T, s oauth.Store) {
 	}
 	var wins, replays atomic.Int32
 	winner := make(chan string, writers)
-	race(writers, func(i int) {
+	racetest.Run(writers, func(i int) {
 		grant := "grant_" + strconv.Itoa(i)
 		_, err := s.UpdateCode(ctx, "code-hash", func(c *oauth.AuthCode) error {
 			if c.Redeemed {
@@ -128,7 +114,7 @@ func testRotateOnce(t *testing.T, s oauth.Store) {
 	_ = s.CreateRefresh(ctx, sampleRefresh())
 	_ = s.PutAccess(ctx, oauth.AccessRecord{JTI: "at", GrantID: "grant_1", Expires: now.Add(time.Hour)})
 	var wins, reuses atomic.Int32
-	race(writers, func(i int) {
+	racetest.Run(writers, func(i int) {
 		_, err := s.UpdateRefresh(ctx, "rt-hash", func(r *oauth.RefreshToken) error {
 			if r.Used {
 				return errReused
@@ -171,7 +157,7 @@ func testGrantUpdates(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	base := sampleGrant()
 	_ = s.CreateGrant(ctx, base)
-	race(2*writers, func(i int) {
+	racetest.Run(2*writers, func(i int) {
 		if i%2 == 1 {
 			g, err := s.GetGrant(ctx, base.ID)
 			if err != nil {
@@ -205,7 +191,7 @@ func testGrantUpdates(t *testing.T, s oauth.Store) {
 // beside readers: whatever the order, the token ends revoked.
 func testRevocationRace(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
-	race(writers, func(i int) {
+	racetest.Run(writers, func(i int) {
 		var err error
 		switch i % 3 {
 		case 0:
@@ -232,7 +218,7 @@ func testRevocationRace(t *testing.T, s oauth.Store) {
 func testPruneRace(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	live := now.Add(time.Hour)
-	race(writers, func(i int) {
+	racetest.Run(writers, func(i int) {
 		key := strconv.Itoa(i)
 		if i%5 == 0 {
 			s.Prune(now.Add(time.Minute), 1)

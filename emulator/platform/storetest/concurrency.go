@@ -4,29 +4,15 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/knogin/argus-sandbox/emulator/platform"
+	"github.com/knogin/argus-sandbox/internal/racetest"
 )
 
 // writers is how many goroutines race in each concurrent case.
-const writers = 50
-
-// race runs fn(0) … fn(n-1) in goroutines released together, and waits.
-func race(n int, fn func(i int)) {
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			fn(i)
-		})
-	}
-	close(start)
-	wg.Wait()
-}
+const writers = racetest.Writers
 
 var errDecided = errors.New("already decided")
 
@@ -36,7 +22,7 @@ var errDecided = errors.New("already decided")
 func runConcurrency(t *testing.T, s platform.Store, app platform.App) {
 	ctx := context.Background()
 	var created atomic.Int32
-	race(writers, func(i int) {
+	racetest.Run(writers, func(i int) {
 		a := app
 		a.ClientID = "cli_" + strconv.Itoa(i)
 		switch err := s.CreateApp(ctx, a); {
@@ -50,7 +36,7 @@ func runConcurrency(t *testing.T, s platform.Store, app platform.App) {
 		t.Fatalf("%d creations of one app succeeded, want 1", n)
 	}
 
-	race(2*writers, func(i int) {
+	racetest.Run(2*writers, func(i int) {
 		if i%2 == 1 {
 			if _, err := s.GetApp(ctx, app.Tenant, app.ID); err != nil {
 				t.Error(err)
@@ -70,7 +56,7 @@ func runConcurrency(t *testing.T, s platform.Store, app platform.App) {
 
 	_ = s.CreateAccessRequest(ctx, platform.AccessRequest{ID: "areq_race", Tenant: app.Tenant, Status: platform.RequestSubmitted})
 	var decided atomic.Int32
-	race(writers, func(i int) {
+	racetest.Run(writers, func(i int) {
 		_, err := s.UpdateAccessRequest(ctx, "areq_race", func(r *platform.AccessRequest) error {
 			if r.Status != platform.RequestSubmitted {
 				return errDecided
