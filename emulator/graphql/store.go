@@ -47,7 +47,8 @@ type Note struct {
 
 // Store keeps the cases of every tenant. Implementations must be safe for
 // concurrent use and must return copies the caller may keep; a copy's
-// notes may be shared, never changed (see Case.Notes).
+// notes may be shared, never changed (see Case.Notes). Every
+// implementation passes the suite in graphql/storetest.
 type Store interface {
 	// Case returns one case of tenant, or ErrNotFound.
 	Case(ctx context.Context, tenant, id string) (Case, error)
@@ -55,9 +56,10 @@ type Store interface {
 	Cases(ctx context.Context, tenant string) ([]Case, error)
 	// Update applies fn to the cases ids of tenant atomically: all exist
 	// (else ErrNotFound, fn not called) and either every change of fn is
-	// kept or, when fn fails, none. fn may append notes, never change
-	// one. It returns the updated cases in the order of ids. Checks that
-	// fn makes against the cases (such as a limit) hold when they are
+	// kept or, when fn fails, none. fn may append notes or drop a case's
+	// notes, never change one, and cannot change a case's ID or Tenant.
+	// It returns the updated cases in the order of ids. Checks that fn
+	// makes against the cases (such as a limit) hold when they are
 	// stored: no other update of them runs in between.
 	Update(ctx context.Context, tenant string, ids []string, fn func(cases []*Case) error) ([]Case, error)
 	// Reset replaces every case with seed.

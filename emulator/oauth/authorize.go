@@ -1,3 +1,7 @@
+// The authorization endpoint, RFC 6749 §4.1.1 and §4.1.2: it validates
+// the request (with the PKCE challenge of RFC 7636 §4.3), signs the user
+// in, asks for consent and redirects with a code or an error (§4.1.2.1).
+
 package oauth
 
 import (

@@ -1,3 +1,7 @@
+// Client authentication at the token, revocation and introspection
+// endpoints (RFC 6749 §2.3.1), and the form body those requests carry
+// (§3.2).
+
 package oauth
 
 import (

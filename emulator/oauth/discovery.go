@@ -1,3 +1,7 @@
+// Authorization server metadata (RFC 8414 §2, §3), the same document as
+// OpenID Connect Discovery 1.0, and the JWK Set of the signing keys
+// (RFC 7517 §5).
+
 package oauth
 
 import (

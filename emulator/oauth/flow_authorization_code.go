@@ -1,13 +1,14 @@
+// The authorization code grant at the token endpoint, RFC 6749 §4.1.3:
+// the code is redeemed once (§4.1.2, a replay revokes what it issued),
+// checked against the PKCE verifier (RFC 7636 §4.5, §4.6) and exchanged
+// for an access token and, for clients allowed them, a refresh token. The
+// authorization endpoint that issues codes is authorize.go.
+
 package oauth
 
 import (
-	"context"
 	"errors"
 	"net/http"
-	"net/url"
-	"slices"
-	"strings"
-	"time"
 )
 
 // codeError carries a refusal out of the UpdateCode closure.
@@ -76,89 +77,11 @@ func (s *Service) exchangeCode(r *http.Request, c Client, f form) (tokenResponse
 	// The scope of the code's authorization, less any approval the app lost
 	// since; RFC 6749 §4.1.3 defines no scope parameter here.
 	scopes := stillGranted(ac.Scopes, s.grantable(c))
-	res := ac.Resources
-	if vs := url.Values(f)["resource"]; len(vs) > 0 {
-		within := ac.Resources
-		if within == nil {
-			within = s.audience(ac.Scopes, nil)
-		}
-		var e *Error
-		if res, e = s.resolveResources(vs, within); e != nil {
-			return fail(e)
-		}
+	res, e := s.narrowResources(f, ac.Scopes, ac.Resources)
+	if e != nil {
+		return fail(e)
 	}
 	g := Grant{ID: grantID, Tenant: ac.Tenant, ClientID: c.ClientID, UserID: ac.UserID,
 		Scopes: ac.Scopes, Resources: ac.Resources, AuthTime: ac.AuthTime, Expires: now.Add(AccessTokenTTL)}
 	return s.issueForGrant(ctx, c, g, GrantAuthorizationCode, scopes, res, true)
-}
-
-// issueForGrant mints the access token of a grant and, when the client
-// may use refresh tokens, a new refresh token of the same family.
-func (s *Service) issueForGrant(ctx context.Context, c Client, g Grant, grantType string, scopes, resources []string, create bool) (tokenResponse, issued, *Error) {
-	now := s.clock.Now()
-	var refresh string
-	if slices.Contains(c.GrantTypes, GrantRefreshToken) {
-		refresh = s.ids.Token("rt", 32)
-		if exp := now.Add(RefreshTokenTTL); exp.After(g.Expires) {
-			g.Expires = exp
-		}
-	}
-	if create {
-		if err := s.store.CreateGrant(ctx, g); err != nil {
-			return fail(errServer(err))
-		}
-	} else if _, err := s.store.UpdateGrant(ctx, g.ID, func(cur *Grant) error {
-		cur.Expires = maxTime(cur.Expires, g.Expires)
-		return nil
-	}); err != nil {
-		return fail(errServer(err))
-	}
-	is, err := s.mintAccess(ctx, accessRequest{
-		tenant: g.Tenant, clientID: c.ClientID, userID: g.UserID, grantType: grantType, grantID: g.ID,
-		scopes: scopes, audience: s.audience(scopes, resources), authTime: g.AuthTime,
-	})
-	if err != nil {
-		return fail(errServer(err))
-	}
-	// A fault may give the token a longer life than the grant: the grant
-	// must outlive it, or the token would fail closed for want of it.
-	if is.expires.After(g.Expires) {
-		if _, err := s.store.UpdateGrant(ctx, g.ID, func(cur *Grant) error {
-			cur.Expires = maxTime(cur.Expires, is.expires)
-			return nil
-		}); err != nil {
-			return fail(errServer(err))
-		}
-	}
-	if refresh != "" {
-		if err := s.store.CreateRefresh(ctx, RefreshToken{Hash: hashSecret(refresh), GrantID: g.ID, ClientID: c.ClientID,
-			IssuedAt: now, Expires: now.Add(RefreshTokenTTL)}); err != nil {
-			return fail(errServer(err))
-		}
-	}
-	return tokenResponse{Scope: strings.Join(scopes, " "), RefreshToken: refresh}, is, nil
-}
-
-// revokeGrant revokes a token family; a failure is logged, not returned,
-// because the request that triggered it is refused either way.
-func (s *Service) revokeGrant(ctx context.Context, id string) {
-	if id == "" {
-		return
-	}
-	_, err := s.store.UpdateGrant(ctx, id, func(g *Grant) error {
-		g.Revoked = true
-		return nil
-	})
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		s.log.ErrorContext(ctx, "oauth: revoke grant", "grant", id, "err", err)
-	}
-}
-
-func fail(e *Error) (tokenResponse, issued, *Error) { return tokenResponse{}, issued{}, e }
-
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }

@@ -1,9 +1,11 @@
+// The refresh token grant, RFC 6749 §6, with rotation and reuse
+// detection (RFC 9700 §4.14.2).
+
 package oauth
 
 import (
 	"errors"
 	"net/http"
-	"net/url"
 )
 
 // refresh is the refresh token grant (RFC 6749 §6) with rotation: every
@@ -44,15 +46,9 @@ func (s *Service) refresh(r *http.Request, c Client, f form) (tokenResponse, iss
 	if e != nil {
 		return fail(e)
 	}
-	res := g.Resources
-	if vs := url.Values(f)["resource"]; len(vs) > 0 {
-		within := g.Resources
-		if within == nil {
-			within = s.audience(g.Scopes, nil)
-		}
-		if res, e = s.resolveResources(vs, within); e != nil {
-			return fail(e)
-		}
+	res, e := s.narrowResources(f, g.Scopes, g.Resources)
+	if e != nil {
+		return fail(e)
 	}
 	now := s.clock.Now()
 	replay := false

@@ -1,3 +1,5 @@
+// Token introspection, RFC 7662 §2.
+
 package oauth
 
 import (

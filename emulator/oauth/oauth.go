@@ -8,6 +8,7 @@
 package oauth
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -185,7 +186,9 @@ func (s *Service) API(doc *openapi3.T) core.API {
 // signing key replaces all previous ones, so no token issued before the
 // reset verifies afterwards.
 func (s *Service) Reset() {
-	s.store.Reset()
+	if err := s.store.Reset(context.Background()); err != nil {
+		s.log.Error("oauth: reset the store", "err", err)
+	}
 	s.pages.reset()
 	if err := s.keys.reset(); err != nil {
 		s.log.Error("oauth: reset signing keys", "err", err)

@@ -1,3 +1,5 @@
+// Proof Key for Code Exchange, RFC 7636 §4.
+
 package oauth
 
 import (
@@ -6,8 +8,9 @@ import (
 	"encoding/base64"
 )
 
-// PKCE (RFC 7636). Only S256 is accepted: "plain" offers no protection
-// against an intercepted authorization request (RFC 9700 §2.1.1).
+// challengeMethodS256 is the only code_challenge_method accepted: "plain"
+// offers no protection against an intercepted authorization request
+// (RFC 9700 §2.1.1).
 const challengeMethodS256 = "S256"
 
 // validVerifier checks RFC 7636 §4.1: 43 to 128 characters of

@@ -1,3 +1,5 @@
+// Token revocation, RFC 7009 §2.
+
 package oauth
 
 import (

@@ -78,14 +78,16 @@ type AccessRecord struct {
 	KeyGen uint64
 }
 
-// maxRevocations bounds the revocations kept for tokens whose signing key
-// is still in the keyring; beyond it, those of tokens already expired in
-// both sandbox and real time are forgotten (see Store.Prune). About 10 MB.
-const maxRevocations = 1 << 16
+// MaxRevocations bounds the revocations a Store keeps for tokens whose
+// signing key is still in the keyring; beyond it, those of tokens already
+// expired in both sandbox and real time are forgotten (see Store.Prune).
+// About 10 MB in a MemoryStore.
+const MaxRevocations = 1 << 16
 
 // Store keeps the token service's state. Updates go through a closure that
 // sees a copy of the record: the change is stored only if it returns nil,
-// atomically with respect to other updates of the same store.
+// atomically with respect to other updates of the same store. Every
+// implementation passes the suite in oauth/storetest.
 type Store interface {
 	CreateCode(ctx context.Context, c AuthCode) error
 	UpdateCode(ctx context.Context, hash string, fn func(*AuthCode) error) (AuthCode, error)
@@ -110,10 +112,10 @@ type Store interface {
 	// the clock may go back past any expiry: one is forgotten only once
 	// its KeyGen is below oldestKey, the generation of the oldest key left
 	// in the keyring (the token can then never verify again), or, while
-	// more than maxRevocations are kept, once it expired before cutoff.
+	// more than MaxRevocations are kept, once it expired before cutoff.
 	Prune(cutoff time.Time, oldestKey uint64)
 	// Reset forgets everything.
-	Reset()
+	Reset(ctx context.Context) error
 }
 
 // MemoryStore is the default, concurrency-safe in-memory Store.
@@ -130,18 +132,19 @@ var _ Store = (*MemoryStore)(nil)
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore() *MemoryStore {
 	m := &MemoryStore{}
-	m.Reset()
+	_ = m.Reset(context.Background())
 	return m
 }
 
 // Reset forgets everything.
-func (m *MemoryStore) Reset() {
+func (m *MemoryStore) Reset(context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.codes = map[string]AuthCode{}
 	m.grants = map[string]Grant{}
 	m.refresh = map[string]RefreshToken{}
 	m.access = map[string]AccessRecord{}
+	return nil
 }
 
 // Prune forgets what expired before cutoff, and the revocations the
@@ -163,7 +166,7 @@ func (m *MemoryStore) Prune(cutoff time.Time, oldestKey uint64) {
 			delete(m.access, k)
 		}
 	}
-	if revoked > maxRevocations {
+	if revoked > MaxRevocations {
 		deleteExpired(m.access, cutoff, func(a AccessRecord) time.Time { return a.Expires })
 	}
 }
@@ -199,7 +202,7 @@ func get[V any](mu *sync.RWMutex, m map[string]V, key string) (V, error) {
 }
 
 // update applies fn to a copy and stores it only when fn succeeds; the
-// returned value is the stored one, or on error the copy fn saw.
+// returned value is a copy of the stored one, unchanged when fn failed.
 func update[V any](mu *sync.RWMutex, m map[string]V, key string, clone func(V) V, fn func(*V) error) (V, error) {
 	mu.Lock()
 	defer mu.Unlock()

@@ -1,10 +1,12 @@
+// The token endpoint, RFC 6749 §3.2: it reads the request, authenticates
+// the client (§2.3), hands the request to its grant (flow_*.go) and writes
+// the response of §5.1 or the error of §5.2.
+
 package oauth
 
 import (
 	"net/http"
-	"net/url"
 	"slices"
-	"strings"
 
 	"github.com/knogin/argus-sandbox/emulator/core"
 )
@@ -25,6 +27,24 @@ type tokenResponse struct {
 	RefreshToken string `json:"refresh_token,omitempty"`
 }
 
+// grantHandler answers a token request of one grant type for a client
+// that is authenticated and approved for it.
+type grantHandler func(s *Service, r *http.Request, c Client, f form) (tokenResponse, issued, *Error)
+
+// grantFor returns the handler of a grant type, or nil for one the
+// endpoint does not support.
+func grantFor(grant string) grantHandler {
+	switch grant {
+	case GrantClientCredentials:
+		return (*Service).clientCredentials
+	case GrantAuthorizationCode:
+		return (*Service).exchangeCode
+	case GrantRefreshToken:
+		return (*Service).refresh
+	}
+	return nil
+}
+
 // handleToken is POST /v1/oauth/token (RFC 6749 §3.2).
 func (s *Service) handleToken(w http.ResponseWriter, r *http.Request) {
 	s.prune()
@@ -36,12 +56,12 @@ func (s *Service) handleToken(w http.ResponseWriter, r *http.Request) {
 	// The grant type is checked before the client so that a password or
 	// implicit attempt learns it is unsupported whatever its credentials.
 	grant := f.get("grant_type")
-	switch grant {
-	case "":
+	handle := grantFor(grant)
+	switch {
+	case grant == "":
 		writeError(w, newError(CodeInvalidRequest, "grant_type is required"))
 		return
-	case GrantClientCredentials, GrantAuthorizationCode, GrantRefreshToken:
-	default:
+	case handle == nil:
 		writeError(w, newError(CodeUnsupportedGrantType, "grant_type %q is not supported; use client_credentials, authorization_code or refresh_token", grant))
 		return
 	}
@@ -54,16 +74,7 @@ func (s *Service) handleToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, newError(CodeUnauthorizedClient, "the app is not approved for the %s grant", grant))
 		return
 	}
-	var resp tokenResponse
-	var is issued
-	switch grant {
-	case GrantClientCredentials:
-		resp, is, e = s.clientCredentials(r, client, f)
-	case GrantAuthorizationCode:
-		resp, is, e = s.exchangeCode(r, client, f)
-	case GrantRefreshToken:
-		resp, is, e = s.refresh(r, client, f)
-	}
+	resp, is, e := handle(s, r, client, f)
 	if e != nil {
 		if e.Status >= 500 {
 			core.Logger(r.Context(), s.log).Error("oauth: token", "err", e.Description)
@@ -80,86 +91,4 @@ func (s *Service) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	noStore(w.Header())
 	core.WriteJSON(w, http.StatusOK, resp)
-}
-
-// grantable lists the scopes the client may be granted: approved for it
-// (pending ones never are) and present in the scope catalog.
-func (s *Service) grantable(c Client) []string {
-	out := make([]string, 0, len(c.Scopes))
-	for _, sc := range c.Scopes {
-		if _, ok := s.cfg.Fixtures.Scope(sc); ok && !slices.Contains(out, sc) {
-			out = append(out, sc)
-		}
-	}
-	return out
-}
-
-// resolveScopes applies RFC 6749 §3.3: an omitted scope means every
-// allowed scope; a requested one must be a subset of allowed.
-func resolveScopes(f form, allowed []string) ([]string, *Error) {
-	if !f.has("scope") {
-		return slices.Clone(allowed), nil
-	}
-	raw := f.get("scope")
-	var out []string
-	for _, sc := range strings.Split(raw, " ") {
-		if sc == "" {
-			return nil, newError(CodeInvalidScope, "scope must be a list of scope names separated by single spaces")
-		}
-		if !slices.Contains(allowed, sc) {
-			return nil, newError(CodeInvalidScope, "scope %q is not approved for this app (or exceeds the original grant)", sc)
-		}
-		if !slices.Contains(out, sc) {
-			out = append(out, sc)
-		}
-	}
-	return out, nil
-}
-
-// resolveResources applies RFC 8707 §2: each resource must be an absolute
-// URI naming one of the sandbox's resource servers and, when within is
-// given, one of those already authorized.
-func (s *Service) resolveResources(values, within []string) ([]string, *Error) {
-	if len(values) == 0 {
-		return nil, nil
-	}
-	known := s.resources[:]
-	var out []string
-	for _, v := range values {
-		u, err := url.Parse(v)
-		if err != nil || !u.IsAbs() || u.Fragment != "" {
-			return nil, newError(CodeInvalidTarget, "resource %q must be an absolute URI without a fragment", v)
-		}
-		if !slices.Contains(known, v) {
-			return nil, newError(CodeInvalidTarget, "resource %q is not a resource server of this sandbox; use one of %s", v, strings.Join(known, ", "))
-		}
-		if within != nil && !slices.Contains(within, v) {
-			return nil, newError(CodeInvalidTarget, "resource %q was not part of the authorization", v)
-		}
-		if !slices.Contains(out, v) {
-			out = append(out, v)
-		}
-	}
-	return out, nil
-}
-
-// clientCredentials is the client credentials grant (RFC 6749 §4.4). It
-// never issues a refresh token (§4.4.3).
-func (s *Service) clientCredentials(r *http.Request, c Client, f form) (tokenResponse, issued, *Error) {
-	scopes, e := resolveScopes(f, s.grantable(c))
-	if e != nil {
-		return tokenResponse{}, issued{}, e
-	}
-	res, e := s.resolveResources(url.Values(f)["resource"], nil)
-	if e != nil {
-		return tokenResponse{}, issued{}, e
-	}
-	is, err := s.mintAccess(r.Context(), accessRequest{
-		tenant: c.Tenant, clientID: c.ClientID, grantType: GrantClientCredentials,
-		scopes: scopes, audience: s.audience(scopes, res),
-	})
-	if err != nil {
-		return tokenResponse{}, issued{}, errServer(err)
-	}
-	return tokenResponse{Scope: strings.Join(scopes, " ")}, is, nil
 }

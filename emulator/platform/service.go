@@ -139,7 +139,9 @@ func (s *Service) AdminAuthenticator() core.Authenticator {
 // Reset returns the surface to the fixture state; registered apps survive
 // when keepApps.
 func (s *Service) Reset(keepApps bool) {
-	_ = s.store.Clear(context.Background(), keepApps)
+	if err := s.store.Reset(context.Background(), keepApps); err != nil {
+		s.log.Error("platform: reset the store", "err", err)
+	}
 }
 
 // writeErr maps store errors and problems to problem+json.

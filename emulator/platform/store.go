@@ -181,8 +181,8 @@ type Store interface {
 	ListAccessRequests(ctx context.Context, tenant string) ([]AccessRequest, error)
 	UpdateAccessRequest(ctx context.Context, id string, fn func(*AccessRequest) error) (AccessRequest, error)
 
-	// Clear removes everything, or everything but the apps when keepApps.
-	Clear(ctx context.Context, keepApps bool) error
+	// Reset removes everything, or everything but the apps when keepApps.
+	Reset(ctx context.Context, keepApps bool) error
 
 	// Limits reports the limits the store enforces, defaults filled in.
 	Limits() Limits
@@ -209,7 +209,7 @@ var _ Store = (*MemoryStore)(nil)
 // fields take their defaults).
 func NewMemoryStore(limits Limits) *MemoryStore {
 	s := &MemoryStore{limits: limits.withDefaults()}
-	_ = s.Clear(context.Background(), false)
+	_ = s.Reset(context.Background(), false)
 	return s
 }
 
@@ -462,8 +462,8 @@ func (s *MemoryStore) UpdateAccessRequest(_ context.Context, id string, fn func(
 	return c, nil
 }
 
-// Clear empties the store, keeping apps when keepApps.
-func (s *MemoryStore) Clear(_ context.Context, keepApps bool) error {
+// Reset empties the store, keeping apps when keepApps.
+func (s *MemoryStore) Reset(_ context.Context, keepApps bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !keepApps || s.apps == nil {

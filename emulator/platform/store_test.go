@@ -8,5 +8,5 @@ import (
 )
 
 func TestMemoryStore(t *testing.T) {
-	storetest.Run(t, func(l platform.Limits) platform.Store { return platform.NewMemoryStore(l) })
+	storetest.Run(t, func(_ *testing.T, l platform.Limits) platform.Store { return platform.NewMemoryStore(l) })
 }

@@ -20,7 +20,7 @@ const extra = 70
 // get a *core.LimitError naming it; tenants and apps count separately;
 // the audit trail keeps the newest events with positions that keep
 // counting.
-func runLimits(t *testing.T, newStore func(platform.Limits) platform.Store) {
+func runLimits(t *testing.T, newStore func(*testing.T, platform.Limits) platform.Store) {
 	ctx := context.Background()
 	small := platform.Limits{AppsPerTenant: 3, SecretsPerApp: 2, ServiceTokensPerApp: 2, AccessRequestsPerTenant: 2, AuditEventsPerTenant: 4}
 
@@ -28,16 +28,16 @@ func runLimits(t *testing.T, newStore func(platform.Limits) platform.Store) {
 		want := platform.Limits{AppsPerTenant: platform.DefaultAppsPerTenant, SecretsPerApp: platform.DefaultSecretsPerApp,
 			ServiceTokensPerApp: platform.DefaultServiceTokensPerApp, AccessRequestsPerTenant: platform.DefaultAccessRequestsPerTenant,
 			AuditEventsPerTenant: platform.DefaultAuditEventsPerTenant}
-		if got := newStore(platform.Limits{}).Limits(); got != want {
+		if got := newStore(t, platform.Limits{}).Limits(); got != want {
 			t.Errorf("Limits() = %+v, want the defaults %+v", got, want)
 		}
-		if got := newStore(small).Limits(); got != small {
+		if got := newStore(t, small).Limits(); got != small {
 			t.Errorf("Limits() = %+v, want %+v", got, small)
 		}
 	})
 
 	t.Run("apps per tenant", func(t *testing.T) {
-		s := newStore(small)
+		s := newStore(t, small)
 		errs := parallel(small.AppsPerTenant+extra, func(i int) error {
 			return s.CreateApp(ctx, platform.App{ID: fmt.Sprint("app_", i), ClientID: fmt.Sprint("cli_", i), Tenant: "acme"})
 		})
@@ -58,18 +58,18 @@ func runLimits(t *testing.T, newStore func(platform.Limits) platform.Store) {
 		if err := s.CreateApp(ctx, platform.App{ID: "app_past", ClientID: "cli_past", Tenant: "acme"}); !errors.Is(err, platform.ErrLimitReached) {
 			t.Errorf("create past the limit = %v, want ErrLimitReached", err)
 		}
-		_ = s.Clear(ctx, true)
+		_ = s.Reset(ctx, true)
 		if err := s.CreateApp(ctx, platform.App{ID: "app_kept", ClientID: "cli_kept", Tenant: "acme"}); !errors.Is(err, platform.ErrLimitReached) {
 			t.Errorf("Clear(keepApps) forgot the apps it kept: create = %v", err)
 		}
-		_ = s.Clear(ctx, false)
+		_ = s.Reset(ctx, false)
 		if err := s.CreateApp(ctx, platform.App{ID: "app_new", ClientID: "cli_new", Tenant: "acme"}); err != nil {
 			t.Errorf("create after Clear: %v", err)
 		}
 	})
 
 	t.Run("secrets and service tokens per app", func(t *testing.T) {
-		s := newStore(small)
+		s := newStore(t, small)
 		if err := s.CreateApp(ctx, platform.App{ID: "app_1", ClientID: "cli_1", Tenant: "acme"}); err != nil {
 			t.Fatal(err)
 		}
@@ -102,7 +102,7 @@ func runLimits(t *testing.T, newStore func(platform.Limits) platform.Store) {
 	})
 
 	t.Run("access requests per tenant", func(t *testing.T) {
-		s := newStore(small)
+		s := newStore(t, small)
 		errs := parallel(small.AccessRequestsPerTenant+extra, func(i int) error {
 			return s.CreateAccessRequest(ctx, platform.AccessRequest{ID: fmt.Sprint("areq_", i), Tenant: "acme", Status: platform.RequestSubmitted})
 		})
@@ -113,14 +113,14 @@ func runLimits(t *testing.T, newStore func(platform.Limits) platform.Store) {
 		if err := s.CreateAccessRequest(ctx, platform.AccessRequest{ID: "areq_globex", Tenant: "globex"}); err != nil {
 			t.Errorf("another tenant refused: %v", err)
 		}
-		_ = s.Clear(ctx, true)
+		_ = s.Reset(ctx, true)
 		if err := s.CreateAccessRequest(ctx, platform.AccessRequest{ID: "areq_after_clear", Tenant: "acme"}); err != nil {
 			t.Errorf("create after Clear: %v", err)
 		}
 	})
 
 	t.Run("audit retention", func(t *testing.T) {
-		s := newStore(small)
+		s := newStore(t, small)
 		const n = 11
 		now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 		for i := 1; i <= n; i++ {
@@ -144,7 +144,7 @@ func runLimits(t *testing.T, newStore func(platform.Limits) platform.Store) {
 		if list, _ := s.ListAudit(ctx, "globex"); len(list) != 2 || list[1].Seq != 2 {
 			t.Errorf("globex trail = %+v, want its own 2 events", list)
 		}
-		_ = s.Clear(ctx, true)
+		_ = s.Reset(ctx, true)
 		_ = s.AppendAudit(ctx, platform.AuditEvent{ID: "aud_after_clear", Tenant: "acme"})
 		if list, _ := s.ListAudit(ctx, "acme"); len(list) != 1 || list[0].Seq != 1 {
 			t.Errorf("trail after Clear = %+v, want one event at position 1", list)

@@ -1,5 +1,6 @@
 // Package storetest is the conformance suite every platform.Store
-// implementation must pass, so a durable backend can be added by passing it.
+// implementation passes: the in-memory default does, and a durable backend
+// is done when it does too.
 package storetest
 
 import (
@@ -13,16 +14,18 @@ import (
 	"github.com/knogin/argus-sandbox/emulator/platform"
 )
 
-// Run exercises fresh stores from newStore, which must enforce the limits
-// it is given (zero fields: the defaults).
-func Run(t *testing.T, newStore func(platform.Limits) platform.Store) {
+// Run runs the suite against stores made by newStore, which returns a new,
+// empty store for each subtest (t is that subtest's, for its cleanup)
+// enforcing the limits it is given (zero fields: the defaults). Run it with
+// -race: some cases have concurrent writers.
+func Run(t *testing.T, newStore func(t *testing.T, limits platform.Limits) platform.Store) {
 	ctx := context.Background()
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	app := platform.App{ID: "app_1", ClientID: "cli_1", Tenant: "acme", Name: "One",
 		Scopes: []platform.Item{{Value: "cases:read", Status: platform.Approved}}, CreatedAt: now, UpdatedAt: now}
 
 	t.Run("apps", func(t *testing.T) {
-		s := newStore(platform.Limits{})
+		s := newStore(t, platform.Limits{})
 		if err := s.CreateApp(ctx, app); err != nil {
 			t.Fatal(err)
 		}
@@ -38,6 +41,14 @@ func Run(t *testing.T, newStore func(platform.Limits) platform.Store) {
 		}
 		if got, err := s.AppByClientID(ctx, "cli_1"); err != nil || got.ID != "app_1" {
 			t.Errorf("AppByClientID = %+v, %v", got, err)
+		}
+		sameClient := app
+		sameClient.ID, sameClient.Tenant = "app_other", "globex"
+		if err := s.CreateApp(ctx, sameClient); !errors.Is(err, platform.ErrConflict) {
+			t.Errorf("a second app with the same client id: got %v, want ErrConflict", err)
+		}
+		if list, _ := s.ListApps(ctx, "globex"); len(list) != 0 {
+			t.Errorf("ListApps of another tenant: %+v", list)
 		}
 		// A failing update leaves the app unchanged; returned copies are not aliases.
 		boom := errors.New("boom")
@@ -62,26 +73,40 @@ func Run(t *testing.T, newStore func(platform.Limits) platform.Store) {
 		if len(list) != 2 || list[0].ID != "app_1" || list[1].ID != "app_2" {
 			t.Errorf("ListApps order: %+v", list)
 		}
+		if _, err := s.DeleteApp(ctx, "globex", "app_1"); !errors.Is(err, platform.ErrNotFound) {
+			t.Errorf("foreign delete: %v", err)
+		}
 		if _, err := s.DeleteApp(ctx, "acme", "app_1"); err != nil {
 			t.Fatal(err)
+		}
+		if _, err := s.DeleteApp(ctx, "acme", "app_1"); !errors.Is(err, platform.ErrNotFound) {
+			t.Errorf("second delete: %v", err)
 		}
 		if _, err := s.AppByClientID(ctx, "cli_1"); !errors.Is(err, platform.ErrNotFound) {
 			t.Errorf("deleted app still found by client id: %v", err)
 		}
-		if err := s.Clear(ctx, true); err != nil {
+		if err := s.Reset(ctx, true); err != nil {
 			t.Fatal(err)
 		}
 		if list, _ := s.ListApps(ctx, "acme"); len(list) != 1 {
-			t.Errorf("Clear(keepApps) dropped apps: %d", len(list))
+			t.Errorf("Reset(keepApps) dropped apps: %d", len(list))
 		}
-		_ = s.Clear(ctx, false)
+		if err := s.Reset(ctx, false); err != nil {
+			t.Fatal(err)
+		}
 		if list, _ := s.ListApps(ctx, "acme"); len(list) != 0 {
-			t.Errorf("Clear kept apps: %d", len(list))
+			t.Errorf("Reset kept apps: %d", len(list))
+		}
+		if _, err := s.AppByClientID(ctx, "cli_2"); !errors.Is(err, platform.ErrNotFound) {
+			t.Errorf("Reset kept a client id: %v", err)
+		}
+		if err := s.CreateApp(ctx, app2); err != nil {
+			t.Errorf("CreateApp after Reset: %v", err)
 		}
 	})
 
 	t.Run("audit and access requests", func(t *testing.T) {
-		s := newStore(platform.Limits{})
+		s := newStore(t, platform.Limits{})
 		_ = s.AppendAudit(ctx, platform.AuditEvent{ID: "a1", Tenant: "acme", Action: "app.created"})
 		_ = s.AppendAudit(ctx, platform.AuditEvent{ID: "a2", Tenant: "globex", Action: "app.created"})
 		if list, _ := s.ListAudit(ctx, "acme"); len(list) != 1 || list[0].ID != "a1" {
@@ -91,8 +116,27 @@ func Run(t *testing.T, newStore func(platform.Limits) platform.Store) {
 		if err := s.CreateAccessRequest(ctx, ar); err != nil {
 			t.Fatal(err)
 		}
+		if err := s.CreateAccessRequest(ctx, ar); !errors.Is(err, platform.ErrConflict) {
+			t.Errorf("duplicate access request: %v, want ErrConflict", err)
+		}
 		if _, err := s.GetAccessRequest(ctx, "globex", "areq_1"); !errors.Is(err, platform.ErrNotFound) {
 			t.Errorf("foreign access request: %v", err)
+		}
+		if got, err := s.AccessRequestByID(ctx, "areq_1"); err != nil || got.Tenant != "acme" {
+			t.Errorf("AccessRequestByID = %+v, %v", got, err)
+		}
+		if _, err := s.AccessRequestByID(ctx, "areq_x"); !errors.Is(err, platform.ErrNotFound) {
+			t.Errorf("AccessRequestByID of a missing request: %v", err)
+		}
+		if _, err := s.UpdateAccessRequest(ctx, "areq_x", func(*platform.AccessRequest) error { return nil }); !errors.Is(err, platform.ErrNotFound) {
+			t.Errorf("UpdateAccessRequest of a missing request: %v", err)
+		}
+		boom := errors.New("boom")
+		if _, err := s.UpdateAccessRequest(ctx, "areq_1", func(r *platform.AccessRequest) error { r.Status = platform.RequestDenied; return boom }); !errors.Is(err, boom) {
+			t.Errorf("update error not returned: %v", err)
+		}
+		if got, _ := s.GetAccessRequest(ctx, "acme", "areq_1"); got.Status != platform.RequestSubmitted {
+			t.Errorf("a failed update changed the request: %+v", got)
 		}
 		got, err := s.UpdateAccessRequest(ctx, "areq_1", func(r *platform.AccessRequest) error { r.Status = platform.RequestApproved; return nil })
 		if err != nil || got.Status != platform.RequestApproved {
@@ -101,10 +145,14 @@ func Run(t *testing.T, newStore func(platform.Limits) platform.Store) {
 		if list, _ := s.ListAccessRequests(ctx, "acme"); len(list) != 1 || list[0].Status != platform.RequestApproved {
 			t.Errorf("list requests: %+v", list)
 		}
-		_ = s.Clear(ctx, true)
+		_ = s.Reset(ctx, true)
 		if list, _ := s.ListAccessRequests(ctx, "acme"); len(list) != 0 {
-			t.Errorf("Clear kept access requests")
+			t.Errorf("Reset kept access requests")
+		}
+		if list, _ := s.ListAudit(ctx, "acme"); len(list) != 0 {
+			t.Errorf("Reset kept the audit trail")
 		}
 	})
 	t.Run("limits", func(t *testing.T) { runLimits(t, newStore) })
+	t.Run("concurrency", func(t *testing.T) { runConcurrency(t, newStore(t, platform.Limits{}), app) })
 }
