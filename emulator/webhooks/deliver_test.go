@@ -133,16 +133,14 @@ func TestRetries(t *testing.T) {
 	}
 }
 
-func TestTimeoutRunsOnTheClock(t *testing.T) {
-	s, clock := newTestService(t, func(c *Config) { c.AttemptTimeout = time.Minute })
-	release := make(chan struct{})
-	t.Cleanup(func() { close(release) })
+// TestHungAttemptTimesOut: an endpoint that never answers fails the
+// attempt with a timeout after the attempt timeout of real time, and the
+// retry follows the schedule on the clock.
+func TestHungAttemptTimesOut(t *testing.T) {
+	s, clock := newTestService(t, func(c *Config) { c.AttemptTimeout = 50 * time.Millisecond })
 	rc := newReceiver(t, func(n int, r *http.Request) (int, http.Header, string) {
 		if n == 1 {
-			select {
-			case <-release:
-			case <-r.Context().Done():
-			}
+			<-r.Context().Done() // hangs until the engine gives up
 		}
 		return http.StatusOK, nil, "ok"
 	})
@@ -150,8 +148,6 @@ func TestTimeoutRunsOnTheClock(t *testing.T) {
 	if _, err := s.Trigger(context.Background(), "acme", "case.created", nil); err != nil {
 		t.Fatal(err)
 	}
-	<-rc.arrived // the first attempt is in flight and hangs
-	clock.Advance(time.Minute)
 	waitIdle(t, s)
 	d := onlyDelivery(t, s, w)
 	if d.AttemptCount != 1 || d.Attempts[0].Error == nil || d.Attempts[0].Error.Class != ClassTimeout {
@@ -161,6 +157,36 @@ func TestTimeoutRunsOnTheClock(t *testing.T) {
 	waitIdle(t, s)
 	if d = onlyDelivery(t, s, w); d.Status != StatusSucceeded || d.AttemptCount != 2 {
 		t.Errorf("after the retry: %s with %d attempts, want succeeded with 2", d.Status, d.AttemptCount)
+	}
+}
+
+// TestClockAdvanceDoesNotTimeOutAnAttempt: the attempt timeout is a
+// network timeout, real time. Moving the sandbox clock past it while a
+// healthy answer is on its way neither fails the attempt nor sends the
+// event again.
+func TestClockAdvanceDoesNotTimeOutAnAttempt(t *testing.T) {
+	s, clock := newTestService(t, nil)
+	release := make(chan struct{})
+	rc := newReceiver(t, func(int, *http.Request) (int, http.Header, string) {
+		<-release // the answer takes a moment
+		return http.StatusOK, nil, "ok"
+	})
+	w := subscribe(t, s, "acme", rc.URL, "case.created")
+	if _, err := s.Trigger(context.Background(), "acme", "case.created", nil); err != nil {
+		t.Fatal(err)
+	}
+	<-rc.arrived // the attempt is in flight
+	clock.Advance(s.cfg.AttemptTimeout + 5*time.Second)
+	close(release)
+	waitIdle(t, s)
+	clock.Advance(time.Hour) // no retry is due either
+	waitIdle(t, s)
+	d := onlyDelivery(t, s, w)
+	if d.Status != StatusSucceeded || d.AttemptCount != 1 || d.Attempts[0].Error != nil {
+		t.Errorf("delivery %s after %d attempts (%+v), want succeeded at the first", d.Status, d.AttemptCount, d.Attempts)
+	}
+	if n := len(rc.requests()); n != 1 {
+		t.Errorf("receiver got %d requests, want 1", n)
 	}
 }
 

@@ -66,7 +66,9 @@ type Config struct {
 	// round trip, while a slow endpoint holds only that many workers.
 	// Deliveries of different events are not ordered among themselves.
 	PerEndpointConcurrency int
-	// AttemptTimeout bounds one attempt, measured on the clock.
+	// AttemptTimeout bounds one attempt (DefaultAttemptTimeout). It is
+	// real time, as network timeouts are: advancing the sandbox clock does
+	// not cut short an answer on its way.
 	AttemptTimeout time.Duration
 	// Schedule lists the waits before each retry (DefaultSchedule when
 	// nil; an empty non-nil slice means no retries).
