@@ -9,7 +9,7 @@ import "github.com/getkin/kin-openapi/openapi3"
 var compiledDocs = map[string]compiledDoc{
 	"platform.yaml": {digest: "b017728e7dfd8f9a4ce83a3d3b8e2f55e56e34128ec10354f36350a0b5bf64ab", build: platformDoc},
 	"oauth.yaml":    {digest: "9a9fd5b6625da490ec35bf85f2304538661abd27c210d514ea1b8db9418329a7", build: oauthDoc},
-	"webhooks.yaml": {digest: "9889be11fdc63e4877b9f060e4c2e87c2e7fa1b935d67395f405aefa0db4637d", build: webhooksDoc},
+	"webhooks.yaml": {digest: "9e43835e8cba599bf66420f7a8345fa9f694c428435a34a810f9d7cc2fc17880", build: webhooksDoc},
 	"graphql.yaml":  {digest: "b57d0bb45c64fb37b059d4f2a022790edc1baaf9a5ca85a89199fa249d16be5b", build: graphqlDoc},
 	"sandbox.yaml":  {digest: "ea3e34eea77d4605bacee32cefee58b67be9bcc5f34fbe2bdafa5e4df1155303", build: sandboxDoc},
 }
@@ -3443,8 +3443,9 @@ func webhooksDoc() *openapi3.T {
 				},
 				"DeliveryStatus": &openapi3.SchemaRef{
 					Value: &openapi3.Schema{
-						Type: &openapi3.Types{"string"},
-						Enum: []any{"pending", "succeeded", "failed"},
+						Type:        &openapi3.Types{"string"},
+						Description: "`pending`: not settled yet, either waiting for its first attempt or retrying (the latest\nattempt failed and `next_attempt_at` says when the next one runs). `succeeded`: an attempt\ngot a 2xx answer. `failed`: final, no automatic attempt follows (the retry schedule is\nexhausted, the endpoint was disabled, or a redelivery failed); redeliver to try again. A\ndelivery still retrying is `pending`, not `failed`: list `status=pending` and read\n`last_attempt` to find the deliveries failing now.\n",
+						Enum:        []any{"pending", "succeeded", "failed"},
 					},
 				},
 				"DeliverySummary": &openapi3.SchemaRef{
@@ -4606,7 +4607,7 @@ func webhooksDoc() *openapi3.T {
 						Value: &openapi3.Parameter{
 							Name:        "status",
 							In:          "query",
-							Description: "Only deliveries in this state.",
+							Description: "Only deliveries in this state (a delivery still retrying is `pending`).",
 							Schema: &openapi3.SchemaRef{
 								Ref: "#/components/schemas/DeliveryStatus",
 							},

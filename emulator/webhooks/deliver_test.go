@@ -294,6 +294,51 @@ func TestContinuousFailureDisables(t *testing.T) {
 	}
 }
 
+// TestOneAdvanceWalksTheWholeSchedule: advancing the clock by five days at
+// once runs every retry that falls due on the way, in order, each at its
+// own time on the clock (not all from the end of the window), so the
+// delivery ends failed and the endpoint, failing for five days, is
+// disabled, all before the advance returns.
+func TestOneAdvanceWalksTheWholeSchedule(t *testing.T) {
+	s, clock := newTestService(t, nil)
+	clock.Freeze()
+	down := newReceiver(t, statusOf(http.StatusServiceUnavailable))
+	watcher := newReceiver(t, nil)
+	w := subscribe(t, s, "acme", down.URL, "case.created")
+	subscribe(t, s, "acme", watcher.URL, "webhook.endpoint.disabled")
+	start := clock.Now()
+	if _, err := s.Trigger(context.Background(), "acme", "case.created", nil); err != nil {
+		t.Fatal(err)
+	}
+	waitIdle(t, s)
+	clock.Advance(DefaultDisableAfter)
+
+	d := onlyDelivery(t, s, w)
+	if d.Status != StatusFailed || d.AttemptCount != len(DefaultSchedule)+1 {
+		t.Fatalf("after one advance: %s after %d attempts, want failed after %d", d.Status, d.AttemptCount, len(DefaultSchedule)+1)
+	}
+	at := start
+	for i, a := range d.Attempts {
+		if i > 0 {
+			at = at.Add(DefaultSchedule[i-1])
+		}
+		if !a.StartedAt.Equal(at.UTC()) {
+			t.Errorf("attempt %d started at +%s, want +%s", i+1, a.StartedAt.Sub(start), at.Sub(start))
+		}
+	}
+	got, _ := s.Webhook(context.Background(), "acme", w.ID)
+	if !got.Disabled || got.DisabledReason != "failing continuously for 5 days" || !got.DisabledAt.Equal(start.Add(DefaultDisableAfter).UTC()) {
+		t.Errorf("webhook disabled=%v at +%s (%q), want disabled at +5 days for failing", got.Disabled, got.DisabledAt.Sub(start), got.DisabledReason)
+	}
+	waitIdle(t, s)
+	if n := len(watcher.requests()); n != 1 {
+		t.Errorf("watcher got %d notices, want 1", n)
+	}
+	if n := len(down.requests()); n != len(DefaultSchedule)+1 {
+		t.Errorf("endpoint got %d requests, want %d", n, len(DefaultSchedule)+1)
+	}
+}
+
 func TestRedeliveryKeepsEventID(t *testing.T) {
 	s, _ := newTestService(t, nil)
 	rc := newReceiver(t, nil)

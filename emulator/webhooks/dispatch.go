@@ -22,6 +22,9 @@ type job struct {
 	released bool // out of a reorder hold
 	admitted bool // holds an admission slot until a worker takes it
 	flush    bool // release the endpoint's held burst
+	// done, when set, is closed once a worker has processed the job or
+	// the job was dropped (see dispatcher.run).
+	done chan struct{}
 }
 
 // endpointQueue is the FIFO of one webhook's ready jobs.
@@ -50,8 +53,10 @@ type timerEntry struct {
 // endpoint holds a few workers, never all of them.
 type dispatcher struct {
 	perEndpoint int
-	slots       chan struct{}
-	done        chan struct{}
+	// settle bounds how long a timer waits for the job it queued (run).
+	settle time.Duration
+	slots  chan struct{}
+	done   chan struct{}
 
 	mu      sync.Mutex
 	work    *sync.Cond // signalled when the ring gains an endpoint
@@ -64,9 +69,10 @@ type dispatcher struct {
 	wg      sync.WaitGroup
 }
 
-func newDispatcher(queueSize, perEndpoint int) *dispatcher {
+func newDispatcher(queueSize, perEndpoint int, settle time.Duration) *dispatcher {
 	d := &dispatcher{
 		perEndpoint: perEndpoint,
+		settle:      settle,
 		slots:       make(chan struct{}, queueSize),
 		done:        make(chan struct{}),
 		queues:      map[string]*endpointQueue{},
@@ -115,6 +121,7 @@ func (d *dispatcher) enqueueLocked(j job) {
 		if j.admitted {
 			<-d.slots
 		}
+		j.signalDone()
 		return
 	}
 	q := d.queueLocked(j.webhookID)
@@ -122,6 +129,31 @@ func (d *dispatcher) enqueueLocked(j job) {
 	d.busy++
 	d.readyLocked(q)
 	d.changed.Broadcast()
+}
+
+// run queues j from a timer and waits until a worker has processed it (or
+// it was dropped by Reset or Close), at most d.settle. The timer's callback
+// thus returns once the attempt it started is recorded, with any retry
+// that attempt scheduled: a clock walk (core.VirtualClock.Advance) that
+// waits for each callback runs the retries falling due inside its window
+// in order, each at its own time. The bound keeps a walk moving when the
+// job waits behind a long queue.
+func (d *dispatcher) run(j job) {
+	j.done = make(chan struct{})
+	d.enqueue(j)
+	t := time.NewTimer(d.settle)
+	defer t.Stop()
+	select {
+	case <-j.done:
+	case <-t.C:
+	}
+}
+
+// signalDone tells a waiting run that j is over: processed, or dropped.
+func (j job) signalDone() {
+	if j.done != nil {
+		close(j.done)
+	}
 }
 
 // readyLocked puts q on the ring when it has work and room for more.
@@ -277,6 +309,7 @@ func (d *dispatcher) clearLocked() {
 			if j.admitted {
 				<-d.slots
 			}
+			j.signalDone()
 			d.busy--
 		}
 		q.jobs.reset()

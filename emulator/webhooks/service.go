@@ -173,7 +173,7 @@ func New(cfg Config) (*Service, error) {
 		catalog: newCatalog(cfg.Fixtures.EventTypes),
 		policy:  targetPolicy{allowLocal: cfg.AllowLocalTargets},
 		retry:   retryPolicy{schedule: cfg.Schedule, jitter: cfg.Jitter, random: cfg.IDs.Bytes},
-		disp:    newDispatcher(cfg.QueueSize, cfg.PerEndpointConcurrency),
+		disp:    newDispatcher(cfg.QueueSize, cfg.PerEndpointConcurrency, 2*cfg.AttemptTimeout),
 	}
 	s.client = newHTTPClient(s.policy, cfg.RootCAs, cfg.Workers)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -198,8 +198,13 @@ func (s *Service) worker() {
 		if !ok {
 			return
 		}
+		// The job's copies (a delayed or held attempt) must not close
+		// done again.
+		done := j
+		j.done = nil
 		s.process(s.ctx, j)
 		s.disp.finish(q)
+		done.signalDone()
 	}
 }
 
