@@ -9,7 +9,7 @@ import "github.com/getkin/kin-openapi/openapi3"
 var compiledDocs = map[string]compiledDoc{
 	"platform.yaml": {digest: "b017728e7dfd8f9a4ce83a3d3b8e2f55e56e34128ec10354f36350a0b5bf64ab", build: platformDoc},
 	"oauth.yaml":    {digest: "9a9fd5b6625da490ec35bf85f2304538661abd27c210d514ea1b8db9418329a7", build: oauthDoc},
-	"webhooks.yaml": {digest: "9e43835e8cba599bf66420f7a8345fa9f694c428435a34a810f9d7cc2fc17880", build: webhooksDoc},
+	"webhooks.yaml": {digest: "15566eb6f885fe5502669ece0f9a43bf40aabebd2291070e88c92d449e43f73b", build: webhooksDoc},
 	"graphql.yaml":  {digest: "b57d0bb45c64fb37b059d4f2a022790edc1baaf9a5ca85a89199fa249d16be5b", build: graphqlDoc},
 	"sandbox.yaml":  {digest: "ea3e34eea77d4605bacee32cefee58b67be9bcc5f34fbe2bdafa5e4df1155303", build: sandboxDoc},
 }
@@ -3514,7 +3514,7 @@ func webhooksDoc() *openapi3.T {
 				"ErrorClass": &openapi3.SchemaRef{
 					Value: &openapi3.Schema{
 						Type:        &openapi3.Types{"string"},
-						Description: "`connection_refused`, `dns` (the host did not resolve), `timeout`, `tls`, `non_2xx`,\n`redirect_not_followed`, `forbidden_address` (the target resolved to an address the\nsandbox does not deliver to), `connection_error`, `response_lost` (a fault rule dropped\nthe answer), `endpoint_disabled` (the endpoint was disabled before the attempt).\n",
+						Description: "`connection_refused`, `dns` (the host did not resolve), `timeout`, `tls`, `non_2xx`,\n`redirect_not_followed`, `forbidden_address` (the target resolved to an address the\nsandbox does not deliver to), `connection_error` (also every refused, unreachable or\ntimed-out connection while local targets are off), `response_lost` (a fault rule dropped\nthe answer), `endpoint_disabled` (the endpoint was disabled before the attempt).\n",
 						Enum:        []any{"connection_refused", "dns", "timeout", "tls", "non_2xx", "redirect_not_followed", "forbidden_address", "connection_error", "response_lost", "endpoint_disabled"},
 					},
 				},

@@ -192,8 +192,7 @@ func (s *Service) exchange(ctx context.Context, target string, h http.Header, bo
 	req.Header = h
 	resp, err := s.client.Do(req)
 	if err != nil {
-		class := classify(err, timedOut())
-		fail(class, describe(class, err, s.cfg.AttemptTimeout))
+		fail(s.policy.failure(err, timedOut(), s.cfg.AttemptTimeout))
 		return 0, nil
 	}
 	defer resp.Body.Close()

@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime"
 	"time"
@@ -46,8 +47,10 @@ type Config struct {
 	// Faults shapes attempts (nil: none).
 	Faults DeliveryFaults
 	// AllowLocalTargets lets webhooks target loopback and private
-	// addresses, and plain http for them. Turn it off on shared
-	// deployments so the sandbox cannot be used to reach internal hosts.
+	// addresses and the host's own interface addresses, and plain http
+	// for them. Turn it off on shared deployments so the sandbox cannot be
+	// used to reach internal hosts (or to tell their open ports from the
+	// closed ones: connection failures are then reported alike).
 	AllowLocalTargets bool
 	// RootCAs verifies https endpoints (nil: the system roots).
 	RootCAs *x509.CertPool
@@ -171,7 +174,7 @@ func New(cfg Config) (*Service, error) {
 		store:   cfg.Store,
 		faults:  cfg.Faults,
 		catalog: newCatalog(cfg.Fixtures.EventTypes),
-		policy:  targetPolicy{allowLocal: cfg.AllowLocalTargets},
+		policy:  newTargetPolicy(cfg.AllowLocalTargets, net.InterfaceAddrs),
 		retry:   retryPolicy{schedule: cfg.Schedule, jitter: cfg.Jitter, random: cfg.IDs.Bytes},
 		disp:    newDispatcher(cfg.QueueSize, cfg.PerEndpointConcurrency, 2*cfg.AttemptTimeout),
 	}
