@@ -11,7 +11,7 @@ var compiledDocs = map[string]compiledDoc{
 	"oauth.yaml":    {digest: "9a9fd5b6625da490ec35bf85f2304538661abd27c210d514ea1b8db9418329a7", build: oauthDoc},
 	"webhooks.yaml": {digest: "15566eb6f885fe5502669ece0f9a43bf40aabebd2291070e88c92d449e43f73b", build: webhooksDoc},
 	"graphql.yaml":  {digest: "b57d0bb45c64fb37b059d4f2a022790edc1baaf9a5ca85a89199fa249d16be5b", build: graphqlDoc},
-	"sandbox.yaml":  {digest: "ea3e34eea77d4605bacee32cefee58b67be9bcc5f34fbe2bdafa5e4df1155303", build: sandboxDoc},
+	"sandbox.yaml":  {digest: "6cf1339039b8ae5e755449dd90da35fc8787ac7bb44a3aa4cf48d15766783afa", build: sandboxDoc},
 }
 
 // platformDoc builds platform.yaml.
@@ -7570,7 +7570,7 @@ func sandboxDoc() *openapi3.T {
 				Get: &openapi3.Operation{
 					Tags:        []string{"State"},
 					Summary:     "Wait until webhook delivery work has settled",
-					Description: "Blocks until no delivery work can progress without the clock moving: nothing queued or in\nflight, and no retry or delayed delivery already due. Retries scheduled for later on the\nvirtual clock do not count; advance the clock to run them, then wait again. Answers\n`idle: false` when `timeout` (real time) passes first, for example while a consumer\nholds a request open. Use it after `POST /_sandbox/events` or `POST /_sandbox/clock` to\nread delivery outcomes without polling.\n",
+					Description: "Blocks until no delivery work can progress without the clock moving: nothing queued or in\nflight, and no retry or delayed delivery already due. Retries scheduled for later on the\nvirtual clock do not count; advance the clock to run them, then wait again. Answers\n`idle: false` when `timeout` (real time) passes first, for example while a consumer\nholds a request open. Use it after `POST /_sandbox/events` or `POST /_sandbox/clock` to\nread delivery outcomes without polling. Once the sandbox is shutting down, waiters are\nanswered `503` (`shutting_down`) at once.\n",
 					OperationID: "waitWebhooksIdle",
 					Parameters: openapi3.Parameters{&openapi3.ParameterRef{
 						Value: &openapi3.Parameter{
@@ -7610,6 +7610,18 @@ func sandboxDoc() *openapi3.T {
 						},
 						"501": &openapi3.ResponseRef{
 							Ref: "#/components/responses/NotAvailable",
+						},
+						"503": &openapi3.ResponseRef{
+							Value: &openapi3.Response{
+								Description: new("The sandbox is shutting down (`shutting_down`): the deliveries still queued are sent\nuntil its shutdown timeout, then dropped, so the work will not settle.\n"),
+								Content: openapi3.Content{
+									"application/problem+json": &openapi3.MediaType{
+										Schema: &openapi3.SchemaRef{
+											Ref: "#/components/schemas/Problem",
+										},
+									},
+								},
+							},
 						},
 					}),
 				},

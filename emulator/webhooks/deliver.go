@@ -75,7 +75,7 @@ func (s *Service) process(ctx context.Context, j job) (Attempt, bool) {
 	if j.plan.Delay > 0 && !j.deferred {
 		j.deferred = true
 		s.setNext(ctx, d, j.plan.Delay)
-		s.disp.after(s.clock, j.plan.Delay, func() { s.disp.run(j) })
+		s.disp.attemptAfter(s.clock, j.plan.Delay, j)
 		return Attempt{}, false
 	}
 	if j.plan.Reorder != nil && !j.released {

@@ -42,6 +42,9 @@ type endpointQueue struct {
 type timerEntry struct {
 	due time.Time
 	t   core.Timer
+	// delivery marks the wait before a delivery's next attempt (a retry
+	// or a delayed attempt), which a shutdown drops.
+	delivery bool
 }
 
 // dispatcher is the bounded work queue. New events need an admission slot
@@ -56,7 +59,10 @@ type dispatcher struct {
 	// settle bounds how long a timer waits for the job it queued (run).
 	settle time.Duration
 	slots  chan struct{}
-	done   chan struct{}
+	// stopping is closed when a shutdown begins (no new events, idle
+	// waiters answered); done when the engine closes.
+	stopping chan struct{}
+	done     chan struct{}
 
 	mu      sync.Mutex
 	work    *sync.Cond // signalled when the ring gains an endpoint
@@ -74,6 +80,7 @@ func newDispatcher(queueSize, perEndpoint int, settle time.Duration) *dispatcher
 		perEndpoint: perEndpoint,
 		settle:      settle,
 		slots:       make(chan struct{}, queueSize),
+		stopping:    make(chan struct{}),
 		done:        make(chan struct{}),
 		queues:      map[string]*endpointQueue{},
 		timers:      map[*timerEntry]struct{}{},
@@ -86,7 +93,7 @@ func newDispatcher(queueSize, perEndpoint int, settle time.Duration) *dispatcher
 // admit takes an admission slot, waiting while the queue is full.
 func (d *dispatcher) admit(ctx context.Context) error {
 	select {
-	case <-d.done:
+	case <-d.stopping:
 		return ErrClosed
 	default:
 	}
@@ -95,7 +102,7 @@ func (d *dispatcher) admit(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-d.done:
+	case <-d.stopping:
 		return ErrClosed
 	}
 }
@@ -225,6 +232,16 @@ func (d *dispatcher) after(clock core.Clock, wait time.Duration, f func()) *time
 	return d.afterLocked(clock, wait, f)
 }
 
+// attemptAfter runs j (see run) once clock has advanced by wait: the next
+// attempt of a delivery.
+func (d *dispatcher) attemptAfter(clock core.Clock, wait time.Duration, j job) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if e := d.afterLocked(clock, wait, func() { d.run(j) }); e != nil {
+		e.delivery = true
+	}
+}
+
 func (d *dispatcher) afterLocked(clock core.Clock, wait time.Duration, f func()) *timerEntry {
 	if d.closed {
 		return nil
@@ -278,23 +295,93 @@ func (d *dispatcher) idleLocked(now time.Time) bool {
 	return true
 }
 
-// waitIdle blocks until idleLocked or ctx ends.
+// waitIdle blocks until idleLocked or ctx ends; once a shutdown has begun
+// it returns ErrClosed.
 func (d *dispatcher) waitIdle(ctx context.Context, clock core.Clock) error {
-	stop := context.AfterFunc(ctx, func() {
+	return d.waitFor(ctx, func() bool { return d.idleLocked(clock.Now()) }, true)
+}
+
+// waitFor blocks until cond (called with d.mu held) holds, ctx ends, or
+// the engine closes; with stop, it gives up with ErrClosed as soon as a
+// shutdown begins.
+func (d *dispatcher) waitFor(ctx context.Context, cond func() bool, stop bool) error {
+	wake := context.AfterFunc(ctx, func() {
 		d.mu.Lock()
 		d.changed.Broadcast()
 		d.mu.Unlock()
 	})
-	defer stop()
+	defer wake()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for !d.idleLocked(clock.Now()) && !d.closed {
+	for {
+		switch {
+		case d.closed || stop && d.stoppingLocked():
+			return ErrClosed
+		case cond():
+			return nil
+		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		d.changed.Wait()
 	}
-	return nil
+}
+
+func (d *dispatcher) stoppingLocked() bool {
+	select {
+	case <-d.stopping:
+		return true
+	default:
+		return false
+	}
+}
+
+// stop begins a shutdown: new events are refused and idle waiters
+// answered, while the work already accepted goes on. Held bursts are
+// released at once rather than after their wait on the clock.
+func (d *dispatcher) stop() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.stoppingLocked() {
+		return
+	}
+	close(d.stopping)
+	for _, q := range d.queues {
+		if len(q.held) > 0 {
+			d.cancelLocked(q.holdTimer)
+			q.holdTimer = nil
+			d.enqueueLocked(job{tenant: q.held[0].tenant, webhookID: q.id, flush: true})
+		}
+	}
+	d.changed.Broadcast()
+}
+
+// drain waits until no job is queued or in flight, or ctx ends. Retries
+// scheduled for later are not waited for.
+func (d *dispatcher) drain(ctx context.Context) error {
+	return d.waitFor(ctx, func() bool { return d.busy == 0 }, false)
+}
+
+// unsettled counts the deliveries whose next attempt would be lost if the
+// engine closed now: queued, held or in flight, and waiting on the clock
+// for a retry or a delay.
+func (d *dispatcher) unsettled() (pending, scheduled int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, q := range d.queues {
+		for _, j := range q.jobs.all() {
+			if !j.flush {
+				pending++
+			}
+		}
+		pending += len(q.held) + q.inflight
+	}
+	for e := range d.timers {
+		if e.delivery {
+			scheduled++
+		}
+	}
+	return pending, scheduled
 }
 
 // clear drops every queued job and timer (Reset, Close). In-flight
@@ -324,18 +411,20 @@ func (d *dispatcher) clearLocked() {
 	d.changed.Broadcast()
 }
 
-// close stops the workers after their current attempt.
+// close drops the queued work and stops the workers after their current
+// attempt; wait for them with d.wg.
 func (d *dispatcher) close() {
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	if d.closed {
-		d.mu.Unlock()
 		return
+	}
+	if !d.stoppingLocked() {
+		close(d.stopping)
 	}
 	d.clearLocked()
 	d.closed = true
 	close(d.done)
 	d.work.Broadcast()
 	d.changed.Broadcast()
-	d.mu.Unlock()
-	d.wg.Wait()
 }

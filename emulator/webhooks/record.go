@@ -81,7 +81,7 @@ func (s *Service) record(ctx context.Context, w Webhook, deliveryID string, j jo
 	}
 	if retry {
 		next := job{tenant: d.Tenant, webhookID: d.WebhookID, deliveryID: d.ID, trigger: TriggerRetry}
-		s.disp.after(s.clock, wait, func() { s.disp.run(next) })
+		s.disp.attemptAfter(s.clock, wait, next)
 	}
 	if disableReason != "" {
 		s.disable(ctx, w, disableReason, nil)

@@ -29,7 +29,8 @@ const (
 	DefaultMaxWebhooksPerTenant   = 50
 )
 
-// ErrClosed is returned by Publish and Trigger after Close.
+// ErrClosed is returned by Publish, Trigger and WaitIdle once Shutdown or
+// Close has begun.
 var ErrClosed = errors.New("webhooks engine closed")
 
 // Config configures the webhooks surface and its delivery engine.
@@ -222,12 +223,14 @@ func (s *Service) Reset() {
 	}
 }
 
-// Close stops accepting events, cancels pending retries and waits for
-// in-flight attempts (each bounded by the attempt timeout) to finish.
-// Deliveries not yet attempted stay pending in the store.
+// Close stops accepting events, drops queued work and pending retries,
+// abandons the attempts in flight and waits for the workers to return.
+// Deliveries not yet settled stay pending in the store. Shutdown drains
+// first.
 func (s *Service) Close() error {
 	s.disp.close()
 	s.cancel()
+	s.disp.wg.Wait()
 	s.client.CloseIdleConnections()
 	return nil
 }
@@ -235,6 +238,7 @@ func (s *Service) Close() error {
 // WaitIdle blocks until no delivery work can progress without the clock
 // moving: nothing queued or in flight and no wait already due. Tests and
 // the conformance runner call it after publishing or advancing the clock.
+// Once a shutdown has begun it returns ErrClosed: the work will not settle.
 func (s *Service) WaitIdle(ctx context.Context) error {
 	return s.disp.waitIdle(ctx, s.clock)
 }
