@@ -67,6 +67,9 @@ type Config struct {
 	// CheckResponse, when set, validates every response against the specs
 	// (test suites pass t.Errorf through it).
 	CheckResponse func(r *http.Request, op string, err error)
+	// ShutdownTimeout bounds Serve's graceful shutdown, the webhook
+	// deliveries still queued included (DefaultShutdownTimeout when zero).
+	ShutdownTimeout time.Duration
 }
 
 // Sandbox is an assembled emulator.
@@ -81,8 +84,9 @@ type Sandbox struct {
 	Faults   *faults.Engine
 	Control  *control.Service
 
-	router *core.Router
-	closer []func()
+	router          *core.Router
+	closer          []func()
+	shutdownTimeout time.Duration
 }
 
 // specFiles lists the OpenAPI documents of specs/, by API name.
@@ -123,7 +127,10 @@ func New(cfg Config) (*Sandbox, error) {
 		_, _ = rand.Read(b[:])
 		seed = int64(binary.LittleEndian.Uint64(b[:]) >> 1)
 	}
-	sb := &Sandbox{Clock: cfg.Clock, Fixtures: fx}
+	sb := &Sandbox{Clock: cfg.Clock, Fixtures: fx, shutdownTimeout: cfg.ShutdownTimeout}
+	if sb.shutdownTimeout <= 0 {
+		sb.shutdownTimeout = DefaultShutdownTimeout
+	}
 	if sb.Clock == nil {
 		sb.Clock = core.NewVirtualClock(nil)
 		sb.closer = append(sb.closer, sb.Clock.Close)

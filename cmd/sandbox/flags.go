@@ -41,6 +41,8 @@ type options struct {
 	operatorToken string
 	faultsFile    string
 	pprofAddr     string
+
+	shutdownTimeout time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -60,6 +62,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.operatorToken, "operator-token", env("OPERATOR_TOKEN", ""), "bearer token for /_sandbox (required off loopback; generated and printed when empty)")
 	fs.StringVar(&o.faultsFile, "faults", env("FAULTS", ""), "YAML or JSON file of fault rules loaded at start")
 	fs.StringVar(&o.pprofAddr, "pprof", env("PPROF", ""), "serve net/http/pprof on this separate address, e.g. 127.0.0.1:6060 (off when empty)")
+	shutdownTimeout := emulator.DefaultShutdownTimeout
+	if d := envDuration("SHUTDOWN_TIMEOUT"); d != 0 {
+		shutdownTimeout = d
+	}
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", shutdownTimeout, "on SIGTERM, how long to finish requests and send queued webhook deliveries before dropping them (env ARGUS_SANDBOX_SHUTDOWN_TIMEOUT)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: sandbox [flags]\n       sandbox healthcheck [URL]\n\nFlags:\n%s", fs.FlagUsages())
 	}
@@ -105,6 +112,9 @@ func (o *options) config(log *slog.Logger) (emulator.Config, error) {
 			errs = append(errs, fmt.Errorf("--pprof %q: %w", o.pprofAddr, err))
 		}
 	}
+	if o.shutdownTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--shutdown-timeout %s: must be positive", o.shutdownTimeout))
+	}
 	if o.logFormat != "text" && o.logFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format %q: must be text or json", o.logFormat))
 	}
@@ -123,6 +133,7 @@ func (o *options) config(log *slog.Logger) (emulator.Config, error) {
 	cfg := emulator.Config{Issuer: strings.TrimSuffix(issuer, "/"), Logger: log, Seed: o.seed,
 		SigningAlg: o.signingAlg, KeyRotation: o.keyRotation, BlockLocalWebhookTargets: !o.localTargets,
 		OperatorToken: o.operatorToken, Loopback: control.LoopbackAddr(o.addr)}
+	cfg.ShutdownTimeout = o.shutdownTimeout
 	if o.faultsFile != "" {
 		data, err := os.ReadFile(o.faultsFile)
 		if err != nil {
