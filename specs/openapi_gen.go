@@ -11,7 +11,7 @@ var compiledDocs = map[string]compiledDoc{
 	"oauth.yaml":    {digest: "9a9fd5b6625da490ec35bf85f2304538661abd27c210d514ea1b8db9418329a7", build: oauthDoc},
 	"webhooks.yaml": {digest: "15566eb6f885fe5502669ece0f9a43bf40aabebd2291070e88c92d449e43f73b", build: webhooksDoc},
 	"graphql.yaml":  {digest: "b57d0bb45c64fb37b059d4f2a022790edc1baaf9a5ca85a89199fa249d16be5b", build: graphqlDoc},
-	"sandbox.yaml":  {digest: "6cf1339039b8ae5e755449dd90da35fc8787ac7bb44a3aa4cf48d15766783afa", build: sandboxDoc},
+	"sandbox.yaml":  {digest: "f12d470b13ed683a6f32fa083478bacc40fa16dcd9ee79b0608312168add6a25", build: sandboxDoc},
 }
 
 // platformDoc builds platform.yaml.
@@ -6936,7 +6936,7 @@ func sandboxDoc() *openapi3.T {
 				Post: &openapi3.Operation{
 					Tags:        []string{"State"},
 					Summary:     "Advance, set, freeze or unfreeze the virtual clock",
-					Description: "`advance` moves the clock forward by a duration and `set` moves it to a time (backwards\ntoo); give at most one of them. `freeze: true` stops the clock, `freeze: false` lets it\nrun again. `reset: true` first returns the clock to real time, running, with no offset\n(what `POST /_sandbox/reset` does to the clock, without touching any other state); a\n`freeze`, `advance` or `set` in the same request then applies to the real time. Everything that became due starts at once: webhook retries, token and code\nexpiry, delayed deliveries, injected latency.\n",
+					Description: "`advance` moves the clock forward by a duration and `set` moves it to a time (backwards\ntoo); give at most one of them. `freeze: true` stops the clock, `freeze: false` lets it\nrun again. `reset: true` first returns the clock to real time, running, with no offset\n(what `POST /_sandbox/reset` does to the clock, without touching any other state); a\n`freeze`, `advance` or `set` in the same request then applies to the real time.\n\nMoving forward walks the window like a test clock: everything that falls due inside it\n(webhook retries, token and code expiry, delayed deliveries, injected latency) runs in\norder, each with the clock at its own due time, and a webhook attempt is waited for, so\nthe retry it schedules inside the window runs too. The answer comes once the walk is done\n(at most 30 s of real time; what is left then starts at once, at the end of the window):\nafter `{\"advance\": \"120h\"}` a delivery to an endpoint that keeps failing is `failed` and\nthe endpoint disabled. Attempt timeouts are real time and do not follow the clock.\n",
 					OperationID: "updateClock",
 					RequestBody: &openapi3.RequestBodyRef{
 						Value: &openapi3.RequestBody{
