@@ -7,8 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,29 +14,12 @@ import (
 	"github.com/knogin/argus-sandbox/emulator/webhooks"
 )
 
-// lockedBuffer is a log sink safe for concurrent writers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// TestServeShutdownAnswersWaitersAndReportsDrops: when Serve is told to
-// stop while a consumer holds every delivery, an idle waiter is answered
-// 503 shutting_down (not "idle"), the drain ends at the shutdown timeout,
-// the dropped deliveries are logged, and Serve reports a clean stop.
-func TestServeShutdownAnswersWaitersAndReportsDrops(t *testing.T) {
+// TestServeShutdownAnswersIdleWaiters: when Serve is told to stop while a
+// consumer holds every delivery, an idle waiter is answered 503
+// shutting_down (not "idle"), and the drain, cut short by the shutdown
+// timeout, still ends in a clean stop. (cmd/sandbox checks the exit code
+// and the log of what was dropped.)
+func TestServeShutdownAnswersIdleWaiters(t *testing.T) {
 	release := make(chan struct{})
 	consumer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -52,8 +33,7 @@ func TestServeShutdownAnswersWaitersAndReportsDrops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs lockedBuffer
-	log := slog.New(slog.NewTextHandler(&logs, nil))
+	log := slog.New(slog.DiscardHandler)
 	sb, err := emulator.New(emulator.Config{Issuer: "http://" + ln.Addr().String(), Loopback: true, Logger: log,
 		ShutdownTimeout: 100 * time.Millisecond})
 	if err != nil {
@@ -93,8 +73,5 @@ func TestServeShutdownAnswersWaitersAndReportsDrops(t *testing.T) {
 	_ = json.Unmarshal(rec.Body.Bytes(), &body)
 	if rec.Code != http.StatusServiceUnavailable || body["code"] != "shutting_down" {
 		t.Errorf("idle waiter got %d %s, want 503 shutting_down", rec.Code, rec.Body)
-	}
-	if want := "30 deliveries still queued were dropped"; !strings.Contains(logs.String(), want) {
-		t.Errorf("log lacks %q:\n%s", want, logs.String())
 	}
 }

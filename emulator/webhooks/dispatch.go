@@ -59,10 +59,9 @@ type dispatcher struct {
 	// settle bounds how long a timer waits for the job it queued (run).
 	settle time.Duration
 	slots  chan struct{}
-	// stopping is closed when a shutdown begins (no new events, idle
-	// waiters answered); done when the engine closes.
+	// stopping is closed when a shutdown begins: no new events, idle
+	// waiters answered.
 	stopping chan struct{}
-	done     chan struct{}
 
 	mu      sync.Mutex
 	work    *sync.Cond // signalled when the ring gains an endpoint
@@ -81,7 +80,6 @@ func newDispatcher(queueSize, perEndpoint int, settle time.Duration) *dispatcher
 		settle:      settle,
 		slots:       make(chan struct{}, queueSize),
 		stopping:    make(chan struct{}),
-		done:        make(chan struct{}),
 		queues:      map[string]*endpointQueue{},
 		timers:      map[*timerEntry]struct{}{},
 	}
@@ -424,7 +422,6 @@ func (d *dispatcher) close() {
 	}
 	d.clearLocked()
 	d.closed = true
-	close(d.done)
 	d.work.Broadcast()
 	d.changed.Broadcast()
 }
