@@ -157,4 +157,10 @@ func (c controlWebhooks) Subscribe(ctx context.Context, sub control.WebhookSubsc
 		Description: wh.Description, Secret: wh.Secret, CreatedAt: wh.CreatedAt.UTC()}, nil
 }
 
-func (c controlWebhooks) WaitIdle(ctx context.Context) error { return c.w.WaitIdle(ctx) }
+func (c controlWebhooks) WaitIdle(ctx context.Context) error {
+	err := c.w.WaitIdle(ctx)
+	if errors.Is(err, webhooks.ErrClosed) {
+		return fmt.Errorf("%w: %w", control.ErrShuttingDown, err)
+	}
+	return err
+}

@@ -73,6 +73,9 @@ type Config struct {
 	// CheckResponse, when set, validates every response against the specs
 	// (test suites pass t.Errorf through it).
 	CheckResponse func(r *http.Request, op string, err error)
+	// ShutdownTimeout bounds Serve's graceful shutdown, the webhook
+	// deliveries still queued included (DefaultShutdownTimeout when zero).
+	ShutdownTimeout time.Duration
 }
 
 // Sandbox is an assembled emulator.
@@ -90,8 +93,9 @@ type Sandbox struct {
 	// control plane and key fault rules.
 	Keys *oauth.Keyring
 
-	router *core.Router
-	closer []func()
+	router          *core.Router
+	closer          []func()
+	shutdownTimeout time.Duration
 }
 
 // specFiles lists the OpenAPI documents of specs/, by API name.
@@ -135,7 +139,10 @@ func New(cfg Config) (*Sandbox, error) {
 		_, _ = rand.Read(b[:])
 		seed = int64(binary.LittleEndian.Uint64(b[:]) >> 1)
 	}
-	sb := &Sandbox{Clock: cfg.Clock, Fixtures: fx}
+	sb := &Sandbox{Clock: cfg.Clock, Fixtures: fx, shutdownTimeout: cfg.ShutdownTimeout}
+	if sb.shutdownTimeout <= 0 {
+		sb.shutdownTimeout = DefaultShutdownTimeout
+	}
 	if sb.Clock == nil {
 		sb.Clock = core.NewVirtualClock(nil)
 		sb.closer = append(sb.closer, sb.Clock.Close)

@@ -19,8 +19,11 @@ const (
 	writeTimeout      = 60 * time.Second
 	idleTimeout       = 120 * time.Second
 	maxHeaderBytes    = 64 << 10
-	shutdownGrace     = 5 * time.Second
 )
+
+// DefaultShutdownTimeout bounds a graceful shutdown: below the 10 s a
+// container runtime (docker stop) waits after SIGTERM before it kills.
+const DefaultShutdownTimeout = 8 * time.Second
 
 // NewHTTPServer returns a hardened http.Server for h.
 func NewHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
@@ -35,7 +38,12 @@ func NewHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 	}
 }
 
-// Serve serves sb on ln until ctx is cancelled, then shuts down gracefully.
+// Serve serves sb on ln until ctx is cancelled, then shuts down gracefully
+// within the sandbox's ShutdownTimeout: it stops accepting connections and
+// events, answers idle waiters that the sandbox is shutting down, finishes
+// the requests in progress and keeps delivering the webhook deliveries
+// already accepted; what the timeout leaves is dropped and logged. A clean
+// shutdown returns nil, even when the timeout cut it short.
 // ready, when not nil, receives the one-line banner once the listener is
 // accepting connections.
 func Serve(ctx context.Context, sb *Sandbox, ln net.Listener, log *slog.Logger, ready io.Writer) error {
@@ -51,13 +59,25 @@ func Serve(ctx context.Context, sb *Sandbox, ln net.Listener, log *slog.Logger, 
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	log.Info("shutting down", "timeout", sb.shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), sb.shutdownTimeout)
 	defer cancel()
-	err := srv.Shutdown(sctx)
+	// The drain runs beside the HTTP shutdown: it answers idle waiters at
+	// once, so their requests end, while a slow request does not hold up
+	// the deliveries.
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		sb.Webhooks.Shutdown(sctx)
+	}()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("requests still running at the shutdown timeout were cut off", "err", err)
+		_ = srv.Close()
+	}
+	<-drained
 	sb.Close()
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	return err
+	return nil
 }

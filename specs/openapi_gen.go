@@ -9,9 +9,9 @@ import "github.com/getkin/kin-openapi/openapi3"
 var compiledDocs = map[string]compiledDoc{
 	"platform.yaml": {digest: "0828aa9bad6431c35087f12f6e386e34d412a97bdcd5a34d37f9412a9eb8d3b9", build: platformDoc},
 	"oauth.yaml":    {digest: "9d88a219a2cd24b9559ccc144a7cb3f97a3641caaa64d44f1505b3ff9653d69c", build: oauthDoc},
-	"webhooks.yaml": {digest: "befb9370fe89ef59798af0317c670f408a97bbddd651b3ed8ae9328b237cb583", build: webhooksDoc},
+	"webhooks.yaml": {digest: "0c8016c674534f6c30bfdf77a06062bf86d1663cc56fa656178b2ab79bbbdfa2", build: webhooksDoc},
 	"graphql.yaml":  {digest: "a93abf05b3efaf308b86d83cd24544f534f5cd4ef03e7fe52f5efcd2c7f5d6ad", build: graphqlDoc},
-	"sandbox.yaml":  {digest: "0efbf6772b844507694af0efab8c6c643b51b11bcea3108424015426508ef4c9", build: sandboxDoc},
+	"sandbox.yaml":  {digest: "31794d3d2092255c8d1a439aa660398be4687a8f817d3a1f5dfcc182b3079ac0", build: sandboxDoc},
 }
 
 // platformDoc builds platform.yaml.
@@ -3487,8 +3487,9 @@ func webhooksDoc() *openapi3.T {
 				},
 				"DeliveryStatus": &openapi3.SchemaRef{
 					Value: &openapi3.Schema{
-						Type: &openapi3.Types{"string"},
-						Enum: []any{"pending", "succeeded", "failed"},
+						Type:        &openapi3.Types{"string"},
+						Description: "`pending`: not settled yet, either waiting for its first attempt or retrying (the latest\nattempt failed and `next_attempt_at` says when the next one runs). `succeeded`: an attempt\ngot a 2xx answer. `failed`: final, no automatic attempt follows (the retry schedule is\nexhausted, the endpoint was disabled, or a redelivery failed); redeliver to try again. A\ndelivery still retrying is `pending`, not `failed`: list `status=pending` and read\n`last_attempt` to find the deliveries failing now.\n",
+						Enum:        []any{"pending", "succeeded", "failed"},
 					},
 				},
 				"DeliverySummary": &openapi3.SchemaRef{
@@ -3557,7 +3558,7 @@ func webhooksDoc() *openapi3.T {
 				"ErrorClass": &openapi3.SchemaRef{
 					Value: &openapi3.Schema{
 						Type:        &openapi3.Types{"string"},
-						Description: "`connection_refused`, `dns` (the host did not resolve), `timeout`, `tls`, `non_2xx`,\n`redirect_not_followed`, `forbidden_address` (the target resolved to an address the\nsandbox does not deliver to), `connection_error`, `response_lost` (a fault rule dropped\nthe answer), `endpoint_disabled` (the endpoint was disabled before the attempt).\n",
+						Description: "`connection_refused`, `dns` (the host did not resolve), `timeout`, `tls`, `non_2xx`,\n`redirect_not_followed`, `forbidden_address` (the target resolved to an address the\nsandbox does not deliver to), `connection_error` (also every refused, unreachable or\ntimed-out connection while local targets are off), `response_lost` (a fault rule dropped\nthe answer), `endpoint_disabled` (the endpoint was disabled before the attempt).\n",
 						Enum:        []any{"connection_refused", "dns", "timeout", "tls", "non_2xx", "redirect_not_followed", "forbidden_address", "connection_error", "response_lost", "endpoint_disabled"},
 					},
 				},
@@ -4658,7 +4659,7 @@ func webhooksDoc() *openapi3.T {
 						Value: &openapi3.Parameter{
 							Name:        "status",
 							In:          "query",
-							Description: "Only deliveries in this state.",
+							Description: "Only deliveries in this state (a delivery still retrying is `pending`).",
 							Schema: &openapi3.SchemaRef{
 								Ref: "#/components/schemas/DeliveryStatus",
 							},
@@ -7000,7 +7001,7 @@ func sandboxDoc() *openapi3.T {
 				Post: &openapi3.Operation{
 					Tags:        []string{"State"},
 					Summary:     "Advance, set, freeze or unfreeze the virtual clock",
-					Description: "`advance` moves the clock forward by a duration and `set` moves it to a time (backwards\ntoo); give at most one of them. `freeze: true` stops the clock, `freeze: false` lets it\nrun again. `reset: true` first returns the clock to real time, running, with no offset\n(what `POST /_sandbox/reset` does to the clock, without touching any other state); a\n`freeze`, `advance` or `set` in the same request then applies to the real time. Everything that became due starts at once: webhook retries, token and code\nexpiry, delayed deliveries, injected latency.\n",
+					Description: "`advance` moves the clock forward by a duration and `set` moves it to a time (backwards\ntoo); give at most one of them. `freeze: true` stops the clock, `freeze: false` lets it\nrun again. `reset: true` first returns the clock to real time, running, with no offset\n(what `POST /_sandbox/reset` does to the clock, without touching any other state); a\n`freeze`, `advance` or `set` in the same request then applies to the real time.\n\nMoving forward walks the window like a test clock: everything that falls due inside it\n(webhook retries, token and code expiry, delayed deliveries, injected latency) runs in\norder, each with the clock at its own due time, and a webhook attempt is waited for, so\nthe retry it schedules inside the window runs too. The answer comes once the walk is done\n(at most 30 s of real time; what is left then starts at once, at the end of the window):\nafter `{\"advance\": \"120h\"}` a delivery to an endpoint that keeps failing is `failed` and\nthe endpoint disabled. Attempt timeouts are real time and do not follow the clock.\n",
 					OperationID: "updateClock",
 					RequestBody: &openapi3.RequestBodyRef{
 						Value: &openapi3.RequestBody{
@@ -7634,7 +7635,7 @@ func sandboxDoc() *openapi3.T {
 				Get: &openapi3.Operation{
 					Tags:        []string{"State"},
 					Summary:     "Wait until webhook delivery work has settled",
-					Description: "Blocks until no delivery work can progress without the clock moving: nothing queued or in\nflight, and no retry or delayed delivery already due. Retries scheduled for later on the\nvirtual clock do not count; advance the clock to run them, then wait again. Answers\n`idle: false` when `timeout` (real time) passes first, for example while a consumer\nholds a request open. Use it after `POST /_sandbox/events` or `POST /_sandbox/clock` to\nread delivery outcomes without polling.\n",
+					Description: "Blocks until no delivery work can progress without the clock moving: nothing queued or in\nflight, and no retry or delayed delivery already due. Retries scheduled for later on the\nvirtual clock do not count; advance the clock to run them, then wait again. Answers\n`idle: false` when `timeout` (real time) passes first, for example while a consumer\nholds a request open. Use it after `POST /_sandbox/events` or `POST /_sandbox/clock` to\nread delivery outcomes without polling. Once the sandbox is shutting down, waiters are\nanswered `503` (`shutting_down`) at once.\n",
 					OperationID: "waitWebhooksIdle",
 					Parameters: openapi3.Parameters{&openapi3.ParameterRef{
 						Value: &openapi3.Parameter{
@@ -7674,6 +7675,18 @@ func sandboxDoc() *openapi3.T {
 						},
 						"501": &openapi3.ResponseRef{
 							Ref: "#/components/responses/NotAvailable",
+						},
+						"503": &openapi3.ResponseRef{
+							Value: &openapi3.Response{
+								Description: new("The sandbox is shutting down (`shutting_down`): the deliveries still queued are sent\nuntil its shutdown timeout, then dropped, so the work will not settle.\n"),
+								Content: openapi3.Content{
+									"application/problem+json": &openapi3.MediaType{
+										Schema: &openapi3.SchemaRef{
+											Ref: "#/components/schemas/Problem",
+										},
+									},
+								},
+							},
 						},
 					}),
 				},

@@ -44,6 +44,7 @@ type options struct {
 
 	allowedHosts     []string
 	pprofAllowRemote bool
+	shutdownTimeout time.Duration
 }
 
 // secretFlags are the flags whose values never leave the process: their
@@ -70,6 +71,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.pprofAddr, "pprof", env("PPROF", ""), "serve net/http/pprof on this separate address, e.g. 127.0.0.1:6060 (off when empty)")
 	fs.BoolVar(&o.pprofAllowRemote, "pprof-allow-remote", env("PPROF_ALLOW_REMOTE", "false") == "true", "let --pprof listen beyond loopback (the profiles have no authentication)")
 	fs.StringSliceVar(&o.allowedHosts, "allowed-hosts", envList("ALLOWED_HOSTS"), "further Host header values answered, comma-separated: host (any port) or host:port; * answers every host (on a loopback --addr only localhost, 127.0.0.1, [::1] and the issuer's host are answered; beyond loopback every host unless this is set)")
+	shutdownTimeout := emulator.DefaultShutdownTimeout
+	if d := envDuration("SHUTDOWN_TIMEOUT"); d != 0 {
+		shutdownTimeout = d
+	}
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", shutdownTimeout, "on SIGTERM, how long to finish requests and send queued webhook deliveries before dropping them (env ARGUS_SANDBOX_SHUTDOWN_TIMEOUT)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: sandbox [flags]\n       sandbox healthcheck [URL]\n\nFlags:\n%s", fs.FlagUsages())
 	}
@@ -144,6 +150,9 @@ func (o *options) config(log *slog.Logger) (emulator.Config, error) {
 	if err := emulator.CheckAllowedHosts(o.allowedHosts); err != nil {
 		errs = append(errs, fmt.Errorf("--allowed-hosts: %w", err))
 	}
+	if o.shutdownTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--shutdown-timeout %s: must be positive", o.shutdownTimeout))
+	}
 	if o.logFormat != "text" && o.logFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format %q: must be text or json", o.logFormat))
 	}
@@ -159,6 +168,7 @@ func (o *options) config(log *slog.Logger) (emulator.Config, error) {
 	cfg := emulator.Config{Issuer: strings.TrimSuffix(o.issuer, "/"), Logger: log, Seed: o.seed,
 		SigningAlg: o.signingAlg, KeyRotation: o.keyRotation, BlockLocalWebhookTargets: !o.localTargets,
 		OperatorToken: o.operatorToken, Loopback: control.LoopbackAddr(o.addr)}
+	cfg.ShutdownTimeout = o.shutdownTimeout
 	if o.faultsFile != "" {
 		data, err := os.ReadFile(o.faultsFile)
 		if err != nil {

@@ -30,10 +30,14 @@ type SandboxWebhook struct {
 	CreatedAt   time.Time `json:"created_at"`
 }
 
+// ErrShuttingDown is what Webhooks.WaitIdle wraps once the sandbox is
+// shutting down: the work will not settle, and the waiter is told so.
+var ErrShuttingDown = errors.New("shutting down")
+
 // Webhooks is the delivery engine as test harnesses drive it. Subscribe
 // validates exactly as the management API does and returns its refusals
 // as *core.Problem values; WaitIdle blocks until no delivery work can
-// progress without the clock moving.
+// progress without the clock moving (ErrShuttingDown once a shutdown began).
 type Webhooks interface {
 	Subscribe(ctx context.Context, sub WebhookSubscription) (SandboxWebhook, error)
 	WaitIdle(ctx context.Context) error
@@ -97,6 +101,11 @@ func (s *Service) waitIdle(w http.ResponseWriter, r *http.Request) {
 	err := s.cfg.Webhooks.WaitIdle(ctx)
 	if r.Context().Err() != nil {
 		return // the caller went away
+	}
+	if errors.Is(err, ErrShuttingDown) {
+		core.WriteProblem(w, r, core.NewProblem(http.StatusServiceUnavailable, "shutting_down", "Shutting down",
+			"the sandbox is shutting down: deliveries still queued are being sent until its shutdown timeout, then dropped"))
+		return
 	}
 	core.WriteJSON(w, http.StatusOK, map[string]any{"idle": err == nil, "now": s.cfg.Clock.Now().UTC()})
 }

@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -20,6 +21,8 @@ type fakeWebhooks struct {
 	subs []WebhookSubscription
 	err  error
 	idle chan struct{}
+	// idleErr, when set, is WaitIdle's answer.
+	idleErr error
 }
 
 func (f *fakeWebhooks) Subscribe(_ context.Context, sub WebhookSubscription) (SandboxWebhook, error) {
@@ -34,6 +37,9 @@ func (f *fakeWebhooks) Subscribe(_ context.Context, sub WebhookSubscription) (Sa
 }
 
 func (f *fakeWebhooks) WaitIdle(ctx context.Context) error {
+	if f.idleErr != nil {
+		return f.idleErr
+	}
 	if f.idle == nil {
 		return nil
 	}
@@ -146,6 +152,18 @@ func TestWaitWebhooksIdle(t *testing.T) {
 				t.Errorf("body = %v, want idle %v and the clock", body, tt.wantIdle)
 			}
 		})
+	}
+}
+
+// TestWaitWebhooksIdleDuringShutdown: a waiter is told the sandbox is
+// shutting down (503), never that deliveries settled.
+func TestWaitWebhooksIdleDuringShutdown(t *testing.T) {
+	e := newEnv(t, func(c *Config) {
+		c.Webhooks = &fakeWebhooks{idleErr: fmt.Errorf("engine: %w", ErrShuttingDown)}
+	})
+	status, h, body := e.do(http.MethodGet, "/_sandbox/webhooks/idle?timeout=10s", "", "")
+	if status != http.StatusServiceUnavailable || body["code"] != "shutting_down" || h.Get("Content-Type") != "application/problem+json" {
+		t.Errorf("got %d %s %v, want 503 problem shutting_down", status, h.Get("Content-Type"), body)
 	}
 }
 

@@ -13,7 +13,10 @@ import (
 type Clock interface {
 	// Now reports the current (possibly virtual) time.
 	Now() time.Time
-	// AfterFunc runs f in its own goroutine once the clock has advanced by d.
+	// AfterFunc runs f once the clock has advanced by d: in its own
+	// goroutine as time passes, or in the goroutine that moves the clock
+	// when a move walks through it (VirtualClock.Advance), which then
+	// waits for f to return. f must not change the clock.
 	AfterFunc(d time.Duration, f func()) Timer
 }
 
@@ -33,9 +36,17 @@ type ClockState struct {
 
 // VirtualClock follows real time shifted by an offset, can be frozen, moved
 // forward or set. Timers fire when virtual time reaches their due time, both
-// as real time passes and immediately when the clock is advanced.
+// as real time passes and when the clock is moved forward. A move forward
+// walks through the window like a test clock: the timers due inside it run
+// one due time after another, with the clock at that due time, so a timer
+// that a callback schedules inside the window runs within the same move.
 type VirtualClock struct {
 	real func() time.Time
+
+	// walk serialises the changes of the clock (Advance, Set, Freeze,
+	// Unfreeze, Reset), so a walk runs to its end before the clock moves
+	// otherwise. Timer callbacks must therefore not change the clock.
+	walk sync.Mutex
 
 	// pos is what Now reads, republished by every change of offset or
 	// frozen state, so that Now takes no lock: it is called several times
@@ -54,7 +65,20 @@ type VirtualClock struct {
 	wakeDue    time.Time
 	wakeOffset time.Duration
 	closed     bool
+	// walkSteps and walkBudget bound one walk: the callbacks run (a
+	// count) and the real time spent. What is left then fires at once
+	// at the end of the window.
+	walkSteps  int
+	walkBudget time.Duration
 }
+
+// Bounds of one walk through the timers of a clock move. The budget stays
+// well below the HTTP write timeout of the control plane that moves the
+// clock.
+const (
+	DefaultWalkSteps  = 100000
+	DefaultWalkBudget = 30 * time.Second
+)
 
 var _ Clock = (*VirtualClock)(nil)
 
@@ -64,7 +88,7 @@ func NewVirtualClock(real func() time.Time) *VirtualClock {
 	if real == nil {
 		real = time.Now
 	}
-	c := &VirtualClock{real: real}
+	c := &VirtualClock{real: real, walkSteps: DefaultWalkSteps, walkBudget: DefaultWalkBudget}
 	c.publishLocked()
 	return c
 }
@@ -98,8 +122,8 @@ func (c *VirtualClock) nowLocked() time.Time {
 	return c.real().Add(c.offset)
 }
 
-// AfterFunc schedules f to run in its own goroutine once virtual time has
-// moved forward by d.
+// AfterFunc schedules f to run once virtual time has moved forward by d
+// (see Clock.AfterFunc).
 func (c *VirtualClock) AfterFunc(d time.Duration, f func()) Timer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -110,40 +134,99 @@ func (c *VirtualClock) AfterFunc(d time.Duration, f func()) Timer {
 	return t
 }
 
-// Advance moves the clock forward by d (which must not be negative) and runs
-// every timer that became due, in due order.
+// Advance moves the clock forward by d (a negative d counts as 0) and
+// returns the new time once every timer due within the window has run:
+// timers run in due order, those of one due time together, with the clock
+// set to their due time; the walk waits for each to return before it moves
+// on, so work a callback schedules inside the window runs within this
+// advance too (Stripe's test clocks advance the same way). The walk is
+// bounded (DefaultWalkSteps callbacks, DefaultWalkBudget of real time);
+// what is left then fires at once, at the end of the window.
 func (c *VirtualClock) Advance(d time.Duration) time.Time {
+	c.walk.Lock()
+	defer c.walk.Unlock()
+	return c.walkTo(c.Now().Add(max(d, 0)))
+}
+
+// Set moves the clock to t. Moving forward walks through the timers due on
+// the way as Advance does. Moving backwards is allowed; timers then wait
+// for their due time again.
+func (c *VirtualClock) Set(t time.Time) time.Time {
+	c.walk.Lock()
+	defer c.walk.Unlock()
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if d > 0 {
-		if c.frozen {
-			c.frozenAt = c.frozenAt.Add(d)
-		} else {
-			c.offset += d
-		}
-		c.publishLocked()
+	if t.After(c.nowLocked()) {
+		c.mu.Unlock()
+		return c.walkTo(t)
 	}
+	defer c.mu.Unlock()
+	c.moveLocked(t)
 	c.fireDueLocked()
 	return c.nowLocked()
 }
 
-// Set moves the clock to t. Moving backwards is allowed; timers then wait for
-// their due time again.
-func (c *VirtualClock) Set(t time.Time) time.Time {
+// walkTo moves the clock forward to target through every timer due on the
+// way (see Advance). Callers hold c.walk. (c.mu is released by hand, not
+// deferred: it is not held while a callback runs, should one panic.)
+func (c *VirtualClock) walkTo(target time.Time) time.Time {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	deadline := c.real().Add(c.walkBudget)
+	for steps := 0; !c.closed && steps < c.walkSteps && len(c.timers) > 0 && !c.timers[0].due.After(target) &&
+		c.real().Before(deadline); {
+		due := c.timers[0].due
+		if due.After(c.nowLocked()) {
+			c.moveLocked(due)
+		}
+		var batch []*vtimer
+		for len(c.timers) > 0 && !c.timers[0].due.After(due) {
+			t := heap.Pop(&c.timers).(*vtimer)
+			t.fired = true
+			batch = append(batch, t)
+		}
+		steps += len(batch)
+		// The callbacks take their own locks (and may schedule timers):
+		// they run without c.mu.
+		c.mu.Unlock()
+		runAll(batch)
+		c.mu.Lock()
+	}
+	if target.After(c.nowLocked()) {
+		c.moveLocked(target)
+	}
+	c.fireDueLocked()
+	now := c.nowLocked()
+	c.mu.Unlock()
+	return now
+}
+
+// runAll runs the callbacks of timers due at the same time concurrently
+// and returns when all have returned.
+func runAll(batch []*vtimer) {
+	if len(batch) == 1 {
+		batch[0].f()
+		return
+	}
+	var wg sync.WaitGroup
+	for _, t := range batch {
+		wg.Go(t.f)
+	}
+	wg.Wait()
+}
+
+// moveLocked sets the virtual time to t, frozen or running.
+func (c *VirtualClock) moveLocked(t time.Time) {
 	if c.frozen {
 		c.frozenAt = t
 	} else {
 		c.offset = t.Sub(c.real())
 	}
 	c.publishLocked()
-	c.fireDueLocked()
-	return c.nowLocked()
 }
 
 // Freeze stops the clock at its current time until Unfreeze.
 func (c *VirtualClock) Freeze() {
+	c.walk.Lock()
+	defer c.walk.Unlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.frozen {
@@ -156,6 +239,8 @@ func (c *VirtualClock) Freeze() {
 
 // Unfreeze lets the clock run again from where it was frozen.
 func (c *VirtualClock) Unfreeze() {
+	c.walk.Lock()
+	defer c.walk.Unlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.frozen {
@@ -169,6 +254,8 @@ func (c *VirtualClock) Unfreeze() {
 // Reset returns the clock to real time, running and with no offset. Pending
 // timers are kept.
 func (c *VirtualClock) Reset() {
+	c.walk.Lock()
+	defer c.walk.Unlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.offset, c.frozen = 0, false
@@ -196,6 +283,8 @@ func (c *VirtualClock) Close() {
 }
 
 // fireDueLocked starts every due timer and arms a real timer for the next.
+// During a walk, the walk has taken the timers due at the time it set, so
+// only those that real time brings due start here, as on a running clock.
 func (c *VirtualClock) fireDueLocked() {
 	if c.closed {
 		return

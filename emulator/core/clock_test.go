@@ -1,6 +1,7 @@
 package core
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -162,5 +163,68 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 5 s")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestVirtualClockAdvanceWalksTimersInOrder: an advance runs every timer
+// that falls due inside it, in due order, each with the clock at its own
+// due time, including timers that the callbacks themselves schedule
+// inside the window; it returns once they have run.
+func TestVirtualClockAdvanceWalksTimersInOrder(t *testing.T) {
+	base := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	c := NewVirtualClock((&fakeReal{t: base}).now)
+	defer c.Close()
+	var seen []string
+	var chain func(name string, n int) func()
+	chain = func(name string, n int) func() {
+		return func() {
+			seen = append(seen, fmt.Sprintf("%s%d@%s", name, n, c.Now().Sub(base)))
+			if n < 5 {
+				c.AfterFunc(time.Hour, chain(name, n+1)) // the next retry, scheduled by this one
+			}
+		}
+	}
+	c.AfterFunc(time.Hour, chain("a", 1))
+	c.AfterFunc(150*time.Minute, chain("b", 1))
+	c.AfterFunc(10*time.Hour, func() { seen = append(seen, "beyond the window") })
+	if got := c.Advance(4 * time.Hour); !got.Equal(base.Add(4 * time.Hour)) {
+		t.Errorf("Advance returned %v, want %v", got, base.Add(4*time.Hour))
+	}
+	want := []string{"a1@1h0m0s", "a2@2h0m0s", "b1@2h30m0s", "a3@3h0m0s", "b2@3h30m0s", "a4@4h0m0s"}
+	if fmt.Sprint(seen) != fmt.Sprint(want) {
+		t.Errorf("fired %v, want %v", seen, want)
+	}
+	if st := c.State(); st.Pending != 3 {
+		t.Errorf("pending = %d, want 3 (a5, b3 and the one beyond)", st.Pending)
+	}
+}
+
+// TestVirtualClockWalkIsBounded: a timer that keeps scheduling itself
+// inside the window cannot hold an advance forever; what the walk leaves
+// runs at the end of the window, as timers did before walking.
+func TestVirtualClockWalkIsBounded(t *testing.T) {
+	real := &fakeReal{t: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
+	c := NewVirtualClock(real.now)
+	defer c.Close()
+	c.walkSteps = 100
+	var mu sync.Mutex
+	fired := 0
+	var again func()
+	again = func() {
+		mu.Lock()
+		fired++
+		mu.Unlock()
+		c.AfterFunc(time.Second, again)
+	}
+	c.AfterFunc(time.Second, again)
+	c.Advance(time.Hour)
+	mu.Lock()
+	n := fired
+	mu.Unlock()
+	if n < 100 || n > 101 {
+		t.Errorf("the walk ran %d callbacks, want the bound of 100 (and the one fired at the end)", n)
+	}
+	if got := c.Now(); !got.Equal(real.now().Add(time.Hour)) {
+		t.Errorf("Now = %v, want the end of the window", got)
 	}
 }

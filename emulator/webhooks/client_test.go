@@ -3,8 +3,12 @@ package webhooks
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -36,13 +40,22 @@ func TestValidateURL(t *testing.T) {
 		{name: "multicast, local targets allowed", allowLocal: true, url: "http://224.0.0.1/hook", wantErr: true},
 		{name: "broadcast, local targets allowed", allowLocal: true, url: "http://255.255.255.255/hook", wantErr: true},
 		{name: "http cgnat allowed as private", allowLocal: true, url: "http://100.64.0.1:8080/hook"},
+		{name: "ipv4-compatible loopback, shared deployment", url: "https://[::7f00:1]/hook", wantErr: true},
+		{name: "nat64 loopback, shared deployment", url: "https://[64:ff9b::7f00:1]/hook", wantErr: true},
+		{name: "nat64 public", url: "https://[64:ff9b::5db8:d822]/hook"},
+		{name: "6to4 private, shared deployment", url: "https://[2002:c0a8:101::1]/hook", wantErr: true},
+		{name: "teredo loopback client, shared deployment", url: "https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/hook", wantErr: true},
+		{name: "mapped loopback, shared deployment", url: "https://[::ffff:127.0.0.1]/hook", wantErr: true},
+		{name: "this host's own address, shared deployment", url: "https://203.0.113.7/hook", wantErr: true},
+		{name: "this host's own address, local targets allowed", allowLocal: true, url: "http://203.0.113.7:9000/hook"},
+		{name: "nat64 metadata, local targets allowed", allowLocal: true, url: "http://[64:ff9b::a9fe:a9fe]/latest", wantErr: true},
 		{name: "credentials", url: "https://user:pw@integrator.example/h", wantErr: true},
 		{name: "ftp", allowLocal: true, url: "ftp://integrator.example/h", wantErr: true},
 		{name: "relative", allowLocal: true, url: "/hook", wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := targetPolicy{allowLocal: tt.allowLocal}.validateURL(tt.url)
+			err := testPolicy(tt.allowLocal).validateURL(tt.url)
 			if (err != nil) != tt.wantErr {
 				t.Errorf("validateURL(%q) = %v, wantErr %v", tt.url, err, tt.wantErr)
 			}
@@ -74,6 +87,21 @@ func TestCheckAddr(t *testing.T) {
 		{name: "cgnat allowed as private", allowLocal: true, plain: true, addr: "100.64.0.1:80"},
 		{name: "private allowed", allowLocal: true, plain: true, addr: "192.168.1.10:80"},
 		{name: "plain http to public refused", allowLocal: true, plain: true, addr: "93.184.216.34:80", wantErr: true},
+		{name: "ipv4-compatible loopback refused", addr: "[::7f00:1]:443", wantErr: true},
+		{name: "ipv4-translated loopback refused", addr: "[::ffff:0:7f00:1]:443", wantErr: true},
+		{name: "nat64 loopback refused", addr: "[64:ff9b::7f00:1]:443", wantErr: true},
+		{name: "nat64 private refused", addr: "[64:ff9b::a00:1]:443", wantErr: true},
+		{name: "local-use nat64 refused", addr: "[64:ff9b:1::5db8:d822]:443", wantErr: true},
+		{name: "nat64 public", addr: "[64:ff9b::5db8:d822]:443"},
+		{name: "nat64 metadata refused with local targets allowed", allowLocal: true, plain: true, addr: "[64:ff9b::a9fe:a9fe]:80", wantErr: true},
+		{name: "6to4 loopback refused", addr: "[2002:7f00:1::1]:443", wantErr: true},
+		{name: "6to4 public", addr: "[2002:5db8:d822::1]:443"},
+		{name: "teredo loopback client refused", addr: "[2001:0:4136:e378:8000:63bf:80ff:fffe]:443", wantErr: true},
+		{name: "site-local refused", addr: "[fec0::1]:443", wantErr: true},
+		{name: "this host's own address refused", addr: "203.0.113.7:443", wantErr: true},
+		{name: "this host's own ipv6 address refused", addr: "[2001:db8::7]:443", wantErr: true},
+		{name: "this host's own address, mapped, refused", addr: "[::ffff:203.0.113.7]:443", wantErr: true},
+		{name: "this host's own address over plain http with local targets allowed", allowLocal: true, plain: true, addr: "203.0.113.7:80"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,13 +109,67 @@ func TestCheckAddr(t *testing.T) {
 			if tt.plain {
 				ctx = withPlainHTTP(ctx)
 			}
-			err := targetPolicy{allowLocal: tt.allowLocal}.checkAddr(ctx, tt.addr)
+			err := testPolicy(tt.allowLocal).checkAddr(ctx, tt.addr)
 			if (err != nil) != tt.wantErr || (err != nil && !errors.Is(err, errForbiddenAddress)) {
 				t.Errorf("checkAddr(%s) = %v, wantErr %v", tt.addr, err, tt.wantErr)
 			}
 		})
 	}
 }
+
+// testPolicy is a target policy on a host whose interfaces carry, besides
+// loopback, the public addresses 203.0.113.7 and 2001:db8::7.
+func testPolicy(allowLocal bool) targetPolicy {
+	return newTargetPolicy(allowLocal, func() ([]net.Addr, error) {
+		var out []net.Addr
+		for _, cidr := range []string{"127.0.0.1/8", "::1/128", "203.0.113.7/24", "2001:db8::7/64", "fe80::1/64"} {
+			ip, n, err := net.ParseCIDR(cidr)
+			if err != nil {
+				panic(err)
+			}
+			n.IP = ip
+			out = append(out, n)
+		}
+		return out, nil
+	})
+}
+
+// TestConnectFailuresAreAlikeWithoutLocalTargets: with local targets off
+// (a shared deployment), a refused, unreachable or timed-out connection is
+// reported in the same words, so deliveries cannot map which ports of a
+// host are open; locally the difference helps and is kept. A name that
+// does not resolve is still told apart.
+func TestConnectFailuresAreAlikeWithoutLocalTargets(t *testing.T) {
+	dial := func(err error) error {
+		return &url.Error{Op: "Post", URL: "https://integrator.example/hook", Err: &net.OpError{Op: "dial", Net: "tcp", Err: err}}
+	}
+	refused := dial(&os.SyscallError{Syscall: "connect", Err: syscall.ECONNREFUSED})
+	unreachable := dial(&os.SyscallError{Syscall: "connect", Err: syscall.EHOSTUNREACH})
+	timedOut := dial(timeoutError{})
+	noName := dial(&net.DNSError{Err: "no such host", Name: "integrator.example", IsNotFound: true})
+	shared := testPolicy(false)
+	var first string
+	for i, err := range []error{refused, unreachable, timedOut} {
+		class, msg := shared.failure(err, false, time.Second)
+		if class != ClassConnection || (i > 0 && msg != first) {
+			t.Errorf("shared deployment: %v → %s %q, want connection_error %q like the others", err, class, msg, first)
+		}
+		first = msg
+	}
+	if class, _ := shared.failure(noName, false, time.Second); class != ClassDNS {
+		t.Errorf("shared deployment: unresolvable name → %s, want dns", class)
+	}
+	if class, _ := testPolicy(true).failure(refused, false, time.Second); class != ClassConnectionRefused {
+		t.Errorf("local targets allowed: refused → %s, want connection_refused", class)
+	}
+}
+
+// timeoutError is a net.Error that timed out.
+type timeoutError struct{}
+
+func (timeoutError) Error() string   { return "i/o timeout" }
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Temporary() bool { return true }
 
 // TestTLSAndDNSFailuresAreClassified uses an https endpoint whose
 // certificate the engine does not trust, and a name that cannot resolve.

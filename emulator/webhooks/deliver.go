@@ -3,13 +3,13 @@ package webhooks
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -75,7 +75,7 @@ func (s *Service) process(ctx context.Context, j job) (Attempt, bool) {
 	if j.plan.Delay > 0 && !j.deferred {
 		j.deferred = true
 		s.setNext(ctx, d, j.plan.Delay)
-		s.disp.after(s.clock, j.plan.Delay, func() { s.disp.enqueue(j) })
+		s.disp.attemptAfter(s.clock, j.plan.Delay, j)
 		return Attempt{}, false
 	}
 	if j.plan.Reorder != nil && !j.released {
@@ -165,24 +165,24 @@ func (s *Service) request(ctx context.Context, target string, h http.Header, bod
 	return sendResult{attempt: a, status: status, header: header}
 }
 
-// exchange makes one HTTP request and fills a's outcome. The timeout runs
-// on the clock, so advancing it times a hung request out at once; a real
-// deadline of twice the timeout backs it up while the clock is frozen.
+// exchange makes one HTTP request and fills a's outcome. The attempt
+// timeout and the duration are real time, as network timeouts are
+// everywhere: moving the sandbox clock neither fails an answer that is on
+// its way nor lengthens one (only the schedule between attempts follows
+// the clock).
 func (s *Service) exchange(ctx context.Context, target string, h http.Header, body []byte, lost bool, a *Attempt) (int, http.Header) {
-	start := s.clock.Now()
-	a.StartedAt = start.UTC()
-	ctx, cancel := context.WithTimeout(ctx, 2*s.cfg.AttemptTimeout)
+	a.StartedAt = s.clock.Now().UTC()
+	began := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.AttemptTimeout)
 	defer cancel()
-	var timedOut atomic.Bool
-	t := s.clock.AfterFunc(s.cfg.AttemptTimeout, func() { timedOut.Store(true); cancel() })
-	defer t.Stop()
+	timedOut := func() bool { return errors.Is(ctx.Err(), context.DeadlineExceeded) }
 	if strings.HasPrefix(strings.ToLower(target), "http://") {
 		ctx = withPlainHTTP(ctx)
 	}
 	fail := func(class ErrorClass, msg string) {
 		a.Outcome, a.Error = "failed", &AttemptError{Class: class, Message: msg}
 	}
-	defer func() { a.DurationMS = max(s.clock.Now().Sub(start), 0).Milliseconds() }()
+	defer func() { a.DurationMS = time.Since(began).Milliseconds() }()
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
@@ -192,8 +192,7 @@ func (s *Service) exchange(ctx context.Context, target string, h http.Header, bo
 	req.Header = h
 	resp, err := s.client.Do(req)
 	if err != nil {
-		class := classify(err, timedOut.Load())
-		fail(class, describe(class, err, s.cfg.AttemptTimeout))
+		fail(s.policy.failure(err, timedOut(), s.cfg.AttemptTimeout))
 		return 0, nil
 	}
 	defer resp.Body.Close()
@@ -204,7 +203,7 @@ func (s *Service) exchange(ctx context.Context, target string, h http.Header, bo
 	if n == len(buf) {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, responseBodyDrained))
 	}
-	if timedOut.Load() {
+	if timedOut() {
 		fail(ClassTimeout, describe(ClassTimeout, nil, s.cfg.AttemptTimeout))
 		return 0, nil
 	}

@@ -133,16 +133,14 @@ func TestRetries(t *testing.T) {
 	}
 }
 
-func TestTimeoutRunsOnTheClock(t *testing.T) {
-	s, clock := newTestService(t, func(c *Config) { c.AttemptTimeout = time.Minute })
-	release := make(chan struct{})
-	t.Cleanup(func() { close(release) })
+// TestHungAttemptTimesOut: an endpoint that never answers fails the
+// attempt with a timeout after the attempt timeout of real time, and the
+// retry follows the schedule on the clock.
+func TestHungAttemptTimesOut(t *testing.T) {
+	s, clock := newTestService(t, func(c *Config) { c.AttemptTimeout = 50 * time.Millisecond })
 	rc := newReceiver(t, func(n int, r *http.Request) (int, http.Header, string) {
 		if n == 1 {
-			select {
-			case <-release:
-			case <-r.Context().Done():
-			}
+			<-r.Context().Done() // hangs until the engine gives up
 		}
 		return http.StatusOK, nil, "ok"
 	})
@@ -150,8 +148,6 @@ func TestTimeoutRunsOnTheClock(t *testing.T) {
 	if _, err := s.Trigger(context.Background(), "acme", "case.created", nil); err != nil {
 		t.Fatal(err)
 	}
-	<-rc.arrived // the first attempt is in flight and hangs
-	clock.Advance(time.Minute)
 	waitIdle(t, s)
 	d := onlyDelivery(t, s, w)
 	if d.AttemptCount != 1 || d.Attempts[0].Error == nil || d.Attempts[0].Error.Class != ClassTimeout {
@@ -161,6 +157,36 @@ func TestTimeoutRunsOnTheClock(t *testing.T) {
 	waitIdle(t, s)
 	if d = onlyDelivery(t, s, w); d.Status != StatusSucceeded || d.AttemptCount != 2 {
 		t.Errorf("after the retry: %s with %d attempts, want succeeded with 2", d.Status, d.AttemptCount)
+	}
+}
+
+// TestClockAdvanceDoesNotTimeOutAnAttempt: the attempt timeout is a
+// network timeout, real time. Moving the sandbox clock past it while a
+// healthy answer is on its way neither fails the attempt nor sends the
+// event again.
+func TestClockAdvanceDoesNotTimeOutAnAttempt(t *testing.T) {
+	s, clock := newTestService(t, nil)
+	release := make(chan struct{})
+	rc := newReceiver(t, func(int, *http.Request) (int, http.Header, string) {
+		<-release // the answer takes a moment
+		return http.StatusOK, nil, "ok"
+	})
+	w := subscribe(t, s, "acme", rc.URL, "case.created")
+	if _, err := s.Trigger(context.Background(), "acme", "case.created", nil); err != nil {
+		t.Fatal(err)
+	}
+	<-rc.arrived // the attempt is in flight
+	clock.Advance(s.cfg.AttemptTimeout + 5*time.Second)
+	close(release)
+	waitIdle(t, s)
+	clock.Advance(time.Hour) // no retry is due either
+	waitIdle(t, s)
+	d := onlyDelivery(t, s, w)
+	if d.Status != StatusSucceeded || d.AttemptCount != 1 || d.Attempts[0].Error != nil {
+		t.Errorf("delivery %s after %d attempts (%+v), want succeeded at the first", d.Status, d.AttemptCount, d.Attempts)
+	}
+	if n := len(rc.requests()); n != 1 {
+		t.Errorf("receiver got %d requests, want 1", n)
 	}
 }
 
@@ -265,6 +291,51 @@ func TestContinuousFailureDisables(t *testing.T) {
 	}
 	if n := len(watcher.requests()); n != 1 {
 		t.Errorf("watcher got %d notices, want 1", n)
+	}
+}
+
+// TestOneAdvanceWalksTheWholeSchedule: advancing the clock by five days at
+// once runs every retry that falls due on the way, in order, each at its
+// own time on the clock (not all from the end of the window), so the
+// delivery ends failed and the endpoint, failing for five days, is
+// disabled, all before the advance returns.
+func TestOneAdvanceWalksTheWholeSchedule(t *testing.T) {
+	s, clock := newTestService(t, nil)
+	clock.Freeze()
+	down := newReceiver(t, statusOf(http.StatusServiceUnavailable))
+	watcher := newReceiver(t, nil)
+	w := subscribe(t, s, "acme", down.URL, "case.created")
+	subscribe(t, s, "acme", watcher.URL, "webhook.endpoint.disabled")
+	start := clock.Now()
+	if _, err := s.Trigger(context.Background(), "acme", "case.created", nil); err != nil {
+		t.Fatal(err)
+	}
+	waitIdle(t, s)
+	clock.Advance(DefaultDisableAfter)
+
+	d := onlyDelivery(t, s, w)
+	if d.Status != StatusFailed || d.AttemptCount != len(DefaultSchedule)+1 {
+		t.Fatalf("after one advance: %s after %d attempts, want failed after %d", d.Status, d.AttemptCount, len(DefaultSchedule)+1)
+	}
+	at := start
+	for i, a := range d.Attempts {
+		if i > 0 {
+			at = at.Add(DefaultSchedule[i-1])
+		}
+		if !a.StartedAt.Equal(at.UTC()) {
+			t.Errorf("attempt %d started at +%s, want +%s", i+1, a.StartedAt.Sub(start), at.Sub(start))
+		}
+	}
+	got, _ := s.Webhook(context.Background(), "acme", w.ID)
+	if !got.Disabled || got.DisabledReason != "failing continuously for 5 days" || !got.DisabledAt.Equal(start.Add(DefaultDisableAfter).UTC()) {
+		t.Errorf("webhook disabled=%v at +%s (%q), want disabled at +5 days for failing", got.Disabled, got.DisabledAt.Sub(start), got.DisabledReason)
+	}
+	waitIdle(t, s)
+	if n := len(watcher.requests()); n != 1 {
+		t.Errorf("watcher got %d notices, want 1", n)
+	}
+	if n := len(down.requests()); n != len(DefaultSchedule)+1 {
+		t.Errorf("endpoint got %d requests, want %d", n, len(DefaultSchedule)+1)
 	}
 }
 

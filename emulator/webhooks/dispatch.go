@@ -22,6 +22,9 @@ type job struct {
 	released bool // out of a reorder hold
 	admitted bool // holds an admission slot until a worker takes it
 	flush    bool // release the endpoint's held burst
+	// done, when set, is closed once a worker has processed the job or
+	// the job was dropped (see dispatcher.run).
+	done chan struct{}
 }
 
 // endpointQueue is the FIFO of one webhook's ready jobs.
@@ -39,6 +42,9 @@ type endpointQueue struct {
 type timerEntry struct {
 	due time.Time
 	t   core.Timer
+	// delivery marks the wait before a delivery's next attempt (a retry
+	// or a delayed attempt), which a shutdown drops.
+	delivery bool
 }
 
 // dispatcher is the bounded work queue. New events need an admission slot
@@ -50,8 +56,12 @@ type timerEntry struct {
 // endpoint holds a few workers, never all of them.
 type dispatcher struct {
 	perEndpoint int
-	slots       chan struct{}
-	done        chan struct{}
+	// settle bounds how long a timer waits for the job it queued (run).
+	settle time.Duration
+	slots  chan struct{}
+	// stopping is closed when a shutdown begins: no new events, idle
+	// waiters answered.
+	stopping chan struct{}
 
 	mu      sync.Mutex
 	work    *sync.Cond // signalled when the ring gains an endpoint
@@ -64,11 +74,12 @@ type dispatcher struct {
 	wg      sync.WaitGroup
 }
 
-func newDispatcher(queueSize, perEndpoint int) *dispatcher {
+func newDispatcher(queueSize, perEndpoint int, settle time.Duration) *dispatcher {
 	d := &dispatcher{
 		perEndpoint: perEndpoint,
+		settle:      settle,
 		slots:       make(chan struct{}, queueSize),
-		done:        make(chan struct{}),
+		stopping:    make(chan struct{}),
 		queues:      map[string]*endpointQueue{},
 		timers:      map[*timerEntry]struct{}{},
 	}
@@ -80,7 +91,7 @@ func newDispatcher(queueSize, perEndpoint int) *dispatcher {
 // admit takes an admission slot, waiting while the queue is full.
 func (d *dispatcher) admit(ctx context.Context) error {
 	select {
-	case <-d.done:
+	case <-d.stopping:
 		return ErrClosed
 	default:
 	}
@@ -89,7 +100,7 @@ func (d *dispatcher) admit(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-d.done:
+	case <-d.stopping:
 		return ErrClosed
 	}
 }
@@ -115,6 +126,7 @@ func (d *dispatcher) enqueueLocked(j job) {
 		if j.admitted {
 			<-d.slots
 		}
+		j.signalDone()
 		return
 	}
 	q := d.queueLocked(j.webhookID)
@@ -122,6 +134,31 @@ func (d *dispatcher) enqueueLocked(j job) {
 	d.busy++
 	d.readyLocked(q)
 	d.changed.Broadcast()
+}
+
+// run queues j from a timer and waits until a worker has processed it (or
+// it was dropped by Reset or Close), at most d.settle. The timer's callback
+// thus returns once the attempt it started is recorded, with any retry
+// that attempt scheduled: a clock walk (core.VirtualClock.Advance) that
+// waits for each callback runs the retries falling due inside its window
+// in order, each at its own time. The bound keeps a walk moving when the
+// job waits behind a long queue.
+func (d *dispatcher) run(j job) {
+	j.done = make(chan struct{})
+	d.enqueue(j)
+	t := time.NewTimer(d.settle)
+	defer t.Stop()
+	select {
+	case <-j.done:
+	case <-t.C:
+	}
+}
+
+// signalDone tells a waiting run that j is over: processed, or dropped.
+func (j job) signalDone() {
+	if j.done != nil {
+		close(j.done)
+	}
 }
 
 // readyLocked puts q on the ring when it has work and room for more.
@@ -193,6 +230,16 @@ func (d *dispatcher) after(clock core.Clock, wait time.Duration, f func()) *time
 	return d.afterLocked(clock, wait, f)
 }
 
+// attemptAfter runs j (see run) once clock has advanced by wait: the next
+// attempt of a delivery.
+func (d *dispatcher) attemptAfter(clock core.Clock, wait time.Duration, j job) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if e := d.afterLocked(clock, wait, func() { d.run(j) }); e != nil {
+		e.delivery = true
+	}
+}
+
 func (d *dispatcher) afterLocked(clock core.Clock, wait time.Duration, f func()) *timerEntry {
 	if d.closed {
 		return nil
@@ -246,23 +293,93 @@ func (d *dispatcher) idleLocked(now time.Time) bool {
 	return true
 }
 
-// waitIdle blocks until idleLocked or ctx ends.
+// waitIdle blocks until idleLocked or ctx ends; once a shutdown has begun
+// it returns ErrClosed.
 func (d *dispatcher) waitIdle(ctx context.Context, clock core.Clock) error {
-	stop := context.AfterFunc(ctx, func() {
+	return d.waitFor(ctx, func() bool { return d.idleLocked(clock.Now()) }, true)
+}
+
+// waitFor blocks until cond (called with d.mu held) holds, ctx ends, or
+// the engine closes; with stop, it gives up with ErrClosed as soon as a
+// shutdown begins.
+func (d *dispatcher) waitFor(ctx context.Context, cond func() bool, stop bool) error {
+	wake := context.AfterFunc(ctx, func() {
 		d.mu.Lock()
 		d.changed.Broadcast()
 		d.mu.Unlock()
 	})
-	defer stop()
+	defer wake()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for !d.idleLocked(clock.Now()) && !d.closed {
+	for {
+		switch {
+		case d.closed || stop && d.stoppingLocked():
+			return ErrClosed
+		case cond():
+			return nil
+		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		d.changed.Wait()
 	}
-	return nil
+}
+
+func (d *dispatcher) stoppingLocked() bool {
+	select {
+	case <-d.stopping:
+		return true
+	default:
+		return false
+	}
+}
+
+// stop begins a shutdown: new events are refused and idle waiters
+// answered, while the work already accepted goes on. Held bursts are
+// released at once rather than after their wait on the clock.
+func (d *dispatcher) stop() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.stoppingLocked() {
+		return
+	}
+	close(d.stopping)
+	for _, q := range d.queues {
+		if len(q.held) > 0 {
+			d.cancelLocked(q.holdTimer)
+			q.holdTimer = nil
+			d.enqueueLocked(job{tenant: q.held[0].tenant, webhookID: q.id, flush: true})
+		}
+	}
+	d.changed.Broadcast()
+}
+
+// drain waits until no job is queued or in flight, or ctx ends. Retries
+// scheduled for later are not waited for.
+func (d *dispatcher) drain(ctx context.Context) error {
+	return d.waitFor(ctx, func() bool { return d.busy == 0 }, false)
+}
+
+// unsettled counts the deliveries whose next attempt would be lost if the
+// engine closed now: queued, held or in flight, and waiting on the clock
+// for a retry or a delay.
+func (d *dispatcher) unsettled() (pending, scheduled int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, q := range d.queues {
+		for _, j := range q.jobs.all() {
+			if !j.flush {
+				pending++
+			}
+		}
+		pending += len(q.held) + q.inflight
+	}
+	for e := range d.timers {
+		if e.delivery {
+			scheduled++
+		}
+	}
+	return pending, scheduled
 }
 
 // clear drops every queued job and timer (Reset, Close). In-flight
@@ -277,6 +394,7 @@ func (d *dispatcher) clearLocked() {
 			if j.admitted {
 				<-d.slots
 			}
+			j.signalDone()
 			d.busy--
 		}
 		q.jobs.reset()
@@ -291,18 +409,19 @@ func (d *dispatcher) clearLocked() {
 	d.changed.Broadcast()
 }
 
-// close stops the workers after their current attempt.
+// close drops the queued work and stops the workers after their current
+// attempt; wait for them with d.wg.
 func (d *dispatcher) close() {
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	if d.closed {
-		d.mu.Unlock()
 		return
+	}
+	if !d.stoppingLocked() {
+		close(d.stopping)
 	}
 	d.clearLocked()
 	d.closed = true
-	close(d.done)
 	d.work.Broadcast()
 	d.changed.Broadcast()
-	d.mu.Unlock()
-	d.wg.Wait()
 }

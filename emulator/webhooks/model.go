@@ -99,7 +99,8 @@ type Attempt struct {
 	Number    int       `json:"number"`
 	Trigger   Trigger   `json:"trigger"`
 	StartedAt time.Time `json:"started_at"`
-	// DurationMS is measured on the engine's clock.
+	// DurationMS is the real time the attempt took (the sandbox clock may
+	// have moved meanwhile).
 	DurationMS     int64  `json:"duration_ms"`
 	ResponseStatus *int   `json:"response_status"`
 	ResponseBody   string `json:"response_body"`

@@ -18,21 +18,29 @@ func (s *Service) record(ctx context.Context, w Webhook, deliveryID string, j jo
 		disableReason = "the endpoint answered 410 Gone"
 	}
 	// Endpoint health: a run of failures that lasts DisableAfter disables
-	// the endpoint (Svix's rule); any success ends the run.
+	// the endpoint (Svix's rule); any success ends the run. The check runs
+	// when a failed attempt comes after DisableAfter, and on the clock at
+	// the end of the period, which disables an endpoint whose deliveries
+	// have all failed finally before the period ended.
 	if ok && !w.FailingSince.IsZero() || !ok && w.FailingSince.IsZero() {
+		started := false
 		if hw, err := s.store.UpdateWebhook(ctx, w.Tenant, w.ID, func(hw *Webhook) error {
 			if ok {
 				hw.FailingSince = time.Time{}
 			} else if hw.FailingSince.IsZero() {
-				hw.FailingSince = now
+				hw.FailingSince, started = now, true
 			}
 			return nil
 		}); err == nil {
 			w = hw
 		}
+		if started {
+			tenant, id := w.Tenant, w.ID
+			s.disp.after(s.clock, s.cfg.DisableAfter, func() { s.disableIfFailingSince(tenant, id, now) })
+		}
 	}
 	if !ok && disableReason == "" && !w.FailingSince.IsZero() && now.Sub(w.FailingSince) >= s.cfg.DisableAfter {
-		disableReason = fmt.Sprintf("failing continuously for %s", formatPeriod(s.cfg.DisableAfter))
+		disableReason = s.failingReason()
 	}
 
 	var wait time.Duration
@@ -73,26 +81,43 @@ func (s *Service) record(ctx context.Context, w Webhook, deliveryID string, j jo
 	}
 	if retry {
 		next := job{tenant: d.Tenant, webhookID: d.WebhookID, deliveryID: d.ID, trigger: TriggerRetry}
-		s.disp.after(s.clock, wait, func() { s.disp.enqueue(next) })
+		s.disp.attemptAfter(s.clock, wait, next)
 	}
 	if disableReason != "" {
-		s.disable(ctx, w, disableReason)
+		s.disable(ctx, w, disableReason, nil)
 	}
+}
+
+// failingReason is the disabled reason of an endpoint that failed for
+// DisableAfter.
+func (s *Service) failingReason() string {
+	return fmt.Sprintf("failing continuously for %s", formatPeriod(s.cfg.DisableAfter))
+}
+
+// disableIfFailingSince disables an endpoint whose run of failures began
+// at since and has not ended (no success, no re-enabling) since.
+func (s *Service) disableIfFailingSince(tenant, id string, since time.Time) {
+	w, err := s.store.GetWebhook(s.ctx, tenant, id)
+	if err != nil {
+		return
+	}
+	s.disable(s.ctx, w, s.failingReason(), func(hw *Webhook) bool { return hw.FailingSince.Equal(since) })
 }
 
 // disable turns an endpoint off, fails its pending deliveries visibly and
 // publishes webhook.endpoint.disabled to the tenant's other subscriptions.
-func (s *Service) disable(ctx context.Context, w Webhook, reason string) {
+// When still is set, the endpoint is disabled only if still holds for it.
+func (s *Service) disable(ctx context.Context, w Webhook, reason string, still func(*Webhook) bool) {
 	now := s.clock.Now().UTC()
-	already := false
+	skip := false
 	w, err := s.store.UpdateWebhook(ctx, w.Tenant, w.ID, func(hw *Webhook) error {
-		already = hw.Disabled
-		if !already {
+		skip = hw.Disabled || still != nil && !still(hw)
+		if !skip {
 			hw.Disabled, hw.DisabledReason, hw.DisabledAt, hw.UpdatedAt = true, reason, now, now
 		}
 		return nil
 	})
-	if err != nil || already {
+	if err != nil || skip {
 		return
 	}
 	s.log.Warn("webhook endpoint disabled", "tenant", w.Tenant, "webhook_id", w.ID, "reason", reason)

@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime"
 	"time"
@@ -28,7 +29,8 @@ const (
 	DefaultMaxWebhooksPerTenant   = 50
 )
 
-// ErrClosed is returned by Publish and Trigger after Close.
+// ErrClosed is returned by Publish, Trigger and WaitIdle once Shutdown or
+// Close has begun.
 var ErrClosed = errors.New("webhooks engine closed")
 
 // Config configures the webhooks surface and its delivery engine.
@@ -46,8 +48,10 @@ type Config struct {
 	// Faults shapes attempts (nil: none).
 	Faults DeliveryFaults
 	// AllowLocalTargets lets webhooks target loopback and private
-	// addresses, and plain http for them. Turn it off on shared
-	// deployments so the sandbox cannot be used to reach internal hosts.
+	// addresses and the host's own interface addresses, and plain http
+	// for them. Turn it off on shared deployments so the sandbox cannot be
+	// used to reach internal hosts (or to tell their open ports from the
+	// closed ones: connection failures are then reported alike).
 	AllowLocalTargets bool
 	// RootCAs verifies https endpoints (nil: the system roots).
 	RootCAs *x509.CertPool
@@ -66,7 +70,9 @@ type Config struct {
 	// round trip, while a slow endpoint holds only that many workers.
 	// Deliveries of different events are not ordered among themselves.
 	PerEndpointConcurrency int
-	// AttemptTimeout bounds one attempt, measured on the clock.
+	// AttemptTimeout bounds one attempt (DefaultAttemptTimeout). It is
+	// real time, as network timeouts are: advancing the sandbox clock does
+	// not cut short an answer on its way.
 	AttemptTimeout time.Duration
 	// Schedule lists the waits before each retry (DefaultSchedule when
 	// nil; an empty non-nil slice means no retries).
@@ -171,9 +177,9 @@ func New(cfg Config) (*Service, error) {
 		store:   cfg.Store,
 		faults:  cfg.Faults,
 		catalog: newCatalog(cfg.Fixtures.EventTypes),
-		policy:  targetPolicy{allowLocal: cfg.AllowLocalTargets},
+		policy:  newTargetPolicy(cfg.AllowLocalTargets, net.InterfaceAddrs),
 		retry:   retryPolicy{schedule: cfg.Schedule, jitter: cfg.Jitter, random: cfg.IDs.Bytes},
-		disp:    newDispatcher(cfg.QueueSize, cfg.PerEndpointConcurrency),
+		disp:    newDispatcher(cfg.QueueSize, cfg.PerEndpointConcurrency, 2*cfg.AttemptTimeout),
 	}
 	s.client = newHTTPClient(s.policy, cfg.RootCAs, cfg.Workers)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -198,8 +204,13 @@ func (s *Service) worker() {
 		if !ok {
 			return
 		}
+		// The job's copies (a delayed or held attempt) must not close
+		// done again.
+		done := j
+		j.done = nil
 		s.process(s.ctx, j)
 		s.disp.finish(q)
+		done.signalDone()
 	}
 }
 
@@ -214,12 +225,14 @@ func (s *Service) Reset() {
 	}
 }
 
-// Close stops accepting events, cancels pending retries and waits for
-// in-flight attempts (each bounded by the attempt timeout) to finish.
-// Deliveries not yet attempted stay pending in the store.
+// Close stops accepting events, drops queued work and pending retries,
+// abandons the attempts in flight and waits for the workers to return.
+// Deliveries not yet settled stay pending in the store. Shutdown drains
+// first.
 func (s *Service) Close() error {
 	s.disp.close()
 	s.cancel()
+	s.disp.wg.Wait()
 	s.client.CloseIdleConnections()
 	return nil
 }
@@ -227,6 +240,7 @@ func (s *Service) Close() error {
 // WaitIdle blocks until no delivery work can progress without the clock
 // moving: nothing queued or in flight and no wait already due. Tests and
 // the conformance runner call it after publishing or advancing the clock.
+// Once a shutdown has begun it returns ErrClosed: the work will not settle.
 func (s *Service) WaitIdle(ctx context.Context) error {
 	return s.disp.waitIdle(ctx, s.clock)
 }
