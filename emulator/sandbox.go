@@ -27,6 +27,7 @@ import (
 	"github.com/knogin/argus-sandbox/emulator/platform"
 	"github.com/knogin/argus-sandbox/emulator/webhooks"
 	"github.com/knogin/argus-sandbox/fixtures"
+	"github.com/knogin/argus-sandbox/internal/schemaissue"
 	"github.com/knogin/argus-sandbox/specs"
 )
 
@@ -247,6 +248,33 @@ func (sb *Sandbox) Handler() http.Handler { return sb.router }
 
 // Operations lists every routed operation.
 func (sb *Sandbox) Operations() []core.OperationInfo { return sb.router.Operations() }
+
+// ParseFaultRules reads a fault-rule file (YAML or JSON, the --faults
+// format of specs/faults.schema.json) into Config.FaultRules, validated as
+// the sandbox validates it: errors name the file and every bad field.
+// Libraries that start sandboxes (sandboxtest) check a file with it before
+// starting anything.
+func ParseFaultRules(name string, data []byte) ([]faults.Rule, error) {
+	return faults.ParseFile(name, data)
+}
+
+// CheckFaultRule validates one fault rule in its JSON form (the body of
+// POST /_sandbox/faults) as the sandbox does when the rule is added, and
+// returns every problem, each naming a field by JSON pointer relative to
+// the rule; none when the sandbox accepts it (a name already taken is only
+// known to a running sandbox). Tools that carry rules of their own, such
+// as conformance scenarios, check them before any sandbox runs.
+func CheckFaultRule(rule []byte) []schemaissue.Issue {
+	_, err := faults.DecodeRule(rule)
+	var verr *faults.ValidationError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &verr):
+		return verr.Issues
+	}
+	return []schemaissue.Issue{{Field: "/", Reason: err.Error()}}
+}
 
 // Close stops background work (timers, delivery workers).
 func (sb *Sandbox) Close() {
