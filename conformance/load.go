@@ -18,7 +18,8 @@ import (
 	"github.com/knogin/argus-sandbox/internal/schemaissue"
 	"gopkg.in/yaml.v3"
 
-	"github.com/knogin/argus-sandbox/emulator/faults"
+	"github.com/knogin/argus-sandbox/client"
+	"github.com/knogin/argus-sandbox/emulator"
 	"github.com/knogin/argus-sandbox/fixtures"
 	"github.com/knogin/argus-sandbox/specs"
 )
@@ -45,10 +46,14 @@ func (e *ValidationError) Error() string {
 	return e.File + ": invalid scenario: " + strings.Join(parts, "; ")
 }
 
+// faultsSchemaFile is the fault-rule schema inside specs/, which the
+// scenario schema refers to.
+const faultsSchemaFile = "faults.schema.json"
+
 // scenarioSchema is compiled once; it refers to the fault-rule schema.
 var scenarioSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
 	c := jsonschema.NewCompiler()
-	for _, name := range []string{SchemaFile, faults.SchemaFile} {
+	for _, name := range []string{SchemaFile, faultsSchemaFile} {
 		raw, err := fs.ReadFile(specs.Default(), name)
 		if err != nil {
 			return nil, err
@@ -167,19 +172,12 @@ func (s *Scenario) check(file string) []Issue {
 		issues = append(issues, Issue{Field: "/name", Reason: fmt.Sprintf("%q must match the file name %q", s.Name, base)})
 	}
 	for i, r := range s.Faults {
-		if _, target := r.Action.Kind(); target != faults.TargetDelivery && !slices.Contains(s.Requires, RequireCallback) {
+		if _, target := r.Action.Kind(); target != client.FaultTargetDelivery && !slices.Contains(s.Requires, RequireCallback) {
 			issues = append(issues, Issue{Field: fmt.Sprintf("/faults/%d", i), Reason: "a rule on the consumer's calls into the sandbox needs `requires: [callback]`"})
 		}
 		raw, _ := json.Marshal(r)
-		if _, err := faults.DecodeRule(raw); err != nil {
-			var ve *faults.ValidationError
-			if errors.As(err, &ve) {
-				for _, is := range ve.Issues {
-					issues = append(issues, Issue{Field: fmt.Sprintf("/faults/%d%s", i, strings.TrimSuffix(is.Field, "/")), Reason: is.Reason})
-				}
-			} else {
-				issues = append(issues, Issue{Field: fmt.Sprintf("/faults/%d", i), Reason: err.Error()})
-			}
+		for _, is := range emulator.CheckFaultRule(raw) {
+			issues = append(issues, Issue{Field: fmt.Sprintf("/faults/%d%s", i, strings.TrimSuffix(is.Field, "/")), Reason: is.Reason})
 		}
 	}
 	known, knownCases := map[string]bool{}, map[string]bool{}
@@ -215,7 +213,7 @@ func (s *Scenario) check(file string) []Issue {
 			if !catalogTopics()[st.Publish.Topic] {
 				issues = append(issues, Issue{Field: at + "/publish/topic", Reason: fmt.Sprintf("%q is not a topic of the event catalog", st.Publish.Topic)})
 			}
-			if a := st.Publish.AwaitFault; a != "" && !slices.ContainsFunc(s.Faults, func(r faults.Rule) bool { return r.Name == a }) {
+			if a := st.Publish.AwaitFault; a != "" && !slices.ContainsFunc(s.Faults, func(r client.FaultRule) bool { return r.Name == a }) {
 				issues = append(issues, Issue{Field: at + "/publish/await_fault", Reason: fmt.Sprintf("the scenario has no fault rule named %q", a)})
 			}
 		case st.Redeliver != "":

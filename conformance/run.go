@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/knogin/argus-sandbox/client"
 	"github.com/knogin/argus-sandbox/scenarios"
 )
 
@@ -168,12 +169,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	start := time.Now()
-	eng, err := startEngine(ctx, cfg)
+	sb, err := startSandbox(ctx, cfg)
 	if err != nil {
 		return nil, &SetupError{err}
 	}
-	defer eng.Close()
-	sb := eng.API()
+	defer sb.Close()
 	// Runs the last but one: after the consumer stopped, before the
 	// sandbox closes.
 	defer func() {
@@ -202,7 +202,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 
-	r := &runner{cfg: cfg, eng: eng, ep: ep, app: app, noCallback: noCallback}
+	r := &runner{cfg: cfg, sb: sb, ep: ep, app: app, noCallback: noCallback}
 	rep := &Report{Target: ep.URL, Sandbox: sb.url, ClientID: app.ClientID, Started: start.UTC()}
 	for i, s := range selected {
 		if cfg.Progress != nil && cfg.LiveProgress {
@@ -232,14 +232,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 // with, and why its callbacks cannot be observed ("" when they can). A
 // consumer the runner starts gets a new app; a Target uses its own
 // (Config.ClientID), or none: it was configured before the run and cannot
-// know the app or the URL of an embedded sandbox.
-func consumerApp(ctx context.Context, cfg Config, sb *api) (credentials, string, error) {
+// know the app or the URL of a sandbox the runner starts.
+func consumerApp(ctx context.Context, cfg Config, sb *sandbox) (client.Credentials, string, error) {
 	if _, ok := cfg.Consumer.(*Target); !ok {
 		app, err := sb.registerApp(ctx, "Conformance consumer", []string{"cases:read", "cases:write"})
 		return app, "", err
 	}
 	if cfg.ClientID != "" {
-		app := credentials{cfg.ClientID, cfg.ClientSecret}
+		app := client.Credentials{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret}
 		if cfg.Notice != nil {
 			fmt.Fprintf(cfg.Notice, "conformance: the consumer must call back into the sandbox at %s as client %s\n", sb.url, app.ClientID)
 		}
@@ -249,7 +249,7 @@ func consumerApp(ctx context.Context, cfg Config, sb *api) (credentials, string,
 	if cfg.Notice != nil {
 		fmt.Fprintf(cfg.Notice, "conformance: sandbox at %s; the --target consumer was not configured with it, so scenarios that need its calls back are unverified (give --sandbox URL --client-id ID --client-secret SECRET)\n", sb.url)
 	}
-	return credentials{}, reason, nil
+	return client.Credentials{}, reason, nil
 }
 
 // LoadSuite loads the scenarios of fsys, or the embedded default suite
@@ -285,10 +285,21 @@ func Select(fsys fs.FS, run string) ([]*Scenario, error) {
 	return selected, nil
 }
 
-// startEngine connects to the remote sandbox or starts an embedded one.
-func startEngine(ctx context.Context, cfg Config) (engine, error) {
+// startSandbox connects to cfg.Sandbox, or starts a sandbox in this
+// process and connects to it the same way.
+func startSandbox(ctx context.Context, cfg Config) (*sandbox, error) {
 	if cfg.Sandbox != nil {
-		return connectRemote(ctx, *cfg.Sandbox, cfg.Tenant)
+		return connect(ctx, *cfg.Sandbox, cfg.Tenant)
 	}
-	return startEmbedded(cfg.Seed, cfg.Tenant, cfg.CallbackHost, cfg.Logger)
+	url, stop, err := startLocal(cfg.Seed, cfg.CallbackHost, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	sb, err := connect(ctx, RemoteSandbox{URL: url}, cfg.Tenant)
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	sb.stop = stop
+	return sb, nil
 }

@@ -70,17 +70,18 @@ type Config struct {
 	CheckResponse func(r *http.Request, op string, err error)
 }
 
-// Sandbox is an assembled emulator.
+// Sandbox is an assembled emulator. Its surfaces are reached only through
+// Handler, over HTTP, as every client does: the control plane
+// (/_sandbox/...) is how the conformance runner, sandboxtest and the
+// commands drive it (package client).
 type Sandbox struct {
-	Clock    *core.VirtualClock
-	IDs      *core.IDs
-	Fixtures *fixtures.Set
-	Platform *platform.Service
-	OAuth    *oauth.Service
-	Webhooks *webhooks.Service
-	GraphQL  *graphql.Service
-	Faults   *faults.Engine
-	Control  *control.Service
+	clock    *core.VirtualClock
+	ids      *core.IDs
+	platform *platform.Service
+	oauth    *oauth.Service
+	webhooks *webhooks.Service
+	graphql  *graphql.Service
+	control  *control.Service
 
 	router *core.Router
 	closer []func()
@@ -124,15 +125,15 @@ func New(cfg Config) (*Sandbox, error) {
 		_, _ = rand.Read(b[:])
 		seed = int64(binary.LittleEndian.Uint64(b[:]) >> 1)
 	}
-	sb := &Sandbox{Clock: cfg.Clock, Fixtures: fx}
-	if sb.Clock == nil {
-		sb.Clock = core.NewVirtualClock(nil)
-		sb.closer = append(sb.closer, sb.Clock.Close)
+	sb := &Sandbox{clock: cfg.Clock}
+	if sb.clock == nil {
+		sb.clock = core.NewVirtualClock(nil)
+		sb.closer = append(sb.closer, sb.clock.Close)
 	}
 	if cfg.Seed != 0 {
-		sb.IDs = core.NewIDs(seededReader(cfg.Seed))
+		sb.ids = core.NewIDs(seededReader(cfg.Seed))
 	} else {
-		sb.IDs = core.NewIDs(nil)
+		sb.ids = core.NewIDs(nil)
 	}
 	if err := sb.build(cfg, fx, waitDocs, uint64(seed)); err != nil {
 		sb.Close()
@@ -157,8 +158,8 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	tf := &tokenFaults{}
 	var faultEngine *faults.Engine
 	var err error
-	sb.Webhooks, err = webhooks.New(webhooks.Config{
-		Clock: sb.Clock, IDs: sb.IDs, Fixtures: fx, Logger: log.With("surface", "webhooks"),
+	sb.webhooks, err = webhooks.New(webhooks.Config{
+		Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Logger: log.With("surface", "webhooks"),
 		AllowLocalTargets: !cfg.BlockLocalWebhookTargets, Schedule: cfg.WebhookSchedule,
 		Faults: webhooks.DeliveryFaultsFunc(func(ctx context.Context, a webhooks.AttemptInfo) webhooks.AttemptPlan {
 			if faultEngine == nil {
@@ -170,22 +171,22 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	if err != nil {
 		return fail(err)
 	}
-	sb.closer = append(sb.closer, func() { _ = sb.Webhooks.Close() })
-	sb.Platform, err = platform.New(platform.Config{Clock: sb.Clock, IDs: sb.IDs, Fixtures: fx,
-		Logger: log.With("surface", "platform"), Events: sb.Webhooks})
+	sb.closer = append(sb.closer, func() { _ = sb.webhooks.Close() })
+	sb.platform, err = platform.New(platform.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx,
+		Logger: log.With("surface", "platform"), Events: sb.webhooks})
 	if err != nil {
 		return fail(err)
 	}
-	sb.OAuth, err = oauth.New(oauth.Config{Clock: sb.Clock, IDs: sb.IDs, Fixtures: fx, Logger: log.With("surface", "oauth"),
-		Clients: clientDirectory{sb.Platform}, Issuer: cfg.Issuer, SigningAlg: cfg.SigningAlg,
+	sb.oauth, err = oauth.New(oauth.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Logger: log.With("surface", "oauth"),
+		Clients: clientDirectory{sb.platform}, Issuer: cfg.Issuer, SigningAlg: cfg.SigningAlg,
 		KeyRotation: cfg.KeyRotation, Faults: tf})
 	if err != nil {
 		return fail(err)
 	}
-	sb.Platform.SetTokenMinter(tokenMinter{sb.OAuth})
-	sb.GraphQL, err = graphql.New(graphql.Config{Clock: sb.Clock, IDs: sb.IDs, Fixtures: fx, Logger: log.With("surface", "graphql"),
-		Specs: cfg.Specs, Events: sb.Webhooks, Capabilities: sb.Platform, Audit: auditLog{sb.Platform},
-		AccessTokens: sb.OAuth.Verifier(oauth.ResourceGraphQL)})
+	sb.platform.SetTokenMinter(tokenMinter{sb.oauth})
+	sb.graphql, err = graphql.New(graphql.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Logger: log.With("surface", "graphql"),
+		Specs: cfg.Specs, Events: sb.webhooks, Capabilities: sb.platform, Audit: auditLog{sb.platform},
+		AccessTokens: sb.oauth.Verifier(oauth.ResourceGraphQL)})
 	if err != nil {
 		return fail(err)
 	}
@@ -193,35 +194,35 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	if err != nil {
 		return err
 	}
-	oauthAPI := sb.OAuth.API(docs["oauth"])
-	graphqlAPI := sb.GraphQL.API(docs["graphql"])
-	faultEngine, err = faults.New(faults.Config{Clock: sb.Clock, IDs: sb.IDs, Logger: log.With("surface", "faults"),
-		Seed: seed, Rules: cfg.FaultRules, Keys: sb.OAuth,
+	oauthAPI := sb.oauth.API(docs["oauth"])
+	graphqlAPI := sb.graphql.API(docs["graphql"])
+	faultEngine, err = faults.New(faults.Config{Clock: sb.clock, IDs: sb.ids, Logger: log.With("surface", "faults"),
+		Seed: seed, Rules: cfg.FaultRules, Keys: sb.oauth,
 		ErrorWriters: map[string]core.ErrorWriter{"oauth": oauthAPI.Errors, "graphql": graphqlAPI.Errors}})
 	if err != nil {
 		return err
 	}
-	sb.Faults, tf.eng = faultEngine, faultEngine
-	sb.Control, err = control.New(control.Config{Clock: sb.Clock, Fixtures: fx, Logger: log.With("surface", "control"),
-		Specs: cfg.Specs, Resetter: control.ResetFunc(sb.reset), Events: sb.Webhooks, Keys: sb.OAuth,
-		Access: accessDecider{sb.Platform}, Faults: faultEngine, Webhooks: controlWebhooks{sb.Webhooks}, OperatorToken: cfg.OperatorToken, Loopback: cfg.Loopback})
+	tf.eng = faultEngine
+	sb.control, err = control.New(control.Config{Clock: sb.clock, Fixtures: fx, Logger: log.With("surface", "control"),
+		Specs: cfg.Specs, Resetter: control.ResetFunc(sb.reset), Events: sb.webhooks, Keys: sb.oauth,
+		Access: accessDecider{sb.platform}, Faults: faultEngine, Webhooks: controlWebhooks{sb.webhooks}, OperatorToken: cfg.OperatorToken, Loopback: cfg.Loopback})
 	if err != nil {
 		return err
 	}
-	platformAPI := sb.Platform.API(docs["platform"])
-	platformAPI.Security = map[string]core.Authenticator{"accessToken": sb.OAuth.Verifier(oauth.ResourcePlatform)}
-	webhooksAPI := sb.Webhooks.API(docs["webhooks"])
-	webhooksAPI.Security = map[string]core.Authenticator{"accessToken": sb.OAuth.Verifier(oauth.ResourceWebhooks)}
-	graphqlAPI.Security = map[string]core.Authenticator{"accessToken": sb.OAuth.Verifier(oauth.ResourceGraphQL)}
+	platformAPI := sb.platform.API(docs["platform"])
+	platformAPI.Security = map[string]core.Authenticator{"accessToken": sb.oauth.Verifier(oauth.ResourcePlatform)}
+	webhooksAPI := sb.webhooks.API(docs["webhooks"])
+	webhooksAPI.Security = map[string]core.Authenticator{"accessToken": sb.oauth.Verifier(oauth.ResourceWebhooks)}
+	graphqlAPI.Security = map[string]core.Authenticator{"accessToken": sb.oauth.Verifier(oauth.ResourceGraphQL)}
 	sb.router, err = core.NewRouter(core.RouterConfig{
-		APIs: []core.API{platformAPI, oauthAPI, webhooksAPI, graphqlAPI, sb.Control.API(docs["sandbox"])},
+		APIs: []core.API{platformAPI, oauthAPI, webhooksAPI, graphqlAPI, sb.control.API(docs["sandbox"])},
 		Security: map[string]core.Authenticator{
-			"adminToken":    sb.Platform.AdminAuthenticator(),
-			"operatorToken": sb.Control.Authenticator(),
+			"adminToken":    sb.platform.AdminAuthenticator(),
+			"operatorToken": sb.control.Authenticator(),
 		},
 		MaxBodyBytes:  cfg.MaxBodyBytes,
 		Logger:        log,
-		IDs:           sb.IDs,
+		IDs:           sb.ids,
 		Wrap:          faultEngine.Wrap,
 		CheckResponse: cfg.CheckResponse,
 	})
@@ -234,11 +235,11 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 // reset returns every surface to the fixture state (the control plane
 // then resets fault rules and the clock).
 func (sb *Sandbox) reset(_ context.Context, keepApps bool) error {
-	sb.Webhooks.Reset()
-	sb.GraphQL.Reset()
-	sb.Platform.Reset(keepApps)
+	sb.webhooks.Reset()
+	sb.graphql.Reset()
+	sb.platform.Reset(keepApps)
 	if !keepApps {
-		sb.OAuth.Reset()
+		sb.oauth.Reset()
 	}
 	return nil
 }
