@@ -54,13 +54,13 @@ type sandbox struct {
 func connect(ctx context.Context, rs RemoteSandbox, tenant string) (*sandbox, error) {
 	u, err := url.Parse(rs.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("--sandbox %q: want the sandbox's base URL, such as http://127.0.0.1:8080", rs.URL)
+		return nil, &FieldError{Field: "Sandbox.URL", Reason: fmt.Sprintf("%q is not the sandbox's base URL, such as http://127.0.0.1:8080", rs.URL)}
 	}
 	admin := rs.AdminToken
 	if admin == "" {
 		t, ok := fixtures.MustDefault().Tenant(tenant)
 		if !ok {
-			return nil, fmt.Errorf("tenant %q is not a fixture tenant; give its admin token (--admin-token)", tenant)
+			return nil, &FieldError{Field: "Sandbox.AdminToken", Reason: fmt.Sprintf("is required: tenant %q is not a fixture tenant", tenant)}
 		}
 		admin = t.AdminToken
 	}
@@ -79,10 +79,10 @@ func (s *sandbox) check(ctx context.Context) error {
 		return fmt.Errorf("sandbox at %s: %w", s.url, err)
 	}
 	if _, err := s.c.Sandbox().Clock(ctx); err != nil {
-		return fmt.Errorf("sandbox control plane (check --operator-token): %w", err)
+		return &FieldError{Field: "Sandbox.OperatorToken", Reason: "does not open the sandbox's control plane: " + err.Error()}
 	}
 	if _, err := s.c.Webhooks().List(ctx, client.ListOptions{Limit: 1}); err != nil {
-		return fmt.Errorf("webhooks API of tenant %s (check --admin-token): %w", s.tenant, err)
+		return &FieldError{Field: "Sandbox.AdminToken", Reason: fmt.Sprintf("does not open the webhooks API of tenant %s: %v", s.tenant, err)}
 	}
 	return nil
 }
