@@ -62,7 +62,8 @@ func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h
 // New returns a client of the sandbox at baseURL, such as
 // http://127.0.0.1:8080. Without WithHTTPClient it uses its own client
 // with a 60-second timeout and keeps up to 16 idle connections to the
-// sandbox, so concurrent calls reuse them.
+// sandbox, so concurrent calls reuse them; HTTPClient().CloseIdleConnections
+// releases them when the client is done.
 func New(baseURL string, opts ...Option) *Client {
 	c := &Client{base: strings.TrimRight(baseURL, "/")}
 	for _, o := range opts {
