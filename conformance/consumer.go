@@ -79,7 +79,7 @@ type Endpoint struct {
 
 // ErrRestartUnsupported is returned by Restart of a consumer the runner
 // did not start; scenarios that need a restart are then unverified.
-var ErrRestartUnsupported = errors.New("the consumer cannot be restarted by the runner (use --exec)")
+var ErrRestartUnsupported = errors.New("the consumer cannot be restarted by the runner (an Exec or InProcess consumer can)")
 
 // Consumer is a webhook consumer under test: one already running (Target),
 // a command the runner starts (Exec), or an in-process handler

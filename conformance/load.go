@@ -16,10 +16,12 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	"github.com/knogin/argus-sandbox/internal/schemaissue"
 	"gopkg.in/yaml.v3"
 
-	"github.com/knogin/argus-sandbox/emulator/faults"
+	"github.com/knogin/argus-sandbox/internal/schemaissue"
+
+	"github.com/knogin/argus-sandbox/client"
+	"github.com/knogin/argus-sandbox/emulator"
 	"github.com/knogin/argus-sandbox/fixtures"
 	"github.com/knogin/argus-sandbox/specs"
 )
@@ -46,10 +48,14 @@ func (e *ValidationError) Error() string {
 	return e.File + ": invalid scenario: " + strings.Join(parts, "; ")
 }
 
+// faultsSchemaFile is the fault-rule schema inside specs/, which the
+// scenario schema refers to.
+const faultsSchemaFile = "faults.schema.json"
+
 // scenarioSchema is compiled once; it refers to the fault-rule schema.
 var scenarioSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
 	c := jsonschema.NewCompiler()
-	for _, name := range []string{SchemaFile, faults.SchemaFile} {
+	for _, name := range []string{SchemaFile, faultsSchemaFile} {
 		raw, err := fs.ReadFile(specs.Default(), name)
 		if err != nil {
 			return nil, err
@@ -209,18 +215,12 @@ func faultIssues(inst any) []Issue {
 	rules, _ := root["faults"].([]any)
 	for i, r := range rules {
 		raw, err := json.Marshal(r)
-		if err == nil {
-			_, err = faults.DecodeRule(raw)
-		}
-		var ve *faults.ValidationError
-		switch {
-		case err == nil:
-		case errors.As(err, &ve):
-			for _, is := range ve.Issues {
-				issues = append(issues, Issue{Field: fmt.Sprintf("/faults/%d%s", i, strings.TrimSuffix(is.Field, "/")), Reason: is.Reason})
-			}
-		default:
+		if err != nil {
 			issues = append(issues, Issue{Field: fmt.Sprintf("/faults/%d", i), Reason: err.Error()})
+			continue
+		}
+		for _, is := range emulator.CheckFaultRule(raw) {
+			issues = append(issues, Issue{Field: fmt.Sprintf("/faults/%d%s", i, strings.TrimSuffix(is.Field, "/")), Reason: is.Reason})
 		}
 	}
 	return issues
@@ -244,7 +244,7 @@ func (s *Scenario) check(file string) []Issue {
 		issues = append(issues, Issue{Field: "/name", Reason: fmt.Sprintf("%q must match the file name %q", s.Name, base)})
 	}
 	for i, r := range s.Faults {
-		if _, target := r.Action.Kind(); target != faults.TargetDelivery && !slices.Contains(s.Requires, RequireCallback) {
+		if _, target := r.Action.Kind(); target != client.FaultTargetDelivery && !slices.Contains(s.Requires, RequireCallback) {
 			issues = append(issues, Issue{Field: fmt.Sprintf("/faults/%d", i), Reason: "a rule on the consumer's calls into the sandbox needs `requires: [callback]`"})
 		}
 	}
@@ -281,7 +281,7 @@ func (s *Scenario) check(file string) []Issue {
 			if !catalogTopics()[st.Publish.Topic] {
 				issues = append(issues, Issue{Field: at + "/publish/topic", Reason: fmt.Sprintf("%q is not a topic of the event catalog", st.Publish.Topic)})
 			}
-			if a := st.Publish.AwaitFault; a != "" && !slices.ContainsFunc(s.Faults, func(r faults.Rule) bool { return r.Name == a }) {
+			if a := st.Publish.AwaitFault; a != "" && !slices.ContainsFunc(s.Faults, func(r client.FaultRule) bool { return r.Name == a }) {
 				issues = append(issues, Issue{Field: at + "/publish/await_fault", Reason: fmt.Sprintf("the scenario has no fault rule named %q", a)})
 			}
 		case st.Redeliver != "":

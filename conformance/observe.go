@@ -14,7 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/knogin/argus-sandbox/emulator/webhooks"
+	"github.com/knogin/argus-sandbox/client"
 )
 
 // Probe is the document a consumer serves at its probe URL (GET, JSON):
@@ -143,7 +143,7 @@ func (r *runner) check(ctx context.Context, sr *scenarioRun, at string, e *Expec
 		var errs []string
 		for c, n := range e.Notes {
 			id := sr.caseID(c)
-			now, err := r.eng.API().noteCount(ctx, id)
+			now, err := r.sb.noteCount(ctx, id)
 			if err != nil {
 				errs = append(errs, err.Error())
 				continue
@@ -164,7 +164,7 @@ func (r *runner) check(ctx context.Context, sr *scenarioRun, at string, e *Expec
 func (r *runner) checkResponses(ctx context.Context, sr *scenarioRun, want ResponseExpect) (Status, string) {
 	var problems []string
 	seen := 0
-	all, err := r.eng.Deliveries(ctx, sr.webhookID, "")
+	all, err := r.deliveries(ctx, sr)
 	if err != nil {
 		return StatusUnverified, "delivery diagnostics unavailable: " + err.Error()
 	}
@@ -186,7 +186,7 @@ func (r *runner) checkResponses(ctx context.Context, sr *scenarioRun, want Respo
 			if a.Duplicate {
 				what += " (duplicate copy)"
 			}
-			timedOut := a.ResponseStatus == nil && a.Error != nil && a.Error.Class == webhooks.ClassTimeout
+			timedOut := a.ResponseStatus == nil && a.Error != nil && a.Error.Class == client.ClassTimeout
 			switch {
 			case want.Status == StatusTimeout:
 				if !timedOut {
@@ -221,7 +221,7 @@ func (r *runner) checkResponses(ctx context.Context, sr *scenarioRun, want Respo
 }
 
 // outcomeOf describes how an attempt ended.
-func outcomeOf(a webhooks.Attempt) string {
+func outcomeOf(a client.Attempt) string {
 	switch {
 	case a.ResponseStatus != nil:
 		return fmt.Sprintf("answered %d after %dms", *a.ResponseStatus, a.DurationMS)

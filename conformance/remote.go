@@ -2,17 +2,14 @@ package conformance
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"slices"
 	"sync"
 	"time"
 
-	"github.com/knogin/argus-sandbox/emulator/faults"
-	"github.com/knogin/argus-sandbox/emulator/webhooks"
+	"github.com/knogin/argus-sandbox/client"
 	"github.com/knogin/argus-sandbox/fixtures"
 )
 
@@ -31,152 +28,146 @@ type RemoteSandbox struct {
 	AdminToken string
 }
 
-// remote drives a RemoteSandbox.
-type remote struct {
-	api *api
+// sandbox is the run's sandbox as the runner drives it: over HTTP only,
+// through package client, whether it runs elsewhere (RemoteSandbox) or the
+// run started it in this process (startLocal). So a scenario runs the same
+// way on either. Every method acts on the run's tenant.
+type sandbox struct {
+	url    string
+	tenant string
+	// c carries the operator token and the tenant's admin token.
+	c *client.Client
+	// observer is the runner's own app, so its reads never match fault
+	// rules scoped to the consumer's app; token is its access token.
+	observer client.Credentials
+	token    string
+	// registered are the ids of the apps this run registered, deleted at
+	// its end so a shared sandbox does not collect them.
+	registered []string
+	// stop stops a sandbox the run started (nil for a RemoteSandbox).
+	stop func()
 }
 
-var _ engine = (*remote)(nil)
-
-// idleWait is how long one GET /_sandbox/webhooks/idle may wait; the
-// runner asks again until its context ends.
-const idleWait = 30 * time.Second
-
-// connectRemote checks that the sandbox answers and that the operator
-// token opens its control plane, so a wrong URL or token is a setup error
-// rather than a failed scenario.
-func connectRemote(ctx context.Context, rs RemoteSandbox, tenant string) (*remote, error) {
+// connect checks that the sandbox answers and that the operator and admin
+// tokens open its control plane and the tenant's webhooks API, so a wrong
+// URL or token is a setup error rather than a failed scenario.
+func connect(ctx context.Context, rs RemoteSandbox, tenant string) (*sandbox, error) {
 	u, err := url.Parse(rs.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("--sandbox %q: want the sandbox's base URL, such as http://127.0.0.1:8080", rs.URL)
+		return nil, &FieldError{Field: "Sandbox.URL", Reason: fmt.Sprintf("%q is not the sandbox's base URL, such as http://127.0.0.1:8080", rs.URL)}
 	}
 	admin := rs.AdminToken
 	if admin == "" {
 		t, ok := fixtures.MustDefault().Tenant(tenant)
 		if !ok {
-			return nil, fmt.Errorf("tenant %q is not a fixture tenant; give its admin token (--admin-token)", tenant)
+			return nil, &FieldError{Field: "Sandbox.AdminToken", Reason: fmt.Sprintf("is required: tenant %q is not a fixture tenant", tenant)}
 		}
 		admin = t.AdminToken
 	}
-	r := &remote{api: newAPI(rs.URL, tenant, admin, rs.OperatorToken)}
-	if err := r.api.call(ctx, http.MethodGet, "/healthz", "", "", nil, http.StatusOK, nil); err != nil {
-		return nil, fmt.Errorf("sandbox at %s: %w", rs.URL, err)
+	s := &sandbox{url: rs.URL, tenant: tenant,
+		c: client.New(rs.URL, client.WithOperatorToken(rs.OperatorToken), client.WithToken(admin))}
+	if err := s.check(ctx); err != nil {
+		s.Close()
+		return nil, err
 	}
-	if err := r.control(ctx, http.MethodGet, "/_sandbox/clock", nil, http.StatusOK, nil); err != nil {
-		return nil, fmt.Errorf("sandbox control plane (check --operator-token): %w", err)
+	return s, nil
+}
+
+// check makes one call with each credential.
+func (s *sandbox) check(ctx context.Context) error {
+	if _, err := s.c.Sandbox().Health(ctx); err != nil {
+		return fmt.Errorf("sandbox at %s: %w", s.url, err)
 	}
-	if err := r.admin(ctx, http.MethodGet, "/v1/webhooks", nil, http.StatusOK, nil); err != nil {
-		return nil, fmt.Errorf("webhooks API of tenant %s (check --admin-token): %w", tenant, err)
+	if _, err := s.c.Sandbox().Clock(ctx); err != nil {
+		return &FieldError{Field: "Sandbox.OperatorToken", Reason: "does not open the sandbox's control plane: " + err.Error()}
 	}
-	return r, nil
-}
-
-func (r *remote) API() *api { return r.api }
-
-// Close does nothing: the sandbox belongs to whoever started it.
-func (r *remote) Close() {}
-
-// control calls the control plane with the operator token.
-func (r *remote) control(ctx context.Context, method, path string, in any, want int, out any) error {
-	auth := ""
-	if r.api.operator != "" {
-		auth = "Bearer " + r.api.operator
+	if _, err := s.c.Webhooks().List(ctx, client.ListOptions{Limit: 1}); err != nil {
+		return &FieldError{Field: "Sandbox.AdminToken", Reason: fmt.Sprintf("does not open the webhooks API of tenant %s: %v", s.tenant, err)}
 	}
-	return r.api.callJSON(ctx, method, path, auth, in, want, out)
+	return nil
 }
 
-// admin calls the tenant's management APIs with its admin token.
-func (r *remote) admin(ctx context.Context, method, path string, in any, want int, out any) error {
-	return r.api.callJSON(ctx, method, path, "Bearer "+r.api.admin, in, want, out)
-}
-
-func (r *remote) Subscribe(ctx context.Context, hook string, topics []string, description, secret string) (string, error) {
-	var out struct {
-		ID string `json:"id"`
+// Close closes the run's connections to the sandbox and stops a sandbox
+// the run started; one that was running before the run belongs to whoever
+// started it. The connections go first: an HTTP server's graceful
+// shutdown waits up to 5 s for a connection that was opened but never
+// used (one the client's pool dialled for a burst of parallel reads).
+func (s *sandbox) Close() {
+	s.c.HTTPClient().CloseIdleConnections()
+	if s.stop != nil {
+		s.stop()
 	}
-	err := r.control(ctx, http.MethodPost, "/_sandbox/webhooks", map[string]any{"tenant": r.api.tenant, "url": hook,
-		"events": topics, "description": description, "secret": secret}, http.StatusCreated, &out)
-	return out.ID, err
 }
 
-func (r *remote) DeleteWebhook(ctx context.Context, id string) error {
-	return r.admin(ctx, http.MethodDelete, "/v1/webhooks/"+url.PathEscape(id), nil, http.StatusNoContent, nil)
+// Subscribe creates a webhook that signs with secret; it returns its id.
+func (s *sandbox) Subscribe(ctx context.Context, hook string, topics []string, description, secret string) (string, error) {
+	w, err := s.c.Sandbox().CreateWebhook(ctx, client.SandboxWebhookRequest{Tenant: s.tenant, URL: hook, Events: topics,
+		Description: description, Secret: secret})
+	return w.ID, err
 }
 
-func (r *remote) AddFault(ctx context.Context, rule faults.Rule) error {
-	return r.control(ctx, http.MethodPost, "/_sandbox/faults", rule, http.StatusCreated, nil)
+// DeleteWebhook removes a webhook with any retry still pending.
+func (s *sandbox) DeleteWebhook(ctx context.Context, id string) error {
+	return s.c.Webhooks().Delete(ctx, id)
 }
 
-func (r *remote) DeleteFault(ctx context.Context, name string) error {
-	return r.control(ctx, http.MethodDelete, "/_sandbox/faults/"+url.PathEscape(name), nil, http.StatusNoContent, nil)
+// AddFault adds a fault rule at the end of the rule set.
+func (s *sandbox) AddFault(ctx context.Context, r client.FaultRule) error {
+	_, err := s.c.Sandbox().AddFault(ctx, r)
+	return err
 }
 
-func (r *remote) FaultFired(ctx context.Context, name string) (int, error) {
-	var st struct {
-		Fired int `json:"fired"`
-	}
-	err := r.control(ctx, http.MethodGet, "/_sandbox/faults/"+url.PathEscape(name), nil, http.StatusOK, &st)
+// DeleteFault removes a fault rule.
+func (s *sandbox) DeleteFault(ctx context.Context, name string) error {
+	return s.c.Sandbox().DeleteFault(ctx, name)
+}
+
+// FaultFired reports how often a rule has fired.
+func (s *sandbox) FaultFired(ctx context.Context, name string) (int, error) {
+	st, err := s.c.Sandbox().Fault(ctx, name)
 	return st.Fired, err
 }
 
-func (r *remote) ResetClock(ctx context.Context) error {
-	return r.control(ctx, http.MethodPost, "/_sandbox/clock", map[string]bool{"reset": true}, http.StatusOK, nil)
+// ResetClock returns the virtual clock to real time, running.
+func (s *sandbox) ResetClock(ctx context.Context) error {
+	_, err := s.c.Sandbox().ResetClock(ctx)
+	return err
 }
 
-func (r *remote) Advance(ctx context.Context, d time.Duration) error {
-	return r.control(ctx, http.MethodPost, "/_sandbox/clock", map[string]string{"advance": d.String()}, http.StatusOK, nil)
+// Advance moves the virtual clock, running everything that became due.
+func (s *sandbox) Advance(ctx context.Context, d time.Duration) error {
+	_, err := s.c.Sandbox().AdvanceClock(ctx, d)
+	return err
 }
 
-func (r *remote) Trigger(ctx context.Context, topic string, data map[string]any) (string, error) {
-	var out struct {
-		EventID string `json:"event_id"`
-	}
-	err := r.control(ctx, http.MethodPost, "/_sandbox/events", map[string]any{"tenant": r.api.tenant, "topic": topic,
-		"data": data}, http.StatusAccepted, &out)
-	return out.EventID, err
+// WaitIdle blocks until no delivery work can progress without the clock
+// moving.
+func (s *sandbox) WaitIdle(ctx context.Context) error { return s.c.Sandbox().WaitIdle(ctx) }
+
+// Trigger publishes count catalog events, each with its own id, with data
+// merged over the topic's example, in one request; it returns their ids
+// in publish order.
+func (s *sandbox) Trigger(ctx context.Context, topic string, data map[string]any, count int) ([]string, error) {
+	ev, err := s.c.Sandbox().TriggerEvent(ctx, client.EventTrigger{Tenant: s.tenant, Topic: topic, Data: data, Count: count})
+	return ev.EventIDs, err
 }
 
-func (r *remote) Redeliver(ctx context.Context, webhookID, deliveryID string) error {
-	return r.admin(ctx, http.MethodPost, "/v1/webhooks/"+url.PathEscape(webhookID)+"/deliveries/"+
-		url.PathEscape(deliveryID)+"/redeliver", nil, http.StatusAccepted, nil)
+// Redeliver queues one more attempt of a delivery.
+func (s *sandbox) Redeliver(ctx context.Context, webhookID, deliveryID string) error {
+	_, err := s.c.Webhooks().Redeliver(ctx, webhookID, deliveryID)
+	return err
 }
 
-// WaitIdle long-polls GET /_sandbox/webhooks/idle until it reports idle.
-func (r *remote) WaitIdle(ctx context.Context) error {
-	for {
-		var out struct {
-			Idle bool `json:"idle"`
-		}
-		path := "/_sandbox/webhooks/idle?timeout=" + idleWait.String()
-		if err := r.control(ctx, http.MethodGet, path, nil, http.StatusOK, &out); err != nil {
-			return errors.Join(err, ctx.Err())
-		}
-		if out.Idle {
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-	}
-}
-
-// Deliveries pages through the list (newest first), then reads every
-// delivery for its attempts, a few at a time.
-func (r *remote) Deliveries(ctx context.Context, webhookID, eventID string) ([]webhooks.Delivery, error) {
-	base := "/v1/webhooks/" + url.PathEscape(webhookID) + "/deliveries"
-	q := url.Values{"limit": {"100"}}
-	if eventID != "" {
-		q.Set("event_id", eventID)
-	}
+// Deliveries lists a webhook's deliveries (of one event when eventID is
+// set), oldest first, with their attempts: it pages through the list
+// (newest first), then reads every delivery, a few at a time.
+func (s *sandbox) Deliveries(ctx context.Context, webhookID, eventID string) ([]client.Delivery, error) {
+	w := s.c.Webhooks()
+	f := client.DeliveryFilter{ListOptions: client.ListOptions{Limit: 100}, EventID: eventID}
 	var ids []string
 	for {
-		var page struct {
-			Data []struct {
-				ID string `json:"id"`
-			} `json:"data"`
-			NextCursor *string `json:"next_cursor"`
-		}
-		if err := r.admin(ctx, http.MethodGet, base+"?"+q.Encode(), nil, http.StatusOK, &page); err != nil {
+		page, err := w.Deliveries(ctx, webhookID, f)
+		if err != nil {
 			return nil, err
 		}
 		for _, d := range page.Data {
@@ -185,10 +176,10 @@ func (r *remote) Deliveries(ctx context.Context, webhookID, eventID string) ([]w
 		if page.NextCursor == nil {
 			break
 		}
-		q.Set("cursor", *page.NextCursor)
+		f.Cursor = *page.NextCursor
 	}
 	slices.Reverse(ids)
-	out := make([]webhooks.Delivery, len(ids))
+	out := make([]client.Delivery, len(ids))
 	errs := make([]error, len(ids))
 	sem := make(chan struct{}, 8)
 	var wg sync.WaitGroup
@@ -196,30 +187,9 @@ func (r *remote) Deliveries(ctx context.Context, webhookID, eventID string) ([]w
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			out[i], errs[i] = r.delivery(ctx, base+"/"+url.PathEscape(id))
-			out[i].Seq = uint64(i + 1)
+			out[i], errs[i] = w.Delivery(ctx, webhookID, id)
 		})
 	}
 	wg.Wait()
 	return out, errors.Join(errs...)
-}
-
-func (r *remote) delivery(ctx context.Context, path string) (webhooks.Delivery, error) {
-	var d struct {
-		ID           string                  `json:"id"`
-		WebhookID    string                  `json:"webhook_id"`
-		Event        json.RawMessage         `json:"event"`
-		Status       webhooks.DeliveryStatus `json:"status"`
-		AttemptCount int                     `json:"attempt_count"`
-		Attempts     []webhooks.Attempt      `json:"attempts"`
-	}
-	if err := r.admin(ctx, http.MethodGet, path, nil, http.StatusOK, &d); err != nil {
-		return webhooks.Delivery{}, err
-	}
-	var ev webhooks.Event
-	if err := json.Unmarshal(d.Event, &ev); err != nil {
-		return webhooks.Delivery{}, fmt.Errorf("GET %s: malformed event: %w", path, err)
-	}
-	return webhooks.Delivery{ID: d.ID, WebhookID: d.WebhookID, Tenant: r.api.tenant, Event: ev, Body: d.Event,
-		Status: d.Status, Attempts: d.Attempts, AttemptCount: d.AttemptCount}, nil
 }

@@ -97,8 +97,8 @@ func TestRemoteSandboxSetupErrors(t *testing.T) {
 		sandbox conformance.RemoteSandbox
 		wantErr string
 	}{
-		{"wrong operator token", conformance.RemoteSandbox{URL: rs.URL, OperatorToken: "nope"}, "--operator-token"},
-		{"wrong admin token", conformance.RemoteSandbox{URL: rs.URL, OperatorToken: rs.OperatorToken, AdminToken: "nope"}, "--admin-token"},
+		{"wrong operator token", conformance.RemoteSandbox{URL: rs.URL, OperatorToken: "nope"}, "Sandbox.OperatorToken"},
+		{"wrong admin token", conformance.RemoteSandbox{URL: rs.URL, OperatorToken: rs.OperatorToken, AdminToken: "nope"}, "Sandbox.AdminToken"},
 		{"not a URL", conformance.RemoteSandbox{URL: "127.0.0.1:8080"}, "base URL"},
 		{"nothing listening", conformance.RemoteSandbox{URL: "http://127.0.0.1:1"}, "sandbox at http://127.0.0.1:1"},
 	}

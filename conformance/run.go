@@ -12,9 +12,9 @@ import (
 	"net/url"
 	"os"
 	"regexp"
-	"strings"
 	"time"
 
+	"github.com/knogin/argus-sandbox/client"
 	"github.com/knogin/argus-sandbox/scenarios"
 )
 
@@ -65,61 +65,59 @@ type Config struct {
 	Logger       *slog.Logger
 }
 
+// FieldError is a problem with one field of Config, named by its Go path
+// ("Secret", "Sandbox.OperatorToken", "Consumer.URL"), so that a command
+// can name the flag that sets it instead. Its message reads "Field
+// reason".
+type FieldError struct {
+	Field  string
+	Reason string
+}
+
+// Error reads "Sandbox.OperatorToken does not open the sandbox's control
+// plane: …".
+func (e *FieldError) Error() string { return e.Field + " " + e.Reason }
+
 // validate reports every problem of cfg together.
 func (cfg *Config) validate() error {
 	var errs []error
+	invalid := func(field, reason string) { errs = append(errs, &FieldError{Field: field, Reason: reason}) }
+	t, isTarget := cfg.Consumer.(*Target)
 	if cfg.Consumer == nil {
-		errs = append(errs, errors.New("no consumer: give --target URL or --exec CMD"))
+		invalid("Consumer", "is required: the consumer under test (a Target, an Exec or an InProcess)")
 	}
-	if t, ok := cfg.Consumer.(*Target); ok && cfg.Secret == "" {
-		errs = append(errs, fmt.Errorf("--target %s needs --secret: the signing secret the consumer verifies with", t.URL))
-	}
-	if t, ok := cfg.Consumer.(*Target); ok {
+	if isTarget {
+		if cfg.Secret == "" {
+			invalid("Secret", "is required with a Target: the signing secret the consumer verifies with")
+		}
 		if u, err := url.Parse(t.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("--target %q: want the consumer's webhook URL, such as http://127.0.0.1:3000/webhooks/argus", t.URL))
+			invalid("Consumer.URL", fmt.Sprintf("%q is not the consumer's webhook URL, such as http://127.0.0.1:3000/webhooks/argus", t.URL))
 		}
 	}
 	if cfg.Secret != "" {
-		if err := checkSecret(cfg.Secret); err != nil {
-			errs = append(errs, err)
+		if _, err := client.WebhookSecretKey(cfg.Secret); err != nil {
+			invalid("Secret", "is invalid: "+err.Error())
 		}
 	}
-	_, isTarget := cfg.Consumer.(*Target)
 	switch {
-	case (cfg.ClientID == "") != (cfg.ClientSecret == ""):
-		errs = append(errs, errors.New("--client-id and --client-secret go together"))
+	case cfg.ClientID != "" && cfg.ClientSecret == "":
+		invalid("ClientSecret", "is required with a client id")
+	case cfg.ClientID == "" && cfg.ClientSecret != "":
+		invalid("ClientID", "is required with a client secret")
 	case cfg.ClientID != "" && !isTarget:
-		errs = append(errs, errors.New("--client-id is for --target: the runner registers the app of a consumer it starts"))
+		invalid("ClientID", "is only for a Target: the runner registers the app of a consumer it starts")
 	case cfg.ClientID != "" && cfg.Sandbox == nil:
-		errs = append(errs, errors.New("--client-id needs --sandbox URL: the consumer's app lives on a sandbox it was configured with, not on the runner's embedded one"))
+		invalid("ClientID", "needs a running sandbox to drive: the consumer's app lives on the sandbox it was configured with, not on one the runner starts")
 	}
 	if cfg.Sandbox != nil && cfg.Sandbox.URL == "" {
-		errs = append(errs, errors.New("--sandbox needs the URL of a running sandbox"))
+		invalid("Sandbox.URL", "is required: the base URL of a running sandbox")
 	}
 	if cfg.Run != "" {
 		if _, err := regexp.Compile(cfg.Run); err != nil {
-			errs = append(errs, fmt.Errorf("--run: %w", err))
+			invalid("Run", "is not a regular expression: "+err.Error())
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// checkSecret checks a signing secret as the sandbox accepts it: whsec_
-// followed by the standard base64 of 24 to 64 random bytes.
-func checkSecret(secret string) error {
-	const want = "the secret must be whsec_ followed by the base64 of 24 to 64 bytes"
-	rest, ok := strings.CutPrefix(secret, "whsec_")
-	if !ok {
-		return errors.New(want)
-	}
-	key, err := base64.StdEncoding.DecodeString(rest)
-	if err != nil {
-		return fmt.Errorf("%s: %w", want, err)
-	}
-	if len(key) < 24 || len(key) > 64 {
-		return fmt.Errorf("%s, not %d", want, len(key))
-	}
-	return nil
 }
 
 // SetupError is a problem with the configuration, the scenarios or the
@@ -156,7 +154,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Secret == "" {
 		key := make([]byte, 32)
 		_, _ = rand.Read(key)
-		cfg.Secret = "whsec_" + base64.StdEncoding.EncodeToString(key)
+		cfg.Secret = client.WebhookSecretPrefix + base64.StdEncoding.EncodeToString(key)
 	}
 	if cfg.StateDir == "" {
 		dir, err := os.MkdirTemp("", "argus-conformance-")
@@ -168,12 +166,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	start := time.Now()
-	eng, err := startEngine(ctx, cfg)
+	sb, err := startSandbox(ctx, cfg)
 	if err != nil {
 		return nil, &SetupError{err}
 	}
-	defer eng.Close()
-	sb := eng.API()
+	defer sb.Close()
 	// Runs the last but one: after the consumer stopped, before the
 	// sandbox closes.
 	defer func() {
@@ -198,11 +195,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		// A wrong probe URL would turn every probe check into unverified
 		// and the run green: it is a setup error, found before any scenario.
 		if _, err := fetchProbe(ctx, ep.ProbeURL); err != nil {
-			return nil, &SetupError{fmt.Errorf("the consumer's probe: %w (check --probe or --probe-path; a consumer without a probe: --probe-path \"\")", err)}
+			return nil, &SetupError{&FieldError{Field: probeField(cfg.Consumer), Reason: "does not lead to the consumer's probe: " + err.Error()}}
 		}
 	}
 
-	r := &runner{cfg: cfg, eng: eng, ep: ep, app: app, noCallback: noCallback}
+	r := &runner{cfg: cfg, sb: sb, ep: ep, app: app, noCallback: noCallback}
 	rep := &Report{Target: ep.URL, Sandbox: sb.url, ClientID: app.ClientID, Started: start.UTC()}
 	for i, s := range selected {
 		if cfg.Progress != nil && cfg.LiveProgress {
@@ -232,14 +229,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 // with, and why its callbacks cannot be observed ("" when they can). A
 // consumer the runner starts gets a new app; a Target uses its own
 // (Config.ClientID), or none: it was configured before the run and cannot
-// know the app or the URL of an embedded sandbox.
-func consumerApp(ctx context.Context, cfg Config, sb *api) (credentials, string, error) {
+// know the app or the URL of a sandbox the runner starts.
+func consumerApp(ctx context.Context, cfg Config, sb *sandbox) (client.Credentials, string, error) {
 	if _, ok := cfg.Consumer.(*Target); !ok {
 		app, err := sb.registerApp(ctx, "Conformance consumer", []string{"cases:read", "cases:write"})
 		return app, "", err
 	}
 	if cfg.ClientID != "" {
-		app := credentials{cfg.ClientID, cfg.ClientSecret}
+		app := client.Credentials{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret}
 		if cfg.Notice != nil {
 			fmt.Fprintf(cfg.Notice, "conformance: the consumer must call back into the sandbox at %s as client %s\n", sb.url, app.ClientID)
 		}
@@ -249,7 +246,7 @@ func consumerApp(ctx context.Context, cfg Config, sb *api) (credentials, string,
 	if cfg.Notice != nil {
 		fmt.Fprintf(cfg.Notice, "conformance: sandbox at %s; the --target consumer was not configured with it, so scenarios that need its calls back are unverified (give --sandbox URL --client-id ID --client-secret SECRET)\n", sb.url)
 	}
-	return credentials{}, reason, nil
+	return client.Credentials{}, reason, nil
 }
 
 // LoadSuite loads the scenarios of fsys, or the embedded default suite
@@ -271,7 +268,7 @@ func Select(fsys fs.FS, run string) ([]*Scenario, error) {
 	}
 	re, err := regexp.Compile(run)
 	if err != nil {
-		return nil, fmt.Errorf("--run: %w", err)
+		return nil, &FieldError{Field: "Run", Reason: "is not a regular expression: " + err.Error()}
 	}
 	var selected []*Scenario
 	for _, s := range all {
@@ -280,15 +277,39 @@ func Select(fsys fs.FS, run string) ([]*Scenario, error) {
 		}
 	}
 	if len(selected) == 0 {
-		return nil, fmt.Errorf("--run %q selects no scenario", run)
+		return nil, &FieldError{Field: "Run", Reason: fmt.Sprintf("%q selects no scenario", run)}
 	}
 	return selected, nil
 }
 
-// startEngine connects to the remote sandbox or starts an embedded one.
-func startEngine(ctx context.Context, cfg Config) (engine, error) {
+// startSandbox connects to cfg.Sandbox, or starts a sandbox in this
+// process and connects to it the same way.
+func startSandbox(ctx context.Context, cfg Config) (*sandbox, error) {
 	if cfg.Sandbox != nil {
-		return connectRemote(ctx, *cfg.Sandbox, cfg.Tenant)
+		return connect(ctx, *cfg.Sandbox, cfg.Tenant)
 	}
-	return startEmbedded(cfg.Seed, cfg.Tenant, cfg.CallbackHost, cfg.Logger)
+	url, stop, err := startLocal(cfg.Seed, cfg.CallbackHost, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	sb, err := connect(ctx, RemoteSandbox{URL: url}, cfg.Tenant)
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	sb.stop = stop
+	return sb, nil
+}
+
+// probeField names the field that set a consumer's probe URL.
+func probeField(c Consumer) string {
+	switch c := c.(type) {
+	case *Target:
+		return "Consumer.Probe"
+	case *Exec:
+		if c.Probe != "" {
+			return "Consumer.Probe"
+		}
+	}
+	return "Consumer.ProbePath"
 }

@@ -4,21 +4,21 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"time"
 
-	"github.com/knogin/argus-sandbox/emulator/faults"
-	"github.com/knogin/argus-sandbox/emulator/webhooks"
+	"github.com/knogin/argus-sandbox/client"
 )
 
 // runner runs scenarios one after another against one consumer.
 type runner struct {
 	cfg Config
-	eng engine
+	sb  *sandbox
 	ep  Endpoint
-	app credentials
+	app client.Credentials
 	// noCallback says why the consumer's calls back into the sandbox
 	// cannot be observed ("" when they can).
 	noCallback string
@@ -34,6 +34,10 @@ type scenarioRun struct {
 	cases     map[string]string
 	notesBase map[string]int
 	res       *Result
+	// observed are the webhook's deliveries as last read, nil until read
+	// again: every step that acts drops them, so the checks that follow
+	// one step and the scenario's evidence share one reading.
+	observed []client.Delivery
 }
 
 // run executes one scenario in isolation: a fresh webhook (deleted at the
@@ -77,22 +81,22 @@ func (r *runner) run(ctx context.Context, s *Scenario) (res Result, setupErr err
 }
 
 func (r *runner) setup(ctx context.Context, sr *scenarioRun) error {
-	if err := r.eng.ResetClock(ctx); err != nil {
+	if err := r.sb.ResetClock(ctx); err != nil {
 		return fmt.Errorf("reset the clock: %w", err)
 	}
-	id, err := r.eng.Subscribe(ctx, r.ep.URL, sr.s.topics(), "conformance: "+sr.s.Name, r.cfg.Secret)
+	id, err := r.sb.Subscribe(ctx, r.ep.URL, sr.s.topics(), "conformance: "+sr.s.Name, r.cfg.Secret)
 	if err != nil {
 		return fmt.Errorf("subscribe %s: %w", r.ep.URL, err)
 	}
 	sr.webhookID = id
 	for _, rule := range sr.s.Faults {
 		rule.Name = faultName(sr.s, rule)
-		if _, target := rule.Action.Kind(); target == faults.TargetDelivery && rule.Match.Endpoint == "" {
+		if _, target := rule.Action.Kind(); target == client.FaultTargetDelivery && rule.Match.Endpoint == "" {
 			rule.Match.Endpoint = id
-		} else if target != faults.TargetDelivery && rule.Match.ClientID == "" {
+		} else if target != client.FaultTargetDelivery && rule.Match.ClientID == "" {
 			rule.Match.ClientID = r.app.ClientID
 		}
-		if err := r.eng.AddFault(ctx, rule); err != nil {
+		if err := r.sb.AddFault(ctx, rule); err != nil {
 			return fmt.Errorf("fault rule %s: %w", rule.Name, err)
 		}
 		sr.res.Sent = append(sr.res.Sent, "fault rule "+rule.Name+": "+describeRule(rule))
@@ -116,7 +120,7 @@ func (r *runner) setup(ctx context.Context, sr *scenarioRun) error {
 			if _, done := sr.notesBase[c]; done {
 				continue
 			}
-			n, err := r.eng.API().noteCount(ctx, sr.caseID(c))
+			n, err := r.sb.noteCount(ctx, sr.caseID(c))
 			if err != nil {
 				return fmt.Errorf("count notes of %s: %w", c, err)
 			}
@@ -132,36 +136,40 @@ func (r *runner) teardown(sr *scenarioRun) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for _, rule := range sr.s.Faults {
-		_ = r.eng.DeleteFault(ctx, faultName(sr.s, rule))
+		_ = r.sb.DeleteFault(ctx, faultName(sr.s, rule))
 	}
 	if sr.webhookID != "" {
-		_ = r.eng.DeleteWebhook(ctx, sr.webhookID)
+		_ = r.sb.DeleteWebhook(ctx, sr.webhookID)
 	}
-	_ = r.eng.ResetClock(ctx)
+	_ = r.sb.ResetClock(ctx)
 }
 
 // step performs one step, then waits until delivery work is idle.
 func (r *runner) step(ctx context.Context, sr *scenarioRun, i int, st Step) error {
+	if st.Expect == nil {
+		sr.observed = nil
+	}
 	switch {
 	case st.Publish != nil:
 		p := st.Publish
-		for n := range max(p.Count, 1) {
-			id, err := r.eng.Trigger(ctx, p.Topic, sr.overrides(p))
-			if err != nil {
-				return fmt.Errorf("publish %s: %w", p.Topic, err)
-			}
+		ids, err := r.sb.Trigger(ctx, p.Topic, sr.overrides(p), max(p.Count, 1))
+		if err == nil && len(ids) == 0 {
+			err = errors.New("the sandbox answered no event id")
+		}
+		if err != nil {
+			return fmt.Errorf("publish %s: %w", p.Topic, err)
+		}
+		for _, id := range ids {
 			sr.events[p.As] = append(sr.events[p.As], id)
 			sr.labelOf[id] = p.As
-			if n == 0 {
-				sr.res.Sent = append(sr.res.Sent, sr.describePublish(p, id))
-			}
 		}
+		sr.res.Sent = append(sr.res.Sent, sr.describePublish(p, ids[0]))
 		if p.AwaitFault != "" {
 			return r.awaitFault(ctx, sr, p.AwaitFault)
 		}
 	case st.Advance != nil:
 		d := time.Duration(*st.Advance)
-		if err := r.eng.Advance(ctx, d); err != nil {
+		if err := r.sb.Advance(ctx, d); err != nil {
 			return fmt.Errorf("advance the clock: %w", err)
 		}
 		sr.res.Sent = append(sr.res.Sent, "advanced the sandbox clock by "+d.String())
@@ -172,11 +180,11 @@ func (r *runner) step(ctx context.Context, sr *scenarioRun, i int, st Step) erro
 		sr.res.Sent = append(sr.res.Sent, "restarted the consumer")
 	case st.Redeliver != "":
 		id := sr.events[st.Redeliver][0]
-		ds, err := r.eng.Deliveries(ctx, sr.webhookID, id)
+		ds, err := r.sb.Deliveries(ctx, sr.webhookID, id)
 		if err != nil || len(ds) == 0 {
 			return fmt.Errorf("no delivery of %s (%s) to redeliver: %v", st.Redeliver, id, err)
 		}
-		if err := r.eng.Redeliver(ctx, sr.webhookID, ds[0].ID); err != nil {
+		if err := r.sb.Redeliver(ctx, sr.webhookID, ds[0].ID); err != nil {
 			return fmt.Errorf("redeliver %s: %w", id, err)
 		}
 		sr.res.Sent = append(sr.res.Sent, fmt.Sprintf("redelivered %s %s (same id and body)", st.Redeliver, id))
@@ -184,7 +192,7 @@ func (r *runner) step(ctx context.Context, sr *scenarioRun, i int, st Step) erro
 		r.check(ctx, sr, fmt.Sprintf("step %d", i+1), st.Expect)
 		return nil
 	}
-	if err := r.eng.WaitIdle(ctx); err != nil {
+	if err := r.sb.WaitIdle(ctx); err != nil {
 		return fmt.Errorf("waiting for deliveries: %w", err)
 	}
 	return nil
@@ -194,7 +202,7 @@ func (r *runner) step(ctx context.Context, sr *scenarioRun, i int, st Step) erro
 // in real time is right here: the rule fires when the consumer, at its
 // own pace, makes the request it matches.
 func (r *runner) awaitFault(ctx context.Context, sr *scenarioRun, name string) error {
-	full := faultName(sr.s, faults.Rule{Name: name})
+	full := faultName(sr.s, client.FaultRule{Name: name})
 	// Once delivery work is idle without the rule having fired, the
 	// consumer answered without making the request: waiting on would only
 	// burn the scenario timeout.
@@ -202,13 +210,13 @@ func (r *runner) awaitFault(ctx context.Context, sr *scenarioRun, name string) e
 	defer stopIdle()
 	idle := make(chan struct{})
 	go func() {
-		if r.eng.WaitIdle(idleCtx) == nil {
+		if r.sb.WaitIdle(idleCtx) == nil {
 			close(idle)
 		}
 	}()
 	settled := false
 	for {
-		n, err := r.eng.FaultFired(ctx, full)
+		n, err := r.sb.FaultFired(ctx, full)
 		if err != nil {
 			return fmt.Errorf("await fault %s: %w", name, err)
 		}
@@ -276,7 +284,7 @@ func (sr *scenarioRun) describePublish(p *Publish, first string) string {
 	return s + " (" + first + ")"
 }
 
-func describeRule(r faults.Rule) string {
+func describeRule(r client.FaultRule) string {
 	name, _ := r.Action.Kind()
 	s := name
 	if r.Match.Topic != "" {
@@ -297,7 +305,7 @@ func describeRule(r faults.Rule) string {
 // collect records the deliveries of the scenario's events as evidence,
 // oldest first.
 func (r *runner) collect(ctx context.Context, sr *scenarioRun) {
-	ds, err := r.eng.Deliveries(ctx, sr.webhookID, "")
+	ds, err := r.deliveries(ctx, sr)
 	if err != nil {
 		return
 	}
@@ -306,10 +314,23 @@ func (r *runner) collect(ctx context.Context, sr *scenarioRun) {
 	}
 }
 
-func evidence(label string, d webhooks.Delivery) Delivery {
+// deliveries returns the scenario webhook's deliveries, oldest first, read
+// once per step.
+func (r *runner) deliveries(ctx context.Context, sr *scenarioRun) ([]client.Delivery, error) {
+	if sr.observed != nil {
+		return sr.observed, nil
+	}
+	ds, err := r.sb.Deliveries(ctx, sr.webhookID, "")
+	if err == nil {
+		sr.observed = ds
+	}
+	return ds, err
+}
+
+func evidence(label string, d client.Delivery) Delivery {
 	out := Delivery{Label: label, EventID: d.Event.ID, Topic: d.Event.Type, Status: string(d.Status)}
 	for _, a := range d.Attempts {
-		e := Attempt{Number: a.Number, Trigger: string(a.Trigger), Duplicate: a.Duplicate, DurationMS: a.DurationMS}
+		e := Attempt{Number: a.Number, Trigger: a.Trigger, Duplicate: a.Duplicate, DurationMS: a.DurationMS}
 		if a.ResponseStatus != nil {
 			e.Status = *a.ResponseStatus
 		}
@@ -339,4 +360,4 @@ func deepCopy(m map[string]any) map[string]any {
 
 // faultName scopes a scenario's rule name to the scenario, within the
 // rule-name pattern of the control plane (a-z0-9._-).
-func faultName(s *Scenario, r faults.Rule) string { return s.Name + "." + r.Name }
+func faultName(s *Scenario, r client.FaultRule) string { return s.Name + "." + r.Name }

@@ -11,21 +11,21 @@ import (
 	"strings"
 	"time"
 
-	"github.com/knogin/argus-sandbox/emulator/faults"
+	"github.com/knogin/argus-sandbox/client"
 )
 
 // Scenario is one file of scenarios/: what the runner does to the consumer
 // and what it expects to observe. Its JSON form is
 // specs/scenario.schema.json.
 type Scenario struct {
-	Name     string        `json:"name"`
-	Title    string        `json:"title"`
-	Detects  string        `json:"detects"`
-	Why      string        `json:"why"`
-	Requires []string      `json:"requires,omitempty"`
-	Faults   []faults.Rule `json:"faults,omitempty"`
-	Steps    []Step        `json:"steps"`
-	Expect   Expect        `json:"expect"`
+	Name     string             `json:"name"`
+	Title    string             `json:"title"`
+	Detects  string             `json:"detects"`
+	Why      string             `json:"why"`
+	Requires []string           `json:"requires,omitempty"`
+	Faults   []client.FaultRule `json:"faults,omitempty"`
+	Steps    []Step             `json:"steps"`
+	Expect   Expect             `json:"expect"`
 	// File is the file the scenario was loaded from.
 	File string `json:"-"`
 }

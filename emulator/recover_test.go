@@ -27,9 +27,9 @@ func TestPanicAnswersInEachSurfaceLanguage(t *testing.T) {
 		var api core.API
 		switch name {
 		case "graphql":
-			api = e.sb.GraphQL.API(doc)
+			api = e.sb.SurfaceAPI(name, doc)
 		case "oauth":
-			api = e.sb.OAuth.API(doc)
+			api = e.sb.SurfaceAPI(name, doc)
 		}
 		for id := range api.Handlers {
 			api.Handlers[id] = boom

@@ -27,6 +27,7 @@ import (
 	"github.com/knogin/argus-sandbox/emulator/platform"
 	"github.com/knogin/argus-sandbox/emulator/webhooks"
 	"github.com/knogin/argus-sandbox/fixtures"
+	"github.com/knogin/argus-sandbox/internal/schemaissue"
 	"github.com/knogin/argus-sandbox/specs"
 )
 
@@ -78,20 +79,22 @@ type Config struct {
 	ShutdownTimeout time.Duration
 }
 
-// Sandbox is an assembled emulator.
+// Sandbox is an assembled emulator. Its surfaces are reached only through
+// Handler, over HTTP, as every client does: the control plane
+// (/_sandbox/...) is how the conformance runner, sandboxtest and the
+// commands drive it (package client).
 type Sandbox struct {
-	Clock    *core.VirtualClock
-	IDs      *core.IDs
-	Fixtures *fixtures.Set
-	Platform *platform.Service
-	OAuth    *oauth.Service
-	Webhooks *webhooks.Service
-	GraphQL  *graphql.Service
-	Faults   *faults.Engine
-	Control  *control.Service
-	// Keys are the token signing keys, shared by the token service, the
+	clock    *core.VirtualClock
+	ids      *core.IDs
+	platform *platform.Service
+	oauth    *oauth.Service
+	webhooks *webhooks.Service
+	graphql  *graphql.Service
+	faults   *faults.Engine
+	control  *control.Service
+	// keys are the token signing keys, shared by the token service, the
 	// control plane and key fault rules.
-	Keys *oauth.Keyring
+	keys *oauth.Keyring
 
 	router          *core.Router
 	closer          []func()
@@ -139,18 +142,18 @@ func New(cfg Config) (*Sandbox, error) {
 		_, _ = rand.Read(b[:])
 		seed = int64(binary.LittleEndian.Uint64(b[:]) >> 1)
 	}
-	sb := &Sandbox{Clock: cfg.Clock, Fixtures: fx, shutdownTimeout: cfg.ShutdownTimeout}
+	sb := &Sandbox{clock: cfg.Clock, shutdownTimeout: cfg.ShutdownTimeout}
 	if sb.shutdownTimeout <= 0 {
 		sb.shutdownTimeout = DefaultShutdownTimeout
 	}
-	if sb.Clock == nil {
-		sb.Clock = core.NewVirtualClock(nil)
-		sb.closer = append(sb.closer, sb.Clock.Close)
+	if sb.clock == nil {
+		sb.clock = core.NewVirtualClock(nil)
+		sb.closer = append(sb.closer, sb.clock.Close)
 	}
 	if cfg.Seed != 0 {
-		sb.IDs = core.NewIDs(seededReader(cfg.Seed))
+		sb.ids = core.NewIDs(seededReader(cfg.Seed))
 	} else {
-		sb.IDs = core.NewIDs(nil)
+		sb.ids = core.NewIDs(nil)
 	}
 	if err := sb.build(cfg, fx, waitDocs, uint64(seed)); err != nil {
 		sb.Close()
@@ -178,39 +181,39 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	log := cfg.Logger
 	hosts, _ := parseAllowedHosts(cfg.AllowedHosts) // checked by New
 	var err error
-	sb.Keys, err = oauth.NewKeyring(oauth.KeyringConfig{Clock: sb.Clock, Logger: log.With("surface", "oauth"),
+	sb.keys, err = oauth.NewKeyring(oauth.KeyringConfig{Clock: sb.clock, Logger: log.With("surface", "oauth"),
 		SigningAlg: cfg.SigningAlg, Rotation: cfg.KeyRotation})
 	if err != nil {
 		return fail(err)
 	}
-	sb.Faults, err = faults.New(faults.Config{Clock: sb.Clock, IDs: sb.IDs, Logger: log.With("surface", "faults"),
-		Seed: seed, Rules: cfg.FaultRules, Keys: sb.Keys})
+	sb.faults, err = faults.New(faults.Config{Clock: sb.clock, IDs: sb.ids, Logger: log.With("surface", "faults"),
+		Seed: seed, Rules: cfg.FaultRules, Keys: sb.keys})
 	if err != nil {
 		return fail(err)
 	}
-	sb.Webhooks, err = webhooks.New(webhooks.Config{
-		Clock: sb.Clock, IDs: sb.IDs, Fixtures: fx, Logger: log.With("surface", "webhooks"),
+	sb.webhooks, err = webhooks.New(webhooks.Config{
+		Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Logger: log.With("surface", "webhooks"),
 		AllowLocalTargets: !cfg.BlockLocalWebhookTargets, Schedule: cfg.WebhookSchedule,
-		Faults: deliveryFaults(sb.Faults),
+		Faults: deliveryFaults(sb.faults),
 	})
 	if err != nil {
 		return fail(err)
 	}
-	sb.closer = append(sb.closer, func() { _ = sb.Webhooks.Close() })
-	sb.Platform, err = platform.New(platform.Config{Clock: sb.Clock, IDs: sb.IDs, Fixtures: fx,
-		Logger: log.With("surface", "platform"), Events: sb.Webhooks})
+	sb.closer = append(sb.closer, func() { _ = sb.webhooks.Close() })
+	sb.platform, err = platform.New(platform.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx,
+		Logger: log.With("surface", "platform"), Events: sb.webhooks})
 	if err != nil {
 		return fail(err)
 	}
-	sb.OAuth, err = oauth.New(oauth.Config{Clock: sb.Clock, IDs: sb.IDs, Fixtures: fx, Logger: log.With("surface", "oauth"),
-		Clients: clientDirectory{sb.Platform}, Issuer: cfg.Issuer, Keys: sb.Keys, Faults: tokenFaults{sb.Faults}})
+	sb.oauth, err = oauth.New(oauth.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Logger: log.With("surface", "oauth"),
+		Clients: clientDirectory{sb.platform}, Issuer: cfg.Issuer, Keys: sb.keys, Faults: tokenFaults{sb.faults}})
 	if err != nil {
 		return fail(err)
 	}
-	sb.Platform.SetTokenMinter(tokenMinter{sb.OAuth})
-	sb.GraphQL, err = graphql.New(graphql.Config{Clock: sb.Clock, IDs: sb.IDs, Fixtures: fx, Logger: log.With("surface", "graphql"),
-		Specs: cfg.Specs, Events: sb.Webhooks, Capabilities: sb.Platform, Audit: auditLog{sb.Platform},
-		AccessTokens: sb.OAuth.Verifier(oauth.ResourceGraphQL)})
+	sb.platform.SetTokenMinter(tokenMinter{sb.oauth})
+	sb.graphql, err = graphql.New(graphql.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Logger: log.With("surface", "graphql"),
+		Specs: cfg.Specs, Events: sb.webhooks, Capabilities: sb.platform, Audit: auditLog{sb.platform},
+		AccessTokens: sb.oauth.Verifier(oauth.ResourceGraphQL)})
 	if err != nil {
 		return fail(err)
 	}
@@ -218,45 +221,45 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	if err != nil {
 		return err
 	}
-	sb.Control, err = control.New(control.Config{Clock: sb.Clock, Fixtures: fx, Logger: log.With("surface", "control"),
-		Specs: cfg.Specs, Resetter: control.ResetFunc(sb.reset), Events: sb.Webhooks, Keys: sb.Keys,
-		Access: accessDecider{sb.Platform}, Faults: sb.Faults, Webhooks: controlWebhooks{sb.Webhooks}, OperatorToken: cfg.OperatorToken, Loopback: cfg.Loopback})
+	sb.control, err = control.New(control.Config{Clock: sb.clock, Fixtures: fx, Logger: log.With("surface", "control"),
+		Specs: cfg.Specs, Resetter: control.ResetFunc(sb.reset), Events: sb.webhooks, Keys: sb.keys,
+		Access: accessDecider{sb.platform}, Faults: sb.faults, Webhooks: controlWebhooks{sb.webhooks}, OperatorToken: cfg.OperatorToken, Loopback: cfg.Loopback})
 	if err != nil {
 		return err
 	}
-	platformAPI := sb.Platform.API(docs["platform"])
-	platformAPI.Security = map[string]core.Authenticator{"accessToken": sb.OAuth.Verifier(oauth.ResourcePlatform)}
-	webhooksAPI := sb.Webhooks.API(docs["webhooks"])
-	webhooksAPI.Security = map[string]core.Authenticator{"accessToken": sb.OAuth.Verifier(oauth.ResourceWebhooks)}
-	graphqlAPI := sb.GraphQL.API(docs["graphql"])
-	graphqlAPI.Security = map[string]core.Authenticator{"accessToken": sb.OAuth.Verifier(oauth.ResourceGraphQL)}
+	platformAPI := sb.platform.API(docs["platform"])
+	platformAPI.Security = map[string]core.Authenticator{"accessToken": sb.oauth.Verifier(oauth.ResourcePlatform)}
+	webhooksAPI := sb.webhooks.API(docs["webhooks"])
+	webhooksAPI.Security = map[string]core.Authenticator{"accessToken": sb.oauth.Verifier(oauth.ResourceWebhooks)}
+	graphqlAPI := sb.graphql.API(docs["graphql"])
+	graphqlAPI.Security = map[string]core.Authenticator{"accessToken": sb.oauth.Verifier(oauth.ResourceGraphQL)}
 	sb.router, err = core.NewRouter(core.RouterConfig{
-		APIs: []core.API{platformAPI, sb.OAuth.API(docs["oauth"]), webhooksAPI, graphqlAPI, sb.Control.API(docs["sandbox"])},
+		APIs: []core.API{platformAPI, sb.oauth.API(docs["oauth"]), webhooksAPI, graphqlAPI, sb.control.API(docs["sandbox"])},
 		Security: map[string]core.Authenticator{
-			"adminToken":    sb.Platform.AdminAuthenticator(),
-			"operatorToken": sb.Control.Authenticator(),
+			"adminToken":    sb.platform.AdminAuthenticator(),
+			"operatorToken": sb.control.Authenticator(),
 		},
 		MaxBodyBytes:  cfg.MaxBodyBytes,
 		Logger:        log,
-		IDs:           sb.IDs,
-		Wrap:          sb.Faults.Wrap,
+		IDs:           sb.ids,
+		Wrap:          sb.faults.Wrap,
 		CheckResponse: cfg.CheckResponse,
 		AllowHost:     hosts.check(),
 	})
 	if err != nil {
 		return err
 	}
-	return sb.Faults.CheckOperations()
+	return sb.faults.CheckOperations()
 }
 
 // reset returns every surface to the fixture state (the control plane
 // then resets fault rules and the clock).
 func (sb *Sandbox) reset(_ context.Context, keepApps bool) error {
-	sb.Webhooks.Reset()
-	sb.GraphQL.Reset()
-	sb.Platform.Reset(keepApps)
+	sb.webhooks.Reset()
+	sb.graphql.Reset()
+	sb.platform.Reset(keepApps)
 	if !keepApps {
-		sb.OAuth.Reset()
+		sb.oauth.Reset()
 	}
 	return nil
 }
@@ -266,6 +269,33 @@ func (sb *Sandbox) Handler() http.Handler { return sb.router }
 
 // Operations lists every routed operation.
 func (sb *Sandbox) Operations() []core.OperationInfo { return sb.router.Operations() }
+
+// ParseFaultRules reads a fault-rule file (YAML or JSON, the --faults
+// format of specs/faults.schema.json) into Config.FaultRules, validated as
+// the sandbox validates it: errors name the file and every bad field.
+// Libraries that start sandboxes (sandboxtest) check a file with it before
+// starting anything.
+func ParseFaultRules(name string, data []byte) ([]faults.Rule, error) {
+	return faults.ParseFile(name, data)
+}
+
+// CheckFaultRule validates one fault rule in its JSON form (the body of
+// POST /_sandbox/faults) as the sandbox does when the rule is added, and
+// returns every problem, each naming a field by JSON pointer relative to
+// the rule; none when the sandbox accepts it (a name already taken is only
+// known to a running sandbox). Tools that carry rules of their own, such
+// as conformance scenarios, check them before any sandbox runs.
+func CheckFaultRule(rule []byte) []schemaissue.Issue {
+	_, err := faults.DecodeRule(rule)
+	var verr *faults.ValidationError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &verr):
+		return verr.Issues
+	}
+	return []schemaissue.Issue{{Field: "/", Reason: err.Error()}}
+}
 
 // Close stops background work (timers, delivery workers).
 func (sb *Sandbox) Close() {

@@ -68,7 +68,7 @@ func Serve(ctx context.Context, sb *Sandbox, ln net.Listener, log *slog.Logger, 
 	drained := make(chan struct{})
 	go func() {
 		defer close(drained)
-		sb.Webhooks.Shutdown(sctx)
+		sb.webhooks.Shutdown(sctx)
 	}()
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("requests still running at the shutdown timeout were cut off", "err", err)

@@ -44,11 +44,11 @@ func TestServeShutdownAnswersIdleWaiters(t *testing.T) {
 	go func() { served <- emulator.Serve(ctx, sb, ln, log, nil) }()
 
 	bg := context.Background()
-	if _, err := sb.Webhooks.Subscribe(bg, "acme", webhooks.Subscription{URL: consumer.URL, Events: []string{"case.updated"}}); err != nil {
+	if _, err := sb.Webhooks().Subscribe(bg, "acme", webhooks.Subscription{URL: consumer.URL, Events: []string{"case.updated"}}); err != nil {
 		t.Fatal(err)
 	}
 	const n = 30
-	if _, err := sb.Webhooks.TriggerN(bg, "acme", "case.updated", nil, n); err != nil {
+	if _, err := sb.Webhooks().TriggerN(bg, "acme", "case.updated", nil, n); err != nil {
 		t.Fatal(err)
 	}
 	idle := make(chan *httptest.ResponseRecorder, 1)

@@ -157,7 +157,7 @@ func (e *sandboxEnv) verifyWithJWKS(t *testing.T, token string) error {
 		t.Fatal(err)
 	}
 	_, err = jwt.ParseString(token, jwt.WithKeySet(set), jwt.WithIssuer(e.url), jwt.WithAudience(e.url+"/v1/platform"),
-		jwt.WithClock(jwt.ClockFunc(e.sb.Clock.Now)))
+		jwt.WithClock(jwt.ClockFunc(e.sb.Clock().Now)))
 	return err
 }
 
@@ -191,7 +191,7 @@ func TestTokenExpiryFaultTellsTheLifetime(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if left := parsed.Expiration().Sub(e.sb.Clock.Now().Truncate(1e9)).Seconds(); tt.wantValid && left != tt.wantSeconds {
+			if left := parsed.Expiration().Sub(e.sb.Clock().Now().Truncate(1e9)).Seconds(); tt.wantValid && left != tt.wantSeconds {
 				t.Errorf("exp is %vs away, expires_in says %v", left, tt.wantSeconds)
 			}
 			if valid := e.status(t, tok["access_token"].(string)) == 200; valid != tt.wantValid {

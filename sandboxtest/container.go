@@ -90,14 +90,11 @@ func Run(ctx context.Context, opts ...Option) (*Sandbox, error) {
 	if err != nil {
 		return nil, errors.Join(err, ctr.Terminate(context.WithoutCancel(ctx)))
 	}
-	sb := &Sandbox{
-		baseURL:       baseURL,
-		operatorToken: st.operatorToken,
-		fixtures:      fx,
-		client:        newClient(),
-		callbackHost:  gateway,
-		terminate:     func(ctx context.Context) error { return ctr.Terminate(ctx) },
-		container:     ctr,
+	sb := newSandbox(baseURL, st.operatorToken, gateway, fx)
+	sb.container = ctr
+	sb.terminate = func(ctx context.Context) error {
+		sb.api.HTTPClient().CloseIdleConnections()
+		return ctr.Terminate(ctx)
 	}
 	if err := sb.Health(ctx); err != nil {
 		err = fmt.Errorf("sandboxtest: the container is healthy but %s is unreachable from here (set TESTCONTAINERS_HOST_OVERRIDE to the host its ports are published on): %w", baseURL, err)

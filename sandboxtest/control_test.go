@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/knogin/argus-sandbox/emulator/faults"
+	"github.com/knogin/argus-sandbox/client"
 	"github.com/knogin/argus-sandbox/sandboxtest"
 )
 
@@ -98,10 +98,10 @@ func controlPlane(t *testing.T, sb *sandboxtest.Sandbox) {
 			wantStatus int
 		}{
 			{"error reply", sandboxtest.FaultRule{Name: "apps-outage",
-				Match:  faults.Match{Path: "/v1/platform/apps", Method: "GET"},
-				Action: faults.Action{Error: &faults.ErrorReply{Status: 503}}}, 0, http.StatusServiceUnavailable},
+				Match:  client.FaultMatch{Path: "/v1/platform/apps", Method: "GET"},
+				Action: client.FaultAction{Error: &client.FaultErrorReply{Status: 503}}}, 0, http.StatusServiceUnavailable},
 			{"status outside the catalog", sandboxtest.FaultRule{Name: "teapot",
-				Action: faults.Action{Error: &faults.ErrorReply{Status: 418}}}, http.StatusBadRequest, http.StatusOK},
+				Action: client.FaultAction{Error: &client.FaultErrorReply{Status: 418}}}, http.StatusBadRequest, http.StatusOK},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -126,8 +126,8 @@ func controlPlane(t *testing.T, sb *sandboxtest.Sandbox) {
 		if got := listApps(t, sb); got != http.StatusOK {
 			t.Errorf("GET apps after ClearFaults: %d, want 200", got)
 		}
-		rule := sandboxtest.FaultRule{Name: "one-off", Match: faults.Match{Path: "/v1/platform/apps", Method: "GET"},
-			Action: faults.Action{Error: &faults.ErrorReply{Status: 503}}}
+		rule := sandboxtest.FaultRule{Name: "one-off", Match: client.FaultMatch{Path: "/v1/platform/apps", Method: "GET"},
+			Action: client.FaultAction{Error: &client.FaultErrorReply{Status: 503}}}
 		if err := sb.AddFault(ctx, rule); err != nil {
 			t.Fatal(err)
 		}

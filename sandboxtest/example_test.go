@@ -15,6 +15,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/knogin/argus-sandbox/client"
 	"github.com/knogin/argus-sandbox/sandboxtest"
 )
 
@@ -37,6 +38,30 @@ func Example() {
 	fmt.Println(got)
 	// Output:
 	// verified case.updated: case_acme_1001 OPEN -> IN_PROGRESS
+}
+
+// A fault rule from a test: the token endpoint is down for the next three
+// requests, and the client sees what an integration would.
+func ExampleSandbox_AddFault() {
+	ctx := context.Background()
+	sb, err := sandboxtest.RunInProcess(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer sb.Terminate(ctx)
+
+	err = sb.AddFault(ctx, sandboxtest.FaultRule{Name: "token-outage", Match: client.FaultMatch{Operation: "token"},
+		When: client.FaultWhen{First: 3}, Action: client.FaultAction{Error: &client.FaultErrorReply{Status: 503}}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = sb.Client().OAuth().ClientCredentials(ctx, client.Credentials{ClientID: "cli_any", ClientSecret: "secret"})
+	var refused *sandboxtest.Error
+	if errors.As(err, &refused) {
+		fmt.Println(refused.Status, refused.Code)
+	}
+	// Output:
+	// 503 temporarily_unavailable
 }
 
 // delivery is one webhook request as the receiver saw it.

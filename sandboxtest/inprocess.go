@@ -3,7 +3,6 @@ package sandboxtest
 import (
 	"context"
 	"net/http/httptest"
-	"os"
 
 	"github.com/knogin/argus-sandbox/emulator"
 )
@@ -12,7 +11,7 @@ import (
 // machines without Docker: the same emulator the image runs, with the same
 // helpers as Run. The context bounds the start only.
 func RunInProcess(ctx context.Context, opts ...Option) (*Sandbox, error) {
-	st, fx, rules, err := resolve(opts)
+	st, fx, cfg, err := resolve(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -23,17 +22,8 @@ func RunInProcess(ctx context.Context, opts ...Option) (*Sandbox, error) {
 	// and the emulator is built for its address.
 	srv := httptest.NewUnstartedServer(nil)
 	baseURL := "http://" + srv.Listener.Addr().String()
-	cfg := emulator.Config{
-		Issuer:        baseURL,
-		Logger:        st.logger,
-		Seed:          st.seed,
-		FaultRules:    rules,
-		OperatorToken: st.operatorToken,
-		Loopback:      true,
-	}
-	if st.fixturesDir != "" {
-		cfg.Fixtures = os.DirFS(st.fixturesDir)
-	}
+	cfg.Issuer, cfg.Logger, cfg.Seed = baseURL, st.logger, st.seed
+	cfg.OperatorToken, cfg.Loopback = st.operatorToken, true
 	sb, err := emulator.New(cfg)
 	if err != nil {
 		srv.Close()
@@ -41,16 +31,12 @@ func RunInProcess(ctx context.Context, opts ...Option) (*Sandbox, error) {
 	}
 	srv.Config.Handler = sb.Handler()
 	srv.Start()
-	return &Sandbox{
-		baseURL:       baseURL,
-		operatorToken: st.operatorToken,
-		fixtures:      fx,
-		client:        newClient(),
-		callbackHost:  "127.0.0.1",
-		terminate: func(context.Context) error {
-			srv.Close()
-			sb.Close()
-			return nil
-		},
-	}, nil
+	s := newSandbox(baseURL, st.operatorToken, "127.0.0.1", fx)
+	s.terminate = func(context.Context) error {
+		s.api.HTTPClient().CloseIdleConnections()
+		srv.Close()
+		sb.Close()
+		return nil
+	}
+	return s, nil
 }

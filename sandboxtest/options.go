@@ -9,7 +9,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/knogin/argus-sandbox/emulator/faults"
+	"github.com/knogin/argus-sandbox/emulator"
 	"github.com/knogin/argus-sandbox/fixtures"
 )
 
@@ -60,8 +60,10 @@ func WithLogger(l *slog.Logger) Option { return func(s *settings) { s.logger = l
 
 // resolve applies opts over the defaults and checks the fixtures and faults
 // files here, so a bad file fails with its name and field before a
-// container is started. Every problem is reported together.
-func resolve(opts []Option) (*settings, *fixtures.Set, []faults.Rule, error) {
+// container is started. Every problem is reported together. It returns
+// the emulator configuration an in-process sandbox starts from: the
+// fixtures and the parsed fault rules.
+func resolve(opts []Option) (*settings, *fixtures.Set, emulator.Config, error) {
 	s := &settings{image: DefaultImage, startupTimeout: 60 * time.Second}
 	if v := os.Getenv("ARGUS_SANDBOX_IMAGE"); v != "" {
 		s.image = v
@@ -73,24 +75,25 @@ func resolve(opts []Option) (*settings, *fixtures.Set, []faults.Rule, error) {
 		s.operatorToken = "op_" + rand.Text()
 	}
 	var errs []error
+	var cfg emulator.Config
 	fx := fixtures.MustDefault()
 	if s.fixturesDir != "" {
 		var err error
-		if fx, err = fixtures.Load(os.DirFS(s.fixturesDir)); err != nil {
+		cfg.Fixtures = os.DirFS(s.fixturesDir)
+		if fx, err = fixtures.Load(cfg.Fixtures); err != nil {
 			errs = append(errs, fmt.Errorf("sandboxtest: fixtures %s: %w", s.fixturesDir, err))
 		}
 	}
-	var rules []faults.Rule
 	if s.faultsFile != "" {
 		data, err := os.ReadFile(s.faultsFile)
 		if err == nil {
-			rules, err = faults.ParseFile(s.faultsFile, data)
+			cfg.FaultRules, err = emulator.ParseFaultRules(s.faultsFile, data)
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("sandboxtest: faults: %w", err))
 		}
 	}
-	return s, fx, rules, errors.Join(errs...)
+	return s, fx, cfg, errors.Join(errs...)
 }
 
 // listen opens a TCP listener on host with a free port.

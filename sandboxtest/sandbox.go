@@ -9,7 +9,8 @@
 //	// sb.BaseURL(), sb.AdminToken("acme"), sb.AdvanceClock(ctx, time.Hour), ...
 //
 // The helpers drive the sandbox's control plane (/_sandbox/...) over HTTP
-// with the operator token, exactly as a test in another language would.
+// with the operator token through package client, exactly as a test in
+// another language would; Client gives the whole typed API.
 package sandboxtest
 
 import (
@@ -17,10 +18,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
-	"time"
 
 	"github.com/testcontainers/testcontainers-go"
 
+	"github.com/knogin/argus-sandbox/client"
 	"github.com/knogin/argus-sandbox/fixtures"
 )
 
@@ -30,6 +31,8 @@ type Sandbox struct {
 	operatorToken string
 	fixtures      *fixtures.Set
 	client        *http.Client
+	// api is the typed client, with the operator token.
+	api *client.Client
 	// callbackHost is the host the sandbox reaches this process at (for
 	// webhook receivers): 127.0.0.1 in process, the container network's
 	// gateway for a container.
@@ -66,6 +69,11 @@ func (s *Sandbox) OperatorToken() string { return s.operatorToken }
 
 // HTTPClient is a client with a sensible timeout for talking to the sandbox.
 func (s *Sandbox) HTTPClient() *http.Client { return s.client }
+
+// Client is the sandbox's typed API client (package client), with the
+// operator token for the control plane; derive one for a tenant with
+// With(client.WithToken(sb.AdminToken("acme"))) or an access token.
+func (s *Sandbox) Client() *client.Client { return s.api }
 
 // ConformanceTarget is what the conformance runner needs to drive a
 // sandbox: its base URL and the operator token for the control plane
@@ -109,4 +117,10 @@ func (s *Sandbox) Terminate(ctx context.Context) error {
 	return s.terminateErr
 }
 
-func newClient() *http.Client { return &http.Client{Timeout: 30 * time.Second} }
+// newSandbox describes a started sandbox; the caller sets how it is
+// terminated. Its HTTP client's timeout leaves room for a WaitIdle poll.
+func newSandbox(baseURL, operatorToken, callbackHost string, fx *fixtures.Set) *Sandbox {
+	hc := &http.Client{Timeout: 2 * client.IdlePoll}
+	return &Sandbox{baseURL: baseURL, operatorToken: operatorToken, fixtures: fx, client: hc, callbackHost: callbackHost,
+		api: client.New(baseURL, client.WithOperatorToken(operatorToken), client.WithHTTPClient(hc))}
+}

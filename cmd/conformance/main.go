@@ -93,6 +93,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cfg.Consumer = e
 	case *target != "":
 		cfg.Consumer = &conformance.Target{URL: *target, Probe: *probe}
+	default:
+		fmt.Fprintln(stderr, "conformance: no consumer: give --target URL or --exec CMD")
+		return 2
 	}
 	if isTerminal(stderr) {
 		cfg.Progress, cfg.LiveProgress = stderr, true
@@ -107,7 +110,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "conformance:", err)
+		fmt.Fprintln(stderr, "conformance:", describe(err))
 		return 2
 	}
 	_, _, unverified := rep.Counts()
@@ -122,7 +125,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 func list(cfg conformance.Config, stdout, stderr io.Writer) int {
 	ss, err := conformance.Select(cfg.Scenarios, cfg.Run)
 	if err != nil {
-		fmt.Fprintln(stderr, "conformance:", err)
+		fmt.Fprintln(stderr, "conformance:", describe(err))
 		return 2
 	}
 	for _, s := range ss {
@@ -133,6 +136,46 @@ func list(cfg conformance.Config, stdout, stderr io.Writer) int {
 		}
 	}
 	return 0
+}
+
+// flags names the flag that sets each conformance.Config field the
+// library reports problems with (conformance.FieldError).
+var flags = map[string]string{
+	"Consumer.URL":          "--target",
+	"Consumer.Probe":        "--probe",
+	"Consumer.ProbePath":    "--probe-path",
+	"Secret":                "--secret",
+	"ClientID":              "--client-id",
+	"ClientSecret":          "--client-secret",
+	"Run":                   "--run",
+	"Sandbox.URL":           "--sandbox",
+	"Sandbox.OperatorToken": "--operator-token",
+	"Sandbox.AdminToken":    "--admin-token",
+}
+
+// hints follow a problem with a flag where the fix is not obvious.
+var hints = map[string]string{
+	"--probe-path": ` (a consumer without a probe: --probe-path "")`,
+}
+
+// describe renders a library error for the command line: each
+// conformance.FieldError names the flag that sets the field.
+func describe(err error) string {
+	switch e := err.(type) {
+	case *conformance.SetupError:
+		return describe(e.Err)
+	case *conformance.FieldError:
+		if name, ok := flags[e.Field]; ok {
+			return name + " " + e.Reason + hints[name]
+		}
+	case interface{ Unwrap() []error }:
+		var lines []string
+		for _, e := range e.Unwrap() {
+			lines = append(lines, describe(e))
+		}
+		return strings.Join(lines, "\n")
+	}
+	return err.Error()
 }
 
 // isTerminal reports whether w is a character device (progress lines only

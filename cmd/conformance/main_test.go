@@ -105,7 +105,7 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{name: "no command", args: nil, wantErr: "usage"},
 		{name: "no consumer", args: []string{"run"}, wantErr: "no consumer"},
-		{name: "target without secret", args: []string{"run", "--target", "http://127.0.0.1:1/hook"}, wantErr: "needs --secret"},
+		{name: "target without secret", args: []string{"run", "--target", "http://127.0.0.1:1/hook"}, wantErr: "--secret is required"},
 		{name: "both target and exec", args: []string{"run", "--target", "http://x", "--exec", "true"}, wantErr: "not both"},
 		{name: "bad regexp", args: []string{"run", "--exec", "true", "--run", "("}, wantErr: "--run"},
 		{name: "unknown flag", args: []string{"run", "--bogus"}, wantErr: "unknown flag"},

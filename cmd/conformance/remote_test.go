@@ -9,6 +9,22 @@ import (
 	"github.com/knogin/argus-sandbox/examples/consumer"
 )
 
+// startSandbox serves a sandbox protected by an operator token, as one
+// beyond loopback is, and returns its base URL.
+func startSandbox(t *testing.T, operatorToken string) string {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	base := "http://" + srv.Listener.Addr().String()
+	sb, err := emulator.New(emulator.Config{Issuer: base, OperatorToken: operatorToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = sb.Handler()
+	srv.Start()
+	t.Cleanup(func() { srv.Close(); sb.Close() })
+	return base
+}
+
 // TestTargetThroughRemoteSandbox is the secret hand-off of --target mode
 // against an external sandbox: the consumer already runs with its secret,
 // and the runner subscribes it with that secret through the control plane.
@@ -22,15 +38,7 @@ func TestTargetThroughRemoteSandbox(t *testing.T) {
 	target := httptest.NewServer(c.Handler())
 	t.Cleanup(target.Close)
 
-	srv := httptest.NewUnstartedServer(nil)
-	base := "http://" + srv.Listener.Addr().String()
-	sb, err := emulator.New(emulator.Config{Issuer: base, OperatorToken: "op-cli"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Config.Handler = sb.Handler()
-	srv.Start()
-	t.Cleanup(func() { srv.Close(); sb.Close() })
+	base := startSandbox(t, "op-cli")
 
 	tests := []struct {
 		name     string
@@ -55,6 +63,45 @@ func TestTargetThroughRemoteSandbox(t *testing.T) {
 			}
 			if !strings.Contains(stdout.String(), tt.wantOut) {
 				t.Errorf("report lacks %q:\n%s", tt.wantOut, stdout.String())
+			}
+		})
+	}
+}
+
+// TestErrorsNameFlags: the library reports the Config field at fault and
+// the command names the flag that sets it.
+func TestErrorsNameFlags(t *testing.T) {
+	base := startSandbox(t, "op-cli")
+
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr []string
+	}{
+		{name: "wrong operator token", args: []string{"--sandbox", base, "--operator-token", "nope"},
+			wantErr: []string{"--operator-token does not open the sandbox's control plane", "401"}},
+		{name: "wrong admin token", args: []string{"--sandbox", base, "--operator-token", "op-cli", "--admin-token", "nope"},
+			wantErr: []string{"--admin-token does not open the webhooks API of tenant acme", "401"}},
+		{name: "sandbox not a URL", args: []string{"--sandbox", "127.0.0.1:8080"}, wantErr: []string{`--sandbox "127.0.0.1:8080" is not`}},
+		{name: "bad regexp", args: []string{"--run", "("}, wantErr: []string{"--run is not a regular expression"}},
+		{name: "run selects nothing", args: []string{"--run", "^nothing$"}, wantErr: []string{`--run "^nothing$" selects no scenario`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr strings.Builder
+			args := append([]string{"run", "--exec", "true"}, tt.args...)
+			if code := run(args, &stdout, &stderr); code != 2 {
+				t.Errorf("exit code %d, want 2", code)
+			}
+			for _, w := range tt.wantErr {
+				if !strings.Contains(stderr.String(), w) {
+					t.Errorf("stderr %q lacks %q", stderr.String(), w)
+				}
+			}
+			for _, field := range []string{"Sandbox.", "Run ", "Secret "} {
+				if strings.Contains(stderr.String(), field) {
+					t.Errorf("stderr %q names the library field %q instead of the flag", stderr.String(), field)
+				}
 			}
 		})
 	}

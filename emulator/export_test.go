@@ -1,0 +1,27 @@
+package emulator
+
+import (
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/knogin/argus-sandbox/emulator/core"
+	"github.com/knogin/argus-sandbox/emulator/webhooks"
+)
+
+// SurfaceAPI gives the external tests a surface's API built on doc, so
+// they can mount it with handlers of their own ("graphql" or "oauth").
+func (sb *Sandbox) SurfaceAPI(name string, doc *openapi3.T) core.API {
+	switch name {
+	case "graphql":
+		return sb.graphql.API(doc)
+	case "oauth":
+		return sb.oauth.API(doc)
+	}
+	panic("emulator: no surface API " + name)
+}
+
+// Webhooks and Clock give the external tests the delivery engine and the
+// sandbox clock, to publish and read time without a round trip.
+func (sb *Sandbox) Webhooks() *webhooks.Service { return sb.webhooks }
+
+// Clock is the sandbox clock (see Webhooks).
+func (sb *Sandbox) Clock() *core.VirtualClock { return sb.clock }
