@@ -67,9 +67,10 @@ type ClockState struct {
 
 // ClockUpdate changes the clock (POST /_sandbox/clock): Reset first
 // returns it to real time, then Freeze stops or restarts it, then Advance
-// or Set moves it (at most one of them).
+// or Set moves it (at most one of them). Advance is a pointer so that an
+// advance of zero, which still runs what is due, is sent.
 type ClockUpdate struct {
-	Advance Duration   `json:"advance,omitzero"`
+	Advance *Duration  `json:"advance,omitempty"`
 	Set     *time.Time `json:"set,omitempty"`
 	Freeze  *bool      `json:"freeze,omitempty"`
 	Reset   bool       `json:"reset,omitzero"`
@@ -93,7 +94,8 @@ func (s SandboxAPI) UpdateClock(ctx context.Context, u ClockUpdate) (ClockState,
 // token and code expiry and delayed deliveries that became due. The
 // sandbox refuses a negative d.
 func (s SandboxAPI) AdvanceClock(ctx context.Context, d time.Duration) (ClockState, error) {
-	return s.UpdateClock(ctx, ClockUpdate{Advance: Duration(d)})
+	adv := Duration(d)
+	return s.UpdateClock(ctx, ClockUpdate{Advance: &adv})
 }
 
 // ResetClock returns the clock to real time, running, without touching

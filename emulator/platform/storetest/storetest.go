@@ -154,5 +154,5 @@ func Run(t *testing.T, newStore func(t *testing.T, limits platform.Limits) platf
 		}
 	})
 	t.Run("limits", func(t *testing.T) { runLimits(t, newStore) })
-	t.Run("concurrency", func(t *testing.T) { runConcurrency(t, newStore(t, platform.Limits{}), app) })
+	t.Run("concurrency", func(t *testing.T) { runConcurrency(t, newStore(t, platform.Limits{SecretsPerApp: 4 * writers}), app) })
 }
