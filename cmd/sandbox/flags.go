@@ -44,7 +44,7 @@ type options struct {
 
 	allowedHosts     []string
 	pprofAllowRemote bool
-	shutdownTimeout time.Duration
+	shutdownTimeout  time.Duration
 }
 
 // secretFlags are the flags whose values never leave the process: their
