@@ -27,11 +27,11 @@ const (
 // directly: string parameters with a pattern, length bounds or an enum,
 // optional parameters without defaults, form bodies whose schema takes any
 // field as a string, and JSON objects whose fields are strings or free-form
-// objects (the GraphQL request). It only ever accepts; any request it cannot vouch
-// for goes through openapi3filter.ValidateRequest, which reports the
-// errors, so every refusal is worded by kin-openapi as before. That
-// ValidateRequest accepts whatever accept accepts is checked by
-// TestFastCheckAgreesWithKin over the embedded specs.
+// objects (the GraphQL request). It only ever accepts (fastAccept); any
+// request it cannot vouch for goes through openapi3filter.ValidateRequest
+// (kinValidator), which reports the errors, so every refusal is worded by
+// kin-openapi. That ValidateRequest accepts whatever accept accepts is
+// checked by TestFastCheckAgreesWithKin over the embedded specs.
 type fastCheck struct {
 	params []fastParam
 	// form is set when every form body that parses satisfies the

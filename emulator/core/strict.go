@@ -43,6 +43,19 @@ func newQueryRules(route *routers.Route) queryRules {
 	return q
 }
 
+// checkRaw parses a query string, refusing one that does not parse, and,
+// unless lenient, checks its parameters.
+func (q queryRules) checkRaw(raw string, lenient bool) *RequestError {
+	if raw == "" {
+		return nil
+	}
+	vals, rerr := parseQuery(raw)
+	if rerr == nil && !lenient {
+		rerr = q.check(vals)
+	}
+	return rerr
+}
+
 // check refuses query parameters the operation does not declare and
 // repeated ones that are not arrays: a misspelt filter must not silently
 // return unfiltered data. access_token is refused earlier with its own
