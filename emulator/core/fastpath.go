@@ -11,6 +11,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/routers"
+
+	"github.com/knogin/argus-sandbox/internal/jsonscan"
 )
 
 // formMediaType is the form encoding of RFC 6749 §3.2 requests;
@@ -25,11 +27,11 @@ const (
 // directly: string parameters with a pattern, length bounds or an enum,
 // optional parameters without defaults, form bodies whose schema takes any
 // field as a string, and JSON objects whose fields are strings or free-form
-// objects (the GraphQL request). It only ever accepts; any request it cannot vouch
-// for goes through openapi3filter.ValidateRequest, which reports the
-// errors, so every refusal is worded by kin-openapi as before. That
-// ValidateRequest accepts whatever accept accepts is checked by
-// TestFastCheckAgreesWithKin over the embedded specs.
+// objects (the GraphQL request). It only ever accepts (fastAccept); any
+// request it cannot vouch for goes through openapi3filter.ValidateRequest
+// (kinValidator), which reports the errors, so every refusal is worded by
+// kin-openapi. That ValidateRequest accepts whatever accept accepts is
+// checked by TestFastCheckAgreesWithKin over the embedded specs.
 type fastCheck struct {
 	params []fastParam
 	// form is set when every form body that parses satisfies the
@@ -366,26 +368,23 @@ func fieldKinds(p *openapi3.Schema) jsonKinds {
 	return k
 }
 
-// accepts reports whether the schema accepts data, which must be valid
-// JSON without duplicate keys (checkJSONValid said so).
+// accepts reports whether the schema accepts data, which must be free of
+// duplicate keys (checkJSONValid said so). Anything but an object whose
+// names are plain (their bytes are the names kin-openapi decodes) is
+// refused, and so left to kin-openapi.
 func (jr *jsonObjectRule) accepts(data []byte) bool {
-	i := skipSpace(data, 0)
-	if i >= len(data) || data[i] != '{' {
+	s := jsonscan.NewScanner(data)
+	if !s.Open('{') {
 		return false
 	}
 	seen := 0
-	for i = skipSpace(data, i+1); data[i] != '}'; {
-		// A key: printable ASCII without escapes reads as itself.
-		j := i + 1
-		for ; data[j] != '"'; j++ {
-			if c := data[j]; c == '\\' || c >= 0x80 {
-				return false
-			}
+	for first := true; s.More('}', first); first = false {
+		key, ok := s.PlainKey()
+		if !ok {
+			return false
 		}
-		key := data[i+1 : j]
-		i = skipSpace(data, skipSpace(data, j+1)+1) // past the colon
 		var kind jsonKinds
-		switch data[i] {
+		switch s.Peek() {
 		case '"':
 			kind = kindString
 		case '{':
@@ -403,54 +402,9 @@ func (jr *jsonObjectRule) accepts(data []byte) bool {
 		if declared && slices.Contains(jr.required, string(key)) {
 			seen++
 		}
-		i = skipSpace(data, skipValue(data, i))
-		if data[i] == ',' {
-			i = skipSpace(data, i+1)
+		if !s.Skip(MaxJSONDepth) {
+			return false
 		}
 	}
-	return seen == len(jr.required)
-}
-
-func skipSpace(data []byte, i int) int {
-	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipValue returns the index just past the valid JSON value at data[i].
-func skipValue(data []byte, i int) int {
-	depth := 0
-	for ; i < len(data); i++ {
-		switch data[i] {
-		case '"':
-			for i++; data[i] != '"'; i++ {
-				if data[i] == '\\' {
-					i++
-				}
-			}
-			if depth == 0 {
-				return i + 1
-			}
-		case '{', '[':
-			depth++
-		case '}', ']':
-			if depth == 0 {
-				return i // the end of the enclosing object or array
-			}
-			depth--
-			if depth == 0 {
-				return i + 1
-			}
-		case ',':
-			if depth == 0 {
-				return i
-			}
-		case ' ', '\t', '\n', '\r':
-			if depth == 0 {
-				return i
-			}
-		}
-	}
-	return i
+	return s.End() && seen == len(jr.required)
 }

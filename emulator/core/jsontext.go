@@ -8,7 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/knogin/argus-sandbox/internal/jsonscan"
 )
 
 // MaxJSONDepth bounds how deeply a JSON request body may nest objects and
@@ -26,120 +27,24 @@ var (
 )
 
 // checkText refuses, in one pass over any body, valid JSON or not, what no
-// decoder may see: objects and arrays nested deeper than MaxJSONDepth,
-// bytes that are not UTF-8, and \u escapes of half a surrogate pair, which
-// decoders turn into U+FFFD. Brackets inside strings are not nesting; a
-// malformed body is lexed as far as it goes, counting every bracket
-// outside a string, which never undercounts what a decoder would nest. It
-// allocates nothing unless it refuses; then the offending field's JSON
-// pointer is built by pointerAt.
+// decoder may see (jsonscan.Check): objects and arrays nested deeper than
+// MaxJSONDepth, bytes that are not UTF-8, and \u escapes of half a
+// surrogate pair, which decoders turn into U+FFFD. It allocates nothing
+// unless it refuses; then the offending field's JSON pointer is built by
+// pointerAt.
 func checkText(data []byte) *FieldError {
-	depth := 0
-	for i := 0; i < len(data); i++ {
-		switch c := data[i]; {
-		case c == '"':
-			end, bad, reason := scanString(data, i)
-			if bad >= 0 {
-				return &FieldError{Field: pointerAt(data, bad), Reason: reason}
-			}
-			i = end
-		case c == '{' || c == '[':
-			if depth++; depth > MaxJSONDepth {
-				return &FieldError{Field: pointerAt(data, i), Reason: reasonTooDeep}
-			}
-		case c == '}' || c == ']':
-			if depth > 0 {
-				depth--
-			}
-		case c >= utf8.RuneSelf:
-			r, size := utf8.DecodeRune(data[i:])
-			if r == utf8.RuneError && size == 1 {
-				return &FieldError{Field: pointerAt(data, i), Reason: reasonNotUTF8}
-			}
-			i += size - 1
-		}
+	at, flaw := jsonscan.Check(data, MaxJSONDepth)
+	if flaw == jsonscan.NoFlaw {
+		return nil
 	}
-	return nil
+	return &FieldError{Field: pointerAt(data, at), Reason: flawReasons[flaw]}
 }
 
-// scanString reads the string whose opening quote is at data[i] and
-// returns the index of its closing quote (len(data) when there is none),
-// or, at bad, where it breaks a rule of checkText.
-func scanString(data []byte, i int) (end, bad int, reason string) {
-	for j := i + 1; j < len(data); j++ {
-		switch c := data[j]; {
-		case c == '"':
-			return j, -1, ""
-		case c == '\\':
-			if j+1 >= len(data) {
-				return len(data), -1, ""
-			}
-			if data[j+1] != 'u' {
-				if data[j+1] < utf8.RuneSelf {
-					j++ // an escaped quote or backslash is no delimiter
-				}
-				continue
-			}
-			v, ok := hex4(data, j+2)
-			switch {
-			case !ok:
-				j++ // malformed: the validator names it
-			case v >= 0xd800 && v < 0xdc00: // high: a low one must follow
-				if lo, ok := hex4(data, j+8); ok && data[j+6] == '\\' && data[j+7] == 'u' && lo >= 0xdc00 && lo < 0xe000 {
-					j += 11
-					continue
-				}
-				return j, j, reasonSurrogate
-			case v >= 0xdc00 && v < 0xe000:
-				return j, j, reasonSurrogate
-			default:
-				j += 5
-			}
-		case c >= utf8.RuneSelf:
-			r, size := utf8.DecodeRune(data[j:])
-			if r == utf8.RuneError && size == 1 {
-				return j, j, reasonNotUTF8
-			}
-			j += size - 1
-		}
-	}
-	return len(data), -1, ""
-}
-
-// hex4 decodes the four hex digits at data[i:], as a \u escape has them.
-func hex4(data []byte, i int) (rune, bool) {
-	if i+4 > len(data) {
-		return 0, false
-	}
-	var v rune
-	for _, c := range data[i : i+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c -= 'a' - 10
-		case c >= 'A' && c <= 'F':
-			c -= 'A' - 10
-		default:
-			return 0, false
-		}
-		v = v<<4 | rune(c)
-	}
-	return v, true
-}
-
-// stringEnd returns the index of the quote closing the string opened at
-// data[i] (len(data) when there is none), whatever the string holds.
-func stringEnd(data []byte, i int) int {
-	for j := i + 1; j < len(data); j++ {
-		switch data[j] {
-		case '"':
-			return j
-		case '\\':
-			j++
-		}
-	}
-	return len(data)
+// flawReasons words the flaws of checkText.
+var flawReasons = map[jsonscan.Flaw]string{
+	jsonscan.TooDeep:       reasonTooDeep,
+	jsonscan.NotUTF8:       reasonNotUTF8,
+	jsonscan.HalfSurrogate: reasonSurrogate,
 }
 
 // pathSegment is one step of a JSON pointer: an object member's key, or
@@ -189,7 +94,7 @@ func pointerAt(data []byte, at int) string {
 	for i := 0; i < at; i++ {
 		switch data[i] {
 		case '"':
-			end := stringEnd(data, i)
+			end := jsonscan.StringEnd(data, i)
 			if n := len(frames); n > 0 && frames[n-1].object && frames[n-1].wantKey {
 				raw := data[i+1 : min(end, len(data))]
 				frames[n-1].key, frames[n-1].wantKey = raw, false

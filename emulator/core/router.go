@@ -295,27 +295,9 @@ var validationOptions = &openapi3filter.Options{
 func (rt *Router) operation(api API, route *routers.Route, info OperationInfo, h http.Handler) http.Handler {
 	writeErr := info.Errors
 	security := rt.compileSecurity(api, effectiveSecurity(api.Doc, route.Operation))
-	var names []string
-	for _, p := range route.PathItem.Parameters {
-		if p.Value != nil && p.Value.In == openapi3.ParameterInPath {
-			names = append(names, p.Value.Name)
-		}
-	}
-	for _, p := range route.Operation.Parameters {
-		if p.Value != nil && p.Value.In == openapi3.ParameterInPath {
-			names = append(names, p.Value.Name)
-		}
-	}
 	hasBody := route.Operation.RequestBody != nil
-	// The router authenticates; kin-openapi's own security pass (with a
-	// no-op authenticator) only costs time, so it validates a copy of the
-	// operation without security requirements.
-	bare := *route.Operation
-	bare.Security = &openapi3.SecurityRequirements{}
-	valRoute := *route
-	valRoute.Operation = &bare
 	query := newQueryRules(route)
-	fast := newFastCheck(&valRoute)
+	validator := newRequestValidator(route)
 	next := h
 	if rt.cfg.Wrap != nil {
 		next = rt.cfg.Wrap(info, h)
@@ -341,74 +323,18 @@ func (rt *Router) operation(api API, route *routers.Route, info OperationInfo, h
 			}
 			st.principal = p
 		}
-		if r.Body != nil && r.Body != http.NoBody {
-			r.Body = http.MaxBytesReader(w, r.Body, rt.cfg.MaxBodyBytes)
-		} else if !hasBody {
-			r.Body = http.NoBody
+		if rerr := query.checkRaw(r.URL.RawQuery, api.LenientQuery); rerr != nil {
+			writeErr(w, r, rerr)
+			return
 		}
-		if r.URL.RawQuery != "" {
-			vals, qerr := parseQuery(r.URL.RawQuery)
-			if qerr == nil && !api.LenientQuery {
-				qerr = query.check(vals)
-			}
-			if qerr != nil {
-				writeErr(w, r, qerr)
-				return
-			}
+		body, rerr := readBody(w, r, hasBody, rt.cfg.MaxBodyBytes)
+		if rerr != nil {
+			writeErr(w, r, rerr)
+			return
 		}
-		bodyOK := false // the body is one the fast check may judge
-		switch ct := r.Header.Get("Content-Type"); {
-		case hasBody && r.Body != http.NoBody && isJSON(ct):
-			if rerr := checkJSONMediaType(ct); rerr != nil {
-				writeErr(w, r, rerr)
-				return
-			}
-			data, rerr := bufferBody(r)
-			if rerr != nil {
-				writeErr(w, r, rerr)
-				return
-			}
-			fe, valid := checkJSONValid(data)
-			if fe != nil {
-				writeErr(w, r, &RequestError{Status: http.StatusBadRequest, Code: "invalid_request", Fields: []FieldError{*fe},
-					Detail: "the request body is refused at " + fe.Field + ": " + fe.Reason})
-				return
-			}
-			if valid && fast != nil && fast.json != nil && ct == jsonMediaType {
-				bodyOK = fast.json.accepts(data)
-			}
-		case fast != nil && fast.form && r.Body != http.NoBody && ct == formMediaType:
-			// A form the operation's schema accepts whatever its fields
-			// (see fastCheck) is valid once it parses. The parsed form is
-			// left in r.PostForm, where Request.ParseForm would put it, so
-			// the handler need not parse it again.
-			data, rerr := bufferBody(r)
-			if rerr != nil {
-				writeErr(w, r, rerr)
-				return
-			}
-			if vals, ok := parseForm(data); ok {
-				bodyOK, r.PostForm = true, vals
-			}
-		case !hasBody && r.Body != http.NoBody:
-			// kin-openapi refuses a body where none is specified by its
-			// Content-Length; reading it (bounded) gives a chunked one its
-			// length too, so both are refused alike.
-			if _, rerr := bufferBody(r); rerr != nil {
-				writeErr(w, r, rerr)
-				return
-			}
-		}
-		if fast == nil || !fast.accept(r, bodyOK) {
-			params := make(map[string]string, len(names))
-			for _, n := range names {
-				params[n] = r.PathValue(n)
-			}
-			in := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: &valRoute, Options: validationOptions}
-			if err := openapi3filter.ValidateRequest(st, in); err != nil {
-				writeErr(w, r, requestErrorFrom(err))
-				return
-			}
+		if rerr := validator.validate(r, body); rerr != nil {
+			writeErr(w, r, rerr)
+			return
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -14,6 +14,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/routers"
+
+	"github.com/knogin/argus-sandbox/internal/jsonscan"
 )
 
 // queryRules lists an operation's declared query parameters and which of
@@ -39,6 +41,19 @@ func newQueryRules(route *routers.Route) queryRules {
 	add(route.PathItem.Parameters)
 	add(route.Operation.Parameters)
 	return q
+}
+
+// checkRaw parses a query string, refusing one that does not parse, and,
+// unless lenient, checks its parameters.
+func (q queryRules) checkRaw(raw string, lenient bool) *RequestError {
+	if raw == "" {
+		return nil
+	}
+	vals, rerr := parseQuery(raw)
+	if rerr == nil && !lenient {
+		rerr = q.check(vals)
+	}
+	return rerr
 }
 
 // check refuses query parameters the operation does not declare and
@@ -140,22 +155,23 @@ var (
 // deeper than MaxJSONDepth or not in UTF-8, valid JSON or not. Malformed
 // JSON is otherwise left to the schema validator.
 //
-// Almost every body is valid JSON whose keys are plain ASCII: json.Valid
-// and plainUniqueKeys clear those without allocating; anything else (a
-// duplicate, an escaped or non-ASCII key, malformed JSON) is examined
-// token by token by scanJSON, which names the offending field.
+// Almost every body is valid JSON whose keys are plain ASCII:
+// jsonscan.Valid and plainUniqueKeys clear those without allocating;
+// anything else (a duplicate, an escaped or non-ASCII key, malformed JSON)
+// is examined token by token by scanJSON, which names the offending field.
 func checkJSON(data []byte) *FieldError {
 	fe, _ := checkJSONValid(data)
 	return fe
 }
 
 // checkJSONValid is checkJSON, also reporting whether data is valid JSON
-// (json.Valid), which the router's fast check relies on.
+// (json.Valid), which the router's fast check relies on. Past checkText,
+// data nests at most MaxJSONDepth deep, and jsonscan.Valid is json.Valid.
 func checkJSONValid(data []byte) (fe *FieldError, valid bool) {
 	if fe := checkText(data); fe != nil {
 		return fe, false
 	}
-	valid = json.Valid(data)
+	valid = jsonscan.Valid(data, MaxJSONDepth)
 	if valid && plainUniqueKeys(data) {
 		return nil, true
 	}
@@ -197,32 +213,25 @@ func plainUniqueKeys(data []byte) bool {
 		case ',':
 			expectKey = frames[len(frames)-1].object
 		case '"':
-			j, plain := i+1, true
-			for ; data[j] != '"'; j++ {
-				switch c := data[j]; {
-				case c == '\\':
-					plain = false
-					j++ // the escaped character, which may be a quote
-				case c >= 0x80:
-					plain = false
-				}
+			if !expectKey {
+				i = jsonscan.StringEnd(data, i)
+				continue
 			}
-			if expectKey {
-				f := frames[len(frames)-1]
-				if !plain {
-					return false
-				}
-				key := data[i+1 : j]
-				if len(keys)-f.start < maxPlainKeys {
-					for _, k := range keys[f.start:] {
-						if bytes.Equal(k, key) {
-							return false
-						}
+			j, plain := jsonscan.PlainString(data, i)
+			if !plain {
+				return false
+			}
+			f := frames[len(frames)-1]
+			key := data[i+1 : j]
+			if len(keys)-f.start < maxPlainKeys {
+				for _, k := range keys[f.start:] {
+					if bytes.Equal(k, key) {
+						return false
 					}
 				}
-				keys = append(keys, key)
-				expectKey = false
 			}
+			keys = append(keys, key)
+			expectKey = false
 			i = j
 		}
 	}

@@ -158,3 +158,33 @@ func BenchmarkDecodeRequest(b *testing.B) {
 		}
 	})
 }
+
+// TestDecodeRequestScansEscapes: strings with \u escapes (which encoders
+// writing ASCII only send for every other character) and escaped names of
+// variables are read by the scanner too; only text that encoding/json
+// would repair, or a request field spelled otherwise, takes the fallback.
+func TestDecodeRequestScansEscapes(t *testing.T) {
+	scanned := func(body string) bool {
+		var req gqlRequest
+		s := requestScanner{b: []byte(body)}
+		return s.request(&req)
+	}
+	for _, body := range []string{
+		`{"query":"query Q { case(id: \"caf\u00e9\") { id } }"}`,
+		`{"query":"{ a }","operationName":"\u0051","variables":{"k\u0041":"\ud83d\ude00\n","b":["\u2028",{"\u00e9":1}]}}`,
+	} {
+		checkDecode(t, []byte(body))
+		if !scanned(body) {
+			t.Errorf("%s took the fallback", body)
+		}
+	}
+	for _, body := range []string{
+		`{"query":"\ud83d"}`, `{"query":"\ude00\ud83d"}`, "{\"query\":\"\xff\"}", `{"variables":{"\ud83d":1}}`,
+		`{"\u0071uery":"{ a }"}`,
+	} {
+		checkDecode(t, []byte(body))
+		if scanned(body) {
+			t.Errorf("%s: the scanner read what encoding/json repairs or matches otherwise", body)
+		}
+	}
+}
