@@ -59,6 +59,11 @@ type Config struct {
 	// WebhookSchedule overrides the retry waits (webhooks.DefaultSchedule
 	// when nil).
 	WebhookSchedule []time.Duration
+	// WebhookAttemptTimeout bounds one delivery attempt in real time
+	// (webhooks.DefaultAttemptTimeout, Argus's 15 s, when zero; from
+	// webhooks.MinAttemptTimeout to webhooks.MaxAttemptTimeout): shorter
+	// makes tests of a consumer's timeout handling quicker.
+	WebhookAttemptTimeout time.Duration
 	// OperatorToken protects the control plane; it may be empty only when
 	// Loopback is true (then local callers are operators).
 	OperatorToken string
@@ -193,7 +198,7 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	}
 	sb.webhooks, err = webhooks.New(webhooks.Config{
 		Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Logger: log.With("surface", "webhooks"),
-		AllowLocalTargets: !cfg.BlockLocalWebhookTargets, Schedule: cfg.WebhookSchedule,
+		AllowLocalTargets: !cfg.BlockLocalWebhookTargets, Schedule: cfg.WebhookSchedule, AttemptTimeout: cfg.WebhookAttemptTimeout,
 		Faults: deliveryFaults(sb.faults),
 	})
 	if err != nil {

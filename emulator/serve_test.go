@@ -101,3 +101,24 @@ func TestTriggerDuringShutdownIsShuttingDown(t *testing.T) {
 		t.Errorf("trigger during shutdown got %d %s, want 503 shutting_down", rec.Code, rec.Body)
 	}
 }
+
+// TestWebhookAttemptTimeoutReachesTheEngine: the sandbox hands its attempt
+// timeout to the delivery engine, which refuses one outside its bounds.
+func TestWebhookAttemptTimeoutReachesTheEngine(t *testing.T) {
+	for _, d := range []time.Duration{webhooks.MinAttemptTimeout / 2, webhooks.MaxAttemptTimeout + time.Second} {
+		sb, err := emulator.New(emulator.Config{Issuer: "http://127.0.0.1:1", Loopback: true, Logger: slog.New(slog.DiscardHandler),
+			WebhookAttemptTimeout: d})
+		if err == nil {
+			sb.Close()
+			t.Errorf("New with a webhook attempt timeout of %s succeeded, want it refused", d)
+		} else if !strings.Contains(err.Error(), "AttemptTimeout") {
+			t.Errorf("New with a webhook attempt timeout of %s = %v, want the field named", d, err)
+		}
+	}
+	sb, err := emulator.New(emulator.Config{Issuer: "http://127.0.0.1:1", Loopback: true, Logger: slog.New(slog.DiscardHandler),
+		WebhookAttemptTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb.Close()
+}
