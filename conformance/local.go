@@ -10,6 +10,14 @@ import (
 	"github.com/knogin/argus-sandbox/emulator"
 )
 
+// localAttemptTimeout is the attempt timeout of the sandbox a run starts
+// itself: consumer-timeout-retry waits it out in real time, and Argus's
+// 15 s would make that one scenario most of the suite's time. The
+// scenarios expect answers within 2 s (single-delivery), so a consumer
+// that passes them answers well within 1 s. A --sandbox keeps its own
+// (15 s by default).
+const localAttemptTimeout = time.Second
+
 // startLocal starts a sandbox in this process for a run without
 // Config.Sandbox, on a loopback port of host (127.0.0.1 unless the
 // consumer must reach it elsewhere), so the consumer can call back into
@@ -21,7 +29,8 @@ func startLocal(seed int64, host string, log *slog.Logger) (string, func(), erro
 		return "", nil, err
 	}
 	base := "http://" + ln.Addr().String()
-	sb, err := emulator.New(emulator.Config{Issuer: base, Loopback: true, Seed: seed, Logger: log})
+	sb, err := emulator.New(emulator.Config{Issuer: base, Loopback: true, Seed: seed, Logger: log,
+		WebhookAttemptTimeout: localAttemptTimeout})
 	if err != nil {
 		_ = ln.Close()
 		return "", nil, err

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -20,12 +21,13 @@ var injected = regexp.MustCompile(`→ (429|5\d\d): status is not supported`)
 
 // startRemote serves a sandbox on an httptest server, protected by an
 // operator token as one beyond loopback is; every response is checked
-// against the specs.
+// against the specs. Its attempt timeout is the 1 s of a run's own
+// sandbox, not the default 15 s that consumer-timeout-retry would wait out.
 func startRemote(t *testing.T) *conformance.RemoteSandbox {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
-	sb, err := emulator.New(emulator.Config{Issuer: base, OperatorToken: "op-conformance",
+	sb, err := emulator.New(emulator.Config{Issuer: base, OperatorToken: "op-conformance", WebhookAttemptTimeout: time.Second,
 		CheckResponse: func(r *http.Request, op string, err error) {
 			// A request whose client went away (a consumer's call abandoned
 			// with its timed-out attempt) has no response to check.

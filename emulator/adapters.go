@@ -157,6 +157,20 @@ func (c controlWebhooks) Subscribe(ctx context.Context, sub control.WebhookSubsc
 		Description: wh.Description, Secret: wh.Secret, CreatedAt: wh.CreatedAt.UTC()}, nil
 }
 
+// controlEvents lets the control plane trigger events, telling it when the
+// engine refuses them because the sandbox is shutting down.
+type controlEvents struct{ w *webhooks.Service }
+
+var _ control.EventTrigger = controlEvents{}
+
+func (c controlEvents) TriggerN(ctx context.Context, tenant, topic string, overrides map[string]any, n int) ([]string, error) {
+	ids, err := c.w.TriggerN(ctx, tenant, topic, overrides, n)
+	if errors.Is(err, webhooks.ErrClosed) {
+		err = fmt.Errorf("%w: %w", control.ErrShuttingDown, err)
+	}
+	return ids, err
+}
+
 func (c controlWebhooks) WaitIdle(ctx context.Context) error {
 	err := c.w.WaitIdle(ctx)
 	if errors.Is(err, webhooks.ErrClosed) {

@@ -59,6 +59,11 @@ type Config struct {
 	// WebhookSchedule overrides the retry waits (webhooks.DefaultSchedule
 	// when nil).
 	WebhookSchedule []time.Duration
+	// WebhookAttemptTimeout bounds one delivery attempt in real time
+	// (webhooks.DefaultAttemptTimeout, Argus's 15 s, when zero; from
+	// webhooks.MinAttemptTimeout to webhooks.MaxAttemptTimeout): shorter
+	// makes tests of a consumer's timeout handling quicker.
+	WebhookAttemptTimeout time.Duration
 	// OperatorToken protects the control plane; it may be empty only when
 	// Loopback is true (then local callers are operators).
 	OperatorToken string
@@ -193,7 +198,7 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	}
 	sb.webhooks, err = webhooks.New(webhooks.Config{
 		Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Logger: log.With("surface", "webhooks"),
-		AllowLocalTargets: !cfg.BlockLocalWebhookTargets, Schedule: cfg.WebhookSchedule,
+		AllowLocalTargets: !cfg.BlockLocalWebhookTargets, Schedule: cfg.WebhookSchedule, AttemptTimeout: cfg.WebhookAttemptTimeout,
 		Faults: deliveryFaults(sb.faults),
 	})
 	if err != nil {
@@ -222,7 +227,7 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 		return err
 	}
 	sb.control, err = control.New(control.Config{Clock: sb.clock, Fixtures: fx, Logger: log.With("surface", "control"),
-		Specs: cfg.Specs, Resetter: control.ResetFunc(sb.reset), Events: sb.webhooks, Keys: sb.keys,
+		Specs: cfg.Specs, Resetter: control.ResetFunc(sb.reset), Events: controlEvents{sb.webhooks}, Keys: sb.keys,
 		Access: accessDecider{sb.platform}, Faults: sb.faults, Webhooks: controlWebhooks{sb.webhooks}, OperatorToken: cfg.OperatorToken, Loopback: cfg.Loopback})
 	if err != nil {
 		return err

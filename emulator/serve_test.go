@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,4 +75,50 @@ func TestServeShutdownAnswersIdleWaiters(t *testing.T) {
 	if rec.Code != http.StatusServiceUnavailable || body["code"] != "shutting_down" {
 		t.Errorf("idle waiter got %d %s, want 503 shutting_down", rec.Code, rec.Body)
 	}
+}
+
+// TestTriggerDuringShutdownIsShuttingDown: an event for a subscribed
+// endpoint posted to the control plane once the delivery engine stopped
+// taking events is answered 503 shutting_down, as an idle waiter is, not 500.
+func TestTriggerDuringShutdownIsShuttingDown(t *testing.T) {
+	sb, err := emulator.New(emulator.Config{Issuer: "http://127.0.0.1:1", Loopback: true, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	if _, err := sb.Webhooks().Subscribe(context.Background(), "acme", webhooks.Subscription{URL: "http://127.0.0.1:1/hook", Events: []string{"case.updated"}}); err != nil {
+		t.Fatal(err)
+	}
+	sb.Webhooks().Shutdown(context.Background())
+	req := httptest.NewRequest(http.MethodPost, "/_sandbox/events", strings.NewReader(`{"tenant":"acme","topic":"case.updated"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.RemoteAddr = "127.0.0.1:40000"
+	rec := httptest.NewRecorder()
+	sb.Handler().ServeHTTP(rec, req)
+	var body map[string]any
+	_ = json.Unmarshal(rec.Body.Bytes(), &body)
+	if rec.Code != http.StatusServiceUnavailable || body["code"] != "shutting_down" {
+		t.Errorf("trigger during shutdown got %d %s, want 503 shutting_down", rec.Code, rec.Body)
+	}
+}
+
+// TestWebhookAttemptTimeoutReachesTheEngine: the sandbox hands its attempt
+// timeout to the delivery engine, which refuses one outside its bounds.
+func TestWebhookAttemptTimeoutReachesTheEngine(t *testing.T) {
+	for _, d := range []time.Duration{webhooks.MinAttemptTimeout / 2, webhooks.MaxAttemptTimeout + time.Second} {
+		sb, err := emulator.New(emulator.Config{Issuer: "http://127.0.0.1:1", Loopback: true, Logger: slog.New(slog.DiscardHandler),
+			WebhookAttemptTimeout: d})
+		if err == nil {
+			sb.Close()
+			t.Errorf("New with a webhook attempt timeout of %s succeeded, want it refused", d)
+		} else if !strings.Contains(err.Error(), "AttemptTimeout") {
+			t.Errorf("New with a webhook attempt timeout of %s = %v, want the field named", d, err)
+		}
+	}
+	sb, err := emulator.New(emulator.Config{Issuer: "http://127.0.0.1:1", Loopback: true, Logger: slog.New(slog.DiscardHandler),
+		WebhookAttemptTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb.Close()
 }

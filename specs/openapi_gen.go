@@ -11,7 +11,7 @@ var compiledDocs = map[string]compiledDoc{
 	"oauth.yaml":    {digest: "9d88a219a2cd24b9559ccc144a7cb3f97a3641caaa64d44f1505b3ff9653d69c", build: oauthDoc},
 	"webhooks.yaml": {digest: "0c8016c674534f6c30bfdf77a06062bf86d1663cc56fa656178b2ab79bbbdfa2", build: webhooksDoc},
 	"graphql.yaml":  {digest: "a93abf05b3efaf308b86d83cd24544f534f5cd4ef03e7fe52f5efcd2c7f5d6ad", build: graphqlDoc},
-	"sandbox.yaml":  {digest: "31794d3d2092255c8d1a439aa660398be4687a8f817d3a1f5dfcc182b3079ac0", build: sandboxDoc},
+	"sandbox.yaml":  {digest: "2f6a7cfa542e09854eb91c18118af43dec6ea36b94584ca0e290ae7f8abbe0cb", build: sandboxDoc},
 }
 
 // platformDoc builds platform.yaml.
@@ -7129,6 +7129,18 @@ func sandboxDoc() *openapi3.T {
 						},
 						"501": &openapi3.ResponseRef{
 							Ref: "#/components/responses/NotAvailable",
+						},
+						"503": &openapi3.ResponseRef{
+							Value: &openapi3.Response{
+								Description: new("The sandbox is shutting down (`shutting_down`): new events are refused; the detail\nsays how many of a `count` were published before the refusal.\n"),
+								Content: openapi3.Content{
+									"application/problem+json": &openapi3.MediaType{
+										Schema: &openapi3.SchemaRef{
+											Ref: "#/components/schemas/Problem",
+										},
+									},
+								},
+							},
 						},
 					}),
 				},

@@ -155,10 +155,15 @@ func (s *Service) triggerEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
+		published := ""
 		if len(ids) > 0 {
-			err = fmt.Errorf("%w (%d of %d events were published, the first %s)", err, len(ids), n, ids[0])
+			published = fmt.Sprintf(" (%d of %d events were published, the first %s)", len(ids), n, ids[0])
 		}
-		s.fail(w, r, "event trigger", err)
+		if errors.Is(err, ErrShuttingDown) {
+			core.WriteProblem(w, r, shuttingDown("new events are refused"+published))
+			return
+		}
+		s.fail(w, r, "event trigger", fmt.Errorf("%w%s", err, published))
 		return
 	}
 	core.WriteJSON(w, http.StatusAccepted, eventsTriggered{EventID: ids[0], EventIDs: ids, Tenant: in.Tenant, Topic: in.Topic})

@@ -231,11 +231,25 @@ func TestTriggerEvent(t *testing.T) {
 // the events were published before the failure.
 func TestTriggerEventFails(t *testing.T) {
 	e := newEnv(t, nil)
-	e.events.err = errors.New("webhooks engine closed")
+	e.events.err = errors.New("store unavailable")
 	status, _, body := e.do(http.MethodPost, "/_sandbox/events", "", `{"tenant":"acme","topic":"case.updated","count":3}`)
 	detail, _ := body["detail"].(string)
 	if status != 500 || body["code"] != "internal_error" || !strings.Contains(detail, "1 of 3 events were published") {
 		t.Errorf("failing trigger = %d %v", status, body)
+	}
+}
+
+// TestTriggerEventDuringShutdown: events refused because the sandbox is
+// shutting down are a 503 shutting_down, not a 500, and the detail still
+// says how many were published before the refusal.
+func TestTriggerEventDuringShutdown(t *testing.T) {
+	e := newEnv(t, nil)
+	e.events.err = fmt.Errorf("engine: %w", ErrShuttingDown)
+	status, h, body := e.do(http.MethodPost, "/_sandbox/events", "", `{"tenant":"acme","topic":"case.updated","count":3}`)
+	detail, _ := body["detail"].(string)
+	if status != http.StatusServiceUnavailable || body["code"] != "shutting_down" || h.Get("Content-Type") != "application/problem+json" ||
+		!strings.Contains(detail, "1 of 3 events were published") {
+		t.Errorf("trigger during shutdown = %d %s %v, want 503 problem shutting_down", status, h.Get("Content-Type"), body)
 	}
 }
 

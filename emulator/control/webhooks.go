@@ -30,8 +30,9 @@ type SandboxWebhook struct {
 	CreatedAt   time.Time `json:"created_at"`
 }
 
-// ErrShuttingDown is what Webhooks.WaitIdle wraps once the sandbox is
-// shutting down: the work will not settle, and the waiter is told so.
+// ErrShuttingDown is what Webhooks.WaitIdle and EventTrigger.TriggerN wrap
+// once the sandbox is shutting down: the work will not settle and new
+// events are refused, and the caller is told so (503 shutting_down).
 var ErrShuttingDown = errors.New("shutting down")
 
 // Webhooks is the delivery engine as test harnesses drive it. Subscribe
@@ -103,9 +104,14 @@ func (s *Service) waitIdle(w http.ResponseWriter, r *http.Request) {
 		return // the caller went away
 	}
 	if errors.Is(err, ErrShuttingDown) {
-		core.WriteProblem(w, r, core.NewProblem(http.StatusServiceUnavailable, "shutting_down", "Shutting down",
-			"the sandbox is shutting down: deliveries still queued are being sent until its shutdown timeout, then dropped"))
+		core.WriteProblem(w, r, shuttingDown("deliveries still queued are being sent until its shutdown timeout, then dropped"))
 		return
 	}
 	core.WriteJSON(w, http.StatusOK, map[string]any{"idle": err == nil, "now": s.cfg.Clock.Now().UTC()})
+}
+
+// shuttingDown is the 503 of a control-plane call refused because the
+// sandbox is shutting down; detail says what happens to the work.
+func shuttingDown(detail string) *core.Problem {
+	return core.NewProblem(http.StatusServiceUnavailable, "shutting_down", "Shutting down", "the sandbox is shutting down: "+detail)
 }

@@ -137,7 +137,7 @@ func TestRetries(t *testing.T) {
 // attempt with a timeout after the attempt timeout of real time, and the
 // retry follows the schedule on the clock.
 func TestHungAttemptTimesOut(t *testing.T) {
-	s, clock := newTestService(t, func(c *Config) { c.AttemptTimeout = 50 * time.Millisecond })
+	s, clock := newTestService(t, func(c *Config) { c.AttemptTimeout = MinAttemptTimeout })
 	rc := newReceiver(t, func(n int, r *http.Request) (int, http.Header, string) {
 		if n == 1 {
 			<-r.Context().Done() // hangs until the engine gives up

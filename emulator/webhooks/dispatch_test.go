@@ -170,7 +170,7 @@ func TestBackPressureBlocksPublish(t *testing.T) {
 // TestSlowEndpointDoesNotStallOthers: an endpoint that never answers holds
 // at most PerEndpointConcurrency workers; the others keep delivering.
 func TestSlowEndpointDoesNotStallOthers(t *testing.T) {
-	s, _ := newTestService(t, func(c *Config) { c.Workers = 4; c.PerEndpointConcurrency = 2; c.AttemptTimeout = time.Hour })
+	s, _ := newTestService(t, func(c *Config) { c.Workers = 4; c.PerEndpointConcurrency = 2; c.AttemptTimeout = MaxAttemptTimeout })
 	release := make(chan struct{})
 	slow := newReceiver(t, func(int, *http.Request) (int, http.Header, string) {
 		<-release

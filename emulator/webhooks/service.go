@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -27,6 +28,16 @@ const (
 	DefaultAttemptTimeout         = 15 * time.Second
 	DefaultRotationWindow         = 24 * time.Hour
 	DefaultMaxWebhooksPerTenant   = 50
+)
+
+// Bounds of Config.AttemptTimeout: shorter would time out healthy
+// consumers on a loaded host, longer would let one hung endpoint hold its
+// workers for minutes.
+const (
+	// MinAttemptTimeout is the shortest attempt timeout accepted.
+	MinAttemptTimeout = 100 * time.Millisecond
+	// MaxAttemptTimeout is the longest attempt timeout accepted.
+	MaxAttemptTimeout = time.Minute
 )
 
 // ErrClosed is returned by Publish, Trigger and WaitIdle once Shutdown or
@@ -70,9 +81,11 @@ type Config struct {
 	// round trip, while a slow endpoint holds only that many workers.
 	// Deliveries of different events are not ordered among themselves.
 	PerEndpointConcurrency int
-	// AttemptTimeout bounds one attempt (DefaultAttemptTimeout). It is
-	// real time, as network timeouts are: advancing the sandbox clock does
-	// not cut short an answer on its way.
+	// AttemptTimeout bounds one attempt (DefaultAttemptTimeout when zero,
+	// else MinAttemptTimeout to MaxAttemptTimeout). It is real time, as
+	// network timeouts are: advancing the sandbox clock does not cut short
+	// an answer on its way. Argus waits 15 s; a shorter one makes tests of
+	// a consumer's timeout handling quicker.
 	AttemptTimeout time.Duration
 	// Schedule lists the waits before each retry (DefaultSchedule when
 	// nil; an empty non-nil slice means no retries).
@@ -137,6 +150,9 @@ func New(cfg Config) (*Service, error) {
 		if c.v < 0 {
 			errs = append(errs, errors.New("webhooks: Config."+c.name+" must not be negative"))
 		}
+	}
+	if t := cfg.AttemptTimeout; t > 0 && (t < MinAttemptTimeout || t > MaxAttemptTimeout) {
+		errs = append(errs, fmt.Errorf("webhooks: Config.AttemptTimeout %s is outside %s..%s", t, MinAttemptTimeout, MaxAttemptTimeout))
 	}
 	for _, d := range cfg.Schedule {
 		if d <= 0 {
