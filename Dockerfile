@@ -2,11 +2,12 @@
 # base, with CA certificates, a non-root user, and the specs and fixtures
 # embedded in the binary.
 #
-# With a registry:     docker build -t argus-sandbox .
-# Offline (no pulls):  docker build --build-arg BUILDER="$(scripts/builder-image.sh)" -t argus-sandbox .
-#                      (scripts/build-image.sh does both steps and tags by source hash)
+# With a registry:     docker build -t docker.io/knogin/argus-sandbox:0.1.0 .
+# Offline (no pulls):  docker build --build-arg BUILDER="$(scripts/builder-image.sh)" -t docker.io/knogin/argus-sandbox:0.1.0 .
+#                      (scripts/build-image.sh does both steps, tags by source hash
+#                      and as docker.io/knogin/argus-sandbox:0.1.0)
 #
-# Run:  docker run --rm -p 8080:8080 -e ARGUS_SANDBOX_OPERATOR_TOKEN=op_local argus-sandbox
+# Run:  docker run --rm -p 8080:8080 -e ARGUS_SANDBOX_OPERATOR_TOKEN=op_local docker.io/knogin/argus-sandbox:0.1.0
 # Every flag is also an ARGUS_SANDBOX_* variable; mount a directory to
 # override the fixtures or load a faults file, e.g.
 #       -v "$PWD/fixtures:/fixtures:ro" -e ARGUS_SANDBOX_FIXTURES=/fixtures
@@ -20,6 +21,11 @@ FROM ${BUILDER} AS build
 LABEL org.knogin.argus-sandbox.stage=build
 WORKDIR /src
 ENV CGO_ENABLED=0
+# Modules first, in their own layer: it is rebuilt only when go.mod or
+# go.sum change, not on every source edit. Exec form: the offline builder
+# has no shell.
+COPY go.mod go.sum ./
+RUN ["go", "mod", "download"]
 COPY . .
 # Exec form: the offline builder has no shell. -trimpath keeps host paths
 # out of the binary and makes the build cache position-independent.

@@ -13,7 +13,7 @@ import (
 // reaches this process at, so a consumer the runner starts (Exec,
 // InProcess) receives the deliveries of a container too.
 //
-//	sb, _ := sandboxtest.Run(ctx)
+//	sb := sandboxtest.New(t)
 //	rep, err := sb.RunConformance(ctx, conformance.Config{Consumer: &conformance.Exec{Command: "./my-consumer", ...}})
 func (s *Sandbox) RunConformance(ctx context.Context, cfg conformance.Config) (*conformance.Report, error) {
 	tenant := cfg.Tenant

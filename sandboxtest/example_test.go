@@ -21,8 +21,8 @@ import (
 
 // An integrator's typical test: register an app, mint a token, subscribe a
 // webhook to a local receiver, change a case through GraphQL and check the
-// signed delivery. With Docker, sandboxtest.Run(ctx) instead of
-// RunInProcess runs the same test against the container image.
+// signed delivery. With Docker, the container module's Run instead of
+// RunInProcess runs the same test against the image.
 func Example() {
 	ctx := context.Background()
 	sb, err := sandboxtest.RunInProcess(ctx)

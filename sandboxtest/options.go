@@ -7,36 +7,24 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"time"
 
 	"github.com/knogin/argus-sandbox/emulator"
 	"github.com/knogin/argus-sandbox/fixtures"
 )
 
-// DefaultImage is the image Run starts unless WithImage or the
-// ARGUS_SANDBOX_IMAGE environment variable names another. Build it with
-// scripts/build-image.sh (which also tags it latest) or docker build.
-const DefaultImage = "argus-sandbox:latest"
-
-// Option configures Run and RunInProcess.
+// Option configures New and RunInProcess.
 type Option func(*settings)
 
 type settings struct {
-	image          string
-	fixturesDir    string
-	faultsFile     string
-	seed           int64
-	operatorToken  string
-	startupTimeout time.Duration
-	logger         *slog.Logger
+	fixturesDir   string
+	faultsFile    string
+	seed          int64
+	operatorToken string
+	logger        *slog.Logger
 }
 
-// WithImage sets the container image (Run only).
-func WithImage(ref string) Option { return func(s *settings) { s.image = ref } }
-
 // WithFixtures replaces the embedded fixtures with the five files of dir
-// (tenants.yaml, scopes.yaml, cases.yaml, events.yaml, bundles.yaml). A
-// container gets a copy of the directory.
+// (tenants.yaml, scopes.yaml, cases.yaml, events.yaml, bundles.yaml).
 func WithFixtures(dir string) Option { return func(s *settings) { s.fixturesDir = dir } }
 
 // WithFaults loads a fault-rule file (YAML or JSON, the --faults format) at
@@ -50,24 +38,16 @@ func WithSeed(seed int64) Option { return func(s *settings) { s.seed = seed } }
 // WithOperatorToken sets the control-plane token (a random one by default).
 func WithOperatorToken(token string) Option { return func(s *settings) { s.operatorToken = token } }
 
-// WithStartupTimeout bounds the wait for the sandbox to become healthy
-// (60 s by default; a container's first start may include image loading).
-func WithStartupTimeout(d time.Duration) Option { return func(s *settings) { s.startupTimeout = d } }
-
-// WithLogger receives the sandbox's logs (RunInProcess only; a container's
-// logs are read with docker logs).
+// WithLogger receives the sandbox's logs (a container's are read with
+// docker logs).
 func WithLogger(l *slog.Logger) Option { return func(s *settings) { s.logger = l } }
 
 // resolve applies opts over the defaults and checks the fixtures and faults
-// files here, so a bad file fails with its name and field before a
-// container is started. Every problem is reported together. It returns
+// files, so a bad file fails with its name and field. Every problem is reported together. It returns
 // the emulator configuration an in-process sandbox starts from: the
 // fixtures and the parsed fault rules.
 func resolve(opts []Option) (*settings, *fixtures.Set, emulator.Config, error) {
-	s := &settings{image: DefaultImage, startupTimeout: 60 * time.Second}
-	if v := os.Getenv("ARGUS_SANDBOX_IMAGE"); v != "" {
-		s.image = v
-	}
+	s := &settings{}
 	for _, o := range opts {
 		o(s)
 	}

@@ -1,12 +1,12 @@
-// Package sandboxtest starts an Argus sandbox for Go tests, either as a
-// container through testcontainers-go (Run) or in the test process on an
-// httptest server (RunInProcess). Both return the same *Sandbox, so one test
-// body runs either way:
+// Package sandboxtest starts an Argus sandbox for Go tests in the test
+// process on an httptest server (New, RunInProcess). The container form
+// lives in its own module, github.com/knogin/argus-sandbox/sandboxtest/container,
+// so a module that imports only this package pulls in no Docker client; it
+// returns the same *Sandbox, so one test body runs either way:
 //
-//	sb, err := sandboxtest.RunInProcess(ctx)   // or sandboxtest.Run(ctx)
-//	if err != nil { t.Fatal(err) }
-//	defer sb.Terminate(context.Background())
-//	// sb.BaseURL(), sb.AdminToken("acme"), sb.AdvanceClock(ctx, time.Hour), ...
+//	sb := sandboxtest.New(t)   // or container.Run(ctx, container.DefaultImage).Sandbox()
+//	app, _ := sb.RegisterApp(ctx, "acme", "webhooks:write")
+//	// sb.BaseURL(), sb.Token(ctx, app, ...), sb.Subscribe(...), sb.WaitIdle(ctx), ...
 //
 // The helpers drive the sandbox's control plane (/_sandbox/...) over HTTP
 // with the operator token through package client, exactly as a test in
@@ -18,8 +18,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
-
-	"github.com/testcontainers/testcontainers-go"
 
 	"github.com/knogin/argus-sandbox/client"
 	"github.com/knogin/argus-sandbox/fixtures"
@@ -37,9 +35,6 @@ type Sandbox struct {
 	// webhook receivers): 127.0.0.1 in process, the container network's
 	// gateway for a container.
 	callbackHost string
-
-	// container is nil for an in-process sandbox.
-	container *testcontainers.DockerContainer
 
 	terminateOnce sync.Once
 	terminateErr  error
@@ -105,10 +100,6 @@ func (s *Sandbox) StartReceiver(h http.Handler) (*httptest.Server, error) {
 	return srv, nil
 }
 
-// Container is the sandbox's container (for its logs, state or exec), or
-// nil for an in-process sandbox.
-func (s *Sandbox) Container() *testcontainers.DockerContainer { return s.container }
-
 // Terminate stops the sandbox and releases its resources (the container,
 // or the in-process server and its background work). Calling it again
 // returns the first result.
@@ -123,4 +114,44 @@ func newSandbox(baseURL, operatorToken, callbackHost string, fx *fixtures.Set) *
 	hc := &http.Client{Timeout: 2 * client.IdlePoll}
 	return &Sandbox{baseURL: baseURL, operatorToken: operatorToken, fixtures: fx, client: hc, callbackHost: callbackHost,
 		api: client.New(baseURL, client.WithOperatorToken(operatorToken), client.WithHTTPClient(hc))}
+}
+
+// Remote describes a sandbox this process did not start in itself: a
+// container (package sandboxtest/container builds one), or one run by
+// docker compose or another harness.
+type Remote struct {
+	// BaseURL is the URL the sandbox answers at and its token issuer.
+	BaseURL string
+	// OperatorToken is the control plane's bearer.
+	OperatorToken string
+	// CallbackHost is the address the sandbox reaches this process at, where
+	// StartReceiver listens (127.0.0.1 when empty).
+	CallbackHost string
+	// Fixtures are the sandbox's fixtures (the embedded ones when nil), for
+	// AdminToken.
+	Fixtures *fixtures.Set
+	// Terminate stops the sandbox (nothing when nil); Sandbox.Terminate
+	// calls it once.
+	Terminate func(ctx context.Context) error
+}
+
+// Connect returns the helpers for a sandbox described by r. It does not
+// contact the sandbox; call Health to check it answers.
+func Connect(r Remote) *Sandbox {
+	host, fx := r.CallbackHost, r.Fixtures
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	if fx == nil {
+		fx = fixtures.MustDefault()
+	}
+	s := newSandbox(r.BaseURL, r.OperatorToken, host, fx)
+	s.terminate = func(ctx context.Context) error {
+		s.api.HTTPClient().CloseIdleConnections()
+		if r.Terminate == nil {
+			return nil
+		}
+		return r.Terminate(ctx)
+	}
+	return s
 }

@@ -1,32 +1,37 @@
 #!/usr/bin/env bash
 # build-image.sh builds the sandbox image from this source tree and prints its
-# reference, argus-sandbox:src-<hash>. The hash covers every file the build
+# reference, docker.io/knogin/argus-sandbox:src-<hash>. The hash covers every file the build
 # context holds (see .dockerignore) plus the Dockerfile, so an image already
 # built from the same sources is reused instead of rebuilt.
 #
 # Usage: scripts/build-image.sh [extra docker build arguments]
 #   BUILDER=golang:1.26 scripts/build-image.sh   use a registry image as builder
 #   (default: the local builder from scripts/builder-image.sh, which needs no pulls)
-#   IMAGE=argus-sandbox                          repository name of the result
-# The image is also tagged $IMAGE:latest (sandboxtest.DefaultImage).
+#   IMAGE=docker.io/knogin/argus-sandbox         repository name of the result
+#   RELEASE=0.1.0                                version tag also given to it
+# The image is also tagged $IMAGE:$RELEASE and $IMAGE:latest; the default
+# $IMAGE:$RELEASE is the sandboxtest/container module's DefaultImage (a
+# test there checks the two agree).
 #   KEEP_IMAGES=3                                source-built tags kept (newest first)
 # Build output goes to stderr; stdout is only the image reference.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-repo=${IMAGE:-argus-sandbox}
+repo=${IMAGE:-docker.io/knogin/argus-sandbox}
+release=${RELEASE:-0.1.0}
 builder=${BUILDER:-}
 if [ -z "$builder" ]; then
   builder=$(scripts/builder-image.sh)
 fi
 
 # The same files the build context holds: .dockerignore keeps go.mod, go.sum
-# and the non-test sources under cmd, emulator, fixtures, specs and internal.
+# and the non-test sources under cmd, client, emulator, fixtures, specs and
+# internal.
 src_hash=$(
   {
     echo "builder $builder"
     sha256sum Dockerfile .dockerignore go.mod go.sum
-    find cmd emulator fixtures specs internal -type f \
+    find cmd client emulator fixtures specs internal -type f \
       ! -name '*_test.go' ! -path '*/testdata/*' -print0 2>/dev/null |
       sort -z | xargs -0 sha256sum
   } | sha256sum | cut -c1-16
@@ -39,6 +44,7 @@ if ! docker image inspect "$tag" >/dev/null 2>&1; then
   # every source change reruns go build); only ours carry this label.
   docker image prune -f --filter label=org.knogin.argus-sandbox.stage=build >/dev/null
 fi
+docker tag "$tag" "$repo:$release"
 docker tag "$tag" "$repo:latest"
 # Earlier source builds of this repository are superseded; keep the newest
 # few (a developer may switch branches back) and drop the rest.

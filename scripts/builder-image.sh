@@ -39,9 +39,14 @@ cp -L /etc/ssl/certs/ca-certificates.crt "$stage/etc/ssl/certs/ca-certificates.c
 # Copy only the needed modules out of the host cache, through a file://
 # proxy so the go command checks every zip against go.sum.
 host_cache=$(go env GOMODCACHE)
+# The plain "go mod download" after them is the Dockerfile's module layer:
+# it fetches every module go.mod requires (test-only ones included), so
+# the image must hold those too.
 # shellcheck disable=SC2086 # one argument per module
 GOMODCACHE="$stage/go/pkg/mod" GOPROXY="file://$host_cache/cache/download" GOSUMDB=off GOFLAGS=-mod=mod \
   go mod download $modules
+GOMODCACHE="$stage/go/pkg/mod" GOPROXY="file://$host_cache/cache/download" GOSUMDB=off GOFLAGS=-mod=mod \
+  go mod download
 
 # Warm the build cache with the third-party and standard packages, built
 # exactly as the Dockerfile builds: with -trimpath the cache keys do not

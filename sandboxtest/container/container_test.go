@@ -1,9 +1,11 @@
-package sandboxtest_test
+package container_test
 
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"io/fs"
 	"net/http"
@@ -12,13 +14,17 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/testcontainers/testcontainers-go"
 
+	"github.com/knogin/argus-sandbox/client"
 	"github.com/knogin/argus-sandbox/fixtures"
 	"github.com/knogin/argus-sandbox/sandboxtest"
+	"github.com/knogin/argus-sandbox/sandboxtest/container"
 )
 
 // Container tests need a Docker engine. Without one they skip, except in CI
@@ -47,41 +53,43 @@ func requireDocker(t *testing.T) {
 }
 
 // sandboxImage returns the image under test: ARGUS_SANDBOX_IMAGE, or the
-// image scripts/build-image.sh builds from this source tree (reused when
-// one was already built from the same sources).
+// image scripts/build-image.sh builds from this source tree and tags
+// container.DefaultImage (reused when one was already built from the same
+// sources, so only the first run after a change builds).
 func sandboxImage(t *testing.T) string {
 	t.Helper()
 	if img := os.Getenv("ARGUS_SANDBOX_IMAGE"); img != "" {
 		return img
 	}
-	cmd := exec.Command("bash", "../scripts/build-image.sh")
+	t.Log("building the image with scripts/build-image.sh (cached by source hash)")
+	cmd := exec.Command("bash", "../../scripts/build-image.sh")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
+	if _, err := cmd.Output(); err != nil {
 		t.Fatalf("scripts/build-image.sh: %v\n%s", err, stderr.String())
 	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	return lines[len(lines)-1]
+	return container.DefaultImage
 }
 
-func TestContainer(t *testing.T) {
-	requireDocker(t)
-	image := sandboxImage(t)
-	ctx := context.Background()
-
-	sb, err := sandboxtest.Run(ctx, sandboxtest.WithImage(image))
+// start runs image with opts and terminates it when t ends.
+func start(t *testing.T, image string, opts ...testcontainers.ContainerCustomizer) *container.Container {
+	t.Helper()
+	ctr, err := container.Run(t.Context(), image, opts...)
+	testcontainers.CleanupContainer(t, ctr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if err := sb.Terminate(context.Background()); err != nil {
-			t.Errorf("terminate: %v", err)
-		}
-	})
+	return ctr
+}
+
+func TestRun(t *testing.T) {
+	requireDocker(t)
+	image := sandboxImage(t)
+	ctx := context.Background()
+	ctr := start(t, image)
 
 	t.Run("image", func(t *testing.T) {
-		info, err := sb.Container().Inspect(ctx)
+		info, err := ctr.Inspect(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +104,7 @@ func TestContainer(t *testing.T) {
 	})
 
 	t.Run("healthcheck without a shell", func(t *testing.T) {
-		code, out, err := sb.Container().Exec(ctx, []string{"/sandbox", "healthcheck"})
+		code, out, err := ctr.Exec(ctx, []string{"/sandbox", "healthcheck"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,19 +114,34 @@ func TestContainer(t *testing.T) {
 		}
 	})
 
-	t.Run("portal flow", func(t *testing.T) { portalFlow(t, sb) })
+	t.Run("portal flow", func(t *testing.T) { portalFlow(t, ctr.Sandbox) })
 
-	t.Run("integrator flow", func(t *testing.T) {
-		got, err := caseUpdateDelivery(ctx, sb)
+	t.Run("integrator helpers", func(t *testing.T) { integratorFlow(t, ctr.Sandbox) })
+
+	t.Run("control plane", func(t *testing.T) {
+		before, err := ctr.Now(ctx)
 		if err != nil {
-			t.Fatal(notWired(err))
+			t.Fatal(err)
 		}
-		if want := "verified case.updated: case_acme_1001 OPEN -> IN_PROGRESS"; got != want {
-			t.Errorf("delivery = %q, want %q", got, want)
+		after, err := ctr.AdvanceClock(ctx, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := after.Sub(before); d < time.Hour || d > time.Hour+time.Minute {
+			t.Errorf("clock moved by %s, want 1h", d)
+		}
+		if err := ctr.AddFault(ctx, sandboxtest.ErrorFault("token-down", client.FaultMatch{Operation: "token"}, 503)); err != nil {
+			t.Fatal(err)
+		}
+		_, err = ctr.Client().OAuth().ClientCredentials(ctx, client.Credentials{ClientID: "cli_any", ClientSecret: "x"})
+		var refused *sandboxtest.Error
+		if !errors.As(err, &refused) || refused.Status != http.StatusServiceUnavailable {
+			t.Errorf("token under a 503 fault: %v", err)
+		}
+		if err := ctr.Reset(ctx, false); err != nil {
+			t.Fatal(err)
 		}
 	})
-
-	t.Run("control plane", func(t *testing.T) { controlPlane(t, sb) })
 
 	t.Run("mounted fixtures, faults file and seed", func(t *testing.T) {
 		dir := t.TempDir()
@@ -139,12 +162,14 @@ func TestContainer(t *testing.T) {
 		if err := os.WriteFile(faultsFile, []byte(rules), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		sb2, err := sandboxtest.Run(ctx, sandboxtest.WithImage(image), sandboxtest.WithFixtures(dir),
-			sandboxtest.WithFaults(faultsFile), sandboxtest.WithSeed(42))
-		if err != nil {
+		ctr2 := start(t, image, container.WithFixtures(dir), container.WithFaults(faultsFile),
+			container.WithSeed(42), container.WithOperatorToken("op_chosen"))
+		if got := ctr2.OperatorToken(); got != "op_chosen" {
+			t.Errorf("OperatorToken() = %q, want op_chosen", got)
+		}
+		if err := ctr2.Health(ctx); err != nil {
 			t.Fatal(err)
 		}
-		defer sb2.Terminate(ctx)
 		tests := []struct {
 			name   string
 			tenant string
@@ -155,12 +180,20 @@ func TestContainer(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				if got, _ := adminGet(t, sb2, tt.tenant, "/v1/platform/apps"); got != tt.want {
+				_, err := ctr2.Client().With(client.WithToken(ctr2.AdminToken(tt.tenant))).Platform().ListApps(ctx, client.ListOptions{})
+				got := http.StatusOK
+				var e *sandboxtest.Error
+				if errors.As(err, &e) {
+					got = e.Status
+				} else if err != nil {
+					t.Fatal(err)
+				}
+				if got != tt.want {
 					t.Errorf("GET apps as %s: %d, want %d", tt.tenant, got, tt.want)
 				}
 			})
 		}
-		if got := sb2.AdminToken("globex"); got != "sandbox_admin_globex_ci" {
+		if got := ctr2.AdminToken("globex"); got != "sandbox_admin_globex_ci" {
 			t.Errorf("AdminToken(globex) = %q, want the mounted fixtures' token", got)
 		}
 	})
@@ -170,7 +203,7 @@ func TestContainer(t *testing.T) {
 	t.Run("SIGTERM stops promptly", func(t *testing.T) {
 		timeout := 10 * time.Second
 		start := time.Now()
-		if err := sb.Container().Stop(ctx, &timeout); err != nil {
+		if err := ctr.Stop(ctx, &timeout); err != nil {
 			t.Fatal(err)
 		}
 		took := time.Since(start)
@@ -178,7 +211,7 @@ func TestContainer(t *testing.T) {
 		if took > 5*time.Second {
 			t.Errorf("stop took %s, want < 5s", took)
 		}
-		st, err := sb.Container().State(ctx)
+		st, err := ctr.State(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -186,6 +219,110 @@ func TestContainer(t *testing.T) {
 			t.Errorf("exit code after SIGTERM = %d, want 0 (clean shutdown)", st.ExitCode)
 		}
 	})
+}
+
+// TestRunAbsentImage: an image of the project's repository that the engine
+// lacks is refused at once with how to build it, instead of a pull from a
+// registry that does not have it.
+func TestRunAbsentImage(t *testing.T) {
+	requireDocker(t)
+	ctr, err := container.Run(t.Context(), container.DefaultRepository+":0.0.0-absent")
+	testcontainers.CleanupContainer(t, ctr)
+	if err == nil || !strings.Contains(err.Error(), "scripts/build-image.sh") {
+		t.Errorf("Run(absent image) = %v, want an error saying to run scripts/build-image.sh", err)
+	}
+}
+
+// TestRunBadFiles: bad fixtures and faults files are reported together,
+// by name and field, before any container (or Docker) is involved.
+func TestRunBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("rules:\n  - name: x\n    action: {error: {status: 418}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctr, err := container.Run(t.Context(), "unused", container.WithFaults(bad), container.WithFixtures(filepath.Join(dir, "missing")))
+	if ctr != nil {
+		t.Error("a container was returned")
+	}
+	for _, w := range []string{"bad.yaml", "/rules/0/action/error/status", "missing"} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("error %v lacks %q", err, w)
+		}
+	}
+}
+
+// TestDefaultImageIsBuilt: scripts/build-image.sh tags its build as
+// DefaultImage, the reference Run users pass.
+func TestDefaultImageIsBuilt(t *testing.T) {
+	script, err := os.ReadFile("../../scripts/build-image.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo, version, _ := strings.Cut(container.DefaultImage, ":")
+	if repo != container.DefaultRepository || version == "" {
+		t.Fatalf("DefaultImage %q is not DefaultRepository:version", container.DefaultImage)
+	}
+	for _, want := range []string{"release=${RELEASE:-" + version + "}", "repo=${IMAGE:-" + repo + "}"} {
+		if !bytes.Contains(script, []byte(want)) {
+			t.Errorf("scripts/build-image.sh lacks %q", want)
+		}
+	}
+}
+
+// integratorFlow runs an integration's test with the helpers: register an
+// app, mint a token, subscribe a receiver with its own secret, trigger an
+// event, wait until deliveries are idle and verify the one delivery.
+func integratorFlow(t *testing.T, sb *sandboxtest.Sandbox) {
+	ctx := t.Context()
+	app, err := sb.RegisterApp(ctx, "acme", "webhooks:read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sb.Token(ctx, app); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var got []delivery
+	rcv, err := sb.StartReceiver(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, delivery{r.Header.Clone(), b})
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rcv.Close()
+	secret := "whsec_" + base64.StdEncoding.EncodeToString([]byte("a secret the consumer chose!"))
+	if _, err := sb.Subscribe(ctx, "acme", rcv.URL+"/hook", secret, "case.closed"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sb.TriggerEvent(ctx, "acme", "case.closed", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.WaitIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 1 {
+		t.Fatalf("%d deliveries after WaitIdle, want 1", len(got))
+	}
+	wh, err := standardwebhooks.NewWebhook(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wh.Verify(got[0].body, got[0].header); err != nil {
+		t.Errorf("delivery not signed with the chosen secret: %v", err)
+	}
+}
+
+// delivery is one webhook request as the receiver saw it.
+type delivery struct {
+	header http.Header
+	body   []byte
 }
 
 // portalFlow sends the developer portal's three curl examples, byte for
@@ -257,21 +394,6 @@ func send(t *testing.T, sb *sandboxtest.Sandbox, path string, header map[string]
 		*p = s
 	}
 	return resp
-}
-
-// notWired turns a 404 from a surface that is not assembled yet into a
-// message saying so.
-func notWired(err error) error {
-	if err != nil && strings.Contains(err.Error(), "404 Not Found") {
-		return &wiringError{err}
-	}
-	return err
-}
-
-type wiringError struct{ err error }
-
-func (e *wiringError) Error() string {
-	return "an endpoint answered 404: its surface is not wired into the sandbox (emulator.New) yet: " + e.err.Error()
 }
 
 func imageSize(t *testing.T, image string) int64 {
