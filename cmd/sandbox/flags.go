@@ -162,7 +162,7 @@ func (o *options) config(log *slog.Logger) (emulator.Config, error) {
 	if !slices.Contains(oauth.SigningAlgs, o.signingAlg) {
 		errs = append(errs, fmt.Errorf("--signing-alg %q: must be one of %s", o.signingAlg, strings.Join(oauth.SigningAlgs, ", ")))
 	}
-	if o.keyRotation < 0 || (o.keyRotation > 0 && o.keyRotation < time.Minute) {
+	if o.keyRotation < 0 || (o.keyRotation > 0 && o.keyRotation < oauth.MinKeyRotation) {
 		errs = append(errs, fmt.Errorf("--key-rotation %s: must be 0 or at least 1m", o.keyRotation))
 	}
 	cfg := emulator.Config{Issuer: strings.TrimSuffix(o.issuer, "/"), Logger: log, Seed: o.seed,

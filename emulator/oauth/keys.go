@@ -30,6 +30,10 @@ import (
 // must never accept an HS* token (RFC 8725 §3.1).
 var SigningAlgs = []string{"ES256", "RS256", "EdDSA"}
 
+// MinKeyRotation is the shortest scheduled key rotation: a shorter period
+// would retire keys faster than clients refresh a cached JWKS.
+const MinKeyRotation = time.Minute
+
 func supportedAlg(alg string) bool { return slices.Contains(SigningAlgs, alg) }
 
 // signingKey is one key pair of the JWKS.
@@ -101,7 +105,7 @@ func NewKeyring(cfg KeyringConfig) (*Keyring, error) {
 	}
 	if cfg.Rotation < 0 {
 		errs = append(errs, fmt.Errorf("oauth: KeyRotation %s is negative", cfg.Rotation))
-	} else if cfg.Rotation > 0 && cfg.Rotation < time.Minute {
+	} else if cfg.Rotation > 0 && cfg.Rotation < MinKeyRotation {
 		errs = append(errs, fmt.Errorf("oauth: KeyRotation %s is shorter than a minute", cfg.Rotation))
 	}
 	if len(errs) > 0 {
