@@ -72,9 +72,7 @@ func (s *Service) getPolicy(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Capabilities = append(v.Capabilities, capabilityState{c.ID, st})
 	}
-	l := s.limits
-	v.Limits = limitsView{l.AppsPerTenant, l.SecretsPerApp, l.ServiceTokensPerApp, l.AccessRequestsPerTenant,
-		l.AuditEventsPerTenant, l.EnvironmentsPerTenant}
+	v.Limits = limitsView(s.limits)
 	core.WriteJSON(w, http.StatusOK, v)
 }
 
