@@ -206,7 +206,7 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	}
 	sb.closer = append(sb.closer, func() { _ = sb.webhooks.Close() })
 	sb.platform, err = platform.New(platform.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx,
-		Logger: log.With("surface", "platform"), Events: sb.webhooks})
+		Logger: log.With("surface", "platform"), Events: sb.webhooks, Issuer: cfg.Issuer})
 	if err != nil {
 		return fail(err)
 	}

@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -47,11 +48,31 @@ func NewHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 // ready, when not nil, receives the one-line banner once the listener is
 // accepting connections.
 func Serve(ctx context.Context, sb *Sandbox, ln net.Listener, log *slog.Logger, ready io.Writer) error {
+	return serve(ctx, sb, ln, nil, log, ready)
+}
+
+// ServeTLS is Serve over TLS with cfg's certificates (HTTP/2 is offered
+// through ALPN, as net/http does for ServeTLS); the banner names https.
+func ServeTLS(ctx context.Context, sb *Sandbox, ln net.Listener, cfg *tls.Config, log *slog.Logger, ready io.Writer) error {
+	if cfg == nil || (len(cfg.Certificates) == 0 && cfg.GetCertificate == nil) {
+		return errors.New("serve TLS: no certificate")
+	}
+	return serve(ctx, sb, ln, cfg, log, ready)
+}
+
+func serve(ctx context.Context, sb *Sandbox, ln net.Listener, tlsCfg *tls.Config, log *slog.Logger, ready io.Writer) error {
 	srv := NewHTTPServer(sb.Handler(), log)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	scheme := "http"
+	if tlsCfg != nil {
+		scheme = "https"
+		srv.TLSConfig = tlsCfg.Clone()
+		go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { errc <- srv.Serve(ln) }()
+	}
 	if ready != nil {
-		fmt.Fprintf(ready, "argus-sandbox listening on http://%s\n", ln.Addr())
+		fmt.Fprintf(ready, "argus-sandbox listening on %s://%s\n", scheme, ln.Addr())
 	}
 	select {
 	case err := <-errc:

@@ -7,7 +7,7 @@ import "github.com/getkin/kin-openapi/openapi3"
 // compiledDocs maps each compiled document to the digest of its YAML
 // source and the function that builds it (references unresolved).
 var compiledDocs = map[string]compiledDoc{
-	"platform.yaml": {digest: "0828aa9bad6431c35087f12f6e386e34d412a97bdcd5a34d37f9412a9eb8d3b9", build: platformDoc},
+	"platform.yaml": {digest: "362829f18c33fe0bda8f1061e6b4d8a5f4bcf0de55bffbeccdb55348a445b648", build: platformDoc},
 	"oauth.yaml":    {digest: "9d88a219a2cd24b9559ccc144a7cb3f97a3641caaa64d44f1505b3ff9653d69c", build: oauthDoc},
 	"webhooks.yaml": {digest: "0c8016c674534f6c30bfdf77a06062bf86d1663cc56fa656178b2ab79bbbdfa2", build: webhooksDoc},
 	"graphql.yaml":  {digest: "a93abf05b3efaf308b86d83cd24544f534f5cd4ef03e7fe52f5efcd2c7f5d6ad", build: graphqlDoc},
@@ -519,6 +519,151 @@ func platformDoc() *openapi3.T {
 						},
 					},
 				},
+				"Environment": &openapi3.SchemaRef{
+					Value: &openapi3.Schema{
+						Type:        &openapi3.Types{"object"},
+						Description: "An environment record requested through environment onboarding. A record, not a tenant.",
+						Example: map[string]any{
+							"created_at": "2026-03-02T09:15:00Z",
+							"id":         "env_0123456789abcdefghjkmnpqrs",
+							"name":       "Sovereign EU staging",
+							"ready_at":   "2026-03-02T09:15:30Z",
+							"region":     "eu-central",
+							"status":     "provisioning",
+						},
+						Required: []string{"id", "name", "region", "status", "created_at", "ready_at"},
+						Properties: openapi3.Schemas{
+							"created_at": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:   &openapi3.Types{"string"},
+									Format: "date-time",
+								},
+							},
+							"id": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Description: "The environment's id.",
+								},
+							},
+							"name": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type: &openapi3.Types{"string"},
+								},
+							},
+							"ready_at": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Format:      "date-time",
+									Description: "When provisioning completes (30 seconds after the request).",
+								},
+							},
+							"region": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type: &openapi3.Types{"string"},
+								},
+							},
+							"status": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Description: "`ready` from `ready_at` on, on the sandbox clock.",
+									Enum:        []any{"provisioning", "ready"},
+								},
+							},
+						},
+					},
+				},
+				"EnvironmentCreate": &openapi3.SchemaRef{
+					Value: &openapi3.Schema{
+						Type:     &openapi3.Types{"object"},
+						Required: []string{"name"},
+						Properties: openapi3.Schemas{
+							"name": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:      &openapi3.Types{"string"},
+									MinLength: 1,
+									MaxLength: new(uint64(100)),
+								},
+							},
+							"region": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Description: "Where the environment should live; `local` when omitted.",
+									Pattern:     "^[a-z0-9][a-z0-9-]{0,31}$",
+								},
+							},
+						},
+						AdditionalProperties: openapi3.BoolSchema{
+							Has: new(false),
+						},
+					},
+				},
+				"FederationMetadata": &openapi3.SchemaRef{
+					Value: &openapi3.Schema{
+						Type:        &openapi3.Types{"object"},
+						Description: "What a federating partner can rely on.",
+						Example: map[string]any{
+							"access_token_format":      "jwt",
+							"authorization_server_uri": "http://127.0.0.1:8080/.well-known/oauth-authorization-server",
+							"external_issuers_trusted": false,
+							"issuer":                   "http://127.0.0.1:8080",
+							"jwks_uri":                 "http://127.0.0.1:8080/.well-known/jwks.json",
+							"openid_configuration_uri": "http://127.0.0.1:8080/.well-known/openid-configuration",
+							"tenant":                   "acme",
+							"token_exchange_supported": false,
+						},
+						Required: []string{"tenant", "issuer", "jwks_uri", "authorization_server_uri", "openid_configuration_uri", "access_token_format", "token_exchange_supported", "external_issuers_trusted"},
+						Properties: openapi3.Schemas{
+							"access_token_format": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Description: "Access tokens are JWTs (RFC 9068).",
+									Enum:        []any{"jwt"},
+								},
+							},
+							"authorization_server_uri": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Description: "Authorization server metadata (RFC 8414).",
+								},
+							},
+							"external_issuers_trusted": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"boolean"},
+									Description: "Whether tokens of an external issuer are accepted: false in the sandbox.",
+								},
+							},
+							"issuer": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Description: "The `iss` of every token the sandbox issues.",
+								},
+							},
+							"jwks_uri": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Description: "The signing keys (RFC 7517).",
+								},
+							},
+							"openid_configuration_uri": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Description: "The same document for discovery-based clients.",
+								},
+							},
+							"tenant": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type: &openapi3.Types{"string"},
+								},
+							},
+							"token_exchange_supported": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"boolean"},
+									Description: "Whether the token endpoint accepts RFC 8693 token exchange: false in the sandbox.",
+								},
+							},
+						},
+					},
+				},
 				"GrantType": &openapi3.SchemaRef{
 					Value: &openapi3.Schema{
 						Type: &openapi3.Types{"string"},
@@ -812,6 +957,175 @@ func platformDoc() *openapi3.T {
 						},
 					},
 				},
+				"TenantPolicy": &openapi3.SchemaRef{
+					Value: &openapi3.Schema{
+						Type:        &openapi3.Types{"object"},
+						Description: "What the tenant approves without review, its reviewed capabilities and its limits.",
+						Example: map[string]any{
+							"approved_scopes": []any{"cases:read", "webhooks:read", "webhooks:write"},
+							"capabilities": []any{map[string]any{
+								"capability": "advanced_platform_apis",
+								"status":     "approved",
+							}, map[string]any{
+								"capability": "curated_graphql_bundles",
+								"status":     "pending",
+							}, map[string]any{
+								"capability": "federation",
+								"status":     "not_requested",
+							}, map[string]any{
+								"capability": "environment_onboarding",
+								"status":     "not_requested",
+							}},
+							"grant_types": []any{"client_credentials"},
+							"limits": map[string]any{
+								"access_requests_per_tenant": float64(200),
+								"apps_per_tenant":            float64(500),
+								"audit_events_per_tenant":    float64(10000),
+								"environments_per_tenant":    float64(20),
+								"secrets_per_app":            float64(5),
+								"service_tokens_per_app":     float64(100),
+							},
+							"partner_scopes": map[string]any{
+								"audit:export":         "advanced_platform_apis",
+								"environments:onboard": "environment_onboarding",
+								"graphql:bundles":      "curated_graphql_bundles",
+								"platform:federation":  "federation",
+							},
+							"published_scopes":      []any{"cases:read", "cases:write", "webhooks:read", "webhooks:write", "users:read"},
+							"redirect_uri_patterns": []any{"https://*.globex.example/*"},
+							"tenant":                "globex",
+						},
+						Required: []string{"tenant", "approved_scopes", "grant_types", "redirect_uri_patterns", "published_scopes", "partner_scopes", "capabilities", "limits"},
+						Properties: openapi3.Schemas{
+							"approved_scopes": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"array"},
+									Description: "Published scopes approved without per-app review.",
+									Items: &openapi3.SchemaRef{
+										Value: &openapi3.Schema{
+											Type: &openapi3.Types{"string"},
+										},
+									},
+								},
+							},
+							"capabilities": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type: &openapi3.Types{"array"},
+									Items: &openapi3.SchemaRef{
+										Value: &openapi3.Schema{
+											Type:     &openapi3.Types{"object"},
+											Required: []string{"capability", "status"},
+											Properties: openapi3.Schemas{
+												"capability": &openapi3.SchemaRef{
+													Value: &openapi3.Schema{
+														Type: &openapi3.Types{"string"},
+													},
+												},
+												"status": &openapi3.SchemaRef{
+													Value: &openapi3.Schema{
+														Type:        &openapi3.Types{"string"},
+														Description: "`pending` while a request is under review.",
+														Enum:        []any{"approved", "pending", "denied", "not_requested"},
+													},
+												},
+											},
+										},
+									},
+								},
+							},
+							"grant_types": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"array"},
+									Description: "Grant types approved without per-app review.",
+									Items: &openapi3.SchemaRef{
+										Ref: "#/components/schemas/GrantType",
+									},
+								},
+							},
+							"limits": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"object"},
+									Description: "What the tenant (or each app) may keep; writes past a limit answer `limit_reached`.",
+									Required:    []string{"apps_per_tenant", "secrets_per_app", "service_tokens_per_app", "access_requests_per_tenant", "audit_events_per_tenant", "environments_per_tenant"},
+									Properties: openapi3.Schemas{
+										"access_requests_per_tenant": &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Type: &openapi3.Types{"integer"},
+											},
+										},
+										"apps_per_tenant": &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Type: &openapi3.Types{"integer"},
+											},
+										},
+										"audit_events_per_tenant": &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Type:        &openapi3.Types{"integer"},
+												Description: "The audit retention; older events are dropped.",
+											},
+										},
+										"environments_per_tenant": &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Type: &openapi3.Types{"integer"},
+											},
+										},
+										"secrets_per_app": &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Type: &openapi3.Types{"integer"},
+											},
+										},
+										"service_tokens_per_app": &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Type: &openapi3.Types{"integer"},
+											},
+										},
+									},
+								},
+							},
+							"partner_scopes": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"object"},
+									Description: "Each partner-only scope and the reviewed capability that unlocks it.",
+									AdditionalProperties: openapi3.BoolSchema{
+										Schema: &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Type: &openapi3.Types{"string"},
+											},
+										},
+									},
+								},
+							},
+							"published_scopes": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"array"},
+									Description: "The public scope catalog.",
+									Items: &openapi3.SchemaRef{
+										Value: &openapi3.Schema{
+											Type: &openapi3.Types{"string"},
+										},
+									},
+								},
+							},
+							"redirect_uri_patterns": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"array"},
+									Description: "Redirect URIs matching one of these are approved without review; `*` matches within one host label and any run of path characters; a loopback host accepts any port.",
+									Items: &openapi3.SchemaRef{
+										Value: &openapi3.Schema{
+											Type: &openapi3.Types{"string"},
+										},
+									},
+								},
+							},
+							"tenant": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Description: "The caller's tenant.",
+								},
+							},
+						},
+					},
+				},
 			},
 			Parameters: openapi3.ParametersMap{
 				"AppID": &openapi3.ParameterRef{
@@ -1001,6 +1315,27 @@ func platformDoc() *openapi3.T {
 							"application/problem+json": &openapi3.MediaType{
 								Schema: &openapi3.SchemaRef{
 									Ref: "#/components/schemas/Problem",
+								},
+							},
+						},
+					},
+				},
+				"PartnerForbidden": &openapi3.ResponseRef{
+					Value: &openapi3.Response{
+						Description: new("The access token lacks the partner scope (`insufficient_scope`), or the tenant has no approved access request for the capability behind it (`review_required`, naming the `capability`)."),
+						Content: openapi3.Content{
+							"application/problem+json": &openapi3.MediaType{
+								Schema: &openapi3.SchemaRef{
+									Ref: "#/components/schemas/Problem",
+								},
+								Example: map[string]any{
+									"access_request_url": "/v1/platform/access-requests",
+									"capability":         "advanced_platform_apis",
+									"code":               "review_required",
+									"detail":             "this partner surface needs the reviewed capability \"advanced_platform_apis\" (scope \"audit:export\"); request it through reviewed access first",
+									"status":             float64(403),
+									"title":              "Reviewed access required",
+									"type":               "https://argus.sandbox/problems/review_required",
 								},
 							},
 						},
@@ -2012,6 +2347,328 @@ func platformDoc() *openapi3.T {
 					}),
 				},
 			},
+			"/v1/platform/audit-events/export": &openapi3.PathItem{
+				Get: &openapi3.Operation{
+					Tags:        []string{"Partner"},
+					Summary:     "Download the audit trail (audit:export)",
+					Description: "Downloads the tenant's whole audit trail (the latest 10,000 events) as NDJSON, one\n`AuditEvent` per line, oldest first, with `Content-Disposition: attachment`. `since`\n(inclusive) and `until` (exclusive) narrow it to a window of `occurred_at`. Needs the\n`advanced_platform_apis` capability approved for the tenant (`review_required` otherwise)\nand an access token holding `audit:export` (or a tenant administrator's token). Each\nexport is itself recorded in the trail (`audit.exported`).\n",
+					OperationID: "exportAuditEvents",
+					Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+						Value: &openapi3.Parameter{
+							Name:        "since",
+							In:          "query",
+							Description: "Only events that occurred at or after this time (RFC 3339).",
+							Schema: &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:      &openapi3.Types{"string"},
+									MaxLength: new(uint64(40)),
+								},
+							},
+						},
+					}, &openapi3.ParameterRef{
+						Value: &openapi3.Parameter{
+							Name:        "until",
+							In:          "query",
+							Description: "Only events that occurred before this time (RFC 3339).",
+							Schema: &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:      &openapi3.Types{"string"},
+									MaxLength: new(uint64(40)),
+								},
+							},
+						},
+					}},
+					Responses: newResponses(map[string]any{}, map[string]*openapi3.ResponseRef{
+						"200": &openapi3.ResponseRef{
+							Value: &openapi3.Response{
+								Description: new("The trail as NDJSON: one AuditEvent object per line."),
+								Headers: openapi3.Headers{
+									"Content-Disposition": &openapi3.HeaderRef{
+										Value: &openapi3.Header{
+											Parameter: openapi3.Parameter{
+												Description: "`attachment; filename=\"audit-TENANT-TIMESTAMP.ndjson\"`",
+												Schema: &openapi3.SchemaRef{
+													Value: &openapi3.Schema{
+														Type: &openapi3.Types{"string"},
+													},
+												},
+											},
+										},
+									},
+								},
+								Content: openapi3.Content{
+									"application/x-ndjson": &openapi3.MediaType{},
+								},
+							},
+						},
+						"400": &openapi3.ResponseRef{
+							Ref: "#/components/responses/BadRequest",
+						},
+						"401": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Unauthorized",
+						},
+						"403": &openapi3.ResponseRef{
+							Ref: "#/components/responses/PartnerForbidden",
+						},
+						"405": &openapi3.ResponseRef{
+							Ref: "#/components/responses/MethodNotAllowed",
+						},
+						"500": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Internal",
+						},
+					}),
+					Security: &openapi3.SecurityRequirements{openapi3.SecurityRequirement{
+						"adminToken": []string{},
+					}, openapi3.SecurityRequirement{
+						"accessToken": []string{"audit:export"},
+					}},
+				},
+			},
+			"/v1/platform/environments": &openapi3.PathItem{
+				Get: &openapi3.Operation{
+					Tags:        []string{"Partner"},
+					Summary:     "List the tenant's environments (environments:onboard)",
+					Description: "The tenant's environment records, oldest first, with their state on the sandbox clock.",
+					OperationID: "listEnvironments",
+					Responses: newResponses(map[string]any{}, map[string]*openapi3.ResponseRef{
+						"200": &openapi3.ResponseRef{
+							Value: &openapi3.Response{
+								Description: new("The tenant's environments, oldest first."),
+								Content: openapi3.Content{
+									"application/json": &openapi3.MediaType{
+										Schema: &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Type:     &openapi3.Types{"object"},
+												Required: []string{"data"},
+												Properties: openapi3.Schemas{
+													"data": &openapi3.SchemaRef{
+														Value: &openapi3.Schema{
+															Type: &openapi3.Types{"array"},
+															Items: &openapi3.SchemaRef{
+																Ref: "#/components/schemas/Environment",
+															},
+														},
+													},
+												},
+											},
+										},
+									},
+								},
+							},
+						},
+						"401": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Unauthorized",
+						},
+						"403": &openapi3.ResponseRef{
+							Ref: "#/components/responses/PartnerForbidden",
+						},
+						"405": &openapi3.ResponseRef{
+							Ref: "#/components/responses/MethodNotAllowed",
+						},
+						"500": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Internal",
+						},
+					}),
+					Security: &openapi3.SecurityRequirements{openapi3.SecurityRequirement{
+						"adminToken": []string{},
+					}, openapi3.SecurityRequirement{
+						"accessToken": []string{"environments:onboard"},
+					}},
+				},
+				Post: &openapi3.Operation{
+					Tags:        []string{"Partner"},
+					Summary:     "Request an environment (environments:onboard)",
+					Description: "Rehearses environment-specific onboarding: records a request for a dedicated environment,\nwhich is `provisioning` and becomes `ready` 30 seconds later on the sandbox clock\n(`POST /_sandbox/clock/advance` to skip ahead). An environment here is a record of the\nrequest, not a tenant: nothing is served under it. Needs the `environment_onboarding`\ncapability approved for the tenant (`review_required` otherwise) and an access token\nholding `environments:onboard` (or a tenant administrator's token). A tenant keeps at most\n20 environments (`limit_reached`). Recorded in the audit trail (`environment.requested`).\n",
+					OperationID: "createEnvironment",
+					RequestBody: &openapi3.RequestBodyRef{
+						Value: &openapi3.RequestBody{
+							Required: true,
+							Content: openapi3.Content{
+								"application/json": &openapi3.MediaType{
+									Schema: &openapi3.SchemaRef{
+										Ref: "#/components/schemas/EnvironmentCreate",
+									},
+									Example: map[string]any{
+										"name":   "Sovereign EU staging",
+										"region": "eu-central",
+									},
+								},
+							},
+						},
+					},
+					Responses: newResponses(map[string]any{}, map[string]*openapi3.ResponseRef{
+						"201": &openapi3.ResponseRef{
+							Value: &openapi3.Response{
+								Description: new("The environment record, provisioning."),
+								Content: openapi3.Content{
+									"application/json": &openapi3.MediaType{
+										Schema: &openapi3.SchemaRef{
+											Ref: "#/components/schemas/Environment",
+										},
+									},
+								},
+							},
+						},
+						"400": &openapi3.ResponseRef{
+							Ref: "#/components/responses/BadRequest",
+						},
+						"401": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Unauthorized",
+						},
+						"403": &openapi3.ResponseRef{
+							Ref: "#/components/responses/PartnerForbidden",
+						},
+						"405": &openapi3.ResponseRef{
+							Ref: "#/components/responses/MethodNotAllowed",
+						},
+						"409": &openapi3.ResponseRef{
+							Ref: "#/components/responses/LimitReached",
+						},
+						"413": &openapi3.ResponseRef{
+							Ref: "#/components/responses/TooLarge",
+						},
+						"415": &openapi3.ResponseRef{
+							Ref: "#/components/responses/UnsupportedMediaType",
+						},
+						"500": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Internal",
+						},
+					}),
+					Security: &openapi3.SecurityRequirements{openapi3.SecurityRequirement{
+						"adminToken": []string{},
+					}, openapi3.SecurityRequirement{
+						"accessToken": []string{"environments:onboard"},
+					}},
+				},
+			},
+			"/v1/platform/environments/{environment_id}": &openapi3.PathItem{
+				Get: &openapi3.Operation{
+					Tags:        []string{"Partner"},
+					Summary:     "Get an environment (environments:onboard)",
+					Description: "One environment record. An environment of another tenant answers 404.",
+					OperationID: "getEnvironment",
+					Responses: newResponses(map[string]any{}, map[string]*openapi3.ResponseRef{
+						"200": &openapi3.ResponseRef{
+							Value: &openapi3.Response{
+								Description: new("The environment record."),
+								Content: openapi3.Content{
+									"application/json": &openapi3.MediaType{
+										Schema: &openapi3.SchemaRef{
+											Ref: "#/components/schemas/Environment",
+										},
+									},
+								},
+							},
+						},
+						"400": &openapi3.ResponseRef{
+							Ref: "#/components/responses/BadRequest",
+						},
+						"401": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Unauthorized",
+						},
+						"403": &openapi3.ResponseRef{
+							Ref: "#/components/responses/PartnerForbidden",
+						},
+						"404": &openapi3.ResponseRef{
+							Ref: "#/components/responses/NotFound",
+						},
+						"405": &openapi3.ResponseRef{
+							Ref: "#/components/responses/MethodNotAllowed",
+						},
+						"500": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Internal",
+						},
+					}),
+					Security: &openapi3.SecurityRequirements{openapi3.SecurityRequirement{
+						"adminToken": []string{},
+					}, openapi3.SecurityRequirement{
+						"accessToken": []string{"environments:onboard"},
+					}},
+				},
+				Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+					Value: &openapi3.Parameter{
+						Name:     "environment_id",
+						In:       "path",
+						Required: true,
+						Schema: &openapi3.SchemaRef{
+							Value: &openapi3.Schema{
+								Type:    &openapi3.Types{"string"},
+								Pattern: "^env_[0-9a-z]{20,40}$",
+							},
+						},
+					},
+				}},
+			},
+			"/v1/platform/federation/metadata": &openapi3.PathItem{
+				Get: &openapi3.Operation{
+					Tags:        []string{"Partner"},
+					Summary:     "How a partner federates with the sandbox (platform:federation)",
+					Description: "Describes what a federating partner can rely on: the issuer of the tenant's tokens, its\nJWKS and metadata documents, and what the sandbox does not do (it trusts no external\nissuer and offers no token exchange). Needs the `federation` capability approved for the\ntenant (`review_required` otherwise) and an access token holding `platform:federation`\n(or a tenant administrator's token).\n",
+					OperationID: "getFederationMetadata",
+					Responses: newResponses(map[string]any{}, map[string]*openapi3.ResponseRef{
+						"200": &openapi3.ResponseRef{
+							Value: &openapi3.Response{
+								Description: new("The federation metadata."),
+								Content: openapi3.Content{
+									"application/json": &openapi3.MediaType{
+										Schema: &openapi3.SchemaRef{
+											Ref: "#/components/schemas/FederationMetadata",
+										},
+									},
+								},
+							},
+						},
+						"401": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Unauthorized",
+						},
+						"403": &openapi3.ResponseRef{
+							Ref: "#/components/responses/PartnerForbidden",
+						},
+						"405": &openapi3.ResponseRef{
+							Ref: "#/components/responses/MethodNotAllowed",
+						},
+						"500": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Internal",
+						},
+					}),
+					Security: &openapi3.SecurityRequirements{openapi3.SecurityRequirement{
+						"adminToken": []string{},
+					}, openapi3.SecurityRequirement{
+						"accessToken": []string{"platform:federation"},
+					}},
+				},
+			},
+			"/v1/platform/policy": &openapi3.PathItem{
+				Get: &openapi3.Operation{
+					Tags:        []string{"Policy"},
+					Summary:     "Read the tenant's approval policy",
+					Description: "The portal's first step, before registering: which scopes, grant types and redirect URI\npatterns the tenant approves without per-app review (anything else an app asks for waits\nfor an administrator), the published and partner-only scopes with the capability that\nunlocks each partner scope, the state of each reviewed capability for the tenant\n(`approved`, `pending` while a request is under review, `denied`, `not_requested`), and\nthe tenant's limits. A tenant administrator's token only.\n",
+					OperationID: "getPolicy",
+					Responses: newResponses(map[string]any{}, map[string]*openapi3.ResponseRef{
+						"200": &openapi3.ResponseRef{
+							Value: &openapi3.Response{
+								Description: new("The tenant's policy."),
+								Content: openapi3.Content{
+									"application/json": &openapi3.MediaType{
+										Schema: &openapi3.SchemaRef{
+											Ref: "#/components/schemas/TenantPolicy",
+										},
+									},
+								},
+							},
+						},
+						"401": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Unauthorized",
+						},
+						"405": &openapi3.ResponseRef{
+							Ref: "#/components/responses/MethodNotAllowed",
+						},
+						"500": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Internal",
+						},
+					}),
+				},
+			},
 			"/v1/platform/scopes": &openapi3.PathItem{
 				Get: &openapi3.Operation{
 					Tags:        []string{"Scopes"},
@@ -2090,6 +2747,12 @@ func platformDoc() *openapi3.T {
 		}, &openapi3.Tag{
 			Name:        "Reviewed access",
 			Description: "Requests for partner-only capabilities.",
+		}, &openapi3.Tag{
+			Name:        "Policy",
+			Description: "What the tenant approves without review, before any app is registered.",
+		}, &openapi3.Tag{
+			Name:        "Partner",
+			Description: "Partner surfaces, each behind a partner-only scope and the tenant's approved reviewed capability.",
 		}},
 	}
 }

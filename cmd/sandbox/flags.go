@@ -45,6 +45,11 @@ type options struct {
 	allowedHosts     []string
 	pprofAllowRemote bool
 	shutdownTimeout  time.Duration
+
+	tls     bool
+	tlsDir  string
+	tlsCert string
+	tlsKey  string
 }
 
 // secretFlags are the flags whose values never leave the process: their
@@ -71,6 +76,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.pprofAddr, "pprof", env("PPROF", ""), "serve net/http/pprof on this separate address, e.g. 127.0.0.1:6060 (off when empty)")
 	fs.BoolVar(&o.pprofAllowRemote, "pprof-allow-remote", env("PPROF_ALLOW_REMOTE", "false") == "true", "let --pprof listen beyond loopback (the profiles have no authentication)")
 	fs.StringSliceVar(&o.allowedHosts, "allowed-hosts", envList("ALLOWED_HOSTS"), "further Host header values answered, comma-separated: host (any port) or host:port; * answers every host (on a loopback --addr only localhost, 127.0.0.1, [::1] and the issuer's host are answered; beyond loopback every host unless this is set)")
+	fs.BoolVar(&o.tls, "tls", env("TLS", "false") == "true", "serve HTTPS with a certificate issued at start for the bound names by a local CA kept in --tls-dir (env ARGUS_SANDBOX_TLS)")
+	fs.StringVar(&o.tlsDir, "tls-dir", env("TLS_DIR", defaultTLSDir()), "where --tls keeps ca.pem (reused across restarts) and the issued cert.pem/key.pem (env ARGUS_SANDBOX_TLS_DIR)")
+	fs.StringVar(&o.tlsCert, "tls-cert", env("TLS_CERT", ""), "serve HTTPS with this PEM certificate (chain); needs --tls-key (env ARGUS_SANDBOX_TLS_CERT)")
+	fs.StringVar(&o.tlsKey, "tls-key", env("TLS_KEY", ""), "the PEM private key of --tls-cert (env ARGUS_SANDBOX_TLS_KEY)")
 	shutdownTimeout := emulator.DefaultShutdownTimeout
 	if d := envDuration("SHUTDOWN_TIMEOUT"); d != 0 {
 		shutdownTimeout = d
@@ -159,6 +168,7 @@ func (o *options) config(log *slog.Logger) (emulator.Config, error) {
 	if u, err := url.Parse(o.issuer); o.issuer != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" && u.Path != "/") {
 		errs = append(errs, fmt.Errorf("--issuer %q: must be an absolute http(s) URL without a path", o.issuer))
 	}
+	errs = append(errs, o.checkTLS()...)
 	if !slices.Contains(oauth.SigningAlgs, o.signingAlg) {
 		errs = append(errs, fmt.Errorf("--signing-alg %q: must be one of %s", o.signingAlg, strings.Join(oauth.SigningAlgs, ", ")))
 	}
@@ -198,7 +208,7 @@ func (o *options) config(log *slog.Logger) (emulator.Config, error) {
 
 // bind completes cfg for the address the listener got. The default issuer
 // names the port actually bound (--addr HOST:0 picks one: tokens must name
-// the URL clients reach). On a loopback address only the Host values that
+// the URL clients reach) and the scheme served. On a loopback address only the Host values that
 // name the sandbox are answered, against DNS rebinding; beyond loopback
 // (a container, reached by arbitrary names) only when --allowed-hosts is
 // set.
@@ -206,7 +216,11 @@ func (o *options) bind(cfg *emulator.Config, bound net.Addr) {
 	host, _, _ := net.SplitHostPort(o.addr)
 	_, port, _ := net.SplitHostPort(bound.String())
 	if cfg.Issuer == "" {
-		cfg.Issuer = "http://" + publicAddr(net.JoinHostPort(host, port))
+		scheme := "http://"
+		if o.tlsEnabled() {
+			scheme = "https://"
+		}
+		cfg.Issuer = scheme + publicAddr(net.JoinHostPort(host, port))
 	}
 	if !cfg.Loopback && len(o.allowedHosts) == 0 {
 		return

@@ -63,6 +63,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitRuntime
 	}
 	opts.bind(&cfg, ln.Addr())
+	var tlsCfg *tlsSetup
+	if opts.tlsEnabled() {
+		tlsCfg, err = opts.setupTLS(tlsNames(opts.addr, cfg.Issuer), time.Now())
+		if err != nil {
+			ln.Close()
+			fmt.Fprintln(stderr, "sandbox:", err)
+			return exitUsage
+		}
+		if tlsCfg.caPath != "" {
+			fmt.Fprintf(stdout, "TLS: trust the CA certificate %s\n", tlsCfg.caPath)
+		}
+		fmt.Fprintf(stdout, "TLS: certificate SHA-256 fingerprint %s\n", tlsCfg.fingerprint)
+	}
 	if !cfg.Loopback && cfg.OperatorToken == "" {
 		cfg.OperatorToken = "op_" + rand.Text()
 		fmt.Fprintf(stdout, "operator token for /_sandbox (listening beyond loopback): %s\n", cfg.OperatorToken)
@@ -88,7 +101,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// the percent at once would start a collection that competes with
 	// them for the CPU.
 	time.AfterFunc(startWindow, restoreGC)
-	if err := emulator.Serve(ctx, sb, ln, log, stdout); err != nil {
+	serve := emulator.Serve
+	if tlsCfg != nil {
+		serve = func(ctx context.Context, sb *emulator.Sandbox, ln net.Listener, log *slog.Logger, ready io.Writer) error {
+			return emulator.ServeTLS(ctx, sb, ln, tlsCfg.config, log, ready)
+		}
+	}
+	if err := serve(ctx, sb, ln, log, stdout); err != nil {
 		fmt.Fprintln(stderr, "sandbox:", err)
 		return exitRuntime
 	}

@@ -74,8 +74,12 @@ func newEnvLimits(t *testing.T, limits platform.Limits) *env {
 		t.Fatal(err)
 	}
 	appToken := core.AuthenticatorFunc(func(_ context.Context, tok string) (*core.Principal, error) {
-		if tok == "app-token-acme" {
+		switch tok {
+		case "app-token-acme":
 			return &core.Principal{Kind: core.KindApp, Tenant: "acme", ClientID: "cli_x", Scopes: []string{"cases:read"}}, nil
+		case partnerAcme, partnerGlobex:
+			tenant, _ := strings.CutPrefix(tok, "partner-token-")
+			return &core.Principal{Kind: core.KindApp, Tenant: tenant, ClientID: "cli_partner_" + tenant, Scopes: partnerScopes}, nil
 		}
 		return nil, core.ErrInvalidToken
 	})

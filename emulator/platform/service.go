@@ -46,6 +46,9 @@ type Config struct {
 	Events EventPublisher
 	// Tokens may be nil: service tokens then cannot be minted.
 	Tokens TokenMinter
+	// Issuer is the token issuer's base URL, which the federation
+	// metadata names (http://127.0.0.1:8080 when empty).
+	Issuer string
 }
 
 // Service serves the platform apps API.
@@ -59,6 +62,7 @@ type Service struct {
 	events   EventPublisher
 	tokens   TokenMinter
 	policies map[string]*policy
+	issuer   string
 }
 
 // New validates cfg and returns the service.
@@ -67,7 +71,10 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("platform: Clock, IDs and Fixtures are required")
 	}
 	s := &Service{clock: cfg.Clock, ids: cfg.IDs, fx: cfg.Fixtures, log: cfg.Logger, store: cfg.Store,
-		events: cfg.Events, tokens: cfg.Tokens, policies: map[string]*policy{}}
+		events: cfg.Events, tokens: cfg.Tokens, policies: map[string]*policy{}, issuer: cfg.Issuer}
+	if s.issuer == "" {
+		s.issuer = "http://127.0.0.1:8080"
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -95,22 +102,28 @@ func (s *Service) SetTokenMinter(m TokenMinter) { s.tokens = m }
 // API returns the platform API for the router.
 func (s *Service) API(doc *openapi3.T) core.API {
 	return core.API{Name: "platform", Doc: doc, Handlers: map[string]http.Handler{
-		"createApp":           http.HandlerFunc(s.createApp),
-		"listApps":            http.HandlerFunc(s.listApps),
-		"getApp":              http.HandlerFunc(s.getApp),
-		"updateApp":           http.HandlerFunc(s.updateApp),
-		"deleteApp":           http.HandlerFunc(s.deleteApp),
-		"reviewApp":           http.HandlerFunc(s.reviewApp),
-		"rotateAppSecret":     http.HandlerFunc(s.rotateSecret),
-		"listAppSecrets":      http.HandlerFunc(s.listSecrets),
-		"createServiceToken":  http.HandlerFunc(s.createServiceToken),
-		"listServiceTokens":   http.HandlerFunc(s.listServiceTokens),
-		"revokeServiceToken":  http.HandlerFunc(s.revokeServiceToken),
-		"listScopes":          http.HandlerFunc(s.listScopes),
-		"listAuditEvents":     http.HandlerFunc(s.listAudit),
-		"createAccessRequest": http.HandlerFunc(s.createAccessRequest),
-		"listAccessRequests":  http.HandlerFunc(s.listAccessRequests),
-		"getAccessRequest":    http.HandlerFunc(s.getAccessRequest),
+		"createApp":             http.HandlerFunc(s.createApp),
+		"listApps":              http.HandlerFunc(s.listApps),
+		"getApp":                http.HandlerFunc(s.getApp),
+		"updateApp":             http.HandlerFunc(s.updateApp),
+		"deleteApp":             http.HandlerFunc(s.deleteApp),
+		"reviewApp":             http.HandlerFunc(s.reviewApp),
+		"rotateAppSecret":       http.HandlerFunc(s.rotateSecret),
+		"listAppSecrets":        http.HandlerFunc(s.listSecrets),
+		"createServiceToken":    http.HandlerFunc(s.createServiceToken),
+		"listServiceTokens":     http.HandlerFunc(s.listServiceTokens),
+		"revokeServiceToken":    http.HandlerFunc(s.revokeServiceToken),
+		"listScopes":            http.HandlerFunc(s.listScopes),
+		"listAuditEvents":       http.HandlerFunc(s.listAudit),
+		"createAccessRequest":   http.HandlerFunc(s.createAccessRequest),
+		"listAccessRequests":    http.HandlerFunc(s.listAccessRequests),
+		"getAccessRequest":      http.HandlerFunc(s.getAccessRequest),
+		"getPolicy":             http.HandlerFunc(s.getPolicy),
+		"exportAuditEvents":     http.HandlerFunc(s.exportAuditEvents),
+		"createEnvironment":     http.HandlerFunc(s.createEnvironment),
+		"listEnvironments":      http.HandlerFunc(s.listEnvironments),
+		"getEnvironment":        http.HandlerFunc(s.getEnvironment),
+		"getFederationMetadata": http.HandlerFunc(s.federationMetadata),
 	}}
 }
 

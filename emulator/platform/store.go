@@ -28,6 +28,7 @@ const (
 	DefaultServiceTokensPerApp     = 100
 	DefaultAccessRequestsPerTenant = 200
 	DefaultAuditEventsPerTenant    = 10000
+	DefaultEnvironmentsPerTenant   = 20
 )
 
 // Limits bounds what one tenant keeps in a Store, so no tenant can grow
@@ -49,6 +50,9 @@ type Limits struct {
 	// AuditEventsPerTenant is the audit retention: past it, appending
 	// drops the tenant's oldest event.
 	AuditEventsPerTenant int
+	// EnvironmentsPerTenant bounds the environment records a tenant
+	// requests through environment onboarding.
+	EnvironmentsPerTenant int
 }
 
 // withDefaults fills the zero (or negative) fields.
@@ -58,7 +62,7 @@ func (l Limits) withDefaults() Limits {
 		def int
 	}{{&l.AppsPerTenant, DefaultAppsPerTenant}, {&l.SecretsPerApp, DefaultSecretsPerApp},
 		{&l.ServiceTokensPerApp, DefaultServiceTokensPerApp}, {&l.AccessRequestsPerTenant, DefaultAccessRequestsPerTenant},
-		{&l.AuditEventsPerTenant, DefaultAuditEventsPerTenant}} {
+		{&l.AuditEventsPerTenant, DefaultAuditEventsPerTenant}, {&l.EnvironmentsPerTenant, DefaultEnvironmentsPerTenant}} {
 		if *f.v <= 0 {
 			*f.v = f.def
 		}
@@ -145,6 +149,18 @@ type AccessRequest struct {
 	DecidedAt       time.Time
 }
 
+// Environment is an environment record requested through environment
+// onboarding. It is a record of the request, not a runtime tenant: it is
+// provisioning until ReadyAt on the sandbox clock, then ready.
+type Environment struct {
+	ID        string
+	Tenant    string
+	Name      string
+	Region    string
+	CreatedAt time.Time
+	ReadyAt   time.Time
+}
+
 // Store persists the platform surface's aggregates. Every implementation
 // passes the suite in platform/storetest. Lookups are tenant-scoped except
 // AppByClientID, which the token endpoint needs before it knows the tenant.
@@ -181,6 +197,12 @@ type Store interface {
 	ListAccessRequests(ctx context.Context, tenant string) ([]AccessRequest, error)
 	UpdateAccessRequest(ctx context.Context, id string, fn func(*AccessRequest) error) (AccessRequest, error)
 
+	// CreateEnvironment refuses past Limits.EnvironmentsPerTenant.
+	CreateEnvironment(ctx context.Context, e Environment) error
+	GetEnvironment(ctx context.Context, tenant, id string) (Environment, error)
+	// ListEnvironments returns the tenant's environments, oldest first.
+	ListEnvironments(ctx context.Context, tenant string) ([]Environment, error)
+
 	// Reset removes everything, or everything but the apps when keepApps.
 	Reset(ctx context.Context, keepApps bool) error
 
@@ -200,7 +222,8 @@ type MemoryStore struct {
 	appOrder map[string][]string // app ids by tenant, in creation order
 	audit    map[string]*auditRing
 	requests map[string]*AccessRequest
-	reqOrder map[string][]string // request ids by tenant, in creation order
+	reqOrder map[string][]string      // request ids by tenant, in creation order
+	envs     map[string][]Environment // by tenant, in creation order
 }
 
 var _ Store = (*MemoryStore)(nil)
@@ -471,5 +494,41 @@ func (s *MemoryStore) Reset(_ context.Context, keepApps bool) error {
 	}
 	s.audit = map[string]*auditRing{}
 	s.requests, s.reqOrder = map[string]*AccessRequest{}, map[string][]string{}
+	s.envs = map[string][]Environment{}
 	return nil
+}
+
+// CreateEnvironment stores e.
+func (s *MemoryStore) CreateEnvironment(_ context.Context, e Environment) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := s.envs[e.Tenant]
+	if slices.ContainsFunc(list, func(x Environment) bool { return x.ID == e.ID }) {
+		return ErrConflict
+	}
+	if len(list) >= s.limits.EnvironmentsPerTenant {
+		return &core.LimitError{Limit: "environments per tenant", Max: s.limits.EnvironmentsPerTenant,
+			Hint: "environments are kept until POST /_sandbox/reset"}
+	}
+	s.envs[e.Tenant] = append(list, e)
+	return nil
+}
+
+// GetEnvironment returns tenant's environment id.
+func (s *MemoryStore) GetEnvironment(_ context.Context, tenant, id string) (Environment, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, e := range s.envs[tenant] {
+		if e.ID == id {
+			return e, nil
+		}
+	}
+	return Environment{}, ErrNotFound
+}
+
+// ListEnvironments returns tenant's environments, oldest first.
+func (s *MemoryStore) ListEnvironments(_ context.Context, tenant string) ([]Environment, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return slices.Clone(s.envs[tenant]), nil
 }

@@ -22,17 +22,38 @@ const extra = 70
 // counting.
 func runLimits(t *testing.T, newStore func(*testing.T, platform.Limits) platform.Store) {
 	ctx := context.Background()
-	small := platform.Limits{AppsPerTenant: 3, SecretsPerApp: 2, ServiceTokensPerApp: 2, AccessRequestsPerTenant: 2, AuditEventsPerTenant: 4}
+	small := platform.Limits{AppsPerTenant: 3, SecretsPerApp: 2, ServiceTokensPerApp: 2, AccessRequestsPerTenant: 2, AuditEventsPerTenant: 4, EnvironmentsPerTenant: 2}
 
 	t.Run("defaults", func(t *testing.T) {
 		want := platform.Limits{AppsPerTenant: platform.DefaultAppsPerTenant, SecretsPerApp: platform.DefaultSecretsPerApp,
 			ServiceTokensPerApp: platform.DefaultServiceTokensPerApp, AccessRequestsPerTenant: platform.DefaultAccessRequestsPerTenant,
-			AuditEventsPerTenant: platform.DefaultAuditEventsPerTenant}
+			AuditEventsPerTenant: platform.DefaultAuditEventsPerTenant, EnvironmentsPerTenant: platform.DefaultEnvironmentsPerTenant}
 		if got := newStore(t, platform.Limits{}).Limits(); got != want {
 			t.Errorf("Limits() = %+v, want the defaults %+v", got, want)
 		}
 		if got := newStore(t, small).Limits(); got != small {
 			t.Errorf("Limits() = %+v, want %+v", got, small)
+		}
+	})
+
+	t.Run("environments per tenant", func(t *testing.T) {
+		s := newStore(t, small)
+		errs := parallel(small.EnvironmentsPerTenant+extra, func(i int) error {
+			return s.CreateEnvironment(ctx, platform.Environment{ID: fmt.Sprint("env_", i), Tenant: "acme"})
+		})
+		checkRefusals(t, errs, small.EnvironmentsPerTenant, "environments per tenant")
+		if list, _ := s.ListEnvironments(ctx, "acme"); len(list) != small.EnvironmentsPerTenant {
+			t.Errorf("%d environments stored, want %d", len(list), small.EnvironmentsPerTenant)
+		}
+		if err := s.CreateEnvironment(ctx, platform.Environment{ID: "env_globex", Tenant: "globex"}); err != nil {
+			t.Errorf("another tenant refused: %v", err)
+		}
+		if _, err := s.GetEnvironment(ctx, "acme", "env_globex"); !errors.Is(err, platform.ErrNotFound) {
+			t.Errorf("another tenant's environment = %v, want ErrNotFound", err)
+		}
+		_ = s.Reset(ctx, true)
+		if err := s.CreateEnvironment(ctx, platform.Environment{ID: "env_new", Tenant: "acme"}); err != nil {
+			t.Errorf("create after Reset: %v", err)
 		}
 	})
 
