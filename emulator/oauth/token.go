@@ -25,6 +25,9 @@ type tokenResponse struct {
 	ExpiresIn    int64  `json:"expires_in"`
 	Scope        string `json:"scope"`
 	RefreshToken string `json:"refresh_token,omitempty"`
+	// IDToken is issued when openid was granted (OpenID Connect Core
+	// §3.1.3.3, §12.2).
+	IDToken string `json:"id_token,omitempty"`
 }
 
 // grantHandler answers a token request of one grant type for a client
