@@ -7,7 +7,7 @@ import "github.com/getkin/kin-openapi/openapi3"
 // compiledDocs maps each compiled document to the digest of its YAML
 // source and the function that builds it (references unresolved).
 var compiledDocs = map[string]compiledDoc{
-	"platform.yaml": {digest: "0828aa9bad6431c35087f12f6e386e34d412a97bdcd5a34d37f9412a9eb8d3b9", build: platformDoc},
+	"platform.yaml": {digest: "927fcef3b4d3cf3596590b106895425359ded69dc860468bf64065873f67cd9b", build: platformDoc},
 	"oauth.yaml":    {digest: "1417c42ece30e2a20ea088a5047d481d659a0fd87c15c666e72b604ce90b05ee", build: oauthDoc},
 	"webhooks.yaml": {digest: "0c8016c674534f6c30bfdf77a06062bf86d1663cc56fa656178b2ab79bbbdfa2", build: webhooksDoc},
 	"graphql.yaml":  {digest: "a93abf05b3efaf308b86d83cd24544f534f5cd4ef03e7fe52f5efcd2c7f5d6ad", build: graphqlDoc},
@@ -278,6 +278,13 @@ func platformDoc() *openapi3.T {
 									Enum:        []any{"active", "pending_review"},
 								},
 							},
+							"token_endpoint_auth_method": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Description: "`none` for a public client, which has no secret.",
+									Enum:        []any{"client_secret_basic", "none"},
+								},
+							},
 							"updated_at": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
 									Type:        &openapi3.Types{"string"},
@@ -340,6 +347,13 @@ func platformDoc() *openapi3.T {
 									},
 								},
 							},
+							"token_endpoint_auth_method": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Description: "RFC 7591 §2. `none` registers a public client (a native or single-page app): no secret is issued, it sends only `client_id` to the token endpoint and must use PKCE. Allowed only where the tenant policy allows public clients (otherwise 403 `public_clients_not_allowed`) and only with authorization_code (and refresh_token).",
+									Enum:        []any{"client_secret_basic", "client_secret_post", "none"},
+								},
+							},
 						},
 						AdditionalProperties: openapi3.BoolSchema{
 							Has: new(false),
@@ -398,13 +412,12 @@ func platformDoc() *openapi3.T {
 							Ref: "#/components/schemas/App",
 						}, &openapi3.SchemaRef{
 							Value: &openapi3.Schema{
-								Type:     &openapi3.Types{"object"},
-								Required: []string{"client_secret"},
+								Type: &openapi3.Types{"object"},
 								Properties: openapi3.Schemas{
 									"client_secret": &openapi3.SchemaRef{
 										Value: &openapi3.Schema{
 											Type:        &openapi3.Types{"string"},
-											Description: "Shown only once. Store it in your secret manager.",
+											Description: "Shown only once. Store it in your secret manager. Absent for a public client.",
 										},
 									},
 								},

@@ -137,7 +137,10 @@ func (s *Service) validateAuthorize(q url.Values, ar *authzRequest) *Error {
 	case !validChallenge(challenge):
 		return newError(CodeInvalidRequest, "code_challenge must be the 43-character base64url SHA-256 of the verifier")
 	}
-	if challenge == "" && s.cfg.RequirePKCE {
+	switch {
+	case challenge == "" && ar.Client.Public:
+		return newError(CodeInvalidRequest, "code_challenge is required: a public client must use PKCE (RFC 9700 §2.1.1)")
+	case challenge == "" && s.cfg.RequirePKCE:
 		return newError(CodeInvalidRequest, "code_challenge is required: this sandbox runs with --require-pkce (OAuth 2.1 §4.1.1)")
 	}
 	ar.Challenge = challenge

@@ -52,6 +52,10 @@ func (s *Service) exchangeCode(r *http.Request, c Client, f form) (tokenResponse
 			// RFC 9700 §2.1.1: a verifier for a code without a challenge is
 			// a PKCE downgrade attempt.
 			e = newError(CodeInvalidGrant, "code_verifier was sent but the authorization request had no code_challenge")
+		case ac.Challenge == "" && c.Public:
+			// Never issued (the authorization endpoint refuses it), but
+			// PKCE is what authenticates a public client's exchange.
+			e = newError(CodeInvalidGrant, "a public client's code must carry a code_challenge")
 		case ac.Challenge != "" && !f.has("code_verifier"):
 			e = newError(CodeInvalidGrant, "code_verifier is required: the authorization request carried a code_challenge")
 		case ac.Challenge != "" && !verifierMatches(verifier, ac.Challenge):

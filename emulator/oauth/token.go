@@ -68,7 +68,7 @@ func (s *Service) handleToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, newError(CodeUnsupportedGrantType, "grant_type %q is not supported; use client_credentials, authorization_code or refresh_token", grant))
 		return
 	}
-	client, e := s.authenticateClient(r.Context(), r, f)
+	client, e := s.authenticateClient(r.Context(), r, f, true)
 	if e != nil {
 		writeError(w, e)
 		return
