@@ -35,6 +35,7 @@ func (d clientDirectory) LookupClient(ctx context.Context, clientID string) (oau
 		GrantTypes:   platform.ApprovedValues(a.GrantTypes),
 		RedirectURIs: platform.ApprovedValues(a.RedirectURIs),
 		Scopes:       platform.ApprovedValues(a.Scopes),
+		Public:       a.Public,
 	}, nil
 }
 

@@ -53,6 +53,9 @@ type Config struct {
 	// the clock (0: only on demand).
 	SigningAlg  string
 	KeyRotation time.Duration
+	// RequirePKCE refuses authorization requests without a PKCE
+	// code_challenge (OAuth 2.1); see oauth.Config.RequirePKCE.
+	RequirePKCE bool
 	// BlockLocalWebhookTargets refuses webhook URLs on loopback and private
 	// addresses (allowed by default, for local development).
 	BlockLocalWebhookTargets bool
@@ -211,7 +214,8 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 		return fail(err)
 	}
 	sb.oauth, err = oauth.New(oauth.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Logger: log.With("surface", "oauth"),
-		Clients: clientDirectory{sb.platform}, Issuer: cfg.Issuer, Keys: sb.keys, Faults: tokenFaults{sb.faults}})
+		Clients: clientDirectory{sb.platform}, Issuer: cfg.Issuer, Keys: sb.keys, Faults: tokenFaults{sb.faults},
+		RequirePKCE: cfg.RequirePKCE})
 	if err != nil {
 		return fail(err)
 	}

@@ -7,8 +7,8 @@ import "github.com/getkin/kin-openapi/openapi3"
 // compiledDocs maps each compiled document to the digest of its YAML
 // source and the function that builds it (references unresolved).
 var compiledDocs = map[string]compiledDoc{
-	"platform.yaml": {digest: "362829f18c33fe0bda8f1061e6b4d8a5f4bcf0de55bffbeccdb55348a445b648", build: platformDoc},
-	"oauth.yaml":    {digest: "9d88a219a2cd24b9559ccc144a7cb3f97a3641caaa64d44f1505b3ff9653d69c", build: oauthDoc},
+	"platform.yaml": {digest: "7a368253e7cc5fe47e29821ed2fa029edb8ba74cf17c4caf42432b00d4cb259e", build: platformDoc},
+	"oauth.yaml":    {digest: "1417c42ece30e2a20ea088a5047d481d659a0fd87c15c666e72b604ce90b05ee", build: oauthDoc},
 	"webhooks.yaml": {digest: "0c8016c674534f6c30bfdf77a06062bf86d1663cc56fa656178b2ab79bbbdfa2", build: webhooksDoc},
 	"graphql.yaml":  {digest: "a93abf05b3efaf308b86d83cd24544f534f5cd4ef03e7fe52f5efcd2c7f5d6ad", build: graphqlDoc},
 	"sandbox.yaml":  {digest: "2f6a7cfa542e09854eb91c18118af43dec6ea36b94584ca0e290ae7f8abbe0cb", build: sandboxDoc},
@@ -278,6 +278,13 @@ func platformDoc() *openapi3.T {
 									Enum:        []any{"active", "pending_review"},
 								},
 							},
+							"token_endpoint_auth_method": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Description: "`none` for a public client, which has no secret.",
+									Enum:        []any{"client_secret_basic", "none"},
+								},
+							},
 							"updated_at": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
 									Type:        &openapi3.Types{"string"},
@@ -340,6 +347,13 @@ func platformDoc() *openapi3.T {
 									},
 								},
 							},
+							"token_endpoint_auth_method": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Description: "RFC 7591 §2. `none` registers a public client (a native or single-page app): no secret is issued, it sends only `client_id` to the token endpoint and must use PKCE. Allowed only where the tenant policy allows public clients (otherwise 403 `public_clients_not_allowed`) and only with authorization_code (and refresh_token).",
+									Enum:        []any{"client_secret_basic", "client_secret_post", "none"},
+								},
+							},
 						},
 						AdditionalProperties: openapi3.BoolSchema{
 							Has: new(false),
@@ -398,13 +412,12 @@ func platformDoc() *openapi3.T {
 							Ref: "#/components/schemas/App",
 						}, &openapi3.SchemaRef{
 							Value: &openapi3.Schema{
-								Type:     &openapi3.Types{"object"},
-								Required: []string{"client_secret"},
+								Type: &openapi3.Types{"object"},
 								Properties: openapi3.Schemas{
 									"client_secret": &openapi3.SchemaRef{
 										Value: &openapi3.Schema{
 											Type:        &openapi3.Types{"string"},
-											Description: "Shown only once. Store it in your secret manager.",
+											Description: "Shown only once. Store it in your secret manager. Absent for a public client.",
 										},
 									},
 								},
@@ -2966,6 +2979,16 @@ func oauthDoc() *openapi3.T {
 									Type: &openapi3.Types{"boolean"},
 								},
 							},
+							"claims_supported": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type: &openapi3.Types{"array"},
+									Items: &openapi3.SchemaRef{
+										Value: &openapi3.Schema{
+											Type: &openapi3.Types{"string"},
+										},
+									},
+								},
+							},
 							"code_challenge_methods_supported": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
 									Type: &openapi3.Types{"array"},
@@ -3019,6 +3042,11 @@ func oauthDoc() *openapi3.T {
 							"jwks_uri": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
 									Type: &openapi3.Types{"string"},
+								},
+							},
+							"request_uri_parameter_supported": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type: &openapi3.Types{"boolean"},
 								},
 							},
 							"resource_indicators_supported": &openapi3.SchemaRef{
@@ -3096,6 +3124,11 @@ func oauthDoc() *openapi3.T {
 									},
 								},
 							},
+							"userinfo_endpoint": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type: &openapi3.Types{"string"},
+								},
+							},
 						},
 					},
 				},
@@ -3107,7 +3140,7 @@ func oauthDoc() *openapi3.T {
 							"error": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
 									Type: &openapi3.Types{"string"},
-									Enum: []any{"invalid_request", "invalid_client", "invalid_grant", "unauthorized_client", "unsupported_grant_type", "invalid_scope", "invalid_target", "server_error"},
+									Enum: []any{"invalid_request", "invalid_client", "invalid_grant", "unauthorized_client", "unsupported_grant_type", "invalid_scope", "invalid_target", "server_error", "temporarily_unavailable", "invalid_token", "insufficient_scope"},
 								},
 							},
 							"error_description": &openapi3.SchemaRef{
@@ -3184,7 +3217,7 @@ func oauthDoc() *openapi3.T {
 							"client_id": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
 									Type:        &openapi3.Types{"string"},
-									Description: "The app's client ID (client_secret_post).",
+									Description: "The app's client ID (client_secret_post, or a public client's only credential).",
 								},
 							},
 							"client_secret": &openapi3.SchemaRef{
@@ -3263,6 +3296,12 @@ func oauthDoc() *openapi3.T {
 									Description: "Lifetime in seconds, 3600; under a sandbox token_expiry fault the lifetime the token was given (1 for a token issued already expired).",
 								},
 							},
+							"id_token": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Description: "The OpenID Connect ID token, RS256-signed; issued by the authorization_code and refresh_token grants when `openid` was granted.",
+								},
+							},
 							"refresh_token": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
 									Type:        &openapi3.Types{"string"},
@@ -3284,8 +3323,75 @@ func oauthDoc() *openapi3.T {
 						},
 					},
 				},
+				"UserInfo": &openapi3.SchemaRef{
+					Value: &openapi3.Schema{
+						Type:        &openapi3.Types{"object"},
+						Description: "`sub`, then per scope: `name`, `locale` and custom claims (profile), `email` and `email_verified` (email).",
+						Required:    []string{"sub"},
+						Properties: openapi3.Schemas{
+							"email": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type: &openapi3.Types{"string"},
+								},
+							},
+							"email_verified": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type: &openapi3.Types{"boolean"},
+								},
+							},
+							"locale": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type: &openapi3.Types{"string"},
+								},
+							},
+							"name": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type: &openapi3.Types{"string"},
+								},
+							},
+							"sub": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type: &openapi3.Types{"string"},
+								},
+							},
+						},
+						AdditionalProperties: openapi3.BoolSchema{
+							Has: new(true),
+						},
+					},
+				},
 			},
 			Responses: openapi3.ResponseBodies{
+				"BearerError": &openapi3.ResponseRef{
+					Value: &openapi3.Response{
+						Description: new("An RFC 6750 §3 bearer-token error."),
+						Headers: openapi3.Headers{
+							"WWW-Authenticate": &openapi3.HeaderRef{
+								Value: &openapi3.Header{
+									Parameter: openapi3.Parameter{
+										Description: "The Bearer challenge with `error` and `error_description`.",
+										Schema: &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Type: &openapi3.Types{"string"},
+											},
+										},
+									},
+								},
+							},
+						},
+						Content: openapi3.Content{
+							"application/json": &openapi3.MediaType{
+								Schema: &openapi3.SchemaRef{
+									Ref: "#/components/schemas/OAuthError",
+								},
+								Example: map[string]any{
+									"error":             "invalid_token",
+									"error_description": "the token was revoked",
+								},
+							},
+						},
+					},
+				},
 				"InvalidClient": &openapi3.ResponseRef{
 					Value: &openapi3.Response{
 						Description: new("Client authentication failed (RFC 6749 §5.2 `invalid_client`)."),
@@ -3332,11 +3438,32 @@ func oauthDoc() *openapi3.T {
 						},
 					},
 				},
+				"UserInfo": &openapi3.ResponseRef{
+					Value: &openapi3.Response{
+						Description: new("The user's claims (OpenID Connect Core §5.3.2)."),
+						Content: openapi3.Content{
+							"application/json": &openapi3.MediaType{
+								Schema: &openapi3.SchemaRef{
+									Ref: "#/components/schemas/UserInfo",
+								},
+								Example: map[string]any{
+									"email":          "alice@acme.example",
+									"email_verified": true,
+									"groups":         []any{"fraud-team", "emea"},
+									"locale":         "en-US",
+									"name":           "Alice Martin",
+									"roles":          []any{"investigator", "case-admin"},
+									"sub":            "usr_acme_alice",
+								},
+							},
+						},
+					},
+				},
 			},
 		},
 		Info: &openapi3.Info{
 			Title:       "Argus OAuth 2 token service",
-			Description: "Approved token issuance flows for user-delegated access (authorization\ncode with PKCE) and machine-to-machine automation (client credentials).\n\n**Access tokens** are JWTs of the RFC 9068 profile (header `typ: at+jwt`\nand `kid`; claims `iss`, `sub`, `aud`, `exp`, `iat`, `nbf`, `jti`,\n`client_id`, `scope` and `tenant`) signed with the key published at\n`/.well-known/jwks.json`. Validate them against that JWKS: check the\nsignature with the key named by `kid`, `typ`, `iss`, `aud` (the\nresource you serve) and `exp`.\n\n**Lifetimes**: access tokens 1 hour, refresh tokens 30 days (rotated on\nevery use), authorization codes 60 seconds and single-use.\n\n**Audiences**: every token names `ISSUER/v1/platform`; `cases:*` and\n`users:*` add `ISSUER/v1/graphql`; `webhooks:*` adds\n`ISSUER/v1/webhooks`. A `resource` parameter (RFC 8707) replaces that\ndefault with the resources it names.\n\n**Errors** follow RFC 6749 §5.2: a JSON object with `error` and\n`error_description`, never problem+json. Token, revocation and\nintrospection responses carry `Cache-Control: no-store`.\n\nEvery Argus app is a confidential client: it authenticates with its\nclient secret by `client_secret_basic` (HTTP Basic, the id and secret\nform-encoded first) or `client_secret_post` (in the body), never both,\nand never in the query string. A rotated secret keeps working during\nits grace period.\n",
+			Description: "Approved token issuance flows for user-delegated access (authorization\ncode with PKCE) and machine-to-machine automation (client credentials).\n\n**Access tokens** are JWTs of the RFC 9068 profile (header `typ: at+jwt`\nand `kid`; claims `iss`, `sub`, `aud`, `exp`, `iat`, `nbf`, `jti`,\n`client_id`, `scope` and `tenant`) signed with the key published at\n`/.well-known/jwks.json`. Validate them against that JWKS: check the\nsignature with the key named by `kid`, `typ`, `iss`, `aud` (the\nresource you serve) and `exp`.\n\n**Lifetimes**: access tokens 1 hour, refresh tokens 30 days (rotated on\nevery use), authorization codes 60 seconds and single-use.\n\n**Audiences**: every token names `ISSUER/v1/platform`; `cases:*` and\n`users:*` add `ISSUER/v1/graphql`; `webhooks:*` adds\n`ISSUER/v1/webhooks`. A `resource` parameter (RFC 8707) replaces that\ndefault with the resources it names.\n\n**Errors** follow RFC 6749 §5.2: a JSON object with `error` and\n`error_description`, never problem+json. Token, revocation and\nintrospection responses carry `Cache-Control: no-store`.\n\n**OpenID Connect**: `scope=openid` (with `profile`, `email`) on the\nauthorization code flow also returns an `id_token` (OpenID Connect Core\n1.0), always RS256-signed with its own key of the JWKS whatever the\naccess-token algorithm: header `typ: JWT`; claims `iss`, `sub` (the\nuser), `aud` (the client ID), `exp`, `iat`, `auth_time`, `nonce` (the\nauthorization request's), `at_hash`, and per scope `name`, `locale` and\nthe user's custom claims (`profile`), `email` and `email_verified`\n(`email`). The OpenID scopes are open to every app approved for\nauthorization_code, whatever its approved scopes, but only when asked\nfor explicitly. `/v1/oauth/userinfo` returns the same user claims.\n\nApps are confidential clients: they authenticate with their client\nsecret by `client_secret_basic` (HTTP Basic, the id and secret\nform-encoded first) or `client_secret_post` (in the body), never both,\nand never in the query string. A rotated secret keeps working during\nits grace period. Where the tenant allows it, an app may be registered\nas a public client (`token_endpoint_auth_method: none`): it has no\nsecret, sends only `client_id`, and must use PKCE.\n",
 			Version:     "1.0",
 		},
 		Paths: newPaths(map[string]any{}, map[string]*openapi3.PathItem{
@@ -3407,7 +3534,7 @@ func oauthDoc() *openapi3.T {
 				Get: &openapi3.Operation{
 					Tags:        []string{"discovery"},
 					Summary:     "OpenID Connect discovery document",
-					Description: "The same metadata in the shape of OpenID Connect Discovery 1.0, for\nclients that locate the JWKS through it. The sandbox issues no ID\ntokens; `id_token_signing_alg_values_supported` names the access\ntoken signing algorithm.\n",
+					Description: "OpenID Connect Discovery 1.0: the same document as the RFC 8414\nmetadata. `id_token_signing_alg_values_supported` is `[RS256]`, the\nID tokens' algorithm; `access_token_signing_alg_values_supported`\nnames the access tokens' (ES256 by default): a client verifying\naccess tokens with an OpenID library must allow that one.\n",
 					OperationID: "openIDConfiguration",
 					Responses: newResponses(map[string]any{}, map[string]*openapi3.ResponseRef{
 						"200": &openapi3.ResponseRef{
@@ -3433,7 +3560,7 @@ func oauthDoc() *openapi3.T {
 				Get: &openapi3.Operation{
 					Tags:        []string{"authorization"},
 					Summary:     "Authorization endpoint",
-					Description: "RFC 6749 §4.1.1. `client_id` and `redirect_uri` are validated first:\n`redirect_uri` must equal a URI registered for the app (a loopback\nURI such as `http://127.0.0.1/callback` may use any port, RFC 8252\n§7.3); their errors are shown as an HTML page and never redirected.\nEvery later error is sent to the redirect URI with `error`,\n`error_description`, `state` and `iss` (RFC 9207).\n\nWithout a signed-in user the endpoint shows an HTML sign-in page\nlisting the tenant's users, then a consent page naming the scopes;\napproving redirects with `code`, `state` and `iss`. PKCE is\nsupported with `code_challenge_method=S256` only (`plain` is\nrefused).\n\n**Sandbox only:** `login_hint=<user email or id>` signs that user in\nand consents at once, redirecting straight away — for headless\ntests.\n",
+					Description: "RFC 6749 §4.1.1. `client_id` and `redirect_uri` are validated first:\n`redirect_uri` must equal a URI registered for the app (a loopback\nURI such as `http://127.0.0.1/callback` may use any port, RFC 8252\n§7.3); their errors are shown as an HTML page and never redirected.\nEvery later error is sent to the redirect URI with `error`,\n`error_description`, `state` and `iss` (RFC 9207).\n\nWithout a signed-in user the endpoint shows an HTML sign-in page\nlisting the tenant's users, then a consent page naming the scopes;\napproving redirects with `code`, `state` and `iss`. PKCE is\nsupported with `code_challenge_method=S256` only (`plain` is\nrefused); a request without `code_challenge` is refused\n(`invalid_request`, redirected) for public clients, and for every\nclient when the sandbox runs with `--require-pkce`.\n\n**Sandbox only:** `login_hint=<user email or id>` signs that user in\nand consents at once, redirecting straight away — for headless\ntests.\n",
 					OperationID: "authorize",
 					Parameters: openapi3.Parameters{&openapi3.ParameterRef{
 						Value: &openapi3.Parameter{
@@ -3537,6 +3664,18 @@ func oauthDoc() *openapi3.T {
 								},
 							},
 							Example: []any{"http://127.0.0.1:8080/v1/graphql"},
+						},
+					}, &openapi3.ParameterRef{
+						Value: &openapi3.Parameter{
+							Name:        "nonce",
+							In:          "query",
+							Description: "OpenID Connect: echoed in the ID token's `nonce` claim (at most 512 characters).",
+							Schema: &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type: &openapi3.Types{"string"},
+								},
+							},
+							Example: "n-0S6_WzA2Mj",
 						},
 					}, &openapi3.ParameterRef{
 						Value: &openapi3.Parameter{
@@ -3925,6 +4064,59 @@ func oauthDoc() *openapi3.T {
 						},
 						"401": &openapi3.ResponseRef{
 							Ref: "#/components/responses/InvalidClient",
+						},
+						"405": &openapi3.ResponseRef{
+							Ref: "#/components/responses/OAuthError",
+						},
+						"413": &openapi3.ResponseRef{
+							Ref: "#/components/responses/OAuthError",
+						},
+						"500": &openapi3.ResponseRef{
+							Ref: "#/components/responses/OAuthError",
+						},
+					}),
+					Security: &openapi3.SecurityRequirements{},
+				},
+			},
+			"/v1/oauth/userinfo": &openapi3.PathItem{
+				Get: &openapi3.Operation{
+					Tags:        []string{"tokens"},
+					Summary:     "Claims of the signed-in user",
+					Description: "OpenID Connect Core §5.3. The access token, sent as\n`Authorization: Bearer`, must be a user's and carry `openid`; the\nclaims are those its scopes release, with `sub` equal to the ID\ntoken's. Errors follow RFC 6750 §3: 401 with `WWW-Authenticate:\nBearer` for a missing or invalid token, 403 `insufficient_scope`\nfor a token without `openid`. POST answers the same.\n",
+					OperationID: "userinfo",
+					Responses: newResponses(map[string]any{}, map[string]*openapi3.ResponseRef{
+						"200": &openapi3.ResponseRef{
+							Ref: "#/components/responses/UserInfo",
+						},
+						"401": &openapi3.ResponseRef{
+							Ref: "#/components/responses/BearerError",
+						},
+						"403": &openapi3.ResponseRef{
+							Ref: "#/components/responses/BearerError",
+						},
+						"405": &openapi3.ResponseRef{
+							Ref: "#/components/responses/OAuthError",
+						},
+						"500": &openapi3.ResponseRef{
+							Ref: "#/components/responses/OAuthError",
+						},
+					}),
+					Security: &openapi3.SecurityRequirements{},
+				},
+				Post: &openapi3.Operation{
+					Tags:        []string{"tokens"},
+					Summary:     "Claims of the signed-in user (POST)",
+					Description: "The same as GET (OpenID Connect Core §5.3.1); any body is ignored.",
+					OperationID: "userinfoPost",
+					Responses: newResponses(map[string]any{}, map[string]*openapi3.ResponseRef{
+						"200": &openapi3.ResponseRef{
+							Ref: "#/components/responses/UserInfo",
+						},
+						"401": &openapi3.ResponseRef{
+							Ref: "#/components/responses/BearerError",
+						},
+						"403": &openapi3.ResponseRef{
+							Ref: "#/components/responses/BearerError",
 						},
 						"405": &openapi3.ResponseRef{
 							Ref: "#/components/responses/OAuthError",

@@ -41,6 +41,7 @@ type options struct {
 	operatorToken string
 	faultsFile    string
 	pprofAddr     string
+	requirePKCE   bool
 
 	allowedHosts     []string
 	pprofAllowRemote bool
@@ -72,6 +73,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.keyRotation, "key-rotation", envDuration("KEY_ROTATION"), "rotate the signing key on this period (0: only on demand)")
 	fs.BoolVar(&o.localTargets, "allow-local-webhook-targets", env("ALLOW_LOCAL_WEBHOOK_TARGETS", "true") == "true", "allow webhook URLs on loopback and private addresses (turn off on shared deployments)")
 	fs.StringVar(&o.operatorToken, "operator-token", "", "bearer token for /_sandbox (required off loopback; generated and printed when empty); prefer env ARGUS_SANDBOX_OPERATOR_TOKEN: a command line is visible to every local user")
+	fs.BoolVar(&o.requirePKCE, "require-pkce", env("REQUIRE_PKCE", "false") == "true", "refuse authorization requests without a PKCE code_challenge, as OAuth 2.1 does (env ARGUS_SANDBOX_REQUIRE_PKCE)")
 	fs.StringVar(&o.faultsFile, "faults", env("FAULTS", ""), "YAML or JSON file of fault rules loaded at start")
 	fs.StringVar(&o.pprofAddr, "pprof", env("PPROF", ""), "serve net/http/pprof on this separate address, e.g. 127.0.0.1:6060 (off when empty)")
 	fs.BoolVar(&o.pprofAllowRemote, "pprof-allow-remote", env("PPROF_ALLOW_REMOTE", "false") == "true", "let --pprof listen beyond loopback (the profiles have no authentication)")
@@ -177,7 +179,7 @@ func (o *options) config(log *slog.Logger) (emulator.Config, error) {
 	}
 	cfg := emulator.Config{Issuer: strings.TrimSuffix(o.issuer, "/"), Logger: log, Seed: o.seed,
 		SigningAlg: o.signingAlg, KeyRotation: o.keyRotation, BlockLocalWebhookTargets: !o.localTargets,
-		OperatorToken: o.operatorToken, Loopback: control.LoopbackAddr(o.addr)}
+		OperatorToken: o.operatorToken, Loopback: control.LoopbackAddr(o.addr), RequirePKCE: o.requirePKCE}
 	cfg.ShutdownTimeout = o.shutdownTimeout
 	if o.faultsFile != "" {
 		data, err := os.ReadFile(o.faultsFile)

@@ -51,3 +51,34 @@ func TestOperatorTokenIsNeverEchoed(t *testing.T) {
 		}
 	})
 }
+
+// TestRequirePKCEFlag checks --require-pkce and its environment variable
+// reach the emulator's config.
+func TestRequirePKCEFlag(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		env  string
+		args []string
+		want bool
+	}{
+		{"default", "", nil, false},
+		{"flag", "", []string{"--require-pkce"}, true},
+		{"environment", "true", nil, true},
+		{"flag wins", "true", []string{"--require-pkce=false"}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("ARGUS_SANDBOX_REQUIRE_PKCE", tt.env)
+			o, err := parseFlags(tt.args, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := o.config(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.RequirePKCE != tt.want {
+				t.Errorf("RequirePKCE = %v, want %v", cfg.RequirePKCE, tt.want)
+			}
+		})
+	}
+}

@@ -33,6 +33,7 @@ type authzRequest struct {
 	Scopes      []string
 	Resources   []string
 	Challenge   string
+	Nonce       string
 	UserID      string
 	Expires     time.Time
 }
@@ -116,7 +117,7 @@ func (s *Service) validateAuthorize(q url.Values, ar *authzRequest) *Error {
 		return newError(CodeUnauthorizedClient, "the app is not approved for the authorization_code grant")
 	}
 	f := form(q)
-	scopes, e := resolveScopes(f, s.grantable(ar.Client))
+	scopes, e := resolveScopes(f, s.userGrantable(ar.Client))
 	if e != nil {
 		return e
 	}
@@ -136,9 +137,21 @@ func (s *Service) validateAuthorize(q url.Values, ar *authzRequest) *Error {
 	case !validChallenge(challenge):
 		return newError(CodeInvalidRequest, "code_challenge must be the 43-character base64url SHA-256 of the verifier")
 	}
+	switch {
+	case challenge == "" && ar.Client.Public:
+		return newError(CodeInvalidRequest, "code_challenge is required: a public client must use PKCE (RFC 9700 §2.1.1)")
+	case challenge == "" && s.cfg.RequirePKCE:
+		return newError(CodeInvalidRequest, "code_challenge is required: this sandbox runs with --require-pkce (OAuth 2.1 §4.1.1)")
+	}
 	ar.Challenge = challenge
+	if ar.Nonce = q.Get("nonce"); len(ar.Nonce) > maxNonce {
+		return newError(CodeInvalidRequest, "nonce is longer than %d characters", maxNonce)
+	}
 	return nil
 }
+
+// maxNonce bounds the nonce stored with a code and echoed in its ID token.
+const maxNonce = 512
 
 func (s *Service) tenantUser(tenant, idOrEmail string) (*fixtures.User, bool) {
 	t, ok := s.cfg.Fixtures.Tenant(tenant)
@@ -179,7 +192,7 @@ func (s *Service) issueCode(ctx context.Context, ar *authzRequest) (string, erro
 	err := s.store.CreateCode(ctx, AuthCode{
 		Hash: hashSecret(code), ClientID: ar.Client.ClientID, Tenant: ar.Client.Tenant, UserID: ar.UserID,
 		RedirectURI: ar.RedirectURI, Challenge: ar.Challenge, Scopes: ar.Scopes, Resources: ar.Resources,
-		AuthTime: now, Expires: now.Add(CodeTTL),
+		Nonce: ar.Nonce, AuthTime: now, Expires: now.Add(CodeTTL),
 	})
 	return code, err
 }

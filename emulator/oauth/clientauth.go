@@ -56,9 +56,10 @@ func readForm(r *http.Request) (form, *Error) {
 
 // authenticateClient authenticates the client of a token, revocation or
 // introspection request by client_secret_basic or client_secret_post
-// (RFC 6749 §2.3.1). Every Argus app is a confidential client, so a
-// request without credentials is refused.
-func (s *Service) authenticateClient(ctx context.Context, r *http.Request, f form) (Client, *Error) {
+// (RFC 6749 §2.3.1). A request with a client_id and no credentials is
+// accepted only from a public client, and only when allowPublic (the
+// token endpoint, where PKCE stands in for the secret).
+func (s *Service) authenticateClient(ctx context.Context, r *http.Request, f form, allowPublic bool) (Client, *Error) {
 	var id, secret string
 	header := r.Header.Get("Authorization")
 	switch {
@@ -83,7 +84,7 @@ func (s *Service) authenticateClient(ctx context.Context, r *http.Request, f for
 			return Client{}, errInvalidClient("client_secret was sent without client_id")
 		}
 	case f.has("client_id"):
-		return Client{}, errInvalidClient("client authentication is required: every Argus app is a confidential client; send its secret by client_secret_basic or client_secret_post")
+		return s.publicClient(ctx, f.get("client_id"), allowPublic)
 	default:
 		return Client{}, errInvalidClient("client authentication is required (client_secret_basic or client_secret_post)")
 	}
@@ -101,6 +102,26 @@ func (s *Service) authenticateClient(ctx context.Context, r *http.Request, f for
 	if !ok {
 		// Same answer as an unknown client: no client_id enumeration.
 		return Client{}, errInvalidClient("unknown client or wrong secret")
+	}
+	return c, nil
+}
+
+// publicClient authenticates a request that sent only its client_id
+// (RFC 6749 §2.3: a public client's "none"), which only a public client
+// may do, and only at the token endpoint.
+func (s *Service) publicClient(ctx context.Context, id string, allowPublic bool) (Client, *Error) {
+	const confidential = "client authentication is required: this app is a confidential client; send its secret by client_secret_basic or client_secret_post"
+	c, err := s.clients.LookupClient(ctx, id)
+	switch {
+	case errors.Is(err, ErrUnknownClient):
+		// The same answer as a confidential client's: no enumeration.
+		return Client{}, errInvalidClient(confidential)
+	case err != nil:
+		return Client{}, errServer(err)
+	case !c.Public:
+		return Client{}, errInvalidClient(confidential)
+	case !allowPublic:
+		return Client{}, errInvalidClient("a public client cannot authenticate here: revocation and introspection need a confidential client")
 	}
 	return c, nil
 }

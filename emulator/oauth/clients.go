@@ -16,6 +16,9 @@ type Client struct {
 	GrantTypes   []string
 	RedirectURIs []string
 	Scopes       []string
+	// Public marks a public client (RFC 6749 §2.1, token_endpoint_auth_method
+	// none): it authenticates with its client_id alone and must use PKCE.
+	Public bool
 }
 
 // ErrUnknownClient is returned by a ClientDirectory for a client_id that is

@@ -22,7 +22,15 @@ func TestDiscoveryWithGoOIDC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	verifier := provider.Verifier(&oidc.Config{ClientID: e.url + "/v1/webhooks", Now: e.clock.Now})
+	// Access tokens are not ID tokens: their algorithm is the one
+	// access_token_signing_alg_values_supported names.
+	var meta struct {
+		Algs []string `json:"access_token_signing_alg_values_supported"`
+	}
+	if err := provider.Claims(&meta); err != nil {
+		t.Fatal(err)
+	}
+	verifier := provider.Verifier(&oidc.Config{ClientID: e.url + "/v1/webhooks", Now: e.clock.Now, SupportedSigningAlgs: meta.Algs})
 	before := e.clientToken("webhooks:read")
 	if _, err := verifier.Verify(ctx, before); err != nil {
 		t.Fatal(err)
@@ -59,7 +67,21 @@ func TestDiscoveryWithGoOIDC(t *testing.T) {
 	}
 }
 
+// jwks returns the access-token keys of the JWKS: those of ID tokens are
+// left out (TestIDTokenKeyRotates covers them).
 func (e *env) jwks() []map[string]any {
+	e.t.Helper()
+	all := e.jwksAll()
+	ids, accessAlg := e.idKIDs(), string(e.svc.keys.alg)
+	// A retired ID key may be gone from the keyring but still in a stale
+	// document: outside RS256 keyrings, the algorithm tells it apart.
+	return slices.DeleteFunc(all, func(k map[string]any) bool {
+		return slices.Contains(ids, k["kid"].(string)) || accessAlg != IDTokenSigningAlg && k["alg"] == IDTokenSigningAlg
+	})
+}
+
+// jwksAll returns every key of the JWKS.
+func (e *env) jwksAll() []map[string]any {
 	e.t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, e.url+"/.well-known/jwks.json", nil)
 	res := e.do(req)
@@ -67,6 +89,20 @@ func (e *env) jwks() []map[string]any {
 	raw, _ := json.Marshal(res.body)
 	_ = json.Unmarshal(raw, &doc)
 	return doc.Keys
+}
+
+// idKIDs names the ID-token keys the keyring holds, current first.
+func (e *env) idKIDs() []string {
+	k := e.svc.keys
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	var out []string
+	for _, key := range append([]*signingKey{k.idCurrent}, k.idRetired...) {
+		if key != nil {
+			out = append(out, key.kid)
+		}
+	}
+	return out
 }
 
 // TestJWKSPublishesPublicKeysOnly checks every algorithm's JWKS: no
@@ -107,8 +143,8 @@ func TestMetadata(t *testing.T) {
 			for _, s := range res.body["scopes_supported"].([]any) {
 				scopes = append(scopes, s.(string))
 			}
-			if want := []string{"cases:read", "cases:write", "webhooks:read", "webhooks:write", "users:read"}; !slices.Equal(scopes, want) {
-				t.Errorf("scopes_supported = %v, want the published scopes %v", scopes, want)
+			if want := []string{"openid", "profile", "email", "cases:read", "cases:write", "webhooks:read", "webhooks:write", "users:read"}; !slices.Equal(scopes, want) {
+				t.Errorf("scopes_supported = %v, want the OpenID and published scopes %v", scopes, want)
 			}
 			if m := res.body["code_challenge_methods_supported"].([]any); len(m) != 1 || m[0] != "S256" {
 				t.Errorf("code_challenge_methods_supported = %v", m)

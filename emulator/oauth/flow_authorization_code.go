@@ -9,6 +9,7 @@ package oauth
 import (
 	"errors"
 	"net/http"
+	"slices"
 )
 
 // codeError carries a refusal out of the UpdateCode closure.
@@ -51,6 +52,10 @@ func (s *Service) exchangeCode(r *http.Request, c Client, f form) (tokenResponse
 			// RFC 9700 §2.1.1: a verifier for a code without a challenge is
 			// a PKCE downgrade attempt.
 			e = newError(CodeInvalidGrant, "code_verifier was sent but the authorization request had no code_challenge")
+		case ac.Challenge == "" && c.Public:
+			// Never issued (the authorization endpoint refuses it), but
+			// PKCE is what authenticates a public client's exchange.
+			e = newError(CodeInvalidGrant, "a public client's code must carry a code_challenge")
 		case ac.Challenge != "" && !f.has("code_verifier"):
 			e = newError(CodeInvalidGrant, "code_verifier is required: the authorization request carried a code_challenge")
 		case ac.Challenge != "" && !verifierMatches(verifier, ac.Challenge):
@@ -76,12 +81,20 @@ func (s *Service) exchangeCode(r *http.Request, c Client, f form) (tokenResponse
 	}
 	// The scope of the code's authorization, less any approval the app lost
 	// since; RFC 6749 §4.1.3 defines no scope parameter here.
-	scopes := stillGranted(ac.Scopes, s.grantable(c))
+	scopes := stillGranted(ac.Scopes, s.userGrantable(c))
 	res, e := s.narrowResources(f, ac.Scopes, ac.Resources)
 	if e != nil {
 		return fail(e)
 	}
 	g := Grant{ID: grantID, Tenant: ac.Tenant, ClientID: c.ClientID, UserID: ac.UserID,
 		Scopes: ac.Scopes, Resources: ac.Resources, AuthTime: ac.AuthTime, Expires: now.Add(AccessTokenTTL)}
-	return s.issueForGrant(ctx, c, g, GrantAuthorizationCode, scopes, res, true)
+	resp, is, e := s.issueForGrant(ctx, c, g, GrantAuthorizationCode, scopes, res, true)
+	if e == nil && slices.Contains(scopes, ScopeOpenID) {
+		// OpenID Connect Core §3.1.3.3: the ID token comes with the tokens.
+		var err error
+		if resp.IDToken, err = s.mintIDToken(g, c.ClientID, scopes, is.token, ac.Nonce); err != nil {
+			return fail(errServer(err))
+		}
+	}
+	return resp, is, e
 }

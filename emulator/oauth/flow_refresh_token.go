@@ -6,6 +6,7 @@ package oauth
 import (
 	"errors"
 	"net/http"
+	"slices"
 )
 
 // refresh is the refresh token grant (RFC 6749 §6) with rotation: every
@@ -42,7 +43,7 @@ func (s *Service) refresh(r *http.Request, c Client, f form) (tokenResponse, iss
 	// Scope may only narrow (RFC 6749 §6); the new refresh token keeps the
 	// grant's full scope. Checked before rotation: a refused request must
 	// not burn the token.
-	scopes, e := resolveScopes(f, stillGranted(g.Scopes, s.grantable(c)))
+	scopes, e := resolveScopes(f, stillGranted(g.Scopes, s.userGrantable(c)))
 	if e != nil {
 		return fail(e)
 	}
@@ -72,7 +73,16 @@ func (s *Service) refresh(r *http.Request, c Client, f form) (tokenResponse, iss
 	case err != nil:
 		return fail(errServer(err))
 	}
-	return s.issueForGrant(ctx, c, g, GrantRefreshToken, scopes, res, false)
+	resp, is, e := s.issueForGrant(ctx, c, g, GrantRefreshToken, scopes, res, false)
+	if e == nil && slices.Contains(scopes, ScopeOpenID) {
+		// OpenID Connect Core §12.2: a new ID token of the same user,
+		// auth_time and audience, without a nonce.
+		var err error
+		if resp.IDToken, err = s.mintIDToken(g, c.ClientID, scopes, is.token, ""); err != nil {
+			return fail(errServer(err))
+		}
+	}
+	return resp, is, e
 }
 
 // errRefreshReused answers a replayed refresh token.

@@ -88,6 +88,17 @@ type Keyring struct {
 	// verified remembers tokens whose signature checked out with one of
 	// these keys.
 	verified verifiedTokens
+
+	// idCurrent signs ID tokens (IDTokenSigningAlg, whatever alg access
+	// tokens use); idRetired still verify live ones. The key is made the
+	// first time it is needed (an ID token, or the JWKS served), since an
+	// RSA key takes a tenth of a second to generate and most sandboxes
+	// never issue an ID token; rotations and resets replace it with the
+	// access-token key. idMu serialises its making. Neither is in set:
+	// the access-token verifier never accepts one of their tokens.
+	idMu      sync.Mutex
+	idCurrent *signingKey
+	idRetired []*signingKey
 }
 
 // NewKeyring validates cfg, reporting every problem together, makes the
@@ -124,7 +135,14 @@ func NewKeyring(cfg KeyringConfig) (*Keyring, error) {
 	return k, nil
 }
 
-func generateKey(alg jwa.SignatureAlgorithm) (*signingKey, error) {
+// Header types of the tokens: RFC 9068 §2.1 for access tokens; ID tokens
+// use JWT, as OpenID Connect Core §2 recommends no other.
+const (
+	typAccessToken = "at+jwt"
+	typIDToken     = "JWT"
+)
+
+func generateKey(alg jwa.SignatureAlgorithm, typ string) (*signingKey, error) {
 	var priv crypto.Signer
 	var err error
 	switch alg {
@@ -160,16 +178,17 @@ func generateKey(alg jwa.SignatureAlgorithm) (*signingKey, error) {
 		Alg string `json:"alg"`
 		Kid string `json:"kid"`
 		Typ string `json:"typ"`
-	}{string(alg), kid, "at+jwt"})
+	}{string(alg), kid, typ})
 	if err != nil {
 		return nil, fmt.Errorf("oauth: JOSE header: %w", err)
 	}
 	return &signingKey{kid: kid, alg: alg, priv: priv, pub: pub, header: base64.RawURLEncoding.EncodeToString(hdr)}, nil
 }
 
-// reset drops every key and starts over with a fresh one.
+// reset drops every key and starts over with a fresh one; the ID-token key
+// is made again when next needed.
 func (k *Keyring) reset() error {
-	key, err := generateKey(k.alg)
+	key, err := generateKey(k.alg, typAccessToken)
 	if err != nil {
 		return err
 	}
@@ -178,6 +197,7 @@ func (k *Keyring) reset() error {
 	k.lastGen++
 	key.gen = k.lastGen
 	k.current, k.retired = key, nil
+	k.idCurrent, k.idRetired = nil, nil
 	k.staleDoc, k.staleUntil = nil, time.Time{}
 	k.verified.clear()
 	return k.rebuildLocked()
@@ -188,9 +208,19 @@ func (k *Keyring) reset() error {
 // document served so far keeps being served for that long: frozen in the
 // same step as the rotation, so no request sees the new kid early.
 func (k *Keyring) rotate(stale time.Duration) (string, error) {
-	key, err := generateKey(k.alg)
+	key, err := generateKey(k.alg, typAccessToken)
 	if err != nil {
 		return "", err
+	}
+	// The ID-token key rotates with it once it exists.
+	k.mu.RLock()
+	hasID := k.idCurrent != nil
+	k.mu.RUnlock()
+	var idKey *signingKey
+	if hasID {
+		if idKey, err = generateKey(IDTokenSigningAlg, typIDToken); err != nil {
+			return "", err
+		}
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -202,26 +232,44 @@ func (k *Keyring) rotate(stale time.Duration) (string, error) {
 	key.gen = k.lastGen
 	k.retired = append(k.retired, k.current)
 	k.current = key
+	if idKey != nil {
+		if k.idCurrent != nil {
+			k.idRetired = append(k.idRetired, k.idCurrent)
+		}
+		k.idCurrent = idKey
+	}
 	k.pruneLocked(now)
 	return key.kid, k.rebuildLocked()
 }
 
 func (k *Keyring) pruneLocked(now time.Time) bool {
-	n := len(k.retired)
-	k.retired = slices.DeleteFunc(k.retired, func(r *signingKey) bool {
-		return time.Unix(r.lastExp.Load(), 0).Add(Leeway).Before(now)
-	})
-	return len(k.retired) != n
+	n := len(k.retired) + len(k.idRetired)
+	done := func(r *signingKey) bool { return time.Unix(r.lastExp.Load(), 0).Add(Leeway).Before(now) }
+	k.retired = slices.DeleteFunc(k.retired, done)
+	k.idRetired = slices.DeleteFunc(k.idRetired, done)
+	return len(k.retired)+len(k.idRetired) != n
 }
 
 func (k *Keyring) rebuildLocked() error {
-	set := jwk.NewSet()
+	set, published := jwk.NewSet(), jwk.NewSet()
 	for _, key := range append([]*signingKey{k.current}, k.retired...) {
 		if err := set.AddKey(key.pub); err != nil {
 			return fmt.Errorf("oauth: JWKS: %w", err)
 		}
+		if err := published.AddKey(key.pub); err != nil {
+			return fmt.Errorf("oauth: JWKS: %w", err)
+		}
 	}
-	doc, err := json.Marshal(set)
+	ids := k.idRetired
+	if k.idCurrent != nil {
+		ids = append([]*signingKey{k.idCurrent}, ids...)
+	}
+	for _, key := range ids {
+		if err := published.AddKey(key.pub); err != nil {
+			return fmt.Errorf("oauth: JWKS: %w", err)
+		}
+	}
+	doc, err := json.Marshal(published)
 	if err != nil {
 		return fmt.Errorf("oauth: JWKS: %w", err)
 	}
@@ -234,7 +282,7 @@ func (k *Keyring) refresh() {
 	now := k.clock.Now()
 	k.mu.RLock()
 	due := false
-	for _, r := range k.retired {
+	for _, r := range append(slices.Clip(k.retired), k.idRetired...) {
 		if time.Unix(r.lastExp.Load(), 0).Add(Leeway).Before(now) {
 			due = true
 		}
@@ -272,8 +320,12 @@ func (k *Keyring) verificationSet() jwk.Set {
 	return k.set
 }
 
-// document returns the JWKS served at /.well-known/jwks.json.
+// document returns the JWKS served at /.well-known/jwks.json. It makes
+// the ID-token key first, so a client that caches the JWKS finds it.
 func (k *Keyring) document() []byte {
+	if _, err := k.idKey(); err != nil {
+		k.log.Error("oauth: ID token key", "err", err)
+	}
 	k.refresh()
 	k.mu.RLock()
 	defer k.mu.RUnlock()
@@ -309,13 +361,61 @@ func (k *Keyring) sign(payload []byte, exp time.Time) (string, error) {
 	k.mu.RLock()
 	key := k.current
 	k.mu.RUnlock()
+	key.noteExp(exp)
+	return key.signCompact(payload)
+}
+
+// signID signs an ID token's claims with the ID-token key, typed JWT.
+func (k *Keyring) signID(payload []byte, exp time.Time) (string, error) {
+	key, err := k.idKey()
+	if err != nil {
+		return "", err
+	}
+	key.noteExp(exp)
+	return key.signCompact(payload)
+}
+
+// idKey returns the current ID-token key, making it if there is none yet.
+// It is generated outside k.mu, so token signing never waits for it.
+func (k *Keyring) idKey() (*signingKey, error) {
+	k.mu.RLock()
+	key := k.idCurrent
+	k.mu.RUnlock()
+	if key != nil {
+		return key, nil
+	}
+	k.idMu.Lock()
+	defer k.idMu.Unlock()
+	k.mu.RLock()
+	key = k.idCurrent
+	k.mu.RUnlock()
+	if key != nil {
+		return key, nil
+	}
+	key, err := generateKey(IDTokenSigningAlg, typIDToken)
+	if err != nil {
+		return nil, err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.idCurrent == nil {
+		k.idCurrent = key
+		if err := k.rebuildLocked(); err != nil {
+			return nil, err
+		}
+	}
+	return k.idCurrent, nil
+}
+
+// noteExp records exp for the key's retirement: a retired key stays
+// published until the last token it signed expired.
+func (key *signingKey) noteExp(exp time.Time) {
 	for {
 		last := key.lastExp.Load()
 		if exp.Unix() <= last || key.lastExp.CompareAndSwap(last, exp.Unix()) {
-			break
+			return
 		}
 	}
-	return key.signCompact(payload)
 }
 
 // RotateKeys makes a fresh signing key current and returns its kid. The

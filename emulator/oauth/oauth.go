@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/lestrrat-go/jwx/v2/jwt"
 
 	"github.com/knogin/argus-sandbox/emulator/core"
 	"github.com/knogin/argus-sandbox/fixtures"
@@ -71,6 +72,10 @@ type Config struct {
 	Store Store
 	// Faults may distort the lifetime of issued tokens; nil means none.
 	Faults TokenFaults
+	// RequirePKCE refuses authorization requests without a
+	// code_challenge, as OAuth 2.1 does; otherwise only public clients
+	// must send one.
+	RequirePKCE bool
 	// WallClock reads real time, which unlike Clock never goes back:
 	// codes, grants, refresh tokens and token records are forgotten only
 	// once they expired by both, so moving the sandbox clock forward and
@@ -92,6 +97,9 @@ type Service struct {
 	lastPrune atomic.Int64
 	// resources are the identifiers of resourcePaths under issuer.
 	resources [3]string
+	// userinfoOpts check the tokens of the UserInfo endpoint, which is
+	// the authorization server's own: any audience of this issuer.
+	userinfoOpts []jwt.ValidateOption
 }
 
 // New validates cfg, reporting every problem together. The keyring, with
@@ -140,6 +148,7 @@ func New(cfg Config) (*Service, error) {
 		s.resources[i] = s.issuer + p
 	}
 	s.pages = newPages(cfg.Clock, cfg.IDs)
+	s.userinfoOpts = s.validateOptions("")
 	return s, nil
 }
 
@@ -175,6 +184,8 @@ func (s *Service) API(doc *openapi3.T) core.API {
 			"jwks":                        http.HandlerFunc(s.handleJWKS),
 			"authorizationServerMetadata": http.HandlerFunc(s.handleASMetadata),
 			"openIDConfiguration":         http.HandlerFunc(s.handleOpenIDConfiguration),
+			"userinfo":                    http.HandlerFunc(s.handleUserInfo),
+			"userinfoPost":                http.HandlerFunc(s.handleUserInfo),
 		},
 		Errors:       s.writeRequestError,
 		LenientQuery: true,

@@ -83,7 +83,7 @@ func (s *Service) tokenRequest(w http.ResponseWriter, r *http.Request) (form, Cl
 		writeError(w, e)
 		return nil, Client{}, "", false
 	}
-	c, e := s.authenticateClient(r.Context(), r, f)
+	c, e := s.authenticateClient(r.Context(), r, f, false)
 	if e != nil {
 		writeError(w, e)
 		return nil, Client{}, "", false

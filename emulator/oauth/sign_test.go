@@ -24,7 +24,7 @@ func TestSignCompactVerifiesWithJWX(t *testing.T) {
 	payload := []byte(`{"iss":"http://127.0.0.1:8080","sub":"cli_x","scope":"cases:read"}`)
 	for _, alg := range SigningAlgs {
 		t.Run(alg, func(t *testing.T) {
-			key, err := generateKey(jwa.SignatureAlgorithm(alg))
+			key, err := generateKey(jwa.SignatureAlgorithm(alg), typAccessToken)
 			if err != nil {
 				t.Fatal(err)
 			}

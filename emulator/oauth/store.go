@@ -29,8 +29,11 @@ type AuthCode struct {
 	Challenge string
 	Scopes    []string
 	Resources []string
-	AuthTime  time.Time
-	Expires   time.Time
+	// Nonce is the authorization request's nonce, echoed in the ID token
+	// (OpenID Connect Core §3.1.2.1).
+	Nonce    string
+	AuthTime time.Time
+	Expires  time.Time
 	// Redeemed is set by the first successful redemption, with the grant
 	// it created, so a replay can revoke that grant (RFC 6749 §4.1.2).
 	Redeemed bool

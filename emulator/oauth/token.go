@@ -25,6 +25,9 @@ type tokenResponse struct {
 	ExpiresIn    int64  `json:"expires_in"`
 	Scope        string `json:"scope"`
 	RefreshToken string `json:"refresh_token,omitempty"`
+	// IDToken is issued when openid was granted (OpenID Connect Core
+	// §3.1.3.3, §12.2).
+	IDToken string `json:"id_token,omitempty"`
 }
 
 // grantHandler answers a token request of one grant type for a client
@@ -65,7 +68,7 @@ func (s *Service) handleToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, newError(CodeUnsupportedGrantType, "grant_type %q is not supported; use client_credentials, authorization_code or refresh_token", grant))
 		return
 	}
-	client, e := s.authenticateClient(r.Context(), r, f)
+	client, e := s.authenticateClient(r.Context(), r, f, true)
 	if e != nil {
 		writeError(w, e)
 		return

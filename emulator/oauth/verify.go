@@ -159,25 +159,35 @@ func claimString(tok jwt.Token, name string) (string, bool) {
 // from an app takes it from the tokens already issued as it does from
 // refreshes and code exchanges.
 func (s *Service) active(ctx context.Context, at accessToken) ([]string, error) {
+	c, err := s.activeClient(ctx, at)
+	if err != nil {
+		return nil, err
+	}
+	return stillGranted(at.Scopes, c.Scopes), nil
+}
+
+// activeClient checks the token is not revoked and returns its app, which
+// must still exist in the tenant the token names.
+func (s *Service) activeClient(ctx context.Context, at accessToken) (Client, error) {
 	// A user's token belongs to a grant and is recorded when issued
 	// (mintAccess): without its record it fails closed.
 	ok, err := s.store.AccessActive(ctx, at.JTI, at.Subject != at.ClientID)
 	if err != nil {
-		return nil, err
+		return Client{}, err
 	}
 	if !ok {
-		return nil, invalid("the token was revoked")
+		return Client{}, invalid("the token was revoked")
 	}
 	c, err := s.clients.LookupClient(ctx, at.ClientID)
 	if errors.Is(err, ErrUnknownClient) {
-		return nil, invalid("the token's app no longer exists")
+		return Client{}, invalid("the token's app no longer exists")
 	} else if err != nil {
-		return nil, err
+		return Client{}, err
 	}
 	if c.Tenant != at.Tenant {
-		return nil, invalid("the token's tenant is not its app's tenant")
+		return Client{}, invalid("the token's tenant is not its app's tenant")
 	}
-	return stillGranted(at.Scopes, c.Scopes), nil
+	return c, nil
 }
 
 // stillGranted returns the scopes of granted the app still holds. It

@@ -14,6 +14,9 @@ type appCreate struct {
 	GrantTypes      []string `json:"grant_types"`
 	RedirectURIs    []string `json:"redirect_uris"`
 	RequestedScopes []string `json:"requested_scopes"`
+	// TokenEndpointAuthMethod is RFC 7591 §2's: "none" registers a public
+	// client; the others (or none given) a confidential one.
+	TokenEndpointAuthMethod string `json:"token_endpoint_auth_method"`
 }
 
 // decode reads a body the router has already validated against the spec.
@@ -40,6 +43,13 @@ func (s *Service) createApp(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, errInvalid("/redirect_uris", "at least one redirect URI is required with authorization_code"))
 		return
 	}
+	public := in.TokenEndpointAuthMethod == authMethodNone
+	if public {
+		if perr := s.checkPublicClient(p.Tenant, in.GrantTypes); perr != nil {
+			writeErr(w, r, perr)
+			return
+		}
+	}
 	redirects, perr := s.redirectItems(p.Tenant, in.RedirectURIs, nil)
 	if perr != nil {
 		writeErr(w, r, perr)
@@ -51,12 +61,16 @@ func (s *Service) createApp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.clock.Now().UTC()
-	secret := s.ids.Token("sec", 32)
 	app := App{
 		ID: s.ids.New("app"), ClientID: s.ids.New("cli"), Tenant: p.Tenant, Name: in.Name,
-		GrantTypes: grants, RedirectURIs: redirects, Scopes: scopes,
-		Secrets:   []Secret{{ID: s.ids.New("csec"), Hash: sha256.Sum256([]byte(secret)), CreatedAt: now}},
+		GrantTypes: grants, RedirectURIs: redirects, Scopes: scopes, Public: public,
 		CreatedAt: now, UpdatedAt: now,
+	}
+	// A public client gets no secret: it could not keep one.
+	var secret string
+	if !public {
+		secret = s.ids.Token("sec", 32)
+		app.Secrets = []Secret{{ID: s.ids.New("csec"), Hash: sha256.Sum256([]byte(secret)), CreatedAt: now}}
 	}
 	if err := s.store.CreateApp(r.Context(), app); err != nil {
 		writeErr(w, r, err)

@@ -32,6 +32,9 @@ func (s *Service) rotateSecret(w http.ResponseWriter, r *http.Request) {
 	secret := s.ids.Token("sec", 32)
 	var prevExpiry *time.Time
 	a, err := s.store.UpdateApp(r.Context(), p.Tenant, r.PathValue("app_id"), func(a *App) error {
+		if a.Public {
+			return errInvalid("/", "a public client has no secret to rotate")
+		}
 		kept := a.Secrets[:0]
 		for _, sec := range a.Secrets {
 			if sec.ExpiresAt.IsZero() {

@@ -16,13 +16,14 @@ import (
 // policy decides what a tenant approves without review. It is built once
 // per tenant from the fixtures.
 type policy struct {
-	scopes     map[string]bool
-	grantTypes map[string]bool
-	redirects  []*regexp.Regexp
+	scopes        map[string]bool
+	grantTypes    map[string]bool
+	redirects     []*regexp.Regexp
+	publicClients bool
 }
 
 func newPolicy(p fixtures.Policy) (*policy, error) {
-	out := &policy{scopes: map[string]bool{}, grantTypes: map[string]bool{}}
+	out := &policy{scopes: map[string]bool{}, grantTypes: map[string]bool{}, publicClients: p.PublicClients}
 	for _, s := range p.ApprovedScopes {
 		out.scopes[s] = true
 	}
@@ -111,6 +112,27 @@ func errReviewRequired(field string, sc *fixtures.Scope) *core.Problem {
 		WithField(field, "partner-only scope")
 	p.Extra = map[string]any{"access_request_url": "/v1/platform/access-requests", "capability": sc.Capability}
 	return p
+}
+
+// authMethodNone is RFC 7591 §2's token_endpoint_auth_method of a public
+// client: it has no secret and authenticates nothing at the token
+// endpoint but its client_id, which PKCE makes safe.
+const authMethodNone = "none"
+
+// checkPublicClient applies the rules of a public client's registration:
+// the tenant's policy must allow public clients, and only the
+// authorization code grant (with refresh_token) is open to it, since a
+// client without a secret cannot authenticate client_credentials.
+func (s *Service) checkPublicClient(tenant string, grants []string) *core.Problem {
+	const field = "/token_endpoint_auth_method"
+	if !s.policies[tenant].publicClients {
+		return core.NewProblem(http.StatusForbidden, "public_clients_not_allowed", "Public clients not allowed",
+			"the tenant's policy does not allow public clients (token_endpoint_auth_method none); register a confidential client").WithField(field, "not allowed by the tenant's policy")
+	}
+	if !slices.Contains(grants, "authorization_code") || slices.ContainsFunc(grants, func(g string) bool { return g != "authorization_code" && g != "refresh_token" }) {
+		return errInvalid(field, "a public client may use only authorization_code (and refresh_token)")
+	}
+	return nil
 }
 
 func errInvalid(field, reason string) *core.Problem {

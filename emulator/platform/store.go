@@ -115,8 +115,11 @@ type App struct {
 	Scopes        []Item
 	Secrets       []Secret
 	ServiceTokens []ServiceToken
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// Public marks a public client (token_endpoint_auth_method none): no
+	// secret, PKCE required.
+	Public    bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // AuditEvent is an entry of a tenant's audit trail.

@@ -30,6 +30,8 @@ type appView struct {
 	CreatedAt      textTime       `json:"created_at"`
 	UpdatedAt      textTime       `json:"updated_at"`
 	ClientSecret   string         `json:"client_secret,omitempty"`
+	// TokenEndpointAuthMethod is none for a public client (RFC 7591 §2).
+	TokenEndpointAuthMethod string `json:"token_endpoint_auth_method"`
 }
 
 // textTime is a time.Time that encoding/json writes through MarshalText:
@@ -44,7 +46,10 @@ func viewApp(a App) appView {
 	v := appView{ID: a.ID, ClientID: a.ClientID, Name: a.Name, Status: "active",
 		GrantTypes: []grantView{}, RedirectURIs: []redirectView{}, Scopes: []scopeView{},
 		ApprovedScopes: values(a.Scopes, Approved), PendingScopes: values(a.Scopes, Pending),
-		CreatedAt: textTime(a.CreatedAt), UpdatedAt: textTime(a.UpdatedAt)}
+		CreatedAt: textTime(a.CreatedAt), UpdatedAt: textTime(a.UpdatedAt), TokenEndpointAuthMethod: "client_secret_basic"}
+	if a.Public {
+		v.TokenEndpointAuthMethod = authMethodNone
+	}
 	for _, g := range a.GrantTypes {
 		v.GrantTypes = append(v.GrantTypes, grantView{g.Value, g.Status})
 	}
