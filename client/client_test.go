@@ -315,6 +315,11 @@ func TestEveryOperation(t *testing.T) {
 		again, err := w.Redeliver(ctx, hook.ID, test.DeliveryID)
 		must(err)
 		<-deliveries
+		rec, err := w.Recover(ctx, hook.ID, client.RecoverRequest{Since: d.CreatedAt.Add(-time.Minute)})
+		must(err)
+		if rec.WebhookID != hook.ID || rec.RecoveryID == "" || rec.Deliveries != 0 {
+			t.Errorf("recovery of a webhook with no failed delivery: %+v", rec)
+		}
 		if d.Event.ID != test.EventID || d.Event.Type != "webhook.test" || len(d.Attempts) != 1 || again.ID != d.ID {
 			t.Errorf("delivery %+v, redelivery %+v", d, again)
 		}

@@ -76,6 +76,7 @@ var operations = []struct {
 	{"webhooks.yaml", "listDeliveries", nil, Page[DeliverySummary]{}},
 	{"webhooks.yaml", "getDelivery", nil, Delivery{}},
 	{"webhooks.yaml", "redeliverDelivery", nil, Delivery{}},
+	{"webhooks.yaml", "recoverWebhook", RecoverRequest{}, Recovery{}},
 
 	{"graphql.yaml", "graphql", GraphQLRequest{}, graphQLResponse{}},
 }

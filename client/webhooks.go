@@ -272,3 +272,29 @@ func (w WebhooksAPI) Redeliver(ctx context.Context, webhookID, deliveryID string
 		nil, nil, http.StatusAccepted, &out)
 	return out, err
 }
+
+// RecoverRequest is the window of a recovery (schema RecoverRequest).
+type RecoverRequest struct {
+	Since time.Time `json:"since"`
+	// Until is now when nil.
+	Until *time.Time `json:"until,omitempty"`
+}
+
+// Recovery is the answer of a recover (schema Recovery).
+type Recovery struct {
+	RecoveryID string    `json:"recovery_id"`
+	WebhookID  string    `json:"webhook_id"`
+	Since      time.Time `json:"since"`
+	Until      time.Time `json:"until"`
+	// Deliveries counts the failed deliveries queued again.
+	Deliveries int `json:"deliveries"`
+}
+
+// Recover queues one new attempt of every failed delivery of the webhook
+// in the window (same webhook-id and body); while a recovery of the webhook
+// is still running, it answers that one.
+func (w WebhooksAPI) Recover(ctx context.Context, webhookID string, in RecoverRequest) (Recovery, error) {
+	var out Recovery
+	err := w.c.tenant(ctx, http.MethodPost, "/v1/webhooks/"+escape(webhookID)+"/recover", nil, in, http.StatusAccepted, &out)
+	return out, err
+}

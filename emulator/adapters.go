@@ -179,3 +179,16 @@ func (c controlWebhooks) WaitIdle(ctx context.Context) error {
 	}
 	return err
 }
+
+// auditTrail lets webhooks write to the platform's audit trail. Webhooks
+// is built before platform (platform publishes through it), so the adapter
+// reaches the platform through the sandbox when an entry is written.
+type auditTrail struct{ sb *Sandbox }
+
+var _ webhooks.AuditTrail = auditTrail{}
+
+func (a auditTrail) RecordAudit(ctx context.Context, p *core.Principal, action, target string, details map[string]any) {
+	if a.sb.platform != nil {
+		a.sb.platform.RecordAudit(ctx, p, action, target, details)
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/knogin/argus-sandbox/emulator/core"
 	"github.com/knogin/argus-sandbox/emulator/faults"
 	"github.com/knogin/argus-sandbox/emulator/graphql"
+	"github.com/knogin/argus-sandbox/emulator/idempotency"
 	"github.com/knogin/argus-sandbox/emulator/oauth"
 	"github.com/knogin/argus-sandbox/emulator/platform"
 	"github.com/knogin/argus-sandbox/emulator/webhooks"
@@ -100,6 +101,8 @@ type Sandbox struct {
 	graphql  *graphql.Service
 	faults   *faults.Engine
 	control  *control.Service
+	// idem replays the answers of keyed writes (Idempotency-Key).
+	idem *idempotency.Layer
 	// keys are the token signing keys, shared by the token service, the
 	// control plane and key fault rules.
 	keys *oauth.Keyring
@@ -202,7 +205,7 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	sb.webhooks, err = webhooks.New(webhooks.Config{
 		Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Logger: log.With("surface", "webhooks"),
 		AllowLocalTargets: !cfg.BlockLocalWebhookTargets, Schedule: cfg.WebhookSchedule, AttemptTimeout: cfg.WebhookAttemptTimeout,
-		Faults: deliveryFaults(sb.faults),
+		Faults: deliveryFaults(sb.faults), Audit: auditTrail{sb},
 	})
 	if err != nil {
 		return fail(err)
@@ -223,6 +226,14 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	sb.graphql, err = graphql.New(graphql.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Logger: log.With("surface", "graphql"),
 		Specs: cfg.Specs, Events: sb.webhooks, Capabilities: sb.platform, Audit: auditLog{sb.platform},
 		AccessTokens: sb.oauth.Verifier(oauth.ResourceGraphQL)})
+	if err != nil {
+		return fail(err)
+	}
+	// The platform's and webhooks' writes and GraphQL's mutations honour
+	// Idempotency-Key; OAuth has its own retry semantics (RFC 6749) and
+	// the control plane is the operator's.
+	sb.idem, err = idempotency.New(idempotency.Config{Clock: sb.clock, APIs: map[string]idempotency.Applies{
+		"platform": nil, "webhooks": nil, "graphql": sb.graphql.Mutates}})
 	if err != nil {
 		return fail(err)
 	}
@@ -248,10 +259,14 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 			"adminToken":    sb.platform.AdminAuthenticator(),
 			"operatorToken": sb.control.Authenticator(),
 		},
-		MaxBodyBytes:  cfg.MaxBodyBytes,
-		Logger:        log,
-		IDs:           sb.ids,
-		Wrap:          sb.faults.Wrap,
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		Logger:       log,
+		IDs:          sb.ids,
+		// Faults wrap the idempotency layer: a response lost on the way
+		// out is kept, so the client's retry gets it back.
+		Wrap: func(op core.OperationInfo, next http.Handler) http.Handler {
+			return sb.faults.Wrap(op, sb.idem.Wrap(op, next))
+		},
 		CheckResponse: cfg.CheckResponse,
 		AllowHost:     hosts.check(),
 	})
@@ -266,6 +281,7 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 func (sb *Sandbox) reset(_ context.Context, keepApps bool) error {
 	sb.webhooks.Reset()
 	sb.graphql.Reset()
+	sb.idem.Reset()
 	sb.platform.Reset(keepApps)
 	if !keepApps {
 		sb.oauth.Reset()

@@ -7,10 +7,10 @@ import "github.com/getkin/kin-openapi/openapi3"
 // compiledDocs maps each compiled document to the digest of its YAML
 // source and the function that builds it (references unresolved).
 var compiledDocs = map[string]compiledDoc{
-	"platform.yaml": {digest: "7a368253e7cc5fe47e29821ed2fa029edb8ba74cf17c4caf42432b00d4cb259e", build: platformDoc},
+	"platform.yaml": {digest: "6d8bf743916b35497e473504c94a3daad359f91c4ea30f8eebea4902ce72246a", build: platformDoc},
 	"oauth.yaml":    {digest: "1417c42ece30e2a20ea088a5047d481d659a0fd87c15c666e72b604ce90b05ee", build: oauthDoc},
-	"webhooks.yaml": {digest: "0c8016c674534f6c30bfdf77a06062bf86d1663cc56fa656178b2ab79bbbdfa2", build: webhooksDoc},
-	"graphql.yaml":  {digest: "a93abf05b3efaf308b86d83cd24544f534f5cd4ef03e7fe52f5efcd2c7f5d6ad", build: graphqlDoc},
+	"webhooks.yaml": {digest: "c88d3a15825a2acdfa016de2b3b208cfe943d552143df36069fff160226c967d", build: webhooksDoc},
+	"graphql.yaml":  {digest: "b9314b358bc58b21c430ad86abae2a4d6ab4cdfa116fb645ce8e5d41416575a2", build: graphqlDoc},
 	"sandbox.yaml":  {digest: "2f6a7cfa542e09854eb91c18118af43dec6ea36b94584ca0e290ae7f8abbe0cb", build: sandboxDoc},
 }
 
@@ -1169,6 +1169,22 @@ func platformDoc() *openapi3.T {
 						},
 					},
 				},
+				"IdempotencyKey": &openapi3.ParameterRef{
+					Value: &openapi3.Parameter{
+						Name:        "Idempotency-Key",
+						In:          "header",
+						Description: "Makes the write safe to retry (1 to 255 printable ASCII characters; a UUID or an id\nderived from what triggered the write). The first answer to a key is kept for 24 hours\nof sandbox time, per tenant and caller and operation: the same key with the same\nrequest (method, path, body) answers it again, byte for byte, with\n`Idempotent-Replayed: true`; with another request it is refused (422\n`idempotency_key_reused`); while the first is still running, a request with the key\nwaits for it, up to 10 seconds, then 409 `idempotency_key_in_progress`. 5xx answers are\nnot kept, so a retry runs again.\n",
+						Schema: &openapi3.SchemaRef{
+							Value: &openapi3.Schema{
+								Type:      &openapi3.Types{"string"},
+								MinLength: 1,
+								MaxLength: new(uint64(255)),
+								Pattern:   "^[ -~]+$",
+							},
+						},
+						Example: "5f0c6f8e-3b1a-4c2d-9e7f-0a1b2c3d4e5f",
+					},
+				},
 				"Limit": &openapi3.ParameterRef{
 					Value: &openapi3.Parameter{
 						Name:        "limit",
@@ -1238,6 +1254,30 @@ func platformDoc() *openapi3.T {
 								},
 							},
 						},
+						Content: openapi3.Content{
+							"application/problem+json": &openapi3.MediaType{
+								Schema: &openapi3.SchemaRef{
+									Ref: "#/components/schemas/Problem",
+								},
+							},
+						},
+					},
+				},
+				"IdempotencyKeyInProgress": &openapi3.ResponseRef{
+					Value: &openapi3.Response{
+						Description: new("The first request with this Idempotency-Key is still running (`idempotency_key_in_progress`); retry later."),
+						Content: openapi3.Content{
+							"application/problem+json": &openapi3.MediaType{
+								Schema: &openapi3.SchemaRef{
+									Ref: "#/components/schemas/Problem",
+								},
+							},
+						},
+					},
+				},
+				"IdempotencyKeyReused": &openapi3.ResponseRef{
+					Value: &openapi3.Response{
+						Description: new("The Idempotency-Key was first used with a different request (`idempotency_key_reused`)."),
 						Content: openapi3.Content{
 							"application/problem+json": &openapi3.MediaType{
 								Schema: &openapi3.SchemaRef{
@@ -1519,6 +1559,9 @@ func platformDoc() *openapi3.T {
 					Summary:     "Request a partner-only capability",
 					Description: "Submits a reviewed-access request. It stays `submitted` until it is decided (in the\nsandbox through the control plane, `POST /_sandbox/access-requests/{id}/decision`).\nApproval unlocks the capability's partner-only scopes for the tenant. A tenant keeps at\nmost 200 access requests, decided or not (`limit_reached`).\n",
 					OperationID: "createAccessRequest",
+					Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+						Ref: "#/components/parameters/IdempotencyKey",
+					}},
 					RequestBody: &openapi3.RequestBodyRef{
 						Value: &openapi3.RequestBody{
 							Required: true,
@@ -1566,6 +1609,9 @@ func platformDoc() *openapi3.T {
 						},
 						"415": &openapi3.ResponseRef{
 							Ref: "#/components/responses/UnsupportedMediaType",
+						},
+						"422": &openapi3.ResponseRef{
+							Ref: "#/components/responses/IdempotencyKeyReused",
 						},
 						"500": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Internal",
@@ -1682,6 +1728,9 @@ func platformDoc() *openapi3.T {
 					Summary:     "Register an integration app",
 					Description: "Creates the external app record. Grant types, redirect URIs and published scopes inside\nthe tenant's approval policy are approved at once; the rest stay `pending` until an\nadministrator reviews them. Unpublished scopes are refused with `invalid_scope`;\npartner-only scopes are refused with `review_required` unless the tenant has an approved\naccess request for their capability. The `client_secret` is shown only in this response.\nA tenant has at most 500 apps (`limit_reached`).\n",
 					OperationID: "createApp",
+					Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+						Ref: "#/components/parameters/IdempotencyKey",
+					}},
 					RequestBody: &openapi3.RequestBodyRef{
 						Value: &openapi3.RequestBody{
 							Required: true,
@@ -1733,6 +1782,9 @@ func platformDoc() *openapi3.T {
 						"415": &openapi3.ResponseRef{
 							Ref: "#/components/responses/UnsupportedMediaType",
 						},
+						"422": &openapi3.ResponseRef{
+							Ref: "#/components/responses/IdempotencyKeyReused",
+						},
 						"500": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Internal",
 						},
@@ -1745,6 +1797,9 @@ func platformDoc() *openapi3.T {
 					Summary:     "Delete an app",
 					Description: "Deletes the app. Its client secrets, service tokens and access tokens stop working at once.",
 					OperationID: "deleteApp",
+					Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+						Ref: "#/components/parameters/IdempotencyKey",
+					}},
 					Responses: newResponses(map[string]any{}, map[string]*openapi3.ResponseRef{
 						"204": &openapi3.ResponseRef{
 							Value: &openapi3.Response{
@@ -1762,6 +1817,12 @@ func platformDoc() *openapi3.T {
 						},
 						"405": &openapi3.ResponseRef{
 							Ref: "#/components/responses/MethodNotAllowed",
+						},
+						"409": &openapi3.ResponseRef{
+							Ref: "#/components/responses/IdempotencyKeyInProgress",
+						},
+						"422": &openapi3.ResponseRef{
+							Ref: "#/components/responses/IdempotencyKeyReused",
 						},
 						"500": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Internal",
@@ -1808,6 +1869,9 @@ func platformDoc() *openapi3.T {
 					Summary:     "Update an app",
 					Description: "Changes the name, the redirect URIs or the requested scopes. The lists replace the\nprevious ones; new entries go through governance again while entries already approved\nkeep their approval.\n",
 					OperationID: "updateApp",
+					Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+						Ref: "#/components/parameters/IdempotencyKey",
+					}},
 					RequestBody: &openapi3.RequestBodyRef{
 						Value: &openapi3.RequestBody{
 							Required: true,
@@ -1851,11 +1915,17 @@ func platformDoc() *openapi3.T {
 						"405": &openapi3.ResponseRef{
 							Ref: "#/components/responses/MethodNotAllowed",
 						},
+						"409": &openapi3.ResponseRef{
+							Ref: "#/components/responses/IdempotencyKeyInProgress",
+						},
 						"413": &openapi3.ResponseRef{
 							Ref: "#/components/responses/TooLarge",
 						},
 						"415": &openapi3.ResponseRef{
 							Ref: "#/components/responses/UnsupportedMediaType",
+						},
+						"422": &openapi3.ResponseRef{
+							Ref: "#/components/responses/IdempotencyKeyReused",
 						},
 						"500": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Internal",
@@ -1872,6 +1942,9 @@ func platformDoc() *openapi3.T {
 					Summary:     "Approve or deny pending items of an app",
 					Description: "A tenant administrator decides pending scopes, grant types and redirect URIs. Only\npending items can be decided; a denied item is kept on the app as `denied`.\n",
 					OperationID: "reviewApp",
+					Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+						Ref: "#/components/parameters/IdempotencyKey",
+					}},
 					RequestBody: &openapi3.RequestBodyRef{
 						Value: &openapi3.RequestBody{
 							Required: true,
@@ -1922,6 +1995,9 @@ func platformDoc() *openapi3.T {
 						},
 						"415": &openapi3.ResponseRef{
 							Ref: "#/components/responses/UnsupportedMediaType",
+						},
+						"422": &openapi3.ResponseRef{
+							Ref: "#/components/responses/IdempotencyKeyReused",
 						},
 						"500": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Internal",
@@ -1986,6 +2062,9 @@ func platformDoc() *openapi3.T {
 					Summary:     "Rotate the client secret",
 					Description: "Issues a new client secret, shown only in this response. The previous current secret\nkeeps working for `grace_period_seconds` (default 86400, i.e. 24 hours; 0 revokes it at\nonce). Secrets already in their grace period keep their expiry. An app has at most 5 live\nsecrets (the current one and those in their grace period): a rotation that would make a\nsixth is refused (`limit_reached`) and changes nothing; one with `grace_period_seconds` 0\nalways fits.\n",
 					OperationID: "rotateAppSecret",
+					Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+						Ref: "#/components/parameters/IdempotencyKey",
+					}},
 					RequestBody: &openapi3.RequestBodyRef{
 						Value: &openapi3.RequestBody{
 							Content: openapi3.Content{
@@ -2074,6 +2153,9 @@ func platformDoc() *openapi3.T {
 						"415": &openapi3.ResponseRef{
 							Ref: "#/components/responses/UnsupportedMediaType",
 						},
+						"422": &openapi3.ResponseRef{
+							Ref: "#/components/responses/IdempotencyKeyReused",
+						},
 						"500": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Internal",
 						},
@@ -2137,6 +2219,9 @@ func platformDoc() *openapi3.T {
 					Summary:     "Mint a service token",
 					Description: "Mints a signed JWT access token for headless automation, acting as the app. `scopes`\nmust be a subset of the app's approved scopes (all approved scopes when omitted). The\ntoken is shown only in this response. An app has at most 100 active (neither revoked nor\nexpired) service tokens (`limit_reached`).\n",
 					OperationID: "createServiceToken",
+					Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+						Ref: "#/components/parameters/IdempotencyKey",
+					}},
 					RequestBody: &openapi3.RequestBodyRef{
 						Value: &openapi3.RequestBody{
 							Content: openapi3.Content{
@@ -2239,6 +2324,9 @@ func platformDoc() *openapi3.T {
 						"415": &openapi3.ResponseRef{
 							Ref: "#/components/responses/UnsupportedMediaType",
 						},
+						"422": &openapi3.ResponseRef{
+							Ref: "#/components/responses/IdempotencyKeyReused",
+						},
 						"500": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Internal",
 						},
@@ -2254,6 +2342,9 @@ func platformDoc() *openapi3.T {
 					Summary:     "Revoke a service token",
 					Description: "Revokes a service token at once: resource servers refuse it from the next request. Revoking a token that is already revoked answers 204 again.",
 					OperationID: "revokeServiceToken",
+					Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+						Ref: "#/components/parameters/IdempotencyKey",
+					}},
 					Responses: newResponses(map[string]any{}, map[string]*openapi3.ResponseRef{
 						"204": &openapi3.ResponseRef{
 							Value: &openapi3.Response{
@@ -2271,6 +2362,12 @@ func platformDoc() *openapi3.T {
 						},
 						"405": &openapi3.ResponseRef{
 							Ref: "#/components/responses/MethodNotAllowed",
+						},
+						"409": &openapi3.ResponseRef{
+							Ref: "#/components/responses/IdempotencyKeyInProgress",
+						},
+						"422": &openapi3.ResponseRef{
+							Ref: "#/components/responses/IdempotencyKeyReused",
 						},
 						"500": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Internal",
@@ -4601,6 +4698,76 @@ func webhooksDoc() *openapi3.T {
 						},
 					},
 				},
+				"RecoverRequest": &openapi3.SchemaRef{
+					Value: &openapi3.Schema{
+						Type:     &openapi3.Types{"object"},
+						Required: []string{"since"},
+						Properties: openapi3.Schemas{
+							"since": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Format:      "date-time",
+									Description: "Start of the window (RFC 3339), at most 14 days ago.",
+								},
+							},
+							"until": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Format:      "date-time",
+									Description: "End of the window, after `since`; now when absent.",
+								},
+							},
+						},
+						AdditionalProperties: openapi3.BoolSchema{
+							Has: new(false),
+						},
+					},
+				},
+				"Recovery": &openapi3.SchemaRef{
+					Value: &openapi3.Schema{
+						Type: &openapi3.Types{"object"},
+						Example: map[string]any{
+							"deliveries":  float64(12),
+							"recovery_id": "rcv_0123456789abcdefghjkmnpqrs",
+							"since":       "2026-03-02T00:00:00Z",
+							"until":       "2026-03-02T09:15:00Z",
+							"webhook_id":  "wh_0123456789abcdefghjkmnpqrs",
+						},
+						Required: []string{"recovery_id", "webhook_id", "since", "until", "deliveries"},
+						Properties: openapi3.Schemas{
+							"deliveries": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"integer"},
+									Description: "The failed deliveries queued again.",
+									Min:         new(float64(0)),
+								},
+							},
+							"recovery_id": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Description: "The recovery (`rcv_…`); a recover answered while one is running repeats it.",
+								},
+							},
+							"since": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:   &openapi3.Types{"string"},
+									Format: "date-time",
+								},
+							},
+							"until": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:   &openapi3.Types{"string"},
+									Format: "date-time",
+								},
+							},
+							"webhook_id": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type: &openapi3.Types{"string"},
+								},
+							},
+						},
+					},
+				},
 				"RotatedSecret": &openapi3.SchemaRef{
 					Value: &openapi3.Schema{
 						Type:     &openapi3.Types{"object"},
@@ -4920,6 +5087,22 @@ func webhooksDoc() *openapi3.T {
 						Example: "dlv_0123456789abcdefghjkmnpqrs",
 					},
 				},
+				"IdempotencyKey": &openapi3.ParameterRef{
+					Value: &openapi3.Parameter{
+						Name:        "Idempotency-Key",
+						In:          "header",
+						Description: "Makes the write safe to retry (1 to 255 printable ASCII characters; a UUID or an id\nderived from what triggered the write). The first answer to a key is kept for 24 hours\nof sandbox time, per tenant and caller and operation: the same key with the same\nrequest (method, path, body) answers it again, byte for byte, with\n`Idempotent-Replayed: true`; with another request it is refused (422\n`idempotency_key_reused`); while the first is still running, a request with the key\nwaits for it, up to 10 seconds, then 409 `idempotency_key_in_progress`. 5xx answers are\nnot kept, so a retry runs again.\n",
+						Schema: &openapi3.SchemaRef{
+							Value: &openapi3.Schema{
+								Type:      &openapi3.Types{"string"},
+								MinLength: 1,
+								MaxLength: new(uint64(255)),
+								Pattern:   "^[ -~]+$",
+							},
+						},
+						Example: "5f0c6f8e-3b1a-4c2d-9e7f-0a1b2c3d4e5f",
+					},
+				},
 				"Limit": &openapi3.ParameterRef{
 					Value: &openapi3.Parameter{
 						Name:        "limit",
@@ -5004,6 +5187,30 @@ func webhooksDoc() *openapi3.T {
 								},
 							},
 						},
+						Content: openapi3.Content{
+							"application/problem+json": &openapi3.MediaType{
+								Schema: &openapi3.SchemaRef{
+									Ref: "#/components/schemas/Problem",
+								},
+							},
+						},
+					},
+				},
+				"IdempotencyKeyInProgress": &openapi3.ResponseRef{
+					Value: &openapi3.Response{
+						Description: new("The first request with this Idempotency-Key is still running (`idempotency_key_in_progress`); retry later."),
+						Content: openapi3.Content{
+							"application/problem+json": &openapi3.MediaType{
+								Schema: &openapi3.SchemaRef{
+									Ref: "#/components/schemas/Problem",
+								},
+							},
+						},
+					},
+				},
+				"IdempotencyKeyReused": &openapi3.ResponseRef{
+					Value: &openapi3.Response{
+						Description: new("The Idempotency-Key was first used with a different request (`idempotency_key_reused`)."),
 						Content: openapi3.Content{
 							"application/problem+json": &openapi3.MediaType{
 								Schema: &openapi3.SchemaRef{
@@ -5238,6 +5445,9 @@ func webhooksDoc() *openapi3.T {
 					Summary:     "Create an outbound webhook",
 					Description: "Subscribes an endpoint to topics of the event catalog. The URL must be https; http is\naccepted for loopback and private addresses while the sandbox allows local targets (the\ndefault). The signing `secret` is shown only in this response.\n",
 					OperationID: "createWebhook",
+					Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+						Ref: "#/components/parameters/IdempotencyKey",
+					}},
 					RequestBody: &openapi3.RequestBodyRef{
 						Value: &openapi3.RequestBody{
 							Required: true,
@@ -5301,6 +5511,9 @@ func webhooksDoc() *openapi3.T {
 						},
 						"415": &openapi3.ResponseRef{
 							Ref: "#/components/responses/UnsupportedMediaType",
+						},
+						"422": &openapi3.ResponseRef{
+							Ref: "#/components/responses/IdempotencyKeyReused",
 						},
 						"500": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Internal",
@@ -5366,6 +5579,9 @@ func webhooksDoc() *openapi3.T {
 					Summary:     "Delete a webhook",
 					Description: "Deletes the subscription and its delivery diagnostics; pending retries stop.",
 					OperationID: "deleteWebhook",
+					Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+						Ref: "#/components/parameters/IdempotencyKey",
+					}},
 					Responses: newResponses(map[string]any{}, map[string]*openapi3.ResponseRef{
 						"204": &openapi3.ResponseRef{
 							Value: &openapi3.Response{
@@ -5386,6 +5602,12 @@ func webhooksDoc() *openapi3.T {
 						},
 						"405": &openapi3.ResponseRef{
 							Ref: "#/components/responses/MethodNotAllowed",
+						},
+						"409": &openapi3.ResponseRef{
+							Ref: "#/components/responses/IdempotencyKeyInProgress",
+						},
+						"422": &openapi3.ResponseRef{
+							Ref: "#/components/responses/IdempotencyKeyReused",
 						},
 						"500": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Internal",
@@ -5440,6 +5662,9 @@ func webhooksDoc() *openapi3.T {
 					Summary:     "Change a webhook",
 					Description: "Changes the URL, topics or description, or enables or disables the endpoint. Enabling\nclears the disabled reason and the continuous-failure period.\n",
 					OperationID: "updateWebhook",
+					Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+						Ref: "#/components/parameters/IdempotencyKey",
+					}},
 					RequestBody: &openapi3.RequestBodyRef{
 						Value: &openapi3.RequestBody{
 							Required: true,
@@ -5484,11 +5709,17 @@ func webhooksDoc() *openapi3.T {
 						"405": &openapi3.ResponseRef{
 							Ref: "#/components/responses/MethodNotAllowed",
 						},
+						"409": &openapi3.ResponseRef{
+							Ref: "#/components/responses/IdempotencyKeyInProgress",
+						},
 						"413": &openapi3.ResponseRef{
 							Ref: "#/components/responses/TooLarge",
 						},
 						"415": &openapi3.ResponseRef{
 							Ref: "#/components/responses/UnsupportedMediaType",
+						},
+						"422": &openapi3.ResponseRef{
+							Ref: "#/components/responses/IdempotencyKeyReused",
 						},
 						"500": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Internal",
@@ -5652,6 +5883,9 @@ func webhooksDoc() *openapi3.T {
 					Summary:     "Send a delivery again",
 					Description: "Queues one new attempt of the same event (same `webhook-id`, fresh timestamp and\nsignature). A failed redelivery is not retried automatically.\n",
 					OperationID: "redeliverDelivery",
+					Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+						Ref: "#/components/parameters/IdempotencyKey",
+					}},
 					Responses: newResponses(map[string]any{}, map[string]*openapi3.ResponseRef{
 						"202": &openapi3.ResponseRef{
 							Value: &openapi3.Response{
@@ -5683,6 +5917,9 @@ func webhooksDoc() *openapi3.T {
 						"409": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Conflict",
 						},
+						"422": &openapi3.ResponseRef{
+							Ref: "#/components/responses/IdempotencyKeyReused",
+						},
 						"500": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Internal",
 						},
@@ -5699,12 +5936,93 @@ func webhooksDoc() *openapi3.T {
 					Ref: "#/components/parameters/DeliveryID",
 				}},
 			},
+			"/v1/webhooks/{webhook_id}/recover": &openapi3.PathItem{
+				Post: &openapi3.Operation{
+					Tags:        []string{"Deliveries"},
+					Summary:     "Re-send the failed deliveries of a window",
+					Description: "Queues one new attempt of every delivery of this webhook whose status is `failed` and\nwhose event was published in [`since`, `until`) (`until` defaults to now), oldest first:\nthe same event, `webhook-id` and body, so a consumer dedupes them as any retry. This is\nhow an endpoint re-enabled after being disabled catches up. `since` is at most 14 days\nago (sandbox clock) and not in the future; at most 10,000 deliveries are recovered per\ncall (`deliveries` says how many). While the attempts of a recovery are still pending, a\nsecond recover of the webhook answers that running recovery (same `recovery_id`)\ninstead of queuing them again. A disabled webhook must be enabled first (409\n`webhook_disabled`). Deliveries beyond the retention of diagnostics (the latest 1,000\nfinished ones per webhook) are gone and cannot be recovered.\n",
+					OperationID: "recoverWebhook",
+					Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+						Ref: "#/components/parameters/IdempotencyKey",
+					}},
+					RequestBody: &openapi3.RequestBodyRef{
+						Value: &openapi3.RequestBody{
+							Required: true,
+							Content: openapi3.Content{
+								"application/json": &openapi3.MediaType{
+									Schema: &openapi3.SchemaRef{
+										Ref: "#/components/schemas/RecoverRequest",
+									},
+									Example: map[string]any{
+										"since": "2026-03-02T00:00:00Z",
+									},
+								},
+							},
+						},
+					},
+					Responses: newResponses(map[string]any{}, map[string]*openapi3.ResponseRef{
+						"202": &openapi3.ResponseRef{
+							Value: &openapi3.Response{
+								Description: new("The attempts are queued (or, for a recovery already running, were queued)."),
+								Content: openapi3.Content{
+									"application/json": &openapi3.MediaType{
+										Schema: &openapi3.SchemaRef{
+											Ref: "#/components/schemas/Recovery",
+										},
+									},
+								},
+							},
+						},
+						"400": &openapi3.ResponseRef{
+							Ref: "#/components/responses/BadRequest",
+						},
+						"401": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Unauthorized",
+						},
+						"403": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Forbidden",
+						},
+						"404": &openapi3.ResponseRef{
+							Ref: "#/components/responses/NotFound",
+						},
+						"405": &openapi3.ResponseRef{
+							Ref: "#/components/responses/MethodNotAllowed",
+						},
+						"409": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Conflict",
+						},
+						"413": &openapi3.ResponseRef{
+							Ref: "#/components/responses/TooLarge",
+						},
+						"415": &openapi3.ResponseRef{
+							Ref: "#/components/responses/UnsupportedMediaType",
+						},
+						"422": &openapi3.ResponseRef{
+							Ref: "#/components/responses/IdempotencyKeyReused",
+						},
+						"500": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Internal",
+						},
+					}),
+					Security: &openapi3.SecurityRequirements{openapi3.SecurityRequirement{
+						"adminToken": []string{},
+					}, openapi3.SecurityRequirement{
+						"accessToken": []string{"webhooks:write"},
+					}},
+				},
+				Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+					Ref: "#/components/parameters/WebhookID",
+				}},
+			},
 			"/v1/webhooks/{webhook_id}/rotate-secret": &openapi3.PathItem{
 				Post: &openapi3.Operation{
 					Tags:        []string{"Webhooks"},
 					Summary:     "Rotate the signing secret",
 					Description: "Issues a new signing secret, shown only in this response. Until\n`previous_secret_expires_at` every delivery is signed with both the new and the previous\nsecret, so consumers can switch without losing a delivery. Rotating again drops the\nolder previous secret at once.\n",
 					OperationID: "rotateWebhookSecret",
+					Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+						Ref: "#/components/parameters/IdempotencyKey",
+					}},
 					RequestBody: &openapi3.RequestBodyRef{
 						Value: &openapi3.RequestBody{
 							Content: openapi3.Content{
@@ -5747,11 +6065,17 @@ func webhooksDoc() *openapi3.T {
 						"405": &openapi3.ResponseRef{
 							Ref: "#/components/responses/MethodNotAllowed",
 						},
+						"409": &openapi3.ResponseRef{
+							Ref: "#/components/responses/IdempotencyKeyInProgress",
+						},
 						"413": &openapi3.ResponseRef{
 							Ref: "#/components/responses/TooLarge",
 						},
 						"415": &openapi3.ResponseRef{
 							Ref: "#/components/responses/UnsupportedMediaType",
+						},
+						"422": &openapi3.ResponseRef{
+							Ref: "#/components/responses/IdempotencyKeyReused",
 						},
 						"500": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Internal",
@@ -5773,6 +6097,9 @@ func webhooksDoc() *openapi3.T {
 					Summary:     "Send a test event now",
 					Description: "Sends a `webhook.test` event to this endpoint only and answers with the outcome of the\nfirst attempt. A failed test is retried like any delivery.\n",
 					OperationID: "testWebhook",
+					Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+						Ref: "#/components/parameters/IdempotencyKey",
+					}},
 					Responses: newResponses(map[string]any{}, map[string]*openapi3.ResponseRef{
 						"200": &openapi3.ResponseRef{
 							Value: &openapi3.Response{
@@ -5803,6 +6130,9 @@ func webhooksDoc() *openapi3.T {
 						},
 						"409": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Conflict",
+						},
+						"422": &openapi3.ResponseRef{
+							Ref: "#/components/responses/IdempotencyKeyReused",
 						},
 						"500": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Internal",
@@ -5861,8 +6191,8 @@ func graphqlDoc() *openapi3.T {
 										"code": &openapi3.SchemaRef{
 											Value: &openapi3.Schema{
 												Type:        &openapi3.Types{"string"},
-												Description: "Stable machine-readable reason:\n- `UNAUTHENTICATED`: the bearer token is missing, invalid, expired or for another audience (401).\n- `FORBIDDEN`: the token lacks the scope a field needs (the field is `null`).\n- `NOT_FOUND`: no such case or user in the token's tenant (the field is `null`).\n- `BAD_USER_INPUT`: a variable or argument has a wrong value.\n- `GRAPHQL_PARSE_FAILED`, `GRAPHQL_VALIDATION_FAILED`: the document does not parse or does not validate against the schema.\n- `QUERY_TOO_COMPLEX`: a size, token, depth, alias or cost limit is exceeded.\n- `LIMIT_REACHED`: the change would store more than allowed (`limit` names the limit, `max` its value; `notes_per_case`: 1000 notes per case); nothing was changed.\n- `PERSISTED_QUERY_NOT_FOUND`: no approved bundle operation has this id or hash.\n- `OPERATION_NAME_REQUIRED`: the document has several operations and `operationName` is missing.\n- `OPERATION_NOT_FOUND`: `operationName` names no operation of the document.\n- `BAD_REQUEST`: the body is not one GraphQL-over-HTTP request object, or parameters were sent in the query string; `fields` names what was refused.\n- `METHOD_NOT_ALLOWED` (405), `UNSUPPORTED_MEDIA_TYPE` (415), `REQUEST_TOO_LARGE` (413): the HTTP request itself is refused.\n- `SERVICE_UNAVAILABLE` (503 or 429): the service is unavailable or rate-limited; honour `Retry-After`.\n- `INTERNAL_SERVER_ERROR` (500, or 200 for a field that failed: its `path` is set and the rest of `data` stands): the server failed; the message never carries internal details.\n",
-												Enum:        []any{"UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "BAD_USER_INPUT", "GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "QUERY_TOO_COMPLEX", "LIMIT_REACHED", "PERSISTED_QUERY_NOT_FOUND", "OPERATION_NAME_REQUIRED", "OPERATION_NOT_FOUND", "BAD_REQUEST", "METHOD_NOT_ALLOWED", "UNSUPPORTED_MEDIA_TYPE", "REQUEST_TOO_LARGE", "SERVICE_UNAVAILABLE", "INTERNAL_SERVER_ERROR"},
+												Description: "Stable machine-readable reason:\n- `UNAUTHENTICATED`: the bearer token is missing, invalid, expired or for another audience (401).\n- `FORBIDDEN`: the token lacks the scope a field needs (the field is `null`).\n- `NOT_FOUND`: no such case or user in the token's tenant (the field is `null`).\n- `BAD_USER_INPUT`: a variable or argument has a wrong value.\n- `GRAPHQL_PARSE_FAILED`, `GRAPHQL_VALIDATION_FAILED`: the document does not parse or does not validate against the schema.\n- `QUERY_TOO_COMPLEX`: a size, token, depth, alias or cost limit is exceeded.\n- `LIMIT_REACHED`: the change would store more than allowed (`limit` names the limit, `max` its value; `notes_per_case`: 1000 notes per case); nothing was changed.\n- `PERSISTED_QUERY_NOT_FOUND`: no approved bundle operation has this id or hash.\n- `OPERATION_NAME_REQUIRED`: the document has several operations and `operationName` is missing.\n- `OPERATION_NOT_FOUND`: `operationName` names no operation of the document.\n- `BAD_REQUEST`: the body is not one GraphQL-over-HTTP request object, or parameters were sent in the query string; `fields` names what was refused.\n- `METHOD_NOT_ALLOWED` (405), `UNSUPPORTED_MEDIA_TYPE` (415), `REQUEST_TOO_LARGE` (413): the HTTP request itself is refused.\n- `SERVICE_UNAVAILABLE` (503 or 429): the service is unavailable or rate-limited; honour `Retry-After`.\n- `INTERNAL_SERVER_ERROR` (500, or 200 for a field that failed: its `path` is set and the rest of `data` stands): the server failed; the message never carries internal details.\n- `IDEMPOTENCY_KEY_REUSED` (422), `IDEMPOTENCY_KEY_IN_PROGRESS` (409): a mutation's `Idempotency-Key` was first used with another body, or its first request is still running.\n",
+												Enum:        []any{"UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "BAD_USER_INPUT", "GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "QUERY_TOO_COMPLEX", "LIMIT_REACHED", "PERSISTED_QUERY_NOT_FOUND", "OPERATION_NAME_REQUIRED", "OPERATION_NOT_FOUND", "BAD_REQUEST", "METHOD_NOT_ALLOWED", "UNSUPPORTED_MEDIA_TYPE", "REQUEST_TOO_LARGE", "SERVICE_UNAVAILABLE", "INTERNAL_SERVER_ERROR", "IDEMPOTENCY_KEY_REUSED", "IDEMPOTENCY_KEY_IN_PROGRESS"},
 												Example:     "NOT_FOUND",
 											},
 										},
@@ -6138,6 +6468,22 @@ func graphqlDoc() *openapi3.T {
 					Summary:     "Execute a GraphQL operation",
 					Description: "Executes one query or mutation of the published schema, or a persisted\noperation of an approved curated bundle. Scopes are checked per field:\n`cases:read` to read cases, `cases:write` for mutations, `users:read`\nfor users. A field whose scope is missing is `null` with `FORBIDDEN`;\na case of another tenant is `null` with `NOT_FOUND`.\n",
 					OperationID: "graphql",
+					Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+						Value: &openapi3.Parameter{
+							Name:        "Idempotency-Key",
+							In:          "header",
+							Description: "Makes a mutation safe to retry (1 to 255 printable ASCII characters; queries ignore\nit). The first answer to a key is kept for 24 hours of sandbox time, per tenant,\ncaller and key: the same key with the same body answers it again, byte for byte,\nwith `Idempotent-Replayed: true`; with another body it is refused (422,\n`IDEMPOTENCY_KEY_REUSED`); while the first is still running, a request with the key\nwaits for it, up to 10 seconds, then 409 `IDEMPOTENCY_KEY_IN_PROGRESS`.\n",
+							Schema: &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:      &openapi3.Types{"string"},
+									MinLength: 1,
+									MaxLength: new(uint64(255)),
+									Pattern:   "^[ -~]+$",
+								},
+							},
+							Example: "case.closed:evt_0123456789abcdefghjkmnpqrs",
+						},
+					}},
 					RequestBody: &openapi3.RequestBodyRef{
 						Value: &openapi3.RequestBody{
 							Required: true,
@@ -6316,6 +6662,23 @@ func graphqlDoc() *openapi3.T {
 								},
 							},
 						},
+						"409": &openapi3.ResponseRef{
+							Value: &openapi3.Response{
+								Description: new("The first mutation with this Idempotency-Key is still running (`IDEMPOTENCY_KEY_IN_PROGRESS`)."),
+								Content: openapi3.Content{
+									"application/graphql-response+json": &openapi3.MediaType{
+										Schema: &openapi3.SchemaRef{
+											Ref: "#/components/schemas/ErrorResponse",
+										},
+									},
+									"application/json": &openapi3.MediaType{
+										Schema: &openapi3.SchemaRef{
+											Ref: "#/components/schemas/ErrorResponse",
+										},
+									},
+								},
+							},
+						},
 						"413": &openapi3.ResponseRef{
 							Value: &openapi3.Response{
 								Description: new("The body exceeds the size limit of the sandbox."),
@@ -6345,6 +6708,31 @@ func graphqlDoc() *openapi3.T {
 									"application/json": &openapi3.MediaType{
 										Schema: &openapi3.SchemaRef{
 											Ref: "#/components/schemas/ErrorResponse",
+										},
+									},
+								},
+							},
+						},
+						"422": &openapi3.ResponseRef{
+							Value: &openapi3.Response{
+								Description: new("The Idempotency-Key was first used with another body (`IDEMPOTENCY_KEY_REUSED`)."),
+								Content: openapi3.Content{
+									"application/graphql-response+json": &openapi3.MediaType{
+										Schema: &openapi3.SchemaRef{
+											Ref: "#/components/schemas/ErrorResponse",
+										},
+									},
+									"application/json": &openapi3.MediaType{
+										Schema: &openapi3.SchemaRef{
+											Ref: "#/components/schemas/ErrorResponse",
+										},
+										Example: map[string]any{
+											"errors": []any{map[string]any{
+												"extensions": map[string]any{
+													"code": "IDEMPOTENCY_KEY_REUSED",
+												},
+												"message": "this Idempotency-Key was used with a different request (method, path or body); use a new key for a new request",
+											}},
 										},
 									},
 								},

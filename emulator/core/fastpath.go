@@ -46,6 +46,7 @@ type fastCheck struct {
 type fastParam struct {
 	name     string
 	inPath   bool
+	inHeader bool
 	required bool
 	// absentOK: leaving the parameter out is valid and changes nothing
 	// (kin-openapi writes defaults into the query, so a parameter with a
@@ -117,20 +118,20 @@ func newFastCheck(route *routers.Route) *fastCheck {
 			return nil
 		}
 		fc.params = append(fc.params, fp)
-		fc.query = fc.query || !fp.inPath
+		fc.query = fc.query || !fp.inPath && !fp.inHeader
 	}
 	return fc
 }
 
 func newFastParam(p *openapi3.Parameter) (fastParam, bool) {
-	if p.In != openapi3.ParameterInPath && p.In != openapi3.ParameterInQuery {
+	if p.In != openapi3.ParameterInPath && p.In != openapi3.ParameterInQuery && p.In != openapi3.ParameterInHeader {
 		return fastParam{}, false
 	}
 	if p.Content != nil || p.Schema == nil || p.Schema.Value == nil || p.Style != "" || p.Explode != nil || p.AllowEmptyValue {
 		return fastParam{}, false
 	}
 	s := p.Schema.Value
-	fp := fastParam{name: p.Name, inPath: p.In == openapi3.ParameterInPath, required: p.Required}
+	fp := fastParam{name: p.Name, inPath: p.In == openapi3.ParameterInPath, inHeader: p.In == openapi3.ParameterInHeader, required: p.Required}
 	fp.absentOK = !p.Required && s.Default == nil && !slices.ContainsFunc(s.AllOf, func(r *openapi3.SchemaRef) bool {
 		return r.Value == nil || r.Value.Default != nil
 	})
@@ -259,6 +260,14 @@ func (fc *fastCheck) accept(r *http.Request, bodyOK bool) bool {
 		var v string
 		if p.inPath {
 			v = r.PathValue(p.name)
+		} else if p.inHeader {
+			// An optional header (Idempotency-Key): one non-empty value is
+			// checked here, anything else is kin-openapi's to judge.
+			if vs := r.Header.Values(p.name); len(vs) > 1 || len(vs) == 1 && vs[0] == "" {
+				return false
+			} else if len(vs) == 1 {
+				v = vs[0]
+			}
 		} else if vs, present := query[p.name]; present {
 			if len(vs) != 1 {
 				return false

@@ -109,7 +109,7 @@ func TestFastCheckScope(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{"getItem": true, "postItem": true, "strictForm": false, "jsonBody": true, "graphqlLike": true, "withHeader": false}
+	want := map[string]bool{"getItem": true, "postItem": true, "strictForm": false, "jsonBody": true, "graphqlLike": true, "withHeader": true}
 	for _, rt := range bareRoutes(doc) {
 		fc := newFastCheck(rt)
 		if got := fc != nil; got != want[rt.Operation.OperationID] {

@@ -133,6 +133,10 @@ func writeRequestError(w http.ResponseWriter, r *http.Request, e *core.RequestEr
 		ge = newError(codeUnavailable, e.Detail)
 	case "internal_error":
 		ge = newError(CodeInternal, "the server failed while serving this request")
+	case "idempotency_key_reused":
+		ge = newError(CodeIdempotencyKeyReused, e.Detail)
+	case "idempotency_key_in_progress":
+		ge = newError(CodeIdempotencyKeyInProgress, e.Detail)
 	default:
 		if isBatch(r) {
 			ge = newError(CodeBadRequest, "batched requests are not supported: send one operation per request")

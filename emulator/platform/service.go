@@ -174,6 +174,13 @@ func writeErr(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // audit records a change and publishes its webhook event when topic is set.
+// RecordAudit appends an entry to p's tenant's audit trail for an action
+// another surface performed (webhook recovery), so the trail is one per
+// tenant whichever API acted.
+func (s *Service) RecordAudit(ctx context.Context, p *core.Principal, action, target string, details map[string]any) {
+	s.audit(ctx, p, action, target, details)
+}
+
 func (s *Service) audit(ctx context.Context, p *core.Principal, action, target string, details map[string]any) {
 	actorType, actorID := "admin", p.Tenant
 	switch p.Kind {

@@ -33,6 +33,7 @@ func (s *Service) API(doc *openapi3.T) core.API {
 			"listDeliveries":      http.HandlerFunc(s.handleListDeliveries),
 			"getDelivery":         http.HandlerFunc(s.handleGetDelivery),
 			"redeliverDelivery":   http.HandlerFunc(s.handleRedeliver),
+			"recoverWebhook":      http.HandlerFunc(s.handleRecover),
 		},
 		Errors: core.WriteRequestProblem,
 	}

@@ -103,6 +103,8 @@ type Config struct {
 	// tenant (DefaultMaxWebhooksPerTenant when zero); a given Store brings
 	// its own limit.
 	MaxWebhooksPerTenant int
+	// Audit records recoveries in the tenant's audit trail (nil: none).
+	Audit AuditTrail
 	// WallClock stamps webhook-timestamp (time.Now when nil). It is the
 	// consumer's real clock that checks freshness (Standard Webhooks'
 	// five-minute window), so the header follows real time even when the
@@ -124,6 +126,8 @@ type Service struct {
 	client  *http.Client
 	retry   retryPolicy
 	disp    *dispatcher
+	audit   AuditTrail
+	recov   recoveries
 	ctx     context.Context
 	cancel  context.CancelFunc
 }
@@ -196,6 +200,8 @@ func New(cfg Config) (*Service, error) {
 		policy:  newTargetPolicy(cfg.AllowLocalTargets, net.InterfaceAddrs),
 		retry:   retryPolicy{schedule: cfg.Schedule, jitter: cfg.Jitter, random: cfg.IDs.Bytes},
 		disp:    newDispatcher(cfg.QueueSize, cfg.PerEndpointConcurrency, 2*cfg.AttemptTimeout),
+		audit:   cfg.Audit,
+		recov:   recoveries{latest: map[string]*Recovery{}},
 	}
 	s.client = newHTTPClient(s.policy, cfg.RootCAs, cfg.Workers)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -236,6 +242,7 @@ func (s *Service) Reset() {
 	s.disp.mu.Lock()
 	s.disp.clearLocked()
 	s.disp.mu.Unlock()
+	s.resetRecoveries()
 	if err := s.store.Reset(context.Background()); err != nil {
 		s.log.Error("reset webhooks store", "err", err)
 	}

@@ -28,21 +28,24 @@ type ArgusClient struct {
 // errUnauthorized makes the caller fetch a new token once.
 var errUnauthorized = errors.New("access token refused")
 
-// AddCaseNote writes a note on a case with the addCaseNote mutation.
-func (a *ArgusClient) AddCaseNote(ctx context.Context, caseID, body string) error {
+// AddCaseNote writes a note on a case with the addCaseNote mutation. key
+// is sent as Idempotency-Key: derived from the event that caused the
+// write, it makes the write safe to repeat when a delivery comes again
+// after a lost answer (Argus answers the first note, it adds no second).
+func (a *ArgusClient) AddCaseNote(ctx context.Context, caseID, body, key string) error {
 	const mutation = `mutation($id: ID!, $body: String!) { addCaseNote(caseId: $id, body: $body) { id } }`
 	vars := map[string]any{"id": caseID, "body": body}
-	err := a.graphql(ctx, mutation, vars)
+	err := a.graphql(ctx, mutation, vars, key)
 	if errors.Is(err, errUnauthorized) {
 		a.mu.Lock()
 		a.token = ""
 		a.mu.Unlock()
-		err = a.graphql(ctx, mutation, vars)
+		err = a.graphql(ctx, mutation, vars, key)
 	}
 	return err
 }
 
-func (a *ArgusClient) graphql(ctx context.Context, query string, vars map[string]any) error {
+func (a *ArgusClient) graphql(ctx context.Context, query string, vars map[string]any, key string) error {
 	tok, err := a.accessToken(ctx)
 	if err != nil {
 		return err
@@ -54,6 +57,9 @@ func (a *ArgusClient) graphql(ctx context.Context, query string, vars map[string
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+tok)
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
 	resp, err := a.client().Do(req)
 	if err != nil {
 		return err

@@ -181,7 +181,7 @@ func (c *Consumer) apply(ctx context.Context, id string, ev event) error {
 		caseID, state = cs.ID, &CaseState{Status: cs.Status, Version: cs.Version}
 	}
 	if ev.Type == "case.closed" && c.cfg.Argus != nil && caseID != "" {
-		if err := c.cfg.Argus.AddCaseNote(ctx, caseID, "Closure synced to the connector (event "+id+")."); err != nil {
+		if err := c.cfg.Argus.AddCaseNote(ctx, caseID, "Closure synced to the connector (event "+id+").", "case.closed:"+id); err != nil {
 			return fmt.Errorf("write back note: %w", err)
 		}
 	}

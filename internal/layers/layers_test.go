@@ -65,8 +65,11 @@ func rules() map[string]rule {
 		"fixtures/internal/fixturegen":     {allow: []string{"internal/golit"}},
 		"fixtures/internal/fixturegen/cmd": {allow: []string{"fixtures", "fixtures/internal/fixturegen"}},
 
-		// The wiring connects every surface.
-		"emulator": {allow: append(slices.Clone(surfaces), shared...)},
+		// The Idempotency-Key layer is router middleware: core only.
+		"emulator/idempotency": {allow: []string{"emulator/core"}},
+
+		// The wiring connects every surface and the middleware.
+		"emulator": {allow: append(append(slices.Clone(surfaces), shared...), "emulator/idempotency")},
 
 		// Users of the emulator drive it through the client; they reach no
 		// surface.
