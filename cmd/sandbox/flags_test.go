@@ -23,11 +23,11 @@ func TestOperatorTokenIsNeverEchoed(t *testing.T) {
 	})
 	t.Run("environment still sets the token", func(t *testing.T) {
 		t.Setenv("ARGUS_SANDBOX_OPERATOR_TOKEN", "op_env_secret")
-		o, err := parseFlags(nil, io.Discard)
+		o, err := parseFlags(nil, io.Discard, io.Discard)
 		if err != nil || o.operatorToken != "op_env_secret" {
 			t.Errorf("operator token = %q, %v", o.operatorToken, err)
 		}
-		if o, _ := parseFlags([]string{"--operator-token", "op_flag"}, io.Discard); o.operatorToken != "op_flag" {
+		if o, _ := parseFlags([]string{"--operator-token", "op_flag"}, io.Discard, io.Discard); o.operatorToken != "op_flag" {
 			t.Errorf("the flag does not win over the environment: %q", o.operatorToken)
 		}
 	})
