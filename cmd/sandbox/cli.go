@@ -87,7 +87,8 @@ func (g group) run(ctx context.Context, args []string, s cliIO) int {
 		return g.def.run(ctx, "sandbox "+g.name, args, s, g.verbUsage())
 	}
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-		fmt.Fprintf(s.stdout, "Usage: sandbox %s COMMAND [flags]\n\n%s\n%s\n%s", g.name, g.summary, g.verbUsage(), exitCodesText)
+		fmt.Fprintf(s.stdout, "Usage: sandbox %s COMMAND [flags]\n\n%s.\n\n%s\nCommon flags: --url (env ARGUS_SANDBOX_URL), --token (env ARGUS_SANDBOX_OPERATOR_TOKEN).\n%s",
+			g.name, strings.ToUpper(g.summary[:1])+g.summary[1:], g.verbUsage(), exitCodesText)
 		return exitOK
 	}
 	fmt.Fprintf(s.stderr, "sandbox %s: missing command (commands: %s)\nRun 'sandbox %s --help' for usage.\n",
@@ -110,7 +111,8 @@ func (g group) verbUsage() string {
 	var b strings.Builder
 	b.WriteString("Commands:\n")
 	for _, l := range g.verbs {
-		fmt.Fprintf(&b, "  %-30s %s\n", strings.TrimPrefix(l.use, "sandbox "), l.summary)
+		use, _, _ := strings.Cut(strings.TrimPrefix(l.use, "sandbox "), " [")
+		fmt.Fprintf(&b, "  %-24s %s\n", use, l.summary)
 	}
 	fmt.Fprintf(&b, "Run 'sandbox %s COMMAND --help' for a command's flags.\n", g.name)
 	return b.String()
