@@ -21,12 +21,12 @@ if [ -z "$builder" ]; then
 fi
 
 # The same files the build context holds: .dockerignore keeps go.mod, go.sum
-# and the non-test sources under cmd, emulator, fixtures, specs and internal.
+# and the non-test sources under client, cmd, emulator, fixtures, specs and internal.
 src_hash=$(
   {
     echo "builder $builder"
     sha256sum Dockerfile .dockerignore go.mod go.sum
-    find cmd emulator fixtures specs internal -type f \
+    find client cmd emulator fixtures specs internal -type f \
       ! -name '*_test.go' ! -path '*/testdata/*' -print0 2>/dev/null |
       sort -z | xargs -0 sha256sum
   } | sha256sum | cut -c1-16
