@@ -58,7 +58,7 @@ type options struct {
 // /debug/pprof/cmdline shows them redacted.
 var secretFlags = []string{"operator-token"}
 
-func parseFlags(args []string, stderr io.Writer) (*options, error) {
+func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
 	o := &options{}
 	fs := pflag.NewFlagSet("sandbox", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -87,8 +87,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		shutdownTimeout = d
 	}
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", shutdownTimeout, "on SIGTERM, how long to finish requests and send queued webhook deliveries before dropping them (env ARGUS_SANDBOX_SHUTDOWN_TIMEOUT)")
+	// --help goes to stdout (a requested answer, not a complaint).
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: sandbox [flags]\n       sandbox healthcheck [URL]\n\nFlags:\n%s", fs.FlagUsages())
+		fmt.Fprintf(stdout, "Usage: sandbox [flags]            serve\n       sandbox COMMAND [flags]    drive a running sandbox\n\n%s\nFlags:\n%s", commandsUsage(), fs.FlagUsages())
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -97,7 +98,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return nil, fmt.Errorf("unexpected argument %q (commands: %s)", fs.Arg(0), strings.Join(commandNames(), ", "))
 	}
 	// Secrets come from the environment only now, so that the usage text
 	// never shows them as defaults.

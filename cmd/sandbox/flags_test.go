@@ -13,21 +13,21 @@ import (
 func TestOperatorTokenIsNeverEchoed(t *testing.T) {
 	t.Run("usage with the token in the environment", func(t *testing.T) {
 		t.Setenv("ARGUS_SANDBOX_OPERATOR_TOKEN", "op_env_secret")
-		var stderr lockedBuffer
-		if code := run(t.Context(), []string{"--help"}, io.Discard, &stderr); code != exitOK {
+		var stdout, stderr lockedBuffer
+		if code := run(t.Context(), []string{"--help"}, &stdout, &stderr); code != exitOK {
 			t.Fatalf("--help exit code = %d", code)
 		}
-		if out := stderr.String(); strings.Contains(out, "op_env_secret") || !strings.Contains(out, "--operator-token") {
-			t.Errorf("usage: %s", out)
+		if out := stdout.String(); strings.Contains(out, "op_env_secret") || !strings.Contains(out, "--operator-token") || stderr.String() != "" {
+			t.Errorf("usage: %s (stderr %q)", out, stderr.String())
 		}
 	})
 	t.Run("environment still sets the token", func(t *testing.T) {
 		t.Setenv("ARGUS_SANDBOX_OPERATOR_TOKEN", "op_env_secret")
-		o, err := parseFlags(nil, io.Discard)
+		o, err := parseFlags(nil, io.Discard, io.Discard)
 		if err != nil || o.operatorToken != "op_env_secret" {
 			t.Errorf("operator token = %q, %v", o.operatorToken, err)
 		}
-		if o, _ := parseFlags([]string{"--operator-token", "op_flag"}, io.Discard); o.operatorToken != "op_flag" {
+		if o, _ := parseFlags([]string{"--operator-token", "op_flag"}, io.Discard, io.Discard); o.operatorToken != "op_flag" {
 			t.Errorf("the flag does not win over the environment: %q", o.operatorToken)
 		}
 	})

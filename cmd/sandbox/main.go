@@ -3,6 +3,8 @@
 //
 //	sandbox [flags]            serve (see --help)
 //	sandbox healthcheck [URL]  exit 0 when the sandbox answers /healthz
+//	sandbox trigger|tail|requests|clock|faults …
+//	                           drive a running sandbox through its control plane
 package main
 
 import (
@@ -41,7 +43,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "healthcheck" {
 		return healthcheck(ctx, args[1:], stderr)
 	}
-	opts, err := parseFlags(args, stderr)
+	if len(args) == 1 && args[0] == "help" {
+		args = []string{"--help"}
+	}
+	if len(args) > 0 {
+		if code, ok := runCommand(ctx, args[0], args[1:], cliIO{stdin: os.Stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}); ok {
+			return code
+		}
+	}
+	opts, err := parseFlags(args, stdout, stderr)
 	if errors.Is(err, errHelp) {
 		return exitOK
 	}

@@ -94,7 +94,7 @@ func TestPprofRefusesRemoteAddresses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stderr strings.Builder
-			o, err := parseFlags(tt.args, &stderr)
+			o, err := parseFlags(tt.args, io.Discard, &stderr)
 			if err != nil {
 				t.Fatal(err)
 			}
