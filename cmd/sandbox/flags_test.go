@@ -68,7 +68,7 @@ func TestRequirePKCEFlag(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("ARGUS_SANDBOX_REQUIRE_PKCE", tt.env)
-			o, err := parseFlags(tt.args, io.Discard)
+			o, err := parseFlags(tt.args, io.Discard, io.Discard)
 			if err != nil {
 				t.Fatal(err)
 			}
