@@ -23,6 +23,7 @@ import (
 	"github.com/knogin/argus-sandbox/emulator/core"
 	"github.com/knogin/argus-sandbox/emulator/faults"
 	"github.com/knogin/argus-sandbox/emulator/graphql"
+	"github.com/knogin/argus-sandbox/emulator/journal"
 	"github.com/knogin/argus-sandbox/emulator/oauth"
 	"github.com/knogin/argus-sandbox/emulator/platform"
 	"github.com/knogin/argus-sandbox/emulator/webhooks"
@@ -92,6 +93,7 @@ type Sandbox struct {
 	graphql  *graphql.Service
 	faults   *faults.Engine
 	control  *control.Service
+	journal  *journal.Journal
 	// keys are the token signing keys, shared by the token service, the
 	// control plane and key fault rules.
 	keys *oauth.Keyring
@@ -186,15 +188,16 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	if err != nil {
 		return fail(err)
 	}
+	sb.journal = journal.New(journal.Config{Clock: sb.clock, ClientTenant: sb.clientTenant})
 	sb.faults, err = faults.New(faults.Config{Clock: sb.clock, IDs: sb.ids, Logger: log.With("surface", "faults"),
-		Seed: seed, Rules: cfg.FaultRules, Keys: sb.keys})
+		Seed: seed, Rules: cfg.FaultRules, Keys: sb.keys, OnFire: streamFault(sb.journal)})
 	if err != nil {
 		return fail(err)
 	}
 	sb.webhooks, err = webhooks.New(webhooks.Config{
 		Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Logger: log.With("surface", "webhooks"),
 		AllowLocalTargets: !cfg.BlockLocalWebhookTargets, Schedule: cfg.WebhookSchedule,
-		Faults: deliveryFaults(sb.faults),
+		Faults: deliveryFaults(sb.faults), Observer: webhookStream{sb.journal},
 	})
 	if err != nil {
 		return fail(err)
@@ -223,7 +226,7 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	}
 	sb.control, err = control.New(control.Config{Clock: sb.clock, Fixtures: fx, Logger: log.With("surface", "control"),
 		Specs: cfg.Specs, Resetter: control.ResetFunc(sb.reset), Events: sb.webhooks, Keys: sb.keys,
-		Access: accessDecider{sb.platform}, Faults: sb.faults, Webhooks: controlWebhooks{sb.webhooks}, OperatorToken: cfg.OperatorToken, Loopback: cfg.Loopback})
+		Access: accessDecider{sb.platform}, Faults: sb.faults, Webhooks: controlWebhooks{sb.webhooks}, Journal: sb.journal, OperatorToken: cfg.OperatorToken, Loopback: cfg.Loopback})
 	if err != nil {
 		return err
 	}
@@ -245,6 +248,7 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 		Wrap:          sb.faults.Wrap,
 		CheckResponse: cfg.CheckResponse,
 		AllowHost:     hosts.check(),
+		Observe:       sb.journal.Record,
 	})
 	if err != nil {
 		return err

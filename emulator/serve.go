@@ -70,6 +70,9 @@ func Serve(ctx context.Context, sb *Sandbox, ln net.Listener, log *slog.Logger, 
 		defer close(drained)
 		sb.webhooks.Shutdown(sctx)
 	}()
+	// Open streams last until their clients go: end them, or the
+	// shutdown would wait for them until its timeout.
+	sb.journal.Close()
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("requests still running at the shutdown timeout were cut off", "err", err)
 		_ = srv.Close()
