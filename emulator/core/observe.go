@@ -139,12 +139,16 @@ func (rt *Router) finish(st *requestState, r *http.Request, start time.Time) {
 }
 
 // logRequest writes the one info line of a request; at debug level it
-// carries the request headers, credentials redacted.
+// carries the request headers, credentials redacted. It hands the record
+// to the handler itself: Logger.LogAttrs would walk the stack for a
+// source position no request line shows.
 func (rt *Router) logRequest(ctx context.Context, r *http.Request, rec *RequestRecord) {
-	if !rt.log.Enabled(ctx, slog.LevelInfo) {
+	h := rt.log.Handler()
+	if !h.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
-	attrs := [...]slog.Attr{
+	lr := slog.NewRecord(rec.Start.Add(rec.Latency), slog.LevelInfo, "request", 0)
+	lr.AddAttrs(
 		slog.String("method", rec.Method),
 		slog.String("path", rec.Path),
 		slog.String("operation", rec.OperationID),
@@ -152,14 +156,11 @@ func (rt *Router) logRequest(ctx context.Context, r *http.Request, rec *RequestR
 		slog.Float64("latency_ms", float64(rec.Latency.Microseconds())/1000),
 		slog.String("tenant", rec.Tenant()),
 		slog.String("request_id", rec.RequestID),
-		{},
+	)
+	if h.Enabled(ctx, slog.LevelDebug) {
+		lr.AddAttrs(slog.Any("headers", LoggableHeaders(r.Header)))
 	}
-	n := len(attrs) - 1
-	if rt.log.Enabled(ctx, slog.LevelDebug) {
-		attrs[n] = slog.Any("headers", LoggableHeaders(r.Header))
-		n++
-	}
-	rt.log.LogAttrs(ctx, slog.LevelInfo, "request", attrs[:n]...)
+	_ = h.Handle(ctx, lr)
 }
 
 // secretHeaders are the request headers a log never shows.
