@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -412,6 +413,36 @@ func TestEveryOperation(t *testing.T) {
 		}
 		if err := c.With(client.WithToken("")).GraphQL().Do(ctx, client.GraphQLRequest{Query: "{ __typename }"}, nil); !is(err, 401, "UNAUTHENTICATED") {
 			t.Errorf("without a token: %v", err)
+		}
+	})
+
+	t.Run("journal", func(t *testing.T) {
+		sctx, cancel := context.WithTimeout(ctx, time.Minute) // a hang guard only
+		defer cancel()
+		st, err := c.Sandbox().Stream(sctx, client.StreamFilter{Types: []string{"request"}, Operation: "getHealth"})
+		must(err)
+		defer st.Close()
+		_, err = c.Sandbox().Health(ctx)
+		must(err)
+		ev, err := st.Next()
+		must(err)
+		var entry client.RequestEntry
+		if err := json.Unmarshal(ev.Data, &entry); err != nil || ev.Type != "request" || entry.Operation != "getHealth" || ev.ID == "" {
+			t.Errorf("stream frame %+v (%v)", ev, err)
+		}
+		page, err := c.Sandbox().Requests(ctx, client.RequestFilter{Operation: "getHealth", Limit: 1})
+		must(err)
+		if len(page.Requests) != 1 || page.Requests[0].RequestID != entry.RequestID || page.NextCursor == "" {
+			t.Errorf("journal page %+v, want the streamed request %s first", page, entry.RequestID)
+		}
+		must(c.Sandbox().ClearRequests(ctx, ""))
+		page, err = c.Sandbox().Requests(ctx, client.RequestFilter{Operation: "getHealth"})
+		must(err)
+		if len(page.Requests) != 0 {
+			t.Errorf("after clearing: %+v", page)
+		}
+		if _, err := c.Sandbox().Requests(ctx, client.RequestFilter{Status: "6xx"}); !is(err, 400, "invalid_request") {
+			t.Errorf("a bad status filter: %v", err)
 		}
 	})
 

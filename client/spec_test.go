@@ -40,6 +40,9 @@ var operations = []struct {
 	{"sandbox.yaml", "listFaultEvents", nil, list[FaultEvent]{}},
 	{"sandbox.yaml", "getFaultRule", nil, FaultRuleStatus{}},
 	{"sandbox.yaml", "deleteFaultRule", nil, nil},
+	{"sandbox.yaml", "listRequests", nil, RequestPage{}},
+	{"sandbox.yaml", "clearRequests", nil, nil},
+	{"sandbox.yaml", "streamSandbox", nil, nil},
 
 	{"platform.yaml", "createApp", AppCreate{}, AppWithSecret{}},
 	{"platform.yaml", "listApps", nil, Page[App]{}},

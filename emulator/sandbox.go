@@ -24,6 +24,7 @@ import (
 	"github.com/knogin/argus-sandbox/emulator/faults"
 	"github.com/knogin/argus-sandbox/emulator/graphql"
 	"github.com/knogin/argus-sandbox/emulator/idempotency"
+	"github.com/knogin/argus-sandbox/emulator/journal"
 	"github.com/knogin/argus-sandbox/emulator/oauth"
 	"github.com/knogin/argus-sandbox/emulator/platform"
 	"github.com/knogin/argus-sandbox/emulator/webhooks"
@@ -102,7 +103,8 @@ type Sandbox struct {
 	faults   *faults.Engine
 	control  *control.Service
 	// idem replays the answers of keyed writes (Idempotency-Key).
-	idem *idempotency.Layer
+	idem    *idempotency.Layer
+	journal *journal.Journal
 	// keys are the token signing keys, shared by the token service, the
 	// control plane and key fault rules.
 	keys *oauth.Keyring
@@ -197,15 +199,16 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	if err != nil {
 		return fail(err)
 	}
+	sb.journal = journal.New(journal.Config{Clock: sb.clock, ClientTenant: sb.clientTenant})
 	sb.faults, err = faults.New(faults.Config{Clock: sb.clock, IDs: sb.ids, Logger: log.With("surface", "faults"),
-		Seed: seed, Rules: cfg.FaultRules, Keys: sb.keys})
+		Seed: seed, Rules: cfg.FaultRules, Keys: sb.keys, OnFire: streamFault(sb.journal)})
 	if err != nil {
 		return fail(err)
 	}
 	sb.webhooks, err = webhooks.New(webhooks.Config{
 		Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Logger: log.With("surface", "webhooks"),
 		AllowLocalTargets: !cfg.BlockLocalWebhookTargets, Schedule: cfg.WebhookSchedule, AttemptTimeout: cfg.WebhookAttemptTimeout,
-		Faults: deliveryFaults(sb.faults), Audit: auditTrail{sb},
+		Faults: deliveryFaults(sb.faults), Audit: auditTrail{sb}, Observer: webhookStream{sb.journal},
 	})
 	if err != nil {
 		return fail(err)
@@ -243,7 +246,7 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	}
 	sb.control, err = control.New(control.Config{Clock: sb.clock, Fixtures: fx, Logger: log.With("surface", "control"),
 		Specs: cfg.Specs, Resetter: control.ResetFunc(sb.reset), Events: controlEvents{sb.webhooks}, Keys: sb.keys,
-		Access: accessDecider{sb.platform}, Faults: sb.faults, Webhooks: controlWebhooks{sb.webhooks}, OperatorToken: cfg.OperatorToken, Loopback: cfg.Loopback})
+		Access: accessDecider{sb.platform}, Faults: sb.faults, Webhooks: controlWebhooks{sb.webhooks}, Journal: sb.journal, OperatorToken: cfg.OperatorToken, Loopback: cfg.Loopback})
 	if err != nil {
 		return err
 	}
@@ -269,6 +272,7 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 		},
 		CheckResponse: cfg.CheckResponse,
 		AllowHost:     hosts.check(),
+		Observe:       sb.journal.Record,
 	})
 	if err != nil {
 		return err

@@ -91,6 +91,9 @@ func serve(ctx context.Context, sb *Sandbox, ln net.Listener, tlsCfg *tls.Config
 		defer close(drained)
 		sb.webhooks.Shutdown(sctx)
 	}()
+	// Open streams last until their clients go: end them, or the
+	// shutdown would wait for them until its timeout.
+	sb.journal.Close()
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("requests still running at the shutdown timeout were cut off", "err", err)
 		_ = srv.Close()

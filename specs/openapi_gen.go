@@ -11,7 +11,7 @@ var compiledDocs = map[string]compiledDoc{
 	"oauth.yaml":    {digest: "1417c42ece30e2a20ea088a5047d481d659a0fd87c15c666e72b604ce90b05ee", build: oauthDoc},
 	"webhooks.yaml": {digest: "c88d3a15825a2acdfa016de2b3b208cfe943d552143df36069fff160226c967d", build: webhooksDoc},
 	"graphql.yaml":  {digest: "b9314b358bc58b21c430ad86abae2a4d6ab4cdfa116fb645ce8e5d41416575a2", build: graphqlDoc},
-	"sandbox.yaml":  {digest: "2f6a7cfa542e09854eb91c18118af43dec6ea36b94584ca0e290ae7f8abbe0cb", build: sandboxDoc},
+	"sandbox.yaml":  {digest: "df0d3c2449cd955582869288be424ca6c6db6d461eddba92f1c3e9b4995598f0", build: sandboxDoc},
 }
 
 // platformDoc builds platform.yaml.
@@ -7776,6 +7776,147 @@ func sandboxDoc() *openapi3.T {
 						},
 					},
 				},
+				"RequestEntry": &openapi3.SchemaRef{
+					Value: &openapi3.Schema{
+						Type:     &openapi3.Types{"object"},
+						Required: []string{"seq", "time", "tenant", "request_id", "method", "path", "operation", "api", "auth", "scopes", "status", "latency_ms", "body", "body_truncated"},
+						Properties: openapi3.Schemas{
+							"api": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type: &openapi3.Types{"string"},
+								},
+							},
+							"auth": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:     &openapi3.Types{"object"},
+									Required: []string{"method", "kind", "subject", "client_id"},
+									Properties: openapi3.Schemas{
+										"client_id": &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Type: &openapi3.Types{"string"},
+											},
+										},
+										"kind": &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Type: &openapi3.Types{"string"},
+											},
+										},
+										"method": &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Type: &openapi3.Types{"string"},
+												Enum: []any{"admin_token", "access_token", "operator_token", "client_secret_basic", "client_secret_post", "none"},
+											},
+										},
+										"subject": &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Type: &openapi3.Types{"string"},
+											},
+										},
+									},
+								},
+							},
+							"body": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Description: "The request body, secrets replaced by \"[redacted]\", at most 4096 bytes.",
+								},
+							},
+							"body_truncated": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type: &openapi3.Types{"boolean"},
+								},
+							},
+							"error_code": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Description: "The error's code; absent on success.",
+								},
+							},
+							"latency_ms": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type: &openapi3.Types{"number"},
+								},
+							},
+							"method": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type: &openapi3.Types{"string"},
+								},
+							},
+							"operation": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Description: "operationId; empty when no operation matched.",
+								},
+							},
+							"path": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type: &openapi3.Types{"string"},
+								},
+							},
+							"request_id": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type: &openapi3.Types{"string"},
+								},
+							},
+							"scopes": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type: &openapi3.Types{"array"},
+									Items: &openapi3.SchemaRef{
+										Value: &openapi3.Schema{
+											Type: &openapi3.Types{"string"},
+										},
+									},
+								},
+							},
+							"seq": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"integer"},
+									Description: "Increases with every recorded request and streamed frame.",
+								},
+							},
+							"status": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type: &openapi3.Types{"integer"},
+								},
+							},
+							"tenant": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Description: "Empty for tenantless requests.",
+								},
+							},
+							"time": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Format:      "date-time",
+									Description: "When it was answered (sandbox clock).",
+								},
+							},
+						},
+					},
+				},
+				"RequestPage": &openapi3.SchemaRef{
+					Value: &openapi3.Schema{
+						Type:     &openapi3.Types{"object"},
+						Required: []string{"requests"},
+						Properties: openapi3.Schemas{
+							"next_cursor": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Description: "Continues after the last entry; absent at the end.",
+								},
+							},
+							"requests": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type: &openapi3.Types{"array"},
+									Items: &openapi3.SchemaRef{
+										Ref: "#/components/schemas/RequestEntry",
+									},
+								},
+							},
+						},
+					},
+				},
 				"RequestWait": &openapi3.SchemaRef{
 					Value: &openapi3.Schema{
 						Type:        &openapi3.Types{"string"},
@@ -8732,6 +8873,183 @@ func sandboxDoc() *openapi3.T {
 					}),
 				},
 			},
+			"/_sandbox/requests": &openapi3.PathItem{
+				Delete: &openapi3.Operation{
+					Tags:        []string{"Visibility"},
+					Summary:     "Clear the request journal",
+					Description: "Forgets the recorded requests of one tenant, or of every tenant without `tenant`.",
+					OperationID: "clearRequests",
+					Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+						Value: &openapi3.Parameter{
+							Name:        "tenant",
+							In:          "query",
+							Description: "Only this tenant's requests.",
+							Schema: &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:      &openapi3.Types{"string"},
+									MaxLength: new(uint64(64)),
+								},
+							},
+						},
+					}},
+					Responses: newResponses(map[string]any{}, map[string]*openapi3.ResponseRef{
+						"204": &openapi3.ResponseRef{
+							Value: &openapi3.Response{
+								Description: new("The requests are forgotten."),
+							},
+						},
+						"400": &openapi3.ResponseRef{
+							Ref: "#/components/responses/BadRequest",
+						},
+						"401": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Unauthorized",
+						},
+						"405": &openapi3.ResponseRef{
+							Ref: "#/components/responses/MethodNotAllowed",
+						},
+						"500": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Internal",
+						},
+						"501": &openapi3.ResponseRef{
+							Ref: "#/components/responses/NotAvailable",
+						},
+					}),
+				},
+				Get: &openapi3.Operation{
+					Tags:        []string{"Visibility"},
+					Summary:     "Read the request journal",
+					Description: "Every request the sandbox served, newest first, per tenant: operation, credentials used,\nscopes, status, latency, error code and the request body with secrets, tokens and\npasswords redacted (at most 4096 bytes, `body_truncated` when cut). The journal keeps\nthe last 1000 requests of each tenant, and of the tenantless requests (`/healthz`,\nrefused credentials) in a ring of their own. Pages continue with `next_cursor`.\n",
+					OperationID: "listRequests",
+					Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+						Value: &openapi3.Parameter{
+							Name:        "tenant",
+							In:          "query",
+							Description: "Only this tenant's requests.",
+							Schema: &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:      &openapi3.Types{"string"},
+									MaxLength: new(uint64(64)),
+								},
+							},
+						},
+					}, &openapi3.ParameterRef{
+						Value: &openapi3.Parameter{
+							Name:        "operation",
+							In:          "query",
+							Description: "Only requests of this operationId.",
+							Schema: &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:      &openapi3.Types{"string"},
+									MaxLength: new(uint64(100)),
+								},
+							},
+						},
+					}, &openapi3.ParameterRef{
+						Value: &openapi3.Parameter{
+							Name:        "client_id",
+							In:          "query",
+							Description: "Only requests of this OAuth client.",
+							Schema: &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:      &openapi3.Types{"string"},
+									MaxLength: new(uint64(200)),
+								},
+							},
+						},
+					}, &openapi3.ParameterRef{
+						Value: &openapi3.Parameter{
+							Name:        "status",
+							In:          "query",
+							Description: "An exact status (`404`) or a class (`4xx`).",
+							Schema: &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:    &openapi3.Types{"string"},
+									Pattern: "^([1-5][0-9][0-9]|[1-5][xX][xX])$",
+								},
+							},
+						},
+					}, &openapi3.ParameterRef{
+						Value: &openapi3.Parameter{
+							Name:        "since",
+							In:          "query",
+							Description: "Only requests at or after this time (RFC 3339, sandbox clock).",
+							Schema: &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:   &openapi3.Types{"string"},
+									Format: "date-time",
+								},
+							},
+						},
+					}, &openapi3.ParameterRef{
+						Value: &openapi3.Parameter{
+							Name:        "request_id",
+							In:          "query",
+							Description: "Only the request with this X-Request-Id.",
+							Schema: &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:      &openapi3.Types{"string"},
+									MaxLength: new(uint64(128)),
+								},
+							},
+						},
+					}, &openapi3.ParameterRef{
+						Value: &openapi3.Parameter{
+							Name:        "limit",
+							In:          "query",
+							Description: "Page size.",
+							Schema: &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:    &openapi3.Types{"integer"},
+									Default: float64(100),
+									Min:     new(float64(1)),
+									Max:     new(float64(500)),
+								},
+							},
+						},
+					}, &openapi3.ParameterRef{
+						Value: &openapi3.Parameter{
+							Name:        "cursor",
+							In:          "query",
+							Description: "The `next_cursor` of the previous page.",
+							Schema: &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:      &openapi3.Types{"string"},
+									MaxLength: new(uint64(32)),
+								},
+							},
+						},
+					}},
+					Responses: newResponses(map[string]any{}, map[string]*openapi3.ResponseRef{
+						"200": &openapi3.ResponseRef{
+							Value: &openapi3.Response{
+								Description: new("One page of the journal, newest first."),
+								Content: openapi3.Content{
+									"application/json": &openapi3.MediaType{
+										Schema: &openapi3.SchemaRef{
+											Ref: "#/components/schemas/RequestPage",
+										},
+									},
+								},
+							},
+						},
+						"400": &openapi3.ResponseRef{
+							Ref: "#/components/responses/BadRequest",
+						},
+						"401": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Unauthorized",
+						},
+						"405": &openapi3.ResponseRef{
+							Ref: "#/components/responses/MethodNotAllowed",
+						},
+						"500": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Internal",
+						},
+						"501": &openapi3.ResponseRef{
+							Ref: "#/components/responses/NotAvailable",
+						},
+					}),
+				},
+			},
 			"/_sandbox/reset": &openapi3.PathItem{
 				Post: &openapi3.Operation{
 					Tags:        []string{"State"},
@@ -8782,6 +9100,112 @@ func sandboxDoc() *openapi3.T {
 						},
 						"500": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Internal",
+						},
+					}),
+				},
+			},
+			"/_sandbox/stream": &openapi3.PathItem{
+				Get: &openapi3.Operation{
+					Tags:        []string{"Visibility"},
+					Summary:     "Watch the sandbox live (Server-Sent Events)",
+					Description: "Server-Sent Events, one frame per served request (`event: request`, the journal entry),\npublished webhook event (`event`), delivery attempt (`delivery`) and fault firing\n(`fault`), as they happen; each frame has `id: <seq>` and one line of JSON as `data`.\nA `: keepalive` comment comes every 15 s. A reader too slow for the traffic never slows\nthe sandbox: past 256 pending frames new ones are dropped, and the next frame is\n`event: lagged` with `{\"dropped\": n}`. The stream lasts until the client disconnects\nor the sandbox shuts down.\n",
+					OperationID: "streamSandbox",
+					Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+						Value: &openapi3.Parameter{
+							Name:        "tenant",
+							In:          "query",
+							Description: "Only this tenant's frames.",
+							Schema: &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:      &openapi3.Types{"string"},
+									MaxLength: new(uint64(64)),
+								},
+							},
+						},
+					}, &openapi3.ParameterRef{
+						Value: &openapi3.Parameter{
+							Name:        "types",
+							In:          "query",
+							Description: "Comma list of `request`, `event`, `delivery`, `fault` (default: all).",
+							Schema: &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:    &openapi3.Types{"string"},
+									Pattern: "^(request|event|delivery|fault)(,(request|event|delivery|fault))*$",
+								},
+							},
+						},
+					}, &openapi3.ParameterRef{
+						Value: &openapi3.Parameter{
+							Name:        "operation",
+							In:          "query",
+							Description: "Only requests (and fault firings) of this operationId.",
+							Schema: &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:      &openapi3.Types{"string"},
+									MaxLength: new(uint64(100)),
+								},
+							},
+						},
+					}, &openapi3.ParameterRef{
+						Value: &openapi3.Parameter{
+							Name:        "client_id",
+							In:          "query",
+							Description: "Only requests of this OAuth client.",
+							Schema: &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:      &openapi3.Types{"string"},
+									MaxLength: new(uint64(200)),
+								},
+							},
+						},
+					}, &openapi3.ParameterRef{
+						Value: &openapi3.Parameter{
+							Name:        "status",
+							In:          "query",
+							Description: "Only requests with this status (`404`) or class (`4xx`).",
+							Schema: &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:    &openapi3.Types{"string"},
+									Pattern: "^([1-5][0-9][0-9]|[1-5][xX][xX])$",
+								},
+							},
+						},
+					}, &openapi3.ParameterRef{
+						Value: &openapi3.Parameter{
+							Name:        "request_id",
+							In:          "query",
+							Description: "Only the request with this X-Request-Id.",
+							Schema: &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:      &openapi3.Types{"string"},
+									MaxLength: new(uint64(128)),
+								},
+							},
+						},
+					}},
+					Responses: newResponses(map[string]any{}, map[string]*openapi3.ResponseRef{
+						"200": &openapi3.ResponseRef{
+							Value: &openapi3.Response{
+								Description: new("The event stream."),
+								Content: openapi3.Content{
+									"text/event-stream": &openapi3.MediaType{},
+								},
+							},
+						},
+						"400": &openapi3.ResponseRef{
+							Ref: "#/components/responses/BadRequest",
+						},
+						"401": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Unauthorized",
+						},
+						"405": &openapi3.ResponseRef{
+							Ref: "#/components/responses/MethodNotAllowed",
+						},
+						"500": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Internal",
+						},
+						"501": &openapi3.ResponseRef{
+							Ref: "#/components/responses/NotAvailable",
 						},
 					}),
 				},
@@ -9041,6 +9465,9 @@ func sandboxDoc() *openapi3.T {
 		}, &openapi3.Tag{
 			Name:        "Faults",
 			Description: "Rules that make the platform fail on purpose.",
+		}, &openapi3.Tag{
+			Name:        "Visibility",
+			Description: "The request journal and the live stream.",
 		}},
 	}
 }

@@ -105,6 +105,14 @@ type FaultRules interface {
 
 var _ FaultRules = (*faults.Engine)(nil)
 
+// Journal serves the request journal and the live stream (the journal
+// package); the control plane authorizes each call first.
+type Journal interface {
+	ServeRequests(w http.ResponseWriter, r *http.Request)
+	ServeClear(w http.ResponseWriter, r *http.Request)
+	ServeStream(w http.ResponseWriter, r *http.Request)
+}
+
 // Config configures the control plane. Clock and Faults are required; a
 // nil Events, Keys, Access or Webhooks makes its endpoints answer 501.
 type Config struct {
@@ -122,6 +130,9 @@ type Config struct {
 	// Webhooks creates webhooks with a chosen secret and reports when
 	// delivery work has settled (the webhooks engine).
 	Webhooks Webhooks
+	// Journal serves GET/DELETE /_sandbox/requests and GET
+	// /_sandbox/stream.
+	Journal Journal
 	// OperatorToken is the bearer the control plane requires. It may be
 	// empty only when Loopback is true: then any local caller is operator.
 	OperatorToken string
@@ -189,6 +200,9 @@ func (s *Service) API(doc *openapi3.T) core.API {
 			"deleteFaultRule":      op(s.deleteFault),
 			"createSandboxWebhook": op(s.createWebhook),
 			"waitWebhooksIdle":     op(s.waitIdle),
+			"listRequests":         op(s.journal(Journal.ServeRequests)),
+			"clearRequests":        op(s.journal(Journal.ServeClear)),
+			"streamSandbox":        op(s.journal(Journal.ServeStream)),
 		},
 		Security: map[string]core.Authenticator{"operatorToken": s.Authenticator()},
 	}

@@ -32,6 +32,13 @@ type requestState struct {
 	// errors is the routed operation's error writer, for the panic
 	// recovery in Router.ServeHTTP.
 	errors ErrorWriter
+	// op is the routed operation, body the request body the router
+	// buffered, errCode the code of an error answer and w the writer
+	// that observes the answer (when requests are recorded or logged).
+	op      *OperationInfo
+	body    []byte
+	errCode string
+	w       statusWriter
 }
 
 // Value answers the router's keys from the state and every other key from

@@ -69,6 +69,9 @@ func NotFoundProblem(detail string) *Problem {
 // WriteProblem writes p as application/problem+json. It is the single writer
 // of REST errors.
 func WriteProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
+	if r != nil {
+		noteErrorCode(r.Context(), p.Code)
+	}
 	if p.RequestID == "" && r != nil {
 		p.RequestID = RequestIDFrom(r.Context())
 	}

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -128,6 +129,10 @@ type RouterConfig struct {
 	// a refused host is answered 421 misdirected_request before routing
 	// (the defence of a loopback listener against DNS rebinding).
 	AllowHost func(host string) bool
+	// Observe, when set, is called once for every request after it has
+	// been answered (the request journal). It runs on the request's
+	// goroutine, so it must be quick; it must not keep rec.Body.
+	Observe func(r *http.Request, rec RequestRecord)
 }
 
 // refusableMethods are the methods answered 405 on a path that does not
@@ -256,6 +261,14 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Request-Id", id)
 	st := &requestState{Context: r.Context(), id: id}
 	r = r.WithContext(st)
+	if rt.observing(st) {
+		// Registered first, so it runs after the recovery below has
+		// answered a panic.
+		start := time.Now()
+		st.w.ResponseWriter = w
+		w = &st.w
+		defer rt.finish(st, r, start)
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -314,30 +327,38 @@ func (rt *Router) operation(api API, route *routers.Route, info OperationInfo, h
 			st = &requestState{Context: r.Context(), id: RequestIDFrom(r.Context())}
 			r = r.WithContext(st)
 		}
-		st.errors = writeErr
+		st.errors, st.op = writeErr, &info
 		if len(security.alts) > 0 {
 			p, rerr := security.authenticate(st, r)
 			if rerr != nil {
-				writeErr(w, r, rerr)
+				refuse(st, w, r, writeErr, rerr)
 				return
 			}
 			st.principal = p
 		}
 		if rerr := query.checkRaw(r.URL.RawQuery, api.LenientQuery); rerr != nil {
-			writeErr(w, r, rerr)
+			refuse(st, w, r, writeErr, rerr)
 			return
 		}
 		body, rerr := readBody(w, r, hasBody, rt.cfg.MaxBodyBytes)
 		if rerr != nil {
-			writeErr(w, r, rerr)
+			refuse(st, w, r, writeErr, rerr)
 			return
 		}
+		st.body = body.data
 		if rerr := validator.validate(r, body); rerr != nil {
-			writeErr(w, r, rerr)
+			refuse(st, w, r, writeErr, rerr)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// refuse answers a request the router refuses, noting the error's code
+// for the journal and the log.
+func refuse(st *requestState, w http.ResponseWriter, r *http.Request, write ErrorWriter, rerr *RequestError) {
+	st.errCode = rerr.Code
+	write(w, r, rerr)
 }
 
 // bufferBody reads the (bounded) body, as kin-openapi would, and puts it

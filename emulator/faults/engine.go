@@ -48,6 +48,10 @@ type Config struct {
 	Keys KeyController
 	// MaxEvents bounds the firing log (default 1000, oldest dropped).
 	MaxEvents int
+	// OnFire, when set, hears of every firing as it is recorded (the
+	// sandbox's live stream). It runs under the engine's lock and must
+	// not call the engine.
+	OnFire func(Event)
 }
 
 // Engine holds the fault rules, decides which fire, and records firings.

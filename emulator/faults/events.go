@@ -52,6 +52,9 @@ func (e *Engine) record(rs *ruleState, ev Event) Event {
 	e.events = append(e.events, ev)
 	e.log.Info("fault fired", "rule", ev.Rule, "action", ev.Action, "detail", ev.Detail,
 		"request_id", ev.RequestID, "operation", ev.Operation, "delivery_id", ev.DeliveryID)
+	if e.cfg.OnFire != nil {
+		e.cfg.OnFire(ev)
+	}
 	return ev
 }
 

@@ -130,6 +130,9 @@ func (s *Service) publish(ctx context.Context, tenant, topic string, data json.R
 		s.disp.enqueue(job{tenant: tenant, webhookID: w.ID, deliveryID: d.ID, trigger: TriggerInitial, admitted: admitted})
 		accepted++
 	}
+	if s.cfg.Observer != nil {
+		s.cfg.Observer.EventPublished(event)
+	}
 	return event.ID, nil
 }
 

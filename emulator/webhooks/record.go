@@ -79,6 +79,7 @@ func (s *Service) record(ctx context.Context, w Webhook, deliveryID string, j jo
 	if err != nil {
 		return // the webhook was deleted or the sandbox reset meanwhile
 	}
+	s.observeAttempt(ctx, d, res.attempt)
 	if retry {
 		next := job{tenant: d.Tenant, webhookID: d.WebhookID, deliveryID: d.ID, trigger: TriggerRetry}
 		s.disp.attemptAfter(s.clock, wait, next)

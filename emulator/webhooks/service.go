@@ -111,6 +111,9 @@ type Config struct {
 	// sandbox clock has been moved; the event's own timestamp, retry
 	// schedule and secret expiry follow Clock.
 	WallClock func() time.Time
+	// Observer hears of published events and delivery attempts (nil:
+	// nobody).
+	Observer Observer
 }
 
 // Service is the webhooks surface: management API and delivery engine.

@@ -20,7 +20,7 @@ const module = "github.com/knogin/argus-sandbox"
 // exception: the control plane is the fault engine's HTTP face).
 var surfaces = []string{
 	"emulator/platform", "emulator/oauth", "emulator/webhooks",
-	"emulator/graphql", "emulator/faults", "emulator/control",
+	"emulator/graphql", "emulator/faults", "emulator/control", "emulator/journal",
 }
 
 // shared is what every surface may import.
