@@ -128,6 +128,10 @@ type RouterConfig struct {
 	// a refused host is answered 421 misdirected_request before routing
 	// (the defence of a loopback listener against DNS rebinding).
 	AllowHost func(host string) bool
+	// TenantLocale, when set, returns a tenant's locale: the language of
+	// its callers' error text when Accept-Language matches no supported
+	// locale (see Locale).
+	TenantLocale func(tenant string) string
 }
 
 // refusableMethods are the methods answered 405 on a path that does not
@@ -314,7 +318,7 @@ func (rt *Router) operation(api API, route *routers.Route, info OperationInfo, h
 			st = &requestState{Context: r.Context(), id: RequestIDFrom(r.Context())}
 			r = r.WithContext(st)
 		}
-		st.errors = writeErr
+		st.errors, st.tenantLocale = writeErr, rt.cfg.TenantLocale
 		if len(security.alts) > 0 {
 			p, rerr := security.authenticate(st, r)
 			if rerr != nil {
