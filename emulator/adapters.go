@@ -14,6 +14,7 @@ import (
 	"github.com/knogin/argus-sandbox/emulator/oauth"
 	"github.com/knogin/argus-sandbox/emulator/platform"
 	"github.com/knogin/argus-sandbox/emulator/webhooks"
+	"github.com/knogin/argus-sandbox/fixtures"
 )
 
 // clientDirectory presents the platform's apps to the token service: only
@@ -177,4 +178,15 @@ func (c controlWebhooks) WaitIdle(ctx context.Context) error {
 		return fmt.Errorf("%w: %w", control.ErrShuttingDown, err)
 	}
 	return err
+}
+
+// tenantLocale gives the router each fixture tenant's locale, the language
+// of its callers' display text when Accept-Language names none supported.
+func tenantLocale(fx *fixtures.Set) func(tenant string) string {
+	return func(tenant string) string {
+		if t, ok := fx.Tenant(tenant); ok {
+			return t.Locale
+		}
+		return ""
+	}
 }

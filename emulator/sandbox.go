@@ -250,6 +250,7 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 		Wrap:          sb.faults.Wrap,
 		CheckResponse: cfg.CheckResponse,
 		AllowHost:     hosts.check(),
+		TenantLocale:  tenantLocale(fx),
 	})
 	if err != nil {
 		return err

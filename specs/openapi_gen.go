@@ -9,7 +9,7 @@ import "github.com/getkin/kin-openapi/openapi3"
 var compiledDocs = map[string]compiledDoc{
 	"platform.yaml": {digest: "0828aa9bad6431c35087f12f6e386e34d412a97bdcd5a34d37f9412a9eb8d3b9", build: platformDoc},
 	"oauth.yaml":    {digest: "9d88a219a2cd24b9559ccc144a7cb3f97a3641caaa64d44f1505b3ff9653d69c", build: oauthDoc},
-	"webhooks.yaml": {digest: "0c8016c674534f6c30bfdf77a06062bf86d1663cc56fa656178b2ab79bbbdfa2", build: webhooksDoc},
+	"webhooks.yaml": {digest: "8e9d4b16f1d9848007c78e55b4cd6520b9664b376fd801aca20af8526794d78e", build: webhooksDoc},
 	"graphql.yaml":  {digest: "a93abf05b3efaf308b86d83cd24544f534f5cd4ef03e7fe52f5efcd2c7f5d6ad", build: graphqlDoc},
 	"sandbox.yaml":  {digest: "2f6a7cfa542e09854eb91c18118af43dec6ea36b94584ca0e290ae7f8abbe0cb", build: sandboxDoc},
 }
@@ -3614,6 +3614,7 @@ func webhooksDoc() *openapi3.T {
 								"case_id": "case_acme_1001",
 								"version": float64(3),
 							},
+							"name": "Case updated",
 							"schema": map[string]any{
 								"properties": map[string]any{
 									"case_id": map[string]any{
@@ -3628,12 +3629,12 @@ func webhooksDoc() *openapi3.T {
 							},
 							"type": "case.updated",
 						},
-						Required: []string{"type", "description", "schema", "example"},
+						Required: []string{"type", "name", "description", "schema", "example"},
 						Properties: openapi3.Schemas{
 							"description": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
 									Type:        &openapi3.Types{"string"},
-									Description: "When the event is published.",
+									Description: "When the event is published, in the response's Content-Language.",
 								},
 							},
 							"example": &openapi3.SchemaRef{
@@ -3643,6 +3644,12 @@ func webhooksDoc() *openapi3.T {
 									AdditionalProperties: openapi3.BoolSchema{
 										Has: new(true),
 									},
+								},
+							},
+							"name": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Description: "Display name, in the response's Content-Language.",
 								},
 							},
 							"schema": &openapi3.SchemaRef{
@@ -4462,7 +4469,7 @@ func webhooksDoc() *openapi3.T {
 				Get: &openapi3.Operation{
 					Tags:        []string{"Event types"},
 					Summary:     "List the event catalog",
-					Description: "Every topic with its description, the JSON Schema of its `data` and an example `data`.\nTopics and every machine-readable field are canonical English whatever\n`Accept-Language` says.\n",
+					Description: "Every topic with its display name and description, the JSON Schema of its `data` and\nan example `data`. The name and description follow `Accept-Language` (en, fr, de, ja;\nelse the tenant's locale, else en; `Content-Language` says which); topics, schemas,\nexamples and every other machine-readable field are canonical English in every locale.\n",
 					OperationID: "listEventTypes",
 					Responses: newResponses(map[string]any{}, map[string]*openapi3.ResponseRef{
 						"200": &openapi3.ResponseRef{
