@@ -71,7 +71,11 @@ type RotatedWebhookSecret struct {
 // EventType is a topic of the event catalog with the JSON Schema and an
 // example of its data.
 type EventType struct {
-	Type        string         `json:"type"`
+	Type string `json:"type"`
+	// Name and Description are display text in the answer's
+	// Content-Language (Accept-Language, else the tenant's locale);
+	// Type, Schema and Example are canonical English in every locale.
+	Name        string         `json:"name"`
 	Description string         `json:"description"`
 	Schema      map[string]any `json:"schema"`
 	Example     map[string]any `json:"example"`

@@ -14,6 +14,7 @@ import (
 	"github.com/knogin/argus-sandbox/emulator/oauth"
 	"github.com/knogin/argus-sandbox/emulator/platform"
 	"github.com/knogin/argus-sandbox/emulator/webhooks"
+	"github.com/knogin/argus-sandbox/fixtures"
 )
 
 // clientDirectory presents the platform's apps to the token service: only
@@ -190,5 +191,16 @@ var _ webhooks.AuditTrail = auditTrail{}
 func (a auditTrail) RecordAudit(ctx context.Context, p *core.Principal, action, target string, details map[string]any) {
 	if a.sb.platform != nil {
 		a.sb.platform.RecordAudit(ctx, p, action, target, details)
+	}
+}
+
+// tenantLocale gives the router each fixture tenant's locale, the language
+// of its callers' display text when Accept-Language names none supported.
+func tenantLocale(fx *fixtures.Set) func(tenant string) string {
+	return func(tenant string) string {
+		if t, ok := fx.Tenant(tenant); ok {
+			return t.Locale
+		}
+		return ""
 	}
 }

@@ -273,6 +273,7 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 		CheckResponse: cfg.CheckResponse,
 		AllowHost:     hosts.check(),
 		Observe:       sb.journal.Record,
+		TenantLocale:  tenantLocale(fx),
 	})
 	if err != nil {
 		return err

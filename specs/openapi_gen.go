@@ -9,7 +9,7 @@ import "github.com/getkin/kin-openapi/openapi3"
 var compiledDocs = map[string]compiledDoc{
 	"platform.yaml": {digest: "6d8bf743916b35497e473504c94a3daad359f91c4ea30f8eebea4902ce72246a", build: platformDoc},
 	"oauth.yaml":    {digest: "1417c42ece30e2a20ea088a5047d481d659a0fd87c15c666e72b604ce90b05ee", build: oauthDoc},
-	"webhooks.yaml": {digest: "c88d3a15825a2acdfa016de2b3b208cfe943d552143df36069fff160226c967d", build: webhooksDoc},
+	"webhooks.yaml": {digest: "11f55f3600be43075ddd6dc884baf5ac005373d00651486faf0f62b9f2f6cde9", build: webhooksDoc},
 	"graphql.yaml":  {digest: "b9314b358bc58b21c430ad86abae2a4d6ab4cdfa116fb645ce8e5d41416575a2", build: graphqlDoc},
 	"sandbox.yaml":  {digest: "df0d3c2449cd955582869288be424ca6c6db6d461eddba92f1c3e9b4995598f0", build: sandboxDoc},
 }
@@ -4566,6 +4566,7 @@ func webhooksDoc() *openapi3.T {
 								"case_id": "case_acme_1001",
 								"version": float64(3),
 							},
+							"name": "Case updated",
 							"schema": map[string]any{
 								"properties": map[string]any{
 									"case_id": map[string]any{
@@ -4580,12 +4581,12 @@ func webhooksDoc() *openapi3.T {
 							},
 							"type": "case.updated",
 						},
-						Required: []string{"type", "description", "schema", "example"},
+						Required: []string{"type", "name", "description", "schema", "example"},
 						Properties: openapi3.Schemas{
 							"description": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
 									Type:        &openapi3.Types{"string"},
-									Description: "When the event is published.",
+									Description: "When the event is published, in the response's Content-Language.",
 								},
 							},
 							"example": &openapi3.SchemaRef{
@@ -4595,6 +4596,12 @@ func webhooksDoc() *openapi3.T {
 									AdditionalProperties: openapi3.BoolSchema{
 										Has: new(true),
 									},
+								},
+							},
+							"name": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Description: "Display name, in the response's Content-Language.",
 								},
 							},
 							"schema": &openapi3.SchemaRef{
@@ -5530,7 +5537,7 @@ func webhooksDoc() *openapi3.T {
 				Get: &openapi3.Operation{
 					Tags:        []string{"Event types"},
 					Summary:     "List the event catalog",
-					Description: "Every topic with its description, the JSON Schema of its `data` and an example `data`.\nTopics and every machine-readable field are canonical English whatever\n`Accept-Language` says.\n",
+					Description: "Every topic with its display name and description, the JSON Schema of its `data` and\nan example `data`. The name and description follow `Accept-Language` (en, fr, de, ja;\nelse the tenant's locale, else en; `Content-Language` says which); topics, schemas,\nexamples and every other machine-readable field are canonical English in every locale.\n",
 					OperationID: "listEventTypes",
 					Responses: newResponses(map[string]any{}, map[string]*openapi3.ResponseRef{
 						"200": &openapi3.ResponseRef{

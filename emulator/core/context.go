@@ -13,6 +13,7 @@ type ctxKey int
 const (
 	requestIDKey ctxKey = iota
 	principalKey
+	tenantLocaleKey
 )
 
 // FaultHeader names the fault rule that shaped a response or an issued
@@ -39,6 +40,8 @@ type requestState struct {
 	body    []byte
 	errCode string
 	w       statusWriter
+	// tenantLocale is RouterConfig.TenantLocale, for Locale.
+	tenantLocale func(tenant string) string
 }
 
 // Value answers the router's keys from the state and every other key from
@@ -50,6 +53,10 @@ func (s *requestState) Value(key any) any {
 	case principalKey:
 		if s.principal != nil {
 			return s.principal
+		}
+	case tenantLocaleKey:
+		if s.tenantLocale != nil {
+			return s.tenantLocale
 		}
 	}
 	return s.Context.Value(key)

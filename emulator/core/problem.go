@@ -87,11 +87,20 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
 	for k, v := range p.Extra {
 		body[k] = v
 	}
+	// Title and detail are display text in the request's locale; every
+	// other member, code first, is canonical English whatever the locale.
+	lang := Locale(r)
+	title, detail := localizeProblem(lang, p)
+	body["title"] = title
+	if detail != "" {
+		body["detail"] = detail
+	}
 	out, _ := json.Marshal(body)
 	h := w.Header()
 	for k, vs := range p.Header {
 		h[k] = vs
 	}
+	SetContentLanguage(w, lang)
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("Content-Length", strconv.Itoa(len(out)))
 	h.Set("Cache-Control", "no-store")

@@ -133,6 +133,10 @@ type RouterConfig struct {
 	// been answered (the request journal). It runs on the request's
 	// goroutine, so it must be quick; it must not keep rec.Body.
 	Observe func(r *http.Request, rec RequestRecord)
+	// TenantLocale, when set, returns a tenant's locale: the language of
+	// its callers' error text when Accept-Language matches no supported
+	// locale (see Locale).
+	TenantLocale func(tenant string) string
 }
 
 // refusableMethods are the methods answered 405 on a path that does not
@@ -327,7 +331,7 @@ func (rt *Router) operation(api API, route *routers.Route, info OperationInfo, h
 			st = &requestState{Context: r.Context(), id: RequestIDFrom(r.Context())}
 			r = r.WithContext(st)
 		}
-		st.errors, st.op = writeErr, &info
+		st.errors, st.op, st.tenantLocale = writeErr, &info, rt.cfg.TenantLocale
 		if len(security.alts) > 0 {
 			p, rerr := security.authenticate(st, r)
 			if rerr != nil {

@@ -105,19 +105,25 @@ func (s *Service) handleList(w http.ResponseWriter, r *http.Request) {
 	core.WriteJSON(w, http.StatusOK, out)
 }
 
-func (s *Service) handleEventTypes(w http.ResponseWriter, _ *http.Request) {
+func (s *Service) handleEventTypes(w http.ResponseWriter, r *http.Request) {
 	type eventType struct {
 		Type        string         `json:"type"`
+		Name        string         `json:"name"`
 		Description string         `json:"description"`
 		Schema      map[string]any `json:"schema"`
 		Example     map[string]any `json:"example"`
 	}
-	// Canonical English whatever Accept-Language says: the catalog is
-	// never localised.
+	// Name and description are display text in the request's locale;
+	// the topic, schema and example are canonical English in all of them,
+	// so an integrator keys off the topic, never off the text.
+	lang := core.Locale(r)
 	out := make([]eventType, 0, len(s.catalog.types))
-	for _, t := range s.catalog.types {
-		out = append(out, eventType{Type: t.Type, Description: t.Description, Schema: t.Schema, Example: t.Example})
+	for i := range s.catalog.types {
+		t := &s.catalog.types[i]
+		text := t.Text(lang)
+		out = append(out, eventType{Type: t.Type, Name: text.Name, Description: text.Description, Schema: t.Schema, Example: t.Example})
 	}
+	core.SetContentLanguage(w, lang)
 	core.WriteJSON(w, http.StatusOK, map[string]any{"data": out})
 }
 

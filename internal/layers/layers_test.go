@@ -47,7 +47,6 @@ func rules() map[string]rule {
 		"emulator/core": {internalLeaves: true},
 
 		// Leaves: nothing of the module.
-		"fixtures":             {},
 		"specs":                {},
 		"scenarios":            {},
 		"client":               {},
@@ -57,7 +56,11 @@ func rules() map[string]rule {
 		"internal/layers":      {},
 		"internal/racetest":    {},
 		"internal/jsonscan":    {},
+		"internal/locale":      {},
 		"examples/consumer":    {},
+
+		// Fixtures check their locales against the supported ones.
+		"fixtures": {allow: []string{"internal/locale"}},
 
 		// Generators run by go generate.
 		"specs/internal/specgen":           {allow: []string{"internal/golit"}},
