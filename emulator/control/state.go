@@ -151,7 +151,8 @@ func (s *Service) triggerEvent(w http.ResponseWriter, r *http.Request) {
 	}
 	ids, err := trigger(r.Context(), in.Tenant, in.Topic, in.Data, n)
 	if bound && errors.Is(err, ErrNotFound) && len(ids) == 0 {
-		id, _ := in.Data["case"].(map[string]any)["id"].(string)
+		c, _ := in.Data["case"].(map[string]any)
+		id, _ := c["id"].(string)
 		core.WriteProblem(w, r, core.NotFoundProblem("tenant "+in.Tenant+" has no case "+id+
 			`; leave data.case.id out to create one, or send "synthetic": true to publish a case that is not stored`).
 			WithField("/data/case/id", "no case of the tenant has this id"))
