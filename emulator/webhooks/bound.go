@@ -19,7 +19,8 @@ type BindFunc func(ctx context.Context, overrides map[string]any) (map[string]an
 // each of the n events in turn, bind changes the stored object and the
 // members it returns replace those of the merged data, so each event
 // reports the object as stored after its own change. An error of bind is
-// returned as it is, with the ids of the events already published.
+// returned as it is, with the ids of the events already published. Once a
+// shutdown has begun, ErrClosed comes before bind changes anything.
 func (s *Service) TriggerBound(ctx context.Context, tenant, topic string, overrides map[string]any, n int, bind BindFunc) ([]string, error) {
 	data, _, err := s.triggerData(tenant, topic, overrides, n)
 	if err != nil {
@@ -27,6 +28,11 @@ func (s *Service) TriggerBound(ctx context.Context, tenant, topic string, overri
 	}
 	ids := make([]string, 0, n)
 	for range n {
+		select {
+		case <-s.disp.stopping: // refused before anything is stored
+			return ids, fmt.Errorf("trigger %q: %w", topic, ErrClosed)
+		default:
+		}
 		bound, err := bind(ctx, overrides)
 		if err != nil {
 			return ids, err

@@ -62,3 +62,16 @@ func TestTriggerBound(t *testing.T) {
 		t.Errorf("failing bind: ids %v, err %v", ids, err)
 	}
 }
+
+// TestTriggerBoundAfterShutdown: once the engine is shutting down, a bound
+// trigger is refused before bind changes the stored object.
+func TestTriggerBoundAfterShutdown(t *testing.T) {
+	s, _ := newTestService(t, nil)
+	s.Shutdown(context.Background())
+	called := false
+	_, err := s.TriggerBound(context.Background(), "acme", "case.updated", nil, 1,
+		func(context.Context, map[string]any) (map[string]any, error) { called = true; return nil, nil })
+	if !errors.Is(err, ErrClosed) || called {
+		t.Errorf("err %v, bind called %v; want ErrClosed before bind", err, called)
+	}
+}
