@@ -106,12 +106,16 @@ func (s SandboxAPI) ResetClock(ctx context.Context) (ClockState, error) {
 
 // EventTrigger publishes a catalog event for a tenant (POST
 // /_sandbox/events): the topic's example with Data merged over it, Count
-// times (1 when 0).
+// times (1 when 0). A case.* topic changes the stored case Data["case"]["id"]
+// (or creates one) and carries it as stored, unless Synthetic.
 type EventTrigger struct {
 	Tenant string         `json:"tenant"`
 	Topic  string         `json:"topic"`
 	Data   map[string]any `json:"data,omitempty"`
 	Count  int            `json:"count,omitzero"`
+	// Synthetic publishes a case.* topic free-form, changing no stored
+	// case: for payloads about cases the sandbox does not hold.
+	Synthetic bool `json:"synthetic,omitzero"`
 }
 
 // EventTriggered is the answer of POST /_sandbox/events.

@@ -146,9 +146,12 @@ func (s *sandbox) WaitIdle(ctx context.Context) error { return s.c.Sandbox().Wai
 
 // Trigger publishes count catalog events, each with its own id, with data
 // merged over the topic's example, in one request; it returns their ids
-// in publish order.
+// in publish order. Scenarios script their payloads (a case's version and
+// status per event, cases of their own that the sandbox does not hold, a
+// version replayed), so they are published synthetic: bound to a stored
+// case, each event would carry that case's next version instead.
 func (s *sandbox) Trigger(ctx context.Context, topic string, data map[string]any, count int) ([]string, error) {
-	ev, err := s.c.Sandbox().TriggerEvent(ctx, client.EventTrigger{Tenant: s.tenant, Topic: topic, Data: data, Count: count})
+	ev, err := s.c.Sandbox().TriggerEvent(ctx, client.EventTrigger{Tenant: s.tenant, Topic: topic, Data: data, Count: count, Synthetic: true})
 	return ev.EventIDs, err
 }
 

@@ -173,6 +173,28 @@ func (c controlEvents) TriggerN(ctx context.Context, tenant, topic string, overr
 	return ids, err
 }
 
+// caseEvents binds the control plane's case.* triggers to the GraphQL case
+// store: each event's case is the case as stored after its change.
+type caseEvents struct {
+	w *webhooks.Service
+	g *graphql.Service
+}
+
+var _ control.CaseEvents = caseEvents{}
+
+func (c caseEvents) TriggerCaseN(ctx context.Context, tenant, topic string, overrides map[string]any, n int) ([]string, error) {
+	ids, err := c.w.TriggerBound(ctx, tenant, topic, overrides, n, func(ctx context.Context, overrides map[string]any) (map[string]any, error) {
+		return c.g.TriggerCase(ctx, tenant, topic, overrides)
+	})
+	switch {
+	case errors.Is(err, webhooks.ErrClosed):
+		err = fmt.Errorf("%w: %w", control.ErrShuttingDown, err)
+	case errors.Is(err, graphql.ErrNotFound):
+		err = fmt.Errorf("%w: %w", control.ErrNotFound, err)
+	}
+	return ids, err
+}
+
 func (c controlWebhooks) WaitIdle(ctx context.Context) error {
 	err := c.w.WaitIdle(ctx)
 	if errors.Is(err, webhooks.ErrClosed) {

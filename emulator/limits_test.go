@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/knogin/argus-sandbox/emulator/graphql"
 	"github.com/knogin/argus-sandbox/emulator/platform"
 	"github.com/knogin/argus-sandbox/emulator/webhooks"
 )
@@ -38,6 +39,7 @@ func TestREADMELimitsMatchDefaults(t *testing.T) {
 		"access requests per tenant (decided or not)":      platform.DefaultAccessRequestsPerTenant,
 		"webhooks per tenant":                              webhooks.DefaultMaxWebhooksPerTenant,
 		"audit events per tenant":                          platform.DefaultAuditEventsPerTenant,
+		"cases per tenant":                                 graphql.MaxCasesPerTenant,
 	} {
 		if got, ok := rows[what]; !ok || got != strconv.Itoa(want) {
 			t.Errorf("README limits row %q = %q, want %d", what, got, want)

@@ -245,7 +245,7 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 		return err
 	}
 	sb.control, err = control.New(control.Config{Clock: sb.clock, Fixtures: fx, Logger: log.With("surface", "control"),
-		Specs: cfg.Specs, Resetter: control.ResetFunc(sb.reset), Events: controlEvents{sb.webhooks}, Keys: sb.keys,
+		Specs: cfg.Specs, Resetter: control.ResetFunc(sb.reset), Events: controlEvents{sb.webhooks}, Cases: caseEvents{sb.webhooks, sb.graphql}, Keys: sb.keys,
 		Access: accessDecider{sb.platform}, Faults: sb.faults, Webhooks: controlWebhooks{sb.webhooks}, Journal: sb.journal, OperatorToken: cfg.OperatorToken, Loopback: cfg.Loopback})
 	if err != nil {
 		return err

@@ -50,7 +50,9 @@ func (s *Sandbox) AdvanceClock(ctx context.Context, d time.Duration) (time.Time,
 
 // TriggerEvent publishes a catalog event for a tenant as if it happened on
 // the platform: the topic's example payload with data merged over it,
-// delivered to every matching webhook. It returns the event's id.
+// delivered to every matching webhook. A case.* topic changes the stored
+// case data["case"]["id"] (or creates one) and carries it as stored, so
+// GraphQL answers what the event says. It returns the event's id.
 func (s *Sandbox) TriggerEvent(ctx context.Context, tenant, topic string, data map[string]any) (string, error) {
 	ev, err := s.api.Sandbox().TriggerEvent(ctx, client.EventTrigger{Tenant: tenant, Topic: topic, Data: data})
 	return ev.EventID, err

@@ -11,7 +11,7 @@ var compiledDocs = map[string]compiledDoc{
 	"oauth.yaml":    {digest: "1417c42ece30e2a20ea088a5047d481d659a0fd87c15c666e72b604ce90b05ee", build: oauthDoc},
 	"webhooks.yaml": {digest: "11f55f3600be43075ddd6dc884baf5ac005373d00651486faf0f62b9f2f6cde9", build: webhooksDoc},
 	"graphql.yaml":  {digest: "b9314b358bc58b21c430ad86abae2a4d6ab4cdfa116fb645ce8e5d41416575a2", build: graphqlDoc},
-	"sandbox.yaml":  {digest: "df0d3c2449cd955582869288be424ca6c6db6d461eddba92f1c3e9b4995598f0", build: sandboxDoc},
+	"sandbox.yaml":  {digest: "fa74d48a3475b50794a399fd5619efe85f4bba6f28b7b3e013905f5c6a1f00e9", build: sandboxDoc},
 }
 
 // platformDoc builds platform.yaml.
@@ -6970,7 +6970,7 @@ func sandboxDoc() *openapi3.T {
 							"count": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
 									Type:        &openapi3.Types{"integer"},
-									Description: "How many events to publish, each with its own id and the same payload.",
+									Description: "How many events to publish, each with its own id and the same payload (for a stored case, one change each).",
 									Default:     float64(1),
 									Example:     float64(100),
 									Min:         new(float64(1)),
@@ -6980,7 +6980,14 @@ func sandboxDoc() *openapi3.T {
 							"data": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
 									Type:        &openapi3.Types{"object"},
-									Description: "Fields merged over the topic's example payload.",
+									Description: "Fields merged over the topic's example payload; for a `case.*` topic, `case.id` names the stored case the event changes.",
+								},
+							},
+							"synthetic": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"boolean"},
+									Description: "Publish a `case.*` topic free-form, with no stored case behind it (other topics always are).",
+									Default:     false,
 								},
 							},
 							"tenant": &openapi3.SchemaRef{
@@ -8463,7 +8470,7 @@ func sandboxDoc() *openapi3.T {
 				Post: &openapi3.Operation{
 					Tags:        []string{"State"},
 					Summary:     "Trigger a platform event",
-					Description: "Publishes an event of the catalog for a tenant, as if it happened on the platform: the\ntopic's example payload, with `data` merged over it, is delivered to every matching\nwebhook subscription. The merged payload must match the topic's schema in the event\ncatalog (422 naming each offending field under `/data` otherwise). With `count` (1 to 1000) it publishes that many events at once,\neach with its own id, to load-test a consumer with one call; the request waits while\nthe delivery queue (10,000 deliveries) is full, so nothing is dropped.\n",
+					Description: "Publishes an event of the catalog for a tenant, as if it happened on the platform: the\ntopic's example payload, with `data` merged over it, is delivered to every matching\nwebhook subscription. The merged payload must match the topic's schema in the event\ncatalog (422 naming each offending field under `/data` otherwise). With `count` (1 to 1000) it publishes that many events at once,\neach with its own id, to load-test a consumer with one call; the request waits while\nthe delivery queue (10,000 deliveries) is full, so nothing is dropped.\n\n`case.*` topics are bound to stored cases, as Stripe's trigger creates real objects:\n`data.case.id` names a case of the tenant (404 `not_found` otherwise, another tenant's\nincluded), which takes the fields of `data.case` (`title`, `status`, `priority`, `tags`,\n`assignee`; `case.closed` closes it with `data.resolution`), checked as the GraphQL\nmutations check their input (422 naming the field under `/data`; `number`, the times and\n`version` are kept by the sandbox), and moves on one version per event. Without an id,\neach event creates a case from the topic's example with those fields (a fresh id,\nversion 1; at most 10,000 cases a tenant, 409 `limit_reached`). Every event's\n`data.case` is the case as stored after its change, exactly as GraphQL answers it and as\nthe mutations' events carry it; `changes` (`case.updated`) and `previous_assignee`\n(`case.assigned`) are its real previous values. With `count`, the events change the\nnamed case one after another. `\"synthetic\": true` publishes a case topic free-form, as\nevery other topic is, changing no stored case.\n",
 					OperationID: "triggerEvent",
 					RequestBody: &openapi3.RequestBodyRef{
 						Value: &openapi3.RequestBody{
@@ -8473,12 +8480,38 @@ func sandboxDoc() *openapi3.T {
 									Schema: &openapi3.SchemaRef{
 										Ref: "#/components/schemas/EventTrigger",
 									},
-									Example: map[string]any{
-										"data": map[string]any{
-											"status": "closed",
+									Examples: openapi3.Examples{
+										"stored": &openapi3.ExampleRef{
+											Value: &openapi3.Example{
+												Summary: "Retitle a stored case; the event carries it at its next version",
+												Value: map[string]any{
+													"data": map[string]any{
+														"case": map[string]any{
+															"id":    "case_acme_1001",
+															"title": "Wire transfer confirmed as fraud",
+														},
+													},
+													"tenant": "acme",
+													"topic":  "case.updated",
+												},
+											},
 										},
-										"tenant": "acme",
-										"topic":  "case.updated",
+										"synthetic": &openapi3.ExampleRef{
+											Value: &openapi3.Example{
+												Summary: "A free-form payload about a case that is not stored",
+												Value: map[string]any{
+													"data": map[string]any{
+														"case": map[string]any{
+															"id":      "case_external_42",
+															"version": float64(7),
+														},
+													},
+													"synthetic": true,
+													"tenant":    "acme",
+													"topic":     "case.updated",
+												},
+											},
+										},
 									},
 								},
 							},
@@ -8503,8 +8536,32 @@ func sandboxDoc() *openapi3.T {
 						"401": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Unauthorized",
 						},
+						"404": &openapi3.ResponseRef{
+							Value: &openapi3.Response{
+								Description: new("`data.case.id` names no case of the tenant (`not_found`, naming it)."),
+								Content: openapi3.Content{
+									"application/problem+json": &openapi3.MediaType{
+										Schema: &openapi3.SchemaRef{
+											Ref: "#/components/schemas/Problem",
+										},
+									},
+								},
+							},
+						},
 						"405": &openapi3.ResponseRef{
 							Ref: "#/components/responses/MethodNotAllowed",
+						},
+						"409": &openapi3.ResponseRef{
+							Value: &openapi3.Response{
+								Description: new("The tenant holds 10,000 cases; a trigger without a case id cannot create another (`limit_reached`)."),
+								Content: openapi3.Content{
+									"application/problem+json": &openapi3.MediaType{
+										Schema: &openapi3.SchemaRef{
+											Ref: "#/components/schemas/Problem",
+										},
+									},
+								},
+							},
 						},
 						"413": &openapi3.ResponseRef{
 							Ref: "#/components/responses/TooLarge",

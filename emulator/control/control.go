@@ -63,6 +63,17 @@ type EventTrigger interface {
 	TriggerN(ctx context.Context, tenant, topic string, overrides map[string]any, n int) (eventIDs []string, err error)
 }
 
+// CaseEvents publishes case.* events bound to the stored case they are
+// about (the GraphQL case store and the webhooks engine, joined by the
+// wiring): the case overrides["case"]["id"] of tenant takes the case
+// fields of overrides (without an id, each event creates a case), and
+// every event carries the case as stored after its change. An unknown id
+// is an error wrapping ErrNotFound; refused fields come as an error with a
+// DataIssues method, as EventTrigger's do.
+type CaseEvents interface {
+	TriggerCaseN(ctx context.Context, tenant, topic string, overrides map[string]any, n int) (eventIDs []string, err error)
+}
+
 // MaxEventCount bounds the count of POST /_sandbox/events (specs/sandbox.yaml
 // says the same).
 const MaxEventCount = 1000
@@ -124,9 +135,12 @@ type Config struct {
 	Specs    fs.FS
 	Resetter Resetter
 	Events   EventTrigger
-	Keys     KeyRotator
-	Access   AccessDecider
-	Faults   FaultRules
+	// Cases binds case.* triggers to stored cases; nil (or "synthetic":
+	// true in the request) publishes them as Events does.
+	Cases  CaseEvents
+	Keys   KeyRotator
+	Access AccessDecider
+	Faults FaultRules
 	// Webhooks creates webhooks with a chosen secret and reports when
 	// delivery work has settled (the webhooks engine).
 	Webhooks Webhooks

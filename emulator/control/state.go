@@ -115,10 +115,11 @@ func checkClockUpdate(now time.Time, advance *string, set *time.Time) (time.Dura
 
 func (s *Service) triggerEvent(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		Tenant string         `json:"tenant"`
-		Topic  string         `json:"topic"`
-		Data   map[string]any `json:"data"`
-		Count  *int           `json:"count"`
+		Tenant    string         `json:"tenant"`
+		Topic     string         `json:"topic"`
+		Data      map[string]any `json:"data"`
+		Count     *int           `json:"count"`
+		Synthetic bool           `json:"synthetic"`
 	}
 	if !decode(w, r, &in) || !s.available(w, r, s.cfg.Events != nil, "event triggering") {
 		return
@@ -143,7 +144,20 @@ func (s *Service) triggerEvent(w http.ResponseWriter, r *http.Request) {
 		core.WriteProblem(w, r, p)
 		return
 	}
-	ids, err := s.cfg.Events.TriggerN(r.Context(), in.Tenant, in.Topic, in.Data, n)
+	trigger := s.cfg.Events.TriggerN
+	bound := strings.HasPrefix(in.Topic, "case.") && !in.Synthetic && s.cfg.Cases != nil
+	if bound {
+		trigger = s.cfg.Cases.TriggerCaseN
+	}
+	ids, err := trigger(r.Context(), in.Tenant, in.Topic, in.Data, n)
+	if bound && errors.Is(err, ErrNotFound) && len(ids) == 0 {
+		c, _ := in.Data["case"].(map[string]any)
+		id, _ := c["id"].(string)
+		core.WriteProblem(w, r, core.NotFoundProblem("tenant "+in.Tenant+" has no case "+id+
+			`; leave data.case.id out to create one, or send "synthetic": true to publish a case that is not stored`).
+			WithField("/data/case/id", "no case of the tenant has this id"))
+		return
+	}
 	var bad interface{ DataIssues() []schemaissue.Issue }
 	if errors.As(err, &bad) {
 		p := core.NewProblem(http.StatusUnprocessableEntity, "unprocessable", "Unprocessable Content",
@@ -152,6 +166,11 @@ func (s *Service) triggerEvent(w http.ResponseWriter, r *http.Request) {
 			p.WithField("/data"+strings.TrimSuffix(is.Field, "/"), is.Reason)
 		}
 		core.WriteProblem(w, r, p)
+		return
+	}
+	var limit *core.LimitError
+	if errors.As(err, &limit) && len(ids) == 0 {
+		core.WriteProblem(w, r, limit.Problem())
 		return
 	}
 	if err != nil {

@@ -8,12 +8,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/knogin/argus-sandbox/emulator/core"
 	"github.com/knogin/argus-sandbox/fixtures"
 )
 
 // ErrNotFound is returned by a Store for a case that does not exist in the
 // tenant (including one that exists in another tenant).
 var ErrNotFound = errors.New("graphql: case not found")
+
+// ErrExists is returned by Store.Create for an id the tenant already holds.
+var ErrExists = errors.New("graphql: case already exists")
 
 // Case is a stored case with its notes.
 type Case struct {
@@ -64,6 +68,11 @@ type Store interface {
 	Update(ctx context.Context, tenant string, ids []string, fn func(cases []*Case) error) ([]Case, error)
 	// Reset replaces every case with seed.
 	Reset(ctx context.Context, seed []Case) error
+	// Create stores a new case of c.Tenant and returns it: ErrExists when
+	// the tenant has a case c.ID, a *core.LimitError when it already
+	// holds limit cases (checked inside the write, so concurrent creates
+	// cannot pass it together).
+	Create(ctx context.Context, c Case, limit int) (Case, error)
 }
 
 // MemoryStore is the default in-memory Store.
@@ -147,6 +156,27 @@ func (m *MemoryStore) Update(_ context.Context, tenant string, ids []string, fn 
 		m.tenants[tenant][ids[i]] = &stored
 	}
 	return out, nil
+}
+
+// Create stores a copy of c unless its id is taken or the tenant is full.
+func (m *MemoryStore) Create(_ context.Context, c Case, limit int) (Case, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cases := m.tenants[c.Tenant]
+	if _, ok := cases[c.ID]; ok {
+		return Case{}, ErrExists
+	}
+	if len(cases) >= limit {
+		return Case{}, &core.LimitError{Limit: "cases per tenant", Max: limit, Hint: "reset the sandbox to its fixture cases"}
+	}
+	if cases == nil {
+		cases = map[string]*Case{}
+		m.tenants[c.Tenant] = cases
+	}
+	cp := c.clone()
+	cp.Notes = slices.Clone(c.Notes) // the caller's array stays the caller's
+	cases[c.ID] = &cp
+	return cp.clone(), nil
 }
 
 // Reset replaces the store's content with copies of seed.

@@ -44,19 +44,9 @@ const MaxTriggerCount = 1000
 // moment, waiting while the queue is full). On an error the events
 // already published stay published, and their ids are returned with it.
 func (s *Service) TriggerN(ctx context.Context, tenant, topic string, overrides map[string]any, n int) ([]string, error) {
-	if n < 1 || n > MaxTriggerCount {
-		return nil, fmt.Errorf("trigger %q: count %d is outside 1..%d", topic, n, MaxTriggerCount)
-	}
-	example, ok := s.catalog.example(topic)
-	if !ok {
-		return nil, fmt.Errorf("trigger %q: %w", topic, ErrUnknownTopic)
-	}
-	raw, err := s.eventData(tenant, topic, deepMerge(example, overrides))
+	_, raw, err := s.triggerData(tenant, topic, overrides, n)
 	if err != nil {
 		return nil, err
-	}
-	if err := s.catalog.validate(topic, raw); err != nil {
-		return nil, fmt.Errorf("trigger %q: %w", topic, err)
 	}
 	ids := make([]string, 0, n)
 	for range n {
@@ -67,6 +57,28 @@ func (s *Service) TriggerN(ctx context.Context, tenant, topic string, overrides 
 		ids = append(ids, id)
 	}
 	return ids, nil
+}
+
+// triggerData checks a trigger of n events and returns the catalog example
+// of topic with overrides merged over it, decoded and encoded; the encoded
+// data matches the topic's schema.
+func (s *Service) triggerData(tenant, topic string, overrides map[string]any, n int) (map[string]any, json.RawMessage, error) {
+	if n < 1 || n > MaxTriggerCount {
+		return nil, nil, fmt.Errorf("trigger %q: count %d is outside 1..%d", topic, n, MaxTriggerCount)
+	}
+	example, ok := s.catalog.example(topic)
+	if !ok {
+		return nil, nil, fmt.Errorf("trigger %q: %w", topic, ErrUnknownTopic)
+	}
+	data := deepMerge(example, overrides)
+	raw, err := s.eventData(tenant, topic, data)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.catalog.validate(topic, raw); err != nil {
+		return nil, nil, fmt.Errorf("trigger %q: %w", topic, err)
+	}
+	return data, raw, nil
 }
 
 // eventData checks that tenant may publish topic and encodes the event's

@@ -114,11 +114,12 @@ func listenReceiver(ctx context.Context, base string) (*receiver, func(), error)
 const eventsPerTrigger = 100
 
 // triggerRequest publishes eventsPerTrigger case.updated events through
-// the control plane.
+// the control plane, synthetic: bound to the case store, each request
+// would create a case, and a long run would fill the tenant.
 func triggerRequest(base string) Request {
 	return Request{Method: "POST", URL: base + "/_sandbox/events", Want: http.StatusAccepted,
 		Header: http.Header{"Content-Type": {"application/json"}},
-		Body:   fmt.Appendf(nil, `{"tenant":"acme","topic":"case.updated","count":%d}`, eventsPerTrigger)}
+		Body:   fmt.Appendf(nil, `{"tenant":"acme","topic":"case.updated","synthetic":true,"count":%d}`, eventsPerTrigger)}
 }
 
 // deliveries measures signed webhook deliveries per second end to end: a
