@@ -65,8 +65,12 @@ func rules() map[string]rule {
 		"fixtures/internal/fixturegen":     {allow: []string{"internal/golit"}},
 		"fixtures/internal/fixturegen/cmd": {allow: []string{"fixtures", "fixtures/internal/fixturegen"}},
 
-		// The wiring connects every surface.
-		"emulator": {allow: append(slices.Clone(surfaces), shared...)},
+		// The wiring connects every surface, and mounts the console.
+		"emulator": {allow: append(slices.Clone(surfaces), append([]string{"emulator/console"}, shared...)...)},
+
+		// The console acts through the sandbox's own API with the client,
+		// like any other user of it: it reaches no surface.
+		"emulator/console": {allow: []string{"client"}},
 
 		// Users of the emulator drive it through the client; they reach no
 		// surface.
