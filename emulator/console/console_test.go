@@ -87,6 +87,21 @@ func TestConsoleSignIn(t *testing.T) {
 	})
 }
 
+// A page whose Referrer-Policy is no-referrer posts its forms with
+// "Origin: null" in Chromium; that is the console's own form.
+func TestConsoleSignInAcceptsTheNullOriginOfItsOwnForm(t *testing.T) {
+	e := newEnv(t, nil)
+	b := e.browser()
+	form := b.get("signin")
+	p := b.do(http.MethodPost, "signin", url.Values{"csrf": {csrf(t, form)}, "token": {operatorToken}}, http.Header{"Origin": {"null"}})
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("sign-in with Origin: null: %d\n%s", p.status, p.body)
+	}
+	if p := b.post("clock", url.Values{"action": {"freeze"}, "csrf": {csrf(t, b.get("clock"))}}); p.status != http.StatusSeeOther {
+		t.Fatalf("a form with Origin: null: %d", p.status)
+	}
+}
+
 func TestConsoleOpenSandboxSignsInWithOneButton(t *testing.T) {
 	e := newEnv(t, func(c *emulator.Config) { c.OperatorToken, c.Loopback = "", true })
 	b := e.browser()

@@ -138,11 +138,13 @@ func setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAg
 }
 
 // sameOrigin refuses a POST whose Origin header names another site
-// (browsers send it on every cross-origin POST); a request without one
-// passes, the CSRF token still has to match.
+// (browsers send it on every cross-origin POST). A request without one,
+// or with "null" (what browsers send from a page whose Referrer-Policy is
+// no-referrer, as the console's is), passes: the CSRF token still has to
+// match.
 func sameOrigin(r *http.Request) bool {
 	o := r.Header.Get("Origin")
-	if o == "" {
+	if o == "" || o == "null" {
 		return true
 	}
 	u, err := url.Parse(o)
