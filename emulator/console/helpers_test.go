@@ -22,13 +22,13 @@ const operatorToken = "op_console_test_token"
 
 // env is a sandbox served on a loopback port, with a client of its API.
 type env struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 	api *client.Client
 }
 
 // newEnv starts a sandbox; mod adjusts its config.
-func newEnv(t *testing.T, mod func(*emulator.Config)) *env {
+func newEnv(t testing.TB, mod func(*emulator.Config)) *env {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	cfg := emulator.Config{Issuer: "http://" + srv.Listener.Addr().String(), OperatorToken: operatorToken, Seed: 7,
@@ -55,7 +55,7 @@ func (e *env) url(path string) string { return e.srv.URL + "/_sandbox/console/" 
 // browser is a cookie-keeping client that does not follow redirects, so
 // tests see each answer.
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	e    *env
 	http *http.Client
 }
@@ -108,7 +108,7 @@ func (b *browser) post(path string, form url.Values) page {
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 // csrf is the CSRF token of a page's forms.
-func csrf(t *testing.T, p page) string {
+func csrf(t testing.TB, p page) string {
 	t.Helper()
 	m := csrfField.FindStringSubmatch(p.body)
 	if m == nil {
@@ -136,7 +136,7 @@ type receiver struct {
 	hits atomic.Int64
 }
 
-func newReceiver(t *testing.T, statuses ...int) *receiver {
+func newReceiver(t testing.TB, statuses ...int) *receiver {
 	rc := &receiver{}
 	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := int(rc.hits.Add(1))
