@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/knogin/argus-sandbox/client"
 )
 
 // view is what every page template receives; Data is the page's own.
@@ -60,7 +62,10 @@ var funcs = template.FuncMap{
 		}
 		return string([]rune(s)[:n]) + "…"
 	},
-	"join": strings.Join,
+	// offset shows a clock offset to the second: the virtual clock and
+	// real time are read a moment apart.
+	"offset": func(d client.Duration) string { return time.Duration(d).Round(time.Second).String() },
+	"join":   strings.Join,
 	"json": func(v any) string {
 		b, err := json.MarshalIndent(v, "", "  ")
 		if err != nil {
