@@ -14,11 +14,13 @@ import (
 	"log/slog"
 	mrand "math/rand/v2"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/knogin/argus-sandbox/emulator/console"
 	"github.com/knogin/argus-sandbox/emulator/control"
 	"github.com/knogin/argus-sandbox/emulator/core"
 	"github.com/knogin/argus-sandbox/emulator/faults"
@@ -110,6 +112,7 @@ type Sandbox struct {
 	keys *oauth.Keyring
 
 	router          *core.Router
+	handler         http.Handler
 	closer          []func()
 	shutdownTimeout time.Duration
 }
@@ -278,7 +281,34 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	if err != nil {
 		return err
 	}
+	if sb.handler, err = mountConsole(sb.router, fx, cfg, hosts.check(), log); err != nil {
+		return err
+	}
 	return sb.faults.CheckOperations()
+}
+
+// mountConsole puts the web console in front of the router at
+// console.Prefix. The console is HTML, outside the specs; it answers the
+// same hosts as the router and acts through the router, in process, with
+// the fixture tenants' administrator tokens and the signed-in operator's.
+func mountConsole(api http.Handler, fx *fixtures.Set, cfg Config, allowHost func(string) bool, log *slog.Logger) (http.Handler, error) {
+	tenants := make([]console.Tenant, 0, len(fx.Tenants))
+	for _, t := range fx.Tenants {
+		tenants = append(tenants, console.Tenant{ID: t.ID, Name: t.Name, AdminToken: t.AdminToken})
+	}
+	c, err := console.New(console.Config{API: api, Tenants: tenants, Open: cfg.Loopback && cfg.OperatorToken == "",
+		AllowHost: allowHost, Logger: log.With("surface", "console")})
+	if err != nil {
+		return nil, err
+	}
+	root := strings.TrimSuffix(console.Prefix, "/")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; p == root || strings.HasPrefix(p, console.Prefix) {
+			c.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	}), nil
 }
 
 // reset returns every surface to the fixture state (the control plane
@@ -294,8 +324,9 @@ func (sb *Sandbox) reset(_ context.Context, keepApps bool) error {
 	return nil
 }
 
-// Handler serves the whole contract.
-func (sb *Sandbox) Handler() http.Handler { return sb.router }
+// Handler serves the whole contract, and the web console at
+// /_sandbox/console/.
+func (sb *Sandbox) Handler() http.Handler { return sb.handler }
 
 // Operations lists every routed operation.
 func (sb *Sandbox) Operations() []core.OperationInfo { return sb.router.Operations() }

@@ -71,8 +71,13 @@ func rules() map[string]rule {
 		// The Idempotency-Key layer is router middleware: core only.
 		"emulator/idempotency": {allow: []string{"emulator/core"}},
 
-		// The wiring connects every surface and the middleware.
-		"emulator": {allow: append(append(slices.Clone(surfaces), shared...), "emulator/idempotency")},
+		// The wiring connects every surface and the middleware, and mounts
+		// the console.
+		"emulator": {allow: append(append(slices.Clone(surfaces), shared...), "emulator/idempotency", "emulator/console")},
+
+		// The console acts through the sandbox's own API with the client,
+		// like any other user of it: it reaches no surface.
+		"emulator/console": {allow: []string{"client"}},
 
 		// Users of the emulator drive it through the client; they reach no
 		// surface.
