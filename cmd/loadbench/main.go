@@ -5,6 +5,7 @@
 //
 //	go run ./cmd/loadbench [--duration 5s] [--concurrency 32] [--stripe-mock] [--image] [--generator auto|go|wrk]
 //	go run ./cmd/loadbench --soak 10m
+//	go run ./cmd/loadbench --log-cost 5 [--duration 5s]
 package main
 
 import (
@@ -46,6 +47,8 @@ func run(ctx context.Context, args []string) int {
 	soak := fs.Duration("soak", 0, "instead of the benchmark, trigger webhook deliveries for this long and print the sandbox's RSS over time")
 	gen := fs.String("generator", "auto", "load generator: go, wrk, or auto (wrk when installed)")
 	image := fs.Bool("image", false, "also build the container image (scripts/build-image.sh) and report its size")
+	logLevel := fs.String("log-level", "error", "the sandbox's --log-level during the benchmark (its stderr goes to /dev/null)")
+	logCost := fs.Int("log-cost", 0, "instead of the benchmark, measure the validated REST GET with request lines (--log-level info) against without (warn), this many A/B pairs, and print the median cost")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -62,7 +65,7 @@ func run(ctx context.Context, args []string) int {
 		return 1
 	}
 	self, _ := os.Executable()
-	cfg := loadbench.Config{Sandbox: sandbox, Self: self, Duration: *duration, Concurrency: *conc, ColdRuns: *cold, Log: os.Stderr}
+	cfg := loadbench.Config{Sandbox: sandbox, Self: self, Duration: *duration, Concurrency: *conc, ColdRuns: *cold, LogLevel: *logLevel, Log: os.Stderr}
 	switch *gen {
 	case "auto":
 		cfg.Wrk = loadbench.WrkPath()
@@ -92,6 +95,9 @@ func run(ctx context.Context, args []string) int {
 			float64(first.RSS)/(1<<20), first.Elapsed, float64(last.RSS)/(1<<20))
 		return 0
 	}
+	if *logCost > 0 {
+		return runLogCost(ctx, cfg, *logCost, generator)
+	}
 	if *stripe {
 		fmt.Fprintln(os.Stderr, "installing", stripeMockModule)
 		if err := goCmd(dir, "install", stripeMockModule); err != nil {
@@ -113,6 +119,32 @@ func run(ctx context.Context, args []string) int {
 	figs = append(figs, more...)
 	meta := append(loadbench.Machine(), "generator: "+generator, fmt.Sprintf("concurrency: %d", *conc), "duration: "+duration.String())
 	loadbench.Report(os.Stdout, meta, figs)
+	return 0
+}
+
+// runLogCost prints each info/warn pair of the request-logging comparison
+// and the median cost.
+func runLogCost(ctx context.Context, cfg loadbench.Config, pairs int, generator string) int {
+	fmt.Fprintf(os.Stderr, "log cost: %d pairs of validated REST GET, info then warn, %s each, %d connections, %s\n",
+		pairs, cfg.Duration, cfg.Concurrency, generator)
+	res, err := loadbench.LogCost(ctx, cfg, pairs)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadbench: log cost:", err)
+		return 1
+	}
+	for _, m := range append(loadbench.Machine(), "generator: "+generator, fmt.Sprintf("concurrency: %d", cfg.Concurrency), "duration: "+cfg.Duration.String()) {
+		fmt.Println(m)
+	}
+	for _, p := range res {
+		fmt.Printf("BenchmarkE2E/metric=rest-get/target=sandbox/log=info 1 %.0f req/s %d cpu-ns/req\n", p.Info.RPS(), p.InfoCPU.Nanoseconds())
+		fmt.Printf("BenchmarkE2E/metric=rest-get/target=sandbox/log=warn 1 %.0f req/s %d cpu-ns/req\n", p.Warn.RPS(), p.WarnCPU.Nanoseconds())
+	}
+	for i, p := range res {
+		fmt.Printf("pair %d: info %.0f req/s, warn %.0f req/s, info/warn %.3f, cost %.1f %%; sandbox CPU per request %s vs %s, +%.1f %%\n",
+			i+1, p.Info.RPS(), p.Warn.RPS(), 1-p.Cost(), 100*p.Cost(), p.InfoCPU, p.WarnCPU, 100*p.CPUCost())
+	}
+	fmt.Printf("request logging at info costs %.1f %% of the validated REST GET throughput, +%.1f %% sandbox CPU per request (medians of %d pairs)\n",
+		100*loadbench.MedianCost(res, loadbench.LogPair.Cost), 100*loadbench.MedianCost(res, loadbench.LogPair.CPUCost), len(res))
 	return 0
 }
 

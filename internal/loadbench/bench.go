@@ -29,6 +29,10 @@ type Config struct {
 	Duration    time.Duration
 	Concurrency int
 	ColdRuns    int
+	// LogLevel is the sandbox's --log-level ("error" when empty): at info
+	// and below it writes one line per request to its stderr, which the
+	// benchmark sends to /dev/null.
+	LogLevel string
 	// Log receives progress lines.
 	Log io.Writer
 }
@@ -44,11 +48,15 @@ type Figure struct {
 }
 
 // SandboxServer, BareServer and StripeMockServer describe the programs
-// under test.
-func SandboxServer(bin string) Server {
+// under test. The sandbox logs at level (its --log-level; "error" when
+// empty) to its stderr, which Start discards.
+func SandboxServer(bin, level string) Server {
+	if level == "" {
+		level = "error"
+	}
 	return Server{Name: "sandbox",
 		Command: func(port int) *exec.Cmd {
-			return exec.Command(bin, "--addr", "127.0.0.1:"+strconv.Itoa(port), "--log-level", "error")
+			return exec.Command(bin, "--addr", "127.0.0.1:"+strconv.Itoa(port), "--log-level", level)
 		},
 		Ready: func(base string) Request {
 			return Request{Method: "GET", URL: base + "/v1/platform/apps", Header: http.Header{"Authorization": {"Bearer sandbox_admin_acme"}}}
@@ -82,7 +90,7 @@ func Run(ctx context.Context, cfg Config) ([]Figure, error) {
 			fmt.Fprintf(cfg.Log, format+"\n", args...)
 		}
 	}
-	servers := []Server{SandboxServer(cfg.Sandbox), BareServer(cfg.Self)}
+	servers := []Server{SandboxServer(cfg.Sandbox, cfg.LogLevel), BareServer(cfg.Self)}
 	if cfg.StripeMock != "" {
 		servers = append(servers, StripeMockServer(cfg.StripeMock))
 	}

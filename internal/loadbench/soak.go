@@ -21,7 +21,7 @@ type SoakSample struct {
 // is printed to out as it is taken, so a long run can be watched. Memory
 // should stay flat once the bounded diagnostics retention is full.
 func Soak(ctx context.Context, cfg Config, d, interval time.Duration, out io.Writer) ([]SoakSample, error) {
-	p, err := Start(ctx, SandboxServer(cfg.Sandbox))
+	p, err := Start(ctx, SandboxServer(cfg.Sandbox, cfg.LogLevel))
 	if err != nil {
 		return nil, err
 	}
