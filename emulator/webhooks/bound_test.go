@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -41,8 +42,10 @@ func TestTriggerBound(t *testing.T) {
 		c := data["case"].(map[string]any)
 		got = append(got, fmt.Sprint(c["id"], " v", c["version"], " ", c["title"], " ", data["changes"], " ", data["actor"]))
 	}
-	// Members bind does not report keep the example with the overrides
-	// merged over it.
+	// Deliveries to one endpoint run concurrently, so they arrive in any
+	// order. Members bind does not report keep the example with the
+	// overrides merged over it.
+	slices.Sort(got)
 	actor := "map[client_id:cli_example id:app_example type:sandbox]"
 	want := []string{"c1 v2 Stored map[title:Old] " + actor, "c1 v3 Stored map[title:Old] " + actor}
 	if diff := cmp.Diff(want, got); diff != "" {
