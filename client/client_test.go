@@ -321,6 +321,28 @@ func TestEveryOperation(t *testing.T) {
 		if _, err := c.OAuth().UserInfo(ctx, access.AccessToken); !is(err, 403, "insufficient_scope") {
 			t.Errorf("userinfo with an app's own token: %v", err)
 		}
+
+		// A public client has no secret: it sends its client_id alone and
+		// proves the code with PKCE (RFC 6749 §2.3, RFC 7636).
+		public, err := c.Platform().CreateApp(ctx, client.AppCreate{Name: "Case viewer (desktop)",
+			GrantTypes: []string{"authorization_code", "refresh_token"}, RedirectURIs: []string{"http://127.0.0.1:8400/callback"},
+			TokenEndpointAuthMethod: "none"})
+		must(err)
+		if public.TokenEndpointAuthMethod != "none" || public.ClientSecret != "" {
+			t.Errorf("public client %+v", public)
+		}
+		code = authorize(t, hc, base, public.ClientID, "openid")
+		viewer, err := c.OAuth().ExchangeCode(ctx, public.Credentials(), code, "http://127.0.0.1:8400/callback", verifier)
+		must(err)
+		if viewer.IDToken == "" || jwtSubject(t, viewer.IDToken) != claims.Sub {
+			t.Errorf("a public client's tokens %+v", viewer)
+		}
+		if _, err := c.OAuth().Refresh(ctx, public.Credentials(), viewer.RefreshToken); err != nil {
+			t.Errorf("a public client's refresh: %v", err)
+		}
+		if _, err := c.OAuth().Introspect(ctx, public.Credentials(), viewer.AccessToken); !is(err, 401, "invalid_client") {
+			t.Errorf("introspection by a public client: %v", err)
+		}
 		refreshed, err := c.OAuth().Refresh(ctx, creds, user.RefreshToken)
 		must(err)
 		if user.RefreshToken == "" || refreshed.RefreshToken == "" || refreshed.RefreshToken == user.RefreshToken {

@@ -13,10 +13,24 @@ import (
 // whose Code is the RFC 6749 §5.2 error.
 type OAuthAPI struct{ c *Client }
 
-// Credentials are an app's client credentials.
+// Credentials are an app's client credentials. A public client's have no
+// ClientSecret: its requests carry the client_id alone (RFC 6749 §2.3),
+// which the sandbox accepts at the token endpoint only, with PKCE.
 type Credentials struct {
 	ClientID     string
 	ClientSecret string
+}
+
+// authenticated adds the client's authentication to a request to the
+// token service: client_secret_basic (RFC 6749 §2.3.1), or a public
+// client's client_id in the form.
+func (creds Credentials) authenticated(r call) call {
+	if creds.ClientSecret == "" {
+		r.form.Set("client_id", creds.ClientID)
+		return r
+	}
+	r.basic = &creds
+	return r
 }
 
 // TokenRequest is a token request (RFC 6749 §4.1.3, §4.4.2, §6) without
@@ -150,8 +164,8 @@ type ServerMetadata struct {
 // Token requests a token (POST /v1/oauth/token) as the client creds.
 func (o OAuthAPI) Token(ctx context.Context, creds Credentials, r TokenRequest) (Token, error) {
 	var out Token
-	err := o.c.do(ctx, call{method: http.MethodPost, path: "/v1/oauth/token", basic: &creds, form: r.form(),
-		want: http.StatusOK, out: &out})
+	err := o.c.do(ctx, creds.authenticated(call{method: http.MethodPost, path: "/v1/oauth/token", form: r.form(),
+		want: http.StatusOK, out: &out}))
 	return out, err
 }
 
@@ -177,15 +191,15 @@ func (o OAuthAPI) Refresh(ctx context.Context, creds Credentials, refreshToken s
 // Revoke revokes an access or refresh token (RFC 7009); hint
 // ("access_token", "refresh_token" or "") only orders the lookup.
 func (o OAuthAPI) Revoke(ctx context.Context, creds Credentials, token, hint string) error {
-	return o.c.do(ctx, call{method: http.MethodPost, path: "/v1/oauth/revoke", basic: &creds, form: tokenForm(token, hint),
-		want: http.StatusOK})
+	return o.c.do(ctx, creds.authenticated(call{method: http.MethodPost, path: "/v1/oauth/revoke", form: tokenForm(token, hint),
+		want: http.StatusOK}))
 }
 
 // Introspect reports whether a token is active, and its claims (RFC 7662).
 func (o OAuthAPI) Introspect(ctx context.Context, creds Credentials, token string) (Introspection, error) {
 	var out Introspection
-	err := o.c.do(ctx, call{method: http.MethodPost, path: "/v1/oauth/introspect", basic: &creds, form: tokenForm(token, ""),
-		want: http.StatusOK, out: &out})
+	err := o.c.do(ctx, creds.authenticated(call{method: http.MethodPost, path: "/v1/oauth/introspect", form: tokenForm(token, ""),
+		want: http.StatusOK, out: &out}))
 	return out, err
 }
 
