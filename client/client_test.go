@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -225,6 +226,62 @@ func TestEveryOperation(t *testing.T) {
 		if decision.Status != "approved" || len(all) != 1 || one.Status != "approved" || one.DecidedAt == nil {
 			t.Errorf("access request %+v, decision %+v, list %+v", one, decision, all)
 		}
+
+		// The partner surfaces open once the tenant's capability is approved.
+		if _, err := c.Platform().ExportAuditEvents(ctx, client.AuditExportFilter{}); !is(err, 403, "review_required") {
+			t.Errorf("export before approval: %v", err)
+		}
+		for _, capability := range []string{"advanced_platform_apis", "environment_onboarding", "federation"} {
+			areq, err := c.Platform().CreateAccessRequest(ctx, client.AccessRequestCreate{Capability: capability,
+				UseCase: "Rehearse the partner workflow before go-live."})
+			must(err)
+			_, err = c.Sandbox().DecideAccessRequest(ctx, areq.ID, client.AccessDecisionRequest{Decision: "approve", Reason: "Partner program."})
+			must(err)
+		}
+		policy, err := c.Platform().Policy(ctx)
+		must(err)
+		if policy.Tenant != "acme" || policy.PartnerScopes["audit:export"] != "advanced_platform_apis" ||
+			policy.Limits.EnvironmentsPerTenant == 0 || len(policy.Capabilities) != 4 {
+			t.Errorf("policy %+v", policy)
+		}
+		for _, cs := range policy.Capabilities {
+			if cs.Status != "approved" {
+				t.Errorf("capability %s is %s after approval", cs.Capability, cs.Status)
+			}
+		}
+
+		trail, err := c.Platform().AuditEvents(ctx, client.AuditFilter{ListOptions: client.ListOptions{Limit: 100}})
+		must(err)
+		exported, err := c.Platform().ExportAuditEvents(ctx, client.AuditExportFilter{})
+		must(err)
+		if len(exported) != len(trail.Data) || len(exported) == 0 || exported[0].ID != trail.Data[0].ID ||
+			exported[len(exported)-1].Action != trail.Data[len(trail.Data)-1].Action {
+			t.Errorf("export of %d events, trail of %d: %+v", len(exported), len(trail.Data), exported)
+		}
+		before, err := c.Platform().ExportAuditEvents(ctx, client.AuditExportFilter{Until: exported[0].OccurredAt})
+		must(err)
+		if len(before) != 0 {
+			t.Errorf("export until the first event: %+v", before)
+		}
+
+		env, err := c.Platform().CreateEnvironment(ctx, client.EnvironmentCreate{Name: "Sovereign EU staging", Region: "eu-central"})
+		must(err)
+		envs, err := c.Platform().ListEnvironments(ctx)
+		must(err)
+		if env.Status != "provisioning" || env.ReadyAt.Sub(env.CreatedAt) != 30*time.Second || len(envs) != 1 || envs[0].ID != env.ID {
+			t.Errorf("environment %+v, list %+v", env, envs)
+		}
+		_, err = c.Sandbox().AdvanceClock(ctx, 30*time.Second)
+		must(err)
+		if got, err := c.Platform().GetEnvironment(ctx, env.ID); err != nil || got.Status != "ready" {
+			t.Errorf("environment 30 s later: %+v, %v", got, err)
+		}
+
+		fed, err := c.Platform().FederationMetadata(ctx)
+		must(err)
+		if fed.Tenant != "acme" || fed.Issuer != base || fed.JWKSURI != base+"/.well-known/jwks.json" || fed.TokenExchangeSupported {
+			t.Errorf("federation metadata %+v", fed)
+		}
 	})
 
 	var access client.Token
@@ -243,10 +300,49 @@ func TestEveryOperation(t *testing.T) {
 			t.Errorf("unapproved scope: %v", err)
 		}
 
-		code := authorize(t, hc, base, creds.ClientID)
+		code := authorize(t, hc, base, creds.ClientID, "cases:read")
 		const verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 		user, err := c.OAuth().ExchangeCode(ctx, creds, code, "http://127.0.0.1:8400/callback", verifier)
 		must(err)
+		if _, err := c.OAuth().UserInfo(ctx, user.AccessToken); !is(err, 403, "insufficient_scope") {
+			t.Errorf("userinfo without openid: %v", err)
+		}
+		code = authorize(t, hc, base, creds.ClientID, "openid", "email", "cases:read")
+		signedIn, err := c.OAuth().ExchangeCode(ctx, creds, code, "http://127.0.0.1:8400/callback", verifier)
+		must(err)
+		claims, err := c.OAuth().UserInfo(ctx, signedIn.AccessToken)
+		must(err)
+		posted, err := c.OAuth().UserInfoPost(ctx, signedIn.AccessToken)
+		must(err)
+		if idSub := jwtSubject(t, signedIn.IDToken); claims.Sub == "" || claims.Sub != idSub || claims.Email != "alice@acme.example" ||
+			!claims.EmailVerified || claims.Claims["sub"] != claims.Sub || posted.Sub != claims.Sub {
+			t.Errorf("userinfo %+v (POST %+v), ID token's sub %q", claims, posted, idSub)
+		}
+		if _, err := c.OAuth().UserInfo(ctx, access.AccessToken); !is(err, 403, "insufficient_scope") {
+			t.Errorf("userinfo with an app's own token: %v", err)
+		}
+
+		// A public client has no secret: it sends its client_id alone and
+		// proves the code with PKCE (RFC 6749 §2.3, RFC 7636).
+		public, err := c.Platform().CreateApp(ctx, client.AppCreate{Name: "Case viewer (desktop)",
+			GrantTypes: []string{"authorization_code", "refresh_token"}, RedirectURIs: []string{"http://127.0.0.1:8400/callback"},
+			TokenEndpointAuthMethod: "none"})
+		must(err)
+		if public.TokenEndpointAuthMethod != "none" || public.ClientSecret != "" {
+			t.Errorf("public client %+v", public)
+		}
+		code = authorize(t, hc, base, public.ClientID, "openid")
+		viewer, err := c.OAuth().ExchangeCode(ctx, public.Credentials(), code, "http://127.0.0.1:8400/callback", verifier)
+		must(err)
+		if viewer.IDToken == "" || jwtSubject(t, viewer.IDToken) != claims.Sub {
+			t.Errorf("a public client's tokens %+v", viewer)
+		}
+		if _, err := c.OAuth().Refresh(ctx, public.Credentials(), viewer.RefreshToken); err != nil {
+			t.Errorf("a public client's refresh: %v", err)
+		}
+		if _, err := c.OAuth().Introspect(ctx, public.Credentials(), viewer.AccessToken); !is(err, 401, "invalid_client") {
+			t.Errorf("introspection by a public client: %v", err)
+		}
 		refreshed, err := c.OAuth().Refresh(ctx, creds, user.RefreshToken)
 		must(err)
 		if user.RefreshToken == "" || refreshed.RefreshToken == "" || refreshed.RefreshToken == user.RefreshToken {
@@ -471,12 +567,12 @@ func is(err error, wantStatus int, wantCode string) bool {
 	return st == wantStatus && (wantCode == "" || code == wantCode)
 }
 
-// authorize runs the headless authorization request (login_hint) and
-// returns the code; PKCE challenge of RFC 7636 appendix B.
-func authorize(t *testing.T, hc *http.Client, base, clientID string) string {
+// authorize runs the headless authorization request (login_hint) for
+// scopes and returns the code; PKCE challenge of RFC 7636 appendix B.
+func authorize(t *testing.T, hc *http.Client, base, clientID string, scopes ...string) string {
 	t.Helper()
 	q := url.Values{"response_type": {"code"}, "client_id": {clientID}, "redirect_uri": {"http://127.0.0.1:8400/callback"},
-		"scope": {"cases:read"}, "state": {"xyz"}, "code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"},
+		"scope": {strings.Join(scopes, " ")}, "state": {"xyz"}, "code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"},
 		"code_challenge_method": {"S256"}, "login_hint": {"alice@acme.example"}}
 	noRedirect := *hc
 	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -490,6 +586,27 @@ func authorize(t *testing.T, hc *http.Client, base, clientID string) string {
 		t.Fatalf("authorize answered %s, Location %q", resp.Status, resp.Header.Get("Location"))
 	}
 	return loc.Query().Get("code")
+}
+
+// jwtSubject reads the sub claim of a JWT without verifying it: the test
+// compares it with the userinfo answer only.
+func jwtSubject(t *testing.T, token string) string {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", token)
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	var claims struct {
+		Sub string `json:"sub"`
+	}
+	if err == nil {
+		err = json.Unmarshal(payload, &claims)
+	}
+	if err != nil {
+		t.Fatalf("JWT payload: %v", err)
+	}
+	return claims.Sub
 }
 
 // unreached lists the operations of the specs that no recorded request

@@ -13,10 +13,24 @@ import (
 // whose Code is the RFC 6749 §5.2 error.
 type OAuthAPI struct{ c *Client }
 
-// Credentials are an app's client credentials.
+// Credentials are an app's client credentials. A public client's have no
+// ClientSecret: its requests carry the client_id alone (RFC 6749 §2.3),
+// which the sandbox accepts at the token endpoint only, with PKCE.
 type Credentials struct {
 	ClientID     string
 	ClientSecret string
+}
+
+// authenticated adds the client's authentication to a request to the
+// token service: client_secret_basic (RFC 6749 §2.3.1), or a public
+// client's client_id in the form.
+func (creds Credentials) authenticated(r call) call {
+	if creds.ClientSecret == "" {
+		r.form.Set("client_id", creds.ClientID)
+		return r
+	}
+	r.basic = &creds
+	return r
 }
 
 // TokenRequest is a token request (RFC 6749 §4.1.3, §4.4.2, §6) without
@@ -61,6 +75,9 @@ type Token struct {
 	// Scope lists the granted scopes, space-separated.
 	Scope        string `json:"scope"`
 	RefreshToken string `json:"refresh_token,omitempty"`
+	// IDToken is the OpenID Connect ID token (RS256), issued by the
+	// authorization_code and refresh_token grants when openid was granted.
+	IDToken string `json:"id_token,omitempty"`
 }
 
 // Introspection is an RFC 7662 introspection response.
@@ -117,13 +134,19 @@ type JWK struct {
 
 // ServerMetadata is the authorization server's metadata (RFC 8414).
 type ServerMetadata struct {
-	Issuer                                     string   `json:"issuer"`
-	AuthorizationEndpoint                      string   `json:"authorization_endpoint"`
-	TokenEndpoint                              string   `json:"token_endpoint"`
-	JWKSURI                                    string   `json:"jwks_uri"`
-	RevocationEndpoint                         string   `json:"revocation_endpoint,omitempty"`
-	IntrospectionEndpoint                      string   `json:"introspection_endpoint,omitempty"`
-	ScopesSupported                            []string `json:"scopes_supported"`
+	Issuer                string   `json:"issuer"`
+	AuthorizationEndpoint string   `json:"authorization_endpoint"`
+	TokenEndpoint         string   `json:"token_endpoint"`
+	UserInfoEndpoint      string   `json:"userinfo_endpoint,omitempty"`
+	JWKSURI               string   `json:"jwks_uri"`
+	RevocationEndpoint    string   `json:"revocation_endpoint,omitempty"`
+	IntrospectionEndpoint string   `json:"introspection_endpoint,omitempty"`
+	ScopesSupported       []string `json:"scopes_supported"`
+	ClaimsSupported       []string `json:"claims_supported,omitempty"`
+	// RequestURIParameterSupported is false in the sandbox, which fetches
+	// no request objects; OpenID Connect Discovery §3 reads an absent
+	// member as true, so the sandbox always sends it.
+	RequestURIParameterSupported               bool     `json:"request_uri_parameter_supported,omitempty"`
 	ResponseTypesSupported                     []string `json:"response_types_supported"`
 	ResponseModesSupported                     []string `json:"response_modes_supported,omitempty"`
 	GrantTypesSupported                        []string `json:"grant_types_supported"`
@@ -141,8 +164,8 @@ type ServerMetadata struct {
 // Token requests a token (POST /v1/oauth/token) as the client creds.
 func (o OAuthAPI) Token(ctx context.Context, creds Credentials, r TokenRequest) (Token, error) {
 	var out Token
-	err := o.c.do(ctx, call{method: http.MethodPost, path: "/v1/oauth/token", basic: &creds, form: r.form(),
-		want: http.StatusOK, out: &out})
+	err := o.c.do(ctx, creds.authenticated(call{method: http.MethodPost, path: "/v1/oauth/token", form: r.form(),
+		want: http.StatusOK, out: &out}))
 	return out, err
 }
 
@@ -168,15 +191,15 @@ func (o OAuthAPI) Refresh(ctx context.Context, creds Credentials, refreshToken s
 // Revoke revokes an access or refresh token (RFC 7009); hint
 // ("access_token", "refresh_token" or "") only orders the lookup.
 func (o OAuthAPI) Revoke(ctx context.Context, creds Credentials, token, hint string) error {
-	return o.c.do(ctx, call{method: http.MethodPost, path: "/v1/oauth/revoke", basic: &creds, form: tokenForm(token, hint),
-		want: http.StatusOK})
+	return o.c.do(ctx, creds.authenticated(call{method: http.MethodPost, path: "/v1/oauth/revoke", form: tokenForm(token, hint),
+		want: http.StatusOK}))
 }
 
 // Introspect reports whether a token is active, and its claims (RFC 7662).
 func (o OAuthAPI) Introspect(ctx context.Context, creds Credentials, token string) (Introspection, error) {
 	var out Introspection
-	err := o.c.do(ctx, call{method: http.MethodPost, path: "/v1/oauth/introspect", basic: &creds, form: tokenForm(token, ""),
-		want: http.StatusOK, out: &out})
+	err := o.c.do(ctx, creds.authenticated(call{method: http.MethodPost, path: "/v1/oauth/introspect", form: tokenForm(token, ""),
+		want: http.StatusOK, out: &out}))
 	return out, err
 }
 

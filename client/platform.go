@@ -19,6 +19,11 @@ type AppCreate struct {
 	GrantTypes      []string `json:"grant_types"`
 	RedirectURIs    []string `json:"redirect_uris,omitempty"`
 	RequestedScopes []string `json:"requested_scopes,omitempty"`
+	// TokenEndpointAuthMethod is client_secret_basic (the default when
+	// ""), client_secret_post, or none for a public client (RFC 7591 §2):
+	// a native or single-page app that gets no secret and must use PKCE,
+	// where the tenant policy allows public clients.
+	TokenEndpointAuthMethod string `json:"token_endpoint_auth_method,omitempty"`
 }
 
 // AppUpdate changes an app; a nil field is left as it is, a list replaces
@@ -36,6 +41,9 @@ type App struct {
 	// ClientID is what the app authenticates with at the token endpoint.
 	ClientID string `json:"client_id"`
 	Name     string `json:"name"`
+	// TokenEndpointAuthMethod is "none" for a public client, which has no
+	// secret, and client_secret_basic (or absent) otherwise.
+	TokenEndpointAuthMethod string `json:"token_endpoint_auth_method,omitempty"`
 	// Status is "active", or "pending_review" while an item awaits a
 	// decision.
 	Status         string             `json:"status"`
@@ -68,7 +76,7 @@ type ScopeApproval struct {
 }
 
 // AppWithSecret is an app as registered, with its first client secret
-// (shown only once).
+// (shown only once; "" for a public client).
 type AppWithSecret struct {
 	App
 	ClientSecret string `json:"client_secret"`

@@ -18,6 +18,11 @@ import (
 // schema's properties.
 type form url.Values
 
+// publicForm is f as a public client sends it, with its client_id.
+func publicForm(f url.Values) form {
+	return form(Credentials{ClientID: "c"}.authenticated(call{form: f}).form)
+}
+
 // operations binds every operation of the specs to the Go types the client
 // sends (in) and decodes from its success answer (out); nil for none.
 var operations = []struct {
@@ -60,11 +65,19 @@ var operations = []struct {
 	{"platform.yaml", "createAccessRequest", AccessRequestCreate{}, AccessRequest{}},
 	{"platform.yaml", "listAccessRequests", nil, list[AccessRequest]{}},
 	{"platform.yaml", "getAccessRequest", nil, AccessRequest{}},
+	{"platform.yaml", "getPolicy", nil, TenantPolicy{}},
+	{"platform.yaml", "exportAuditEvents", nil, nil}, // NDJSON of AuditEvent, checked by listAuditEvents
+	{"platform.yaml", "createEnvironment", EnvironmentCreate{}, Environment{}},
+	{"platform.yaml", "listEnvironments", nil, list[Environment]{}},
+	{"platform.yaml", "getEnvironment", nil, Environment{}},
+	{"platform.yaml", "getFederationMetadata", nil, FederationMetadata{}},
 
-	{"oauth.yaml", "token", form(TokenRequest{GrantType: "g", Scope: "s", Code: "c", RedirectURI: "r", CodeVerifier: "v",
+	{"oauth.yaml", "token", publicForm(TokenRequest{GrantType: "g", Scope: "s", Code: "c", RedirectURI: "r", CodeVerifier: "v",
 		RefreshToken: "t", Resource: []string{"u"}}.form()), Token{}},
-	{"oauth.yaml", "revoke", form(tokenForm("t", "h")), nil},
-	{"oauth.yaml", "introspect", form(tokenForm("t", "h")), Introspection{}},
+	{"oauth.yaml", "revoke", publicForm(tokenForm("t", "h")), nil},
+	{"oauth.yaml", "introspect", publicForm(tokenForm("t", "h")), Introspection{}},
+	{"oauth.yaml", "userinfo", nil, UserInfo{}},
+	{"oauth.yaml", "userinfoPost", nil, UserInfo{}},
 	{"oauth.yaml", "jwks", nil, JWKS{}},
 	{"oauth.yaml", "authorizationServerMetadata", nil, ServerMetadata{}},
 
