@@ -86,7 +86,8 @@ func (c *Console) eventTrigger(w http.ResponseWriter, r *http.Request, s *sessio
 			return
 		}
 	}
-	out, err := c.api(r, s.bearer, "").Sandbox().TriggerEvent(r.Context(), client.EventTrigger{Tenant: t.ID, Topic: topic, Data: data, Count: count})
+	out, err := c.api(r, s.bearer, "").Sandbox().TriggerEvent(r.Context(), client.EventTrigger{Tenant: t.ID, Topic: topic, Data: data, Count: count,
+		Synthetic: r.PostForm.Get("synthetic") == "on"})
 	if err != nil {
 		c.renderEvents(w, r, s, apiStatus(err), "The event was refused: "+err.Error(), topic, payload, count)
 		return

@@ -127,8 +127,8 @@ func TestConsoleInBrowser(t *testing.T) {
 		read(&n, chromedp.Evaluate[int](`document.querySelectorAll('#tenant-picker > li').length`)),
 		shot(dir, "overview"),
 	)
-	if n != 2 {
-		t.Fatalf("the tenant picker lists %d tenants, want acme and globex", n)
+	if n != 3 {
+		t.Fatalf("the tenant picker lists %d tenants, want the fixture tenants acme, globex and kaisha", n)
 	}
 
 	run("keyboard: the first Tab reaches the skip link",
