@@ -68,7 +68,7 @@ var funcs = template.FuncMap{
 	"offset": func(d client.Duration) string { return time.Duration(d).Round(time.Second).String() },
 	"join":   strings.Join,
 	// ms shows a latency in milliseconds to a tenth.
-	"ms":   func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) + " ms" },
+	"ms": func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) + " ms" },
 	"json": func(v any) string {
 		b, err := json.MarshalIndent(v, "", "  ")
 		if err != nil {
