@@ -14,8 +14,11 @@ import (
 // network, without a socket.
 type handlerTransport struct{ h http.Handler }
 
-// RoundTrip serves one request.
+// RoundTrip serves one request; a stream is served as it is written.
 func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Header.Get("Accept") == "text/event-stream" {
+		return streamTransport(t.h, r)
+	}
 	in := r.Clone(r.Context())
 	in.RequestURI = r.URL.RequestURI()
 	in.RemoteAddr = "127.0.0.1:0"

@@ -14,6 +14,9 @@ import (
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/knogin/argus-sandbox/client"
+	"github.com/knogin/argus-sandbox/emulator"
 )
 
 // artifactsDir is where the browser tests keep their screenshots:
@@ -228,12 +231,42 @@ func TestConsoleInBrowser(t *testing.T) {
 	if !strings.Contains(text, "webhook-delay") {
 		t.Errorf("the rules table reads %q", text)
 	}
-	for _, p := range []struct{ path, sel, name string }{
-		{"t/acme/apps", `main h1`, "apps"},
-		{"requests", `#unavailable`, "requests"},
-		{"stream", `#unavailable`, "stream"},
-	} {
-		run(p.name, chromedp.Navigate(e.url(p.path)), chromedp.WaitVisible(p.sel), shot(dir, p.name))
+	run("apps", chromedp.Navigate(e.url("t/acme/apps")), chromedp.WaitVisible(`main h1`), shot(dir, "apps"))
+
+	// The live stream in one tab; an event triggered from another tab
+	// appears in it as a line.
+	run("open the live stream",
+		chromedp.Navigate(e.url("stream?tenant=acme")),
+		chromedp.WaitVisible(`#stream-state`),
+		read(new(bool), chromedp.Poll[bool](`document.getElementById('stream-state').textContent.indexOf('Connected') === 0`)),
+	)
+	other, closeOther := chromedp.NewContext(ctx)
+	if err := doAll(other,
+		chromedp.Navigate(e.url("t/acme/events")),
+		chromedp.WaitVisible(`#trigger`),
+		chromedp.Submit(`#trigger`),
+		chromedp.WaitVisible(`#event-id`),
+	); err != nil {
+		t.Fatalf("trigger from a second tab: %v", err)
+	}
+	closeOther()
+	run("the event appears in the live stream",
+		chromedp.WaitVisible(`#stream li[data-type="event"]`),
+		read(&text, chromedp.Text(`#stream li[data-type="event"]`)),
+		shot(dir, "stream"),
+	)
+	// The form's default topic is the catalog's first.
+	if !strings.Contains(text, " event case.") || !strings.Contains(text, " evt_") || !strings.Contains(text, "[acme]") {
+		t.Errorf("the stream's event line reads %q", text)
+	}
+	run("the trigger's request is in the journal",
+		chromedp.Navigate(e.url("requests")),
+		chromedp.WaitVisible(`#requests`),
+		read(&text, chromedp.Text(`#requests`)),
+		shot(dir, "requests"),
+	)
+	if !strings.Contains(text, "/_sandbox/events") || !strings.Contains(text, "201 Created") {
+		t.Errorf("the journal does not show the trigger's request:\n%s", text)
 	}
 
 	var overflow bool
@@ -247,6 +280,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	if overflow {
 		t.Error("on a 390 px screen the timeline page scrolls sideways")
 	}
+	recoverInBrowser(t, ctx, dir)
 	if p := problems(); len(p) > 0 {
 		t.Errorf("the browser reported errors (a CSP violation among them?):\n%s", strings.Join(p, "\n"))
 	}
@@ -260,4 +294,56 @@ func read[T any](dst *T, a chromedp.Action[T]) chromedp.Action[chromedp.Void] {
 		*dst = v
 		return err
 	})
+}
+
+// recoverInBrowser presses Recover on the timeline of a webhook whose
+// deliveries failed (a sandbox without retries, so they fail at once) and
+// reads the count in the flash.
+func recoverInBrowser(t *testing.T, ctx context.Context, dir string) {
+	t.Helper()
+	e := newEnv(t, func(c *emulator.Config) { c.WebhookSchedule = []time.Duration{} })
+	rc := newReceiver(t, 500, 500, 200)
+	bg := context.Background()
+	hook, err := e.api.Sandbox().CreateWebhook(bg, client.SandboxWebhookRequest{Tenant: "acme",
+		URL: rc.URL + "/hook", Events: []string{"case.updated"}, Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.api.Sandbox().TriggerEvent(bg, client.EventTrigger{Tenant: "acme", Topic: "case.updated", Count: 2}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitIdle()
+	var text string
+	err = doAll(ctx,
+		chromedp.Navigate(e.url("")),
+		chromedp.WaitVisible(`#token`),
+		chromedp.SendKeys(`#token`, operatorToken),
+		chromedp.Submit(`#signin`),
+		chromedp.WaitVisible(`#tenant-picker`),
+		chromedp.Navigate(e.url("t/acme/webhooks/"+hook.ID)),
+		chromedp.WaitVisible(`#recover`),
+		chromedp.Click(`#recover button`),
+		chromedp.WaitVisible(`.flash`),
+		read(&text, chromedp.Text(`.flash`)),
+	)
+	if err != nil {
+		t.Fatalf("recover in the browser: %v", err)
+	}
+	if !strings.Contains(text, "2 failed deliveries sent again") {
+		t.Errorf("after Recover the flash reads %q", text)
+	}
+	e.waitIdle()
+	if err := doAll(ctx, chromedp.Navigate(e.url("t/acme/webhooks/"+hook.ID)), chromedp.WaitVisible(`#recover`), shot(dir, "recover")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// doAll runs actions in order, stopping at the first error.
+func doAll(ctx context.Context, actions ...chromedp.Action[chromedp.Void]) error {
+	for _, a := range actions {
+		if err := chromedp.Do(ctx, a); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -1,6 +1,6 @@
 // Package console is the sandbox's web console at /_sandbox/console/:
 // server-rendered html/template pages, one stylesheet and a little plain
-// JavaScript (the live stream only), embedded in the binary, with no build
+// JavaScript (the event form and the live stream), embedded in the binary, with no build
 // step. An operator signs in once; the console then reads and acts through
 // the sandbox's own HTTP API, in process, with package client: it holds no
 // second implementation of any operation and reaches no surface.
@@ -74,6 +74,7 @@ type Console struct {
 	mux      *http.ServeMux
 	pages    map[string]*template.Template
 	sessions *sessions
+	relays   *relays
 	inproc   *http.Client
 	static   http.Handler
 }
@@ -122,6 +123,7 @@ func New(cfg Config) (*Console, error) {
 		cfg:      cfg,
 		pages:    pages,
 		sessions: newSessions(cfg.Now, cfg.Random, cfg.SessionTTL, maxSessions),
+		relays:   &relays{open: make(map[string]*relay)},
 		inproc:   &http.Client{Transport: handlerTransport{cfg.API}, CheckRedirect: noRedirects},
 		static:   http.StripPrefix(Prefix+"static/", http.FileServerFS(static)),
 	}
@@ -171,13 +173,15 @@ func (c *Console) routes() *http.ServeMux {
 	m.Handle("POST "+p+"faults", c.post(c.faultAdd))
 	m.Handle("POST "+p+"faults/{name}/delete", c.post(c.faultDelete))
 	m.Handle("GET "+p+"requests", c.page(c.requestsPage))
-	m.Handle("GET "+p+"stream", c.page(c.streamPage))
+	m.Handle("POST "+p+"requests/clear", c.post(c.requestsClear))
+	m.HandleFunc("GET "+p+"stream", c.stream)
 
 	m.Handle("GET "+p+"t/{tenant}/apps", c.page(c.appsPage))
 	m.Handle("GET "+p+"t/{tenant}/webhooks", c.page(c.webhooksPage))
 	m.Handle("POST "+p+"t/{tenant}/webhooks", c.post(c.webhookCreate))
 	m.Handle("GET "+p+"t/{tenant}/webhooks/{webhook}", c.page(c.timelinePage))
 	m.Handle("POST "+p+"t/{tenant}/webhooks/{webhook}/deliveries/{delivery}/redeliver", c.post(c.redeliver))
+	m.Handle("POST "+p+"t/{tenant}/webhooks/{webhook}/recover", c.post(c.recover))
 	m.Handle("GET "+p+"t/{tenant}/events", c.page(c.eventsPage))
 	m.Handle("POST "+p+"t/{tenant}/events", c.post(c.eventTrigger))
 	m.Handle(p, c.page(c.notFound))

@@ -24,7 +24,7 @@ func TestConsolePagesRequireSignIn(t *testing.T) {
 			t.Errorf("GET %s without a session: %d %q, want 303 to the sign-in page", path, p.status, p.header.Get("Location"))
 		}
 	}
-	for _, path := range []string{"clock", "faults", "t/acme/events", "signout"} {
+	for _, path := range []string{"clock", "faults", "t/acme/events", "signout", "requests/clear", "t/acme/webhooks/wh_x/recover"} {
 		if p := b.post(path, url.Values{"action": {"reset"}}); p.status != http.StatusForbidden {
 			t.Errorf("POST %s without a session: %d, want 403", path, p.status)
 		}
@@ -205,8 +205,9 @@ func TestConsolePagesRender(t *testing.T) {
 		{"t/acme/events", []string{`id="trigger"`, `<option value="case.updated"`, `class="example" data-topic="case.updated"`, "/_sandbox/console/static/events.js"}},
 		{"clock", []string{`id="advance"`, `value="freeze"`, `id="clock-state">running`}},
 		{"faults", []string{`id="no-rules"`, `value="token-outage"`, `id="add-fault"`}},
-		{"requests", []string{`id="unavailable"`, "GET /_sandbox/requests"}},
-		{"stream", []string{`id="unavailable"`, "GET /_sandbox/stream"}},
+		{"requests", []string{`id="filters"`, `id="clear"`, `<option value="">every tenant</option>`}},
+		{"stream", []string{`id="stream"`, `data-source="/_sandbox/console/stream"`, "/_sandbox/console/static/stream.js"}},
+		{"t/acme/webhooks/" + hook.ID, []string{`id="recover"`, `type="datetime-local"`, "/recover"}},
 	} {
 		p := b.get(tc.path)
 		if p.status != http.StatusOK {

@@ -1,9 +1,13 @@
 package console
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/knogin/argus-sandbox/client"
 )
@@ -100,9 +104,20 @@ type timelineData struct {
 	Deliveries []client.Delivery
 	// Next continues with older deliveries ("" on the last page).
 	Next string
+	// RecoverSince is the recover form's default window start: a day
+	// before the sandbox clock's now, as a datetime-local value (UTC).
+	RecoverSince string
 }
 
+// datetimeLocal is the format of an <input type="datetime-local">; the
+// console reads and writes it as UTC.
+const datetimeLocal = "2006-01-02T15:04"
+
 func (c *Console) timelinePage(w http.ResponseWriter, r *http.Request, s *session) {
+	c.renderTimeline(w, r, s, http.StatusOK, "")
+}
+
+func (c *Console) renderTimeline(w http.ResponseWriter, r *http.Request, s *session, status int, msg string) {
 	t, ok := c.tenantOr404(w, r, s)
 	if !ok {
 		return
@@ -134,7 +149,13 @@ func (c *Console) timelinePage(w http.ResponseWriter, r *http.Request, s *sessio
 	if page.NextCursor != nil {
 		data.Next = *page.NextCursor
 	}
-	c.render(w, r, http.StatusOK, "timeline", view{Title: "Deliveries · " + hook.URL, Nav: "webhooks", Tenant: t.ID, Data: data})
+	clock, err := c.api(r, s.bearer, "").Sandbox().Clock(ctx)
+	if err != nil {
+		c.fail(w, r, s, apiStatus(err), "The clock could not be read: "+err.Error())
+		return
+	}
+	data.RecoverSince = clock.Now.Add(-24 * time.Hour).UTC().Format(datetimeLocal)
+	c.render(w, r, status, "timeline", view{Title: "Deliveries · " + hook.URL, Nav: "webhooks", Tenant: t.ID, Error: msg, Data: data})
 }
 
 // redeliver queues one more attempt of a delivery.
@@ -151,6 +172,41 @@ func (c *Console) redeliver(w http.ResponseWriter, r *http.Request, s *session) 
 	http.Redirect(w, r, Prefix+"t/"+url.PathEscape(t.ID)+"/webhooks/"+url.PathEscape(hook)+"?done=redelivered#"+url.PathEscape(id), http.StatusSeeOther)
 }
 
+// recover sends again every failed delivery of the webhook in the form's
+// window (POST /v1/webhooks/{id}/recover); the flash tells how many.
+func (c *Console) recover(w http.ResponseWriter, r *http.Request, s *session) {
+	t, ok := c.tenantOr404(w, r, s)
+	if !ok {
+		return
+	}
+	since, err := time.Parse(datetimeLocal, strings.TrimSpace(r.PostForm.Get("since")))
+	if err != nil {
+		c.renderTimeline(w, r, s, http.StatusBadRequest, "Recover since a date and time (UTC), such as 2026-03-02T09:00.")
+		return
+	}
+	in := client.RecoverRequest{Since: since}
+	if v := strings.TrimSpace(r.PostForm.Get("until")); v != "" {
+		until, err := time.Parse(datetimeLocal, v)
+		if err != nil {
+			c.renderTimeline(w, r, s, http.StatusBadRequest, "Recover until a date and time (UTC), such as 2026-03-03T09:00, or leave it empty for now.")
+			return
+		}
+		in.Until = &until
+	}
+	hook := r.PathValue("webhook")
+	out, err := c.api(r, "", t.AdminToken).Webhooks().Recover(r.Context(), hook, in)
+	if err != nil {
+		msg := "The recovery was refused: " + err.Error()
+		if e, ok := errors.AsType[*client.Error](err); ok && e.Code == "webhook_disabled" {
+			msg = "This webhook is disabled: enable it first (PATCH {\"status\":\"enabled\"}), then recover. (" + err.Error() + ")"
+		}
+		c.renderTimeline(w, r, s, apiStatus(err), msg)
+		return
+	}
+	q := url.Values{"done": {"recovered"}, "n": {strconv.Itoa(out.Deliveries)}}
+	http.Redirect(w, r, Prefix+"t/"+url.PathEscape(t.ID)+"/webhooks/"+url.PathEscape(hook)+"?"+q.Encode(), http.StatusSeeOther)
+}
+
 // tenantOr404 resolves the path's tenant or answers 404.
 func (c *Console) tenantOr404(w http.ResponseWriter, r *http.Request, s *session) (Tenant, bool) {
 	t, err := c.tenant(r, s)
@@ -164,19 +220,4 @@ func (c *Console) tenantOr404(w http.ResponseWriter, r *http.Request, s *session
 // notFound answers a console path that names no page.
 func (c *Console) notFound(w http.ResponseWriter, r *http.Request, s *session) {
 	c.fail(w, r, s, http.StatusNotFound, "There is no console page at this address.")
-}
-
-// unavailableData says which endpoint a page needs.
-type unavailableData struct{ Endpoint string }
-
-// requestsPage is the request journal: GET /_sandbox/requests is not part
-// of this build's control plane, so the page says so.
-func (c *Console) requestsPage(w http.ResponseWriter, r *http.Request, s *session) {
-	c.render(w, r, http.StatusOK, "requests", view{Title: "Requests", Nav: "requests", Data: unavailableData{Endpoint: "GET /_sandbox/requests"}})
-}
-
-// streamPage is the live stream: GET /_sandbox/stream is not part of this
-// build's control plane, so the page says so.
-func (c *Console) streamPage(w http.ResponseWriter, r *http.Request, s *session) {
-	c.render(w, r, http.StatusOK, "stream", view{Title: "Live stream", Nav: "stream", Data: unavailableData{Endpoint: "GET /_sandbox/stream"}})
 }

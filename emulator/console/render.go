@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -66,6 +67,8 @@ var funcs = template.FuncMap{
 	// real time are read a moment apart.
 	"offset": func(d client.Duration) string { return time.Duration(d).Round(time.Second).String() },
 	"join":   strings.Join,
+	// ms shows a latency in milliseconds to a tenth.
+	"ms": func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) + " ms" },
 	"json": func(v any) string {
 		b, err := json.MarshalIndent(v, "", "  ")
 		if err != nil {
@@ -132,6 +135,22 @@ var flashes = map[string]string{
 	"fault-added":   "Fault rule added.",
 	"fault-removed": "Fault rule removed.",
 	"subscribed":    "Webhook subscribed.",
+	"cleared":       "Request journal cleared.",
 }
 
-func flash(r *http.Request) string { return flashes[r.URL.Query().Get("done")] }
+// flash is the message of ?done=; a recovery's names its count, the one
+// number read from the address.
+func flash(r *http.Request) string {
+	q := r.URL.Query()
+	if q.Get("done") == "recovered" {
+		n, err := strconv.Atoi(q.Get("n"))
+		if err != nil || n < 0 {
+			return "Recovery queued."
+		}
+		if n == 1 {
+			return "Recovery queued: 1 failed delivery sent again."
+		}
+		return "Recovery queued: " + strconv.Itoa(n) + " failed deliveries sent again."
+	}
+	return flashes[q.Get("done")]
+}

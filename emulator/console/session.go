@@ -247,6 +247,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 // signOut ends the session.
 func (c *Console) signOut(w http.ResponseWriter, r *http.Request, s *session) {
 	c.sessions.drop(s.id)
+	c.relays.end(s.id)
 	setCookie(w, r, sessionCookie, "", -1)
 	http.Redirect(w, r, Prefix+"signin", http.StatusSeeOther)
 }
