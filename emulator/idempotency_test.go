@@ -123,3 +123,56 @@ func TestGraphQLMutationsHonourTheKey(t *testing.T) {
 		t.Errorf("reused key: %d %s", st, b)
 	}
 }
+
+// TestFaultShapedAnswersAreNotKept: an answer shaped by an injected fault
+// (a 500, and a 429 that would otherwise be kept as a 4xx) is not stored
+// under its key, so the retry with the same key runs the operation and is
+// not a replay.
+func TestFaultShapedAnswersAreNotKept(t *testing.T) {
+	for _, status := range []string{"500", "429"} {
+		t.Run(status, func(t *testing.T) {
+			e := newSandbox(t)
+			before := e.appCount(t)
+			rule := `{"name":"create-outage","match":{"operation":"createApp"},"when":{"first":1},"action":{"error":{"status":` + status + `}}}`
+			if resp, out := e.post(t, "/_sandbox/faults", "application/json", "", rule); resp.StatusCode != 201 {
+				t.Fatalf("add rule: %d %v", resp.StatusCode, out)
+			}
+			st1, rep1, body1 := e.keyed(t, http.MethodPost, "/v1/platform/apps", "sandbox_admin_acme", "k-fault", appBody)
+			if st1 == 201 || rep1 != "" {
+				t.Fatalf("first (faulted): %d %q %s", st1, rep1, body1)
+			}
+			st2, rep2, body2 := e.keyed(t, http.MethodPost, "/v1/platform/apps", "sandbox_admin_acme", "k-fault", appBody)
+			if st2 != 201 || rep2 != "" {
+				t.Fatalf("retry: %d replayed=%q %s", st2, rep2, body2)
+			}
+			st3, rep3, body3 := e.keyed(t, http.MethodPost, "/v1/platform/apps", "sandbox_admin_acme", "k-fault", appBody)
+			if st3 != 201 || rep3 != "true" || body3 != body2 {
+				t.Errorf("second retry: %d replayed=%q, same body as the retry: %v", st3, rep3, body3 == body2)
+			}
+			if n := e.appCount(t); n != before+1 {
+				t.Errorf("apps: %d, want %d", n, before+1)
+			}
+		})
+	}
+}
+
+// TestDelayedAnswerIsKept: a latency fault delays the first request of a
+// key but does not shape its answer, so the answer is kept and the retry is
+// a replay, not a second create (the retry a client sends after giving up
+// on a slow answer is the case keys exist for).
+func TestDelayedAnswerIsKept(t *testing.T) {
+	e := newSandbox(t)
+	before := e.appCount(t)
+	rule := `{"name":"slow-create","match":{"operation":"createApp"},"when":{"first":1},"action":{"latency":{"fixed":"10ms"}}}`
+	if resp, out := e.post(t, "/_sandbox/faults", "application/json", "", rule); resp.StatusCode != 201 {
+		t.Fatalf("add rule: %d %v", resp.StatusCode, out)
+	}
+	st1, _, body1 := e.keyed(t, http.MethodPost, "/v1/platform/apps", "sandbox_admin_acme", "k-slow", appBody)
+	st2, rep2, body2 := e.keyed(t, http.MethodPost, "/v1/platform/apps", "sandbox_admin_acme", "k-slow", appBody)
+	if st1 != 201 || st2 != 201 || rep2 != "true" || body1 != body2 {
+		t.Errorf("delayed first %d, retry %d replayed=%q, same body: %v", st1, st2, rep2, body1 == body2)
+	}
+	if n := e.appCount(t); n != before+1 {
+		t.Errorf("apps: %d, want %d", n, before+1)
+	}
+}

@@ -4,34 +4,47 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // curlCommand is one curl invocation parsed from the README.
 type curlCommand struct {
+	line    string
 	method  string
 	url     string
 	headers [][2]string
-	data    string
+	data    []string
+	user    string
+	// status is the answer the README's trailing comment promises
+	// ("# 404 ..."); 0 means any 2xx.
+	status int
 }
 
-// readmeCurls returns the curl commands of the README's walkthrough section.
-func readmeCurls(t *testing.T) []curlCommand {
+// readmeCurls returns the curl commands of the README section whose heading
+// starts with heading, up to the next heading of its level or above.
+func readmeCurls(t *testing.T, heading string) []curlCommand {
 	t.Helper()
 	raw, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	text := string(raw)
-	start := strings.Index(text, "## The portal's walkthrough")
+	start := strings.Index(text, "\n"+heading)
 	if start < 0 {
-		t.Fatal("README has no walkthrough section")
+		t.Fatalf("README has no section %q", heading)
 	}
-	text = text[start+3:]
-	if end := strings.Index(text, "\n## "); end >= 0 {
-		text = text[:end]
+	level := heading[:strings.IndexByte(heading, ' ')+1]
+	text = text[start+len(heading)+1:]
+	for _, stop := range []string{"\n## ", "\n" + level} {
+		if end := strings.Index(text, stop); end >= 0 {
+			text = text[:end]
+		}
 	}
 	var cmds []curlCommand
 	for _, block := range strings.Split(text, "```sh\n")[1:] {
@@ -45,12 +58,20 @@ func readmeCurls(t *testing.T) []curlCommand {
 			cmds = append(cmds, parseCurl(t, line))
 		}
 	}
+	if len(cmds) == 0 {
+		t.Fatalf("no curl commands in README section %q", heading)
+	}
 	return cmds
 }
 
+var promisedStatus = regexp.MustCompile(`^([45][0-9][0-9]) [a-z_]+`)
+
 func parseCurl(t *testing.T, line string) curlCommand {
-	words := shellWords(t, line)
-	c := curlCommand{method: "GET"}
+	words, comment := shellWords(t, line)
+	c := curlCommand{line: line, method: "GET"}
+	if m := promisedStatus.FindStringSubmatch(comment); m != nil {
+		c.status, _ = strconv.Atoi(m[1])
+	}
 	for i := 1; i < len(words); i++ {
 		switch w := words[i]; w {
 		case "-X":
@@ -62,11 +83,16 @@ func parseCurl(t *testing.T, line string) curlCommand {
 			c.headers = append(c.headers, [2]string{k, strings.TrimSpace(v)})
 		case "-d", "--data":
 			i++
-			c.data = words[i]
+			c.data = append(c.data, words[i])
 			if c.method == "GET" {
 				c.method = "POST"
 			}
-		case "-s", "-S", "-sS", "-i":
+		case "-u":
+			i++
+			c.user = words[i]
+		case "|": // a pipe to grep: the test reads the whole answer itself
+			return c
+		case "-s", "-S", "-sS", "-i", "-si", "-N", "-O", "-J", "-OJ":
 		default:
 			if strings.HasPrefix(w, "-") {
 				t.Fatalf("README curl uses an option this test does not understand: %s", w)
@@ -78,23 +104,17 @@ func parseCurl(t *testing.T, line string) curlCommand {
 }
 
 // shellWords splits a POSIX shell command line with single and double
-// quotes (no expansions: README commands use none).
-func shellWords(t *testing.T, s string) []string {
-	var words []string
+// quotes (no expansions: README commands use none), and returns the
+// trailing comment apart.
+func shellWords(t *testing.T, s string) (words []string, comment string) {
 	var cur strings.Builder
 	inWord := false
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
-		case c == '\'':
-			j := strings.IndexByte(s[i+1:], '\'')
-			if j < 0 {
-				t.Fatalf("unterminated quote in %q", s)
-			}
-			cur.WriteString(s[i+1 : i+1+j])
-			i += j + 1
-			inWord = true
-		case c == '"':
-			j := strings.IndexByte(s[i+1:], '"')
+		case c == '#' && !inWord:
+			return words, strings.TrimSpace(s[i+1:])
+		case c == '\'' || c == '"':
+			j := strings.IndexByte(s[i+1:], c)
 			if j < 0 {
 				t.Fatalf("unterminated quote in %q", s)
 			}
@@ -115,55 +135,171 @@ func shellWords(t *testing.T, s string) []string {
 	if inWord {
 		words = append(words, cur.String())
 	}
-	return words
+	return words, ""
 }
+
+// readmeSkips are the README curl commands of the sections run here that
+// cannot run as written against a fresh in-process sandbox, each with why.
+// A command is skipped when its line contains the key.
+var readmeSkips = map[string]string{
+	// Redelivery is for a settled delivery; the test delivery to a consumer
+	// that is not running is still retrying (409 delivery_pending).
+	"/redeliver": "the only delivery at hand is still pending",
+}
+
+// readmeAnswer is one README command's answer.
+type readmeAnswer struct {
+	cmd    curlCommand
+	status int
+	header http.Header
+	body   []byte
+}
+
+// runREADME runs the curl commands of a README section in order against
+// e, filling placeholders (<client-id>, $ID, ...) from vars and from the
+// earlier answers, and fails on any answer but the one the README promises
+// (2xx, or the status its trailing comment names).
+func runREADME(t *testing.T, e *sandboxEnv, heading string, vars map[string]string) []readmeAnswer {
+	t.Helper()
+	fill := func(s string) string {
+		for k, v := range vars {
+			if strings.HasPrefix(k, "$") {
+				s = strings.ReplaceAll(s, k, v)
+			} else {
+				s = strings.ReplaceAll(s, "<"+k+">", v)
+			}
+		}
+		return strings.ReplaceAll(s, "http://127.0.0.1:8080", e.url)
+	}
+	var answers []readmeAnswer
+	for i, c := range readmeCurls(t, heading) {
+		if skipped := func() bool {
+			for k, why := range readmeSkips {
+				if strings.Contains(c.line, k) {
+					t.Logf("%s step %d skipped: %s", heading, i+1, why)
+					return true
+				}
+			}
+			return false
+		}(); skipped {
+			continue
+		}
+		data := make([]string, len(c.data))
+		for j, d := range c.data {
+			data[j] = fill(d)
+		}
+		body := strings.Join(data, "&")
+		var rd io.Reader = http.NoBody
+		if len(c.data) > 0 {
+			rd = strings.NewReader(body)
+		}
+		req, err := http.NewRequest(c.method, fill(c.url), rd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(c.data) > 0 {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded") // curl's default for -d
+		}
+		for _, h := range c.headers {
+			req.Header.Set(h[0], fill(h[1]))
+		}
+		if c.user != "" {
+			id, secret, _ := strings.Cut(fill(c.user), ":")
+			req.SetBasicAuth(id, secret)
+		}
+		if unfilled := regexp.MustCompile(`<[a-z][a-z-]*>|\$[A-Z]+`).FindString(req.Header.Get("Authorization") + " " + fill(c.user) + " " + req.URL.String() + " " + body); unfilled != "" {
+			t.Fatalf("%s step %d: unfilled placeholder %s in %s", heading, i+1, unfilled, c.line)
+		}
+		resp, err := noRedirects.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		ok := resp.StatusCode/100 == 2 || resp.StatusCode == http.StatusFound && strings.Contains(c.line, "| grep -i ^location")
+		if c.status != 0 {
+			ok = resp.StatusCode == c.status
+		}
+		if !ok {
+			t.Fatalf("%s step %d (%s): %s\n%s", heading, i+1, c.line, resp.Status, raw)
+		}
+		answers = append(answers, readmeAnswer{cmd: c, status: resp.StatusCode, header: resp.Header, body: raw})
+		var out map[string]any
+		_ = json.Unmarshal(raw, &out)
+		for k, name := range map[string]string{"client_id": "client-id", "client_secret": "client-secret",
+			"access_token": "access-token", "refresh_token": "rt", "delivery_id": "$DLV"} {
+			if v, ok := out[k].(string); ok {
+				vars[name] = v
+			}
+		}
+		if v, ok := out["access_token"].(string); ok {
+			vars["token"] = v
+		}
+		if id, ok := out["id"].(string); ok {
+			switch {
+			case strings.HasPrefix(id, "areq_"):
+				vars["request-id"] = id
+			case strings.HasPrefix(id, "wh_"):
+				vars["$ID"] = id
+			}
+		}
+		if loc, err := url.Parse(resp.Header.Get("Location")); err == nil && loc.Query().Get("code") != "" {
+			vars["code"] = loc.Query().Get("code")
+		}
+		t.Logf("%s step %d: %s %s → %s", heading, i+1, c.method, c.url, resp.Status)
+	}
+	return answers
+}
+
+// noRedirects is curl without -L: a redirect is the answer.
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 // TestREADMEWalkthrough runs the README's curl examples in order against a
 // sandbox, filling the portal's placeholders (<client-id>, <client-secret>,
 // <access-token>) from the previous answers.
 func TestREADMEWalkthrough(t *testing.T) {
-	e := newSandbox(t)
-	cmds := readmeCurls(t)
-	if len(cmds) == 0 {
-		t.Fatal("no curl commands found in the README walkthrough")
-	}
 	vars := map[string]string{}
-	fill := func(s string) string {
-		for k, v := range vars {
-			s = strings.ReplaceAll(s, "<"+k+">", v)
-		}
-		return strings.ReplaceAll(s, "http://127.0.0.1:8080", e.url)
-	}
-	for i, c := range cmds {
-		req, err := http.NewRequest(c.method, fill(c.url), strings.NewReader(fill(c.data)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, h := range c.headers {
-			req.Header.Set(h[0], fill(h[1]))
-		}
-		if strings.Contains(req.Header.Get("Authorization")+req.URL.String()+fill(c.data), "<") {
-			t.Fatalf("step %d: unfilled placeholder in %s %s", i+1, c.method, c.url)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode/100 != 2 {
-			t.Fatalf("step %d (%s %s): %s\n%s", i+1, c.method, c.url, resp.Status, body)
-		}
-		var out map[string]any
-		_ = json.Unmarshal(body, &out)
-		for _, k := range []string{"client_id", "client_secret", "access_token"} {
-			if v, ok := out[k].(string); ok {
-				vars[strings.ReplaceAll(k, "_", "-")] = v
-			}
-		}
-		t.Logf("step %d: %s %s → %s", i+1, c.method, c.url, resp.Status)
-	}
+	runREADME(t, newSandbox(t), "## The portal's walkthrough", vars)
 	if vars["client-id"] == "" {
 		t.Error("the walkthrough never returned a client_id")
 	}
+}
+
+// TestREADMEContractExamples runs the curl examples of the contract's
+// sections, each against a fresh sandbox, and checks what each promises
+// beyond a 2xx.
+func TestREADMEContractExamples(t *testing.T) {
+	t.Run("idempotency", func(t *testing.T) {
+		a := runREADME(t, newSandbox(t), "### Idempotency keys", map[string]string{})
+		if len(a) != 2 || a[0].header.Get("Idempotent-Replayed") != "" || a[1].header.Get("Idempotent-Replayed") != "true" ||
+			string(a[0].body) != string(a[1].body) {
+			t.Errorf("the second create is not a replay of the first: %+v", a)
+		}
+	})
+	t.Run("locales", func(t *testing.T) {
+		a := runREADME(t, newSandbox(t), "### Locales", map[string]string{})
+		if len(a) != 2 || a[0].header.Get("Content-Language") != "de" || a[1].header.Get("Content-Language") != "ja" {
+			t.Errorf("Content-Language: %q, %q; want de, ja", a[0].header.Get("Content-Language"), a[1].header.Get("Content-Language"))
+		}
+	})
+	t.Run("platform policy and partner surfaces", func(t *testing.T) {
+		a := runREADME(t, newSandbox(t), "### Platform apps API", map[string]string{})
+		last := a[len(a)-1]
+		if !strings.Contains(last.header.Get("Content-Disposition"), "attachment") || !strings.Contains(string(last.body), `"access_request.`) {
+			t.Errorf("audit export: %s %q\n%s", last.header.Get("Content-Type"), last.header.Get("Content-Disposition"), last.body)
+		}
+	})
+	t.Run("oauth", func(t *testing.T) {
+		a := runREADME(t, newSandbox(t), "### OAuth 2 tokens", map[string]string{})
+		var info map[string]any
+		_ = json.Unmarshal(a[len(a)-1].body, &info)
+		if info["email"] != "alice@acme.example" {
+			t.Errorf("userinfo: %s", a[len(a)-1].body)
+		}
+	})
+	t.Run("webhooks", func(t *testing.T) {
+		e := newSandbox(t)
+		since := time.Now().UTC().Add(-time.Hour).Format(time.RFC3339)
+		runREADME(t, e, "### Webhooks", map[string]string{"RFC 3339 time, at most 14 days ago": since})
+	})
 }

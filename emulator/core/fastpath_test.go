@@ -100,6 +100,7 @@ paths:
       operationId: withHeader
       parameters:
         - {name: X-Thing, in: header, schema: {type: string}}
+        - {name: X-Key, in: header, schema: {type: string, minLength: 1, maxLength: 4, pattern: '^[a-z]+$'}}
       responses: {'200': {description: ok}}
 `
 
@@ -251,6 +252,7 @@ func randomRequest(rng *rand.Rand, route *routers.Route) *http.Request {
 	path := route.Path
 	query := url.Values{}
 	pathValues := map[string]string{}
+	var headers [][2]string
 	all := append(append(openapi3.Parameters{}, route.PathItem.Parameters...), route.Operation.Parameters...)
 	for _, ref := range all {
 		p := ref.Value
@@ -267,6 +269,14 @@ func randomRequest(rng *rand.Rand, route *routers.Route) *http.Request {
 				query.Add(p.Name, value(p.Schema, p.Example))
 			default:
 				query.Set(p.Name, v)
+			}
+		case openapi3.ParameterInHeader:
+			switch rng.IntN(4) {
+			case 0: // absent
+			case 1:
+				headers = append(headers, [2]string{p.Name, v}, [2]string{p.Name, value(p.Schema, p.Example)})
+			default:
+				headers = append(headers, [2]string{p.Name, v})
 			}
 		}
 	}
@@ -291,6 +301,9 @@ func randomRequest(rng *rand.Rand, route *routers.Route) *http.Request {
 	}
 	if rng.IntN(10) == 0 {
 		r.ContentLength = -1
+	}
+	for _, h := range headers {
+		r.Header.Add(h[0], h[1])
 	}
 	for k, v := range pathValues {
 		r.SetPathValue(k, v)

@@ -245,6 +245,10 @@ func (l *Layer) pruneLocked(tk *tenantKeys, now time.Time) {
 
 // run serves the first request of a key and keeps its answer unless it is
 // a 5xx (or the handler panicked), which is forgotten so a retry runs.
+// A reply shaped by an injected fault never reaches this layer (faults wrap
+// it), so it is never kept; a fault that only delays the request or acts on
+// the keys leaves the answer as the handler wrote it, and that is kept, or
+// the retry of a slow create would create twice.
 func (l *Layer) run(w http.ResponseWriter, r *http.Request, next http.Handler, tenant string, e *entry) {
 	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 	kept := false
@@ -259,7 +263,7 @@ func (l *Layer) run(w http.ResponseWriter, r *http.Request, next http.Handler, t
 		close(e.done)
 	}()
 	next.ServeHTTP(rec, r)
-	kept = rec.status < http.StatusInternalServerError && w.Header().Get(core.FaultHeader) == ""
+	kept = rec.status < http.StatusInternalServerError
 }
 
 // replay writes a kept answer with the replay header.
