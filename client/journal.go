@@ -120,13 +120,65 @@ type StreamFilter struct {
 }
 
 // StreamEvent is one frame of the stream. Type is request, event,
-// delivery, fault or lagged (Data then holds {"dropped": n}); Data is the
-// frame's JSON, decoded by the caller as RequestEntry or the matching
-// shape.
+// delivery, fault or lagged; Data is the frame's JSON, which decodes as
+// RequestEntry, EventFrame, DeliveryFrame, FaultFrame or LaggedFrame
+// respectively.
 type StreamEvent struct {
 	ID   string
 	Type string
 	Data json.RawMessage
+}
+
+// Frame types of the stream (StreamEvent.Type).
+const (
+	FrameRequest  = "request"
+	FrameEvent    = "event"
+	FrameDelivery = "delivery"
+	FrameFault    = "fault"
+	FrameLagged   = "lagged"
+)
+
+// EventFrame is the data of an event frame: a webhook event the sandbox
+// published.
+type EventFrame struct {
+	ID        string    `json:"id"`
+	Type      string    `json:"type"`
+	Tenant    string    `json:"tenant"`
+	Timestamp time.Time `json:"timestamp"`
+}
+
+// DeliveryFrame is the data of a delivery frame: one attempt to deliver
+// an event to a webhook.
+type DeliveryFrame struct {
+	DeliveryID string `json:"delivery_id"`
+	EventID    string `json:"event_id"`
+	WebhookID  string `json:"webhook_id"`
+	Tenant     string `json:"tenant"`
+	Attempt    int    `json:"attempt"`
+	// Status is the receiver's HTTP status, 0 when it sent none.
+	Status    int     `json:"status"`
+	LatencyMS float64 `json:"latency_ms"`
+	// Classification is "succeeded" or the class of the failure (timeout,
+	// non_2xx, connection_refused...).
+	Classification string `json:"classification"`
+	// NextRetryAt is when the next attempt is due; nil when none is.
+	NextRetryAt *time.Time `json:"next_retry_at"`
+}
+
+// FaultFrame is the data of a fault frame: a fault rule fired, on a
+// request (Operation) or a delivery (WebhookID).
+type FaultFrame struct {
+	Rule      string `json:"rule"`
+	Tenant    string `json:"tenant"`
+	Operation string `json:"operation,omitempty"`
+	WebhookID string `json:"webhook_id,omitempty"`
+	Action    string `json:"action"`
+}
+
+// LaggedFrame is the data of a lagged frame: the sandbox dropped Dropped
+// frames because the reader fell behind.
+type LaggedFrame struct {
+	Dropped int `json:"dropped"`
 }
 
 // Stream is an open GET /_sandbox/stream. Close it when done.

@@ -3,13 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"regexp"
 	"strconv"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/knogin/argus-sandbox/client"
 )
 
 func requestsGroup() group {
@@ -17,7 +18,7 @@ func requestsGroup() group {
 		name:    "requests",
 		summary: "list the requests the sandbox answered (the request journal)",
 		def: &leaf{use: "sandbox requests [flags]",
-			summary: "Lists journaled requests, oldest first (GET /_sandbox/requests): time, status, method, path, operation, client, latency and error code.",
+			summary: "Lists journaled requests, newest first (GET /_sandbox/requests): time, status, method, path, operation, client, latency and error code.",
 			long: `Examples:
   sandbox requests --status 4xx
   sandbox requests --operation createWebhook --client cli_acme_1 --json
@@ -34,34 +35,27 @@ func requestsGroup() group {
 				cursor := fs.String("cursor", "", "continue after a previous page (its next_cursor)")
 				cl.jsonFlag(fs)
 				return func(ctx context.Context, _ []string) error {
-					q := url.Values{}
 					if *status != "" && !statusFilter.MatchString(*status) {
 						return usagef("--status %q: want a status code (404) or a class (4xx)", *status)
 					}
+					f := client.RequestFilter{Tenant: cl.tenant, Operation: *op, Status: *status, ClientID: *clientID,
+						RequestID: *reqID, Limit: *limit, Cursor: *cursor}
 					if *since != "" {
-						if _, err := time.Parse(time.RFC3339Nano, *since); err != nil {
+						t, err := time.Parse(time.RFC3339Nano, *since)
+						if err != nil {
 							return usagef("--since %q is not an RFC 3339 time such as 2026-03-01T10:00:00Z", *since)
 						}
+						f.Since = t
 					}
 					if *limit < 0 {
 						return usagef("--limit %d: must not be negative", *limit)
 					}
-					for k, v := range map[string]string{"tenant": cl.tenant, "operation": *op, "status": *status,
-						"client_id": *clientID, "since": *since, "request_id": *reqID, "cursor": *cursor} {
-						if v != "" {
-							q.Set(k, v)
-						}
-					}
-					if *limit > 0 {
-						q.Set("limit", strconv.Itoa(*limit))
-					}
-					raw, page, err := cl.wire().requests(ctx, q)
+					page, err := cl.client().Sandbox().Requests(ctx, f)
 					if err != nil {
 						return err
 					}
 					if cl.json {
-						_, err := cl.stdout.Write(append(raw, '\n'))
-						return err
+						return printJSON(cl.stdout, page)
 					}
 					return printRequests(cl, page)
 				}
@@ -70,7 +64,7 @@ func requestsGroup() group {
 			setup: func(fs *pflag.FlagSet, cl *cli) func(context.Context, []string) error {
 				fs.StringVar(&cl.tenant, "tenant", "", "only this tenant's requests (all when empty)")
 				return func(ctx context.Context, _ []string) error {
-					return cl.wire().clearRequests(ctx, cl.tenant)
+					return cl.client().Sandbox().ClearRequests(ctx, cl.tenant)
 				}
 			}}},
 	}
@@ -79,7 +73,7 @@ func requestsGroup() group {
 // statusFilter is a status code or class, as the journal filters by.
 var statusFilter = regexp.MustCompile(`^[1-5]([0-9]{2}|xx)$`)
 
-func printRequests(cl *cli, page journalPage) error {
+func printRequests(cl *cli, page client.RequestPage) error {
 	if len(page.Requests) == 0 {
 		fmt.Fprintln(cl.stdout, "no requests")
 	} else {
@@ -87,21 +81,21 @@ func printRequests(cl *cli, page journalPage) error {
 		fmt.Fprintln(tw, "TIME\tSTATUS\tMETHOD\tPATH\tOPERATION\tCLIENT\tLATENCY\tERROR")
 		for _, r := range page.Requests {
 			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Time.Format("2006-01-02 15:04:05.000"), r.Status, r.Method, r.Path,
-				dash(r.Operation), dash(r.caller()), latency(r.LatencyMS), dash(r.ErrorCode))
+				dash(r.Operation), dash(caller(r)), latency(r.LatencyMS), dash(r.ErrorCode))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
 		}
 	}
-	if page.NextCursor != nil && *page.NextCursor != "" {
+	if page.NextCursor != "" {
 		// On stderr, so that the table on stdout stays only the table.
-		fmt.Fprintf(cl.stderr, "more: sandbox requests --cursor %s (with the same filters)\n", *page.NextCursor)
+		fmt.Fprintf(cl.stderr, "more: sandbox requests --cursor %s (with the same filters)\n", page.NextCursor)
 	}
 	return nil
 }
 
 // caller is who made the request: the OAuth client, else the subject.
-func (r journalEntry) caller() string {
+func caller(r client.RequestEntry) string {
 	if r.Auth.ClientID != "" {
 		return r.Auth.ClientID
 	}
