@@ -26,7 +26,7 @@ func BenchmarkConsoleTimeline(b *testing.B) {
 		b.Fatal(err)
 	}
 	for range storedDeliveries / 1000 {
-		if _, err := e.api.Sandbox().TriggerEvent(ctx, client.EventTrigger{Tenant: "acme", Topic: "case.updated", Count: 1000}); err != nil {
+		if _, err := e.api.Sandbox().TriggerEvent(ctx, client.EventTrigger{Tenant: "acme", Topic: "case.updated", Count: 1000, Synthetic: true}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -16,12 +16,14 @@ import (
 // and fails them with err.
 type fakeCases struct {
 	fakeEvents
+	// published are the ids published before err stopped the trigger.
+	published []string
 }
 
 func (f *fakeCases) TriggerCaseN(ctx context.Context, tenant, topic string, overrides map[string]any, n int) ([]string, error) {
 	if f.err != nil {
 		f.calls = append(f.calls, "refused")
-		return nil, f.err
+		return f.published, f.err
 	}
 	return f.TriggerN(ctx, tenant, topic, overrides, n)
 }
@@ -80,17 +82,21 @@ func TestTriggerEventCaseRefusals(t *testing.T) {
 		wantCode   string
 		wantFields []string
 		wantDetail string
+		published  []string
 	}{
 		{name: "unknown case", err: fmt.Errorf("case: %w", ErrNotFound), wantStatus: 404, wantCode: "not_found",
 			wantFields: []string{"/data/case/id"}, wantDetail: "tenant acme has no case case_acme_9999"},
 		{name: "tenant full", err: fmt.Errorf("create: %w", &core.LimitError{Limit: "cases per tenant", Max: 10000}),
 			wantStatus: 409, wantCode: "limit_reached", wantDetail: "10000 cases per tenant"},
+		{name: "tenant full after some events", err: fmt.Errorf("create: %w", &core.LimitError{Limit: "cases per tenant", Max: 10000}),
+			published: []string{"evt_1", "evt_2"}, wantStatus: 409, wantCode: "limit_reached",
+			wantDetail: "events were published, the first evt_1"},
 		{name: "refused fields", err: dataIssuesError{{Field: "/case/title", Reason: "must have 1 to 200 characters"}},
 			wantStatus: 422, wantCode: "unprocessable", wantFields: []string{"/data/case/title"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cases := &fakeCases{}
+			cases := &fakeCases{published: tt.published}
 			cases.err = tt.err
 			e := newEnv(t, func(c *Config) { c.Cases = cases })
 			status, h, body := e.do(http.MethodPost, "/_sandbox/events", "",

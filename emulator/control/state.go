@@ -168,15 +168,19 @@ func (s *Service) triggerEvent(w http.ResponseWriter, r *http.Request) {
 		core.WriteProblem(w, r, p)
 		return
 	}
-	var limit *core.LimitError
-	if errors.As(err, &limit) && len(ids) == 0 {
-		core.WriteProblem(w, r, limit.Problem())
-		return
-	}
 	if err != nil {
 		published := ""
 		if len(ids) > 0 {
 			published = fmt.Sprintf(" (%d of %d events were published, the first %s)", len(ids), n, ids[0])
+		}
+		// A limit reached part-way is still the client's 409: the events
+		// before it stand, and the detail says how many.
+		var limit *core.LimitError
+		if errors.As(err, &limit) {
+			p := limit.Problem()
+			p.Detail += published
+			core.WriteProblem(w, r, p)
+			return
 		}
 		if errors.Is(err, ErrShuttingDown) {
 			core.WriteProblem(w, r, shuttingDown("new events are refused"+published))
