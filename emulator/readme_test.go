@@ -1,6 +1,8 @@
 package emulator_test
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -21,6 +23,9 @@ type curlCommand struct {
 	headers [][2]string
 	data    []string
 	user    string
+	// stream is curl -N: the answer is a Server-Sent Events stream that
+	// does not end, so the test reads its opening frame only.
+	stream bool
 	// status is the answer the README's trailing comment promises
 	// ("# 404 ..."); 0 means any 2xx.
 	status int
@@ -92,7 +97,9 @@ func parseCurl(t *testing.T, line string) curlCommand {
 			c.user = words[i]
 		case "|": // a pipe to grep: the test reads the whole answer itself
 			return c
-		case "-s", "-S", "-sS", "-i", "-si", "-N", "-O", "-J", "-OJ":
+		case "-N":
+			c.stream = true
+		case "-s", "-S", "-sS", "-i", "-si", "-O", "-J", "-OJ":
 		default:
 			if strings.HasPrefix(w, "-") {
 				t.Fatalf("README curl uses an option this test does not understand: %s", w)
@@ -161,6 +168,13 @@ type readmeAnswer struct {
 // (2xx, or the status its trailing comment names).
 func runREADME(t *testing.T, e *sandboxEnv, heading string, vars map[string]string) []readmeAnswer {
 	t.Helper()
+	return runREADMESteps(t, e, heading, vars, nil)
+}
+
+// runREADMESteps is runREADME calling after, when not nil, with each answer
+// as it comes, so a test can look at the sandbox between two steps.
+func runREADMESteps(t *testing.T, e *sandboxEnv, heading string, vars map[string]string, after func(readmeAnswer)) []readmeAnswer {
+	t.Helper()
 	fill := func(s string) string {
 		for k, v := range vars {
 			if strings.HasPrefix(k, "$") {
@@ -214,7 +228,12 @@ func runREADME(t *testing.T, e *sandboxEnv, heading string, vars map[string]stri
 		if err != nil {
 			t.Fatal(err)
 		}
-		raw, _ := io.ReadAll(resp.Body)
+		var raw []byte
+		if c.stream {
+			raw = openingFrame(resp.Body)
+		} else {
+			raw, _ = io.ReadAll(resp.Body)
+		}
 		resp.Body.Close()
 		ok := resp.StatusCode/100 == 2 || resp.StatusCode == http.StatusFound && strings.Contains(c.line, "| grep -i ^location")
 		if c.status != 0 {
@@ -247,8 +266,25 @@ func runREADME(t *testing.T, e *sandboxEnv, heading string, vars map[string]stri
 			vars["code"] = loc.Query().Get("code")
 		}
 		t.Logf("%s step %d: %s %s → %s", heading, i+1, c.method, c.url, resp.Status)
+		if after != nil {
+			after(answers[len(answers)-1])
+		}
 	}
 	return answers
+}
+
+// openingFrame reads a Server-Sent Events stream up to the end of its first
+// frame (its first blank line): curl -N would go on until interrupted.
+func openingFrame(r io.Reader) []byte {
+	var frame []byte
+	br := bufio.NewReader(r)
+	for {
+		line, err := br.ReadBytes('\n')
+		frame = append(frame, line...)
+		if err != nil || len(bytes.TrimSpace(line)) == 0 {
+			return frame
+		}
+	}
 }
 
 // noRedirects is curl without -L: a redirect is the answer.
@@ -296,6 +332,58 @@ func TestREADMEContractExamples(t *testing.T) {
 		if info["email"] != "alice@acme.example" {
 			t.Errorf("userinfo: %s", a[len(a)-1].body)
 		}
+	})
+	t.Run("control plane and virtual clock", func(t *testing.T) {
+		e := newSandbox(t)
+		token, _, _ := e.clientToken(t, "cases:read")
+		_, areq := e.call(t, http.MethodPost, "/v1/platform/access-requests", "sandbox_admin_acme",
+			`{"capability":"advanced_platform_apis","use_case":"Export the audit trail to our SIEM nightly."}`)
+		areqID, _ := areq["id"].(string)
+		var stored map[string]any // case_acme_1001 as GraphQL answers after the bound trigger
+		runREADMESteps(t, e, "## Control plane and virtual clock", map[string]string{"areq-id": areqID}, func(a readmeAnswer) {
+			var out map[string]any
+			_ = json.Unmarshal(a.body, &out)
+			line := a.cmd.line
+			switch {
+			case strings.Contains(line, `"id":"case_acme_1001"`):
+				stored = e.graphqlCase(t, token, "case_acme_1001")
+				if stored["title"] != "Wire transfer confirmed as fraud" || stored["version"] != 2.0 {
+					t.Errorf("the bound case.updated trigger left the stored case at %v", stored)
+				}
+			case strings.Contains(line, `"count":100`):
+				ids, _ := out["event_ids"].([]any)
+				seen := map[any]bool{}
+				for _, id := range ids {
+					seen[id] = true
+				}
+				if len(ids) != 100 || len(seen) != 100 {
+					t.Errorf("count 100 answered %d event ids, %d distinct", len(ids), len(seen))
+				}
+			case strings.Contains(line, `"synthetic":true`):
+				if c := e.graphqlCase(t, token, "case_external_42"); c != nil {
+					t.Errorf("a synthetic case event stored a case: %v", c)
+				}
+				if c := e.graphqlCase(t, token, "case_acme_1001"); c["version"] != stored["version"] {
+					t.Errorf("a synthetic case event changed case_acme_1001: %v, was %v", c, stored)
+				}
+			case strings.Contains(line, "/decision"):
+				if out["status"] != "approved" {
+					t.Errorf("decision answered %s", a.body)
+				}
+			case strings.Contains(line, "/_sandbox/reset"):
+				if c := e.graphqlCase(t, token, "case_acme_1001"); c["version"] != 1.0 {
+					t.Errorf("after the reset case_acme_1001 is %v, want the fixture's version 1", c)
+				}
+			case strings.Contains(line, "/webhooks/idle"):
+				if out["idle"] != true {
+					t.Errorf("idle answered %s", a.body)
+				}
+			case a.cmd.stream:
+				if a.header.Get("Content-Type") != "text/event-stream" || !strings.HasPrefix(string(a.body), ": stream open") {
+					t.Errorf("stream answered %q %q", a.header.Get("Content-Type"), a.body)
+				}
+			}
+		})
 	})
 	t.Run("webhooks", func(t *testing.T) {
 		e := newSandbox(t)
