@@ -43,6 +43,9 @@ type RequestEntry struct {
 	// most 4096 bytes; BodyTruncated says it was cut.
 	Body          string `json:"body"`
 	BodyTruncated bool   `json:"body_truncated"`
+	// Replayed says the answer was replayed for a repeated
+	// Idempotency-Key: the request changed nothing.
+	Replayed bool `json:"idempotent_replay,omitempty"`
 }
 
 // RequestFilter selects journaled requests; zero fields select all.

@@ -1,11 +1,14 @@
 package emulator_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/knogin/argus-sandbox/client"
 )
 
 // keyed sends a JSON request with an Idempotency-Key and returns the
@@ -174,5 +177,30 @@ func TestDelayedAnswerIsKept(t *testing.T) {
 	}
 	if n := e.appCount(t); n != before+1 {
 		t.Errorf("apps: %d, want %d", n, before+1)
+	}
+}
+
+// TestJournalMarksReplays: the request journal tells a replayed answer
+// from the request that did the write, so whoever counts a client's writes
+// from it (the conformance runner) does not count a replay twice.
+func TestJournalMarksReplays(t *testing.T) {
+	e := newSandbox(t)
+	for range 2 {
+		if st, _, _ := e.keyed(t, http.MethodPost, "/v1/platform/apps", "sandbox_admin_acme", "k-journal", appBody); st != 201 {
+			t.Fatalf("keyed create: %d", st)
+		}
+	}
+	page, err := client.New(e.url).Sandbox().Requests(context.Background(),
+		client.RequestFilter{Tenant: "acme", Operation: "createApp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var replays []bool
+	for _, r := range page.Requests {
+		replays = append(replays, r.Replayed)
+	}
+	// Newest first: the retry, then the write.
+	if len(replays) != 2 || !replays[0] || replays[1] {
+		t.Errorf("journal replay flags, newest first: %v, want [true false]", replays)
 	}
 }

@@ -11,7 +11,7 @@ var compiledDocs = map[string]compiledDoc{
 	"oauth.yaml":    {digest: "1417c42ece30e2a20ea088a5047d481d659a0fd87c15c666e72b604ce90b05ee", build: oauthDoc},
 	"webhooks.yaml": {digest: "11f55f3600be43075ddd6dc884baf5ac005373d00651486faf0f62b9f2f6cde9", build: webhooksDoc},
 	"graphql.yaml":  {digest: "b9314b358bc58b21c430ad86abae2a4d6ab4cdfa116fb645ce8e5d41416575a2", build: graphqlDoc},
-	"sandbox.yaml":  {digest: "fa74d48a3475b50794a399fd5619efe85f4bba6f28b7b3e013905f5c6a1f00e9", build: sandboxDoc},
+	"sandbox.yaml":  {digest: "03a38dc875058533e41758a316450dd51bcf7d5a143365517981978a21433bf9", build: sandboxDoc},
 }
 
 // platformDoc builds platform.yaml.
@@ -7844,6 +7844,12 @@ func sandboxDoc() *openapi3.T {
 								Value: &openapi3.Schema{
 									Type:        &openapi3.Types{"string"},
 									Description: "The error's code; absent on success.",
+								},
+							},
+							"idempotent_replay": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"boolean"},
+									Description: "The answer was replayed for a repeated Idempotency-Key; the request changed nothing. Absent otherwise.",
 								},
 							},
 							"latency_ms": &openapi3.SchemaRef{

@@ -31,6 +31,9 @@ type RequestRecord struct {
 	// ErrorCode is the machine-readable code of an error answer: the
 	// problem's code, or the RFC 6749 error of the OAuth surface.
 	ErrorCode string
+	// Replayed says the answer was replayed for a repeated Idempotency-Key
+	// (ReplayedHeader): the request changed nothing.
+	Replayed bool
 	// Body is the request body as the router buffered it for validation
 	// (JSON and form bodies); nil when the router did not read it. It is
 	// the router's buffer: an observer that keeps it must copy it.
@@ -102,6 +105,10 @@ func (w *statusWriter) errorCode() string {
 	return ""
 }
 
+// ReplayedHeader is "true" on an answer replayed for a repeated
+// Idempotency-Key (set by the idempotency layer, read by the journal).
+const ReplayedHeader = "Idempotent-Replayed"
+
 // noteErrorCode records the code of an error answer on the request's
 // state, when the request is served by the Router.
 func noteErrorCode(ctx context.Context, code string) {
@@ -129,6 +136,7 @@ func (rt *Router) finish(st *requestState, r *http.Request, start time.Time) {
 	if st.op != nil {
 		rec.API, rec.OperationID = st.op.API, st.op.OperationID
 	}
+	rec.Replayed = st.w.Header().Get(ReplayedHeader) == "true"
 	if rec.Status >= 400 && rec.ErrorCode == "" {
 		rec.ErrorCode = st.w.errorCode()
 	}

@@ -29,7 +29,7 @@ const (
 	// KeyHeader carries the client's key.
 	KeyHeader = "Idempotency-Key"
 	// ReplayedHeader is "true" on an answer replayed from the store.
-	ReplayedHeader = "Idempotent-Replayed"
+	ReplayedHeader = core.ReplayedHeader
 )
 
 // Defaults of Config; README ("Idempotency keys") documents them.

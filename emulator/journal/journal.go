@@ -65,6 +65,9 @@ type Entry struct {
 	// bytes; BodyTruncated says more was cut.
 	Body          string `json:"body"`
 	BodyTruncated bool   `json:"body_truncated"`
+	// Replayed says the answer was replayed for a repeated Idempotency-Key:
+	// the request changed nothing.
+	Replayed bool `json:"idempotent_replay,omitempty"`
 }
 
 // Config configures a Journal.
@@ -153,7 +156,7 @@ func (j *Journal) Record(r *http.Request, rec core.RequestRecord) {
 	e := Entry{
 		RequestID: rec.RequestID, Method: rec.Method, Path: rec.Path,
 		Operation: rec.OperationID, API: rec.API, Status: rec.Status,
-		LatencyMS: float64(rec.Latency.Microseconds()) / 1000, ErrorCode: rec.ErrorCode,
+		LatencyMS: float64(rec.Latency.Microseconds()) / 1000, ErrorCode: rec.ErrorCode, Replayed: rec.Replayed,
 		Scopes: []string{},
 	}
 	if j.cfg.Clock != nil {
