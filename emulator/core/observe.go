@@ -105,6 +105,11 @@ func (w *statusWriter) errorCode() string {
 	return ""
 }
 
+// StatusClientClosedRequest is the status the journal records for a
+// request whose client went away before anything was answered (nginx's
+// 499): no HTTP answer was sent.
+const StatusClientClosedRequest = 499
+
 // ReplayedHeader is "true" on an answer replayed for a repeated
 // Idempotency-Key (set by the idempotency layer, read by the journal).
 const ReplayedHeader = "Idempotent-Replayed"
@@ -131,7 +136,13 @@ func (rt *Router) finish(st *requestState, r *http.Request, start time.Time) {
 		Status: st.w.status, ErrorCode: st.errCode, Body: st.body,
 	}
 	if rec.Status == 0 {
+		// Nothing was written: net/http answers 200 for a handler that
+		// returns, unless the client went first (a fault's latency it did
+		// not wait out), when nothing was answered at all.
 		rec.Status = http.StatusOK
+		if r.Context().Err() != nil {
+			rec.Status, rec.ErrorCode = StatusClientClosedRequest, "client_closed_request"
+		}
 	}
 	if st.op != nil {
 		rec.API, rec.OperationID = st.op.API, st.op.OperationID

@@ -136,3 +136,37 @@ func TestRequestNotObservedWhenLoggingIsOff(t *testing.T) {
 		t.Fatal("a router without Observe and with a discarding logger wraps every answer")
 	}
 }
+
+// TestRequestWhoseClientLeftIsNotRecordedAsAnswered: a handler that
+// returns without writing because its client went away (a latency it did
+// not wait out) answered nothing; the record says 499 client_closed_request,
+// not the 200 net/http would have sent to a client still there.
+func TestRequestWhoseClientLeftIsNotRecordedAsAnswered(t *testing.T) {
+	doc, err := specs.LoadSpec("test.yaml", []byte(testSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	handlers := okHandlers()
+	handlers["listThings"] = http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	admin := AuthenticatorFunc(func(context.Context, string) (*Principal, error) {
+		return &Principal{Kind: KindAdmin, Tenant: "acme"}, nil
+	})
+	var got []RequestRecord
+	rt, err := NewRouter(RouterConfig{
+		APIs:     []API{{Name: "test", Doc: doc, Handlers: handlers}},
+		Security: map[string]Authenticator{"adminToken": admin, "accessToken": admin},
+		IDs:      NewIDs(nil),
+		Observe:  func(_ *http.Request, rec RequestRecord) { got = append(got, rec) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r := httptest.NewRequest("GET", "/things", nil).WithContext(ctx)
+	r.Header.Set("Authorization", "Bearer admin")
+	rt.ServeHTTP(httptest.NewRecorder(), r)
+	if len(got) != 1 || got[0].Status != StatusClientClosedRequest || got[0].ErrorCode != "client_closed_request" {
+		t.Fatalf("records %+v, want one with status 499 client_closed_request", got)
+	}
+}
