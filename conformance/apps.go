@@ -2,9 +2,14 @@ package conformance
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
 
 	"github.com/knogin/argus-sandbox/client"
 )
@@ -55,22 +60,20 @@ func (s *sandbox) observerToken(ctx context.Context, fresh bool) (string, error)
 	return s.token, nil
 }
 
-// noteCount counts the notes of a case through the public GraphQL API.
-func (s *sandbox) noteCount(ctx context.Context, caseID string) (int, error) {
-	req := client.GraphQLRequest{Query: `query($id: ID!) { case(id: $id) { notes(first: 100) { nodes { id } } } }`,
+// checkCase makes sure a case exists, through the public GraphQL API: a
+// scenario counting the notes of a case the sandbox does not have cannot
+// be set up.
+func (s *sandbox) checkCase(ctx context.Context, caseID string) error {
+	req := client.GraphQLRequest{Query: `query($id: ID!) { case(id: $id) { id } }`,
 		Variables: map[string]any{"id": caseID}}
 	var data struct {
-		Case *struct {
-			Notes struct {
-				Nodes []struct{ ID string } `json:"nodes"`
-			} `json:"notes"`
-		} `json:"case"`
+		Case *struct{ ID string } `json:"case"`
 	}
 	var err error
 	for _, fresh := range []bool{false, true} {
 		var tok string
 		if tok, err = s.observerToken(ctx, fresh); err != nil {
-			return 0, err
+			return err
 		}
 		var gqlErrs client.GraphQLErrors
 		if err = s.c.With(client.WithToken(tok)).GraphQL().Do(ctx, req, &data); err == nil || errors.As(err, &gqlErrs) {
@@ -79,9 +82,183 @@ func (s *sandbox) noteCount(ctx context.Context, caseID string) (int, error) {
 	}
 	switch {
 	case err != nil:
-		return 0, err
+		return err
 	case data.Case == nil:
-		return 0, fmt.Errorf("case %s not found", caseID)
+		return fmt.Errorf("case %s not found", caseID)
 	}
-	return len(data.Case.Notes.Nodes), nil
+	return nil
+}
+
+// journalSeq is the Seq of the newest request of clientID in the
+// tenant's request journal (0 when it has none): the write-backs of a
+// scenario are the requests above it.
+func (s *sandbox) journalSeq(ctx context.Context, clientID string) (int64, error) {
+	page, err := s.c.Sandbox().Requests(ctx, client.RequestFilter{Tenant: s.tenant, ClientID: clientID, Limit: 1})
+	if err != nil || len(page.Requests) == 0 {
+		return 0, err
+	}
+	return page.Requests[0].Seq, nil
+}
+
+// writeBacks are the notes a consumer wrote back as its request journal
+// shows them: per case id, the successful addCaseNote calls that were not
+// Idempotency-Key replays.
+type writeBacks struct {
+	notes map[string]int
+	// truncated counts the counted calls whose journaled body was cut
+	// after their case id; unread the note-adding calls cut before it,
+	// which no case is credited with.
+	truncated, unread int
+}
+
+// journalPage is the page size of journal reads, the most the control
+// plane serves.
+const journalPage = 500
+
+// readWriteBacks reads the requests clientID made after the journal Seq
+// after, newest first, and counts its successful addCaseNote calls per
+// case. A time filter would not do: scenarios move the sandbox clock and
+// teardown moves it back.
+func (s *sandbox) readWriteBacks(ctx context.Context, clientID string, after int64) (writeBacks, error) {
+	out := writeBacks{notes: map[string]int{}}
+	f := client.RequestFilter{Tenant: s.tenant, ClientID: clientID, Limit: journalPage}
+	for {
+		page, err := s.c.Sandbox().Requests(ctx, f)
+		if err != nil {
+			return out, fmt.Errorf("read the request journal: %w", err)
+		}
+		for _, e := range page.Requests {
+			if e.Seq <= after {
+				return out, nil
+			}
+			// A replayed answer (a retry with the same Idempotency-Key)
+			// wrote nothing: only the call that did the write counts.
+			if e.Operation != "graphql" || e.Status < 200 || e.Status > 299 || e.ErrorCode != "" || e.Replayed {
+				continue
+			}
+			ids := noteCases(e.Body)
+			switch {
+			case len(ids) > 0 && e.BodyTruncated:
+				out.truncated++
+			case len(ids) == 0 && e.BodyTruncated && strings.Contains(e.Body, "addCaseNote"):
+				// Cut before its case id: a write-back, but of which case
+				// the journal cannot say.
+				out.unread++
+			}
+			for _, id := range ids {
+				out.notes[id]++
+			}
+		}
+		if page.NextCursor == "" {
+			return out, nil
+		}
+		f.Cursor = page.NextCursor
+	}
+}
+
+// noteCases returns the case id of every addCaseNote field of the
+// mutations of a journaled GraphQL request body ({"query", "variables",
+// "operationName"}), its caseId given inline or as a variable. The body
+// is read token by token, so one cut at the journal's bound still yields
+// the members before the cut (the journal writes them in key order:
+// operationName, query, variables).
+func noteCases(body string) []string {
+	query, opName, vars := readGraphQLBody(body)
+	doc, err := parser.ParseQuery(&ast.Source{Input: query})
+	if err != nil {
+		return nil
+	}
+	var ids []string
+	for _, op := range doc.Operations {
+		if op.Operation != ast.Mutation || (opName != "" && op.Name != opName) {
+			continue
+		}
+		for _, sel := range op.SelectionSet {
+			f, ok := sel.(*ast.Field)
+			if !ok || f.Name != "addCaseNote" {
+				continue
+			}
+			arg := f.Arguments.ForName("caseId")
+			if arg == nil || arg.Value == nil {
+				continue
+			}
+			switch arg.Value.Kind {
+			case ast.StringValue:
+				ids = append(ids, arg.Value.Raw)
+			case ast.Variable:
+				if id, ok := vars[arg.Value.Raw]; ok {
+					ids = append(ids, id)
+				}
+			}
+		}
+	}
+	return ids
+}
+
+// readGraphQLBody reads the query, the operation name and the string
+// variables of a GraphQL request body, as far as the body goes.
+func readGraphQLBody(body string) (query, opName string, vars map[string]string) {
+	vars = map[string]string{}
+	d := json.NewDecoder(strings.NewReader(body))
+	if t, err := d.Token(); err != nil || t != json.Delim('{') {
+		return "", "", vars
+	}
+	for {
+		k, err := d.Token()
+		key, ok := k.(string)
+		if err != nil || !ok {
+			return query, opName, vars
+		}
+		t, err := d.Token()
+		if err != nil {
+			return query, opName, vars
+		}
+		switch v, _ := t.(string); {
+		case key == "query":
+			query = v
+		case key == "operationName":
+			opName = v
+		case key == "variables" && t == json.Delim('{'):
+			for {
+				k, err := d.Token()
+				name, ok := k.(string)
+				if err != nil || !ok {
+					return query, opName, vars
+				}
+				t, err := d.Token()
+				if err != nil {
+					return query, opName, vars
+				}
+				if s, ok := t.(string); ok {
+					vars[name] = s
+				} else if skipValue(d, t) != nil {
+					return query, opName, vars
+				}
+			}
+		default:
+			if skipValue(d, t) != nil {
+				return query, opName, vars
+			}
+		}
+	}
+}
+
+// skipValue skips the rest of a value whose first token is t.
+func skipValue(d *json.Decoder, t json.Token) error {
+	if t != json.Delim('{') && t != json.Delim('[') {
+		return nil
+	}
+	for depth := 1; depth > 0; {
+		t, err := d.Token()
+		if err != nil {
+			return err
+		}
+		switch t {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+	}
+	return nil
 }

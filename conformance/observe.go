@@ -139,24 +139,34 @@ func (r *runner) check(ctx context.Context, sr *scenarioRun, at string, e *Expec
 	if len(e.Notes) > 0 && r.noCallback != "" {
 		add(LevelPlatform, "notes written back "+formatCounts(e.Notes), StatusUnverified, r.noCallback)
 	} else if len(e.Notes) > 0 {
+		name := "notes written back " + formatCounts(e.Notes)
+		wb, err := r.sb.readWriteBacks(ctx, r.app.ClientID, sr.journalBase)
+		if err != nil {
+			add(LevelPlatform, name, StatusUnverified, "sandbox unavailable: "+err.Error())
+			return
+		}
 		want, got := map[string]int{}, map[string]int{}
-		var errs []string
 		for c, n := range e.Notes {
 			id := sr.caseID(c)
-			now, err := r.sb.noteCount(ctx, id)
-			if err != nil {
-				errs = append(errs, err.Error())
-				continue
+			want[id], got[id] = n, wb.notes[id]
+		}
+		st, d := diffStatus(want, got)
+		src := fmt.Sprintf("successful addCaseNote calls of client %s in the sandbox's request journal", r.app.ClientID)
+		if wb.truncated > 0 {
+			src += fmt.Sprintf("; %d of them with a body the journal cut", wb.truncated)
+		}
+		if wb.unread > 0 {
+			src += fmt.Sprintf("; %d more cut before their case id", wb.unread)
+			if st == StatusFail {
+				st = StatusUnverified
 			}
-			want[id], got[id] = n, now-sr.notesBase[c]
 		}
-		name := "notes written back " + formatCounts(e.Notes)
-		if len(errs) > 0 {
-			add(LevelPlatform, name, StatusUnverified, "sandbox unavailable: "+strings.Join(errs, "; "))
+		if d == "" {
+			d = src
 		} else {
-			st, d := diffStatus(want, got)
-			add(LevelPlatform, name, st, d)
+			d = src + " " + d
 		}
+		add(LevelPlatform, name, st, d)
 	}
 }
 

@@ -57,3 +57,30 @@ func TestDiffCounts(t *testing.T) {
 		})
 	}
 }
+
+// TestNoteCases reads the case of each note-adding call from a journaled
+// GraphQL body, inline or through a variable, under an alias, and from a
+// body the journal cut after the case id.
+func TestNoteCases(t *testing.T) {
+	long := strings.Repeat("x", 5000)
+	tests := []struct {
+		name, body string
+		want       []string
+	}{
+		{"variable", `{"query":"mutation($id: ID!, $body: String!) { addCaseNote(caseId: $id, body: $body) { id } }","variables":{"body":"b","id":"case_1"}}`, []string{"case_1"}},
+		{"inline and aliased", `{"query":"mutation { a: addCaseNote(caseId: \"case_1\", body: \"x\") { id } b: addCaseNote(caseId: \"case_2\", body: \"y\") { id } }"}`, []string{"case_1", "case_2"}},
+		{"a query", `{"query":"query($id: ID!) { case(id: $id) { id } }","variables":{"id":"case_1"}}`, nil},
+		{"another operation", `{"operationName":"Q","query":"query Q { viewer { id } } mutation M { addCaseNote(caseId: \"case_1\", body: \"x\") { id } }"}`, nil},
+		{"the selected operation", `{"operationName":"M","query":"query Q { viewer { id } } mutation M { addCaseNote(caseId: \"case_1\", body: \"x\") { id } }"}`, []string{"case_1"}},
+		{"cut after the case id", (`{"query":"mutation($id: ID!, $body: String!) { addCaseNote(caseId: $id, body: $body) { id } }","variables":{"id":"case_1","body":"` + long)[:4096], []string{"case_1"}},
+		{"cut before the case id", (`{"query":"mutation($id: ID!, $body: String!) { addCaseNote(caseId: $id, body: $body) { id } }","variables":{"body":"` + long)[:4096], nil},
+		{"not JSON", `[redacted: the body could not be parsed]`, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := noteCases(tt.body); fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("noteCases = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -92,3 +92,26 @@ func TestScenarioSetupFailureIsASetupError(t *testing.T) {
 		t.Errorf("report %+v: want the scenario recorded, not failed", rep)
 	}
 }
+
+// TestNotesComeFromTheRequestJournal: the notes a consumer wrote back are
+// its own successful addCaseNote calls as the sandbox's request journal
+// shows them, and the check says so.
+func TestNotesComeFromTheRequestJournal(t *testing.T) {
+	rep, err := conformance.Run(context.Background(), conformance.Config{Consumer: inProcess(consumer.BugNone),
+		StateDir: t.TempDir(), Run: "^consumer-error-retry$"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, c := range rep.Scenarios[0].Checks {
+		if strings.HasPrefix(c.Name, "notes written back") {
+			found = true
+			if c.Status != conformance.StatusPass || !strings.Contains(c.Detail, "request journal") {
+				t.Errorf("check %q: %s %q, want a pass resting on the request journal", c.Name, c.Status, c.Detail)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no notes check in %+v", rep.Scenarios[0].Checks)
+	}
+}

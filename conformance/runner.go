@@ -32,8 +32,10 @@ type scenarioRun struct {
 	events    map[string][]string
 	labelOf   map[string]string
 	cases     map[string]string
-	notesBase map[string]int
-	res       *Result
+	// journalBase is the Seq of the consumer app's newest journaled
+	// request when the scenario began: its write-backs come after it.
+	journalBase int64
+	res         *Result
 	// observed are the webhook's deliveries as last read, nil until read
 	// again: every step that acts drops them, so the checks that follow
 	// one step and the scenario's evidence share one reading.
@@ -60,7 +62,7 @@ func (r *runner) run(ctx context.Context, s *Scenario) (res Result, setupErr err
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.ScenarioTimeout)
 	defer cancel()
 	sr := &scenarioRun{s: s, events: map[string][]string{}, labelOf: map[string]string{}, cases: map[string]string{},
-		notesBase: map[string]int{}, res: &res}
+		res: &res}
 	// Teardown also undoes a setup that failed halfway.
 	defer r.teardown(sr)
 	if err := r.setup(ctx, sr); err != nil {
@@ -112,20 +114,27 @@ func (r *runner) setup(ctx context.Context, sr *scenarioRun) error {
 			}
 		}
 	}
+	if r.noCallback != "" {
+		return nil
+	}
+	counted := map[string]bool{}
 	for _, e := range sr.s.expectations() {
-		if r.noCallback != "" {
-			break
-		}
 		for c := range e.Notes {
-			if _, done := sr.notesBase[c]; done {
+			if counted[c] {
 				continue
 			}
-			n, err := r.sb.noteCount(ctx, sr.caseID(c))
-			if err != nil {
+			counted[c] = true
+			if err := r.sb.checkCase(ctx, sr.caseID(c)); err != nil {
 				return fmt.Errorf("count notes of %s: %w", c, err)
 			}
-			sr.notesBase[c] = n
 		}
+	}
+	if len(counted) > 0 {
+		seq, err := r.sb.journalSeq(ctx, r.app.ClientID)
+		if err != nil {
+			return fmt.Errorf("read the request journal: %w", err)
+		}
+		sr.journalBase = seq
 	}
 	return nil
 }
