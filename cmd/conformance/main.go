@@ -6,6 +6,7 @@
 //	conformance run --exec "CMD"
 //	conformance run ... --sandbox URL --operator-token TOKEN
 //	conformance list
+//	conformance --help | --version
 //
 // Exit status: 0 every scenario passed (unverified ones too, unless
 // --strict), 1 a scenario failed, 2 a usage or setup error.
@@ -29,12 +30,10 @@ import (
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || (args[0] != "run" && args[0] != "list") {
-		fmt.Fprintln(stderr, "usage: conformance run --target URL --secret whsec_... | --exec CMD [flags]\n       conformance list [--scenarios DIR]")
-		return 2
-	}
-	fs := pflag.NewFlagSet("conformance "+args[0], pflag.ContinueOnError)
+	fs := pflag.NewFlagSet("conformance", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
+	// Help is printed below, on stdout: asking for it is not an error.
+	fs.Usage = func() {}
 	var (
 		target     = fs.String("target", "", "webhook URL of a running consumer")
 		secret     = fs.String("secret", "", "signing secret the consumer verifies with (whsec_...; required with --target)")
@@ -57,10 +56,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 		strict     = fs.Bool("strict", false, "exit 1 when a scenario is unverified")
 		verbose    = fs.Bool("consumer-output", false, "copy the --exec consumer's output to stderr")
 	)
+	switch {
+	case len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help"):
+		writeHelp(stdout, fs)
+		return 0
+	case len(args) > 0 && (args[0] == "version" || args[0] == "--version"):
+		fmt.Fprintln(stdout, "conformance", version())
+		return 0
+	case len(args) == 0 || (args[0] != "run" && args[0] != "list"):
+		fmt.Fprintln(stderr, usage+"\n(conformance --help for the flags)")
+		return 2
+	}
 	if err := fs.Parse(args[1:]); err != nil {
-		if !errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprintln(stderr, "conformance:", err)
+		if errors.Is(err, pflag.ErrHelp) {
+			writeHelp(stdout, fs)
+			return 0
 		}
+		fmt.Fprintln(stderr, "conformance:", err)
 		return 2
 	}
 	cfg := conformance.Config{Secret: *secret, Run: *runRE, Seed: *seed, Tenant: *tenant, CallbackHost: *callback,
