@@ -30,7 +30,8 @@ type Exec struct {
 	NoProbe     bool
 	// Output receives the consumer's stdout and stderr (nil: discarded).
 	Output io.Writer
-	// StartTimeout bounds waiting for the port (10 s when zero).
+	// StartTimeout bounds waiting for the port (DefaultStartTimeout when
+	// zero).
 	StartTimeout time.Duration
 
 	mu   sync.Mutex
@@ -83,7 +84,7 @@ func (e *Exec) start(ctx context.Context) error {
 	e.cmd, e.done = cmd, done
 	timeout := e.StartTimeout
 	if timeout == 0 {
-		timeout = 10 * time.Second
+		timeout = DefaultStartTimeout
 	}
 	deadline := time.Now().Add(timeout)
 	for {

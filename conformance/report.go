@@ -13,6 +13,8 @@ const (
 	StatusPass       Status = "pass"
 	StatusFail       Status = "fail"
 	StatusUnverified Status = "unverified"
+	// StatusSkipped is a scenario left out by Config.Skip: not run.
+	StatusSkipped Status = "skipped"
 )
 
 // Level says what a check observes.
@@ -38,6 +40,9 @@ type Report struct {
 	Started   time.Time     `json:"started"`
 	Duration  time.Duration `json:"duration_ns"`
 	Scenarios []Result      `json:"scenarios"`
+	// NotRun counts the selected scenarios a Config.FailFast run did not
+	// reach after its first failure; they are not in Scenarios.
+	NotRun int `json:"not_run,omitempty"`
 }
 
 // Result is the outcome of one scenario, with its evidence.
@@ -89,19 +94,36 @@ type Check struct {
 	Detail string `json:"detail,omitempty"`
 }
 
-// Counts tallies the scenarios by status.
-func (r *Report) Counts() (pass, fail, unverified int) {
+// Totals counts the scenarios of a report by verdict.
+type Totals struct {
+	Passed     int `json:"passed"`
+	Failed     int `json:"failed"`
+	Unverified int `json:"unverified"`
+	Skipped    int `json:"skipped"`
+}
+
+// Totals tallies the scenarios by status.
+func (r *Report) Totals() Totals {
+	var t Totals
 	for _, s := range r.Scenarios {
 		switch s.Status {
 		case StatusPass:
-			pass++
+			t.Passed++
 		case StatusFail:
-			fail++
+			t.Failed++
+		case StatusSkipped:
+			t.Skipped++
 		default:
-			unverified++
+			t.Unverified++
 		}
 	}
-	return pass, fail, unverified
+	return t
+}
+
+// Counts tallies the scenarios by status; skipped ones are in none.
+func (r *Report) Counts() (pass, fail, unverified int) {
+	t := r.Totals()
+	return t.Passed, t.Failed, t.Unverified
 }
 
 // Failed reports whether any scenario failed.

@@ -30,6 +30,12 @@ type Config struct {
 	Scenarios fs.FS
 	// Run selects scenarios whose name matches this regular expression.
 	Run string
+	// Skip leaves out the selected scenarios whose name matches this
+	// regular expression: they are reported as skipped, not run.
+	Skip string
+	// FailFast stops the run after the first failed scenario; the report
+	// counts the scenarios it did not reach (Report.NotRun).
+	FailFast bool
 	// ClientID and ClientSecret are the consumer's own app on Sandbox, for
 	// a Target: the app it calls back into the sandbox with. Without them
 	// a Target's callbacks cannot be observed, and scenarios that need
@@ -55,7 +61,8 @@ type Config struct {
 	CallbackHost string
 	// StateDir is given to the consumer (a temporary directory when "").
 	StateDir string
-	// ScenarioTimeout bounds one scenario (2 minutes when zero).
+	// ScenarioTimeout bounds one scenario (DefaultScenarioTimeout when
+	// zero); a scenario past it fails, its reason naming the bound.
 	ScenarioTimeout time.Duration
 	// Progress, when set, receives one line per scenario as it ends.
 	Progress io.Writer
@@ -64,6 +71,17 @@ type Config struct {
 	LiveProgress bool
 	Logger       *slog.Logger
 }
+
+// Defaults of the run's time bounds.
+const (
+	// DefaultScenarioTimeout bounds one scenario: the slowest of the
+	// default suite takes about a second against the embedded sandbox, 15 s
+	// against a running one.
+	DefaultScenarioTimeout = 2 * time.Minute
+	// DefaultStartTimeout bounds how long an Exec consumer may take to
+	// listen on its port, at the start and after each restart.
+	DefaultStartTimeout = 10 * time.Second
+)
 
 // FieldError is a problem with one field of Config, named by its Go path
 // ("Secret", "Sandbox.OperatorToken", "Consumer.URL"), so that a command
@@ -112,9 +130,15 @@ func (cfg *Config) validate() error {
 	if cfg.Sandbox != nil && cfg.Sandbox.URL == "" {
 		invalid("Sandbox.URL", "is required: the base URL of a running sandbox")
 	}
-	if cfg.Run != "" {
-		if _, err := regexp.Compile(cfg.Run); err != nil {
-			invalid("Run", "is not a regular expression: "+err.Error())
+	if cfg.ScenarioTimeout < 0 {
+		invalid("ScenarioTimeout", "is negative")
+	}
+	if e, ok := cfg.Consumer.(*Exec); ok && e.StartTimeout < 0 {
+		invalid("Consumer.StartTimeout", "is negative")
+	}
+	for field, re := range map[string]string{"Run": cfg.Run, "Skip": cfg.Skip} {
+		if _, err := regexp.Compile(re); err != nil {
+			invalid(field, "is not a regular expression: "+err.Error())
 		}
 	}
 	return errors.Join(errs...)
@@ -139,7 +163,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		cfg.Tenant = "acme"
 	}
 	if cfg.ScenarioTimeout == 0 {
-		cfg.ScenarioTimeout = 2 * time.Minute
+		cfg.ScenarioTimeout = DefaultScenarioTimeout
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -201,7 +225,19 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	r := &runner{cfg: cfg, sb: sb, ep: ep, app: app, noCallback: noCallback}
 	rep := &Report{Target: ep.URL, Sandbox: sb.url, ClientID: app.ClientID, Started: start.UTC()}
+	var skip *regexp.Regexp
+	if cfg.Skip != "" {
+		skip = regexp.MustCompile(cfg.Skip) // validated above
+	}
 	for i, s := range selected {
+		if skip != nil && skip.MatchString(s.Name) {
+			rep.Scenarios = append(rep.Scenarios, Result{Name: s.Name, Title: s.Title, Detects: s.Detects, Why: s.Why,
+				Status: StatusSkipped, Reason: fmt.Sprintf("its name matches the skip pattern %q; not run", cfg.Skip)})
+			if cfg.Progress != nil {
+				fmt.Fprintf(cfg.Progress, "[%d/%d] %-28s %s\n", i+1, len(selected), s.Name, StatusSkipped)
+			}
+			continue
+		}
 		if cfg.Progress != nil && cfg.LiveProgress {
 			fmt.Fprintf(cfg.Progress, "[%d/%d] %-28s running…", i+1, len(selected), s.Name)
 		}
@@ -219,6 +255,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		if err := ctx.Err(); err != nil {
 			return rep, &SetupError{err}
+		}
+		if cfg.FailFast && res.Status == StatusFail {
+			rep.NotRun = len(selected) - i - 1
+			break
 		}
 	}
 	rep.Duration = time.Since(start)

@@ -59,24 +59,44 @@ func (r *runner) run(ctx context.Context, s *Scenario) (res Result, setupErr err
 		res.Status, res.Reason = StatusUnverified, r.noCallback+"; not run"
 		return res, nil
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.ScenarioTimeout)
 	defer cancel()
+	// A scenario that outlives its bound fails whatever it had observed:
+	// the errors and checks that follow an expired context say nothing
+	// about the consumer.
+	timedOut := func(at string) bool {
+		if ctx.Err() == nil || parent.Err() != nil {
+			return false
+		}
+		res.Status, res.Reason = StatusFail, fmt.Sprintf("did not finish within the scenario timeout of %s (%s)", r.cfg.ScenarioTimeout, at)
+		return true
+	}
 	sr := &scenarioRun{s: s, events: map[string][]string{}, labelOf: map[string]string{}, cases: map[string]string{},
 		res: &res}
 	// Teardown also undoes a setup that failed halfway.
 	defer r.teardown(sr)
 	if err := r.setup(ctx, sr); err != nil {
+		if timedOut("setup: " + err.Error()) {
+			return res, nil
+		}
 		res.Status, res.Reason = StatusUnverified, "setup: "+err.Error()
 		return res, err
 	}
 	for i, st := range s.Steps {
 		if err := r.step(ctx, sr, i, st); err != nil {
-			res.Status, res.Reason = StatusFail, fmt.Sprintf("step %d: %v", i+1, err)
+			if !timedOut(fmt.Sprintf("step %d: %v", i+1, err)) {
+				res.Status, res.Reason = StatusFail, fmt.Sprintf("step %d: %v", i+1, err)
+			}
 			r.collect(ctx, sr)
 			return res, nil
 		}
 	}
 	r.check(ctx, sr, "end", &s.Expect)
+	if timedOut("checking the expectations") {
+		r.collect(ctx, sr)
+		return res, nil
+	}
 	r.collect(ctx, sr)
 	res.Status = verdict(res.Checks)
 	return res, nil

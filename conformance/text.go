@@ -34,9 +34,16 @@ func (r *Report) WriteText(w io.Writer) error {
 	for _, s := range r.Scenarios {
 		writeScenario(&b, s)
 	}
-	pass, fail, unv := r.Counts()
-	fmt.Fprintf(&b, "\n%d passed, %d failed, %d unverified of %d scenarios in %s\n", pass, fail, unv, len(r.Scenarios), roundDuration(r.Duration))
-	if unv > 0 {
+	t := r.Totals()
+	fmt.Fprintf(&b, "\n%d passed, %d failed, %d unverified", t.Passed, t.Failed, t.Unverified)
+	if t.Skipped > 0 {
+		fmt.Fprintf(&b, ", %d skipped", t.Skipped)
+	}
+	fmt.Fprintf(&b, " of %d scenarios in %s\n", len(r.Scenarios), roundDuration(r.Duration))
+	if r.NotRun > 0 {
+		fmt.Fprintf(&b, "Stopped after the first failure (fail-fast): %d scenarios not run.\n", r.NotRun)
+	}
+	if t.Unverified > 0 {
 		b.WriteString("Unverified scenarios were not proven: give --probe, or --exec so the runner can restart the consumer.\n")
 	}
 	_, err := io.WriteString(w, b.String())
@@ -162,8 +169,8 @@ type junitMessage struct {
 
 // WriteJUnit writes the report as JUnit XML.
 func (r *Report) WriteJUnit(w io.Writer) error {
-	_, fail, unv := r.Counts()
-	run := junitRun{Name: "argus-webhook-conformance", Tests: len(r.Scenarios), Failures: fail, Skipped: unv,
+	t := r.Totals()
+	run := junitRun{Name: "argus-webhook-conformance", Tests: len(r.Scenarios), Failures: t.Failed, Skipped: t.Unverified + t.Skipped,
 		Time: seconds(r.Duration)}
 	for _, s := range r.Scenarios {
 		c := junitCase{Name: s.Name, Classname: "conformance", Time: seconds(s.Duration)}
@@ -174,6 +181,8 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 			c.Failure = &junitMessage{Message: s.Title + ": " + s.Detects, Body: detail.String()}
 		case StatusUnverified:
 			c.Skipped = &junitMessage{Message: "unverified: " + firstNonEmpty(s.Reason, "an observation was unavailable"), Body: detail.String()}
+		case StatusSkipped:
+			c.Skipped = &junitMessage{Message: "skipped: " + s.Reason, Body: detail.String()}
 		}
 		run.Cases = append(run.Cases, c)
 	}

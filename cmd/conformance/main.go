@@ -49,6 +49,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		callback   = fs.String("callback-host", "127.0.0.1", "address an --exec consumer listens on, as the sandbox reaches it")
 		dir        = fs.String("scenarios", "", "directory of scenario files (default: the embedded suite)")
 		runRE      = fs.String("run", "", "run only scenarios whose name matches this regular expression")
+		skipRE     = fs.String("skip", "", "leave out scenarios whose name matches this regular expression (reported as skipped)")
+		failFast   = fs.Bool("fail-fast", false, "stop after the first failed scenario")
+		scenarioTO = fs.Duration("scenario-timeout", conformance.DefaultScenarioTimeout, "bound on one scenario; past it the scenario fails")
+		startTO    = fs.Duration("start-timeout", conformance.DefaultStartTimeout, "how long an --exec consumer may take to listen on its port")
 		junit      = fs.String("junit", "", "write a JUnit XML report to this file")
 		jsonOut    = fs.String("json", "", "write the JSON report (every delivery) to this file")
 		seed       = fs.Int64("seed", 0, "seed for ids and fault probabilities (0: random)")
@@ -75,7 +79,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "conformance:", err)
 		return 2
 	}
-	cfg := conformance.Config{Secret: *secret, Run: *runRE, Seed: *seed, Tenant: *tenant, CallbackHost: *callback,
+	cfg := conformance.Config{Secret: *secret, Run: *runRE, Skip: *skipRE, FailFast: *failFast, ScenarioTimeout: *scenarioTO, Seed: *seed, Tenant: *tenant, CallbackHost: *callback,
 		ClientID: *clientID, Notice: stderr}
 	if *clientID != "" {
 		cfg.ClientSecret = *clientSec
@@ -98,7 +102,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	case *execCmd != "":
 		e := &conformance.Exec{Command: *execCmd, WebhookPath: *path, ProbePath: *probePath, Probe: *probe,
-			NoProbe: *probePath == "" && *probe == ""}
+			NoProbe: *probePath == "" && *probe == "", StartTimeout: *startTO}
 		if *verbose {
 			e.Output = stderr
 		}
@@ -160,6 +164,9 @@ var flags = map[string]string{
 	"ClientID":              "--client-id",
 	"ClientSecret":          "--client-secret",
 	"Run":                   "--run",
+	"Skip":                  "--skip",
+	"ScenarioTimeout":       "--scenario-timeout",
+	"Consumer.StartTimeout": "--start-timeout",
 	"Sandbox.URL":           "--sandbox",
 	"Sandbox.OperatorToken": "--operator-token",
 	"Sandbox.AdminToken":    "--admin-token",

@@ -115,6 +115,9 @@ func TestUsageErrors(t *testing.T) {
 		{name: "secret too short", args: []string{"run", "--exec", "true", "--secret", "whsec_c2hvcnQ="}, wantErr: "24 to 64 bytes"},
 		{name: "unknown topic", args: []string{"run", "--exec", "true", "--scenarios", badTopicDir}, wantErr: "case.exploded"},
 		{name: "consumer exits at start", args: []string{"run", "--exec", "echo 'listen: address in use' >&2; exit 3"}, wantErr: "listen: address in use"},
+		{name: "bad skip regexp", args: []string{"run", "--exec", "true", "--skip", "("}, wantErr: "--skip is not a regular expression"},
+		{name: "negative scenario timeout", args: []string{"run", "--exec", "true", "--scenario-timeout", "-1s"}, wantErr: "--scenario-timeout"},
+		{name: "consumer slower than --start-timeout", args: []string{"run", "--exec", "sleep 5", "--start-timeout", "1ns"}, wantErr: "did not listen on port"}, // within 1ns,
 		{name: "bad scenarios dir", args: []string{"list", "--scenarios", "/nonexistent"}, wantErr: "scenarios"},
 	}
 	for _, tt := range tests {
