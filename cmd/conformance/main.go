@@ -113,9 +113,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "conformance: no consumer: give --target URL or --exec CMD")
 		return 2
 	}
-	if isTerminal(stderr) {
-		cfg.Progress, cfg.LiveProgress = stderr, true
-	}
+	// One line per scenario as it ends, so a CI log shows how far a run
+	// got; on a terminal the running scenario is shown too.
+	cfg.Progress, cfg.LiveProgress = stderr, isTerminal(stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	rep, err := conformance.Run(ctx, cfg)
@@ -197,8 +197,8 @@ func describe(err error) string {
 	return err.Error()
 }
 
-// isTerminal reports whether w is a character device (progress lines only
-// make sense on a terminal, not in CI logs).
+// isTerminal reports whether w is a character device: only there can a
+// progress line be overwritten in place.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {

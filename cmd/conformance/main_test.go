@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -47,6 +48,11 @@ func TestExecRealBinary(t *testing.T) {
 			}
 			if !strings.Contains(stdout.String(), tt.wantText) {
 				t.Errorf("report lacks %q:\n%s", tt.wantText, stdout.String())
+			}
+			// stderr is no terminal here: one plain progress line per
+			// scenario, as a CI log shows it.
+			if got := regexp.MustCompile(`(?m)^\[\d/3\] \S+ +(pass|fail|unverified) \(`).FindAllString(stderr.String(), -1); len(got) != 3 {
+				t.Errorf("stderr has %d progress lines, want 3:\n%s", len(got), stderr.String())
 			}
 			raw, err := os.ReadFile(jsonFile)
 			if err != nil {
