@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"encoding/json"
 	"time"
 )
 
@@ -118,6 +119,33 @@ func (r *Report) Totals() Totals {
 		}
 	}
 	return t
+}
+
+// Score is the share of the scenarios that ran which passed: skipped ones
+// are not required, unverified ones are not proven. ok is false when no
+// scenario ran.
+func (r *Report) Score() (score float64, ok bool) {
+	t := r.Totals()
+	required := t.Passed + t.Failed + t.Unverified
+	if required == 0 {
+		return 0, false
+	}
+	return float64(t.Passed) / float64(required), true
+}
+
+// MarshalJSON adds the totals and the score (absent when no scenario ran)
+// to the report's fields, so readers of the file need not recount.
+func (r Report) MarshalJSON() ([]byte, error) {
+	type fields Report // without this method
+	out := struct {
+		fields
+		Totals Totals   `json:"totals"`
+		Score  *float64 `json:"score,omitempty"`
+	}{fields: fields(r), Totals: r.Totals()}
+	if score, ok := r.Score(); ok {
+		out.Score = &score
+	}
+	return json.Marshal(out)
 }
 
 // Counts tallies the scenarios by status; skipped ones are in none.
