@@ -198,8 +198,9 @@ func (r *runner) step(ctx context.Context, sr *scenarioRun, i int, st Step) erro
 		}
 	case st.Advance != nil:
 		// advance: 0s only waits for the work in flight to settle (an
-		// attempt to time out, say): the control plane moves the clock by
-		// positive durations only, so there is nothing to ask it.
+		// attempt to time out, say): moving the clock by nothing changes
+		// nothing, so the sandbox is not asked, and the report says what
+		// the step did.
 		d := time.Duration(*st.Advance)
 		if d == 0 {
 			sr.res.Sent = append(sr.res.Sent, "waited for the deliveries in flight to settle")
