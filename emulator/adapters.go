@@ -13,8 +13,8 @@ import (
 	"github.com/knogin/argus-sandbox/emulator/graphql"
 	"github.com/knogin/argus-sandbox/emulator/oauth"
 	"github.com/knogin/argus-sandbox/emulator/platform"
+	"github.com/knogin/argus-sandbox/emulator/tenants"
 	"github.com/knogin/argus-sandbox/emulator/webhooks"
-	"github.com/knogin/argus-sandbox/fixtures"
 )
 
 // clientDirectory presents the platform's apps to the token service: only
@@ -216,11 +216,11 @@ func (a auditTrail) RecordAudit(ctx context.Context, p *core.Principal, action, 
 	}
 }
 
-// tenantLocale gives the router each fixture tenant's locale, the language
-// of its callers' display text when Accept-Language names none supported.
-func tenantLocale(fx *fixtures.Set) func(tenant string) string {
+// tenantLocale gives the router each tenant's locale, the language of its
+// callers' display text when Accept-Language names none supported.
+func tenantLocale(reg *tenants.Registry) func(tenant string) string {
 	return func(tenant string) string {
-		if t, ok := fx.Tenant(tenant); ok {
+		if t, ok := reg.Tenant(tenant); ok {
 			return t.Locale
 		}
 		return ""

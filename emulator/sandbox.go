@@ -29,6 +29,7 @@ import (
 	"github.com/knogin/argus-sandbox/emulator/journal"
 	"github.com/knogin/argus-sandbox/emulator/oauth"
 	"github.com/knogin/argus-sandbox/emulator/platform"
+	"github.com/knogin/argus-sandbox/emulator/tenants"
 	"github.com/knogin/argus-sandbox/emulator/webhooks"
 	"github.com/knogin/argus-sandbox/fixtures"
 	"github.com/knogin/argus-sandbox/internal/schemaissue"
@@ -107,6 +108,9 @@ type Sandbox struct {
 	// idem replays the answers of keyed writes (Idempotency-Key).
 	idem    *idempotency.Layer
 	journal *journal.Journal
+	// tenants is the tenant registry: the fixture tenants and those
+	// created at run time.
+	tenants *tenants.Registry
 	// keys are the token signing keys, shared by the token service, the
 	// control plane and key fault rules.
 	keys *oauth.Keyring
@@ -202,6 +206,10 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	if err != nil {
 		return fail(err)
 	}
+	sb.tenants, err = tenants.New(context.Background(), tenants.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx})
+	if err != nil {
+		return fail(err)
+	}
 	sb.journal = journal.New(journal.Config{Clock: sb.clock, ClientTenant: sb.clientTenant})
 	sb.faults, err = faults.New(faults.Config{Clock: sb.clock, IDs: sb.ids, Logger: log.With("surface", "faults"),
 		Seed: seed, Rules: cfg.FaultRules, Keys: sb.keys, OnFire: streamFault(sb.journal)})
@@ -209,7 +217,7 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 		return fail(err)
 	}
 	sb.webhooks, err = webhooks.New(webhooks.Config{
-		Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Logger: log.With("surface", "webhooks"),
+		Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Tenants: sb.tenants, Logger: log.With("surface", "webhooks"),
 		AllowLocalTargets: !cfg.BlockLocalWebhookTargets, Schedule: cfg.WebhookSchedule, AttemptTimeout: cfg.WebhookAttemptTimeout,
 		Faults: deliveryFaults(sb.faults), Audit: auditTrail{sb}, Observer: webhookStream{sb.journal},
 	})
@@ -217,19 +225,19 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 		return fail(err)
 	}
 	sb.closer = append(sb.closer, func() { _ = sb.webhooks.Close() })
-	sb.platform, err = platform.New(platform.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx,
+	sb.platform, err = platform.New(platform.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Tenants: sb.tenants,
 		Logger: log.With("surface", "platform"), Events: sb.webhooks, Issuer: cfg.Issuer})
 	if err != nil {
 		return fail(err)
 	}
-	sb.oauth, err = oauth.New(oauth.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Logger: log.With("surface", "oauth"),
+	sb.oauth, err = oauth.New(oauth.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Tenants: sb.tenants, Logger: log.With("surface", "oauth"),
 		Clients: clientDirectory{sb.platform}, Issuer: cfg.Issuer, Keys: sb.keys, Faults: tokenFaults{sb.faults},
 		RequirePKCE: cfg.RequirePKCE})
 	if err != nil {
 		return fail(err)
 	}
 	sb.platform.SetTokenMinter(tokenMinter{sb.oauth})
-	sb.graphql, err = graphql.New(graphql.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Logger: log.With("surface", "graphql"),
+	sb.graphql, err = graphql.New(graphql.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Tenants: sb.tenants, Logger: log.With("surface", "graphql"),
 		Specs: cfg.Specs, Events: sb.webhooks, Capabilities: sb.platform, Audit: auditLog{sb.platform},
 		AccessTokens: sb.oauth.Verifier(oauth.ResourceGraphQL)})
 	if err != nil {
@@ -262,7 +270,7 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	sb.router, err = core.NewRouter(core.RouterConfig{
 		APIs: []core.API{platformAPI, sb.oauth.API(docs["oauth"]), webhooksAPI, graphqlAPI, sb.control.API(docs["sandbox"])},
 		Security: map[string]core.Authenticator{
-			"adminToken":    sb.platform.AdminAuthenticator(),
+			"adminToken":    sb.tenants.AdminAuthenticator(),
 			"operatorToken": sb.control.Authenticator(),
 		},
 		MaxBodyBytes: cfg.MaxBodyBytes,
@@ -276,7 +284,7 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 		CheckResponse: cfg.CheckResponse,
 		AllowHost:     hosts.check(),
 		Observe:       sb.journal.Record,
-		TenantLocale:  tenantLocale(fx),
+		TenantLocale:  tenantLocale(sb.tenants),
 	})
 	if err != nil {
 		return err

@@ -88,11 +88,20 @@ func (l Limits) withDefaults() Limits {
 	return d
 }
 
+// Tenants looks tenants up by id; *fixtures.Set and the tenant registry
+// implement it.
+type Tenants interface {
+	Tenant(id string) (*fixtures.Tenant, bool)
+}
+
 // Config configures the GraphQL service.
 type Config struct {
 	Clock    core.Clock
 	IDs      *core.IDs
 	Fixtures *fixtures.Set
+	// Tenants finds the tenants (nil: the fixture tenants); the wiring
+	// passes the tenant registry, which holds those created at run time.
+	Tenants Tenants
 	Logger   *slog.Logger
 	// Specs holds schema.graphql and schema.partner.graphql (specs.Default()).
 	Specs fs.FS
@@ -138,6 +147,8 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Fixtures == nil {
 		errs = append(errs, errors.New("graphql: Config.Fixtures is required"))
+	} else if cfg.Tenants == nil {
+		cfg.Tenants = cfg.Fixtures
 	}
 	if cfg.Specs == nil {
 		errs = append(errs, errors.New("graphql: Config.Specs is required"))

@@ -154,7 +154,7 @@ func (s *Service) validateAuthorize(q url.Values, ar *authzRequest) *Error {
 const maxNonce = 512
 
 func (s *Service) tenantUser(tenant, idOrEmail string) (*fixtures.User, bool) {
-	t, ok := s.cfg.Fixtures.Tenant(tenant)
+	t, ok := s.cfg.Tenants.Tenant(tenant)
 	if !ok {
 		return nil, false
 	}

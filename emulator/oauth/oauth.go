@@ -50,12 +50,21 @@ const (
 	ResourceGraphQL  = "/v1/graphql"
 )
 
+// Tenants looks tenants up by id; *fixtures.Set and the tenant registry
+// implement it.
+type Tenants interface {
+	Tenant(id string) (*fixtures.Tenant, bool)
+}
+
 // Config configures the token service. Clock, Fixtures, Clients and Issuer
 // are required.
 type Config struct {
 	Clock    core.Clock
 	IDs      *core.IDs
 	Fixtures *fixtures.Set
+	// Tenants finds the tenants (nil: the fixture tenants); the wiring
+	// passes the tenant registry, which holds those created at run time.
+	Tenants Tenants
 	Logger   *slog.Logger
 	// Clients is the directory of registered apps (the platform surface).
 	Clients ClientDirectory
@@ -111,6 +120,8 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Fixtures == nil {
 		errs = append(errs, errors.New("oauth: Fixtures is required"))
+	} else if cfg.Tenants == nil {
+		cfg.Tenants = cfg.Fixtures
 	}
 	if cfg.Clients == nil {
 		errs = append(errs, errors.New("oauth: Clients is required"))

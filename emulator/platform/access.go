@@ -27,7 +27,7 @@ type scopeInfo struct {
 
 func (s *Service) listScopes(w http.ResponseWriter, r *http.Request) {
 	p := core.PrincipalFrom(r.Context())
-	pol := s.policies[p.Tenant]
+	pol := s.policy(p.Tenant)
 	out := []scopeInfo{}
 	for _, sc := range s.fx.Scopes {
 		if sc.Published() {

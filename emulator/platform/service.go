@@ -33,12 +33,21 @@ type TokenMinter interface {
 	RevokeTokenID(ctx context.Context, id string) error
 }
 
+// Tenants looks tenants up by id; *fixtures.Set and the tenant registry
+// implement it.
+type Tenants interface {
+	Tenant(id string) (*fixtures.Tenant, bool)
+}
+
 // Config configures the platform surface.
 type Config struct {
 	Clock    core.Clock
 	IDs      *core.IDs
 	Fixtures *fixtures.Set
-	Logger   *slog.Logger
+	// Tenants finds the tenants (nil: the fixture tenants); the wiring
+	// passes the tenant registry, which holds those created at run time.
+	Tenants Tenants
+	Logger  *slog.Logger
 	// Store defaults to a MemoryStore with the default Limits; the store
 	// decides the limits.
 	Store Store
@@ -61,7 +70,8 @@ type Service struct {
 	limits   Limits
 	events   EventPublisher
 	tokens   TokenMinter
-	policies map[string]*policy
+	tenants  Tenants
+	policies policyCache
 	issuer   string
 }
 
@@ -71,7 +81,10 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("platform: Clock, IDs and Fixtures are required")
 	}
 	s := &Service{clock: cfg.Clock, ids: cfg.IDs, fx: cfg.Fixtures, log: cfg.Logger, store: cfg.Store,
-		events: cfg.Events, tokens: cfg.Tokens, policies: map[string]*policy{}, issuer: cfg.Issuer}
+		events: cfg.Events, tokens: cfg.Tokens, tenants: cfg.Tenants, issuer: cfg.Issuer}
+	if s.tenants == nil {
+		s.tenants = cfg.Fixtures
+	}
 	if s.issuer == "" {
 		s.issuer = "http://127.0.0.1:8080"
 	}
@@ -83,11 +96,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	s.limits = s.store.Limits()
 	for _, t := range cfg.Fixtures.Tenants {
-		p, err := newPolicy(t.Policy)
-		if err != nil {
+		if _, err := newPolicy(t.Policy); err != nil {
 			return nil, fmt.Errorf("platform: tenant %s: %w", t.ID, err)
 		}
-		s.policies[t.ID] = p
 	}
 	return s, nil
 }

@@ -87,7 +87,7 @@ func (s *Service) eventData(tenant, topic string, data map[string]any) (json.Raw
 	if !s.catalog.has(topic) {
 		return nil, fmt.Errorf("publish %q: %w", topic, ErrUnknownTopic)
 	}
-	if _, ok := s.cfg.Fixtures.Tenant(tenant); !ok {
+	if _, ok := s.cfg.Tenants.Tenant(tenant); !ok {
 		return nil, fmt.Errorf("publish to %q: %w", tenant, ErrUnknownTenant)
 	}
 	return marshalData(topic, data)

@@ -44,11 +44,20 @@ const (
 // Close has begun.
 var ErrClosed = errors.New("webhooks engine closed")
 
+// Tenants looks tenants up by id; *fixtures.Set and the tenant registry
+// implement it.
+type Tenants interface {
+	Tenant(id string) (*fixtures.Tenant, bool)
+}
+
 // Config configures the webhooks surface and its delivery engine.
 type Config struct {
 	Clock    core.Clock
 	IDs      *core.IDs
 	Fixtures *fixtures.Set
+	// Tenants finds the tenants (nil: the fixture tenants); the wiring
+	// passes the tenant registry, which holds those created at run time.
+	Tenants Tenants
 	Logger   *slog.Logger
 	// Store keeps webhooks and deliveries; nil means a MemoryStore with
 	// Retention.
@@ -147,6 +156,8 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Fixtures == nil {
 		errs = append(errs, errors.New("webhooks: Config.Fixtures is required"))
+	} else if cfg.Tenants == nil {
+		cfg.Tenants = cfg.Fixtures
 	}
 	for _, c := range []struct {
 		name string
