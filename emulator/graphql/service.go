@@ -102,7 +102,7 @@ type Config struct {
 	// Tenants finds the tenants (nil: the fixture tenants); the wiring
 	// passes the tenant registry, which holds those created at run time.
 	Tenants Tenants
-	Logger   *slog.Logger
+	Logger  *slog.Logger
 	// Specs holds schema.graphql and schema.partner.graphql (specs.Default()).
 	Specs fs.FS
 	// Store keeps the cases; nil means a new MemoryStore.

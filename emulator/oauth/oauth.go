@@ -65,7 +65,7 @@ type Config struct {
 	// Tenants finds the tenants (nil: the fixture tenants); the wiring
 	// passes the tenant registry, which holds those created at run time.
 	Tenants Tenants
-	Logger   *slog.Logger
+	Logger  *slog.Logger
 	// Clients is the directory of registered apps (the platform surface).
 	Clients ClientDirectory
 	// Issuer is the absolute base URL of the sandbox, for example

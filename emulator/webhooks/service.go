@@ -58,7 +58,7 @@ type Config struct {
 	// Tenants finds the tenants (nil: the fixture tenants); the wiring
 	// passes the tenant registry, which holds those created at run time.
 	Tenants Tenants
-	Logger   *slog.Logger
+	Logger  *slog.Logger
 	// Store keeps webhooks and deliveries; nil means a MemoryStore with
 	// Retention.
 	Store Store
