@@ -108,8 +108,8 @@ type accessDecider struct{ p *platform.Service }
 
 var _ control.AccessDecider = accessDecider{}
 
-func (a accessDecider) DecideAccessRequest(ctx context.Context, id string, approve bool, reason string) (control.AccessDecision, error) {
-	ar, err := a.p.DecideAccessRequest(ctx, id, approve, reason)
+func (a accessDecider) DecideAccessRequest(ctx context.Context, tenant, id string, approve bool, reason string) (control.AccessDecision, error) {
+	ar, err := a.p.DecideTenantAccessRequest(ctx, tenant, id, approve, reason)
 	switch {
 	case errors.Is(err, platform.ErrNotFound):
 		return control.AccessDecision{}, fmt.Errorf("%w: %v", control.ErrNotFound, err)

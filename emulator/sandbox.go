@@ -97,7 +97,9 @@ type Config struct {
 // (/_sandbox/...) is how the conformance runner, sandboxtest and the
 // commands drive it (package client).
 type Sandbox struct {
-	clock    *core.VirtualClock
+	clock *core.VirtualClock
+	// clocks are the tenants' clocks over clock.
+	clocks   *core.Clocks
 	ids      *core.IDs
 	platform *platform.Service
 	oauth    *oauth.Service
@@ -210,9 +212,12 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	if err != nil {
 		return fail(err)
 	}
+	sb.clocks = core.NewClocks(sb.clock, func(tenant string) bool { _, ok := sb.tenants.Tenant(tenant); return ok })
+	sb.closer = append(sb.closer, sb.clocks.Close)
 	sb.journal = journal.New(journal.Config{Clock: sb.clock, ClientTenant: sb.clientTenant})
 	sb.faults, err = faults.New(faults.Config{Clock: sb.clock, IDs: sb.ids, Logger: log.With("surface", "faults"),
-		Seed: seed, Rules: cfg.FaultRules, Keys: sb.keys, OnFire: streamFault(sb.journal)})
+		Seed: seed, Rules: cfg.FaultRules, Keys: sb.keys, OnFire: streamFault(sb.journal),
+		ClientTenant: sb.clientTenant})
 	if err != nil {
 		return fail(err)
 	}
@@ -220,17 +225,18 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 		Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Tenants: sb.tenants, Logger: log.With("surface", "webhooks"),
 		AllowLocalTargets: !cfg.BlockLocalWebhookTargets, Schedule: cfg.WebhookSchedule, AttemptTimeout: cfg.WebhookAttemptTimeout,
 		Faults: deliveryFaults(sb.faults), Audit: auditTrail{sb}, Observer: webhookStream{sb.journal},
+		TenantClock: sb.clocks.Func(),
 	})
 	if err != nil {
 		return fail(err)
 	}
 	sb.closer = append(sb.closer, func() { _ = sb.webhooks.Close() })
-	sb.platform, err = platform.New(platform.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Tenants: sb.tenants,
+	sb.platform, err = platform.New(platform.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Tenants: sb.tenants, TenantClock: sb.clocks.Func(),
 		Logger: log.With("surface", "platform"), Events: sb.webhooks, Issuer: cfg.Issuer})
 	if err != nil {
 		return fail(err)
 	}
-	sb.oauth, err = oauth.New(oauth.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Tenants: sb.tenants, Logger: log.With("surface", "oauth"),
+	sb.oauth, err = oauth.New(oauth.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Tenants: sb.tenants, TenantClock: sb.clocks.Func(), Logger: log.With("surface", "oauth"),
 		Clients: clientDirectory{sb.platform}, Issuer: cfg.Issuer, Keys: sb.keys, Faults: tokenFaults{sb.faults},
 		RequirePKCE: cfg.RequirePKCE})
 	if err != nil {
@@ -257,7 +263,8 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	}
 	sb.control, err = control.New(control.Config{Clock: sb.clock, Fixtures: fx, Logger: log.With("surface", "control"),
 		Specs: cfg.Specs, Resetter: control.ResetFunc(sb.reset), Events: controlEvents{sb.webhooks}, Cases: caseEvents{sb.webhooks, sb.graphql}, Keys: sb.keys,
-		Access: accessDecider{sb.platform}, Faults: sb.faults, Webhooks: controlWebhooks{sb.webhooks}, Journal: sb.journal, OperatorToken: cfg.OperatorToken, Loopback: cfg.Loopback})
+		Access: accessDecider{sb.platform}, Faults: sb.faults, Webhooks: controlWebhooks{sb.webhooks}, Journal: sb.journal, OperatorToken: cfg.OperatorToken, Loopback: cfg.Loopback,
+		Tenants: sb.tenants, TenantData: tenantData{sb}, Clocks: sb.clocks})
 	if err != nil {
 		return err
 	}

@@ -61,9 +61,12 @@ func (s *Service) createWebhook(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &in) || !s.available(w, r, s.cfg.Webhooks != nil, "creating webhooks") {
 		return
 	}
-	if _, ok := s.cfg.Fixtures.Tenant(in.Tenant); !ok {
+	if _, ok := s.scope(w, r, in.Tenant); !ok {
+		return
+	}
+	if !s.knownTenant(in.Tenant) {
 		core.WriteProblem(w, r, core.NewProblem(http.StatusUnprocessableEntity, "unprocessable", "Unprocessable Content",
-			"the webhook names an unknown tenant").WithField("/tenant", "no fixture tenant has this id"))
+			"the webhook names an unknown tenant").WithField("/tenant", "no tenant has this id"))
 		return
 	}
 	wh, err := s.cfg.Webhooks.Subscribe(r.Context(), WebhookSubscription{Tenant: in.Tenant, URL: in.URL,

@@ -203,6 +203,17 @@ func (s *Service) Reset() {
 	}
 }
 
+// ResetTenant returns the tenant's cases to the fixtures (none for a
+// tenant created at run time).
+func (s *Service) ResetTenant(ctx context.Context, tenant string) error {
+	return s.store.ResetTenant(ctx, tenant, seedCases(s.cfg.Fixtures))
+}
+
+// DeleteTenant removes the tenant's cases.
+func (s *Service) DeleteTenant(ctx context.Context, tenant string) error {
+	return s.store.ResetTenant(ctx, tenant, nil)
+}
+
 // checkResolvers fails when a field of an object type of the schema has no
 // resolver, so a schema change cannot ship half wired.
 func checkResolvers(schema *ast.Schema, resolvers map[string]map[string]resolveFunc) error {

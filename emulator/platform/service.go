@@ -55,6 +55,10 @@ type Config struct {
 	Events EventPublisher
 	// Tokens may be nil: service tokens then cannot be minted.
 	Tokens TokenMinter
+	// TenantClock, when set, gives each tenant's clock: its secrets'
+	// grace periods and service tokens' expiry follow it (nil: Clock for
+	// every tenant).
+	TenantClock core.ClockFor
 	// Issuer is the token issuer's base URL, which the federation
 	// metadata names (http://127.0.0.1:8080 when empty).
 	Issuer string
@@ -62,17 +66,19 @@ type Config struct {
 
 // Service serves the platform apps API.
 type Service struct {
-	clock    core.Clock
-	ids      *core.IDs
-	fx       *fixtures.Set
-	log      *slog.Logger
-	store    Store
-	limits   Limits
-	events   EventPublisher
-	tokens   TokenMinter
-	tenants  Tenants
-	policies policyCache
-	issuer   string
+	clock   core.Clock
+	ids     *core.IDs
+	fx      *fixtures.Set
+	log     *slog.Logger
+	store   Store
+	limits  Limits
+	events  EventPublisher
+	tokens  TokenMinter
+	tenants Tenants
+	// tenantClock is Config.TenantClock.
+	tenantClock core.ClockFor
+	policies    policyCache
+	issuer      string
 }
 
 // New validates cfg and returns the service.
@@ -81,7 +87,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("platform: Clock, IDs and Fixtures are required")
 	}
 	s := &Service{clock: cfg.Clock, ids: cfg.IDs, fx: cfg.Fixtures, log: cfg.Logger, store: cfg.Store,
-		events: cfg.Events, tokens: cfg.Tokens, tenants: cfg.Tenants, issuer: cfg.Issuer}
+		events: cfg.Events, tokens: cfg.Tokens, tenants: cfg.Tenants, tenantClock: cfg.TenantClock, issuer: cfg.Issuer}
 	if s.tenants == nil {
 		s.tenants = cfg.Fixtures
 	}
@@ -166,6 +172,20 @@ func (s *Service) Reset(keepApps bool) {
 	if err := s.store.Reset(context.Background(), keepApps); err != nil {
 		s.log.Error("platform: reset the store", "err", err)
 	}
+}
+
+// clockOf is the clock of tenant's credentials.
+func (s *Service) clockOf(tenant string) core.Clock {
+	if s.tenantClock == nil {
+		return s.clock
+	}
+	return s.tenantClock(tenant)
+}
+
+// DeleteTenant removes the tenant's apps (unless keepApps), audit trail,
+// access requests and environments.
+func (s *Service) DeleteTenant(ctx context.Context, tenant string, keepApps bool) error {
+	return s.store.DeleteTenant(ctx, tenant, keepApps)
 }
 
 // writeErr maps store errors and problems to problem+json.

@@ -41,7 +41,9 @@ type endpointQueue struct {
 // timerEntry is a wait on the clock the engine may cancel (Close, Reset).
 type timerEntry struct {
 	due time.Time
-	t   core.Timer
+	// clock is the clock the wait is on (its tenant's).
+	clock core.Clock
+	t     core.Timer
 	// delivery marks the wait before a delivery's next attempt (a retry
 	// or a delayed attempt), which a shutdown drops.
 	delivery bool
@@ -244,7 +246,7 @@ func (d *dispatcher) afterLocked(clock core.Clock, wait time.Duration, f func())
 	if d.closed {
 		return nil
 	}
-	e := &timerEntry{due: clock.Now().Add(wait)}
+	e := &timerEntry{due: clock.Now().Add(wait), clock: clock}
 	d.timers[e] = struct{}{}
 	// The clock may run f at once (wait <= 0) in another goroutine, which
 	// then waits for this lock, so e.t is set before f checks e.
@@ -279,14 +281,15 @@ func (d *dispatcher) cancelLocked(e *timerEntry) {
 	}
 }
 
-// idleLocked reports whether no work can progress without the clock
-// moving: nothing queued or in flight and no timer already due.
-func (d *dispatcher) idleLocked(now time.Time) bool {
+// idleLocked reports whether no work can progress without a clock
+// moving: nothing queued or in flight and no timer already due on its
+// clock (each tenant's waits are on its own clock).
+func (d *dispatcher) idleLocked() bool {
 	if d.busy > 0 {
 		return false
 	}
 	for e := range d.timers {
-		if !e.due.After(now) {
+		if !e.due.After(e.clock.Now()) {
 			return false
 		}
 	}
@@ -295,8 +298,8 @@ func (d *dispatcher) idleLocked(now time.Time) bool {
 
 // waitIdle blocks until idleLocked or ctx ends; once a shutdown has begun
 // it returns ErrClosed.
-func (d *dispatcher) waitIdle(ctx context.Context, clock core.Clock) error {
-	return d.waitFor(ctx, func() bool { return d.idleLocked(clock.Now()) }, true)
+func (d *dispatcher) waitIdle(ctx context.Context) error {
+	return d.waitFor(ctx, d.idleLocked, true)
 }
 
 // waitFor blocks until cond (called with d.mu held) holds, ctx ends, or
