@@ -274,3 +274,42 @@ func TestTenantsCreatedAtRunTimeAreIsolated(t *testing.T) {
 		t.Errorf("the deleted tenant: %v", err)
 	}
 }
+
+// TestSelfReviewLetsATenantDecideItsOwnAccessRequests: deciding access
+// requests is the operator's, unless the tenant was created with
+// self_review; then its control token decides its own, and only its own.
+func TestSelfReviewLetsATenantDecideItsOwnAccessRequests(t *testing.T) {
+	ctx := context.Background()
+	env := newSandbox(t) // open loopback sandbox: any other bearer is the operator
+	operator := client.New(env.url, client.WithOperatorToken("anything"))
+	tenant := func(id string, selfReview bool) (*client.Client, string) {
+		t.Helper()
+		c, err := operator.Sandbox().CreateTenant(ctx, client.TenantCreate{ID: id, Name: id, SelfReview: selfReview})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pc := operator.With(client.WithOperatorToken(c.ControlToken), client.WithToken(c.AdminToken))
+		ar, err := pc.Platform().CreateAccessRequest(ctx, client.AccessRequestCreate{Capability: "curated_graphql_bundles",
+			UseCase: "Case sync needs the curated bundles."})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pc, ar.ID
+	}
+	reviewer, own := tenant("reviews-itself", true)
+	plain, other := tenant("reviewed", false)
+	approve := client.AccessDecisionRequest{Decision: "approve", Reason: "ok"}
+	if _, err := plain.Sandbox().DecideAccessRequest(ctx, other, approve); statusOf(err, 200) != http.StatusForbidden {
+		t.Errorf("a tenant without self_review decided its request: %v", err)
+	}
+	if _, err := reviewer.Sandbox().DecideAccessRequest(ctx, other, approve); statusOf(err, 200) != http.StatusNotFound {
+		t.Errorf("a self-reviewing tenant decided another tenant's request: %v", err)
+	}
+	d, err := reviewer.Sandbox().DecideAccessRequest(ctx, own, approve)
+	if err != nil || d.Status != "approved" || d.Tenant != "reviews-itself" {
+		t.Errorf("a self-reviewing tenant's own decision = %+v, %v", d, err)
+	}
+	if _, err := operator.Sandbox().DecideAccessRequest(ctx, other, approve); err != nil {
+		t.Errorf("the operator's decision: %v", err)
+	}
+}
