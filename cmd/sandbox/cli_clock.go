@@ -42,7 +42,9 @@ func clockGroup() group {
 				return func(ctx context.Context, _ []string) error {
 					read := cl.client().Sandbox().Clock
 					if cl.tenant != "" {
-						read = func(ctx context.Context) (client.ClockState, error) { return cl.client().Sandbox().TenantClock(ctx, cl.tenant) }
+						read = func(ctx context.Context) (client.ClockState, error) {
+							return cl.client().Sandbox().TenantClock(ctx, cl.tenant)
+						}
 					}
 					st, err := read(ctx)
 					if err != nil {
