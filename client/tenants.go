@@ -27,10 +27,13 @@ type TenantUser struct {
 // TenantCreate is the body of POST /_sandbox/tenants: ID may be empty (one
 // is drawn), Policy nil (the open policy).
 type TenantCreate struct {
-	ID     string            `json:"id,omitempty"`
-	Name   string            `json:"name"`
-	Policy *TenantPolicySpec `json:"policy,omitempty"`
-	Users  []TenantUser      `json:"users,omitempty"`
+	ID   string `json:"id,omitempty"`
+	Name string `json:"name"`
+	// Template is a fixture tenant the new one starts as a copy of: its
+	// policy, users and seeded cases (same ids).
+	Template string            `json:"template,omitempty"`
+	Policy   *TenantPolicySpec `json:"policy,omitempty"`
+	Users    []TenantUser      `json:"users,omitempty"`
 	// SelfReview lets the tenant's control token decide its own access
 	// requests.
 	SelfReview bool `json:"self_review,omitzero"`
@@ -40,6 +43,7 @@ type TenantCreate struct {
 type Tenant struct {
 	ID         string           `json:"id"`
 	Name       string           `json:"name"`
+	Template   string           `json:"template,omitempty"`
 	Policy     TenantPolicySpec `json:"policy"`
 	Users      []TenantUser     `json:"users"`
 	SelfReview bool             `json:"self_review"`

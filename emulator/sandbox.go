@@ -328,9 +328,22 @@ func mountConsole(api http.Handler, fx *fixtures.Set, cfg Config, allowHost func
 
 // reset returns every surface to the fixture state (the control plane
 // then resets fault rules and the clock).
-func (sb *Sandbox) reset(_ context.Context, keepApps bool) error {
+func (sb *Sandbox) reset(ctx context.Context, keepApps bool) error {
 	sb.webhooks.Reset()
 	sb.graphql.Reset()
+	// Tenants created at run time stay; those made from a template get
+	// its cases back.
+	all, err := sb.tenants.List(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range all {
+		if t.Template != "" {
+			if err := sb.graphql.ResetTenant(ctx, t.ID, t.Template); err != nil {
+				return err
+			}
+		}
+	}
 	sb.idem.Reset()
 	sb.platform.Reset(keepApps)
 	if !keepApps {

@@ -37,10 +37,19 @@ func (d tenantData) ResetTenant(ctx context.Context, tenant string, keepApps boo
 	errs := []error{
 		sb.webhooks.DeleteTenant(ctx, tenant),
 		sb.platform.DeleteTenant(ctx, tenant, keepApps),
-		sb.graphql.ResetTenant(ctx, tenant),
+		sb.graphql.ResetTenant(ctx, tenant, d.template(ctx, tenant)),
 	}
 	if !keepApps {
 		errs = append(errs, sb.oauth.DeleteTenant(ctx, tenant))
 	}
 	return errors.Join(errs...)
+}
+
+// template is the fixture tenant a tenant was created as a copy of.
+func (d tenantData) template(ctx context.Context, tenant string) string {
+	t, err := d.sb.tenants.Get(ctx, tenant)
+	if err != nil {
+		return ""
+	}
+	return t.Template
 }

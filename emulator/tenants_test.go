@@ -313,3 +313,58 @@ func TestSelfReviewLetsATenantDecideItsOwnAccessRequests(t *testing.T) {
 		t.Errorf("the operator's decision: %v", err)
 	}
 }
+
+// TestTenantFromATemplate: a tenant created from a fixture tenant starts
+// with its policy, users and cases (same ids), and a reset, of the tenant
+// or of the whole sandbox, gives them back.
+func TestTenantFromATemplate(t *testing.T) {
+	ctx := context.Background()
+	env := newSandbox(t)
+	operator := client.New(env.url, client.WithOperatorToken("operator"))
+	created, err := operator.Sandbox().CreateTenant(ctx, client.TenantCreate{ID: "acme-copy", Name: "Acme copy", Template: "acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created.Template != "acme" || len(created.Users) != 3 || !created.Policy.PublicClients {
+		t.Errorf("created %+v, want acme's policy and users", created.Tenant)
+	}
+	if _, err := operator.Sandbox().CreateTenant(ctx, client.TenantCreate{Name: "x", Template: "nobody"}); statusOf(err, 201) != http.StatusBadRequest {
+		t.Errorf("an unknown template: %v", err)
+	}
+	pc := operator.With(client.WithOperatorToken(created.ControlToken), client.WithToken(created.AdminToken))
+	app, err := pc.Platform().CreateApp(ctx, client.AppCreate{Name: "Reader", GrantTypes: []string{"client_credentials"},
+		RequestedScopes: []string{"cases:read", "cases:write"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	caseTitle := func() string {
+		t.Helper()
+		tok, err := pc.OAuth().ClientCredentials(ctx, app.Credentials(), "cases:read", "cases:write")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var data struct {
+			Case *struct{ Title string } `json:"case"`
+		}
+		if err := pc.With(client.WithToken(tok.AccessToken)).GraphQL().Do(ctx, client.GraphQLRequest{
+			Query: `{ case(id: "case_acme_1001") { title } }`}, &data); err != nil || data.Case == nil {
+			t.Fatalf("case_acme_1001 of the copy: %+v, %v", data.Case, err)
+		}
+		return data.Case.Title
+	}
+	want := caseTitle()
+	tok, _ := pc.OAuth().ClientCredentials(ctx, app.Credentials(), "cases:write")
+	if err := pc.With(client.WithToken(tok.AccessToken)).GraphQL().Do(ctx, client.GraphQLRequest{
+		Query: `mutation { updateCase(id: "case_acme_1001", input: {title: "Changed in the copy"}) { id } }`}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := caseTitle(); got != "Changed in the copy" {
+		t.Fatalf("the copy's case after the update: %q", got)
+	}
+	if _, err := operator.Sandbox().Reset(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if got := caseTitle(); got != want {
+		t.Errorf("the copy's case after the sandbox's reset: %q, want %q", got, want)
+	}
+}

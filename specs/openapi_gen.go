@@ -11,7 +11,7 @@ var compiledDocs = map[string]compiledDoc{
 	"oauth.yaml":    {digest: "1417c42ece30e2a20ea088a5047d481d659a0fd87c15c666e72b604ce90b05ee", build: oauthDoc},
 	"webhooks.yaml": {digest: "11f55f3600be43075ddd6dc884baf5ac005373d00651486faf0f62b9f2f6cde9", build: webhooksDoc},
 	"graphql.yaml":  {digest: "b9314b358bc58b21c430ad86abae2a4d6ab4cdfa116fb645ce8e5d41416575a2", build: graphqlDoc},
-	"sandbox.yaml":  {digest: "a79a597629591404ca27ed8cba799b7ab703cb494e7c4ef9f08fdb8011a343f8", build: sandboxDoc},
+	"sandbox.yaml":  {digest: "57400605311c4c3338e24f42f87da346c19f1c03ce8285c0f679c26e2f68f7d8", build: sandboxDoc},
 }
 
 // platformDoc builds platform.yaml.
@@ -8154,6 +8154,12 @@ func sandboxDoc() *openapi3.T {
 									Type: &openapi3.Types{"boolean"},
 								},
 							},
+							"template": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Description: "The fixture tenant it was created as a copy of; absent otherwise.",
+								},
+							},
 							"users": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
 									Type: &openapi3.Types{"array"},
@@ -8191,6 +8197,14 @@ func sandboxDoc() *openapi3.T {
 								Value: &openapi3.Schema{
 									Type:        &openapi3.Types{"boolean"},
 									Description: "Lets the tenant's control token decide its own access requests.",
+								},
+							},
+							"template": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Description: "A fixture tenant the new one starts as a copy of: its policy, users and seeded cases (same ids); a reset returns to them. `policy` and `users` given here take precedence.",
+									MinLength:   1,
+									MaxLength:   new(uint64(64)),
 								},
 							},
 							"users": &openapi3.SchemaRef{

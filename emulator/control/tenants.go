@@ -66,6 +66,7 @@ type tenantView struct {
 	Name            string     `json:"name"`
 	Policy          policyView `json:"policy"`
 	Users           []userView `json:"users"`
+	Template        string     `json:"template,omitempty"`
 	SelfReview      bool       `json:"self_review"`
 	Fixture         bool       `json:"fixture"`
 	HasControlToken bool       `json:"has_control_token"`
@@ -95,7 +96,7 @@ func nonNil(s []string) []string {
 }
 
 func viewTenant(t tenants.Tenant) tenantView {
-	v := tenantView{ID: t.ID, Name: t.Name, SelfReview: t.SelfReview, Fixture: t.Fixture,
+	v := tenantView{ID: t.ID, Name: t.Name, Template: t.Template, SelfReview: t.SelfReview, Fixture: t.Fixture,
 		HasControlToken: t.ControlTokenDigest != "", CreatedAt: t.CreatedAt.UTC(), Users: []userView{},
 		Policy: policyView{ApprovedScopes: nonNil(t.Policy.ApprovedScopes), GrantTypes: nonNil(t.Policy.GrantTypes),
 			RedirectURIPatterns: nonNil(t.Policy.RedirectURIPatterns), PublicClients: t.Policy.PublicClients}}
@@ -112,11 +113,12 @@ func (s *Service) createTenant(w http.ResponseWriter, r *http.Request) {
 		Policy     *policyView `json:"policy"`
 		Users      []userView  `json:"users"`
 		SelfReview bool        `json:"self_review"`
+		Template   string      `json:"template"`
 	}
 	if !decode(w, r, &in) {
 		return
 	}
-	spec := tenants.Spec{ID: in.ID, Name: in.Name, SelfReview: in.SelfReview}
+	spec := tenants.Spec{ID: in.ID, Name: in.Name, Template: in.Template, SelfReview: in.SelfReview}
 	if in.Policy != nil {
 		spec.Policy = &fixtures.Policy{ApprovedScopes: in.Policy.ApprovedScopes, GrantTypes: in.Policy.GrantTypes,
 			RedirectURIPatterns: in.Policy.RedirectURIPatterns, PublicClients: in.Policy.PublicClients}
@@ -128,6 +130,13 @@ func (s *Service) createTenant(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.tenantErr(w, r, in.ID, err)
 		return
+	}
+	// The surfaces seed what the tenant starts with (a template's cases).
+	if s.cfg.TenantData != nil {
+		if err := s.cfg.TenantData.ResetTenant(r.Context(), c.Tenant.ID, false); err != nil {
+			s.fail(w, r, "seeding the tenant", err)
+			return
+		}
 	}
 	s.log.Info("tenant created", "tenant", c.Tenant.ID, "request_id", core.RequestIDFrom(r.Context()))
 	w.Header().Set("Location", "/_sandbox/tenants/"+c.Tenant.ID)

@@ -203,10 +203,22 @@ func (s *Service) Reset() {
 	}
 }
 
-// ResetTenant returns the tenant's cases to the fixtures (none for a
-// tenant created at run time).
-func (s *Service) ResetTenant(ctx context.Context, tenant string) error {
-	return s.store.ResetTenant(ctx, tenant, seedCases(s.cfg.Fixtures))
+// ResetTenant returns the tenant's cases to the fixtures: its own, or a
+// copy of those of the fixture tenant template (same ids) when it is not
+// empty; none for a tenant created at run time without one.
+func (s *Service) ResetTenant(ctx context.Context, tenant, template string) error {
+	seed := seedCases(s.cfg.Fixtures)
+	if template != "" {
+		var copied []Case
+		for _, c := range seed {
+			if c.Tenant == template {
+				c.Tenant = tenant
+				copied = append(copied, c)
+			}
+		}
+		seed = copied
+	}
+	return s.store.ResetTenant(ctx, tenant, seed)
 }
 
 // DeleteTenant removes the tenant's cases.

@@ -123,6 +123,10 @@ type Spec struct {
 	// ID is a slug; empty draws one.
 	ID   string
 	Name string
+	// Template is a fixture tenant whose policy and users the tenant
+	// starts with (and, in the surfaces, its seeded cases); Policy and
+	// Users, when given, take precedence.
+	Template string
 	// Policy nil is the open policy (OpenPolicy).
 	Policy     *fixtures.Policy
 	Users      []fixtures.User
@@ -176,11 +180,17 @@ func (r *Registry) Create(ctx context.Context, spec Spec) (Created, error) {
 		return Created{}, err
 	}
 	pol := r.OpenPolicy(spec.ID)
+	if ft, ok := r.fx.Tenant(spec.Template); ok && spec.Template != "" {
+		pol = ft.Policy
+		if spec.Users == nil {
+			spec.Users = ft.Users
+		}
+	}
 	if spec.Policy != nil {
 		pol = *spec.Policy
 	}
 	c := Created{AdminToken: r.ids.Token("sbx_admin", 32), ControlToken: r.ids.Token("sbx_control", 32)}
-	c.Tenant = Tenant{ID: spec.ID, Name: spec.Name, Policy: pol, Users: spec.Users, SelfReview: spec.SelfReview,
+	c.Tenant = Tenant{ID: spec.ID, Name: spec.Name, Template: spec.Template, Policy: pol, Users: spec.Users, SelfReview: spec.SelfReview,
 		AdminTokenDigest: Digest(c.AdminToken), ControlTokenDigest: Digest(c.ControlToken), CreatedAt: r.clock.Now().UTC()}
 	if c.Tenant.Users == nil {
 		c.Tenant.Users = []fixtures.User{}
@@ -201,6 +211,9 @@ func (r *Registry) check(spec Spec) error {
 	}
 	if strings.TrimSpace(spec.Name) == "" || len(spec.Name) > 200 {
 		add("/name", "must be 1 to 200 characters")
+	}
+	if _, ok := r.fx.Tenant(spec.Template); spec.Template != "" && !ok {
+		add("/template", "%q is not a fixture tenant", spec.Template)
 	}
 	if p := spec.Policy; p != nil {
 		for i, sc := range p.ApprovedScopes {

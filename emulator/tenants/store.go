@@ -37,7 +37,10 @@ type Tenant struct {
 	// requests.
 	SelfReview bool
 	// Fixture says the tenant was seeded from the fixtures at start.
-	Fixture   bool
+	Fixture bool
+	// Template is the fixture tenant this one was created as a copy of
+	// (its policy, users and seeded cases); "" for none.
+	Template  string
 	CreatedAt time.Time
 }
 

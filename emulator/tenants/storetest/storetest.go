@@ -43,7 +43,7 @@ func sample(id string, at time.Time) tenants.Tenant {
 		Users: []fixtures.User{{ID: "usr_" + id, Email: "u@" + id + ".example", Name: "U", Role: "analyst",
 			Claims: map[string]any{"team": "x"}}},
 		AdminTokenDigest: tenants.Digest("admin-" + id), ControlTokenDigest: tenants.Digest("control-" + id),
-		SelfReview: true, CreatedAt: at}
+		SelfReview: true, Template: "acme", CreatedAt: at}
 }
 
 func mustCreate(t *testing.T, s tenants.Store, ts ...tenants.Tenant) {
