@@ -24,6 +24,7 @@ func (d tenantData) DeleteTenant(ctx context.Context, tenant string) error {
 		sb.oauth.DeleteTenant(ctx, tenant),
 		sb.graphql.DeleteTenant(ctx, tenant),
 	)
+	sb.idem.ResetTenant(tenant)
 	sb.journal.Clear(tenant)
 	return err
 }
@@ -42,6 +43,7 @@ func (d tenantData) ResetTenant(ctx context.Context, tenant string, keepApps boo
 	if !keepApps {
 		errs = append(errs, sb.oauth.DeleteTenant(ctx, tenant))
 	}
+	sb.idem.ResetTenant(tenant)
 	return errors.Join(errs...)
 }
 
