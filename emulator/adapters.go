@@ -196,7 +196,16 @@ func (c caseEvents) TriggerCaseN(ctx context.Context, tenant, topic string, over
 }
 
 func (c controlWebhooks) WaitIdle(ctx context.Context) error {
-	err := c.w.WaitIdle(ctx)
+	return shuttingDown(c.w.WaitIdle(ctx))
+}
+
+func (c controlWebhooks) WaitTenantIdle(ctx context.Context, tenant string) error {
+	return shuttingDown(c.w.WaitTenantIdle(ctx, tenant))
+}
+
+// shuttingDown tells the control plane that a wait ended because the
+// engine is shutting down.
+func shuttingDown(err error) error {
 	if errors.Is(err, webhooks.ErrClosed) {
 		return fmt.Errorf("%w: %w", control.ErrShuttingDown, err)
 	}

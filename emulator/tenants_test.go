@@ -368,3 +368,47 @@ func TestTenantFromATemplate(t *testing.T) {
 		t.Errorf("the copy's case after the sandbox's reset: %q, want %q", got, want)
 	}
 }
+
+// TestATenantsIdleWaitIgnoresAnotherTenantsSlowEndpoint: a control
+// token's GET /_sandbox/webhooks/idle waits for its tenant's deliveries
+// alone, so another tenant's hung endpoint does not stall it; the
+// operator's wait covers everything and does.
+func TestATenantsIdleWaitIgnoresAnotherTenantsSlowEndpoint(t *testing.T) {
+	ctx := context.Background()
+	env := newSandbox(t)
+	operator := client.New(env.url, client.WithOperatorToken("operator"))
+	release := make(chan struct{})
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(func() { close(release); hung.Close() })
+	quick := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	t.Cleanup(quick.Close)
+	tenant := func(id, url string) *client.Client {
+		t.Helper()
+		c, err := operator.Sandbox().CreateTenant(ctx, client.TenantCreate{ID: id, Name: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pc := operator.With(client.WithOperatorToken(c.ControlToken))
+		if _, err := pc.Sandbox().CreateWebhook(ctx, client.SandboxWebhookRequest{Tenant: id, URL: url, Events: []string{"case.updated"},
+			Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pc.Sandbox().TriggerEvent(ctx, client.EventTrigger{Tenant: id, Topic: "case.updated", Synthetic: true}); err != nil {
+			t.Fatal(err)
+		}
+		return pc
+	}
+	tenant("slow-one", hung.URL)
+	fast := tenant("fast-one", quick.URL)
+	if st, err := fast.Sandbox().Idle(ctx, 5*time.Second); err != nil || !st.Idle {
+		t.Errorf("the fast tenant's idle wait = %+v, %v; want idle", st, err)
+	}
+	if st, err := operator.Sandbox().Idle(ctx, 200*time.Millisecond); err != nil || st.Idle {
+		t.Errorf("the operator's idle wait = %+v, %v; want not idle while an attempt hangs", st, err)
+	}
+}

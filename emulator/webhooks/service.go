@@ -305,6 +305,13 @@ func (s *Service) WaitIdle(ctx context.Context) error {
 	return s.disp.waitIdle(ctx)
 }
 
+// WaitTenantIdle is WaitIdle for one tenant's delivery work: another
+// tenant's queued or slow attempts do not hold it. (With one clock for
+// every tenant, its due timers and callbacks still count for all.)
+func (s *Service) WaitTenantIdle(ctx context.Context, tenant string) error {
+	return s.disp.waitTenantIdle(ctx, tenant, s.clockOf(tenant))
+}
+
 // clockOf is the clock of tenant's events, deliveries and webhooks.
 func (s *Service) clockOf(tenant string) core.Clock {
 	if s.cfg.TenantClock == nil {
