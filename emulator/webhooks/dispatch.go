@@ -78,9 +78,9 @@ type dispatcher struct {
 	// idle check looks at.
 	busyBy map[string]int
 	firing map[core.Clock]int
-	timers  map[*timerEntry]struct{}
-	closed  bool
-	wg      sync.WaitGroup
+	timers map[*timerEntry]struct{}
+	closed bool
+	wg     sync.WaitGroup
 }
 
 func newDispatcher(queueSize, perEndpoint int, settle time.Duration) *dispatcher {
