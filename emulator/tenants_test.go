@@ -92,20 +92,8 @@ func statusOf(err error, ok int) int {
 // touch that tenant alone, and its control token cannot reach the other.
 func TestTenantsCreatedAtRunTimeAreIsolated(t *testing.T) {
 	ctx := context.Background()
-	srv := httptest.NewUnstartedServer(nil)
-	sb, err := emulator.New(emulator.Config{
-		Issuer: "http://" + srv.Listener.Addr().String(), OperatorToken: "operator-secret", Loopback: true,
-		CheckResponse: func(r *http.Request, op string, err error) {
-			t.Errorf("response of %s does not match the spec: %v", op, err)
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Config.Handler = sb.Handler()
-	srv.Start()
-	t.Cleanup(func() { srv.Close(); sb.Close() })
-	operator := client.New(srv.URL, client.WithOperatorToken("operator-secret"))
+	env := newSandboxConfig(t, emulator.Config{OperatorToken: "operator-secret", Loopback: true})
+	operator := client.New(env.url, client.WithOperatorToken("operator-secret"))
 	// A stopped clock: retries wait for a tenant's clock to move, not for
 	// real time to pass.
 	yes := true
