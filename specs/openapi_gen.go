@@ -11,7 +11,7 @@ var compiledDocs = map[string]compiledDoc{
 	"oauth.yaml":    {digest: "1417c42ece30e2a20ea088a5047d481d659a0fd87c15c666e72b604ce90b05ee", build: oauthDoc},
 	"webhooks.yaml": {digest: "11f55f3600be43075ddd6dc884baf5ac005373d00651486faf0f62b9f2f6cde9", build: webhooksDoc},
 	"graphql.yaml":  {digest: "b9314b358bc58b21c430ad86abae2a4d6ab4cdfa116fb645ce8e5d41416575a2", build: graphqlDoc},
-	"sandbox.yaml":  {digest: "57400605311c4c3338e24f42f87da346c19f1c03ce8285c0f679c26e2f68f7d8", build: sandboxDoc},
+	"sandbox.yaml":  {digest: "c9d86b44bb04483d1f40df98fa6284f59e48b764b9fa8b16d196273b9a4c7ae5", build: sandboxDoc},
 }
 
 // platformDoc builds platform.yaml.
@@ -8724,11 +8724,17 @@ func sandboxDoc() *openapi3.T {
 								},
 							},
 						},
+						"400": &openapi3.ResponseRef{
+							Ref: "#/components/responses/BadRequest",
+						},
 						"401": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Unauthorized",
 						},
 						"403": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Forbidden",
+						},
+						"404": &openapi3.ResponseRef{
+							Ref: "#/components/responses/NotFound",
 						},
 						"405": &openapi3.ResponseRef{
 							Ref: "#/components/responses/MethodNotAllowed",
@@ -8795,6 +8801,9 @@ func sandboxDoc() *openapi3.T {
 						},
 						"403": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Forbidden",
+						},
+						"404": &openapi3.ResponseRef{
+							Ref: "#/components/responses/NotFound",
 						},
 						"405": &openapi3.ResponseRef{
 							Ref: "#/components/responses/MethodNotAllowed",
@@ -9531,6 +9540,9 @@ func sandboxDoc() *openapi3.T {
 						"403": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Forbidden",
 						},
+						"404": &openapi3.ResponseRef{
+							Ref: "#/components/responses/NotFound",
+						},
 						"405": &openapi3.ResponseRef{
 							Ref: "#/components/responses/MethodNotAllowed",
 						},
@@ -9736,6 +9748,9 @@ func sandboxDoc() *openapi3.T {
 						"500": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Internal",
 						},
+						"501": &openapi3.ResponseRef{
+							Ref: "#/components/responses/NotAvailable",
+						},
 					}),
 				},
 				Post: &openapi3.Operation{
@@ -9796,6 +9811,9 @@ func sandboxDoc() *openapi3.T {
 						"500": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Internal",
 						},
+						"501": &openapi3.ResponseRef{
+							Ref: "#/components/responses/NotAvailable",
+						},
 					}),
 				},
 			},
@@ -9825,6 +9843,9 @@ func sandboxDoc() *openapi3.T {
 						},
 						"500": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Internal",
+						},
+						"501": &openapi3.ResponseRef{
+							Ref: "#/components/responses/NotAvailable",
 						},
 					}),
 				},
@@ -9860,6 +9881,9 @@ func sandboxDoc() *openapi3.T {
 						},
 						"500": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Internal",
+						},
+						"501": &openapi3.ResponseRef{
+							Ref: "#/components/responses/NotAvailable",
 						},
 					}),
 				},
@@ -9937,6 +9961,9 @@ func sandboxDoc() *openapi3.T {
 						},
 						"500": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Internal",
+						},
+						"501": &openapi3.ResponseRef{
+							Ref: "#/components/responses/NotAvailable",
 						},
 					}),
 				},
