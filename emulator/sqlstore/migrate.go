@@ -74,13 +74,13 @@ func (d *DB) migrate(ctx context.Context) error {
 		return err
 	}
 	return d.write(ctx, []string{"schema_version"}, func(c conn) error {
-		if _, err := c.exec(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+		if err := c.execDDL(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
 			version    INTEGER PRIMARY KEY,
 			applied_at TEXT NOT NULL)`); err != nil {
 			return fmt.Errorf("%s: schema_version: %w", d.name, err)
 		}
 		var cur sql.NullInt64
-		if err := c.queryRow(ctx, "SELECT MAX(version) FROM schema_version").Scan(&cur); err != nil {
+		if err := c.tx.QueryRowContext(ctx, "SELECT MAX(version) FROM schema_version").Scan(&cur); err != nil {
 			return fmt.Errorf("%s: schema_version: %w", d.name, err)
 		}
 		if int(cur.Int64) > len(ms) {
@@ -89,11 +89,11 @@ func (d *DB) migrate(ctx context.Context) error {
 		}
 		for _, m := range ms[cur.Int64:] {
 			for _, stmt := range splitStatements(m.sql) {
-				if _, err := c.exec(ctx, stmt); err != nil {
+				if err := c.execDDL(ctx, stmt); err != nil {
 					return fmt.Errorf("%s: migration %s: %w", d.name, m.name, err)
 				}
 			}
-			if _, err := c.exec(ctx, "INSERT INTO schema_version (version, applied_at) VALUES (?, CURRENT_TIMESTAMP)", m.version); err != nil {
+			if err := c.execDDL(ctx, "INSERT INTO schema_version (version, applied_at) VALUES (?, CURRENT_TIMESTAMP)", m.version); err != nil {
 				return fmt.Errorf("%s: migration %s: %w", d.name, m.name, err)
 			}
 		}
