@@ -24,6 +24,7 @@ type stores struct {
 	oauth    oauth.Store
 	graphql  graphql.Store
 	webhooks webhooks.Store
+	keys     oauth.KeyStore
 	// seeded: the store already holds a sandbox's state, which a start
 	// keeps instead of seeding the fixtures again.
 	seeded bool
@@ -46,7 +47,7 @@ func openStores(cfg Config) (stores, error) {
 		return stores{}, fmt.Errorf("%w: %w", ErrDatabase, err)
 	}
 	return stores{platform: db.Platform(platform.Limits{}), oauth: db.OAuth(), graphql: db.GraphQL(),
-		webhooks: db.Webhooks(0, 0), seeded: seeded, db: db}, nil
+		webhooks: db.Webhooks(0, 0), keys: db.Keys(), seeded: seeded, db: db}, nil
 }
 
 // markSeeded records, once the surfaces have seeded an empty durable

@@ -216,7 +216,7 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 		sb.closer = append(sb.closer, func() { _ = st.db.Close() })
 	}
 	sb.keys, err = oauth.NewKeyring(oauth.KeyringConfig{Clock: sb.clock, Logger: log.With("surface", "oauth"),
-		SigningAlg: cfg.SigningAlg, Rotation: cfg.KeyRotation})
+		SigningAlg: cfg.SigningAlg, Rotation: cfg.KeyRotation, Store: st.keys})
 	if err != nil {
 		return fail(err)
 	}

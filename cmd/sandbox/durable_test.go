@@ -135,10 +135,14 @@ func (p *proc) token(t *testing.T, clientID, secret string) string {
 }
 
 // testSurvivesSIGKILL registers an app and a webhook on a sandbox started
-// with args, SIGKILLs it, starts another on the same store: the app's
-// credentials still mint a token, and the webhook is still listed.
+// with args, SIGKILLs it, starts another on the same store: the token
+// minted before still verifies, the app's credentials still mint one, and
+// the webhook is still listed.
 func testSurvivesSIGKILL(t *testing.T, env []string, args ...string) {
 	bin := sandboxBinary(t)
+	// Tokens name the issuer, which names the port by default: both runs
+	// get the same one.
+	args = append(args, "--issuer", "http://sandbox.test")
 	first := startProcess(t, bin, env, args...)
 	var app struct {
 		ClientID     string `json:"client_id"`
@@ -159,14 +163,20 @@ func testSurvivesSIGKILL(t *testing.T, env []string, args ...string) {
 	first.kill(t)
 
 	second := startProcess(t, bin, env, args...)
-	tok = second.token(t, app.ClientID, app.ClientSecret)
-	var list struct {
+	type webhookList struct {
 		Data []struct {
 			ID string `json:"id"`
 		} `json:"data"`
 	}
+	// The token issued before the crash verifies: the signing keys are kept.
+	var list webhookList
 	if code := second.call(t, "GET", "/v1/webhooks", tok, "", "", &list); code != 200 || len(list.Data) != 1 || list.Data[0].ID != hook.ID {
-		t.Fatalf("webhooks after the restart = %d %+v, want %s", code, list, hook.ID)
+		t.Fatalf("webhooks after the restart, with the token of before = %d %+v, want %s", code, list, hook.ID)
+	}
+	tok = second.token(t, app.ClientID, app.ClientSecret)
+	list = webhookList{}
+	if code := second.call(t, "GET", "/v1/webhooks", tok, "", "", &list); code != 200 || len(list.Data) != 1 || list.Data[0].ID != hook.ID {
+		t.Fatalf("webhooks after the restart, with a new token = %d %+v, want %s", code, list, hook.ID)
 	}
 }
 
