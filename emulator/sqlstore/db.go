@@ -200,33 +200,38 @@ type conn struct {
 }
 
 // stmt returns the prepared statement of query, bound to the transaction
-// when in one.
+// when in one; nil (run the query unprepared) when a transaction meets a
+// query not prepared yet. A transaction never prepares on the pool: that
+// needs a second connection, and with every connection held by a
+// transaction waiting for this one's lock, it would wait forever.
 func (c conn) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
-	var st *sql.Stmt
 	if v, ok := c.db.stmts.Load(query); ok {
-		st = v.(*sql.Stmt)
-	} else {
-		prepared, err := c.db.db.PrepareContext(ctx, c.d.rebind(query))
-		if err != nil {
-			return nil, err
+		if c.tx != nil {
+			return c.tx.StmtContext(ctx, v.(*sql.Stmt)), nil
 		}
-		if v, loaded := c.db.stmts.LoadOrStore(query, prepared); loaded {
-			_ = prepared.Close()
-			st = v.(*sql.Stmt)
-		} else {
-			st = prepared
-		}
+		return v.(*sql.Stmt), nil
 	}
 	if c.tx != nil {
-		return c.tx.StmtContext(ctx, st), nil
+		return nil, nil
 	}
-	return st, nil
+	prepared, err := c.db.db.PrepareContext(ctx, c.d.rebind(query))
+	if err != nil {
+		return nil, err
+	}
+	if v, loaded := c.db.stmts.LoadOrStore(query, prepared); loaded {
+		_ = prepared.Close()
+		return v.(*sql.Stmt), nil
+	}
+	return prepared, nil
 }
 
 func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	st, err := c.stmt(ctx, query)
 	if err != nil {
 		return nil, err
+	}
+	if st == nil {
+		return c.tx.ExecContext(ctx, c.d.rebind(query), args...)
 	}
 	return st.ExecContext(ctx, args...)
 }
@@ -236,6 +241,9 @@ func (c conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 	if err != nil {
 		return nil, err
 	}
+	if st == nil {
+		return c.tx.QueryContext(ctx, c.d.rebind(query), args...)
+	}
 	return st.QueryContext(ctx, args...)
 }
 
@@ -244,6 +252,9 @@ func (c conn) queryRow(ctx context.Context, query string, args ...any) rowScanne
 	st, err := c.stmt(ctx, query)
 	if err != nil {
 		return errRow{err}
+	}
+	if st == nil {
+		return c.tx.QueryRowContext(ctx, c.d.rebind(query), args...)
 	}
 	return st.QueryRowContext(ctx, args...)
 }
