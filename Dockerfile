@@ -11,6 +11,8 @@
 # Every flag is also an ARGUS_SANDBOX_* variable; mount a directory to
 # override the fixtures or load a faults file, e.g.
 #       -v "$PWD/fixtures:/fixtures:ro" -e ARGUS_SANDBOX_FIXTURES=/fixtures
+# Keep state across restarts in a named volume:
+#       -v argus-data:/data -e ARGUS_SANDBOX_DATA_DIR=/data
 
 # BUILDER is any image with Go >= 1.26 on PATH and /etc/ssl/certs/ca-certificates.crt.
 ARG BUILDER=golang:1.26
@@ -30,6 +32,8 @@ COPY . .
 # Exec form: the offline builder has no shell. -trimpath keeps host paths
 # out of the binary and makes the build cache position-independent.
 RUN ["go", "build", "-trimpath", "-ldflags=-s -w", "-o", "/out/sandbox", "./cmd/sandbox"]
+# An empty directory for /data (WORKDIR creates it: there is no shell).
+WORKDIR /out/data
 
 FROM scratch
 LABEL org.opencontainers.image.title="argus-sandbox" \
@@ -37,6 +41,10 @@ LABEL org.opencontainers.image.title="argus-sandbox" \
       org.opencontainers.image.source="https://github.com/knogin/argus-sandbox"
 COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=build /out/sandbox /sandbox
+# /data belongs to the non-root user, for ARGUS_SANDBOX_DATA_DIR=/data: a
+# named volume mounted there (-v argus-data:/data) takes this owner on
+# first use and keeps the SQLite database across restarts.
+COPY --from=build --chown=65532:65532 /out/data /data
 # A numeric user needs no /etc/passwd; 65532 is the conventional "nonroot".
 USER 65532:65532
 ENV ARGUS_SANDBOX_ADDR=0.0.0.0:8080

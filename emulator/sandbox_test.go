@@ -15,9 +15,15 @@ type sandboxEnv struct {
 
 // newSandbox starts a whole sandbox on an httptest server, validating every
 // response against the specs.
-func newSandbox(t *testing.T) *sandboxEnv {
+func newSandbox(t *testing.T) *sandboxEnv { return newSandboxWith(t, func(*emulator.Config) {}) }
+
+// newSandboxWith is newSandbox with a config that set changes (a durable
+// store).
+func newSandboxWith(t *testing.T, set func(*emulator.Config)) *sandboxEnv {
 	t.Helper()
-	return newSandboxConfig(t, emulator.Config{Loopback: true})
+	cfg := emulator.Config{Loopback: true}
+	set(&cfg)
+	return newSandboxConfig(t, cfg)
 }
 
 // newSandboxConfig is newSandbox with cfg (its Issuer and CheckResponse

@@ -31,7 +31,7 @@ if [ -z "${FORCE:-}" ] && docker image inspect "$tag" >/dev/null 2>&1; then
 fi
 
 stage=$(mktemp -d)
-trap 'chmod -R u+w "$stage" 2>/dev/null; rm -rf "$stage"' EXIT
+trap 'chmod -R u+w "$stage" 2>/dev/null; rm -rf "$stage" "$stage.proxy"' EXIT
 mkdir -p "$stage/go/pkg/mod" "$stage/root/.cache" "$stage/etc/ssl/certs" "$stage/tmp" "$stage/src"
 chmod 1777 "$stage/tmp"
 cp -L /etc/ssl/certs/ca-certificates.crt "$stage/etc/ssl/certs/ca-certificates.crt"
@@ -39,13 +39,23 @@ cp -L /etc/ssl/certs/ca-certificates.crt "$stage/etc/ssl/certs/ca-certificates.c
 # Copy only the needed modules out of the host cache, through a file://
 # proxy so the go command checks every zip against go.sum.
 host_cache=$(go env GOMODCACHE)
+# The proxy is a hard-linked copy of the host's download cache, completed
+# with the .info files a cache filled without them (by a module zip
+# import, or an older go) lacks: the file:// proxy protocol needs one per
+# version, and {"Version": ...} is all the go command reads from it.
+proxy="$stage.proxy"
+cp -al "$host_cache/cache/download" "$proxy" 2>/dev/null || { rm -rf "$proxy"; cp -a "$host_cache/cache/download" "$proxy"; }
+find "$proxy" -name '*.mod' -path '*/@v/*' | while read -r mod; do
+  info="${mod%.mod}.info"
+  [ -e "$info" ] || printf '{"Version":"%s"}\n' "$(basename "${mod%.mod}")" >"$info"
+done
 # The plain "go mod download" after them is the Dockerfile's module layer:
 # it fetches every module go.mod requires (test-only ones included), so
 # the image must hold those too.
 # shellcheck disable=SC2086 # one argument per module
-GOMODCACHE="$stage/go/pkg/mod" GOPROXY="file://$host_cache/cache/download" GOSUMDB=off GOFLAGS=-mod=mod \
+GOMODCACHE="$stage/go/pkg/mod" GOPROXY="file://$proxy" GOSUMDB=off GOFLAGS=-mod=mod \
   go mod download $modules
-GOMODCACHE="$stage/go/pkg/mod" GOPROXY="file://$host_cache/cache/download" GOSUMDB=off GOFLAGS=-mod=mod \
+GOMODCACHE="$stage/go/pkg/mod" GOPROXY="file://$proxy" GOSUMDB=off GOFLAGS=-mod=mod \
   go mod download
 
 # Warm the build cache with the third-party and standard packages, built
@@ -64,7 +74,7 @@ goroot=$(go env GOROOT)
 tar -C "$goroot/.." -r -f "$stage.tar" \
   --exclude="$(basename "$goroot")/test" --exclude='testdata' \
   --transform "s,^$(basename "$goroot"),usr/local/go," "$(basename "$goroot")"
-trap 'chmod -R u+w "$stage" 2>/dev/null; rm -rf "$stage" "$stage.tar"' EXIT
+trap 'chmod -R u+w "$stage" 2>/dev/null; rm -rf "$stage" "$stage.tar" "$stage.proxy"' EXIT
 
 docker import \
   --change 'ENV PATH=/usr/local/go/bin:/go/bin:/usr/bin:/bin' \

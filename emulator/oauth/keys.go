@@ -63,6 +63,9 @@ type KeyringConfig struct {
 	// Rotation rotates the signing key on this period of the clock (at
 	// least a minute); 0 rotates only on demand (RotateKeys).
 	Rotation time.Duration
+	// Store, when set, keeps the keys across restarts: NewKeyring starts
+	// from the keys it holds, and every change of the keys is saved to it.
+	Store KeyStore
 }
 
 // Keyring holds the token service's signing keys: the current one and the
@@ -75,6 +78,9 @@ type Keyring struct {
 	alg   jwa.SignatureAlgorithm
 	clock core.Clock
 	log   *slog.Logger
+
+	// store keeps the keys across restarts (nil: memory only).
+	store KeyStore
 
 	mu      sync.RWMutex
 	lastGen uint64 // gen of the newest key ever made
@@ -125,9 +131,15 @@ func NewKeyring(cfg KeyringConfig) (*Keyring, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	k := &Keyring{alg: jwa.SignatureAlgorithm(cfg.SigningAlg), clock: cfg.Clock, log: cfg.Logger}
-	if err := k.reset(); err != nil {
+	k := &Keyring{alg: jwa.SignatureAlgorithm(cfg.SigningAlg), clock: cfg.Clock, log: cfg.Logger, store: cfg.Store}
+	restored, err := k.restore()
+	if err != nil {
 		return nil, err
+	}
+	if !restored {
+		if err := k.reset(); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.Rotation > 0 {
 		k.scheduleRotation(cfg.Rotation)
@@ -158,6 +170,12 @@ func generateKey(alg jwa.SignatureAlgorithm, typ string) (*signingKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oauth: generate %s key: %w", alg, err)
 	}
+	return newSigningKey(priv, alg, typ)
+}
+
+// newSigningKey derives a key's public JWK, kid and protected header from
+// its private key.
+func newSigningKey(priv crypto.Signer, alg jwa.SignatureAlgorithm, typ string) (*signingKey, error) {
 	pub, err := jwk.FromRaw(priv.Public())
 	if err != nil {
 		return nil, fmt.Errorf("oauth: public JWK: %w", err)
@@ -200,7 +218,10 @@ func (k *Keyring) reset() error {
 	k.idCurrent, k.idRetired = nil, nil
 	k.staleDoc, k.staleUntil = nil, time.Time{}
 	k.verified.clear()
-	return k.rebuildLocked()
+	if err := k.rebuildLocked(); err != nil {
+		return err
+	}
+	return k.saveLocked()
 }
 
 // rotate makes a fresh key current; the old one is retired and stays in
@@ -239,7 +260,10 @@ func (k *Keyring) rotate(stale time.Duration) (string, error) {
 		k.idCurrent = idKey
 	}
 	k.pruneLocked(now)
-	return key.kid, k.rebuildLocked()
+	if err := k.rebuildLocked(); err != nil {
+		return "", err
+	}
+	return key.kid, k.saveLocked()
 }
 
 func (k *Keyring) pruneLocked(now time.Time) bool {
@@ -401,6 +425,9 @@ func (k *Keyring) idKey() (*signingKey, error) {
 	if k.idCurrent == nil {
 		k.idCurrent = key
 		if err := k.rebuildLocked(); err != nil {
+			return nil, err
+		}
+		if err := k.saveLocked(); err != nil {
 			return nil, err
 		}
 	}

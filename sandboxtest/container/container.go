@@ -52,6 +52,8 @@ const (
 	containerPort        = "8080/tcp"
 	containerFixturesDir = "/etc/argus-sandbox/fixtures"
 	containerFaultsDir   = "/etc/argus-sandbox/faults"
+	// dataDir is the image's directory for the state (owned by its user).
+	dataDir = "/data"
 )
 
 // Container is a running sandbox container: the testcontainers container
@@ -91,6 +93,7 @@ type settings struct {
 	seed           int64
 	operatorToken  string
 	startupTimeout time.Duration
+	dataVolume     string
 }
 
 // WithFixtures replaces the embedded fixtures with the five files of dir
@@ -108,6 +111,13 @@ func WithSeed(seed int64) Option { return func(s *settings) { s.seed = seed } }
 
 // WithOperatorToken sets the control-plane token (a random one by default).
 func WithOperatorToken(token string) Option { return func(s *settings) { s.operatorToken = token } }
+
+// WithDataVolume keeps the sandbox's state in the named Docker volume,
+// mounted at /data (ARGUS_SANDBOX_DATA_DIR=/data): a container started
+// later on the same volume finds the apps, tokens' keys, webhooks and
+// cases of the one before. The volume outlives the container; remove it
+// with testcontainers.RemoveVolumes when terminating the last one.
+func WithDataVolume(name string) Option { return func(s *settings) { s.dataVolume = name } }
 
 // WithStartupTimeout bounds the wait for the sandbox to become healthy (60 s
 // by default).
@@ -161,6 +171,11 @@ func Run(ctx context.Context, img string, opts ...testcontainers.ContainerCustom
 	if err != nil {
 		return nil, err
 	}
+	var mounts []testcontainers.ContainerMount
+	if st.dataVolume != "" {
+		env["ARGUS_SANDBOX_DATA_DIR"] = dataDir
+		mounts = append(mounts, testcontainers.VolumeMount(st.dataVolume, dataDir))
+	}
 	var cmd []string
 	if st.seed != 0 {
 		cmd = append(cmd, "--seed", strconv.FormatInt(st.seed, 10))
@@ -169,6 +184,7 @@ func Run(ctx context.Context, img string, opts ...testcontainers.ContainerCustom
 		testcontainers.WithEnv(env),
 		testcontainers.WithCmd(cmd...),
 		testcontainers.WithFiles(files...),
+		testcontainers.WithMounts(mounts...),
 		testcontainers.WithExposedPorts(containerPort),
 		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
 			hc.PortBindings = network.PortMap{
