@@ -133,6 +133,18 @@ func (e *Exec) Restart(ctx context.Context) error {
 	return e.start(ctx)
 }
 
+// RestartWithSecret kills the process and starts it again with another
+// ARGUS_WEBHOOK_SECRET.
+func (e *Exec) RestartWithSecret(ctx context.Context, secret string) error {
+	if err := e.kill(); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.env.Secret = secret
+	e.mu.Unlock()
+	return e.start(ctx)
+}
+
 // kill stops the process group abruptly: a restart must not let the
 // consumer flush what it keeps in memory.
 func (e *Exec) kill() error {

@@ -78,13 +78,28 @@ func TestBrokenConsumersFailExactlyTheirScenarios(t *testing.T) {
 		want []string
 	}{
 		{name: "no dedupe", bug: consumer.BugNoDedupe, want: []string{"burst-with-duplicates:fail", "duplicate-concurrent:fail",
-			"duplicate-sequential:fail", "response-lost:fail", "restart-between-duplicates:fail"}},
+			"duplicate-sequential:fail", "response-lost:fail", "restart-between-duplicates:fail", "retry-fresh-timestamp:fail"}},
 		{name: "check then act", bug: consumer.BugCheckThenAct, want: []string{"burst-with-duplicates:fail", "duplicate-concurrent:fail"}},
 		{name: "dedupe in memory", bug: consumer.BugMemoryDedupe, want: []string{"restart-between-duplicates:fail"}},
-		{name: "no signature check", bug: consumer.BugNoSignature, want: []string{"invalid-signature:fail", "stale-timestamp:fail"}},
+		{name: "dedupe on id and timestamp", bug: consumer.BugDedupeOnTimestamp, want: []string{"response-lost:fail",
+			"restart-between-duplicates:fail", "retry-fresh-timestamp:fail"}},
+		{name: "no signature check", bug: consumer.BugNoSignature, want: []string{"future-timestamp:fail", "invalid-signature:fail",
+			"rotation-end:fail", "signature-body-altered:fail", "signature-id-swapped:fail", "signature-malformed:fail",
+			"signature-missing:fail", "signature-unknown-version:fail", "stale-timestamp:fail"}},
+		{name: "10 s timestamp window", bug: consumer.BugNarrowWindow, want: []string{"timestamp-skew-tolerated:fail"}},
+		{name: "no future bound", bug: consumer.BugNoFutureBound, want: []string{"future-timestamp:fail"}},
+		{name: "any signature version", bug: consumer.BugAnyVersion, want: []string{"signature-malformed:fail", "signature-unknown-version:fail"}},
+		{name: "first signature only", bug: consumer.BugFirstSignatureOnly, want: []string{"secret-rotation:fail", "signature-later-valid:fail"}},
+		{name: "id from the body", bug: consumer.BugIDFromBody, want: []string{"signature-id-swapped:fail"}},
+		{name: "re-serialized body", bug: consumer.BugReserializedBody, want: []string{"raw-body-text:fail", "signature-body-altered:fail"}},
+		{name: "any secret ever configured", bug: consumer.BugAnySecret, want: []string{"rotation-end:fail"}},
+		{name: "pinned first secret", bug: consumer.BugPinnedSecret, want: []string{"rotation-end:fail"}},
 		{name: "5xx on unknown types", bug: consumer.BugUnknown5xx, want: []string{"unknown-event-type:fail"}},
 		{name: "older over newer", bug: consumer.BugLastWriteWins, want: []string{"out-of-order:fail"}},
 		{name: "slow acknowledgement", bug: consumer.BugSlowAck, want: []string{"single-delivery:fail"}},
+		{name: "marked before applied", bug: consumer.BugMarkBeforeApply, want: []string{"consumer-error-retry:fail", "consumer-timeout-retry:fail"}},
+		{name: "acknowledged, applied from memory", bug: consumer.BugAckThenApply, want: []string{"consumer-error-retry:fail", "consumer-timeout-retry:fail"}},
+		{name: "failed side effect swallowed", bug: consumer.BugSwallowEffectError, want: []string{"consumer-error-retry:fail", "consumer-timeout-retry:fail"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -40,6 +40,9 @@ type scenarioRun struct {
 	// again: every step that acts drops them, so the checks that follow
 	// one step and the scenario's evidence share one reading.
 	observed []client.Delivery
+	// rotated says the consumer was handed a new secret: teardown hands
+	// it the run's secret again.
+	rotated bool
 }
 
 // run executes one scenario in isolation: a fresh webhook (deleted at the
@@ -53,6 +56,10 @@ func (r *runner) run(ctx context.Context, s *Scenario) (res Result, setupErr err
 	defer func() { res.Duration = time.Since(start) }()
 	if slices.Contains(s.Requires, RequireRestart) && !r.cfg.Consumer.CanRestart() {
 		res.Status, res.Reason = StatusUnverified, "needs a consumer the runner can restart (--exec); not run"
+		return res, nil
+	}
+	if _, ok := r.cfg.Consumer.(SecretRotator); s.rotates() && !ok {
+		res.Status, res.Reason = StatusUnverified, "needs a consumer the runner can restart with a new ARGUS_WEBHOOK_SECRET (--exec); not run"
 		return res, nil
 	}
 	if slices.Contains(s.Requires, RequireCallback) && r.noCallback != "" {
@@ -164,6 +171,9 @@ func (r *runner) setup(ctx context.Context, sr *scenarioRun) error {
 func (r *runner) teardown(sr *scenarioRun) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	if rot, ok := r.cfg.Consumer.(SecretRotator); ok && sr.rotated {
+		_ = rot.RestartWithSecret(ctx, r.cfg.Secret)
+	}
 	for _, rule := range sr.s.Faults {
 		_ = r.sb.DeleteFault(ctx, faultName(sr.s, rule))
 	}
@@ -181,7 +191,9 @@ func (r *runner) step(ctx context.Context, sr *scenarioRun, i int, st Step) erro
 	switch {
 	case st.Publish != nil:
 		p := st.Publish
-		ids, err := r.sb.Trigger(ctx, p.Topic, sr.overrides(p), max(p.Count, 1))
+		data := sr.overrides(p)
+		pad(data, p.MinBytes)
+		ids, err := r.sb.Trigger(ctx, p.Topic, data, max(p.Count, 1))
 		if err == nil && len(ids) == 0 {
 			err = errors.New("the sandbox answered no event id")
 		}
@@ -211,10 +223,15 @@ func (r *runner) step(ctx context.Context, sr *scenarioRun, i int, st Step) erro
 		}
 		sr.res.Sent = append(sr.res.Sent, "advanced the sandbox clock by "+d.String())
 	case st.Restart != nil:
+		inFlight := r.inFlight(ctx, sr)
 		if err := r.cfg.Consumer.Restart(ctx); err != nil {
 			return fmt.Errorf("restart the consumer: %w", err)
 		}
-		sr.res.Sent = append(sr.res.Sent, "restarted the consumer")
+		sr.res.Sent = append(sr.res.Sent, "killed and restarted the consumer"+inFlight)
+	case st.RotateSecret != nil:
+		if err := r.rotateSecret(ctx, sr); err != nil {
+			return err
+		}
 	case st.Redeliver != "":
 		id := sr.events[st.Redeliver][0]
 		ds, err := r.sb.Deliveries(ctx, sr.webhookID, id)
@@ -314,6 +331,9 @@ func (sr *scenarioRun) describePublish(p *Publish, first string) string {
 	}
 	if p.Status != "" {
 		s += " " + p.Status
+	}
+	if p.MinBytes > 0 {
+		s += fmt.Sprintf(" padded to %d bytes of data", p.MinBytes)
 	}
 	if n := max(p.Count, 1); n > 1 {
 		return fmt.Sprintf("%s ×%d (%s, …)", s, n, first)

@@ -42,11 +42,17 @@ const (
 
 // Step is one action of a scenario; exactly one field is set.
 type Step struct {
-	Publish   *Publish  `json:"publish,omitempty"`
-	Advance   *Duration `json:"advance,omitempty"`
-	Restart   *struct{} `json:"restart,omitempty"`
-	Redeliver string    `json:"redeliver,omitempty"`
-	Expect    *Expect   `json:"expect,omitempty"`
+	Publish *Publish  `json:"publish,omitempty"`
+	Advance *Duration `json:"advance,omitempty"`
+	// Restart kills the consumer (no graceful shutdown: a request it is
+	// serving gets no answer) and starts it again.
+	Restart *struct{} `json:"restart,omitempty"`
+	// RotateSecret rotates the webhook's signing secret (the previous one
+	// keeps signing for the rotation window) and restarts the consumer
+	// with the new secret, as an integrator deploys it.
+	RotateSecret *struct{} `json:"rotate_secret,omitempty"`
+	Redeliver    string    `json:"redeliver,omitempty"`
+	Expect       *Expect   `json:"expect,omitempty"`
 }
 
 // Publish publishes events of the catalog through the sandbox.
@@ -64,6 +70,9 @@ type Publish struct {
 	// AwaitFault names a fault rule of the scenario: after publishing, the
 	// runner waits for it to fire instead of for deliveries to settle.
 	AwaitFault string `json:"await_fault,omitempty"`
+	// MinBytes pads the event (data.padding) until its data is at least
+	// this long, for large payloads.
+	MinBytes int `json:"min_bytes,omitempty"`
 }
 
 // Expect is what the runner checks, at one step or at the end.

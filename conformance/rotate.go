@@ -1,0 +1,95 @@
+package conformance
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/knogin/argus-sandbox/client"
+)
+
+// rotates reports whether the scenario hands the consumer a new secret.
+func (s *Scenario) rotates() bool {
+	for _, st := range s.Steps {
+		if st.RotateSecret != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// rotateSecret rotates the scenario webhook's secret through the webhooks
+// API, as an integrator does from the dashboard, and restarts the
+// consumer with the new one. The previous secret keeps signing for the
+// rotation window (24 h), so deliveries in between carry both.
+func (r *runner) rotateSecret(ctx context.Context, sr *scenarioRun) error {
+	rot, ok := r.cfg.Consumer.(SecretRotator)
+	if !ok {
+		return fmt.Errorf("the consumer cannot be restarted with a new secret")
+	}
+	rotated, err := r.sb.c.Webhooks().RotateSecret(ctx, sr.webhookID, client.WebhookSecretRotation{})
+	if err != nil {
+		return fmt.Errorf("rotate the webhook secret: %w", err)
+	}
+	sr.rotated = true
+	if err := rot.RestartWithSecret(ctx, rotated.Secret); err != nil {
+		return fmt.Errorf("restart the consumer with the new secret: %w", err)
+	}
+	until := "for the rotation window"
+	if at := rotated.PreviousSecretExpiresAt; at != nil {
+		until = "until " + at.UTC().Format("2006-01-02T15:04:05Z") + " on the sandbox clock"
+	}
+	sr.res.Sent = append(sr.res.Sent, "rotated the webhook's signing secret (the previous one keeps signing "+until+
+		") and restarted the consumer with the new ARGUS_WEBHOOK_SECRET")
+	return nil
+}
+
+// inFlight describes, for the report of a kill, the deliveries the
+// consumer had answered and those it had not: the kill point.
+func (r *runner) inFlight(ctx context.Context, sr *scenarioRun) string {
+	ds, err := r.sb.Deliveries(ctx, sr.webhookID, "")
+	if err != nil {
+		return ""
+	}
+	var answered, open []string
+	for _, d := range ds {
+		label := sr.labelOf[d.Event.ID]
+		if d.Status == client.DeliveryPending && len(d.Attempts) == 0 {
+			open = append(open, label+" "+d.Event.ID)
+			continue
+		}
+		if n := len(d.Attempts); n > 0 {
+			if a := d.Attempts[n-1]; a.ResponseStatus != nil && *a.ResponseStatus/100 == 2 {
+				answered = append(answered, fmt.Sprintf("%s %s (answered %d)", label, d.Event.ID, *a.ResponseStatus))
+			}
+		}
+	}
+	var parts []string
+	if len(open) > 0 {
+		parts = append(parts, "before it answered "+strings.Join(open, ", "))
+	}
+	if len(answered) > 0 {
+		parts = append(parts, "after it answered "+strings.Join(answered, ", "))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return ": " + strings.Join(parts, "; ")
+}
+
+// padding is the text pad repeats; JSON needs no escape for it.
+const padding = "Argus conformance padding. "
+
+// pad grows data.padding until data's JSON is at least n bytes.
+func pad(data map[string]any, n int) {
+	if n <= 0 {
+		return
+	}
+	raw, _ := json.Marshal(data)
+	if missing := n - len(raw); missing > 0 {
+		const member = len(`,"padding":""`)
+		text := strings.Repeat(padding, (missing+member)/len(padding)+1)
+		data["padding"] = text
+	}
+}
