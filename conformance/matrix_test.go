@@ -76,6 +76,8 @@ func TestBrokenConsumersFailExactlyTheirScenarios(t *testing.T) {
 		name string
 		bug  consumer.Bug
 		want []string
+		// named maps a scenario to a check that must fail in it, by name.
+		named map[string]string
 	}{
 		{name: "no dedupe", bug: consumer.BugNoDedupe, want: []string{"burst-with-duplicates:fail", "duplicate-concurrent:fail",
 			"duplicate-sequential:fail", "response-lost:fail", "restart-between-duplicates:fail", "retry-fresh-timestamp:fail"}},
@@ -97,9 +99,12 @@ func TestBrokenConsumersFailExactlyTheirScenarios(t *testing.T) {
 		{name: "5xx on unknown types", bug: consumer.BugUnknown5xx, want: []string{"unknown-event-type:fail"}},
 		{name: "older over newer", bug: consumer.BugLastWriteWins, want: []string{"out-of-order:fail"}},
 		{name: "slow acknowledgement", bug: consumer.BugSlowAck, want: []string{"single-delivery:fail"}},
-		{name: "marked before applied", bug: consumer.BugMarkBeforeApply, want: []string{"consumer-error-retry:fail", "consumer-timeout-retry:fail"}},
-		{name: "acknowledged, applied from memory", bug: consumer.BugAckThenApply, want: []string{"consumer-error-retry:fail", "consumer-timeout-retry:fail"}},
-		{name: "failed side effect swallowed", bug: consumer.BugSwallowEffectError, want: []string{"consumer-error-retry:fail", "consumer-timeout-retry:fail"}},
+		{name: "marked before applied", bug: consumer.BugMarkBeforeApply, want: []string{"consumer-error-retry:fail",
+			"consumer-timeout-retry:fail", "crash-mid-processing:fail"}, named: map[string]string{"crash-mid-processing": conformance.NeverApplied}},
+		{name: "acknowledged, applied from memory", bug: consumer.BugAckThenApply, want: []string{"consumer-error-retry:fail",
+			"consumer-timeout-retry:fail", "crash-mid-processing:fail"}, named: map[string]string{"crash-mid-processing": conformance.NeverApplied}},
+		{name: "failed side effect swallowed", bug: consumer.BugSwallowEffectError, want: []string{"consumer-error-retry:fail",
+			"consumer-timeout-retry:fail"}, named: map[string]string{"consumer-error-retry": conformance.NeverApplied}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -113,6 +118,23 @@ func TestBrokenConsumersFailExactlyTheirScenarios(t *testing.T) {
 				_ = rep.WriteText(&b)
 				t.Errorf("failing scenarios (-want +got):\n%s\n%s", diff, b.String())
 			}
+			for scenario, check := range tt.named {
+				if !failedCheck(rep, scenario, check) {
+					t.Errorf("%s: no failed check named %q", scenario, check)
+				}
+			}
 		})
 	}
+}
+
+// failedCheck reports whether the scenario has a failed check of that name.
+func failedCheck(rep *conformance.Report, scenario, name string) bool {
+	for _, s := range rep.Scenarios {
+		for _, c := range s.Checks {
+			if s.Name == scenario && c.Name == name && c.Status == conformance.StatusFail {
+				return true
+			}
+		}
+	}
+	return false
 }

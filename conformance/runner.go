@@ -344,6 +344,14 @@ func (sr *scenarioRun) describePublish(p *Publish, first string) string {
 func describeRule(r client.FaultRule) string {
 	name, _ := r.Action.Kind()
 	s := name
+	switch a := r.Action; {
+	case a.TimestampOffset != nil:
+		s += " by " + time.Duration(a.TimestampOffset.By).String()
+	case a.StaleTimestamp != nil && a.StaleTimestamp.By != 0:
+		s += " by " + time.Duration(a.StaleTimestamp.By).String()
+	case a.Signature != nil:
+		s += " " + a.Signature.Form
+	}
 	if r.Match.Topic != "" {
 		s += " on " + r.Match.Topic
 	}
