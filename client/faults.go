@@ -82,6 +82,7 @@ type FaultAction struct {
 	// TimestampOffset and Signature are delivery actions too.
 	TimestampOffset *FaultTimestampOffset `json:"timestamp_offset,omitempty"`
 	Signature       *FaultSignature       `json:"signature,omitempty"`
+	Synthetic       *FaultSynthetic       `json:"synthetic,omitempty"`
 }
 
 // FaultNoOptions is the empty options object of actions that take none.
@@ -174,6 +175,14 @@ type FaultSignature struct {
 	Form string `json:"form"`
 }
 
+// FaultSynthetic sends a delivery as an event the catalog does not have,
+// correctly signed: under Topic, and/or with Data deep-merged over the
+// event's data.
+type FaultSynthetic struct {
+	Topic string         `json:"topic,omitempty"`
+	Data  map[string]any `json:"data,omitempty"`
+}
+
 // FaultTarget is what a fault action applies to.
 type FaultTarget string
 
@@ -215,6 +224,7 @@ func (a FaultAction) Kind() (name string, target FaultTarget) {
 		{a.RotateSecret != nil, "rotate_secret", FaultTargetDelivery},
 		{a.TimestampOffset != nil, "timestamp_offset", FaultTargetDelivery},
 		{a.Signature != nil, "signature", FaultTargetDelivery},
+		{a.Synthetic != nil, "synthetic", FaultTargetDelivery},
 	} {
 		if k.set {
 			return k.name, k.target

@@ -11,7 +11,7 @@ var compiledDocs = map[string]compiledDoc{
 	"oauth.yaml":    {digest: "1417c42ece30e2a20ea088a5047d481d659a0fd87c15c666e72b604ce90b05ee", build: oauthDoc},
 	"webhooks.yaml": {digest: "11f55f3600be43075ddd6dc884baf5ac005373d00651486faf0f62b9f2f6cde9", build: webhooksDoc},
 	"graphql.yaml":  {digest: "b9314b358bc58b21c430ad86abae2a4d6ab4cdfa116fb645ce8e5d41416575a2", build: graphqlDoc},
-	"sandbox.yaml":  {digest: "4ca6e6b663f52e719d277005b6f7004a131c8ded1ac55d7763909b1631ed68ac", build: sandboxDoc},
+	"sandbox.yaml":  {digest: "974f3e466a30ee11e589cac8a0d41cbc0a4b21192eab66ef8bb0f080dbc4e48d", build: sandboxDoc},
 }
 
 // platformDoc builds platform.yaml.
@@ -7237,6 +7237,29 @@ func sandboxDoc() *openapi3.T {
 											Ref: "#/components/schemas/ClockWait",
 										},
 									},
+									AdditionalProperties: openapi3.BoolSchema{
+										Has: new(false),
+									},
+								},
+							},
+							"synthetic": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"object"},
+									Description: "Send the event under a topic the catalog does not have and/or with data deep-merged over its own, correctly signed.",
+									Properties: openapi3.Schemas{
+										"data": &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Type: &openapi3.Types{"object"},
+											},
+										},
+										"topic": &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Type:    &openapi3.Types{"string"},
+												Pattern: "^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+$",
+											},
+										},
+									},
+									MinProps: 1,
 									AdditionalProperties: openapi3.BoolSchema{
 										Has: new(false),
 									},

@@ -42,6 +42,8 @@ type DeliveryPlan struct {
 	TimestampOffset time.Duration
 	// Signature spells the signature header ("" normally).
 	Signature SignatureForm
+	// Synthetic rewrites what is sent (nil normally).
+	Synthetic *Synthetic
 	// RotateSecret rotates the endpoint's signing secret before the attempt.
 	RotateSecret bool
 	// HoldForReorder holds the attempt until this many are held, then sends
@@ -125,6 +127,14 @@ func (e *Engine) MatchDelivery(info DeliveryInfo) DeliveryPlan {
 				plan.Signature = a.Signature.Form
 			}
 			detail = "signature header spelled " + string(a.Signature.Form)
+		case a.Synthetic != nil:
+			if plan.Synthetic == nil {
+				plan.Synthetic = a.Synthetic
+			}
+			detail = "sent as a synthetic event"
+			if a.Synthetic.Topic != "" {
+				detail += " of topic " + a.Synthetic.Topic
+			}
 		}
 		plan.Fired = append(plan.Fired, e.record(rs, Event{At: now, Detail: detail, Tenant: info.Tenant,
 			EndpointID: info.EndpointID, Topic: info.Topic, EventID: info.EventID, DeliveryID: info.DeliveryID, Attempt: info.Attempt}))

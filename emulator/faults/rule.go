@@ -70,6 +70,7 @@ type Action struct {
 	// TimestampOffset and Signature are delivery actions too.
 	TimestampOffset *TimestampOffset `json:"timestamp_offset,omitempty"`
 	Signature       *Signature       `json:"signature,omitempty"`
+	Synthetic       *Synthetic       `json:"synthetic,omitempty"`
 }
 
 // NoOptions is the empty options object of actions that take none.
@@ -154,6 +155,14 @@ type Signature struct {
 	Form SignatureForm `json:"form"`
 }
 
+// Synthetic sends a delivery as an event the catalog does not have,
+// correctly signed: under Topic, and/or with Data deep-merged over the
+// event's data.
+type Synthetic struct {
+	Topic string         `json:"topic,omitempty"`
+	Data  map[string]any `json:"data,omitempty"`
+}
+
 // SignatureForm is how a signature fault spells a delivery.
 type SignatureForm string
 
@@ -219,6 +228,7 @@ func (a Action) Kind() (name string, target Target) {
 		{a.RotateSecret != nil, "rotate_secret", TargetDelivery},
 		{a.TimestampOffset != nil, "timestamp_offset", TargetDelivery},
 		{a.Signature != nil, "signature", TargetDelivery},
+		{a.Synthetic != nil, "synthetic", TargetDelivery},
 	} {
 		if k.set {
 			return k.name, k.target

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -116,11 +117,15 @@ type sendResult struct {
 func (s *Service) send(ctx context.Context, w Webhook, d *Delivery, plan AttemptPlan, trigger Trigger) sendResult {
 	now := s.clock.Now()
 	ts := s.signingTime(d, plan)
+	body := d.Body
+	if plan.Rewrite != nil {
+		body = rewrite(d.Event, plan.Rewrite, body)
+	}
 	var sig string
 	if plan.BadSignature {
-		sig = Sign(s.ids.Bytes(secretBytes), d.Event.ID, ts, d.Body)
+		sig = Sign(s.ids.Bytes(secretBytes), d.Event.ID, ts, body)
 	} else {
-		sig = signatureHeader(w.secrets(now), d.Event.ID, ts, d.Body)
+		sig = signatureHeader(w.secrets(now), d.Event.ID, ts, body)
 	}
 	// The keys are in canonical form, as Header.Set would store them. The
 	// header is only read once built, so the copies of an attempt share it.
@@ -131,9 +136,8 @@ func (s *Service) send(ctx context.Context, w Webhook, d *Delivery, plan Attempt
 		canonicalTimestamp: {strconv.FormatInt(ts, 10)},
 		canonicalSignature: {sig},
 	}
-	body := d.Body
 	if plan.Signature != "" {
-		body = s.misspell(h, w, d, ts, plan.Signature)
+		body = s.misspell(h, w, d.Event.ID, ts, body, plan.Signature)
 	}
 
 	base := Attempt{Number: d.AttemptCount + 1, Trigger: trigger, Timestamp: ts, FaultRule: plan.ruleName()}
@@ -266,10 +270,10 @@ const maxTimestampBump = 60
 
 // misspell rewrites the signature header (and, for body_altered, returns
 // another body) as the form says; h holds the correct signature.
-func (s *Service) misspell(h http.Header, w Webhook, d *Delivery, ts int64, form SignatureForm) []byte {
+func (s *Service) misspell(h http.Header, w Webhook, id string, ts int64, body []byte, form SignatureForm) []byte {
 	valid := h.Get(canonicalSignature)
 	mac := func(key []byte, id string) string {
-		_, m, _ := strings.Cut(Sign(key, id, ts, d.Body), ",")
+		_, m, _ := strings.Cut(Sign(key, id, ts, body), ",")
 		return m
 	}
 	current, _ := secretKey(w.Secret)
@@ -277,26 +281,49 @@ func (s *Service) misspell(h http.Header, w Webhook, d *Delivery, ts int64, form
 	case SignatureMissing:
 		delete(h, canonicalSignature)
 	case SignatureMalformed:
-		h[canonicalSignature] = []string{mac(current, d.Event.ID)}
+		h[canonicalSignature] = []string{mac(current, id)}
 	case SignatureUnknownVersion:
-		h[canonicalSignature] = []string{"v2," + mac(current, d.Event.ID)}
+		h[canonicalSignature] = []string{"v2," + mac(current, id)}
 	case SignatureIDSwapped:
 		h[canonicalID] = []string{s.ids.New("evt")}
 	case SignatureBodyAltered:
-		altered := make([]byte, 0, len(d.Body)+len(alteredMember))
-		altered = append(altered, bytes.TrimSuffix(d.Body, []byte("}"))...)
+		altered := make([]byte, 0, len(body)+len(alteredMember))
+		altered = append(altered, bytes.TrimSuffix(body, []byte("}"))...)
 		return append(altered, alteredMember...)
 	case SignatureRetiredSecret:
 		key, err := secretKey(w.PreviousSecret)
 		if err != nil {
 			key = s.ids.Bytes(secretBytes)
 		}
-		h[canonicalSignature] = []string{Sign(key, d.Event.ID, ts, d.Body)}
+		h[canonicalSignature] = []string{Sign(key, id, ts, body)}
 	case SignatureLaterValid:
-		wrong := Sign(s.ids.Bytes(secretBytes), d.Event.ID, ts, d.Body)
+		wrong := Sign(s.ids.Bytes(secretBytes), id, ts, body)
 		h[canonicalSignature] = []string{wrong + " v1a," + base64.StdEncoding.EncodeToString(s.ids.Bytes(64)) + " " + valid}
 	}
-	return d.Body
+	return body
+}
+
+// rewrite returns the body of ev sent as rw says; body when it cannot.
+func rewrite(ev Event, rw *Rewrite, body []byte) []byte {
+	if rw.Topic != "" {
+		ev.Type = rw.Topic
+	}
+	if len(rw.Data) > 0 {
+		var data map[string]any
+		if err := json.Unmarshal(ev.Data, &data); err != nil {
+			return body
+		}
+		raw, err := marshalData(ev.Type, deepMerge(data, rw.Data))
+		if err != nil {
+			return body
+		}
+		ev.Data = raw
+	}
+	out, err := encodeEvent(ev)
+	if err != nil {
+		return body
+	}
+	return out
 }
 
 // alteredMember is what a body_altered signature fault adds to the

@@ -74,6 +74,9 @@ type AttemptPlan struct {
 	// Signature spells the signature header or the signed parts in one of
 	// the SignatureForms ("" normally).
 	Signature SignatureForm
+	// Rewrite sends the event as one the catalog does not have (nil
+	// normally); it is signed as sent.
+	Rewrite *Rewrite
 	// RotateSecret rotates the endpoint's secret just before the attempt
 	// (the previous secret keeps signing for the default window).
 	RotateSecret bool
@@ -88,6 +91,13 @@ const (
 	maxReorder         = 1000
 	maxTimestampOffset = 30 * 24 * time.Hour
 )
+
+// Rewrite changes what one attempt sends: the event's type (when Topic is
+// set) and its data (Data deep-merged over it).
+type Rewrite struct {
+	Topic string
+	Data  map[string]any
+}
 
 // SignatureForm is how a fault spells one attempt's signature.
 type SignatureForm string

@@ -3,6 +3,7 @@ package webhooks
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -142,5 +143,45 @@ func TestEachAttemptSignedAtItsOwnTime(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSyntheticEvent: a rewrite sends the event under another topic with
+// data merged over its own, signed as sent, and records the delivery under
+// the event that was published.
+func TestSyntheticEvent(t *testing.T) {
+	var asked atomic.Int64
+	rw := &Rewrite{Topic: "case.escalated", Data: map[string]any{"case": map[string]any{"status": "ESCALATED"}}}
+	s, _ := newTestService(t, func(c *Config) { c.Faults = planFirst(AttemptPlan{Rule: "new", Rewrite: rw}, &asked) })
+	rc := newReceiver(t, nil)
+	w := subscribe(t, s, "acme", rc.URL, "case.updated")
+	if _, err := s.Trigger(context.Background(), "acme", "case.updated", map[string]any{"case": map[string]any{"version": 7}}); err != nil {
+		t.Fatal(err)
+	}
+	waitIdle(t, s)
+	got := rc.requests()
+	if len(got) != 1 {
+		t.Fatalf("receiver got %d requests, want 1", len(got))
+	}
+	if err := verify(t, w.Secret, got[0], true); err != nil {
+		t.Errorf("verify: %v", err)
+	}
+	var ev struct {
+		Type string `json:"type"`
+		Data struct {
+			Case struct {
+				Status  string `json:"status"`
+				Version int    `json:"version"`
+			} `json:"case"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(got[0].Body, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Type != "case.escalated" || ev.Data.Case.Status != "ESCALATED" || ev.Data.Case.Version != 7 {
+		t.Errorf("sent %s", got[0].Body)
+	}
+	if d := onlyDelivery(t, s, w); d.Event.Type != "case.updated" {
+		t.Errorf("delivery recorded as %s, want the published case.updated", d.Event.Type)
 	}
 }

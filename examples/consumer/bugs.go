@@ -62,13 +62,15 @@ const (
 	BugSwallowEffectError Bug = "swallow_effect_error"
 	// BugSmallBodyLimit refuses bodies over 64 KiB.
 	BugSmallBodyLimit Bug = "small_body_limit"
+	// BugStrictEnums refuses a case status it does not know.
+	BugStrictEnums Bug = "strict_enums"
 )
 
 // Bugs lists every variant's bug.
 var Bugs = []Bug{BugNoDedupe, BugCheckThenAct, BugMemoryDedupe, BugNoSignature, BugUnknown5xx, BugLastWriteWins, BugSlowAck,
 	BugDedupeOnTimestamp, BugNarrowWindow, BugNoFutureBound, BugAnyVersion, BugFirstSignatureOnly, BugIDFromBody,
 	BugReserializedBody, BugAnySecret, BugPinnedSecret, BugMarkBeforeApply, BugAckThenApply, BugSwallowEffectError,
-	BugSmallBodyLimit}
+	BugSmallBodyLimit, BugStrictEnums}
 
 // ParseBug reads a bug name ("" is the correct consumer).
 func ParseBug(s string) (Bug, error) {

@@ -19,6 +19,9 @@ import (
 // correct consumer verifies with the Standard Webhooks library. Delete it
 // with bugs.go.
 
+// knownStatus are the case statuses BugStrictEnums accepts.
+var knownStatus = map[string]bool{"OPEN": true, "IN_PROGRESS": true, "CLOSED": true}
+
 // verifiesByHand reports whether the variant's bug lives in signature
 // verification, which the library would not let it make.
 func (c *Consumer) verifiesByHand() bool {

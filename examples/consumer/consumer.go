@@ -166,6 +166,10 @@ func (c *Consumer) receive(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "malformed event", http.StatusBadRequest)
 		return
 	}
+	if c.bug(BugStrictEnums) && ev.Data.Case != nil && !knownStatus[ev.Data.Case.Status] {
+		http.Error(w, "unknown case status", http.StatusUnprocessableEntity)
+		return
+	}
 	if !handled[ev.Type] {
 		if c.bug(BugUnknown5xx) {
 			http.Error(w, "unsupported event type", http.StatusInternalServerError)
