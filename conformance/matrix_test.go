@@ -111,6 +111,15 @@ func TestBrokenConsumersFailExactlyTheirScenarios(t *testing.T) {
 		{name: "failed side effect swallowed", bug: consumer.BugSwallowEffectError, want: []string{"consumer-error-retry:fail",
 			"consumer-timeout-retry:fail"}, named: map[string]string{"consumer-error-retry": conformance.NeverApplied}},
 	}
+	covered := map[consumer.Bug]bool{}
+	for _, tt := range tests {
+		covered[tt.bug] = true
+	}
+	for _, b := range consumer.Bugs {
+		if !covered[b] {
+			t.Errorf("variant %s has no row in the matrix", b)
+		}
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

@@ -252,6 +252,10 @@ func (r *runner) step(ctx context.Context, sr *scenarioRun, i int, st Step) erro
 	return nil
 }
 
+// asyncGrace is how long awaitFault waits, once deliveries settled, for a
+// consumer that acknowledges first to make the request a rule matches.
+const asyncGrace = time.Second
+
 // awaitFault polls until a fault rule of the scenario has fired. Polling
 // in real time is right here: the rule fires when the consumer, at its
 // own pace, makes the request it matches.
@@ -268,7 +272,9 @@ func (r *runner) awaitFault(ctx context.Context, sr *scenarioRun, name string) e
 			close(idle)
 		}
 	}()
-	settled := false
+	// A consumer that answers first and works afterwards makes the request
+	// after its deliveries settled: it gets asyncGrace more.
+	var giveUp <-chan time.Time
 	for {
 		n, err := r.sb.FaultFired(ctx, full)
 		if err != nil {
@@ -278,14 +284,13 @@ func (r *runner) awaitFault(ctx context.Context, sr *scenarioRun, name string) e
 			sr.res.Sent = append(sr.res.Sent, "fault rule "+full+" fired")
 			return nil
 		}
-		if settled {
-			return fmt.Errorf("fault rule %s never fired: the deliveries settled without the consumer making the request it matches", name)
-		}
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("fault rule %s never fired: the consumer did not make the request it matches", name)
 		case <-idle:
-			settled, idle = true, nil // check the rule once more, then give up
+			idle, giveUp = nil, time.After(asyncGrace)
+		case <-giveUp:
+			return fmt.Errorf("fault rule %s never fired: the deliveries settled, and %s later the consumer had still not made the request it matches", name, asyncGrace)
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
