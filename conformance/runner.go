@@ -356,6 +356,8 @@ func describeRule(r client.FaultRule) string {
 		s += " by " + time.Duration(a.StaleTimestamp.By).String()
 	case a.Signature != nil:
 		s += " " + a.Signature.Form
+	case a.Synthetic != nil && a.Synthetic.Topic != "":
+		s += " as " + a.Synthetic.Topic
 	}
 	if r.Match.Topic != "" {
 		s += " on " + r.Match.Topic
