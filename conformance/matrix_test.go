@@ -86,7 +86,7 @@ func TestBrokenConsumersFailExactlyTheirScenarios(t *testing.T) {
 		{name: "dedupe on id and timestamp", bug: consumer.BugDedupeOnTimestamp, want: []string{"response-lost:fail",
 			"restart-between-duplicates:fail", "retry-fresh-timestamp:fail"}},
 		{name: "no signature check", bug: consumer.BugNoSignature, want: []string{"future-timestamp:fail", "invalid-signature:fail",
-			"rotation-end:fail", "signature-body-altered:fail", "signature-id-swapped:fail", "signature-malformed:fail",
+			"recovery-after-disable:fail", "rotation-end:fail", "signature-body-altered:fail", "signature-id-swapped:fail", "signature-malformed:fail",
 			"signature-missing:fail", "signature-unknown-version:fail", "stale-timestamp:fail"}},
 		{name: "10 s timestamp window", bug: consumer.BugNarrowWindow, want: []string{"timestamp-skew-tolerated:fail"}},
 		{name: "no future bound", bug: consumer.BugNoFutureBound, want: []string{"future-timestamp:fail"}},
@@ -108,6 +108,8 @@ func TestBrokenConsumersFailExactlyTheirScenarios(t *testing.T) {
 			"consumer-timeout-retry:fail", "crash-mid-processing:fail"}, named: map[string]string{"crash-mid-processing": conformance.NeverApplied}},
 		{name: "acknowledged, applied from memory", bug: consumer.BugAckThenApply, want: []string{"consumer-error-retry:fail",
 			"consumer-timeout-retry:fail", "crash-mid-processing:fail"}, named: map[string]string{"crash-mid-processing": conformance.NeverApplied}},
+		{name: "seen before verified", bug: consumer.BugDedupeBeforeVerify, want: []string{"consumer-error-retry:fail",
+			"consumer-timeout-retry:fail", "recovery-after-disable:fail"}},
 		{name: "failed side effect swallowed", bug: consumer.BugSwallowEffectError, want: []string{"consumer-error-retry:fail",
 			"consumer-timeout-retry:fail"}, named: map[string]string{"consumer-error-retry": conformance.NeverApplied}},
 	}

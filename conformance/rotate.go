@@ -45,6 +45,28 @@ func (r *runner) rotateSecret(ctx context.Context, sr *scenarioRun) error {
 	return nil
 }
 
+// recover enables the scenario's webhook again and re-sends its failed
+// deliveries since the scenario began, through the webhooks API.
+func (r *runner) recover(ctx context.Context, sr *scenarioRun) error {
+	w, err := r.sb.c.Webhooks().Get(ctx, sr.webhookID)
+	if err != nil {
+		return fmt.Errorf("read the webhook: %w", err)
+	}
+	was := "enabled"
+	if w.Status != "enabled" {
+		was = w.Status
+		if _, err := r.sb.c.Webhooks().Update(ctx, sr.webhookID, client.WebhookUpdate{Status: "enabled"}); err != nil {
+			return fmt.Errorf("enable the webhook: %w", err)
+		}
+	}
+	rec, err := r.sb.c.Webhooks().Recover(ctx, sr.webhookID, client.RecoverRequest{Since: sr.began})
+	if err != nil {
+		return fmt.Errorf("recover the failed deliveries: %w", err)
+	}
+	sr.res.Sent = append(sr.res.Sent, fmt.Sprintf("enabled the webhook again (it was %s) and recovered its %d failed deliveries", was, rec.Deliveries))
+	return nil
+}
+
 // inFlight describes, for the report of a kill, the deliveries the
 // consumer had answered and those it had not: the kill point.
 func (r *runner) inFlight(ctx context.Context, sr *scenarioRun) string {

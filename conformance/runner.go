@@ -43,6 +43,9 @@ type scenarioRun struct {
 	// rotated says the consumer was handed a new secret: teardown hands
 	// it the run's secret again.
 	rotated bool
+	// began is when the scenario began on the sandbox clock (which setup
+	// puts back at real time).
+	began time.Time
 }
 
 // run executes one scenario in isolation: a fresh webhook (deleted at the
@@ -113,6 +116,7 @@ func (r *runner) setup(ctx context.Context, sr *scenarioRun) error {
 	if err := r.sb.ResetClock(ctx); err != nil {
 		return fmt.Errorf("reset the clock: %w", err)
 	}
+	sr.began = time.Now().Add(-time.Minute)
 	id, err := r.sb.Subscribe(ctx, r.ep.URL, sr.s.topics(), "conformance: "+sr.s.Name, r.cfg.Secret)
 	if err != nil {
 		return fmt.Errorf("subscribe %s: %w", r.ep.URL, err)
@@ -230,6 +234,10 @@ func (r *runner) step(ctx context.Context, sr *scenarioRun, i int, st Step) erro
 		sr.res.Sent = append(sr.res.Sent, "killed and restarted the consumer"+inFlight)
 	case st.RotateSecret != nil:
 		if err := r.rotateSecret(ctx, sr); err != nil {
+			return err
+		}
+	case st.Recover != nil:
+		if err := r.recover(ctx, sr); err != nil {
 			return err
 		}
 	case st.Redeliver != "":

@@ -51,8 +51,12 @@ type Step struct {
 	// keeps signing for the rotation window) and restarts the consumer
 	// with the new secret, as an integrator deploys it.
 	RotateSecret *struct{} `json:"rotate_secret,omitempty"`
-	Redeliver    string    `json:"redeliver,omitempty"`
-	Expect       *Expect   `json:"expect,omitempty"`
+	// Recover enables the webhook again (after it was disabled for
+	// failing) and re-sends its failed deliveries since the scenario
+	// began, as an integrator does after fixing an outage.
+	Recover   *struct{} `json:"recover,omitempty"`
+	Redeliver string    `json:"redeliver,omitempty"`
+	Expect    *Expect   `json:"expect,omitempty"`
 }
 
 // Publish publishes events of the catalog through the sandbox.

@@ -64,13 +64,16 @@ const (
 	BugSmallBodyLimit Bug = "small_body_limit"
 	// BugStrictEnums refuses a case status it does not know.
 	BugStrictEnums Bug = "strict_enums"
+	// BugDedupeBeforeVerify records a webhook-id as seen (in memory)
+	// before it verifies and applies the delivery.
+	BugDedupeBeforeVerify Bug = "dedupe_before_verify"
 )
 
 // Bugs lists every variant's bug.
 var Bugs = []Bug{BugNoDedupe, BugCheckThenAct, BugMemoryDedupe, BugNoSignature, BugUnknown5xx, BugLastWriteWins, BugSlowAck,
 	BugDedupeOnTimestamp, BugNarrowWindow, BugNoFutureBound, BugAnyVersion, BugFirstSignatureOnly, BugIDFromBody,
 	BugReserializedBody, BugAnySecret, BugPinnedSecret, BugMarkBeforeApply, BugAckThenApply, BugSwallowEffectError,
-	BugSmallBodyLimit, BugStrictEnums}
+	BugSmallBodyLimit, BugStrictEnums, BugDedupeBeforeVerify}
 
 // ParseBug reads a bug name ("" is the correct consumer).
 func ParseBug(s string) (Bug, error) {

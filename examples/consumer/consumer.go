@@ -134,6 +134,16 @@ func (c *Consumer) receive(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
 		return
 	}
+	if c.bug(BugDedupeBeforeVerify) {
+		c.seenMu.Lock()
+		seen := c.seen[r.Header.Get(standardwebhooks.HeaderWebhookID)]
+		c.seen[r.Header.Get(standardwebhooks.HeaderWebhookID)] = true
+		c.seenMu.Unlock()
+		if seen {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+	}
 	// Standard Webhooks: check the signature over the bytes received (any
 	// of the space-separated v1 ones, so rotations work) and that the
 	// timestamp is within 5 minutes either way.
