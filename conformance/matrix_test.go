@@ -105,13 +105,15 @@ func TestBrokenConsumersFailExactlyTheirScenarios(t *testing.T) {
 		// sends: it times out there too.
 		{name: "slow acknowledgement", bug: consumer.BugSlowAck, want: []string{"single-delivery:fail", "update-before-create:fail"}},
 		{name: "marked before applied", bug: consumer.BugMarkBeforeApply, want: []string{"consumer-error-retry:fail",
-			"consumer-timeout-retry:fail", "crash-mid-processing:fail"}, named: map[string]string{"crash-mid-processing": conformance.NeverApplied}},
+			"consumer-timeout-retry:fail", "crash-mid-processing:fail", "write-back-rate-limited:fail"}, named: map[string]string{"crash-mid-processing": conformance.NeverApplied}},
 		{name: "acknowledged, applied from memory", bug: consumer.BugAckThenApply, want: []string{"consumer-error-retry:fail",
-			"consumer-timeout-retry:fail", "crash-mid-processing:fail"}, named: map[string]string{"crash-mid-processing": conformance.NeverApplied}},
+			"consumer-timeout-retry:fail", "crash-mid-processing:fail", "write-back-rate-limited:fail"}, named: map[string]string{"crash-mid-processing": conformance.NeverApplied}},
+		{name: "4xx from Argus taken as permanent", bug: consumer.BugClientErrorPermanent, want: []string{"write-back-rate-limited:fail"},
+			named: map[string]string{"write-back-rate-limited": conformance.NeverApplied}},
 		{name: "seen before verified", bug: consumer.BugDedupeBeforeVerify, want: []string{"consumer-error-retry:fail",
-			"consumer-timeout-retry:fail", "recovery-after-disable:fail"}},
+			"consumer-timeout-retry:fail", "recovery-after-disable:fail", "write-back-rate-limited:fail"}},
 		{name: "failed side effect swallowed", bug: consumer.BugSwallowEffectError, want: []string{"consumer-error-retry:fail",
-			"consumer-timeout-retry:fail"}, named: map[string]string{"consumer-error-retry": conformance.NeverApplied}},
+			"consumer-timeout-retry:fail", "write-back-rate-limited:fail"}, named: map[string]string{"consumer-error-retry": conformance.NeverApplied}},
 	}
 	covered := map[consumer.Bug]bool{}
 	for _, tt := range tests {

@@ -64,6 +64,10 @@ const (
 	BugSmallBodyLimit Bug = "small_body_limit"
 	// BugStrictEnums refuses a case status it does not know.
 	BugStrictEnums Bug = "strict_enums"
+	// BugClientErrorPermanent takes a 4xx answer to its write-back (a 429
+	// rate limit included) for a permanent failure: it gives up on the
+	// effect and acknowledges the delivery.
+	BugClientErrorPermanent Bug = "client_error_permanent"
 	// BugDedupeBeforeVerify records a webhook-id as seen (in memory)
 	// before it verifies and applies the delivery.
 	BugDedupeBeforeVerify Bug = "dedupe_before_verify"
@@ -73,7 +77,7 @@ const (
 var Bugs = []Bug{BugNoDedupe, BugCheckThenAct, BugMemoryDedupe, BugNoSignature, BugUnknown5xx, BugLastWriteWins, BugSlowAck,
 	BugDedupeOnTimestamp, BugNarrowWindow, BugNoFutureBound, BugAnyVersion, BugFirstSignatureOnly, BugIDFromBody,
 	BugReserializedBody, BugAnySecret, BugPinnedSecret, BugMarkBeforeApply, BugAckThenApply, BugSwallowEffectError,
-	BugSmallBodyLimit, BugStrictEnums, BugDedupeBeforeVerify}
+	BugSmallBodyLimit, BugStrictEnums, BugDedupeBeforeVerify, BugClientErrorPermanent}
 
 // ParseBug reads a bug name ("" is the correct consumer).
 func ParseBug(s string) (Bug, error) {

@@ -250,7 +250,9 @@ func (c *Consumer) apply(ctx context.Context, id, key string, ev event) error {
 	}
 	if ev.Type == "case.closed" && c.cfg.Argus != nil && caseID != "" {
 		if err := c.cfg.Argus.AddCaseNote(ctx, caseID, "Closure synced to the connector (event "+id+").", "case.closed:"+id); err != nil {
-			if !c.bug(BugSwallowEffectError) {
+			var se *StatusError
+			permanent := c.bug(BugClientErrorPermanent) && errors.As(err, &se) && se.Code/100 == 4
+			if !c.bug(BugSwallowEffectError) && !permanent {
 				return fmt.Errorf("write back note: %w", err)
 			}
 			c.log.Error("write back note", "event_id", id, "err", err)
