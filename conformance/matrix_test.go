@@ -105,9 +105,10 @@ func TestBrokenConsumersFailExactlyTheirScenarios(t *testing.T) {
 		// sends: it times out there too.
 		{name: "slow acknowledgement", bug: consumer.BugSlowAck, want: []string{"single-delivery:fail", "update-before-create:fail"}},
 		{name: "marked before applied", bug: consumer.BugMarkBeforeApply, want: []string{"consumer-error-retry:fail",
-			"consumer-timeout-retry:fail", "crash-mid-processing:fail", "write-back-rate-limited:fail"}, named: map[string]string{"crash-mid-processing": conformance.NeverApplied}},
+			"consumer-timeout-retry:fail", "crash-before-answer:fail", "write-back-rate-limited:fail"}, named: map[string]string{"crash-before-answer": conformance.NeverApplied}},
 		{name: "acknowledged, applied from memory", bug: consumer.BugAckThenApply, want: []string{"consumer-error-retry:fail",
-			"consumer-timeout-retry:fail", "crash-mid-processing:fail", "write-back-rate-limited:fail"}, named: map[string]string{"crash-mid-processing": conformance.NeverApplied}},
+			"consumer-timeout-retry:fail", "crash-after-answer:fail", "crash-before-answer:fail", "write-back-rate-limited:fail"},
+			named: map[string]string{"crash-after-answer": conformance.NeverApplied, "crash-before-answer": conformance.NeverApplied}},
 		{name: "4xx from Argus taken as permanent", bug: consumer.BugClientErrorPermanent, want: []string{"write-back-rate-limited:fail"},
 			named: map[string]string{"write-back-rate-limited": conformance.NeverApplied}},
 		{name: "seen before verified", bug: consumer.BugDedupeBeforeVerify, want: []string{"consumer-error-retry:fail",

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/knogin/argus-sandbox/client"
 )
@@ -64,6 +66,32 @@ func (r *runner) recover(ctx context.Context, sr *scenarioRun) error {
 		return fmt.Errorf("recover the failed deliveries: %w", err)
 	}
 	sr.res.Sent = append(sr.res.Sent, fmt.Sprintf("enabled the webhook again (it was %s) and recovered its %d failed deliveries", was, rec.Deliveries))
+	return nil
+}
+
+// holdRelease is how far awaitAnswers moves the clock: the longest a
+// latency fault holds a request.
+const holdRelease = 30 * time.Second
+
+// awaitAnswers makes sure every delivery of the scenario has been
+// answered: when one has not (the consumer is held in a call of its own
+// that a latency rule holds on the sandbox clock), the clock moves by the
+// longest hold, which releases it, and the runner waits for the answer.
+func (r *runner) awaitAnswers(ctx context.Context, sr *scenarioRun) error {
+	ds, err := r.sb.Deliveries(ctx, sr.webhookID, "")
+	if err != nil {
+		return fmt.Errorf("read the deliveries: %w", err)
+	}
+	if !slices.ContainsFunc(ds, func(d client.Delivery) bool { return len(d.Attempts) == 0 }) {
+		return nil
+	}
+	if err := r.sb.Advance(ctx, holdRelease); err != nil {
+		return fmt.Errorf("advance the clock: %w", err)
+	}
+	if err := r.sb.WaitIdle(ctx); err != nil {
+		return fmt.Errorf("waiting for deliveries: %w", err)
+	}
+	sr.res.Sent = append(sr.res.Sent, "advanced the sandbox clock by "+holdRelease.String()+" to release the consumer's held calls, and waited for its answers")
 	return nil
 }
 

@@ -227,6 +227,11 @@ func (r *runner) step(ctx context.Context, sr *scenarioRun, i int, st Step) erro
 		}
 		sr.res.Sent = append(sr.res.Sent, "advanced the sandbox clock by "+d.String())
 	case st.Restart != nil:
+		if st.Restart.AfterAnswer {
+			if err := r.awaitAnswers(ctx, sr); err != nil {
+				return err
+			}
+		}
 		inFlight := r.inFlight(ctx, sr)
 		if err := r.cfg.Consumer.Restart(ctx); err != nil {
 			return fmt.Errorf("restart the consumer: %w", err)

@@ -46,7 +46,7 @@ type Step struct {
 	Advance *Duration `json:"advance,omitempty"`
 	// Restart kills the consumer (no graceful shutdown: a request it is
 	// serving gets no answer) and starts it again.
-	Restart *struct{} `json:"restart,omitempty"`
+	Restart *Restart `json:"restart,omitempty"`
 	// RotateSecret rotates the webhook's signing secret (the previous one
 	// keeps signing for the rotation window) and restarts the consumer
 	// with the new secret, as an integrator deploys it.
@@ -57,6 +57,16 @@ type Step struct {
 	Recover   *struct{} `json:"recover,omitempty"`
 	Redeliver string    `json:"redeliver,omitempty"`
 	Expect    *Expect   `json:"expect,omitempty"`
+}
+
+// Restart is a kill and restart of the consumer.
+type Restart struct {
+	// AfterAnswer kills only once the consumer has answered every
+	// delivery made so far: calls of its own that fault rules hold are
+	// released first (the sandbox clock moves by the longest hold, 30 s).
+	// A consumer that answers before its side effect is then killed with
+	// the effect still in flight; one that applies first, after it.
+	AfterAnswer bool `json:"after_answer,omitempty"`
 }
 
 // Publish publishes events of the catalog through the sandbox.

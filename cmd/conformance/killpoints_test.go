@@ -17,18 +17,18 @@ func TestExecKillPointsAndRotation(t *testing.T) {
 		bug  string
 		want []string
 	}{
-		{name: "correct consumer", want: []string{"PASS       crash-mid-processing", "PASS       rotation-end"}},
-		{name: "marked before applied", bug: "mark_before_apply", want: []string{"FAIL       crash-mid-processing",
+		{name: "correct consumer", want: []string{"PASS       crash-before-answer", "PASS       crash-after-answer", "PASS       rotation-end"}},
+		{name: "marked before applied", bug: "mark_before_apply", want: []string{"FAIL       crash-before-answer",
 			"answered 2xx but never applied", "PASS       rotation-end"}},
-		{name: "acknowledged, applied from memory", bug: "ack_then_apply", want: []string{"FAIL       crash-mid-processing",
-			"answered 2xx but never applied", "after it answered closed"}},
-		{name: "pinned first secret", bug: "pinned_secret", want: []string{"PASS       crash-mid-processing", "FAIL       rotation-end"}},
+		{name: "acknowledged, applied from memory", bug: "ack_then_apply", want: []string{"FAIL       crash-before-answer",
+			"FAIL       crash-after-answer", "answered 2xx but never applied", "after it answered closed"}},
+		{name: "pinned first secret", bug: "pinned_secret", want: []string{"PASS       crash-before-answer", "FAIL       rotation-end"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("ARGUS_CONSUMER_BUG", tt.bug)
 			var stdout, stderr strings.Builder
-			run([]string{"run", "--exec", bin, "--run", "^(crash-mid-processing|rotation-end)$"}, &stdout, &stderr)
+			run([]string{"run", "--exec", bin, "--run", "^(crash-before-answer|crash-after-answer|rotation-end)$"}, &stdout, &stderr)
 			for _, w := range tt.want {
 				if !strings.Contains(stdout.String(), w) {
 					t.Errorf("report lacks %q:\n%s\nstderr:\n%s", w, stdout.String(), stderr.String())
