@@ -99,7 +99,7 @@ func (e *Exec) start(ctx context.Context) error {
 		case <-ctx.Done():
 			e.abandon(cmd, done)
 			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(10 * time.Millisecond): // a restart is back within a few ms
 		}
 		if time.Now().After(deadline) {
 			e.abandon(cmd, done)
