@@ -542,6 +542,66 @@ func TestEveryOperation(t *testing.T) {
 		}
 	})
 
+	t.Run("tenants", func(t *testing.T) {
+		created, err := c.Sandbox().CreateTenant(ctx, client.TenantCreate{ID: "partner-a", Name: "Partner A",
+			Users: []client.TenantUser{{ID: "usr_pa_1", Email: "ann@partner-a.example", Name: "Ann"}}})
+		must(err)
+		if created.AdminToken == "" || created.ControlToken == "" || created.Fixture || len(created.Policy.ApprovedScopes) == 0 {
+			t.Errorf("created %+v", created)
+		}
+		if _, err := c.Sandbox().CreateTenant(ctx, client.TenantCreate{ID: "partner-a", Name: "Again"}); !is(err, 409, "conflict") {
+			t.Errorf("a taken id: %v", err)
+		}
+		if _, err := c.Sandbox().CreateTenant(ctx, client.TenantCreate{ID: "Bad Id", Name: "x"}); !is(err, 400, "invalid_request") {
+			t.Errorf("a bad id: %v", err)
+		}
+		page, err := c.Sandbox().Tenants(ctx, client.ListOptions{Limit: 100})
+		must(err)
+		if n := len(page.Data); n < 3 || page.Data[n-1].ID != "partner-a" {
+			t.Errorf("tenants %+v", page.Data)
+		}
+		partner := c.With(client.WithOperatorToken(created.ControlToken), client.WithToken(created.AdminToken))
+		got, err := partner.Sandbox().Tenant(ctx, "partner-a")
+		must(err)
+		if got.ID != "partner-a" || !got.HasControlToken || len(got.Users) != 1 {
+			t.Errorf("tenant %+v", got)
+		}
+		if _, err := partner.Sandbox().Tenant(ctx, "acme"); !is(err, 403, "forbidden") {
+			t.Errorf("a control token reading another tenant: %v", err)
+		}
+		if _, err := partner.Sandbox().AdvanceClock(ctx, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		own, err := c.Sandbox().TenantClock(ctx, "partner-a")
+		must(err)
+		sandbox, err := c.Sandbox().Clock(ctx)
+		must(err)
+		if own.Tenant != "partner-a" || own.Now.Sub(sandbox.Now) < 59*time.Minute {
+			t.Errorf("the tenant's clock %+v, the sandbox's %+v", own, sandbox)
+		}
+		if r, err := partner.Sandbox().ResetTenant(ctx, "", false); err != nil || r.Tenant != "partner-a" {
+			t.Errorf("a tenant's reset = %+v, %v", r, err)
+		}
+		if _, err := partner.Platform().ListApps(ctx, client.ListOptions{}); err != nil {
+			t.Errorf("the new admin token: %v", err)
+		}
+		rotated, err := c.Sandbox().RotateTenantToken(ctx, "partner-a", client.TenantAdminToken)
+		must(err)
+		if _, err := partner.Platform().ListApps(ctx, client.ListOptions{}); !is(err, 401, "") {
+			t.Errorf("the rotated admin token: %v", err)
+		}
+		if _, err := partner.With(client.WithToken(rotated.Token)).Platform().ListApps(ctx, client.ListOptions{}); err != nil {
+			t.Errorf("the new admin token: %v", err)
+		}
+		must(c.Sandbox().DeleteTenant(ctx, "partner-a"))
+		if _, err := partner.Sandbox().Clock(ctx); !is(err, 401, "invalid_token") {
+			t.Errorf("a deleted tenant's control token: %v", err)
+		}
+		if err := c.Sandbox().DeleteTenant(ctx, "partner-a"); !is(err, 404, "not_found") {
+			t.Errorf("deleting it again: %v", err)
+		}
+	})
+
 	t.Run("reset", func(t *testing.T) {
 		r, err := c.Sandbox().Reset(ctx, false)
 		must(err)

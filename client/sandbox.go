@@ -38,11 +38,14 @@ func (s SandboxAPI) SpecFile(ctx context.Context, name string) ([]byte, error) {
 type ResetResult struct {
 	ResetAt  time.Time `json:"reset_at"`
 	KeptApps bool      `json:"kept_apps"`
+	// Tenant is the tenant reset alone ("" when the whole sandbox was).
+	Tenant string `json:"tenant,omitempty"`
 }
 
 // resetRequest is the body of POST /_sandbox/reset.
 type resetRequest struct {
-	KeepApps bool `json:"keep_apps,omitempty"`
+	KeepApps bool   `json:"keep_apps,omitempty"`
+	Tenant   string `json:"tenant,omitempty"`
 }
 
 // Reset returns every surface to the fixture state: apps (unless
@@ -54,7 +57,16 @@ func (s SandboxAPI) Reset(ctx context.Context, keepApps bool) (ResetResult, erro
 	return out, err
 }
 
-// ClockState is the sandbox clock.
+// ResetTenant returns one tenant to its initial state: its data (its apps
+// too unless keepApps), its fault rules and its clock. With a tenant's
+// control token, tenant may be "" (its own) and naming another is refused.
+func (s SandboxAPI) ResetTenant(ctx context.Context, tenant string, keepApps bool) (ResetResult, error) {
+	var out ResetResult
+	err := s.c.control(ctx, http.MethodPost, "/_sandbox/reset", resetRequest{KeepApps: keepApps, Tenant: tenant}, http.StatusOK, &out)
+	return out, err
+}
+
+// ClockState is the sandbox clock, or a tenant's.
 type ClockState struct {
 	// Now is the virtual time every surface uses.
 	Now    time.Time `json:"now"`
@@ -63,6 +75,8 @@ type ClockState struct {
 	Offset Duration `json:"offset"`
 	// PendingTimers counts scheduled work waiting for its time.
 	PendingTimers int `json:"pending_timers"`
+	// Tenant is the tenant whose clock this is ("" for the sandbox clock).
+	Tenant string `json:"tenant,omitempty"`
 }
 
 // ClockUpdate changes the clock (POST /_sandbox/clock): Reset first
@@ -74,12 +88,24 @@ type ClockUpdate struct {
 	Set     *time.Time `json:"set,omitempty"`
 	Freeze  *bool      `json:"freeze,omitempty"`
 	Reset   bool       `json:"reset,omitzero"`
+	// Tenant changes that tenant's clock alone; without it the operator
+	// token moves the sandbox clock and every tenant's, and a control
+	// token its own tenant's.
+	Tenant string `json:"tenant,omitempty"`
 }
 
 // Clock reads the virtual clock.
 func (s SandboxAPI) Clock(ctx context.Context) (ClockState, error) {
 	var out ClockState
 	err := s.c.control(ctx, http.MethodGet, "/_sandbox/clock", nil, http.StatusOK, &out)
+	return out, err
+}
+
+// TenantClock reads one tenant's clock (GET /_sandbox/clock?tenant=).
+func (s SandboxAPI) TenantClock(ctx context.Context, tenant string) (ClockState, error) {
+	var out ClockState
+	err := s.c.do(ctx, call{method: http.MethodGet, path: "/_sandbox/clock", query: url.Values{"tenant": {tenant}},
+		bearer: s.c.operator, want: http.StatusOK, out: &out})
 	return out, err
 }
 

@@ -48,6 +48,11 @@ var operations = []struct {
 	{"sandbox.yaml", "listRequests", nil, RequestPage{}},
 	{"sandbox.yaml", "clearRequests", nil, nil},
 	{"sandbox.yaml", "streamSandbox", nil, nil},
+	{"sandbox.yaml", "createTenant", TenantCreate{Policy: &TenantPolicySpec{}, Users: []TenantUser{{}}}, TenantCreated{}},
+	{"sandbox.yaml", "listTenants", nil, Page[Tenant]{}},
+	{"sandbox.yaml", "getTenant", nil, Tenant{}},
+	{"sandbox.yaml", "deleteTenant", nil, nil},
+	{"sandbox.yaml", "rotateTenantToken", tenantTokenRequest{}, TenantToken{}},
 
 	{"platform.yaml", "createApp", AppCreate{}, AppWithSecret{}},
 	{"platform.yaml", "listApps", nil, Page[App]{}},

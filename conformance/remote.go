@@ -26,6 +26,17 @@ type RemoteSandbox struct {
 	// AdminToken is the tenant's admin token; "" takes it from the
 	// embedded fixtures (sandbox_admin_acme for acme).
 	AdminToken string
+	// ControlToken, when set, is the tenant's control token: the run
+	// drives the control plane with it instead of OperatorToken, inside
+	// that tenant alone.
+	ControlToken string
+	// FreshTenant makes the run create a tenant of its own with
+	// OperatorToken, a copy of the fixture tenant Config.Tenant (its
+	// policy, users and cases), run inside it with its tokens, and delete
+	// it at the end, also when the run is interrupted: another tenant's
+	// subscribers receive nothing from the run, its clock moves nobody
+	// else's, and no tenant is left behind.
+	FreshTenant bool
 }
 
 // sandbox is the run's sandbox as the runner drives it: over HTTP only,
@@ -46,6 +57,12 @@ type sandbox struct {
 	registered []string
 	// stop stops a sandbox the run started (nil for a RemoteSandbox).
 	stop func()
+	// drop deletes the run's own tenant (FreshTenant); nil once done or
+	// when the run has none.
+	drop func() error
+	// controlField is the Config field of the control-plane token, for
+	// errors ("" for Sandbox.OperatorToken).
+	controlField string
 }
 
 // connect checks that the sandbox answers and that the operator and admin
@@ -56,6 +73,9 @@ func connect(ctx context.Context, rs RemoteSandbox, tenant string) (*sandbox, er
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, &FieldError{Field: "Sandbox.URL", Reason: fmt.Sprintf("%q is not the sandbox's base URL, such as http://127.0.0.1:8080", rs.URL)}
 	}
+	if rs.FreshTenant {
+		return connectFresh(ctx, rs, tenant)
+	}
 	admin := rs.AdminToken
 	if admin == "" {
 		t, ok := fixtures.MustDefault().Tenant(tenant)
@@ -64,13 +84,64 @@ func connect(ctx context.Context, rs RemoteSandbox, tenant string) (*sandbox, er
 		}
 		admin = t.AdminToken
 	}
+	control := rs.OperatorToken
+	if rs.ControlToken != "" {
+		control = rs.ControlToken
+	}
 	s := &sandbox{url: rs.URL, tenant: tenant,
-		c: client.New(rs.URL, client.WithOperatorToken(rs.OperatorToken), client.WithToken(admin))}
+		c: client.New(rs.URL, client.WithOperatorToken(control), client.WithToken(admin))}
+	if rs.ControlToken != "" {
+		s.controlField = "Sandbox.ControlToken"
+	}
 	if err := s.check(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// connectFresh creates the run's own tenant as a copy of the fixture
+// tenant template and connects with its tokens.
+func connectFresh(ctx context.Context, rs RemoteSandbox, template string) (*sandbox, error) {
+	op := client.New(rs.URL, client.WithOperatorToken(rs.OperatorToken))
+	if _, err := op.Sandbox().Health(ctx); err != nil {
+		op.HTTPClient().CloseIdleConnections()
+		return nil, fmt.Errorf("sandbox at %s: %w", rs.URL, err)
+	}
+	created, err := op.Sandbox().CreateTenant(ctx, client.TenantCreate{Name: "conformance run", Template: template})
+	if err != nil {
+		op.HTTPClient().CloseIdleConnections()
+		var ce *client.Error
+		if errors.As(err, &ce) && (ce.Status == 401 || ce.Status == 403) {
+			return nil, &FieldError{Field: "Sandbox.OperatorToken", Reason: "does not open the sandbox's control plane: " + err.Error()}
+		}
+		return nil, fmt.Errorf("creating the run's tenant on %s: %w", rs.URL, err)
+	}
+	s := &sandbox{url: rs.URL, tenant: created.ID,
+		c: client.New(rs.URL, client.WithOperatorToken(created.ControlToken), client.WithToken(created.AdminToken))}
+	s.drop = func() error {
+		// The run's context may be cancelled (an interrupt): the tenant
+		// goes all the same.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		defer op.HTTPClient().CloseIdleConnections()
+		return op.Sandbox().DeleteTenant(ctx, created.ID)
+	}
+	if err := s.check(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// dropTenant deletes the run's own tenant, once; nil when it has none.
+func (s *sandbox) dropTenant() error {
+	drop := s.drop
+	s.drop = nil
+	if drop == nil {
+		return nil
+	}
+	return drop()
 }
 
 // check makes one call with each credential.
@@ -79,7 +150,11 @@ func (s *sandbox) check(ctx context.Context) error {
 		return fmt.Errorf("sandbox at %s: %w", s.url, err)
 	}
 	if _, err := s.c.Sandbox().Clock(ctx); err != nil {
-		return &FieldError{Field: "Sandbox.OperatorToken", Reason: "does not open the sandbox's control plane: " + err.Error()}
+		field := "Sandbox.OperatorToken"
+		if s.controlField != "" {
+			field = s.controlField
+		}
+		return &FieldError{Field: field, Reason: "does not open the sandbox's control plane: " + err.Error()}
 	}
 	if _, err := s.c.Webhooks().List(ctx, client.ListOptions{Limit: 1}); err != nil {
 		return &FieldError{Field: "Sandbox.AdminToken", Reason: fmt.Sprintf("does not open the webhooks API of tenant %s: %v", s.tenant, err)}
@@ -93,6 +168,7 @@ func (s *sandbox) check(ctx context.Context) error {
 // shutdown waits up to 5 s for a connection that was opened but never
 // used (one the client's pool dialled for a burst of parallel reads).
 func (s *sandbox) Close() {
+	_ = s.dropTenant()
 	s.c.HTTPClient().CloseIdleConnections()
 	if s.stop != nil {
 		s.stop()

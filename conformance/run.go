@@ -130,6 +130,16 @@ func (cfg *Config) validate() error {
 	if cfg.Sandbox != nil && cfg.Sandbox.URL == "" {
 		invalid("Sandbox.URL", "is required: the base URL of a running sandbox")
 	}
+	if rs := cfg.Sandbox; rs != nil && rs.FreshTenant {
+		switch {
+		case rs.ControlToken != "":
+			invalid("Sandbox.ControlToken", "runs inside an existing tenant; a fresh tenant is created with the operator token")
+		case rs.AdminToken != "":
+			invalid("Sandbox.AdminToken", "is of an existing tenant; a fresh tenant comes with its own")
+		case cfg.ClientID != "":
+			invalid("ClientID", "is an app of an existing tenant; a fresh tenant has none")
+		}
+	}
 	if cfg.ScenarioTimeout < 0 {
 		invalid("ScenarioTimeout", "is negative")
 	}
@@ -195,8 +205,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, &SetupError{err}
 	}
 	defer sb.Close()
-	// Runs the last but one: after the consumer stopped, before the
-	// sandbox closes.
+	// The run's own tenant goes after its apps, before the connections
+	// close.
+	defer func() {
+		if err := sb.dropTenant(); err != nil {
+			cfg.Logger.Warn("conformance: deleting the run's tenant", "tenant", sb.tenant, "err", err)
+		}
+	}()
+	// Runs after the consumer stopped, before the run's tenant goes and
+	// the sandbox closes.
 	defer func() {
 		if err := sb.deleteApps(); err != nil {
 			cfg.Logger.Warn("conformance: deleting the run's apps", "err", err)
@@ -210,7 +227,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, &SetupError{err}
 	}
 	ep, err := cfg.Consumer.Start(ctx, Env{Secret: cfg.Secret, BaseURL: sb.url, ClientID: app.ClientID,
-		ClientSecret: app.ClientSecret, Tenant: cfg.Tenant, StateDir: cfg.StateDir, Host: cfg.CallbackHost})
+		ClientSecret: app.ClientSecret, Tenant: sb.tenant, StateDir: cfg.StateDir, Host: cfg.CallbackHost})
 	if err != nil {
 		return nil, &SetupError{fmt.Errorf("start consumer: %w", err)}
 	}

@@ -13,8 +13,8 @@ import (
 	"github.com/knogin/argus-sandbox/emulator/graphql"
 	"github.com/knogin/argus-sandbox/emulator/oauth"
 	"github.com/knogin/argus-sandbox/emulator/platform"
+	"github.com/knogin/argus-sandbox/emulator/tenants"
 	"github.com/knogin/argus-sandbox/emulator/webhooks"
-	"github.com/knogin/argus-sandbox/fixtures"
 )
 
 // clientDirectory presents the platform's apps to the token service: only
@@ -111,8 +111,8 @@ type accessDecider struct{ p *platform.Service }
 
 var _ control.AccessDecider = accessDecider{}
 
-func (a accessDecider) DecideAccessRequest(ctx context.Context, id string, approve bool, reason string) (control.AccessDecision, error) {
-	ar, err := a.p.DecideAccessRequest(ctx, id, approve, reason)
+func (a accessDecider) DecideAccessRequest(ctx context.Context, tenant, id string, approve bool, reason string) (control.AccessDecision, error) {
+	ar, err := a.p.DecideTenantAccessRequest(ctx, tenant, id, approve, reason)
 	switch {
 	case errors.Is(err, platform.ErrNotFound):
 		return control.AccessDecision{}, fmt.Errorf("%w: %v", control.ErrNotFound, err)
@@ -199,7 +199,16 @@ func (c caseEvents) TriggerCaseN(ctx context.Context, tenant, topic string, over
 }
 
 func (c controlWebhooks) WaitIdle(ctx context.Context) error {
-	err := c.w.WaitIdle(ctx)
+	return shuttingDown(c.w.WaitIdle(ctx))
+}
+
+func (c controlWebhooks) WaitTenantIdle(ctx context.Context, tenant string) error {
+	return shuttingDown(c.w.WaitTenantIdle(ctx, tenant))
+}
+
+// shuttingDown tells the control plane that a wait ended because the
+// engine is shutting down.
+func shuttingDown(err error) error {
 	if errors.Is(err, webhooks.ErrClosed) {
 		return fmt.Errorf("%w: %w", control.ErrShuttingDown, err)
 	}
@@ -219,11 +228,11 @@ func (a auditTrail) RecordAudit(ctx context.Context, p *core.Principal, action, 
 	}
 }
 
-// tenantLocale gives the router each fixture tenant's locale, the language
-// of its callers' display text when Accept-Language names none supported.
-func tenantLocale(fx *fixtures.Set) func(tenant string) string {
+// tenantLocale gives the router each tenant's locale, the language of its
+// callers' display text when Accept-Language names none supported.
+func tenantLocale(reg *tenants.Registry) func(tenant string) string {
 	return func(tenant string) string {
-		if t, ok := fx.Tenant(tenant); ok {
+		if t, ok := reg.Tenant(tenant); ok {
 			return t.Locale
 		}
 		return ""

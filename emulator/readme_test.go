@@ -391,3 +391,38 @@ func TestREADMEContractExamples(t *testing.T) {
 		runREADME(t, e, "### Webhooks", map[string]string{"RFC 3339 time, at most 14 days ago": since})
 	})
 }
+
+// TestREADMEHostingManyPartners runs the shared-sandbox walkthrough: the
+// tokens of the tenant it creates fill <admin-token> and <control-token>.
+func TestREADMEHostingManyPartners(t *testing.T) {
+	vars := map[string]string{"operator-token": "operator"}
+	e := newSandbox(t)
+	answers := runREADMESteps(t, e, "## Hosting one sandbox for many partners", vars, func(a readmeAnswer) {
+		var out map[string]any
+		_ = json.Unmarshal(a.body, &out)
+		if tok, ok := out["admin_token"].(string); ok {
+			vars["admin-token"], vars["control-token"] = tok, out["control_token"].(string)
+		}
+	})
+	if n := len(answers); n != 12 {
+		t.Fatalf("%d steps ran, want 12", n)
+	}
+	if got := answers[len(answers)-1].status; got != http.StatusNoContent {
+		t.Errorf("the tenant's deletion answered %d", got)
+	}
+	var clock struct {
+		Tenant string `json:"tenant"`
+		Offset string `json:"offset"`
+	}
+	if err := json.Unmarshal(answers[3].body, &clock); err != nil || clock.Tenant != "partner-a" || !strings.HasPrefix(clock.Offset, "2h") {
+		t.Errorf("the control token's clock advance answered %s", answers[3].body)
+	}
+	resp, err := http.Get(e.url + "/_sandbox/tenants/partner-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("the deleted tenant answers %d, want 404", resp.StatusCode)
+	}
+}

@@ -29,6 +29,7 @@ import (
 	"github.com/knogin/argus-sandbox/emulator/journal"
 	"github.com/knogin/argus-sandbox/emulator/oauth"
 	"github.com/knogin/argus-sandbox/emulator/platform"
+	"github.com/knogin/argus-sandbox/emulator/tenants"
 	"github.com/knogin/argus-sandbox/emulator/webhooks"
 	"github.com/knogin/argus-sandbox/fixtures"
 	"github.com/knogin/argus-sandbox/internal/schemaissue"
@@ -96,7 +97,9 @@ type Config struct {
 // (/_sandbox/...) is how the conformance runner, sandboxtest and the
 // commands drive it (package client).
 type Sandbox struct {
-	clock    *core.VirtualClock
+	clock *core.VirtualClock
+	// clocks are the tenants' clocks over clock.
+	clocks   *core.Clocks
 	ids      *core.IDs
 	platform *platform.Service
 	oauth    *oauth.Service
@@ -107,6 +110,9 @@ type Sandbox struct {
 	// idem replays the answers of keyed writes (Idempotency-Key).
 	idem    *idempotency.Layer
 	journal *journal.Journal
+	// tenants is the tenant registry: the fixture tenants and those
+	// created at run time.
+	tenants *tenants.Registry
 	// keys are the token signing keys, shared by the token service, the
 	// control plane and key fault rules.
 	keys *oauth.Keyring
@@ -202,34 +208,42 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	if err != nil {
 		return fail(err)
 	}
+	sb.tenants, err = tenants.New(context.Background(), tenants.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx})
+	if err != nil {
+		return fail(err)
+	}
+	sb.clocks = core.NewClocks(sb.clock, func(tenant string) bool { _, ok := sb.tenants.Tenant(tenant); return ok })
+	sb.closer = append(sb.closer, sb.clocks.Close)
 	sb.journal = journal.New(journal.Config{Clock: sb.clock, ClientTenant: sb.clientTenant})
 	sb.faults, err = faults.New(faults.Config{Clock: sb.clock, IDs: sb.ids, Logger: log.With("surface", "faults"),
-		Seed: seed, Rules: cfg.FaultRules, Keys: sb.keys, OnFire: streamFault(sb.journal)})
+		Seed: seed, Rules: cfg.FaultRules, Keys: sb.keys, OnFire: streamFault(sb.journal),
+		ClientTenant: sb.clientTenant})
 	if err != nil {
 		return fail(err)
 	}
 	sb.webhooks, err = webhooks.New(webhooks.Config{
-		Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Logger: log.With("surface", "webhooks"),
+		Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Tenants: sb.tenants, Logger: log.With("surface", "webhooks"),
 		AllowLocalTargets: !cfg.BlockLocalWebhookTargets, Schedule: cfg.WebhookSchedule, AttemptTimeout: cfg.WebhookAttemptTimeout,
 		Faults: deliveryFaults(sb.faults), Audit: auditTrail{sb}, Observer: webhookStream{sb.journal},
+		TenantClock: sb.clocks.Func(),
 	})
 	if err != nil {
 		return fail(err)
 	}
 	sb.closer = append(sb.closer, func() { _ = sb.webhooks.Close() })
-	sb.platform, err = platform.New(platform.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx,
+	sb.platform, err = platform.New(platform.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Tenants: sb.tenants, TenantClock: sb.clocks.Func(),
 		Logger: log.With("surface", "platform"), Events: sb.webhooks, Issuer: cfg.Issuer})
 	if err != nil {
 		return fail(err)
 	}
-	sb.oauth, err = oauth.New(oauth.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Logger: log.With("surface", "oauth"),
+	sb.oauth, err = oauth.New(oauth.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Tenants: sb.tenants, TenantClock: sb.clocks.Func(), Logger: log.With("surface", "oauth"),
 		Clients: clientDirectory{sb.platform}, Issuer: cfg.Issuer, Keys: sb.keys, Faults: tokenFaults{sb.faults},
 		RequirePKCE: cfg.RequirePKCE})
 	if err != nil {
 		return fail(err)
 	}
 	sb.platform.SetTokenMinter(tokenMinter{sb.oauth})
-	sb.graphql, err = graphql.New(graphql.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Logger: log.With("surface", "graphql"),
+	sb.graphql, err = graphql.New(graphql.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Tenants: sb.tenants, Logger: log.With("surface", "graphql"),
 		Specs: cfg.Specs, Events: sb.webhooks, Capabilities: sb.platform, Audit: auditLog{sb.platform},
 		AccessTokens: sb.oauth.Verifier(oauth.ResourceGraphQL)})
 	if err != nil {
@@ -249,7 +263,8 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	}
 	sb.control, err = control.New(control.Config{Clock: sb.clock, Fixtures: fx, Logger: log.With("surface", "control"),
 		Specs: cfg.Specs, Resetter: control.ResetFunc(sb.reset), Events: controlEvents{sb.webhooks}, Cases: caseEvents{sb.webhooks, sb.graphql}, Keys: sb.keys,
-		Access: accessDecider{sb.platform}, Faults: sb.faults, Webhooks: controlWebhooks{sb.webhooks}, Journal: sb.journal, OperatorToken: cfg.OperatorToken, Loopback: cfg.Loopback})
+		Access: accessDecider{sb.platform}, Faults: sb.faults, Webhooks: controlWebhooks{sb.webhooks}, Journal: sb.journal, OperatorToken: cfg.OperatorToken, Loopback: cfg.Loopback,
+		Tenants: sb.tenants, TenantData: tenantData{sb}, Clocks: sb.clocks})
 	if err != nil {
 		return err
 	}
@@ -262,7 +277,7 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	sb.router, err = core.NewRouter(core.RouterConfig{
 		APIs: []core.API{platformAPI, sb.oauth.API(docs["oauth"]), webhooksAPI, graphqlAPI, sb.control.API(docs["sandbox"])},
 		Security: map[string]core.Authenticator{
-			"adminToken":    sb.platform.AdminAuthenticator(),
+			"adminToken":    sb.tenants.AdminAuthenticator(),
 			"operatorToken": sb.control.Authenticator(),
 		},
 		MaxBodyBytes: cfg.MaxBodyBytes,
@@ -276,7 +291,7 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 		CheckResponse: cfg.CheckResponse,
 		AllowHost:     hosts.check(),
 		Observe:       sb.journal.Record,
-		TenantLocale:  tenantLocale(fx),
+		TenantLocale:  tenantLocale(sb.tenants),
 	})
 	if err != nil {
 		return err
@@ -313,9 +328,22 @@ func mountConsole(api http.Handler, fx *fixtures.Set, cfg Config, allowHost func
 
 // reset returns every surface to the fixture state (the control plane
 // then resets fault rules and the clock).
-func (sb *Sandbox) reset(_ context.Context, keepApps bool) error {
+func (sb *Sandbox) reset(ctx context.Context, keepApps bool) error {
 	sb.webhooks.Reset()
 	sb.graphql.Reset()
+	// Tenants created at run time stay; those made from a template get
+	// its cases back.
+	all, err := sb.tenants.List(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range all {
+		if t.Template != "" {
+			if err := sb.graphql.ResetTenant(ctx, t.ID, t.Template); err != nil {
+				return err
+			}
+		}
+	}
 	sb.idem.Reset()
 	sb.platform.Reset(keepApps)
 	if !keepApps {

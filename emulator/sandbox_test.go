@@ -17,14 +17,19 @@ type sandboxEnv struct {
 // response against the specs.
 func newSandbox(t *testing.T) *sandboxEnv {
 	t.Helper()
+	return newSandboxConfig(t, emulator.Config{Loopback: true})
+}
+
+// newSandboxConfig is newSandbox with cfg (its Issuer and CheckResponse
+// are set here).
+func newSandboxConfig(t *testing.T, cfg emulator.Config) *sandboxEnv {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
-	sb, err := emulator.New(emulator.Config{
-		Issuer:   "http://" + srv.Listener.Addr().String(),
-		Loopback: true,
-		CheckResponse: func(r *http.Request, op string, err error) {
-			t.Errorf("response of %s does not match the spec: %v", op, err)
-		},
-	})
+	cfg.Issuer = "http://" + srv.Listener.Addr().String()
+	cfg.CheckResponse = func(r *http.Request, op string, err error) {
+		t.Errorf("response of %s does not match the spec: %v", op, err)
+	}
+	sb, err := emulator.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

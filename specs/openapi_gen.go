@@ -11,7 +11,7 @@ var compiledDocs = map[string]compiledDoc{
 	"oauth.yaml":    {digest: "1417c42ece30e2a20ea088a5047d481d659a0fd87c15c666e72b604ce90b05ee", build: oauthDoc},
 	"webhooks.yaml": {digest: "11f55f3600be43075ddd6dc884baf5ac005373d00651486faf0f62b9f2f6cde9", build: webhooksDoc},
 	"graphql.yaml":  {digest: "b9314b358bc58b21c430ad86abae2a4d6ab4cdfa116fb645ce8e5d41416575a2", build: graphqlDoc},
-	"sandbox.yaml":  {digest: "974f3e466a30ee11e589cac8a0d41cbc0a4b21192eab66ef8bb0f080dbc4e48d", build: sandboxDoc},
+	"sandbox.yaml":  {digest: "851111bfb84e890a68906efbe0b9a6dc2932f38ac822362f68d9f5293dc2fa43", build: sandboxDoc},
 }
 
 // platformDoc builds platform.yaml.
@@ -6903,6 +6903,12 @@ func sandboxDoc() *openapi3.T {
 									Description: "Scheduled work waiting for its time (retries, expiries).",
 								},
 							},
+							"tenant": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Description: "The tenant whose clock this is; absent for the sandbox clock.",
+								},
+							},
 						},
 					},
 				},
@@ -6937,6 +6943,14 @@ func sandboxDoc() *openapi3.T {
 									Format:      "date-time",
 									Description: "Move to this time, forwards or backwards; it must lie from 1970-01-01T00:00:00Z up to (not including) 2200-01-01T00:00:00Z, otherwise it is refused naming /set.",
 									Example:     "2030-01-01T00:00:00Z",
+								},
+							},
+							"tenant": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Description: "Change only this tenant's clock. A control token always changes its own tenant's clock; the operator token without `tenant` changes the sandbox clock and every tenant's.",
+									MinLength:   1,
+									MaxLength:   new(uint64(64)),
 								},
 							},
 						},
@@ -8014,6 +8028,14 @@ func sandboxDoc() *openapi3.T {
 									Description: "Keep registered apps and their credentials.",
 								},
 							},
+							"tenant": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Description: "Reset only this tenant (its data, fault rules and clock). A control token always resets its own tenant alone.",
+									MinLength:   1,
+									MaxLength:   new(uint64(64)),
+								},
+							},
 						},
 						AdditionalProperties: openapi3.BoolSchema{
 							Has: new(false),
@@ -8034,6 +8056,12 @@ func sandboxDoc() *openapi3.T {
 								Value: &openapi3.Schema{
 									Type:   &openapi3.Types{"string"},
 									Format: "date-time",
+								},
+							},
+							"tenant": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Description: "The tenant reset alone; absent when the whole sandbox was.",
 								},
 							},
 						},
@@ -8143,6 +8171,282 @@ func sandboxDoc() *openapi3.T {
 						},
 					},
 				},
+				"Tenant": &openapi3.SchemaRef{
+					Value: &openapi3.Schema{
+						Type:     &openapi3.Types{"object"},
+						Required: []string{"id", "name", "policy", "users", "self_review", "fixture", "has_control_token", "created_at"},
+						Properties: openapi3.Schemas{
+							"created_at": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:   &openapi3.Types{"string"},
+									Format: "date-time",
+								},
+							},
+							"fixture": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"boolean"},
+									Description: "Seeded from the fixtures at start.",
+								},
+							},
+							"has_control_token": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"boolean"},
+									Description: "Whether a control token was issued (fixture tenants have none until one is rotated in).",
+								},
+							},
+							"id": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:    &openapi3.Types{"string"},
+									Example: "partner-a",
+								},
+							},
+							"name": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type: &openapi3.Types{"string"},
+								},
+							},
+							"policy": &openapi3.SchemaRef{
+								Ref: "#/components/schemas/TenantPolicyIn",
+							},
+							"self_review": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type: &openapi3.Types{"boolean"},
+								},
+							},
+							"template": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Description: "The fixture tenant it was created as a copy of; absent otherwise.",
+								},
+							},
+							"users": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type: &openapi3.Types{"array"},
+									Items: &openapi3.SchemaRef{
+										Ref: "#/components/schemas/TenantUser",
+									},
+								},
+							},
+						},
+					},
+				},
+				"TenantCreate": &openapi3.SchemaRef{
+					Value: &openapi3.Schema{
+						Type:     &openapi3.Types{"object"},
+						Required: []string{"name"},
+						Properties: openapi3.Schemas{
+							"id": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Description: "A slug; drawn when omitted.",
+									Pattern:     "^[a-z][a-z0-9-]{1,38}[a-z0-9]$",
+								},
+							},
+							"name": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:      &openapi3.Types{"string"},
+									MinLength: 1,
+									MaxLength: new(uint64(200)),
+								},
+							},
+							"policy": &openapi3.SchemaRef{
+								Ref: "#/components/schemas/TenantPolicyIn",
+							},
+							"self_review": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"boolean"},
+									Description: "Lets the tenant's control token decide its own access requests.",
+								},
+							},
+							"template": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Description: "A fixture tenant the new one starts as a copy of: its policy, users and seeded cases (same ids); a reset returns to them. `policy` and `users` given here take precedence.",
+									MinLength:   1,
+									MaxLength:   new(uint64(64)),
+								},
+							},
+							"users": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:     &openapi3.Types{"array"},
+									MaxItems: new(uint64(100)),
+									Items: &openapi3.SchemaRef{
+										Ref: "#/components/schemas/TenantUser",
+									},
+								},
+							},
+						},
+						AdditionalProperties: openapi3.BoolSchema{
+							Has: new(false),
+						},
+					},
+				},
+				"TenantCreated": &openapi3.SchemaRef{
+					Value: &openapi3.Schema{
+						AllOf: openapi3.SchemaRefs{&openapi3.SchemaRef{
+							Ref: "#/components/schemas/Tenant",
+						}, &openapi3.SchemaRef{
+							Value: &openapi3.Schema{
+								Type:     &openapi3.Types{"object"},
+								Required: []string{"admin_token", "control_token"},
+								Properties: openapi3.Schemas{
+									"admin_token": &openapi3.SchemaRef{
+										Value: &openapi3.Schema{
+											Type:        &openapi3.Types{"string"},
+											Description: "The tenant administrator's bearer (adminToken scheme); shown this once.",
+										},
+									},
+									"control_token": &openapi3.SchemaRef{
+										Value: &openapi3.Schema{
+											Type:        &openapi3.Types{"string"},
+											Description: "The bearer of this control plane for the tenant alone; shown this once.",
+										},
+									},
+								},
+							},
+						}},
+					},
+				},
+				"TenantPolicyIn": &openapi3.SchemaRef{
+					Value: &openapi3.Schema{
+						Type:        &openapi3.Types{"object"},
+						Description: "What the tenant approves without review (the fixture schema).",
+						Required:    []string{"approved_scopes", "grant_types", "redirect_uri_patterns"},
+						Properties: openapi3.Schemas{
+							"approved_scopes": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:     &openapi3.Types{"array"},
+									MaxItems: new(uint64(100)),
+									Items: &openapi3.SchemaRef{
+										Value: &openapi3.Schema{
+											Type:      &openapi3.Types{"string"},
+											MinLength: 1,
+										},
+									},
+								},
+							},
+							"grant_types": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:     &openapi3.Types{"array"},
+									MaxItems: new(uint64(10)),
+									Items: &openapi3.SchemaRef{
+										Value: &openapi3.Schema{
+											Type: &openapi3.Types{"string"},
+											Enum: []any{"client_credentials", "authorization_code", "refresh_token"},
+										},
+									},
+								},
+							},
+							"public_clients": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type: &openapi3.Types{"boolean"},
+								},
+							},
+							"redirect_uri_patterns": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:     &openapi3.Types{"array"},
+									MaxItems: new(uint64(50)),
+									Items: &openapi3.SchemaRef{
+										Value: &openapi3.Schema{
+											Type:      &openapi3.Types{"string"},
+											MinLength: 1,
+											MaxLength: new(uint64(2048)),
+										},
+									},
+								},
+							},
+						},
+						AdditionalProperties: openapi3.BoolSchema{
+							Has: new(false),
+						},
+					},
+				},
+				"TenantToken": &openapi3.SchemaRef{
+					Value: &openapi3.Schema{
+						Type:     &openapi3.Types{"object"},
+						Required: []string{"tenant", "kind", "token"},
+						Properties: openapi3.Schemas{
+							"kind": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type: &openapi3.Types{"string"},
+									Enum: []any{"admin", "control"},
+								},
+							},
+							"tenant": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type: &openapi3.Types{"string"},
+								},
+							},
+							"token": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"string"},
+									Description: "The new token; shown this once.",
+								},
+							},
+						},
+					},
+				},
+				"TenantTokenRequest": &openapi3.SchemaRef{
+					Value: &openapi3.Schema{
+						Type:     &openapi3.Types{"object"},
+						Required: []string{"kind"},
+						Properties: openapi3.Schemas{
+							"kind": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type: &openapi3.Types{"string"},
+									Enum: []any{"admin", "control"},
+								},
+							},
+						},
+						AdditionalProperties: openapi3.BoolSchema{
+							Has: new(false),
+						},
+					},
+				},
+				"TenantUser": &openapi3.SchemaRef{
+					Value: &openapi3.Schema{
+						Type:     &openapi3.Types{"object"},
+						Required: []string{"id", "email", "name"},
+						Properties: openapi3.Schemas{
+							"email": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:      &openapi3.Types{"string"},
+									MinLength: 3,
+									MaxLength: new(uint64(320)),
+								},
+							},
+							"id": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:      &openapi3.Types{"string"},
+									MinLength: 1,
+									MaxLength: new(uint64(100)),
+								},
+							},
+							"locale": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:      &openapi3.Types{"string"},
+									MaxLength: new(uint64(35)),
+								},
+							},
+							"name": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:      &openapi3.Types{"string"},
+									MinLength: 1,
+									MaxLength: new(uint64(200)),
+								},
+							},
+							"role": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:      &openapi3.Types{"string"},
+									MaxLength: new(uint64(100)),
+								},
+							},
+						},
+						AdditionalProperties: openapi3.BoolSchema{
+							Has: new(false),
+						},
+					},
+				},
 				"WebhooksIdle": &openapi3.SchemaRef{
 					Value: &openapi3.Schema{
 						Type:     &openapi3.Types{"object"},
@@ -8192,6 +8496,18 @@ func sandboxDoc() *openapi3.T {
 				"Conflict": &openapi3.ResponseRef{
 					Value: &openapi3.Response{
 						Description: new("The request conflicts with the current state (`conflict`)."),
+						Content: openapi3.Content{
+							"application/problem+json": &openapi3.MediaType{
+								Schema: &openapi3.SchemaRef{
+									Ref: "#/components/schemas/Problem",
+								},
+							},
+						},
+					},
+				},
+				"Forbidden": &openapi3.ResponseRef{
+					Value: &openapi3.Response{
+						Description: new("A tenant's control token asked for another tenant, or for an operation only the operator token may perform (`forbidden`)."),
 						Content: openapi3.Content{
 							"application/problem+json": &openapi3.MediaType{
 								Schema: &openapi3.SchemaRef{
@@ -8407,6 +8723,9 @@ func sandboxDoc() *openapi3.T {
 						"401": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Unauthorized",
 						},
+						"403": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Forbidden",
+						},
 						"404": &openapi3.ResponseRef{
 							Ref: "#/components/responses/NotFound",
 						},
@@ -8435,8 +8754,22 @@ func sandboxDoc() *openapi3.T {
 				Get: &openapi3.Operation{
 					Tags:        []string{"State"},
 					Summary:     "Read the virtual clock",
-					Description: "Reports the sandbox clock: the current virtual time, whether it is frozen, its offset from real time and how much scheduled work (retries, expiries) waits for its time.",
+					Description: "Reports the sandbox clock: the current virtual time, whether it is frozen, its offset from\nreal time and how much scheduled work (retries, expiries) waits for its time. Every tenant\nhas a clock of its own: a tenant's control token reads its tenant's; the operator token\nreads the sandbox clock, or a tenant's with `tenant`.\n",
 					OperationID: "getClock",
+					Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+						Value: &openapi3.Parameter{
+							Name:        "tenant",
+							In:          "query",
+							Description: "The tenant whose clock to read (the operator token's choice; a control token may name only its own).",
+							Schema: &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:      &openapi3.Types{"string"},
+									MinLength: 1,
+									MaxLength: new(uint64(64)),
+								},
+							},
+						},
+					}},
 					Responses: newResponses(map[string]any{}, map[string]*openapi3.ResponseRef{
 						"200": &openapi3.ResponseRef{
 							Value: &openapi3.Response{
@@ -8450,8 +8783,17 @@ func sandboxDoc() *openapi3.T {
 								},
 							},
 						},
+						"400": &openapi3.ResponseRef{
+							Ref: "#/components/responses/BadRequest",
+						},
 						"401": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Unauthorized",
+						},
+						"403": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Forbidden",
+						},
+						"404": &openapi3.ResponseRef{
+							Ref: "#/components/responses/NotFound",
 						},
 						"405": &openapi3.ResponseRef{
 							Ref: "#/components/responses/MethodNotAllowed",
@@ -8515,6 +8857,12 @@ func sandboxDoc() *openapi3.T {
 						},
 						"401": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Unauthorized",
+						},
+						"403": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Forbidden",
+						},
+						"404": &openapi3.ResponseRef{
+							Ref: "#/components/responses/NotFound",
 						},
 						"405": &openapi3.ResponseRef{
 							Ref: "#/components/responses/MethodNotAllowed",
@@ -8601,6 +8949,9 @@ func sandboxDoc() *openapi3.T {
 						"401": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Unauthorized",
 						},
+						"403": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Forbidden",
+						},
 						"404": &openapi3.ResponseRef{
 							Value: &openapi3.Response{
 								Description: new("`data.case.id` names no case of the tenant (`not_found`, naming it)."),
@@ -8673,6 +9024,9 @@ func sandboxDoc() *openapi3.T {
 						"401": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Unauthorized",
 						},
+						"403": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Forbidden",
+						},
 						"405": &openapi3.ResponseRef{
 							Ref: "#/components/responses/MethodNotAllowed",
 						},
@@ -8714,6 +9068,9 @@ func sandboxDoc() *openapi3.T {
 						},
 						"401": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Unauthorized",
+						},
+						"403": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Forbidden",
 						},
 						"405": &openapi3.ResponseRef{
 							Ref: "#/components/responses/MethodNotAllowed",
@@ -8773,6 +9130,9 @@ func sandboxDoc() *openapi3.T {
 						},
 						"401": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Unauthorized",
+						},
+						"403": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Forbidden",
 						},
 						"405": &openapi3.ResponseRef{
 							Ref: "#/components/responses/MethodNotAllowed",
@@ -8856,6 +9216,9 @@ func sandboxDoc() *openapi3.T {
 						"401": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Unauthorized",
 						},
+						"403": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Forbidden",
+						},
 						"405": &openapi3.ResponseRef{
 							Ref: "#/components/responses/MethodNotAllowed",
 						},
@@ -8882,6 +9245,9 @@ func sandboxDoc() *openapi3.T {
 						},
 						"401": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Unauthorized",
+						},
+						"403": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Forbidden",
 						},
 						"404": &openapi3.ResponseRef{
 							Ref: "#/components/responses/NotFound",
@@ -8917,6 +9283,9 @@ func sandboxDoc() *openapi3.T {
 						},
 						"401": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Unauthorized",
+						},
+						"403": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Forbidden",
 						},
 						"404": &openapi3.ResponseRef{
 							Ref: "#/components/responses/NotFound",
@@ -8984,6 +9353,9 @@ func sandboxDoc() *openapi3.T {
 						"401": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Unauthorized",
 						},
+						"403": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Forbidden",
+						},
 						"405": &openapi3.ResponseRef{
 							Ref: "#/components/responses/MethodNotAllowed",
 						},
@@ -9032,6 +9404,9 @@ func sandboxDoc() *openapi3.T {
 						},
 						"401": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Unauthorized",
+						},
+						"403": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Forbidden",
 						},
 						"405": &openapi3.ResponseRef{
 							Ref: "#/components/responses/MethodNotAllowed",
@@ -9167,6 +9542,9 @@ func sandboxDoc() *openapi3.T {
 						"401": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Unauthorized",
 						},
+						"403": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Forbidden",
+						},
 						"405": &openapi3.ResponseRef{
 							Ref: "#/components/responses/MethodNotAllowed",
 						},
@@ -9217,6 +9595,12 @@ func sandboxDoc() *openapi3.T {
 						},
 						"401": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Unauthorized",
+						},
+						"403": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Forbidden",
+						},
+						"404": &openapi3.ResponseRef{
+							Ref: "#/components/responses/NotFound",
 						},
 						"405": &openapi3.ResponseRef{
 							Ref: "#/components/responses/MethodNotAllowed",
@@ -9327,6 +9711,9 @@ func sandboxDoc() *openapi3.T {
 						"401": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Unauthorized",
 						},
+						"403": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Forbidden",
+						},
 						"405": &openapi3.ResponseRef{
 							Ref: "#/components/responses/MethodNotAllowed",
 						},
@@ -9338,6 +9725,323 @@ func sandboxDoc() *openapi3.T {
 						},
 					}),
 				},
+			},
+			"/_sandbox/tenants": &openapi3.PathItem{
+				Get: &openapi3.Operation{
+					Tags:        []string{"Tenants"},
+					Summary:     "List the tenants",
+					Description: "Lists every tenant, the fixture tenants included, oldest first, a page at a time: pass `next_cursor` back as `cursor` until it is null.",
+					OperationID: "listTenants",
+					Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+						Value: &openapi3.Parameter{
+							Name:        "limit",
+							In:          "query",
+							Description: "Page size.",
+							Schema: &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:    &openapi3.Types{"integer"},
+									Default: float64(20),
+									Min:     new(float64(1)),
+									Max:     new(float64(100)),
+								},
+							},
+						},
+					}, &openapi3.ParameterRef{
+						Value: &openapi3.Parameter{
+							Name:        "cursor",
+							In:          "query",
+							Description: "The `next_cursor` of the previous page.",
+							Schema: &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:      &openapi3.Types{"string"},
+									MaxLength: new(uint64(64)),
+								},
+							},
+						},
+					}},
+					Responses: newResponses(map[string]any{}, map[string]*openapi3.ResponseRef{
+						"200": &openapi3.ResponseRef{
+							Value: &openapi3.Response{
+								Description: new("A page of tenants."),
+								Content: openapi3.Content{
+									"application/json": &openapi3.MediaType{
+										Schema: &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Type:     &openapi3.Types{"object"},
+												Required: []string{"data", "next_cursor"},
+												Properties: openapi3.Schemas{
+													"data": &openapi3.SchemaRef{
+														Value: &openapi3.Schema{
+															Type: &openapi3.Types{"array"},
+															Items: &openapi3.SchemaRef{
+																Ref: "#/components/schemas/Tenant",
+															},
+														},
+													},
+													"next_cursor": &openapi3.SchemaRef{
+														Value: &openapi3.Schema{
+															Type:        &openapi3.Types{"string"},
+															Description: "Pass as `cursor` to get the next page; null on the last page.",
+															Nullable:    true,
+														},
+													},
+												},
+											},
+										},
+									},
+								},
+							},
+						},
+						"400": &openapi3.ResponseRef{
+							Ref: "#/components/responses/BadRequest",
+						},
+						"401": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Unauthorized",
+						},
+						"403": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Forbidden",
+						},
+						"405": &openapi3.ResponseRef{
+							Ref: "#/components/responses/MethodNotAllowed",
+						},
+						"500": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Internal",
+						},
+						"501": &openapi3.ResponseRef{
+							Ref: "#/components/responses/NotAvailable",
+						},
+					}),
+				},
+				Post: &openapi3.Operation{
+					Tags:        []string{"Tenants"},
+					Summary:     "Create a tenant",
+					Description: "Creates a tenant for one partner of a shared sandbox (operator token only). `id` is a slug\n(drawn when omitted); without `policy` the tenant gets the open policy: every published\nscope, every grant type, public clients, loopback redirects and `https://*.<id>.example/*`.\nThe answer carries the tenant's `admin_token` (the platform APIs' `adminToken`) and\n`control_token` (this control plane, for that tenant alone): they are shown this once and\nkept only as SHA-256 digests.\n",
+					OperationID: "createTenant",
+					RequestBody: &openapi3.RequestBodyRef{
+						Value: &openapi3.RequestBody{
+							Required: true,
+							Content: openapi3.Content{
+								"application/json": &openapi3.MediaType{
+									Schema: &openapi3.SchemaRef{
+										Ref: "#/components/schemas/TenantCreate",
+									},
+									Example: map[string]any{
+										"id":   "partner-a",
+										"name": "Partner A",
+									},
+								},
+							},
+						},
+					},
+					Responses: newResponses(map[string]any{}, map[string]*openapi3.ResponseRef{
+						"201": &openapi3.ResponseRef{
+							Value: &openapi3.Response{
+								Description: new("The tenant, with its two tokens."),
+								Content: openapi3.Content{
+									"application/json": &openapi3.MediaType{
+										Schema: &openapi3.SchemaRef{
+											Ref: "#/components/schemas/TenantCreated",
+										},
+									},
+								},
+							},
+						},
+						"400": &openapi3.ResponseRef{
+							Ref: "#/components/responses/BadRequest",
+						},
+						"401": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Unauthorized",
+						},
+						"403": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Forbidden",
+						},
+						"405": &openapi3.ResponseRef{
+							Ref: "#/components/responses/MethodNotAllowed",
+						},
+						"409": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Conflict",
+						},
+						"413": &openapi3.ResponseRef{
+							Ref: "#/components/responses/TooLarge",
+						},
+						"415": &openapi3.ResponseRef{
+							Ref: "#/components/responses/UnsupportedMediaType",
+						},
+						"500": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Internal",
+						},
+						"501": &openapi3.ResponseRef{
+							Ref: "#/components/responses/NotAvailable",
+						},
+					}),
+				},
+			},
+			"/_sandbox/tenants/{tenant_id}": &openapi3.PathItem{
+				Delete: &openapi3.Operation{
+					Tags:        []string{"Tenants"},
+					Summary:     "Delete a tenant and everything of it",
+					Description: "Removes the tenant (operator token only) with everything it holds: apps (their tokens stop\nverifying at once), grants, webhooks and their queued deliveries, cases, audit trail,\naccess requests, its fault rules and its clock. Its admin and control tokens answer 401\nfrom then on.\n",
+					OperationID: "deleteTenant",
+					Responses: newResponses(map[string]any{}, map[string]*openapi3.ResponseRef{
+						"204": &openapi3.ResponseRef{
+							Value: &openapi3.Response{
+								Description: new("The tenant is gone."),
+							},
+						},
+						"401": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Unauthorized",
+						},
+						"403": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Forbidden",
+						},
+						"404": &openapi3.ResponseRef{
+							Ref: "#/components/responses/NotFound",
+						},
+						"405": &openapi3.ResponseRef{
+							Ref: "#/components/responses/MethodNotAllowed",
+						},
+						"500": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Internal",
+						},
+						"501": &openapi3.ResponseRef{
+							Ref: "#/components/responses/NotAvailable",
+						},
+					}),
+				},
+				Get: &openapi3.Operation{
+					Tags:        []string{"Tenants"},
+					Summary:     "Read one tenant",
+					Description: "Returns one tenant (never its tokens). A tenant's control token reads its own tenant only.",
+					OperationID: "getTenant",
+					Responses: newResponses(map[string]any{}, map[string]*openapi3.ResponseRef{
+						"200": &openapi3.ResponseRef{
+							Value: &openapi3.Response{
+								Description: new("The tenant."),
+								Content: openapi3.Content{
+									"application/json": &openapi3.MediaType{
+										Schema: &openapi3.SchemaRef{
+											Ref: "#/components/schemas/Tenant",
+										},
+									},
+								},
+							},
+						},
+						"401": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Unauthorized",
+						},
+						"403": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Forbidden",
+						},
+						"404": &openapi3.ResponseRef{
+							Ref: "#/components/responses/NotFound",
+						},
+						"405": &openapi3.ResponseRef{
+							Ref: "#/components/responses/MethodNotAllowed",
+						},
+						"500": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Internal",
+						},
+						"501": &openapi3.ResponseRef{
+							Ref: "#/components/responses/NotAvailable",
+						},
+					}),
+				},
+				Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+					Value: &openapi3.Parameter{
+						Name:        "tenant_id",
+						In:          "path",
+						Description: "The tenant's id.",
+						Required:    true,
+						Schema: &openapi3.SchemaRef{
+							Value: &openapi3.Schema{
+								Type:      &openapi3.Types{"string"},
+								MinLength: 1,
+								MaxLength: new(uint64(64)),
+							},
+						},
+						Example: "partner-a",
+					},
+				}},
+			},
+			"/_sandbox/tenants/{tenant_id}/tokens": &openapi3.PathItem{
+				Post: &openapi3.Operation{
+					Tags:        []string{"Tenants"},
+					Summary:     "Replace a tenant's admin or control token",
+					Description: "Issues a new admin or control token for the tenant (operator token only), shown this once; the old one answers 401 at once.",
+					OperationID: "rotateTenantToken",
+					RequestBody: &openapi3.RequestBodyRef{
+						Value: &openapi3.RequestBody{
+							Required: true,
+							Content: openapi3.Content{
+								"application/json": &openapi3.MediaType{
+									Schema: &openapi3.SchemaRef{
+										Ref: "#/components/schemas/TenantTokenRequest",
+									},
+									Example: map[string]any{
+										"kind": "control",
+									},
+								},
+							},
+						},
+					},
+					Responses: newResponses(map[string]any{}, map[string]*openapi3.ResponseRef{
+						"200": &openapi3.ResponseRef{
+							Value: &openapi3.Response{
+								Description: new("The new token."),
+								Content: openapi3.Content{
+									"application/json": &openapi3.MediaType{
+										Schema: &openapi3.SchemaRef{
+											Ref: "#/components/schemas/TenantToken",
+										},
+									},
+								},
+							},
+						},
+						"400": &openapi3.ResponseRef{
+							Ref: "#/components/responses/BadRequest",
+						},
+						"401": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Unauthorized",
+						},
+						"403": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Forbidden",
+						},
+						"404": &openapi3.ResponseRef{
+							Ref: "#/components/responses/NotFound",
+						},
+						"405": &openapi3.ResponseRef{
+							Ref: "#/components/responses/MethodNotAllowed",
+						},
+						"413": &openapi3.ResponseRef{
+							Ref: "#/components/responses/TooLarge",
+						},
+						"415": &openapi3.ResponseRef{
+							Ref: "#/components/responses/UnsupportedMediaType",
+						},
+						"500": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Internal",
+						},
+						"501": &openapi3.ResponseRef{
+							Ref: "#/components/responses/NotAvailable",
+						},
+					}),
+				},
+				Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+					Value: &openapi3.Parameter{
+						Name:        "tenant_id",
+						In:          "path",
+						Description: "The tenant's id.",
+						Required:    true,
+						Schema: &openapi3.SchemaRef{
+							Value: &openapi3.Schema{
+								Type:      &openapi3.Types{"string"},
+								MinLength: 1,
+								MaxLength: new(uint64(64)),
+							},
+						},
+						Example: "partner-a",
+					},
+				}},
 			},
 			"/_sandbox/webhooks": &openapi3.PathItem{
 				Post: &openapi3.Operation{
@@ -9405,6 +10109,9 @@ func sandboxDoc() *openapi3.T {
 						},
 						"401": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Unauthorized",
+						},
+						"403": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Forbidden",
 						},
 						"405": &openapi3.ResponseRef{
 							Ref: "#/components/responses/MethodNotAllowed",
@@ -9474,6 +10181,9 @@ func sandboxDoc() *openapi3.T {
 						},
 						"401": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Unauthorized",
+						},
+						"403": &openapi3.ResponseRef{
+							Ref: "#/components/responses/Forbidden",
 						},
 						"405": &openapi3.ResponseRef{
 							Ref: "#/components/responses/MethodNotAllowed",
@@ -9597,6 +10307,9 @@ func sandboxDoc() *openapi3.T {
 		}, &openapi3.Tag{
 			Name:        "Visibility",
 			Description: "The request journal and the live stream.",
+		}, &openapi3.Tag{
+			Name:        "Tenants",
+			Description: "Tenants created at run time, each with its own tokens, clock and fault rules.",
 		}},
 	}
 }

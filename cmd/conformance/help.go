@@ -24,7 +24,7 @@ var envHelp = map[string]string{
 	"ARGUS_BASE_URL":       "the sandbox's base URL (/v1/oauth/token, /v1/graphql)",
 	"ARGUS_CLIENT_ID":      "a client_credentials app with cases:read cases:write",
 	"ARGUS_CLIENT_SECRET":  "the secret of ARGUS_CLIENT_ID",
-	"ARGUS_TENANT":         "the fixture tenant (acme)",
+	"ARGUS_TENANT":         "the run's tenant (acme; on a --sandbox, the fresh tenant's id)",
 	"ARGUS_STATE_DIR":      "a directory that survives restarts within the run",
 }
 
@@ -39,7 +39,8 @@ func writeHelp(w io.Writer, fs *pflag.FlagSet) {
 		name, _, _ := strings.Cut(kv, "=")
 		fmt.Fprintf(&b, "  %-22s %s\n", name, envHelp[name])
 	}
-	b.WriteString("\nRead from the environment: ARGUS_SANDBOX_OPERATOR_TOKEN (--operator-token),\nARGUS_SANDBOX_ADMIN_TOKEN (--admin-token), ARGUS_CLIENT_SECRET (--client-secret).\n")
+	b.WriteString("\nRead from the environment: ARGUS_SANDBOX_OPERATOR_TOKEN (--operator-token),\nARGUS_SANDBOX_ADMIN_TOKEN (--admin-token), ARGUS_SANDBOX_CONTROL_TOKEN (--control-token),\nARGUS_CLIENT_SECRET (--client-secret).\n")
+	b.WriteString("\nAgainst a --sandbox with the operator token alone, the run creates a tenant of its own\n(a copy of --tenant), runs there and deletes it at the end, also when interrupted.\n")
 	b.WriteString("\nExit status: 0 no scenario failed, 1 a scenario failed (or, with --strict,\nwas unverified), 2 a usage or setup error.\n")
 	_, _ = io.WriteString(w, b.String())
 }

@@ -43,7 +43,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		probePath  = fs.String("probe-path", conformance.DefaultProbePath, "probe path of an --exec consumer (\"\": it serves no probe)")
 		sandboxURL = fs.String("sandbox", "", "base URL of a running sandbox to use instead of the embedded one")
 		opToken    = fs.String("operator-token", os.Getenv("ARGUS_SANDBOX_OPERATOR_TOKEN"), "control-plane token of the --sandbox (env ARGUS_SANDBOX_OPERATOR_TOKEN)")
-		adminToken = fs.String("admin-token", os.Getenv("ARGUS_SANDBOX_ADMIN_TOKEN"), "admin token of the tenant on the --sandbox (default: the fixture token, e.g. sandbox_admin_acme)")
+		adminToken = fs.String("admin-token", os.Getenv("ARGUS_SANDBOX_ADMIN_TOKEN"), "admin token of an existing tenant on the --sandbox to run in (default: a fresh tenant of the run's own)")
+		ctlToken   = fs.String("control-token", os.Getenv("ARGUS_SANDBOX_CONTROL_TOKEN"), "the --tenant's control token: run inside that tenant without the operator token (with --admin-token)")
 		clientID   = fs.String("client-id", "", "with --target and --sandbox: the client id of the app the consumer calls back into the sandbox with")
 		clientSec  = fs.String("client-secret", os.Getenv("ARGUS_CLIENT_SECRET"), "secret of --client-id (env ARGUS_CLIENT_SECRET)")
 		callback   = fs.String("callback-host", "127.0.0.1", "address an --exec consumer listens on, as the sandbox reaches it")
@@ -56,7 +57,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		junit      = fs.String("junit", "", "write a JUnit XML report to this file")
 		jsonOut    = fs.String("json", "", "write the JSON report (every delivery) to this file")
 		seed       = fs.Int64("seed", 0, "seed for ids and fault probabilities (0: random)")
-		tenant     = fs.String("tenant", "acme", "fixture tenant of the run")
+		tenant     = fs.String("tenant", "acme", "fixture tenant of the run; on a --sandbox, the tenant a fresh one is a copy of")
 		strict     = fs.Bool("strict", false, "exit 1 when a scenario is unverified")
 		verbose    = fs.Bool("consumer-output", false, "copy the --exec consumer's output to stderr")
 	)
@@ -91,9 +92,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return list(cfg, stdout, stderr)
 	}
 	if *sandboxURL != "" {
-		cfg.Sandbox = &conformance.RemoteSandbox{URL: *sandboxURL, OperatorToken: *opToken, AdminToken: *adminToken}
-	} else if fs.Changed("operator-token") || fs.Changed("admin-token") {
-		fmt.Fprintln(stderr, "conformance: --operator-token and --admin-token need --sandbox URL")
+		// With the operator token alone the run gets a tenant of its own,
+		// deleted at its end; an existing tenant's tokens run inside it.
+		cfg.Sandbox = &conformance.RemoteSandbox{URL: *sandboxURL, OperatorToken: *opToken, AdminToken: *adminToken, ControlToken: *ctlToken,
+			FreshTenant: *adminToken == "" && *ctlToken == "" && *clientID == ""}
+	} else if fs.Changed("operator-token") || fs.Changed("admin-token") || fs.Changed("control-token") {
+		fmt.Fprintln(stderr, "conformance: --operator-token, --admin-token and --control-token need --sandbox URL")
 		return 2
 	}
 	switch {
@@ -170,6 +174,7 @@ var flags = map[string]string{
 	"Sandbox.URL":           "--sandbox",
 	"Sandbox.OperatorToken": "--operator-token",
 	"Sandbox.AdminToken":    "--admin-token",
+	"Sandbox.ControlToken":  "--control-token",
 }
 
 // hints follow a problem with a flag where the fix is not obvious.

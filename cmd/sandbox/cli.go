@@ -56,7 +56,7 @@ type leaf struct {
 
 // groups are the commands beside serving, in the order --help lists them.
 func groups() []group {
-	return []group{triggerGroup(), tailGroup(), requestsGroup(), clockGroup(), faultsGroup()}
+	return []group{triggerGroup(), tailGroup(), requestsGroup(), clockGroup(), faultsGroup(), tenantsGroup()}
 }
 
 // runCommand runs `sandbox NAME args…` for a command of groups; ok is false
@@ -232,7 +232,7 @@ func (cl *cli) exit(err error) int {
 			msg += " [request " + ce.RequestID + "]"
 		}
 		if ce.Status == http.StatusUnauthorized || ce.Status == http.StatusForbidden {
-			msg += "\n(the control plane needs the operator token: --token or ARGUS_SANDBOX_OPERATOR_TOKEN)"
+			msg += "\n(the control plane needs the operator token, or a tenant's control token for that tenant's operations: --token or ARGUS_SANDBOX_OPERATOR_TOKEN)"
 		}
 	default:
 		msg = err.Error()

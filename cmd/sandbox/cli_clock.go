@@ -15,11 +15,13 @@ func clockGroup() group {
 		return leaf{verb: verb, use: use, summary: summary, minArgs: args, maxArgs: args,
 			setup: func(fs *pflag.FlagSet, cl *cli) func(context.Context, []string) error {
 				cl.jsonFlag(fs)
+				tenantFlag(fs, cl)
 				return func(ctx context.Context, args []string) error {
 					in, err := u(args)
 					if err != nil {
 						return err
 					}
+					in.Tenant = cl.tenant
 					st, err := cl.client().Sandbox().UpdateClock(ctx, in)
 					if err != nil {
 						return err
@@ -33,11 +35,18 @@ func clockGroup() group {
 		name:    "clock",
 		summary: "show or move the sandbox's virtual clock",
 		def: &leaf{use: "sandbox clock [COMMAND] [flags]", summary: "Shows the sandbox clock (GET /_sandbox/clock); a command moves it and shows where it is after.",
-			long: "Everything that fell due while the clock moved (webhook retries, token expiry, delayed\ndeliveries) has run when a command returns.\n\nExamples:\n  sandbox clock advance 2h\n  sandbox clock set 2027-01-01T00:00:00Z --json\n",
+			long: "Everything that fell due while the clock moved (webhook retries, token expiry, delayed\ndeliveries) has run when a command returns. Every tenant has a clock of its own: --tenant\nreads or moves that one alone; without it the operator token moves the sandbox clock and\nevery tenant's, and a tenant's control token moves its own tenant's.\n\nExamples:\n  sandbox clock advance 2h\n  sandbox clock set 2027-01-01T00:00:00Z --json\n",
 			setup: func(fs *pflag.FlagSet, cl *cli) func(context.Context, []string) error {
 				cl.jsonFlag(fs)
+				tenantFlag(fs, cl)
 				return func(ctx context.Context, _ []string) error {
-					st, err := cl.client().Sandbox().Clock(ctx)
+					read := cl.client().Sandbox().Clock
+					if cl.tenant != "" {
+						read = func(ctx context.Context) (client.ClockState, error) {
+							return cl.client().Sandbox().TenantClock(ctx, cl.tenant)
+						}
+					}
+					st, err := read(ctx)
 					if err != nil {
 						return err
 					}
@@ -73,6 +82,11 @@ func clockGroup() group {
 	}
 }
 
+// tenantFlag adds --tenant, the tenant whose clock to read or move.
+func tenantFlag(fs *pflag.FlagSet, cl *cli) {
+	fs.StringVar(&cl.tenant, "tenant", "", "the tenant whose clock to read or move (default: the sandbox clock, or the control token's tenant)")
+}
+
 // printClock prints "2027-01-01T00:00:00Z frozen offset 2h0m0s, 3 pending
 // timers", or the state as JSON.
 func printClock(cl *cli, st client.ClockState) error {
@@ -83,6 +97,10 @@ func printClock(cl *cli, st client.ClockState) error {
 	if st.Frozen {
 		state = "frozen"
 	}
-	_, err := fmt.Fprintf(cl.stdout, "%s %s offset %s, %d pending timers\n", st.Now.Format(time.RFC3339Nano), state, st.Offset, st.PendingTimers)
+	of := ""
+	if st.Tenant != "" {
+		of = " (tenant " + st.Tenant + ")"
+	}
+	_, err := fmt.Fprintf(cl.stdout, "%s %s offset %s, %d pending timers%s\n", st.Now.Format(time.RFC3339Nano), state, st.Offset, st.PendingTimers, of)
 	return err
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/knogin/argus-sandbox/emulator/core"
+	"github.com/knogin/argus-sandbox/emulator/tenants"
 )
 
 // operator is the principal of every accepted control-plane request.
@@ -15,15 +16,37 @@ var operator = core.Principal{Kind: core.KindOperator, Subject: "operator"}
 // the bearer must equal it (compared in constant time, so timing does not
 // leak it); without one (loopback only, enforced by New) any bearer is the
 // operator.
+//
+// A tenant's control token (Config.Tenants) is accepted too: its principal
+// is an operator of that tenant alone (Principal.Tenant set), which the
+// handlers hold to that tenant.
 func (s *Service) Authenticator() core.Authenticator {
 	want := []byte(s.cfg.OperatorToken)
-	return core.AuthenticatorFunc(func(_ context.Context, token string) (*core.Principal, error) {
-		if !s.open && subtle.ConstantTimeCompare([]byte(token), want) != 1 {
-			return nil, core.ErrInvalidToken
+	return core.AuthenticatorFunc(func(ctx context.Context, token string) (*core.Principal, error) {
+		if s.open || subtle.ConstantTimeCompare([]byte(token), want) == 1 {
+			if t, ok := s.controlTenant(ctx, token); ok {
+				return controlPrincipal(t), nil
+			}
+			p := operator
+			return &p, nil
 		}
-		p := operator
-		return &p, nil
+		if t, ok := s.controlTenant(ctx, token); ok {
+			return controlPrincipal(t), nil
+		}
+		return nil, core.ErrInvalidToken
 	})
+}
+
+func (s *Service) controlTenant(ctx context.Context, token string) (string, bool) {
+	if s.cfg.Tenants == nil {
+		return "", false
+	}
+	t, kind, ok := s.cfg.Tenants.ByToken(ctx, token)
+	return t.ID, ok && kind == tenants.KindControl
+}
+
+func controlPrincipal(tenant string) *core.Principal {
+	return &core.Principal{Kind: core.KindOperator, Tenant: tenant, Subject: "control@" + tenant}
 }
 
 // operator guards a control-plane handler. The spec lets requests without

@@ -19,6 +19,7 @@ import (
 
 	"github.com/knogin/argus-sandbox/emulator/core"
 	"github.com/knogin/argus-sandbox/emulator/faults"
+	"github.com/knogin/argus-sandbox/emulator/tenants"
 	"github.com/knogin/argus-sandbox/fixtures"
 )
 
@@ -98,9 +99,11 @@ type AccessDecision struct {
 }
 
 // AccessDecider plays the reviewer of access requests (the platform). It
-// returns errors wrapping ErrNotFound or ErrConflict where they apply.
+// returns errors wrapping ErrNotFound or ErrConflict where they apply. A
+// non-empty tenant limits it to that tenant's requests: another tenant's
+// is ErrNotFound.
 type AccessDecider interface {
-	DecideAccessRequest(ctx context.Context, id string, approve bool, reason string) (AccessDecision, error)
+	DecideAccessRequest(ctx context.Context, tenant, id string, approve bool, reason string) (AccessDecision, error)
 }
 
 // FaultRules manages fault rules; *faults.Engine implements it.
@@ -152,6 +155,15 @@ type Config struct {
 	OperatorToken string
 	// Loopback says the sandbox listens on loopback addresses only.
 	Loopback bool
+	// Tenants is the tenant registry: the /_sandbox/tenants endpoints
+	// manage it and the tenants' control tokens authenticate against it.
+	// nil: those endpoints answer 501 and only the operator token works.
+	Tenants *tenants.Registry
+	// TenantData deletes and resets one tenant's data in the surfaces.
+	TenantData TenantData
+	// Clocks are the tenants' clocks over Clock (the sandbox clock); nil:
+	// every tenant follows Clock.
+	Clocks *core.Clocks
 }
 
 // Service serves the control plane.
@@ -200,11 +212,16 @@ func (s *Service) API(doc *openapi3.T) core.API {
 		Handlers: map[string]http.Handler{
 			"getHealth":            http.HandlerFunc(s.health),
 			"getSpecFile":          http.HandlerFunc(s.specFile),
+			"createTenant":         op(s.global(s.withTenants(s.createTenant))),
+			"listTenants":          op(s.global(s.withTenants(s.listTenants))),
+			"getTenant":            op(s.withTenants(s.getTenant)),
+			"deleteTenant":         op(s.global(s.withTenants(s.deleteTenant))),
+			"rotateTenantToken":    op(s.global(s.withTenants(s.rotateTenantToken))),
 			"resetSandbox":         op(s.reset),
 			"getClock":             op(s.getClock),
 			"updateClock":          op(s.updateClock),
 			"triggerEvent":         op(s.triggerEvent),
-			"rotateSigningKey":     op(s.rotateKeys),
+			"rotateSigningKey":     op(s.global(s.rotateKeys)),
 			"decideAccessRequest":  op(s.decideAccess),
 			"createFaultRule":      op(s.createFault),
 			"listFaultRules":       op(s.listFaults),
@@ -214,9 +231,9 @@ func (s *Service) API(doc *openapi3.T) core.API {
 			"deleteFaultRule":      op(s.deleteFault),
 			"createSandboxWebhook": op(s.createWebhook),
 			"waitWebhooksIdle":     op(s.waitIdle),
-			"listRequests":         op(s.journal(Journal.ServeRequests)),
-			"clearRequests":        op(s.journal(Journal.ServeClear)),
-			"streamSandbox":        op(s.journal(Journal.ServeStream)),
+			"listRequests":         op(s.ownJournal(s.journal(Journal.ServeRequests))),
+			"clearRequests":        op(s.ownJournal(s.journal(Journal.ServeClear))),
+			"streamSandbox":        op(s.ownJournal(s.journal(Journal.ServeStream))),
 		},
 		Security: map[string]core.Authenticator{"operatorToken": s.Authenticator()},
 	}

@@ -18,6 +18,19 @@ func (s *Service) createFault(w http.ResponseWriter, r *http.Request) {
 	}
 	rule, err := faults.DecodeRule(body)
 	if err == nil {
+		// A tenant's rule matches that tenant's traffic alone, and may not
+		// touch the signing keys every tenant shares.
+		if own, ok := controller(r); ok {
+			switch {
+			case rule.Match.Tenant != "" && rule.Match.Tenant != own:
+				core.WriteProblem(w, r, forbidden("this control token adds rules for tenant "+own+" alone").WithField("/match/tenant", "another tenant"))
+				return
+			case rule.Action.RotateKeys != nil || rule.Action.StaleJWKS != nil:
+				core.WriteProblem(w, r, forbidden("key faults act on the signing keys every tenant shares: they need the operator token").WithField("/action", "needs the operator token"))
+				return
+			}
+			rule.Match.Tenant = own
+		}
 		var st faults.RuleStatus
 		if st, err = s.cfg.Faults.Add(rule); err == nil {
 			s.log.Info("fault rule added", "rule", rule.Name, "request_id", core.RequestIDFrom(r.Context()))
@@ -53,18 +66,34 @@ func fieldList(verr *faults.ValidationError) string {
 	return out
 }
 
-func (s *Service) listFaults(w http.ResponseWriter, _ *http.Request) {
-	core.WriteJSON(w, http.StatusOK, map[string]any{"data": s.cfg.Faults.Rules()})
+func (s *Service) listFaults(w http.ResponseWriter, r *http.Request) {
+	rules := s.cfg.Faults.Rules()
+	if own, ok := controller(r); ok {
+		mine := []faults.RuleStatus{}
+		for _, st := range rules {
+			if st.Match.Tenant == own {
+				mine = append(mine, st)
+			}
+		}
+		rules = mine
+	}
+	core.WriteJSON(w, http.StatusOK, map[string]any{"data": rules})
 }
 
 func (s *Service) clearFaults(w http.ResponseWriter, r *http.Request) {
+	if own, ok := controller(r); ok {
+		s.dropTenantFaults(own)
+		s.log.Info("fault rules of a tenant cleared", "tenant", own, "request_id", core.RequestIDFrom(r.Context()))
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	s.cfg.Faults.Clear()
 	s.log.Info("fault rules cleared", "request_id", core.RequestIDFrom(r.Context()))
 	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Service) getFault(w http.ResponseWriter, r *http.Request) {
-	st, err := s.cfg.Faults.Rule(r.PathValue("rule_name"))
+	st, err := s.ownRule(r, r.PathValue("rule_name"))
 	if err != nil {
 		s.faultErr(w, r, err)
 		return
@@ -74,6 +103,10 @@ func (s *Service) getFault(w http.ResponseWriter, r *http.Request) {
 
 func (s *Service) deleteFault(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("rule_name")
+	if _, err := s.ownRule(r, name); err != nil {
+		s.faultErr(w, r, err)
+		return
+	}
 	if err := s.cfg.Faults.Delete(name); err != nil {
 		s.faultErr(w, r, err)
 		return
@@ -88,7 +121,27 @@ func (s *Service) listFaultEvents(w http.ResponseWriter, r *http.Request) {
 	if l := q.Get("limit"); l != "" {
 		f.Limit, _ = strconv.Atoi(l) // validated by the spec
 	}
-	core.WriteJSON(w, http.StatusOK, map[string]any{"data": s.cfg.Faults.Events(f)})
+	events := s.cfg.Faults.Events(f)
+	if own, ok := controller(r); ok {
+		mine := []faults.Event{}
+		for _, e := range events {
+			if e.Tenant == own {
+				mine = append(mine, e)
+			}
+		}
+		events = mine
+	}
+	core.WriteJSON(w, http.StatusOK, map[string]any{"data": events})
+}
+
+// ownRule reads a rule; to a control token, another tenant's rule (or
+// one for every tenant) does not exist.
+func (s *Service) ownRule(r *http.Request, name string) (faults.RuleStatus, error) {
+	st, err := s.cfg.Faults.Rule(name)
+	if own, ok := controller(r); err == nil && ok && st.Match.Tenant != own {
+		return faults.RuleStatus{}, faults.ErrNotFound
+	}
+	return st, err
 }
 
 func (s *Service) faultErr(w http.ResponseWriter, r *http.Request, err error) {

@@ -177,7 +177,7 @@ type fakeAccess struct {
 	decided map[string]bool
 }
 
-func (f *fakeAccess) DecideAccessRequest(_ context.Context, id string, approve bool, reason string) (AccessDecision, error) {
+func (f *fakeAccess) DecideAccessRequest(_ context.Context, _, id string, approve bool, reason string) (AccessDecision, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.known[id] {

@@ -19,9 +19,18 @@ import (
 // the reset clock.
 func (s *Service) reset(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		KeepApps bool `json:"keep_apps"`
+		KeepApps bool   `json:"keep_apps"`
+		Tenant   string `json:"tenant"`
 	}
 	if !decode(w, r, &in) {
+		return
+	}
+	tenant, ok := s.scope(w, r, in.Tenant)
+	if !ok {
+		return
+	}
+	if tenant != "" {
+		s.resetTenant(w, r, tenant, in.KeepApps)
 		return
 	}
 	if s.cfg.Resetter != nil {
@@ -31,13 +40,48 @@ func (s *Service) reset(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.cfg.Faults.Reset()
-	s.cfg.Clock.Reset()
+	s.eachClock(Clock.Reset)
 	s.log.Info("sandbox reset", "keep_apps", in.KeepApps, "request_id", core.RequestIDFrom(r.Context()))
 	core.WriteJSON(w, http.StatusOK, map[string]any{"reset_at": s.cfg.Clock.Now().UTC(), "kept_apps": in.KeepApps})
 }
 
-func (s *Service) getClock(w http.ResponseWriter, _ *http.Request) {
-	core.WriteJSON(w, http.StatusOK, s.cfg.Clock.State())
+// resetTenant returns one tenant to its initial state: its data, its
+// fault rules (none) and its clock.
+func (s *Service) resetTenant(w http.ResponseWriter, r *http.Request, tenant string, keepApps bool) {
+	if !s.knownTenant(tenant) {
+		core.WriteProblem(w, r, core.NotFoundProblem("no tenant has id "+tenant).WithField("/tenant", "no such tenant"))
+		return
+	}
+	if !s.available(w, r, s.cfg.TenantData != nil, "resetting one tenant") {
+		return
+	}
+	if err := s.cfg.TenantData.ResetTenant(r.Context(), tenant, keepApps); err != nil {
+		s.fail(w, r, "reset", err)
+		return
+	}
+	s.dropTenantFaults(tenant)
+	clock := s.clockFor(tenant)
+	clock.Reset()
+	s.log.Info("tenant reset", "tenant", tenant, "keep_apps", keepApps, "request_id", core.RequestIDFrom(r.Context()))
+	core.WriteJSON(w, http.StatusOK, map[string]any{"reset_at": clock.Now().UTC(), "kept_apps": keepApps, "tenant": tenant})
+}
+
+// clockState is a clock's state, with the tenant it belongs to.
+type clockState struct {
+	core.ClockState
+	Tenant string `json:"tenant,omitempty"`
+}
+
+func (s *Service) getClock(w http.ResponseWriter, r *http.Request) {
+	tenant, ok := s.scope(w, r, r.URL.Query().Get("tenant"))
+	if !ok {
+		return
+	}
+	if tenant != "" && !s.knownTenant(tenant) {
+		core.WriteProblem(w, r, core.NotFoundProblem("no tenant has id "+tenant))
+		return
+	}
+	core.WriteJSON(w, http.StatusOK, clockState{s.clockFor(tenant).State(), tenant})
 }
 
 // updateClock applies reset first, then freeze, so "freeze and advance"
@@ -49,33 +93,51 @@ func (s *Service) updateClock(w http.ResponseWriter, r *http.Request) {
 		Set     *time.Time `json:"set"`
 		Freeze  *bool      `json:"freeze"`
 		Reset   bool       `json:"reset"`
+		Tenant  string     `json:"tenant"`
 	}
 	if !decode(w, r, &in) {
 		return
 	}
-	d, p := checkClockUpdate(s.cfg.Clock.Now(), in.Advance, in.Set)
+	tenant, ok := s.scope(w, r, in.Tenant)
+	if !ok {
+		return
+	}
+	if tenant != "" && !s.knownTenant(tenant) {
+		core.WriteProblem(w, r, core.NotFoundProblem("no tenant has id "+tenant).WithField("/tenant", "no such tenant"))
+		return
+	}
+	target := s.clockFor(tenant)
+	d, p := checkClockUpdate(target.Now(), in.Advance, in.Set)
 	if p != nil {
 		core.WriteProblem(w, r, p)
 		return
 	}
-	if in.Reset {
-		s.cfg.Clock.Reset()
+	// The operator's change without a tenant moves the sandbox clock and
+	// every tenant's by the same step; a tenant's moves that one alone.
+	each := s.eachClock
+	if tenant != "" {
+		each = func(f func(Clock)) { f(target) }
 	}
-	if in.Freeze != nil && *in.Freeze {
-		s.cfg.Clock.Freeze()
-	}
-	switch {
-	case in.Advance != nil:
-		s.cfg.Clock.Advance(d)
-	case in.Set != nil:
-		s.cfg.Clock.Set(*in.Set)
-	}
-	if in.Freeze != nil && !*in.Freeze {
-		s.cfg.Clock.Unfreeze()
-	}
-	st := s.cfg.Clock.State()
-	s.log.Info("clock changed", "now", st.Now, "frozen", st.Frozen, "request_id", core.RequestIDFrom(r.Context()))
-	core.WriteJSON(w, http.StatusOK, st)
+	each(func(c Clock) {
+		if in.Reset {
+			c.Reset()
+		}
+		if in.Freeze != nil && *in.Freeze {
+			c.Freeze()
+		}
+		switch {
+		case in.Advance != nil:
+			c.Advance(d)
+		case in.Set != nil:
+			c.Set(*in.Set)
+		}
+		if in.Freeze != nil && !*in.Freeze {
+			c.Unfreeze()
+		}
+	})
+	st := target.State()
+	s.log.Info("clock changed", "tenant", tenant, "now", st.Now, "frozen", st.Frozen, "request_id", core.RequestIDFrom(r.Context()))
+	core.WriteJSON(w, http.StatusOK, clockState{st, tenant})
 }
 
 // The clock stays between MinClockTime and MaxClockTime: its offset from
@@ -124,6 +186,9 @@ func (s *Service) triggerEvent(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &in) || !s.available(w, r, s.cfg.Events != nil, "event triggering") {
 		return
 	}
+	if _, ok := s.scope(w, r, in.Tenant); !ok {
+		return
+	}
 	// The router's schema check bounds count already; this keeps the
 	// handler's contract without it.
 	n := 1
@@ -134,8 +199,8 @@ func (s *Service) triggerEvent(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p := core.NewProblem(http.StatusUnprocessableEntity, "unprocessable", "Unprocessable Content", "the event names an unknown tenant or topic")
-	if _, ok := s.cfg.Fixtures.Tenant(in.Tenant); !ok {
-		p.WithField("/tenant", "no fixture tenant has this id")
+	if !s.knownTenant(in.Tenant) {
+		p.WithField("/tenant", "no tenant has this id")
 	}
 	if !s.knownTopic(in.Topic) {
 		p.WithField("/topic", "not a topic of the event catalog")
@@ -248,7 +313,17 @@ func (s *Service) decideAccess(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("access_request_id")
-	d, err := s.cfg.Access.DecideAccessRequest(r.Context(), id, in.Decision == "approve", in.Reason)
+	// A control token decides its own tenant's requests only when the
+	// tenant was created with self_review; deciding is the operator's.
+	tenant, ok := controller(r)
+	if ok {
+		t, err := s.cfg.Tenants.Get(r.Context(), tenant)
+		if err != nil || !t.SelfReview {
+			core.WriteProblem(w, r, forbidden("tenant "+tenant+" does not review its own access requests (self_review): the operator decides them"))
+			return
+		}
+	}
+	d, err := s.cfg.Access.DecideAccessRequest(r.Context(), tenant, id, in.Decision == "approve", in.Reason)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		core.WriteProblem(w, r, core.NotFoundProblem("no access request has id "+id))

@@ -42,6 +42,9 @@ var ErrShuttingDown = errors.New("shutting down")
 type Webhooks interface {
 	Subscribe(ctx context.Context, sub WebhookSubscription) (SandboxWebhook, error)
 	WaitIdle(ctx context.Context) error
+	// WaitTenantIdle is WaitIdle for one tenant's delivery work alone,
+	// what a tenant's control token waits for.
+	WaitTenantIdle(ctx context.Context, tenant string) error
 }
 
 // Bounds of GET /_sandbox/webhooks/idle's timeout.
@@ -61,9 +64,12 @@ func (s *Service) createWebhook(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &in) || !s.available(w, r, s.cfg.Webhooks != nil, "creating webhooks") {
 		return
 	}
-	if _, ok := s.cfg.Fixtures.Tenant(in.Tenant); !ok {
+	if _, ok := s.scope(w, r, in.Tenant); !ok {
+		return
+	}
+	if !s.knownTenant(in.Tenant) {
 		core.WriteProblem(w, r, core.NewProblem(http.StatusUnprocessableEntity, "unprocessable", "Unprocessable Content",
-			"the webhook names an unknown tenant").WithField("/tenant", "no fixture tenant has this id"))
+			"the webhook names an unknown tenant").WithField("/tenant", "no tenant has this id"))
 		return
 	}
 	wh, err := s.cfg.Webhooks.Subscribe(r.Context(), WebhookSubscription{Tenant: in.Tenant, URL: in.URL,
@@ -99,7 +105,11 @@ func (s *Service) waitIdle(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
-	err := s.cfg.Webhooks.WaitIdle(ctx)
+	wait := s.cfg.Webhooks.WaitIdle
+	if own, ok := controller(r); ok {
+		wait = func(ctx context.Context) error { return s.cfg.Webhooks.WaitTenantIdle(ctx, own) }
+	}
+	err := wait(ctx)
 	if r.Context().Err() != nil {
 		return // the caller went away
 	}

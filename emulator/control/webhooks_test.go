@@ -51,6 +51,9 @@ func (f *fakeWebhooks) WaitIdle(ctx context.Context) error {
 	}
 }
 
+// WaitTenantIdle waits as WaitIdle does: the fake has one tenant's work.
+func (f *fakeWebhooks) WaitTenantIdle(ctx context.Context, _ string) error { return f.WaitIdle(ctx) }
+
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 func TestCreateSandboxWebhook(t *testing.T) {

@@ -52,6 +52,10 @@ type Config struct {
 	// sandbox's live stream). It runs under the engine's lock and must
 	// not call the engine.
 	OnFire func(Event)
+	// ClientTenant, when set, names the tenant of an OAuth client, so a
+	// rule matching a tenant matches its token requests too (the token
+	// endpoint authenticates clients, not bearers).
+	ClientTenant func(clientID string) (string, bool)
 }
 
 // Engine holds the fault rules, decides which fire, and records firings.

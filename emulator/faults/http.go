@@ -93,6 +93,9 @@ func (e *Engine) planHTTP(r *http.Request, op core.OperationInfo) httpPlan {
 	if q.clientID == "" {
 		q.clientID = formClientID(r)
 	}
+	if q.tenant == "" && q.clientID != "" && e.cfg.ClientTenant != nil {
+		q.tenant, _ = e.cfg.ClientTenant(q.clientID)
+	}
 	now := e.cfg.Clock.Now()
 	var plan httpPlan
 	e.mu.Lock()

@@ -160,3 +160,36 @@ func TestRuleRNGsAreIndependent(t *testing.T) {
 		t.Errorf("another rule changed the firing sequence (-alone +with):\n%s", diff)
 	}
 }
+
+// TestTenantRuleMatchesItsClientsTokenRequests: the token endpoint has no
+// bearer, so a rule matching a tenant learns the tenant of the client that
+// asks (Config.ClientTenant).
+func TestTenantRuleMatchesItsClientsTokenRequests(t *testing.T) {
+	clients := map[string]string{"app_7": "globex", "app_1": "acme"}
+	withClients := func(c *harnessConfig) {
+		c.ClientTenant = func(id string) (string, bool) { tenant, ok := clients[id]; return tenant, ok }
+	}
+	for _, tt := range []struct {
+		name     string
+		clientID string
+		opts     []harnessOption
+		want     int
+	}{
+		{"the tenant's client", "app_7", []harnessOption{withClients}, 500},
+		{"another tenant's client", "app_1", []harnessOption{withClients}, 200},
+		{"an unknown client", "app_x", []harnessOption{withClients}, 200},
+		{"without ClientTenant", "app_7", nil, 200},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, []Rule{rule("globex-outage", Match{Tenant: "globex"}, When{}, Action{Error: &ErrorReply{Status: 500}})}, tt.opts...)
+			resp, err := h.client().PostForm(h.srv.URL+"/v1/oauth/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {tt.clientID}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Errorf("status %d, want %d", resp.StatusCode, tt.want)
+			}
+		})
+	}
+}

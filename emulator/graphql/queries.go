@@ -51,7 +51,7 @@ func (s *Service) queryResolvers() map[string]resolveFunc {
 			return nil, errNotFound("user")
 		},
 		"users": func(ex *execution, _ any, args map[string]any) (any, error) {
-			t, _ := s.cfg.Fixtures.Tenant(ex.principal.Tenant)
+			t, _ := s.cfg.Tenants.Tenant(ex.principal.Tenant)
 			var list []*fixtures.User
 			if t != nil {
 				for i := range t.Users {

@@ -60,7 +60,7 @@ func (s *Service) buildResolvers() map[string]map[string]resolveFunc {
 			return []string{}, nil
 		},
 		"tenant": func(ex *execution, v any, _ map[string]any) (any, error) {
-			t, _ := s.cfg.Fixtures.Tenant(v.(*viewer).p.Tenant)
+			t, _ := s.cfg.Tenants.Tenant(v.(*viewer).p.Tenant)
 			return t, nil
 		},
 	}
@@ -168,7 +168,7 @@ func optional(s string) any {
 // user returns the user id of the principal's tenant, or nil: users of
 // other tenants do not exist for this token.
 func (s *Service) user(ex *execution, id string) any {
-	t, ok := s.cfg.Fixtures.Tenant(ex.principal.Tenant)
+	t, ok := s.cfg.Tenants.Tenant(ex.principal.Tenant)
 	if !ok || id == "" {
 		return nil
 	}

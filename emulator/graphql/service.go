@@ -88,12 +88,21 @@ func (l Limits) withDefaults() Limits {
 	return d
 }
 
+// Tenants looks tenants up by id; *fixtures.Set and the tenant registry
+// implement it.
+type Tenants interface {
+	Tenant(id string) (*fixtures.Tenant, bool)
+}
+
 // Config configures the GraphQL service.
 type Config struct {
 	Clock    core.Clock
 	IDs      *core.IDs
 	Fixtures *fixtures.Set
-	Logger   *slog.Logger
+	// Tenants finds the tenants (nil: the fixture tenants); the wiring
+	// passes the tenant registry, which holds those created at run time.
+	Tenants Tenants
+	Logger  *slog.Logger
 	// Specs holds schema.graphql and schema.partner.graphql (specs.Default()).
 	Specs fs.FS
 	// Store keeps the cases; nil means a new MemoryStore.
@@ -138,6 +147,8 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Fixtures == nil {
 		errs = append(errs, errors.New("graphql: Config.Fixtures is required"))
+	} else if cfg.Tenants == nil {
+		cfg.Tenants = cfg.Fixtures
 	}
 	if cfg.Specs == nil {
 		errs = append(errs, errors.New("graphql: Config.Specs is required"))
@@ -190,6 +201,29 @@ func (s *Service) Reset() {
 	if err := s.store.Reset(context.Background(), seedCases(s.cfg.Fixtures)); err != nil {
 		s.log.Error("graphql: reset the store", "err", err)
 	}
+}
+
+// ResetTenant returns the tenant's cases to the fixtures: its own, or a
+// copy of those of the fixture tenant template (same ids) when it is not
+// empty; none for a tenant created at run time without one.
+func (s *Service) ResetTenant(ctx context.Context, tenant, template string) error {
+	seed := seedCases(s.cfg.Fixtures)
+	if template != "" {
+		var copied []Case
+		for _, c := range seed {
+			if c.Tenant == template {
+				c.Tenant = tenant
+				copied = append(copied, c)
+			}
+		}
+		seed = copied
+	}
+	return s.store.ResetTenant(ctx, tenant, seed)
+}
+
+// DeleteTenant removes the tenant's cases.
+func (s *Service) DeleteTenant(ctx context.Context, tenant string) error {
+	return s.store.ResetTenant(ctx, tenant, nil)
 }
 
 // checkResolvers fails when a field of an object type of the schema has no

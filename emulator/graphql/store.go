@@ -68,6 +68,10 @@ type Store interface {
 	Update(ctx context.Context, tenant string, ids []string, fn func(cases []*Case) error) ([]Case, error)
 	// Reset replaces every case with seed.
 	Reset(ctx context.Context, seed []Case) error
+	// ResetTenant replaces the cases of tenant with those of seed that
+	// belong to it (nil: the tenant has none left); other tenants' cases
+	// are untouched.
+	ResetTenant(ctx context.Context, tenant string, seed []Case) error
 	// Create stores a new case of c.Tenant and returns it: ErrExists when
 	// the tenant has a case c.ID, a *core.LimitError when it already
 	// holds limit cases (checked inside the write, so concurrent creates
@@ -192,6 +196,27 @@ func (m *MemoryStore) Reset(_ context.Context, seed []Case) error {
 		}
 		m.tenants[c.Tenant][c.ID] = &cp
 	}
+	return nil
+}
+
+// ResetTenant replaces the tenant's cases with its cases in seed.
+func (m *MemoryStore) ResetTenant(_ context.Context, tenant string, seed []Case) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cases := map[string]*Case{}
+	for _, c := range seed {
+		if c.Tenant != tenant {
+			continue
+		}
+		cp := c.clone()
+		cp.Notes = slices.Clone(c.Notes)
+		cases[c.ID] = &cp
+	}
+	if len(cases) == 0 {
+		delete(m.tenants, tenant)
+		return nil
+	}
+	m.tenants[tenant] = cases
 	return nil
 }
 

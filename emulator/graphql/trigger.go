@@ -171,7 +171,7 @@ func (s *Service) exampleData(topic string) map[string]any {
 }
 
 func (s *Service) tenantUser(tenant, id string) bool {
-	t, ok := s.cfg.Fixtures.Tenant(tenant)
+	t, ok := s.cfg.Tenants.Tenant(tenant)
 	if !ok || id == "" {
 		return false
 	}

@@ -127,6 +127,14 @@ func (l *Layer) Reset() {
 	l.mu.Unlock()
 }
 
+// ResetTenant forgets the keys of one tenant (the tenant was deleted or
+// reset), so a tenant created again under its id replays nothing.
+func (l *Layer) ResetTenant(tenant string) {
+	l.mu.Lock()
+	delete(l.tenants, tenant)
+	l.mu.Unlock()
+}
+
 // Wrap is the router middleware: operations of other APIs, and GET/HEAD,
 // pass through untouched.
 func (l *Layer) Wrap(op core.OperationInfo, next http.Handler) http.Handler {

@@ -96,3 +96,23 @@ func TestServerErrorsAreNotKept(t *testing.T) {
 		t.Errorf("handler ran %d times, want 3", n)
 	}
 }
+
+// TestResetTenantForgetsItsKeys: after ResetTenant, the tenant's key runs
+// the handler again instead of replaying.
+func TestResetTenantForgetsItsKeys(t *testing.T) {
+	l := newLayer(t, 0)
+	var runs atomic.Int32
+	h := l.Wrap(createOp, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		runs.Add(1)
+		w.WriteHeader(http.StatusCreated)
+	}))
+	for _, reset := range []string{"", "globex", "acme"} {
+		if reset != "" {
+			l.ResetTenant(reset)
+		}
+		h.ServeHTTP(httptest.NewRecorder(), keyedRequest("k"))
+	}
+	if n := runs.Load(); n != 2 {
+		t.Errorf("handler ran %d times, want 2: once, replayed after another tenant's reset, once more after acme's", n)
+	}
+}

@@ -154,7 +154,7 @@ func (s *Service) validateAuthorize(q url.Values, ar *authzRequest) *Error {
 const maxNonce = 512
 
 func (s *Service) tenantUser(tenant, idOrEmail string) (*fixtures.User, bool) {
-	t, ok := s.cfg.Fixtures.Tenant(tenant)
+	t, ok := s.cfg.Tenants.Tenant(tenant)
 	if !ok {
 		return nil, false
 	}
@@ -187,7 +187,7 @@ func (s *Service) redirectCode(w http.ResponseWriter, r *http.Request, ar *authz
 }
 
 func (s *Service) issueCode(ctx context.Context, ar *authzRequest) (string, error) {
-	now := s.clock.Now()
+	now := s.clockOf(ar.Client.Tenant).Now()
 	code := s.ids.Token("ac", 32)
 	err := s.store.CreateCode(ctx, AuthCode{
 		Hash: hashSecret(code), ClientID: ar.Client.ClientID, Tenant: ar.Client.Tenant, UserID: ar.UserID,

@@ -35,7 +35,7 @@ func (s *Service) exchangeCode(r *http.Request, c Client, f form) (tokenResponse
 	case f.has("code_verifier") && !validVerifier(verifier):
 		return fail(newError(CodeInvalidRequest, "code_verifier must be 43 to 128 characters of [A-Za-z0-9-._~] (RFC 7636 §4.1)"))
 	}
-	now := s.clock.Now()
+	now := s.clockOf(c.Tenant).Now()
 	grantID := s.ids.New("grant")
 	ac, err := s.store.UpdateCode(ctx, hashSecret(code), func(ac *AuthCode) error {
 		var e *Error

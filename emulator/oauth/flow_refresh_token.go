@@ -51,7 +51,7 @@ func (s *Service) refresh(r *http.Request, c Client, f form) (tokenResponse, iss
 	if e != nil {
 		return fail(e)
 	}
-	now := s.clock.Now()
+	now := s.clockOf(c.Tenant).Now()
 	replay := false
 	_, err = s.store.UpdateRefresh(ctx, hash, func(t *RefreshToken) error {
 		switch {

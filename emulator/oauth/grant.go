@@ -96,7 +96,7 @@ func (s *Service) narrowResources(f form, scopes, resources []string) ([]string,
 // issueForGrant mints the access token of a grant and, when the client
 // may use refresh tokens, a new refresh token of the same family.
 func (s *Service) issueForGrant(ctx context.Context, c Client, g Grant, grantType string, scopes, resources []string, create bool) (tokenResponse, issued, *Error) {
-	now := s.clock.Now()
+	now := s.clockOf(g.Tenant).Now()
 	var refresh string
 	if slices.Contains(c.GrantTypes, GrantRefreshToken) {
 		refresh = s.ids.Token("rt", 32)

@@ -84,7 +84,7 @@ func (s *Service) mintIDToken(g Grant, clientID string, scopes []string, accessT
 	if !ok {
 		return "", errNoUser
 	}
-	now := s.clock.Now()
+	now := s.clockOf(g.Tenant).Now()
 	exp := now.Add(AccessTokenTTL)
 	c := userClaims(u, scopes)
 	c["iss"], c["sub"], c["aud"] = s.issuer, u.ID, clientID

@@ -76,7 +76,7 @@ func (s *Service) introspect(r *http.Request, c Client, token string) (introspec
 	} else if err != nil {
 		return introspection{}, err
 	}
-	now := s.clock.Now()
+	now := s.clockOf(c.Tenant).Now()
 	if rt.ClientID != c.ClientID || rt.Used || rt.Revoked || g.Revoked || !now.Before(rt.Expires) {
 		return introspection{}, nil
 	}

@@ -125,7 +125,7 @@ func expiresIn(now, exp time.Time) int64 {
 // mintAccess signs an access token and, when it belongs to a grant,
 // records it so revoking the grant revokes it.
 func (s *Service) mintAccess(ctx context.Context, req accessRequest) (issued, error) {
-	now := s.clock.Now()
+	now := s.clockOf(req.tenant).Now()
 	ttl, fault := req.ttl, ""
 	if ttl <= 0 {
 		ttl = AccessTokenTTL

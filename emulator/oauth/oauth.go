@@ -50,13 +50,26 @@ const (
 	ResourceGraphQL  = "/v1/graphql"
 )
 
+// Tenants looks tenants up by id; *fixtures.Set and the tenant registry
+// implement it.
+type Tenants interface {
+	Tenant(id string) (*fixtures.Tenant, bool)
+}
+
 // Config configures the token service. Clock, Fixtures, Clients and Issuer
 // are required.
 type Config struct {
 	Clock    core.Clock
 	IDs      *core.IDs
 	Fixtures *fixtures.Set
-	Logger   *slog.Logger
+	// Tenants finds the tenants (nil: the fixture tenants); the wiring
+	// passes the tenant registry, which holds those created at run time.
+	Tenants Tenants
+	// TenantClock, when set, gives each tenant's clock: the lifetimes of
+	// its tokens and codes follow it, issued and checked (nil: Clock for
+	// every tenant). Signing keys and pruning follow Clock.
+	TenantClock core.ClockFor
+	Logger      *slog.Logger
 	// Clients is the directory of registered apps (the platform surface).
 	Clients ClientDirectory
 	// Issuer is the absolute base URL of the sandbox, for example
@@ -111,6 +124,8 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Fixtures == nil {
 		errs = append(errs, errors.New("oauth: Fixtures is required"))
+	} else if cfg.Tenants == nil {
+		cfg.Tenants = cfg.Fixtures
 	}
 	if cfg.Clients == nil {
 		errs = append(errs, errors.New("oauth: Clients is required"))
@@ -204,6 +219,20 @@ func (s *Service) Reset() {
 	if err := s.keys.reset(); err != nil {
 		s.log.Error("oauth: reset signing keys", "err", err)
 	}
+}
+
+// clockOf is the clock of tenant's tokens and codes.
+func (s *Service) clockOf(tenant string) core.Clock {
+	if s.cfg.TenantClock == nil {
+		return s.clock
+	}
+	return s.cfg.TenantClock(tenant)
+}
+
+// DeleteTenant forgets the tenant's codes, grants and their tokens (a
+// tenant deleted or reset without its apps).
+func (s *Service) DeleteTenant(ctx context.Context, tenant string) error {
+	return s.store.DeleteTenant(ctx, tenant)
 }
 
 // resourceID returns the resource identifier (RFC 8707) of a path; those

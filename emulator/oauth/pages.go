@@ -131,7 +131,7 @@ type scopeView struct{ Name, Description string }
 
 func (s *Service) signInView(ar *authzRequest) signInView {
 	v := signInView{Request: ar.ID, AppName: ar.Client.Name, Tenant: ar.Client.Tenant}
-	if t, ok := s.cfg.Fixtures.Tenant(ar.Client.Tenant); ok {
+	if t, ok := s.cfg.Tenants.Tenant(ar.Client.Tenant); ok {
 		v.Tenant = t.Name
 		for _, u := range t.Users {
 			v.Users = append(v.Users, userView{ID: u.ID, Name: u.Name, Email: u.Email, Role: u.Role})

@@ -119,6 +119,11 @@ type Store interface {
 	Prune(cutoff time.Time, oldestKey uint64)
 	// Reset forgets everything.
 	Reset(ctx context.Context) error
+	// DeleteTenant forgets the tenant's codes and grants with their
+	// refresh tokens and access records: the grants' tokens then fail
+	// closed (AccessActive with recorded). Other tenants' records are
+	// untouched.
+	DeleteTenant(ctx context.Context, tenant string) error
 }
 
 // MemoryStore is the default, concurrency-safe in-memory Store.
@@ -147,6 +152,35 @@ func (m *MemoryStore) Reset(context.Context) error {
 	m.grants = map[string]Grant{}
 	m.refresh = map[string]RefreshToken{}
 	m.access = map[string]AccessRecord{}
+	return nil
+}
+
+// DeleteTenant forgets the tenant's codes and grants with their tokens.
+func (m *MemoryStore) DeleteTenant(_ context.Context, tenant string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for h, c := range m.codes {
+		if c.Tenant == tenant {
+			delete(m.codes, h)
+		}
+	}
+	grants := map[string]bool{}
+	for id, g := range m.grants {
+		if g.Tenant == tenant {
+			grants[id] = true
+			delete(m.grants, id)
+		}
+	}
+	for h, t := range m.refresh {
+		if grants[t.GrantID] {
+			delete(m.refresh, h)
+		}
+	}
+	for jti, a := range m.access {
+		if a.GrantID != "" && grants[a.GrantID] {
+			delete(m.access, jti)
+		}
+	}
 	return nil
 }
 

@@ -57,7 +57,6 @@ func (s *Service) validateOptions(audience string) []jwt.ValidateOption {
 	opts := []jwt.ValidateOption{
 		jwt.WithIssuer(s.issuer),
 		jwt.WithAcceptableSkew(Leeway),
-		jwt.WithClock(jwt.ClockFunc(s.clock.Now)),
 	}
 	for _, c := range []string{"exp", "iat", "jti", "sub", "client_id", "tenant"} {
 		opts = append(opts, jwt.WithRequiredClaim(c))
@@ -113,6 +112,13 @@ func (s *Service) verifyAccess(raw string, opts []jwt.ValidateOption) (accessTok
 	} else if _, ok := s.keys.verificationSet().LookupKeyID(v.kid); !ok {
 		return accessToken{}, invalid("kid %q is not in the JWKS", v.kid)
 	}
+	// exp, nbf and iat are checked on the clock of the token's tenant
+	// (the claims are those of a verified signature, or of a cached one).
+	clock := s.clock
+	if v.claimsErr == nil {
+		clock = s.clockOf(v.claims.Tenant)
+	}
+	opts = append(slices.Clip(opts), jwt.WithClock(jwt.ClockFunc(clock.Now)))
 	if err := jwt.Validate(v.tok, opts...); err != nil {
 		return accessToken{}, invalid("%v", err)
 	}

@@ -27,7 +27,7 @@ type scopeInfo struct {
 
 func (s *Service) listScopes(w http.ResponseWriter, r *http.Request) {
 	p := core.PrincipalFrom(r.Context())
-	pol := s.policies[p.Tenant]
+	pol := s.policy(p.Tenant)
 	out := []scopeInfo{}
 	for _, sc := range s.fx.Scopes {
 		if sc.Published() {
@@ -174,7 +174,17 @@ var ErrAlreadyDecided = fmt.Errorf("access request already decided: %w", ErrConf
 // plane plays the reviewer). Approval unlocks the capability's partner
 // scopes for the tenant.
 func (s *Service) DecideAccessRequest(ctx context.Context, id string, approve bool, reason string) (AccessRequest, error) {
+	return s.DecideTenantAccessRequest(ctx, "", id, approve, reason)
+}
+
+// DecideTenantAccessRequest is DecideAccessRequest for a request of tenant
+// alone ("" for any): another tenant's request is ErrNotFound, as if it
+// did not exist.
+func (s *Service) DecideTenantAccessRequest(ctx context.Context, tenant, id string, approve bool, reason string) (AccessRequest, error) {
 	ar, err := s.store.UpdateAccessRequest(ctx, id, func(ar *AccessRequest) error {
+		if tenant != "" && ar.Tenant != tenant {
+			return ErrNotFound
+		}
 		if ar.Status != RequestSubmitted {
 			return ErrAlreadyDecided
 		}

@@ -28,7 +28,7 @@ func (s *Service) rotateSecret(w http.ResponseWriter, r *http.Request) {
 	if in.GracePeriodSeconds != nil {
 		grace = time.Duration(*in.GracePeriodSeconds) * time.Second
 	}
-	now := s.clock.Now().UTC()
+	now := s.clockOf(p.Tenant).Now().UTC()
 	secret := s.ids.Token("sec", 32)
 	var prevExpiry *time.Time
 	a, err := s.store.UpdateApp(r.Context(), p.Tenant, r.PathValue("app_id"), func(a *App) error {
@@ -74,7 +74,7 @@ func (s *Service) listSecrets(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
-	core.WriteJSON(w, http.StatusOK, map[string]any{"data": liveSecrets(a, s.clock.Now())})
+	core.WriteJSON(w, http.StatusOK, map[string]any{"data": liveSecrets(a, s.clockOf(p.Tenant).Now())})
 }
 
 func (s *Service) createServiceToken(w http.ResponseWriter, r *http.Request) {
@@ -97,7 +97,7 @@ func (s *Service) createServiceToken(w http.ResponseWriter, r *http.Request) {
 	}
 	// Refuse before minting when the app is already at its limit; the
 	// store update below decides for concurrent requests.
-	if err := serviceTokenRoom(a.ServiceTokens, s.clock.Now(), s.limits.ServiceTokensPerApp); err != nil {
+	if err := serviceTokenRoom(a.ServiceTokens, s.clockOf(p.Tenant).Now(), s.limits.ServiceTokensPerApp); err != nil {
 		writeErr(w, r, err)
 		return
 	}
@@ -127,9 +127,9 @@ func (s *Service) createServiceToken(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
-	st := ServiceToken{ID: id, Description: in.Description, Scopes: scopes, CreatedAt: s.clock.Now().UTC(), ExpiresAt: exp.UTC()}
+	st := ServiceToken{ID: id, Description: in.Description, Scopes: scopes, CreatedAt: s.clockOf(p.Tenant).Now().UTC(), ExpiresAt: exp.UTC()}
 	if _, err := s.store.UpdateApp(r.Context(), p.Tenant, a.ID, func(a *App) error {
-		tokens, err := addServiceToken(a.ServiceTokens, st, s.clock.Now(), s.limits.ServiceTokensPerApp)
+		tokens, err := addServiceToken(a.ServiceTokens, st, s.clockOf(p.Tenant).Now(), s.limits.ServiceTokensPerApp)
 		a.ServiceTokens = tokens
 		return err
 	}); err != nil {
@@ -138,7 +138,7 @@ func (s *Service) createServiceToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.audit(r.Context(), p, "app.service_token_created", a.ID, map[string]any{"token_id": id, "scopes": scopes})
-	v := viewServiceToken(st, s.clock.Now())
+	v := viewServiceToken(st, s.clockOf(p.Tenant).Now())
 	v.AccessToken, v.TokenType = token, "Bearer"
 	core.WriteSecretJSON(w, http.StatusCreated, v)
 }
@@ -187,7 +187,7 @@ func (s *Service) listServiceTokens(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
-	now := s.clock.Now()
+	now := s.clockOf(p.Tenant).Now()
 	out := make([]serviceTokenView, 0, len(a.ServiceTokens))
 	for i := len(a.ServiceTokens) - 1; i >= 0; i-- {
 		out = append(out, viewServiceToken(a.ServiceTokens[i], now))
@@ -251,7 +251,7 @@ func (s *Service) CheckSecret(ctx context.Context, clientID, secret string) (boo
 		return false, ErrUnknownClient
 	}
 	sum := sha256.Sum256([]byte(secret))
-	now := s.clock.Now()
+	now := s.clockOf(a.Tenant).Now()
 	ok := false
 	for _, sec := range a.Secrets {
 		live := sec.ExpiresAt.IsZero() || now.Before(sec.ExpiresAt)

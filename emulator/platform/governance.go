@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/knogin/argus-sandbox/emulator/core"
 	"github.com/knogin/argus-sandbox/fixtures"
@@ -125,7 +126,7 @@ const authMethodNone = "none"
 // client without a secret cannot authenticate client_credentials.
 func (s *Service) checkPublicClient(tenant string, grants []string) *core.Problem {
 	const field = "/token_endpoint_auth_method"
-	if !s.policies[tenant].publicClients {
+	if !s.policy(tenant).publicClients {
 		return core.NewProblem(http.StatusForbidden, "public_clients_not_allowed", "Public clients not allowed",
 			"the tenant's policy does not allow public clients (token_endpoint_auth_method none); register a confidential client").WithField(field, "not allowed by the tenant's policy")
 	}
@@ -144,7 +145,7 @@ func errInvalid(field, reason string) *core.Problem {
 // the store, so it is computed before any store update closure runs).
 // prev keeps earlier decisions.
 func (s *Service) scopeItems(tenant string, unlocked map[string]bool, requested []string, prev []Item) ([]Item, *core.Problem) {
-	pol := s.policies[tenant]
+	pol := s.policy(tenant)
 	var out []Item
 	for i, name := range requested {
 		field := fmt.Sprintf("/requested_scopes/%d", i)
@@ -172,7 +173,7 @@ func (s *Service) scopeItems(tenant string, unlocked map[string]bool, requested 
 }
 
 func (s *Service) grantItems(tenant string, grants []string) ([]Item, *core.Problem) {
-	pol := s.policies[tenant]
+	pol := s.policy(tenant)
 	if slices.Contains(grants, "refresh_token") && !slices.Contains(grants, "authorization_code") {
 		return nil, errInvalid("/grant_types", "refresh_token is only issued with authorization_code")
 	}
@@ -188,7 +189,7 @@ func (s *Service) grantItems(tenant string, grants []string) ([]Item, *core.Prob
 }
 
 func (s *Service) redirectItems(tenant string, uris []string, prev []Item) ([]Item, *core.Problem) {
-	pol := s.policies[tenant]
+	pol := s.policy(tenant)
 	var out []Item
 	for i, u := range uris {
 		if reason := checkRedirectURI(u); reason != "" {
@@ -247,4 +248,48 @@ func decide(items []Item, vals []string, status, field string) *core.Problem {
 		}
 	}
 	return nil
+}
+
+// policyCache keeps each tenant's compiled policy, rebuilt when the
+// tenant's policy differs from the one it was built from (a tenant deleted
+// and created again under its id).
+type policyCache struct {
+	mu sync.Mutex
+	m  map[string]cachedPolicy
+}
+
+type cachedPolicy struct {
+	src fixtures.Policy
+	pol *policy
+}
+
+// policy returns the tenant's compiled policy; an unknown tenant (or one
+// whose patterns do not compile) approves nothing.
+func (s *Service) policy(tenant string) *policy {
+	empty := &policy{scopes: map[string]bool{}, grantTypes: map[string]bool{}}
+	t, ok := s.tenants.Tenant(tenant)
+	if !ok {
+		return empty
+	}
+	c := &s.policies
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.m[tenant]; ok && samePolicy(e.src, t.Policy) {
+		return e.pol
+	}
+	pol, err := newPolicy(t.Policy)
+	if err != nil {
+		s.log.Error("platform: a tenant's policy does not compile", "tenant", tenant, "err", err)
+		return empty
+	}
+	if c.m == nil {
+		c.m = map[string]cachedPolicy{}
+	}
+	c.m[tenant] = cachedPolicy{src: t.Policy, pol: pol}
+	return pol
+}
+
+func samePolicy(a, b fixtures.Policy) bool {
+	return a.PublicClients == b.PublicClients && slices.Equal(a.ApprovedScopes, b.ApprovedScopes) &&
+		slices.Equal(a.GrantTypes, b.GrantTypes) && slices.Equal(a.RedirectURIPatterns, b.RedirectURIPatterns)
 }

@@ -45,7 +45,7 @@ type policyView struct {
 // holds, and the limits it works within.
 func (s *Service) getPolicy(w http.ResponseWriter, r *http.Request) {
 	p := core.PrincipalFrom(r.Context())
-	t, ok := s.fx.Tenant(p.Tenant)
+	t, ok := s.tenants.Tenant(p.Tenant)
 	if !ok {
 		writeErr(w, r, ErrNotFound)
 		return

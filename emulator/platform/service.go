@@ -33,12 +33,21 @@ type TokenMinter interface {
 	RevokeTokenID(ctx context.Context, id string) error
 }
 
+// Tenants looks tenants up by id; *fixtures.Set and the tenant registry
+// implement it.
+type Tenants interface {
+	Tenant(id string) (*fixtures.Tenant, bool)
+}
+
 // Config configures the platform surface.
 type Config struct {
 	Clock    core.Clock
 	IDs      *core.IDs
 	Fixtures *fixtures.Set
-	Logger   *slog.Logger
+	// Tenants finds the tenants (nil: the fixture tenants); the wiring
+	// passes the tenant registry, which holds those created at run time.
+	Tenants Tenants
+	Logger  *slog.Logger
 	// Store defaults to a MemoryStore with the default Limits; the store
 	// decides the limits.
 	Store Store
@@ -46,6 +55,10 @@ type Config struct {
 	Events EventPublisher
 	// Tokens may be nil: service tokens then cannot be minted.
 	Tokens TokenMinter
+	// TenantClock, when set, gives each tenant's clock: its secrets'
+	// grace periods and service tokens' expiry follow it (nil: Clock for
+	// every tenant).
+	TenantClock core.ClockFor
 	// Issuer is the token issuer's base URL, which the federation
 	// metadata names (http://127.0.0.1:8080 when empty).
 	Issuer string
@@ -53,16 +66,19 @@ type Config struct {
 
 // Service serves the platform apps API.
 type Service struct {
-	clock    core.Clock
-	ids      *core.IDs
-	fx       *fixtures.Set
-	log      *slog.Logger
-	store    Store
-	limits   Limits
-	events   EventPublisher
-	tokens   TokenMinter
-	policies map[string]*policy
-	issuer   string
+	clock   core.Clock
+	ids     *core.IDs
+	fx      *fixtures.Set
+	log     *slog.Logger
+	store   Store
+	limits  Limits
+	events  EventPublisher
+	tokens  TokenMinter
+	tenants Tenants
+	// tenantClock is Config.TenantClock.
+	tenantClock core.ClockFor
+	policies    policyCache
+	issuer      string
 }
 
 // New validates cfg and returns the service.
@@ -71,7 +87,10 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("platform: Clock, IDs and Fixtures are required")
 	}
 	s := &Service{clock: cfg.Clock, ids: cfg.IDs, fx: cfg.Fixtures, log: cfg.Logger, store: cfg.Store,
-		events: cfg.Events, tokens: cfg.Tokens, policies: map[string]*policy{}, issuer: cfg.Issuer}
+		events: cfg.Events, tokens: cfg.Tokens, tenants: cfg.Tenants, tenantClock: cfg.TenantClock, issuer: cfg.Issuer}
+	if s.tenants == nil {
+		s.tenants = cfg.Fixtures
+	}
 	if s.issuer == "" {
 		s.issuer = "http://127.0.0.1:8080"
 	}
@@ -83,11 +102,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	s.limits = s.store.Limits()
 	for _, t := range cfg.Fixtures.Tenants {
-		p, err := newPolicy(t.Policy)
-		if err != nil {
+		if _, err := newPolicy(t.Policy); err != nil {
 			return nil, fmt.Errorf("platform: tenant %s: %w", t.ID, err)
 		}
-		s.policies[t.ID] = p
 	}
 	return s, nil
 }
@@ -155,6 +172,20 @@ func (s *Service) Reset(keepApps bool) {
 	if err := s.store.Reset(context.Background(), keepApps); err != nil {
 		s.log.Error("platform: reset the store", "err", err)
 	}
+}
+
+// clockOf is the clock of tenant's credentials.
+func (s *Service) clockOf(tenant string) core.Clock {
+	if s.tenantClock == nil {
+		return s.clock
+	}
+	return s.tenantClock(tenant)
+}
+
+// DeleteTenant removes the tenant's apps (unless keepApps), audit trail,
+// access requests and environments.
+func (s *Service) DeleteTenant(ctx context.Context, tenant string, keepApps bool) error {
+	return s.store.DeleteTenant(ctx, tenant, keepApps)
 }
 
 // writeErr maps store errors and problems to problem+json.

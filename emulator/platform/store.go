@@ -208,6 +208,10 @@ type Store interface {
 
 	// Reset removes everything, or everything but the apps when keepApps.
 	Reset(ctx context.Context, keepApps bool) error
+	// DeleteTenant removes everything of tenant (apps, audit trail,
+	// access requests, environments), or everything but its apps when
+	// keepApps; other tenants' records are untouched.
+	DeleteTenant(ctx context.Context, tenant string, keepApps bool) error
 
 	// Limits reports the limits the store enforces, defaults filled in.
 	Limits() Limits
@@ -498,6 +502,28 @@ func (s *MemoryStore) Reset(_ context.Context, keepApps bool) error {
 	s.audit = map[string]*auditRing{}
 	s.requests, s.reqOrder = map[string]*AccessRequest{}, map[string][]string{}
 	s.envs = map[string][]Environment{}
+	return nil
+}
+
+// DeleteTenant removes the tenant's records (but its apps when keepApps).
+func (s *MemoryStore) DeleteTenant(_ context.Context, tenant string, keepApps bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !keepApps {
+		for _, id := range s.appOrder[tenant] {
+			if a, ok := s.apps[id]; ok {
+				delete(s.byClient, a.ClientID)
+				delete(s.apps, id)
+			}
+		}
+		delete(s.appOrder, tenant)
+	}
+	delete(s.audit, tenant)
+	for _, id := range s.reqOrder[tenant] {
+		delete(s.requests, id)
+	}
+	delete(s.reqOrder, tenant)
+	delete(s.envs, tenant)
 	return nil
 }
 

@@ -27,7 +27,7 @@ func (s *Service) webhookJSON(w Webhook) webhookJSON {
 		status = "disabled"
 	}
 	var prev *time.Time
-	if w.PreviousSecret != "" && s.clock.Now().Before(w.PreviousSecretExpires) {
+	if w.PreviousSecret != "" && s.clockOf(w.Tenant).Now().Before(w.PreviousSecretExpires) {
 		prev = timePtr(w.PreviousSecretExpires)
 	}
 	return webhookJSON{

@@ -77,7 +77,7 @@ func (s *Service) process(ctx context.Context, j job) (Attempt, bool) {
 	if j.plan.Delay > 0 && !j.deferred {
 		j.deferred = true
 		s.setNext(ctx, d, j.plan.Delay)
-		s.disp.attemptAfter(s.clock, j.plan.Delay, j)
+		s.disp.attemptAfter(s.clockOf(w.Tenant), j.plan.Delay, j)
 		return Attempt{}, false
 	}
 	if j.plan.Reorder != nil && !j.released {
@@ -97,7 +97,7 @@ func (s *Service) process(ctx context.Context, j job) (Attempt, bool) {
 }
 
 func (s *Service) setNext(ctx context.Context, d Delivery, wait time.Duration) {
-	next := s.clock.Now().Add(wait).UTC()
+	next := s.clockOf(d.Tenant).Now().Add(wait).UTC()
 	_, _ = s.store.UpdateDelivery(ctx, d.Tenant, d.WebhookID, d.ID, func(d *Delivery) error {
 		d.NextAttemptAt = next
 		return nil
@@ -115,7 +115,7 @@ type sendResult struct {
 
 // send signs and POSTs the delivery, with the copies the plan asks for.
 func (s *Service) send(ctx context.Context, w Webhook, d *Delivery, plan AttemptPlan, trigger Trigger) sendResult {
-	now := s.clock.Now()
+	now := s.clockOf(w.Tenant).Now()
 	ts := s.signingTime(d, plan)
 	body := d.Body
 	if plan.Rewrite != nil {

@@ -29,7 +29,9 @@ type job struct {
 
 // endpointQueue is the FIFO of one webhook's ready jobs.
 type endpointQueue struct {
-	id        string
+	id string
+	// tenant is the webhook's tenant, for the tenant's idle check.
+	tenant    string
 	jobs      fifo[job]
 	inflight  int
 	inRing    bool
@@ -41,7 +43,9 @@ type endpointQueue struct {
 // timerEntry is a wait on the clock the engine may cancel (Close, Reset).
 type timerEntry struct {
 	due time.Time
-	t   core.Timer
+	// clock is the clock the wait is on (its tenant's).
+	clock core.Clock
+	t     core.Timer
 	// delivery marks the wait before a delivery's next attempt (a retry
 	// or a delayed attempt), which a shutdown drops.
 	delivery bool
@@ -69,9 +73,14 @@ type dispatcher struct {
 	queues  map[string]*endpointQueue
 	ring    fifo[*endpointQueue]
 	busy    int // queued + in-flight jobs
-	timers  map[*timerEntry]struct{}
-	closed  bool
-	wg      sync.WaitGroup
+	// busyBy counts busy by tenant (jobs; not test sends), and firing the
+	// timer callbacks running, by the clock they are on: what a tenant's
+	// idle check looks at.
+	busyBy map[string]int
+	firing map[core.Clock]int
+	timers map[*timerEntry]struct{}
+	closed bool
+	wg     sync.WaitGroup
 }
 
 func newDispatcher(queueSize, perEndpoint int, settle time.Duration) *dispatcher {
@@ -82,6 +91,8 @@ func newDispatcher(queueSize, perEndpoint int, settle time.Duration) *dispatcher
 		stopping:    make(chan struct{}),
 		queues:      map[string]*endpointQueue{},
 		timers:      map[*timerEntry]struct{}{},
+		busyBy:      map[string]int{},
+		firing:      map[core.Clock]int{},
 	}
 	d.work = sync.NewCond(&d.mu)
 	d.changed = sync.NewCond(&d.mu)
@@ -130,8 +141,10 @@ func (d *dispatcher) enqueueLocked(j job) {
 		return
 	}
 	q := d.queueLocked(j.webhookID)
+	q.tenant = j.tenant
 	q.jobs.push(j)
 	d.busy++
+	d.busyBy[j.tenant]++
 	d.readyLocked(q)
 	d.changed.Broadcast()
 }
@@ -197,6 +210,7 @@ func (d *dispatcher) finish(q *endpointQueue) {
 	defer d.mu.Unlock()
 	q.inflight--
 	d.busy--
+	d.unbusyLocked(q.tenant)
 	d.readyLocked(q)
 	d.dropIdleLocked(q)
 	d.changed.Broadcast()
@@ -244,7 +258,7 @@ func (d *dispatcher) afterLocked(clock core.Clock, wait time.Duration, f func())
 	if d.closed {
 		return nil
 	}
-	e := &timerEntry{due: clock.Now().Add(wait)}
+	e := &timerEntry{due: clock.Now().Add(wait), clock: clock}
 	d.timers[e] = struct{}{}
 	// The clock may run f at once (wait <= 0) in another goroutine, which
 	// then waits for this lock, so e.t is set before f checks e.
@@ -258,10 +272,14 @@ func (d *dispatcher) afterLocked(clock core.Clock, wait time.Duration, f func())
 		// Count the callback as work until f has queued what it starts, so
 		// WaitIdle cannot see an idle gap between the timer and its job.
 		d.busy++
+		d.firing[clock]++
 		d.mu.Unlock()
 		f()
 		d.mu.Lock()
 		d.busy--
+		if d.firing[clock]--; d.firing[clock] == 0 {
+			delete(d.firing, clock)
+		}
 		d.changed.Broadcast()
 		d.mu.Unlock()
 	})
@@ -279,24 +297,53 @@ func (d *dispatcher) cancelLocked(e *timerEntry) {
 	}
 }
 
-// idleLocked reports whether no work can progress without the clock
-// moving: nothing queued or in flight and no timer already due.
-func (d *dispatcher) idleLocked(now time.Time) bool {
+// idleLocked reports whether no work can progress without a clock
+// moving: nothing queued or in flight and no timer already due on its
+// clock (each tenant's waits are on its own clock).
+func (d *dispatcher) idleLocked() bool {
 	if d.busy > 0 {
 		return false
 	}
 	for e := range d.timers {
-		if !e.due.After(now) {
+		if !e.due.After(e.clock.Now()) {
 			return false
 		}
 	}
 	return true
 }
 
+// unbusyLocked ends one job of tenant.
+func (d *dispatcher) unbusyLocked(tenant string) {
+	if d.busyBy[tenant]--; d.busyBy[tenant] <= 0 {
+		delete(d.busyBy, tenant)
+	}
+}
+
+// tenantIdleLocked is idleLocked for one tenant's work: none of its jobs
+// queued or in flight, no timer callback running on its clock and none of
+// its clock's timers due. Another tenant's slow endpoint does not hold it.
+func (d *dispatcher) tenantIdleLocked(tenant string, clock core.Clock) bool {
+	if d.busyBy[tenant] > 0 || d.firing[clock] > 0 {
+		return false
+	}
+	for e := range d.timers {
+		if e.clock == clock && !e.due.After(clock.Now()) {
+			return false
+		}
+	}
+	return true
+}
+
+// waitTenantIdle blocks until tenantIdleLocked or ctx ends; once a
+// shutdown has begun it returns ErrClosed.
+func (d *dispatcher) waitTenantIdle(ctx context.Context, tenant string, clock core.Clock) error {
+	return d.waitFor(ctx, func() bool { return d.tenantIdleLocked(tenant, clock) }, true)
+}
+
 // waitIdle blocks until idleLocked or ctx ends; once a shutdown has begun
 // it returns ErrClosed.
-func (d *dispatcher) waitIdle(ctx context.Context, clock core.Clock) error {
-	return d.waitFor(ctx, func() bool { return d.idleLocked(clock.Now()) }, true)
+func (d *dispatcher) waitIdle(ctx context.Context) error {
+	return d.waitFor(ctx, d.idleLocked, true)
 }
 
 // waitFor blocks until cond (called with d.mu held) holds, ctx ends, or
@@ -396,6 +443,7 @@ func (d *dispatcher) clearLocked() {
 			}
 			j.signalDone()
 			d.busy--
+			d.unbusyLocked(j.tenant)
 		}
 		q.jobs.reset()
 		q.held, q.holdTimer = nil, nil

@@ -59,7 +59,7 @@ func (s *Service) Redeliver(ctx context.Context, tenant, webhookID, id string) (
 	if w.Disabled {
 		return Delivery{}, errDisabledProblem()
 	}
-	now := s.clock.Now().UTC()
+	now := s.clockOf(tenant).Now().UTC()
 	d, err := s.store.UpdateDelivery(ctx, tenant, webhookID, id, func(d *Delivery) error {
 		if !d.Finished() {
 			return errPendingProblem()

@@ -88,7 +88,7 @@ func (s *Service) eventData(tenant, topic string, data map[string]any) (json.Raw
 	if !s.catalog.has(topic) {
 		return nil, fmt.Errorf("publish %q: %w", topic, ErrUnknownTopic)
 	}
-	if _, ok := s.cfg.Fixtures.Tenant(tenant); !ok {
+	if _, ok := s.cfg.Tenants.Tenant(tenant); !ok {
 		return nil, fmt.Errorf("publish to %q: %w", tenant, ErrUnknownTenant)
 	}
 	return marshalData(topic, data)
@@ -185,7 +185,7 @@ func (s *Service) publishNotice(tenant, topic string, data map[string]any) {
 // data is marshalData output, shared by the events of one
 // TriggerN: it is never modified.
 func (s *Service) newEvent(tenant, topic string, data json.RawMessage) (Event, []byte, error) {
-	ev := Event{ID: s.ids.New("evt"), Type: topic, Timestamp: s.clock.Now().UTC(), Tenant: tenant, Data: data}
+	ev := Event{ID: s.ids.New("evt"), Type: topic, Timestamp: s.clockOf(tenant).Now().UTC(), Tenant: tenant, Data: data}
 	body, err := encodeEvent(ev)
 	if err != nil {
 		return Event{}, nil, err
@@ -227,7 +227,7 @@ func encodeEvent(ev Event) ([]byte, error) {
 }
 
 func (s *Service) newDelivery(ctx context.Context, w Webhook, ev Event, body []byte) (Delivery, error) {
-	now := s.clock.Now().UTC()
+	now := s.clockOf(w.Tenant).Now().UTC()
 	return s.store.CreateDelivery(ctx, Delivery{
 		ID: s.ids.New("dlv"), WebhookID: w.ID, Tenant: w.Tenant, Event: ev, Body: body,
 		Status: StatusPending, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now,

@@ -11,7 +11,7 @@ import (
 // a retry on the clock, or failure (with the endpoint disabled on 410 or
 // after failing continuously for DisableAfter).
 func (s *Service) record(ctx context.Context, w Webhook, deliveryID string, j job, res sendResult) {
-	now := s.clock.Now().UTC()
+	now := s.clockOf(w.Tenant).Now().UTC()
 	ok := res.attempt.Succeeded()
 	disableReason := ""
 	if res.status == http.StatusGone {
@@ -36,7 +36,7 @@ func (s *Service) record(ctx context.Context, w Webhook, deliveryID string, j jo
 		}
 		if started {
 			tenant, id := w.Tenant, w.ID
-			s.disp.after(s.clock, s.cfg.DisableAfter, func() { s.disableIfFailingSince(tenant, id, now) })
+			s.disp.after(s.clockOf(tenant), s.cfg.DisableAfter, func() { s.disableIfFailingSince(tenant, id, now) })
 		}
 	}
 	if !ok && disableReason == "" && !w.FailingSince.IsZero() && now.Sub(w.FailingSince) >= s.cfg.DisableAfter {
@@ -82,7 +82,7 @@ func (s *Service) record(ctx context.Context, w Webhook, deliveryID string, j jo
 	s.observeAttempt(ctx, d, res.attempt)
 	if retry {
 		next := job{tenant: d.Tenant, webhookID: d.WebhookID, deliveryID: d.ID, trigger: TriggerRetry}
-		s.disp.attemptAfter(s.clock, wait, next)
+		s.disp.attemptAfter(s.clockOf(w.Tenant), wait, next)
 	}
 	if disableReason != "" {
 		s.disable(ctx, w, disableReason, nil)
@@ -109,7 +109,7 @@ func (s *Service) disableIfFailingSince(tenant, id string, since time.Time) {
 // publishes webhook.endpoint.disabled to the tenant's other subscriptions.
 // When still is set, the endpoint is disabled only if still holds for it.
 func (s *Service) disable(ctx context.Context, w Webhook, reason string, still func(*Webhook) bool) {
-	now := s.clock.Now().UTC()
+	now := s.clockOf(w.Tenant).Now().UTC()
 	skip := false
 	w, err := s.store.UpdateWebhook(ctx, w.Tenant, w.ID, func(hw *Webhook) error {
 		skip = hw.Disabled || still != nil && !still(hw)
@@ -134,7 +134,7 @@ func (s *Service) disable(ctx context.Context, w Webhook, reason string, still f
 // failDisabled ends a pending delivery of a disabled endpoint with an
 // attempt that says so, instead of dropping it silently.
 func (s *Service) failDisabled(ctx context.Context, w Webhook, deliveryID string) {
-	now := s.clock.Now().UTC()
+	now := s.clockOf(w.Tenant).Now().UTC()
 	_, _ = s.store.UpdateDelivery(ctx, w.Tenant, w.ID, deliveryID, func(d *Delivery) error {
 		if d.Finished() {
 			return nil

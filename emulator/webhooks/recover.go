@@ -57,7 +57,7 @@ func invalidWindow(field, reason string) error {
 // first and at most MaxRecoverDeliveries. running reports that a recovery
 // of the webhook was still running: it is returned and nothing is queued.
 func (s *Service) Recover(ctx context.Context, tenant, webhookID string, since, until time.Time) (rec Recovery, running bool, err error) {
-	now := s.clock.Now()
+	now := s.clockOf(tenant).Now()
 	switch {
 	case since.After(now):
 		return Recovery{}, false, invalidWindow("/since", "must not be in the future")

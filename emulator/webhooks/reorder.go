@@ -17,7 +17,7 @@ func (s *Service) hold(j job, r *Reorder) []job {
 	if len(q.held) == 1 {
 		q.holdOrder = r.Order
 		flush := job{tenant: j.tenant, webhookID: j.webhookID, flush: true}
-		q.holdTimer = d.afterLocked(s.clock, r.MaxWait, func() { d.run(flush) })
+		q.holdTimer = d.afterLocked(s.clockOf(j.tenant), r.MaxWait, func() { d.run(flush) })
 	}
 	if len(q.held) < r.Count {
 		return nil

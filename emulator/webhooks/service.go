@@ -44,12 +44,21 @@ const (
 // Close has begun.
 var ErrClosed = errors.New("webhooks engine closed")
 
+// Tenants looks tenants up by id; *fixtures.Set and the tenant registry
+// implement it.
+type Tenants interface {
+	Tenant(id string) (*fixtures.Tenant, bool)
+}
+
 // Config configures the webhooks surface and its delivery engine.
 type Config struct {
 	Clock    core.Clock
 	IDs      *core.IDs
 	Fixtures *fixtures.Set
-	Logger   *slog.Logger
+	// Tenants finds the tenants (nil: the fixture tenants); the wiring
+	// passes the tenant registry, which holds those created at run time.
+	Tenants Tenants
+	Logger  *slog.Logger
 	// Store keeps webhooks and deliveries; nil means a MemoryStore with
 	// Retention.
 	Store Store
@@ -114,6 +123,10 @@ type Config struct {
 	// Observer hears of published events and delivery attempts (nil:
 	// nobody).
 	Observer Observer
+	// TenantClock, when set, gives each tenant's clock: its events'
+	// timestamps, retry waits, delays and secret expiry follow it (nil:
+	// Clock for every tenant).
+	TenantClock core.ClockFor
 }
 
 // Service is the webhooks surface: management API and delivery engine.
@@ -147,6 +160,8 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Fixtures == nil {
 		errs = append(errs, errors.New("webhooks: Config.Fixtures is required"))
+	} else if cfg.Tenants == nil {
+		cfg.Tenants = cfg.Fixtures
 	}
 	for _, c := range []struct {
 		name string
@@ -251,6 +266,25 @@ func (s *Service) Reset() {
 	}
 }
 
+// DeleteTenant forgets the tenant's webhooks and deliveries: its pending
+// retries and delays are cancelled (when tenants have clocks of their own,
+// Config.TenantClock) and queued attempts find nothing to send.
+func (s *Service) DeleteTenant(ctx context.Context, tenant string) error {
+	if s.cfg.TenantClock != nil {
+		if clock := s.cfg.TenantClock(tenant); clock != s.clock {
+			s.disp.mu.Lock()
+			for e := range s.disp.timers {
+				if e.clock == clock {
+					s.disp.cancelLocked(e)
+				}
+			}
+			s.disp.changed.Broadcast()
+			s.disp.mu.Unlock()
+		}
+	}
+	return s.store.DeleteTenant(ctx, tenant)
+}
+
 // Close stops accepting events, drops queued work and pending retries,
 // abandons the attempts in flight and waits for the workers to return.
 // Deliveries not yet settled stay pending in the store. Shutdown drains
@@ -268,7 +302,22 @@ func (s *Service) Close() error {
 // the conformance runner call it after publishing or advancing the clock.
 // Once a shutdown has begun it returns ErrClosed: the work will not settle.
 func (s *Service) WaitIdle(ctx context.Context) error {
-	return s.disp.waitIdle(ctx, s.clock)
+	return s.disp.waitIdle(ctx)
+}
+
+// WaitTenantIdle is WaitIdle for one tenant's delivery work: another
+// tenant's queued or slow attempts do not hold it. (With one clock for
+// every tenant, its due timers and callbacks still count for all.)
+func (s *Service) WaitTenantIdle(ctx context.Context, tenant string) error {
+	return s.disp.waitTenantIdle(ctx, tenant, s.clockOf(tenant))
+}
+
+// clockOf is the clock of tenant's events, deliveries and webhooks.
+func (s *Service) clockOf(tenant string) core.Clock {
+	if s.cfg.TenantClock == nil {
+		return s.clock
+	}
+	return s.cfg.TenantClock(tenant)
 }
 
 // randIntn returns a random int in [0, n) from the injected ID source, so

@@ -64,6 +64,9 @@ type Store interface {
 
 	// Reset removes everything.
 	Reset(ctx context.Context) error
+	// DeleteTenant removes the tenant's webhooks and their deliveries;
+	// other tenants' are untouched.
+	DeleteTenant(ctx context.Context, tenant string) error
 }
 
 // DefaultRetention is how many finished deliveries the memory store keeps
@@ -318,6 +321,19 @@ func (m *MemoryStore) Reset(context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.webhooks, m.count = map[string]*memWebhook{}, map[string]int{}
+	return nil
+}
+
+// DeleteTenant removes the tenant's webhooks and their deliveries.
+func (m *MemoryStore) DeleteTenant(_ context.Context, tenant string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for id, mw := range m.webhooks {
+		if mw.w.Tenant == tenant {
+			delete(m.webhooks, id)
+		}
+	}
+	delete(m.count, tenant)
 	return nil
 }
 

@@ -39,7 +39,7 @@ func (s *Service) Subscribe(ctx context.Context, tenant string, sub Subscription
 		return Webhook{}, core.NewProblem(http.StatusBadRequest, "invalid_request", "Invalid signing secret",
 			"the secret must be whsec_ followed by the base64 of 24 to 64 bytes").WithField("/secret", "malformed secret")
 	}
-	now := s.clock.Now().UTC()
+	now := s.clockOf(tenant).Now().UTC()
 	// The store checks the tenant's limit inside its write: a count taken
 	// here first would let concurrent creates all pass it.
 	w, err := s.store.CreateWebhook(ctx, Webhook{
@@ -106,7 +106,7 @@ func (s *Service) Update(ctx context.Context, tenant, id string, c WebhookChange
 			return Webhook{}, err
 		}
 	}
-	now := s.clock.Now().UTC()
+	now := s.clockOf(tenant).Now().UTC()
 	disabling := false
 	w, err := s.store.UpdateWebhook(ctx, tenant, id, func(w *Webhook) error {
 		disabling = c.Enabled != nil && !*c.Enabled && !w.Disabled
@@ -150,7 +150,7 @@ func (s *Service) rotate(ctx context.Context, tenant, id, secret string, window 
 	} else if _, err := secretKey(secret); err != nil {
 		return Webhook{}, "", err
 	}
-	now := s.clock.Now().UTC()
+	now := s.clockOf(tenant).Now().UTC()
 	w, err := s.store.UpdateWebhook(ctx, tenant, id, func(w *Webhook) error {
 		w.PreviousSecret, w.PreviousSecretExpires = w.Secret, now.Add(window)
 		if window <= 0 {

@@ -16,11 +16,13 @@ import (
 const module = "github.com/knogin/argus-sandbox"
 
 // surfaces are the emulator's API surfaces: each imports the shared layer
-// below it and never another surface (control → faults is the one
-// exception: the control plane is the fault engine's HTTP face).
+// below it and never another surface (control → faults and control →
+// tenants are the exceptions: the control plane is the HTTP face of the
+// fault engine and of the tenant registry).
 var surfaces = []string{
 	"emulator/platform", "emulator/oauth", "emulator/webhooks",
 	"emulator/graphql", "emulator/faults", "emulator/control", "emulator/journal",
+	"emulator/tenants",
 }
 
 // shared is what every surface may import.
@@ -57,6 +59,9 @@ func rules() map[string]rule {
 		"internal/racetest":    {},
 		"internal/jsonscan":    {},
 		"internal/locale":      {},
+		// The shared-sandbox isolation sequence drives a sandbox through
+		// the client, in process and in the container alike.
+		"internal/tenantcheck": {allow: []string{"client"}},
 		"examples/consumer":    {},
 
 		// Fixtures check their locales against the supported ones.
@@ -100,7 +105,7 @@ func rules() map[string]rule {
 		allow := slices.Clone(shared)
 		switch s {
 		case "emulator/control":
-			allow = append(allow, "emulator/faults")
+			allow = append(allow, "emulator/faults", "emulator/tenants")
 		case "emulator/graphql":
 			allow = append(allow, "internal/jsonscan") // its request scanner
 		}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/knogin/argus-sandbox/client"
 	"github.com/knogin/argus-sandbox/fixtures"
+	"github.com/knogin/argus-sandbox/internal/tenantcheck"
 	"github.com/knogin/argus-sandbox/sandboxtest"
 	"github.com/knogin/argus-sandbox/sandboxtest/container"
 )
@@ -268,6 +269,23 @@ func TestDefaultImageIsBuilt(t *testing.T) {
 			t.Errorf("scripts/build-image.sh lacks %q", want)
 		}
 	}
+}
+
+// TestTenantsAreIsolatedInTheContainer runs the shared-sandbox sequence
+// (tenants created at run time, each with its own clock, fault rules and
+// control token) against the image, as it runs in process in package
+// emulator.
+func TestTenantsAreIsolatedInTheContainer(t *testing.T) {
+	requireDocker(t)
+	ctr := start(t, sandboxImage(t))
+	tenantcheck.Run(t, client.New(ctr.BaseURL(), client.WithOperatorToken(ctr.OperatorToken())), func(t *testing.T, h http.Handler) string {
+		srv, err := ctr.StartReceiver(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(srv.Close)
+		return srv.URL
+	})
 }
 
 // integratorFlow runs an integration's test with the helpers: register an

@@ -27,6 +27,7 @@ func Run(t *testing.T, newStore func(t *testing.T) graphql.Store) {
 	t.Run("cases", func(t *testing.T) { runCases(t, newStore) })
 	t.Run("ties are ordered by id", func(t *testing.T) { testTies(t, newStore(t)) })
 	t.Run("reset", func(t *testing.T) { testReset(t, newStore(t)) })
+	t.Run("reset one tenant", func(t *testing.T) { testResetTenant(t, newStore(t)) })
 	t.Run("create", func(t *testing.T) { runCreate(t, newStore) })
 	t.Run("concurrency", func(t *testing.T) { runConcurrency(t, newStore) })
 }

@@ -34,6 +34,7 @@ func Run(t *testing.T, newStore func(t *testing.T) oauth.Store) {
 	t.Run("revocations outlive expiry until their key is gone", func(t *testing.T) { testRevocationsOutliveExpiry(t, newStore(t)) })
 	t.Run("revocations beyond the bound forget the expired first", func(t *testing.T) { testRevocationBound(t, newStore(t)) })
 	t.Run("reset", func(t *testing.T) { testReset(t, newStore(t)) })
+	t.Run("delete tenant", func(t *testing.T) { testDeleteTenant(t, newStore(t)) })
 	t.Run("concurrency", func(t *testing.T) { runConcurrency(t, newStore) })
 }
 

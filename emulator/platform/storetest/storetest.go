@@ -153,6 +153,7 @@ func Run(t *testing.T, newStore func(t *testing.T, limits platform.Limits) platf
 			t.Errorf("Reset kept the audit trail")
 		}
 	})
+	t.Run("delete tenant", func(t *testing.T) { runDeleteTenant(t, newStore) })
 	t.Run("limits", func(t *testing.T) { runLimits(t, newStore) })
 	t.Run("concurrency", func(t *testing.T) { runConcurrency(t, newStore(t, platform.Limits{SecretsPerApp: 4 * writers}), app) })
 }

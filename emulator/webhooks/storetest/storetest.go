@@ -33,6 +33,8 @@ func Run(t *testing.T, newStore func(t *testing.T, limits Limits) webhooks.Store
 	t.Run("deliveries", func(t *testing.T) { testDeliveries(t, newStore(t, Limits{Retention: 10})) })
 	t.Run("delivery filters", func(t *testing.T) { testDeliveryFilters(t, newStore(t, Limits{})) })
 	t.Run("reset", func(t *testing.T) { testReset(t, newStore(t, Limits{Retention: 10})) })
+	t.Run("delete tenant", func(t *testing.T) { testDeleteTenant(t, newStore(t, Limits{Retention: 10})) })
+	t.Run("delete tenant frees its limit", func(t *testing.T) { runDeleteTenantLimit(t, newStore) })
 	t.Run("retention", func(t *testing.T) { runRetention(t, newStore) })
 	t.Run("limit", func(t *testing.T) { runLimit(t, newStore) })
 	t.Run("concurrency", func(t *testing.T) { runConcurrency(t, newStore) })

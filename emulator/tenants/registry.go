@@ -1,0 +1,285 @@
+// Package tenants is the sandbox's tenant registry: the fixture tenants,
+// seeded at start, and the tenants an operator creates at run time, each
+// with its policy, users and the digests of its administrator and control
+// tokens. The surfaces look tenants up through it (each through the small
+// directory interface it declares); the control plane manages it.
+package tenants
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/knogin/argus-sandbox/emulator/core"
+	"github.com/knogin/argus-sandbox/fixtures"
+	"github.com/knogin/argus-sandbox/internal/schemaissue"
+)
+
+// Config configures a Registry. Clock, IDs and Fixtures are required.
+type Config struct {
+	Clock    core.Clock
+	IDs      *core.IDs
+	Fixtures *fixtures.Set
+	// Store defaults to a MemoryStore. The fixture tenants are seeded into
+	// it at start; one it already holds is kept as stored.
+	Store Store
+}
+
+// Registry is the tenant registry.
+type Registry struct {
+	clock core.Clock
+	ids   *core.IDs
+	fx    *fixtures.Set
+	store Store
+}
+
+// New seeds the fixture tenants into the store and returns the registry.
+func New(ctx context.Context, cfg Config) (*Registry, error) {
+	if cfg.Clock == nil || cfg.IDs == nil || cfg.Fixtures == nil {
+		return nil, errors.New("tenants: Clock, IDs and Fixtures are required")
+	}
+	r := &Registry{clock: cfg.Clock, ids: cfg.IDs, fx: cfg.Fixtures, store: cfg.Store}
+	if r.store == nil {
+		r.store = NewMemoryStore()
+	}
+	now := r.clock.Now().UTC()
+	for _, ft := range cfg.Fixtures.Tenants {
+		t := Tenant{ID: ft.ID, Name: ft.Name, Locale: ft.Locale, Policy: ft.Policy, Users: ft.Users,
+			AdminTokenDigest: Digest(ft.AdminToken), Fixture: true, CreatedAt: now}
+		if err := r.store.CreateTenant(ctx, t); err != nil && !errors.Is(err, ErrExists) {
+			return nil, fmt.Errorf("tenants: seed %s: %w", ft.ID, err)
+		}
+	}
+	return r, nil
+}
+
+// Digest is the hex SHA-256 of a token, the form the store keeps.
+func Digest(token string) string {
+	if token == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// Tenant returns the tenant id in the fixtures' form (without its admin
+// token), the lookup every surface makes; false when there is none.
+func (r *Registry) Tenant(id string) (*fixtures.Tenant, bool) {
+	t, err := r.store.GetTenant(context.Background(), id)
+	if err != nil {
+		return nil, false
+	}
+	return &fixtures.Tenant{ID: t.ID, Name: t.Name, Locale: t.Locale, Policy: t.Policy, Users: t.Users}, true
+}
+
+// Get returns the stored tenant id (ErrNotFound).
+func (r *Registry) Get(ctx context.Context, id string) (Tenant, error) {
+	return r.store.GetTenant(ctx, id)
+}
+
+// List returns every tenant, oldest first.
+func (r *Registry) List(ctx context.Context) ([]Tenant, error) { return r.store.ListTenants(ctx) }
+
+// ByToken returns the tenant whose admin or control token is token, and
+// the token's kind (KindAdmin or KindControl).
+func (r *Registry) ByToken(ctx context.Context, token string) (Tenant, string, bool) {
+	d := Digest(token)
+	t, kind, err := r.store.TenantByTokenDigest(ctx, d)
+	if err != nil {
+		return Tenant{}, "", false
+	}
+	want := t.AdminTokenDigest
+	if kind == KindControl {
+		want = t.ControlTokenDigest
+	}
+	// The store found the digest; comparing again in constant time keeps
+	// a backend's lookup from being the only check.
+	if subtle.ConstantTimeCompare([]byte(d), []byte(want)) != 1 {
+		return Tenant{}, "", false
+	}
+	return t, kind, true
+}
+
+// AdminAuthenticator accepts the tenant administrators' tokens (security
+// scheme adminToken).
+func (r *Registry) AdminAuthenticator() core.Authenticator {
+	return core.AuthenticatorFunc(func(ctx context.Context, token string) (*core.Principal, error) {
+		t, kind, ok := r.ByToken(ctx, token)
+		if !ok || kind != KindAdmin {
+			return nil, core.ErrInvalidToken
+		}
+		return &core.Principal{Kind: core.KindAdmin, Tenant: t.ID, Subject: "admin@" + t.ID}, nil
+	})
+}
+
+// Spec is what an operator gives to create a tenant.
+type Spec struct {
+	// ID is a slug; empty draws one.
+	ID   string
+	Name string
+	// Template is a fixture tenant whose policy and users the tenant
+	// starts with (and, in the surfaces, its seeded cases); Policy and
+	// Users, when given, take precedence.
+	Template string
+	// Policy nil is the open policy (OpenPolicy).
+	Policy     *fixtures.Policy
+	Users      []fixtures.User
+	SelfReview bool
+}
+
+// Created is a new tenant with its two tokens, shown this once.
+type Created struct {
+	Tenant       Tenant
+	AdminToken   string
+	ControlToken string
+}
+
+// InvalidError lists every problem of a Spec, each naming its field by
+// JSON pointer (/id, /policy/approved_scopes/0, ...).
+type InvalidError struct{ Issues []schemaissue.Issue }
+
+func (e *InvalidError) Error() string {
+	parts := make([]string, len(e.Issues))
+	for i, is := range e.Issues {
+		parts[i] = is.Field + ": " + is.Reason
+	}
+	return "tenants: invalid tenant: " + strings.Join(parts, "; ")
+}
+
+// idPattern is a tenant id: a DNS label of 3 to 40 characters, so that
+// https://*.<id>.example/* is a valid redirect pattern.
+var idPattern = regexp.MustCompile(`^[a-z][a-z0-9-]{1,38}[a-z0-9]$`)
+
+// OpenPolicy is the policy of a tenant created without one: every
+// published scope, every grant type, public clients, loopback redirects
+// and https://*.<id>.example/*.
+func (r *Registry) OpenPolicy(id string) fixtures.Policy {
+	p := fixtures.Policy{GrantTypes: slices.Clone(fixtures.GrantTypes), PublicClients: true,
+		RedirectURIPatterns: []string{"https://*." + id + ".example/*", "http://localhost/*", "http://127.0.0.1/*"}}
+	for _, sc := range r.fx.Scopes {
+		if sc.Published() {
+			p.ApprovedScopes = append(p.ApprovedScopes, sc.Name)
+		}
+	}
+	return p
+}
+
+// Create validates spec, stores the tenant and returns it with its
+// tokens. A taken id is ErrExists; bad fields an *InvalidError.
+func (r *Registry) Create(ctx context.Context, spec Spec) (Created, error) {
+	if spec.ID == "" {
+		spec.ID = "t-" + strings.ReplaceAll(strings.TrimPrefix(r.ids.Token("", 8), "_"), "_", "")
+	}
+	if err := r.check(spec); err != nil {
+		return Created{}, err
+	}
+	pol := r.OpenPolicy(spec.ID)
+	if ft, ok := r.fx.Tenant(spec.Template); ok && spec.Template != "" {
+		pol = ft.Policy
+		if spec.Users == nil {
+			spec.Users = ft.Users
+		}
+	}
+	if spec.Policy != nil {
+		pol = *spec.Policy
+	}
+	c := Created{AdminToken: r.ids.Token("sbx_admin", 32), ControlToken: r.ids.Token("sbx_control", 32)}
+	c.Tenant = Tenant{ID: spec.ID, Name: spec.Name, Template: spec.Template, Policy: pol, Users: spec.Users, SelfReview: spec.SelfReview,
+		AdminTokenDigest: Digest(c.AdminToken), ControlTokenDigest: Digest(c.ControlToken), CreatedAt: r.clock.Now().UTC()}
+	if c.Tenant.Users == nil {
+		c.Tenant.Users = []fixtures.User{}
+	}
+	if err := r.store.CreateTenant(ctx, c.Tenant); err != nil {
+		return Created{}, err
+	}
+	return c, nil
+}
+
+func (r *Registry) check(spec Spec) error {
+	var issues []schemaissue.Issue
+	add := func(field, format string, args ...any) {
+		issues = append(issues, schemaissue.Issue{Field: field, Reason: fmt.Sprintf(format, args...)})
+	}
+	if !idPattern.MatchString(spec.ID) {
+		add("/id", "must be 3 to 40 lower-case letters, digits and hyphens, starting with a letter")
+	}
+	if strings.TrimSpace(spec.Name) == "" || len(spec.Name) > 200 {
+		add("/name", "must be 1 to 200 characters")
+	}
+	if _, ok := r.fx.Tenant(spec.Template); spec.Template != "" && !ok {
+		add("/template", "%q is not a fixture tenant", spec.Template)
+	}
+	if p := spec.Policy; p != nil {
+		for i, sc := range p.ApprovedScopes {
+			if def, ok := r.fx.Scope(sc); !ok || !def.Published() {
+				add(fmt.Sprintf("/policy/approved_scopes/%d", i), "%q is not a published scope", sc)
+			}
+		}
+		for i, g := range p.GrantTypes {
+			if !slices.Contains(fixtures.GrantTypes, g) {
+				add(fmt.Sprintf("/policy/grant_types/%d", i), "unknown grant type %q", g)
+			}
+		}
+		for i, pat := range p.RedirectURIPatterns {
+			if !strings.HasPrefix(pat, "https://") && !strings.HasPrefix(pat, "http://localhost") && !strings.HasPrefix(pat, "http://127.0.0.1") {
+				add(fmt.Sprintf("/policy/redirect_uri_patterns/%d", i), "must be an https URI or a loopback http URI")
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for i, u := range spec.Users {
+		if u.ID == "" || u.Name == "" || !strings.Contains(u.Email, "@") {
+			add(fmt.Sprintf("/users/%d", i), "id, name and a valid email are required")
+		}
+		if seen[u.ID] || seen[u.Email] {
+			add(fmt.Sprintf("/users/%d/id", i), "duplicate user")
+		}
+		seen[u.ID], seen[u.Email] = true, true
+	}
+	if len(issues) > 0 {
+		return &InvalidError{Issues: issues}
+	}
+	return nil
+}
+
+// Token kinds RotateToken takes.
+const (
+	TokenAdmin   = KindAdmin
+	TokenControl = KindControl
+)
+
+// RotateToken replaces the tenant's admin or control token (kind) with a
+// new one, returned this once; the old one stops working at once.
+func (r *Registry) RotateToken(ctx context.Context, id, kind string) (string, Tenant, error) {
+	var token string
+	switch kind {
+	case KindAdmin:
+		token = r.ids.Token("sbx_admin", 32)
+	case KindControl:
+		token = r.ids.Token("sbx_control", 32)
+	default:
+		return "", Tenant{}, &InvalidError{Issues: []schemaissue.Issue{{Field: "/kind", Reason: "must be admin or control"}}}
+	}
+	t, err := r.store.UpdateTenant(ctx, id, func(t *Tenant) error {
+		if kind == KindAdmin {
+			t.AdminTokenDigest = Digest(token)
+		} else {
+			t.ControlTokenDigest = Digest(token)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", Tenant{}, err
+	}
+	return token, t, nil
+}
+
+// Delete removes the tenant from the registry: its tokens stop
+// authenticating at once. The tenant's data is the surfaces' to remove.
+func (r *Registry) Delete(ctx context.Context, id string) error { return r.store.DeleteTenant(ctx, id) }

@@ -1,0 +1,94 @@
+package tenants_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/knogin/argus-sandbox/emulator/core"
+	"github.com/knogin/argus-sandbox/emulator/tenants"
+	"github.com/knogin/argus-sandbox/fixtures"
+)
+
+func newRegistry(t *testing.T) *tenants.Registry {
+	t.Helper()
+	clock := core.NewVirtualClock(nil)
+	t.Cleanup(clock.Close)
+	r, err := tenants.New(context.Background(), tenants.Config{Clock: clock, IDs: core.NewIDs(nil), Fixtures: fixtures.MustDefault()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestFixtureTenantsAreSeeded(t *testing.T) {
+	r := newRegistry(t)
+	acme, ok := r.Tenant("acme")
+	if !ok || acme.Name != "Acme Corp" || len(acme.Users) == 0 || acme.AdminToken != "" {
+		t.Fatalf("Tenant(acme) = %+v, %v; want the fixture tenant without its token", acme, ok)
+	}
+	p, err := r.AdminAuthenticator().Authenticate(context.Background(), "sandbox_admin_acme")
+	if err != nil || p.Tenant != "acme" || p.Kind != core.KindAdmin {
+		t.Errorf("the fixture admin token = %+v, %v", p, err)
+	}
+}
+
+func TestCreateRotateDelete(t *testing.T) {
+	ctx := context.Background()
+	r := newRegistry(t)
+	c, err := r.Create(ctx, tenants.Spec{ID: "partner-a", Name: "Partner A"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AdminToken == "" || c.ControlToken == "" || c.Tenant.AdminTokenDigest != tenants.Digest(c.AdminToken) {
+		t.Fatalf("Create = %+v", c)
+	}
+	if got := c.Tenant.Policy.RedirectURIPatterns[0]; got != "https://*.partner-a.example/*" {
+		t.Errorf("open policy redirect pattern = %q", got)
+	}
+	if _, kind, ok := r.ByToken(ctx, c.ControlToken); !ok || kind != tenants.KindControl {
+		t.Errorf("ByToken(control) = %s, %v", kind, ok)
+	}
+	if _, err := r.AdminAuthenticator().Authenticate(ctx, c.ControlToken); err == nil {
+		t.Error("the control token authenticates as administrator")
+	}
+	if _, err := r.Create(ctx, tenants.Spec{ID: "partner-a", Name: "Again"}); !errors.Is(err, tenants.ErrExists) {
+		t.Errorf("a second partner-a = %v, want ErrExists", err)
+	}
+	tok, _, err := r.RotateToken(ctx, "partner-a", tenants.TokenAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := r.ByToken(ctx, c.AdminToken); ok {
+		t.Error("the rotated admin token still works")
+	}
+	if _, _, ok := r.ByToken(ctx, tok); !ok {
+		t.Error("the new admin token does not work")
+	}
+	if err := r.Delete(ctx, "partner-a"); err != nil {
+		t.Fatal(err)
+	}
+	for _, token := range []string{tok, c.ControlToken} {
+		if _, _, ok := r.ByToken(ctx, token); ok {
+			t.Error("a deleted tenant's token still works")
+		}
+	}
+}
+
+func TestCreateRefusesBadSpecs(t *testing.T) {
+	r := newRegistry(t)
+	_, err := r.Create(context.Background(), tenants.Spec{ID: "Bad_Id", Name: "",
+		Policy: &fixtures.Policy{ApprovedScopes: []string{"nope"}, GrantTypes: []string{"password"}},
+		Users:  []fixtures.User{{ID: "u1"}}})
+	var inv *tenants.InvalidError
+	if !errors.As(err, &inv) {
+		t.Fatalf("Create = %v, want an *InvalidError", err)
+	}
+	want := map[string]bool{"/id": true, "/name": true, "/policy/approved_scopes/0": true, "/policy/grant_types/0": true, "/users/0": true}
+	for _, is := range inv.Issues {
+		delete(want, is.Field)
+	}
+	if len(want) > 0 {
+		t.Errorf("issues %+v miss %v", inv.Issues, want)
+	}
+}
