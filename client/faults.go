@@ -79,6 +79,10 @@ type FaultAction struct {
 	BadSignature   *FaultNoOptions      `json:"bad_signature,omitempty"`
 	StaleTimestamp *FaultStaleTimestamp `json:"stale_timestamp,omitempty"`
 	RotateSecret   *FaultNoOptions      `json:"rotate_secret,omitempty"`
+	// TimestampOffset and Signature are delivery actions too.
+	TimestampOffset *FaultTimestampOffset `json:"timestamp_offset,omitempty"`
+	Signature       *FaultSignature       `json:"signature,omitempty"`
+	Synthetic       *FaultSynthetic       `json:"synthetic,omitempty"`
 }
 
 // FaultNoOptions is the empty options object of actions that take none.
@@ -157,6 +161,28 @@ type FaultStaleTimestamp struct {
 	By Duration `json:"by,omitzero"`
 }
 
+// FaultTimestampOffset signs a delivery at real time plus By (negative:
+// in the past), between -720h and 720h.
+type FaultTimestampOffset struct {
+	By Duration `json:"by"`
+}
+
+// FaultSignature spells a delivery's signature header, or the parts it
+// signs, in one of the forms of specs/faults.schema.json: missing,
+// malformed, unknown_version, id_swapped, body_altered, retired_secret,
+// later_valid.
+type FaultSignature struct {
+	Form string `json:"form"`
+}
+
+// FaultSynthetic sends a delivery as an event the catalog does not have,
+// correctly signed: under Topic, and/or with Data deep-merged over the
+// event's data.
+type FaultSynthetic struct {
+	Topic string         `json:"topic,omitempty"`
+	Data  map[string]any `json:"data,omitempty"`
+}
+
 // FaultTarget is what a fault action applies to.
 type FaultTarget string
 
@@ -196,6 +222,9 @@ func (a FaultAction) Kind() (name string, target FaultTarget) {
 		{a.BadSignature != nil, "bad_signature", FaultTargetDelivery},
 		{a.StaleTimestamp != nil, "stale_timestamp", FaultTargetDelivery},
 		{a.RotateSecret != nil, "rotate_secret", FaultTargetDelivery},
+		{a.TimestampOffset != nil, "timestamp_offset", FaultTargetDelivery},
+		{a.Signature != nil, "signature", FaultTargetDelivery},
+		{a.Synthetic != nil, "synthetic", FaultTargetDelivery},
 	} {
 		if k.set {
 			return k.name, k.target

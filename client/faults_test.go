@@ -42,6 +42,9 @@ func everyAction() []client.FaultRule {
 		{delivery, client.FaultAction{BadSignature: &client.FaultNoOptions{}}},
 		{delivery, client.FaultAction{StaleTimestamp: &client.FaultStaleTimestamp{By: d("10m")}}},
 		{delivery, client.FaultAction{RotateSecret: &client.FaultNoOptions{}}},
+		{delivery, client.FaultAction{TimestampOffset: &client.FaultTimestampOffset{By: d("-90s")}}},
+		{delivery, client.FaultAction{Signature: &client.FaultSignature{Form: "unknown_version"}}},
+		{delivery, client.FaultAction{Synthetic: &client.FaultSynthetic{Topic: "case.escalated", Data: map[string]any{"case": map[string]any{"status": "ESCALATED"}}}}},
 	}
 	var out []client.FaultRule
 	for _, r := range rules {

@@ -129,10 +129,20 @@ func (t *Target) Restart(context.Context) error { return ErrRestartUnsupported }
 // Stop does nothing.
 func (t *Target) Stop() error { return nil }
 
+// SecretRotator is a consumer the runner can hand a new signing secret, at
+// the end of a rotation: it restarts the consumer (as Restart does) with
+// ARGUS_WEBHOOK_SECRET set to secret, and keeps that secret for later
+// restarts. Exec and InProcess implement it.
+type SecretRotator interface {
+	RestartWithSecret(ctx context.Context, secret string) error
+}
+
 // InProcess runs a consumer handler in this process on a port of Env.Host,
 // for tests. Restart closes the handler and builds a new one from the same
 // Env (so in-memory state is lost, as in a process restart), keeping the
-// listener so the webhook URL stays the same.
+// listener so the webhook URL stays the same. A request the old handler
+// was still serving gets no answer (its connection is dropped), as from a
+// process that was killed.
 type InProcess struct {
 	// New builds the consumer; the closer is called on restart and stop.
 	New func(env Env) (http.Handler, io.Closer, error)
@@ -150,7 +160,11 @@ type InProcess struct {
 	srv     *http.Server
 }
 
-var _ Consumer = (*InProcess)(nil)
+var (
+	_ Consumer      = (*InProcess)(nil)
+	_ SecretRotator = (*InProcess)(nil)
+	_ SecretRotator = (*Exec)(nil)
+)
 
 // Start listens on a loopback port and serves the handler.
 func (p *InProcess) Start(_ context.Context, env Env) (Endpoint, error) {
@@ -165,7 +179,12 @@ func (p *InProcess) Start(_ context.Context, env Env) (Endpoint, error) {
 		return Endpoint{}, err
 	}
 	p.srv = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		(*p.handler.Load()).ServeHTTP(w, r)
+		h := p.handler.Load()
+		cw := &crashWriter{ResponseWriter: w, alive: func() bool { return p.handler.Load() == h }}
+		(*h).ServeHTTP(cw, r)
+		if cw.dropped {
+			panic(http.ErrAbortHandler) // the connection closes without an answer
+		}
 	})}
 	go func() { _ = p.srv.Serve(ln) }()
 	base := "http://" + ln.Addr().String()
@@ -193,10 +212,44 @@ func (p *InProcess) CanRestart() bool { return true }
 func (p *InProcess) Restart(context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	// Down first, so nothing the old handler writes from now on is sent,
+	// and a request arriving meanwhile finds no one.
+	p.handler.Store(&down)
 	if p.closer != nil {
 		_ = p.closer.Close()
 	}
 	return p.buildLocked()
+}
+
+// RestartWithSecret restarts with another signing secret.
+func (p *InProcess) RestartWithSecret(ctx context.Context, secret string) error {
+	p.mu.Lock()
+	p.env.Secret = secret
+	p.mu.Unlock()
+	return p.Restart(ctx)
+}
+
+// down is the handler of a consumer that is not running.
+var down http.Handler = http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) })
+
+// crashWriter drops what a replaced handler writes: its process is gone.
+type crashWriter struct {
+	http.ResponseWriter
+	alive   func() bool
+	dropped bool
+}
+
+func (w *crashWriter) WriteHeader(code int) {
+	if w.dropped = w.dropped || !w.alive(); !w.dropped {
+		w.ResponseWriter.WriteHeader(code)
+	}
+}
+
+func (w *crashWriter) Write(b []byte) (int, error) {
+	if w.dropped = w.dropped || !w.alive(); w.dropped {
+		return 0, http.ErrAbortHandler
+	}
+	return w.ResponseWriter.Write(b)
 }
 
 // Stop shuts the server down and closes the handler.

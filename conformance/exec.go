@@ -99,7 +99,7 @@ func (e *Exec) start(ctx context.Context) error {
 		case <-ctx.Done():
 			e.abandon(cmd, done)
 			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(10 * time.Millisecond): // a restart is back within a few ms
 		}
 		if time.Now().After(deadline) {
 			e.abandon(cmd, done)
@@ -130,6 +130,18 @@ func (e *Exec) Restart(ctx context.Context) error {
 	if err := e.kill(); err != nil {
 		return err
 	}
+	return e.start(ctx)
+}
+
+// RestartWithSecret kills the process and starts it again with another
+// ARGUS_WEBHOOK_SECRET.
+func (e *Exec) RestartWithSecret(ctx context.Context, secret string) error {
+	if err := e.kill(); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.env.Secret = secret
+	e.mu.Unlock()
 	return e.start(ctx)
 }
 

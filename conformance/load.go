@@ -292,6 +292,10 @@ func (s *Scenario) check(file string) []Issue {
 			if !slices.Contains(s.Requires, RequireRestart) {
 				issues = append(issues, Issue{Field: at + "/restart", Reason: "a restart step needs `requires: [restart]`"})
 			}
+		case st.RotateSecret != nil:
+			if !slices.Contains(s.Requires, RequireRestart) {
+				issues = append(issues, Issue{Field: at + "/rotate_secret", Reason: "a rotate_secret step restarts the consumer: it needs `requires: [restart]`"})
+			}
 		case st.Expect != nil:
 			checkExpect(at+"/expect", st.Expect)
 		}

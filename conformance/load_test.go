@@ -53,6 +53,31 @@ func TestLoadNamesFileAndField(t *testing.T) {
 			wantErr: []string{"bad.yaml", "/name"},
 		},
 		{
+			name:    "rotate_secret without requires",
+			file:    "name: bad\ntitle: t\ndetects: d\nwhy: w\nsteps: [{rotate_secret: {}}, {publish: {as: e1, topic: case.updated}}]\nexpect: {applied: {e1: 1}}\n",
+			wantErr: []string{"/steps/0/rotate_secret", "requires: [restart]"},
+		},
+		{
+			name:    "payload beyond the control plane's bound",
+			file:    "name: bad\ntitle: t\ndetects: d\nwhy: w\nsteps: [{publish: {as: e1, topic: case.updated, min_bytes: 2000000}}]\nexpect: {applied: {e1: 1}}\n",
+			wantErr: []string{"/steps/0/publish/min_bytes"},
+		},
+		{
+			name:    "timestamp offset beyond 30 days",
+			file:    "name: bad\ntitle: t\ndetects: d\nwhy: w\nfaults: [{name: x, action: {timestamp_offset: {by: -800h}}}]\nsteps: [{publish: {as: e1, topic: case.updated}}]\nexpect: {applied: {e1: 1}}\n",
+			wantErr: []string{"/faults/0/action/timestamp_offset/by", "between"},
+		},
+		{
+			name:    "unknown signature form",
+			file:    "name: bad\ntitle: t\ndetects: d\nwhy: w\nfaults: [{name: x, action: {signature: {form: v3}}}]\nsteps: [{publish: {as: e1, topic: case.updated}}]\nexpect: {applied: {e1: 1}}\n",
+			wantErr: []string{"/faults/0/action/signature/form"},
+		},
+		{
+			name:    "empty synthetic",
+			file:    "name: bad\ntitle: t\ndetects: d\nwhy: w\nfaults: [{name: x, action: {synthetic: {}}}]\nsteps: [{publish: {as: e1, topic: case.updated}}]\nexpect: {applied: {e1: 1}}\n",
+			wantErr: []string{"/faults/0/action/synthetic"},
+		},
+		{
 			name:    "callback fault rule without requires",
 			file:    "name: bad\ntitle: t\ndetects: d\nwhy: w\nfaults: [{name: x, match: {operation: graphql}, action: {error: {status: 503}}}]\nsteps: [{publish: {as: e1, topic: case.updated}}]\nexpect: {applied: {e1: 1}}\n",
 			wantErr: []string{"/faults/0", "requires: [callback]"},

@@ -111,6 +111,15 @@ func (r *runner) check(ctx context.Context, sr *scenarioRun, at string, e *Expec
 				}
 				st, d := diffCounts(want, got)
 				add(LevelProbe, name, st, d)
+				var lost []string
+				for _, label := range slices.Sorted(maps.Keys(e.Applied)) {
+					if e.Applied[label] > 0 && !slices.ContainsFunc(sr.events[label], func(id string) bool { return probe.Applied[id] > 0 }) {
+						lost = append(lost, label)
+					}
+				}
+				if acks := r.acknowledged(ctx, sr, lost); acks != "" {
+					add(LevelProbe, NeverApplied, StatusFail, "the probe shows no effect of events the consumer acknowledged:\n"+acks)
+				}
 			}
 		}
 		if len(e.Cases) > 0 {
@@ -167,6 +176,17 @@ func (r *runner) check(ctx context.Context, sr *scenarioRun, at string, e *Expec
 			d = src + " " + d
 		}
 		add(LevelPlatform, name, st, d)
+		if st == StatusFail {
+			var lost []string
+			for _, c := range slices.Sorted(maps.Keys(e.Notes)) {
+				if e.Notes[c] > 0 && wb.notes[sr.caseID(c)] == 0 {
+					lost = append(lost, sr.s.labelsOfCase(c)...)
+				}
+			}
+			if acks := r.acknowledged(ctx, sr, lost); acks != "" {
+				add(LevelPlatform, NeverApplied, StatusFail, "the sandbox recorded no write-back for events the consumer acknowledged:\n"+acks)
+			}
+		}
 	}
 }
 

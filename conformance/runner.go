@@ -40,6 +40,12 @@ type scenarioRun struct {
 	// again: every step that acts drops them, so the checks that follow
 	// one step and the scenario's evidence share one reading.
 	observed []client.Delivery
+	// rotated says the consumer was handed a new secret: teardown hands
+	// it the run's secret again.
+	rotated bool
+	// began is when the scenario began on the sandbox clock (which setup
+	// puts back at real time).
+	began time.Time
 }
 
 // run executes one scenario in isolation: a fresh webhook (deleted at the
@@ -53,6 +59,10 @@ func (r *runner) run(ctx context.Context, s *Scenario) (res Result, setupErr err
 	defer func() { res.Duration = time.Since(start) }()
 	if slices.Contains(s.Requires, RequireRestart) && !r.cfg.Consumer.CanRestart() {
 		res.Status, res.Reason = StatusUnverified, "needs a consumer the runner can restart (--exec); not run"
+		return res, nil
+	}
+	if _, ok := r.cfg.Consumer.(SecretRotator); s.rotates() && !ok {
+		res.Status, res.Reason = StatusUnverified, "needs a consumer the runner can restart with a new ARGUS_WEBHOOK_SECRET (--exec); not run"
 		return res, nil
 	}
 	if slices.Contains(s.Requires, RequireCallback) && r.noCallback != "" {
@@ -106,6 +116,7 @@ func (r *runner) setup(ctx context.Context, sr *scenarioRun) error {
 	if err := r.sb.ResetClock(ctx); err != nil {
 		return fmt.Errorf("reset the clock: %w", err)
 	}
+	sr.began = time.Now().Add(-time.Minute)
 	id, err := r.sb.Subscribe(ctx, r.ep.URL, sr.s.topics(), "conformance: "+sr.s.Name, r.cfg.Secret)
 	if err != nil {
 		return fmt.Errorf("subscribe %s: %w", r.ep.URL, err)
@@ -164,6 +175,9 @@ func (r *runner) setup(ctx context.Context, sr *scenarioRun) error {
 func (r *runner) teardown(sr *scenarioRun) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	if rot, ok := r.cfg.Consumer.(SecretRotator); ok && sr.rotated {
+		_ = rot.RestartWithSecret(ctx, r.cfg.Secret)
+	}
 	for _, rule := range sr.s.Faults {
 		_ = r.sb.DeleteFault(ctx, faultName(sr.s, rule))
 	}
@@ -181,7 +195,9 @@ func (r *runner) step(ctx context.Context, sr *scenarioRun, i int, st Step) erro
 	switch {
 	case st.Publish != nil:
 		p := st.Publish
-		ids, err := r.sb.Trigger(ctx, p.Topic, sr.overrides(p), max(p.Count, 1))
+		data := sr.overrides(p)
+		pad(data, p.MinBytes)
+		ids, err := r.sb.Trigger(ctx, p.Topic, data, max(p.Count, 1))
 		if err == nil && len(ids) == 0 {
 			err = errors.New("the sandbox answered no event id")
 		}
@@ -211,10 +227,24 @@ func (r *runner) step(ctx context.Context, sr *scenarioRun, i int, st Step) erro
 		}
 		sr.res.Sent = append(sr.res.Sent, "advanced the sandbox clock by "+d.String())
 	case st.Restart != nil:
+		if st.Restart.AfterAnswer {
+			if err := r.awaitAnswers(ctx, sr); err != nil {
+				return err
+			}
+		}
+		inFlight := r.inFlight(ctx, sr)
 		if err := r.cfg.Consumer.Restart(ctx); err != nil {
 			return fmt.Errorf("restart the consumer: %w", err)
 		}
-		sr.res.Sent = append(sr.res.Sent, "restarted the consumer")
+		sr.res.Sent = append(sr.res.Sent, "killed and restarted the consumer"+inFlight)
+	case st.RotateSecret != nil:
+		if err := r.rotateSecret(ctx, sr); err != nil {
+			return err
+		}
+	case st.Recover != nil:
+		if err := r.recover(ctx, sr); err != nil {
+			return err
+		}
 	case st.Redeliver != "":
 		id := sr.events[st.Redeliver][0]
 		ds, err := r.sb.Deliveries(ctx, sr.webhookID, id)
@@ -235,6 +265,10 @@ func (r *runner) step(ctx context.Context, sr *scenarioRun, i int, st Step) erro
 	return nil
 }
 
+// asyncGrace is how long awaitFault waits, once deliveries settled, for a
+// consumer that acknowledges first to make the request a rule matches.
+const asyncGrace = time.Second
+
 // awaitFault polls until a fault rule of the scenario has fired. Polling
 // in real time is right here: the rule fires when the consumer, at its
 // own pace, makes the request it matches.
@@ -251,7 +285,9 @@ func (r *runner) awaitFault(ctx context.Context, sr *scenarioRun, name string) e
 			close(idle)
 		}
 	}()
-	settled := false
+	// A consumer that answers first and works afterwards makes the request
+	// after its deliveries settled: it gets asyncGrace more.
+	var giveUp <-chan time.Time
 	for {
 		n, err := r.sb.FaultFired(ctx, full)
 		if err != nil {
@@ -261,14 +297,13 @@ func (r *runner) awaitFault(ctx context.Context, sr *scenarioRun, name string) e
 			sr.res.Sent = append(sr.res.Sent, "fault rule "+full+" fired")
 			return nil
 		}
-		if settled {
-			return fmt.Errorf("fault rule %s never fired: the deliveries settled without the consumer making the request it matches", name)
-		}
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("fault rule %s never fired: the consumer did not make the request it matches", name)
 		case <-idle:
-			settled, idle = true, nil // check the rule once more, then give up
+			idle, giveUp = nil, time.After(asyncGrace)
+		case <-giveUp:
+			return fmt.Errorf("fault rule %s never fired: the deliveries settled, and %s later the consumer had still not made the request it matches", name, asyncGrace)
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
@@ -315,6 +350,9 @@ func (sr *scenarioRun) describePublish(p *Publish, first string) string {
 	if p.Status != "" {
 		s += " " + p.Status
 	}
+	if p.MinBytes > 0 {
+		s += fmt.Sprintf(" padded to %d bytes of data", p.MinBytes)
+	}
 	if n := max(p.Count, 1); n > 1 {
 		return fmt.Sprintf("%s ×%d (%s, …)", s, n, first)
 	}
@@ -324,6 +362,16 @@ func (sr *scenarioRun) describePublish(p *Publish, first string) string {
 func describeRule(r client.FaultRule) string {
 	name, _ := r.Action.Kind()
 	s := name
+	switch a := r.Action; {
+	case a.TimestampOffset != nil:
+		s += " by " + time.Duration(a.TimestampOffset.By).String()
+	case a.StaleTimestamp != nil && a.StaleTimestamp.By != 0:
+		s += " by " + time.Duration(a.StaleTimestamp.By).String()
+	case a.Signature != nil:
+		s += " " + a.Signature.Form
+	case a.Synthetic != nil && a.Synthetic.Topic != "":
+		s += " as " + a.Synthetic.Topic
+	}
 	if r.Match.Topic != "" {
 		s += " on " + r.Match.Topic
 	}

@@ -42,11 +42,31 @@ const (
 
 // Step is one action of a scenario; exactly one field is set.
 type Step struct {
-	Publish   *Publish  `json:"publish,omitempty"`
-	Advance   *Duration `json:"advance,omitempty"`
-	Restart   *struct{} `json:"restart,omitempty"`
+	Publish *Publish  `json:"publish,omitempty"`
+	Advance *Duration `json:"advance,omitempty"`
+	// Restart kills the consumer (no graceful shutdown: a request it is
+	// serving gets no answer) and starts it again.
+	Restart *Restart `json:"restart,omitempty"`
+	// RotateSecret rotates the webhook's signing secret (the previous one
+	// keeps signing for the rotation window) and restarts the consumer
+	// with the new secret, as an integrator deploys it.
+	RotateSecret *struct{} `json:"rotate_secret,omitempty"`
+	// Recover enables the webhook again (after it was disabled for
+	// failing) and re-sends its failed deliveries since the scenario
+	// began, as an integrator does after fixing an outage.
+	Recover   *struct{} `json:"recover,omitempty"`
 	Redeliver string    `json:"redeliver,omitempty"`
 	Expect    *Expect   `json:"expect,omitempty"`
+}
+
+// Restart is a kill and restart of the consumer.
+type Restart struct {
+	// AfterAnswer kills only once the consumer has answered every
+	// delivery made so far: calls of its own that fault rules hold are
+	// released first (the sandbox clock moves by the longest hold, 30 s).
+	// A consumer that answers before its side effect is then killed with
+	// the effect still in flight; one that applies first, after it.
+	AfterAnswer bool `json:"after_answer,omitempty"`
 }
 
 // Publish publishes events of the catalog through the sandbox.
@@ -64,6 +84,9 @@ type Publish struct {
 	// AwaitFault names a fault rule of the scenario: after publishing, the
 	// runner waits for it to fire instead of for deliveries to settle.
 	AwaitFault string `json:"await_fault,omitempty"`
+	// MinBytes pads the event (data.padding) until its data is at least
+	// this long, for large payloads.
+	MinBytes int `json:"min_bytes,omitempty"`
 }
 
 // Expect is what the runner checks, at one step or at the end.

@@ -76,8 +76,11 @@ func deliveryFaults(eng *faults.Engine) webhooks.DeliveryFaults {
 		p := eng.MatchDelivery(faults.DeliveryInfo{Tenant: a.Tenant, EndpointID: a.WebhookID, EndpointURL: a.URL,
 			Topic: a.Topic, EventID: a.EventID, DeliveryID: a.DeliveryID, Attempt: a.Attempt})
 		out := webhooks.AttemptPlan{Rule: strings.Join(p.Rules(), ","), Delay: p.Delay, ResponseLost: p.ResponseLost,
-			BadSignature: p.BadSignature, StaleBy: p.StaleTimestamp, RotateSecret: p.RotateSecret,
-			ConcurrentCopies: p.Concurrent}
+			BadSignature: p.BadSignature, TimestampOffset: p.TimestampOffset - p.StaleTimestamp, RotateSecret: p.RotateSecret,
+			Signature: webhooks.SignatureForm(p.Signature), ConcurrentCopies: p.Concurrent}
+		if sy := p.Synthetic; sy != nil {
+			out.Rewrite = &webhooks.Rewrite{Topic: sy.Topic, Data: sy.Data}
+		}
 		// The fault rule counts every send; the engine counts extra copies.
 		if p.Copies > 1 {
 			out.Copies = p.Copies - 1

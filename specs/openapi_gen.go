@@ -11,7 +11,7 @@ var compiledDocs = map[string]compiledDoc{
 	"oauth.yaml":    {digest: "1417c42ece30e2a20ea088a5047d481d659a0fd87c15c666e72b604ce90b05ee", build: oauthDoc},
 	"webhooks.yaml": {digest: "11f55f3600be43075ddd6dc884baf5ac005373d00651486faf0f62b9f2f6cde9", build: webhooksDoc},
 	"graphql.yaml":  {digest: "b9314b358bc58b21c430ad86abae2a4d6ab4cdfa116fb645ce8e5d41416575a2", build: graphqlDoc},
-	"sandbox.yaml":  {digest: "c9d86b44bb04483d1f40df98fa6284f59e48b764b9fa8b16d196273b9a4c7ae5", build: sandboxDoc},
+	"sandbox.yaml":  {digest: "851111bfb84e890a68906efbe0b9a6dc2932f38ac822362f68d9f5293dc2fa43", build: sandboxDoc},
 }
 
 // platformDoc builds platform.yaml.
@@ -7190,6 +7190,24 @@ func sandboxDoc() *openapi3.T {
 							"rotate_secret": &openapi3.SchemaRef{
 								Ref: "#/components/schemas/FaultNoOptions",
 							},
+							"signature": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"object"},
+									Description: "Spell the webhook-signature header (or the signed parts) wrongly, or validly after invalid signatures (later_valid).",
+									Required:    []string{"form"},
+									Properties: openapi3.Schemas{
+										"form": &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Type: &openapi3.Types{"string"},
+												Enum: []any{"missing", "malformed", "unknown_version", "id_swapped", "body_altered", "retired_secret", "later_valid"},
+											},
+										},
+									},
+									AdditionalProperties: openapi3.BoolSchema{
+										Has: new(false),
+									},
+								},
+							},
 							"slow_drip": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
 									Type:        &openapi3.Types{"object"},
@@ -7231,6 +7249,47 @@ func sandboxDoc() *openapi3.T {
 									Properties: openapi3.Schemas{
 										"by": &openapi3.SchemaRef{
 											Ref: "#/components/schemas/ClockWait",
+										},
+									},
+									AdditionalProperties: openapi3.BoolSchema{
+										Has: new(false),
+									},
+								},
+							},
+							"synthetic": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"object"},
+									Description: "Send the event under a topic the catalog does not have and/or with data deep-merged over its own, correctly signed.",
+									Properties: openapi3.Schemas{
+										"data": &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Type: &openapi3.Types{"object"},
+											},
+										},
+										"topic": &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Type:    &openapi3.Types{"string"},
+												Pattern: "^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+$",
+											},
+										},
+									},
+									MinProps: 1,
+									AdditionalProperties: openapi3.BoolSchema{
+										Has: new(false),
+									},
+								},
+							},
+							"timestamp_offset": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"object"},
+									Description: "Sign the delivery at real time plus this offset, between -720h and 720h (negative is in the past).",
+									Required:    []string{"by"},
+									Properties: openapi3.Schemas{
+										"by": &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Type:    &openapi3.Types{"string"},
+												Pattern: "^-?([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",
+											},
 										},
 									},
 									AdditionalProperties: openapi3.BoolSchema{

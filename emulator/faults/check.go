@@ -3,6 +3,7 @@ package faults
 import (
 	"fmt"
 	"path"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -169,6 +170,10 @@ func checkDurations(a Action) []Issue {
 		atMost("/action/delay/for", a.Delay.For, MaxClockWait)
 	case a.StaleTimestamp != nil:
 		atMost("/action/stale_timestamp/by", a.StaleTimestamp.By, MaxClockWait)
+	case a.TimestampOffset != nil:
+		if d := time.Duration(a.TimestampOffset.By); d > MaxClockWait || d < -MaxClockWait {
+			add("/action/timestamp_offset/by", fmt.Sprintf("must be between -%s and %s, got %s", MaxClockWait, MaxClockWait, d))
+		}
 	}
 	return issues
 }
@@ -189,12 +194,17 @@ func durationIssues(v any, ptr string, inAction bool) []Issue {
 			issues = append(issues, durationIssues(e, ptr+"/"+strconv.Itoa(i), inAction)...)
 		}
 	case string:
-		if _, err := time.ParseDuration(v); inAction && err != nil {
+		// Only durations are checked: other strings under an action (a
+		// signature form) are the schema's business.
+		if _, err := time.ParseDuration(v); inAction && err != nil && durationLike.MatchString(v) {
 			issues = append(issues, Issue{Field: ptr, Reason: durationReason(v)})
 		}
 	}
 	return issues
 }
+
+// durationLike is the schema's pattern of a (signed) duration.
+var durationLike = regexp.MustCompile(`^-?([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`)
 
 // durationReason explains a duration string time.ParseDuration refused.
 func durationReason(s string) string {

@@ -37,6 +37,13 @@ type DeliveryPlan struct {
 	BadSignature bool
 	// StaleTimestamp signs the attempt with a timestamp this far in the past.
 	StaleTimestamp time.Duration
+	// TimestampOffset shifts the signing time (negative: past, positive:
+	// future), on top of StaleTimestamp.
+	TimestampOffset time.Duration
+	// Signature spells the signature header ("" normally).
+	Signature SignatureForm
+	// Synthetic rewrites what is sent (nil normally).
+	Synthetic *Synthetic
 	// RotateSecret rotates the endpoint's signing secret before the attempt.
 	RotateSecret bool
 	// HoldForReorder holds the attempt until this many are held, then sends
@@ -55,7 +62,8 @@ func (p DeliveryPlan) Rules() []string {
 
 // MatchDelivery evaluates the delivery rules for one attempt. Every firing
 // rule contributes to the plan: copies and staleness take the largest
-// value, delays add up, flags combine.
+// value, delays and timestamp offsets add up, flags combine, the first
+// signature form wins.
 func (e *Engine) MatchDelivery(info DeliveryInfo) DeliveryPlan {
 	plan := DeliveryPlan{Copies: 1}
 	now := e.cfg.Clock.Now()
@@ -110,11 +118,39 @@ func (e *Engine) MatchDelivery(info DeliveryInfo) DeliveryPlan {
 		case a.RotateSecret != nil:
 			plan.RotateSecret = true
 			detail = "endpoint secret rotated before the attempt"
+		case a.TimestampOffset != nil:
+			by := time.Duration(a.TimestampOffset.By)
+			plan.TimestampOffset = max(min(plan.TimestampOffset+by, MaxClockWait), -MaxClockWait)
+			detail = describeOffset(by)
+		case a.Signature != nil:
+			if plan.Signature == "" {
+				plan.Signature = a.Signature.Form
+			}
+			detail = "signature header spelled " + string(a.Signature.Form)
+		case a.Synthetic != nil:
+			if plan.Synthetic == nil {
+				plan.Synthetic = a.Synthetic
+			}
+			detail = "sent as a synthetic event"
+			if a.Synthetic.Topic != "" {
+				detail += " of topic " + a.Synthetic.Topic
+			}
 		}
 		plan.Fired = append(plan.Fired, e.record(rs, Event{At: now, Detail: detail, Tenant: info.Tenant,
 			EndpointID: info.EndpointID, Topic: info.Topic, EventID: info.EventID, DeliveryID: info.DeliveryID, Attempt: info.Attempt}))
 	}
 	return plan
+}
+
+// describeOffset says where an offset puts the signing time.
+func describeOffset(by time.Duration) string {
+	switch {
+	case by < 0:
+		return "signed " + (-by).String() + " in the past"
+	case by > 0:
+		return "signed " + by.String() + " in the future"
+	}
+	return "signed at real time"
 }
 
 // matchTopic matches a topic exactly or by a "case.*" prefix pattern.

@@ -38,6 +38,14 @@ func TestDeliveryActions(t *testing.T) {
 		{"response lost", []Rule{rule("l", Match{}, When{}, Action{ResponseLost: &NoOptions{}})}, DeliveryPlan{Copies: 1, ResponseLost: true}},
 		{"bad signature", []Rule{rule("s", Match{}, When{}, Action{BadSignature: &NoOptions{}})}, DeliveryPlan{Copies: 1, BadSignature: true}},
 		{"stale timestamp default", []Rule{rule("t", Match{}, When{}, Action{StaleTimestamp: &StaleTimestamp{}})}, DeliveryPlan{Copies: 1, StaleTimestamp: DefaultStaleTimestamp}},
+		{"timestamp offsets add up", []Rule{
+			rule("p", Match{}, When{}, Action{TimestampOffset: &TimestampOffset{By: Duration(-90 * time.Second)}}),
+			rule("f", Match{}, When{}, Action{TimestampOffset: &TimestampOffset{By: Duration(10 * time.Minute)}}),
+		}, DeliveryPlan{Copies: 1, TimestampOffset: 510 * time.Second}},
+		{"first signature form wins", []Rule{
+			rule("a", Match{}, When{}, Action{Signature: &Signature{Form: SignatureMissing}}),
+			rule("b", Match{}, When{}, Action{Signature: &Signature{Form: SignatureIDSwapped}}),
+		}, DeliveryPlan{Copies: 1, Signature: SignatureMissing}},
 		{"rotate secret", []Rule{rule("k", Match{}, When{}, Action{RotateSecret: &NoOptions{}})}, DeliveryPlan{Copies: 1, RotateSecret: true}},
 		{"rules combine", []Rule{
 			rule("a", Match{}, When{}, Action{Delay: &Delay{For: Duration(time.Second)}}),

@@ -67,6 +67,10 @@ type Action struct {
 	BadSignature   *NoOptions      `json:"bad_signature,omitempty"`
 	StaleTimestamp *StaleTimestamp `json:"stale_timestamp,omitempty"`
 	RotateSecret   *NoOptions      `json:"rotate_secret,omitempty"`
+	// TimestampOffset and Signature are delivery actions too.
+	TimestampOffset *TimestampOffset `json:"timestamp_offset,omitempty"`
+	Signature       *Signature       `json:"signature,omitempty"`
+	Synthetic       *Synthetic       `json:"synthetic,omitempty"`
 }
 
 // NoOptions is the empty options object of actions that take none.
@@ -138,6 +142,42 @@ type StaleTimestamp struct {
 	By Duration `json:"by,omitempty"`
 }
 
+// TimestampOffset signs a delivery at real time plus By: negative in the
+// past, positive in the future. StaleTimestamp{By: d} is
+// TimestampOffset{By: -d}.
+type TimestampOffset struct {
+	By Duration `json:"by"`
+}
+
+// Signature spells a delivery's signature header, or the parts it signs,
+// in one of the SignatureForms.
+type Signature struct {
+	Form SignatureForm `json:"form"`
+}
+
+// Synthetic sends a delivery as an event the catalog does not have,
+// correctly signed: under Topic, and/or with Data deep-merged over the
+// event's data.
+type Synthetic struct {
+	Topic string         `json:"topic,omitempty"`
+	Data  map[string]any `json:"data,omitempty"`
+}
+
+// SignatureForm is how a signature fault spells a delivery.
+type SignatureForm string
+
+// The forms of the signature action (specs/faults.schema.json documents
+// each).
+const (
+	SignatureMissing        SignatureForm = "missing"
+	SignatureMalformed      SignatureForm = "malformed"
+	SignatureUnknownVersion SignatureForm = "unknown_version"
+	SignatureIDSwapped      SignatureForm = "id_swapped"
+	SignatureBodyAltered    SignatureForm = "body_altered"
+	SignatureRetiredSecret  SignatureForm = "retired_secret"
+	SignatureLaterValid     SignatureForm = "later_valid"
+)
+
 // Defaults applied where an action's option is omitted.
 const (
 	DefaultRetryAfter     = 30 * time.Second
@@ -186,6 +226,9 @@ func (a Action) Kind() (name string, target Target) {
 		{a.BadSignature != nil, "bad_signature", TargetDelivery},
 		{a.StaleTimestamp != nil, "stale_timestamp", TargetDelivery},
 		{a.RotateSecret != nil, "rotate_secret", TargetDelivery},
+		{a.TimestampOffset != nil, "timestamp_offset", TargetDelivery},
+		{a.Signature != nil, "signature", TargetDelivery},
+		{a.Synthetic != nil, "synthetic", TargetDelivery},
 	} {
 		if k.set {
 			return k.name, k.target

@@ -3,6 +3,8 @@ package webhooks
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -114,12 +116,16 @@ type sendResult struct {
 // send signs and POSTs the delivery, with the copies the plan asks for.
 func (s *Service) send(ctx context.Context, w Webhook, d *Delivery, plan AttemptPlan, trigger Trigger) sendResult {
 	now := s.clockOf(w.Tenant).Now()
-	ts := s.wall().Add(-plan.StaleBy).Unix()
+	ts := s.signingTime(d, plan)
+	body := d.Body
+	if plan.Rewrite != nil {
+		body = rewrite(d.Event, plan.Rewrite, body)
+	}
 	var sig string
 	if plan.BadSignature {
-		sig = Sign(s.ids.Bytes(secretBytes), d.Event.ID, ts, d.Body)
+		sig = Sign(s.ids.Bytes(secretBytes), d.Event.ID, ts, body)
 	} else {
-		sig = signatureHeader(w.secrets(now), d.Event.ID, ts, d.Body)
+		sig = signatureHeader(w.secrets(now), d.Event.ID, ts, body)
 	}
 	// The keys are in canonical form, as Header.Set would store them. The
 	// header is only read once built, so the copies of an attempt share it.
@@ -130,9 +136,12 @@ func (s *Service) send(ctx context.Context, w Webhook, d *Delivery, plan Attempt
 		canonicalTimestamp: {strconv.FormatInt(ts, 10)},
 		canonicalSignature: {sig},
 	}
+	if plan.Signature != "" {
+		body = s.misspell(h, w, d.Event.ID, ts, body, plan.Signature)
+	}
 
 	base := Attempt{Number: d.AttemptCount + 1, Trigger: trigger, Timestamp: ts, FaultRule: plan.ruleName()}
-	target, body, lost := w.URL, d.Body, plan.ResponseLost
+	target, lost := w.URL, plan.ResponseLost
 	if plan.Copies == 0 {
 		return s.request(ctx, target, h, body, base, lost, false)
 	}
@@ -235,6 +244,91 @@ func describe(class ErrorClass, err error, timeout time.Duration) string {
 	}
 	return err.Error()
 }
+
+// signingTime is the webhook-timestamp of an attempt: real time, shifted
+// by the plan's offset. Each attempt is signed at its own time, as on the
+// platform, where a retry comes seconds to hours later: an attempt that
+// would carry the same timestamp as the attempt before it (a retry the
+// sandbox clock brought forward within one real second) is stamped one
+// second later, so no two consecutive attempts of a delivery share a
+// timestamp and a consumer keying anything on it is found out.
+func (s *Service) signingTime(d *Delivery, plan AttemptPlan) int64 {
+	ts := s.wall().Add(plan.TimestampOffset).Unix()
+	if plan.TimestampOffset != 0 {
+		return ts
+	}
+	if last := d.LastAttempt(); last != nil && last.Timestamp >= ts && last.Timestamp < ts+maxTimestampBump {
+		ts = last.Timestamp + 1
+	}
+	return ts
+}
+
+// maxTimestampBump bounds how far ahead of real time signingTime moves a
+// timestamp: an attempt before that was signed further ahead (a fault's
+// offset) does not drag the next one along.
+const maxTimestampBump = 60
+
+// misspell rewrites the signature header (and, for body_altered, returns
+// another body) as the form says; h holds the correct signature.
+func (s *Service) misspell(h http.Header, w Webhook, id string, ts int64, body []byte, form SignatureForm) []byte {
+	valid := h.Get(canonicalSignature)
+	mac := func(key []byte, id string) string {
+		_, m, _ := strings.Cut(Sign(key, id, ts, body), ",")
+		return m
+	}
+	current, _ := secretKey(w.Secret)
+	switch form {
+	case SignatureMissing:
+		delete(h, canonicalSignature)
+	case SignatureMalformed:
+		h[canonicalSignature] = []string{mac(current, id)}
+	case SignatureUnknownVersion:
+		h[canonicalSignature] = []string{"v2," + mac(current, id)}
+	case SignatureIDSwapped:
+		h[canonicalID] = []string{s.ids.New("evt")}
+	case SignatureBodyAltered:
+		altered := make([]byte, 0, len(body)+len(alteredMember))
+		altered = append(altered, bytes.TrimSuffix(body, []byte("}"))...)
+		return append(altered, alteredMember...)
+	case SignatureRetiredSecret:
+		key, err := secretKey(w.PreviousSecret)
+		if err != nil {
+			key = s.ids.Bytes(secretBytes)
+		}
+		h[canonicalSignature] = []string{Sign(key, id, ts, body)}
+	case SignatureLaterValid:
+		wrong := Sign(s.ids.Bytes(secretBytes), id, ts, body)
+		h[canonicalSignature] = []string{wrong + " v1a," + base64.StdEncoding.EncodeToString(s.ids.Bytes(64)) + " " + valid}
+	}
+	return body
+}
+
+// rewrite returns the body of ev sent as rw says; body when it cannot.
+func rewrite(ev Event, rw *Rewrite, body []byte) []byte {
+	if rw.Topic != "" {
+		ev.Type = rw.Topic
+	}
+	if len(rw.Data) > 0 {
+		var data map[string]any
+		if err := json.Unmarshal(ev.Data, &data); err != nil {
+			return body
+		}
+		raw, err := marshalData(ev.Type, deepMerge(data, rw.Data))
+		if err != nil {
+			return body
+		}
+		ev.Data = raw
+	}
+	out, err := encodeEvent(ev)
+	if err != nil {
+		return body
+	}
+	return out
+}
+
+// alteredMember is what a body_altered signature fault adds to the
+// envelope after signing.
+const alteredMember = `,"altered":true}`
 
 // wall is the real time that stamps webhook-timestamp (see
 // Config.WallClock).

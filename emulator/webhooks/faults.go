@@ -67,9 +67,16 @@ type AttemptPlan struct {
 	ResponseLost bool
 	// BadSignature signs with a key that is not the endpoint's secret.
 	BadSignature bool
-	// StaleBy back-dates webhook-timestamp (the signature stays valid for
-	// the stale timestamp), to test replay windows.
-	StaleBy time.Duration
+	// TimestampOffset shifts webhook-timestamp from real time (negative:
+	// back-dated, positive: ahead); the signature is valid for the
+	// shifted timestamp, to test replay windows and clock skew.
+	TimestampOffset time.Duration
+	// Signature spells the signature header or the signed parts in one of
+	// the SignatureForms ("" normally).
+	Signature SignatureForm
+	// Rewrite sends the event as one the catalog does not have (nil
+	// normally); it is signed as sent.
+	Rewrite *Rewrite
 	// RotateSecret rotates the endpoint's secret just before the attempt
 	// (the previous secret keeps signing for the default window).
 	RotateSecret bool
@@ -77,16 +84,50 @@ type AttemptPlan struct {
 	Reorder *Reorder
 }
 
-// maxCopies and maxReorder bound what a fault plan can ask for.
+// maxCopies, maxReorder and maxTimestampOffset bound what a fault plan
+// can ask for.
 const (
-	maxCopies  = 20
-	maxReorder = 1000
+	maxCopies          = 20
+	maxReorder         = 1000
+	maxTimestampOffset = 30 * 24 * time.Hour
+)
+
+// Rewrite changes what one attempt sends: the event's type (when Topic is
+// set) and its data (Data deep-merged over it).
+type Rewrite struct {
+	Topic string
+	Data  map[string]any
+}
+
+// SignatureForm is how a fault spells one attempt's signature.
+type SignatureForm string
+
+// Signature forms: each is what a forger or a confused sender would send.
+const (
+	// SignatureMissing sends no webhook-signature header.
+	SignatureMissing SignatureForm = "missing"
+	// SignatureMalformed sends the correct MAC without its "v1," prefix.
+	SignatureMalformed SignatureForm = "malformed"
+	// SignatureUnknownVersion sends only "v2," and the correct MAC.
+	SignatureUnknownVersion SignatureForm = "unknown_version"
+	// SignatureIDSwapped sends a valid signature of the event's id under
+	// another webhook-id.
+	SignatureIDSwapped SignatureForm = "id_swapped"
+	// SignatureBodyAltered signs the body, then sends it with one more
+	// member.
+	SignatureBodyAltered SignatureForm = "body_altered"
+	// SignatureRetiredSecret signs only with the endpoint's previous
+	// secret (a wrong key when it has none).
+	SignatureRetiredSecret SignatureForm = "retired_secret"
+	// SignatureLaterValid puts a wrong-key v1 and an unknown v1a signature
+	// before the valid ones: a correct delivery.
+	SignatureLaterValid SignatureForm = "later_valid"
 )
 
 func (p *AttemptPlan) normalise() {
 	p.Copies = min(max(p.Copies, 0), maxCopies)
 	p.Delay = max(p.Delay, 0)
-	p.StaleBy = max(p.StaleBy, 0)
+	p.TimestampOffset = max(min(p.TimestampOffset, maxTimestampOffset), -maxTimestampOffset)
 	if r := p.Reorder; r != nil {
 		if r.Count < 2 {
 			p.Reorder = nil

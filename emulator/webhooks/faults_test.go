@@ -60,7 +60,7 @@ func TestFaultPlans(t *testing.T) {
 				t.Errorf("verify = %v, want no matching signature", err)
 			}
 		}},
-		{name: "stale timestamp", plan: AttemptPlan{Rule: "replay", StaleBy: time.Hour}, check: func(t *testing.T, _ *Service, w Webhook, got []received, _ Delivery) {
+		{name: "stale timestamp", plan: AttemptPlan{Rule: "replay", TimestampOffset: -time.Hour}, check: func(t *testing.T, _ *Service, w Webhook, got []received, _ Delivery) {
 			if err := verify(t, w.Secret, got[0], true); !errors.Is(err, standardwebhooks.ErrMessageTooOld) {
 				t.Errorf("verify = %v, want message too old", err)
 			}

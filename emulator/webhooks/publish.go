@@ -1,6 +1,7 @@
 package webhooks
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -93,15 +94,21 @@ func (s *Service) eventData(tenant, topic string, data map[string]any) (json.Raw
 	return marshalData(topic, data)
 }
 
+// marshalData encodes an event's data as the platform sends it: <, > and &
+// as themselves, not HTML-escaped as json.Marshal writes them, so a
+// consumer that verifies a re-serialization instead of the bytes it
+// received is found out by text that contains them.
 func marshalData(topic string, data map[string]any) (json.RawMessage, error) {
 	if data == nil {
 		data = map[string]any{}
 	}
-	raw, err := json.Marshal(data)
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(data); err != nil {
 		return nil, fmt.Errorf("publish %q: data is not JSON: %w", topic, err)
 	}
-	return raw, nil
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // publish delivers an event with the encoded data to the tenant's enabled
@@ -175,7 +182,7 @@ func (s *Service) publishNotice(tenant, topic string, data map[string]any) {
 }
 
 // newEvent builds the event and the exact body every delivery of it sends.
-// data is json.Marshal output (marshalData), shared by the events of one
+// data is marshalData output, shared by the events of one
 // TriggerN: it is never modified.
 func (s *Service) newEvent(tenant, topic string, data json.RawMessage) (Event, []byte, error) {
 	ev := Event{ID: s.ids.New("evt"), Type: topic, Timestamp: s.clockOf(tenant).Now().UTC(), Tenant: tenant, Data: data}
@@ -186,9 +193,11 @@ func (s *Service) newEvent(tenant, topic string, data json.RawMessage) (Event, [
 	return ev, body, nil
 }
 
-// encodeEvent returns exactly what json.Marshal(ev) does when ev.Data is
-// json.Marshal output, without reflection or re-compacting the data: the
-// envelope is assembled from its parts. An event without data takes
+// encodeEvent returns what json.Marshal(ev) does when ev.Data is
+// marshalData output, except that the data's <, > and & stay as
+// marshalData wrote them (json.Marshal would HTML-escape them again), and
+// without reflection or re-compacting the data: the envelope is assembled
+// from its parts. An event without data takes
 // json.Marshal itself.
 func encodeEvent(ev Event) ([]byte, error) {
 	ts, err := ev.Timestamp.MarshalJSON()

@@ -70,7 +70,7 @@ func (a *ArgusClient) graphql(ctx context.Context, query string, vars map[string
 	case resp.StatusCode == http.StatusUnauthorized:
 		return errUnauthorized
 	case resp.StatusCode != http.StatusOK:
-		return fmt.Errorf("graphql: status %d", resp.StatusCode)
+		return &StatusError{Code: resp.StatusCode, RetryAfter: resp.Header.Get("Retry-After")}
 	}
 	var out struct {
 		Errors []struct {
@@ -84,6 +84,21 @@ func (a *ArgusClient) graphql(ctx context.Context, query string, vars map[string
 		return fmt.Errorf("graphql: %s", out.Errors[0].Message)
 	}
 	return nil
+}
+
+// StatusError is an answer of Argus other than 200. Every one of them is
+// temporary for a delivery: a 429 (rate limited, with Retry-After) as much
+// as a 503. The delivery answers 503 and Argus delivers it again later.
+type StatusError struct {
+	Code       int
+	RetryAfter string
+}
+
+func (e *StatusError) Error() string {
+	if e.RetryAfter != "" {
+		return fmt.Sprintf("graphql: status %d (Retry-After: %s)", e.Code, e.RetryAfter)
+	}
+	return fmt.Sprintf("graphql: status %d", e.Code)
 }
 
 func (a *ArgusClient) accessToken(ctx context.Context) (string, error) {

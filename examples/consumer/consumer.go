@@ -45,13 +45,19 @@ type Config struct {
 
 // Consumer handles Argus webhook deliveries.
 type Consumer struct {
-	cfg    Config
-	wh     *standardwebhooks.Webhook
-	store  *Store
-	locks  keyedMutex
-	log    *slog.Logger
+	cfg   Config
+	wh    *standardwebhooks.Webhook
+	store *Store
+	locks keyedMutex
+	log   *slog.Logger
+	// ctx ends when the consumer is closed: work still in flight then is
+	// abandoned, as a crash would abandon it.
+	ctx    context.Context
+	cancel context.CancelFunc
 	seenMu sync.Mutex
 	seen   map[string]bool // only for BugMemoryDedupe
+	keys   [][]byte        // only for the bugs of bugs_verify.go
+	queued sync.WaitGroup  // only for BugAckThenApply
 }
 
 // New opens the consumer's store and returns it. Close it when done.
@@ -73,11 +79,21 @@ func New(cfg Config) (*Consumer, error) {
 	if cfg.AckDelay == 0 {
 		cfg.AckDelay = 20 * time.Second
 	}
-	return &Consumer{cfg: cfg, wh: wh, store: st, log: cfg.Logger, seen: map[string]bool{}}, nil
+	keys, err := secretKeys(cfg)
+	if err != nil {
+		_ = st.Close()
+		return nil, fmt.Errorf("consumer: signing secret: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Consumer{cfg: cfg, wh: wh, store: st, log: cfg.Logger, ctx: ctx, cancel: cancel, seen: map[string]bool{}, keys: keys}, nil
 }
 
-// Close closes the store.
-func (c *Consumer) Close() error { return c.store.Close() }
+// Close abandons the work in flight and closes the store: nothing is
+// written after Close returns.
+func (c *Consumer) Close() error {
+	c.cancel()
+	return c.store.Close()
+}
 
 // Handler serves the webhook endpoint and the probe.
 func (c *Consumer) Handler() http.Handler {
@@ -109,23 +125,59 @@ var handled = map[string]bool{"case.created": true, "case.updated": true, "case.
 // 2xx applied or already applied (or ignored), 400/401 refused for good,
 // 503 failed for now (Argus retries).
 func (c *Consumer) receive(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	limit := int64(maxBody)
+	if c.bug(BugSmallBodyLimit) {
+		limit = 64 << 10
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
 		return
 	}
-	// Standard Webhooks: check the signature (any of the space-separated
-	// ones, so rotations work) and that the timestamp is within 5 minutes.
-	if !c.bug(BugNoSignature) {
+	if c.bug(BugDedupeBeforeVerify) {
+		c.seenMu.Lock()
+		seen := c.seen[r.Header.Get(standardwebhooks.HeaderWebhookID)]
+		c.seen[r.Header.Get(standardwebhooks.HeaderWebhookID)] = true
+		c.seenMu.Unlock()
+		if seen {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+	}
+	// Standard Webhooks: check the signature over the bytes received (any
+	// of the space-separated v1 ones, so rotations work) and that the
+	// timestamp is within 5 minutes either way.
+	switch {
+	case c.bug(BugNoSignature):
+	case c.verifiesByHand():
+		if err := c.verifyByHand(body, r.Header); err != nil {
+			http.Error(w, "invalid signature", http.StatusUnauthorized)
+			return
+		}
+	default:
 		if err := c.wh.Verify(body, r.Header); err != nil {
 			http.Error(w, "invalid signature", http.StatusUnauthorized)
 			return
 		}
 	}
+	// The work stops when the request ends or the consumer closes.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	defer context.AfterFunc(c.ctx, cancel)()
 	id := r.Header.Get(standardwebhooks.HeaderWebhookID)
+	// The webhook-id alone is the idempotency key: every attempt of an
+	// event is signed at its own time, so the timestamp differs.
+	key := id
+	if c.bug(BugDedupeOnTimestamp) {
+		key = id + "." + r.Header.Get(standardwebhooks.HeaderWebhookTimestamp)
+	}
 	var ev event
 	if err := json.Unmarshal(body, &ev); err != nil || id == "" {
 		http.Error(w, "malformed event", http.StatusBadRequest)
+		return
+	}
+	if c.bug(BugStrictEnums) && ev.Data.Case != nil && !knownStatus[ev.Data.Case.Status] {
+		http.Error(w, "unknown case status", http.StatusUnprocessableEntity)
 		return
 	}
 	if !handled[ev.Type] {
@@ -143,7 +195,18 @@ func (c *Consumer) receive(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := c.apply(r.Context(), id, ev); err != nil {
+	if c.bug(BugAckThenApply) {
+		c.queued.Add(1)
+		go func() { // from memory: a crash loses it, and Argus will not retry
+			defer c.queued.Done()
+			if err := c.apply(c.ctx, id, key, ev); err != nil {
+				c.log.Error("apply event", "event_id", id, "err", err)
+			}
+		}()
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if err := c.apply(ctx, id, key, ev); err != nil {
 		c.log.Error("apply event", "event_id", id, "err", err)
 		http.Error(w, "temporarily unable to process", http.StatusServiceUnavailable)
 		return
@@ -155,9 +218,9 @@ func (c *Consumer) receive(w http.ResponseWriter, r *http.Request) {
 // makes check and record atomic: a concurrent copy waits, then sees the
 // record. The record is written only after the effects succeeded, so a
 // failure leaves nothing behind and Argus's retry does the work.
-func (c *Consumer) apply(ctx context.Context, id string, ev event) error {
+func (c *Consumer) apply(ctx context.Context, id, key string, ev event) error {
 	if !c.bug(BugCheckThenAct) {
-		unlock := c.locks.lock(id)
+		unlock := c.locks.lock(key)
 		defer unlock()
 	}
 	switch {
@@ -169,7 +232,7 @@ func (c *Consumer) apply(ctx context.Context, id string, ev event) error {
 		if seen {
 			return nil
 		}
-	case c.store.Applied(id) > 0:
+	case c.store.Seen(key):
 		return nil // a duplicate: already applied
 	}
 	if c.bug(BugCheckThenAct) {
@@ -180,12 +243,25 @@ func (c *Consumer) apply(ctx context.Context, id string, ev event) error {
 	if cs := ev.Data.Case; cs != nil {
 		caseID, state = cs.ID, &CaseState{Status: cs.Status, Version: cs.Version}
 	}
-	if ev.Type == "case.closed" && c.cfg.Argus != nil && caseID != "" {
-		if err := c.cfg.Argus.AddCaseNote(ctx, caseID, "Closure synced to the connector (event "+id+").", "case.closed:"+id); err != nil {
-			return fmt.Errorf("write back note: %w", err)
+	if c.bug(BugMarkBeforeApply) {
+		if err := c.store.Apply(id, key, ev.Type, caseID, state, true); err != nil {
+			return err
 		}
 	}
-	if err := c.store.Apply(id, ev.Type, caseID, state, !c.bug(BugLastWriteWins)); err != nil {
+	if ev.Type == "case.closed" && c.cfg.Argus != nil && caseID != "" {
+		if err := c.cfg.Argus.AddCaseNote(ctx, caseID, "Closure synced to the connector (event "+id+").", "case.closed:"+id); err != nil {
+			var se *StatusError
+			permanent := c.bug(BugClientErrorPermanent) && errors.As(err, &se) && se.Code/100 == 4
+			if !c.bug(BugSwallowEffectError) && !permanent {
+				return fmt.Errorf("write back note: %w", err)
+			}
+			c.log.Error("write back note", "event_id", id, "err", err)
+		}
+	}
+	if c.bug(BugMarkBeforeApply) {
+		return nil
+	}
+	if err := c.store.Apply(id, key, ev.Type, caseID, state, !c.bug(BugLastWriteWins)); err != nil {
 		return err
 	}
 	if c.bug(BugMemoryDedupe) {
@@ -204,6 +280,9 @@ type Probe struct {
 }
 
 func (c *Consumer) probe(w http.ResponseWriter, _ *http.Request) {
+	if c.bug(BugAckThenApply) {
+		c.waitQueued(2 * time.Second)
+	}
 	applied, cases := c.store.Snapshot()
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
@@ -241,5 +320,16 @@ func (k *keyedMutex) lock(key string) (unlock func()) {
 			delete(k.m, key)
 		}
 		k.mu.Unlock()
+	}
+}
+
+// waitQueued waits, at most d, for the work BugAckThenApply queued, so its
+// probe reports what it applied, not what it has yet to.
+func (c *Consumer) waitQueued(d time.Duration) {
+	done := make(chan struct{})
+	go func() { c.queued.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
 	}
 }

@@ -20,10 +20,12 @@ type CaseState struct {
 // record is one line of the applied log: an event whose side effects ran,
 // and the mirrored case state it wrote (nil when it changed none).
 type record struct {
-	EventID string     `json:"event_id"`
-	Topic   string     `json:"topic"`
-	CaseID  string     `json:"case_id,omitempty"`
-	Case    *CaseState `json:"case,omitempty"`
+	EventID string `json:"event_id"`
+	// Key is the dedupe key when it is not the event id.
+	Key    string     `json:"key,omitempty"`
+	Topic  string     `json:"topic"`
+	CaseID string     `json:"case_id,omitempty"`
+	Case   *CaseState `json:"case,omitempty"`
 }
 
 // Store is the consumer's durable state: an append-only log of applied
@@ -34,6 +36,7 @@ type Store struct {
 	mu      sync.Mutex
 	f       *os.File
 	applied map[string]int
+	keys    map[string]bool
 	cases   map[string]CaseState
 }
 
@@ -47,7 +50,7 @@ func OpenStore(dir string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{f: f, applied: map[string]int{}, cases: map[string]CaseState{}}
+	s := &Store{f: f, applied: map[string]int{}, keys: map[string]bool{}, cases: map[string]CaseState{}}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for line := 1; sc.Scan(); line++ {
@@ -68,6 +71,11 @@ func OpenStore(dir string) (*Store, error) {
 
 func (s *Store) replay(r record) {
 	s.applied[r.EventID]++
+	if r.Key != "" {
+		s.keys[r.Key] = true
+	} else {
+		s.keys[r.EventID] = true
+	}
 	if r.Case != nil {
 		s.cases[r.CaseID] = *r.Case
 	}
@@ -80,14 +88,27 @@ func (s *Store) Applied(eventID string) int {
 	return s.applied[eventID]
 }
 
-// Apply records that the event's side effects ran and, when c is set,
-// mirrors the case. With newerOnly the mirror keeps a state whose version
-// is not older than c's: updates can arrive out of order. The line is
-// synced before Apply returns, so an acknowledged event is never lost.
-func (s *Store) Apply(eventID, topic, caseID string, c *CaseState, newerOnly bool) error {
+// Seen reports whether an event was applied under this dedupe key (its id).
+func (s *Store) Seen(key string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.keys[key]
+}
+
+// Apply records that the event's side effects ran, under its dedupe key
+// (its id), and, when c is set, mirrors the case. With newerOnly the mirror keeps a state whose version
+// is not older than c's: updates can arrive out of order. The line is
+// synced before Apply returns, so an acknowledged event is never lost.
+func (s *Store) Apply(eventID, key, topic, caseID string, c *CaseState, newerOnly bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f == nil {
+		return errors.New("store closed")
+	}
 	r := record{EventID: eventID, Topic: topic, CaseID: caseID}
+	if key != eventID {
+		r.Key = key
+	}
 	if c != nil && caseID != "" {
 		if cur, ok := s.cases[caseID]; !newerOnly || !ok || c.Version > cur.Version {
 			r.Case = c

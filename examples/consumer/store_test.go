@@ -26,7 +26,7 @@ func TestStoreSurvivesReopenAndKeepsNewest(t *testing.T) {
 				id string
 				c  CaseState
 			}{{"evt_4", CaseState{"CLOSED", 4}}, {"evt_2", CaseState{"OPEN", 2}}} {
-				if err := s.Apply(e.id, "case.updated", "case_1", &e.c, tt.newerOnly); err != nil {
+				if err := s.Apply(e.id, e.id, "case.updated", "case_1", &e.c, tt.newerOnly); err != nil {
 					t.Fatal(err)
 				}
 			}
