@@ -24,10 +24,15 @@ import (
 type Probe struct {
 	Applied map[string]int       `json:"applied"`
 	Cases   map[string]CaseState `json:"cases"`
+	// Pending, optional, counts the deliveries the consumer acknowledged
+	// but has not applied yet (0 for a consumer that applies before it
+	// answers): the runner judges as soon as it reads 0, instead of
+	// waiting for the observations to stay unchanged.
+	Pending int `json:"pending"`
 	// hasApplied and hasCases say whether the document has those members
 	// at all: a probe that does not report one leaves its checks
 	// unverified rather than failed.
-	hasApplied, hasCases bool
+	hasApplied, hasCases, hasPending bool
 }
 
 // probeClient bounds probe requests.
@@ -57,6 +62,9 @@ func fetchProbe(ctx context.Context, url string) (*Probe, error) {
 	if err := decodeMember(raw, "cases", &p.Cases, &p.hasCases); err != nil {
 		return nil, fmt.Errorf("GET %s: %w", url, err)
 	}
+	if err := decodeMember(raw, "pending", &p.Pending, &p.hasPending); err != nil {
+		return nil, fmt.Errorf("GET %s: %w", url, err)
+	}
 	return &p, nil
 }
 
@@ -82,65 +90,75 @@ func (r *runner) check(ctx context.Context, sr *scenarioRun, at string, e *Expec
 		st, detail := r.checkResponses(ctx, sr, want)
 		add(LevelHTTP, describeResponse(want), st, detail)
 	}
-	if len(e.Applied) > 0 || len(e.Cases) > 0 {
-		var probe *Probe
-		var perr error
-		if r.ep.ProbeURL == "" {
-			perr = fmt.Errorf("no probe URL (--probe)")
-		} else {
-			probe, perr = fetchProbe(ctx, r.ep.ProbeURL)
+	needProbe, needNotes := len(e.Applied) > 0 || len(e.Cases) > 0, len(e.Notes) > 0 && r.noCallback == ""
+	if !needProbe && !needNotes {
+		if len(e.Notes) > 0 {
+			add(LevelPlatform, "notes written back "+formatCounts(e.Notes), StatusUnverified, r.noCallback)
 		}
-		if len(e.Applied) > 0 {
-			name := "applied " + formatCounts(e.Applied)
-			switch {
-			case perr != nil:
-				add(LevelProbe, name, StatusUnverified, "probe unavailable: "+perr.Error())
-			case !probe.hasApplied:
-				add(LevelProbe, name, StatusUnverified, "the probe document has no \"applied\" member")
-			default:
-				want, got := map[string]int{}, map[string]int{}
-				for _, label := range slices.Sorted(maps.Keys(e.Applied)) {
-					ids := sr.events[label]
-					for i, id := range ids {
-						key := label + " " + id
-						if len(ids) > 1 {
-							key = fmt.Sprintf("%s[%d] %s", label, i, id)
-						}
-						want[key], got[key] = e.Applied[label], probe.Applied[id]
-					}
-				}
-				st, d := diffCounts(want, got)
-				add(LevelProbe, name, st, d)
-			}
+		return
+	}
+	o := r.settle(ctx, sr, needProbe, needNotes)
+	if o.took > sr.res.Settle {
+		sr.res.Settle = o.took
+	}
+	// A failure says whether the consumer had settled when it was judged.
+	addObserved := func(level Level, name string, st Status, detail string) {
+		if st == StatusFail {
+			detail += r.settleNote(o)
 		}
-		if len(e.Cases) > 0 {
-			name := "mirrored cases " + formatCases(e.Cases)
-			switch {
-			case perr != nil:
-				add(LevelProbe, name, StatusUnverified, "probe unavailable: "+perr.Error())
-			case !probe.hasCases:
-				add(LevelProbe, name, StatusUnverified, "the probe document has no \"cases\" member")
-			default:
-				want, got := map[string]*CaseState{}, map[string]*CaseState{}
-				for label, st := range e.Cases {
-					key := label + " " + sr.caseID(label)
-					want[key] = &st
-					if c, ok := probe.Cases[sr.caseID(label)]; ok {
-						got[key] = &c
-					} else {
-						got[key] = nil
+		add(level, name, st, detail)
+	}
+	probe, perr := o.probe, o.probeErr
+	if len(e.Applied) > 0 {
+		name := "applied " + formatCounts(e.Applied)
+		switch {
+		case perr != nil:
+			add(LevelProbe, name, StatusUnverified, "probe unavailable: "+perr.Error())
+		case !probe.hasApplied:
+			add(LevelProbe, name, StatusUnverified, "the probe document has no \"applied\" member")
+		default:
+			want, got := map[string]int{}, map[string]int{}
+			for _, label := range slices.Sorted(maps.Keys(e.Applied)) {
+				ids := sr.events[label]
+				for i, id := range ids {
+					key := label + " " + id
+					if len(ids) > 1 {
+						key = fmt.Sprintf("%s[%d] %s", label, i, id)
 					}
+					want[key], got[key] = e.Applied[label], probe.Applied[id]
 				}
-				st, d := diffStatus(want, got)
-				add(LevelProbe, name, st, d)
 			}
+			st, d := diffCounts(want, got)
+			addObserved(LevelProbe, name, st, d)
+		}
+	}
+	if len(e.Cases) > 0 {
+		name := "mirrored cases " + formatCases(e.Cases)
+		switch {
+		case perr != nil:
+			add(LevelProbe, name, StatusUnverified, "probe unavailable: "+perr.Error())
+		case !probe.hasCases:
+			add(LevelProbe, name, StatusUnverified, "the probe document has no \"cases\" member")
+		default:
+			want, got := map[string]*CaseState{}, map[string]*CaseState{}
+			for label, st := range e.Cases {
+				key := label + " " + sr.caseID(label)
+				want[key] = &st
+				if c, ok := probe.Cases[sr.caseID(label)]; ok {
+					got[key] = &c
+				} else {
+					got[key] = nil
+				}
+			}
+			st, d := diffStatus(want, got)
+			addObserved(LevelProbe, name, st, d)
 		}
 	}
 	if len(e.Notes) > 0 && r.noCallback != "" {
 		add(LevelPlatform, "notes written back "+formatCounts(e.Notes), StatusUnverified, r.noCallback)
 	} else if len(e.Notes) > 0 {
 		name := "notes written back " + formatCounts(e.Notes)
-		wb, err := r.sb.readWriteBacks(ctx, r.app.ClientID, sr.journalBase)
+		wb, err := o.wb, o.wbErr
 		if err != nil {
 			add(LevelPlatform, name, StatusUnverified, "sandbox unavailable: "+err.Error())
 			return
@@ -166,7 +184,7 @@ func (r *runner) check(ctx context.Context, sr *scenarioRun, at string, e *Expec
 		} else {
 			d = src + " " + d
 		}
-		add(LevelPlatform, name, st, d)
+		addObserved(LevelPlatform, name, st, d)
 	}
 }
 

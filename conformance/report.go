@@ -56,6 +56,10 @@ type Result struct {
 	// Reason explains an unverified scenario or a failed step.
 	Reason   string        `json:"reason,omitempty"`
 	Duration time.Duration `json:"duration_ns"`
+	// Settle is how long the consumer took to settle, at the slowest check
+	// point: from the deliveries going idle to its probe and write-backs
+	// no longer changing (0 for a consumer that applies before it answers).
+	Settle time.Duration `json:"settle_ns"`
 	// Sent lists what the runner did, in order.
 	Sent       []string   `json:"sent"`
 	Deliveries []Delivery `json:"deliveries"`

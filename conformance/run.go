@@ -64,6 +64,14 @@ type Config struct {
 	// ScenarioTimeout bounds one scenario (DefaultScenarioTimeout when
 	// zero); a scenario past it fails, its reason naming the bound.
 	ScenarioTimeout time.Duration
+	// SettleQuiet and SettleTimeout say when the consumer's observations
+	// (its probe, its write-backs) have settled at a check point: the probe
+	// reports "pending": 0, or nothing changed for SettleQuiet; at most
+	// SettleTimeout after the deliveries went idle (DefaultSettleQuiet and
+	// DefaultSettleTimeout when zero). A consumer that acknowledges first
+	// and applies from a queue is judged once it has applied.
+	SettleQuiet   time.Duration
+	SettleTimeout time.Duration
 	// Progress, when set, receives one line per scenario as it ends.
 	Progress io.Writer
 	// LiveProgress says Progress is a terminal: the running scenario is
@@ -130,8 +138,10 @@ func (cfg *Config) validate() error {
 	if cfg.Sandbox != nil && cfg.Sandbox.URL == "" {
 		invalid("Sandbox.URL", "is required: the base URL of a running sandbox")
 	}
-	if cfg.ScenarioTimeout < 0 {
-		invalid("ScenarioTimeout", "is negative")
+	for field, d := range map[string]time.Duration{"ScenarioTimeout": cfg.ScenarioTimeout, "SettleQuiet": cfg.SettleQuiet, "SettleTimeout": cfg.SettleTimeout} {
+		if d < 0 {
+			invalid(field, "is negative")
+		}
 	}
 	if e, ok := cfg.Consumer.(*Exec); ok && e.StartTimeout < 0 {
 		invalid("Consumer.StartTimeout", "is negative")
@@ -164,6 +174,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if cfg.ScenarioTimeout == 0 {
 		cfg.ScenarioTimeout = DefaultScenarioTimeout
+	}
+	if cfg.SettleQuiet == 0 {
+		cfg.SettleQuiet = DefaultSettleQuiet
+	}
+	if cfg.SettleTimeout == 0 {
+		cfg.SettleTimeout = DefaultSettleTimeout
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

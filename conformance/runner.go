@@ -240,9 +240,10 @@ func (r *runner) step(ctx context.Context, sr *scenarioRun, i int, st Step) erro
 // own pace, makes the request it matches.
 func (r *runner) awaitFault(ctx context.Context, sr *scenarioRun, name string) error {
 	full := faultName(sr.s, client.FaultRule{Name: name})
-	// Once delivery work is idle without the rule having fired, the
-	// consumer answered without making the request: waiting on would only
-	// burn the scenario timeout.
+	// Once delivery work is idle and the consumer has settled (see settle)
+	// without the rule having fired, the consumer answered without making
+	// the request: waiting on would only burn the scenario timeout. An
+	// asynchronous consumer makes it after it answered, from its queue.
 	idleCtx, stopIdle := context.WithCancel(ctx)
 	defer stopIdle()
 	idle := make(chan struct{})
@@ -251,7 +252,7 @@ func (r *runner) awaitFault(ctx context.Context, sr *scenarioRun, name string) e
 			close(idle)
 		}
 	}()
-	settled := false
+	var idleAt time.Time
 	for {
 		n, err := r.sb.FaultFired(ctx, full)
 		if err != nil {
@@ -261,17 +262,34 @@ func (r *runner) awaitFault(ctx context.Context, sr *scenarioRun, name string) e
 			sr.res.Sent = append(sr.res.Sent, "fault rule "+full+" fired")
 			return nil
 		}
-		if settled {
-			return fmt.Errorf("fault rule %s never fired: the deliveries settled without the consumer making the request it matches", name)
+		if !idleAt.IsZero() && r.settledSince(ctx, idleAt) {
+			return fmt.Errorf("fault rule %s never fired: the deliveries and the consumer settled without it making the request the rule matches", name)
 		}
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("fault rule %s never fired: the consumer did not make the request it matches", name)
 		case <-idle:
-			settled, idle = true, nil // check the rule once more, then give up
+			idleAt, idle = time.Now(), nil
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
+}
+
+// settledSince reports whether a consumer whose deliveries went idle at
+// idleAt has nothing left to do: its probe reports "pending": 0, or, for a
+// probe without it (or none), Config.SettleQuiet has passed; in any case
+// once Config.SettleTimeout has.
+func (r *runner) settledSince(ctx context.Context, idleAt time.Time) bool {
+	since := time.Since(idleAt)
+	if since >= r.cfg.SettleTimeout {
+		return true
+	}
+	if r.ep.ProbeURL != "" {
+		if p, err := fetchProbe(ctx, r.ep.ProbeURL); err == nil && p.hasPending {
+			return p.Pending == 0
+		}
+	}
+	return since >= r.cfg.SettleQuiet
 }
 
 // overrides builds the data deep-merged over the topic's catalog example.
