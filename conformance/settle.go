@@ -66,14 +66,15 @@ func (r *runner) settle(ctx context.Context, sr *scenarioRun, probe, notes bool)
 	var last observation
 	lastChange := start
 	for first := true; ; first = false {
+		readAt := time.Now()
 		o := r.observe(ctx, sr, probe, notes)
 		now := time.Now()
-		o.took = now.Sub(start)
+		o.took = readAt.Sub(start)
 		switch {
 		case o.probeErr != nil || o.wbErr != nil || o.idle():
 			return o
 		case first || !o.same(last):
-			lastChange = now
+			lastChange = readAt
 		case (o.probe == nil || !o.probe.hasPending) && now.Sub(lastChange) >= r.cfg.SettleQuiet:
 			o.took = lastChange.Sub(start)
 			return o

@@ -52,7 +52,11 @@ func (r *Report) WriteText(w io.Writer) error {
 
 // writeScenario writes one scenario; a passing one takes one line.
 func writeScenario(b *strings.Builder, s Result) {
-	fmt.Fprintf(b, "%-10s %s — %s (%s)\n", strings.ToUpper(string(s.Status)), s.Name, s.Title, roundDuration(s.Duration))
+	took := roundDuration(s.Duration).String()
+	if s.Settle >= time.Millisecond {
+		took += ", the consumer settled " + roundDuration(s.Settle).String() + " after its deliveries"
+	}
+	fmt.Fprintf(b, "%-10s %s — %s (%s)\n", strings.ToUpper(string(s.Status)), s.Name, s.Title, took)
 	if s.Status == StatusPass {
 		return
 	}

@@ -53,6 +53,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		failFast   = fs.Bool("fail-fast", false, "stop after the first failed scenario")
 		scenarioTO = fs.Duration("scenario-timeout", conformance.DefaultScenarioTimeout, "bound on one scenario; past it the scenario fails")
 		startTO    = fs.Duration("start-timeout", conformance.DefaultStartTimeout, "how long an --exec consumer may take to listen on its port")
+		settleQ    = fs.Duration("settle-quiet", conformance.DefaultSettleQuiet, "a probe without \"pending\" and the write-backs have settled once unchanged this long")
+		settleTO   = fs.Duration("settle-timeout", conformance.DefaultSettleTimeout, "bound on waiting for the consumer's observations to settle at each check")
 		junit      = fs.String("junit", "", "write a JUnit XML report to this file")
 		jsonOut    = fs.String("json", "", "write the JSON report (every delivery) to this file")
 		seed       = fs.Int64("seed", 0, "seed for ids and fault probabilities (0: random)")
@@ -79,7 +81,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "conformance:", err)
 		return 2
 	}
-	cfg := conformance.Config{Secret: *secret, Run: *runRE, Skip: *skipRE, FailFast: *failFast, ScenarioTimeout: *scenarioTO, Seed: *seed, Tenant: *tenant, CallbackHost: *callback,
+	cfg := conformance.Config{Secret: *secret, Run: *runRE, Skip: *skipRE, FailFast: *failFast, ScenarioTimeout: *scenarioTO,
+		SettleQuiet: *settleQ, SettleTimeout: *settleTO, Seed: *seed, Tenant: *tenant, CallbackHost: *callback,
 		ClientID: *clientID, Notice: stderr}
 	if *clientID != "" {
 		cfg.ClientSecret = *clientSec
@@ -167,6 +170,8 @@ var flags = map[string]string{
 	"Skip":                  "--skip",
 	"ScenarioTimeout":       "--scenario-timeout",
 	"Consumer.StartTimeout": "--start-timeout",
+	"SettleQuiet":           "--settle-quiet",
+	"SettleTimeout":         "--settle-timeout",
 	"Sandbox.URL":           "--sandbox",
 	"Sandbox.OperatorToken": "--operator-token",
 	"Sandbox.AdminToken":    "--admin-token",
