@@ -229,7 +229,10 @@ func (r *runner) step(ctx context.Context, sr *scenarioRun, i int, st Step) erro
 		r.check(ctx, sr, fmt.Sprintf("step %d", i+1), st.Expect)
 		return nil
 	}
-	if err := r.sb.WaitIdle(ctx); err != nil {
+	if err := r.waitIdle(ctx, sr); err != nil {
+		if _, missed := err.(*missedDeadlineError); missed {
+			return err
+		}
 		return fmt.Errorf("waiting for deliveries: %w", err)
 	}
 	return nil
