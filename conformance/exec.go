@@ -16,8 +16,8 @@ import (
 
 // Exec is a consumer the runner starts as a child process: Command runs
 // through `sh -c` with Env.Vars added to the environment, and must listen
-// on $HOST:$PORT (HOST is 127.0.0.1 unless Config.CallbackHost says
-// otherwise). Restart kills it (SIGKILL, as a crash would) and
+// on $HOST:$PORT (HOST is 127.0.0.1 unless Config.ListenHost or
+// Config.CallbackHost says otherwise). Restart kills it (SIGKILL, as a crash would) and
 // starts it again on the same port with the same state directory.
 type Exec struct {
 	Command string
@@ -55,10 +55,11 @@ func (e *Exec) Start(ctx context.Context, env Env) (Endpoint, error) {
 	if err := e.start(ctx); err != nil {
 		return Endpoint{}, err
 	}
-	base := "http://" + net.JoinHostPort(env.host(), e.port)
-	ep := Endpoint{URL: base + withDefault(e.WebhookPath, DefaultWebhookPath), ProbeURL: e.Probe}
+	ep := Endpoint{URL: "http://" + net.JoinHostPort(env.callbackHost(), e.port) + withDefault(e.WebhookPath, DefaultWebhookPath), ProbeURL: e.Probe}
 	if ep.ProbeURL == "" && !e.NoProbe {
-		ep.ProbeURL = base + withDefault(e.ProbePath, DefaultProbePath)
+		// The runner reads the probe from this machine, where the consumer
+		// listens, whatever address the sandbox reaches it at.
+		ep.ProbeURL = "http://" + net.JoinHostPort(env.localHost(), e.port) + withDefault(e.ProbePath, DefaultProbePath)
 	}
 	return ep, nil
 }
@@ -88,7 +89,7 @@ func (e *Exec) start(ctx context.Context) error {
 	}
 	deadline := time.Now().Add(timeout)
 	for {
-		conn, err := net.DialTimeout("tcp", net.JoinHostPort(e.env.host(), e.port), 200*time.Millisecond)
+		conn, err := net.DialTimeout("tcp", net.JoinHostPort(e.env.localHost(), e.port), 200*time.Millisecond)
 		if err == nil {
 			_ = conn.Close()
 			return nil

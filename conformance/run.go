@@ -54,11 +54,16 @@ type Config struct {
 	// Sandbox, when set, is an already running sandbox the run drives over
 	// HTTP instead of starting an embedded one.
 	Sandbox *RemoteSandbox
-	// CallbackHost is the address consumers the runner starts (Exec,
-	// InProcess) listen on, and so the host of the webhook URL the sandbox
-	// delivers to: 127.0.0.1 unless a remote sandbox reaches this machine
-	// at another address (from a container, the Docker network gateway).
+	// CallbackHost is the host of the webhook URL the sandbox delivers to
+	// a consumer the runner starts (Exec, InProcess): the address the
+	// sandbox reaches this machine at. 127.0.0.1 unless a remote sandbox
+	// reaches it elsewhere (from a container, the Docker network gateway or
+	// host.docker.internal).
 	CallbackHost string
+	// ListenHost is the address such a consumer listens on ($HOST):
+	// CallbackHost when "", or an address that leads there, such as
+	// 0.0.0.0 when CallbackHost is a name only the container resolves.
+	ListenHost string
 	// StateDir is given to the consumer (a temporary directory when "").
 	StateDir string
 	// ScenarioTimeout bounds one scenario (DefaultScenarioTimeout when
@@ -187,6 +192,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.CallbackHost == "" {
 		cfg.CallbackHost = "127.0.0.1"
 	}
+	if cfg.ListenHost == "" {
+		cfg.ListenHost = cfg.CallbackHost
+	}
 	selected, err := Select(cfg.Scenarios, cfg.Run)
 	if err != nil {
 		return nil, &SetupError{err}
@@ -226,11 +234,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, &SetupError{err}
 	}
 	ep, err := cfg.Consumer.Start(ctx, Env{Secret: cfg.Secret, BaseURL: sb.url, ClientID: app.ClientID,
-		ClientSecret: app.ClientSecret, Tenant: cfg.Tenant, StateDir: cfg.StateDir, Host: cfg.CallbackHost})
+		ClientSecret: app.ClientSecret, Tenant: cfg.Tenant, StateDir: cfg.StateDir, Host: cfg.ListenHost, CallbackHost: cfg.CallbackHost})
 	if err != nil {
 		return nil, &SetupError{fmt.Errorf("start consumer: %w", err)}
 	}
 	defer func() { _ = cfg.Consumer.Stop() }()
+	// A consumer the sandbox cannot reach would fail every scenario: the
+	// run stops before any, saying which address to change.
+	if err := sb.reach(ctx, ep.URL, cfg.Secret); err != nil {
+		return nil, &SetupError{reachError(cfg, err)}
+	}
 	if ep.ProbeURL != "" {
 		// A wrong probe URL would turn every probe check into unverified
 		// and the run green: it is a setup error, found before any scenario.

@@ -46,7 +46,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		adminToken = fs.String("admin-token", os.Getenv("ARGUS_SANDBOX_ADMIN_TOKEN"), "admin token of the tenant on the --sandbox (default: the fixture token, e.g. sandbox_admin_acme)")
 		clientID   = fs.String("client-id", "", "with --target and --sandbox: the client id of the app the consumer calls back into the sandbox with")
 		clientSec  = fs.String("client-secret", os.Getenv("ARGUS_CLIENT_SECRET"), "secret of --client-id (env ARGUS_CLIENT_SECRET)")
-		callback   = fs.String("callback-host", "127.0.0.1", "address an --exec consumer listens on, as the sandbox reaches it")
+		callback   = fs.String("callback-host", envOr("ARGUS_CONFORMANCE_CALLBACK_HOST", "127.0.0.1"), "host of an --exec consumer's webhook URL: the address the sandbox reaches this machine at (env ARGUS_CONFORMANCE_CALLBACK_HOST)")
+		listen     = fs.String("listen-host", os.Getenv("ARGUS_CONFORMANCE_LISTEN_HOST"), "address an --exec consumer listens on, $HOST (default: --callback-host; env ARGUS_CONFORMANCE_LISTEN_HOST)")
 		dir        = fs.String("scenarios", "", "directory of scenario files (default: the embedded suite)")
 		runRE      = fs.String("run", "", "run only scenarios whose name matches this regular expression")
 		skipRE     = fs.String("skip", "", "leave out scenarios whose name matches this regular expression (reported as skipped)")
@@ -82,7 +83,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg := conformance.Config{Secret: *secret, Run: *runRE, Skip: *skipRE, FailFast: *failFast, ScenarioTimeout: *scenarioTO,
-		SettleQuiet: *settleQ, SettleTimeout: *settleTO, Seed: *seed, Tenant: *tenant, CallbackHost: *callback,
+		SettleQuiet: *settleQ, SettleTimeout: *settleTO, Seed: *seed, Tenant: *tenant, CallbackHost: *callback, ListenHost: *listen,
 		ClientID: *clientID, Notice: stderr}
 	if *clientID != "" {
 		cfg.ClientSecret = *clientSec
@@ -171,6 +172,7 @@ var flags = map[string]string{
 	"ScenarioTimeout":       "--scenario-timeout",
 	"Consumer.StartTimeout": "--start-timeout",
 	"SettleQuiet":           "--settle-quiet",
+	"CallbackHost":          "--callback-host",
 	"SettleTimeout":         "--settle-timeout",
 	"Sandbox.URL":           "--sandbox",
 	"Sandbox.OperatorToken": "--operator-token",
@@ -180,6 +182,8 @@ var flags = map[string]string{
 // hints follow a problem with a flag where the fix is not obvious.
 var hints = map[string]string{
 	"--probe-path": ` (a consumer without a probe: --probe-path "")`,
+	"--callback-host": "\n(a sandbox in a container reaches this machine at the Docker network's gateway, such as 172.17.0.1," +
+		" or at host.docker.internal: give it as --callback-host, and --listen-host 0.0.0.0 if the consumer must listen on every address)",
 }
 
 // describe renders a library error for the command line: each
@@ -200,6 +204,14 @@ func describe(err error) string {
 		return strings.Join(lines, "\n")
 	}
 	return err.Error()
+}
+
+// envOr returns the environment variable name, or def when it is unset.
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
 }
 
 // isTerminal reports whether w is a character device: only there can a
