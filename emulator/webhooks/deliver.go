@@ -131,7 +131,11 @@ func (s *Service) send(ctx context.Context, w Webhook, d *Delivery, plan Attempt
 		canonicalSignature: {sig},
 	}
 
-	base := Attempt{Number: d.AttemptCount + 1, Trigger: trigger, Timestamp: ts, FaultRule: plan.ruleName()}
+	sent := make(map[string]string, len(h))
+	for k, v := range h {
+		sent[strings.ToLower(k)] = v[0]
+	}
+	base := Attempt{Number: d.AttemptCount + 1, Trigger: trigger, Timestamp: ts, FaultRule: plan.ruleName(), RequestHeaders: sent}
 	target, body, lost := w.URL, d.Body, plan.ResponseLost
 	if plan.Copies == 0 {
 		return s.request(ctx, target, h, body, base, lost, false)
