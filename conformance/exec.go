@@ -39,6 +39,34 @@ type Exec struct {
 	port string
 	cmd  *exec.Cmd
 	done chan struct{}
+	// tail keeps the consumer's last output across restarts.
+	tail *tailBuffer
+}
+
+// consumerOutput is a consumer whose output the runner keeps, to show
+// what it wrote during a scenario that failed.
+type consumerOutput interface {
+	outputMark() int64
+	outputSince(mark int64) string
+}
+
+var _ consumerOutput = (*Exec)(nil)
+
+// outputLines bounds the output attached to a failed scenario.
+const outputLines = 20
+
+func (e *Exec) outputMark() int64 {
+	if e.tail == nil {
+		return 0
+	}
+	return e.tail.mark()
+}
+
+func (e *Exec) outputSince(mark int64) string {
+	if e.tail == nil {
+		return ""
+	}
+	return e.tail.since(mark, outputLines)
 }
 
 var _ Consumer = (*Exec)(nil)
@@ -69,7 +97,10 @@ func (e *Exec) start(ctx context.Context) error {
 	defer e.mu.Unlock()
 	cmd := exec.Command("sh", "-c", e.Command)
 	cmd.Env = append(os.Environ(), e.env.Vars(e.port)...)
-	tail := &tailBuffer{max: 4096}
+	if e.tail == nil {
+		e.tail = &tailBuffer{max: 16 << 10}
+	}
+	tail := e.tail
 	var out io.Writer = tail
 	if e.Output != nil {
 		out = io.MultiWriter(e.Output, tail)

@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/knogin/argus-sandbox/client"
 )
 
@@ -53,30 +51,36 @@ func fetchProbe(ctx context.Context, url string) (*Probe, error) {
 	}
 	var raw map[string]json.RawMessage
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&raw); err != nil {
-		return nil, fmt.Errorf("GET %s: not a probe document (a JSON object): %w", url, err)
+		return nil, fmt.Errorf("GET %s: not a probe document (a JSON object)", url)
 	}
 	var p Probe
-	if err := decodeMember(raw, "applied", &p.Applied, &p.hasApplied); err != nil {
+	if err := decodeMember(raw, "applied", "an object of event ids to counts", &p.Applied, &p.hasApplied); err != nil {
 		return nil, fmt.Errorf("GET %s: %w", url, err)
 	}
-	if err := decodeMember(raw, "cases", &p.Cases, &p.hasCases); err != nil {
+	if err := decodeMember(raw, "cases", `an object of case ids to {"status": "...", "version": N}`, &p.Cases, &p.hasCases); err != nil {
 		return nil, fmt.Errorf("GET %s: %w", url, err)
 	}
-	if err := decodeMember(raw, "pending", &p.Pending, &p.hasPending); err != nil {
+	if err := decodeMember(raw, "pending", "a count", &p.Pending, &p.hasPending); err != nil {
 		return nil, fmt.Errorf("GET %s: %w", url, err)
 	}
 	return &p, nil
 }
 
-// decodeMember decodes raw[name] into v, noting whether it was there.
-func decodeMember(raw map[string]json.RawMessage, name string, v any, has *bool) error {
+// decodeMember decodes raw[name] into v, noting whether it was there. A
+// member of the wrong shape is described by what it should be (shape),
+// not by the Go type it would not decode into.
+func decodeMember(raw map[string]json.RawMessage, name, shape string, v any, has *bool) error {
 	m, ok := raw[name]
 	if !ok {
 		return nil
 	}
 	*has = true
 	if err := json.Unmarshal(m, v); err != nil {
-		return fmt.Errorf("probe member %q: %w", name, err)
+		got := string(m)
+		if len(got) > 60 {
+			got = got[:60] + "…"
+		}
+		return fmt.Errorf("probe member %q must be %s, not %s", name, shape, got)
 	}
 	return nil
 }
@@ -140,17 +144,17 @@ func (r *runner) check(ctx context.Context, sr *scenarioRun, at string, e *Expec
 		case !probe.hasCases:
 			add(LevelProbe, name, StatusUnverified, "the probe document has no \"cases\" member")
 		default:
-			want, got := map[string]*CaseState{}, map[string]*CaseState{}
+			want, got := map[string]string{}, map[string]string{}
 			for label, st := range e.Cases {
 				key := label + " " + sr.caseID(label)
-				want[key] = &st
+				want[key] = st.String()
 				if c, ok := probe.Cases[sr.caseID(label)]; ok {
-					got[key] = &c
+					got[key] = c.String()
 				} else {
-					got[key] = nil
+					got[key] = "absent"
 				}
 			}
-			st, d := diffStatus(want, got)
+			st, d := diffValues(want, got)
 			addObserved(LevelProbe, name, st, d)
 		}
 	}
@@ -163,12 +167,12 @@ func (r *runner) check(ctx context.Context, sr *scenarioRun, at string, e *Expec
 			add(LevelPlatform, name, StatusUnverified, "sandbox unavailable: "+err.Error())
 			return
 		}
-		want, got := map[string]int{}, map[string]int{}
+		want, got := map[string]string{}, map[string]string{}
 		for c, n := range e.Notes {
 			id := sr.caseID(c)
-			want[id], got[id] = n, wb.notes[id]
+			want[id], got[id] = strconv.Itoa(n), strconv.Itoa(wb.notes[id])
 		}
-		st, d := diffStatus(want, got)
+		st, d := diffValues(want, got)
 		src := fmt.Sprintf("successful addCaseNote calls of client %s in the sandbox's request journal", r.app.ClientID)
 		if wb.truncated > 0 {
 			src += fmt.Sprintf("; %d of them with a body the journal cut", wb.truncated)
@@ -265,7 +269,7 @@ func outcomeOf(a client.Attempt) string {
 func diffCounts(want, got map[string]int) (Status, string) {
 	const shown = 10
 	if len(want) <= shown {
-		return diffStatus(want, got)
+		return diffValues(countStrings(want), countStrings(got))
 	}
 	var keys []string
 	byCount := map[int]int{}
@@ -288,10 +292,10 @@ func diffCounts(want, got map[string]int) (Status, string) {
 	for _, k := range keys[:min(shown, len(keys))] {
 		w[k], g[k] = want[k], got[k]
 	}
-	_, d := diffStatus(w, g)
+	_, d := diffValues(countStrings(w), countStrings(g))
 	b.WriteString(d)
 	if len(keys) > shown {
-		fmt.Fprintf(&b, "… and %d more (every delivery is in the JSON report)", len(keys)-shown)
+		fmt.Fprintf(&b, "\n… and %d more (every delivery is in the JSON report)", len(keys)-shown)
 	}
 	return StatusFail, b.String()
 }
@@ -318,12 +322,28 @@ func splitIndex(key string) (string, int) {
 	return label, n
 }
 
-// diffStatus compares with go-cmp; the diff reads -want +got.
-func diffStatus(want, got any) (Status, string) {
-	if d := cmp.Diff(want, got); d != "" {
-		return StatusFail, "(-want +got)\n" + d
+// diffValues compares per key. Its detail lists every key that differs,
+// in publish order, as "key: want W, got G": plain words, no Go syntax.
+func diffValues(want, got map[string]string) (Status, string) {
+	var b strings.Builder
+	for _, k := range slices.SortedFunc(maps.Keys(want), publishOrder) {
+		if got[k] != want[k] {
+			fmt.Fprintf(&b, "%s: want %s, got %s\n", k, want[k], got[k])
+		}
 	}
-	return StatusPass, ""
+	if b.Len() == 0 {
+		return StatusPass, ""
+	}
+	return StatusFail, strings.TrimRight(b.String(), "\n")
+}
+
+// countStrings writes counts as numbers, for diffValues.
+func countStrings(m map[string]int) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = strconv.Itoa(v)
+	}
+	return out
 }
 
 func describeResponse(w ResponseExpect) string {

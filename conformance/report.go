@@ -64,6 +64,9 @@ type Result struct {
 	Sent       []string   `json:"sent"`
 	Deliveries []Delivery `json:"deliveries"`
 	Checks     []Check    `json:"checks"`
+	// ConsumerOutput is, for a scenario that failed, the last lines the
+	// consumer wrote on stdout and stderr while it ran (an Exec consumer).
+	ConsumerOutput string `json:"consumer_output,omitempty"`
 }
 
 // Delivery is the evidence of one event's delivery: every request the
@@ -86,6 +89,10 @@ type Attempt struct {
 	DurationMS int64  `json:"duration_ms"`
 	Error      string `json:"error,omitempty"`
 	FaultRule  string `json:"fault_rule,omitempty"`
+	// Headers are the request's headers as the sandbox sent them, by
+	// lower-case name: webhook-id, webhook-timestamp (this attempt's
+	// signing time), webhook-signature, content-type, user-agent.
+	Headers map[string]string `json:"headers,omitempty"`
 }
 
 // Check is one verified expectation.

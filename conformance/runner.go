@@ -50,7 +50,17 @@ type scenarioRun struct {
 func (r *runner) run(ctx context.Context, s *Scenario) (res Result, setupErr error) {
 	start := time.Now()
 	res = Result{Name: s.Name, Title: s.Title, Detects: s.Detects, Why: s.Why}
-	defer func() { res.Duration = time.Since(start) }()
+	out, _ := r.cfg.Consumer.(consumerOutput)
+	var mark int64
+	if out != nil {
+		mark = out.outputMark()
+	}
+	defer func() {
+		res.Duration = time.Since(start)
+		if out != nil && res.Status == StatusFail {
+			res.ConsumerOutput = out.outputSince(mark)
+		}
+	}()
 	if slices.Contains(s.Requires, RequireRestart) && !r.cfg.Consumer.CanRestart() {
 		res.Status, res.Reason = StatusUnverified, "needs a consumer the runner can restart (--exec); not run"
 		return res, nil
@@ -388,7 +398,7 @@ func (r *runner) deliveries(ctx context.Context, sr *scenarioRun) ([]client.Deli
 func evidence(label string, d client.Delivery) Delivery {
 	out := Delivery{Label: label, EventID: d.Event.ID, Topic: d.Event.Type, Status: string(d.Status)}
 	for _, a := range d.Attempts {
-		e := Attempt{Number: a.Number, Trigger: a.Trigger, Duplicate: a.Duplicate, DurationMS: a.DurationMS}
+		e := Attempt{Number: a.Number, Trigger: a.Trigger, Duplicate: a.Duplicate, DurationMS: a.DurationMS, Headers: a.RequestHeaders}
 		if a.ResponseStatus != nil {
 			e.Status = *a.ResponseStatus
 		}

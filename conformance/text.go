@@ -72,6 +72,12 @@ func writeScenario(b *strings.Builder, s Result) {
 		}
 	}
 	writeDeliveries(b, s.Deliveries)
+	if s.ConsumerOutput != "" {
+		b.WriteString("  consumer output (last lines):\n")
+		for _, l := range strings.Split(s.ConsumerOutput, "\n") {
+			fmt.Fprintf(b, "    | %s\n", l)
+		}
+	}
 	if len(s.Checks) > 0 {
 		b.WriteString("  checks:\n")
 		for _, c := range s.Checks {
@@ -119,6 +125,9 @@ func writeDeliveries(b *strings.Builder, ds []Delivery) {
 			}
 			if a.FaultRule != "" {
 				extra += " fault=" + a.FaultRule
+			}
+			if ts := a.Headers["webhook-timestamp"]; ts != "" {
+				extra += " webhook-timestamp=" + ts
 			}
 			fmt.Fprintf(b, "      #%d %-10s %s in %dms%s\n", a.Number, a.Trigger, answer(a), a.DurationMS, extra)
 		}
