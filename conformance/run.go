@@ -82,7 +82,10 @@ type Config struct {
 	// LiveProgress says Progress is a terminal: the running scenario is
 	// shown and its line is overwritten with the verdict.
 	LiveProgress bool
-	Logger       *slog.Logger
+	// OnResult, when set, is called with each scenario's result as it ends
+	// (skipped ones included), on the goroutine that called Run.
+	OnResult func(Result)
+	Logger   *slog.Logger
 }
 
 // Defaults of the run's time bounds.
@@ -265,6 +268,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			if cfg.Progress != nil {
 				fmt.Fprintf(cfg.Progress, "[%d/%d] %-28s %s\n", i+1, len(selected), s.Name, StatusSkipped)
 			}
+			if cfg.OnResult != nil {
+				cfg.OnResult(rep.Scenarios[len(rep.Scenarios)-1])
+			}
 			continue
 		}
 		if cfg.Progress != nil && cfg.LiveProgress {
@@ -277,6 +283,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				fmt.Fprint(cfg.Progress, "\r\033[K") // back to the line start, erase it
 			}
 			fmt.Fprintf(cfg.Progress, "[%d/%d] %-28s %s (%s)\n", i+1, len(selected), s.Name, res.Status, roundDuration(res.Duration))
+		}
+		if cfg.OnResult != nil {
+			cfg.OnResult(res)
 		}
 		if setupErr != nil {
 			rep.Duration = time.Since(start)
