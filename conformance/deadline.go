@@ -11,7 +11,7 @@ import (
 
 // deadlinePoll is how often the deliveries are read for a missed deadline
 // while a step waits for them to settle.
-const deadlinePoll = 100 * time.Millisecond
+const deadlinePoll = 250 * time.Millisecond
 
 // tolerant reports whether an attempt of the scenario may time out
 // without the consumer being at fault: the scenario expects a timeout, or
@@ -83,7 +83,8 @@ func (e *missedDeadlineError) Error() string {
 // attempt got no answer within the attempt timeout ("" when none did, or
 // the list cannot be read: the checks will say).
 func (s *sandbox) missedDeadline(ctx context.Context, webhookID string) string {
-	f := client.DeliveryFilter{ListOptions: client.ListOptions{Limit: 100}}
+	// A delivery whose latest attempt timed out is pending (retrying).
+	f := client.DeliveryFilter{ListOptions: client.ListOptions{Limit: 100}, Status: client.DeliveryPending}
 	for {
 		page, err := s.c.Webhooks().Deliveries(ctx, webhookID, f)
 		if err != nil {
