@@ -43,7 +43,9 @@ function verify(key, headers, body, now = Date.now() / 1000) {
 }
 
 // Store is the durable state: an fsynced append-only log of applied events,
-// each line holding the dedupe record and the effects together.
+// each line holding the dedupe record and the effects together. Lines
+// written together share one fsync (a group commit), so a burst of
+// deliveries does not queue behind one disk flush each.
 class Store {
   constructor(dir) {
     fs.mkdirSync(dir, { recursive: true });
@@ -60,26 +62,55 @@ class Store {
       }
     }
     this.fd = fs.openSync(this.file, 'a');
+    this.queue = []; // lines waiting for the next commit, with their callbacks
+    this.committing = false;
   }
 
+  // replay applies a record to the state in memory. The case only moves
+  // forward: a record carries the event's case state, and an older version
+  // than the one held changes nothing (here and when the log is replayed).
   replay(rec) {
     this.applied.set(rec.event_id, (this.applied.get(rec.event_id) || 0) + 1);
-    if (rec.case) this.cases.set(rec.case_id, rec.case);
+    if (rec.case) {
+      const cur = this.cases.get(rec.case_id);
+      if (!cur || rec.case.version > cur.version) this.cases.set(rec.case_id, rec.case);
+    }
   }
 
   isApplied(id) {
     return (this.applied.get(id) || 0) > 0;
   }
 
+  // apply resolves once the record is on disk, and only then shows it.
   apply(id, caseId, state) {
     const rec = { event_id: id };
-    if (caseId && state) {
-      const cur = this.cases.get(caseId);
-      if (!cur || state.version > cur.version) Object.assign(rec, { case_id: caseId, case: state });
-    }
-    fs.writeSync(this.fd, JSON.stringify(rec) + '\n');
-    fs.fsyncSync(this.fd);
-    this.replay(rec);
+    if (caseId && state) Object.assign(rec, { case_id: caseId, case: state });
+    return new Promise((resolve, reject) => {
+      this.queue.push({ rec, resolve, reject });
+      if (!this.committing) this.commit();
+    });
+  }
+
+  commit() {
+    this.committing = true;
+    const batch = this.queue.splice(0);
+    const text = batch.map((b) => JSON.stringify(b.rec) + '\n').join('');
+    fs.write(this.fd, text, (err) => {
+      const done = (err) => {
+        for (const b of batch) {
+          if (err) {
+            b.reject(err);
+          } else {
+            this.replay(b.rec);
+            b.resolve();
+          }
+        }
+        if (this.queue.length) this.commit();
+        else this.committing = false;
+      };
+      if (err) return done(err);
+      fs.fsync(this.fd, done);
+    });
   }
 }
 
@@ -171,7 +202,7 @@ class Consumer {
     if (event.type === 'case.closed' && this.argus && c.id) {
       await this.argus.addCaseNote(c.id, `Closure synced to the connector (event ${id}).`, `case.closed:${id}`);
     }
-    this.store.apply(id, c.id, state);
+    await this.store.apply(id, c.id, state);
   }
 
   probe() {
