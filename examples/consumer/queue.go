@@ -71,14 +71,7 @@ func (q *Queue) Push(eventID string, event []byte) error {
 		return nil
 	}
 	e := queued{EventID: eventID, Event: event}
-	line, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	if _, err := q.f.Write(append(line, '\n')); err != nil {
-		return err
-	}
-	if err := q.f.Sync(); err != nil {
+	if err := appendSynced(q.f, e); err != nil {
 		return err
 	}
 	q.pending = append(q.pending, e)
