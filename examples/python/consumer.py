@@ -58,14 +58,23 @@ def verify(key, headers, body, now=None):
 
 class Store:
     """The durable state: an fsynced append-only log of applied events,
-    each line holding the dedupe record and the effects together."""
+    each line holding the dedupe record and the effects together. Records
+    waiting together share one write and fsync (a group commit: the first
+    waiting thread writes for all), so a burst does not queue behind one
+    disk flush per delivery."""
 
     def __init__(self, state_dir):
         os.makedirs(state_dir, exist_ok=True)
         self.path = os.path.join(state_dir, "applied.log")
         self.mu = threading.Lock()
+        self.flushed_cond = threading.Condition(self.mu)
         self.applied = {}
         self.cases = {}
+        self.waiting = []  # records not yet written
+        self.enqueued = 0  # records handed to apply so far
+        self.flushed = 0  # records on disk so far
+        self.failed = {}  # record number -> the error that kept it off disk
+        self.flushing = False
         if os.path.exists(self.path):
             with open(self.path, "rb") as f:
                 for line in f:
@@ -76,25 +85,55 @@ class Store:
         self.f = open(self.path, "ab")
 
     def _replay(self, rec):
+        # The case only moves forward: an older version changes nothing,
+        # here and when the log is replayed.
         self.applied[rec["event_id"]] = self.applied.get(rec["event_id"], 0) + 1
-        if rec.get("case"):
-            self.cases[rec["case_id"]] = rec["case"]
+        case = rec.get("case")
+        if case:
+            cur = self.cases.get(rec["case_id"])
+            if cur is None or case["version"] > cur["version"]:
+                self.cases[rec["case_id"]] = case
 
     def is_applied(self, event_id):
         with self.mu:
             return self.applied.get(event_id, 0) > 0
 
     def apply(self, event_id, case_id, state):
+        """Returns once the record is on disk (and only then shows it)."""
+        rec = {"event_id": event_id}
+        if case_id and state:
+            rec["case_id"], rec["case"] = case_id, state
         with self.mu:
-            rec = {"event_id": event_id}
-            if case_id and state:
-                cur = self.cases.get(case_id)
-                if cur is None or state["version"] > cur["version"]:
-                    rec["case_id"], rec["case"] = case_id, state
-            self.f.write(json.dumps(rec).encode() + b"\n")
-            self.f.flush()
-            os.fsync(self.f.fileno())
-            self._replay(rec)
+            self.waiting.append(rec)
+            self.enqueued += 1
+            mine = self.enqueued
+            while self.flushed < mine:
+                if self.flushing:
+                    self.flushed_cond.wait()
+                    continue
+                self.flushing = True
+                batch, self.waiting, upto = self.waiting, [], self.enqueued
+                self.mu.release()
+                err = None
+                try:
+                    self.f.write(b"".join(json.dumps(r).encode() + b"\n" for r in batch))
+                    self.f.flush()
+                    os.fsync(self.f.fileno())
+                except OSError as e:
+                    err = e
+                finally:
+                    self.mu.acquire()
+                first = upto - len(batch) + 1
+                for n, r in enumerate(batch, first):
+                    if err is None:
+                        self._replay(r)
+                    else:
+                        self.failed[n] = err
+                self.flushing, self.flushed = False, upto
+                self.flushed_cond.notify_all()
+            err = self.failed.pop(mine, None)
+        if err is not None:
+            raise err
 
     def snapshot(self):
         with self.mu:
@@ -205,7 +244,11 @@ class Consumer:
                 except Exception as e:  # the effect failed: not applied, Argus retries
                     print("write-back of %s failed: %s" % (event_id, e), file=sys.stderr, flush=True)
                     return 503
-            self.store.apply(event_id, case_id, state)
+            try:
+                self.store.apply(event_id, case_id, state)
+            except OSError as e:  # not recorded: not applied, Argus retries
+                print("recording %s failed: %s" % (event_id, e), file=sys.stderr, flush=True)
+                return 503
             return 204
         finally:
             self.locks.release(event_id)
