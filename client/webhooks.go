@@ -126,6 +126,10 @@ type Attempt struct {
 	Trigger    string    `json:"trigger"`
 	StartedAt  time.Time `json:"started_at"`
 	DurationMS int64     `json:"duration_ms"`
+	// RequestHeaders are the headers sent, by lower-case name
+	// (webhook-timestamp as this attempt was signed); nil when no request
+	// was sent.
+	RequestHeaders map[string]string `json:"request_headers"`
 	// ResponseStatus is nil when no answer came back.
 	ResponseStatus *int `json:"response_status"`
 	// ResponseBody is the first KiB of the answer.

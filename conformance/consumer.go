@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,6 +32,9 @@ type Env struct {
 	// Host is the address to listen on (127.0.0.1 unless the sandbox
 	// reaches the consumer elsewhere).
 	Host string
+	// CallbackHost is the host of the consumer's URL as the sandbox
+	// reaches it (Host when ""); it is not passed to the consumer.
+	CallbackHost string
 }
 
 // Vars returns env as environment variables, with the port to listen on.
@@ -52,6 +56,23 @@ func (e Env) host() string {
 		return "127.0.0.1"
 	}
 	return e.Host
+}
+
+// localHost is the host this process reaches the consumer at (its
+// probe): the listen address, or loopback when that is every address.
+func (e Env) localHost() string {
+	if ip := net.ParseIP(e.host()); ip != nil && ip.IsUnspecified() {
+		return "127.0.0.1"
+	}
+	return e.host()
+}
+
+// callbackHost is the host of the URL the sandbox delivers to.
+func (e Env) callbackHost() string {
+	if e.CallbackHost == "" {
+		return e.host()
+	}
+	return e.CallbackHost
 }
 
 // Default paths a consumer serves, documented in the README; Exec and
@@ -187,10 +208,10 @@ func (p *InProcess) Start(_ context.Context, env Env) (Endpoint, error) {
 		}
 	})}
 	go func() { _ = p.srv.Serve(ln) }()
-	base := "http://" + ln.Addr().String()
-	ep := Endpoint{URL: base + withDefault(p.WebhookPath, DefaultWebhookPath)}
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	ep := Endpoint{URL: "http://" + net.JoinHostPort(env.callbackHost(), port) + withDefault(p.WebhookPath, DefaultWebhookPath)}
 	if !p.NoProbe {
-		ep.ProbeURL = base + withDefault(p.ProbePath, DefaultProbePath)
+		ep.ProbeURL = "http://" + net.JoinHostPort(env.localHost(), port) + withDefault(p.ProbePath, DefaultProbePath)
 	}
 	return ep, nil
 }

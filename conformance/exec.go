@@ -16,8 +16,8 @@ import (
 
 // Exec is a consumer the runner starts as a child process: Command runs
 // through `sh -c` with Env.Vars added to the environment, and must listen
-// on $HOST:$PORT (HOST is 127.0.0.1 unless Config.CallbackHost says
-// otherwise). Restart kills it (SIGKILL, as a crash would) and
+// on $HOST:$PORT (HOST is 127.0.0.1 unless Config.ListenHost or
+// Config.CallbackHost says otherwise). Restart kills it (SIGKILL, as a crash would) and
 // starts it again on the same port with the same state directory.
 type Exec struct {
 	Command string
@@ -39,6 +39,34 @@ type Exec struct {
 	port string
 	cmd  *exec.Cmd
 	done chan struct{}
+	// tail keeps the consumer's last output across restarts.
+	tail *tailBuffer
+}
+
+// consumerOutput is a consumer whose output the runner keeps, to show
+// what it wrote during a scenario that failed.
+type consumerOutput interface {
+	outputMark() int64
+	outputSince(mark int64) string
+}
+
+var _ consumerOutput = (*Exec)(nil)
+
+// outputLines bounds the output attached to a failed scenario.
+const outputLines = 20
+
+func (e *Exec) outputMark() int64 {
+	if e.tail == nil {
+		return 0
+	}
+	return e.tail.mark()
+}
+
+func (e *Exec) outputSince(mark int64) string {
+	if e.tail == nil {
+		return ""
+	}
+	return e.tail.since(mark, outputLines)
 }
 
 var _ Consumer = (*Exec)(nil)
@@ -55,10 +83,11 @@ func (e *Exec) Start(ctx context.Context, env Env) (Endpoint, error) {
 	if err := e.start(ctx); err != nil {
 		return Endpoint{}, err
 	}
-	base := "http://" + net.JoinHostPort(env.host(), e.port)
-	ep := Endpoint{URL: base + withDefault(e.WebhookPath, DefaultWebhookPath), ProbeURL: e.Probe}
+	ep := Endpoint{URL: "http://" + net.JoinHostPort(env.callbackHost(), e.port) + withDefault(e.WebhookPath, DefaultWebhookPath), ProbeURL: e.Probe}
 	if ep.ProbeURL == "" && !e.NoProbe {
-		ep.ProbeURL = base + withDefault(e.ProbePath, DefaultProbePath)
+		// The runner reads the probe from this machine, where the consumer
+		// listens, whatever address the sandbox reaches it at.
+		ep.ProbeURL = "http://" + net.JoinHostPort(env.localHost(), e.port) + withDefault(e.ProbePath, DefaultProbePath)
 	}
 	return ep, nil
 }
@@ -68,7 +97,10 @@ func (e *Exec) start(ctx context.Context) error {
 	defer e.mu.Unlock()
 	cmd := exec.Command("sh", "-c", e.Command)
 	cmd.Env = append(os.Environ(), e.env.Vars(e.port)...)
-	tail := &tailBuffer{max: 4096}
+	if e.tail == nil {
+		e.tail = &tailBuffer{max: 16 << 10}
+	}
+	tail := e.tail
 	var out io.Writer = tail
 	if e.Output != nil {
 		out = io.MultiWriter(e.Output, tail)
@@ -88,7 +120,7 @@ func (e *Exec) start(ctx context.Context) error {
 	}
 	deadline := time.Now().Add(timeout)
 	for {
-		conn, err := net.DialTimeout("tcp", net.JoinHostPort(e.env.host(), e.port), 200*time.Millisecond)
+		conn, err := net.DialTimeout("tcp", net.JoinHostPort(e.env.localHost(), e.port), 200*time.Millisecond)
 		if err == nil {
 			_ = conn.Close()
 			return nil

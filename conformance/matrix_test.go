@@ -17,13 +17,17 @@ import (
 
 // inProcess runs the reference consumer, with one bug or none, in this
 // process.
-func inProcess(bug consumer.Bug) *conformance.InProcess {
+func inProcess(bug consumer.Bug) *conformance.InProcess { return inProcessMode(bug, false) }
+
+// inProcessMode runs the reference consumer, applying before it answers
+// or, async, from its durable queue after it answered.
+func inProcessMode(bug consumer.Bug, async bool) *conformance.InProcess {
 	return &conformance.InProcess{
 		WebhookPath: consumer.WebhookPath,
 		ProbePath:   consumer.ProbePath,
 		New: func(env conformance.Env) (http.Handler, io.Closer, error) {
 			c, err := consumer.New(consumer.Config{
-				Secret: env.Secret, StateDir: env.StateDir, Bug: bug, AckDelay: 2500 * time.Millisecond,
+				Secret: env.Secret, StateDir: env.StateDir, Bug: bug, AckDelay: 2500 * time.Millisecond, Async: async,
 				Argus: &consumer.ArgusClient{BaseURL: env.BaseURL, ClientID: env.ClientID, ClientSecret: env.ClientSecret},
 			})
 			if err != nil {
@@ -52,6 +56,31 @@ func TestCorrectConsumerPassesEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("default suite against the correct consumer: %s", time.Since(start))
+	mustPassEverything(t, rep)
+}
+
+// TestAsynchronousConsumerPassesEverything: a consumer that answers once a
+// delivery is in its durable queue and applies it afterwards is correct;
+// the runner judges it once it has settled, and says how long it took.
+func TestAsynchronousConsumerPassesEverything(t *testing.T) {
+	start := time.Now()
+	rep, err := conformance.Run(context.Background(), conformance.Config{Consumer: inProcessMode(consumer.BugNone, true), StateDir: t.TempDir(), Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("default suite against the asynchronous consumer: %s", time.Since(start))
+	mustPassEverything(t, rep)
+	var settled time.Duration
+	for _, s := range rep.Scenarios {
+		settled = max(settled, s.Settle)
+	}
+	if settled == 0 {
+		t.Error("no scenario reports that the asynchronous consumer took any time to settle")
+	}
+}
+
+func mustPassEverything(t *testing.T, rep *conformance.Report) {
+	t.Helper()
 	if got := failing(rep); len(got) > 0 {
 		for _, s := range rep.Scenarios {
 			if s.Status != conformance.StatusPass {

@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/knogin/argus-sandbox/client"
 )
 
@@ -24,10 +22,15 @@ import (
 type Probe struct {
 	Applied map[string]int       `json:"applied"`
 	Cases   map[string]CaseState `json:"cases"`
+	// Pending, optional, counts the deliveries the consumer acknowledged
+	// but has not applied yet (0 for a consumer that applies before it
+	// answers): the runner judges as soon as it reads 0, instead of
+	// waiting for the observations to stay unchanged.
+	Pending int `json:"pending"`
 	// hasApplied and hasCases say whether the document has those members
 	// at all: a probe that does not report one leaves its checks
 	// unverified rather than failed.
-	hasApplied, hasCases bool
+	hasApplied, hasCases, hasPending bool
 }
 
 // probeClient bounds probe requests.
@@ -48,27 +51,36 @@ func fetchProbe(ctx context.Context, url string) (*Probe, error) {
 	}
 	var raw map[string]json.RawMessage
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&raw); err != nil {
-		return nil, fmt.Errorf("GET %s: not a probe document (a JSON object): %w", url, err)
+		return nil, fmt.Errorf("GET %s: not a probe document (a JSON object)", url)
 	}
 	var p Probe
-	if err := decodeMember(raw, "applied", &p.Applied, &p.hasApplied); err != nil {
+	if err := decodeMember(raw, "applied", "an object of event ids to counts", &p.Applied, &p.hasApplied); err != nil {
 		return nil, fmt.Errorf("GET %s: %w", url, err)
 	}
-	if err := decodeMember(raw, "cases", &p.Cases, &p.hasCases); err != nil {
+	if err := decodeMember(raw, "cases", `an object of case ids to {"status": "...", "version": N}`, &p.Cases, &p.hasCases); err != nil {
+		return nil, fmt.Errorf("GET %s: %w", url, err)
+	}
+	if err := decodeMember(raw, "pending", "a count", &p.Pending, &p.hasPending); err != nil {
 		return nil, fmt.Errorf("GET %s: %w", url, err)
 	}
 	return &p, nil
 }
 
-// decodeMember decodes raw[name] into v, noting whether it was there.
-func decodeMember(raw map[string]json.RawMessage, name string, v any, has *bool) error {
+// decodeMember decodes raw[name] into v, noting whether it was there. A
+// member of the wrong shape is described by what it should be (shape),
+// not by the Go type it would not decode into.
+func decodeMember(raw map[string]json.RawMessage, name, shape string, v any, has *bool) error {
 	m, ok := raw[name]
 	if !ok {
 		return nil
 	}
 	*has = true
 	if err := json.Unmarshal(m, v); err != nil {
-		return fmt.Errorf("probe member %q: %w", name, err)
+		got := string(m)
+		if len(got) > 60 {
+			got = got[:60] + "…"
+		}
+		return fmt.Errorf("probe member %q must be %s, not %s", name, shape, got)
 	}
 	return nil
 }
@@ -82,84 +94,94 @@ func (r *runner) check(ctx context.Context, sr *scenarioRun, at string, e *Expec
 		st, detail := r.checkResponses(ctx, sr, want)
 		add(LevelHTTP, describeResponse(want), st, detail)
 	}
-	if len(e.Applied) > 0 || len(e.Cases) > 0 {
-		var probe *Probe
-		var perr error
-		if r.ep.ProbeURL == "" {
-			perr = fmt.Errorf("no probe URL (--probe)")
-		} else {
-			probe, perr = fetchProbe(ctx, r.ep.ProbeURL)
+	needProbe, needNotes := len(e.Applied) > 0 || len(e.Cases) > 0, len(e.Notes) > 0 && r.noCallback == ""
+	if !needProbe && !needNotes {
+		if len(e.Notes) > 0 {
+			add(LevelPlatform, "notes written back "+formatCounts(e.Notes), StatusUnverified, r.noCallback)
 		}
-		if len(e.Applied) > 0 {
-			name := "applied " + formatCounts(e.Applied)
-			switch {
-			case perr != nil:
-				add(LevelProbe, name, StatusUnverified, "probe unavailable: "+perr.Error())
-			case !probe.hasApplied:
-				add(LevelProbe, name, StatusUnverified, "the probe document has no \"applied\" member")
-			default:
-				want, got := map[string]int{}, map[string]int{}
-				for _, label := range slices.Sorted(maps.Keys(e.Applied)) {
-					ids := sr.events[label]
-					for i, id := range ids {
-						key := label + " " + id
-						if len(ids) > 1 {
-							key = fmt.Sprintf("%s[%d] %s", label, i, id)
-						}
-						want[key], got[key] = e.Applied[label], probe.Applied[id]
+		return
+	}
+	o := r.settle(ctx, sr, needProbe, needNotes)
+	if o.took > sr.res.Settle {
+		sr.res.Settle = o.took
+	}
+	// A failure says whether the consumer had settled when it was judged.
+	addObserved := func(level Level, name string, st Status, detail string) {
+		if st == StatusFail {
+			detail += r.settleNote(o)
+		}
+		add(level, name, st, detail)
+	}
+	probe, perr := o.probe, o.probeErr
+	if len(e.Applied) > 0 {
+		name := "applied " + formatCounts(e.Applied)
+		switch {
+		case perr != nil:
+			add(LevelProbe, name, StatusUnverified, "probe unavailable: "+perr.Error())
+		case !probe.hasApplied:
+			add(LevelProbe, name, StatusUnverified, "the probe document has no \"applied\" member")
+		default:
+			want, got := map[string]int{}, map[string]int{}
+			for _, label := range slices.Sorted(maps.Keys(e.Applied)) {
+				ids := sr.events[label]
+				for i, id := range ids {
+					key := label + " " + id
+					if len(ids) > 1 {
+						key = fmt.Sprintf("%s[%d] %s", label, i, id)
 					}
-				}
-				st, d := diffCounts(want, got)
-				add(LevelProbe, name, st, d)
-				var lost []string
-				for _, label := range slices.Sorted(maps.Keys(e.Applied)) {
-					if e.Applied[label] > 0 && !slices.ContainsFunc(sr.events[label], func(id string) bool { return probe.Applied[id] > 0 }) {
-						lost = append(lost, label)
-					}
-				}
-				if acks := r.acknowledged(ctx, sr, lost); acks != "" {
-					add(LevelProbe, NeverApplied, StatusFail, "the probe shows no effect of events the consumer acknowledged:\n"+acks)
+					want[key], got[key] = e.Applied[label], probe.Applied[id]
 				}
 			}
-		}
-		if len(e.Cases) > 0 {
-			name := "mirrored cases " + formatCases(e.Cases)
-			switch {
-			case perr != nil:
-				add(LevelProbe, name, StatusUnverified, "probe unavailable: "+perr.Error())
-			case !probe.hasCases:
-				add(LevelProbe, name, StatusUnverified, "the probe document has no \"cases\" member")
-			default:
-				want, got := map[string]*CaseState{}, map[string]*CaseState{}
-				for label, st := range e.Cases {
-					key := label + " " + sr.caseID(label)
-					want[key] = &st
-					if c, ok := probe.Cases[sr.caseID(label)]; ok {
-						got[key] = &c
-					} else {
-						got[key] = nil
-					}
+			st, d := diffCounts(want, got)
+			addObserved(LevelProbe, name, st, d)
+			var lost []string
+			for _, label := range slices.Sorted(maps.Keys(e.Applied)) {
+				if e.Applied[label] > 0 && !slices.ContainsFunc(sr.events[label], func(id string) bool { return probe.Applied[id] > 0 }) {
+					lost = append(lost, label)
 				}
-				st, d := diffStatus(want, got)
-				add(LevelProbe, name, st, d)
 			}
+			if acks := r.acknowledged(ctx, sr, lost); acks != "" {
+				add(LevelProbe, NeverApplied, StatusFail, "the probe shows no effect of events the consumer acknowledged:\n"+acks)
+			}
+		}
+	}
+	if len(e.Cases) > 0 {
+		name := "mirrored cases " + formatCases(e.Cases)
+		switch {
+		case perr != nil:
+			add(LevelProbe, name, StatusUnverified, "probe unavailable: "+perr.Error())
+		case !probe.hasCases:
+			add(LevelProbe, name, StatusUnverified, "the probe document has no \"cases\" member")
+		default:
+			want, got := map[string]string{}, map[string]string{}
+			for label, st := range e.Cases {
+				key := label + " " + sr.caseID(label)
+				want[key] = st.String()
+				if c, ok := probe.Cases[sr.caseID(label)]; ok {
+					got[key] = c.String()
+				} else {
+					got[key] = "absent"
+				}
+			}
+			st, d := diffValues(want, got)
+			addObserved(LevelProbe, name, st, d)
 		}
 	}
 	if len(e.Notes) > 0 && r.noCallback != "" {
 		add(LevelPlatform, "notes written back "+formatCounts(e.Notes), StatusUnverified, r.noCallback)
 	} else if len(e.Notes) > 0 {
 		name := "notes written back " + formatCounts(e.Notes)
-		wb, err := r.sb.readWriteBacks(ctx, r.app.ClientID, sr.journalBase)
+		wb, err := o.wb, o.wbErr
 		if err != nil {
 			add(LevelPlatform, name, StatusUnverified, "sandbox unavailable: "+err.Error())
 			return
 		}
-		want, got := map[string]int{}, map[string]int{}
+		want, got := map[string]string{}, map[string]string{}
 		for c, n := range e.Notes {
 			id := sr.caseID(c)
-			want[id], got[id] = n, wb.notes[id]
+			want[id], got[id] = strconv.Itoa(n), strconv.Itoa(wb.notes[id])
 		}
-		st, d := diffStatus(want, got)
+		st, d := diffValues(want, got)
 		src := fmt.Sprintf("successful addCaseNote calls of client %s in the sandbox's request journal", r.app.ClientID)
 		if wb.truncated > 0 {
 			src += fmt.Sprintf("; %d of them with a body the journal cut", wb.truncated)
@@ -175,7 +197,7 @@ func (r *runner) check(ctx context.Context, sr *scenarioRun, at string, e *Expec
 		} else {
 			d = src + " " + d
 		}
-		add(LevelPlatform, name, st, d)
+		addObserved(LevelPlatform, name, st, d)
 		if st == StatusFail {
 			var lost []string
 			for _, c := range slices.Sorted(maps.Keys(e.Notes)) {
@@ -267,7 +289,7 @@ func outcomeOf(a client.Attempt) string {
 func diffCounts(want, got map[string]int) (Status, string) {
 	const shown = 10
 	if len(want) <= shown {
-		return diffStatus(want, got)
+		return diffValues(countStrings(want), countStrings(got))
 	}
 	var keys []string
 	byCount := map[int]int{}
@@ -290,10 +312,10 @@ func diffCounts(want, got map[string]int) (Status, string) {
 	for _, k := range keys[:min(shown, len(keys))] {
 		w[k], g[k] = want[k], got[k]
 	}
-	_, d := diffStatus(w, g)
+	_, d := diffValues(countStrings(w), countStrings(g))
 	b.WriteString(d)
 	if len(keys) > shown {
-		fmt.Fprintf(&b, "… and %d more (every delivery is in the JSON report)", len(keys)-shown)
+		fmt.Fprintf(&b, "\n… and %d more (every delivery is in the JSON report)", len(keys)-shown)
 	}
 	return StatusFail, b.String()
 }
@@ -320,12 +342,28 @@ func splitIndex(key string) (string, int) {
 	return label, n
 }
 
-// diffStatus compares with go-cmp; the diff reads -want +got.
-func diffStatus(want, got any) (Status, string) {
-	if d := cmp.Diff(want, got); d != "" {
-		return StatusFail, "(-want +got)\n" + d
+// diffValues compares per key. Its detail lists every key that differs,
+// in publish order, as "key: want W, got G": plain words, no Go syntax.
+func diffValues(want, got map[string]string) (Status, string) {
+	var b strings.Builder
+	for _, k := range slices.SortedFunc(maps.Keys(want), publishOrder) {
+		if got[k] != want[k] {
+			fmt.Fprintf(&b, "%s: want %s, got %s\n", k, want[k], got[k])
+		}
 	}
-	return StatusPass, ""
+	if b.Len() == 0 {
+		return StatusPass, ""
+	}
+	return StatusFail, strings.TrimRight(b.String(), "\n")
+}
+
+// countStrings writes counts as numbers, for diffValues.
+func countStrings(m map[string]int) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = strconv.Itoa(v)
+	}
+	return out
 }
 
 func describeResponse(w ResponseExpect) string {

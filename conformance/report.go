@@ -56,10 +56,17 @@ type Result struct {
 	// Reason explains an unverified scenario or a failed step.
 	Reason   string        `json:"reason,omitempty"`
 	Duration time.Duration `json:"duration_ns"`
+	// Settle is how long the consumer took to settle, at the slowest check
+	// point: from the deliveries going idle to its probe and write-backs
+	// no longer changing (0 for a consumer that applies before it answers).
+	Settle time.Duration `json:"settle_ns"`
 	// Sent lists what the runner did, in order.
 	Sent       []string   `json:"sent"`
 	Deliveries []Delivery `json:"deliveries"`
 	Checks     []Check    `json:"checks"`
+	// ConsumerOutput is, for a scenario that failed, the last lines the
+	// consumer wrote on stdout and stderr while it ran (an Exec consumer).
+	ConsumerOutput string `json:"consumer_output,omitempty"`
 }
 
 // Delivery is the evidence of one event's delivery: every request the
@@ -82,6 +89,10 @@ type Attempt struct {
 	DurationMS int64  `json:"duration_ms"`
 	Error      string `json:"error,omitempty"`
 	FaultRule  string `json:"fault_rule,omitempty"`
+	// Headers are the request's headers as the sandbox sent them, by
+	// lower-case name: webhook-id, webhook-timestamp (this attempt's
+	// signing time), webhook-signature, content-type, user-agent.
+	Headers map[string]string `json:"headers,omitempty"`
 }
 
 // Check is one verified expectation.

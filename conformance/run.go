@@ -54,22 +54,38 @@ type Config struct {
 	// Sandbox, when set, is an already running sandbox the run drives over
 	// HTTP instead of starting an embedded one.
 	Sandbox *RemoteSandbox
-	// CallbackHost is the address consumers the runner starts (Exec,
-	// InProcess) listen on, and so the host of the webhook URL the sandbox
-	// delivers to: 127.0.0.1 unless a remote sandbox reaches this machine
-	// at another address (from a container, the Docker network gateway).
+	// CallbackHost is the host of the webhook URL the sandbox delivers to
+	// a consumer the runner starts (Exec, InProcess): the address the
+	// sandbox reaches this machine at. 127.0.0.1 unless a remote sandbox
+	// reaches it elsewhere (from a container, the Docker network gateway or
+	// host.docker.internal).
 	CallbackHost string
+	// ListenHost is the address such a consumer listens on ($HOST):
+	// CallbackHost when "", or an address that leads there, such as
+	// 0.0.0.0 when CallbackHost is a name only the container resolves.
+	ListenHost string
 	// StateDir is given to the consumer (a temporary directory when "").
 	StateDir string
 	// ScenarioTimeout bounds one scenario (DefaultScenarioTimeout when
 	// zero); a scenario past it fails, its reason naming the bound.
 	ScenarioTimeout time.Duration
+	// SettleQuiet and SettleTimeout say when the consumer's observations
+	// (its probe, its write-backs) have settled at a check point: the probe
+	// reports "pending": 0, or nothing changed for SettleQuiet; at most
+	// SettleTimeout after the deliveries went idle (DefaultSettleQuiet and
+	// DefaultSettleTimeout when zero). A consumer that acknowledges first
+	// and applies from a queue is judged once it has applied.
+	SettleQuiet   time.Duration
+	SettleTimeout time.Duration
 	// Progress, when set, receives one line per scenario as it ends.
 	Progress io.Writer
 	// LiveProgress says Progress is a terminal: the running scenario is
 	// shown and its line is overwritten with the verdict.
 	LiveProgress bool
-	Logger       *slog.Logger
+	// OnResult, when set, is called with each scenario's result as it ends
+	// (skipped ones included), on the goroutine that called Run.
+	OnResult func(Result)
+	Logger   *slog.Logger
 }
 
 // Defaults of the run's time bounds.
@@ -140,8 +156,10 @@ func (cfg *Config) validate() error {
 			invalid("ClientID", "is an app of an existing tenant; a fresh tenant has none")
 		}
 	}
-	if cfg.ScenarioTimeout < 0 {
-		invalid("ScenarioTimeout", "is negative")
+	for field, d := range map[string]time.Duration{"ScenarioTimeout": cfg.ScenarioTimeout, "SettleQuiet": cfg.SettleQuiet, "SettleTimeout": cfg.SettleTimeout} {
+		if d < 0 {
+			invalid(field, "is negative")
+		}
 	}
 	if e, ok := cfg.Consumer.(*Exec); ok && e.StartTimeout < 0 {
 		invalid("Consumer.StartTimeout", "is negative")
@@ -175,11 +193,20 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.ScenarioTimeout == 0 {
 		cfg.ScenarioTimeout = DefaultScenarioTimeout
 	}
+	if cfg.SettleQuiet == 0 {
+		cfg.SettleQuiet = DefaultSettleQuiet
+	}
+	if cfg.SettleTimeout == 0 {
+		cfg.SettleTimeout = DefaultSettleTimeout
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.CallbackHost == "" {
 		cfg.CallbackHost = "127.0.0.1"
+	}
+	if cfg.ListenHost == "" {
+		cfg.ListenHost = cfg.CallbackHost
 	}
 	selected, err := Select(cfg.Scenarios, cfg.Run)
 	if err != nil {
@@ -227,11 +254,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, &SetupError{err}
 	}
 	ep, err := cfg.Consumer.Start(ctx, Env{Secret: cfg.Secret, BaseURL: sb.url, ClientID: app.ClientID,
-		ClientSecret: app.ClientSecret, Tenant: sb.tenant, StateDir: cfg.StateDir, Host: cfg.CallbackHost})
+		ClientSecret: app.ClientSecret, Tenant: sb.tenant, StateDir: cfg.StateDir, Host: cfg.ListenHost, CallbackHost: cfg.CallbackHost})
 	if err != nil {
 		return nil, &SetupError{fmt.Errorf("start consumer: %w", err)}
 	}
 	defer func() { _ = cfg.Consumer.Stop() }()
+	// A consumer the sandbox cannot reach would fail every scenario: the
+	// run stops before any, saying which address to change.
+	if err := sb.reach(ctx, ep.URL, cfg.Secret); err != nil {
+		return nil, &SetupError{reachError(cfg, err)}
+	}
 	if ep.ProbeURL != "" {
 		// A wrong probe URL would turn every probe check into unverified
 		// and the run green: it is a setup error, found before any scenario.
@@ -253,6 +285,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			if cfg.Progress != nil {
 				fmt.Fprintf(cfg.Progress, "[%d/%d] %-28s %s\n", i+1, len(selected), s.Name, StatusSkipped)
 			}
+			if cfg.OnResult != nil {
+				cfg.OnResult(rep.Scenarios[len(rep.Scenarios)-1])
+			}
 			continue
 		}
 		if cfg.Progress != nil && cfg.LiveProgress {
@@ -265,6 +300,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				fmt.Fprint(cfg.Progress, "\r\033[K") // back to the line start, erase it
 			}
 			fmt.Fprintf(cfg.Progress, "[%d/%d] %-28s %s (%s)\n", i+1, len(selected), s.Name, res.Status, roundDuration(res.Duration))
+		}
+		if cfg.OnResult != nil {
+			cfg.OnResult(res)
 		}
 		if setupErr != nil {
 			rep.Duration = time.Since(start)

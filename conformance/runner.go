@@ -56,7 +56,17 @@ type scenarioRun struct {
 func (r *runner) run(ctx context.Context, s *Scenario) (res Result, setupErr error) {
 	start := time.Now()
 	res = Result{Name: s.Name, Title: s.Title, Detects: s.Detects, Why: s.Why}
-	defer func() { res.Duration = time.Since(start) }()
+	out, _ := r.cfg.Consumer.(consumerOutput)
+	var mark int64
+	if out != nil {
+		mark = out.outputMark()
+	}
+	defer func() {
+		res.Duration = time.Since(start)
+		if out != nil && res.Status == StatusFail {
+			res.ConsumerOutput = out.outputSince(mark)
+		}
+	}()
 	if slices.Contains(s.Requires, RequireRestart) && !r.cfg.Consumer.CanRestart() {
 		res.Status, res.Reason = StatusUnverified, "needs a consumer the runner can restart (--exec); not run"
 		return res, nil
@@ -259,24 +269,24 @@ func (r *runner) step(ctx context.Context, sr *scenarioRun, i int, st Step) erro
 		r.check(ctx, sr, fmt.Sprintf("step %d", i+1), st.Expect)
 		return nil
 	}
-	if err := r.sb.WaitIdle(ctx); err != nil {
+	if err := r.waitIdle(ctx, sr); err != nil {
+		if _, missed := err.(*missedDeadlineError); missed {
+			return err
+		}
 		return fmt.Errorf("waiting for deliveries: %w", err)
 	}
 	return nil
 }
-
-// asyncGrace is how long awaitFault waits, once deliveries settled, for a
-// consumer that acknowledges first to make the request a rule matches.
-const asyncGrace = time.Second
 
 // awaitFault polls until a fault rule of the scenario has fired. Polling
 // in real time is right here: the rule fires when the consumer, at its
 // own pace, makes the request it matches.
 func (r *runner) awaitFault(ctx context.Context, sr *scenarioRun, name string) error {
 	full := faultName(sr.s, client.FaultRule{Name: name})
-	// Once delivery work is idle without the rule having fired, the
-	// consumer answered without making the request: waiting on would only
-	// burn the scenario timeout.
+	// Once delivery work is idle and the consumer has settled (see settle)
+	// without the rule having fired, the consumer answered without making
+	// the request: waiting on would only burn the scenario timeout. An
+	// asynchronous consumer makes it after it answered, from its queue.
 	idleCtx, stopIdle := context.WithCancel(ctx)
 	defer stopIdle()
 	idle := make(chan struct{})
@@ -285,9 +295,7 @@ func (r *runner) awaitFault(ctx context.Context, sr *scenarioRun, name string) e
 			close(idle)
 		}
 	}()
-	// A consumer that answers first and works afterwards makes the request
-	// after its deliveries settled: it gets asyncGrace more.
-	var giveUp <-chan time.Time
+	var idleAt time.Time
 	for {
 		n, err := r.sb.FaultFired(ctx, full)
 		if err != nil {
@@ -297,16 +305,34 @@ func (r *runner) awaitFault(ctx context.Context, sr *scenarioRun, name string) e
 			sr.res.Sent = append(sr.res.Sent, "fault rule "+full+" fired")
 			return nil
 		}
+		if !idleAt.IsZero() && r.settledSince(ctx, idleAt) {
+			return fmt.Errorf("fault rule %s never fired: the deliveries and the consumer settled without it making the request the rule matches", name)
+		}
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("fault rule %s never fired: the consumer did not make the request it matches", name)
 		case <-idle:
-			idle, giveUp = nil, time.After(asyncGrace)
-		case <-giveUp:
-			return fmt.Errorf("fault rule %s never fired: the deliveries settled, and %s later the consumer had still not made the request it matches", name, asyncGrace)
+			idleAt, idle = time.Now(), nil
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
+}
+
+// settledSince reports whether a consumer whose deliveries went idle at
+// idleAt has nothing left to do: its probe reports "pending": 0, or, for a
+// probe without it (or none), Config.SettleQuiet has passed; in any case
+// once Config.SettleTimeout has.
+func (r *runner) settledSince(ctx context.Context, idleAt time.Time) bool {
+	since := time.Since(idleAt)
+	if since >= r.cfg.SettleTimeout {
+		return true
+	}
+	if r.ep.ProbeURL != "" {
+		if p, err := fetchProbe(ctx, r.ep.ProbeURL); err == nil && p.hasPending {
+			return p.Pending == 0
+		}
+	}
+	return since >= r.cfg.SettleQuiet
 }
 
 // overrides builds the data deep-merged over the topic's catalog example.
@@ -415,7 +441,7 @@ func (r *runner) deliveries(ctx context.Context, sr *scenarioRun) ([]client.Deli
 func evidence(label string, d client.Delivery) Delivery {
 	out := Delivery{Label: label, EventID: d.Event.ID, Topic: d.Event.Type, Status: string(d.Status)}
 	for _, a := range d.Attempts {
-		e := Attempt{Number: a.Number, Trigger: a.Trigger, Duplicate: a.Duplicate, DurationMS: a.DurationMS}
+		e := Attempt{Number: a.Number, Trigger: a.Trigger, Duplicate: a.Duplicate, DurationMS: a.DurationMS, Headers: a.RequestHeaders}
 		if a.ResponseStatus != nil {
 			e.Status = *a.ResponseStatus
 		}

@@ -116,6 +116,9 @@ type CaseState struct {
 	Version int    `json:"version"`
 }
 
+// String reads "IN_PROGRESS v2".
+func (c CaseState) String() string { return fmt.Sprintf("%s v%d", c.Status, c.Version) }
+
 // StatusTimeout is the response status of an attempt that got no answer
 // within the attempt timeout.
 const StatusTimeout = "timeout"

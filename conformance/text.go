@@ -52,7 +52,11 @@ func (r *Report) WriteText(w io.Writer) error {
 
 // writeScenario writes one scenario; a passing one takes one line.
 func writeScenario(b *strings.Builder, s Result) {
-	fmt.Fprintf(b, "%-10s %s — %s (%s)\n", strings.ToUpper(string(s.Status)), s.Name, s.Title, roundDuration(s.Duration))
+	took := roundDuration(s.Duration).String()
+	if s.Settle >= time.Millisecond {
+		took += ", the consumer settled " + roundDuration(s.Settle).String() + " after its deliveries"
+	}
+	fmt.Fprintf(b, "%-10s %s — %s (%s)\n", strings.ToUpper(string(s.Status)), s.Name, s.Title, took)
 	if s.Status == StatusPass {
 		return
 	}
@@ -68,6 +72,12 @@ func writeScenario(b *strings.Builder, s Result) {
 		}
 	}
 	writeDeliveries(b, s.Deliveries)
+	if s.ConsumerOutput != "" {
+		b.WriteString("  consumer output (last lines):\n")
+		for _, l := range strings.Split(s.ConsumerOutput, "\n") {
+			fmt.Fprintf(b, "    | %s\n", l)
+		}
+	}
 	if len(s.Checks) > 0 {
 		b.WriteString("  checks:\n")
 		for _, c := range s.Checks {
@@ -115,6 +125,9 @@ func writeDeliveries(b *strings.Builder, ds []Delivery) {
 			}
 			if a.FaultRule != "" {
 				extra += " fault=" + a.FaultRule
+			}
+			if ts := a.Headers["webhook-timestamp"]; ts != "" {
+				extra += " webhook-timestamp=" + ts
 			}
 			fmt.Fprintf(b, "      #%d %-10s %s in %dms%s\n", a.Number, a.Trigger, answer(a), a.DurationMS, extra)
 		}

@@ -34,13 +34,15 @@ func sampleReport() *Report {
 				Sent: []string{"fault rule response-lost.lose-first-answer: response_lost on case.closed, first 1",
 					"published closed case.closed case case_acme_1002 (evt_1)", "advanced the sandbox clock by 10s"},
 				Deliveries: []Delivery{{Label: "closed", EventID: "evt_1", Topic: "case.closed", Status: "succeeded", Attempts: []Attempt{
-					{Number: 1, Trigger: "initial", DurationMS: 1, Error: "response_lost: dropped", FaultRule: "response-lost.lose-first-answer"},
-					{Number: 2, Trigger: "retry", Status: status, DurationMS: 2},
+					{Number: 1, Trigger: "initial", DurationMS: 1, Error: "response_lost: dropped", FaultRule: "response-lost.lose-first-answer",
+						Headers: map[string]string{"webhook-id": "evt_1", "webhook-timestamp": "1772442900"}},
+					{Number: 2, Trigger: "retry", Status: status, DurationMS: 2, Headers: map[string]string{"webhook-id": "evt_1", "webhook-timestamp": "1772442905"}},
 				}}},
+				ConsumerOutput: "applied evt_1\napplied evt_1",
 				Checks: []Check{
 					{At: "end", Level: LevelHTTP, Name: "responses to closed (attempt 2): 2xx", Status: StatusPass},
 					{At: "end", Level: LevelProbe, Name: "applied closed=1", Status: StatusFail,
-						Detail: "(-want +got)\n  map[string]int{\n- \t\"closed evt_1\": 1,\n+ \t\"closed evt_1\": 2,\n  }\n"},
+						Detail: "closed evt_1: want 1, got 2\nread after the consumer settled, 120ms after the deliveries"},
 				},
 			},
 			{

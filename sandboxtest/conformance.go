@@ -16,6 +16,11 @@ import (
 //	sb := sandboxtest.New(t)
 //	rep, err := sb.RunConformance(ctx, conformance.Config{Consumer: &conformance.Exec{Command: "./my-consumer", ...}})
 func (s *Sandbox) RunConformance(ctx context.Context, cfg conformance.Config) (*conformance.Report, error) {
+	return conformance.Run(ctx, s.conformanceConfig(cfg))
+}
+
+// conformanceConfig points cfg at this sandbox.
+func (s *Sandbox) conformanceConfig(cfg conformance.Config) conformance.Config {
 	tenant := cfg.Tenant
 	if tenant == "" {
 		tenant = "acme"
@@ -24,5 +29,5 @@ func (s *Sandbox) RunConformance(ctx context.Context, cfg conformance.Config) (*
 	if cfg.CallbackHost == "" {
 		cfg.CallbackHost = s.callbackHost
 	}
-	return conformance.Run(ctx, cfg)
+	return cfg
 }

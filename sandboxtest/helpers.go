@@ -62,30 +62,14 @@ func (s *Sandbox) Subscribe(ctx context.Context, tenant, receiver, secret string
 // later do not count: AdvanceClock, then WaitIdle again.
 func (s *Sandbox) WaitIdle(ctx context.Context) error { return s.api.Sandbox().WaitIdle(ctx) }
 
-// RunT runs the webhook conformance suite like RunConformance and reports
-// each scenario as a subtest of t named after it: a failed scenario fails
-// its subtest with the reason, an unverified one skips it. A run that
-// cannot start fails t.
+// RunT runs the webhook conformance suite like RunConformance, with
+// conformance.RunT: each scenario is a subtest of t named after it,
+// reported as it ends (a failed one fails with its text report: what was
+// sent, what came back, each check; an unverified one is skipped with the
+// reason). A run that cannot start fails t.
 func (s *Sandbox) RunT(t *testing.T, cfg conformance.Config) *conformance.Report {
 	t.Helper()
-	rep, err := s.RunConformance(t.Context(), cfg)
-	if err != nil {
-		t.Fatalf("sandboxtest: conformance: %v", err)
-	}
-	for _, r := range rep.Scenarios {
-		t.Run(r.Name, func(t *testing.T) {
-			switch r.Status {
-			case conformance.StatusPass:
-			case conformance.StatusFail:
-				t.Errorf("%s (detects %s): %s", r.Title, r.Detects, r.Reason)
-			default:
-				// Not a silent pass: the report says why it could not be
-				// verified (e.g. no probe path).
-				t.Skipf("unverified: %s", r.Reason)
-			}
-		})
-	}
-	return rep
+	return conformance.RunT(t, s.conformanceConfig(cfg))
 }
 
 // ErrorFault answers requests that match with status (429, 500, 502, 503

@@ -9,7 +9,7 @@ import "github.com/getkin/kin-openapi/openapi3"
 var compiledDocs = map[string]compiledDoc{
 	"platform.yaml": {digest: "6d8bf743916b35497e473504c94a3daad359f91c4ea30f8eebea4902ce72246a", build: platformDoc},
 	"oauth.yaml":    {digest: "1417c42ece30e2a20ea088a5047d481d659a0fd87c15c666e72b604ce90b05ee", build: oauthDoc},
-	"webhooks.yaml": {digest: "11f55f3600be43075ddd6dc884baf5ac005373d00651486faf0f62b9f2f6cde9", build: webhooksDoc},
+	"webhooks.yaml": {digest: "0a1ff418c7181349192fb0a7fe5300d01df1424cd641a6d7d5ee57d7d4952469", build: webhooksDoc},
 	"graphql.yaml":  {digest: "b9314b358bc58b21c430ad86abae2a4d6ab4cdfa116fb645ce8e5d41416575a2", build: graphqlDoc},
 	"sandbox.yaml":  {digest: "851111bfb84e890a68906efbe0b9a6dc2932f38ac822362f68d9f5293dc2fa43", build: sandboxDoc},
 }
@@ -4255,7 +4255,7 @@ func webhooksDoc() *openapi3.T {
 				"Attempt": &openapi3.SchemaRef{
 					Value: &openapi3.Schema{
 						Type:     &openapi3.Types{"object"},
-						Required: []string{"number", "trigger", "started_at", "duration_ms", "response_status", "response_body", "outcome", "error", "fault_rule", "duplicate"},
+						Required: []string{"number", "trigger", "started_at", "duration_ms", "request_headers", "response_status", "response_body", "outcome", "error", "fault_rule", "duplicate"},
 						Properties: openapi3.Schemas{
 							"duplicate": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
@@ -4305,6 +4305,20 @@ func webhooksDoc() *openapi3.T {
 									Enum: []any{"succeeded", "failed"},
 								},
 							},
+							"request_headers": &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:        &openapi3.Types{"object"},
+									Description: "The headers the request carried, by lower-case name (`webhook-id`, `webhook-timestamp` as this attempt was signed, `webhook-signature`, `content-type`, `user-agent`); null when no request was sent (the endpoint was disabled).",
+									Nullable:    true,
+									AdditionalProperties: openapi3.BoolSchema{
+										Schema: &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Type: &openapi3.Types{"string"},
+											},
+										},
+									},
+								},
+							},
 							"response_body": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
 									Type:        &openapi3.Types{"string"},
@@ -4344,20 +4358,34 @@ func webhooksDoc() *openapi3.T {
 									"class":   "timeout",
 									"message": "the endpoint did not answer within 15s",
 								},
-								"fault_rule":      nil,
-								"number":          float64(1),
-								"outcome":         "failed",
+								"fault_rule": nil,
+								"number":     float64(1),
+								"outcome":    "failed",
+								"request_headers": map[string]any{
+									"content-type":      "application/json",
+									"user-agent":        "Argus-Webhooks/1.0 (sandbox)",
+									"webhook-id":        "evt_0123456789abcdefghjkmnpqrs",
+									"webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+									"webhook-timestamp": "1772442900",
+								},
 								"response_body":   "",
 								"response_status": nil,
 								"started_at":      "2026-03-02T09:15:00Z",
 								"trigger":         "initial",
 							}, map[string]any{
-								"duplicate":       false,
-								"duration_ms":     float64(42),
-								"error":           nil,
-								"fault_rule":      nil,
-								"number":          float64(2),
-								"outcome":         "succeeded",
+								"duplicate":   false,
+								"duration_ms": float64(42),
+								"error":       nil,
+								"fault_rule":  nil,
+								"number":      float64(2),
+								"outcome":     "succeeded",
+								"request_headers": map[string]any{
+									"content-type":      "application/json",
+									"user-agent":        "Argus-Webhooks/1.0 (sandbox)",
+									"webhook-id":        "evt_0123456789abcdefghjkmnpqrs",
+									"webhook-signature": "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pYbQIEsLBjXJ7E=",
+									"webhook-timestamp": "1772442920",
+								},
 								"response_body":   "{\"received\":true}",
 								"response_status": float64(200),
 								"started_at":      "2026-03-02T09:15:20Z",

@@ -19,7 +19,7 @@ const usage = `usage: conformance run --target URL --secret whsec_... | --exec C
 // the names conformance.Env.Vars sets.
 var envHelp = map[string]string{
 	"ARGUS_WEBHOOK_SECRET": "the signing secret (whsec_...)",
-	"HOST":                 "the address to listen on (127.0.0.1, or --callback-host)",
+	"HOST":                 "the address to listen on (127.0.0.1, or --listen-host, or --callback-host)",
 	"PORT":                 "the port to listen on",
 	"ARGUS_BASE_URL":       "the sandbox's base URL (/v1/oauth/token, /v1/graphql)",
 	"ARGUS_CLIENT_ID":      "a client_credentials app with cases:read cases:write",
@@ -39,7 +39,7 @@ func writeHelp(w io.Writer, fs *pflag.FlagSet) {
 		name, _, _ := strings.Cut(kv, "=")
 		fmt.Fprintf(&b, "  %-22s %s\n", name, envHelp[name])
 	}
-	b.WriteString("\nRead from the environment: ARGUS_SANDBOX_OPERATOR_TOKEN (--operator-token),\nARGUS_SANDBOX_ADMIN_TOKEN (--admin-token), ARGUS_SANDBOX_CONTROL_TOKEN (--control-token),\nARGUS_CLIENT_SECRET (--client-secret).\n")
+	b.WriteString("\nRead from the environment: ARGUS_SANDBOX_OPERATOR_TOKEN (--operator-token),\nARGUS_SANDBOX_ADMIN_TOKEN (--admin-token), ARGUS_SANDBOX_CONTROL_TOKEN (--control-token),\nARGUS_CLIENT_SECRET (--client-secret), ARGUS_CONFORMANCE_CALLBACK_HOST (--callback-host),\nARGUS_CONFORMANCE_LISTEN_HOST (--listen-host).\n")
 	b.WriteString("\nAgainst a --sandbox with the operator token alone, the run creates a tenant of its own\n(a copy of --tenant), runs there and deletes it at the end, also when interrupted.\n")
 	b.WriteString("\nExit status: 0 no scenario failed, 1 a scenario failed (or, with --strict,\nwas unverified), 2 a usage or setup error.\n")
 	_, _ = io.WriteString(w, b.String())

@@ -47,13 +47,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		ctlToken   = fs.String("control-token", os.Getenv("ARGUS_SANDBOX_CONTROL_TOKEN"), "the --tenant's control token: run inside that tenant without the operator token (with --admin-token)")
 		clientID   = fs.String("client-id", "", "with --target and --sandbox: the client id of the app the consumer calls back into the sandbox with")
 		clientSec  = fs.String("client-secret", os.Getenv("ARGUS_CLIENT_SECRET"), "secret of --client-id (env ARGUS_CLIENT_SECRET)")
-		callback   = fs.String("callback-host", "127.0.0.1", "address an --exec consumer listens on, as the sandbox reaches it")
+		callback   = fs.String("callback-host", envOr("ARGUS_CONFORMANCE_CALLBACK_HOST", "127.0.0.1"), "host of an --exec consumer's webhook URL: the address the sandbox reaches this machine at (env ARGUS_CONFORMANCE_CALLBACK_HOST)")
+		listen     = fs.String("listen-host", os.Getenv("ARGUS_CONFORMANCE_LISTEN_HOST"), "address an --exec consumer listens on, $HOST (default: --callback-host; env ARGUS_CONFORMANCE_LISTEN_HOST)")
 		dir        = fs.String("scenarios", "", "directory of scenario files (default: the embedded suite)")
 		runRE      = fs.String("run", "", "run only scenarios whose name matches this regular expression")
 		skipRE     = fs.String("skip", "", "leave out scenarios whose name matches this regular expression (reported as skipped)")
 		failFast   = fs.Bool("fail-fast", false, "stop after the first failed scenario")
 		scenarioTO = fs.Duration("scenario-timeout", conformance.DefaultScenarioTimeout, "bound on one scenario; past it the scenario fails")
 		startTO    = fs.Duration("start-timeout", conformance.DefaultStartTimeout, "how long an --exec consumer may take to listen on its port")
+		settleQ    = fs.Duration("settle-quiet", conformance.DefaultSettleQuiet, "a probe without \"pending\" and the write-backs have settled once unchanged this long")
+		settleTO   = fs.Duration("settle-timeout", conformance.DefaultSettleTimeout, "bound on waiting for the consumer's observations to settle at each check")
 		junit      = fs.String("junit", "", "write a JUnit XML report to this file")
 		jsonOut    = fs.String("json", "", "write the JSON report (every delivery) to this file")
 		seed       = fs.Int64("seed", 0, "seed for ids and fault probabilities (0: random)")
@@ -80,7 +83,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "conformance:", err)
 		return 2
 	}
-	cfg := conformance.Config{Secret: *secret, Run: *runRE, Skip: *skipRE, FailFast: *failFast, ScenarioTimeout: *scenarioTO, Seed: *seed, Tenant: *tenant, CallbackHost: *callback,
+	cfg := conformance.Config{Secret: *secret, Run: *runRE, Skip: *skipRE, FailFast: *failFast, ScenarioTimeout: *scenarioTO,
+		SettleQuiet: *settleQ, SettleTimeout: *settleTO, Seed: *seed, Tenant: *tenant, CallbackHost: *callback, ListenHost: *listen,
 		ClientID: *clientID, Notice: stderr}
 	if *clientID != "" {
 		cfg.ClientSecret = *clientSec
@@ -171,6 +175,9 @@ var flags = map[string]string{
 	"Skip":                  "--skip",
 	"ScenarioTimeout":       "--scenario-timeout",
 	"Consumer.StartTimeout": "--start-timeout",
+	"SettleQuiet":           "--settle-quiet",
+	"CallbackHost":          "--callback-host",
+	"SettleTimeout":         "--settle-timeout",
 	"Sandbox.URL":           "--sandbox",
 	"Sandbox.OperatorToken": "--operator-token",
 	"Sandbox.AdminToken":    "--admin-token",
@@ -180,6 +187,8 @@ var flags = map[string]string{
 // hints follow a problem with a flag where the fix is not obvious.
 var hints = map[string]string{
 	"--probe-path": ` (a consumer without a probe: --probe-path "")`,
+	"--callback-host": "\n(a sandbox in a container reaches this machine at the Docker network's gateway, such as 172.17.0.1," +
+		" or at host.docker.internal: give it as --callback-host, and --listen-host 0.0.0.0 if the consumer must listen on every address)",
 }
 
 // describe renders a library error for the command line: each
@@ -200,6 +209,14 @@ func describe(err error) string {
 		return strings.Join(lines, "\n")
 	}
 	return err.Error()
+}
+
+// envOr returns the environment variable name, or def when it is unset.
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
 }
 
 // isTerminal reports whether w is a character device: only there can a

@@ -170,3 +170,26 @@ func TestList(t *testing.T) {
 		})
 	}
 }
+
+// TestUnreachableConsumerHint: a consumer the sandbox cannot reach (it
+// listens on 127.0.0.1, the sandbox is told 127.0.0.2) exits 2 before any
+// scenario, naming --callback-host and how to choose it; the environment
+// variables set the two hosts as the flags do.
+func TestUnreachableConsumerHint(t *testing.T) {
+	bin := buildConsumer(t)
+	t.Setenv("ARGUS_CONFORMANCE_CALLBACK_HOST", "127.0.0.2")
+	t.Setenv("ARGUS_CONFORMANCE_LISTEN_HOST", "127.0.0.1")
+	var stdout, stderr strings.Builder
+	code := run([]string{"run", "--exec", bin, "--run", "^single-delivery$"}, &stdout, &stderr)
+	if code != 2 {
+		t.Fatalf("exit code %d, want 2\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	for _, want := range []string{`--callback-host "127.0.0.2" is not an address the sandbox reaches`, "host.docker.internal", "--listen-host 0.0.0.0"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
+	}
+	if strings.Contains(stdout.String(), "passed") {
+		t.Errorf("a scenario ran:\n%s", stdout.String())
+	}
+}

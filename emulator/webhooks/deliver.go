@@ -140,7 +140,11 @@ func (s *Service) send(ctx context.Context, w Webhook, d *Delivery, plan Attempt
 		body = s.misspell(h, w, d.Event.ID, ts, body, plan.Signature)
 	}
 
-	base := Attempt{Number: d.AttemptCount + 1, Trigger: trigger, Timestamp: ts, FaultRule: plan.ruleName()}
+	sent := make(map[string]string, len(h))
+	for k, v := range h {
+		sent[strings.ToLower(k)] = v[0]
+	}
+	base := Attempt{Number: d.AttemptCount + 1, Trigger: trigger, Timestamp: ts, FaultRule: plan.ruleName(), RequestHeaders: sent}
 	target, lost := w.URL, plan.ResponseLost
 	if plan.Copies == 0 {
 		return s.request(ctx, target, h, body, base, lost, false)

@@ -46,6 +46,13 @@ func TestDeliverySignedWithStandardWebhooks(t *testing.T) {
 	if d.Status != StatusSucceeded || d.AttemptCount != 1 || d.Attempts[0].Trigger != TriggerInitial {
 		t.Errorf("delivery = %s after %d attempts (%+v), want succeeded after 1 initial", d.Status, d.AttemptCount, d.Attempts)
 	}
+	// The attempt records the headers the receiver got, by lower-case name.
+	sent := d.Attempts[0].RequestHeaders
+	for _, name := range []string{HeaderID, HeaderTimestamp, HeaderSignature, "Content-Type", "User-Agent"} {
+		if v := sent[strings.ToLower(name)]; v == "" || v != got[0].Header.Get(name) {
+			t.Errorf("request_headers[%q] = %q, the receiver got %q", strings.ToLower(name), v, got[0].Header.Get(name))
+		}
+	}
 }
 
 // TestRetries drives failing endpoints through the schedule by advancing

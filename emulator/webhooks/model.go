@@ -101,9 +101,13 @@ type Attempt struct {
 	StartedAt time.Time `json:"started_at"`
 	// DurationMS is the real time the attempt took (the sandbox clock may
 	// have moved meanwhile).
-	DurationMS     int64  `json:"duration_ms"`
-	ResponseStatus *int   `json:"response_status"`
-	ResponseBody   string `json:"response_body"`
+	DurationMS int64 `json:"duration_ms"`
+	// RequestHeaders are the headers sent, by lower-case name (nil when
+	// nothing was sent); the copies of an attempt share the map, which is
+	// never changed once built.
+	RequestHeaders map[string]string `json:"request_headers"`
+	ResponseStatus *int              `json:"response_status"`
+	ResponseBody   string            `json:"response_body"`
 	// Outcome is "succeeded" or "failed".
 	Outcome   string        `json:"outcome"`
 	Error     *AttemptError `json:"error"`

@@ -2,7 +2,9 @@
 // template to copy: it verifies Standard Webhooks signatures, applies each
 // event exactly once (an atomic, durable dedupe record written with the
 // effects), ignores updates older than the state it holds, acknowledges
-// event types it does not handle, and serves the conformance probe.
+// event types it does not handle, and serves the conformance probe. It
+// applies before it answers, or, with Config.Async, answers as soon as the
+// delivery is in a durable queue and applies it from there.
 package consumer
 
 import (
@@ -40,7 +42,11 @@ type Config struct {
 	Bug Bug
 	// AckDelay is the slow work of BugSlowAck (20 s when zero).
 	AckDelay time.Duration
-	Logger   *slog.Logger
+	// Async acknowledges a delivery once it is synced to a durable queue
+	// (queue.log in StateDir) and applies it from there, in order, retrying
+	// what fails: the pattern for consumers whose work is slow.
+	Async  bool
+	Logger *slog.Logger
 }
 
 // Consumer handles Argus webhook deliveries.
@@ -58,6 +64,12 @@ type Consumer struct {
 	seen   map[string]bool // only for BugMemoryDedupe
 	keys   [][]byte        // only for the bugs of bugs_verify.go
 	queued sync.WaitGroup  // only for BugAckThenApply
+
+	// queue, with Config.Async, holds what was acknowledged and not yet
+	// applied; stop and stopped end its worker.
+	queue   *Queue
+	stop    context.CancelFunc
+	stopped chan struct{}
 }
 
 // New opens the consumer's store and returns it. Close it when done.
@@ -85,14 +97,32 @@ func New(cfg Config) (*Consumer, error) {
 		return nil, fmt.Errorf("consumer: signing secret: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Consumer{cfg: cfg, wh: wh, store: st, log: cfg.Logger, ctx: ctx, cancel: cancel, seen: map[string]bool{}, keys: keys}, nil
+	c := &Consumer{cfg: cfg, wh: wh, store: st, log: cfg.Logger, ctx: ctx, cancel: cancel, seen: map[string]bool{}, keys: keys}
+	if cfg.Async {
+		q, err := OpenQueue(cfg.StateDir, func(id string) bool { return st.Applied(id) > 0 })
+		if err != nil {
+			cancel()
+			_ = st.Close()
+			return nil, fmt.Errorf("consumer: %w", err)
+		}
+		wctx, stop := context.WithCancel(ctx)
+		c.queue, c.stop, c.stopped = q, stop, make(chan struct{})
+		go c.work(wctx)
+	}
+	return c, nil
 }
 
-// Close abandons the work in flight and closes the store: nothing is
-// written after Close returns.
+// Close abandons the work in flight, stops the queue's worker and closes
+// the store: nothing is written after Close returns.
 func (c *Consumer) Close() error {
 	c.cancel()
-	return c.store.Close()
+	var err error
+	if c.queue != nil {
+		c.stop()
+		<-c.stopped
+		err = c.queue.Close()
+	}
+	return errors.Join(err, c.store.Close())
 }
 
 // Handler serves the webhook endpoint and the probe.
@@ -188,6 +218,17 @@ func (c *Consumer) receive(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent) // acknowledge, nothing to do
 		return
 	}
+	if c.queue != nil {
+		// Durable before the answer: once Argus has its 2xx, it will not
+		// deliver again, and the queue is all that remembers the event.
+		if err := c.queue.Push(id, body); err != nil {
+			c.log.Error("queue event", "event_id", id, "err", err)
+			http.Error(w, "temporarily unable to queue", http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
 	if c.bug(BugSlowAck) && ev.Type == "case.created" {
 		select { // the slow downstream call a consumer should not wait for
 		case <-time.After(c.cfg.AckDelay):
@@ -196,6 +237,12 @@ func (c *Consumer) receive(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if c.bug(BugAckThenApply) {
+		// The answer goes out first, so Argus has its 2xx before any of
+		// the work starts, whatever the scheduler does with the goroutine.
+		w.WriteHeader(http.StatusNoContent)
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
 		c.queued.Add(1)
 		go func() { // from memory: a crash loses it, and Argus will not retry
 			defer c.queued.Done()
@@ -203,7 +250,6 @@ func (c *Consumer) receive(w http.ResponseWriter, r *http.Request) {
 				c.log.Error("apply event", "event_id", id, "err", err)
 			}
 		}()
-		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	if err := c.apply(ctx, id, key, ev); err != nil {
@@ -272,21 +318,69 @@ func (c *Consumer) apply(ctx context.Context, id, key string, ev event) error {
 	return nil
 }
 
+// work applies the queued deliveries in order, each with a bounded time,
+// retrying one that fails after a pause, until ctx ends.
+func (c *Consumer) work(ctx context.Context) {
+	defer close(c.stopped)
+	const attemptTimeout, maxPause = 2 * time.Second, 2 * time.Second
+	pause := 100 * time.Millisecond
+	for {
+		e, ok := c.queue.Head()
+		if !ok {
+			select {
+			case <-ctx.Done():
+				return
+			case <-c.queue.Wake():
+				continue
+			}
+		}
+		var ev event
+		if err := json.Unmarshal(e.Event, &ev); err != nil {
+			c.log.Error("drop unreadable queued event", "event_id", e.EventID, "err", err)
+			c.queue.Pop()
+			continue
+		}
+		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		err := c.apply(actx, e.EventID, e.EventID, ev)
+		cancel()
+		if err == nil {
+			c.queue.Pop()
+			pause = 100 * time.Millisecond
+			continue
+		}
+		c.log.Error("apply queued event", "event_id", e.EventID, "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(pause):
+			pause = min(2*pause, maxPause)
+		}
+	}
+}
+
 // Probe is the conformance probe document: per event id the number of
-// times its side effects ran, and the mirrored state of each case.
+// times its side effects ran, the mirrored state of each case, and how
+// many acknowledged deliveries are not applied yet.
 type Probe struct {
 	Applied map[string]int       `json:"applied"`
 	Cases   map[string]CaseState `json:"cases"`
+	Pending int                  `json:"pending"`
 }
 
 func (c *Consumer) probe(w http.ResponseWriter, _ *http.Request) {
 	if c.bug(BugAckThenApply) {
 		c.waitQueued(2 * time.Second)
 	}
-	applied, cases := c.store.Snapshot()
+	// Pending is read first: what it counts as applied is then in the
+	// snapshot, so a reading of 0 pending never misses an effect.
+	var p Probe
+	if c.queue != nil {
+		p.Pending = c.queue.Len()
+	}
+	p.Applied, p.Cases = c.store.Snapshot()
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	_ = json.NewEncoder(w).Encode(Probe{Applied: applied, Cases: cases})
+	_ = json.NewEncoder(w).Encode(p)
 }
 
 // keyedMutex serialises work per key and forgets keys nobody holds.

@@ -114,18 +114,23 @@ func (s *Store) Apply(eventID, key, topic, caseID string, c *CaseState, newerOnl
 			r.Case = c
 		}
 	}
-	line, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
-	if _, err := s.f.Write(append(line, '\n')); err != nil {
-		return err
-	}
-	if err := s.f.Sync(); err != nil {
+	if err := appendSynced(s.f, r); err != nil {
 		return err
 	}
 	s.replay(r)
 	return nil
+}
+
+// appendSynced appends v to a log as one JSON line and syncs it to disk.
+func appendSynced(f *os.File, v any) error {
+	line, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(append(line, '\n')); err != nil {
+		return err
+	}
+	return f.Sync()
 }
 
 // Snapshot copies what the probe shows.

@@ -8,6 +8,7 @@
 //	ARGUS_CLIENT_ID        client_credentials app of the consumer
 //	ARGUS_CLIENT_SECRET
 //	ARGUS_CONSUMER_BUG     a deliberate bug (tests of the conformance suite only)
+//	ARGUS_CONSUMER_ASYNC   "1": acknowledge once queued durably, apply from the queue
 //	ARGUS_CONSUMER_ACK_DELAY  the slow work of the slow_ack bug (20s)
 package main
 
@@ -47,7 +48,7 @@ func run(log *slog.Logger) error {
 	}
 	cfg := consumer.Config{
 		Secret: os.Getenv("ARGUS_WEBHOOK_SECRET"), StateDir: envOr("ARGUS_STATE_DIR", "consumer-state"),
-		Bug: bug, AckDelay: delay, Logger: log,
+		Bug: bug, AckDelay: delay, Async: os.Getenv("ARGUS_CONSUMER_ASYNC") == "1", Logger: log,
 	}
 	if base := os.Getenv("ARGUS_BASE_URL"); base != "" && os.Getenv("ARGUS_CLIENT_ID") != "" {
 		cfg.Argus = &consumer.ArgusClient{BaseURL: base, ClientID: os.Getenv("ARGUS_CLIENT_ID"),
