@@ -159,4 +159,16 @@ func TestATenantsIdleWaitIgnoresAnotherTenantsSlowEndpoint(t *testing.T) {
 	if st, err := operator.Sandbox().Idle(ctx, 200*time.Millisecond); err != nil || st.Idle {
 		t.Errorf("the operator's idle wait = %+v, %v; want not idle while an attempt hangs", st, err)
 	}
+	if st, err := operator.Sandbox().TenantIdle(ctx, "fast-one", 5*time.Second); err != nil || !st.Idle {
+		t.Errorf("the operator's idle wait for the fast tenant = %+v, %v; want idle", st, err)
+	}
+	if st, err := operator.Sandbox().TenantIdle(ctx, "slow-one", 200*time.Millisecond); err != nil || st.Idle {
+		t.Errorf("the operator's idle wait for the slow tenant = %+v, %v; want not idle", st, err)
+	}
+	if _, err := operator.Sandbox().TenantIdle(ctx, "nobody-here", time.Second); tenantcheck.Status(err, 200) != http.StatusNotFound {
+		t.Errorf("the operator's idle wait for an unknown tenant: %v, want 404", err)
+	}
+	if _, err := fast.Sandbox().TenantIdle(ctx, "slow-one", time.Second); tenantcheck.Status(err, 200) != http.StatusForbidden {
+		t.Errorf("a control token's idle wait for another tenant: %v, want 403", err)
+	}
 }

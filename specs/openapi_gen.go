@@ -11,7 +11,7 @@ var compiledDocs = map[string]compiledDoc{
 	"oauth.yaml":    {digest: "1417c42ece30e2a20ea088a5047d481d659a0fd87c15c666e72b604ce90b05ee", build: oauthDoc},
 	"webhooks.yaml": {digest: "11f55f3600be43075ddd6dc884baf5ac005373d00651486faf0f62b9f2f6cde9", build: webhooksDoc},
 	"graphql.yaml":  {digest: "b9314b358bc58b21c430ad86abae2a4d6ab4cdfa116fb645ce8e5d41416575a2", build: graphqlDoc},
-	"sandbox.yaml":  {digest: "c9d86b44bb04483d1f40df98fa6284f59e48b764b9fa8b16d196273b9a4c7ae5", build: sandboxDoc},
+	"sandbox.yaml":  {digest: "a902bed862ee570af49d85c43501c0458d8304292d9d6e4bff074f577fbf4127", build: sandboxDoc},
 }
 
 // platformDoc builds platform.yaml.
@@ -8403,7 +8403,7 @@ func sandboxDoc() *openapi3.T {
 								Value: &openapi3.Schema{
 									Type:        &openapi3.Types{"string"},
 									Format:      "date-time",
-									Description: "The sandbox clock when the answer was made.",
+									Description: "The sandbox clock when the answer was made (the tenant's clock when the wait was for one tenant).",
 								},
 							},
 						},
@@ -10091,7 +10091,7 @@ func sandboxDoc() *openapi3.T {
 				Get: &openapi3.Operation{
 					Tags:        []string{"State"},
 					Summary:     "Wait until webhook delivery work has settled",
-					Description: "Blocks until no delivery work can progress without the clock moving: nothing queued or in\nflight, and no retry or delayed delivery already due. Retries scheduled for later on the\nvirtual clock do not count; advance the clock to run them, then wait again. Answers\n`idle: false` when `timeout` (real time) passes first, for example while a consumer\nholds a request open. Use it after `POST /_sandbox/events` or `POST /_sandbox/clock` to\nread delivery outcomes without polling. Once the sandbox is shutting down, waiters are\nanswered `503` (`shutting_down`) at once.\n",
+					Description: "Blocks until no delivery work can progress without the clock moving: nothing queued or in\nflight, and no retry or delayed delivery already due. Retries scheduled for later on the\nvirtual clock do not count; advance the clock to run them, then wait again. Answers\n`idle: false` when `timeout` (real time) passes first, for example while a consumer\nholds a request open. Use it after `POST /_sandbox/events` or `POST /_sandbox/clock` to\nread delivery outcomes without polling. Once the sandbox is shutting down, waiters are\nanswered `503` (`shutting_down`) at once. A tenant's control token waits for its tenant's\ndelivery work alone (its jobs, and the timers of its clock); the operator token waits for\neverything, or for one tenant's work with `tenant`, so another tenant's slow endpoint does\nnot hold the wait. `now` is then that tenant's clock.\n",
 					OperationID: "waitWebhooksIdle",
 					Parameters: openapi3.Parameters{&openapi3.ParameterRef{
 						Value: &openapi3.Parameter{
@@ -10102,6 +10102,19 @@ func sandboxDoc() *openapi3.T {
 								Ref: "#/components/schemas/Duration",
 							},
 							Example: "10s",
+						},
+					}, &openapi3.ParameterRef{
+						Value: &openapi3.Parameter{
+							Name:        "tenant",
+							In:          "query",
+							Description: "Wait for this tenant's delivery work alone (the operator token's choice; a control token may name only its own).",
+							Schema: &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:      &openapi3.Types{"string"},
+									MinLength: 1,
+									MaxLength: new(uint64(64)),
+								},
+							},
 						},
 					}},
 					Responses: newResponses(map[string]any{}, map[string]*openapi3.ResponseRef{
@@ -10125,6 +10138,9 @@ func sandboxDoc() *openapi3.T {
 						},
 						"403": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Forbidden",
+						},
+						"404": &openapi3.ResponseRef{
+							Ref: "#/components/responses/NotFound",
 						},
 						"405": &openapi3.ResponseRef{
 							Ref: "#/components/responses/MethodNotAllowed",
