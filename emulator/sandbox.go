@@ -236,7 +236,8 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	if err != nil {
 		return fail(err)
 	}
-	sb.oauth, err = oauth.New(oauth.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Tenants: sb.tenants, TenantClock: sb.clocks.Func(), EarliestClock: sb.clocks.Earliest, Logger: log.With("surface", "oauth"),
+	sb.oauth, err = oauth.New(oauth.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Tenants: sb.tenants, TenantClock: sb.clocks.Func(), EarliestClock: sb.clocks.Earliest,
+		ClaimNames: func() []string { return sb.tenants.ClaimNames(context.Background()) }, Logger: log.With("surface", "oauth"),
 		Clients: clientDirectory{sb.platform}, Issuer: cfg.Issuer, Keys: sb.keys, Faults: tokenFaults{sb.faults},
 		RequirePKCE: cfg.RequirePKCE})
 	if err != nil {

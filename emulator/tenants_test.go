@@ -4,11 +4,14 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/knogin/argus-sandbox/client"
 	"github.com/knogin/argus-sandbox/emulator"
+	"github.com/knogin/argus-sandbox/emulator/tenants"
+	"github.com/knogin/argus-sandbox/fixtures"
 	"github.com/knogin/argus-sandbox/internal/tenantcheck"
 )
 
@@ -170,5 +173,23 @@ func TestATenantsIdleWaitIgnoresAnotherTenantsSlowEndpoint(t *testing.T) {
 	}
 	if _, err := fast.Sandbox().TenantIdle(ctx, "slow-one", time.Second); tenantcheck.Status(err, 200) != http.StatusForbidden {
 		t.Errorf("a control token's idle wait for another tenant: %v, want 403", err)
+	}
+}
+
+// TestDiscoveryListsTheClaimsOfEveryTenantsUsers: claims_supported names
+// the custom claims of the users of tenants created at run time too.
+func TestDiscoveryListsTheClaimsOfEveryTenantsUsers(t *testing.T) {
+	ctx := context.Background()
+	env := newSandbox(t)
+	if _, err := env.sb.Tenants().Create(ctx, tenants.Spec{ID: "claims-co", Name: "Claims Co", Users: []fixtures.User{{
+		ID: "usr_claims_1", Email: "ann@claims.example", Name: "Ann", Claims: map[string]any{"cost_center": "ops-7"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	md, err := client.New(env.url).OAuth().Metadata(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(md.ClaimsSupported, "cost_center") || !slices.Contains(md.ClaimsSupported, "roles") {
+		t.Errorf("claims_supported %v, want the runtime tenant's cost_center and the fixtures' roles", md.ClaimsSupported)
 	}
 }

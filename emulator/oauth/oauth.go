@@ -95,6 +95,10 @@ type Config struct {
 	// once they expired by both, so moving the sandbox clock forward and
 	// back again finds them as they were. nil means time.Now.
 	WallClock func() time.Time
+	// ClaimNames, when set, lists the custom claims of every tenant's
+	// users, those created at run time included, for the discovery
+	// document's claims_supported (nil: the fixture users').
+	ClaimNames func() []string
 	// EarliestClock, when set, reads the earliest of the tenants' clocks:
 	// pruning forgets only what expired before it (and before sandbox and
 	// real time), so no tenant loses a record still live on its own
