@@ -11,7 +11,7 @@ var compiledDocs = map[string]compiledDoc{
 	"oauth.yaml":    {digest: "1417c42ece30e2a20ea088a5047d481d659a0fd87c15c666e72b604ce90b05ee", build: oauthDoc},
 	"webhooks.yaml": {digest: "11f55f3600be43075ddd6dc884baf5ac005373d00651486faf0f62b9f2f6cde9", build: webhooksDoc},
 	"graphql.yaml":  {digest: "b9314b358bc58b21c430ad86abae2a4d6ab4cdfa116fb645ce8e5d41416575a2", build: graphqlDoc},
-	"sandbox.yaml":  {digest: "a902bed862ee570af49d85c43501c0458d8304292d9d6e4bff074f577fbf4127", build: sandboxDoc},
+	"sandbox.yaml":  {digest: "bed309738098d8a2724da05cc5a7115bbe054e77f0c7774f2eb96cb4321ee479", build: sandboxDoc},
 }
 
 // platformDoc builds platform.yaml.
@@ -9363,7 +9363,7 @@ func sandboxDoc() *openapi3.T {
 				Get: &openapi3.Operation{
 					Tags:        []string{"Visibility"},
 					Summary:     "Read the request journal",
-					Description: "Every request the sandbox served, newest first, per tenant: operation, credentials used,\nscopes, status, latency, error code and the request body with secrets, tokens and\npasswords redacted (at most 4096 bytes, `body_truncated` when cut). The journal keeps\nthe last 1000 requests of each tenant, and of the tenantless requests (`/healthz`,\nrefused credentials) in a ring of their own. Pages continue with `next_cursor`.\n",
+					Description: "Every request the sandbox served, newest first, per tenant: operation, credentials used,\nscopes, status, latency, error code and the request body with secrets, tokens and\npasswords redacted (at most 4096 bytes, `body_truncated` when cut). The journal keeps\nthe last 1000 requests of each tenant, and of the tenantless requests (`/healthz`,\nrefused credentials) in a ring of their own. Pages continue with `next_cursor`. An entry's\n`time` is its tenant's clock (the sandbox clock for tenantless requests), and `since`\ncompares with it. The operator token reads every tenant, or one with `tenant`; a tenant's\ncontrol token reads its own tenant's requests alone (naming another tenant is 403).\n",
 					OperationID: "listRequests",
 					Parameters: openapi3.Parameters{&openapi3.ParameterRef{
 						Value: &openapi3.Parameter{
@@ -9562,7 +9562,7 @@ func sandboxDoc() *openapi3.T {
 				Get: &openapi3.Operation{
 					Tags:        []string{"Visibility"},
 					Summary:     "Watch the sandbox live (Server-Sent Events)",
-					Description: "Server-Sent Events, one frame per served request (`event: request`, the journal entry),\npublished webhook event (`event`), delivery attempt (`delivery`) and fault firing\n(`fault`), as they happen; each frame has `id: <seq>` and one line of JSON as `data`.\nA `: keepalive` comment comes every 15 s. A reader too slow for the traffic never slows\nthe sandbox: past 256 pending frames new ones are dropped, and the next frame is\n`event: lagged` with `{\"dropped\": n}`. The stream lasts until the client disconnects\nor the sandbox shuts down.\n",
+					Description: "Server-Sent Events, one frame per served request (`event: request`, the journal entry),\npublished webhook event (`event`), delivery attempt (`delivery`) and fault firing\n(`fault`), as they happen; each frame has `id: <seq>` and one line of JSON as `data`.\nA `: keepalive` comment comes every 15 s. A reader too slow for the traffic never slows\nthe sandbox: past 256 pending frames new ones are dropped, and the next frame is\n`event: lagged` with `{\"dropped\": n}`. The stream lasts until the client disconnects\nor the sandbox shuts down. The operator token follows every tenant, or one with\n`tenant`; a tenant's control token follows its own tenant's frames alone (naming another\ntenant is 403), and its stream ends when the tenant is deleted or the control token is\nreplaced.\n",
 					OperationID: "streamSandbox",
 					Parameters: openapi3.Parameters{&openapi3.ParameterRef{
 						Value: &openapi3.Parameter{
