@@ -440,6 +440,9 @@ func TestEveryOperation(t *testing.T) {
 		}
 		idle, err := c.Sandbox().Idle(ctx, time.Second)
 		must(err)
+		if acmeIdle, err := c.Sandbox().TenantIdle(ctx, "acme", time.Second); err != nil || !acmeIdle.Idle {
+			t.Errorf("acme's idle wait: %+v, %v", acmeIdle, err)
+		}
 		one, err := c.Webhooks().Deliveries(ctx, hook.ID, client.DeliveryFilter{EventID: ev.EventIDs[1]})
 		must(err)
 		if hook.Secret != secret || len(ev.EventIDs) != 3 || ev.EventID != ev.EventIDs[0] || !idle.Idle ||

@@ -244,7 +244,8 @@ func (s SandboxAPI) CreateWebhook(ctx context.Context, r SandboxWebhookRequest) 
 type WebhooksIdle struct {
 	// Idle is false when the wait timed out first.
 	Idle bool `json:"idle"`
-	// Now is the sandbox clock at the answer.
+	// Now is the sandbox clock at the answer (the tenant's clock for a
+	// wait for one tenant).
 	Now time.Time `json:"now"`
 }
 
@@ -254,6 +255,21 @@ func (s SandboxAPI) Idle(ctx context.Context, timeout time.Duration) (WebhooksId
 	var q url.Values
 	if timeout > 0 {
 		q = url.Values{"timeout": {timeout.String()}}
+	}
+	var out WebhooksIdle
+	err := s.c.do(ctx, call{method: http.MethodGet, path: "/_sandbox/webhooks/idle", query: q, bearer: s.c.operator,
+		want: http.StatusOK, out: &out})
+	return out, err
+}
+
+// TenantIdle is Idle for one tenant's delivery work alone (GET
+// /_sandbox/webhooks/idle?tenant=): another tenant's slow endpoint does
+// not hold it. The operator token names any tenant, a control token only
+// its own.
+func (s SandboxAPI) TenantIdle(ctx context.Context, tenant string, timeout time.Duration) (WebhooksIdle, error) {
+	q := url.Values{"tenant": {tenant}}
+	if timeout > 0 {
+		q.Set("timeout", timeout.String())
 	}
 	var out WebhooksIdle
 	err := s.c.do(ctx, call{method: http.MethodGet, path: "/_sandbox/webhooks/idle", query: q, bearer: s.c.operator,

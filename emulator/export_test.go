@@ -4,6 +4,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/knogin/argus-sandbox/emulator/core"
+	"github.com/knogin/argus-sandbox/emulator/tenants"
 	"github.com/knogin/argus-sandbox/emulator/webhooks"
 )
 
@@ -25,3 +26,7 @@ func (sb *Sandbox) Webhooks() *webhooks.Service { return sb.webhooks }
 
 // Clock is the sandbox clock (see Webhooks).
 func (sb *Sandbox) Clock() *core.VirtualClock { return sb.clock }
+
+// Tenants is the tenant registry, to create a tenant with what the
+// control plane's wire form does not carry.
+func (sb *Sandbox) Tenants() *tenants.Registry { return sb.tenants }

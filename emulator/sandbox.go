@@ -232,10 +232,10 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	}
 	sb.clocks = core.NewClocks(sb.clock, func(tenant string) bool { _, ok := sb.tenants.Tenant(tenant); return ok })
 	sb.closer = append(sb.closer, sb.clocks.Close)
-	sb.journal = journal.New(journal.Config{Clock: sb.clock, ClientTenant: sb.clientTenant})
+	sb.journal = journal.New(journal.Config{Clock: sb.clock, TenantClock: sb.clocks.Func(), ClientTenant: sb.clientTenant})
 	sb.faults, err = faults.New(faults.Config{Clock: sb.clock, IDs: sb.ids, Logger: log.With("surface", "faults"),
 		Seed: seed, Rules: cfg.FaultRules, Keys: sb.keys, OnFire: streamFault(sb.journal),
-		ClientTenant: sb.clientTenant})
+		ClientTenant: sb.clientTenant, TenantClock: sb.clocks.Func()})
 	if err != nil {
 		return fail(err)
 	}
@@ -254,7 +254,8 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	if err != nil {
 		return fail(err)
 	}
-	sb.oauth, err = oauth.New(oauth.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Tenants: sb.tenants, TenantClock: sb.clocks.Func(), Logger: log.With("surface", "oauth"),
+	sb.oauth, err = oauth.New(oauth.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Tenants: sb.tenants, TenantClock: sb.clocks.Func(), EarliestClock: sb.clocks.Earliest,
+		ClaimNames: func() []string { return sb.tenants.ClaimNames(context.Background()) }, Logger: log.With("surface", "oauth"),
 		Clients: clientDirectory{sb.platform}, Issuer: cfg.Issuer, Keys: sb.keys, Faults: tokenFaults{sb.faults},
 		RequirePKCE: cfg.RequirePKCE, Store: st.oauth})
 	if err != nil {
@@ -270,7 +271,7 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	// The platform's and webhooks' writes and GraphQL's mutations honour
 	// Idempotency-Key; OAuth has its own retry semantics (RFC 6749) and
 	// the control plane is the operator's.
-	sb.idem, err = idempotency.New(idempotency.Config{Clock: sb.clock, APIs: map[string]idempotency.Applies{
+	sb.idem, err = idempotency.New(idempotency.Config{Clock: sb.clock, TenantClock: sb.clocks.Func(), APIs: map[string]idempotency.Applies{
 		"platform": nil, "webhooks": nil, "graphql": sb.graphql.Mutates}})
 	if err != nil {
 		return fail(err)

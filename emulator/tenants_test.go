@@ -4,11 +4,14 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/knogin/argus-sandbox/client"
 	"github.com/knogin/argus-sandbox/emulator"
+	"github.com/knogin/argus-sandbox/emulator/tenants"
+	"github.com/knogin/argus-sandbox/fixtures"
 	"github.com/knogin/argus-sandbox/internal/tenantcheck"
 )
 
@@ -158,5 +161,35 @@ func TestATenantsIdleWaitIgnoresAnotherTenantsSlowEndpoint(t *testing.T) {
 	}
 	if st, err := operator.Sandbox().Idle(ctx, 200*time.Millisecond); err != nil || st.Idle {
 		t.Errorf("the operator's idle wait = %+v, %v; want not idle while an attempt hangs", st, err)
+	}
+	if st, err := operator.Sandbox().TenantIdle(ctx, "fast-one", 5*time.Second); err != nil || !st.Idle {
+		t.Errorf("the operator's idle wait for the fast tenant = %+v, %v; want idle", st, err)
+	}
+	if st, err := operator.Sandbox().TenantIdle(ctx, "slow-one", 200*time.Millisecond); err != nil || st.Idle {
+		t.Errorf("the operator's idle wait for the slow tenant = %+v, %v; want not idle", st, err)
+	}
+	if _, err := operator.Sandbox().TenantIdle(ctx, "nobody-here", time.Second); tenantcheck.Status(err, 200) != http.StatusNotFound {
+		t.Errorf("the operator's idle wait for an unknown tenant: %v, want 404", err)
+	}
+	if _, err := fast.Sandbox().TenantIdle(ctx, "slow-one", time.Second); tenantcheck.Status(err, 200) != http.StatusForbidden {
+		t.Errorf("a control token's idle wait for another tenant: %v, want 403", err)
+	}
+}
+
+// TestDiscoveryListsTheClaimsOfEveryTenantsUsers: claims_supported names
+// the custom claims of the users of tenants created at run time too.
+func TestDiscoveryListsTheClaimsOfEveryTenantsUsers(t *testing.T) {
+	ctx := context.Background()
+	env := newSandbox(t)
+	if _, err := env.sb.Tenants().Create(ctx, tenants.Spec{ID: "claims-co", Name: "Claims Co", Users: []fixtures.User{{
+		ID: "usr_claims_1", Email: "ann@claims.example", Name: "Ann", Claims: map[string]any{"cost_center": "ops-7"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	md, err := client.New(env.url).OAuth().Metadata(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(md.ClaimsSupported, "cost_center") || !slices.Contains(md.ClaimsSupported, "roles") {
+		t.Errorf("claims_supported %v, want the runtime tenant's cost_center and the fixtures' roles", md.ClaimsSupported)
 	}
 }

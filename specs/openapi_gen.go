@@ -11,7 +11,7 @@ var compiledDocs = map[string]compiledDoc{
 	"oauth.yaml":    {digest: "1417c42ece30e2a20ea088a5047d481d659a0fd87c15c666e72b604ce90b05ee", build: oauthDoc},
 	"webhooks.yaml": {digest: "0a1ff418c7181349192fb0a7fe5300d01df1424cd641a6d7d5ee57d7d4952469", build: webhooksDoc},
 	"graphql.yaml":  {digest: "b9314b358bc58b21c430ad86abae2a4d6ab4cdfa116fb645ce8e5d41416575a2", build: graphqlDoc},
-	"sandbox.yaml":  {digest: "851111bfb84e890a68906efbe0b9a6dc2932f38ac822362f68d9f5293dc2fa43", build: sandboxDoc},
+	"sandbox.yaml":  {digest: "8924548533ff4a1ec28ba414ef985ad6b8aa2682756945150c713d3a53e73e08", build: sandboxDoc},
 }
 
 // platformDoc builds platform.yaml.
@@ -8490,7 +8490,7 @@ func sandboxDoc() *openapi3.T {
 								Value: &openapi3.Schema{
 									Type:        &openapi3.Types{"string"},
 									Format:      "date-time",
-									Description: "The sandbox clock when the answer was made.",
+									Description: "The sandbox clock when the answer was made (the tenant's clock when the wait was for one tenant).",
 								},
 							},
 						},
@@ -9450,7 +9450,7 @@ func sandboxDoc() *openapi3.T {
 				Get: &openapi3.Operation{
 					Tags:        []string{"Visibility"},
 					Summary:     "Read the request journal",
-					Description: "Every request the sandbox served, newest first, per tenant: operation, credentials used,\nscopes, status, latency, error code and the request body with secrets, tokens and\npasswords redacted (at most 4096 bytes, `body_truncated` when cut). The journal keeps\nthe last 1000 requests of each tenant, and of the tenantless requests (`/healthz`,\nrefused credentials) in a ring of their own. Pages continue with `next_cursor`.\n",
+					Description: "Every request the sandbox served, newest first, per tenant: operation, credentials used,\nscopes, status, latency, error code and the request body with secrets, tokens and\npasswords redacted (at most 4096 bytes, `body_truncated` when cut). The journal keeps\nthe last 1000 requests of each tenant, and of the tenantless requests (`/healthz`,\nrefused credentials) in a ring of their own. Pages continue with `next_cursor`. An entry's\n`time` is its tenant's clock (the sandbox clock for tenantless requests), and `since`\ncompares with it. The operator token reads every tenant, or one with `tenant`; a tenant's\ncontrol token reads its own tenant's requests alone (naming another tenant is 403).\n",
 					OperationID: "listRequests",
 					Parameters: openapi3.Parameters{&openapi3.ParameterRef{
 						Value: &openapi3.Parameter{
@@ -9649,7 +9649,7 @@ func sandboxDoc() *openapi3.T {
 				Get: &openapi3.Operation{
 					Tags:        []string{"Visibility"},
 					Summary:     "Watch the sandbox live (Server-Sent Events)",
-					Description: "Server-Sent Events, one frame per served request (`event: request`, the journal entry),\npublished webhook event (`event`), delivery attempt (`delivery`) and fault firing\n(`fault`), as they happen; each frame has `id: <seq>` and one line of JSON as `data`.\nA `: keepalive` comment comes every 15 s. A reader too slow for the traffic never slows\nthe sandbox: past 256 pending frames new ones are dropped, and the next frame is\n`event: lagged` with `{\"dropped\": n}`. The stream lasts until the client disconnects\nor the sandbox shuts down.\n",
+					Description: "Server-Sent Events, one frame per served request (`event: request`, the journal entry),\npublished webhook event (`event`), delivery attempt (`delivery`) and fault firing\n(`fault`), as they happen; each frame has `id: <seq>` and one line of JSON as `data`.\nA `: keepalive` comment comes every 15 s. A reader too slow for the traffic never slows\nthe sandbox: past 256 pending frames new ones are dropped, and the next frame is\n`event: lagged` with `{\"dropped\": n}`. The stream lasts until the client disconnects\nor the sandbox shuts down. The operator token follows every tenant, or one with\n`tenant`; a tenant's control token follows its own tenant's frames alone (naming another\ntenant is 403), and its stream ends when the tenant is deleted or the control token is\nreplaced.\n",
 					OperationID: "streamSandbox",
 					Parameters: openapi3.Parameters{&openapi3.ParameterRef{
 						Value: &openapi3.Parameter{
@@ -10178,7 +10178,7 @@ func sandboxDoc() *openapi3.T {
 				Get: &openapi3.Operation{
 					Tags:        []string{"State"},
 					Summary:     "Wait until webhook delivery work has settled",
-					Description: "Blocks until no delivery work can progress without the clock moving: nothing queued or in\nflight, and no retry or delayed delivery already due. Retries scheduled for later on the\nvirtual clock do not count; advance the clock to run them, then wait again. Answers\n`idle: false` when `timeout` (real time) passes first, for example while a consumer\nholds a request open. Use it after `POST /_sandbox/events` or `POST /_sandbox/clock` to\nread delivery outcomes without polling. Once the sandbox is shutting down, waiters are\nanswered `503` (`shutting_down`) at once.\n",
+					Description: "Blocks until no delivery work can progress without the clock moving: nothing queued or in\nflight, and no retry or delayed delivery already due. Retries scheduled for later on the\nvirtual clock do not count; advance the clock to run them, then wait again. Answers\n`idle: false` when `timeout` (real time) passes first, for example while a consumer\nholds a request open. Use it after `POST /_sandbox/events` or `POST /_sandbox/clock` to\nread delivery outcomes without polling. Once the sandbox is shutting down, waiters are\nanswered `503` (`shutting_down`) at once. A tenant's control token waits for its tenant's\ndelivery work alone (its jobs, and the timers of its clock); the operator token waits for\neverything, or for one tenant's work with `tenant`, so another tenant's slow endpoint does\nnot hold the wait. `now` is then that tenant's clock.\n",
 					OperationID: "waitWebhooksIdle",
 					Parameters: openapi3.Parameters{&openapi3.ParameterRef{
 						Value: &openapi3.Parameter{
@@ -10189,6 +10189,19 @@ func sandboxDoc() *openapi3.T {
 								Ref: "#/components/schemas/Duration",
 							},
 							Example: "10s",
+						},
+					}, &openapi3.ParameterRef{
+						Value: &openapi3.Parameter{
+							Name:        "tenant",
+							In:          "query",
+							Description: "Wait for this tenant's delivery work alone (the operator token's choice; a control token may name only its own).",
+							Schema: &openapi3.SchemaRef{
+								Value: &openapi3.Schema{
+									Type:      &openapi3.Types{"string"},
+									MinLength: 1,
+									MaxLength: new(uint64(64)),
+								},
+							},
 						},
 					}},
 					Responses: newResponses(map[string]any{}, map[string]*openapi3.ResponseRef{
@@ -10212,6 +10225,9 @@ func sandboxDoc() *openapi3.T {
 						},
 						"403": &openapi3.ResponseRef{
 							Ref: "#/components/responses/Forbidden",
+						},
+						"404": &openapi3.ResponseRef{
+							Ref: "#/components/responses/NotFound",
 						},
 						"405": &openapi3.ResponseRef{
 							Ref: "#/components/responses/MethodNotAllowed",

@@ -25,11 +25,11 @@ func requestsGroup() group {
   sandbox requests --since 2026-03-01T10:00:00Z --limit 20
 `,
 			setup: func(fs *pflag.FlagSet, cl *cli) func(context.Context, []string) error {
-				fs.StringVar(&cl.tenant, "tenant", "", "only this tenant's requests (all when empty)")
+				fs.StringVar(&cl.tenant, "tenant", "", "only this tenant's requests (all when empty; a control token reads its own tenant's alone)")
 				op := fs.String("operation", "", "only this operationId (createWebhook, token…)")
 				status := fs.String("status", "", "only this status: a code (404) or a class (4xx, 5xx)")
 				clientID := fs.String("client", "", "only requests of this OAuth client id")
-				since := fs.String("since", "", "only requests at or after this RFC 3339 time (sandbox clock)")
+				since := fs.String("since", "", "only requests at or after this RFC 3339 time (sandbox clock; a tenant's requests are on its own clock)")
 				reqID := fs.String("request-id", "", "only the request with this X-Request-Id")
 				limit := fs.Int("limit", 0, "at most N requests (the sandbox's default when 0)")
 				cursor := fs.String("cursor", "", "continue after a previous page (its next_cursor)")

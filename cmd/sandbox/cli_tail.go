@@ -39,7 +39,7 @@ Examples:
   docker exec CONTAINER /sandbox tail --json
 `,
 		setup: func(fs *pflag.FlagSet, cl *cli) func(context.Context, []string) error {
-			fs.StringVar(&cl.tenant, "tenant", "", "only this tenant's frames (all when empty)")
+			fs.StringVar(&cl.tenant, "tenant", "", "only this tenant's frames (all when empty; a control token follows its own tenant's alone)")
 			types := fs.StringSlice("types", nil, "only these frame types, comma-separated: "+strings.Join(streamTypes, ", "))
 			count := fs.Int("count", 0, "stop after N frames (0: until interrupted)")
 			cl.jsonFlag(fs)

@@ -41,6 +41,20 @@ func TestCLITenants(t *testing.T) {
 	partner := map[string]string{"ARGUS_SANDBOX_URL": env["ARGUS_SANDBOX_URL"], "ARGUS_SANDBOX_OPERATOR_TOKEN": control}
 	wantRun(t, runCLI(t, partner, "", "clock", "advance", "3h"), exitOK, "(tenant partner-a)", "")
 	wantRun(t, runCLI(t, partner, "", "tenants", "show", "acme"), exitRuntime, "", "403 forbidden")
+	// It reads and follows its own tenant's traffic, not another's.
+	wantRun(t, runCLI(t, env, "", "clock"), exitOK, "", "") // an operator request: no tenant's
+	r = runCLI(t, partner, "", "requests", "--json")
+	var page client.RequestPage
+	if err := json.Unmarshal([]byte(r.stdout), &page); err != nil || len(page.Requests) == 0 {
+		t.Fatalf("requests with the control token = %q (%v)", r.stdout, err)
+	}
+	for _, e := range page.Requests {
+		if e.Tenant != "partner-a" {
+			t.Errorf("the control token's journal holds a request of %q: %s %s", e.Tenant, e.Method, e.Path)
+		}
+	}
+	wantRun(t, runCLI(t, partner, "", "requests", "--tenant", "acme"), exitRuntime, "", "403 forbidden")
+	wantRun(t, runCLI(t, partner, "", "tail", "--tenant", "acme", "--count", "1"), exitRuntime, "", "403 forbidden")
 	r = runCLI(t, env, "", "clock", "--tenant", "partner-a", "--json")
 	var st client.ClockState
 	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || st.Tenant != "partner-a" || time.Until(st.Now) < 2*time.Hour {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 
 	"github.com/knogin/argus-sandbox/client"
 )
@@ -48,21 +49,52 @@ var errNoTenant = errors.New("no such tenant")
 
 // tenant resolves the {tenant} of the path for the session.
 func (c *Console) tenant(r *http.Request, s *session) (Tenant, error) {
-	id := r.PathValue("tenant")
+	return c.lookup(r, s, r.PathValue("tenant"))
+}
+
+// lookup finds the tenant id for the session: a configured tenant, whose
+// admin token the console holds, or one created at run time that the
+// session's token may read (GET /_sandbox/tenants/{id}), read-only: the
+// console never sees a runtime tenant's admin token.
+func (c *Console) lookup(r *http.Request, s *session, id string) (Tenant, error) {
+	if id == "" || !s.who.allows(id) {
+		return Tenant{}, errNoTenant
+	}
 	for _, t := range c.cfg.Tenants {
-		if t.ID == id && s.who.allows(id) {
+		if t.ID == id {
 			return t, nil
 		}
 	}
-	return Tenant{}, errNoTenant
+	t, err := c.api(r, s.bearer, "").Sandbox().Tenant(r.Context(), id)
+	if err != nil {
+		return Tenant{}, errNoTenant
+	}
+	return Tenant{ID: t.ID, Name: t.Name}, nil
 }
 
-// tenants are the tenants the session may see.
-func (c *Console) tenants(s *session) []Tenant {
+// maxListedTenants bounds the runtime tenants the picker lists.
+const maxListedTenants = 100
+
+// tenants are the tenants the session may see: the configured ones, then,
+// when the session's token may list tenants (the operator's), those
+// created at run time, read-only.
+func (c *Console) tenants(r *http.Request, s *session) []Tenant {
 	var out []Tenant
 	for _, t := range c.cfg.Tenants {
 		if s.who.allows(t.ID) {
 			out = append(out, t)
+		}
+	}
+	if !s.who.Operator {
+		return out
+	}
+	page, err := c.api(r, s.bearer, "").Sandbox().Tenants(r.Context(), client.ListOptions{Limit: maxListedTenants})
+	if err != nil {
+		return out // a control token may not list tenants
+	}
+	for _, t := range page.Data {
+		if !slices.ContainsFunc(c.cfg.Tenants, func(ct Tenant) bool { return ct.ID == t.ID }) {
+			out = append(out, Tenant{ID: t.ID, Name: t.Name})
 		}
 	}
 	return out

@@ -35,20 +35,29 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// Tenant is a fixture tenant the console can act for, with the token of
-// its administrator (the console calls the tenant APIs with it).
+// Tenant is a tenant the console shows. A configured one (a fixture
+// tenant) comes with the token of its administrator, with which the
+// console calls the tenant APIs; one created at run time is listed from
+// the control plane without it, and the console shows it read-only (its
+// request journal and live stream).
 type Tenant struct {
 	ID         string
 	Name       string
 	AdminToken string
 }
 
+// ReadOnly reports that the console holds no admin token for the tenant:
+// its apps, webhooks and events pages are not available.
+func (t Tenant) ReadOnly() bool { return t.AdminToken == "" }
+
 // Config configures the console.
 type Config struct {
 	// API is the sandbox's routed handler: every read and action of the
 	// console is a request to it.
 	API http.Handler
-	// Tenants are the tenants shown in the tenant picker, in order.
+	// Tenants are the tenants shown first in the tenant picker, in order,
+	// each with its admin token; tenants created at run time follow them,
+	// read-only.
 	Tenants []Tenant
 	// Open is true when the control plane needs no operator token (a
 	// loopback sandbox without one): sign-in is then a single button.

@@ -214,6 +214,11 @@ func (c *Console) tenantOr404(w http.ResponseWriter, r *http.Request, s *session
 		c.fail(w, r, s, http.StatusNotFound, "There is no tenant "+r.PathValue("tenant")+" here.")
 		return Tenant{}, false
 	}
+	if t.ReadOnly() {
+		c.fail(w, r, s, http.StatusForbidden, "Tenant "+t.ID+" was created at run time and the console holds no admin token for it: "+
+			"its requests are in the request journal and the live stream; its partner manages its apps and webhooks with its admin token.")
+		return Tenant{}, false
+	}
 	return t, true
 }
 

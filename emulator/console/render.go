@@ -97,7 +97,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 		v.SignedIn = true
 		v.CSRF = s.csrf
 		if v.Tenants == nil {
-			v.Tenants = c.tenants(s)
+			v.Tenants = c.tenants(r, s)
 		}
 	}
 	if v.Flash == "" {

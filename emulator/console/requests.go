@@ -36,12 +36,8 @@ func (c *Console) scope(r *http.Request, s *session) (string, error) {
 		}
 		return s.who.Tenant, nil
 	}
-	for _, t := range c.cfg.Tenants {
-		if t.ID == id && s.who.allows(id) {
-			return id, nil
-		}
-	}
-	return "", errNoTenant
+	t, err := c.lookup(r, s, id)
+	return t.ID, err
 }
 
 // requestsPage is the request journal (GET /_sandbox/requests) of the

@@ -168,9 +168,10 @@ type Config struct {
 
 // Service serves the control plane.
 type Service struct {
-	cfg  Config
-	log  *slog.Logger
-	open bool
+	cfg     Config
+	log     *slog.Logger
+	open    bool
+	streams tenantStreams
 }
 
 // New validates cfg, reporting every problem together.
@@ -233,7 +234,7 @@ func (s *Service) API(doc *openapi3.T) core.API {
 			"waitWebhooksIdle":     op(s.waitIdle),
 			"listRequests":         op(s.ownJournal(s.journal(Journal.ServeRequests))),
 			"clearRequests":        op(s.ownJournal(s.journal(Journal.ServeClear))),
-			"streamSandbox":        op(s.ownJournal(s.journal(Journal.ServeStream))),
+			"streamSandbox":        op(s.ownJournal(s.tenantStream(s.journal(Journal.ServeStream)))),
 		},
 		Security: map[string]core.Authenticator{"operatorToken": s.Authenticator()},
 	}

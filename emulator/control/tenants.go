@@ -197,6 +197,7 @@ func (s *Service) deleteTenant(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Clocks != nil {
 		s.cfg.Clocks.Drop(id)
 	}
+	s.streams.end(id)
 	s.log.Info("tenant deleted", "tenant", id, "request_id", core.RequestIDFrom(r.Context()))
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -213,6 +214,9 @@ func (s *Service) rotateTenantToken(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.tenantErr(w, r, id, err)
 		return
+	}
+	if in.Kind == "control" {
+		s.streams.end(id) // the old token's streams
 	}
 	s.log.Info("tenant token rotated", "tenant", id, "kind", in.Kind, "request_id", core.RequestIDFrom(r.Context()))
 	core.WriteJSON(w, http.StatusOK, map[string]string{"tenant": id, "kind": in.Kind, "token": token})

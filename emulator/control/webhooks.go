@@ -103,11 +103,21 @@ func (s *Service) waitIdle(w http.ResponseWriter, r *http.Request) {
 		}
 		timeout = d
 	}
+	// A control token waits for its own tenant's work; the operator for
+	// everything, or for the tenant it names.
+	tenant, ok := s.scope(w, r, r.URL.Query().Get("tenant"))
+	if !ok {
+		return
+	}
+	if tenant != "" && !s.knownTenant(tenant) {
+		core.WriteProblem(w, r, core.NotFoundProblem("no tenant has id "+tenant))
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
 	wait := s.cfg.Webhooks.WaitIdle
-	if own, ok := controller(r); ok {
-		wait = func(ctx context.Context) error { return s.cfg.Webhooks.WaitTenantIdle(ctx, own) }
+	if tenant != "" {
+		wait = func(ctx context.Context) error { return s.cfg.Webhooks.WaitTenantIdle(ctx, tenant) }
 	}
 	err := wait(ctx)
 	if r.Context().Err() != nil {
@@ -117,7 +127,7 @@ func (s *Service) waitIdle(w http.ResponseWriter, r *http.Request) {
 		core.WriteProblem(w, r, shuttingDown("deliveries still queued are being sent until its shutdown timeout, then dropped"))
 		return
 	}
-	core.WriteJSON(w, http.StatusOK, map[string]any{"idle": err == nil, "now": s.cfg.Clock.Now().UTC()})
+	core.WriteJSON(w, http.StatusOK, map[string]any{"idle": err == nil, "now": s.clockFor(tenant).Now().UTC()})
 }
 
 // shuttingDown is the 503 of a control-plane call refused because the

@@ -3,6 +3,7 @@ package core
 import (
 	"slices"
 	"sync"
+	"time"
 )
 
 // ClockFor returns the clock that rules a tenant's records and timers:
@@ -89,6 +90,19 @@ func (c *Clocks) Each(f func(tenant string, vc *VirtualClock)) {
 	for i, vc := range clocks {
 		f(ids[i], vc)
 	}
+}
+
+// Earliest reads the earliest time of the sandbox clock and the tenants'
+// clocks: what expired before it expired on every clock, so pruning at it
+// forgets no record a tenant can still use.
+func (c *Clocks) Earliest() time.Time {
+	t := c.base.Now()
+	c.Each(func(_ string, vc *VirtualClock) {
+		if now := vc.Now(); now.Before(t) {
+			t = now
+		}
+	})
+	return t
 }
 
 // Drop stops and forgets the tenant's clock (the tenant was deleted): its

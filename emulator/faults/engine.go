@@ -56,6 +56,10 @@ type Config struct {
 	// rule matching a tenant matches its token requests too (the token
 	// endpoint authenticates clients, not bearers).
 	ClientTenant func(clientID string) (string, bool)
+	// TenantClock, when set, is the clock of a tenant: the window (from,
+	// until) of a rule matching one tenant is on that tenant's clock, so a
+	// partner moving its own clock opens and closes its own rules' windows.
+	TenantClock core.ClockFor
 }
 
 // Engine holds the fault rules, decides which fire, and records firings.
@@ -76,9 +80,12 @@ type ruleState struct {
 	target      Target
 	from, until time.Time
 	loaded      time.Time
-	rng         *rand.Rand
-	matched     int
-	fired       int
+	// clock is the tenant's clock of a rule matching one tenant; nil: the
+	// sandbox clock.
+	clock   func() time.Time
+	rng     *rand.Rand
+	matched int
+	fired   int
 }
 
 // RuleStatus is a loaded rule with its counters, as the control plane
@@ -123,20 +130,24 @@ func New(cfg Config) (*Engine, error) {
 // Reset returns to the rules given at start, with fresh counters, RNGs and
 // an empty firing log.
 func (e *Engine) Reset() {
-	now := e.cfg.Clock.Now()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.rules = e.rules[:0]
 	for _, r := range e.cfg.Rules {
-		e.rules = append(e.rules, e.newState(r, now))
+		e.rules = append(e.rules, e.newState(r))
 	}
 	e.events = nil
 }
 
-func (e *Engine) newState(r Rule, now time.Time) *ruleState {
+func (e *Engine) newState(r Rule) *ruleState {
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(r.Name))
+	clock := e.clockOf(r.Match.Tenant)
+	now := clock()
 	rs := &ruleState{rule: r, loaded: now, rng: rand.New(rand.NewPCG(e.cfg.Seed, h.Sum64()))}
+	if r.Match.Tenant != "" && e.cfg.TenantClock != nil {
+		rs.clock = clock
+	}
 	rs.action, rs.target = r.Action.Kind()
 	if r.When.From != "" {
 		rs.from, _ = parseInstant(r.When.From, now)
@@ -151,7 +162,7 @@ func (e *Engine) newState(r Rule, now time.Time) *ruleState {
 // cannot honour: full validation, a window that never opens on the clock,
 // plus missing collaborators.
 func (e *Engine) checkCapabilities(r Rule) []Issue {
-	issues := append(checkRule(r), checkWindow(r.When, e.cfg.Clock.Now())...)
+	issues := append(checkRule(r), checkWindow(r.When, e.clockOf(r.Match.Tenant)())...)
 	if e.cfg.Keys == nil && (r.Action.RotateKeys != nil || r.Action.StaleJWKS != nil) {
 		name, _ := r.Action.Kind()
 		issues = append(issues, Issue{Field: "/action/" + name, Reason: "key faults are not available in this sandbox"})
@@ -175,7 +186,7 @@ func (e *Engine) Add(r Rule) (RuleStatus, error) {
 			return RuleStatus{}, fmt.Errorf("%w: %s", ErrExists, r.Name)
 		}
 	}
-	rs := e.newState(r, e.cfg.Clock.Now())
+	rs := e.newState(r)
 	e.rules = append(e.rules, rs)
 	return rs.status(), nil
 }
@@ -254,10 +265,24 @@ func (rs *ruleState) status() RuleStatus {
 	return st
 }
 
+// clockOf reads the clock a rule matching tenant is timed on: the
+// tenant's, or the sandbox clock for a rule of no tenant. The tenant's
+// clock is looked up at each reading, since a reset or a new tenant under
+// the same id gives it a new one.
+func (e *Engine) clockOf(tenant string) func() time.Time {
+	if tenant == "" || e.cfg.TenantClock == nil {
+		return e.cfg.Clock.Now
+	}
+	return func() time.Time { return e.cfg.TenantClock(tenant).Now() }
+}
+
 // fires counts a match and decides whether the rule fires for it: inside
 // the window, past the skipped matches, within the limit, then by chance.
 // Callers hold e.mu, which also serialises the rule's RNG.
 func (rs *ruleState) fires(now time.Time) bool {
+	if rs.clock != nil {
+		now = rs.clock()
+	}
 	if !rs.from.IsZero() && now.Before(rs.from) || !rs.until.IsZero() && !now.Before(rs.until) {
 		return false
 	}

@@ -43,7 +43,9 @@ type EventFilter struct {
 func (e *Engine) record(rs *ruleState, ev Event) Event {
 	ev.ID = e.cfg.IDs.Token("fault", 10)
 	ev.Rule, ev.Action, ev.Target = rs.rule.Name, rs.action, rs.target
-	if ev.At.IsZero() {
+	if rs.clock != nil {
+		ev.At = rs.clock() // a tenant's rule fires in its tenant's time
+	} else if ev.At.IsZero() {
 		ev.At = e.cfg.Clock.Now()
 	}
 	if len(e.events) >= e.cfg.MaxEvents {

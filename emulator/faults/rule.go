@@ -42,8 +42,9 @@ type When struct {
 	After int `json:"after,omitempty"`
 	// First limits firing to the First matches that follow the skipped ones.
 	First int `json:"first,omitempty"`
-	// From and Until bound a window on the sandbox clock: RFC 3339 times or
-	// durations counted from when the rule was loaded.
+	// From and Until bound a window on the sandbox clock (on the tenant's
+	// clock for a rule matching one tenant): RFC 3339 times or durations
+	// counted from when the rule was loaded.
 	From  string `json:"from,omitempty"`
 	Until string `json:"until,omitempty"`
 }

@@ -7,7 +7,7 @@
 // operation's core.ErrorWriter.
 //
 // The behaviour follows Stripe's documented idempotent requests: keys live
-// 24 hours (of the sandbox clock), a key reused with another request is
+// 24 hours (of the tenant's clock), a key reused with another request is
 // refused, a 5xx answer is not kept (the request may be retried), every
 // other answer is.
 package idempotency
@@ -50,6 +50,9 @@ type Applies func(r *http.Request, body []byte) bool
 type Config struct {
 	// Clock measures the keys' lifetime (the sandbox clock).
 	Clock core.Clock
+	// TenantClock, when set, measures the lifetime of a tenant's keys on
+	// the tenant's own clock instead.
+	TenantClock core.ClockFor
 	// APIs names the APIs whose operations other than GET and HEAD honour
 	// the key; each maps to an optional further test (GraphQL: only
 	// mutations), nil meaning every such request.
@@ -213,7 +216,11 @@ func (l *Layer) serve(w http.ResponseWriter, r *http.Request, op core.OperationI
 
 // claim returns the live entry of scope, or creates one in progress (first).
 func (l *Layer) claim(tenant, scope string, fp [32]byte) (e *entry, first bool) {
-	now := l.cfg.Clock.Now()
+	clock := l.cfg.Clock
+	if tenant != "" && l.cfg.TenantClock != nil {
+		clock = l.cfg.TenantClock(tenant)
+	}
+	now := clock.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	tk := l.tenants[tenant]

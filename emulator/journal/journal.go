@@ -74,6 +74,9 @@ type Entry struct {
 type Config struct {
 	// Clock stamps entries (the sandbox clock, so `since` follows it).
 	Clock core.Clock
+	// TenantClock, when set, stamps a tenant's entries on the tenant's
+	// own clock instead, so a partner's `since` follows the time it set.
+	TenantClock core.ClockFor
 	// Size is the ring size per tenant (DefaultSize when zero).
 	Size int
 	// ClientTenant names the tenant of an OAuth client, for requests that
@@ -159,10 +162,12 @@ func (j *Journal) Record(r *http.Request, rec core.RequestRecord) {
 		LatencyMS: float64(rec.Latency.Microseconds()) / 1000, ErrorCode: rec.ErrorCode, Replayed: rec.Replayed,
 		Scopes: []string{},
 	}
-	if j.cfg.Clock != nil {
+	e.Auth, e.Tenant = j.authOf(r, &rec)
+	if e.Tenant != "" && j.cfg.TenantClock != nil {
+		e.Time = j.cfg.TenantClock(e.Tenant).Now().UTC()
+	} else if j.cfg.Clock != nil {
 		e.Time = j.cfg.Clock.Now().UTC()
 	}
-	e.Auth, e.Tenant = j.authOf(r, &rec)
 	if p := rec.Principal; p != nil && len(p.Scopes) > 0 {
 		e.Scopes = slices.Clone(p.Scopes)
 	}

@@ -89,7 +89,7 @@ func (s *Service) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.redirectCode(w, r, ar, http.StatusFound)
 		return
 	}
-	ar.ID, ar.Expires = s.ids.Token("authz", 16), s.clock.Now().Add(pendingTTL)
+	ar.ID, ar.Expires = s.ids.Token("authz", 16), s.clockOf(c.Tenant).Now().Add(pendingTTL)
 	if sess, ok := s.pages.session(r); ok && sess.tenant == c.Tenant {
 		ar.UserID = sess.userID
 		s.pages.putPending(ar)
@@ -204,7 +204,7 @@ func (s *Service) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		s.pages.errorPage(w, http.StatusBadRequest, CodeInvalidRequest, "the form could not be read")
 		return
 	}
-	ar, ok := s.pages.pending(r.PostForm.Get("request"), s.clock.Now())
+	ar, ok := s.pages.pending(r.PostForm.Get("request"))
 	if !ok {
 		s.pages.errorPage(w, http.StatusBadRequest, CodeInvalidRequest, "this sign-in request is unknown or expired; start the authorization again")
 		return
@@ -228,7 +228,7 @@ func (s *Service) handleConsent(w http.ResponseWriter, r *http.Request) {
 		s.pages.errorPage(w, http.StatusBadRequest, CodeInvalidRequest, "the form could not be read")
 		return
 	}
-	ar, ok := s.pages.takePending(r.PostForm.Get("request"), s.clock.Now())
+	ar, ok := s.pages.takePending(r.PostForm.Get("request"))
 	sess, signedIn := s.pages.session(r)
 	// The pending request is bound to the session that signed in, so a
 	// forged form post cannot consent for someone else.

@@ -80,9 +80,13 @@ func (s *Service) metadata() metadata {
 }
 
 // claimsSupported lists the claims of ID tokens and userinfo: the standard
-// ones and every custom claim a fixture user carries.
+// ones and every custom claim a user of any tenant carries (Config.
+// ClaimNames; the fixture users' without it).
 func (s *Service) claimsSupported() []string {
 	out := slices.Clone(standardClaims)
+	if s.cfg.ClaimNames != nil {
+		return append(out, s.cfg.ClaimNames()...)
+	}
 	var custom []string
 	for _, t := range s.cfg.Fixtures.Tenants {
 		for _, u := range t.Users {

@@ -67,7 +67,8 @@ type Config struct {
 	Tenants Tenants
 	// TenantClock, when set, gives each tenant's clock: the lifetimes of
 	// its tokens and codes follow it, issued and checked (nil: Clock for
-	// every tenant). Signing keys and pruning follow Clock.
+	// every tenant). Signing keys follow Clock; pruning the earliest of
+	// the clocks (EarliestClock).
 	TenantClock core.ClockFor
 	Logger      *slog.Logger
 	// Clients is the directory of registered apps (the platform surface).
@@ -94,6 +95,16 @@ type Config struct {
 	// once they expired by both, so moving the sandbox clock forward and
 	// back again finds them as they were. nil means time.Now.
 	WallClock func() time.Time
+	// ClaimNames, when set, lists the custom claims of every tenant's
+	// users, those created at run time included, for the discovery
+	// document's claims_supported (nil: the fixture users').
+	ClaimNames func() []string
+	// EarliestClock, when set, reads the earliest of the tenants' clocks:
+	// pruning forgets only what expired before it (and before sandbox and
+	// real time), so no tenant loses a record still live on its own
+	// clock. A tenant whose clock runs ahead keeps its expired records
+	// until the earliest clock passes them.
+	EarliestClock func() time.Time
 }
 
 // Service is the OAuth 2 token service.
@@ -162,7 +173,7 @@ func New(cfg Config) (*Service, error) {
 	for i, p := range resourcePaths {
 		s.resources[i] = s.issuer + p
 	}
-	s.pages = newPages(cfg.Clock, cfg.IDs)
+	s.pages = newPages(s.clockOf, cfg.IDs)
 	s.userinfoOpts = s.validateOptions("")
 	return s, nil
 }
@@ -261,14 +272,22 @@ func (s *Service) prune() {
 		return
 	}
 	oldest, _ := s.keys.generations()
-	s.store.Prune(s.pruneCutoff(now), oldest)
-	s.pages.prune(now)
+	cutoff := s.pruneCutoff(now)
+	s.store.Prune(cutoff, oldest)
+	s.pages.prune(cutoff)
 }
 
-// pruneCutoff is the earlier of sandbox time now and real time.
+// pruneCutoff is the earliest of sandbox time now, real time and every
+// tenant's clock (Config.EarliestClock), so that a record still live on
+// its tenant's clock, set well behind the sandbox clock, is kept.
 func (s *Service) pruneCutoff(now time.Time) time.Time {
 	if wall := s.cfg.WallClock(); wall.Before(now) {
-		return wall
+		now = wall
+	}
+	if s.cfg.EarliestClock != nil {
+		if t := s.cfg.EarliestClock(); t.Before(now) {
+			now = t
+		}
 	}
 	return now
 }

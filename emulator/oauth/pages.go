@@ -22,18 +22,19 @@ type session struct {
 }
 
 // pages renders the authorization endpoint's HTML and keeps its browser
-// state: pending authorization requests and sign-in sessions.
+// state: pending authorization requests and sign-in sessions, each timed
+// on the clock of its tenant (the app's).
 type pages struct {
-	clock core.Clock
-	ids   *core.IDs
+	clockOf func(tenant string) core.Clock
+	ids     *core.IDs
 
 	mu       sync.Mutex
 	requests map[string]*authzRequest
 	sessions map[string]session
 }
 
-func newPages(clock core.Clock, ids *core.IDs) *pages {
-	p := &pages{clock: clock, ids: ids}
+func newPages(clockOf func(tenant string) core.Clock, ids *core.IDs) *pages {
+	p := &pages{clockOf: clockOf, ids: ids}
 	p.reset()
 	return p
 }
@@ -45,6 +46,8 @@ func (p *pages) reset() {
 	p.sessions = map[string]session{}
 }
 
+// prune forgets what expired before now, which is no later than any
+// tenant's clock.
 func (p *pages) prune(now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -67,11 +70,11 @@ func (p *pages) putPending(ar *authzRequest) {
 	p.requests[ar.ID] = &cp
 }
 
-func (p *pages) pending(id string, now time.Time) (*authzRequest, bool) {
+func (p *pages) pending(id string) (*authzRequest, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	ar, ok := p.requests[id]
-	if !ok || now.After(ar.Expires) {
+	if !ok || p.clockOf(ar.Client.Tenant).Now().After(ar.Expires) {
 		return nil, false
 	}
 	cp := *ar
@@ -79,12 +82,12 @@ func (p *pages) pending(id string, now time.Time) (*authzRequest, bool) {
 }
 
 // takePending removes the request: a consent form is answered once.
-func (p *pages) takePending(id string, now time.Time) (*authzRequest, bool) {
+func (p *pages) takePending(id string) (*authzRequest, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	ar, ok := p.requests[id]
 	delete(p.requests, id)
-	if !ok || now.After(ar.Expires) {
+	if !ok || p.clockOf(ar.Client.Tenant).Now().After(ar.Expires) {
 		return nil, false
 	}
 	return ar, true
@@ -93,7 +96,7 @@ func (p *pages) takePending(id string, now time.Time) (*authzRequest, bool) {
 func (p *pages) startSession(w http.ResponseWriter, tenant, userID string) {
 	id := p.ids.Token("sess", 16)
 	p.mu.Lock()
-	p.sessions[id] = session{tenant: tenant, userID: userID, expires: p.clock.Now().Add(sessionTTL)}
+	p.sessions[id] = session{tenant: tenant, userID: userID, expires: p.clockOf(tenant).Now().Add(sessionTTL)}
 	p.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: authorizePath,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: int(sessionTTL.Seconds())})
@@ -107,7 +110,7 @@ func (p *pages) session(r *http.Request) (session, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	s, ok := p.sessions[c.Value]
-	if !ok || p.clock.Now().After(s.expires) {
+	if !ok || p.clockOf(s.tenant).Now().After(s.expires) {
 		return session{}, false
 	}
 	return s, true

@@ -78,6 +78,29 @@ func (r *Registry) Tenant(id string) (*fixtures.Tenant, bool) {
 	return &fixtures.Tenant{ID: t.ID, Name: t.Name, Locale: t.Locale, Policy: t.Policy, Users: t.Users}, true
 }
 
+// ClaimNames lists, sorted, the custom claims the users of every tenant
+// carry (fixture tenants, their copies and tenants created at run time):
+// what the discovery document's claims_supported adds to the standard
+// claims.
+func (r *Registry) ClaimNames(ctx context.Context) []string {
+	all, err := r.store.ListTenants(ctx)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, t := range all {
+		for _, u := range t.Users {
+			for name := range u.Claims {
+				if !slices.Contains(out, name) {
+					out = append(out, name)
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Get returns the stored tenant id (ErrNotFound).
 func (r *Registry) Get(ctx context.Context, id string) (Tenant, error) {
 	return r.store.GetTenant(ctx, id)

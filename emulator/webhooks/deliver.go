@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/knogin/argus-sandbox/emulator/core"
 )
 
 // responseBodyKept is how much of a response body diagnostics keep (the
@@ -115,7 +117,8 @@ type sendResult struct {
 
 // send signs and POSTs the delivery, with the copies the plan asks for.
 func (s *Service) send(ctx context.Context, w Webhook, d *Delivery, plan AttemptPlan, trigger Trigger) sendResult {
-	now := s.clockOf(w.Tenant).Now()
+	clock := s.clockOf(w.Tenant)
+	now := clock.Now()
 	ts := s.signingTime(d, plan)
 	body := d.Body
 	if plan.Rewrite != nil {
@@ -147,19 +150,19 @@ func (s *Service) send(ctx context.Context, w Webhook, d *Delivery, plan Attempt
 	base := Attempt{Number: d.AttemptCount + 1, Trigger: trigger, Timestamp: ts, FaultRule: plan.ruleName(), RequestHeaders: sent}
 	target, lost := w.URL, plan.ResponseLost
 	if plan.Copies == 0 {
-		return s.request(ctx, target, h, body, base, lost, false)
+		return s.request(ctx, clock, target, h, body, base, lost, false)
 	}
 	if !plan.ConcurrentCopies {
-		res := s.request(ctx, target, h, body, base, lost, false)
+		res := s.request(ctx, clock, target, h, body, base, lost, false)
 		for range plan.Copies {
-			res.copies = append(res.copies, s.request(ctx, target, h, body, base, lost, true).attempt)
+			res.copies = append(res.copies, s.request(ctx, clock, target, h, body, base, lost, true).attempt)
 		}
 		return res
 	}
 	results := make([]sendResult, plan.Copies+1)
 	var wg sync.WaitGroup
 	for i := range results {
-		wg.Go(func() { results[i] = s.request(ctx, target, h, body, base, lost, i > 0) })
+		wg.Go(func() { results[i] = s.request(ctx, clock, target, h, body, base, lost, i > 0) })
 	}
 	wg.Wait()
 	res := results[0]
@@ -170,10 +173,12 @@ func (s *Service) send(ctx context.Context, w Webhook, d *Delivery, plan Attempt
 }
 
 // request makes one request of an attempt, or a duplicate copy of it
-// (dup), whose answer a response-lost fault never drops.
-func (s *Service) request(ctx context.Context, target string, h http.Header, body []byte, base Attempt, lost, dup bool) sendResult {
+// (dup), whose answer a response-lost fault never drops. Its start is
+// recorded on clock, the tenant's.
+func (s *Service) request(ctx context.Context, clock core.Clock, target string, h http.Header, body []byte, base Attempt, lost, dup bool) sendResult {
 	a := base
 	a.Duplicate = dup
+	a.StartedAt = clock.Now().UTC()
 	status, header := s.exchange(ctx, target, h, body, lost && !dup, &a)
 	return sendResult{attempt: a, status: status, header: header}
 }
@@ -184,7 +189,6 @@ func (s *Service) request(ctx context.Context, target string, h http.Header, bod
 // its way nor lengthens one (only the schedule between attempts follows
 // the clock).
 func (s *Service) exchange(ctx context.Context, target string, h http.Header, body []byte, lost bool, a *Attempt) (int, http.Header) {
-	a.StartedAt = s.clock.Now().UTC()
 	began := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.AttemptTimeout)
 	defer cancel()
