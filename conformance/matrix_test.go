@@ -168,7 +168,9 @@ func TestBrokenConsumersFailExactlyTheirScenarios(t *testing.T) {
 			}
 			for scenario, check := range tt.named {
 				if !failedCheck(rep, scenario, check) {
-					t.Errorf("%s: no failed check named %q", scenario, check)
+					var b strings.Builder
+					_ = rep.WriteText(&b)
+					t.Errorf("%s: no failed check named %q\n%s", scenario, check, b.String())
 				}
 			}
 		})

@@ -297,6 +297,9 @@ func (r *runner) awaitFault(ctx context.Context, sr *scenarioRun, name string) e
 	}()
 	var idleAt time.Time
 	for {
+		// Settled is read before the rule: a consumer may make the request
+		// while its probe is being read, and then the rule has fired.
+		settled := !idleAt.IsZero() && r.settledSince(ctx, idleAt)
 		n, err := r.sb.FaultFired(ctx, full)
 		if err != nil {
 			return fmt.Errorf("await fault %s: %w", name, err)
@@ -305,7 +308,7 @@ func (r *runner) awaitFault(ctx context.Context, sr *scenarioRun, name string) e
 			sr.res.Sent = append(sr.res.Sent, "fault rule "+full+" fired")
 			return nil
 		}
-		if !idleAt.IsZero() && r.settledSince(ctx, idleAt) {
+		if settled {
 			return fmt.Errorf("fault rule %s never fired: the deliveries and the consumer settled without it making the request the rule matches", name)
 		}
 		select {
