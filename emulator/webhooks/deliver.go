@@ -49,9 +49,21 @@ func (s *Service) process(ctx context.Context, j job) (Attempt, bool) {
 		}
 		return Attempt{}, false
 	}
-	d, err := s.store.GetDelivery(ctx, j.tenant, j.webhookID, j.deliveryID)
-	if err != nil || d.Finished() {
-		return Attempt{}, false // deleted, reset, or settled meanwhile
+	var d Delivery
+	if j.claim {
+		// A retry's timer: the attempt is this engine's only once claimed
+		// (another engine may have made it already).
+		var ok bool
+		if d, ok = s.claimOne(ctx, j); !ok {
+			return Attempt{}, false
+		}
+		j.claim = false
+	} else {
+		var err error
+		d, err = s.store.GetDelivery(ctx, j.tenant, j.webhookID, j.deliveryID)
+		if err != nil || d.Finished() {
+			return Attempt{}, false // deleted, reset, or settled meanwhile
+		}
 	}
 	w, err := s.store.GetWebhook(ctx, j.tenant, j.webhookID)
 	if err != nil {
@@ -94,6 +106,8 @@ func (s *Service) process(ctx context.Context, j job) (Attempt, bool) {
 	return res.attempt, true
 }
 
+// setNext moves a delivery's next attempt wait ahead; the engine keeps its
+// lease, so the delayed attempt stays its own.
 func (s *Service) setNext(ctx context.Context, d Delivery, wait time.Duration) {
 	next := s.clock.Now().Add(wait).UTC()
 	_, _ = s.store.UpdateDelivery(ctx, d.Tenant, d.WebhookID, d.ID, func(d *Delivery) error {

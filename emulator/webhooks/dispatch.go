@@ -21,6 +21,9 @@ type job struct {
 	deferred bool // the plan's Delay was applied
 	released bool // out of a reorder hold
 	admitted bool // holds an admission slot until a worker takes it
+	// claim is set when the engine does not hold the delivery's lease
+	// yet (a retry's timer): the attempt is made only once claimed.
+	claim bool
 	flush    bool // release the endpoint's held burst
 	// done, when set, is closed once a worker has processed the job or
 	// the job was dropped (see dispatcher.run).
@@ -205,6 +208,28 @@ func (d *dispatcher) finish(q *endpointQueue) {
 func (d *dispatcher) dropIdleLocked(q *endpointQueue) {
 	if q.jobs.len() == 0 && q.inflight == 0 && len(q.held) == 0 && d.queues[q.id] == q {
 		delete(d.queues, q.id)
+	}
+}
+
+// load counts the jobs queued and in flight.
+func (d *dispatcher) load() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.busy
+}
+
+// tryAdmit takes an admission slot if one is free, without waiting.
+func (d *dispatcher) tryAdmit() bool {
+	select {
+	case <-d.stopping:
+		return false
+	default:
+	}
+	select {
+	case d.slots <- struct{}{}:
+		return true
+	default:
+		return false
 	}
 }
 

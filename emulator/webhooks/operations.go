@@ -65,6 +65,7 @@ func (s *Service) Redeliver(ctx context.Context, tenant, webhookID, id string) (
 			return errPendingProblem()
 		}
 		d.Status, d.NextAttemptAt, d.UpdatedAt = StatusPending, now, now
+		d.LeaseOwner, d.LeaseUntil = s.owner, s.leaseUntil()
 		return nil
 	})
 	if err != nil {

@@ -101,6 +101,7 @@ func (s *Service) Recover(ctx context.Context, tenant, webhookID string, since, 
 				return errSkip
 			}
 			d.Status, d.NextAttemptAt, d.UpdatedAt = StatusPending, now, now
+			d.LeaseOwner, d.LeaseUntil = s.owner, s.leaseUntil()
 			return nil
 		})
 		if err != nil {
