@@ -24,7 +24,7 @@ type job struct {
 	// claim is set when the engine does not hold the delivery's lease
 	// yet (a retry's timer): the attempt is made only once claimed.
 	claim bool
-	flush    bool // release the endpoint's held burst
+	flush bool // release the endpoint's held burst
 	// done, when set, is closed once a worker has processed the job or
 	// the job was dropped (see dispatcher.run).
 	done chan struct{}
