@@ -21,10 +21,10 @@ type job struct {
 	deferred bool // the plan's Delay was applied
 	released bool // out of a reorder hold
 	admitted bool // holds an admission slot until a worker takes it
+	flush    bool // release the endpoint's held burst
 	// claim is set when the engine does not hold the delivery's lease
 	// yet (a retry's timer): the attempt is made only once claimed.
 	claim bool
-	flush bool // release the endpoint's held burst
 	// done, when set, is closed once a worker has processed the job or
 	// the job was dropped (see dispatcher.run).
 	done chan struct{}
