@@ -53,7 +53,9 @@ func (s *Service) TriggerN(ctx context.Context, tenant, topic string, overrides 
 	if err != nil {
 		return nil, err
 	}
-	ob := outbox{published: make([]string, 0, n)}
+	batch := min(n, maxOutbox)
+	ob := outbox{ds: make([]Delivery, 0, batch), admitted: make([]bool, 0, batch), events: make([]Event, 0, batch),
+		published: make([]string, 0, n), collect: true}
 	for range n {
 		if err := s.stage(ctx, &ob, tenant, topic, raw); err != nil {
 			return ob.published, err
@@ -116,14 +118,16 @@ func marshalData(topic string, data map[string]any) (json.RawMessage, error) {
 // publish delivers an event with the encoded data to the tenant's enabled
 // subscribers of topic; eventData has checked tenant and topic.
 func (s *Service) publish(ctx context.Context, tenant, topic string, data json.RawMessage) (string, error) {
-	var ob outbox
-	if err := s.stage(ctx, &ob, tenant, topic, data); err != nil {
+	ob := new(outbox)
+	ob.ds, ob.admitted, ob.events = ob.one[:0], ob.oneAdmitted[:0], ob.oneEvent[:0]
+	if err := s.stage(ctx, ob, tenant, topic, data); err != nil {
 		return "", err
 	}
-	if err := s.flush(ctx, &ob); err != nil {
+	id := ob.events[len(ob.events)-1].ID
+	if err := s.flush(ctx, ob); err != nil {
 		return "", err
 	}
-	return ob.published[0], nil
+	return id, nil
 }
 
 // maxOutbox bounds the deliveries stored in one write.
@@ -136,8 +140,15 @@ type outbox struct {
 	ds       []Delivery
 	admitted []bool // ds[i] holds an admission slot
 	events   []Event
-	// published are the ids of the events flushed, in publish order.
+	// published are the ids of the events flushed, in publish order,
+	// when collect is set.
 	published []string
+	collect   bool
+	// A single event to a single subscription (Publish's common case)
+	// fits in these, so the outbox is one allocation.
+	one         [1]Delivery
+	oneAdmitted [1]bool
+	oneEvent    [1]Event
 }
 
 // stage builds an event and its deliveries into ob, taking an admission
@@ -198,7 +209,18 @@ func (s *Service) flush(ctx context.Context, ob *outbox) error {
 	}
 	// Once accepted, storing must not depend on the caller's context.
 	ctx = context.WithoutCancel(ctx)
-	created, err := s.store.CreateDeliveries(ctx, ob.ds)
+	var created []Delivery
+	var err error
+	if len(ob.ds) == 1 {
+		// The common case (one subscription) takes the simpler write.
+		var c Delivery
+		if c, err = s.store.CreateDelivery(ctx, ob.ds[0]); err == nil {
+			created = ob.ds[:1]
+			created[0] = c
+		}
+	} else {
+		created, err = s.store.CreateDeliveries(ctx, ob.ds)
+	}
 	admitted := ob.admitted
 	switch {
 	case err == nil:
@@ -224,7 +246,9 @@ func (s *Service) flush(ctx context.Context, ob *outbox) error {
 		if s.cfg.Observer != nil {
 			s.cfg.Observer.EventPublished(e)
 		}
-		ob.published = append(ob.published, e.ID)
+		if ob.collect {
+			ob.published = append(ob.published, e.ID)
+		}
 	}
 	return nil
 }
