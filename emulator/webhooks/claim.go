@@ -95,23 +95,27 @@ func (s *Service) claimDue(ctx context.Context, all bool) int {
 // engine's leases every third of Lease.
 func (s *Service) poll() {
 	defer s.disp.wg.Done()
-	tick := time.NewTicker(s.cfg.PollInterval)
+	renewEvery := s.cfg.Lease / 3
+	tick := time.NewTicker(min(s.cfg.PollInterval, renewEvery))
 	defer tick.Stop()
-	renewed := time.Now()
+	renewed, polled := time.Now(), time.Now()
 	for {
 		select {
 		case <-s.ctx.Done():
 			return
 		case <-tick.C:
 		}
-		if time.Since(renewed) >= s.cfg.Lease/3 {
+		if time.Since(renewed) >= renewEvery {
 			if _, err := s.store.ExtendLeases(s.ctx, s.owner, s.leaseUntil()); err != nil && s.ctx.Err() == nil {
 				s.log.Error("renew delivery leases", "err", err)
 			} else {
 				renewed = time.Now()
 			}
 		}
-		s.claimDue(s.ctx, false)
+		if time.Since(polled) >= s.cfg.PollInterval {
+			s.claimDue(s.ctx, false)
+			polled = time.Now()
+		}
 	}
 }
 

@@ -502,3 +502,33 @@ func TestLeaseConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestHeartbeatKeepsALongAttempt: an attempt that outlasts the lease stays
+// with its engine while the engine lives (its heartbeat renews the lease),
+// so another engine on the store never sends it a second time meanwhile.
+func TestHeartbeatKeepsALongAttempt(t *testing.T) {
+	var hits atomic.Int32
+	rc := newReceiver(t, func(int, *http.Request) (int, http.Header, string) {
+		hits.Add(1)
+		time.Sleep(4 * MinLease)
+		return http.StatusOK, nil, "ok"
+	})
+	clock := core.NewVirtualClock(nil)
+	t.Cleanup(clock.Close)
+	shared := sharedStore{NewMemoryStore(0, 0)}
+	a := newEngine(t, shared, clock, nil)
+	b := newEngine(t, shared, clock, nil)
+	w := subscribe(t, a, "acme", rc.URL, "case.created")
+	if _, err := a.Publish(context.Background(), "acme", "case.created", nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the attempt", func() bool { return hits.Load() == 1 })
+	waitIdle(t, a)
+	waitIdle(t, b)
+	if n := hits.Load(); n != 1 {
+		t.Errorf("%d requests, want 1: the other engine claimed an attempt still in flight", n)
+	}
+	if d := onlyDelivery(t, a, w); d.Status != StatusSucceeded {
+		t.Errorf("delivery %s, want succeeded", d.Status)
+	}
+}
