@@ -64,6 +64,11 @@ func (s *Service) process(ctx context.Context, j job) (Attempt, bool) {
 		if err != nil || d.Finished() {
 			return Attempt{}, false // deleted, reset, or settled meanwhile
 		}
+		if d.LeaseOwner != s.owner {
+			// The lease lapsed while the job waited (the heartbeat could
+			// not reach the store) and another engine claimed it.
+			return Attempt{}, false
+		}
 	}
 	w, err := s.store.GetWebhook(ctx, j.tenant, j.webhookID)
 	if err != nil {

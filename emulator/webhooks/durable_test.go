@@ -532,3 +532,38 @@ func TestHeartbeatKeepsALongAttempt(t *testing.T) {
 		t.Errorf("delivery %s, want succeeded", d.Status)
 	}
 }
+
+// TestQueuedJobYieldsToANewerLease: a delivery queued here whose lease
+// another engine took meanwhile (this one's heartbeat could not reach the
+// store) is left to that engine, not sent a second time.
+func TestQueuedJobYieldsToANewerLease(t *testing.T) {
+	hold := make(chan struct{})
+	rc := newReceiver(t, func(int, *http.Request) (int, http.Header, string) {
+		<-hold
+		return http.StatusOK, nil, "ok"
+	})
+	s, clock := newTestService(t, func(c *Config) { c.Workers, c.PerEndpointConcurrency = 1, 1 })
+	w := subscribe(t, s, "acme", rc.URL, "case.created")
+	ids, err := s.TriggerN(context.Background(), "acme", "case.created", nil, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-rc.arrived // the first is in flight, the second queued behind it
+	queued, _ := s.store.ListDeliveries(context.Background(), "acme", w.ID, DeliveryFilter{EventID: ids[1]})
+	if len(queued) != 1 {
+		t.Fatalf("%d deliveries of the second event", len(queued))
+	}
+	if _, err := s.store.UpdateDelivery(context.Background(), "acme", w.ID, queued[0].ID, func(d *Delivery) error {
+		d.LeaseOwner, d.LeaseUntil = "other-engine", clock.Now().Add(time.Hour)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	close(hold)
+	waitIdle(t, s)
+	for _, r := range rc.requests() {
+		if r.Event.ID == ids[1] {
+			t.Fatal("the engine sent a delivery whose lease another engine held")
+		}
+	}
+}
