@@ -75,12 +75,13 @@ func (s *Service) claimDue(ctx context.Context, all bool) int {
 			}
 			return queued
 		}
-		for _, d := range got {
+		for i := range got {
+			d := &got[i]
 			trigger := TriggerRetry
 			if d.AttemptCount == 0 {
 				trigger = TriggerInitial
 			}
-			s.disp.enqueue(job{tenant: d.Tenant, webhookID: d.WebhookID, deliveryID: d.ID, trigger: trigger})
+			s.disp.enqueue(job{tenant: d.Tenant, webhookID: d.WebhookID, deliveryID: d.ID, trigger: trigger, held: d})
 		}
 		queued += len(got)
 		if !all || len(got) < limit {

@@ -50,7 +50,8 @@ func (s *Service) process(ctx context.Context, j job) (Attempt, bool) {
 		return Attempt{}, false
 	}
 	var d Delivery
-	if j.claim {
+	claimed := j.claim
+	if claimed {
 		// A retry's timer: the attempt is this engine's only once claimed
 		// (another engine may have made it already).
 		var ok bool
@@ -58,8 +59,19 @@ func (s *Service) process(ctx context.Context, j job) (Attempt, bool) {
 			return Attempt{}, false
 		}
 		j.claim = false
-	} else {
-		var err error
+	}
+	w, err := s.store.GetWebhook(ctx, j.tenant, j.webhookID)
+	if err != nil {
+		return Attempt{}, false // deleted or reset meanwhile
+	}
+	switch {
+	case claimed:
+	case j.held != nil && s.wall().Before(j.held.LeaseUntil) && w.UpdatedAt.Before(j.held.UpdatedAt):
+		// Leased here, and the webhook unchanged since (a disable would
+		// have failed the delivery): the copy taken with the lease is
+		// current.
+		d = *j.held
+	default:
 		d, err = s.store.GetDelivery(ctx, j.tenant, j.webhookID, j.deliveryID)
 		if err != nil || d.Finished() {
 			return Attempt{}, false // deleted, reset, or settled meanwhile
@@ -69,10 +81,6 @@ func (s *Service) process(ctx context.Context, j job) (Attempt, bool) {
 			// not reach the store) and another engine claimed it.
 			return Attempt{}, false
 		}
-	}
-	w, err := s.store.GetWebhook(ctx, j.tenant, j.webhookID)
-	if err != nil {
-		return Attempt{}, false
 	}
 	if w.Disabled {
 		s.failDisabled(ctx, w, d.ID)

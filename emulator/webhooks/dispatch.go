@@ -25,6 +25,11 @@ type job struct {
 	// claim is set when the engine does not hold the delivery's lease
 	// yet (a retry's timer): the attempt is made only once claimed.
 	claim bool
+	// held is the delivery as the engine leased it (created, claimed or
+	// redelivered): while that lease holds by this engine's clock no
+	// other engine can have touched the delivery, so the attempt needs
+	// no read of it (one store round trip less).
+	held *Delivery
 	// done, when set, is closed once a worker has processed the job or
 	// the job was dropped (see dispatcher.run).
 	done chan struct{}

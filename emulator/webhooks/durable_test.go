@@ -554,11 +554,12 @@ func TestQueuedJobYieldsToANewerLease(t *testing.T) {
 		t.Fatalf("%d deliveries of the second event", len(queued))
 	}
 	if _, err := s.store.UpdateDelivery(context.Background(), "acme", w.ID, queued[0].ID, func(d *Delivery) error {
-		d.LeaseOwner, d.LeaseUntil = "other-engine", clock.Now().Add(time.Hour)
+		d.LeaseOwner, d.LeaseUntil = "other-engine", clock.Now().Add(2*time.Hour)
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
+	clock.Advance(time.Hour) // this engine's lease lapsed (the tests' wall clock is the sandbox's)
 	close(hold)
 	waitIdle(t, s)
 	for _, r := range rc.requests() {

@@ -234,11 +234,14 @@ func (s *Service) flush(ctx context.Context, ob *outbox) error {
 		}
 		created = nil
 	}
-	for i, d := range created {
-		s.disp.enqueue(job{tenant: d.Tenant, webhookID: d.WebhookID, deliveryID: d.ID, trigger: TriggerInitial, admitted: admitted[i]})
+	for i := range created {
+		d := &created[i]
+		s.disp.enqueue(job{tenant: d.Tenant, webhookID: d.WebhookID, deliveryID: d.ID, trigger: TriggerInitial, admitted: admitted[i], held: d})
 	}
 	events := ob.events
-	ob.ds, ob.admitted, ob.events = ob.ds[:0], ob.admitted[:0], ob.events[:0]
+	// The queued jobs point into ds (and created may be ds): the next
+	// deliveries go after them, never over them.
+	ob.ds, ob.admitted, ob.events = ob.ds[len(ob.ds):], ob.admitted[:0], ob.events[:0]
 	if err != nil {
 		return fmt.Errorf("publish: store deliveries: %w", err)
 	}
@@ -299,7 +302,7 @@ func (s *Service) publishNotice(tenant, topic string, data map[string]any) {
 			continue
 		}
 		if d, err := s.newDelivery(s.ctx, w, event, body); err == nil {
-			s.disp.enqueue(job{tenant: tenant, webhookID: w.ID, deliveryID: d.ID, trigger: TriggerInitial})
+			s.disp.enqueue(job{tenant: tenant, webhookID: w.ID, deliveryID: d.ID, trigger: TriggerInitial, held: &d})
 		}
 	}
 }
