@@ -101,7 +101,8 @@ type Store interface {
 	CreateDelivery(ctx context.Context, d Delivery) (Delivery, error)
 	// CreateDeliveries stores ds as CreateDelivery would, in one write:
 	// all of them, or none when one fails (with that one's error,
-	// ErrNotFound or ErrConflict). Seqs increase in the order of ds.
+	// ErrNotFound or ErrConflict). The Seqs of one webhook's deliveries
+	// increase in the order of ds.
 	CreateDeliveries(ctx context.Context, ds []Delivery) ([]Delivery, error)
 	GetDelivery(ctx context.Context, tenant, webhookID, id string) (Delivery, error)
 	// UpdateDelivery applies fn to the stored delivery and stores the
@@ -119,8 +120,9 @@ type Store interface {
 	// each gets LeaseOwner c.Owner and LeaseUntil c.Now+c.Lease in the
 	// same write, so two claimers, in one process or in several, never
 	// get the same delivery while its lease holds (SQL: FOR UPDATE SKIP
-	// LOCKED). Earliest NextAttemptAt first, then lowest Seq; the returned
-	// deliveries carry their new lease. Nothing due is an empty result.
+	// LOCKED). Earliest NextAttemptAt first, then (within a webhook)
+	// lowest Seq; the returned deliveries carry their new lease. Nothing
+	// due is an empty result.
 	ClaimDue(ctx context.Context, c Claim) ([]Delivery, error)
 	// ExtendLeases sets LeaseUntil of every pending delivery leased by
 	// owner to until (the engine's heartbeat), or releases them (owner
