@@ -568,3 +568,33 @@ func TestQueuedJobYieldsToANewerLease(t *testing.T) {
 		}
 	}
 }
+
+// conflictStore refuses every new delivery as a duplicate ID.
+type conflictStore struct{ Store }
+
+func (conflictStore) CreateDelivery(context.Context, Delivery) (Delivery, error) {
+	return Delivery{}, ErrConflict
+}
+
+func (conflictStore) CreateDeliveries(context.Context, []Delivery) ([]Delivery, error) {
+	return nil, ErrConflict
+}
+
+// TestPublishFailsOnAnIDConflict: a delivery ID the store already holds
+// (a seeded ID source replaying a run whose deliveries a durable store
+// kept) fails the publish instead of accepting an event that goes nowhere.
+func TestPublishFailsOnAnIDConflict(t *testing.T) {
+	rc := newReceiver(t, nil)
+	st := conflictStore{NewMemoryStore(0, 0)}
+	s, _ := newTestService(t, func(c *Config) { c.Store, c.QueueSize = st, 1 })
+	subscribe(t, s, "acme", rc.URL, "case.created")
+	subscribe(t, s, "acme", rc.URL, "case.created")
+	for _, n := range []int{1, 3} {
+		if _, err := s.TriggerN(context.Background(), "acme", "case.created", nil, n); !errors.Is(err, ErrConflict) {
+			t.Fatalf("trigger of %d with a conflicting delivery ID = %v, want ErrConflict", n, err)
+		}
+	}
+	if _, err := s.Publish(context.Background(), "acme", "case.created", nil); !errors.Is(err, ErrConflict) {
+		t.Fatalf("publish with a conflicting delivery ID = %v, want ErrConflict", err)
+	}
+}

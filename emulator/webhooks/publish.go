@@ -201,8 +201,10 @@ func (s *Service) stage(ctx context.Context, ob *outbox, tenant, topic string, d
 // flush stores ob's deliveries in one write and queues them; its events
 // are then published. A delivery whose webhook went away meanwhile is left
 // out (the rest are stored one by one); any other store error fails the
-// outbox: its events are not published (what was stored of them is still
-// delivered).
+// outbox, ErrConflict included (an ID the store already holds: a seeded ID
+// source replaying a stored run), so an event is never reported published
+// without its deliveries. What was stored of a failed outbox is still
+// delivered.
 func (s *Service) flush(ctx context.Context, ob *outbox) error {
 	if len(ob.ds) == 0 && len(ob.events) == 0 {
 		return nil
@@ -224,7 +226,7 @@ func (s *Service) flush(ctx context.Context, ob *outbox) error {
 	admitted := ob.admitted
 	switch {
 	case err == nil:
-	case errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict):
+	case errors.Is(err, ErrNotFound):
 		created, admitted, err = s.createEach(ctx, ob)
 	default:
 		for _, a := range ob.admitted {
@@ -257,7 +259,8 @@ func (s *Service) flush(ctx context.Context, ob *outbox) error {
 }
 
 // createEach stores ob's deliveries one by one, leaving out those whose
-// webhook is gone, and returns those stored with their admission flags.
+// webhook is gone (ErrNotFound), and returns those stored with their
+// admission flags.
 // The slots of the others are freed; on any other store error it stops
 // there and returns it.
 func (s *Service) createEach(ctx context.Context, ob *outbox) (created []Delivery, admitted []bool, err error) {
@@ -269,8 +272,8 @@ func (s *Service) createEach(ctx context.Context, ob *outbox) (created []Deliver
 				created, admitted = append(created, c), append(admitted, ob.admitted[i])
 				continue
 			}
-			if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) {
-				s.log.Error("record delivery", "webhook_id", d.WebhookID, "event_id", d.Event.ID, "err", err)
+			if errors.Is(err, ErrNotFound) {
+				s.log.Warn("webhook deleted while its delivery was stored", "webhook_id", d.WebhookID, "event_id", d.Event.ID)
 				err = nil
 			}
 		}
