@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/knogin/argus-sandbox/emulator"
 )
 
 // curlCommand is one curl invocation parsed from the README.
@@ -298,6 +300,23 @@ func TestREADMEWalkthrough(t *testing.T) {
 	runREADME(t, newSandbox(t), "## The portal's walkthrough", vars)
 	if vars["client-id"] == "" {
 		t.Error("the walkthrough never returned a client_id")
+	}
+}
+
+// TestREADMEWalkthroughDurable runs the walkthrough on the durable stores:
+// SQLite in a data directory and PostgreSQL (a database of its own).
+func TestREADMEWalkthroughDurable(t *testing.T) {
+	for name, set := range map[string]func(t *testing.T, c *emulator.Config){
+		"data dir":     func(t *testing.T, c *emulator.Config) { c.DataDir = t.TempDir() },
+		"database URL": func(t *testing.T, c *emulator.Config) { c.DatabaseURL = testDatabase(t) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			vars := map[string]string{}
+			runREADME(t, newSandboxWith(t, func(c *emulator.Config) { set(t, c) }), "## The portal's walkthrough", vars)
+			if vars["client-id"] == "" {
+				t.Error("the walkthrough never returned a client_id")
+			}
+		})
 	}
 }
 

@@ -86,6 +86,15 @@ type Config struct {
 	// CheckResponse, when set, validates every response against the specs
 	// (test suites pass t.Errorf through it).
 	CheckResponse func(r *http.Request, op string, err error)
+	// DataDir keeps the sandbox's state in an SQLite database in that
+	// directory, DatabaseURL in a PostgreSQL database (several sandboxes
+	// on one database are one sandbox); at most one of them. Empty: state
+	// lives in memory. An empty database is seeded with the fixtures once;
+	// later starts keep what it holds. DatabaseTimeout bounds the wait for
+	// the database (sqlstore.DefaultConnectTimeout when zero).
+	DataDir         string
+	DatabaseURL     string
+	DatabaseTimeout time.Duration
 	// ShutdownTimeout bounds Serve's graceful shutdown, the webhook
 	// deliveries still queued included (DefaultShutdownTimeout when zero).
 	ShutdownTimeout time.Duration
@@ -128,6 +137,9 @@ func New(cfg Config) (*Sandbox, error) {
 	}
 	if err := CheckAllowedHosts(cfg.AllowedHosts); err != nil {
 		return nil, fmt.Errorf("emulator: AllowedHosts: %w", err)
+	}
+	if cfg.DataDir != "" && cfg.DatabaseURL != "" {
+		return nil, errors.New("emulator: DataDir and DatabaseURL: give at most one")
 	}
 	loadDocs := func() (map[string]*openapi3.T, error) { return loadSpecs(cfg.Specs) }
 	if cfg.Specs == nil {
@@ -196,7 +208,13 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	}
 	log := cfg.Logger
 	hosts, _ := parseAllowedHosts(cfg.AllowedHosts) // checked by New
-	var err error
+	st, err := openStores(cfg)
+	if err != nil {
+		return fail(err)
+	}
+	if st.db != nil {
+		sb.closer = append(sb.closer, func() { _ = st.db.Close() })
+	}
 	sb.keys, err = oauth.NewKeyring(oauth.KeyringConfig{Clock: sb.clock, Logger: log.With("surface", "oauth"),
 		SigningAlg: cfg.SigningAlg, Rotation: cfg.KeyRotation})
 	if err != nil {
@@ -211,27 +229,27 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	sb.webhooks, err = webhooks.New(webhooks.Config{
 		Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Logger: log.With("surface", "webhooks"),
 		AllowLocalTargets: !cfg.BlockLocalWebhookTargets, Schedule: cfg.WebhookSchedule, AttemptTimeout: cfg.WebhookAttemptTimeout,
-		Faults: deliveryFaults(sb.faults), Audit: auditTrail{sb}, Observer: webhookStream{sb.journal},
+		Faults: deliveryFaults(sb.faults), Audit: auditTrail{sb}, Observer: webhookStream{sb.journal}, Store: st.webhooks,
 	})
 	if err != nil {
 		return fail(err)
 	}
 	sb.closer = append(sb.closer, func() { _ = sb.webhooks.Close() })
 	sb.platform, err = platform.New(platform.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx,
-		Logger: log.With("surface", "platform"), Events: sb.webhooks, Issuer: cfg.Issuer})
+		Logger: log.With("surface", "platform"), Events: sb.webhooks, Issuer: cfg.Issuer, Store: st.platform})
 	if err != nil {
 		return fail(err)
 	}
 	sb.oauth, err = oauth.New(oauth.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Logger: log.With("surface", "oauth"),
 		Clients: clientDirectory{sb.platform}, Issuer: cfg.Issuer, Keys: sb.keys, Faults: tokenFaults{sb.faults},
-		RequirePKCE: cfg.RequirePKCE})
+		RequirePKCE: cfg.RequirePKCE, Store: st.oauth})
 	if err != nil {
 		return fail(err)
 	}
 	sb.platform.SetTokenMinter(tokenMinter{sb.oauth})
 	sb.graphql, err = graphql.New(graphql.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Logger: log.With("surface", "graphql"),
 		Specs: cfg.Specs, Events: sb.webhooks, Capabilities: sb.platform, Audit: auditLog{sb.platform},
-		AccessTokens: sb.oauth.Verifier(oauth.ResourceGraphQL)})
+		AccessTokens: sb.oauth.Verifier(oauth.ResourceGraphQL), Store: st.graphql, KeepStored: st.seeded})
 	if err != nil {
 		return fail(err)
 	}
@@ -284,7 +302,10 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	if sb.handler, err = mountConsole(sb.router, fx, cfg, hosts.check(), log); err != nil {
 		return err
 	}
-	return sb.faults.CheckOperations()
+	if err := sb.faults.CheckOperations(); err != nil {
+		return err
+	}
+	return st.markSeeded()
 }
 
 // mountConsole puts the web console in front of the router at

@@ -51,12 +51,16 @@ type options struct {
 	tlsDir  string
 	tlsCert string
 	tlsKey  string
+
+	dataDir         string
+	databaseURL     string
+	databaseTimeout time.Duration
 }
 
 // secretFlags are the flags whose values never leave the process: their
 // environment variables are not shown as defaults in the usage text, and
 // /debug/pprof/cmdline shows them redacted.
-var secretFlags = []string{"operator-token"}
+var secretFlags = []string{"operator-token", "database-url"}
 
 func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
 	o := &options{}
@@ -82,6 +86,13 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.tlsDir, "tls-dir", env("TLS_DIR", defaultTLSDir()), "where --tls keeps ca.pem (reused across restarts) and the issued cert.pem/key.pem (env ARGUS_SANDBOX_TLS_DIR)")
 	fs.StringVar(&o.tlsCert, "tls-cert", env("TLS_CERT", ""), "serve HTTPS with this PEM certificate (chain); needs --tls-key (env ARGUS_SANDBOX_TLS_CERT)")
 	fs.StringVar(&o.tlsKey, "tls-key", env("TLS_KEY", ""), "the PEM private key of --tls-cert (env ARGUS_SANDBOX_TLS_KEY)")
+	fs.StringVar(&o.dataDir, "data-dir", env("DATA_DIR", ""), "keep the sandbox's state in an SQLite database in this directory, across restarts (env ARGUS_SANDBOX_DATA_DIR; default: in memory)")
+	databaseTimeout := 10 * time.Second
+	if d := envDuration("DATABASE_TIMEOUT"); d != 0 {
+		databaseTimeout = d
+	}
+	fs.DurationVar(&o.databaseTimeout, "database-timeout", databaseTimeout, "how long to wait at start for an unreachable database before exiting (env ARGUS_SANDBOX_DATABASE_TIMEOUT)")
+	fs.StringVar(&o.databaseURL, "database-url", "", "keep the sandbox's state in this PostgreSQL database (postgres://...); sandboxes on one database are one sandbox (env ARGUS_SANDBOX_DATABASE_URL, which other local users cannot read as they can a command line)")
 	shutdownTimeout := emulator.DefaultShutdownTimeout
 	if d := envDuration("SHUTDOWN_TIMEOUT"); d != 0 {
 		shutdownTimeout = d
@@ -199,6 +210,16 @@ func (o *options) config(log *slog.Logger) (emulator.Config, error) {
 			cfg.Fixtures = os.DirFS(o.fixtures)
 		}
 	}
+	if o.dataDir != "" && o.databaseURL != "" {
+		errs = append(errs, errors.New("--data-dir and --database-url (or ARGUS_SANDBOX_DATA_DIR and ARGUS_SANDBOX_DATABASE_URL): give one of them, not both"))
+	}
+	if u, err := url.Parse(o.databaseURL); o.databaseURL != "" && (err != nil || u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		errs = append(errs, errors.New("--database-url: must be a postgres:// or postgresql:// URL"))
+	}
+	if o.databaseTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--database-timeout %s: must be positive", o.databaseTimeout))
+	}
+	cfg.DataDir, cfg.DatabaseURL, cfg.DatabaseTimeout = o.dataDir, o.databaseURL, o.databaseTimeout
 	if o.specs != "" {
 		if st, err := os.Stat(o.specs); err != nil || !st.IsDir() {
 			errs = append(errs, fmt.Errorf("--specs %q: not a readable directory", o.specs))

@@ -97,6 +97,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		opts.nameFaultsFile(err)
 		ln.Close()
 		fmt.Fprintln(stderr, "sandbox:", err)
+		if errors.Is(err, emulator.ErrDatabase) {
+			return exitRuntime
+		}
 		return exitUsage
 	}
 	if opts.pprofAddr != "" {

@@ -60,6 +60,9 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 		{"fault window that never opens", []string{"--faults", closed}, []string{closed, "/rules/1/when/until"}},
 		{"fault window that never opens on the clock", []string{"--addr", "127.0.0.1:0", "--faults", never}, []string{never + ": invalid fault rules: /rules/1/when/until"}},
 		{"bad pprof address", []string{"--pprof", "6060"}, []string{`--pprof "6060"`}},
+		{"data dir and database URL together", []string{"--data-dir", t.TempDir(), "--database-url", "postgres://u:hunter2@127.0.0.1:1/db"},
+			[]string{"--data-dir and --database-url"}},
+		{"database URL of another engine", []string{"--database-url", "mysql://127.0.0.1/db"}, []string{"--database-url: must be a postgres://"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

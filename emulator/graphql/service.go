@@ -98,6 +98,9 @@ type Config struct {
 	Specs fs.FS
 	// Store keeps the cases; nil means a new MemoryStore.
 	Store Store
+	// KeepStored starts on what Store holds instead of seeding it with
+	// the fixture cases: a durable store seeded by an earlier start.
+	KeepStored bool
 	// Events receives case.* and note.created events; nil emits nothing.
 	Events EventPublisher
 	// Capabilities unlocks curated bundles; nil means no tenant has any.
@@ -165,6 +168,9 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s.docs = newDocumentCache(docCacheEntries, docCacheBytes)
+	if cfg.KeepStored {
+		return s, nil
+	}
 	if err := s.store.Reset(context.Background(), seedCases(cfg.Fixtures)); err != nil {
 		return nil, fmt.Errorf("graphql: seed the store: %w", err)
 	}

@@ -73,7 +73,11 @@ func rules() map[string]rule {
 
 		// The wiring connects every surface and the middleware, and mounts
 		// the console.
-		"emulator": {allow: append(append(slices.Clone(surfaces), shared...), "emulator/idempotency", "emulator/console")},
+		"emulator": {allow: append(append(slices.Clone(surfaces), shared...), "emulator/idempotency", "emulator/console", "emulator/sqlstore")},
+
+		// The durable stores implement the Store interfaces of the surfaces
+		// that keep state; the wiring picks them.
+		"emulator/sqlstore": {allow: []string{"emulator/core", "emulator/platform", "emulator/oauth", "emulator/graphql", "emulator/webhooks", "fixtures"}},
 
 		// The console acts through the sandbox's own API with the client,
 		// like any other user of it: it reaches no surface.

@@ -1,0 +1,62 @@
+package emulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/knogin/argus-sandbox/emulator/graphql"
+	"github.com/knogin/argus-sandbox/emulator/oauth"
+	"github.com/knogin/argus-sandbox/emulator/platform"
+	"github.com/knogin/argus-sandbox/emulator/sqlstore"
+	"github.com/knogin/argus-sandbox/emulator/webhooks"
+)
+
+// ErrDatabase is matched by the error of New when the durable store
+// (Config.DataDir or Config.DatabaseURL) cannot be opened: unreachable,
+// unwritable, or written by a newer version.
+var ErrDatabase = errors.New("the sandbox's database cannot be used")
+
+// stores are the surfaces' stores: nil fields take each surface's
+// in-memory default.
+type stores struct {
+	platform platform.Store
+	oauth    oauth.Store
+	graphql  graphql.Store
+	webhooks webhooks.Store
+	// seeded: the store already holds a sandbox's state, which a start
+	// keeps instead of seeding the fixtures again.
+	seeded bool
+	db     *sqlstore.DB
+}
+
+// openStores opens the durable store cfg names, if any.
+func openStores(cfg Config) (stores, error) {
+	if cfg.DataDir == "" && cfg.DatabaseURL == "" {
+		return stores{}, nil
+	}
+	db, err := sqlstore.Open(context.Background(), sqlstore.Options{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL,
+		ConnectTimeout: cfg.DatabaseTimeout})
+	if err != nil {
+		return stores{}, fmt.Errorf("%w: %w", ErrDatabase, err)
+	}
+	seeded, err := db.Seeded(context.Background())
+	if err != nil {
+		_ = db.Close()
+		return stores{}, fmt.Errorf("%w: %w", ErrDatabase, err)
+	}
+	return stores{platform: db.Platform(platform.Limits{}), oauth: db.OAuth(), graphql: db.GraphQL(),
+		webhooks: db.Webhooks(0, 0), seeded: seeded, db: db}, nil
+}
+
+// markSeeded records, once the surfaces have seeded an empty durable
+// store with the fixtures, that later starts keep what it holds.
+func (s stores) markSeeded() error {
+	if s.db == nil || s.seeded {
+		return nil
+	}
+	if err := s.db.MarkSeeded(context.Background()); err != nil {
+		return fmt.Errorf("%w: %w", ErrDatabase, err)
+	}
+	return nil
+}

@@ -1,0 +1,136 @@
+package emulator_test
+
+import (
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to create test databases
+
+	"github.com/knogin/argus-sandbox/emulator"
+)
+
+// durableSandbox starts a sandbox on the SQLite database in dir and
+// returns a function sending it a request, answering the status and the
+// decoded JSON body.
+func durableSandbox(t *testing.T, dir string) func(method, path, token, body string) (int, map[string]any) {
+	t.Helper()
+	sb, err := emulator.New(emulator.Config{Issuer: "http://127.0.0.1:8080", DataDir: dir, OperatorToken: "op_test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sb.Close)
+	return func(method, path, token, body string) (int, map[string]any) {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Host = "127.0.0.1:8080"
+		req.Header.Set("Authorization", "Bearer "+token)
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		rec := httptest.NewRecorder()
+		sb.Handler().ServeHTTP(rec, req)
+		var out map[string]any
+		_ = json.Unmarshal(rec.Body.Bytes(), &out)
+		return rec.Code, out
+	}
+}
+
+// TestDataDirSeedsOnceAndResetReturnsToFixtures: the fixtures seed an
+// empty database once; a later start keeps what is stored; reset returns
+// to the fixtures, and that too is what the next start finds.
+func TestDataDirSeedsOnceAndResetReturnsToFixtures(t *testing.T) {
+	dir := t.TempDir()
+	apps := func(do func(method, path, token, body string) (int, map[string]any)) int {
+		t.Helper()
+		code, body := do("GET", "/v1/platform/apps", "sandbox_admin_acme", "")
+		if code != 200 {
+			t.Fatalf("list apps = %d %v", code, body)
+		}
+		list, _ := body["data"].([]any)
+		return len(list)
+	}
+	first := durableSandbox(t, dir)
+	if n := apps(first); n != 0 {
+		t.Fatalf("a new database starts with %d apps, want none", n)
+	}
+	if code, body := first("POST", "/v1/platform/apps", "sandbox_admin_acme",
+		`{"name":"Kept","grant_types":["client_credentials"],"requested_scopes":["webhooks:write"]}`); code != 201 {
+		t.Fatalf("create app = %d %v", code, body)
+	}
+
+	second := durableSandbox(t, dir)
+	if n := apps(second); n != 1 {
+		t.Fatalf("a restart finds %d apps, want the 1 registered before it", n)
+	}
+	if code, body := second("POST", "/_sandbox/reset", "op_test", ""); code/100 != 2 {
+		t.Fatalf("reset = %d %v", code, body)
+	}
+	if n := apps(second); n != 0 {
+		t.Errorf("reset kept %d apps", n)
+	}
+	third := durableSandbox(t, dir)
+	if n := apps(third); n != 0 {
+		t.Errorf("a restart after reset finds %d apps, want none", n)
+	}
+}
+
+func TestDataDirAndDatabaseURLTogetherAreRefused(t *testing.T) {
+	_, err := emulator.New(emulator.Config{Issuer: "http://127.0.0.1:8080", DataDir: t.TempDir(), DatabaseURL: "postgres://127.0.0.1:1/x"})
+	if err == nil || !strings.Contains(err.Error(), "DataDir and DatabaseURL") {
+		t.Errorf("New = %v, want an error naming both", err)
+	}
+}
+
+func TestUnwritableDataDirIsADatabaseError(t *testing.T) {
+	file := t.TempDir() + "/file"
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := emulator.New(emulator.Config{Issuer: "http://127.0.0.1:8080", DataDir: file + "/sub"})
+	if !errors.Is(err, emulator.ErrDatabase) {
+		t.Errorf("New on a data directory under a file = %v, want ErrDatabase", err)
+	}
+}
+
+// testDatabase creates a PostgreSQL database of its own for t, on the
+// server ARGUS_SANDBOX_TEST_DATABASE_URL names, dropped at t's end, and
+// returns its URL. Without the variable t skips, except in CI, where it
+// fails.
+func testDatabase(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("ARGUS_SANDBOX_TEST_DATABASE_URL")
+	if base == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("ARGUS_SANDBOX_TEST_DATABASE_URL is unset: CI must run the PostgreSQL tests (.ci/run starts a cluster and sets it)")
+		}
+		t.Skip("ARGUS_SANDBOX_TEST_DATABASE_URL is unset: set it to a PostgreSQL URL to run this test")
+	}
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	name := "emulator_" + hex.EncodeToString(b)
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		_ = admin.Close()
+		t.Fatalf("ARGUS_SANDBOX_TEST_DATABASE_URL: %v", err)
+	}
+	t.Cleanup(func() {
+		_, _ = admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+		_ = admin.Close()
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}

@@ -1,0 +1,342 @@
+// Package sqlstore keeps the sandbox's state in a SQL database: an
+// embedded SQLite file for one durable process (--data-dir), PostgreSQL
+// for many (--database-url). It implements the Store interfaces of the
+// platform, oauth, graphql and webhooks surfaces on one table of JSON
+// documents with indexed key columns; each implementation passes the
+// surface's storetest suite on both engines.
+//
+// The two engines share the SQL; a dialect holds what differs: the
+// placeholders, how a write transaction serialises with the writes it
+// conflicts with (a process-wide write lock and BEGIN IMMEDIATE on
+// SQLite, transaction-scoped advisory locks on PostgreSQL), and which
+// errors are worth a retry.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// FileName is the SQLite database's name inside a data directory.
+const FileName = "sandbox.db"
+
+// DefaultConnectTimeout bounds the wait for an unreachable database.
+const DefaultConnectTimeout = 10 * time.Second
+
+// Options choose the database: exactly one of DataDir and DatabaseURL.
+type Options struct {
+	// DataDir holds the SQLite database (FileName); it is created 0700
+	// when missing, the database files 0600.
+	DataDir string
+	// DatabaseURL is a PostgreSQL connection URL (postgres://...).
+	DatabaseURL string
+	// ConnectTimeout bounds the wait for the database to answer
+	// (DefaultConnectTimeout when zero).
+	ConnectTimeout time.Duration
+}
+
+// DB is an open, migrated database. It is safe for concurrent use.
+type DB struct {
+	db   *sql.DB
+	name string // what error messages call the database
+	d    dialect
+	// stmts caches the prepared statements by query: a store runs a few
+	// dozen distinct queries, and parsing each anew cost SQLite more than
+	// running it.
+	stmts sync.Map // string → *sql.Stmt
+}
+
+// dialect is what differs between SQLite and PostgreSQL.
+type dialect struct {
+	postgres bool
+	// writeMu serialises a process's SQLite write transactions: SQLite
+	// has one writer at a time anyway, and waiting here is cheaper than
+	// polling its busy handler. BEGIN IMMEDIATE (the DSN's _txlock) still
+	// guards against another process on the same file.
+	writeMu *sync.Mutex
+}
+
+// Open opens the database o names, waits (up to o.ConnectTimeout) for it
+// to answer and applies the migrations it lacks.
+func Open(ctx context.Context, o Options) (*DB, error) {
+	if (o.DataDir == "") == (o.DatabaseURL == "") {
+		return nil, errors.New("sqlstore: exactly one of a data directory and a database URL is needed")
+	}
+	timeout := o.ConnectTimeout
+	if timeout <= 0 {
+		timeout = DefaultConnectTimeout
+	}
+	var d *DB
+	if o.DataDir != "" {
+		var err error
+		if d, err = openSQLite(o.DataDir); err != nil {
+			return nil, err
+		}
+	} else {
+		db, err := sql.Open("pgx", o.DatabaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("database %s: %w", Redact(o.DatabaseURL), err)
+		}
+		// A pool per process; PostgreSQL's default max_connections is 100,
+		// shared by every replica.
+		db.SetMaxOpenConns(16)
+		db.SetMaxIdleConns(16)
+		d = &DB{db: db, name: "database " + Redact(o.DatabaseURL), d: dialect{postgres: true}}
+	}
+	if err := d.ping(ctx, timeout); err != nil {
+		_ = d.db.Close()
+		return nil, err
+	}
+	if err := d.migrate(ctx); err != nil {
+		_ = d.db.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func openSQLite(dir string) (*DB, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory %s: %w", dir, err)
+	}
+	path := filepath.Join(dir, FileName)
+	// SQLite gives its -wal and -shm files the database file's mode, so
+	// creating it 0600 first keeps all three private.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("data directory %s: %w", dir, err)
+	}
+	_ = f.Close()
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	// NORMAL: a commit survives a crash of the process (SIGKILL) but may
+	// be lost with the machine's power; only checkpoints wait for the
+	// disk. Checkpoints every 8,000 pages (32 MiB of WAL) instead of
+	// SQLite's 1,000 keep those waits rare on slow disks.
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "wal_autocheckpoint(8000)")
+	q.Add("_pragma", "foreign_keys(ON)")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
+	return &DB{db: db, name: "database " + path, d: dialect{writeMu: &sync.Mutex{}}}, nil
+}
+
+// ping waits for the database to answer, up to timeout.
+func (d *DB) ping(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var err error
+	for {
+		if err = d.db.PingContext(ctx); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s unreachable after %s: %w", d.name, timeout, err)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// Redact hides the password of a database URL, for messages and logs.
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
+// Close closes the database.
+func (d *DB) Close() error {
+	d.stmts.Range(func(_, v any) bool { _ = v.(*sql.Stmt).Close(); return true })
+	return d.db.Close()
+}
+
+// Postgres reports whether d is a PostgreSQL database.
+func (d *DB) Postgres() bool { return d.d.postgres }
+
+// rebind turns the ? placeholders of query into PostgreSQL's $n.
+func (dl dialect) rebind(query string) string {
+	if !dl.postgres {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// conn runs the dialect's SQL on the database or in a transaction (tx).
+type conn struct {
+	db *DB
+	tx *sql.Tx
+	d  dialect
+}
+
+// stmt returns the prepared statement of query, bound to the transaction
+// when in one.
+func (c conn) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	var st *sql.Stmt
+	if v, ok := c.db.stmts.Load(query); ok {
+		st = v.(*sql.Stmt)
+	} else {
+		prepared, err := c.db.db.PrepareContext(ctx, c.d.rebind(query))
+		if err != nil {
+			return nil, err
+		}
+		if v, loaded := c.db.stmts.LoadOrStore(query, prepared); loaded {
+			_ = prepared.Close()
+			st = v.(*sql.Stmt)
+		} else {
+			st = prepared
+		}
+	}
+	if c.tx != nil {
+		return c.tx.StmtContext(ctx, st), nil
+	}
+	return st, nil
+}
+
+func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := c.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (c conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := c.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// queryRow is QueryRow: a failure to prepare shows in Scan.
+func (c conn) queryRow(ctx context.Context, query string, args ...any) rowScanner {
+	st, err := c.stmt(ctx, query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// rowScanner is a *sql.Row, or the error that kept the query from running.
+type rowScanner interface{ Scan(dest ...any) error }
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// execDDL runs a statement without preparing it (migrations).
+func (c conn) execDDL(ctx context.Context, query string, args ...any) error {
+	_, err := c.tx.ExecContext(ctx, c.d.rebind(query), args...)
+	return err
+}
+
+// forUpdate is the row-lock clause of a SELECT in a write transaction:
+// SQLite has none (its write transaction already excludes other writers).
+func (c conn) forUpdate() string {
+	if c.d.postgres && c.tx != nil {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// lock serialises the transaction with every other that locks scope, until
+// it ends. On SQLite the write transaction itself is exclusive.
+func (c conn) lock(ctx context.Context, scope string) error {
+	if !c.d.postgres {
+		return nil
+	}
+	_, err := c.exec(ctx, "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", scope)
+	return err
+}
+
+// read runs on the database outside any transaction.
+func (d *DB) read() conn { return conn{db: d, d: d.d} }
+
+// write runs fn in a write transaction after taking the locks of scopes,
+// committing when it returns nil. A transaction the database aborted
+// (a deadlock, a serialisation failure, a busy SQLite file) is retried,
+// fn included, a few times.
+func (d *DB) write(ctx context.Context, scopes []string, fn func(c conn) error) error {
+	var err error
+	for attempt := range 8 {
+		if err = d.writeOnce(ctx, scopes, fn); err == nil || !retryable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt+1) * 5 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+func (d *DB) writeOnce(ctx context.Context, scopes []string, fn func(c conn) error) (err error) {
+	if d.d.writeMu != nil {
+		d.d.writeMu.Lock()
+		defer d.d.writeMu.Unlock()
+	}
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: begin: %w", d.name, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	c := conn{db: d, tx: tx, d: d.d}
+	for _, s := range scopes {
+		if err = c.lock(ctx, s); err != nil {
+			return err
+		}
+	}
+	if err = fn(c); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// retryable reports an error after which the same transaction may succeed.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "40001" || pe.Code == "40P01" // serialization_failure, deadlock_detected
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code()&0xff == sqlite3.SQLITE_BUSY
+	}
+	return false
+}

@@ -1,0 +1,90 @@
+package sqlstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"testing"
+
+	"github.com/knogin/argus-sandbox/emulator/sqlstore"
+)
+
+// testDatabaseURL names the PostgreSQL database the tests may create
+// schemas in; .ci/run starts a throwaway cluster and sets it.
+const testDatabaseURL = "ARGUS_SANDBOX_TEST_DATABASE_URL"
+
+// engine opens a new, empty database of one engine for a test.
+type engine struct {
+	name string
+	open func(t *testing.T) *sqlstore.DB
+}
+
+// engines are SQLite in a temp dir and, when testDatabaseURL is set,
+// PostgreSQL in a schema of its own per database.
+func engines(t *testing.T) []engine {
+	return []engine{{name: "sqlite", open: openSQLite}, {name: "postgres", open: openPostgres}}
+}
+
+func openSQLite(t *testing.T) *sqlstore.DB {
+	t.Helper()
+	db, err := sqlstore.Open(context.Background(), sqlstore.Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// postgresURL returns the test database's URL; without one the test
+// skips, except in CI, where it fails.
+func postgresURL(t *testing.T) string {
+	t.Helper()
+	u := os.Getenv(testDatabaseURL)
+	if u == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is unset: CI must run the PostgreSQL store tests (.ci/run starts a cluster and sets it)", testDatabaseURL)
+		}
+		t.Skipf("%s is unset: set it to a PostgreSQL URL to run the PostgreSQL store tests", testDatabaseURL)
+	}
+	return u
+}
+
+// freshSchema creates a schema of its own for t in the test database,
+// dropped at the end of t, and returns a URL whose search_path is it.
+func freshSchema(t *testing.T) string {
+	t.Helper()
+	base := postgresURL(t)
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = admin.Close() })
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "t_" + hex.EncodeToString(b)
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatalf("%s: %v", testDatabaseURL, err)
+	}
+	t.Cleanup(func() { _, _ = admin.Exec("DROP SCHEMA " + schema + " CASCADE") })
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func openPostgres(t *testing.T) *sqlstore.DB {
+	t.Helper()
+	db, err := sqlstore.Open(context.Background(), sqlstore.Options{DatabaseURL: freshSchema(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}

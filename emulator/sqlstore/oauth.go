@@ -1,0 +1,232 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"math"
+	"time"
+
+	"github.com/knogin/argus-sandbox/emulator/oauth"
+)
+
+// OAuthStore is the oauth.Store of a DB. Codes, grants and refresh tokens
+// are documents keyed by their hash or id; access-token records live in
+// their columns alone (status: revoked, k1: grant id, num: key
+// generation, at: expiry), so a revocation is one upsert and the
+// verifier's check one indexed read.
+type OAuthStore struct {
+	db *DB
+}
+
+var _ oauth.Store = (*OAuthStore)(nil)
+
+// OAuth returns the oauth.Store of d.
+func (d *DB) OAuth() *OAuthStore { return &OAuthStore{db: d} }
+
+const revoked = "revoked"
+
+func oauthErr(err error) error {
+	if errors.Is(err, errNoRecord) {
+		return oauth.ErrNotFound
+	}
+	return err
+}
+
+// createDoc inserts a new document, ErrExists when the key is taken.
+func (s *OAuthStore) createDoc(ctx context.Context, r row) error {
+	ok, err := s.db.read().insert(ctx, r)
+	if err == nil && !ok {
+		err = oauth.ErrExists
+	}
+	return err
+}
+
+// updateDoc applies fn to the stored *T in a transaction holding its row.
+// Like the MemoryStore, it returns the stored value unchanged beside fn's
+// error. status tells the status column of a value.
+func updateDoc[T any](ctx context.Context, d *DB, kind, id string, at func(*T) time.Time, status func(*T) string, fn func(*T) error) (T, error) {
+	var out T
+	err := d.write(ctx, nil, func(c conn) error {
+		var v T
+		if _, err := c.get(ctx, &v, kind, "", id); err != nil {
+			return oauthErr(err)
+		}
+		out = v
+		if err := fn(&v); err != nil {
+			return err
+		}
+		out = v
+		return c.replace(ctx, row{kind: kind, id: id, at: micros(at(&v)), status: status(&v), doc: v})
+	})
+	if err != nil && errors.Is(err, oauth.ErrNotFound) {
+		var zero T
+		return zero, err
+	}
+	if err != nil {
+		var kept T
+		if _, gerr := d.read().get(ctx, &kept, kind, "", id); gerr != nil {
+			return out, err
+		}
+		return kept, err
+	}
+	return out, nil
+}
+
+func getDoc[T any](ctx context.Context, d *DB, kind, id string) (T, error) {
+	var v T
+	_, err := d.read().get(ctx, &v, kind, "", id)
+	return v, oauthErr(err)
+}
+
+func noStatus[T any](*T) string { return "" }
+
+func grantStatus(g *oauth.Grant) string {
+	if g.Revoked {
+		return revoked
+	}
+	return ""
+}
+
+// CreateCode stores a new code.
+func (s *OAuthStore) CreateCode(ctx context.Context, c oauth.AuthCode) error {
+	return s.createDoc(ctx, row{kind: kindCode, id: c.Hash, tenant: c.Tenant, at: micros(c.Expires), doc: c})
+}
+
+// UpdateCode changes a code through fn.
+func (s *OAuthStore) UpdateCode(ctx context.Context, hash string, fn func(*oauth.AuthCode) error) (oauth.AuthCode, error) {
+	return updateDoc(ctx, s.db, kindCode, hash, func(c *oauth.AuthCode) time.Time { return c.Expires }, noStatus, func(c *oauth.AuthCode) error {
+		if err := fn(c); err != nil {
+			return err
+		}
+		c.Hash = hash
+		return nil
+	})
+}
+
+// CreateGrant stores a new grant.
+func (s *OAuthStore) CreateGrant(ctx context.Context, g oauth.Grant) error {
+	return s.createDoc(ctx, row{kind: kindGrant, id: g.ID, tenant: g.Tenant, at: micros(g.Expires), status: grantStatus(&g), doc: g})
+}
+
+// GetGrant returns a grant.
+func (s *OAuthStore) GetGrant(ctx context.Context, id string) (oauth.Grant, error) {
+	return getDoc[oauth.Grant](ctx, s.db, kindGrant, id)
+}
+
+// UpdateGrant changes a grant through fn.
+func (s *OAuthStore) UpdateGrant(ctx context.Context, id string, fn func(*oauth.Grant) error) (oauth.Grant, error) {
+	return updateDoc(ctx, s.db, kindGrant, id, func(g *oauth.Grant) time.Time { return g.Expires }, grantStatus, func(g *oauth.Grant) error {
+		if err := fn(g); err != nil {
+			return err
+		}
+		g.ID = id
+		return nil
+	})
+}
+
+// CreateRefresh stores a new refresh token.
+func (s *OAuthStore) CreateRefresh(ctx context.Context, t oauth.RefreshToken) error {
+	return s.createDoc(ctx, row{kind: kindRefresh, id: t.Hash, k1: t.GrantID, at: micros(t.Expires), doc: t})
+}
+
+// GetRefresh returns a refresh token.
+func (s *OAuthStore) GetRefresh(ctx context.Context, hash string) (oauth.RefreshToken, error) {
+	return getDoc[oauth.RefreshToken](ctx, s.db, kindRefresh, hash)
+}
+
+// UpdateRefresh changes a refresh token through fn.
+func (s *OAuthStore) UpdateRefresh(ctx context.Context, hash string, fn func(*oauth.RefreshToken) error) (oauth.RefreshToken, error) {
+	return updateDoc(ctx, s.db, kindRefresh, hash, func(t *oauth.RefreshToken) time.Time { return t.Expires }, noStatus, func(t *oauth.RefreshToken) error {
+		if err := fn(t); err != nil {
+			return err
+		}
+		t.Hash = hash
+		return nil
+	})
+}
+
+// PutAccess stores or replaces an access-token record in one statement; a
+// stored revocation stays, with the higher of the two key generations.
+func (s *OAuthStore) PutAccess(ctx context.Context, a oauth.AccessRecord) error {
+	status := ""
+	if a.Revoked {
+		status = revoked
+	}
+	_, err := s.db.read().exec(ctx, `INSERT INTO records (kind, parent, id, status, k1, at, num, doc)
+		VALUES (?, '', ?, ?, ?, ?, ?, '{}')
+		ON CONFLICT (kind, parent, id) DO UPDATE SET
+			k1 = excluded.k1, at = excluded.at,
+			num = CASE WHEN records.status = 'revoked' AND records.num > excluded.num THEN records.num ELSE excluded.num END,
+			status = CASE WHEN records.status = 'revoked' THEN 'revoked' ELSE excluded.status END`,
+		kindAccess, a.JTI, status, a.GrantID, micros(a.Expires), clampGen(a.KeyGen))
+	return err
+}
+
+func clampGen(g uint64) int64 { return int64(min(g, math.MaxInt64)) }
+
+// AccessActive reports whether jti is neither revoked nor part of a
+// revoked or forgotten grant; an unknown jti is active unless recorded.
+func (s *OAuthStore) AccessActive(ctx context.Context, jti string, recorded bool) (bool, error) {
+	rows, err := s.db.read().query(ctx, `SELECT a.status, a.k1, g.status FROM records a
+		LEFT JOIN records g ON g.kind = ? AND g.parent = '' AND g.id = a.k1
+		WHERE a.kind = ? AND a.parent = '' AND a.id = ?`, kindGrant, kindAccess, jti)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return !recorded, rows.Err()
+	}
+	var status, grantID string
+	var grantStatus *string
+	if err := rows.Scan(&status, &grantID, &grantStatus); err != nil {
+		return false, err
+	}
+	if status == revoked {
+		return false, nil
+	}
+	if grantID != "" && (grantStatus == nil || *grantStatus == revoked) {
+		return false, nil
+	}
+	return true, nil
+}
+
+// pruneTimeout bounds a Prune, which has no context of its own.
+const pruneTimeout = time.Minute
+
+// Prune forgets what expired before cutoff, and the revocations the
+// verifier can no longer need (see oauth.Store.Prune). A failure leaves
+// the records for the next Prune.
+func (s *OAuthStore) Prune(cutoff time.Time, oldestKey uint64) {
+	ctx, cancel := context.WithTimeout(context.Background(), pruneTimeout)
+	defer cancel()
+	before := micros(cutoff.Add(-oauth.Leeway))
+	_ = s.db.write(ctx, nil, func(c conn) error {
+		if _, err := c.exec(ctx, "DELETE FROM records WHERE kind IN (?, ?, ?) AND at < ?", kindCode, kindGrant, kindRefresh, before); err != nil {
+			return err
+		}
+		if _, err := c.exec(ctx, "DELETE FROM records WHERE kind = ? AND status = ? AND num < ?", kindAccess, revoked, clampGen(oldestKey)); err != nil {
+			return err
+		}
+		if _, err := c.exec(ctx, "DELETE FROM records WHERE kind = ? AND status <> ? AND at < ?", kindAccess, revoked, before); err != nil {
+			return err
+		}
+		var n int
+		if err := c.queryRow(ctx, "SELECT COUNT(*) FROM records WHERE kind = ? AND status = ?", kindAccess, revoked).Scan(&n); err != nil {
+			return err
+		}
+		if n > oauth.MaxRevocations {
+			_, err := c.exec(ctx, "DELETE FROM records WHERE kind = ? AND at < ?", kindAccess, before)
+			return err
+		}
+		return nil
+	})
+}
+
+// Reset forgets everything the token service stored.
+func (s *OAuthStore) Reset(ctx context.Context) error {
+	return s.db.write(ctx, nil, func(c conn) error {
+		_, err := c.exec(ctx, "DELETE FROM records WHERE kind IN (?, ?, ?, ?)", kindCode, kindGrant, kindRefresh, kindAccess)
+		return err
+	})
+}

@@ -1,0 +1,266 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/knogin/argus-sandbox/emulator/core"
+	"github.com/knogin/argus-sandbox/emulator/webhooks"
+)
+
+// WebhooksStore is the webhooks.Store of a DB. Webhooks are documents
+// keyed by id and ordered per tenant; deliveries are documents keyed by
+// (webhook, id), ordered per webhook by seq, with their status, event
+// type (k1) and event id (k2) in columns for the filters.
+//
+// Writes to one webhook's deliveries serialise on the webhook's delivery
+// lock; writes to a tenant's webhooks on the tenant's webhook lock
+// (taken first by a delete, which needs both).
+type WebhooksStore struct {
+	db           *DB
+	retention    int
+	maxPerTenant int
+}
+
+var _ webhooks.Store = (*WebhooksStore)(nil)
+
+// Webhooks returns the webhooks.Store of d keeping retention finished
+// deliveries per webhook (webhooks.DefaultRetention when <= 0) and at most
+// maxPerTenant webhooks per tenant (webhooks.DefaultMaxWebhooksPerTenant
+// when <= 0).
+func (d *DB) Webhooks(retention, maxPerTenant int) *WebhooksStore {
+	if retention <= 0 {
+		retention = webhooks.DefaultRetention
+	}
+	if maxPerTenant <= 0 {
+		maxPerTenant = webhooks.DefaultMaxWebhooksPerTenant
+	}
+	return &WebhooksStore{db: d, retention: retention, maxPerTenant: maxPerTenant}
+}
+
+func webhooksErr(err error) error {
+	if errors.Is(err, errNoRecord) {
+		return webhooks.ErrNotFound
+	}
+	return err
+}
+
+func deliveryRow(d *webhooks.Delivery) row {
+	return row{kind: kindDelivery, parent: d.WebhookID, id: d.ID, tenant: d.Tenant, seq: int64(d.Seq),
+		status: string(d.Status), k1: d.Event.Type, k2: d.Event.ID, at: micros(d.NextAttemptAt), num: leaseColumn(d), doc: d}
+}
+
+// CreateWebhook stores w, assigning its Seq; the tenant's count is checked
+// under the tenant's webhook lock.
+func (s *WebhooksStore) CreateWebhook(ctx context.Context, w webhooks.Webhook) (webhooks.Webhook, error) {
+	err := s.db.write(ctx, []string{"webhook:" + w.Tenant}, func(c conn) error {
+		if dup, err := c.exists(ctx, kindWebhook, "", w.ID, ""); err != nil || dup {
+			return errors.Join(err, conflictUnless(err, webhooks.ErrConflict))
+		}
+		n, err := c.count(ctx, kindWebhook, w.Tenant)
+		if err != nil {
+			return err
+		}
+		if n >= s.maxPerTenant {
+			return &core.LimitError{Limit: "webhooks per tenant", Max: s.maxPerTenant, Hint: "delete one first"}
+		}
+		seq, err := c.next(ctx, "webhook:"+w.Tenant)
+		if err != nil {
+			return err
+		}
+		w.Seq = uint64(seq)
+		ok, err := c.insert(ctx, row{kind: kindWebhook, id: w.ID, tenant: w.Tenant, seq: seq, doc: w})
+		if err == nil && !ok {
+			err = webhooks.ErrConflict
+		}
+		return err
+	})
+	if err != nil {
+		return webhooks.Webhook{}, err
+	}
+	return w, nil
+}
+
+// GetWebhook returns a webhook of tenant.
+func (s *WebhooksStore) GetWebhook(ctx context.Context, tenant, id string) (webhooks.Webhook, error) {
+	var w webhooks.Webhook
+	err := s.db.read().getTenant(ctx, &w, kindWebhook, "", tenant, id)
+	return w, webhooksErr(err)
+}
+
+// ListWebhooks returns the tenant's webhooks, oldest first.
+func (s *WebhooksStore) ListWebhooks(ctx context.Context, tenant string) ([]webhooks.Webhook, error) {
+	return list[webhooks.Webhook](ctx, s.db.read(), "SELECT doc FROM records WHERE kind = ? AND tenant = ? ORDER BY seq", kindWebhook, tenant)
+}
+
+// UpdateWebhook applies fn in a transaction under the tenant's webhook lock.
+func (s *WebhooksStore) UpdateWebhook(ctx context.Context, tenant, id string, fn func(*webhooks.Webhook) error) (webhooks.Webhook, error) {
+	var out webhooks.Webhook
+	err := s.db.write(ctx, []string{"webhook:" + tenant}, func(c conn) error {
+		var w webhooks.Webhook
+		if err := c.getTenant(ctx, &w, kindWebhook, "", tenant, id); err != nil {
+			return webhooksErr(err)
+		}
+		key := w
+		if err := fn(&w); err != nil {
+			return err
+		}
+		w.ID, w.Tenant, w.Seq = key.ID, key.Tenant, key.Seq
+		out = w
+		return c.replace(ctx, row{kind: kindWebhook, id: id, doc: w})
+	})
+	if err != nil {
+		return webhooks.Webhook{}, err
+	}
+	return out, nil
+}
+
+// DeleteWebhook removes a webhook and its deliveries.
+func (s *WebhooksStore) DeleteWebhook(ctx context.Context, tenant, id string) error {
+	return s.db.write(ctx, []string{"webhook:" + tenant, "delivery:" + id}, func(c conn) error {
+		var w webhooks.Webhook
+		if err := c.getTenant(ctx, &w, kindWebhook, "", tenant, id); err != nil {
+			return webhooksErr(err)
+		}
+		if _, err := c.remove(ctx, kindWebhook, "", id); err != nil {
+			return err
+		}
+		_, err := c.exec(ctx, "DELETE FROM records WHERE kind = ? AND parent = ?", kindDelivery, id)
+		return err
+	})
+}
+
+// webhookOf fails with ErrNotFound unless tenant has the webhook id.
+func (c conn) webhookOf(ctx context.Context, tenant, id string) error {
+	var n int
+	if err := c.queryRow(ctx, "SELECT COUNT(*) FROM records WHERE kind = ? AND parent = '' AND id = ? AND tenant = ?",
+		kindWebhook, id, tenant).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return webhooks.ErrNotFound
+	}
+	return nil
+}
+
+// CreateDelivery stores d under its webhook, assigning its Seq (ordered
+// per webhook), and evicts finished deliveries past the retention.
+func (s *WebhooksStore) CreateDelivery(ctx context.Context, d webhooks.Delivery) (webhooks.Delivery, error) {
+	err := s.db.write(ctx, []string{"delivery:" + d.WebhookID}, func(c conn) error {
+		if err := c.webhookOf(ctx, d.Tenant, d.WebhookID); err != nil {
+			return err
+		}
+		if dup, err := c.exists(ctx, kindDelivery, d.WebhookID, d.ID, ""); err != nil || dup {
+			return errors.Join(err, conflictUnless(err, webhooks.ErrConflict))
+		}
+		seq, err := c.next(ctx, "delivery:"+d.WebhookID)
+		if err != nil {
+			return err
+		}
+		d.Seq = uint64(seq)
+		if _, err := c.insert(ctx, deliveryRow(&d)); err != nil {
+			return err
+		}
+		if d.Finished() {
+			return s.trim(ctx, c, d.WebhookID)
+		}
+		return nil
+	})
+	if err != nil {
+		return webhooks.Delivery{}, err
+	}
+	return d, nil
+}
+
+// trim evicts the oldest finished deliveries of a webhook once more than
+// 110 % of the retention are kept, so the cost is amortised.
+func (s *WebhooksStore) trim(ctx context.Context, c conn, webhookID string) error {
+	var n int
+	if err := c.queryRow(ctx, "SELECT COUNT(*) FROM records WHERE kind = ? AND parent = ? AND status <> ?",
+		kindDelivery, webhookID, string(webhooks.StatusPending)).Scan(&n); err != nil {
+		return err
+	}
+	if n <= s.retention+s.retention/10 {
+		return nil
+	}
+	_, err := c.exec(ctx, `DELETE FROM records WHERE kind = ? AND parent = ? AND id IN (
+		SELECT id FROM records WHERE kind = ? AND parent = ? AND status <> ? ORDER BY seq LIMIT ?)`,
+		kindDelivery, webhookID, kindDelivery, webhookID, string(webhooks.StatusPending), n-s.retention)
+	return err
+}
+
+// GetDelivery returns a delivery of a webhook of tenant.
+func (s *WebhooksStore) GetDelivery(ctx context.Context, tenant, webhookID, id string) (webhooks.Delivery, error) {
+	var d webhooks.Delivery
+	err := s.db.read().getTenant(ctx, &d, kindDelivery, webhookID, tenant, id)
+	return d, webhooksErr(err)
+}
+
+// UpdateDelivery applies fn in a transaction under the webhook's delivery
+// lock; a delivery it finishes may evict older finished ones.
+func (s *WebhooksStore) UpdateDelivery(ctx context.Context, tenant, webhookID, id string, fn func(*webhooks.Delivery) error) (webhooks.Delivery, error) {
+	var out webhooks.Delivery
+	err := s.db.write(ctx, []string{"delivery:" + webhookID}, func(c conn) error {
+		var d webhooks.Delivery
+		if err := c.getTenant(ctx, &d, kindDelivery, webhookID, tenant, id); err != nil {
+			return webhooksErr(err)
+		}
+		key := d
+		if err := fn(&d); err != nil {
+			return err
+		}
+		d.ID, d.WebhookID, d.Tenant, d.Seq = key.ID, key.WebhookID, key.Tenant, key.Seq
+		out = d
+		if err := c.replace(ctx, deliveryRow(&d)); err != nil {
+			return err
+		}
+		if d.Finished() && !key.Finished() {
+			return s.trim(ctx, c, webhookID)
+		}
+		return nil
+	})
+	if err != nil {
+		return webhooks.Delivery{}, err
+	}
+	return out, nil
+}
+
+// ListDeliveries returns a webhook's matching deliveries, newest first,
+// filtered and bounded in the query.
+func (s *WebhooksStore) ListDeliveries(ctx context.Context, tenant, webhookID string, f webhooks.DeliveryFilter) ([]webhooks.Delivery, error) {
+	c := s.db.read()
+	if err := c.webhookOf(ctx, tenant, webhookID); err != nil {
+		return nil, err
+	}
+	var q strings.Builder
+	q.WriteString("SELECT doc FROM records WHERE kind = ? AND parent = ? AND tenant = ?")
+	args := []any{kindDelivery, webhookID, tenant}
+	for _, cond := range []struct {
+		col string
+		v   string
+	}{{"status", string(f.Status)}, {"k1", f.EventType}, {"k2", f.EventID}} {
+		if cond.v != "" {
+			q.WriteString(" AND " + cond.col + " = ?")
+			args = append(args, cond.v)
+		}
+	}
+	if f.Before != 0 {
+		q.WriteString(" AND seq < ?")
+		args = append(args, int64(f.Before))
+	}
+	q.WriteString(" ORDER BY seq DESC")
+	if f.Limit > 0 {
+		q.WriteString(" LIMIT ?")
+		args = append(args, f.Limit)
+	}
+	return list[webhooks.Delivery](ctx, c, q.String(), args...)
+}
+
+// Reset removes every webhook and delivery.
+func (s *WebhooksStore) Reset(ctx context.Context) error {
+	return s.db.write(ctx, nil, func(c conn) error {
+		_, err := c.exec(ctx, "DELETE FROM records WHERE kind IN (?, ?)", kindWebhook, kindDelivery)
+		return err
+	})
+}
