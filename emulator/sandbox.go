@@ -243,7 +243,7 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 		Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Tenants: sb.tenants, Logger: log.With("surface", "webhooks"),
 		AllowLocalTargets: !cfg.BlockLocalWebhookTargets, Schedule: cfg.WebhookSchedule, AttemptTimeout: cfg.WebhookAttemptTimeout,
 		Faults: deliveryFaults(sb.faults), Audit: auditTrail{sb}, Observer: webhookStream{sb.journal}, Store: st.webhooks,
-		TenantClock: sb.clocks.Func(),
+		TenantClock: sb.clocks.Func(), LatestClock: sb.clocks.Latest,
 	})
 	if err != nil {
 		return fail(err)

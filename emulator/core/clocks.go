@@ -105,6 +105,18 @@ func (c *Clocks) Earliest() time.Time {
 	return t
 }
 
+// Latest reads the latest time of the sandbox clock and the tenants'
+// clocks: whatever is due on some clock is due at it.
+func (c *Clocks) Latest() time.Time {
+	t := c.base.Now()
+	c.Each(func(_ string, vc *VirtualClock) {
+		if now := vc.Now(); now.After(t) {
+			t = now
+		}
+	})
+	return t
+}
+
 // Drop stops and forgets the tenant's clock (the tenant was deleted): its
 // pending timers never fire.
 func (c *Clocks) Drop(tenant string) {

@@ -48,7 +48,7 @@ func webhooksErr(err error) error {
 
 func deliveryRow(d *webhooks.Delivery) row {
 	return row{kind: kindDelivery, parent: d.WebhookID, id: d.ID, tenant: d.Tenant, seq: int64(d.Seq),
-		status: string(d.Status), k1: d.Event.Type, k2: d.Event.ID, at: micros(d.NextAttemptAt), doc: d}
+		status: string(d.Status), k1: d.Event.Type, k2: d.Event.ID, at: micros(d.NextAttemptAt), num: leaseColumn(d), doc: d}
 }
 
 // CreateWebhook stores w, assigning its Seq; the tenant's count is checked

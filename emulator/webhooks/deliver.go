@@ -53,13 +53,38 @@ func (s *Service) process(ctx context.Context, j job) (Attempt, bool) {
 		}
 		return Attempt{}, false
 	}
-	d, err := s.store.GetDelivery(ctx, j.tenant, j.webhookID, j.deliveryID)
-	if err != nil || d.Finished() {
-		return Attempt{}, false // deleted, reset, or settled meanwhile
+	var d Delivery
+	claimed := j.claim
+	if claimed {
+		// A retry's timer: the attempt is this engine's only once claimed
+		// (another engine may have made it already).
+		var ok bool
+		if d, ok = s.claimOne(ctx, j); !ok {
+			return Attempt{}, false
+		}
+		j.claim = false
 	}
 	w, err := s.store.GetWebhook(ctx, j.tenant, j.webhookID)
 	if err != nil {
-		return Attempt{}, false
+		return Attempt{}, false // deleted or reset meanwhile
+	}
+	switch {
+	case claimed:
+	case j.held != nil && s.wall().Before(j.held.LeaseUntil) && w.UpdatedAt.Before(j.held.UpdatedAt):
+		// Leased here, and the webhook unchanged since (a disable would
+		// have failed the delivery): the copy taken with the lease is
+		// current.
+		d = *j.held
+	default:
+		d, err = s.store.GetDelivery(ctx, j.tenant, j.webhookID, j.deliveryID)
+		if err != nil || d.Finished() {
+			return Attempt{}, false // deleted, reset, or settled meanwhile
+		}
+		if d.LeaseOwner != s.owner {
+			// The lease lapsed while the job waited (the heartbeat could
+			// not reach the store) and another engine claimed it.
+			return Attempt{}, false
+		}
 	}
 	if w.Disabled {
 		s.failDisabled(ctx, w, d.ID)
@@ -98,6 +123,8 @@ func (s *Service) process(ctx context.Context, j job) (Attempt, bool) {
 	return res.attempt, true
 }
 
+// setNext moves a delivery's next attempt wait ahead; the engine keeps its
+// lease, so the delayed attempt stays its own.
 func (s *Service) setNext(ctx context.Context, d Delivery, wait time.Duration) {
 	next := s.clockOf(d.Tenant).Now().Add(wait).UTC()
 	_, _ = s.store.UpdateDelivery(ctx, d.Tenant, d.WebhookID, d.ID, func(d *Delivery) error {

@@ -22,6 +22,14 @@ type job struct {
 	released bool // out of a reorder hold
 	admitted bool // holds an admission slot until a worker takes it
 	flush    bool // release the endpoint's held burst
+	// claim is set when the engine does not hold the delivery's lease
+	// yet (a retry's timer): the attempt is made only once claimed.
+	claim bool
+	// held is the delivery as the engine leased it (created, claimed or
+	// redelivered): while that lease holds by this engine's clock no
+	// other engine can have touched the delivery, so the attempt needs
+	// no read of it (one store round trip less).
+	held *Delivery
 	// done, when set, is closed once a worker has processed the job or
 	// the job was dropped (see dispatcher.run).
 	done chan struct{}
@@ -219,6 +227,28 @@ func (d *dispatcher) finish(q *endpointQueue) {
 func (d *dispatcher) dropIdleLocked(q *endpointQueue) {
 	if q.jobs.len() == 0 && q.inflight == 0 && len(q.held) == 0 && d.queues[q.id] == q {
 		delete(d.queues, q.id)
+	}
+}
+
+// load counts the jobs queued and in flight.
+func (d *dispatcher) load() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.busy
+}
+
+// tryAdmit takes an admission slot if one is free, without waiting.
+func (d *dispatcher) tryAdmit() bool {
+	select {
+	case <-d.stopping:
+		return false
+	default:
+	}
+	select {
+	case d.slots <- struct{}{}:
+		return true
+	default:
+		return false
 	}
 }
 

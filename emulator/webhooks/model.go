@@ -144,10 +144,16 @@ type Delivery struct {
 	// AttemptCount counts every attempt made (duplicates excluded).
 	AttemptCount int
 	// AutoAttempts counts attempts that follow the retry schedule.
-	AutoAttempts  int
+	AutoAttempts int
+	// NextAttemptAt is when the next attempt of a pending delivery is due
+	// (sandbox time).
 	NextAttemptAt time.Time
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// LeaseOwner is the engine that holds the next attempt of a pending
+	// delivery, until LeaseUntil (real time); see Store and Leased.
+	LeaseOwner string
+	LeaseUntil time.Time
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 	// Seq orders deliveries; the store assigns it.
 	Seq uint64
 }

@@ -65,12 +65,14 @@ func (s *Service) Redeliver(ctx context.Context, tenant, webhookID, id string) (
 			return errPendingProblem()
 		}
 		d.Status, d.NextAttemptAt, d.UpdatedAt = StatusPending, now, now
+		d.LeaseOwner, d.LeaseUntil = s.owner, s.leaseUntil()
 		return nil
 	})
 	if err != nil {
 		return Delivery{}, err
 	}
-	s.disp.enqueue(job{tenant: tenant, webhookID: webhookID, deliveryID: d.ID, trigger: TriggerRedelivery})
+	held := d
+	s.disp.enqueue(job{tenant: tenant, webhookID: webhookID, deliveryID: d.ID, trigger: TriggerRedelivery, held: &held})
 	return d, nil
 }
 
@@ -110,7 +112,7 @@ func (s *Service) Test(ctx context.Context, tenant, webhookID string) (TestResul
 	defer s.disp.end()
 	// The attempt belongs to the engine, not to the caller's request.
 	res := TestResult{EventID: ev.ID, DeliveryID: d.ID}
-	if a, made := s.process(s.ctx, job{tenant: tenant, webhookID: w.ID, deliveryID: d.ID, trigger: TriggerTest}); made {
+	if a, made := s.process(s.ctx, job{tenant: tenant, webhookID: w.ID, deliveryID: d.ID, trigger: TriggerTest, held: &d}); made {
 		res.Attempt = &a
 	}
 	return res, nil

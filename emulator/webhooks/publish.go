@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/knogin/argus-sandbox/emulator/core"
@@ -13,7 +14,9 @@ import (
 // topic, and returns its id (also the webhook-id header of its
 // deliveries). It implements the EventPublisher interface of the surfaces
 // that emit events. It blocks while the delivery queue is full; once it
-// returns nil the event is delivered or visibly failed, never dropped.
+// returns nil the event's deliveries are in the store (on disk, with a
+// durable store), so it is delivered or visibly failed, never dropped,
+// even across a crash.
 func (s *Service) Publish(ctx context.Context, tenant, topic string, data map[string]any) (string, error) {
 	raw, err := s.eventData(tenant, topic, data)
 	if err != nil {
@@ -40,24 +43,32 @@ const MaxTriggerCount = 1000
 // TriggerN publishes n events (1 to MaxTriggerCount) as Trigger does, each
 // with its own event id, one after another, and returns their ids in
 // publish order: one control-plane call that load-tests a consumer. The
-// payload is encoded once; each event is otherwise published exactly as a
-// separate Trigger would be (its own timestamp, the subscriptions of that
-// moment, waiting while the queue is full). On an error the events
-// already published stay published, and their ids are returned with it.
+// payload is encoded once; each event is otherwise published as a
+// separate Trigger would be (its own timestamp, waiting while the queue is
+// full), except that the deliveries of consecutive events are stored
+// together, in batches of up to maxOutbox while the queue has room. On an
+// error the events already stored stay published, and their ids are
+// returned with it.
 func (s *Service) TriggerN(ctx context.Context, tenant, topic string, overrides map[string]any, n int) ([]string, error) {
 	_, raw, err := s.triggerData(tenant, topic, overrides, n)
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]string, 0, n)
+	batch := min(n, maxOutbox)
+	ob := outbox{ds: make([]Delivery, 0, batch), admitted: make([]bool, 0, batch), events: make([]Event, 0, batch),
+		published: make([]string, 0, n), collect: true}
 	for range n {
-		id, err := s.publish(ctx, tenant, topic, raw)
-		if err != nil {
-			return ids, err
+		if err := s.stage(ctx, &ob, tenant, topic, raw); err != nil {
+			return ob.published, err
 		}
-		ids = append(ids, id)
+		if len(ob.ds) >= maxOutbox {
+			if err := s.flush(ctx, &ob); err != nil {
+				return ob.published, err
+			}
+		}
 	}
-	return ids, nil
+	err = s.flush(ctx, &ob)
+	return ob.published, err
 }
 
 // triggerData checks a trigger of n events and returns the catalog example
@@ -114,45 +125,170 @@ func marshalData(topic string, data map[string]any) (json.RawMessage, error) {
 // publish delivers an event with the encoded data to the tenant's enabled
 // subscribers of topic; eventData has checked tenant and topic.
 func (s *Service) publish(ctx context.Context, tenant, topic string, data json.RawMessage) (string, error) {
+	ob := new(outbox)
+	ob.ds, ob.admitted, ob.events = ob.one[:0], ob.oneAdmitted[:0], ob.oneEvent[:0]
+	if err := s.stage(ctx, ob, tenant, topic, data); err != nil {
+		return "", err
+	}
+	id := ob.events[len(ob.events)-1].ID
+	if err := s.flush(ctx, ob); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// maxOutbox bounds the deliveries stored in one write.
+const maxOutbox = 256
+
+// outbox collects the deliveries of events being published, to store
+// them in one write (flush) before they are queued and before the events
+// count as published.
+type outbox struct {
+	ds       []Delivery
+	admitted []bool // ds[i] holds an admission slot
+	events   []Event
+	// published are the ids of the events flushed, in publish order,
+	// when collect is set.
+	published []string
+	collect   bool
+	// A single event to a single subscription (Publish's common case)
+	// fits in these, so the outbox is one allocation.
+	one         [1]Delivery
+	oneAdmitted [1]bool
+	oneEvent    [1]Event
+}
+
+// stage builds an event and its deliveries into ob, taking an admission
+// slot for each delivery. When the queue is full it flushes ob first (the
+// slots it holds are freed only once its jobs are queued) and then waits.
+func (s *Service) stage(ctx context.Context, ob *outbox, tenant, topic string, data json.RawMessage) error {
 	event, body, err := s.newEvent(tenant, topic, data)
 	if err != nil {
-		return "", err
+		return err
 	}
 	hooks, err := s.store.ListWebhooks(ctx, tenant)
 	if err != nil {
-		return "", fmt.Errorf("publish: %w", err)
+		return fmt.Errorf("publish: %w", err)
 	}
+	now := event.Timestamp
+	until := s.leaseUntil()
 	accepted := 0
 	for _, w := range hooks {
 		if w.Disabled || !w.Subscribed(topic) {
 			continue
 		}
-		// The first delivery decides acceptance: once one is queued the
+		// The first delivery decides acceptance: once one is admitted the
 		// event is accepted, and the rest bypass admission rather than
 		// being dropped (at most MaxWebhooksPerTenant of them).
-		admitted := true
-		if err := s.disp.admit(ctx); err != nil {
-			if accepted == 0 {
-				return "", fmt.Errorf("publish: delivery queue full: %w", err)
+		admitted := s.disp.tryAdmit()
+		if !admitted {
+			if err := s.flush(ctx, ob); err != nil {
+				return err
 			}
-			admitted = false
-		}
-		// Once accepted, recording must not depend on the caller's context.
-		d, err := s.newDelivery(context.WithoutCancel(ctx), w, event, body)
-		if err != nil {
-			if admitted {
-				<-s.disp.slots
+			if err := s.disp.admit(ctx); err != nil {
+				if accepted == 0 {
+					return fmt.Errorf("publish: delivery queue full: %w", err)
+				}
+			} else {
+				admitted = true
 			}
-			s.log.Error("record delivery", "webhook_id", w.ID, "event_id", event.ID, "err", err)
-			continue
 		}
-		s.disp.enqueue(job{tenant: tenant, webhookID: w.ID, deliveryID: d.ID, trigger: TriggerInitial, admitted: admitted})
+		ob.ds = append(ob.ds, Delivery{
+			ID: s.ids.New("dlv"), WebhookID: w.ID, Tenant: w.Tenant, Event: event, Body: body,
+			Status: StatusPending, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now,
+			LeaseOwner: s.owner, LeaseUntil: until,
+		})
+		ob.admitted = append(ob.admitted, admitted)
 		accepted++
 	}
-	if s.cfg.Observer != nil {
-		s.cfg.Observer.EventPublished(event)
+	ob.events = append(ob.events, event)
+	return nil
+}
+
+// flush stores ob's deliveries in one write and queues them; its events
+// are then published. A delivery whose webhook went away meanwhile is left
+// out (the rest are stored one by one); any other store error fails the
+// outbox, ErrConflict included (an ID the store already holds: a seeded ID
+// source replaying a stored run), so an event is never reported published
+// without its deliveries. What was stored of a failed outbox is still
+// delivered.
+func (s *Service) flush(ctx context.Context, ob *outbox) error {
+	if len(ob.ds) == 0 && len(ob.events) == 0 {
+		return nil
 	}
-	return event.ID, nil
+	// Once accepted, storing must not depend on the caller's context.
+	ctx = context.WithoutCancel(ctx)
+	var created []Delivery
+	var err error
+	if len(ob.ds) == 1 {
+		// The common case (one subscription) takes the simpler write.
+		var c Delivery
+		if c, err = s.store.CreateDelivery(ctx, ob.ds[0]); err == nil {
+			created = ob.ds[:1]
+			created[0] = c
+		}
+	} else {
+		created, err = s.store.CreateDeliveries(ctx, ob.ds)
+	}
+	admitted := ob.admitted
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrNotFound):
+		created, admitted, err = s.createEach(ctx, ob)
+	default:
+		for _, a := range ob.admitted {
+			if a {
+				<-s.disp.slots
+			}
+		}
+		created = nil
+	}
+	for i := range created {
+		d := &created[i]
+		s.disp.enqueue(job{tenant: d.Tenant, webhookID: d.WebhookID, deliveryID: d.ID, trigger: TriggerInitial, admitted: admitted[i], held: d})
+	}
+	events := ob.events
+	// The queued jobs point into ds (and created may be ds): the next
+	// deliveries go after them, never over them.
+	ob.ds, ob.admitted, ob.events = ob.ds[len(ob.ds):], ob.admitted[:0], ob.events[:0]
+	if err != nil {
+		return fmt.Errorf("publish: store deliveries: %w", err)
+	}
+	for _, e := range events {
+		if s.cfg.Observer != nil {
+			s.cfg.Observer.EventPublished(e)
+		}
+		if ob.collect {
+			ob.published = append(ob.published, e.ID)
+		}
+	}
+	return nil
+}
+
+// createEach stores ob's deliveries one by one, leaving out those whose
+// webhook is gone (ErrNotFound), and returns those stored with their
+// admission flags.
+// The slots of the others are freed; on any other store error it stops
+// there and returns it.
+func (s *Service) createEach(ctx context.Context, ob *outbox) (created []Delivery, admitted []bool, err error) {
+	for i, d := range ob.ds {
+		var c Delivery
+		if err == nil {
+			c, err = s.store.CreateDelivery(ctx, d)
+			if err == nil {
+				created, admitted = append(created, c), append(admitted, ob.admitted[i])
+				continue
+			}
+			if errors.Is(err, ErrNotFound) {
+				s.log.Warn("webhook deleted while its delivery was stored", "webhook_id", d.WebhookID, "event_id", d.Event.ID)
+				err = nil
+			}
+		}
+		if ob.admitted[i] {
+			<-s.disp.slots
+		}
+	}
+	return created, admitted, err
 }
 
 // publishNotice publishes an engine notice (webhook.endpoint.disabled)
@@ -176,7 +312,7 @@ func (s *Service) publishNotice(tenant, topic string, data map[string]any) {
 			continue
 		}
 		if d, err := s.newDelivery(s.ctx, w, event, body); err == nil {
-			s.disp.enqueue(job{tenant: tenant, webhookID: w.ID, deliveryID: d.ID, trigger: TriggerInitial})
+			s.disp.enqueue(job{tenant: tenant, webhookID: w.ID, deliveryID: d.ID, trigger: TriggerInitial, held: &d})
 		}
 	}
 }
@@ -231,5 +367,6 @@ func (s *Service) newDelivery(ctx context.Context, w Webhook, ev Event, body []b
 	return s.store.CreateDelivery(ctx, Delivery{
 		ID: s.ids.New("dlv"), WebhookID: w.ID, Tenant: w.Tenant, Event: ev, Body: body,
 		Status: StatusPending, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now,
+		LeaseOwner: s.owner, LeaseUntil: s.leaseUntil(),
 	})
 }

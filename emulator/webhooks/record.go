@@ -2,6 +2,7 @@ package webhooks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -46,6 +47,14 @@ func (s *Service) record(ctx context.Context, w Webhook, deliveryID string, j jo
 	var wait time.Duration
 	retry := false
 	d, err := s.store.UpdateDelivery(ctx, w.Tenant, w.ID, deliveryID, func(d *Delivery) error {
+		if d.LeaseOwner != s.owner {
+			// This engine's lease lapsed (it stalled past Lease) and
+			// another engine claimed the delivery: its record wins.
+			return errLeaseLost
+		}
+		// The outcome, the next due time and the lease's release are
+		// one write: a retry is claimed again when its timer fires.
+		d.LeaseOwner, d.LeaseUntil = "", time.Time{}
 		d.addAttempt(res.attempt)
 		for _, c := range res.copies {
 			d.addAttempt(c)
@@ -76,12 +85,16 @@ func (s *Service) record(ctx context.Context, w Webhook, deliveryID string, j jo
 		}
 		return nil
 	})
+	if errors.Is(err, errLeaseLost) {
+		s.log.Warn("attempt made after the delivery's lease lapsed; another engine owns it now",
+			"webhook_id", w.ID, "delivery_id", deliveryID)
+	}
 	if err != nil {
 		return // the webhook was deleted or the sandbox reset meanwhile
 	}
 	s.observeAttempt(ctx, d, res.attempt)
 	if retry {
-		next := job{tenant: d.Tenant, webhookID: d.WebhookID, deliveryID: d.ID, trigger: TriggerRetry}
+		next := job{tenant: d.Tenant, webhookID: d.WebhookID, deliveryID: d.ID, trigger: TriggerRetry, claim: true}
 		s.disp.attemptAfter(s.clockOf(w.Tenant), wait, next)
 	}
 	if disableReason != "" {

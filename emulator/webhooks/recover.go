@@ -96,18 +96,19 @@ func (s *Service) Recover(ctx context.Context, tenant, webhookID string, since, 
 		if ts := d.Event.Timestamp; ts.Before(since) || !ts.Before(until) {
 			continue
 		}
-		_, err := s.store.UpdateDelivery(ctx, tenant, webhookID, d.ID, func(d *Delivery) error {
+		redelivered, err := s.store.UpdateDelivery(ctx, tenant, webhookID, d.ID, func(d *Delivery) error {
 			if d.Status != StatusFailed {
 				return errSkip
 			}
 			d.Status, d.NextAttemptAt, d.UpdatedAt = StatusPending, now, now
+			d.LeaseOwner, d.LeaseUntil = s.owner, s.leaseUntil()
 			return nil
 		})
 		if err != nil {
 			continue // redelivered or evicted meanwhile
 		}
 		rec.ids = append(rec.ids, d.ID)
-		s.disp.enqueue(job{tenant: tenant, webhookID: webhookID, deliveryID: d.ID, trigger: TriggerRedelivery})
+		s.disp.enqueue(job{tenant: tenant, webhookID: webhookID, deliveryID: d.ID, trigger: TriggerRedelivery, held: &redelivered})
 	}
 	rec.Deliveries = len(rec.ids)
 	s.recov.latest[key] = &rec

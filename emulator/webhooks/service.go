@@ -127,6 +127,21 @@ type Config struct {
 	// timestamps, retry waits, delays and secret expiry follow it (nil:
 	// Clock for every tenant).
 	TenantClock core.ClockFor
+	// LatestClock, with TenantClock, reads the latest time of every
+	// tenant's clock: claiming due deliveries from a durable store asks for
+	// those due by then and waits, on its tenant's clock, for any not due
+	// yet on it (nil: Clock).
+	LatestClock func() time.Time
+	// Lease is how long a delivery this engine holds stays its own without
+	// a heartbeat (DefaultLease when zero, at least MinLease), in real
+	// time: once an engine dies, another engine (or the next start) makes
+	// the attempts it held after at most this long. The engine renews its
+	// leases every third of it.
+	Lease time.Duration
+	// PollInterval is how often the engine asks a durable store for due
+	// deliveries it does not hold yet (DefaultPollInterval when zero), in
+	// real time. A store that is not Durable is asked once, at start.
+	PollInterval time.Duration
 }
 
 // Service is the webhooks surface: management API and delivery engine.
@@ -142,10 +157,12 @@ type Service struct {
 	client  *http.Client
 	retry   retryPolicy
 	disp    *dispatcher
-	audit   AuditTrail
-	recov   recoveries
-	ctx     context.Context
-	cancel  context.CancelFunc
+	// owner names this engine in the leases it takes (see Store).
+	owner  string
+	audit  AuditTrail
+	recov  recoveries
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // New validates cfg, reporting every problem together, and starts the
@@ -168,13 +185,17 @@ func New(cfg Config) (*Service, error) {
 		v    int64
 	}{{"Workers", int64(cfg.Workers)}, {"QueueSize", int64(cfg.QueueSize)}, {"PerEndpointConcurrency", int64(cfg.PerEndpointConcurrency)},
 		{"AttemptTimeout", int64(cfg.AttemptTimeout)}, {"DisableAfter", int64(cfg.DisableAfter)}, {"RotationWindow", int64(cfg.RotationWindow)},
-		{"MaxWebhooksPerTenant", int64(cfg.MaxWebhooksPerTenant)}, {"Retention", int64(cfg.Retention)}} {
+		{"MaxWebhooksPerTenant", int64(cfg.MaxWebhooksPerTenant)}, {"Retention", int64(cfg.Retention)},
+		{"Lease", int64(cfg.Lease)}, {"PollInterval", int64(cfg.PollInterval)}} {
 		if c.v < 0 {
 			errs = append(errs, errors.New("webhooks: Config."+c.name+" must not be negative"))
 		}
 	}
 	if t := cfg.AttemptTimeout; t > 0 && (t < MinAttemptTimeout || t > MaxAttemptTimeout) {
 		errs = append(errs, fmt.Errorf("webhooks: Config.AttemptTimeout %s is outside %s..%s", t, MinAttemptTimeout, MaxAttemptTimeout))
+	}
+	if l := cfg.Lease; l > 0 && l < MinLease {
+		errs = append(errs, fmt.Errorf("webhooks: Config.Lease %s is shorter than %s", l, MinLease))
 	}
 	for _, d := range cfg.Schedule {
 		if d <= 0 {
@@ -192,6 +213,8 @@ func New(cfg Config) (*Service, error) {
 	cfg.AttemptTimeout = orDefault(cfg.AttemptTimeout, DefaultAttemptTimeout)
 	cfg.DisableAfter = orDefault(cfg.DisableAfter, DefaultDisableAfter)
 	cfg.RotationWindow = orDefault(cfg.RotationWindow, DefaultRotationWindow)
+	cfg.Lease = orDefault(cfg.Lease, DefaultLease)
+	cfg.PollInterval = orDefault(cfg.PollInterval, DefaultPollInterval)
 	if cfg.Schedule == nil {
 		cfg.Schedule = DefaultSchedule
 	}
@@ -218,6 +241,7 @@ func New(cfg Config) (*Service, error) {
 		policy:  newTargetPolicy(cfg.AllowLocalTargets, net.InterfaceAddrs),
 		retry:   retryPolicy{schedule: cfg.Schedule, jitter: cfg.Jitter, random: cfg.IDs.Bytes},
 		disp:    newDispatcher(cfg.QueueSize, cfg.PerEndpointConcurrency, 2*cfg.AttemptTimeout),
+		owner:   newOwner(),
 		audit:   cfg.Audit,
 		recov:   recoveries{latest: map[string]*Recovery{}},
 	}
@@ -226,6 +250,13 @@ func New(cfg Config) (*Service, error) {
 	for range cfg.Workers {
 		s.disp.wg.Add(1)
 		go s.worker()
+	}
+	// Resume: what the store holds pending and due (a crash or a stop left
+	// it) is queued now; a durable store is then polled for the rest.
+	s.claimDue(s.ctx, !s.store.Durable())
+	if s.store.Durable() {
+		s.disp.wg.Add(1)
+		go s.poll()
 	}
 	return s, nil
 }
@@ -287,13 +318,17 @@ func (s *Service) DeleteTenant(ctx context.Context, tenant string) error {
 
 // Close stops accepting events, drops queued work and pending retries,
 // abandons the attempts in flight and waits for the workers to return.
-// Deliveries not yet settled stay pending in the store. Shutdown drains
-// first.
+// Deliveries not yet settled stay pending in the store; a durable store
+// gets their leases back, so the next start or another engine resumes
+// them at once. Shutdown drains first.
 func (s *Service) Close() error {
 	s.disp.close()
 	s.cancel()
 	s.disp.wg.Wait()
 	s.client.CloseIdleConnections()
+	if s.store.Durable() {
+		s.releaseLeases()
+	}
 	return nil
 }
 

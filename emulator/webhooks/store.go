@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/knogin/argus-sandbox/emulator/core"
 )
@@ -40,10 +41,49 @@ func (f DeliveryFilter) match(d *Delivery) bool {
 		(f.Before == 0 || d.Seq < f.Before)
 }
 
+// Claim asks ClaimDue for the attempts that are due.
+type Claim struct {
+	// Owner names the claiming engine: unique to one process's run
+	// (a restarted process is a new owner).
+	Owner string
+	// Due is the sandbox time (the shared, possibly virtual clock): a
+	// pending delivery whose NextAttemptAt is not after Due is due.
+	Due time.Time
+	// Now is the real time leases are measured in; a lease whose
+	// LeaseUntil is not after Now has lapsed.
+	Now time.Time
+	// Lease is how long, from Now, the claimed deliveries are held.
+	Lease time.Duration
+	// Limit bounds how many deliveries one claim takes (none when < 1).
+	Limit int
+}
+
+// Leased reports whether d is held by an owner whose lease has not lapsed
+// at now (real time).
+func (d *Delivery) Leased(now time.Time) bool {
+	return d.LeaseOwner != "" && d.LeaseUntil.After(now)
+}
+
 // Store keeps webhooks and their delivery diagnostics. Every method is
-// tenant-scoped: a record of another tenant is ErrNotFound. Implementations
-// are safe for concurrent use; read-modify-write goes through the update
-// closures, which must not call the store.
+// tenant-scoped: a record of another tenant is ErrNotFound, except
+// ClaimDue and ExtendLeases, which serve the delivery engine across
+// tenants. Implementations are safe for concurrent use, across processes
+// too when Durable; read-modify-write goes through the update closures,
+// which must not call the store.
+//
+// # Delivery durability
+//
+// A pending delivery is the outbox row of one event for one webhook: the
+// engine creates it (CreateDelivery, CreateDeliveries) before Publish
+// returns, so a durable store must have it on disk when the call returns.
+// Its next attempt is due at NextAttemptAt (sandbox time) and is made by
+// whichever engine holds its lease (LeaseOwner, LeaseUntil in real time).
+// An engine leases a delivery by creating it leased, by ClaimDue, or by an
+// UpdateDelivery closure that checks Leased and sets the lease; it records
+// an attempt's outcome, the next due time and the lease's release in one
+// UpdateDelivery. A lease that lapses (its engine died) makes the delivery
+// claimable again, so an attempt may be repeated (at-least-once) but is
+// never made by two engines at once while a lease holds.
 type Store interface {
 	// CreateWebhook stores w unless its tenant already has the store's
 	// maximum of webhooks (a *core.LimitError, decided inside the write so
@@ -56,11 +96,44 @@ type Store interface {
 	// DeleteWebhook removes the webhook and its deliveries.
 	DeleteWebhook(ctx context.Context, tenant, id string) error
 
+	// CreateDelivery stores d (its lease fields included) under its
+	// webhook and assigns its Seq.
 	CreateDelivery(ctx context.Context, d Delivery) (Delivery, error)
+	// CreateDeliveries stores ds as CreateDelivery would, in one write:
+	// all of them, or none when one fails (with that one's error,
+	// ErrNotFound or ErrConflict). The Seqs of one webhook's deliveries
+	// increase in the order of ds.
+	CreateDeliveries(ctx context.Context, ds []Delivery) ([]Delivery, error)
 	GetDelivery(ctx context.Context, tenant, webhookID, id string) (Delivery, error)
+	// UpdateDelivery applies fn to the stored delivery and stores the
+	// result unless fn fails. The read and the write are atomic against
+	// every other write of the delivery, ClaimDue's and other processes'
+	// included (SQL: SELECT ... FOR UPDATE in one transaction), so a
+	// closure that finds the delivery free (!Leased) and sets a lease has
+	// claimed it.
 	UpdateDelivery(ctx context.Context, tenant, webhookID, id string, fn func(*Delivery) error) (Delivery, error)
 	// ListDeliveries returns matching deliveries, newest first.
 	ListDeliveries(ctx context.Context, tenant, webhookID string, f DeliveryFilter) ([]Delivery, error)
+
+	// ClaimDue leases up to c.Limit pending deliveries of any tenant that
+	// are due (NextAttemptAt not after c.Due) and free (!Leased(c.Now)):
+	// each gets LeaseOwner c.Owner and LeaseUntil c.Now+c.Lease in the
+	// same write, so two claimers, in one process or in several, never
+	// get the same delivery while its lease holds (SQL: FOR UPDATE SKIP
+	// LOCKED). Earliest NextAttemptAt first, then (within a webhook)
+	// lowest Seq; the returned deliveries carry their new lease. Nothing
+	// due is an empty result.
+	ClaimDue(ctx context.Context, c Claim) ([]Delivery, error)
+	// ExtendLeases sets LeaseUntil of every pending delivery leased by
+	// owner to until (the engine's heartbeat), or releases them (owner
+	// and until cleared) when until is zero, and returns how many.
+	ExtendLeases(ctx context.Context, owner string, until time.Time) (int, error)
+	// Durable reports whether the store outlives the process or is shared
+	// with other processes. The engine then resumes and polls: it claims
+	// due deliveries left by a crash, by other processes and by retries
+	// scheduled before a restart, and heartbeats its leases. A store only
+	// this process's engine ever sees answers false.
+	Durable() bool
 
 	// Reset removes everything.
 	Reset(ctx context.Context) error
@@ -204,6 +277,39 @@ func (m *MemoryStore) CreateDelivery(_ context.Context, d Delivery) (Delivery, e
 	if _, ok := mw.deliveries[d.ID]; ok {
 		return Delivery{}, ErrConflict
 	}
+	return m.insertLocked(mw, d), nil
+}
+
+// CreateDeliveries stores every delivery of ds, or none: each is checked
+// before the first is stored.
+func (m *MemoryStore) CreateDeliveries(_ context.Context, ds []Delivery) ([]Delivery, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	hooks := make([]*memWebhook, len(ds))
+	for i, d := range ds {
+		mw, err := m.webhook(d.Tenant, d.WebhookID)
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := mw.deliveries[d.ID]; ok {
+			return nil, ErrConflict
+		}
+		for _, prev := range ds[:i] {
+			if prev.ID == d.ID && prev.WebhookID == d.WebhookID {
+				return nil, ErrConflict
+			}
+		}
+		hooks[i] = mw
+	}
+	out := make([]Delivery, len(ds))
+	for i, d := range ds {
+		out[i] = m.insertLocked(hooks[i], d)
+	}
+	return out, nil
+}
+
+// insertLocked stores d, new under mw, and returns a copy with its Seq.
+func (m *MemoryStore) insertLocked(mw *memWebhook, d Delivery) Delivery {
 	m.seq++
 	d.Seq = m.seq
 	c := cloneDelivery(d)
@@ -213,7 +319,7 @@ func (m *MemoryStore) CreateDelivery(_ context.Context, d Delivery) (Delivery, e
 		mw.finished++
 		m.trim(mw)
 	}
-	return cloneDelivery(c), nil
+	return cloneDelivery(c)
 }
 
 // GetDelivery returns a delivery of a webhook of tenant.
@@ -315,6 +421,66 @@ func (m *MemoryStore) ListDeliveries(_ context.Context, tenant, webhookID string
 	}
 	return out, nil
 }
+
+// ClaimDue leases the due, free pending deliveries of every tenant,
+// earliest due first. It scans every pending delivery: the engine calls it
+// on a MemoryStore only at start (the store is not Durable), where it
+// finds what a caller stored before.
+func (m *MemoryStore) ClaimDue(_ context.Context, c Claim) ([]Delivery, error) {
+	if c.Limit < 1 {
+		return nil, nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var due []*Delivery
+	for _, mw := range m.webhooks {
+		for _, d := range mw.order {
+			if !d.Finished() && !d.NextAttemptAt.After(c.Due) && !d.Leased(c.Now) {
+				due = append(due, d)
+			}
+		}
+	}
+	slices.SortFunc(due, func(a, b *Delivery) int {
+		if n := a.NextAttemptAt.Compare(b.NextAttemptAt); n != 0 {
+			return n
+		}
+		return cmp.Compare(a.Seq, b.Seq)
+	})
+	due = due[:min(len(due), c.Limit)]
+	out := make([]Delivery, len(due))
+	for i, d := range due {
+		d.LeaseOwner, d.LeaseUntil = c.Owner, c.Now.Add(c.Lease)
+		out[i] = cloneDelivery(*d)
+	}
+	return out, nil
+}
+
+// ExtendLeases moves or releases the leases of owner's pending deliveries.
+func (m *MemoryStore) ExtendLeases(_ context.Context, owner string, until time.Time) (int, error) {
+	if owner == "" {
+		return 0, nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, mw := range m.webhooks {
+		for _, d := range mw.order {
+			if d.LeaseOwner != owner || d.Finished() {
+				continue
+			}
+			n++
+			if until.IsZero() {
+				d.LeaseOwner, d.LeaseUntil = "", time.Time{}
+			} else {
+				d.LeaseUntil = until
+			}
+		}
+	}
+	return n, nil
+}
+
+// Durable is false: the store lives and dies with its process.
+func (m *MemoryStore) Durable() bool { return false }
 
 // Reset removes every webhook and delivery.
 func (m *MemoryStore) Reset(context.Context) error {

@@ -38,6 +38,7 @@ func Run(t *testing.T, newStore func(t *testing.T, limits Limits) webhooks.Store
 	t.Run("retention", func(t *testing.T) { runRetention(t, newStore) })
 	t.Run("limit", func(t *testing.T) { runLimit(t, newStore) })
 	t.Run("concurrency", func(t *testing.T) { runConcurrency(t, newStore) })
+	t.Run("claims", func(t *testing.T) { runClaims(t, newStore) })
 }
 
 // checkErr reports err unless it is (errors.Is) want, or nil when want is.
