@@ -9,6 +9,7 @@ import (
 	"github.com/knogin/argus-sandbox/emulator/oauth"
 	"github.com/knogin/argus-sandbox/emulator/platform"
 	"github.com/knogin/argus-sandbox/emulator/sqlstore"
+	"github.com/knogin/argus-sandbox/emulator/tenants"
 	"github.com/knogin/argus-sandbox/emulator/webhooks"
 )
 
@@ -25,6 +26,7 @@ type stores struct {
 	graphql  graphql.Store
 	webhooks webhooks.Store
 	keys     oauth.KeyStore
+	tenants  tenants.Store
 	// seeded: the store already holds a sandbox's state, which a start
 	// keeps instead of seeding the fixtures again.
 	seeded bool
@@ -47,7 +49,7 @@ func openStores(cfg Config) (stores, error) {
 		return stores{}, fmt.Errorf("%w: %w", ErrDatabase, err)
 	}
 	return stores{platform: db.Platform(platform.Limits{}), oauth: db.OAuth(), graphql: db.GraphQL(),
-		webhooks: db.Webhooks(0, 0), keys: db.Keys(), seeded: seeded, db: db}, nil
+		webhooks: db.Webhooks(0, 0), keys: db.Keys(), tenants: db.Tenants(), seeded: seeded, db: db}, nil
 }
 
 // markSeeded records, once the surfaces have seeded an empty durable

@@ -226,7 +226,7 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	if err != nil {
 		return fail(err)
 	}
-	sb.tenants, err = tenants.New(context.Background(), tenants.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx})
+	sb.tenants, err = tenants.New(context.Background(), tenants.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Store: st.tenants})
 	if err != nil {
 		return fail(err)
 	}
