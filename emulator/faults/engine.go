@@ -52,6 +52,10 @@ type Config struct {
 	// sandbox's live stream). It runs under the engine's lock and must
 	// not call the engine.
 	OnFire func(Event)
+	// Store, when set, keeps the rule set with its counters across
+	// restarts: New starts from its snapshot when it has one (instead of
+	// Rules), and every change is saved to it.
+	Store StateStore
 	// ClientTenant, when set, names the tenant of an OAuth client, so a
 	// rule matching a tenant matches its token requests too (the token
 	// endpoint authenticates clients, not bearers).
@@ -77,6 +81,7 @@ type ruleState struct {
 	from, until time.Time
 	loaded      time.Time
 	rng         *rand.Rand
+	pcg         *rand.PCG // rng's source, saved with the rule
 	matched     int
 	fired       int
 }
@@ -116,13 +121,25 @@ func New(cfg Config) (*Engine, error) {
 	if len(issues) > 0 {
 		return nil, &ValidationError{Source: "faults", Issues: issues}
 	}
-	e.Reset()
+	e.resetRules()
+	if cfg.Store != nil {
+		if err := e.restore(context.Background()); err != nil {
+			return nil, err
+		}
+	}
 	return e, nil
 }
 
 // Reset returns to the rules given at start, with fresh counters, RNGs and
 // an empty firing log.
 func (e *Engine) Reset() {
+	e.resetRules()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.saveLocked()
+}
+
+func (e *Engine) resetRules() {
 	now := e.cfg.Clock.Now()
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -136,7 +153,8 @@ func (e *Engine) Reset() {
 func (e *Engine) newState(r Rule, now time.Time) *ruleState {
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(r.Name))
-	rs := &ruleState{rule: r, loaded: now, rng: rand.New(rand.NewPCG(e.cfg.Seed, h.Sum64()))}
+	pcg := rand.NewPCG(e.cfg.Seed, h.Sum64())
+	rs := &ruleState{rule: r, loaded: now, pcg: pcg, rng: rand.New(pcg)}
 	rs.action, rs.target = r.Action.Kind()
 	if r.When.From != "" {
 		rs.from, _ = parseInstant(r.When.From, now)
@@ -177,6 +195,7 @@ func (e *Engine) Add(r Rule) (RuleStatus, error) {
 	}
 	rs := e.newState(r, e.cfg.Clock.Now())
 	e.rules = append(e.rules, rs)
+	e.saveLocked()
 	return rs.status(), nil
 }
 
@@ -210,6 +229,7 @@ func (e *Engine) Delete(name string) error {
 	for i, rs := range e.rules {
 		if rs.rule.Name == name {
 			e.rules = append(e.rules[:i], e.rules[i+1:]...)
+			e.saveLocked()
 			return nil
 		}
 	}
@@ -221,6 +241,7 @@ func (e *Engine) Clear() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.rules = nil
+	e.saveLocked()
 }
 
 // CheckOperations reports start-up rules that name an operationId no routed
