@@ -108,14 +108,16 @@ type Config struct {
 type Sandbox struct {
 	clock *core.VirtualClock
 	// clocks are the tenants' clocks over clock.
-	clocks   *core.Clocks
-	ids      *core.IDs
-	platform *platform.Service
-	oauth    *oauth.Service
-	webhooks *webhooks.Service
-	graphql  *graphql.Service
-	faults   *faults.Engine
-	control  *control.Service
+	clocks *core.Clocks
+	// clockSync keeps the clocks in the durable store (nil in memory).
+	clockSync *clockSync
+	ids       *core.IDs
+	platform  *platform.Service
+	oauth     *oauth.Service
+	webhooks  *webhooks.Service
+	graphql   *graphql.Service
+	faults    *faults.Engine
+	control   *control.Service
 	// idem replays the answers of keyed writes (Idempotency-Key).
 	idem    *idempotency.Layer
 	journal *journal.Journal
@@ -232,10 +234,15 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	}
 	sb.clocks = core.NewClocks(sb.clock, func(tenant string) bool { _, ok := sb.tenants.Tenant(tenant); return ok })
 	sb.closer = append(sb.closer, sb.clocks.Close)
+	if st.clocks != nil {
+		if sb.clockSync, err = startClockSync(context.Background(), st.clocks, sb.clocks, log.With("surface", "clock")); err != nil {
+			return fail(fmt.Errorf("%w: %w", ErrDatabase, err))
+		}
+	}
 	sb.journal = journal.New(journal.Config{Clock: sb.clock, ClientTenant: sb.clientTenant})
 	sb.faults, err = faults.New(faults.Config{Clock: sb.clock, IDs: sb.ids, Logger: log.With("surface", "faults"),
 		Seed: seed, Rules: cfg.FaultRules, Keys: sb.keys, OnFire: streamFault(sb.journal),
-		ClientTenant: sb.clientTenant})
+		ClientTenant: sb.clientTenant, Store: st.faults})
 	if err != nil {
 		return fail(err)
 	}
@@ -316,6 +323,10 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	}
 	if sb.handler, err = mountConsole(sb.router, fx, cfg, hosts.check(), log); err != nil {
 		return err
+	}
+	if sb.clockSync != nil && st.db.Postgres() {
+		// Another replica may have moved a clock since the last request.
+		sb.handler = sb.clockSync.wrap(sb.handler)
 	}
 	if err := sb.faults.CheckOperations(); err != nil {
 		return err
