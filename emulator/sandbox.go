@@ -228,7 +228,7 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	if err != nil {
 		return fail(err)
 	}
-	sb.tenants, err = tenants.New(context.Background(), tenants.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Store: st.tenants})
+	sb.tenants, err = tenants.New(context.Background(), tenants.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Store: st.tenants, KeepStored: st.seeded})
 	if err != nil {
 		return fail(err)
 	}

@@ -29,6 +29,10 @@ type Config struct {
 	// Store defaults to a MemoryStore. The fixture tenants are seeded into
 	// it at start; one it already holds is kept as stored.
 	Store Store
+	// KeepStored seeds nothing: the store was seeded by an earlier start
+	// (a durable sandbox), and what it holds is kept as it is, a fixture
+	// tenant deleted since included.
+	KeepStored bool
 }
 
 // Registry is the tenant registry.
@@ -50,6 +54,9 @@ func New(ctx context.Context, cfg Config) (*Registry, error) {
 	}
 	now := r.clock.Now().UTC()
 	for _, ft := range cfg.Fixtures.Tenants {
+		if cfg.KeepStored {
+			break
+		}
 		t := Tenant{ID: ft.ID, Name: ft.Name, Locale: ft.Locale, Policy: ft.Policy, Users: ft.Users,
 			AdminTokenDigest: Digest(ft.AdminToken), Fixture: true, CreatedAt: now}
 		if err := r.store.CreateTenant(ctx, t); err != nil && !errors.Is(err, ErrExists) {

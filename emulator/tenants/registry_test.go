@@ -92,3 +92,35 @@ func TestCreateRefusesBadSpecs(t *testing.T) {
 		t.Errorf("issues %+v miss %v", inv.Issues, want)
 	}
 }
+
+// TestKeepStoredSeedsNothing: a registry on a store an earlier start
+// seeded keeps what the store holds, a fixture tenant deleted since
+// included; without KeepStored a missing fixture tenant is seeded.
+func TestKeepStoredSeedsNothing(t *testing.T) {
+	ctx := context.Background()
+	clock := core.NewVirtualClock(nil)
+	t.Cleanup(clock.Close)
+	store := tenants.NewMemoryStore()
+	cfg := tenants.Config{Clock: clock, IDs: core.NewIDs(nil), Fixtures: fixtures.MustDefault(), Store: store}
+	if _, err := tenants.New(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.DeleteTenant(ctx, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	cfg.KeepStored = true
+	r, err := tenants.New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := r.Tenant("acme"); ok {
+		t.Error("a registry keeping the stored tenants seeded the deleted fixture tenant again")
+	}
+	cfg.KeepStored = false
+	if r, err = tenants.New(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := r.Tenant("acme"); !ok {
+		t.Error("a registry seeding the fixtures did not seed a missing fixture tenant")
+	}
+}
