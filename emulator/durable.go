@@ -29,7 +29,6 @@ type stores struct {
 	keys     oauth.KeyStore
 	tenants  tenants.Store
 	faults   faults.StateStore
-	clocks   *sqlstore.ClockStore
 	// seeded: the store already holds a sandbox's state, which a start
 	// keeps instead of seeding the fixtures again.
 	seeded bool
@@ -52,7 +51,7 @@ func openStores(cfg Config) (stores, error) {
 		return stores{}, fmt.Errorf("%w: %w", ErrDatabase, err)
 	}
 	return stores{platform: db.Platform(platform.Limits{}), oauth: db.OAuth(), graphql: db.GraphQL(),
-		webhooks: db.Webhooks(0, 0), keys: db.Keys(), tenants: db.Tenants(), faults: db.Faults(), clocks: db.Clocks(), seeded: seeded, db: db}, nil
+		webhooks: db.Webhooks(0, 0), keys: db.Keys(), tenants: db.Tenants(), faults: db.Faults(), seeded: seeded, db: db}, nil
 }
 
 // markSeeded records, once the surfaces have seeded an empty durable

@@ -136,8 +136,9 @@ func TestDatabaseURLKeepsTenantsClocksAndFaults(t *testing.T) {
 // PostgreSQL database are one sandbox. An app created on A mints a token
 // on B that A accepts; revoked on B, A refuses it on the very next
 // request (the verifier's cache of signatures does not hide it). A tenant
-// created on A authenticates on B, and a clock moved on B reads the same
-// on A at the next request.
+// created on A authenticates on B, a clock moved on B reads the same on A
+// at the next request, and a tenant deleted on B no longer authenticates
+// on A, which had it cached.
 func TestReplicasShareTokensRevocationsTenantsAndTime(t *testing.T) {
 	u := testDatabase(t)
 	a, b := openReplica(t, "", u), openReplica(t, "", u)
@@ -164,4 +165,11 @@ func TestReplicasShareTokensRevocationsTenantsAndTime(t *testing.T) {
 	if atA, frozen := a.clockAt(""); !frozen || !atA.Equal(time.Date(2031, 1, 2, 3, 4, 5, 0, time.UTC)) {
 		t.Errorf("A reads the sandbox clock at %v (frozen %v) after B set it", atA, frozen)
 	}
+	// A caches the tenants it has found; a deletion on B empties that cache
+	// before A's next request.
+	a.must(200, "GET", "/v1/platform/apps", created["admin_token"].(string), "")
+	a.must(200, "GET", "/_sandbox/clock", created["control_token"].(string), "")
+	b.must(204, "DELETE", "/_sandbox/tenants/shared", "op_test", "")
+	a.must(401, "GET", "/v1/platform/apps", created["admin_token"].(string), "")
+	a.must(401, "GET", "/_sandbox/clock", created["control_token"].(string), "")
 }

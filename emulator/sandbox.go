@@ -109,15 +109,16 @@ type Sandbox struct {
 	clock *core.VirtualClock
 	// clocks are the tenants' clocks over clock.
 	clocks *core.Clocks
-	// clockSync keeps the clocks in the durable store (nil in memory).
-	clockSync *clockSync
-	ids       *core.IDs
-	platform  *platform.Service
-	oauth     *oauth.Service
-	webhooks  *webhooks.Service
-	graphql   *graphql.Service
-	faults    *faults.Engine
-	control   *control.Service
+	// replicas keeps the clocks in the durable store and the tenant
+	// registry's cache in step with it (nil in memory).
+	replicas *replicaSync
+	ids      *core.IDs
+	platform *platform.Service
+	oauth    *oauth.Service
+	webhooks *webhooks.Service
+	graphql  *graphql.Service
+	faults   *faults.Engine
+	control  *control.Service
 	// idem replays the answers of keyed writes (Idempotency-Key).
 	idem    *idempotency.Layer
 	journal *journal.Journal
@@ -228,14 +229,15 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	if err != nil {
 		return fail(err)
 	}
-	sb.tenants, err = tenants.New(context.Background(), tenants.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Store: st.tenants, KeepStored: st.seeded})
+	sb.tenants, err = tenants.New(context.Background(), tenants.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Store: st.tenants, KeepStored: st.seeded,
+		Cache: st.tenants != nil})
 	if err != nil {
 		return fail(err)
 	}
 	sb.clocks = core.NewClocks(sb.clock, func(tenant string) bool { _, ok := sb.tenants.Tenant(tenant); return ok })
 	sb.closer = append(sb.closer, sb.clocks.Close)
-	if st.clocks != nil {
-		if sb.clockSync, err = startClockSync(context.Background(), st.clocks, sb.clocks, log.With("surface", "clock")); err != nil {
+	if st.db != nil {
+		if sb.replicas, err = startReplicaSync(context.Background(), st.db, sb.clocks, sb.tenants.Invalidate, log.With("surface", "store")); err != nil {
 			return fail(fmt.Errorf("%w: %w", ErrDatabase, err))
 		}
 	}
@@ -324,9 +326,10 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	if sb.handler, err = mountConsole(sb.router, fx, cfg, hosts.check(), log); err != nil {
 		return err
 	}
-	if sb.clockSync != nil && st.db.Postgres() {
-		// Another replica may have moved a clock since the last request.
-		sb.handler = sb.clockSync.wrap(sb.handler)
+	if sb.replicas != nil && st.db.Postgres() {
+		// Another replica may have moved a clock or changed a tenant
+		// since the last request.
+		sb.handler = sb.replicas.wrap(sb.handler)
 	}
 	if err := sb.faults.CheckOperations(); err != nil {
 		return err

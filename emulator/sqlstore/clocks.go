@@ -12,9 +12,10 @@ import (
 // sandbox clock).
 const kindClock = "clock"
 
-// clocksCounter counts the changes of every clock: a replica that has
-// seen version n has nothing to reload while the counter stays at n.
-const clocksCounter = "clocks"
+// sharedCounter counts the changes of what each replica keeps in memory
+// between requests, the clocks and the tenants: a replica that has seen
+// version n has nothing to reload while the counter stays at n.
+const sharedCounter = "shared"
 
 // ClockStore keeps the virtual clocks' positions.
 type ClockStore struct {
@@ -25,7 +26,7 @@ type ClockStore struct {
 func (d *DB) Clocks() *ClockStore { return &ClockStore{db: d} }
 
 // SaveClock stores the position of the tenant's clock ("" the sandbox
-// clock) and returns the clocks' version after the change.
+// clock) and returns the shared version after the change.
 func (s *ClockStore) SaveClock(ctx context.Context, tenant string, p core.ClockPos) (int64, error) {
 	var version int64
 	err := s.db.write(ctx, []string{"clock:" + tenant}, func(c conn) error {
@@ -37,7 +38,7 @@ func (s *ClockStore) SaveClock(ctx context.Context, tenant string, p core.ClockP
 			ON CONFLICT (kind, parent, id) DO UPDATE SET doc = excluded.doc`, kindClock, tenant, tenant, doc); err != nil {
 			return err
 		}
-		version, err = c.next(ctx, clocksCounter)
+		version, err = c.next(ctx, sharedCounter)
 		return err
 	})
 	return version, err
@@ -49,15 +50,16 @@ func (s *ClockStore) DeleteClock(ctx context.Context, tenant string) error {
 		if _, err := c.remove(ctx, kindClock, "", tenant); err != nil {
 			return err
 		}
-		_, err := c.next(ctx, clocksCounter)
+		_, err := c.next(ctx, sharedCounter)
 		return err
 	})
 }
 
-// ClockVersion is the clocks' version: it grows with every change.
-func (s *ClockStore) ClockVersion(ctx context.Context) (int64, error) {
+// SharedVersion is the version of what replicas keep in memory: it grows
+// with every change of a clock or a tenant.
+func (d *DB) SharedVersion(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.db.read().queryRow(ctx, "SELECT n FROM counters WHERE name = ?", clocksCounter).Scan(&n)
+	err := d.read().queryRow(ctx, "SELECT n FROM counters WHERE name = ?", sharedCounter).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -65,10 +67,10 @@ func (s *ClockStore) ClockVersion(ctx context.Context) (int64, error) {
 }
 
 // LoadClocks returns every stored clock's position by tenant, and the
-// version read before them (so a change made meanwhile shows as a newer
-// version at the next ClockVersion).
+// shared version read before them (so a change made meanwhile shows as a
+// newer version at the next SharedVersion).
 func (s *ClockStore) LoadClocks(ctx context.Context) (map[string]core.ClockPos, int64, error) {
-	version, err := s.ClockVersion(ctx)
+	version, err := s.db.SharedVersion(ctx)
 	if err != nil {
 		return nil, 0, err
 	}

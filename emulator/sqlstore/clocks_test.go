@@ -17,8 +17,8 @@ func TestClockStore(t *testing.T) {
 		t.Run(e.name, func(t *testing.T) {
 			db := e.open(t)
 			s := db.Clocks()
-			if v, err := s.ClockVersion(ctx); err != nil || v != 0 {
-				t.Fatalf("ClockVersion of a new database = %d, %v; want 0", v, err)
+			if v, err := db.SharedVersion(ctx); err != nil || v != 0 {
+				t.Fatalf("SharedVersion of a new database = %d, %v; want 0", v, err)
 			}
 			at := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
 			v1, err := s.SaveClock(ctx, "", core.ClockPos{Offset: time.Hour})

@@ -16,7 +16,8 @@ const (
 	kindTenantToken = "tenant_token"
 )
 
-// TenantStore is the tenants.Store of a DB.
+// TenantStore is the tenants.Store of a DB. Every change bumps the shared
+// version (DB.SharedVersion), so replicas caching tenants reload them.
 type TenantStore struct {
 	db *DB
 }
@@ -58,7 +59,11 @@ func (s *TenantStore) CreateTenant(ctx context.Context, t tenants.Tenant) error 
 		if !ok {
 			return tenants.ErrExists
 		}
-		return putDigests(ctx, c, t)
+		if err := putDigests(ctx, c, t); err != nil {
+			return err
+		}
+		_, err = c.next(ctx, sharedCounter)
+		return err
 	})
 }
 
@@ -127,7 +132,8 @@ func (s *TenantStore) UpdateTenant(ctx context.Context, id string, fn func(*tena
 			return err
 		}
 		out = t
-		return nil
+		_, err := c.next(ctx, sharedCounter)
+		return err
 	})
 	return out, err
 }
@@ -142,6 +148,10 @@ func (s *TenantStore) DeleteTenant(ctx context.Context, id string) error {
 		if !ok {
 			return tenants.ErrNotFound
 		}
-		return dropDigests(ctx, c, id)
+		if err := dropDigests(ctx, c, id); err != nil {
+			return err
+		}
+		_, err = c.next(ctx, sharedCounter)
+		return err
 	})
 }

@@ -15,6 +15,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/knogin/argus-sandbox/emulator/core"
 	"github.com/knogin/argus-sandbox/fixtures"
@@ -33,6 +35,11 @@ type Config struct {
 	// (a durable sandbox), and what it holds is kept as it is, a fixture
 	// tenant deleted since included.
 	KeepStored bool
+	// Cache keeps the tenants found by id and by token digest in memory,
+	// for a store whose lookups cost a database round trip. The
+	// registry's own changes clear it; Invalidate clears it when another
+	// process changed the store.
+	Cache bool
 }
 
 // Registry is the tenant registry.
@@ -41,6 +48,36 @@ type Registry struct {
 	ids   *core.IDs
 	fx    *fixtures.Set
 	store Store
+	cache *cache // nil: every lookup asks the store
+}
+
+// cache holds the tenants found (never an absence, so a tenant created
+// elsewhere is found at once). gen grows with every Invalidate: a lookup
+// keeps what it read only if no Invalidate came between.
+type cache struct {
+	gen      atomic.Uint64
+	mu       sync.RWMutex
+	byID     map[string]Tenant
+	byDigest map[string]cachedToken
+}
+
+type cachedToken struct {
+	t    Tenant
+	kind string
+}
+
+// Invalidate forgets every cached tenant (with Config.Cache): another
+// process changed the store.
+func (r *Registry) Invalidate() {
+	if r.cache == nil {
+		return
+	}
+	c := r.cache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen.Add(1)
+	clear(c.byID)
+	clear(c.byDigest)
 }
 
 // New seeds the fixture tenants into the store and returns the registry.
@@ -51,6 +88,9 @@ func New(ctx context.Context, cfg Config) (*Registry, error) {
 	r := &Registry{clock: cfg.Clock, ids: cfg.IDs, fx: cfg.Fixtures, store: cfg.Store}
 	if r.store == nil {
 		r.store = NewMemoryStore()
+	}
+	if cfg.Cache {
+		r.cache = &cache{byID: map[string]Tenant{}, byDigest: map[string]cachedToken{}}
 	}
 	now := r.clock.Now().UTC()
 	for _, ft := range cfg.Fixtures.Tenants {
@@ -78,11 +118,62 @@ func Digest(token string) string {
 // Tenant returns the tenant id in the fixtures' form (without its admin
 // token), the lookup every surface makes; false when there is none.
 func (r *Registry) Tenant(id string) (*fixtures.Tenant, bool) {
-	t, err := r.store.GetTenant(context.Background(), id)
+	t, err := r.lookup(context.Background(), id)
 	if err != nil {
 		return nil, false
 	}
 	return &fixtures.Tenant{ID: t.ID, Name: t.Name, Locale: t.Locale, Policy: t.Policy, Users: t.Users}, true
+}
+
+// lookup is the store's GetTenant through the cache; what it returns is
+// the caller's copy, as the store's is.
+func (r *Registry) lookup(ctx context.Context, id string) (Tenant, error) {
+	c := r.cache
+	if c == nil {
+		return r.store.GetTenant(ctx, id)
+	}
+	c.mu.RLock()
+	t, ok := c.byID[id]
+	c.mu.RUnlock()
+	if ok {
+		return clone(t), nil
+	}
+	gen := c.gen.Load()
+	t, err := r.store.GetTenant(ctx, id)
+	if err != nil {
+		return t, err
+	}
+	c.mu.Lock()
+	if c.gen.Load() == gen {
+		c.byID[id] = clone(t)
+	}
+	c.mu.Unlock()
+	return t, nil
+}
+
+// lookupDigest is the store's TenantByTokenDigest through the cache.
+func (r *Registry) lookupDigest(ctx context.Context, digest string) (Tenant, string, error) {
+	c := r.cache
+	if c == nil {
+		return r.store.TenantByTokenDigest(ctx, digest)
+	}
+	c.mu.RLock()
+	hit, ok := c.byDigest[digest]
+	c.mu.RUnlock()
+	if ok {
+		return clone(hit.t), hit.kind, nil
+	}
+	gen := c.gen.Load()
+	t, kind, err := r.store.TenantByTokenDigest(ctx, digest)
+	if err != nil {
+		return t, kind, err
+	}
+	c.mu.Lock()
+	if c.gen.Load() == gen {
+		c.byDigest[digest] = cachedToken{clone(t), kind}
+	}
+	c.mu.Unlock()
+	return t, kind, nil
 }
 
 // Get returns the stored tenant id (ErrNotFound).
@@ -97,7 +188,7 @@ func (r *Registry) List(ctx context.Context) ([]Tenant, error) { return r.store.
 // the token's kind (KindAdmin or KindControl).
 func (r *Registry) ByToken(ctx context.Context, token string) (Tenant, string, bool) {
 	d := Digest(token)
-	t, kind, err := r.store.TenantByTokenDigest(ctx, d)
+	t, kind, err := r.lookupDigest(ctx, d)
 	if err != nil {
 		return Tenant{}, "", false
 	}
@@ -205,6 +296,7 @@ func (r *Registry) Create(ctx context.Context, spec Spec) (Created, error) {
 	if err := r.store.CreateTenant(ctx, c.Tenant); err != nil {
 		return Created{}, err
 	}
+	r.Invalidate()
 	return c, nil
 }
 
@@ -281,6 +373,7 @@ func (r *Registry) RotateToken(ctx context.Context, id, kind string) (string, Te
 		}
 		return nil
 	})
+	r.Invalidate()
 	if err != nil {
 		return "", Tenant{}, err
 	}
@@ -289,4 +382,8 @@ func (r *Registry) RotateToken(ctx context.Context, id, kind string) (string, Te
 
 // Delete removes the tenant from the registry: its tokens stop
 // authenticating at once. The tenant's data is the surfaces' to remove.
-func (r *Registry) Delete(ctx context.Context, id string) error { return r.store.DeleteTenant(ctx, id) }
+func (r *Registry) Delete(ctx context.Context, id string) error {
+	err := r.store.DeleteTenant(ctx, id)
+	r.Invalidate()
+	return err
+}

@@ -181,6 +181,7 @@ func Run(ctx context.Context, cfg Config) ([]Figure, error) {
 			if err != nil {
 				logf("  deliveries failed: %v", err)
 			} else {
+				f.Target = s.Name
 				figs = append(figs, f)
 			}
 		}
