@@ -173,3 +173,42 @@ func TestReplicasShareTokensRevocationsTenantsAndTime(t *testing.T) {
 	a.must(401, "GET", "/v1/platform/apps", created["admin_token"].(string), "")
 	a.must(401, "GET", "/_sandbox/clock", created["control_token"].(string), "")
 }
+
+// testRoundTrips counts the statements a request sends to the database,
+// once the statements are prepared and the tenants cached: a validated
+// GET with an administrator token (the app) and with an access token (the
+// token's revocation and grant in one query, the app, the list), and a
+// client_credentials token request (the app, looked up three times: the
+// client, its secret, the grant). extra is what the engine adds to each:
+// on PostgreSQL the shared version.
+func testRoundTrips(t *testing.T, r *replica, extra int64) {
+	app := r.must(201, "POST", "/v1/platform/apps", "sandbox_admin_acme",
+		`{"name":"Counted","grant_types":["client_credentials"],"requested_scopes":["webhooks:read"]}`)
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"webhooks:read"},
+		"client_id": {app["client_id"].(string)}, "client_secret": {app["client_secret"].(string)}}.Encode()
+	tok := r.must(200, "POST", "/v1/oauth/token", "", "form:"+form)["access_token"].(string)
+	for _, tc := range []struct {
+		name                string
+		method, path, token string
+		body                string
+		want                int
+		max                 int64
+	}{
+		{"validated GET, admin token", "GET", "/v1/platform/apps/" + app["id"].(string), "sandbox_admin_acme", "", 200, 1 + extra},
+		{"validated GET, access token", "GET", "/v1/webhooks", tok, "", 200, 3 + extra},
+		{"token request", "POST", "/v1/oauth/token", "", "form:" + form, 200, 3 + extra},
+	} {
+		r.must(tc.want, tc.method, tc.path, tc.token, tc.body) // prepares and caches
+		before := r.sb.RoundTrips()
+		r.must(tc.want, tc.method, tc.path, tc.token, tc.body)
+		n := r.sb.RoundTrips() - before
+		t.Logf("%s: %d round trips", tc.name, n)
+		if n > tc.max {
+			t.Errorf("%s: %d round trips, want at most %d", tc.name, n, tc.max)
+		}
+	}
+}
+
+func TestRoundTripsSQLite(t *testing.T) { testRoundTrips(t, openReplica(t, t.TempDir(), ""), 0) }
+
+func TestRoundTripsPostgres(t *testing.T) { testRoundTrips(t, openReplica(t, "", testDatabase(t)), 1) }

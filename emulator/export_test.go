@@ -25,3 +25,12 @@ func (sb *Sandbox) Webhooks() *webhooks.Service { return sb.webhooks }
 
 // Clock is the sandbox clock (see Webhooks).
 func (sb *Sandbox) Clock() *core.VirtualClock { return sb.clock }
+
+// RoundTrips is how many statements a durable sandbox has sent to its
+// database (sqlstore.DB.RoundTrips); 0 in memory.
+func (sb *Sandbox) RoundTrips() int64 {
+	if sb.db == nil {
+		return 0
+	}
+	return sb.db.RoundTrips()
+}

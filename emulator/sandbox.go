@@ -29,6 +29,7 @@ import (
 	"github.com/knogin/argus-sandbox/emulator/journal"
 	"github.com/knogin/argus-sandbox/emulator/oauth"
 	"github.com/knogin/argus-sandbox/emulator/platform"
+	"github.com/knogin/argus-sandbox/emulator/sqlstore"
 	"github.com/knogin/argus-sandbox/emulator/tenants"
 	"github.com/knogin/argus-sandbox/emulator/webhooks"
 	"github.com/knogin/argus-sandbox/fixtures"
@@ -112,6 +113,8 @@ type Sandbox struct {
 	// replicas keeps the clocks in the durable store and the tenant
 	// registry's cache in step with it (nil in memory).
 	replicas *replicaSync
+	// db is the durable store (nil in memory).
+	db *sqlstore.DB
 	ids      *core.IDs
 	platform *platform.Service
 	oauth    *oauth.Service
@@ -222,6 +225,7 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 		return fail(err)
 	}
 	if st.db != nil {
+		sb.db = st.db
 		sb.closer = append(sb.closer, func() { _ = st.db.Close() })
 	}
 	sb.keys, err = oauth.NewKeyring(oauth.KeyringConfig{Clock: sb.clock, Logger: log.With("surface", "oauth"),

@@ -35,10 +35,12 @@ type Config struct {
 	// (a durable sandbox), and what it holds is kept as it is, a fixture
 	// tenant deleted since included.
 	KeepStored bool
-	// Cache keeps the tenants found by id and by token digest in memory,
-	// for a store whose lookups cost a database round trip. The
-	// registry's own changes clear it; Invalidate clears it when another
-	// process changed the store.
+	// Cache keeps the answers of lookups by id and by token digest in
+	// memory (absences included), for a store whose lookups cost a
+	// database round trip. The registry's own changes clear it; whoever
+	// shares the store with another process calls Invalidate whenever
+	// that process may have changed it (before each request, on a moved
+	// version).
 	Cache bool
 }
 
@@ -51,19 +53,46 @@ type Registry struct {
 	cache *cache // nil: every lookup asks the store
 }
 
-// cache holds the tenants found (never an absence, so a tenant created
-// elsewhere is found at once). gen grows with every Invalidate: a lookup
-// keeps what it read only if no Invalidate came between.
+// cache holds the tenants looked up, and the ids and digests found to
+// name none (at most maxAbsent of those, so a flood of unknown tokens
+// cannot grow it): every change of the store empties it, the registry's
+// own at once and another process's through Invalidate. gen grows with
+// every Invalidate: a lookup keeps what it read only if no Invalidate
+// came between.
 type cache struct {
 	gen      atomic.Uint64
 	mu       sync.RWMutex
-	byID     map[string]Tenant
-	byDigest map[string]cachedToken
+	byID     map[string]cachedTenant
+	byDigest map[string]cachedTenant
+	absent   int
 }
 
-type cachedToken struct {
-	t    Tenant
-	kind string
+// cachedTenant is a lookup's answer: the tenant and the token's kind, or
+// (found false) that there is none.
+type cachedTenant struct {
+	t     Tenant
+	kind  string
+	found bool
+}
+
+// maxAbsent bounds the absences a cache keeps.
+const maxAbsent = 4096
+
+// put keeps a lookup's answer unless an Invalidate came since gen.
+func (c *cache) put(m map[string]cachedTenant, key string, v cachedTenant, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen.Load() != gen {
+		return
+	}
+	if !v.found {
+		if c.absent >= maxAbsent {
+			return
+		}
+		c.absent++
+	}
+	v.t = clone(v.t)
+	m[key] = v
 }
 
 // Invalidate forgets every cached tenant (with Config.Cache): another
@@ -78,6 +107,7 @@ func (r *Registry) Invalidate() {
 	c.gen.Add(1)
 	clear(c.byID)
 	clear(c.byDigest)
+	c.absent = 0
 }
 
 // New seeds the fixture tenants into the store and returns the registry.
@@ -90,7 +120,7 @@ func New(ctx context.Context, cfg Config) (*Registry, error) {
 		r.store = NewMemoryStore()
 	}
 	if cfg.Cache {
-		r.cache = &cache{byID: map[string]Tenant{}, byDigest: map[string]cachedToken{}}
+		r.cache = &cache{byID: map[string]cachedTenant{}, byDigest: map[string]cachedTenant{}}
 	}
 	now := r.clock.Now().UTC()
 	for _, ft := range cfg.Fixtures.Tenants {
@@ -133,22 +163,23 @@ func (r *Registry) lookup(ctx context.Context, id string) (Tenant, error) {
 		return r.store.GetTenant(ctx, id)
 	}
 	c.mu.RLock()
-	t, ok := c.byID[id]
+	hit, ok := c.byID[id]
 	c.mu.RUnlock()
 	if ok {
-		return clone(t), nil
+		if !hit.found {
+			return Tenant{}, ErrNotFound
+		}
+		return clone(hit.t), nil
 	}
 	gen := c.gen.Load()
 	t, err := r.store.GetTenant(ctx, id)
-	if err != nil {
-		return t, err
+	switch {
+	case err == nil:
+		c.put(c.byID, id, cachedTenant{t: t, found: true}, gen)
+	case errors.Is(err, ErrNotFound):
+		c.put(c.byID, id, cachedTenant{}, gen)
 	}
-	c.mu.Lock()
-	if c.gen.Load() == gen {
-		c.byID[id] = clone(t)
-	}
-	c.mu.Unlock()
-	return t, nil
+	return t, err
 }
 
 // lookupDigest is the store's TenantByTokenDigest through the cache.
@@ -161,19 +192,20 @@ func (r *Registry) lookupDigest(ctx context.Context, digest string) (Tenant, str
 	hit, ok := c.byDigest[digest]
 	c.mu.RUnlock()
 	if ok {
+		if !hit.found {
+			return Tenant{}, "", ErrNotFound
+		}
 		return clone(hit.t), hit.kind, nil
 	}
 	gen := c.gen.Load()
 	t, kind, err := r.store.TenantByTokenDigest(ctx, digest)
-	if err != nil {
-		return t, kind, err
+	switch {
+	case err == nil:
+		c.put(c.byDigest, digest, cachedTenant{t: t, kind: kind, found: true}, gen)
+	case errors.Is(err, ErrNotFound):
+		c.put(c.byDigest, digest, cachedTenant{}, gen)
 	}
-	c.mu.Lock()
-	if c.gen.Load() == gen {
-		c.byDigest[digest] = cachedToken{clone(t), kind}
-	}
-	c.mu.Unlock()
-	return t, kind, nil
+	return t, kind, err
 }
 
 // Get returns the stored tenant id (ErrNotFound).

@@ -141,9 +141,9 @@ func (s *countingStore) TenantByTokenDigest(ctx context.Context, d string) (tena
 	return s.Store.TenantByTokenDigest(ctx, d)
 }
 
-// TestCacheServesLookupsUntilAChange: with Cache, a found tenant is asked
-// of the store once; the registry's own changes and Invalidate (another
-// process's) are seen at once; an absence is never cached.
+// TestCacheServesLookupsUntilAChange: with Cache, a lookup, found or not,
+// is asked of the store once; the registry's own changes and Invalidate
+// (another process's) are seen at once.
 func TestCacheServesLookupsUntilAChange(t *testing.T) {
 	ctx := context.Background()
 	clock := core.NewVirtualClock(nil)
@@ -161,8 +161,16 @@ func TestCacheServesLookupsUntilAChange(t *testing.T) {
 			t.Fatal("the fixture admin token is not found")
 		}
 	}
-	if store.gets != 1 || store.digests != 1 {
-		t.Errorf("3 lookups of each kind reached the store %d and %d times, want once each", store.gets, store.digests)
+	for range 3 {
+		if _, ok := r.Tenant("nobody"); ok {
+			t.Fatal("Tenant(nobody) found")
+		}
+		if _, _, ok := r.ByToken(ctx, "eyJ.not.an.admin.token"); ok {
+			t.Fatal("an unknown token is found")
+		}
+	}
+	if store.gets != 2 || store.digests != 2 {
+		t.Errorf("3 lookups of each of 4 keys reached the store %d and %d times, want twice each", store.gets, store.digests)
 	}
 	c, err := r.Create(ctx, tenants.Spec{ID: "partner-a", Name: "Partner A"})
 	if err != nil {
@@ -189,11 +197,13 @@ func TestCacheServesLookupsUntilAChange(t *testing.T) {
 	if _, ok := r.Tenant("partner-a"); ok {
 		t.Error("a tenant deleted elsewhere is still found after Invalidate")
 	}
-	// Another process creates it again: found without Invalidate.
+	// Another process creates it again: found after Invalidate, though
+	// its absence was cached.
 	if err := store.CreateTenant(ctx, tenants.Tenant{ID: "partner-a", Name: "Again"}); err != nil {
 		t.Fatal(err)
 	}
+	r.Invalidate()
 	if got, ok := r.Tenant("partner-a"); !ok || got.Name != "Again" {
-		t.Errorf("a tenant created elsewhere = %+v, %v; want found (absences are not cached)", got, ok)
+		t.Errorf("a tenant created elsewhere = %+v, %v; want found after Invalidate", got, ok)
 	}
 }
