@@ -114,7 +114,7 @@ type Sandbox struct {
 	// registry's cache in step with it (nil in memory).
 	replicas *replicaSync
 	// db is the durable store (nil in memory).
-	db *sqlstore.DB
+	db       *sqlstore.DB
 	ids      *core.IDs
 	platform *platform.Service
 	oauth    *oauth.Service
