@@ -161,9 +161,15 @@ func TestReplicasShareTokensRevocationsTenantsAndTime(t *testing.T) {
 	if atA, frozen := a.clockAt("shared"); !frozen || !atA.Equal(atB) {
 		t.Errorf("A reads the tenant's clock at %v (frozen %v), B moved it to %v", atA, frozen, atB)
 	}
+	// A has made the clock of a tenant B has not; B's change of every clock
+	// moves it on A too.
+	a.must(201, "POST", "/_sandbox/tenants", "op_test", `{"id":"only-on-a","name":"Only on A"}`)
+	a.clockAt("only-on-a")
 	b.must(200, "POST", "/_sandbox/clock", "op_test", `{"freeze":true,"set":"2031-01-02T03:04:05Z"}`)
-	if atA, frozen := a.clockAt(""); !frozen || !atA.Equal(time.Date(2031, 1, 2, 3, 4, 5, 0, time.UTC)) {
-		t.Errorf("A reads the sandbox clock at %v (frozen %v) after B set it", atA, frozen)
+	for _, tenant := range []string{"", "only-on-a"} {
+		if atA, frozen := a.clockAt(tenant); !frozen || !atA.Equal(time.Date(2031, 1, 2, 3, 4, 5, 0, time.UTC)) {
+			t.Errorf("A reads the clock of %q at %v (frozen %v) after B set every clock", tenant, atA, frozen)
+		}
 	}
 	// A caches the tenants it has found; a deletion on B empties that cache
 	// before A's next request.

@@ -57,8 +57,18 @@ func (cs *replicaSync) load(ctx context.Context) error {
 		return err
 	}
 	cs.invalidate()
-	if p, ok := all[""]; ok {
-		cs.clocks.Restore("", p)
+	base, ok := all[""]
+	if ok {
+		cs.clocks.Restore("", base)
+		// A tenant's clock that was never changed on its own stands where
+		// the sandbox clock does (it was made there, and every change of
+		// the sandbox clock moves it by the same step), but has no record
+		// when the replica that moved the sandbox clock had not made it.
+		cs.clocks.Each(func(tenant string, vc *core.VirtualClock) {
+			if _, stored := all[tenant]; tenant != "" && !stored {
+				vc.Restore(base)
+			}
+		})
 	}
 	for tenant, p := range all {
 		if tenant != "" {
