@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 
 	"github.com/knogin/argus-sandbox/emulator/faults"
 	"github.com/knogin/argus-sandbox/emulator/graphql"
@@ -64,4 +66,34 @@ func (s stores) markSeeded() error {
 		return fmt.Errorf("%w: %w", ErrDatabase, err)
 	}
 	return nil
+}
+
+// clientTenants remembers the tenant of each OAuth client a durable
+// sandbox was asked about (the journal and the fault engine ask after
+// every token request): a client belongs to one tenant for good and its
+// random id is never reused, so what was found stays true. At most
+// maxClientTenants are kept.
+type clientTenants struct {
+	m sync.Map // client id → tenant
+	n atomic.Int64
+}
+
+const maxClientTenants = 1 << 16
+
+// tenantOfClient is clientTenant through the durable sandbox's memory of
+// it; in memory it is clientTenant itself, whose lookup is a map's.
+func (sb *Sandbox) tenantOfClient(clientID string) (string, bool) {
+	if sb.clientTenants == nil {
+		return sb.clientTenant(clientID)
+	}
+	if t, ok := sb.clientTenants.m.Load(clientID); ok {
+		return t.(string), true
+	}
+	t, ok := sb.clientTenant(clientID)
+	if ok && sb.clientTenants.n.Load() < maxClientTenants {
+		if _, loaded := sb.clientTenants.m.LoadOrStore(clientID, t); !loaded {
+			sb.clientTenants.n.Add(1)
+		}
+	}
+	return t, ok
 }

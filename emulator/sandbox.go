@@ -114,14 +114,17 @@ type Sandbox struct {
 	// registry's cache in step with it (nil in memory).
 	replicas *replicaSync
 	// db is the durable store (nil in memory).
-	db       *sqlstore.DB
-	ids      *core.IDs
-	platform *platform.Service
-	oauth    *oauth.Service
-	webhooks *webhooks.Service
-	graphql  *graphql.Service
-	faults   *faults.Engine
-	control  *control.Service
+	db *sqlstore.DB
+	// clientTenants remembers the tenants of OAuth clients (nil in
+	// memory).
+	clientTenants *clientTenants
+	ids           *core.IDs
+	platform      *platform.Service
+	oauth         *oauth.Service
+	webhooks      *webhooks.Service
+	graphql       *graphql.Service
+	faults        *faults.Engine
+	control       *control.Service
 	// idem replays the answers of keyed writes (Idempotency-Key).
 	idem    *idempotency.Layer
 	journal *journal.Journal
@@ -245,10 +248,13 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 			return fail(fmt.Errorf("%w: %w", ErrDatabase, err))
 		}
 	}
-	sb.journal = journal.New(journal.Config{Clock: sb.clock, ClientTenant: sb.clientTenant})
+	if st.db != nil {
+		sb.clientTenants = &clientTenants{}
+	}
+	sb.journal = journal.New(journal.Config{Clock: sb.clock, ClientTenant: sb.tenantOfClient})
 	sb.faults, err = faults.New(faults.Config{Clock: sb.clock, IDs: sb.ids, Logger: log.With("surface", "faults"),
 		Seed: seed, Rules: cfg.FaultRules, Keys: sb.keys, OnFire: streamFault(sb.journal),
-		ClientTenant: sb.clientTenant, Store: st.faults})
+		ClientTenant: sb.tenantOfClient, Store: st.faults})
 	if err != nil {
 		return fail(err)
 	}
