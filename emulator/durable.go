@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 
+	"github.com/knogin/argus-sandbox/emulator/faults"
 	"github.com/knogin/argus-sandbox/emulator/graphql"
 	"github.com/knogin/argus-sandbox/emulator/oauth"
 	"github.com/knogin/argus-sandbox/emulator/platform"
 	"github.com/knogin/argus-sandbox/emulator/sqlstore"
+	"github.com/knogin/argus-sandbox/emulator/tenants"
 	"github.com/knogin/argus-sandbox/emulator/webhooks"
 )
 
@@ -25,6 +29,8 @@ type stores struct {
 	graphql  graphql.Store
 	webhooks webhooks.Store
 	keys     oauth.KeyStore
+	tenants  tenants.Store
+	faults   faults.StateStore
 	// seeded: the store already holds a sandbox's state, which a start
 	// keeps instead of seeding the fixtures again.
 	seeded bool
@@ -47,7 +53,7 @@ func openStores(cfg Config) (stores, error) {
 		return stores{}, fmt.Errorf("%w: %w", ErrDatabase, err)
 	}
 	return stores{platform: db.Platform(platform.Limits{}), oauth: db.OAuth(), graphql: db.GraphQL(),
-		webhooks: db.Webhooks(0, 0), keys: db.Keys(), seeded: seeded, db: db}, nil
+		webhooks: db.Webhooks(0, 0), keys: db.Keys(), tenants: db.Tenants(), faults: db.Faults(), seeded: seeded, db: db}, nil
 }
 
 // markSeeded records, once the surfaces have seeded an empty durable
@@ -60,4 +66,34 @@ func (s stores) markSeeded() error {
 		return fmt.Errorf("%w: %w", ErrDatabase, err)
 	}
 	return nil
+}
+
+// clientTenants remembers the tenant of each OAuth client a durable
+// sandbox was asked about (the journal and the fault engine ask after
+// every token request): a client belongs to one tenant for good and its
+// random id is never reused, so what was found stays true. At most
+// maxClientTenants are kept.
+type clientTenants struct {
+	m sync.Map // client id → tenant
+	n atomic.Int64
+}
+
+const maxClientTenants = 1 << 16
+
+// tenantOfClient is clientTenant through the durable sandbox's memory of
+// it; in memory it is clientTenant itself, whose lookup is a map's.
+func (sb *Sandbox) tenantOfClient(clientID string) (string, bool) {
+	if sb.clientTenants == nil {
+		return sb.clientTenant(clientID)
+	}
+	if t, ok := sb.clientTenants.m.Load(clientID); ok {
+		return t.(string), true
+	}
+	t, ok := sb.clientTenant(clientID)
+	if ok && sb.clientTenants.n.Load() < maxClientTenants {
+		if _, loaded := sb.clientTenants.m.LoadOrStore(clientID, t); !loaded {
+			sb.clientTenants.n.Add(1)
+		}
+	}
+	return t, ok
 }

@@ -30,3 +30,12 @@ func (sb *Sandbox) Clock() *core.VirtualClock { return sb.clock }
 // Tenants is the tenant registry, to create a tenant with what the
 // control plane's wire form does not carry.
 func (sb *Sandbox) Tenants() *tenants.Registry { return sb.tenants }
+
+// RoundTrips is how many statements a durable sandbox has sent to its
+// database (sqlstore.DB.RoundTrips); 0 in memory.
+func (sb *Sandbox) RoundTrips() int64 {
+	if sb.db == nil {
+		return 0
+	}
+	return sb.db.RoundTrips()
+}

@@ -29,6 +29,7 @@ import (
 	"github.com/knogin/argus-sandbox/emulator/journal"
 	"github.com/knogin/argus-sandbox/emulator/oauth"
 	"github.com/knogin/argus-sandbox/emulator/platform"
+	"github.com/knogin/argus-sandbox/emulator/sqlstore"
 	"github.com/knogin/argus-sandbox/emulator/tenants"
 	"github.com/knogin/argus-sandbox/emulator/webhooks"
 	"github.com/knogin/argus-sandbox/fixtures"
@@ -108,14 +109,22 @@ type Config struct {
 type Sandbox struct {
 	clock *core.VirtualClock
 	// clocks are the tenants' clocks over clock.
-	clocks   *core.Clocks
-	ids      *core.IDs
-	platform *platform.Service
-	oauth    *oauth.Service
-	webhooks *webhooks.Service
-	graphql  *graphql.Service
-	faults   *faults.Engine
-	control  *control.Service
+	clocks *core.Clocks
+	// replicas keeps the clocks in the durable store and the tenant
+	// registry's cache in step with it (nil in memory).
+	replicas *replicaSync
+	// db is the durable store (nil in memory).
+	db *sqlstore.DB
+	// clientTenants remembers the tenants of OAuth clients (nil in
+	// memory).
+	clientTenants *clientTenants
+	ids           *core.IDs
+	platform      *platform.Service
+	oauth         *oauth.Service
+	webhooks      *webhooks.Service
+	graphql       *graphql.Service
+	faults        *faults.Engine
+	control       *control.Service
 	// idem replays the answers of keyed writes (Idempotency-Key).
 	idem    *idempotency.Layer
 	journal *journal.Journal
@@ -219,6 +228,7 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 		return fail(err)
 	}
 	if st.db != nil {
+		sb.db = st.db
 		sb.closer = append(sb.closer, func() { _ = st.db.Close() })
 	}
 	sb.keys, err = oauth.NewKeyring(oauth.KeyringConfig{Clock: sb.clock, Logger: log.With("surface", "oauth"),
@@ -226,16 +236,25 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	if err != nil {
 		return fail(err)
 	}
-	sb.tenants, err = tenants.New(context.Background(), tenants.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx})
+	sb.tenants, err = tenants.New(context.Background(), tenants.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Store: st.tenants, KeepStored: st.seeded,
+		Cache: st.tenants != nil})
 	if err != nil {
 		return fail(err)
 	}
 	sb.clocks = core.NewClocks(sb.clock, func(tenant string) bool { _, ok := sb.tenants.Tenant(tenant); return ok })
 	sb.closer = append(sb.closer, sb.clocks.Close)
-	sb.journal = journal.New(journal.Config{Clock: sb.clock, TenantClock: sb.clocks.Func(), ClientTenant: sb.clientTenant})
+	if st.db != nil {
+		if sb.replicas, err = startReplicaSync(context.Background(), st.db, sb.clocks, sb.tenants.Invalidate, log.With("surface", "store")); err != nil {
+			return fail(fmt.Errorf("%w: %w", ErrDatabase, err))
+		}
+	}
+	if st.db != nil {
+		sb.clientTenants = &clientTenants{}
+	}
+	sb.journal = journal.New(journal.Config{Clock: sb.clock, TenantClock: sb.clocks.Func(), ClientTenant: sb.tenantOfClient})
 	sb.faults, err = faults.New(faults.Config{Clock: sb.clock, IDs: sb.ids, Logger: log.With("surface", "faults"),
 		Seed: seed, Rules: cfg.FaultRules, Keys: sb.keys, OnFire: streamFault(sb.journal),
-		ClientTenant: sb.clientTenant, TenantClock: sb.clocks.Func()})
+		ClientTenant: sb.tenantOfClient, TenantClock: sb.clocks.Func(), Store: st.faults})
 	if err != nil {
 		return fail(err)
 	}
@@ -317,6 +336,11 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	}
 	if sb.handler, err = mountConsole(sb.router, fx, cfg, hosts.check(), log); err != nil {
 		return err
+	}
+	if sb.replicas != nil && st.db.Postgres() {
+		// Another replica may have moved a clock or changed a tenant
+		// since the last request.
+		sb.handler = sb.replicas.wrap(sb.handler)
 	}
 	if err := sb.faults.CheckOperations(); err != nil {
 		return err

@@ -24,6 +24,9 @@ func (d tenantData) DeleteTenant(ctx context.Context, tenant string) error {
 		sb.oauth.DeleteTenant(ctx, tenant),
 		sb.graphql.DeleteTenant(ctx, tenant),
 	)
+	if sb.replicas != nil {
+		err = errors.Join(err, sb.replicas.forget(ctx, tenant))
+	}
 	sb.idem.ResetTenant(tenant)
 	sb.journal.Clear(tenant)
 	return err

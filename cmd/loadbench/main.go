@@ -49,8 +49,24 @@ func run(ctx context.Context, args []string) int {
 	image := fs.Bool("image", false, "also build the container image (scripts/build-image.sh) and report its size")
 	logLevel := fs.String("log-level", "error", "the sandbox's --log-level during the benchmark (its stderr goes to /dev/null)")
 	logCost := fs.Int("log-cost", 0, "instead of the benchmark, measure the validated REST GET with request lines (--log-level info) against without (warn), this many A/B pairs, and print the median cost")
+	stores := fs.StringSlice("store", []string{"memory"}, "stores to measure, comma-separated: memory (always measured, the reference), sqlite (a data directory of the run's own), postgres (--database-url); the figures of a durable store are compared with memory's")
+	databaseURL := fs.String("database-url", os.Getenv("ARGUS_SANDBOX_DATABASE_URL"), "PostgreSQL database of --store postgres (env ARGUS_SANDBOX_DATABASE_URL); the benchmark adds apps to it")
+	suite := fs.Bool("suite", true, "also time the default conformance suite")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	for _, st := range *stores {
+		switch st {
+		case "memory", "sqlite":
+		case "postgres":
+			if *databaseURL == "" {
+				fmt.Fprintln(os.Stderr, "loadbench: --store postgres needs --database-url (or ARGUS_SANDBOX_DATABASE_URL)")
+				return 2
+			}
+		default:
+			fmt.Fprintf(os.Stderr, "loadbench: --store %q: must be memory, sqlite or postgres\n", st)
+			return 2
+		}
 	}
 	dir, err := os.MkdirTemp("", "loadbench")
 	if err != nil {
@@ -65,7 +81,8 @@ func run(ctx context.Context, args []string) int {
 		return 1
 	}
 	self, _ := os.Executable()
-	cfg := loadbench.Config{Sandbox: sandbox, Self: self, Duration: *duration, Concurrency: *conc, ColdRuns: *cold, LogLevel: *logLevel, Log: os.Stderr}
+	cfg := loadbench.Config{Sandbox: sandbox, Self: self, Duration: *duration, Concurrency: *conc, ColdRuns: *cold, LogLevel: *logLevel, Log: os.Stderr,
+		Stores: *stores, DatabaseURL: *databaseURL}
 	switch *gen {
 	case "auto":
 		cfg.Wrk = loadbench.WrkPath()
@@ -111,12 +128,14 @@ func run(ctx context.Context, args []string) int {
 		fmt.Fprintln(os.Stderr, "loadbench:", err)
 		return 1
 	}
-	more, err := suiteAndImage(ctx, dir, *image)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "loadbench:", err)
-		return 1
+	if *suite || *image {
+		more, err := suiteAndImage(ctx, dir, *suite, *image)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadbench:", err)
+			return 1
+		}
+		figs = append(figs, more...)
 	}
-	figs = append(figs, more...)
 	meta := append(loadbench.Machine(), "generator: "+generator, fmt.Sprintf("concurrency: %d", *conc), "duration: "+duration.String())
 	loadbench.Report(os.Stdout, meta, figs)
 	return 0
@@ -150,21 +169,15 @@ func runLogCost(ctx context.Context, cfg loadbench.Config, pairs int, generator 
 
 // suiteAndImage times the default conformance suite against the reference
 // consumer and, when asked, builds the container image and reports its size.
-func suiteAndImage(ctx context.Context, dir string, image bool) ([]loadbench.Figure, error) {
-	conf, cons := filepath.Join(dir, "conformance"), filepath.Join(dir, "consumer")
-	fmt.Fprintln(os.Stderr, "conformance suite: building the runner and the reference consumer")
-	if err := goCmd(dir, "build", "-o", conf, "./cmd/conformance"); err != nil {
-		return nil, fmt.Errorf("build conformance: %w", err)
+func suiteAndImage(ctx context.Context, dir string, suite, image bool) ([]loadbench.Figure, error) {
+	var figs []loadbench.Figure
+	if suite {
+		f, err := conformanceSuite(ctx, dir)
+		if err != nil {
+			return nil, err
+		}
+		figs = append(figs, f)
 	}
-	if err := goCmd(dir, "build", "-o", cons, "./examples/consumer/cmd/consumer"); err != nil {
-		return nil, fmt.Errorf("build consumer: %w", err)
-	}
-	fmt.Fprintln(os.Stderr, "conformance suite: default suite, reference consumer (5 runs)")
-	suite, err := loadbench.ConformanceSuite(ctx, conf, cons, 5)
-	if err != nil {
-		return nil, err
-	}
-	figs := []loadbench.Figure{suite}
 	if !image {
 		return figs, nil
 	}
@@ -180,6 +193,20 @@ func suiteAndImage(ctx context.Context, dir string, image bool) ([]loadbench.Fig
 		return nil, err
 	}
 	return append(figs, size), nil
+}
+
+// conformanceSuite times the default suite against the reference consumer.
+func conformanceSuite(ctx context.Context, dir string) (loadbench.Figure, error) {
+	conf, cons := filepath.Join(dir, "conformance"), filepath.Join(dir, "consumer")
+	fmt.Fprintln(os.Stderr, "conformance suite: building the runner and the reference consumer")
+	if err := goCmd(dir, "build", "-o", conf, "./cmd/conformance"); err != nil {
+		return loadbench.Figure{}, fmt.Errorf("build conformance: %w", err)
+	}
+	if err := goCmd(dir, "build", "-o", cons, "./examples/consumer/cmd/consumer"); err != nil {
+		return loadbench.Figure{}, fmt.Errorf("build consumer: %w", err)
+	}
+	fmt.Fprintln(os.Stderr, "conformance suite: default suite, reference consumer (5 runs)")
+	return loadbench.ConformanceSuite(ctx, conf, cons, 5)
 }
 
 func goCmd(gobin string, args ...string) error {

@@ -135,15 +135,39 @@ func (p *proc) token(t *testing.T, clientID, secret string) string {
 }
 
 // testSurvivesSIGKILL registers an app and a webhook on a sandbox started
-// with args, SIGKILLs it, starts another on the same store: the token
-// minted before still verifies, the app's credentials still mint one, and
-// the webhook is still listed.
+// with args, creates a tenant, moves its clock and adds a fault rule that
+// fires once, SIGKILLs the sandbox, starts another on the same store: the
+// token minted before still verifies, the app's credentials still mint
+// one, the webhook is still listed, the tenant's admin and control tokens
+// work, its clock is where it was and the rule has fired once.
 func testSurvivesSIGKILL(t *testing.T, env []string, args ...string) {
 	bin := sandboxBinary(t)
 	// Tokens name the issuer, which names the port by default: both runs
 	// get the same one.
-	args = append(args, "--issuer", "http://sandbox.test")
+	args = append(args, "--issuer", "http://sandbox.test", "--operator-token", "op_test")
 	first := startProcess(t, bin, env, args...)
+	var tenant struct {
+		AdminToken   string `json:"admin_token"`
+		ControlToken string `json:"control_token"`
+	}
+	if code := first.call(t, "POST", "/_sandbox/tenants", "op_test", "application/json", `{"id":"runtime","name":"Run Time"}`, &tenant); code != 201 || tenant.ControlToken == "" {
+		t.Fatalf("create tenant = %d %+v", code, tenant)
+	}
+	var clock struct {
+		Now    time.Time `json:"now"`
+		Frozen bool      `json:"frozen"`
+	}
+	if code := first.call(t, "POST", "/_sandbox/clock", tenant.ControlToken, "application/json", `{"freeze":true,"advance":"24h"}`, &clock); code != 200 || !clock.Frozen {
+		t.Fatalf("move the tenant's clock = %d %+v", code, clock)
+	}
+	frozenAt := clock.Now
+	if code := first.call(t, "POST", "/_sandbox/faults", tenant.ControlToken, "application/json",
+		`{"name":"once","match":{"operation":"listApps"},"when":{"first":1},"action":{"error":{"status":503}}}`, nil); code != 201 {
+		t.Fatalf("add a fault rule = %d", code)
+	}
+	if code := first.call(t, "GET", "/v1/platform/apps", tenant.AdminToken, "", "", nil); code != 503 {
+		t.Fatalf("the fault rule's first match = %d, want 503", code)
+	}
 	var app struct {
 		ClientID     string `json:"client_id"`
 		ClientSecret string `json:"client_secret"`
@@ -163,6 +187,20 @@ func testSurvivesSIGKILL(t *testing.T, env []string, args ...string) {
 	first.kill(t)
 
 	second := startProcess(t, bin, env, args...)
+	// The tenant created at run time: its tokens, its clock, its rule.
+	clock.Now, clock.Frozen = time.Time{}, false
+	if code := second.call(t, "GET", "/_sandbox/clock", tenant.ControlToken, "", "", &clock); code != 200 || !clock.Frozen || !clock.Now.Equal(frozenAt) {
+		t.Fatalf("the tenant's clock after the restart = %d %+v, want frozen at %v", code, clock, frozenAt)
+	}
+	var rule struct {
+		Fired int `json:"fired"`
+	}
+	if code := second.call(t, "GET", "/_sandbox/faults/once", tenant.ControlToken, "", "", &rule); code != 200 || rule.Fired != 1 {
+		t.Fatalf("the fault rule after the restart = %d %+v, want fired once", code, rule)
+	}
+	if code := second.call(t, "GET", "/v1/platform/apps", tenant.AdminToken, "", "", nil); code != 200 {
+		t.Fatalf("the tenant's admin token after the restart = %d, want 200 (the rule fired its one time before)", code)
+	}
 	type webhookList struct {
 		Data []struct {
 			ID string `json:"id"`

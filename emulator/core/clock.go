@@ -70,6 +70,57 @@ type VirtualClock struct {
 	// at the end of the window.
 	walkSteps  int
 	walkBudget time.Duration
+	// onChange hears of every change made through Advance, Set, Freeze,
+	// Unfreeze and Reset (not Restore), with c.walk held, so the changes
+	// of one clock reach it in order.
+	onChange atomic.Pointer[func(ClockPos)]
+}
+
+// ClockPos is the part of a VirtualClock's state a durable store keeps:
+// its offset from real time, or the time it is frozen at.
+type ClockPos struct {
+	Offset   time.Duration `json:"offset_ns"`
+	Frozen   bool          `json:"frozen,omitempty"`
+	FrozenAt time.Time     `json:"frozen_at,omitzero"`
+}
+
+// Pos reports the clock's offset and frozen state.
+func (c *VirtualClock) Pos() ClockPos {
+	p := c.pos.Load()
+	return ClockPos{Offset: p.offset, Frozen: p.frozen, FrozenAt: p.frozenAt}
+}
+
+// OnChange makes f hear of every later change of the clock through
+// Advance, Set, Freeze, Unfreeze and Reset, once the change is made (a
+// walk through the timers included), in the order of the changes; nil
+// stops it. Restore does not call it.
+func (c *VirtualClock) OnChange(f func(ClockPos)) {
+	if f == nil {
+		c.onChange.Store(nil)
+		return
+	}
+	c.onChange.Store(&f)
+}
+
+// changed tells the OnChange listener of a change. Callers hold c.walk
+// and not c.mu.
+func (c *VirtualClock) changed() {
+	if f := c.onChange.Load(); f != nil {
+		(*f)(c.Pos())
+	}
+}
+
+// Restore puts the clock at p, as stored earlier or by another process:
+// no walk through the timers (a move forward starts those due at once, as
+// real time passing would) and no OnChange.
+func (c *VirtualClock) Restore(p ClockPos) {
+	c.walk.Lock()
+	defer c.walk.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset, c.frozen, c.frozenAt = p.Offset, p.Frozen, p.FrozenAt
+	c.publishLocked()
+	c.fireDueLocked()
 }
 
 // Bounds of one walk through the timers of a clock move. The budget stays
@@ -145,6 +196,7 @@ func (c *VirtualClock) AfterFunc(d time.Duration, f func()) Timer {
 func (c *VirtualClock) Advance(d time.Duration) time.Time {
 	c.walk.Lock()
 	defer c.walk.Unlock()
+	defer c.changed()
 	return c.walkTo(c.Now().Add(max(d, 0)))
 }
 
@@ -154,6 +206,7 @@ func (c *VirtualClock) Advance(d time.Duration) time.Time {
 func (c *VirtualClock) Set(t time.Time) time.Time {
 	c.walk.Lock()
 	defer c.walk.Unlock()
+	defer c.changed()
 	c.mu.Lock()
 	if t.After(c.nowLocked()) {
 		c.mu.Unlock()
@@ -227,6 +280,7 @@ func (c *VirtualClock) moveLocked(t time.Time) {
 func (c *VirtualClock) Freeze() {
 	c.walk.Lock()
 	defer c.walk.Unlock()
+	defer c.changed()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.frozen {
@@ -241,6 +295,7 @@ func (c *VirtualClock) Freeze() {
 func (c *VirtualClock) Unfreeze() {
 	c.walk.Lock()
 	defer c.walk.Unlock()
+	defer c.changed()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.frozen {
@@ -256,6 +311,7 @@ func (c *VirtualClock) Unfreeze() {
 func (c *VirtualClock) Reset() {
 	c.walk.Lock()
 	defer c.walk.Unlock()
+	defer c.changed()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.offset, c.frozen = 0, false

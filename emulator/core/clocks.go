@@ -23,6 +23,8 @@ type Clocks struct {
 	mu      sync.Mutex
 	tenants map[string]*VirtualClock
 	closed  bool
+	// onChange hears of every clock's changes (SetOnChange).
+	onChange func(tenant string, p ClockPos)
 }
 
 // NewClocks returns the clocks over base. known says whether a tenant
@@ -65,8 +67,34 @@ func (c *Clocks) For(tenant string) *VirtualClock {
 	vc.offset, vc.frozen, vc.frozenAt = pos.offset, pos.frozen, pos.frozenAt
 	vc.publishLocked()
 	vc.mu.Unlock()
+	if f := c.onChange; f != nil {
+		vc.OnChange(func(p ClockPos) { f(tenant, p) })
+	}
 	c.tenants[tenant] = vc
 	return vc
+}
+
+// SetOnChange makes f hear of every later change of the sandbox clock
+// (tenant "") and of every tenant's clock, as VirtualClock.OnChange: a
+// durable sandbox stores the clocks' state with it.
+func (c *Clocks) SetOnChange(f func(tenant string, p ClockPos)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.onChange = f
+	c.base.OnChange(func(p ClockPos) { f("", p) })
+	for id, vc := range c.tenants {
+		vc.OnChange(func(p ClockPos) { f(id, p) })
+	}
+}
+
+// Restore puts the tenant's clock ("" the sandbox clock) at p, making it
+// if needed (VirtualClock.Restore); an unknown tenant's is ignored.
+func (c *Clocks) Restore(tenant string, p ClockPos) {
+	vc := c.For(tenant)
+	if tenant != "" && vc == c.base {
+		return
+	}
+	vc.Restore(p)
 }
 
 // Func returns For as a ClockFor.

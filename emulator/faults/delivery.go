@@ -69,6 +69,7 @@ func (e *Engine) MatchDelivery(info DeliveryInfo) DeliveryPlan {
 	now := e.cfg.Clock.Now()
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	defer e.saveIfMatchedLocked(e.matchesLocked())
 	for _, rs := range e.rules {
 		m := rs.rule.Match
 		if rs.target != TargetDelivery ||

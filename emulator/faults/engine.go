@@ -52,6 +52,10 @@ type Config struct {
 	// sandbox's live stream). It runs under the engine's lock and must
 	// not call the engine.
 	OnFire func(Event)
+	// Store, when set, keeps the rule set with its counters across
+	// restarts: New starts from its snapshot when it has one (instead of
+	// Rules), and every change is saved to it.
+	Store StateStore
 	// ClientTenant, when set, names the tenant of an OAuth client, so a
 	// rule matching a tenant matches its token requests too (the token
 	// endpoint authenticates clients, not bearers).
@@ -84,6 +88,7 @@ type ruleState struct {
 	// sandbox clock.
 	clock   func() time.Time
 	rng     *rand.Rand
+	pcg     *rand.PCG // rng's source, saved with the rule
 	matched int
 	fired   int
 }
@@ -123,13 +128,25 @@ func New(cfg Config) (*Engine, error) {
 	if len(issues) > 0 {
 		return nil, &ValidationError{Source: "faults", Issues: issues}
 	}
-	e.Reset()
+	e.resetRules()
+	if cfg.Store != nil {
+		if err := e.restore(context.Background()); err != nil {
+			return nil, err
+		}
+	}
 	return e, nil
 }
 
 // Reset returns to the rules given at start, with fresh counters, RNGs and
 // an empty firing log.
 func (e *Engine) Reset() {
+	e.resetRules()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.saveLocked()
+}
+
+func (e *Engine) resetRules() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.rules = e.rules[:0]
@@ -139,12 +156,20 @@ func (e *Engine) Reset() {
 	e.events = nil
 }
 
-func (e *Engine) newState(r Rule) *ruleState {
+func (e *Engine) newState(r Rule) *ruleState { return e.newStateAt(r, time.Time{}) }
+
+// newStateAt is newState for a rule loaded at loaded (a saved rule); zero
+// is now, on the clock of the rule's tenant.
+func (e *Engine) newStateAt(r Rule, loaded time.Time) *ruleState {
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(r.Name))
 	clock := e.clockOf(r.Match.Tenant)
-	now := clock()
-	rs := &ruleState{rule: r, loaded: now, rng: rand.New(rand.NewPCG(e.cfg.Seed, h.Sum64()))}
+	now := loaded
+	if now.IsZero() {
+		now = clock()
+	}
+	pcg := rand.NewPCG(e.cfg.Seed, h.Sum64())
+	rs := &ruleState{rule: r, loaded: now, pcg: pcg, rng: rand.New(pcg)}
 	if r.Match.Tenant != "" && e.cfg.TenantClock != nil {
 		rs.clock = clock
 	}
@@ -188,6 +213,7 @@ func (e *Engine) Add(r Rule) (RuleStatus, error) {
 	}
 	rs := e.newState(r)
 	e.rules = append(e.rules, rs)
+	e.saveLocked()
 	return rs.status(), nil
 }
 
@@ -221,6 +247,7 @@ func (e *Engine) Delete(name string) error {
 	for i, rs := range e.rules {
 		if rs.rule.Name == name {
 			e.rules = append(e.rules[:i], e.rules[i+1:]...)
+			e.saveLocked()
 			return nil
 		}
 	}
@@ -232,6 +259,7 @@ func (e *Engine) Clear() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.rules = nil
+	e.saveLocked()
 }
 
 // CheckOperations reports start-up rules that name an operationId no routed

@@ -100,6 +100,7 @@ func (e *Engine) planHTTP(r *http.Request, op core.OperationInfo) httpPlan {
 	var plan httpPlan
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	defer e.saveIfMatchedLocked(e.matchesLocked())
 	for _, rs := range e.rules {
 		if rs.target != TargetHTTP || plan.reply != nil && shapesReply(rs.rule.Action) ||
 			!matchRequest(rs.rule.Match, q) || !rs.fires(now) {

@@ -26,6 +26,7 @@ func (e *Engine) MatchToken(info TokenInfo) (plan TokenPlan, ok bool) {
 	now := e.cfg.Clock.Now()
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	defer e.saveIfMatchedLocked(e.matchesLocked())
 	for _, rs := range e.rules {
 		m := rs.rule.Match
 		if rs.target != TargetToken ||

@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -57,7 +58,15 @@ type DB struct {
 	// dozen distinct queries, and parsing each anew cost SQLite more than
 	// running it.
 	stmts sync.Map // string → *sql.Stmt
+	// trips counts the statements sent to the database, each BEGIN and
+	// COMMIT included: the round trips a request costs (RoundTrips).
+	trips atomic.Int64
 }
+
+// RoundTrips is how many statements the stores have sent to the database
+// so far, each BEGIN and COMMIT counted: the difference across a request
+// is its cost in round trips.
+func (d *DB) RoundTrips() int64 { return d.trips.Load() }
 
 // dialect is what differs between SQLite and PostgreSQL.
 type dialect struct {
@@ -226,6 +235,7 @@ func (c conn) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 }
 
 func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	c.db.trips.Add(1)
 	st, err := c.stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -237,6 +247,7 @@ func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 }
 
 func (c conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	c.db.trips.Add(1)
 	st, err := c.stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -249,6 +260,7 @@ func (c conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 
 // queryRow is QueryRow: a failure to prepare shows in Scan.
 func (c conn) queryRow(ctx context.Context, query string, args ...any) rowScanner {
+	c.db.trips.Add(1)
 	st, err := c.stmt(ctx, query)
 	if err != nil {
 		return errRow{err}
@@ -318,6 +330,7 @@ func (d *DB) writeOnce(ctx context.Context, scopes []string, fn func(c conn) err
 		d.d.writeMu.Lock()
 		defer d.d.writeMu.Unlock()
 	}
+	d.trips.Add(2) // BEGIN, and COMMIT or ROLLBACK
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("%s: begin: %w", d.name, err)

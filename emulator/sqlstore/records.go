@@ -176,3 +176,9 @@ func (d *DB) MarkSeeded(ctx context.Context) error {
 		return err
 	})
 }
+
+// marshal is v as the JSON text of a doc column.
+func marshal(v any) (string, error) {
+	b, err := json.Marshal(v)
+	return string(b), err
+}

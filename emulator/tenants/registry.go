@@ -15,6 +15,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/knogin/argus-sandbox/emulator/core"
 	"github.com/knogin/argus-sandbox/fixtures"
@@ -29,6 +31,17 @@ type Config struct {
 	// Store defaults to a MemoryStore. The fixture tenants are seeded into
 	// it at start; one it already holds is kept as stored.
 	Store Store
+	// KeepStored seeds nothing: the store was seeded by an earlier start
+	// (a durable sandbox), and what it holds is kept as it is, a fixture
+	// tenant deleted since included.
+	KeepStored bool
+	// Cache keeps the answers of lookups by id and by token digest in
+	// memory (absences included), for a store whose lookups cost a
+	// database round trip. The registry's own changes clear it; whoever
+	// shares the store with another process calls Invalidate whenever
+	// that process may have changed it (before each request, on a moved
+	// version).
+	Cache bool
 }
 
 // Registry is the tenant registry.
@@ -37,6 +50,64 @@ type Registry struct {
 	ids   *core.IDs
 	fx    *fixtures.Set
 	store Store
+	cache *cache // nil: every lookup asks the store
+}
+
+// cache holds the tenants looked up, and the ids and digests found to
+// name none (at most maxAbsent of those, so a flood of unknown tokens
+// cannot grow it): every change of the store empties it, the registry's
+// own at once and another process's through Invalidate. gen grows with
+// every Invalidate: a lookup keeps what it read only if no Invalidate
+// came between.
+type cache struct {
+	gen      atomic.Uint64
+	mu       sync.RWMutex
+	byID     map[string]cachedTenant
+	byDigest map[string]cachedTenant
+	absent   int
+}
+
+// cachedTenant is a lookup's answer: the tenant and the token's kind, or
+// (found false) that there is none.
+type cachedTenant struct {
+	t     Tenant
+	kind  string
+	found bool
+}
+
+// maxAbsent bounds the absences a cache keeps.
+const maxAbsent = 4096
+
+// put keeps a lookup's answer unless an Invalidate came since gen.
+func (c *cache) put(m map[string]cachedTenant, key string, v cachedTenant, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen.Load() != gen {
+		return
+	}
+	if !v.found {
+		if c.absent >= maxAbsent {
+			return
+		}
+		c.absent++
+	}
+	v.t = clone(v.t)
+	m[key] = v
+}
+
+// Invalidate forgets every cached tenant (with Config.Cache): another
+// process changed the store.
+func (r *Registry) Invalidate() {
+	if r.cache == nil {
+		return
+	}
+	c := r.cache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen.Add(1)
+	clear(c.byID)
+	clear(c.byDigest)
+	c.absent = 0
 }
 
 // New seeds the fixture tenants into the store and returns the registry.
@@ -48,8 +119,14 @@ func New(ctx context.Context, cfg Config) (*Registry, error) {
 	if r.store == nil {
 		r.store = NewMemoryStore()
 	}
+	if cfg.Cache {
+		r.cache = &cache{byID: map[string]cachedTenant{}, byDigest: map[string]cachedTenant{}}
+	}
 	now := r.clock.Now().UTC()
 	for _, ft := range cfg.Fixtures.Tenants {
+		if cfg.KeepStored {
+			break
+		}
 		t := Tenant{ID: ft.ID, Name: ft.Name, Locale: ft.Locale, Policy: ft.Policy, Users: ft.Users,
 			AdminTokenDigest: Digest(ft.AdminToken), Fixture: true, CreatedAt: now}
 		if err := r.store.CreateTenant(ctx, t); err != nil && !errors.Is(err, ErrExists) {
@@ -71,7 +148,7 @@ func Digest(token string) string {
 // Tenant returns the tenant id in the fixtures' form (without its admin
 // token), the lookup every surface makes; false when there is none.
 func (r *Registry) Tenant(id string) (*fixtures.Tenant, bool) {
-	t, err := r.store.GetTenant(context.Background(), id)
+	t, err := r.lookup(context.Background(), id)
 	if err != nil {
 		return nil, false
 	}
@@ -101,6 +178,59 @@ func (r *Registry) ClaimNames(ctx context.Context) []string {
 	return out
 }
 
+// lookup is the store's GetTenant through the cache; what it returns is
+// the caller's copy, as the store's is.
+func (r *Registry) lookup(ctx context.Context, id string) (Tenant, error) {
+	c := r.cache
+	if c == nil {
+		return r.store.GetTenant(ctx, id)
+	}
+	c.mu.RLock()
+	hit, ok := c.byID[id]
+	c.mu.RUnlock()
+	if ok {
+		if !hit.found {
+			return Tenant{}, ErrNotFound
+		}
+		return clone(hit.t), nil
+	}
+	gen := c.gen.Load()
+	t, err := r.store.GetTenant(ctx, id)
+	switch {
+	case err == nil:
+		c.put(c.byID, id, cachedTenant{t: t, found: true}, gen)
+	case errors.Is(err, ErrNotFound):
+		c.put(c.byID, id, cachedTenant{}, gen)
+	}
+	return t, err
+}
+
+// lookupDigest is the store's TenantByTokenDigest through the cache.
+func (r *Registry) lookupDigest(ctx context.Context, digest string) (Tenant, string, error) {
+	c := r.cache
+	if c == nil {
+		return r.store.TenantByTokenDigest(ctx, digest)
+	}
+	c.mu.RLock()
+	hit, ok := c.byDigest[digest]
+	c.mu.RUnlock()
+	if ok {
+		if !hit.found {
+			return Tenant{}, "", ErrNotFound
+		}
+		return clone(hit.t), hit.kind, nil
+	}
+	gen := c.gen.Load()
+	t, kind, err := r.store.TenantByTokenDigest(ctx, digest)
+	switch {
+	case err == nil:
+		c.put(c.byDigest, digest, cachedTenant{t: t, kind: kind, found: true}, gen)
+	case errors.Is(err, ErrNotFound):
+		c.put(c.byDigest, digest, cachedTenant{}, gen)
+	}
+	return t, kind, err
+}
+
 // Get returns the stored tenant id (ErrNotFound).
 func (r *Registry) Get(ctx context.Context, id string) (Tenant, error) {
 	return r.store.GetTenant(ctx, id)
@@ -113,7 +243,7 @@ func (r *Registry) List(ctx context.Context) ([]Tenant, error) { return r.store.
 // the token's kind (KindAdmin or KindControl).
 func (r *Registry) ByToken(ctx context.Context, token string) (Tenant, string, bool) {
 	d := Digest(token)
-	t, kind, err := r.store.TenantByTokenDigest(ctx, d)
+	t, kind, err := r.lookupDigest(ctx, d)
 	if err != nil {
 		return Tenant{}, "", false
 	}
@@ -221,6 +351,7 @@ func (r *Registry) Create(ctx context.Context, spec Spec) (Created, error) {
 	if err := r.store.CreateTenant(ctx, c.Tenant); err != nil {
 		return Created{}, err
 	}
+	r.Invalidate()
 	return c, nil
 }
 
@@ -297,6 +428,7 @@ func (r *Registry) RotateToken(ctx context.Context, id, kind string) (string, Te
 		}
 		return nil
 	})
+	r.Invalidate()
 	if err != nil {
 		return "", Tenant{}, err
 	}
@@ -305,4 +437,8 @@ func (r *Registry) RotateToken(ctx context.Context, id, kind string) (string, Te
 
 // Delete removes the tenant from the registry: its tokens stop
 // authenticating at once. The tenant's data is the surfaces' to remove.
-func (r *Registry) Delete(ctx context.Context, id string) error { return r.store.DeleteTenant(ctx, id) }
+func (r *Registry) Delete(ctx context.Context, id string) error {
+	err := r.store.DeleteTenant(ctx, id)
+	r.Invalidate()
+	return err
+}

@@ -92,3 +92,118 @@ func TestCreateRefusesBadSpecs(t *testing.T) {
 		t.Errorf("issues %+v miss %v", inv.Issues, want)
 	}
 }
+
+// TestKeepStoredSeedsNothing: a registry on a store an earlier start
+// seeded keeps what the store holds, a fixture tenant deleted since
+// included; without KeepStored a missing fixture tenant is seeded.
+func TestKeepStoredSeedsNothing(t *testing.T) {
+	ctx := context.Background()
+	clock := core.NewVirtualClock(nil)
+	t.Cleanup(clock.Close)
+	store := tenants.NewMemoryStore()
+	cfg := tenants.Config{Clock: clock, IDs: core.NewIDs(nil), Fixtures: fixtures.MustDefault(), Store: store}
+	if _, err := tenants.New(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.DeleteTenant(ctx, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	cfg.KeepStored = true
+	r, err := tenants.New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := r.Tenant("acme"); ok {
+		t.Error("a registry keeping the stored tenants seeded the deleted fixture tenant again")
+	}
+	cfg.KeepStored = false
+	if r, err = tenants.New(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := r.Tenant("acme"); !ok {
+		t.Error("a registry seeding the fixtures did not seed a missing fixture tenant")
+	}
+}
+
+// countingStore counts the lookups that reach the store.
+type countingStore struct {
+	tenants.Store
+	gets, digests int
+}
+
+func (s *countingStore) GetTenant(ctx context.Context, id string) (tenants.Tenant, error) {
+	s.gets++
+	return s.Store.GetTenant(ctx, id)
+}
+
+func (s *countingStore) TenantByTokenDigest(ctx context.Context, d string) (tenants.Tenant, string, error) {
+	s.digests++
+	return s.Store.TenantByTokenDigest(ctx, d)
+}
+
+// TestCacheServesLookupsUntilAChange: with Cache, a lookup, found or not,
+// is asked of the store once; the registry's own changes and Invalidate
+// (another process's) are seen at once.
+func TestCacheServesLookupsUntilAChange(t *testing.T) {
+	ctx := context.Background()
+	clock := core.NewVirtualClock(nil)
+	t.Cleanup(clock.Close)
+	store := &countingStore{Store: tenants.NewMemoryStore()}
+	r, err := tenants.New(ctx, tenants.Config{Clock: clock, IDs: core.NewIDs(nil), Fixtures: fixtures.MustDefault(), Store: store, Cache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, ok := r.Tenant("acme"); !ok {
+			t.Fatal("Tenant(acme) not found")
+		}
+		if _, _, ok := r.ByToken(ctx, "sandbox_admin_acme"); !ok {
+			t.Fatal("the fixture admin token is not found")
+		}
+	}
+	for range 3 {
+		if _, ok := r.Tenant("nobody"); ok {
+			t.Fatal("Tenant(nobody) found")
+		}
+		if _, _, ok := r.ByToken(ctx, "eyJ.not.an.admin.token"); ok {
+			t.Fatal("an unknown token is found")
+		}
+	}
+	if store.gets != 2 || store.digests != 2 {
+		t.Errorf("3 lookups of each of 4 keys reached the store %d and %d times, want twice each", store.gets, store.digests)
+	}
+	c, err := r.Create(ctx, tenants.Spec{ID: "partner-a", Name: "Partner A"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := r.ByToken(ctx, c.AdminToken); !ok {
+		t.Fatal("a created tenant's token is not found")
+	}
+	admin, _, err := r.RotateToken(ctx, "partner-a", tenants.KindAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := r.ByToken(ctx, c.AdminToken); ok {
+		t.Error("the rotated admin token still authenticates through the cache")
+	}
+	// Another process deletes the tenant: after Invalidate it is gone.
+	if err := store.DeleteTenant(ctx, "partner-a"); err != nil {
+		t.Fatal(err)
+	}
+	r.Invalidate()
+	if _, _, ok := r.ByToken(ctx, admin); ok {
+		t.Error("a tenant deleted elsewhere still authenticates after Invalidate")
+	}
+	if _, ok := r.Tenant("partner-a"); ok {
+		t.Error("a tenant deleted elsewhere is still found after Invalidate")
+	}
+	// Another process creates it again: found after Invalidate, though
+	// its absence was cached.
+	if err := store.CreateTenant(ctx, tenants.Tenant{ID: "partner-a", Name: "Again"}); err != nil {
+		t.Fatal(err)
+	}
+	r.Invalidate()
+	if got, ok := r.Tenant("partner-a"); !ok || got.Name != "Again" {
+		t.Errorf("a tenant created elsewhere = %+v, %v; want found after Invalidate", got, ok)
+	}
+}

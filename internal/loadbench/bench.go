@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -35,6 +36,16 @@ type Config struct {
 	LogLevel string
 	// Log receives progress lines.
 	Log io.Writer
+	// Stores are the durable stores measured beside the in-memory
+	// sandbox: "sqlite" (a data directory of the run's own) and
+	// "postgres" (DatabaseURL), each a target of its own
+	// (sandbox-sqlite, sandbox-postgres) whose figures Report compares
+	// with the in-memory sandbox's.
+	Stores      []string
+	DatabaseURL string
+	// DataDir holds the SQLite target's data directory (a temporary
+	// directory when empty).
+	DataDir string
 }
 
 // Figure is one measured value of one target.
@@ -51,12 +62,18 @@ type Figure struct {
 // under test. The sandbox logs at level (its --log-level; "error" when
 // empty) to its stderr, which Start discards.
 func SandboxServer(bin, level string) Server {
+	return sandboxOn("sandbox", bin, level)
+}
+
+// sandboxOn is the sandbox named name, started with extra arguments (its
+// store).
+func sandboxOn(name, bin, level string, extra ...string) Server {
 	if level == "" {
 		level = "error"
 	}
-	return Server{Name: "sandbox",
+	return Server{Name: name,
 		Command: func(port int) *exec.Cmd {
-			return exec.Command(bin, "--addr", "127.0.0.1:"+strconv.Itoa(port), "--log-level", level)
+			return exec.Command(bin, append([]string{"--addr", "127.0.0.1:" + strconv.Itoa(port), "--log-level", level}, extra...)...)
 		},
 		Ready: func(base string) Request {
 			return Request{Method: "GET", URL: base + "/v1/platform/apps", Header: http.Header{"Authorization": {"Bearer sandbox_admin_acme"}}}
@@ -90,7 +107,31 @@ func Run(ctx context.Context, cfg Config) ([]Figure, error) {
 			fmt.Fprintf(cfg.Log, format+"\n", args...)
 		}
 	}
-	servers := []Server{SandboxServer(cfg.Sandbox, cfg.LogLevel), BareServer(cfg.Self)}
+	servers := []Server{SandboxServer(cfg.Sandbox, cfg.LogLevel)}
+	for _, st := range cfg.Stores {
+		switch st {
+		case "sqlite":
+			dir := cfg.DataDir
+			if dir == "" {
+				tmp, err := os.MkdirTemp("", "loadbench-data")
+				if err != nil {
+					return nil, err
+				}
+				defer os.RemoveAll(tmp)
+				dir = tmp
+			}
+			servers = append(servers, sandboxOn("sandbox-sqlite", cfg.Sandbox, cfg.LogLevel, "--data-dir", dir))
+		case "postgres":
+			if cfg.DatabaseURL == "" {
+				return nil, fmt.Errorf("the postgres store needs a database URL")
+			}
+			servers = append(servers, sandboxOn("sandbox-postgres", cfg.Sandbox, cfg.LogLevel, "--database-url", cfg.DatabaseURL))
+		case "memory":
+		default:
+			return nil, fmt.Errorf("unknown store %q: memory, sqlite or postgres", st)
+		}
+	}
+	servers = append(servers, BareServer(cfg.Self))
 	if cfg.StripeMock != "" {
 		servers = append(servers, StripeMockServer(cfg.StripeMock))
 	}
@@ -128,10 +169,10 @@ func Run(ctx context.Context, cfg Config) ([]Figure, error) {
 			figs = append(figs, Figure{Target: s.Name, Metric: l.metric, Value: r.RPS(), Unit: "req/s", P50: r.P50, P99: r.P99})
 		}
 		var measure func(context.Context, Config, string) (Figure, error)
-		switch s.Name {
-		case "sandbox":
+		switch {
+		case strings.HasPrefix(s.Name, "sandbox"):
 			measure = deliveries
-		case "bare":
+		case s.Name == "bare":
 			measure = bareDeliveries
 		}
 		if measure != nil {
@@ -140,6 +181,7 @@ func Run(ctx context.Context, cfg Config) ([]Figure, error) {
 			if err != nil {
 				logf("  deliveries failed: %v", err)
 			} else {
+				f.Target = s.Name
 				figs = append(figs, f)
 			}
 		}

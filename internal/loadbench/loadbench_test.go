@@ -62,3 +62,30 @@ func TestMedian(t *testing.T) {
 		t.Errorf("median of nothing = %v", got)
 	}
 }
+
+// TestReportComparesStoresWithMemory: a durable store's figures are shown
+// beside the in-memory sandbox's, with their ratio; without one, no such
+// table.
+func TestReportComparesStoresWithMemory(t *testing.T) {
+	figs := []Figure{
+		{Target: "sandbox", Metric: "rest-get", Value: 40000, Unit: "req/s"},
+		{Target: "sandbox-sqlite", Metric: "rest-get", Value: 30000, Unit: "req/s"},
+		{Target: "sandbox-postgres", Metric: "rest-get", Value: 10000, Unit: "req/s"},
+		{Target: "sandbox", Metric: "token-client-credentials", Value: 20000, Unit: "req/s"},
+		{Target: "sandbox-sqlite", Metric: "token-client-credentials", Value: 12000, Unit: "req/s"},
+	}
+	var sb strings.Builder
+	Report(&sb, nil, figs)
+	out := sb.String()
+	for _, want := range []string{"sandbox-sqlite/memory", "sandbox-postgres/memory", "0.75x", "0.25x", "0.60x",
+		"BenchmarkE2E/metric=rest-get/target=sandbox-postgres 1 10000 req/s"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	sb.Reset()
+	Report(&sb, nil, figs[:1])
+	if strings.Contains(sb.String(), "/memory") {
+		t.Errorf("a report without a durable store compares stores:\n%s", sb.String())
+	}
+}

@@ -55,6 +55,7 @@ func Report(w io.Writer, meta []string, figs []Figure) {
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
 	tw.Flush()
+	storeRatios(w, get)
 	fmt.Fprintln(w)
 	for _, m := range meta {
 		fmt.Fprintln(w, m)
@@ -92,4 +93,45 @@ func Machine() []string {
 	}
 	return []string{"goos: " + runtime.GOOS, "goarch: " + runtime.GOARCH, "cpu: " + model,
 		fmt.Sprintf("nproc: %d", runtime.NumCPU())}
+}
+
+// storeTargets are the durable stores' sandboxes, compared with the
+// in-memory one.
+var storeTargets = []string{"sandbox-sqlite", "sandbox-postgres"}
+
+// storeRatios prints, when a durable store was measured, its figures
+// beside the in-memory sandbox's, with their ratio.
+func storeRatios(w io.Writer, get func(target, metric string) (Figure, bool)) {
+	var measured []string
+	for _, t := range storeTargets {
+		if _, ok := get(t, "rest-get"); ok {
+			measured = append(measured, t)
+		}
+	}
+	if len(measured) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	head := []string{"metric", "memory"}
+	for _, t := range measured {
+		head = append(head, t, t+"/memory")
+	}
+	fmt.Fprintln(tw, strings.Join(head, "\t"))
+	for _, m := range metrics {
+		mem, ok := get("sandbox", m.name)
+		if !ok || m.name == "conformance-suite" || m.name == "image-size" {
+			continue
+		}
+		row := []string{m.label, fmt.Sprintf("%.1f %s", mem.Value, mem.Unit)}
+		for _, t := range measured {
+			if f, ok := get(t, m.name); ok {
+				row = append(row, fmt.Sprintf("%.1f %s", f.Value, f.Unit), fmt.Sprintf("%.2fx", f.Value/mem.Value))
+			} else {
+				row = append(row, "", "")
+			}
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	tw.Flush()
 }

@@ -1,0 +1,221 @@
+package emulator_test
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/knogin/argus-sandbox/emulator"
+)
+
+// replica is an in-process sandbox on a durable store.
+type replica struct {
+	t  *testing.T
+	sb *emulator.Sandbox
+}
+
+// openReplica starts a sandbox on the SQLite database in dataDir or the
+// PostgreSQL database at databaseURL (one of them).
+func openReplica(t *testing.T, dataDir, databaseURL string) *replica {
+	t.Helper()
+	sb, err := emulator.New(emulator.Config{Issuer: "http://127.0.0.1:8080", DataDir: dataDir, DatabaseURL: databaseURL, OperatorToken: "op_test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sb.Close)
+	return &replica{t: t, sb: sb}
+}
+
+// do sends a request (a JSON body, or a form when body starts with "form:")
+// and answers the status and the decoded JSON body.
+func (r *replica) do(method, path, token, body string) (int, map[string]any) {
+	r.t.Helper()
+	ctype := "application/json"
+	if form, ok := strings.CutPrefix(body, "form:"); ok {
+		body, ctype = form, "application/x-www-form-urlencoded"
+	}
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req.Host = "127.0.0.1:8080"
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	rec := httptest.NewRecorder()
+	r.sb.Handler().ServeHTTP(rec, req)
+	var out map[string]any
+	_ = json.Unmarshal(rec.Body.Bytes(), &out)
+	return rec.Code, out
+}
+
+// must is do, failing the test unless the status is want.
+func (r *replica) must(want int, method, path, token, body string) map[string]any {
+	r.t.Helper()
+	code, out := r.do(method, path, token, body)
+	if code != want {
+		r.t.Fatalf("%s %s = %d %v, want %d", method, path, code, out, want)
+	}
+	return out
+}
+
+// clockAt reads a clock (tenant "" the sandbox clock) with the operator token.
+func (r *replica) clockAt(tenant string) (time.Time, bool) {
+	r.t.Helper()
+	path := "/_sandbox/clock"
+	if tenant != "" {
+		path += "?tenant=" + url.QueryEscape(tenant)
+	}
+	out := r.must(200, "GET", path, "op_test", "")
+	now, err := time.Parse(time.RFC3339Nano, out["now"].(string))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	frozen, _ := out["frozen"].(bool)
+	return now, frozen
+}
+
+// testStateSurvivesARestart: a tenant created at run time (its tokens,
+// policy and self_review), the sandbox clock's offset, a tenant's frozen
+// clock and a fault rule with its counters are what the next start on the
+// same store finds.
+func testStateSurvivesARestart(t *testing.T, open func() *replica) {
+	first := open()
+	created := first.must(201, "POST", "/_sandbox/tenants", "op_test",
+		`{"id":"kept","name":"Kept Ltd","self_review":true,"policy":{"approved_scopes":["cases:read"],"grant_types":["client_credentials"],"redirect_uri_patterns":[]}}`)
+	admin, control := created["admin_token"].(string), created["control_token"].(string)
+	first.must(200, "POST", "/_sandbox/clock", "op_test", `{"advance":"1h"}`)
+	first.must(200, "POST", "/_sandbox/clock", control, `{"freeze":true,"advance":"48h"}`)
+	tenantAt, _ := first.clockAt("kept")
+	first.must(201, "POST", "/_sandbox/faults", "op_test",
+		`{"name":"twice","match":{"operation":"listApps","tenant":"kept"},"when":{"first":2},"action":{"error":{"status":503}}}`)
+	first.must(503, "GET", "/v1/platform/apps", admin, "")
+	first.sb.Close()
+
+	second := open()
+	second.must(200, "GET", "/_sandbox/clock", control, "")
+	out := second.must(200, "GET", "/_sandbox/tenants/kept", "op_test", "")
+	if out["self_review"] != true || out["name"] != "Kept Ltd" {
+		t.Errorf("the tenant after a restart = %v", out)
+	}
+	if now, frozen := second.clockAt("kept"); !frozen || !now.Equal(tenantAt) {
+		t.Errorf("the tenant's clock after a restart = %v (frozen %v), want %v frozen", now, frozen, tenantAt)
+	}
+	if now, frozen := second.clockAt(""); frozen || now.Before(time.Now().Add(59*time.Minute)) || now.After(time.Now().Add(2*time.Hour)) {
+		t.Errorf("the sandbox clock after a restart = %v (frozen %v), want an hour ahead, running", now, frozen)
+	}
+	rule := second.must(200, "GET", "/_sandbox/faults/twice", "op_test", "")
+	if rule["fired"] != 1.0 || rule["matched"] != 1.0 {
+		t.Errorf("the fault rule after a restart = %v, want 1 match and 1 firing", rule)
+	}
+	second.must(503, "GET", "/v1/platform/apps", admin, "")
+	second.must(200, "GET", "/v1/platform/apps", admin, "")
+	// The tenant's deletion is durable too: its clock and tokens go.
+	second.must(204, "DELETE", "/_sandbox/tenants/kept", "op_test", "")
+	second.sb.Close()
+	third := open()
+	third.must(401, "GET", "/v1/platform/apps", admin, "")
+	third.must(401, "GET", "/_sandbox/clock", control, "")
+	third.must(404, "GET", "/_sandbox/tenants/kept", "op_test", "")
+}
+
+func TestDataDirKeepsTenantsClocksAndFaults(t *testing.T) {
+	dir := t.TempDir()
+	testStateSurvivesARestart(t, func() *replica { return openReplica(t, dir, "") })
+}
+
+func TestDatabaseURLKeepsTenantsClocksAndFaults(t *testing.T) {
+	u := testDatabase(t)
+	testStateSurvivesARestart(t, func() *replica { return openReplica(t, "", u) })
+}
+
+// TestReplicasShareTokensRevocationsTenantsAndTime: two sandboxes on one
+// PostgreSQL database are one sandbox. An app created on A mints a token
+// on B that A accepts; revoked on B, A refuses it on the very next
+// request (the verifier's cache of signatures does not hide it). A tenant
+// created on A authenticates on B, a clock moved on B reads the same on A
+// at the next request, and a tenant deleted on B no longer authenticates
+// on A, which had it cached.
+func TestReplicasShareTokensRevocationsTenantsAndTime(t *testing.T) {
+	u := testDatabase(t)
+	a, b := openReplica(t, "", u), openReplica(t, "", u)
+	app := a.must(201, "POST", "/v1/platform/apps", "sandbox_admin_acme",
+		`{"name":"Replicated","grant_types":["client_credentials"],"requested_scopes":["webhooks:read"]}`)
+	id, secret := app["client_id"].(string), app["client_secret"].(string)
+	creds := url.Values{"client_id": {id}, "client_secret": {secret}}
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"webhooks:read"}, "client_id": {id}, "client_secret": {secret}}
+	tok := b.must(200, "POST", "/v1/oauth/token", "", "form:"+form.Encode())["access_token"].(string)
+	a.must(200, "GET", "/v1/webhooks", tok, "")
+	a.must(200, "GET", "/v1/webhooks", tok, "") // now in A's verifier cache
+	creds.Set("token", tok)
+	b.must(200, "POST", "/v1/oauth/revoke", "", "form:"+creds.Encode())
+	a.must(401, "GET", "/v1/webhooks", tok, "")
+
+	created := a.must(201, "POST", "/_sandbox/tenants", "op_test", `{"id":"shared","name":"Shared"}`)
+	b.must(200, "GET", "/v1/platform/apps", created["admin_token"].(string), "")
+	b.must(200, "POST", "/_sandbox/clock", created["control_token"].(string), `{"freeze":true,"advance":"72h"}`)
+	atB, _ := b.clockAt("shared")
+	if atA, frozen := a.clockAt("shared"); !frozen || !atA.Equal(atB) {
+		t.Errorf("A reads the tenant's clock at %v (frozen %v), B moved it to %v", atA, frozen, atB)
+	}
+	// A has made the clock of a tenant B has not; B's change of every clock
+	// moves it on A too.
+	a.must(201, "POST", "/_sandbox/tenants", "op_test", `{"id":"only-on-a","name":"Only on A"}`)
+	a.clockAt("only-on-a")
+	b.must(200, "POST", "/_sandbox/clock", "op_test", `{"freeze":true,"set":"2031-01-02T03:04:05Z"}`)
+	for _, tenant := range []string{"", "only-on-a"} {
+		if atA, frozen := a.clockAt(tenant); !frozen || !atA.Equal(time.Date(2031, 1, 2, 3, 4, 5, 0, time.UTC)) {
+			t.Errorf("A reads the clock of %q at %v (frozen %v) after B set every clock", tenant, atA, frozen)
+		}
+	}
+	// A caches the tenants it has found; a deletion on B empties that cache
+	// before A's next request.
+	a.must(200, "GET", "/v1/platform/apps", created["admin_token"].(string), "")
+	a.must(200, "GET", "/_sandbox/clock", created["control_token"].(string), "")
+	b.must(204, "DELETE", "/_sandbox/tenants/shared", "op_test", "")
+	a.must(401, "GET", "/v1/platform/apps", created["admin_token"].(string), "")
+	a.must(401, "GET", "/_sandbox/clock", created["control_token"].(string), "")
+}
+
+// testRoundTrips counts the statements a request sends to the database,
+// once the statements are prepared and the tenants cached: a validated
+// GET with an administrator token (the app) and with an access token (the
+// token's revocation and grant in one query, the app, the list), and a
+// client_credentials token request (the app, read twice: the client, its
+// secret; the journal's question of the client's tenant is answered from
+// memory). extra is what the engine adds to each: on PostgreSQL the
+// shared version.
+func testRoundTrips(t *testing.T, r *replica, extra int64) {
+	app := r.must(201, "POST", "/v1/platform/apps", "sandbox_admin_acme",
+		`{"name":"Counted","grant_types":["client_credentials"],"requested_scopes":["webhooks:read"]}`)
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"webhooks:read"},
+		"client_id": {app["client_id"].(string)}, "client_secret": {app["client_secret"].(string)}}.Encode()
+	tok := r.must(200, "POST", "/v1/oauth/token", "", "form:"+form)["access_token"].(string)
+	for _, tc := range []struct {
+		name                string
+		method, path, token string
+		body                string
+		want                int
+		max                 int64
+	}{
+		{"validated GET, admin token", "GET", "/v1/platform/apps/" + app["id"].(string), "sandbox_admin_acme", "", 200, 1 + extra},
+		{"validated GET, access token", "GET", "/v1/webhooks", tok, "", 200, 3 + extra},
+		{"token request", "POST", "/v1/oauth/token", "", "form:" + form, 200, 2 + extra},
+	} {
+		r.must(tc.want, tc.method, tc.path, tc.token, tc.body) // prepares and caches
+		before := r.sb.RoundTrips()
+		r.must(tc.want, tc.method, tc.path, tc.token, tc.body)
+		n := r.sb.RoundTrips() - before
+		t.Logf("%s: %d round trips", tc.name, n)
+		if n > tc.max {
+			t.Errorf("%s: %d round trips, want at most %d", tc.name, n, tc.max)
+		}
+	}
+}
+
+func TestRoundTripsSQLite(t *testing.T) { testRoundTrips(t, openReplica(t, t.TempDir(), ""), 0) }
+
+func TestRoundTripsPostgres(t *testing.T) { testRoundTrips(t, openReplica(t, "", testDatabase(t)), 1) }

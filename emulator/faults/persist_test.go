@@ -1,0 +1,84 @@
+package faults
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/knogin/argus-sandbox/emulator/core"
+)
+
+// memoryState is a StateStore in memory, counting its saves.
+type memoryState struct {
+	mu    sync.Mutex
+	data  []byte
+	saves int
+}
+
+func (m *memoryState) LoadRules(context.Context) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.data, nil
+}
+
+func (m *memoryState) SaveRules(_ context.Context, b []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.data, m.saves = append([]byte(nil), b...), m.saves+1
+	return nil
+}
+
+// TestRulesSurviveARestart: an engine on a StateStore starts from the
+// rules, counters and random streams another engine saved there, not from
+// its start-up rules; a match that changes nothing saves nothing.
+func TestRulesSurviveARestart(t *testing.T) {
+	clock := core.NewVirtualClock(nil)
+	clock.Freeze()
+	t.Cleanup(clock.Close)
+	store := &memoryState{}
+	start := rule("start", Match{Tenant: "globex"}, When{}, Action{TokenExpiry: &TokenExpiry{ExpiresIn: Duration(time.Second)}})
+	newEngine := func() *Engine {
+		e, err := New(Config{Clock: clock, IDs: core.NewIDs(nil), Seed: 1, Rules: []Rule{start}, Store: store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	first := newEngine()
+	if _, err := first.Add(rule("twice", Match{Tenant: "acme"}, When{First: 2, Probability: prob(0.999999)},
+		Action{TokenExpiry: &TokenExpiry{ExpiresIn: Duration(5 * time.Second)}})); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Delete("start"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := first.MatchToken(TokenInfo{Tenant: "acme"}); !ok {
+		t.Fatal("the rule did not fire on its first match")
+	}
+	saves := store.saves
+	if _, ok := first.MatchToken(TokenInfo{Tenant: "initech"}); ok || store.saves != saves {
+		t.Errorf("a request no rule matches fired (%v) or saved (%d saves, want %d)", ok, store.saves, saves)
+	}
+	firstRNG, _ := first.rules[0].pcg.MarshalBinary()
+
+	second := newEngine()
+	rules := second.Rules()
+	if len(rules) != 1 || rules[0].Name != "twice" || rules[0].Matched != 1 || rules[0].Fired != 1 {
+		t.Fatalf("after a restart the rules are %+v, want twice with 1 match and 1 firing", rules)
+	}
+	if got, _ := second.rules[0].pcg.MarshalBinary(); string(got) != string(firstRNG) {
+		t.Error("the rule's random stream starts over after a restart")
+	}
+	if _, ok := second.MatchToken(TokenInfo{Tenant: "acme"}); !ok {
+		t.Fatal("the rule's second firing is lost after a restart")
+	}
+	if _, ok := newEngine().MatchToken(TokenInfo{Tenant: "acme"}); ok {
+		t.Error("a rule limited to 2 firings fired a third time after another restart")
+	}
+	third := newEngine()
+	third.Reset()
+	if rules := newEngine().Rules(); len(rules) != 1 || rules[0].Name != "start" || rules[0].Matched != 0 {
+		t.Errorf("after a reset and a restart the rules are %+v, want the start-up rule, unmatched", rules)
+	}
+}
