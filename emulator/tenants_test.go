@@ -18,7 +18,23 @@ import (
 // TestTenantsCreatedAtRunTimeAreIsolated runs the shared-sandbox sequence
 // (internal/tenantcheck) against a sandbox in this process.
 func TestTenantsCreatedAtRunTimeAreIsolated(t *testing.T) {
-	env := newSandboxConfig(t, emulator.Config{OperatorToken: "operator-secret", Loopback: true})
+	runTenantCheck(t, emulator.Config{OperatorToken: "operator-secret", Loopback: true})
+}
+
+// TestTenantsAreIsolatedInEveryStore runs the same sequence on the durable
+// stores: isolation is the stores' as much as the surfaces'.
+func TestTenantsAreIsolatedInEveryStore(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		runTenantCheck(t, emulator.Config{OperatorToken: "operator-secret", Loopback: true, DataDir: t.TempDir()})
+	})
+	t.Run("postgres", func(t *testing.T) {
+		runTenantCheck(t, emulator.Config{OperatorToken: "operator-secret", Loopback: true, DatabaseURL: testDatabase(t)})
+	})
+}
+
+func runTenantCheck(t *testing.T, cfg emulator.Config) {
+	t.Helper()
+	env := newSandboxConfig(t, cfg)
 	tenantcheck.Run(t, client.New(env.url, client.WithOperatorToken("operator-secret")), func(t *testing.T, h http.Handler) string {
 		srv := httptest.NewServer(h)
 		t.Cleanup(srv.Close)
