@@ -73,12 +73,8 @@ type clockState struct {
 }
 
 func (s *Service) getClock(w http.ResponseWriter, r *http.Request) {
-	tenant, ok := s.scope(w, r, r.URL.Query().Get("tenant"))
+	tenant, ok := s.queryScope(w, r)
 	if !ok {
-		return
-	}
-	if tenant != "" && !s.knownTenant(tenant) {
-		core.WriteProblem(w, r, core.NotFoundProblem("no tenant has id "+tenant))
 		return
 	}
 	core.WriteJSON(w, http.StatusOK, clockState{s.clockFor(tenant).State(), tenant})

@@ -34,6 +34,20 @@ func forbidden(detail string) *core.Problem {
 	return core.NewProblem(http.StatusForbidden, "forbidden", "Forbidden", detail)
 }
 
+// queryScope is scope for the tenant a GET names in its query: "" for the
+// operator naming none; an unknown tenant is answered 404 here.
+func (s *Service) queryScope(w http.ResponseWriter, r *http.Request) (string, bool) {
+	tenant, ok := s.scope(w, r, r.URL.Query().Get("tenant"))
+	if !ok {
+		return "", false
+	}
+	if tenant != "" && !s.knownTenant(tenant) {
+		core.WriteProblem(w, r, core.NotFoundProblem("no tenant has id "+tenant))
+		return "", false
+	}
+	return tenant, true
+}
+
 // scope returns the tenant a request acts on: a control token's own
 // tenant (naming another is refused, 403), or the tenant the operator
 // named ("" for none). It writes the refusal and returns false.

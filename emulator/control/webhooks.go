@@ -105,12 +105,8 @@ func (s *Service) waitIdle(w http.ResponseWriter, r *http.Request) {
 	}
 	// A control token waits for its own tenant's work; the operator for
 	// everything, or for the tenant it names.
-	tenant, ok := s.scope(w, r, r.URL.Query().Get("tenant"))
+	tenant, ok := s.queryScope(w, r)
 	if !ok {
-		return
-	}
-	if tenant != "" && !s.knownTenant(tenant) {
-		core.WriteProblem(w, r, core.NotFoundProblem("no tenant has id "+tenant))
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
