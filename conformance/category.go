@@ -26,6 +26,8 @@ const (
 	// CategoryCompatibility: topics, fields, values and payloads the
 	// consumer was not written for.
 	CategoryCompatibility Category = "compatibility"
+	// CategoryLoad: bursts, slow answers and the retries that pile up.
+	CategoryLoad Category = "load"
 	// CategoryOther is the category of a scenario file that names none.
 	CategoryOther Category = "other"
 )
@@ -33,7 +35,7 @@ const (
 // Categories lists every category in the order reports show them.
 var Categories = []Category{
 	CategoryAcknowledgement, CategoryDeduplication, CategoryOrdering, CategorySignatures,
-	CategoryTimestamps, CategoryCompatibility, CategoryOther,
+	CategoryTimestamps, CategoryCompatibility, CategoryLoad, CategoryOther,
 }
 
 // CategoryScore is the tally of one category's scenarios.
