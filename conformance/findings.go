@@ -13,9 +13,12 @@ import (
 // good.
 const NeverApplied = "answered 2xx but never applied"
 
-// acknowledged describes the 2xx answers to the events of the labels,
-// one line per event ("" when none was acknowledged).
-func (r *runner) acknowledged(ctx context.Context, sr *scenarioRun, labels []string) string {
+// acknowledged describes the 2xx answers to the events of ids, one line
+// per event ("" when none was acknowledged).
+func (r *runner) acknowledged(ctx context.Context, sr *scenarioRun, ids []string) string {
+	if len(ids) == 0 {
+		return ""
+	}
 	ds, err := r.deliveries(ctx, sr)
 	if err != nil {
 		return ""
@@ -23,7 +26,7 @@ func (r *runner) acknowledged(ctx context.Context, sr *scenarioRun, labels []str
 	var lines []string
 	for _, d := range ds {
 		label := sr.labelOf[d.Event.ID]
-		if !slices.Contains(labels, label) {
+		if !slices.Contains(ids, d.Event.ID) {
 			continue
 		}
 		for _, a := range d.Attempts {

@@ -157,6 +157,9 @@ func ParseScenario(file string, data []byte) (*Scenario, error) {
 		return nil, fail("/", err.Error())
 	}
 	s.File = file
+	if s.Category == "" {
+		s.Category = CategoryOther
+	}
 	if issues := s.check(file); len(issues) > 0 {
 		return nil, &ValidationError{File: file, Issues: issues}
 	}

@@ -109,8 +109,8 @@ func TestBrokenConsumersFailExactlyTheirScenarios(t *testing.T) {
 		named map[string]string
 	}{
 		{name: "no dedupe", bug: consumer.BugNoDedupe, want: []string{"burst-with-duplicates:fail", "duplicate-concurrent:fail",
-			"duplicate-sequential:fail", "response-lost:fail", "restart-between-duplicates:fail", "retry-fresh-timestamp:fail"}},
-		{name: "check then act", bug: consumer.BugCheckThenAct, want: []string{"burst-with-duplicates:fail", "duplicate-concurrent:fail"}},
+			"duplicate-sequential:fail", "response-lost:fail", "restart-between-duplicates:fail", "retry-fresh-timestamp:fail", "retry-storm:fail"}},
+		{name: "check then act", bug: consumer.BugCheckThenAct, want: []string{"burst-with-duplicates:fail", "duplicate-concurrent:fail", "retry-storm:fail"}},
 		{name: "dedupe in memory", bug: consumer.BugMemoryDedupe, want: []string{"restart-between-duplicates:fail"}},
 		{name: "dedupe on id and timestamp", bug: consumer.BugDedupeOnTimestamp, want: []string{"response-lost:fail",
 			"restart-between-duplicates:fail", "retry-fresh-timestamp:fail"}},
@@ -142,6 +142,8 @@ func TestBrokenConsumersFailExactlyTheirScenarios(t *testing.T) {
 			named: map[string]string{"write-back-rate-limited": conformance.NeverApplied}},
 		{name: "seen before verified", bug: consumer.BugDedupeBeforeVerify, want: []string{"consumer-error-retry:fail",
 			"consumer-timeout-retry:fail", "recovery-after-disable:fail", "write-back-rate-limited:fail"}},
+		{name: "2xx without applying when busy", bug: consumer.BugShedLoad, want: []string{"retry-storm:fail"},
+			named: map[string]string{"retry-storm": conformance.NeverApplied}},
 		{name: "failed side effect swallowed", bug: consumer.BugSwallowEffectError, want: []string{"consumer-error-retry:fail",
 			"consumer-timeout-retry:fail", "write-back-rate-limited:fail"}, named: map[string]string{"consumer-error-retry": conformance.NeverApplied}},
 	}

@@ -134,10 +134,14 @@ func (r *runner) check(ctx context.Context, sr *scenarioRun, at string, e *Expec
 			}
 			st, d := diffCounts(want, got)
 			addObserved(LevelProbe, name, st, d)
+			// Each event on its own: in a burst, the ones a consumer
+			// dropped while it applied the rest are lost as surely.
 			var lost []string
 			for _, label := range slices.Sorted(maps.Keys(e.Applied)) {
-				if e.Applied[label] > 0 && !slices.ContainsFunc(sr.events[label], func(id string) bool { return probe.Applied[id] > 0 }) {
-					lost = append(lost, label)
+				for _, id := range sr.events[label] {
+					if e.Applied[label] > 0 && probe.Applied[id] == 0 {
+						lost = append(lost, id)
+					}
 				}
 			}
 			if acks := r.acknowledged(ctx, sr, lost); acks != "" {
@@ -202,7 +206,9 @@ func (r *runner) check(ctx context.Context, sr *scenarioRun, at string, e *Expec
 			var lost []string
 			for _, c := range slices.Sorted(maps.Keys(e.Notes)) {
 				if e.Notes[c] > 0 && wb.notes[sr.caseID(c)] == 0 {
-					lost = append(lost, sr.s.labelsOfCase(c)...)
+					for _, label := range sr.s.labelsOfCase(c) {
+						lost = append(lost, sr.events[label]...)
+					}
 				}
 			}
 			if acks := r.acknowledged(ctx, sr, lost); acks != "" {

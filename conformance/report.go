@@ -52,7 +52,9 @@ type Result struct {
 	Title   string `json:"title"`
 	Detects string `json:"detects"`
 	Why     string `json:"why"`
-	Status  Status `json:"status"`
+	// Category is the scenario's (Scenario.Category).
+	Category Category `json:"category,omitempty"`
+	Status   Status   `json:"status"`
 	// Reason explains an unverified scenario or a failed step.
 	Reason   string        `json:"reason,omitempty"`
 	Duration time.Duration `json:"duration_ns"`
@@ -144,15 +146,17 @@ func (r *Report) Score() (score float64, ok bool) {
 	return float64(t.Passed) / float64(required), true
 }
 
-// MarshalJSON adds the totals and the score (absent when no scenario ran)
-// to the report's fields, so readers of the file need not recount.
+// MarshalJSON adds the totals, the score (absent when no scenario ran)
+// and the same per category to the report's fields, so readers of the
+// file need not recount.
 func (r Report) MarshalJSON() ([]byte, error) {
 	type fields Report // without this method
 	out := struct {
 		fields
-		Totals Totals   `json:"totals"`
-		Score  *float64 `json:"score,omitempty"`
-	}{fields: fields(r), Totals: r.Totals()}
+		Totals     Totals          `json:"totals"`
+		Score      *float64        `json:"score,omitempty"`
+		Categories []CategoryScore `json:"categories"`
+	}{fields: fields(r), Totals: r.Totals(), Categories: r.Categories()}
 	if score, ok := r.Score(); ok {
 		out.Score = &score
 	}

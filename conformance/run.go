@@ -280,7 +280,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	for i, s := range selected {
 		if skip != nil && skip.MatchString(s.Name) {
-			rep.Scenarios = append(rep.Scenarios, Result{Name: s.Name, Title: s.Title, Detects: s.Detects, Why: s.Why,
+			rep.Scenarios = append(rep.Scenarios, Result{Name: s.Name, Title: s.Title, Detects: s.Detects, Why: s.Why, Category: s.Category,
 				Status: StatusSkipped, Reason: fmt.Sprintf("its name matches the skip pattern %q; not run", cfg.Skip)})
 			if cfg.Progress != nil {
 				fmt.Fprintf(cfg.Progress, "[%d/%d] %-28s %s\n", i+1, len(selected), s.Name, StatusSkipped)

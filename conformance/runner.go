@@ -55,7 +55,7 @@ type scenarioRun struct {
 // problem, not the consumer's: it is returned as the error.
 func (r *runner) run(ctx context.Context, s *Scenario) (res Result, setupErr error) {
 	start := time.Now()
-	res = Result{Name: s.Name, Title: s.Title, Detects: s.Detects, Why: s.Why}
+	res = Result{Name: s.Name, Title: s.Title, Detects: s.Detects, Why: s.Why, Category: s.Category}
 	out, _ := r.cfg.Consumer.(consumerOutput)
 	var mark int64
 	if out != nil {

@@ -18,10 +18,13 @@ import (
 // and what it expects to observe. Its JSON form is
 // specs/scenario.schema.json.
 type Scenario struct {
-	Name     string             `json:"name"`
-	Title    string             `json:"title"`
-	Detects  string             `json:"detects"`
-	Why      string             `json:"why"`
+	Name    string `json:"name"`
+	Title   string `json:"title"`
+	Detects string `json:"detects"`
+	Why     string `json:"why"`
+	// Category is what the scenario proves, for the report's score per
+	// category; CategoryOther when the file names none.
+	Category Category           `json:"category,omitempty"`
 	Requires []string           `json:"requires,omitempty"`
 	Faults   []client.FaultRule `json:"faults,omitempty"`
 	Steps    []Step             `json:"steps"`

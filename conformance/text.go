@@ -46,8 +46,36 @@ func (r *Report) WriteText(w io.Writer) error {
 	if t.Unverified > 0 {
 		b.WriteString("Unverified scenarios were not proven: give --probe, or --exec so the runner can restart the consumer.\n")
 	}
+	writeCategories(&b, r.Categories())
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeCategories writes the score of each category, one line each, at
+// the end of the report: passed over required, and what kept the rest
+// from passing.
+func writeCategories(b *strings.Builder, cs []CategoryScore) {
+	if len(cs) == 0 {
+		return
+	}
+	b.WriteString("\nBy category (passed / required):\n")
+	for _, c := range cs {
+		fmt.Fprintf(b, "  %-16s %5s", c.Category, fmt.Sprintf("%d/%d", c.Passed, c.Required))
+		var rest []string
+		if c.Failed > 0 {
+			rest = append(rest, fmt.Sprintf("%d failed", c.Failed))
+		}
+		if c.Unverified > 0 {
+			rest = append(rest, fmt.Sprintf("%d unverified", c.Unverified))
+		}
+		if c.Skipped > 0 {
+			rest = append(rest, fmt.Sprintf("%d skipped", c.Skipped))
+		}
+		if len(rest) > 0 {
+			b.WriteString("  " + strings.Join(rest, ", "))
+		}
+		b.WriteString("\n")
+	}
 }
 
 // writeScenario writes one scenario; a passing one takes one line.

@@ -26,9 +26,9 @@ func sampleReport() *Report {
 		Target:   "http://127.0.0.1:9000/webhooks/argus",
 		Duration: 1234 * time.Millisecond,
 		Scenarios: []Result{
-			{Name: "single-delivery", Title: "A single delivery is acknowledged in time and applied once", Status: StatusPass, Duration: 12 * time.Millisecond},
+			{Name: "single-delivery", Category: CategoryAcknowledgement, Title: "A single delivery is acknowledged in time and applied once", Status: StatusPass, Duration: 12 * time.Millisecond},
 			{
-				Name: "response-lost", Title: "A retry after a lost response does not apply the event again",
+				Name: "response-lost", Category: CategoryDeduplication, Title: "A retry after a lost response does not apply the event again",
 				Detects: "A consumer that treats a retry as a new event.", Why: "Answers get lost.",
 				Status: StatusFail, Duration: 40 * time.Millisecond,
 				Sent: []string{"fault rule response-lost.lose-first-answer: response_lost on case.closed, first 1",
@@ -46,7 +46,7 @@ func sampleReport() *Report {
 				},
 			},
 			{
-				Name: "burst-with-duplicates", Title: "A burst", Detects: "Racy dedupe.", Why: "Bursts happen.",
+				Name: "burst-with-duplicates", Category: CategoryDeduplication, Title: "A burst", Detects: "Racy dedupe.", Why: "Bursts happen.",
 				Status: StatusUnverified, Duration: 300 * time.Millisecond, Deliveries: burst,
 				Checks: []Check{
 					{At: "end", Level: LevelHTTP, Name: "responses to burst: 2xx", Status: StatusPass},

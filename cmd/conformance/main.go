@@ -144,8 +144,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// list prints the scenarios --run selects: name, title, what each detects
-// and what it requires.
+// list prints the scenarios --run selects: name, title, category, what
+// each detects and what it requires.
 func list(cfg conformance.Config, stdout, stderr io.Writer) int {
 	ss, err := conformance.Select(cfg.Scenarios, cfg.Run)
 	if err != nil {
@@ -154,6 +154,7 @@ func list(cfg conformance.Config, stdout, stderr io.Writer) int {
 	}
 	for _, s := range ss {
 		fmt.Fprintf(stdout, "%-28s %s\n", s.Name, s.Title)
+		fmt.Fprintf(stdout, "%-28s category: %s\n", "", s.Category)
 		fmt.Fprintf(stdout, "%-28s detects: %s\n", "", s.Detects)
 		if len(s.Requires) > 0 {
 			fmt.Fprintf(stdout, "%-28s requires: %s\n", "", strings.Join(s.Requires, ", "))

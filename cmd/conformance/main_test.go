@@ -146,9 +146,9 @@ func TestList(t *testing.T) {
 		want     []string
 		excludes []string
 	}{
-		{name: "all", args: []string{"list"}, want: []string{"restart-between-duplicates", "single-delivery", "requires: restart"}},
+		{name: "all", args: []string{"list"}, want: []string{"restart-between-duplicates", "single-delivery", "requires: restart", "category: acknowledgement"}},
 		{name: "selected by --run", args: []string{"list", "--run", "^restart"},
-			want:     []string{"restart-between-duplicates", "detects: A consumer", "requires: restart"},
+			want:     []string{"restart-between-duplicates", "category: deduplication", "detects: A consumer", "requires: restart"},
 			excludes: []string{"single-delivery"}},
 	}
 	for _, tt := range tests {

@@ -68,6 +68,10 @@ const (
 	// rate limit included) for a permanent failure: it gives up on the
 	// effect and acknowledges the delivery.
 	BugClientErrorPermanent Bug = "client_error_permanent"
+	// BugShedLoad sheds load the wrong way: while more than shedAbove of
+	// its write-backs to Argus are in flight, it answers 2xx to a new
+	// delivery without applying it, instead of 429 or 503.
+	BugShedLoad Bug = "shed_load"
 	// BugDedupeBeforeVerify records a webhook-id as seen (in memory)
 	// before it verifies and applies the delivery.
 	BugDedupeBeforeVerify Bug = "dedupe_before_verify"
@@ -77,7 +81,10 @@ const (
 var Bugs = []Bug{BugNoDedupe, BugCheckThenAct, BugMemoryDedupe, BugNoSignature, BugUnknown5xx, BugLastWriteWins, BugSlowAck,
 	BugDedupeOnTimestamp, BugNarrowWindow, BugNoFutureBound, BugAnyVersion, BugFirstSignatureOnly, BugIDFromBody,
 	BugReserializedBody, BugAnySecret, BugPinnedSecret, BugMarkBeforeApply, BugAckThenApply, BugSwallowEffectError,
-	BugSmallBodyLimit, BugStrictEnums, BugDedupeBeforeVerify, BugClientErrorPermanent}
+	BugSmallBodyLimit, BugStrictEnums, BugDedupeBeforeVerify, BugClientErrorPermanent, BugShedLoad}
+
+// shedAbove is how many write-backs in flight BugShedLoad takes for busy.
+const shedAbove = 4
 
 // ParseBug reads a bug name ("" is the correct consumer).
 func ParseBug(s string) (Bug, error) {

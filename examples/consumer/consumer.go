@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
@@ -64,6 +65,7 @@ type Consumer struct {
 	seen   map[string]bool // only for BugMemoryDedupe
 	keys   [][]byte        // only for the bugs of bugs_verify.go
 	queued sync.WaitGroup  // only for BugAckThenApply
+	calls  atomic.Int32    // write-backs in flight, only for BugShedLoad
 
 	// queue, with Config.Async, holds what was acknowledged and not yet
 	// applied; stop and stopped end its worker.
@@ -295,6 +297,14 @@ func (c *Consumer) apply(ctx context.Context, id, key string, ev event) error {
 		}
 	}
 	if ev.Type == "case.closed" && c.cfg.Argus != nil && caseID != "" {
+		if c.bug(BugShedLoad) {
+			if n := c.calls.Add(1); n > shedAbove {
+				c.calls.Add(-1)
+				c.log.Warn("busy: event dropped", "event_id", id, "write_backs_in_flight", n-1)
+				return nil // answered 2xx, never applied
+			}
+			defer c.calls.Add(-1)
+		}
 		if err := c.cfg.Argus.AddCaseNote(ctx, caseID, "Closure synced to the connector (event "+id+").", "case.closed:"+id); err != nil {
 			var se *StatusError
 			permanent := c.bug(BugClientErrorPermanent) && errors.As(err, &se) && se.Code/100 == 4
