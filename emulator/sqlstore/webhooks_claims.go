@@ -36,7 +36,7 @@ func (s *WebhooksStore) CreateDeliveries(ctx context.Context, ds []webhooks.Deli
 	out := make([]webhooks.Delivery, len(ds))
 	err := s.db.write(ctx, scopes, func(c conn) error {
 		checked := map[string]bool{}
-		trim := map[string]bool{}
+		trim := map[string]int{}
 		for i, d := range ds {
 			if !checked[d.Tenant+"\x00"+d.WebhookID] {
 				if err := c.webhookOf(ctx, d.Tenant, d.WebhookID); err != nil {
@@ -57,18 +57,21 @@ func (s *WebhooksStore) CreateDeliveries(ctx context.Context, ds []webhooks.Deli
 				return webhooks.ErrConflict
 			}
 			if d.Finished() {
-				trim[d.WebhookID] = true
+				trim[d.WebhookID]++
 			}
 			out[i] = d
 		}
-		for id := range trim {
-			if err := s.trim(ctx, c, id); err != nil {
+		for id, n := range trim {
+			if err := s.trim(ctx, c, id, n); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	if err != nil {
+		for _, d := range ds {
+			s.finished.forget(d.WebhookID)
+		}
 		return nil, err
 	}
 	return out, nil
