@@ -24,6 +24,7 @@ type WebhooksStore struct {
 	retention    int
 	maxPerTenant int
 	finished     finishedCounts
+	updates      updateBatcher
 }
 
 var _ webhooks.Store = (*WebhooksStore)(nil)
@@ -267,34 +268,40 @@ func (s *WebhooksStore) GetDelivery(ctx context.Context, tenant, webhookID, id s
 
 // UpdateDelivery applies fn in a transaction that locks the delivery's
 // row (SELECT … FOR UPDATE on PostgreSQL), not the webhook: updates of
-// one webhook's deliveries run concurrently. A delivery it finishes may
-// evict older finished ones, under the webhook's delivery lock.
+// one webhook's deliveries run concurrently. Concurrent calls share a
+// transaction (see updateBatcher). A delivery it finishes may evict older
+// finished ones, under the webhook's delivery lock.
 func (s *WebhooksStore) UpdateDelivery(ctx context.Context, tenant, webhookID, id string, fn func(*webhooks.Delivery) error) (webhooks.Delivery, error) {
-	var out webhooks.Delivery
-	err := s.db.write(ctx, nil, func(c conn) error {
-		var d webhooks.Delivery
-		if err := c.getTenant(ctx, &d, kindDelivery, webhookID, tenant, id); err != nil {
-			return webhooksErr(err)
+	return s.updates.do(ctx, s, &updateReq{tenant: tenant, webhookID: webhookID, id: id, fn: fn})
+}
+
+// updateOne is UpdateDelivery's work inside a write transaction: the
+// error of fn, or of a missing delivery, is the request's (r.err) and
+// leaves the transaction going; a database error is returned and aborts
+// it.
+func (s *WebhooksStore) updateOne(ctx context.Context, c conn, r *updateReq) error {
+	var d webhooks.Delivery
+	if err := c.getTenant(ctx, &d, kindDelivery, r.webhookID, r.tenant, r.id); err != nil {
+		if errors.Is(err, errNoRecord) {
+			r.err = webhooks.ErrNotFound
+			return nil
 		}
-		key := d
-		if err := fn(&d); err != nil {
-			return err
-		}
-		d.ID, d.WebhookID, d.Tenant, d.Seq = key.ID, key.WebhookID, key.Tenant, key.Seq
-		out = d
-		if err := c.replace(ctx, deliveryRow(&d)); err != nil {
-			return err
-		}
-		if d.Finished() && !key.Finished() {
-			return s.trim(ctx, c, webhookID, 1)
-		}
-		return nil
-	})
-	if err != nil {
-		s.finished.forget(webhookID)
-		return webhooks.Delivery{}, err
+		return err
 	}
-	return out, nil
+	key := d
+	if err := r.fn(&d); err != nil {
+		r.err = err
+		return nil
+	}
+	d.ID, d.WebhookID, d.Tenant, d.Seq = key.ID, key.WebhookID, key.Tenant, key.Seq
+	if err := c.replace(ctx, deliveryRow(&d)); err != nil {
+		return err
+	}
+	r.out, r.err = d, nil
+	if d.Finished() && !key.Finished() {
+		return s.trim(ctx, c, r.webhookID, 1)
+	}
+	return nil
 }
 
 // ListDeliveries returns a webhook's matching deliveries, newest first,

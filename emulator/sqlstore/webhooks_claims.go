@@ -37,6 +37,20 @@ func (s *WebhooksStore) CreateDeliveries(ctx context.Context, ds []webhooks.Deli
 	err := s.db.write(ctx, scopes, func(c conn) error {
 		checked := map[string]bool{}
 		trim := map[string]int{}
+		// Each webhook's sequence numbers, taken in one statement: next
+		// is the first number of the range not handed out yet.
+		counts := map[string]int{}
+		for _, d := range ds {
+			counts[d.WebhookID]++
+		}
+		next := map[string]int64{}
+		for id, k := range counts {
+			last, err := c.nextN(ctx, "delivery:"+id, k)
+			if err != nil {
+				return err
+			}
+			next[id] = last - int64(k) + 1
+		}
 		for i, d := range ds {
 			if !checked[d.Tenant+"\x00"+d.WebhookID] {
 				if err := c.webhookOf(ctx, d.Tenant, d.WebhookID); err != nil {
@@ -44,11 +58,8 @@ func (s *WebhooksStore) CreateDeliveries(ctx context.Context, ds []webhooks.Deli
 				}
 				checked[d.Tenant+"\x00"+d.WebhookID] = true
 			}
-			seq, err := c.next(ctx, "delivery:"+d.WebhookID)
-			if err != nil {
-				return err
-			}
-			d.Seq = uint64(seq)
+			d.Seq = uint64(next[d.WebhookID])
+			next[d.WebhookID]++
 			ok, err := c.insert(ctx, deliveryRow(&d))
 			if err != nil {
 				return err
