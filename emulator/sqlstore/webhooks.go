@@ -279,26 +279,46 @@ func (s *WebhooksStore) UpdateDelivery(ctx context.Context, tenant, webhookID, i
 // error of fn, or of a missing delivery, is the request's (r.err) and
 // leaves the transaction going; a database error is returned and aborts
 // it.
-func (s *WebhooksStore) updateOne(ctx context.Context, c conn, r *updateReq) error {
+//
+// docs holds the batch's documents, read and locked beforehand (see
+// readBatch); nil reads this one.
+func (s *WebhooksStore) updateOne(ctx context.Context, c conn, r *updateReq, docs map[[2]string]string) error {
 	var d webhooks.Delivery
-	if err := c.getTenant(ctx, &d, kindDelivery, r.webhookID, r.tenant, r.id); err != nil {
+	key := [2]string{r.webhookID, r.id}
+	doc, read := docs[key]
+	if docs != nil && !read {
+		r.err = webhooks.ErrNotFound
+		return nil
+	}
+	// A request of the batch for the same delivery updates what an
+	// earlier one stored: the prefetched document is used once ("" then).
+	if read && doc != "" {
+		docs[key] = ""
+		if err := decode(doc, &d); err != nil {
+			return err
+		}
+		if d.Tenant != r.tenant {
+			r.err = webhooks.ErrNotFound
+			return nil
+		}
+	} else if err := c.getTenant(ctx, &d, kindDelivery, r.webhookID, r.tenant, r.id); err != nil {
 		if errors.Is(err, errNoRecord) {
 			r.err = webhooks.ErrNotFound
 			return nil
 		}
 		return err
 	}
-	key := d
+	was := d
 	if err := r.fn(&d); err != nil {
 		r.err = err
 		return nil
 	}
-	d.ID, d.WebhookID, d.Tenant, d.Seq = key.ID, key.WebhookID, key.Tenant, key.Seq
+	d.ID, d.WebhookID, d.Tenant, d.Seq = was.ID, was.WebhookID, was.Tenant, was.Seq
 	if err := c.replace(ctx, deliveryRow(&d)); err != nil {
 		return err
 	}
 	r.out, r.err = d, nil
-	if d.Finished() && !key.Finished() {
+	if d.Finished() && !was.Finished() {
 		return s.trim(ctx, c, r.webhookID, 1)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,23 +38,36 @@ type updateReq struct {
 // or a missing delivery fails that request only. A database error fails
 // the batch, whose requests then run one transaction each, so one bad
 // request cannot fail the others.
+//
+// SQLite has one writer, so one batch runs at a time; on PostgreSQL, where
+// a batch locks only its rows, up to pgBatches run at once, so a
+// process's updates are not held to one transaction's round trips.
 type updateBatcher struct {
 	mu      sync.Mutex
 	queue   []*updateReq
-	running bool
+	running int
 }
+
+// pgBatches is how many batches of one store run at once on PostgreSQL.
+const pgBatches = 4
 
 // do queues r and returns its outcome once a batch has run it.
 func (b *updateBatcher) do(ctx context.Context, s *WebhooksStore, r *updateReq) (webhooks.Delivery, error) {
 	r.done = make(chan struct{})
+	most := 1
+	if s.db.d.postgres {
+		most = pgBatches
+	}
 	b.mu.Lock()
 	b.queue = append(b.queue, r)
-	lead := !b.running
-	b.running = true
+	lead := b.running < most
+	if lead {
+		b.running++
+	}
 	b.mu.Unlock()
 	if lead {
-		// This call runs the batch holding r (the queue was empty), then
-		// hands the next batches to a goroutine of their own.
+		// This call runs a batch of what is queued, r included, then hands
+		// the next batches to a goroutine of their own.
 		ctx = context.WithoutCancel(ctx)
 		if b.runNext(ctx, s) {
 			go func() {
@@ -67,10 +81,15 @@ func (b *updateBatcher) do(ctx context.Context, s *WebhooksStore, r *updateReq) 
 }
 
 // runNext runs one batch of what is queued and reports whether more is
-// queued (false ends the running batches).
+// queued (false: this runner has ended).
 func (b *updateBatcher) runNext(ctx context.Context, s *WebhooksStore) bool {
 	b.mu.Lock()
 	n := min(len(b.queue), maxBatch)
+	if n == 0 { // another runner took it
+		b.running--
+		b.mu.Unlock()
+		return false
+	}
 	batch := slices.Clone(b.queue[:n])
 	b.queue = slices.Delete(b.queue, 0, n)
 	b.mu.Unlock()
@@ -78,7 +97,7 @@ func (b *updateBatcher) runNext(ctx context.Context, s *WebhooksStore) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if len(b.queue) == 0 {
-		b.running = false
+		b.running--
 		return false
 	}
 	return true
@@ -100,8 +119,15 @@ func (s *WebhooksStore) runBatch(ctx context.Context, batch []*updateReq) {
 		return cmp.Or(cmp.Compare(a.webhookID, b.webhookID), cmp.Compare(a.id, b.id))
 	})
 	err := s.db.write(ctx, nil, func(c conn) error {
+		var docs map[[2]string]string
+		if c.d.postgres { // SQLite reads in process: no round trip to save
+			var err error
+			if docs, err = s.readBatch(ctx, c, batch); err != nil {
+				return err
+			}
+		}
 		for _, r := range batch {
-			if err := s.updateOne(ctx, c, r); err != nil {
+			if err := s.updateOne(ctx, c, r, docs); err != nil {
 				return err
 			}
 		}
@@ -117,9 +143,40 @@ func (s *WebhooksStore) runBatch(ctx context.Context, batch []*updateReq) {
 	}
 	for _, r := range batch {
 		r.out, r.err = webhooks.Delivery{}, nil
-		if err := s.db.write(ctx, nil, func(c conn) error { return s.updateOne(ctx, c, r) }); err != nil {
+		if err := s.db.write(ctx, nil, func(c conn) error { return s.updateOne(ctx, c, r, nil) }); err != nil {
 			r.out, r.err = webhooks.Delivery{}, err
 			s.finished.forget(r.webhookID)
 		}
 	}
+}
+
+// readBatch reads and locks, in key order, the documents of batch's
+// deliveries in one statement (one round trip to PostgreSQL), keyed by
+// (webhook, id).
+func (s *WebhooksStore) readBatch(ctx context.Context, c conn, batch []*updateReq) (map[[2]string]string, error) {
+	var q strings.Builder
+	q.WriteString("SELECT parent, id, doc FROM records WHERE kind = ? AND (parent, id) IN (")
+	args := []any{kindDelivery}
+	for i, r := range batch {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?)")
+		args = append(args, r.webhookID, r.id)
+	}
+	q.WriteString(") ORDER BY parent, id" + c.forUpdate())
+	rows, err := c.query(ctx, q.String(), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	docs := make(map[[2]string]string, len(batch))
+	for rows.Next() {
+		var parent, id, doc string
+		if err := rows.Scan(&parent, &id, &doc); err != nil {
+			return nil, err
+		}
+		docs[[2]string{parent, id}] = doc
+	}
+	return docs, rows.Err()
 }
