@@ -97,6 +97,10 @@ type Config struct {
 	DataDir         string
 	DatabaseURL     string
 	DatabaseTimeout time.Duration
+	// DeliveryLease is webhooks.Config.Lease: how long a delivery this
+	// process holds in a durable store stays its own without a heartbeat
+	// (webhooks.DefaultLease when zero).
+	DeliveryLease time.Duration
 	// ShutdownTimeout bounds Serve's graceful shutdown, the webhook
 	// deliveries still queued included (DefaultShutdownTimeout when zero).
 	ShutdownTimeout time.Duration
@@ -262,7 +266,7 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 		Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Tenants: sb.tenants, Logger: log.With("surface", "webhooks"),
 		AllowLocalTargets: !cfg.BlockLocalWebhookTargets, Schedule: cfg.WebhookSchedule, AttemptTimeout: cfg.WebhookAttemptTimeout,
 		Faults: deliveryFaults(sb.faults), Audit: auditTrail{sb}, Observer: webhookStream{sb.journal}, Store: st.webhooks,
-		TenantClock: sb.clocks.Func(), LatestClock: sb.clocks.Latest,
+		TenantClock: sb.clocks.Func(), LatestClock: sb.clocks.Latest, Lease: cfg.DeliveryLease,
 	})
 	if err != nil {
 		return fail(err)

@@ -20,7 +20,7 @@ import (
 // comes (all of it: the kill falls in the middle of its deliveries, which
 // the consumer holds back after the first crashHoldAfter), and how long
 // the restarted process may take to deliver the rest (a killed process's
-// leases lapse after webhooks.DefaultLease).
+// leases lapse after crashLease).
 const (
 	crashEvents   = 10000
 	crashBatch    = 1000        // events per POST /_sandbox/events (its maximum)
@@ -32,6 +32,9 @@ const (
 	// the kill; later ones hang until the process dies, so the kill finds
 	// attempts in flight and most of the burst queued.
 	crashHoldAfter = 1500
+	// crashLease is the processes' --delivery-lease: the restart makes
+	// the attempts the killed process held once it lapses.
+	crashLease = "2s"
 )
 
 // postJSON sends a JSON body to the sandbox at base and decodes a 2xx
@@ -113,6 +116,7 @@ func TestCrashKeepsAcceptedEventsPostgres(t *testing.T) {
 // runCrash runs the crash test against a sandbox started with env and
 // args (the same each time: the durable store must be the same).
 func runCrash(t *testing.T, bin string, env []string, args ...string) {
+	env = append([]string{"ARGUS_SANDBOX_DELIVERY_LEASE=" + crashLease}, env...)
 	ledger := &eventLedger{seen: map[string]int{}}
 	var holding atomic.Bool
 	holding.Store(true)

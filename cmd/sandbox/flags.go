@@ -19,6 +19,7 @@ import (
 	"github.com/knogin/argus-sandbox/emulator/control"
 	"github.com/knogin/argus-sandbox/emulator/faults"
 	"github.com/knogin/argus-sandbox/emulator/oauth"
+	"github.com/knogin/argus-sandbox/emulator/webhooks"
 )
 
 var errHelp = errors.New("help requested")
@@ -55,6 +56,7 @@ type options struct {
 	dataDir         string
 	databaseURL     string
 	databaseTimeout time.Duration
+	deliveryLease   time.Duration
 }
 
 // secretFlags are the flags whose values never leave the process: their
@@ -92,6 +94,11 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
 		databaseTimeout = d
 	}
 	fs.DurationVar(&o.databaseTimeout, "database-timeout", databaseTimeout, "how long to wait at start for an unreachable database before exiting (env ARGUS_SANDBOX_DATABASE_TIMEOUT)")
+	deliveryLease := webhooks.DefaultLease
+	if d := envDuration("DELIVERY_LEASE"); d != 0 {
+		deliveryLease = d
+	}
+	fs.DurationVar(&o.deliveryLease, "delivery-lease", deliveryLease, "with --data-dir or --database-url, how long a webhook delivery this process holds stays its own without its heartbeat: after a crash, another process (or the restart) makes its attempts after at most this long (env ARGUS_SANDBOX_DELIVERY_LEASE)")
 	fs.StringVar(&o.databaseURL, "database-url", "", "keep the sandbox's state in this PostgreSQL database (postgres://...); sandboxes on one database are one sandbox (env ARGUS_SANDBOX_DATABASE_URL, which other local users cannot read as they can a command line)")
 	shutdownTimeout := emulator.DefaultShutdownTimeout
 	if d := envDuration("SHUTDOWN_TIMEOUT"); d != 0 {
@@ -219,7 +226,11 @@ func (o *options) config(log *slog.Logger) (emulator.Config, error) {
 	if o.databaseTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--database-timeout %s: must be positive", o.databaseTimeout))
 	}
+	if o.deliveryLease < webhooks.MinLease {
+		errs = append(errs, fmt.Errorf("--delivery-lease %s: must be at least %s", o.deliveryLease, webhooks.MinLease))
+	}
 	cfg.DataDir, cfg.DatabaseURL, cfg.DatabaseTimeout = o.dataDir, o.databaseURL, o.databaseTimeout
+	cfg.DeliveryLease = o.deliveryLease
 	if o.specs != "" {
 		if st, err := os.Stat(o.specs); err != nil || !st.IsDir() {
 			errs = append(errs, fmt.Errorf("--specs %q: not a readable directory", o.specs))

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestOperatorTokenIsNeverEchoed checks every place a given operator token
@@ -78,6 +79,42 @@ func TestRequirePKCEFlag(t *testing.T) {
 			}
 			if cfg.RequirePKCE != tt.want {
 				t.Errorf("RequirePKCE = %v, want %v", cfg.RequirePKCE, tt.want)
+			}
+		})
+	}
+}
+
+func TestDeliveryLeaseFlag(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		env     string
+		args    []string
+		want    time.Duration
+		wantErr string
+	}{
+		{"default", "", nil, 30 * time.Second, ""},
+		{"flag", "", []string{"--delivery-lease", "2s"}, 2 * time.Second, ""},
+		{"environment", "1500ms", nil, 1500 * time.Millisecond, ""},
+		{"too short", "", []string{"--delivery-lease", "100ms"}, 0, "--delivery-lease 100ms: must be at least 300ms"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("ARGUS_SANDBOX_DELIVERY_LEASE", tt.env)
+			o, err := parseFlags(tt.args, io.Discard, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := o.config(nil)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("config error = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.DeliveryLease != tt.want {
+				t.Errorf("DeliveryLease = %s, want %s", cfg.DeliveryLease, tt.want)
 			}
 		})
 	}

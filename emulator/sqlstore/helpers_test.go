@@ -19,16 +19,16 @@ const testDatabaseURL = "ARGUS_SANDBOX_TEST_DATABASE_URL"
 // engine opens a new, empty database of one engine for a test.
 type engine struct {
 	name string
-	open func(t *testing.T) *sqlstore.DB
+	open func(t testing.TB) *sqlstore.DB
 }
 
 // engines are SQLite in a temp dir and, when testDatabaseURL is set,
 // PostgreSQL in a schema of its own per database.
-func engines(t *testing.T) []engine {
+func engines(t testing.TB) []engine {
 	return []engine{{name: "sqlite", open: openSQLite}, {name: "postgres", open: openPostgres}}
 }
 
-func openSQLite(t *testing.T) *sqlstore.DB {
+func openSQLite(t testing.TB) *sqlstore.DB {
 	t.Helper()
 	db, err := sqlstore.Open(context.Background(), sqlstore.Options{DataDir: t.TempDir()})
 	if err != nil {
@@ -40,7 +40,7 @@ func openSQLite(t *testing.T) *sqlstore.DB {
 
 // postgresURL returns the test database's URL; without one the test
 // skips, except in CI, where it fails.
-func postgresURL(t *testing.T) string {
+func postgresURL(t testing.TB) string {
 	t.Helper()
 	u := os.Getenv(testDatabaseURL)
 	if u == "" {
@@ -54,7 +54,7 @@ func postgresURL(t *testing.T) string {
 
 // freshSchema creates a schema of its own for t in the test database,
 // dropped at the end of t, and returns a URL whose search_path is it.
-func freshSchema(t *testing.T) string {
+func freshSchema(t testing.TB) string {
 	t.Helper()
 	base := postgresURL(t)
 	admin, err := sql.Open("pgx", base)
@@ -79,7 +79,7 @@ func freshSchema(t *testing.T) string {
 	return u.String()
 }
 
-func openPostgres(t *testing.T) *sqlstore.DB {
+func openPostgres(t testing.TB) *sqlstore.DB {
 	t.Helper()
 	db, err := sqlstore.Open(context.Background(), sqlstore.Options{DatabaseURL: freshSchema(t)})
 	if err != nil {

@@ -122,9 +122,15 @@ func (c conn) count(ctx context.Context, kind, tenant string) (int, error) {
 // PostgreSQL the upsert also locks the counter's row until the
 // transaction ends.
 func (c conn) next(ctx context.Context, name string) (int64, error) {
+	return c.nextN(ctx, name, 1)
+}
+
+// nextN hands out the next k numbers of the counter name in one statement
+// and returns the last of them (the first is last-k+1).
+func (c conn) nextN(ctx context.Context, name string, k int) (int64, error) {
 	var n int64
-	err := c.queryRow(ctx, `INSERT INTO counters (name, n) VALUES (?, 1)
-		ON CONFLICT (name) DO UPDATE SET n = counters.n + 1 RETURNING n`, name).Scan(&n)
+	err := c.queryRow(ctx, `INSERT INTO counters (name, n) VALUES (?, ?)
+		ON CONFLICT (name) DO UPDATE SET n = counters.n + ? RETURNING n`, name, k, k).Scan(&n)
 	return n, err
 }
 

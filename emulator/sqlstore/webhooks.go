@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 
 	"github.com/knogin/argus-sandbox/emulator/core"
 	"github.com/knogin/argus-sandbox/emulator/webhooks"
@@ -14,13 +15,16 @@ import (
 // (webhook, id), ordered per webhook by seq, with their status, event
 // type (k1) and event id (k2) in columns for the filters.
 //
-// Writes to one webhook's deliveries serialise on the webhook's delivery
-// lock; writes to a tenant's webhooks on the tenant's webhook lock
-// (taken first by a delete, which needs both).
+// Creates and evictions of one webhook's deliveries serialise on the
+// webhook's delivery lock, an update on its delivery's row; writes to a
+// tenant's webhooks on the tenant's webhook lock (taken first by a
+// delete, which needs both).
 type WebhooksStore struct {
 	db           *DB
 	retention    int
 	maxPerTenant int
+	finished     finishedCounts
+	updates      updateBatcher
 }
 
 var _ webhooks.Store = (*WebhooksStore)(nil)
@@ -127,6 +131,7 @@ func (s *WebhooksStore) DeleteWebhook(ctx context.Context, tenant, id string) er
 			return err
 		}
 		_, err := c.exec(ctx, "DELETE FROM records WHERE kind = ? AND parent = ?", kindDelivery, id)
+		s.finished.forget(id)
 		return err
 	})
 }
@@ -163,31 +168,95 @@ func (s *WebhooksStore) CreateDelivery(ctx context.Context, d webhooks.Delivery)
 			return err
 		}
 		if d.Finished() {
-			return s.trim(ctx, c, d.WebhookID)
+			return s.trim(ctx, c, d.WebhookID, 1)
 		}
 		return nil
 	})
 	if err != nil {
+		s.finished.forget(d.WebhookID)
 		return webhooks.Delivery{}, err
 	}
 	return d, nil
 }
 
 // trim evicts the oldest finished deliveries of a webhook once more than
-// 110 % of the retention are kept, so the cost is amortised.
-func (s *WebhooksStore) trim(ctx context.Context, c conn, webhookID string) error {
+// 110 % of the retention are kept, added being how many this write
+// finished. It counts them only when the store's estimate of the count
+// (see finishedCounts) could pass that bound, so a count runs once per
+// retention/10 finishes rather than on each.
+func (s *WebhooksStore) trim(ctx context.Context, c conn, webhookID string, added int) error {
+	limit := s.retention + s.retention/10
+	if s.finished.add(webhookID, added, limit) {
+		return nil
+	}
+	// UpdateDelivery holds only its row: the count and the eviction
+	// serialise with the webhook's other trims and creates here.
+	if err := c.lock(ctx, "delivery:"+webhookID); err != nil {
+		return err
+	}
 	var n int
 	if err := c.queryRow(ctx, "SELECT COUNT(*) FROM records WHERE kind = ? AND parent = ? AND status <> ?",
 		kindDelivery, webhookID, string(webhooks.StatusPending)).Scan(&n); err != nil {
 		return err
 	}
-	if n <= s.retention+s.retention/10 {
-		return nil
+	if n > limit {
+		if _, err := c.exec(ctx, `DELETE FROM records WHERE kind = ? AND parent = ? AND id IN (
+			SELECT id FROM records WHERE kind = ? AND parent = ? AND status <> ? ORDER BY seq LIMIT ?)`,
+			kindDelivery, webhookID, kindDelivery, webhookID, string(webhooks.StatusPending), n-s.retention); err != nil {
+			return err
+		}
+		n = s.retention
 	}
-	_, err := c.exec(ctx, `DELETE FROM records WHERE kind = ? AND parent = ? AND id IN (
-		SELECT id FROM records WHERE kind = ? AND parent = ? AND status <> ? ORDER BY seq LIMIT ?)`,
-		kindDelivery, webhookID, kindDelivery, webhookID, string(webhooks.StatusPending), n-s.retention)
-	return err
+	s.finished.set(webhookID, n)
+	return nil
+}
+
+// finishedCounts estimates, per webhook, how many finished deliveries
+// the database keeps: the count trim last read (or left after evicting),
+// plus the deliveries this process finished since. It only ever runs
+// high in one process (a write that rolls back after adding to it, or a
+// delete elsewhere), which makes trim count early, never late. Another
+// process's finishes are not in it: with P processes sharing a database a
+// webhook keeps at most about retention + P × retention/10 finished
+// deliveries between evictions. A write that fails forgets its webhooks'
+// estimates, so the next finish counts again.
+type finishedCounts struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+// add adds added to webhookID's estimate and reports whether it is known
+// and stays within limit (no count needed).
+func (f *finishedCounts) add(webhookID string, added, limit int) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n, ok := f.n[webhookID]
+	if !ok || n+added > limit {
+		return false
+	}
+	f.n[webhookID] = n + added
+	return true
+}
+
+func (f *finishedCounts) set(webhookID string, n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n == nil {
+		f.n = map[string]int{}
+	}
+	f.n[webhookID] = n
+}
+
+// forget drops the estimates of ids, or every estimate when ids is empty.
+func (f *finishedCounts) forget(ids ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(ids) == 0 {
+		clear(f.n)
+	}
+	for _, id := range ids {
+		delete(f.n, id)
+	}
 }
 
 // GetDelivery returns a delivery of a webhook of tenant.
@@ -197,33 +266,62 @@ func (s *WebhooksStore) GetDelivery(ctx context.Context, tenant, webhookID, id s
 	return d, webhooksErr(err)
 }
 
-// UpdateDelivery applies fn in a transaction under the webhook's delivery
-// lock; a delivery it finishes may evict older finished ones.
+// UpdateDelivery applies fn in a transaction that locks the delivery's
+// row (SELECT … FOR UPDATE on PostgreSQL), not the webhook: updates of
+// one webhook's deliveries run concurrently. Concurrent calls share a
+// transaction (see updateBatcher). A delivery it finishes may evict older
+// finished ones, under the webhook's delivery lock.
 func (s *WebhooksStore) UpdateDelivery(ctx context.Context, tenant, webhookID, id string, fn func(*webhooks.Delivery) error) (webhooks.Delivery, error) {
-	var out webhooks.Delivery
-	err := s.db.write(ctx, []string{"delivery:" + webhookID}, func(c conn) error {
-		var d webhooks.Delivery
-		if err := c.getTenant(ctx, &d, kindDelivery, webhookID, tenant, id); err != nil {
-			return webhooksErr(err)
-		}
-		key := d
-		if err := fn(&d); err != nil {
-			return err
-		}
-		d.ID, d.WebhookID, d.Tenant, d.Seq = key.ID, key.WebhookID, key.Tenant, key.Seq
-		out = d
-		if err := c.replace(ctx, deliveryRow(&d)); err != nil {
-			return err
-		}
-		if d.Finished() && !key.Finished() {
-			return s.trim(ctx, c, webhookID)
-		}
+	return s.updates.do(ctx, s, &updateReq{tenant: tenant, webhookID: webhookID, id: id, fn: fn})
+}
+
+// updateOne is UpdateDelivery's work inside a write transaction: the
+// error of fn, or of a missing delivery, is the request's (r.err) and
+// leaves the transaction going; a database error is returned and aborts
+// it.
+//
+// docs holds the batch's documents, read and locked beforehand (see
+// readBatch); nil reads this one.
+func (s *WebhooksStore) updateOne(ctx context.Context, c conn, r *updateReq, docs map[[2]string]string) error {
+	var d webhooks.Delivery
+	key := [2]string{r.webhookID, r.id}
+	doc, read := docs[key]
+	if docs != nil && !read {
+		r.err = webhooks.ErrNotFound
 		return nil
-	})
-	if err != nil {
-		return webhooks.Delivery{}, err
 	}
-	return out, nil
+	// A request of the batch for the same delivery updates what an
+	// earlier one stored: the prefetched document is used once ("" then).
+	if read && doc != "" {
+		docs[key] = ""
+		if err := decode(doc, &d); err != nil {
+			return err
+		}
+		if d.Tenant != r.tenant {
+			r.err = webhooks.ErrNotFound
+			return nil
+		}
+	} else if err := c.getTenant(ctx, &d, kindDelivery, r.webhookID, r.tenant, r.id); err != nil {
+		if errors.Is(err, errNoRecord) {
+			r.err = webhooks.ErrNotFound
+			return nil
+		}
+		return err
+	}
+	was := d
+	if err := r.fn(&d); err != nil {
+		r.err = err
+		return nil
+	}
+	d.ID, d.WebhookID, d.Tenant, d.Seq = was.ID, was.WebhookID, was.Tenant, was.Seq
+	if err := c.replace(ctx, deliveryRow(&d)); err != nil {
+		return err
+	}
+	r.out, r.err = d, nil
+	if d.Finished() && !was.Finished() {
+		return s.trim(ctx, c, r.webhookID, 1)
+	}
+	return nil
 }
 
 // ListDeliveries returns a webhook's matching deliveries, newest first,
@@ -261,6 +359,7 @@ func (s *WebhooksStore) ListDeliveries(ctx context.Context, tenant, webhookID st
 func (s *WebhooksStore) Reset(ctx context.Context) error {
 	return s.db.write(ctx, nil, func(c conn) error {
 		_, err := c.exec(ctx, "DELETE FROM records WHERE kind IN (?, ?)", kindWebhook, kindDelivery)
+		s.finished.forget()
 		return err
 	})
 }
@@ -269,6 +368,7 @@ func (s *WebhooksStore) Reset(ctx context.Context) error {
 func (s *WebhooksStore) DeleteTenant(ctx context.Context, tenant string) error {
 	return s.db.write(ctx, []string{"webhook:" + tenant}, func(c conn) error {
 		_, err := c.exec(ctx, "DELETE FROM records WHERE kind IN (?, ?) AND tenant = ?", kindWebhook, kindDelivery, tenant)
+		s.finished.forget()
 		return err
 	})
 }

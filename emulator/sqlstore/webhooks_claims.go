@@ -36,7 +36,21 @@ func (s *WebhooksStore) CreateDeliveries(ctx context.Context, ds []webhooks.Deli
 	out := make([]webhooks.Delivery, len(ds))
 	err := s.db.write(ctx, scopes, func(c conn) error {
 		checked := map[string]bool{}
-		trim := map[string]bool{}
+		trim := map[string]int{}
+		// Each webhook's sequence numbers, taken in one statement: next
+		// is the first number of the range not handed out yet.
+		counts := map[string]int{}
+		for _, d := range ds {
+			counts[d.WebhookID]++
+		}
+		next := map[string]int64{}
+		for id, k := range counts {
+			last, err := c.nextN(ctx, "delivery:"+id, k)
+			if err != nil {
+				return err
+			}
+			next[id] = last - int64(k) + 1
+		}
 		for i, d := range ds {
 			if !checked[d.Tenant+"\x00"+d.WebhookID] {
 				if err := c.webhookOf(ctx, d.Tenant, d.WebhookID); err != nil {
@@ -44,11 +58,8 @@ func (s *WebhooksStore) CreateDeliveries(ctx context.Context, ds []webhooks.Deli
 				}
 				checked[d.Tenant+"\x00"+d.WebhookID] = true
 			}
-			seq, err := c.next(ctx, "delivery:"+d.WebhookID)
-			if err != nil {
-				return err
-			}
-			d.Seq = uint64(seq)
+			d.Seq = uint64(next[d.WebhookID])
+			next[d.WebhookID]++
 			ok, err := c.insert(ctx, deliveryRow(&d))
 			if err != nil {
 				return err
@@ -57,18 +68,21 @@ func (s *WebhooksStore) CreateDeliveries(ctx context.Context, ds []webhooks.Deli
 				return webhooks.ErrConflict
 			}
 			if d.Finished() {
-				trim[d.WebhookID] = true
+				trim[d.WebhookID]++
 			}
 			out[i] = d
 		}
-		for id := range trim {
-			if err := s.trim(ctx, c, id); err != nil {
+		for id, n := range trim {
+			if err := s.trim(ctx, c, id, n); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	if err != nil {
+		for _, d := range ds {
+			s.finished.forget(d.WebhookID)
+		}
 		return nil, err
 	}
 	return out, nil

@@ -96,9 +96,10 @@ func rules() map[string]rule {
 		"cmd/sandbox": {
 			allow: []string{"emulator", "client"},
 			files: map[string][]string{
-				"emulator/control": {"flags.go"},
-				"emulator/faults":  {"flags.go"},
-				"emulator/oauth":   {"flags.go"},
+				"emulator/control":  {"flags.go"},
+				"emulator/faults":   {"flags.go"},
+				"emulator/oauth":    {"flags.go"},
+				"emulator/webhooks": {"flags.go"},
 			},
 		},
 		"cmd/conformance":                {allow: []string{"conformance", "client"}},
