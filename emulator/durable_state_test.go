@@ -219,3 +219,44 @@ func testRoundTrips(t *testing.T, r *replica, extra int64) {
 func TestRoundTripsSQLite(t *testing.T) { testRoundTrips(t, openReplica(t, t.TempDir(), ""), 0) }
 
 func TestRoundTripsPostgres(t *testing.T) { testRoundTrips(t, openReplica(t, "", testDatabase(t)), 1) }
+
+// TestReplicasShareKeyRotationsAndFaultRules: a key rotated on replica A
+// signs tokens replica B verifies at its next request, and B's JWKS lists
+// it; a fault rule added on A acts on B at its next request, and deleted
+// on B no longer acts on A.
+func TestReplicasShareKeyRotationsAndFaultRules(t *testing.T) {
+	u := testDatabase(t)
+	a, b := openReplica(t, "", u), openReplica(t, "", u)
+	app := a.must(201, "POST", "/v1/platform/apps", "sandbox_admin_acme",
+		`{"name":"Rotated","grant_types":["client_credentials"],"requested_scopes":["webhooks:read"]}`)
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"webhooks:read"},
+		"client_id": {app["client_id"].(string)}, "client_secret": {app["client_secret"].(string)}}.Encode()
+	b.must(200, "GET", "/.well-known/jwks.json", "", "") // B has served its keys before the rotation
+
+	kid := a.must(200, "POST", "/_sandbox/keys/rotate", "op_test", "")["kid"].(string)
+	tok := a.must(200, "POST", "/v1/oauth/token", "", "form:"+form)["access_token"].(string)
+	b.must(200, "GET", "/v1/webhooks", tok, "")
+	found := false
+	for _, k := range b.must(200, "GET", "/.well-known/jwks.json", "", "")["keys"].([]any) {
+		found = found || k.(map[string]any)["kid"] == kid
+	}
+	if !found {
+		t.Errorf("B's JWKS lacks the key %s rotated on A", kid)
+	}
+	// A rule rotating the keys, fired on B, reaches A the same way.
+	b.must(201, "POST", "/_sandbox/faults", "op_test",
+		`{"name":"rotate","match":{"operation":"listScopes"},"when":{"first":1},"action":{"rotate_keys":{}}}`)
+	b.must(200, "GET", "/v1/platform/scopes", "sandbox_admin_acme", "")
+	if rule := b.must(200, "GET", "/_sandbox/faults/rotate", "op_test", ""); rule["fired"] != 1.0 {
+		t.Fatalf("the rotating rule = %v, want it fired once", rule)
+	}
+	tok = b.must(200, "POST", "/v1/oauth/token", "", "form:"+form)["access_token"].(string)
+	a.must(200, "GET", "/v1/webhooks", tok, "")
+	b.must(204, "DELETE", "/_sandbox/faults/rotate", "op_test", "")
+
+	a.must(201, "POST", "/_sandbox/faults", "op_test",
+		`{"name":"down","match":{"operation":"token"},"action":{"error":{"status":503}}}`)
+	b.must(503, "POST", "/v1/oauth/token", "", "form:"+form)
+	b.must(204, "DELETE", "/_sandbox/faults/down", "op_test", "")
+	a.must(200, "POST", "/v1/oauth/token", "", "form:"+form)
+}

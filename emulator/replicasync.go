@@ -8,17 +8,25 @@ import (
 	"sync/atomic"
 
 	"github.com/knogin/argus-sandbox/emulator/core"
+	"github.com/knogin/argus-sandbox/emulator/faults"
+	"github.com/knogin/argus-sandbox/emulator/oauth"
 	"github.com/knogin/argus-sandbox/emulator/sqlstore"
 )
 
 // replicaSync keeps in step with the durable store what a sandbox holds
-// in memory between requests: the virtual clocks and the tenants the
-// registry caches. Every change of the sandbox clock or a tenant's is
-// saved as it is made and a start restores them. On PostgreSQL, where
-// other replicas change the same store, each request first reads the
-// shared version (sqlstore.DB.SharedVersion, one primary-key read, moved
-// by every change of a clock or a tenant) and, when it moved, reloads the
-// clocks and empties the registry's cache. A version read per request
+// in memory between requests: the virtual clocks, the tenants the
+// registry caches, the signing keys and the fault rules. Every change of
+// the sandbox clock or a tenant's is saved as it is made and a start
+// restores them (the keyring and the fault engine save and restore their
+// own). On PostgreSQL, where other replicas change the same store, each
+// request first reads the shared version (sqlstore.DB.SharedVersion, one
+// primary-key read, moved by every change of a clock or a tenant and
+// every save of the keys or the fault rules) and, when it moved, reloads
+// the clocks, empties the registry's cache and reloads the keys and the
+// fault rules (each only when its stored snapshot changed). The fault
+// rules' counters are then the stored ones: what this replica counted
+// since its last save is replaced, so counters across replicas are
+// last-writer-wins. A version read per request
 // rather than LISTEN/NOTIFY: a notification arrives some time after the
 // change, while a client that moves the clock or deletes a tenant on one
 // replica and calls another at once (a conformance run does) must find
@@ -29,7 +37,11 @@ type replicaSync struct {
 	clocks *core.Clocks
 	// invalidate empties the registry's cache of tenants.
 	invalidate func()
-	log        *slog.Logger
+	// keys and faults reload the keyring and the fault rules; set by
+	// follow once they are built (before any request).
+	keys   *oauth.Keyring
+	faults *faults.Engine
+	log    *slog.Logger
 	// version is the shared version this process has applied.
 	version atomic.Int64
 	// reload serialises reloads.
@@ -44,7 +56,15 @@ func startReplicaSync(ctx context.Context, db *sqlstore.DB, clocks *core.Clocks,
 		return nil, err
 	}
 	clocks.SetOnChange(cs.save)
+	db.OnSharedSave(cs.saved)
 	return cs, nil
+}
+
+// follow has every later reload reload the keys and the fault rules too.
+func (cs *replicaSync) follow(keys *oauth.Keyring, rules *faults.Engine) {
+	cs.reload.Lock()
+	defer cs.reload.Unlock()
+	cs.keys, cs.faults = keys, rules
 }
 
 // load applies every stored clock position and empties the registry's
@@ -75,6 +95,16 @@ func (cs *replicaSync) load(ctx context.Context) error {
 			cs.clocks.Restore(tenant, p)
 		}
 	}
+	if cs.keys != nil {
+		if err := cs.keys.Reload(ctx); err != nil {
+			return err
+		}
+	}
+	if cs.faults != nil {
+		if err := cs.faults.Reload(ctx); err != nil {
+			return err
+		}
+	}
 	cs.version.Store(version)
 	return nil
 }
@@ -91,13 +121,19 @@ func (cs *replicaSync) save(tenant string, p core.ClockPos) {
 	cs.version.CompareAndSwap(v-1, v)
 }
 
+// saved notes the shared version after this process saved its keys or
+// fault rules: as with a clock, the version moves on only when no other
+// change came between.
+func (cs *replicaSync) saved(v int64) { cs.version.CompareAndSwap(v-1, v) }
+
 // forget deletes a deleted tenant's stored clock.
 func (cs *replicaSync) forget(ctx context.Context, tenant string) error {
 	return cs.store.DeleteClock(ctx, tenant)
 }
 
-// refresh reloads the clocks and empties the registry's cache when the
-// shared version moved since this process last did.
+// refresh reloads the clocks, the keys and the fault rules and empties
+// the registry's cache when the shared version moved since this process
+// last did.
 func (cs *replicaSync) refresh(ctx context.Context) {
 	v, err := cs.db.SharedVersion(ctx)
 	if err != nil {
@@ -108,7 +144,7 @@ func (cs *replicaSync) refresh(ctx context.Context) {
 		return
 	}
 	if err := cs.load(ctx); err != nil {
-		cs.log.Error("reloading the clocks and tenants failed", "error", err)
+		cs.log.Error("reloading the clocks, tenants, keys and fault rules failed", "error", err)
 	}
 }
 

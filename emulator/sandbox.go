@@ -114,8 +114,9 @@ type Sandbox struct {
 	clock *core.VirtualClock
 	// clocks are the tenants' clocks over clock.
 	clocks *core.Clocks
-	// replicas keeps the clocks in the durable store and the tenant
-	// registry's cache in step with it (nil in memory).
+	// replicas keeps the clocks in the durable store, and the tenant
+	// registry's cache, the keys and the fault rules in step with it (nil
+	// in memory).
 	replicas *replicaSync
 	// db is the durable store (nil in memory).
 	db *sqlstore.DB
@@ -261,6 +262,9 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 		ClientTenant: sb.tenantOfClient, TenantClock: sb.clocks.Func(), Store: st.faults})
 	if err != nil {
 		return fail(err)
+	}
+	if sb.replicas != nil {
+		sb.replicas.follow(sb.keys, sb.faults)
 	}
 	sb.webhooks, err = webhooks.New(webhooks.Config{
 		Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Tenants: sb.tenants, Logger: log.With("surface", "webhooks"),

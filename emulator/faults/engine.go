@@ -76,6 +76,9 @@ type Engine struct {
 	rules  []*ruleState
 	events []Event
 	ops    map[string]bool
+	// saved is the snapshot last saved to or loaded from Config.Store:
+	// Reload skips a snapshot that equals it.
+	saved []byte
 }
 
 type ruleState struct {

@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -40,19 +41,45 @@ func (e *Engine) restore(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("faults: load the saved rules: %w", err)
 	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	if data == nil {
-		e.mu.Lock()
-		defer e.mu.Unlock()
 		e.saveLocked()
 		return nil
 	}
+	return e.applyLocked(data)
+}
+
+// Reload replaces the rule set, counters and random streams included,
+// with the snapshot Config.Store holds, when it differs from the one this
+// engine saved or loaded last: another process sharing the store changed
+// it. What this engine counted since its last save is replaced by the
+// stored counters (several processes' counters are last-writer-wins).
+// Without a store, or with nothing saved, it does nothing.
+func (e *Engine) Reload(ctx context.Context) error {
+	if e.cfg.Store == nil {
+		return nil
+	}
+	data, err := e.cfg.Store.LoadRules(ctx)
+	if err != nil {
+		return fmt.Errorf("faults: load the saved rules: %w", err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if data == nil || bytes.Equal(data, e.saved) {
+		return nil
+	}
+	return e.applyLocked(data)
+}
+
+// applyLocked replaces the rule set with a saved snapshot; the rule set
+// is left unchanged when the snapshot does not decode.
+func (e *Engine) applyLocked(data []byte) error {
 	var snap savedRules
 	if err := json.Unmarshal(data, &snap); err != nil {
 		return fmt.Errorf("faults: the saved rules do not decode: %w", err)
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.rules = e.rules[:0]
+	rules := make([]*ruleState, 0, len(snap.Rules))
 	for _, sr := range snap.Rules {
 		rs := e.newStateAt(sr.Rule, sr.LoadedAt)
 		rs.matched, rs.fired = sr.Matched, sr.Fired
@@ -61,8 +88,9 @@ func (e *Engine) restore(ctx context.Context) error {
 				return fmt.Errorf("faults: rule %s: the saved random stream: %w", sr.Rule.Name, err)
 			}
 		}
-		e.rules = append(e.rules, rs)
+		rules = append(rules, rs)
 	}
+	e.rules, e.saved = rules, data
 	return nil
 }
 
@@ -81,6 +109,9 @@ func (e *Engine) saveLocked() {
 	data, err := json.Marshal(snap)
 	if err == nil {
 		err = e.cfg.Store.SaveRules(context.Background(), data)
+	}
+	if err == nil {
+		e.saved = data
 	}
 	if err != nil {
 		e.log.Error("saving the fault rules failed", "error", err)

@@ -81,6 +81,9 @@ type Keyring struct {
 
 	// store keeps the keys across restarts (nil: memory only).
 	store KeyStore
+	// saved is the snapshot last saved to or loaded from store: Reload
+	// skips a snapshot that equals it. Guarded by mu.
+	saved []byte
 
 	mu      sync.RWMutex
 	lastGen uint64 // gen of the newest key ever made

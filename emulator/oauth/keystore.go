@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/x509"
@@ -117,6 +118,7 @@ func (k *Keyring) saveLocked() error {
 	if err := k.store.SaveKeys(ctx, data); err != nil {
 		return fmt.Errorf("oauth: save the signing keys: %w", err)
 	}
+	k.saved = data
 	return nil
 }
 
@@ -136,9 +138,53 @@ func (k *Keyring) restore() (bool, error) {
 	if data == nil {
 		return false, nil
 	}
+	alg, err := k.apply(data)
+	if err != nil {
+		return false, err
+	}
+	if alg != k.alg {
+		if _, err := k.rotate(0); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// Reload replaces the keys with those the store keeps when they differ
+// from the ones this keyring saved or loaded last: another process
+// sharing the store rotated or reset them. A token signed by any key
+// the store keeps verifies, and the JWKS lists them all, from then on.
+// Without a store, or with nothing stored, it does nothing. Unlike a
+// start, a current key of another algorithm is kept: processes sharing
+// a store are expected to be configured alike, and rotating here would
+// have each undo the other's key.
+func (k *Keyring) Reload(ctx context.Context) error {
+	if k.store == nil {
+		return nil
+	}
+	data, err := k.store.LoadKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("oauth: load the signing keys: %w", err)
+	}
+	k.mu.RLock()
+	same := data == nil || bytes.Equal(data, k.saved)
+	k.mu.RUnlock()
+	if same {
+		return nil
+	}
+	_, err = k.apply(data)
+	return err
+}
+
+// apply makes a stored snapshot the keyring's keys and returns the
+// current key's algorithm. A key this keyring already holds keeps the
+// later of its own and the stored expiry of the tokens it signed, and
+// the current key counts its tokens as living maxTokenLifetime: the
+// snapshot does not follow every signature, here or in another process.
+func (k *Keyring) apply(data []byte) (jwa.SignatureAlgorithm, error) {
 	var snap keySnapshot
 	if err := json.Unmarshal(data, &snap); err != nil {
-		return false, fmt.Errorf("oauth: stored signing keys: %w", err)
+		return "", fmt.Errorf("oauth: stored signing keys: %w", err)
 	}
 	load := func(list []storedKey) ([]*signingKey, error) {
 		var out []*signingKey
@@ -153,20 +199,20 @@ func (k *Keyring) restore() (bool, error) {
 	}
 	cur, err := snap.Current.load()
 	if err != nil {
-		return false, err
+		return "", err
 	}
 	retired, err := load(snap.Retired)
 	if err != nil {
-		return false, err
+		return "", err
 	}
 	idRetired, err := load(snap.IDRetired)
 	if err != nil {
-		return false, err
+		return "", err
 	}
 	var idCur *signingKey
 	if snap.IDCurrent != nil {
 		if idCur, err = snap.IDCurrent.load(); err != nil {
-			return false, err
+			return "", err
 		}
 	}
 	horizon := k.clock.Now().Add(maxTokenLifetime)
@@ -175,16 +221,31 @@ func (k *Keyring) restore() (bool, error) {
 		idCur.noteExp(horizon)
 	}
 	k.mu.Lock()
-	k.lastGen, k.current, k.retired, k.idCurrent, k.idRetired = snap.LastGen, cur, retired, idCur, idRetired
-	err = k.rebuildLocked()
-	k.mu.Unlock()
-	if err != nil {
-		return false, err
-	}
-	if cur.alg != k.alg {
-		if _, err := k.rotate(0); err != nil {
-			return false, err
+	defer k.mu.Unlock()
+	held := map[string]*signingKey{}
+	for _, key := range append(append([]*signingKey{k.current, k.idCurrent}, k.retired...), k.idRetired...) {
+		if key != nil {
+			held[key.kid] = key
 		}
 	}
-	return true, nil
+	for _, key := range append(append([]*signingKey{cur, idCur}, retired...), idRetired...) {
+		if old, ok := heldKey(held, key); ok {
+			key.noteExp(time.Unix(old.lastExp.Load(), 0))
+		}
+	}
+	k.lastGen, k.current, k.retired, k.idCurrent, k.idRetired = snap.LastGen, cur, retired, idCur, idRetired
+	k.saved = data
+	if err := k.rebuildLocked(); err != nil {
+		return "", err
+	}
+	return cur.alg, nil
+}
+
+// heldKey finds in held the key of key's kid (key may be nil).
+func heldKey(held map[string]*signingKey, key *signingKey) (*signingKey, bool) {
+	if key == nil {
+		return nil, false
+	}
+	old, ok := held[key.kid]
+	return old, ok
 }

@@ -13,9 +13,40 @@ import (
 const kindClock = "clock"
 
 // sharedCounter counts the changes of what each replica keeps in memory
-// between requests, the clocks and the tenants: a replica that has seen
-// version n has nothing to reload while the counter stays at n.
+// between requests, the clocks, the tenants, the signing keys and the
+// fault rules: a replica that has seen version n has nothing to reload
+// while the counter stays at n.
 const sharedCounter = "shared"
+
+// saveMeta replaces a meta row. On PostgreSQL, where replicas share the
+// database, it moves the shared version in the same statement and hands
+// the new version to the hook set by OnSharedSave; on SQLite, one
+// process's alone, it only writes the row.
+func (d *DB) saveMeta(ctx context.Context, key, value string) error {
+	if !d.Postgres() {
+		_, err := d.read().exec(ctx, `INSERT INTO meta (key, value) VALUES (?, ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+		return err
+	}
+	var version int64
+	err := d.read().queryRow(ctx, `WITH saved AS (INSERT INTO meta (key, value) VALUES (?, ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value)
+		INSERT INTO counters (name, n) VALUES (?, 1)
+			ON CONFLICT (name) DO UPDATE SET n = counters.n + 1 RETURNING n`, key, value, sharedCounter).Scan(&version)
+	if err != nil {
+		return err
+	}
+	if hook := d.sharedSaved.Load(); hook != nil {
+		(*hook)(version)
+	}
+	return nil
+}
+
+// OnSharedSave sets the function told the shared version after each save
+// of the signing keys or the fault rules that moved it (on PostgreSQL):
+// the process that saved holds the change already, and need not reload
+// it when no other change came between.
+func (d *DB) OnSharedSave(fn func(version int64)) { d.sharedSaved.Store(&fn) }
 
 // ClockStore keeps the virtual clocks' positions.
 type ClockStore struct {
@@ -56,7 +87,8 @@ func (s *ClockStore) DeleteClock(ctx context.Context, tenant string) error {
 }
 
 // SharedVersion is the version of what replicas keep in memory: it grows
-// with every change of a clock or a tenant.
+// with every change of a clock or a tenant, and on PostgreSQL with every
+// save of the signing keys or the fault rules.
 func (d *DB) SharedVersion(ctx context.Context) (int64, error) {
 	var n int64
 	err := d.read().queryRow(ctx, "SELECT n FROM counters WHERE name = ?", sharedCounter).Scan(&n)

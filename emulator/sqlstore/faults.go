@@ -34,9 +34,9 @@ func (s *FaultStore) LoadRules(ctx context.Context) ([]byte, error) {
 	return []byte(v), nil
 }
 
-// SaveRules replaces the saved snapshot.
+// SaveRules replaces the saved snapshot; on PostgreSQL it moves the shared
+// version, so the other replicas reload the snapshot at their next
+// request.
 func (s *FaultStore) SaveRules(ctx context.Context, snapshot []byte) error {
-	_, err := s.db.read().exec(ctx, `INSERT INTO meta (key, value) VALUES (?, ?)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, faultRulesMeta, string(snapshot))
-	return err
+	return s.db.saveMeta(ctx, faultRulesMeta, string(snapshot))
 }

@@ -36,9 +36,9 @@ func (s *KeyStore) LoadKeys(ctx context.Context) ([]byte, error) {
 	return []byte(v), nil
 }
 
-// SaveKeys replaces the saved snapshot.
+// SaveKeys replaces the saved snapshot; on PostgreSQL it moves the shared
+// version, so the other replicas reload the snapshot at their next
+// request.
 func (s *KeyStore) SaveKeys(ctx context.Context, snapshot []byte) error {
-	_, err := s.db.read().exec(ctx, `INSERT INTO meta (key, value) VALUES (?, ?)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, signingKeysMeta, string(snapshot))
-	return err
+	return s.db.saveMeta(ctx, signingKeysMeta, string(snapshot))
 }
