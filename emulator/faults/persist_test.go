@@ -82,3 +82,49 @@ func TestRulesSurviveARestart(t *testing.T) {
 		t.Errorf("after a reset and a restart the rules are %+v, want the start-up rule, unmatched", rules)
 	}
 }
+
+// TestEnginesReloadEachOthersRules: two engines on one StateStore, as two
+// replicas; a rule added on one acts on the other after its Reload, with
+// the stored counters in place of its own, and a deletion reaches back.
+func TestEnginesReloadEachOthersRules(t *testing.T) {
+	clock := core.NewVirtualClock(nil)
+	clock.Freeze()
+	t.Cleanup(clock.Close)
+	store := &memoryState{}
+	newEngine := func() *Engine {
+		e, err := New(Config{Clock: clock, IDs: core.NewIDs(nil), Seed: 1, Store: store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	a, b := newEngine(), newEngine()
+	if _, err := a.Add(rule("short", Match{Tenant: "acme"}, When{First: 3},
+		Action{TokenExpiry: &TokenExpiry{ExpiresIn: Duration(time.Second)}})); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := a.MatchToken(TokenInfo{Tenant: "acme"}); !ok {
+		t.Fatal("the rule did not fire on a")
+	}
+	if _, ok := b.MatchToken(TokenInfo{Tenant: "acme"}); ok {
+		t.Fatal("the rule fired on b before any reload")
+	}
+	if err := b.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if rules := b.Rules(); len(rules) != 1 || rules[0].Fired != 1 {
+		t.Fatalf("b's rules after a reload %+v, want short fired once", rules)
+	}
+	if _, ok := b.MatchToken(TokenInfo{Tenant: "acme"}); !ok {
+		t.Fatal("the rule does not fire on b after a reload")
+	}
+	if err := b.Delete("short"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := a.MatchToken(TokenInfo{Tenant: "acme"}); ok {
+		t.Error("the rule deleted on b still fires on a after a reload")
+	}
+}

@@ -100,3 +100,50 @@ func TestKeyringRestoresItsKeys(t *testing.T) {
 		t.Errorf("after a reset the next start has kids %v, want one new key", access)
 	}
 }
+
+// TestKeyringReloadsAnotherKeyringsKeys: two keyrings on one KeyStore, as
+// two replicas; after one rotates, the other's Reload takes the new key as
+// current and keeps the old one retired, keeps the later expiry it noted
+// for a key it signed with, and a Reload with nothing new changes nothing.
+func TestKeyringReloadsAnotherKeyringsKeys(t *testing.T) {
+	clock := core.NewVirtualClock(nil)
+	t.Cleanup(clock.Close)
+	store := &memKeyStore{}
+	a, err := NewKeyring(KeyringConfig{Clock: clock, Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewKeyring(KeyringConfig{Clock: clock, Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := clock.Now().Add(40 * 24 * time.Hour) // beyond the restored horizon
+	b.current.noteExp(late)
+	a.current.noteExp(clock.Now().Add(time.Hour)) // a token it signed keeps it published once retired
+	kid, err := a.rotate(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if access, _ := kids(b); access[0] == kid {
+		t.Fatal("b holds the new key before any reload")
+	}
+	if err := b.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := kids(a)
+	got, _ := kids(b)
+	if !slices.Equal(got, want) || got[0] != kid {
+		t.Errorf("b's kids after a reload %v, want %v (current %s)", got, want, kid)
+	}
+	if _, ok := b.verificationSet().LookupKeyID(kid); !ok {
+		t.Errorf("b does not verify with the new key %s", kid)
+	}
+	if exp := b.retired[0].lastExp.Load(); exp != late.Unix() {
+		t.Errorf("b's retired key expires its tokens at %d, want its own %d", exp, late.Unix())
+	}
+	cur := b.current
+	saves := store.saves
+	if err := b.Reload(context.Background()); err != nil || b.current != cur || store.saves != saves {
+		t.Errorf("a reload with nothing new: err %v, key replaced %v, %d saves (want %d)", err, b.current != cur, store.saves, saves)
+	}
+}
