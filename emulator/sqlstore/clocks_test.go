@@ -59,3 +59,46 @@ func TestClockStore(t *testing.T) {
 		})
 	}
 }
+
+// TestSavingKeysOrRulesMovesTheSharedVersion: on PostgreSQL a save of the
+// signing keys or the fault rules moves the shared version and tells the
+// OnSharedSave hook the new one; on SQLite, one process's alone, it only
+// writes the snapshot.
+func TestSavingKeysOrRulesMovesTheSharedVersion(t *testing.T) {
+	ctx := context.Background()
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			db := e.open(t)
+			var told []int64
+			db.OnSharedSave(func(v int64) { told = append(told, v) })
+			before, err := db.SharedVersion(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Keys().SaveKeys(ctx, []byte(`{"keys":1}`)); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Faults().SaveRules(ctx, []byte(`{"rules":[]}`)); err != nil {
+				t.Fatal(err)
+			}
+			after, err := db.SharedVersion(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys, _ := db.Keys().LoadKeys(ctx)
+			rules, _ := db.Faults().LoadRules(ctx)
+			if string(keys) != `{"keys":1}` || string(rules) != `{"rules":[]}` {
+				t.Errorf("stored snapshots %q, %q", keys, rules)
+			}
+			if !db.Postgres() {
+				if after != before || len(told) != 0 {
+					t.Errorf("SQLite: version %d → %d, hook told %v; want unchanged, untold", before, after, told)
+				}
+				return
+			}
+			if after != before+2 || len(told) != 2 || told[0] != before+1 || told[1] != before+2 {
+				t.Errorf("PostgreSQL: version %d → %d, hook told %v; want two steps, each told", before, after, told)
+			}
+		})
+	}
+}
