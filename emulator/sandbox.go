@@ -252,8 +252,6 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 		if sb.replicas, err = startReplicaSync(context.Background(), st.db, sb.clocks, sb.tenants.Invalidate, log.With("surface", "store")); err != nil {
 			return fail(fmt.Errorf("%w: %w", ErrDatabase, err))
 		}
-	}
-	if st.db != nil {
 		sb.clientTenants = &clientTenants{}
 	}
 	sb.journal = journal.New(journal.Config{Clock: sb.clock, TenantClock: sb.clocks.Func(), ClientTenant: sb.tenantOfClient})
