@@ -88,8 +88,9 @@ func (s *Service) claimDue(ctx context.Context, all bool) int {
 			j := job{tenant: d.Tenant, webhookID: d.WebhookID, deliveryID: d.ID, trigger: trigger, held: d}
 			// Due on the latest clock, not yet on its tenant's: it waits
 			// there, leased to this engine (the heartbeat keeps the lease).
-			if clock := s.clockOf(d.Tenant); d.NextAttemptAt.After(clock.Now()) {
-				s.disp.attemptAfter(clock, d.NextAttemptAt.Sub(clock.Now()), j)
+			clock := s.clockOf(d.Tenant)
+			if wait := d.NextAttemptAt.Sub(clock.Now()); wait > 0 {
+				s.disp.attemptAfter(clock, wait, j)
 				continue
 			}
 			s.disp.enqueue(j)
