@@ -156,17 +156,20 @@ func (cfg *Config) validate() error {
 			invalid("ClientID", "is an app of an existing tenant; a fresh tenant has none")
 		}
 	}
-	for field, d := range map[string]time.Duration{"ScenarioTimeout": cfg.ScenarioTimeout, "SettleQuiet": cfg.SettleQuiet, "SettleTimeout": cfg.SettleTimeout} {
-		if d < 0 {
-			invalid(field, "is negative")
+	for _, d := range []struct {
+		field string
+		d     time.Duration
+	}{{"ScenarioTimeout", cfg.ScenarioTimeout}, {"SettleQuiet", cfg.SettleQuiet}, {"SettleTimeout", cfg.SettleTimeout}} {
+		if d.d < 0 {
+			invalid(d.field, "is negative")
 		}
 	}
 	if e, ok := cfg.Consumer.(*Exec); ok && e.StartTimeout < 0 {
 		invalid("Consumer.StartTimeout", "is negative")
 	}
-	for field, re := range map[string]string{"Run": cfg.Run, "Skip": cfg.Skip} {
-		if _, err := regexp.Compile(re); err != nil {
-			invalid(field, "is not a regular expression: "+err.Error())
+	for _, re := range []struct{ field, expr string }{{"Run", cfg.Run}, {"Skip", cfg.Skip}} {
+		if _, err := regexp.Compile(re.expr); err != nil {
+			invalid(re.field, "is not a regular expression: "+err.Error())
 		}
 	}
 	return errors.Join(errs...)
