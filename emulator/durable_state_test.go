@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/knogin/argus-sandbox/emulator"
+	"github.com/knogin/argus-sandbox/internal/pgtest"
 )
 
 // replica is an in-process sandbox on a durable store.
@@ -128,7 +129,7 @@ func TestDataDirKeepsTenantsClocksAndFaults(t *testing.T) {
 }
 
 func TestDatabaseURLKeepsTenantsClocksAndFaults(t *testing.T) {
-	u := testDatabase(t)
+	u := pgtest.Database(t)
 	testStateSurvivesARestart(t, func() *replica { return openReplica(t, "", u) })
 }
 
@@ -140,7 +141,7 @@ func TestDatabaseURLKeepsTenantsClocksAndFaults(t *testing.T) {
 // at the next request, and a tenant deleted on B no longer authenticates
 // on A, which had it cached.
 func TestReplicasShareTokensRevocationsTenantsAndTime(t *testing.T) {
-	u := testDatabase(t)
+	u := pgtest.Database(t)
 	a, b := openReplica(t, "", u), openReplica(t, "", u)
 	app := a.must(201, "POST", "/v1/platform/apps", "sandbox_admin_acme",
 		`{"name":"Replicated","grant_types":["client_credentials"],"requested_scopes":["webhooks:read"]}`)
@@ -218,14 +219,16 @@ func testRoundTrips(t *testing.T, r *replica, extra int64) {
 
 func TestRoundTripsSQLite(t *testing.T) { testRoundTrips(t, openReplica(t, t.TempDir(), ""), 0) }
 
-func TestRoundTripsPostgres(t *testing.T) { testRoundTrips(t, openReplica(t, "", testDatabase(t)), 1) }
+func TestRoundTripsPostgres(t *testing.T) {
+	testRoundTrips(t, openReplica(t, "", pgtest.Database(t)), 1)
+}
 
 // TestReplicasShareKeyRotationsAndFaultRules: a key rotated on replica A
 // signs tokens replica B verifies at its next request, and B's JWKS lists
 // it; a fault rule added on A acts on B at its next request, and deleted
 // on B no longer acts on A.
 func TestReplicasShareKeyRotationsAndFaultRules(t *testing.T) {
-	u := testDatabase(t)
+	u := pgtest.Database(t)
 	a, b := openReplica(t, "", u), openReplica(t, "", u)
 	app := a.must(201, "POST", "/v1/platform/apps", "sandbox_admin_acme",
 		`{"name":"Rotated","grant_types":["client_credentials"],"requested_scopes":["webhooks:read"]}`)

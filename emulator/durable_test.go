@@ -1,13 +1,9 @@
 package emulator_test
 
 import (
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -97,40 +93,4 @@ func TestUnwritableDataDirIsADatabaseError(t *testing.T) {
 	if !errors.Is(err, emulator.ErrDatabase) {
 		t.Errorf("New on a data directory under a file = %v, want ErrDatabase", err)
 	}
-}
-
-// testDatabase creates a PostgreSQL database of its own for t, on the
-// server ARGUS_SANDBOX_TEST_DATABASE_URL names, dropped at t's end, and
-// returns its URL. Without the variable t skips, except in CI, where it
-// fails.
-func testDatabase(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("ARGUS_SANDBOX_TEST_DATABASE_URL")
-	if base == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("ARGUS_SANDBOX_TEST_DATABASE_URL is unset: CI must run the PostgreSQL tests (.ci/run starts a cluster and sets it)")
-		}
-		t.Skip("ARGUS_SANDBOX_TEST_DATABASE_URL is unset: set it to a PostgreSQL URL to run this test")
-	}
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "emulator_" + hex.EncodeToString(b)
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		_ = admin.Close()
-		t.Fatalf("ARGUS_SANDBOX_TEST_DATABASE_URL: %v", err)
-	}
-	t.Cleanup(func() {
-		_, _ = admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-		_ = admin.Close()
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
 }

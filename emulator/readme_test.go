@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/knogin/argus-sandbox/emulator"
+	"github.com/knogin/argus-sandbox/internal/pgtest"
 )
 
 // curlCommand is one curl invocation parsed from the README.
@@ -308,7 +309,7 @@ func TestREADMEWalkthrough(t *testing.T) {
 func TestREADMEWalkthroughDurable(t *testing.T) {
 	for name, set := range map[string]func(t *testing.T, c *emulator.Config){
 		"data dir":     func(t *testing.T, c *emulator.Config) { c.DataDir = t.TempDir() },
-		"database URL": func(t *testing.T, c *emulator.Config) { c.DatabaseURL = testDatabase(t) },
+		"database URL": func(t *testing.T, c *emulator.Config) { c.DatabaseURL = pgtest.Database(t) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			vars := map[string]string{}

@@ -12,6 +12,7 @@ import (
 	"github.com/knogin/argus-sandbox/emulator"
 	"github.com/knogin/argus-sandbox/emulator/tenants"
 	"github.com/knogin/argus-sandbox/fixtures"
+	"github.com/knogin/argus-sandbox/internal/pgtest"
 	"github.com/knogin/argus-sandbox/internal/tenantcheck"
 )
 
@@ -28,7 +29,7 @@ func TestTenantsAreIsolatedInEveryStore(t *testing.T) {
 		runTenantCheck(t, emulator.Config{OperatorToken: "operator-secret", Loopback: true, DataDir: t.TempDir()})
 	})
 	t.Run("postgres", func(t *testing.T) {
-		runTenantCheck(t, emulator.Config{OperatorToken: "operator-secret", Loopback: true, DatabaseURL: testDatabase(t)})
+		runTenantCheck(t, emulator.Config{OperatorToken: "operator-secret", Loopback: true, DatabaseURL: pgtest.Database(t)})
 	})
 }
 

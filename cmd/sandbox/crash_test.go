@@ -7,13 +7,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/knogin/argus-sandbox/internal/pgtest"
 )
 
 // Crash test bounds: the burst, how much of it is accepted when the kill
@@ -103,14 +104,7 @@ func TestCrashKeepsAcceptedEventsSQLite(t *testing.T) {
 // TestCrashKeepsAcceptedEventsPostgres is the same crash test on
 // PostgreSQL.
 func TestCrashKeepsAcceptedEventsPostgres(t *testing.T) {
-	u := os.Getenv("ARGUS_SANDBOX_TEST_DATABASE_URL")
-	if u == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("ARGUS_SANDBOX_TEST_DATABASE_URL is unset: CI must run the PostgreSQL crash test (.ci/run starts a cluster and sets it)")
-		}
-		t.Skip("ARGUS_SANDBOX_TEST_DATABASE_URL is unset: set it to a PostgreSQL URL to run this test")
-	}
-	runCrash(t, sandboxBinary(t), []string{"ARGUS_SANDBOX_DATABASE_URL=" + freshDatabase(t, u)})
+	runCrash(t, sandboxBinary(t), []string{"ARGUS_SANDBOX_DATABASE_URL=" + pgtest.Database(t)})
 }
 
 // runCrash runs the crash test against a sandbox started with env and

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -15,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/knogin/argus-sandbox/internal/pgtest"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to create test databases
 )
@@ -229,43 +230,7 @@ func TestDataDirSurvivesSIGKILL(t *testing.T) {
 }
 
 func TestDatabaseURLSurvivesSIGKILL(t *testing.T) {
-	u := os.Getenv("ARGUS_SANDBOX_TEST_DATABASE_URL")
-	if u == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("ARGUS_SANDBOX_TEST_DATABASE_URL is unset: CI must run the PostgreSQL restart test (.ci/run starts a cluster and sets it)")
-		}
-		t.Skip("ARGUS_SANDBOX_TEST_DATABASE_URL is unset: set it to a PostgreSQL URL to run this test")
-	}
-	testSurvivesSIGKILL(t, []string{"ARGUS_SANDBOX_DATABASE_URL=" + freshDatabase(t, u)})
-}
-
-// freshDatabase creates a database of its own for t (dropped at its end)
-// on the server of base, and returns its URL.
-func freshDatabase(t *testing.T, base string) string {
-	t.Helper()
-	db, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	name := "durable_" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "_"))
-	ctx := context.Background()
-	_, _ = db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if db, err := sql.Open("pgx", base); err == nil {
-			_, _ = db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-			_ = db.Close()
-		}
-	})
-	pu, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pu.Path = "/" + name
-	return pu.String()
+	testSurvivesSIGKILL(t, []string{"ARGUS_SANDBOX_DATABASE_URL=" + pgtest.Database(t)})
 }
 
 func TestUnreachableDatabaseExitsNamingIt(t *testing.T) {

@@ -5,10 +5,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/knogin/argus-sandbox/internal/pgtest"
 )
 
 // inFlight tracks the requests a consumer is answering per Webhook-Id and
@@ -42,20 +43,13 @@ func (f *inFlight) leave(id string) {
 // request a little, so two replicas attempting one delivery together
 // would overlap there).
 func TestReplicasShareDeliveries(t *testing.T) {
-	u := os.Getenv("ARGUS_SANDBOX_TEST_DATABASE_URL")
-	if u == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("ARGUS_SANDBOX_TEST_DATABASE_URL is unset: CI must run the replica test (.ci/run starts a cluster and sets it)")
-		}
-		t.Skip("ARGUS_SANDBOX_TEST_DATABASE_URL is unset: set it to a PostgreSQL URL to run this test")
-	}
 	const (
 		events = 6000
 		batch  = 1000
 		killAt = 1500 // requests received when a replica is killed
 	)
 	bin := sandboxBinary(t)
-	env := []string{"ARGUS_SANDBOX_DATABASE_URL=" + freshDatabase(t, u), "ARGUS_SANDBOX_DELIVERY_LEASE=" + crashLease}
+	env := []string{"ARGUS_SANDBOX_DATABASE_URL=" + pgtest.Database(t), "ARGUS_SANDBOX_DELIVERY_LEASE=" + crashLease}
 	ledger := &eventLedger{seen: map[string]int{}}
 	flight := &inFlight{now: map[string]int{}}
 	consumer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -6,15 +6,11 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"net/url"
-	"os"
 	"testing"
 
 	"github.com/knogin/argus-sandbox/emulator/sqlstore"
+	"github.com/knogin/argus-sandbox/internal/pgtest"
 )
-
-// testDatabaseURL names the PostgreSQL database the tests may create
-// schemas in; .ci/run starts a throwaway cluster and sets it.
-const testDatabaseURL = "ARGUS_SANDBOX_TEST_DATABASE_URL"
 
 // engine opens a new, empty database of one engine for a test.
 type engine struct {
@@ -22,7 +18,7 @@ type engine struct {
 	open func(t testing.TB) *sqlstore.DB
 }
 
-// engines are SQLite in a temp dir and, when testDatabaseURL is set,
+// engines are SQLite in a temp dir and, when pgtest.Env is set,
 // PostgreSQL in a schema of its own per database.
 func engines(t testing.TB) []engine {
 	return []engine{{name: "sqlite", open: openSQLite}, {name: "postgres", open: openPostgres}}
@@ -38,25 +34,11 @@ func openSQLite(t testing.TB) *sqlstore.DB {
 	return db
 }
 
-// postgresURL returns the test database's URL; without one the test
-// skips, except in CI, where it fails.
-func postgresURL(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv(testDatabaseURL)
-	if u == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is unset: CI must run the PostgreSQL store tests (.ci/run starts a cluster and sets it)", testDatabaseURL)
-		}
-		t.Skipf("%s is unset: set it to a PostgreSQL URL to run the PostgreSQL store tests", testDatabaseURL)
-	}
-	return u
-}
-
 // freshSchema creates a schema of its own for t in the test database,
 // dropped at the end of t, and returns a URL whose search_path is it.
 func freshSchema(t testing.TB) string {
 	t.Helper()
-	base := postgresURL(t)
+	base := pgtest.URL(t)
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +48,7 @@ func freshSchema(t testing.TB) string {
 	_, _ = rand.Read(b)
 	schema := "t_" + hex.EncodeToString(b)
 	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("%s: %v", testDatabaseURL, err)
+		t.Fatalf("%s: %v", pgtest.Env, err)
 	}
 	t.Cleanup(func() { _, _ = admin.Exec("DROP SCHEMA " + schema + " CASCADE") })
 	u, err := url.Parse(base)

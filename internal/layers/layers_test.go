@@ -57,6 +57,7 @@ func rules() map[string]rule {
 		"internal/loadbench":   {},
 		"internal/layers":      {},
 		"internal/racetest":    {},
+		"internal/pgtest":      {},
 		"internal/jsonscan":    {},
 		"internal/locale":      {},
 		// The shared-sandbox isolation sequence drives a sandbox through
