@@ -56,6 +56,11 @@ func openStores(cfg Config) (stores, error) {
 		webhooks: db.Webhooks(0, 0), keys: db.Keys(), tenants: db.Tenants(), faults: db.Faults(), seeded: seeded, db: db}, nil
 }
 
+// shared reports whether other processes may share the store (replicas
+// on one PostgreSQL database): the keys and the fault rules then change
+// by compare-and-set and count in the store.
+func (s stores) shared() bool { return s.db != nil && s.db.Postgres() }
+
 // markSeeded records, once the surfaces have seeded an empty durable
 // store with the fixtures, that later starts keep what it holds.
 func (s stores) markSeeded() error {

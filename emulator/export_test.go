@@ -39,3 +39,14 @@ func (sb *Sandbox) RoundTrips() int64 {
 	}
 	return sb.db.RoundTrips()
 }
+
+// Reloads counts what a replica on PostgreSQL reloaded because another
+// changed it: the clocks and tenants, the signing keys, the fault rules
+// (zero for a sandbox of one process).
+func (sb *Sandbox) Reloads() [3]int64 {
+	if sb.replicas == nil {
+		return [3]int64{}
+	}
+	r := &sb.replicas.reloads
+	return [3]int64{r[0].Load(), r[1].Load(), r[2].Load()}
+}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/knogin/argus-sandbox/emulator/core"
 	"github.com/knogin/argus-sandbox/emulator/faults"
@@ -19,18 +20,16 @@ import (
 // the sandbox clock or a tenant's is saved as it is made and a start
 // restores them (the keyring and the fault engine save and restore their
 // own). On PostgreSQL, where other replicas change the same store, each
-// request first reads the shared version (sqlstore.DB.SharedVersion, one
-// primary-key read, moved by every change of a clock or a tenant and
-// every save of the keys or the fault rules) and, when it moved, reloads
-// the clocks, empties the registry's cache and reloads the keys and the
-// fault rules (each only when its stored snapshot changed). The fault
-// rules' counters are then the stored ones: what this replica counted
-// since its last save is replaced, so counters across replicas are
-// last-writer-wins. A version read per request
-// rather than LISTEN/NOTIFY: a notification arrives some time after the
-// change, while a client that moves the clock or deletes a tenant on one
-// replica and calls another at once (a conformance run does) must find
-// it done.
+// request first reads the shared versions (sqlstore.DB.Versions, one
+// statement of primary-key reads), one per kind: the clocks and tenants
+// (moved by every change of a clock or a tenant), the keys and the fault
+// rules (moved by every save of either; a fault rule's counters are rows
+// of their own and move nothing). It reloads only the kinds that moved:
+// the clocks, emptying the registry's cache; the keys; the fault rules. A
+// version read per request rather than LISTEN/NOTIFY: a notification
+// arrives some time after the change, while a client that moves the
+// clock or deletes a tenant on one replica and calls another at once (a
+// conformance run does) must find it done.
 type replicaSync struct {
 	db     *sqlstore.DB
 	store  *sqlstore.ClockStore
@@ -42,8 +41,12 @@ type replicaSync struct {
 	keys   *oauth.Keyring
 	faults *faults.Engine
 	log    *slog.Logger
-	// version is the shared version this process has applied.
-	version atomic.Int64
+	// state, keyVersion and faultVersion are the shared versions this
+	// process has applied.
+	state, keyVersion, faultVersion atomic.Int64
+	// reloads counts the reloads of each kind (clocks and tenants, keys,
+	// fault rules), for tests.
+	reloads [3]atomic.Int64
 	// reload serialises reloads.
 	reload sync.Mutex
 }
@@ -52,7 +55,7 @@ type replicaSync struct {
 // change.
 func startReplicaSync(ctx context.Context, db *sqlstore.DB, clocks *core.Clocks, invalidate func(), log *slog.Logger) (*replicaSync, error) {
 	cs := &replicaSync{db: db, store: db.Clocks(), clocks: clocks, invalidate: invalidate, log: log}
-	if err := cs.load(ctx); err != nil {
+	if err := cs.loadState(ctx); err != nil {
 		return nil, err
 	}
 	clocks.SetOnChange(cs.save)
@@ -60,22 +63,38 @@ func startReplicaSync(ctx context.Context, db *sqlstore.DB, clocks *core.Clocks,
 	return cs, nil
 }
 
-// follow has every later reload reload the keys and the fault rules too.
-func (cs *replicaSync) follow(keys *oauth.Keyring, rules *faults.Engine) {
+// follow has later reloads reload the keys and the fault rules too. The
+// versions read here are the ones their stores were loaded at or after.
+func (cs *replicaSync) follow(ctx context.Context, keys *oauth.Keyring, rules *faults.Engine) error {
 	cs.reload.Lock()
 	defer cs.reload.Unlock()
 	cs.keys, cs.faults = keys, rules
+	v, err := cs.db.Versions(ctx)
+	if err != nil {
+		return err
+	}
+	// Either was loaded at its start, before this read: a change since
+	// shows as a newer version at the next refresh only if the version
+	// applied is not past it, so reload both once now.
+	if err := keys.Reload(ctx); err != nil {
+		return err
+	}
+	if err := rules.Reload(ctx); err != nil {
+		return err
+	}
+	cs.keyVersion.Store(v.Keys)
+	cs.faultVersion.Store(v.Faults)
+	return nil
 }
 
-// load applies every stored clock position and empties the registry's
-// cache.
-func (cs *replicaSync) load(ctx context.Context) error {
-	cs.reload.Lock()
-	defer cs.reload.Unlock()
+// loadState applies every stored clock position and empties the
+// registry's cache.
+func (cs *replicaSync) loadState(ctx context.Context) error {
 	all, version, err := cs.store.LoadClocks(ctx)
 	if err != nil {
 		return err
 	}
+	cs.reloads[0].Add(1)
 	cs.invalidate()
 	base, ok := all[""]
 	if ok {
@@ -95,17 +114,7 @@ func (cs *replicaSync) load(ctx context.Context) error {
 			cs.clocks.Restore(tenant, p)
 		}
 	}
-	if cs.keys != nil {
-		if err := cs.keys.Reload(ctx); err != nil {
-			return err
-		}
-	}
-	if cs.faults != nil {
-		if err := cs.faults.Reload(ctx); err != nil {
-			return err
-		}
-	}
-	cs.version.Store(version)
+	cs.state.Store(version)
 	return nil
 }
 
@@ -118,37 +127,94 @@ func (cs *replicaSync) save(tenant string, p core.ClockPos) {
 		cs.log.Error("saving the clock failed", "tenant", tenant, "error", err)
 		return
 	}
-	cs.version.CompareAndSwap(v-1, v)
+	cs.state.CompareAndSwap(v-1, v)
 }
 
-// saved notes the shared version after this process saved its keys or
-// fault rules: as with a clock, the version moves on only when no other
-// change came between.
-func (cs *replicaSync) saved(v int64) { cs.version.CompareAndSwap(v-1, v) }
+// saved notes kind's shared version after this process saved its keys
+// or fault rules: as with a clock, the version moves on only when no
+// other change came between.
+func (cs *replicaSync) saved(kind sqlstore.Kind, v int64) {
+	switch kind {
+	case sqlstore.KindKeys:
+		cs.keyVersion.CompareAndSwap(v-1, v)
+	case sqlstore.KindFaults:
+		cs.faultVersion.CompareAndSwap(v-1, v)
+	}
+}
 
 // forget deletes a deleted tenant's stored clock.
 func (cs *replicaSync) forget(ctx context.Context, tenant string) error {
 	return cs.store.DeleteClock(ctx, tenant)
 }
 
-// refresh reloads the clocks, the keys and the fault rules and empties
-// the registry's cache when the shared version moved since this process
-// last did.
+// refresh reloads what another process changed since this one last
+// applied its version: the clocks (emptying the registry's cache), the
+// keys, the fault rules, each only when its version moved.
 func (cs *replicaSync) refresh(ctx context.Context) {
-	v, err := cs.db.SharedVersion(ctx)
+	v, err := cs.db.Versions(ctx)
 	if err != nil {
-		cs.log.Error("reading the shared version failed", "error", err)
+		if ctx.Err() == nil {
+			cs.log.Error("reading the shared versions failed", "error", err)
+		}
 		return
 	}
-	if v == cs.version.Load() {
+	if v.State == cs.state.Load() && v.Keys == cs.keyVersion.Load() && v.Faults == cs.faultVersion.Load() {
 		return
 	}
-	if err := cs.load(ctx); err != nil {
-		cs.log.Error("reloading the clocks, tenants, keys and fault rules failed", "error", err)
+	cs.reload.Lock()
+	defer cs.reload.Unlock()
+	if v.State != cs.state.Load() {
+		if err := cs.loadState(ctx); err != nil {
+			cs.log.Error("reloading the clocks and tenants failed", "error", err)
+		}
+	}
+	if cs.keys != nil && v.Keys != cs.keyVersion.Load() {
+		cs.reloads[1].Add(1)
+		if err := cs.keys.Reload(ctx); err != nil {
+			cs.log.Error("reloading the signing keys failed", "error", err)
+		} else {
+			cs.keyVersion.Store(v.Keys)
+		}
+	}
+	if cs.faults != nil && v.Faults != cs.faultVersion.Load() {
+		cs.reloads[2].Add(1)
+		if err := cs.faults.Reload(ctx); err != nil {
+			cs.log.Error("reloading the fault rules failed", "error", err)
+		} else {
+			cs.faultVersion.Store(v.Faults)
+		}
 	}
 }
 
-// wrap checks the shared version before every request h serves.
+// replicaPoll is how often a replica reads the shared versions between
+// requests.
+const replicaPoll = time.Second
+
+// poll refreshes every interval, besides the refresh before each request,
+// so that what waits on a clock another replica moved (a rotation's, a
+// retry's or a delayed delivery's timer) fires within an interval of the
+// move even on a replica no request reaches. It returns the function
+// that stops it.
+func (cs *replicaSync) poll(interval time.Duration) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				cs.refresh(ctx)
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+// wrap checks the shared versions before every request h serves.
 func (cs *replicaSync) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cs.refresh(r.Context())

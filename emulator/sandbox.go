@@ -237,7 +237,7 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 		sb.closer = append(sb.closer, func() { _ = st.db.Close() })
 	}
 	sb.keys, err = oauth.NewKeyring(oauth.KeyringConfig{Clock: sb.clock, Logger: log.With("surface", "oauth"),
-		SigningAlg: cfg.SigningAlg, Rotation: cfg.KeyRotation, Store: st.keys})
+		SigningAlg: cfg.SigningAlg, Rotation: cfg.KeyRotation, Store: st.keys, Shared: st.shared()})
 	if err != nil {
 		return fail(err)
 	}
@@ -257,12 +257,14 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	sb.journal = journal.New(journal.Config{Clock: sb.clock, TenantClock: sb.clocks.Func(), ClientTenant: sb.tenantOfClient})
 	sb.faults, err = faults.New(faults.Config{Clock: sb.clock, IDs: sb.ids, Logger: log.With("surface", "faults"),
 		Seed: seed, Rules: cfg.FaultRules, Keys: sb.keys, OnFire: streamFault(sb.journal),
-		ClientTenant: sb.tenantOfClient, TenantClock: sb.clocks.Func(), Store: st.faults})
+		ClientTenant: sb.tenantOfClient, TenantClock: sb.clocks.Func(), Store: st.faults, Shared: st.shared()})
 	if err != nil {
 		return fail(err)
 	}
 	if sb.replicas != nil {
-		sb.replicas.follow(sb.keys, sb.faults)
+		if err := sb.replicas.follow(context.Background(), sb.keys, sb.faults); err != nil {
+			return fail(fmt.Errorf("%w: %w", ErrDatabase, err))
+		}
 	}
 	sb.webhooks, err = webhooks.New(webhooks.Config{
 		Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Tenants: sb.tenants, Logger: log.With("surface", "webhooks"),
@@ -345,8 +347,10 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	}
 	if sb.replicas != nil && st.db.Postgres() {
 		// Another replica may have moved a clock or changed a tenant
-		// since the last request.
+		// since the last request; and between requests too, with timers
+		// waiting on a clock it moved (a delayed delivery's).
 		sb.handler = sb.replicas.wrap(sb.handler)
+		sb.closer = append(sb.closer, sb.replicas.poll(replicaPoll))
 	}
 	if err := sb.faults.CheckOperations(); err != nil {
 		return err

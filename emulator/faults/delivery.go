@@ -76,7 +76,7 @@ func (e *Engine) MatchDelivery(info DeliveryInfo) DeliveryPlan {
 			m.Tenant != "" && m.Tenant != info.Tenant ||
 			m.Topic != "" && !matchTopic(m.Topic, info.Topic) ||
 			m.Endpoint != "" && m.Endpoint != info.EndpointID && m.Endpoint != info.EndpointURL ||
-			!rs.fires(now) {
+			!e.fires(rs, now) {
 			continue
 		}
 		a := rs.rule.Action

@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -56,6 +57,10 @@ type Config struct {
 	// restarts: New starts from its snapshot when it has one (instead of
 	// Rules), and every change is saved to it.
 	Store StateStore
+	// Shared says other processes share Store (replicas on one
+	// database); Store must then be a SharedStateStore. Changes of the
+	// rule set are compare-and-set, and the store counts every match.
+	Shared bool
 	// ClientTenant, when set, names the tenant of an OAuth client, so a
 	// rule matching a tenant matches its token requests too (the token
 	// endpoint authenticates clients, not bearers).
@@ -77,11 +82,16 @@ type Engine struct {
 	events []Event
 	ops    map[string]bool
 	// saved is the snapshot last saved to or loaded from Config.Store:
-	// Reload skips a snapshot that equals it.
-	saved []byte
+	// Reload skips a snapshot that equals it. savedIDs are its rules' ids.
+	saved    []byte
+	savedIDs []string
+	// shared is Config.Store when Config.Shared.
+	shared SharedStateStore
 }
 
 type ruleState struct {
+	// id names this loading of the rule in a SharedStateStore.
+	id          string
 	rule        Rule
 	action      string
 	target      Target
@@ -89,11 +99,13 @@ type ruleState struct {
 	loaded      time.Time
 	// clock is the tenant's clock of a rule matching one tenant; nil: the
 	// sandbox clock.
-	clock   func() time.Time
-	rng     *rand.Rand
-	pcg     *rand.PCG // rng's source, saved with the rule
-	matched int
-	fired   int
+	clock func() time.Time
+	rng   *rand.Rand
+	pcg   *rand.PCG // rng's source, saved with the rule
+	// nameHash seeds rng (with Config.Seed).
+	nameHash uint64
+	matched  int
+	fired    int
 }
 
 // RuleStatus is a loaded rule with its counters, as the control plane
@@ -127,6 +139,13 @@ func New(cfg Config) (*Engine, error) {
 		cfg.MaxEvents = 1000
 	}
 	e := &Engine{cfg: cfg, log: cfg.Logger, ops: map[string]bool{}}
+	if cfg.Shared {
+		shared, ok := cfg.Store.(SharedStateStore)
+		if !ok {
+			return nil, errors.New("faults: Config.Shared needs a Store that is a SharedStateStore")
+		}
+		e.shared = shared
+	}
 	issues := checkRules(cfg.Rules, e.checkCapabilities)
 	if len(issues) > 0 {
 		return nil, &ValidationError{Source: "faults", Issues: issues}
@@ -143,16 +162,20 @@ func New(cfg Config) (*Engine, error) {
 // Reset returns to the rules given at start, with fresh counters, RNGs and
 // an empty firing log.
 func (e *Engine) Reset() {
-	e.resetRules()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.saveLocked()
+	e.resetRulesLocked()
+	_ = e.commitLocked(func() (bool, error) { e.resetRulesLocked(); return true, nil })
 }
 
 func (e *Engine) resetRules() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.rules = e.rules[:0]
+	e.resetRulesLocked()
+}
+
+func (e *Engine) resetRulesLocked() {
+	e.rules = nil
 	for _, r := range e.cfg.Rules {
 		e.rules = append(e.rules, e.newState(r))
 	}
@@ -172,7 +195,10 @@ func (e *Engine) newStateAt(r Rule, loaded time.Time) *ruleState {
 		now = clock()
 	}
 	pcg := rand.NewPCG(e.cfg.Seed, h.Sum64())
-	rs := &ruleState{rule: r, loaded: now, pcg: pcg, rng: rand.New(pcg)}
+	rs := &ruleState{rule: r, loaded: now, pcg: pcg, rng: rand.New(pcg), nameHash: h.Sum64()}
+	if e.shared != nil {
+		rs.id = newRuleID()
+	}
 	if r.Match.Tenant != "" && e.cfg.TenantClock != nil {
 		rs.clock = clock
 	}
@@ -209,14 +235,22 @@ func (e *Engine) Add(r Rule) (RuleStatus, error) {
 	if len(issues) > 0 {
 		return RuleStatus{}, &ValidationError{Issues: issues}
 	}
-	for _, rs := range e.rules {
-		if rs.rule.Name == r.Name {
-			return RuleStatus{}, fmt.Errorf("%w: %s", ErrExists, r.Name)
-		}
-	}
 	rs := e.newState(r)
-	e.rules = append(e.rules, rs)
-	e.saveLocked()
+	add := func() (bool, error) {
+		for _, held := range e.rules {
+			if held.rule.Name == r.Name {
+				return false, fmt.Errorf("%w: %s", ErrExists, r.Name)
+			}
+		}
+		e.rules = append(e.rules, rs)
+		return true, nil
+	}
+	if _, err := add(); err != nil {
+		return RuleStatus{}, err
+	}
+	if err := e.commitLocked(add); err != nil {
+		return RuleStatus{}, err
+	}
 	return rs.status(), nil
 }
 
@@ -224,6 +258,7 @@ func (e *Engine) Add(r Rule) (RuleStatus, error) {
 func (e *Engine) Rules() []RuleStatus {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.refreshCountsLocked()
 	out := make([]RuleStatus, len(e.rules))
 	for i, rs := range e.rules {
 		out[i] = rs.status()
@@ -235,6 +270,7 @@ func (e *Engine) Rules() []RuleStatus {
 func (e *Engine) Rule(name string) (RuleStatus, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.refreshCountsLocked()
 	for _, rs := range e.rules {
 		if rs.rule.Name == name {
 			return rs.status(), nil
@@ -247,14 +283,20 @@ func (e *Engine) Rule(name string) (RuleStatus, error) {
 func (e *Engine) Delete(name string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for i, rs := range e.rules {
-		if rs.rule.Name == name {
-			e.rules = append(e.rules[:i], e.rules[i+1:]...)
-			e.saveLocked()
-			return nil
+	del := func() (bool, error) {
+		for i, rs := range e.rules {
+			if rs.rule.Name == name {
+				e.rules = slices.Delete(slices.Clone(e.rules), i, i+1)
+				return true, nil
+			}
 		}
+		return false, fmt.Errorf("%w: %s", ErrNotFound, name)
 	}
-	return fmt.Errorf("%w: %s", ErrNotFound, name)
+	if _, err := del(); err != nil {
+		return err
+	}
+	// Another process deleting it meanwhile deleted it all the same.
+	return e.commitLocked(func() (bool, error) { ok, _ := del(); return ok, nil })
 }
 
 // Clear unloads every rule.
@@ -262,7 +304,7 @@ func (e *Engine) Clear() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.rules = nil
-	e.saveLocked()
+	_ = e.commitLocked(func() (bool, error) { e.rules = nil; return true, nil })
 }
 
 // CheckOperations reports start-up rules that name an operationId no routed
@@ -311,12 +353,24 @@ func (e *Engine) clockOf(tenant string) func() time.Time {
 // the window, past the skipped matches, within the limit, then by chance.
 // Callers hold e.mu, which also serialises the rule's RNG.
 func (rs *ruleState) fires(now time.Time) bool {
+	if !rs.inWindow(now) {
+		return false
+	}
+	return rs.count()
+}
+
+// inWindow reports whether now (read on the rule's tenant's clock for a
+// rule of one tenant) is inside the rule's window.
+func (rs *ruleState) inWindow(now time.Time) bool {
 	if rs.clock != nil {
 		now = rs.clock()
 	}
-	if !rs.from.IsZero() && now.Before(rs.from) || !rs.until.IsZero() && !now.Before(rs.until) {
-		return false
-	}
+	return (rs.from.IsZero() || !now.Before(rs.from)) && (rs.until.IsZero() || now.Before(rs.until))
+}
+
+// count counts a match inside the window and decides whether the rule
+// fires for it (see fires).
+func (rs *ruleState) count() bool {
 	rs.matched++
 	w := rs.rule.When
 	if rs.matched <= w.After || w.First > 0 && rs.matched > w.After+w.First {

@@ -103,7 +103,7 @@ func (e *Engine) planHTTP(r *http.Request, op core.OperationInfo) httpPlan {
 	defer e.saveIfMatchedLocked(e.matchesLocked())
 	for _, rs := range e.rules {
 		if rs.target != TargetHTTP || plan.reply != nil && shapesReply(rs.rule.Action) ||
-			!matchRequest(rs.rule.Match, q) || !rs.fires(now) {
+			!matchRequest(rs.rule.Match, q) || !e.fires(rs, now) {
 			continue
 		}
 		ev := Event{At: now, RequestID: q.requestID, Operation: op.OperationID, Method: r.Method, Path: q.path, Tenant: q.tenant, ClientID: q.clientID}

@@ -128,3 +128,49 @@ func TestEnginesReloadEachOthersRules(t *testing.T) {
 		t.Error("the rule deleted on b still fires on a after a reload")
 	}
 }
+
+// TestSharedEnginesCountExactly: engines on one SharedStateStore count a
+// rule's matches together, so a rule limited to 3 firings fires 3 times
+// across them, and each shows the shared counters; a rule added on one
+// is in the other's rule set after a reload, and a match saves no
+// snapshot.
+func TestSharedEnginesCountExactly(t *testing.T) {
+	clock := core.NewVirtualClock(nil)
+	clock.Freeze()
+	t.Cleanup(clock.Close)
+	store := NewMemoryStateStore()
+	newEngine := func() *Engine {
+		e, err := New(Config{Clock: clock, IDs: core.NewIDs(nil), Seed: 1, Store: store, Shared: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	a, b := newEngine(), newEngine()
+	if _, err := a.Add(rule("thrice", Match{Tenant: "acme"}, When{First: 3},
+		Action{TokenExpiry: &TokenExpiry{ExpiresIn: Duration(time.Second)}})); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	snapshot, _ := store.LoadRules(context.Background())
+	fired := 0
+	for i := range 10 {
+		e := []*Engine{a, b}[i%2]
+		if _, ok := e.MatchToken(TokenInfo{Tenant: "acme"}); ok {
+			fired++
+		}
+	}
+	if fired != 3 {
+		t.Errorf("a rule limited to 3 firings fired %d times across two engines", fired)
+	}
+	for name, e := range map[string]*Engine{"A": a, "B": b} {
+		if st, err := e.Rule("thrice"); err != nil || st.Matched != 10 || st.Fired != 3 {
+			t.Errorf("%s shows %+v, %v; want 10 matches and 3 firings", name, st, err)
+		}
+	}
+	if now, _ := store.LoadRules(context.Background()); string(now) != string(snapshot) {
+		t.Error("matching a rule saved the rule set")
+	}
+}

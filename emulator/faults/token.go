@@ -32,7 +32,7 @@ func (e *Engine) MatchToken(info TokenInfo) (plan TokenPlan, ok bool) {
 		if rs.target != TargetToken ||
 			m.Tenant != "" && m.Tenant != info.Tenant ||
 			m.ClientID != "" && m.ClientID != info.ClientID ||
-			!rs.fires(now) {
+			!e.fires(rs, now) {
 			continue
 		}
 		d := time.Duration(rs.rule.Action.TokenExpiry.ExpiresIn)

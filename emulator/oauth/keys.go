@@ -50,6 +50,9 @@ type signingKey struct {
 	lastExp atomic.Int64
 	// gen numbers the keys in the order they became current, from 1.
 	gen uint64
+	// reserved is the expiry recorded for the key in a SharedKeyStore:
+	// a token expiring by then needs no record of its own.
+	reserved atomic.Int64
 }
 
 // KeyringConfig configures a Keyring. Clock is required.
@@ -66,6 +69,12 @@ type KeyringConfig struct {
 	// Store, when set, keeps the keys across restarts: NewKeyring starts
 	// from the keys it holds, and every change of the keys is saved to it.
 	Store KeyStore
+	// Shared says other processes share Store (replicas on one
+	// database); Store must then be a SharedKeyStore. Every change of the
+	// keys is then a compare-and-set, a scheduled rotation happens once
+	// across the processes, and a retired key stays until the last token
+	// any of them signed with it expired.
+	Shared bool
 }
 
 // Keyring holds the token service's signing keys: the current one and the
@@ -79,11 +88,21 @@ type Keyring struct {
 	clock core.Clock
 	log   *slog.Logger
 
-	// store keeps the keys across restarts (nil: memory only).
-	store KeyStore
+	// store keeps the keys across restarts (nil: memory only); shared is
+	// it when other processes share it.
+	store  KeyStore
+	shared SharedKeyStore
 	// saved is the snapshot last saved to or loaded from store: Reload
-	// skips a snapshot that equals it. Guarded by mu.
-	saved []byte
+	// skips a snapshot that equals it; savedKids are its keys. Guarded
+	// by mu.
+	saved     []byte
+	savedKids []string
+	// every is the rotation period (0: none) and next the due time of
+	// the next scheduled rotation, on the sandbox clock; on a shared
+	// store next is stored with the keys, so the processes rotate once
+	// per period between them. next is guarded by mu.
+	every time.Duration
+	next  time.Time
 
 	mu      sync.RWMutex
 	lastGen uint64 // gen of the newest key ever made
@@ -134,18 +153,30 @@ func NewKeyring(cfg KeyringConfig) (*Keyring, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	k := &Keyring{alg: jwa.SignatureAlgorithm(cfg.SigningAlg), clock: cfg.Clock, log: cfg.Logger, store: cfg.Store}
+	k := &Keyring{alg: jwa.SignatureAlgorithm(cfg.SigningAlg), clock: cfg.Clock, log: cfg.Logger, store: cfg.Store, every: cfg.Rotation}
+	if cfg.Shared {
+		shared, ok := cfg.Store.(SharedKeyStore)
+		if !ok {
+			return nil, errors.New("oauth: keyring Shared needs a Store that is a SharedKeyStore")
+		}
+		k.shared = shared
+	}
 	restored, err := k.restore()
 	if err != nil {
 		return nil, err
 	}
 	if !restored {
-		if err := k.reset(); err != nil {
+		// Another process starting at once may save its keys first: they
+		// stand.
+		if err := k.resetKeys(false); err != nil {
 			return nil, err
 		}
 	}
 	if cfg.Rotation > 0 {
-		k.scheduleRotation(cfg.Rotation)
+		if err := k.startSchedule(); err != nil {
+			return nil, err
+		}
+		k.scheduleRotation()
 	}
 	return k, nil
 }
@@ -208,33 +239,47 @@ func newSigningKey(priv crypto.Signer, alg jwa.SignatureAlgorithm, typ string) (
 
 // reset drops every key and starts over with a fresh one; the ID-token key
 // is made again when next needed.
-func (k *Keyring) reset() error {
+func (k *Keyring) reset() error { return k.resetKeys(true) }
+
+// resetKeys is reset; on a shared store changed meanwhile by another
+// process, force resets its keys too, else they stand.
+func (k *Keyring) resetKeys(force bool) error {
 	key, err := generateKey(k.alg, typAccessToken)
 	if err != nil {
 		return err
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.lastGen++
-	key.gen = k.lastGen
-	k.current, k.retired = key, nil
-	k.idCurrent, k.idRetired = nil, nil
-	k.staleDoc, k.staleUntil = nil, time.Time{}
-	k.verified.clear()
-	if err := k.rebuildLocked(); err != nil {
+	do := func() (bool, error) {
+		k.lastGen++
+		key.gen = k.lastGen
+		k.current, k.retired = key, nil
+		k.idCurrent, k.idRetired = nil, nil
+		k.staleDoc, k.staleUntil = nil, time.Time{}
+		k.verified.clear()
+		return true, k.rebuildLocked()
+	}
+	if _, err := do(); err != nil {
 		return err
 	}
-	return k.saveLocked()
+	if !force {
+		do = nil
+	}
+	return k.commitLocked(do)
 }
 
 // rotate makes a fresh key current; the old one is retired and stays in
 // the JWKS until every token it signed has expired. With stale > 0 the
 // document served so far keeps being served for that long: frozen in the
 // same step as the rotation, so no request sees the new kid early.
-func (k *Keyring) rotate(stale time.Duration) (string, error) {
+//
+// A scheduled rotation passes its due time: it rotates only when no other
+// process sharing the store rotated for that due time already (rotated
+// false), and sets the next due time.
+func (k *Keyring) rotate(stale time.Duration, due time.Time) (kid string, rotated bool, err error) {
 	key, err := generateKey(k.alg, typAccessToken)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	// The ID-token key rotates with it once it exists.
 	k.mu.RLock()
@@ -243,7 +288,7 @@ func (k *Keyring) rotate(stale time.Duration) (string, error) {
 	var idKey *signingKey
 	if hasID {
 		if idKey, err = generateKey(IDTokenSigningAlg, typIDToken); err != nil {
-			return "", err
+			return "", false, err
 		}
 	}
 	k.mu.Lock()
@@ -252,26 +297,41 @@ func (k *Keyring) rotate(stale time.Duration) (string, error) {
 	if stale > 0 {
 		k.freezeLocked(now, stale)
 	}
-	k.lastGen++
-	key.gen = k.lastGen
-	k.retired = append(k.retired, k.current)
-	k.current = key
-	if idKey != nil {
-		if k.idCurrent != nil {
-			k.idRetired = append(k.idRetired, k.idCurrent)
+	do := func() (bool, error) {
+		if !due.IsZero() && k.next.After(due) {
+			return false, nil // rotated for this due time already
 		}
-		k.idCurrent = idKey
+		k.lastGen++
+		key.gen = k.lastGen
+		k.retired = append(k.retired, k.current)
+		k.current = key
+		if idKey != nil {
+			if k.idCurrent != nil {
+				k.idRetired = append(k.idRetired, k.idCurrent)
+			}
+			k.idCurrent = idKey
+		}
+		if !due.IsZero() {
+			k.next = due.Add(k.every)
+			if !k.next.After(now) {
+				k.next = now.Add(k.every)
+			}
+		}
+		k.pruneLocked(now)
+		return true, k.rebuildLocked()
 	}
-	k.pruneLocked(now)
-	if err := k.rebuildLocked(); err != nil {
-		return "", err
+	if rotated, err = do(); err != nil || !rotated {
+		return k.current.kid, false, err
 	}
-	return key.kid, k.saveLocked()
+	if err := k.commitLocked(do); err != nil {
+		return "", false, err
+	}
+	return k.current.kid, k.current == key, nil
 }
 
 func (k *Keyring) pruneLocked(now time.Time) bool {
 	n := len(k.retired) + len(k.idRetired)
-	done := func(r *signingKey) bool { return time.Unix(r.lastExp.Load(), 0).Add(Leeway).Before(now) }
+	done := func(r *signingKey) bool { return k.expired(r, now) }
 	k.retired = slices.DeleteFunc(k.retired, done)
 	k.idRetired = slices.DeleteFunc(k.idRetired, done)
 	return len(k.retired)+len(k.idRetired) != n
@@ -304,13 +364,41 @@ func (k *Keyring) rebuildLocked() error {
 	return nil
 }
 
+// seemsExpired reports whether every token the key signed, as far as
+// this process knows, has expired at now.
+func (key *signingKey) seemsExpired(now time.Time) bool {
+	return time.Unix(key.lastExp.Load(), 0).Add(Leeway).Before(now)
+}
+
+// expired reports whether every token the key signed has expired at now:
+// on a shared store, those other processes signed too (the store's
+// record is read only for a key that seems expired here).
+func (k *Keyring) expired(key *signingKey, now time.Time) bool {
+	if !key.seemsExpired(now) {
+		return false
+	}
+	if k.shared == nil {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), keyStoreTimeout)
+	defer cancel()
+	exp, err := k.shared.KeyExpiry(ctx, key.kid)
+	if err != nil {
+		k.log.Error("oauth: reading a signing key's expiry failed; the key stays", "kid", key.kid, "err", err)
+		return false
+	}
+	raise(&key.reserved, exp)
+	key.noteExp(time.Unix(exp, 0))
+	return key.seemsExpired(now)
+}
+
 // refresh drops retired keys whose tokens have all expired.
 func (k *Keyring) refresh() {
 	now := k.clock.Now()
 	k.mu.RLock()
 	due := false
 	for _, r := range append(slices.Clip(k.retired), k.idRetired...) {
-		if time.Unix(r.lastExp.Load(), 0).Add(Leeway).Before(now) {
+		if r.seemsExpired(now) {
 			due = true
 		}
 	}
@@ -388,7 +476,9 @@ func (k *Keyring) sign(payload []byte, exp time.Time) (string, error) {
 	k.mu.RLock()
 	key := k.current
 	k.mu.RUnlock()
-	key.noteExp(exp)
+	if err := k.noteExp(key, exp); err != nil {
+		return "", err
+	}
 	return key.signCompact(payload)
 }
 
@@ -398,7 +488,9 @@ func (k *Keyring) signID(payload []byte, exp time.Time) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	key.noteExp(exp)
+	if err := k.noteExp(key, exp); err != nil {
+		return "", err
+	}
 	return key.signCompact(payload)
 }
 
@@ -426,11 +518,19 @@ func (k *Keyring) idKey() (*signingKey, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.idCurrent == nil {
-		k.idCurrent = key
-		if err := k.rebuildLocked(); err != nil {
+		// Another process sharing the store may have made one meanwhile:
+		// then that one stands.
+		set := func() (bool, error) {
+			if k.idCurrent != nil {
+				return false, nil
+			}
+			k.idCurrent = key
+			return true, k.rebuildLocked()
+		}
+		if _, err := set(); err != nil {
 			return nil, err
 		}
-		if err := k.saveLocked(); err != nil {
+		if err := k.commitLocked(set); err != nil {
 			return nil, err
 		}
 	}
@@ -439,13 +539,41 @@ func (k *Keyring) idKey() (*signingKey, error) {
 
 // noteExp records exp for the key's retirement: a retired key stays
 // published until the last token it signed expired.
-func (key *signingKey) noteExp(exp time.Time) {
+func (key *signingKey) noteExp(exp time.Time) { raise(&key.lastExp, exp.Unix()) }
+
+// raise makes v the value of a when it is larger.
+func raise(a *atomic.Int64, v int64) {
 	for {
-		last := key.lastExp.Load()
-		if exp.Unix() <= last || key.lastExp.CompareAndSwap(last, exp.Unix()) {
+		last := a.Load()
+		if v <= last || a.CompareAndSwap(last, v) {
 			return
 		}
 	}
+}
+
+// expirySlack is how far past a token's expiry a process records its
+// key's expiry in a shared store, so that the tokens it signs in the
+// next minute need no record of their own: a retired key stays published
+// up to that much longer than its last token lives.
+const expirySlack = time.Minute
+
+// noteExp records exp for key's retirement; on a shared store the
+// expiry is recorded there first (once a minute or so), so that another
+// process keeps the key published while a token this one signed lives.
+func (k *Keyring) noteExp(key *signingKey, exp time.Time) error {
+	key.noteExp(exp)
+	if k.shared == nil || exp.Unix() <= key.reserved.Load() {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), keyStoreTimeout)
+	defer cancel()
+	got, err := k.shared.RaiseKeyExpiry(ctx, key.kid, exp.Add(expirySlack).Unix())
+	if err != nil {
+		return fmt.Errorf("oauth: record the signing key's expiry: %w", err)
+	}
+	raise(&key.reserved, got)
+	key.noteExp(time.Unix(got, 0))
+	return nil
 }
 
 // RotateKeys makes a fresh signing key current and returns its kid. The
@@ -455,7 +583,7 @@ func (key *signingKey) noteExp(exp time.Time) {
 // platform would: tokens of the new key are then signed by a kid no
 // integrator can find yet. Verification always uses the real keys.
 func (k *Keyring) RotateKeys(ctx context.Context, staleJWKS time.Duration) (newKID string, err error) {
-	kid, err := k.rotate(staleJWKS)
+	kid, _, err := k.rotate(staleJWKS, time.Time{})
 	if err != nil {
 		return "", err
 	}
@@ -468,14 +596,62 @@ func (k *Keyring) RotateKeys(ctx context.Context, staleJWKS time.Duration) (newK
 // ends it. Verification always uses the real keys.
 func (k *Keyring) StaleJWKS(d time.Duration) { k.freeze(d) }
 
-// scheduleRotation rotates on the injected clock, so advancing the
-// virtual clock rotates at once.
-func (k *Keyring) scheduleRotation(every time.Duration) {
-	k.clock.AfterFunc(every, func() {
-		if _, err := k.RotateKeys(context.Background(), 0); err != nil {
-			k.log.Error("oauth: scheduled key rotation", "err", err)
+// startSchedule sets the due time of the first scheduled rotation: a
+// period from now, or, on a shared store, the one stored with the keys
+// when another process set it.
+func (k *Keyring) startSchedule() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.shared == nil {
+		k.next = k.clock.Now().Add(k.every)
+		return nil
+	}
+	if !k.next.IsZero() {
+		return nil
+	}
+	set := func() (bool, error) {
+		if !k.next.IsZero() {
+			return false, nil
 		}
-		k.scheduleRotation(every)
+		k.next = k.clock.Now().Add(k.every)
+		return true, nil
+	}
+	_, _ = set()
+	return k.commitLocked(set)
+}
+
+// scheduleRotation rotates at the next due time on the injected clock,
+// so advancing the virtual clock rotates at once. On a shared store the
+// processes' timers all fire, and the first to store its rotation wins:
+// the others load it instead (rotate's due time).
+func (k *Keyring) scheduleRotation() {
+	k.mu.RLock()
+	due := k.next
+	k.mu.RUnlock()
+	k.clock.AfterFunc(due.Sub(k.clock.Now()), func() {
+		ctx := context.Background()
+		if k.shared != nil {
+			if err := k.Reload(ctx); err != nil {
+				k.log.Error("oauth: scheduled key rotation", "err", err)
+			}
+		}
+		k.mu.RLock()
+		done := k.next.After(due) // another process rotated for it
+		k.mu.RUnlock()
+		if !done {
+			kid, rotated, err := k.rotate(0, due)
+			if err != nil {
+				k.log.Error("oauth: scheduled key rotation", "err", err)
+			} else if rotated {
+				k.log.Info("oauth: signing key rotated on schedule", "kid", kid)
+			}
+		}
+		k.mu.Lock()
+		if now := k.clock.Now(); !k.next.After(now) {
+			k.next = now.Add(k.every) // the rotation failed: try again a period later
+		}
+		k.mu.Unlock()
+		k.scheduleRotation()
 	})
 }
 

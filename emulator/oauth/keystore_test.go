@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"sync"
 	"testing"
@@ -60,7 +61,7 @@ func TestKeyringRestoresItsKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	first.current.noteExp(clock.Now().Add(time.Hour)) // a token it signed keeps it published once retired
-	if _, err := first.rotate(0); err != nil {
+	if _, err := first.RotateKeys(context.Background(), 0); err != nil {
 		t.Fatal(err)
 	}
 	wantAccess, wantID := kids(first)
@@ -120,7 +121,7 @@ func TestKeyringReloadsAnotherKeyringsKeys(t *testing.T) {
 	late := clock.Now().Add(40 * 24 * time.Hour) // beyond the restored horizon
 	b.current.noteExp(late)
 	a.current.noteExp(clock.Now().Add(time.Hour)) // a token it signed keeps it published once retired
-	kid, err := a.rotate(0)
+	kid, err := a.RotateKeys(context.Background(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,5 +146,106 @@ func TestKeyringReloadsAnotherKeyringsKeys(t *testing.T) {
 	saves := store.saves
 	if err := b.Reload(context.Background()); err != nil || b.current != cur || store.saves != saves {
 		t.Errorf("a reload with nothing new: err %v, key replaced %v, %d saves (want %d)", err, b.current != cur, store.saves, saves)
+	}
+}
+
+// TestSharedKeyringsRotateOncePerPeriod: three keyrings on one shared
+// store and one clock, rotating every minute: all three timers fire at
+// each due time, at once, and one rotation is stored per period; every
+// keyring then signs with that key.
+func TestSharedKeyringsRotateOncePerPeriod(t *testing.T) {
+	clock := core.NewVirtualClock(nil)
+	clock.Freeze()
+	t.Cleanup(clock.Close)
+	store := NewMemoryKeyStore()
+	var rings []*Keyring
+	for range 3 {
+		k, err := NewKeyring(KeyringConfig{Clock: clock, SigningAlg: "ES256", Rotation: time.Minute, Store: store, Shared: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rings = append(rings, k)
+	}
+	ctx := context.Background()
+	for period := 1; period <= 3; period++ {
+		clock.Advance(time.Minute)
+		if gen := storedGen(t, store); gen != uint64(1+period) {
+			t.Fatalf("after %d periods the store holds generation %d, want %d", period, gen, 1+period)
+		}
+		for i, k := range rings {
+			if err := k.Reload(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if k.currentKID() != rings[0].currentKID() {
+				t.Errorf("period %d: keyring %d signs with %s, keyring 0 with %s", period, i, k.currentKID(), rings[0].currentKID())
+			}
+		}
+	}
+}
+
+func storedGen(t *testing.T, store KeyStore) uint64 {
+	t.Helper()
+	data, err := store.LoadKeys(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var snap keySnapshot
+	if err := json.Unmarshal(data, &snap); err != nil {
+		t.Fatal(err)
+	}
+	return snap.LastGen
+}
+
+// TestSharedKeyringKeepsAnotherProcessesRetiredKey: a key another
+// keyring on the shared store signed a token with stays with the keyring
+// that retired it, across a later rotation's pruning, until the token
+// expired; then it goes.
+func TestSharedKeyringKeepsAnotherProcessesRetiredKey(t *testing.T) {
+	clock := core.NewVirtualClock(nil)
+	clock.Freeze()
+	t.Cleanup(clock.Close)
+	store := NewMemoryKeyStore()
+	newRing := func() *Keyring {
+		k, err := NewKeyring(KeyringConfig{Clock: clock, SigningAlg: "ES256", Store: store, Shared: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	a, b := newRing(), newRing()
+	old := b.currentKID()
+	if _, err := b.sign([]byte(`{}`), clock.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := a.RotateKeys(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(10 * time.Minute)
+	if _, err := a.RotateKeys(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for name, k := range map[string]*Keyring{"A": a, "B": b} {
+		if _, ok := k.verificationSet().LookupKeyID(old); !ok {
+			t.Errorf("%s dropped the retired key while B's token lives", name)
+		}
+	}
+	clock.Advance(2 * time.Hour)
+	if _, err := a.RotateKeys(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for name, k := range map[string]*Keyring{"A": a, "B": b} {
+		if _, ok := k.verificationSet().LookupKeyID(old); ok {
+			t.Errorf("%s keeps the retired key after its last token expired", name)
+		}
+	}
+	if exp, _ := store.KeyExpiry(ctx, old); exp != 0 {
+		t.Errorf("the pruned key's expiry record stays: %d", exp)
 	}
 }

@@ -10,3 +10,7 @@ import (
 func TestMemoryStore(t *testing.T) {
 	storetest.Run(t, func(*testing.T) oauth.Store { return oauth.NewMemoryStore() })
 }
+
+func TestMemoryKeyStore(t *testing.T) {
+	storetest.RunKeys(t, func(*testing.T) oauth.SharedKeyStore { return oauth.NewMemoryKeyStore() })
+}

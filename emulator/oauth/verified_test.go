@@ -39,7 +39,7 @@ func TestVerifiedTokensRecheckEverythingButTheSignature(t *testing.T) {
 		}, "revoked"},
 		{"app deleted since", ResourceWebhooks, func(e *env, _ string) string { e.dir.remove(appFull.ClientID); return "" }, "no longer exists"},
 		{"key retired and its tokens expired", ResourceWebhooks, func(e *env, _ string) string {
-			if _, err := e.svc.keys.rotate(0); err != nil {
+			if _, err := e.svc.keys.RotateKeys(context.Background(), 0); err != nil {
 				e.t.Fatal(err)
 			}
 			e.clock.Advance(AccessTokenTTL + Leeway + time.Second)
@@ -147,7 +147,7 @@ func TestVerifiedTokensConcurrent(t *testing.T) {
 		}()
 	}
 	for range 5 {
-		if _, err := e.svc.keys.rotate(0); err != nil {
+		if _, err := e.svc.keys.RotateKeys(context.Background(), 0); err != nil {
 			t.Error(err)
 		}
 	}

@@ -12,17 +12,41 @@ import (
 // sandbox clock).
 const kindClock = "clock"
 
-// sharedCounter counts the changes of what each replica keeps in memory
-// between requests, the clocks, the tenants, the signing keys and the
-// fault rules: a replica that has seen version n has nothing to reload
-// while the counter stays at n.
-const sharedCounter = "shared"
+// The shared versions count the changes of what each replica keeps in
+// memory between requests, one counter per kind, so a replica reloads
+// only the kind that changed: stateCounter the clocks and the tenants,
+// keysCounter the signing keys, faultsCounter the fault rules. A replica
+// that has seen version n of a kind has nothing of it to reload while the
+// counter stays at n.
+const (
+	stateCounter  = "shared"
+	keysCounter   = "shared_keys"
+	faultsCounter = "shared_faults"
+)
+
+// Kind names one of the shared versions, for OnSharedSave.
+type Kind int
+
+// The kinds of Versions a save of keys or fault rules moves.
+const (
+	KindKeys Kind = iota + 1
+	KindFaults
+)
+
+// Versions are the shared versions of what replicas keep in memory.
+type Versions struct {
+	// State moves with every change of a clock or a tenant.
+	State int64
+	// Keys and Faults move, on PostgreSQL, with every save of the signing
+	// keys and of the fault rule set (not with a rule's counters).
+	Keys, Faults int64
+}
 
 // saveMeta replaces a meta row. On PostgreSQL, where replicas share the
-// database, it moves the shared version in the same statement and hands
-// the new version to the hook set by OnSharedSave; on SQLite, one
-// process's alone, it only writes the row.
-func (d *DB) saveMeta(ctx context.Context, key, value string) error {
+// database, it moves kind's version in the same statement and hands the
+// new version to the hook set by OnSharedSave; on SQLite, one process's
+// alone, it only writes the row.
+func (d *DB) saveMeta(ctx context.Context, kind Kind, key, value string) error {
 	if !d.Postgres() {
 		_, err := d.read().exec(ctx, `INSERT INTO meta (key, value) VALUES (?, ?)
 			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
@@ -32,21 +56,80 @@ func (d *DB) saveMeta(ctx context.Context, key, value string) error {
 	err := d.read().queryRow(ctx, `WITH saved AS (INSERT INTO meta (key, value) VALUES (?, ?)
 			ON CONFLICT (key) DO UPDATE SET value = excluded.value)
 		INSERT INTO counters (name, n) VALUES (?, 1)
-			ON CONFLICT (name) DO UPDATE SET n = counters.n + 1 RETURNING n`, key, value, sharedCounter).Scan(&version)
+			ON CONFLICT (name) DO UPDATE SET n = counters.n + 1 RETURNING n`, key, value, kind.counter()).Scan(&version)
 	if err != nil {
 		return err
 	}
-	if hook := d.sharedSaved.Load(); hook != nil {
-		(*hook)(version)
-	}
+	d.tellSaved(kind, version)
 	return nil
 }
 
-// OnSharedSave sets the function told the shared version after each save
-// of the signing keys or the fault rules that moved it (on PostgreSQL):
-// the process that saved holds the change already, and need not reload
-// it when no other change came between.
-func (d *DB) OnSharedSave(fn func(version int64)) { d.sharedSaved.Store(&fn) }
+// swapMeta replaces the meta row key with next when it holds prev (nil:
+// when there is none) and reports whether it did; cleanup, when set, runs
+// in the same transaction after a swap. On PostgreSQL a swap moves kind's
+// version and hands it to the OnSharedSave hook.
+func (d *DB) swapMeta(ctx context.Context, kind Kind, key string, prev, next []byte, cleanup func(c conn) error) (bool, error) {
+	var (
+		swapped bool
+		version int64
+	)
+	err := d.write(ctx, nil, func(c conn) error {
+		swapped = false
+		var res sql.Result
+		var err error
+		if prev == nil {
+			res, err = c.exec(ctx, "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", key, string(next))
+		} else {
+			// On PostgreSQL the row lock makes a concurrent swap wait and
+			// then test the value it committed.
+			res, err = c.exec(ctx, "UPDATE meta SET value = ? WHERE key = ? AND value = ?", string(next), key, string(prev))
+		}
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return err
+		}
+		if cleanup != nil {
+			if err := cleanup(c); err != nil {
+				return err
+			}
+		}
+		if d.Postgres() {
+			if version, err = c.next(ctx, kind.counter()); err != nil {
+				return err
+			}
+		}
+		swapped = true
+		return nil
+	})
+	if err != nil || !swapped {
+		return false, err
+	}
+	if d.Postgres() {
+		d.tellSaved(kind, version)
+	}
+	return true, nil
+}
+
+func (k Kind) counter() string {
+	if k == KindKeys {
+		return keysCounter
+	}
+	return faultsCounter
+}
+
+func (d *DB) tellSaved(kind Kind, version int64) {
+	if hook := d.sharedSaved.Load(); hook != nil {
+		(*hook)(kind, version)
+	}
+}
+
+// OnSharedSave sets the function told kind's version after each save of
+// the signing keys or the fault rules that moved it (on PostgreSQL): the
+// process that saved holds the change already, and need not reload it
+// when no other change came between.
+func (d *DB) OnSharedSave(fn func(kind Kind, version int64)) { d.sharedSaved.Store(&fn) }
 
 // ClockStore keeps the virtual clocks' positions.
 type ClockStore struct {
@@ -69,7 +152,7 @@ func (s *ClockStore) SaveClock(ctx context.Context, tenant string, p core.ClockP
 			ON CONFLICT (kind, parent, id) DO UPDATE SET doc = excluded.doc`, kindClock, tenant, tenant, doc); err != nil {
 			return err
 		}
-		version, err = c.next(ctx, sharedCounter)
+		version, err = c.next(ctx, stateCounter)
 		return err
 	})
 	return version, err
@@ -81,17 +164,29 @@ func (s *ClockStore) DeleteClock(ctx context.Context, tenant string) error {
 		if _, err := c.remove(ctx, kindClock, "", tenant); err != nil {
 			return err
 		}
-		_, err := c.next(ctx, sharedCounter)
+		_, err := c.next(ctx, stateCounter)
 		return err
 	})
 }
 
-// SharedVersion is the version of what replicas keep in memory: it grows
-// with every change of a clock or a tenant, and on PostgreSQL with every
-// save of the signing keys or the fault rules.
+// Versions reads the shared versions in one statement, each counter a
+// primary-key lookup: State grows with every change of a clock or a
+// tenant, and on PostgreSQL Keys and Faults with every save of the
+// signing keys and of the fault rules.
+func (d *DB) Versions(ctx context.Context) (Versions, error) {
+	var v Versions
+	err := d.read().queryRow(ctx, `SELECT
+		COALESCE((SELECT n FROM counters WHERE name = ?), 0),
+		COALESCE((SELECT n FROM counters WHERE name = ?), 0),
+		COALESCE((SELECT n FROM counters WHERE name = ?), 0)`, stateCounter, keysCounter, faultsCounter).Scan(&v.State, &v.Keys, &v.Faults)
+	return v, err
+}
+
+// SharedVersion is the version of the clocks and the tenants (State of
+// Versions): it grows with every change of a clock or a tenant.
 func (d *DB) SharedVersion(ctx context.Context) (int64, error) {
 	var n int64
-	err := d.read().queryRow(ctx, "SELECT n FROM counters WHERE name = ?", sharedCounter).Scan(&n)
+	err := d.read().queryRow(ctx, "SELECT n FROM counters WHERE name = ?", stateCounter).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/knogin/argus-sandbox/emulator/core"
+	"github.com/knogin/argus-sandbox/emulator/sqlstore"
 )
 
 // TestClockStore: positions are kept by tenant, the version grows with
@@ -60,18 +61,23 @@ func TestClockStore(t *testing.T) {
 	}
 }
 
-// TestSavingKeysOrRulesMovesTheSharedVersion: on PostgreSQL a save of the
-// signing keys or the fault rules moves the shared version and tells the
-// OnSharedSave hook the new one; on SQLite, one process's alone, it only
-// writes the snapshot.
-func TestSavingKeysOrRulesMovesTheSharedVersion(t *testing.T) {
+// TestSavingKeysOrRulesMovesTheirVersion: on PostgreSQL a save of the
+// signing keys moves the keys' version alone, a save of the fault rules
+// the rules' alone, and each tells the OnSharedSave hook its kind and new
+// version; on SQLite, one process's alone, a save only writes the
+// snapshot. Versions reads the three in one statement.
+func TestSavingKeysOrRulesMovesTheirVersion(t *testing.T) {
 	ctx := context.Background()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			db := e.open(t)
-			var told []int64
-			db.OnSharedSave(func(v int64) { told = append(told, v) })
-			before, err := db.SharedVersion(ctx)
+			type told struct {
+				kind sqlstore.Kind
+				v    int64
+			}
+			var hooks []told
+			db.OnSharedSave(func(k sqlstore.Kind, v int64) { hooks = append(hooks, told{k, v}) })
+			before, err := db.Versions(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -81,23 +87,32 @@ func TestSavingKeysOrRulesMovesTheSharedVersion(t *testing.T) {
 			if err := db.Faults().SaveRules(ctx, []byte(`{"rules":[]}`)); err != nil {
 				t.Fatal(err)
 			}
-			after, err := db.SharedVersion(ctx)
+			if ok, err := db.Faults().SwapRules(ctx, []byte(`{"rules":[]}`), []byte(`{"rules":[1]}`), nil); !ok || err != nil {
+				t.Fatalf("SwapRules = %v, %v", ok, err)
+			}
+			trips := db.RoundTrips()
+			after, err := db.Versions(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
+			if n := db.RoundTrips() - trips; n != 1 {
+				t.Errorf("Versions took %d round trips, want 1", n)
+			}
 			keys, _ := db.Keys().LoadKeys(ctx)
 			rules, _ := db.Faults().LoadRules(ctx)
-			if string(keys) != `{"keys":1}` || string(rules) != `{"rules":[]}` {
+			if string(keys) != `{"keys":1}` || string(rules) != `{"rules":[1]}` {
 				t.Errorf("stored snapshots %q, %q", keys, rules)
 			}
 			if !db.Postgres() {
-				if after != before || len(told) != 0 {
-					t.Errorf("SQLite: version %d → %d, hook told %v; want unchanged, untold", before, after, told)
+				if after != before || len(hooks) != 0 {
+					t.Errorf("SQLite: versions %+v → %+v, hook told %v; want unchanged, untold", before, after, hooks)
 				}
 				return
 			}
-			if after != before+2 || len(told) != 2 || told[0] != before+1 || told[1] != before+2 {
-				t.Errorf("PostgreSQL: version %d → %d, hook told %v; want two steps, each told", before, after, told)
+			want := sqlstore.Versions{State: before.State, Keys: before.Keys + 1, Faults: before.Faults + 2}
+			wantHooks := []told{{sqlstore.KindKeys, before.Keys + 1}, {sqlstore.KindFaults, before.Faults + 1}, {sqlstore.KindFaults, before.Faults + 2}}
+			if after != want || len(hooks) != 3 || hooks[0] != wantHooks[0] || hooks[1] != wantHooks[1] || hooks[2] != wantHooks[2] {
+				t.Errorf("PostgreSQL: versions %+v → %+v, hook told %v; want %+v, told %v", before, after, hooks, want, wantHooks)
 			}
 		})
 	}

@@ -63,7 +63,7 @@ type DB struct {
 	trips atomic.Int64
 	// sharedSaved is told the shared version after a save of keys or
 	// fault rules moved it (OnSharedSave).
-	sharedSaved atomic.Pointer[func(int64)]
+	sharedSaved atomic.Pointer[func(Kind, int64)]
 }
 
 // RoundTrips is how many statements the stores have sent to the database

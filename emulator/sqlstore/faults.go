@@ -8,18 +8,23 @@ import (
 	"github.com/knogin/argus-sandbox/emulator/faults"
 )
 
-// FaultStore is the faults.StateStore of a DB: the rule set's snapshot
-// (rules, counters, random streams) in one meta row.
+// FaultStore is the faults.SharedStateStore of a DB: the rule set's
+// snapshot in one meta row, and each rule's counters, when several
+// processes share them, in a record of their own (kindFaultCount).
 type FaultStore struct {
 	db *DB
 }
 
-var _ faults.StateStore = (*FaultStore)(nil)
+var _ faults.SharedStateStore = (*FaultStore)(nil)
 
 // Faults returns the faults.StateStore of d.
 func (d *DB) Faults() *FaultStore { return &FaultStore{db: d} }
 
 const faultRulesMeta = "fault_rules"
+
+// kindFaultCount is a rule's counters (id: the rule's instance id): num
+// counts its matches, seq its firings.
+const kindFaultCount = "fault_count"
 
 // LoadRules returns the saved snapshot, nil when none was saved.
 func (s *FaultStore) LoadRules(ctx context.Context) ([]byte, error) {
@@ -34,9 +39,70 @@ func (s *FaultStore) LoadRules(ctx context.Context) ([]byte, error) {
 	return []byte(v), nil
 }
 
-// SaveRules replaces the saved snapshot; on PostgreSQL it moves the shared
-// version, so the other replicas reload the snapshot at their next
-// request.
+// SaveRules replaces the saved snapshot; on PostgreSQL it moves the fault
+// rules' shared version, so the other replicas reload the snapshot at
+// their next request.
 func (s *FaultStore) SaveRules(ctx context.Context, snapshot []byte) error {
-	return s.db.saveMeta(ctx, faultRulesMeta, string(snapshot))
+	return s.db.saveMeta(ctx, KindFaults, faultRulesMeta, string(snapshot))
+}
+
+// SwapRules replaces the snapshot with next when the stored one is still
+// prev (nil: none is stored), deleting the counters of drop in the same
+// transaction; on PostgreSQL a swap moves the fault rules' shared version.
+func (s *FaultStore) SwapRules(ctx context.Context, prev, next []byte, drop []string) (bool, error) {
+	return s.db.swapMeta(ctx, KindFaults, faultRulesMeta, prev, next, func(c conn) error {
+		for _, id := range drop {
+			if _, err := c.remove(ctx, kindFaultCount, "", id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// CountMatch counts a match of rule in one statement (see
+// faults.SharedStateStore).
+func (s *FaultStore) CountMatch(ctx context.Context, rule string, fire bool, after, limit int64) (faults.Counts, error) {
+	f := 0
+	if fire {
+		f = 1
+	}
+	first := 0
+	if fire && 1 > after && (limit == 0 || 1 <= limit) {
+		first = 1
+	}
+	var c faults.Counts
+	err := s.db.read().queryRow(ctx, `INSERT INTO records (kind, parent, id, num, seq, doc) VALUES (?, '', ?, 1, ?, '')
+		ON CONFLICT (kind, parent, id) DO UPDATE SET num = records.num + 1,
+			seq = records.seq + CASE WHEN ? = 1 AND records.num + 1 > ? AND (? = 0 OR records.num + 1 <= ?) THEN 1 ELSE 0 END
+		RETURNING num, seq`, kindFaultCount, rule, first, f, after, limit, limit).Scan(&c.Matched, &c.Fired)
+	return c, err
+}
+
+// CountFiring counts a firing of rule.
+func (s *FaultStore) CountFiring(ctx context.Context, rule string) (faults.Counts, error) {
+	var c faults.Counts
+	err := s.db.read().queryRow(ctx, `INSERT INTO records (kind, parent, id, num, seq, doc) VALUES (?, '', ?, 0, 1, '')
+		ON CONFLICT (kind, parent, id) DO UPDATE SET seq = records.seq + 1
+		RETURNING num, seq`, kindFaultCount, rule).Scan(&c.Matched, &c.Fired)
+	return c, err
+}
+
+// LoadCounts returns every rule's counters by rule id.
+func (s *FaultStore) LoadCounts(ctx context.Context) (map[string]faults.Counts, error) {
+	rows, err := s.db.read().query(ctx, "SELECT id, num, seq FROM records WHERE kind = ?", kindFaultCount)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]faults.Counts{}
+	for rows.Next() {
+		var id string
+		var c faults.Counts
+		if err := rows.Scan(&id, &c.Matched, &c.Fired); err != nil {
+			return nil, err
+		}
+		out[id] = c
+	}
+	return out, rows.Err()
 }

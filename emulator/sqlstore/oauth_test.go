@@ -14,3 +14,11 @@ func TestOAuthStore(t *testing.T) {
 		})
 	}
 }
+
+func TestKeyStore(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			storetest.RunKeys(t, func(t *testing.T) oauth.SharedKeyStore { return e.open(t).Keys() })
+		})
+	}
+}

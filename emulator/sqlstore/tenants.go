@@ -62,7 +62,7 @@ func (s *TenantStore) CreateTenant(ctx context.Context, t tenants.Tenant) error 
 		if err := putDigests(ctx, c, t); err != nil {
 			return err
 		}
-		_, err = c.next(ctx, sharedCounter)
+		_, err = c.next(ctx, stateCounter)
 		return err
 	})
 }
@@ -132,7 +132,7 @@ func (s *TenantStore) UpdateTenant(ctx context.Context, id string, fn func(*tena
 			return err
 		}
 		out = t
-		_, err := c.next(ctx, sharedCounter)
+		_, err := c.next(ctx, stateCounter)
 		return err
 	})
 	return out, err
@@ -151,7 +151,7 @@ func (s *TenantStore) DeleteTenant(ctx context.Context, id string) error {
 		if err := dropDigests(ctx, c, id); err != nil {
 			return err
 		}
-		_, err = c.next(ctx, sharedCounter)
+		_, err = c.next(ctx, stateCounter)
 		return err
 	})
 }

@@ -1,0 +1,129 @@
+package storetest
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/knogin/argus-sandbox/emulator/oauth"
+)
+
+// RunKeys runs the suite of the oauth.SharedKeyStore operations against
+// stores made by newStore, a new, empty store for each subtest. Run it
+// with -race: several cases have concurrent writers.
+func RunKeys(t *testing.T, newStore func(t *testing.T) oauth.SharedKeyStore) {
+	t.Run("swap", func(t *testing.T) { testKeySwap(t, newStore(t)) })
+	t.Run("expiries", func(t *testing.T) { testKeyExpiries(t, newStore(t)) })
+	t.Run("concurrent swaps", func(t *testing.T) { testConcurrentKeySwaps(t, newStore(t)) })
+}
+
+// testKeySwap: a swap takes effect only over the snapshot it names (nil:
+// none stored), a save over anything.
+func testKeySwap(t *testing.T, s oauth.SharedKeyStore) {
+	ctx := context.Background()
+	if got, err := s.LoadKeys(ctx); got != nil || err != nil {
+		t.Fatalf("LoadKeys of a new store = %q, %v; want nil", got, err)
+	}
+	swap := func(prev, next string, want bool) {
+		t.Helper()
+		var p []byte
+		if prev != "" {
+			p = []byte(prev)
+		}
+		if ok, err := s.SwapKeys(ctx, p, []byte(next), nil); ok != want || err != nil {
+			t.Fatalf("SwapKeys(%q, %q) = %v, %v; want %v", prev, next, ok, err, want)
+		}
+	}
+	load := func(want string) {
+		t.Helper()
+		if got, err := s.LoadKeys(ctx); string(got) != want || err != nil {
+			t.Fatalf("LoadKeys = %q, %v; want %q", got, err, want)
+		}
+	}
+	swap("", `{"a":1}`, true)
+	swap("", `{"b":1}`, false)
+	load(`{"a":1}`)
+	swap(`{"b":1}`, `{"c":1}`, false)
+	swap(`{"a":1}`, `{"c":1}`, true)
+	load(`{"c":1}`)
+	if err := s.SaveKeys(ctx, []byte(`{"d":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	load(`{"d":1}`)
+	swap(`{"c":1}`, `{"e":1}`, false)
+	swap(`{"d":1}`, `{"e":1}`, true)
+}
+
+// testKeyExpiries: a key's recorded expiry is the latest raised; a failed
+// swap forgets none, a swap those it drops.
+func testKeyExpiries(t *testing.T, s oauth.SharedKeyStore) {
+	ctx := context.Background()
+	for _, step := range []struct {
+		raise, want int64
+	}{{100, 100}, {50, 100}, {200, 200}} {
+		if got, err := s.RaiseKeyExpiry(ctx, "kid-1", step.raise); got != step.want || err != nil {
+			t.Fatalf("RaiseKeyExpiry(%d) = %d, %v; want %d", step.raise, got, err, step.want)
+		}
+	}
+	if _, err := s.RaiseKeyExpiry(ctx, "kid-2", 7); err != nil {
+		t.Fatal(err)
+	}
+	expiry := func(kid string, want int64) {
+		t.Helper()
+		if got, err := s.KeyExpiry(ctx, kid); got != want || err != nil {
+			t.Fatalf("KeyExpiry(%s) = %d, %v; want %d", kid, got, err, want)
+		}
+	}
+	expiry("kid-1", 200)
+	expiry("kid-3", 0)
+	if ok, err := s.SwapKeys(ctx, nil, []byte(`{"a":1}`), nil); !ok || err != nil {
+		t.Fatalf("first SwapKeys = %v, %v", ok, err)
+	}
+	if ok, _ := s.SwapKeys(ctx, []byte(`{"x":1}`), []byte(`{"b":1}`), []string{"kid-1"}); ok {
+		t.Fatal("a swap over another snapshot took effect")
+	}
+	expiry("kid-1", 200)
+	if ok, err := s.SwapKeys(ctx, []byte(`{"a":1}`), []byte(`{"b":1}`), []string{"kid-1"}); !ok || err != nil {
+		t.Fatalf("SwapKeys = %v, %v", ok, err)
+	}
+	expiry("kid-1", 0)
+	expiry("kid-2", 7)
+}
+
+// testConcurrentKeySwaps: of writers swapping over one snapshot at once,
+// exactly one succeeds; concurrent raises keep the largest.
+func testConcurrentKeySwaps(t *testing.T, s oauth.SharedKeyStore) {
+	ctx := context.Background()
+	if ok, err := s.SwapKeys(ctx, nil, []byte(`{"v":0}`), nil); !ok || err != nil {
+		t.Fatalf("first SwapKeys = %v, %v", ok, err)
+	}
+	const writers = 8
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		wins int
+	)
+	for i := range writers {
+		wg.Go(func() {
+			ok, err := s.SwapKeys(ctx, []byte(`{"v":0}`), []byte(`{"v":`+string(rune('1'+i))+`}`), nil)
+			if err != nil {
+				t.Error(err)
+			}
+			if _, err := s.RaiseKeyExpiry(ctx, "kid", int64(100+i)); err != nil {
+				t.Error(err)
+			}
+			if ok {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Errorf("%d of %d concurrent swaps over one snapshot succeeded, want 1", wins, writers)
+	}
+	if got, _ := s.KeyExpiry(ctx, "kid"); got != 100+writers-1 {
+		t.Errorf("after concurrent raises the expiry is %d, want %d", got, 100+writers-1)
+	}
+}
