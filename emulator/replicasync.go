@@ -49,6 +49,9 @@ type replicaSync struct {
 	reloads [3]atomic.Int64
 	// reload serialises reloads.
 	reload sync.Mutex
+	// refreshed is when the versions were last read (Unix ns, real
+	// time): the poll skips a tick that follows a request's read.
+	refreshed atomic.Int64
 }
 
 // startReplicaSync restores the stored clocks and saves every later
@@ -151,6 +154,7 @@ func (cs *replicaSync) forget(ctx context.Context, tenant string) error {
 // applied its version: the clocks (emptying the registry's cache), the
 // keys, the fault rules, each only when its version moved.
 func (cs *replicaSync) refresh(ctx context.Context) {
+	cs.refreshed.Store(time.Now().UnixNano())
 	v, err := cs.db.Versions(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -190,11 +194,11 @@ func (cs *replicaSync) refresh(ctx context.Context) {
 // requests.
 const replicaPoll = time.Second
 
-// poll refreshes every interval, besides the refresh before each request,
-// so that what waits on a clock another replica moved (a rotation's, a
-// retry's or a delayed delivery's timer) fires within an interval of the
-// move even on a replica no request reaches. It returns the function
-// that stops it.
+// poll refreshes every interval in which no request did, so that what
+// waits on a clock another replica moved (a rotation's, a retry's or a
+// delayed delivery's timer) fires within about an interval of the move
+// even on a replica no request reaches. It returns the function that
+// stops it.
 func (cs *replicaSync) poll(interval time.Duration) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -207,7 +211,9 @@ func (cs *replicaSync) poll(interval time.Duration) (stop func()) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				cs.refresh(ctx)
+				if time.Since(time.Unix(0, cs.refreshed.Load())) >= interval {
+					cs.refresh(ctx)
+				}
 			}
 		}
 	}()
