@@ -160,12 +160,8 @@ func (r *Registry) Tenant(id string) (*fixtures.Tenant, bool) {
 // what the discovery document's claims_supported adds to the standard
 // claims.
 func (r *Registry) ClaimNames(ctx context.Context) []string {
-	all, err := r.store.ListTenants(ctx)
-	if err != nil {
-		return nil
-	}
 	var out []string
-	for _, t := range all {
+	_ = r.Each(ctx, func(t Tenant) error {
 		for _, u := range t.Users {
 			for name := range u.Claims {
 				if !slices.Contains(out, name) {
@@ -173,7 +169,8 @@ func (r *Registry) ClaimNames(ctx context.Context) []string {
 				}
 			}
 		}
-	}
+		return nil
+	})
 	slices.Sort(out)
 	return out
 }
@@ -236,8 +233,35 @@ func (r *Registry) Get(ctx context.Context, id string) (Tenant, error) {
 	return r.store.GetTenant(ctx, id)
 }
 
-// List returns every tenant, oldest first.
-func (r *Registry) List(ctx context.Context) ([]Tenant, error) { return r.store.ListTenants(ctx) }
+// Page returns a page of the tenants, oldest first (Store.ListTenants).
+func (r *Registry) Page(ctx context.Context, after Cursor, limit int) ([]Tenant, Cursor, error) {
+	return r.store.ListTenants(ctx, after, limit)
+}
+
+// eachPage is how many tenants Each reads from the store at once.
+const eachPage = 100
+
+// Each calls fn with every tenant, oldest first, reading the store a page
+// at a time, so it holds one page and never the whole registry. An error
+// from fn stops it and is returned.
+func (r *Registry) Each(ctx context.Context, fn func(Tenant) error) error {
+	var after Cursor
+	for {
+		page, next, err := r.store.ListTenants(ctx, after, eachPage)
+		if err != nil {
+			return err
+		}
+		for _, t := range page {
+			if err := fn(t); err != nil {
+				return err
+			}
+		}
+		if next == (Cursor{}) {
+			return nil
+		}
+		after = next
+	}
+}
 
 // ByToken returns the tenant whose admin or control token is token, and
 // the token's kind (KindAdmin or KindControl).
