@@ -10,8 +10,12 @@ import (
 // PageRows is how many rows the keyset pages have read so far.
 func (d *DB) PageRows() int64 { return d.pageRows.Load() }
 
-// SeqPageQuery is the keyset page query, for the tests of its plan.
-const SeqPageQuery = seqPageQuery
+// The keyset page queries, for the tests of their plans.
+const (
+	SeqPageQuery  = seqPageQuery
+	CaseNextPage  = caseNextPage
+	CaseFirstPage = caseFirstPage
+)
 
 // Explain returns the database's plan of query with args, as text: SQLite's
 // EXPLAIN QUERY PLAN, PostgreSQL's EXPLAIN (ANALYZE, FORMAT JSON), which

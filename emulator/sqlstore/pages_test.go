@@ -2,12 +2,15 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/knogin/argus-sandbox/emulator/graphql"
 	"github.com/knogin/argus-sandbox/emulator/platform"
 	"github.com/knogin/argus-sandbox/emulator/sqlstore"
 )
@@ -62,6 +65,55 @@ func TestKeysetPageReadsOnlyThePage(t *testing.T) {
 			}
 			if !strings.Contains(plan, "USING INDEX records_tenant") || strings.Contains(plan, "TEMP B-TREE") {
 				t.Errorf("SQLite plan does not walk records_tenant in order:\n%s", plan)
+			}
+		})
+	}
+}
+
+// TestCasePageReadsOnlyThePage is the same check for the cases connection,
+// newest first: its page walks records_tenant backwards. Ties of creation
+// time are ordered by id after the index, one group at a time, so the
+// database may read one row past the page (PostgreSQL's incremental sort
+// reads the next row to close the group).
+func TestCasePageReadsOnlyThePage(t *testing.T) {
+	ctx := context.Background()
+	const n, limit = 5000, 20
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			db := e.open(t)
+			err := db.FillRecords(ctx, "case", []string{"acme", "globex"}, n, func(tenant string, i int) any {
+				return graphql.Case{ID: fmt.Sprint("case_", i), Tenant: tenant, Version: 1, CreatedAt: at.Add(time.Duration(i) * time.Microsecond)}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := db.PageRows()
+			page, more, err := db.GraphQL().CasePage(ctx, "acme", graphql.CaseQuery{Limit: limit})
+			if err != nil || len(page) != limit || !more || page[0].ID != fmt.Sprint("case_", n) {
+				t.Fatalf("first page: %d cases, more %v, %v", len(page), more, err)
+			}
+			if read := db.PageRows() - before; read != limit+1 {
+				t.Errorf("the page read %d rows, want %d", read, limit+1)
+			}
+			for _, q := range []struct {
+				query string
+				args  []any
+			}{
+				{sqlstore.CaseFirstPage, []any{"case", "acme", limit + 1}},
+				{sqlstore.CaseNextPage, []any{"case", "acme", n / 2, n / 2, "case_2500", limit + 1}},
+			} {
+				plan, err := db.Explain(ctx, q.query, q.args...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if db.Postgres() {
+					checkPostgresPlan(t, plan, limit+2)
+					continue
+				}
+				if !strings.Contains(plan, "USING INDEX records_tenant") || strings.Contains(plan, "TEMP B-TREE FOR ORDER BY") {
+					t.Errorf("SQLite plan does not walk records_tenant in order:\n%s", plan)
+				}
 			}
 		})
 	}
@@ -130,5 +182,44 @@ func BenchmarkListPage(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// TestCasesStoredBeforeTheirOrderMigrate: cases stored before migration
+// 0003 (seq 0) page in their order once it ran, as the index needs.
+func TestCasesStoredBeforeTheirOrderMigrate(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := sqlstore.Open(ctx, sqlstore.Options{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	if err := db.GraphQL().Reset(ctx, []graphql.Case{{ID: "c1", Tenant: "acme", Version: 1, CreatedAt: at},
+		{ID: "c2", Tenant: "acme", Version: 1, CreatedAt: at.Add(time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+	raw, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlstore.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"UPDATE records SET seq = 0 WHERE kind = 'case'", "DELETE FROM schema_version WHERE version >= 3"} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = raw.Close()
+	db, err = sqlstore.Open(ctx, sqlstore.Options{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	first, more, err := db.GraphQL().CasePage(ctx, "acme", graphql.CaseQuery{Limit: 1})
+	if err != nil || len(first) != 1 || first[0].ID != "c2" || !more {
+		t.Fatalf("first page = %+v, %v, %v; want the newer case and more", first, more, err)
+	}
+	if rest, more, err := db.GraphQL().CasePage(ctx, "acme", graphql.CaseQuery{After: "c2", Limit: 1}); err != nil || len(rest) != 1 || rest[0].ID != "c1" || more {
+		t.Errorf("next page = %+v, %v, %v; want the older case, the last", rest, more, err)
 	}
 }
