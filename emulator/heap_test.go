@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -74,15 +73,7 @@ func BenchmarkDurableHeap(b *testing.B) {
 func serveEveryList(b *testing.B, h http.Handler) {
 	b.Helper()
 	call := func(method, target, ctype, auth, body string) *httptest.ResponseRecorder {
-		r := httptest.NewRequest(method, target, strings.NewReader(body))
-		if ctype != "" {
-			r.Header.Set("Content-Type", ctype)
-		}
-		if auth != "" {
-			r.Header.Set("Authorization", "Bearer "+auth)
-		}
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
+		w := serve(h, method, target, ctype, auth, body)
 		if w.Code/100 != 2 {
 			b.Fatalf("%s %s: %d %s", method, target, w.Code, w.Body)
 		}

@@ -12,29 +12,25 @@ import (
 
 // allApps reads every app of tenant through ListApps, a few at a time.
 func allApps(ctx context.Context, s platform.Store, tenant string) ([]platform.App, error) {
-	var out []platform.App
-	for after := 0; ; {
-		page, next, err := s.ListApps(ctx, tenant, after, 3)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, page...)
-		if next == 0 {
-			return out, nil
-		}
-		after = next
-	}
+	return walk(func(after int) ([]platform.App, int, error) { return s.ListApps(ctx, tenant, after, 3) })
 }
 
 // allAudit reads tenant's whole trail through ListAudit, a few at a time.
 func allAudit(ctx context.Context, s platform.Store, tenant string) ([]platform.AuditEvent, error) {
-	var out []platform.AuditEvent
+	return walk(func(after int) ([]platform.AuditEvent, int, error) {
+		return s.ListAudit(ctx, tenant, platform.AuditQuery{After: after, Limit: 3})
+	})
+}
+
+// walk follows a list's pages from the first until next is 0.
+func walk[T any](page func(after int) ([]T, int, error)) ([]T, error) {
+	var out []T
 	for after := 0; ; {
-		page, next, err := s.ListAudit(ctx, tenant, platform.AuditQuery{After: after, Limit: 3})
+		items, next, err := page(after)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, page...)
+		out = append(out, items...)
 		if next == 0 {
 			return out, nil
 		}
