@@ -131,19 +131,15 @@ type auditLog struct{ p *platform.Service }
 var _ graphql.AuditLog = auditLog{}
 
 func (a auditLog) AuditRecords(ctx context.Context, tenant string, since time.Time) ([]graphql.AuditRecord, error) {
-	events, err := a.p.AuditEvents(ctx, tenant)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]graphql.AuditRecord, 0, len(events))
-	for _, e := range events {
-		if e.OccurredAt.Before(since) {
-			continue
+	var out []graphql.AuditRecord
+	err := a.p.EachAuditEvent(ctx, tenant, func(e platform.AuditEvent) error {
+		if !e.OccurredAt.Before(since) {
+			out = append(out, graphql.AuditRecord{ID: e.ID, Action: e.Action, Actor: e.ActorType + ":" + e.ActorID,
+				Target: e.Target, OccurredAt: e.OccurredAt})
 		}
-		out = append(out, graphql.AuditRecord{ID: e.ID, Action: e.Action, Actor: e.ActorType + ":" + e.ActorID,
-			Target: e.Target, OccurredAt: e.OccurredAt})
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }
 
 // controlWebhooks lets the control plane subscribe endpoints with a chosen

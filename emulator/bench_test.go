@@ -38,16 +38,7 @@ func BenchmarkHandler(b *testing.B) {
 	b.Cleanup(sb.Close)
 	h := sb.Handler()
 	call := func(method, target, ctype, auth, body string) *httptest.ResponseRecorder {
-		r := httptest.NewRequest(method, target, strings.NewReader(body))
-		if ctype != "" {
-			r.Header.Set("Content-Type", ctype)
-		}
-		if auth != "" {
-			r.Header.Set("Authorization", "Bearer "+auth)
-		}
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		return w
+		return serve(h, method, target, ctype, auth, body)
 	}
 	w := call("POST", "/v1/platform/apps", "application/json", "sandbox_admin_acme",
 		`{"name":"Load benchmark","grant_types":["client_credentials"],"requested_scopes":["cases:read","cases:write"]}`)
@@ -103,4 +94,19 @@ func BenchmarkHandler(b *testing.B) {
 			})
 		})
 	}
+}
+
+// serve answers one request through h, in process: the body, its
+// Content-Type and a bearer token as given ("": none).
+func serve(h http.Handler, method, target, ctype, auth, body string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(method, target, strings.NewReader(body))
+	if ctype != "" {
+		r.Header.Set("Content-Type", ctype)
+	}
+	if auth != "" {
+		r.Header.Set("Authorization", "Bearer "+auth)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
 }

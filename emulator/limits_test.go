@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/knogin/argus-sandbox/emulator/graphql"
+	"github.com/knogin/argus-sandbox/emulator/journal"
 	"github.com/knogin/argus-sandbox/emulator/platform"
 	"github.com/knogin/argus-sandbox/emulator/webhooks"
 )
@@ -34,12 +35,14 @@ func TestREADMELimitsMatchDefaults(t *testing.T) {
 	}
 	for what, want := range map[string]int{
 		"apps per tenant": platform.DefaultAppsPerTenant,
-		"live client secrets per app (current + in grace)": platform.DefaultSecretsPerApp,
-		"active service tokens per app":                    platform.DefaultServiceTokensPerApp,
-		"access requests per tenant (decided or not)":      platform.DefaultAccessRequestsPerTenant,
-		"webhooks per tenant":                              webhooks.DefaultMaxWebhooksPerTenant,
-		"audit events per tenant":                          platform.DefaultAuditEventsPerTenant,
-		"cases per tenant":                                 graphql.MaxCasesPerTenant,
+		"live client secrets per app (current + in grace)":        platform.DefaultSecretsPerApp,
+		"active service tokens per app":                           platform.DefaultServiceTokensPerApp,
+		"access requests per tenant (decided or not)":             platform.DefaultAccessRequestsPerTenant,
+		"webhooks per tenant":                                     webhooks.DefaultMaxWebhooksPerTenant,
+		"audit events per tenant":                                 platform.DefaultAuditEventsPerTenant,
+		"cases per tenant":                                        graphql.MaxCasesPerTenant,
+		"finished deliveries kept per webhook (delivery history)": webhooks.DefaultRetention,
+		"request journal entries per tenant (in memory)":          journal.DefaultSize,
 	} {
 		if got, ok := rows[what]; !ok || got != strconv.Itoa(want) {
 			t.Errorf("README limits row %q = %q, want %d", what, got, want)

@@ -389,16 +389,14 @@ func (sb *Sandbox) reset(ctx context.Context, keepApps bool) error {
 	sb.graphql.Reset()
 	// Tenants created at run time stay; those made from a template get
 	// its cases back.
-	all, err := sb.tenants.List(ctx)
+	err := sb.tenants.Each(ctx, func(t tenants.Tenant) error {
+		if t.Template == "" {
+			return nil
+		}
+		return sb.graphql.ResetTenant(ctx, t.ID, t.Template)
+	})
 	if err != nil {
 		return err
-	}
-	for _, t := range all {
-		if t.Template != "" {
-			if err := sb.graphql.ResetTenant(ctx, t.ID, t.Template); err != nil {
-				return err
-			}
-		}
 	}
 	sb.idem.Reset()
 	sb.platform.Reset(keepApps)

@@ -11,7 +11,7 @@ var compiledDocs = map[string]compiledDoc{
 	"oauth.yaml":    {digest: "1417c42ece30e2a20ea088a5047d481d659a0fd87c15c666e72b604ce90b05ee", build: oauthDoc},
 	"webhooks.yaml": {digest: "0a1ff418c7181349192fb0a7fe5300d01df1424cd641a6d7d5ee57d7d4952469", build: webhooksDoc},
 	"graphql.yaml":  {digest: "b9314b358bc58b21c430ad86abae2a4d6ab4cdfa116fb645ce8e5d41416575a2", build: graphqlDoc},
-	"sandbox.yaml":  {digest: "8924548533ff4a1ec28ba414ef985ad6b8aa2682756945150c713d3a53e73e08", build: sandboxDoc},
+	"sandbox.yaml":  {digest: "0a4668e8507151969b252e82027af8db34fb3f16f06d65b5cff2c9fc936327be", build: sandboxDoc},
 }
 
 // platformDoc builds platform.yaml.
@@ -9782,7 +9782,7 @@ func sandboxDoc() *openapi3.T {
 							Schema: &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
 									Type:      &openapi3.Types{"string"},
-									MaxLength: new(uint64(64)),
+									MaxLength: new(uint64(256)),
 								},
 							},
 						},

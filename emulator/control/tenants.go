@@ -162,21 +162,28 @@ func (s *Service) createTenant(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) listTenants(w http.ResponseWriter, r *http.Request) {
-	all, err := s.cfg.Tenants.List(r.Context())
+	// The cursor is the last tenant served (its creation time and id), not
+	// an offset: the store pages by it, and a tenant deleted meanwhile
+	// shifts no other.
+	after, err := tenants.ParseCursor(r.URL.Query().Get("cursor"))
+	if err != nil {
+		core.WriteProblem(w, r, core.CursorProblem())
+		return
+	}
+	page, next, err := s.cfg.Tenants.Page(r.Context(), after, core.QueryInt(r, "limit", 20))
 	if err != nil {
 		s.fail(w, r, "listing tenants", err)
 		return
 	}
-	start, end, next, p := core.Page(len(all), core.QueryInt(r, "limit", 20), r.URL.Query().Get("cursor"))
-	if p != nil {
-		core.WriteProblem(w, r, p)
-		return
-	}
-	out := make([]tenantView, 0, end-start)
-	for _, t := range all[start:end] {
+	out := make([]tenantView, 0, len(page))
+	for _, t := range page {
 		out = append(out, viewTenant(t))
 	}
-	core.WriteJSON(w, http.StatusOK, map[string]any{"data": out, "next_cursor": core.NextCursor(next)})
+	var cursor string
+	if next != (tenants.Cursor{}) {
+		cursor = next.String()
+	}
+	core.WriteJSON(w, http.StatusOK, map[string]any{"data": out, "next_cursor": core.NextCursor(cursor)})
 }
 
 func (s *Service) getTenant(w http.ResponseWriter, r *http.Request) {

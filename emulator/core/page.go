@@ -42,10 +42,16 @@ func DecodeCursor(cursor string) (int, *Problem) {
 	raw, err := base64.RawURLEncoding.DecodeString(cursor)
 	pos, err2 := strconv.Atoi(string(raw))
 	if err != nil || err2 != nil || pos < 0 {
-		return 0, NewProblem(http.StatusBadRequest, "invalid_request", "Invalid request",
-			"query.cursor: not a cursor returned by this API").WithField("query.cursor", "malformed cursor")
+		return 0, CursorProblem()
 	}
 	return pos, nil
+}
+
+// CursorProblem is the 400 problem of a cursor the API did not return,
+// naming query.cursor: the answer of every list to a garbled cursor.
+func CursorProblem() *Problem {
+	return NewProblem(http.StatusBadRequest, "invalid_request", "Invalid request",
+		"query.cursor: not a cursor returned by this API").WithField("query.cursor", "malformed cursor")
 }
 
 // QueryInt returns an integer query parameter (already validated by the

@@ -1,6 +1,7 @@
 package graphql
 
 import (
+	"errors"
 	"slices"
 	"time"
 
@@ -27,18 +28,7 @@ func (s *Service) queryResolvers() map[string]resolveFunc {
 			return &c, nil
 		},
 		"cases": func(ex *execution, _ any, args map[string]any) (any, error) {
-			all, err := s.store.Cases(ex.ctx, ex.principal.Tenant)
-			if err != nil {
-				return nil, err
-			}
-			filter := newCaseFilter(args)
-			var list []*Case
-			for i := range all {
-				if filter.matches(&all[i]) {
-					list = append(list, &all[i])
-				}
-			}
-			return paginate(list, func(c *Case) string { return c.ID }, "case", args)
+			return s.casePage(ex, args)
 		},
 		"user": func(ex *execution, _ any, args map[string]any) (any, error) {
 			id, err := requiredArg[string](args, "id")
@@ -81,6 +71,38 @@ func (s *Service) queryResolvers() map[string]resolveFunc {
 	}
 }
 
+// casePage is the cases connection: the store reads the page after the
+// cursor's case (keyset), so a page costs the same with 10 cases or
+// 10,000; totalCount, when selected, is the store's count.
+func (s *Service) casePage(ex *execution, args map[string]any) (*connection, error) {
+	first, err := pageSize(args)
+	if err != nil {
+		return nil, err
+	}
+	after, err := afterKey(args, "case")
+	if err != nil {
+		return nil, err
+	}
+	var match func(*Case) bool
+	if filter := newCaseFilter(args); filter.any() {
+		match = filter.matches
+	}
+	ctx, tenant := ex.ctx, ex.principal.Tenant
+	page, more, err := s.store.CasePage(ctx, tenant, CaseQuery{After: after, Limit: first, Match: match})
+	if errors.Is(err, ErrNotFound) {
+		return nil, errInput("after is not a valid cursor")
+	}
+	if err != nil {
+		return nil, err
+	}
+	c := &connection{nodes: make([]any, len(page)), ids: make([]string, len(page)), kind: "case", hasNext: more,
+		count: func() (int, error) { return s.store.CountCases(ctx, tenant, match) }}
+	for i := range page {
+		c.nodes[i], c.ids[i] = &page[i], page[i].ID
+	}
+	return c, nil
+}
+
 // caseFilter is the CaseFilter argument of cases; a field that is absent
 // or null matches every case.
 type caseFilter struct {
@@ -102,6 +124,9 @@ func newCaseFilter(args map[string]any) caseFilter {
 	f.tag, f.byTag = arg[string](in, "tag")
 	return f
 }
+
+// any reports whether the filter restricts anything.
+func (f *caseFilter) any() bool { return f.byStatus || f.byPriority || f.byAssignee || f.byTag }
 
 // matches applies the filter; every given field must match.
 func (f *caseFilter) matches(c *Case) bool {

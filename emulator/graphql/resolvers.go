@@ -23,10 +23,13 @@ func (v *viewer) graphQLType() string {
 // connection is a page of a Relay-style connection. Cursors are encoded
 // only when a query selects them.
 type connection struct {
-	nodes   []any
-	ids     []string // of nodes, for their cursors
-	kind    string
-	total   int
+	nodes []any
+	ids   []string // of nodes, for their cursors
+	kind  string
+	total int
+	// count, when set, counts the total instead of total: a store's
+	// count, run only when a query selects totalCount.
+	count   func() (int, error)
 	hasNext bool
 }
 
@@ -93,8 +96,13 @@ func (s *Service) buildResolvers() map[string]map[string]resolveFunc {
 		"createdAt": func(_ *execution, v any, _ map[string]any) (any, error) { return &v.(*Note).CreatedAt, nil },
 	}
 	conn := map[string]resolveFunc{
-		"nodes":      func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*connection).nodes, nil },
-		"totalCount": func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*connection).total, nil },
+		"nodes": func(_ *execution, v any, _ map[string]any) (any, error) { return v.(*connection).nodes, nil },
+		"totalCount": func(_ *execution, v any, _ map[string]any) (any, error) {
+			if c := v.(*connection); c.count != nil {
+				return c.count()
+			}
+			return v.(*connection).total, nil
+		},
 		"edges": func(_ *execution, v any, _ map[string]any) (any, error) {
 			c := v.(*connection)
 			edges := make([]edge, len(c.nodes))
@@ -196,12 +204,11 @@ func paginate[T any](items []T, id func(T) string, kind string, args map[string]
 		return nil, err
 	}
 	start := 0
-	if after, ok := arg[string](args, "after"); ok {
-		raw, err := base64.RawURLEncoding.DecodeString(after)
-		key, found := strings.CutPrefix(string(raw), kind+":")
-		if err != nil || !found {
-			return nil, errInput("after is not a valid cursor")
-		}
+	key, err := afterKey(args, kind)
+	if err != nil {
+		return nil, err
+	}
+	if key != "" {
 		start = -1
 		for i, it := range items {
 			if id(it) == key {
@@ -220,6 +227,22 @@ func paginate[T any](items []T, id func(T) string, kind string, args map[string]
 		c.nodes[i], c.ids[i] = it, id(it)
 	}
 	return c, nil
+}
+
+// afterKey is the item id in the after argument of a connection of kind,
+// "" without one; a cursor of another kind, or not one at all, is an
+// input error.
+func afterKey(args map[string]any, kind string) (string, error) {
+	after, ok := arg[string](args, "after")
+	if !ok {
+		return "", nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(after)
+	key, found := strings.CutPrefix(string(raw), kind+":")
+	if err != nil || !found || key == "" {
+		return "", errInput("after is not a valid cursor")
+	}
+	return key, nil
 }
 
 // storeError maps store errors to what the client may see.

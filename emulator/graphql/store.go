@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -56,8 +56,13 @@ type Note struct {
 type Store interface {
 	// Case returns one case of tenant, or ErrNotFound.
 	Case(ctx context.Context, tenant, id string) (Case, error)
-	// Cases returns the cases of tenant, newest first (ties by id).
-	Cases(ctx context.Context, tenant string) ([]Case, error)
+	// CasePage returns one page of the cases of tenant, newest first (by
+	// creation time, ties by id), that q selects, and whether more follow.
+	// Without q.Match a page costs what it returns, however many cases the
+	// tenant holds; with one, at most the tenant's cases are read.
+	CasePage(ctx context.Context, tenant string, q CaseQuery) (page []Case, more bool, err error)
+	// CountCases counts the cases of tenant that match accepts (nil: all).
+	CountCases(ctx context.Context, tenant string, match func(*Case) bool) (int, error)
 	// Update applies fn to the cases ids of tenant atomically: all exist
 	// (else ErrNotFound, fn not called) and either every change of fn is
 	// kept or, when fn fails, none. fn may append notes or drop a case's
@@ -77,6 +82,26 @@ type Store interface {
 	// holds limit cases (checked inside the write, so concurrent creates
 	// cannot pass it together).
 	Create(ctx context.Context, c Case, limit int) (Case, error)
+}
+
+// CaseQuery asks Store.CasePage for one page of a tenant's cases.
+type CaseQuery struct {
+	// After is the id of the last case already read: the page holds the
+	// cases after it in the order. "" starts at the newest; an id the
+	// tenant does not hold is ErrNotFound.
+	After string
+	// Limit bounds the page; below 1 it is one case.
+	Limit int
+	// Match, when set, keeps only the cases it accepts.
+	Match func(*Case) bool
+}
+
+// caseBefore orders cases newest first, ties by id: -1 when a comes first.
+func caseBefore(a, b *Case) int {
+	if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+		return c
+	}
+	return strings.Compare(a.ID, b.ID)
 }
 
 // MemoryStore is the default in-memory Store.
@@ -110,25 +135,49 @@ func (m *MemoryStore) Case(_ context.Context, tenant, id string) (Case, error) {
 	return c.clone(), nil
 }
 
-// Cases returns copies of the tenant's cases, newest first.
-func (m *MemoryStore) Cases(_ context.Context, tenant string) ([]Case, error) {
+// CasePage returns copies of one page of the tenant's cases. The memory
+// store sorts the tenant's cases for it: it keeps what one process holds,
+// where the durable stores page by an index.
+func (m *MemoryStore) CasePage(_ context.Context, tenant string, q CaseQuery) ([]Case, bool, error) {
+	limit := max(q.Limit, 1)
 	m.mu.RLock()
-	out := make([]Case, 0, len(m.tenants[tenant]))
-	for _, c := range m.tenants[tenant] {
-		out = append(out, c.clone())
+	defer m.mu.RUnlock()
+	cases := m.tenants[tenant]
+	var from *Case
+	if q.After != "" {
+		if from = cases[q.After]; from == nil {
+			return nil, false, ErrNotFound
+		}
 	}
-	m.mu.RUnlock()
-	sortCases(out)
-	return out, nil
+	sorted := make([]*Case, 0, len(cases))
+	for _, c := range cases {
+		if (from == nil || caseBefore(from, c) < 0) && (q.Match == nil || q.Match(c)) {
+			sorted = append(sorted, c)
+		}
+	}
+	slices.SortFunc(sorted, caseBefore)
+	n := min(limit, len(sorted))
+	out := make([]Case, n)
+	for i, c := range sorted[:n] {
+		out[i] = c.clone()
+	}
+	return out, len(sorted) > n, nil
 }
 
-func sortCases(cs []Case) {
-	sort.Slice(cs, func(i, j int) bool {
-		if !cs[i].CreatedAt.Equal(cs[j].CreatedAt) {
-			return cs[i].CreatedAt.After(cs[j].CreatedAt)
+// CountCases counts the tenant's cases that match accepts.
+func (m *MemoryStore) CountCases(_ context.Context, tenant string, match func(*Case) bool) (int, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if match == nil {
+		return len(m.tenants[tenant]), nil
+	}
+	n := 0
+	for _, c := range m.tenants[tenant] {
+		if match(c) {
+			n++
 		}
-		return cs[i].ID < cs[j].ID
-	})
+	}
+	return n, nil
 }
 
 // Update changes cases through fn, all or nothing.

@@ -154,8 +154,8 @@ func TestTriggerCase(t *testing.T) {
 	})
 
 	t.Run("a tenant holds at most MaxCasesPerTenant cases", func(t *testing.T) {
-		cases, _ := h.svc.store.Cases(ctx, "acme")
-		for i := len(cases); i < MaxCasesPerTenant; i++ {
+		cases, _ := h.svc.store.CountCases(ctx, "acme", nil)
+		for i := cases; i < MaxCasesPerTenant; i++ {
 			if _, err := h.svc.store.Create(ctx, Case{ID: fmt.Sprint("filler_", i), Tenant: "acme", Version: 1}, MaxCasesPerTenant); err != nil {
 				t.Fatal(err)
 			}

@@ -1,11 +1,9 @@
 package platform
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/knogin/argus-sandbox/emulator/core"
@@ -52,14 +50,6 @@ type auditView struct {
 
 func (s *Service) listAudit(w http.ResponseWriter, r *http.Request) {
 	p := core.PrincipalFrom(r.Context())
-	events, err := s.AuditEvents(r.Context(), p.Tenant)
-	if err != nil {
-		writeErr(w, r, err)
-		return
-	}
-	if target := r.URL.Query().Get("target"); target != "" {
-		events = slices.DeleteFunc(events, func(e AuditEvent) bool { return e.Target != target })
-	}
 	// The cursor is the Seq of the last event served, not an offset: the
 	// trail drops its oldest events past the retention, and an offset
 	// would then skip as many events as were dropped.
@@ -68,23 +58,44 @@ func (s *Service) listAudit(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, perr)
 		return
 	}
-	start, _ := slices.BinarySearchFunc(events, after+1, func(e AuditEvent, seq int) int { return cmp.Compare(e.Seq, seq) })
-	end := min(start+core.QueryInt(r, "limit", 20), len(events))
-	next := ""
-	if end < len(events) {
-		next = core.EncodeCursor(events[end-1].Seq)
+	events, next, err := s.store.ListAudit(r.Context(), p.Tenant, AuditQuery{After: after,
+		Limit: core.QueryInt(r, "limit", 20), Target: r.URL.Query().Get("target")})
+	if err != nil {
+		writeErr(w, r, err)
+		return
 	}
-	data := make([]auditView, 0, end-start)
-	for _, e := range events[start:end] {
+	data := make([]auditView, 0, len(events))
+	for _, e := range events {
 		data = append(data, auditView{e.ID, e.Action, map[string]any{"type": e.ActorType, "id": e.ActorID}, e.Target, e.Details, e.OccurredAt})
 	}
-	core.WriteJSON(w, http.StatusOK, map[string]any{"data": data, "next_cursor": core.NextCursor(next)})
+	core.WriteJSON(w, http.StatusOK, map[string]any{"data": data, "next_cursor": core.NextCursor(pageCursor(next))})
 }
 
-// AuditEvents returns the tenant's audit trail, oldest first (also used by
-// the GraphQL audit export).
-func (s *Service) AuditEvents(ctx context.Context, tenant string) ([]AuditEvent, error) {
-	return s.store.ListAudit(ctx, tenant)
+// auditReadPage is how many events EachAuditEvent reads from the store at
+// once: an export holds one such page, not the trail.
+const auditReadPage = 500
+
+// EachAuditEvent calls fn with each event of the tenant's trail, oldest
+// first, reading the store a page at a time (the NDJSON export, and the
+// GraphQL audit export through the wiring). An error from fn stops it and
+// is returned.
+func (s *Service) EachAuditEvent(ctx context.Context, tenant string, fn func(AuditEvent) error) error {
+	after := 0
+	for {
+		events, next, err := s.store.ListAudit(ctx, tenant, AuditQuery{After: after, Limit: auditReadPage})
+		if err != nil {
+			return err
+		}
+		for _, e := range events {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if next == 0 {
+			return nil
+		}
+		after = next
+	}
 }
 
 type accessRequestView struct {

@@ -89,21 +89,32 @@ func appSummary(a App, status string) map[string]any {
 
 func (s *Service) listApps(w http.ResponseWriter, r *http.Request) {
 	p := core.PrincipalFrom(r.Context())
-	apps, err := s.store.ListApps(r.Context(), p.Tenant)
-	if err != nil {
-		writeErr(w, r, err)
-		return
-	}
-	start, end, next, perr := core.Page(len(apps), core.QueryInt(r, "limit", 20), r.URL.Query().Get("cursor"))
+	// The cursor is the position of the last app served, not an offset:
+	// the store pages by it, so a page costs the same with 5 apps or 500,
+	// and an app deleted meanwhile shifts no other.
+	after, perr := core.DecodeCursor(r.URL.Query().Get("cursor"))
 	if perr != nil {
 		writeErr(w, r, perr)
 		return
 	}
-	data := make([]appView, 0, end-start)
-	for _, a := range apps[start:end] {
+	apps, next, err := s.store.ListApps(r.Context(), p.Tenant, after, core.QueryInt(r, "limit", 20))
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	data := make([]appView, 0, len(apps))
+	for _, a := range apps {
 		data = append(data, viewApp(a))
 	}
-	core.WriteJSON(w, http.StatusOK, map[string]any{"data": data, "next_cursor": core.NextCursor(next)})
+	core.WriteJSON(w, http.StatusOK, map[string]any{"data": data, "next_cursor": core.NextCursor(pageCursor(next))})
+}
+
+// pageCursor is the cursor of a store's next position, "" for none.
+func pageCursor(next int) string {
+	if next == 0 {
+		return ""
+	}
+	return core.EncodeCursor(next)
 }
 
 func (s *Service) getApp(w http.ResponseWriter, r *http.Request) {

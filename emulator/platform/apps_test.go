@@ -388,6 +388,40 @@ func TestScopesAndPagination(t *testing.T) {
 	}
 }
 
+// TestAppPagesSurviveADelete: the apps cursor is the last app served, not
+// an offset, so an app deleted between two pages moves no other app out
+// of the next page (an offset would skip one).
+func TestAppPagesSurviveADelete(t *testing.T) {
+	e := newEnv(t)
+	var ids []string
+	for range 4 {
+		ids = append(ids, e.createApp(acme, portalExample)["id"].(string))
+	}
+	page := func(cursor string) ([]string, string) {
+		st, _, out := e.do("GET", "/v1/platform/apps?limit=2&cursor="+cursor, acme, "", "")
+		if st != 200 {
+			t.Fatalf("apps page: %d %v", st, out)
+		}
+		var got []string
+		for _, a := range out["data"].([]any) {
+			got = append(got, a.(map[string]any)["id"].(string))
+		}
+		next, _ := out["next_cursor"].(string)
+		return got, next
+	}
+	first, next := page("")
+	if len(first) != 2 || first[0] != ids[0] || next == "" {
+		t.Fatalf("first page = %v, next %q", first, next)
+	}
+	if st, _, out := e.do("DELETE", "/v1/platform/apps/"+ids[0], acme, "", ""); st != 204 {
+		t.Fatalf("delete: %d %v", st, out)
+	}
+	second, last := page(next)
+	if len(second) != 2 || second[0] != ids[2] || second[1] != ids[3] || last != "" {
+		t.Errorf("page after a delete = %v (next %q), want %v as the last page", second, last, ids[2:])
+	}
+}
+
 // TestUpdateWithPartnerScope: adding a partner scope through PATCH goes
 // through reviewed access exactly like creation (and the store stays
 // usable afterwards).

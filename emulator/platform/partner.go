@@ -64,26 +64,35 @@ func (s *Service) exportAuditEvents(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, errInvalid("query.until", "must not be before since"))
 		return
 	}
-	events, err := s.AuditEvents(r.Context(), p.Tenant)
-	if err != nil {
-		writeErr(w, r, err)
-		return
-	}
 	now := s.clock.Now().UTC()
-	w.Header().Set("Content-Type", "application/x-ndjson")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="audit-%s-%s.ndjson"`, p.Tenant, now.Format("20060102T150405Z")))
-	w.WriteHeader(http.StatusOK)
+	started := false
+	start := func() {
+		if !started {
+			started = true
+			w.Header().Set("Content-Type", "application/x-ndjson")
+			w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="audit-%s-%s.ndjson"`, p.Tenant, now.Format("20060102T150405Z")))
+			w.WriteHeader(http.StatusOK)
+		}
+	}
 	enc := json.NewEncoder(w)
 	n := 0
-	for _, e := range events {
+	// The trail is read a page at a time: the export holds one page, not
+	// the tenant's whole retention.
+	err := s.EachAuditEvent(r.Context(), p.Tenant, func(e AuditEvent) error {
 		if (!since.IsZero() && e.OccurredAt.Before(since)) || (!until.IsZero() && !e.OccurredAt.Before(until)) {
-			continue
+			return nil
 		}
-		if err := enc.Encode(auditView{e.ID, e.Action, map[string]any{"type": e.ActorType, "id": e.ActorID}, e.Target, e.Details, e.OccurredAt}); err != nil {
-			return // the client went away
-		}
+		start()
 		n++
+		return enc.Encode(auditView{e.ID, e.Action, map[string]any{"type": e.ActorType, "id": e.ActorID}, e.Target, e.Details, e.OccurredAt})
+	})
+	if err != nil {
+		if !started {
+			writeErr(w, r, err)
+		}
+		return // a store error past the first line, or the client went away
 	}
+	start()
 	// Recorded after the export, so an export never lists itself.
 	s.audit(r.Context(), p, "audit.exported", p.Tenant, map[string]any{"events": n})
 }

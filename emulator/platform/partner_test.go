@@ -242,13 +242,13 @@ func TestEnvironments(t *testing.T) {
 	if st, _, out := e.do("GET", "/v1/platform/environments", "app-token-acme", "", ""); st != http.StatusForbidden || out["code"] != "insufficient_scope" {
 		t.Errorf("without environments:onboard: %d %v", st, out)
 	}
-	events, _ := e.svc.AuditEvents(context.Background(), "acme")
 	n := 0
-	for _, ev := range events {
+	_ = e.svc.EachAuditEvent(context.Background(), "acme", func(ev platform.AuditEvent) error {
 		if ev.Action == "environment.requested" {
 			n++
 		}
-	}
+		return nil
+	})
 	if n != 3 {
 		t.Errorf("%d environment.requested audit events, want 3", n)
 	}

@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -164,6 +165,20 @@ type Environment struct {
 	ReadyAt   time.Time
 }
 
+// AuditQuery asks Store.ListAudit for one page of a tenant's trail.
+type AuditQuery struct {
+	// After is the Seq of the last event already read; 0 starts from the
+	// oldest event kept.
+	After int
+	// Limit bounds the page; below 1 it is one event.
+	Limit int
+	// Target, when set, keeps only the events about that resource.
+	Target string
+}
+
+// Match reports whether e belongs in the query's pages (After aside).
+func (q AuditQuery) Match(e *AuditEvent) bool { return q.Target == "" || e.Target == q.Target }
+
 // Store persists the platform surface's aggregates. Every implementation
 // passes the suite in platform/storetest. Lookups are tenant-scoped except
 // AppByClientID, which the token endpoint needs before it knows the tenant.
@@ -178,7 +193,14 @@ type Store interface {
 	CreateApp(ctx context.Context, a App) error
 	GetApp(ctx context.Context, tenant, id string) (App, error)
 	AppByClientID(ctx context.Context, clientID string) (App, error)
-	ListApps(ctx context.Context, tenant string) ([]App, error)
+	// ListApps returns one page of tenant's apps in creation order: at
+	// most limit of them (below 1: one), after the position after (0:
+	// from the first). next is the position to pass as after for the
+	// following page, 0 when this page is the last. Positions are the
+	// store's, never reused for another app of the tenant, so an app
+	// deleted between two pages moves no other app from one to the other.
+	// A page costs what it returns, however many apps the tenant has.
+	ListApps(ctx context.Context, tenant string, after, limit int) (apps []App, next int, err error)
 	// UpdateApp applies fn to the stored app atomically; an error from fn
 	// leaves the app unchanged, and so does a result with more secrets or
 	// service tokens than Limits allow (a *core.LimitError). fn runs under
@@ -189,8 +211,13 @@ type Store interface {
 	// AppendAudit assigns e its Seq and appends it to its tenant's trail,
 	// dropping the oldest event past Limits.AuditEventsPerTenant.
 	AppendAudit(ctx context.Context, e AuditEvent) error
-	// ListAudit returns the events the tenant's trail keeps, oldest first.
-	ListAudit(ctx context.Context, tenant string) ([]AuditEvent, error)
+	// ListAudit returns one page of the events the tenant's trail keeps
+	// that match q, oldest first: at most q.Limit of them, each with a Seq
+	// above q.After. next is the Seq of the page's last event when more
+	// matching events follow (the After of the following page), else 0.
+	// Without a Target, a page costs what it returns however long the
+	// trail; with one, at most the retention's events are read.
+	ListAudit(ctx context.Context, tenant string, q AuditQuery) (events []AuditEvent, next int, err error)
 
 	// CreateAccessRequest refuses past Limits.AccessRequestsPerTenant.
 	CreateAccessRequest(ctx context.Context, r AccessRequest) error
@@ -226,7 +253,8 @@ type MemoryStore struct {
 	mu       sync.RWMutex
 	apps     map[string]*App // by id
 	byClient map[string]string
-	appOrder map[string][]string // app ids by tenant, in creation order
+	appOrder map[string][]appRef // apps by tenant, in creation order
+	appSeq   map[string]int      // the last app position handed out, by tenant
 	audit    map[string]*auditRing
 	requests map[string]*AccessRequest
 	reqOrder map[string][]string      // request ids by tenant, in creation order
@@ -299,8 +327,15 @@ func (s *MemoryStore) CreateApp(_ context.Context, a App) error {
 	c := cloneApp(&a)
 	s.apps[a.ID] = &c
 	s.byClient[a.ClientID] = a.ID
-	s.appOrder[a.Tenant] = append(s.appOrder[a.Tenant], a.ID)
+	s.appSeq[a.Tenant]++
+	s.appOrder[a.Tenant] = append(s.appOrder[a.Tenant], appRef{seq: s.appSeq[a.Tenant], id: a.ID})
 	return nil
+}
+
+// appRef is an app's place in its tenant's order.
+type appRef struct {
+	seq int
+	id  string
 }
 
 // GetApp returns the app id of tenant.
@@ -325,15 +360,24 @@ func (s *MemoryStore) AppByClientID(_ context.Context, clientID string) (App, er
 	return cloneApp(s.apps[id]), nil
 }
 
-// ListApps returns tenant's apps in creation order.
-func (s *MemoryStore) ListApps(_ context.Context, tenant string) ([]App, error) {
+// ListApps returns a page of tenant's apps in creation order, found by
+// binary search on their positions.
+func (s *MemoryStore) ListApps(_ context.Context, tenant string, after, limit int) ([]App, int, error) {
+	limit = max(limit, 1)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	var out []App
-	for _, id := range s.appOrder[tenant] {
-		out = append(out, cloneApp(s.apps[id]))
+	order := s.appOrder[tenant]
+	start, _ := slices.BinarySearchFunc(order, after+1, func(r appRef, seq int) int { return cmp.Compare(r.seq, seq) })
+	end := min(start+limit, len(order))
+	out := make([]App, 0, end-start)
+	for _, r := range order[start:end] {
+		out = append(out, cloneApp(s.apps[r.id]))
 	}
-	return out, nil
+	next := 0
+	if end < len(order) {
+		next = order[end-1].seq
+	}
+	return out, next, nil
 }
 
 // UpdateApp applies fn atomically.
@@ -366,7 +410,7 @@ func (s *MemoryStore) DeleteApp(_ context.Context, tenant, id string) (App, erro
 	}
 	delete(s.apps, id)
 	delete(s.byClient, a.ClientID)
-	s.appOrder[tenant] = slices.DeleteFunc(s.appOrder[tenant], func(x string) bool { return x == id })
+	s.appOrder[tenant] = slices.DeleteFunc(s.appOrder[tenant], func(r appRef) bool { return r.id == id })
 	return cloneApp(a), nil
 }
 
@@ -390,11 +434,25 @@ func (r *auditRing) add(e AuditEvent, retention int) {
 	r.next = (r.next + 1) % len(r.events)
 }
 
-// list copies the trail, oldest first.
-func (r *auditRing) list() []AuditEvent {
-	out := make([]AuditEvent, 0, len(r.events))
-	out = append(out, r.events[r.next:]...)
-	return append(out, r.events[:r.next]...)
+// page copies the events of q's page, oldest first. The ring holds
+// consecutive positions (the oldest is total-len+1), so the page's first
+// candidate is found by arithmetic and an unfiltered page reads only
+// what it returns.
+func (r *auditRing) page(q AuditQuery) ([]AuditEvent, int) {
+	limit := max(q.Limit, 1)
+	oldest := r.total - len(r.events) + 1
+	var out []AuditEvent
+	for i := max(q.After-oldest+1, 0); i < len(r.events); i++ {
+		e := &r.events[(r.next+i)%len(r.events)]
+		if !q.Match(e) {
+			continue
+		}
+		if len(out) == limit {
+			return out, out[limit-1].Seq
+		}
+		out = append(out, *e)
+	}
+	return out, 0
 }
 
 // AppendAudit appends e to its tenant's trail.
@@ -410,15 +468,16 @@ func (s *MemoryStore) AppendAudit(_ context.Context, e AuditEvent) error {
 	return nil
 }
 
-// ListAudit returns tenant's trail, oldest first.
-func (s *MemoryStore) ListAudit(_ context.Context, tenant string) ([]AuditEvent, error) {
+// ListAudit returns a page of tenant's trail, oldest first.
+func (s *MemoryStore) ListAudit(_ context.Context, tenant string, q AuditQuery) ([]AuditEvent, int, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	r := s.audit[tenant]
 	if r == nil {
-		return nil, nil
+		return nil, 0, nil
 	}
-	return r.list(), nil
+	out, next := r.page(q)
+	return out, next, nil
 }
 
 // CreateAccessRequest stores r.
@@ -497,7 +556,8 @@ func (s *MemoryStore) Reset(_ context.Context, keepApps bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !keepApps || s.apps == nil {
-		s.apps, s.byClient, s.appOrder = map[string]*App{}, map[string]string{}, map[string][]string{}
+		s.apps, s.byClient = map[string]*App{}, map[string]string{}
+		s.appOrder, s.appSeq = map[string][]appRef{}, map[string]int{}
 	}
 	s.audit = map[string]*auditRing{}
 	s.requests, s.reqOrder = map[string]*AccessRequest{}, map[string][]string{}
@@ -510,13 +570,14 @@ func (s *MemoryStore) DeleteTenant(_ context.Context, tenant string, keepApps bo
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !keepApps {
-		for _, id := range s.appOrder[tenant] {
-			if a, ok := s.apps[id]; ok {
+		for _, r := range s.appOrder[tenant] {
+			if a, ok := s.apps[r.id]; ok {
 				delete(s.byClient, a.ClientID)
-				delete(s.apps, id)
+				delete(s.apps, r.id)
 			}
 		}
 		delete(s.appOrder, tenant)
+		delete(s.appSeq, tenant)
 	}
 	delete(s.audit, tenant)
 	for _, id := range s.reqOrder[tenant] {

@@ -61,6 +61,9 @@ type DB struct {
 	// trips counts the statements sent to the database, each BEGIN and
 	// COMMIT included: the round trips a request costs (RoundTrips).
 	trips atomic.Int64
+	// pageRows counts the rows the keyset pages read (seqPage): what a
+	// page costs, checked by the tests.
+	pageRows atomic.Int64
 	// sharedSaved is told the shared version after a save of keys or
 	// fault rules moved it (OnSharedSave).
 	sharedSaved atomic.Pointer[func(Kind, int64)]

@@ -99,9 +99,10 @@ func (s *PlatformStore) AppByClientID(ctx context.Context, clientID string) (pla
 	return apps[0], nil
 }
 
-// ListApps returns tenant's apps in creation order.
-func (s *PlatformStore) ListApps(ctx context.Context, tenant string) ([]platform.App, error) {
-	return list[platform.App](ctx, s.db.read(), "SELECT doc FROM records WHERE kind = ? AND tenant = ? ORDER BY seq", kindApp, tenant)
+// ListApps returns a page of tenant's apps in creation order; an app's
+// position is its seq.
+func (s *PlatformStore) ListApps(ctx context.Context, tenant string, after, limit int) ([]platform.App, int, error) {
+	return seqPage[platform.App](ctx, s.db.read(), kindApp, tenant, after, limit, nil)
 }
 
 // UpdateApp applies fn to the stored app in one transaction holding its
@@ -165,9 +166,15 @@ func (s *PlatformStore) AppendAudit(ctx context.Context, e platform.AuditEvent) 
 	})
 }
 
-// ListAudit returns the tenant's trail, oldest first.
-func (s *PlatformStore) ListAudit(ctx context.Context, tenant string) ([]platform.AuditEvent, error) {
-	return list[platform.AuditEvent](ctx, s.db.read(), "SELECT doc FROM records WHERE kind = ? AND tenant = ? ORDER BY seq", kindAudit, tenant)
+// ListAudit returns a page of the tenant's trail, oldest first. A target
+// is matched on the decoded events, so a page filtered by one reads at
+// most the trail's retention.
+func (s *PlatformStore) ListAudit(ctx context.Context, tenant string, q platform.AuditQuery) ([]platform.AuditEvent, int, error) {
+	var match func(*platform.AuditEvent) bool
+	if q.Target != "" {
+		match = q.Match
+	}
+	return seqPage(ctx, s.db.read(), kindAudit, tenant, q.After, q.Limit, match)
 }
 
 // CreateAccessRequest stores r, refusing past the tenant's limit.

@@ -102,9 +102,26 @@ func (s *TenantStore) TenantByTokenDigest(ctx context.Context, digest string) (t
 	return t, kind, nil
 }
 
-// ListTenants implements tenants.Store.
-func (s *TenantStore) ListTenants(ctx context.Context) ([]tenants.Tenant, error) {
-	return list[tenants.Tenant](ctx, s.db.read(), "SELECT doc FROM records WHERE kind = ? ORDER BY at, id", kindTenant)
+// ListTenants implements tenants.Store: the page after the cursor, by the
+// index records_at (kind, at), limit+1 rows (the last tells whether
+// another page follows).
+func (s *TenantStore) ListTenants(ctx context.Context, after tenants.Cursor, limit int) ([]tenants.Tenant, tenants.Cursor, error) {
+	limit = max(limit, 1)
+	var (
+		page []tenants.Tenant
+		err  error
+	)
+	if after == (tenants.Cursor{}) {
+		page, err = list[tenants.Tenant](ctx, s.db.read(), "SELECT doc FROM records WHERE kind = ? ORDER BY at, id LIMIT ?",
+			kindTenant, limit+1)
+	} else {
+		page, err = list[tenants.Tenant](ctx, s.db.read(), `SELECT doc FROM records WHERE kind = ? AND at >= ? AND (at > ? OR id > ?)
+			ORDER BY at, id LIMIT ?`, kindTenant, after.At, after.At, after.ID, limit+1)
+	}
+	if err != nil || len(page) <= limit {
+		return page, tenants.Cursor{}, err
+	}
+	return page[:limit], tenants.CursorOf(page[limit-1]), nil
 }
 
 // UpdateTenant implements tenants.Store.

@@ -51,11 +51,24 @@ type Registry struct {
 	fx    *fixtures.Set
 	store Store
 	cache *cache // nil: every lookup asks the store
+	// claims is the last answer of ClaimNames, valid while its gen is
+	// claimsGen: every change (Invalidate) moves claimsGen.
+	claims    atomic.Pointer[claimNames]
+	claimsGen atomic.Uint64
+}
+
+// claimNames is an answer of ClaimNames and the generation it was read in.
+type claimNames struct {
+	gen   uint64
+	names []string
 }
 
 // cache holds the tenants looked up, and the ids and digests found to
 // name none (at most maxAbsent of those, so a flood of unknown tokens
-// cannot grow it): every change of the store empties it, the registry's
+// cannot grow it), at most maxCached answers in all (so a registry of
+// many tenants cannot grow the process: past it the cache starts again
+// empty, and a working set larger than it costs a query now and then):
+// every change of the store empties it, the registry's
 // own at once and another process's through Invalidate. gen grows with
 // every Invalidate: a lookup keeps what it read only if no Invalidate
 // came between.
@@ -78,6 +91,10 @@ type cachedTenant struct {
 // maxAbsent bounds the absences a cache keeps.
 const maxAbsent = 4096
 
+// maxCached bounds the answers a cache keeps, absences included: about
+// 2 KB each for a tenant with a few users.
+const maxCached = 8192
+
 // put keeps a lookup's answer unless an Invalidate came since gen.
 func (c *cache) put(m map[string]cachedTenant, key string, v cachedTenant, gen uint64) {
 	c.mu.Lock()
@@ -91,6 +108,14 @@ func (c *cache) put(m map[string]cachedTenant, key string, v cachedTenant, gen u
 		}
 		c.absent++
 	}
+	if len(c.byID)+len(c.byDigest) >= maxCached {
+		clear(c.byID)
+		clear(c.byDigest)
+		c.absent = 0
+		if !v.found {
+			c.absent = 1
+		}
+	}
 	v.t = clone(v.t)
 	m[key] = v
 }
@@ -98,6 +123,7 @@ func (c *cache) put(m map[string]cachedTenant, key string, v cachedTenant, gen u
 // Invalidate forgets every cached tenant (with Config.Cache): another
 // process changed the store.
 func (r *Registry) Invalidate() {
+	r.claimsGen.Add(1)
 	if r.cache == nil {
 		return
 	}
@@ -160,12 +186,15 @@ func (r *Registry) Tenant(id string) (*fixtures.Tenant, bool) {
 // what the discovery document's claims_supported adds to the standard
 // claims.
 func (r *Registry) ClaimNames(ctx context.Context) []string {
-	all, err := r.store.ListTenants(ctx)
-	if err != nil {
-		return nil
+	// Reading them means reading every tenant: the answer is kept until
+	// the next change, so the discovery document does not cost what the
+	// registry holds on every request.
+	gen := r.claimsGen.Load()
+	if c := r.claims.Load(); c != nil && c.gen == gen {
+		return slices.Clone(c.names)
 	}
 	var out []string
-	for _, t := range all {
+	err := r.Each(ctx, func(t Tenant) error {
 		for _, u := range t.Users {
 			for name := range u.Claims {
 				if !slices.Contains(out, name) {
@@ -173,9 +202,14 @@ func (r *Registry) ClaimNames(ctx context.Context) []string {
 				}
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil
 	}
 	slices.Sort(out)
-	return out
+	r.claims.Store(&claimNames{gen: gen, names: out})
+	return slices.Clone(out)
 }
 
 // lookup is the store's GetTenant through the cache; what it returns is
@@ -236,8 +270,35 @@ func (r *Registry) Get(ctx context.Context, id string) (Tenant, error) {
 	return r.store.GetTenant(ctx, id)
 }
 
-// List returns every tenant, oldest first.
-func (r *Registry) List(ctx context.Context) ([]Tenant, error) { return r.store.ListTenants(ctx) }
+// Page returns a page of the tenants, oldest first (Store.ListTenants).
+func (r *Registry) Page(ctx context.Context, after Cursor, limit int) ([]Tenant, Cursor, error) {
+	return r.store.ListTenants(ctx, after, limit)
+}
+
+// eachPage is how many tenants Each reads from the store at once.
+const eachPage = 100
+
+// Each calls fn with every tenant, oldest first, reading the store a page
+// at a time, so it holds one page and never the whole registry. An error
+// from fn stops it and is returned.
+func (r *Registry) Each(ctx context.Context, fn func(Tenant) error) error {
+	var after Cursor
+	for {
+		page, next, err := r.store.ListTenants(ctx, after, eachPage)
+		if err != nil {
+			return err
+		}
+		for _, t := range page {
+			if err := fn(t); err != nil {
+				return err
+			}
+		}
+		if next == (Cursor{}) {
+			return nil
+		}
+		after = next
+	}
+}
 
 // ByToken returns the tenant whose admin or control token is token, and
 // the token's kind (KindAdmin or KindControl).

@@ -3,6 +3,8 @@ package tenants_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/knogin/argus-sandbox/emulator/core"
@@ -128,7 +130,12 @@ func TestKeepStoredSeedsNothing(t *testing.T) {
 // countingStore counts the lookups that reach the store.
 type countingStore struct {
 	tenants.Store
-	gets, digests int
+	gets, digests, lists int
+}
+
+func (s *countingStore) ListTenants(ctx context.Context, after tenants.Cursor, limit int) ([]tenants.Tenant, tenants.Cursor, error) {
+	s.lists++
+	return s.Store.ListTenants(ctx, after, limit)
 }
 
 func (s *countingStore) GetTenant(ctx context.Context, id string) (tenants.Tenant, error) {
@@ -205,5 +212,72 @@ func TestCacheServesLookupsUntilAChange(t *testing.T) {
 	r.Invalidate()
 	if got, ok := r.Tenant("partner-a"); !ok || got.Name != "Again" {
 		t.Errorf("a tenant created elsewhere = %+v, %v; want found after Invalidate", got, ok)
+	}
+}
+
+// TestCacheIsBounded: looking up more tenants than the cache keeps never
+// grows it past its bound, and every lookup still answers.
+func TestCacheIsBounded(t *testing.T) {
+	ctx := context.Background()
+	clock := core.NewVirtualClock(nil)
+	t.Cleanup(clock.Close)
+	store := tenants.NewMemoryStore()
+	r, err := tenants.New(ctx, tenants.Config{Clock: clock, IDs: core.NewIDs(nil), Fixtures: fixtures.MustDefault(), Store: store, Cache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := tenants.MaxCached + 100
+	for i := range n {
+		if err := store.CreateTenant(ctx, tenants.Tenant{ID: fmt.Sprint("t-", i), AdminTokenDigest: tenants.Digest(fmt.Sprint("admin-", i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		if _, ok := r.Tenant(fmt.Sprint("t-", i)); !ok {
+			t.Fatalf("t-%d not found", i)
+		}
+		if got, _, ok := r.ByToken(ctx, fmt.Sprint("admin-", i)); !ok || got.ID != fmt.Sprint("t-", i) {
+			t.Fatalf("admin-%d: %s, %v", i, got.ID, ok)
+		}
+		if c := r.Cached(); c > tenants.MaxCached {
+			t.Fatalf("after %d tenants the cache holds %d answers, more than %d", i+1, c, tenants.MaxCached)
+		}
+	}
+}
+
+// TestClaimNamesAreKeptUntilAChange: the claim names (every tenant's users
+// read) are read from the store once, then again only after a change, the
+// registry's own or another process's (Invalidate).
+func TestClaimNamesAreKeptUntilAChange(t *testing.T) {
+	ctx := context.Background()
+	clock := core.NewVirtualClock(nil)
+	t.Cleanup(clock.Close)
+	store := &countingStore{Store: tenants.NewMemoryStore()}
+	r, err := tenants.New(ctx, tenants.Config{Clock: clock, IDs: core.NewIDs(nil), Fixtures: fixtures.MustDefault(), Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := r.ClaimNames(ctx)
+	for range 3 {
+		if got := r.ClaimNames(ctx); !slices.Equal(got, first) {
+			t.Fatalf("ClaimNames = %v, then %v", first, got)
+		}
+	}
+	if store.lists != 1 {
+		t.Errorf("4 ClaimNames read the tenants %d times, want once", store.lists)
+	}
+	if _, err := r.Create(ctx, tenants.Spec{ID: "claims-co", Name: "Claims Co", Users: []fixtures.User{{ID: "usr_c", Email: "c@claims.example",
+		Name: "C", Role: "investigator", Claims: map[string]any{"zz_badge": "7"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.ClaimNames(ctx); !slices.Contains(got, "zz_badge") {
+		t.Errorf("after a create ClaimNames = %v, want zz_badge among them", got)
+	}
+	if err := store.Store.DeleteTenant(ctx, "claims-co"); err != nil { // another process
+		t.Fatal(err)
+	}
+	r.Invalidate()
+	if got := r.ClaimNames(ctx); slices.Contains(got, "zz_badge") {
+		t.Errorf("after Invalidate ClaimNames = %v, still with zz_badge", got)
 	}
 }

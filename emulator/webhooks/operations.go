@@ -25,7 +25,11 @@ func (s *Service) Webhooks(ctx context.Context, tenant string) ([]Webhook, error
 // Delete removes a webhook and its diagnostics; its pending retries find
 // nothing to deliver when they come due.
 func (s *Service) Delete(ctx context.Context, tenant, id string) error {
-	return s.store.DeleteWebhook(ctx, tenant, id)
+	if err := s.store.DeleteWebhook(ctx, tenant, id); err != nil {
+		return err
+	}
+	s.forgetRecoveries(tenant, id)
+	return nil
 }
 
 // Deliveries returns a webhook's deliveries, newest first.

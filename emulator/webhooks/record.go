@@ -135,10 +135,7 @@ func (s *Service) disable(ctx context.Context, w Webhook, reason string, still f
 		return
 	}
 	s.log.Warn("webhook endpoint disabled", "tenant", w.Tenant, "webhook_id", w.ID, "reason", reason)
-	pending, _ := s.store.ListDeliveries(ctx, w.Tenant, w.ID, DeliveryFilter{Status: StatusPending})
-	for _, d := range pending {
-		s.failDisabled(ctx, w, d.ID)
-	}
+	s.failPending(ctx, w)
 	s.publishNotice(w.Tenant, "webhook.endpoint.disabled", map[string]any{
 		"webhook_id": w.ID, "url": w.URL, "reason": reason,
 	})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,7 +41,9 @@ type Recovery struct {
 }
 
 // recoveries remembers the latest recovery of each webhook, so a recover
-// sent again while one runs answers it instead of queuing twice.
+// sent again while one runs answers it instead of queuing twice. A
+// webhook's entry goes with the webhook (Delete, DeleteTenant): the map
+// holds at most one recovery per existing webhook.
 type recoveries struct {
 	mu     sync.Mutex // serialises recovers: check, queue, record
 	latest map[string]*Recovery
@@ -123,6 +126,23 @@ func (s *Service) pendingAny(ctx context.Context, tenant, webhookID string, ids 
 		}
 	}
 	return false
+}
+
+// forgetRecoveries forgets the latest recovery of the tenant's webhook id,
+// or of every webhook of the tenant when id is "".
+func (s *Service) forgetRecoveries(tenant, id string) {
+	s.recov.mu.Lock()
+	defer s.recov.mu.Unlock()
+	if id != "" {
+		delete(s.recov.latest, recoveryKey(tenant, id))
+		return
+	}
+	prefix := recoveryKey(tenant, "")
+	for key := range s.recov.latest {
+		if strings.HasPrefix(key, prefix) {
+			delete(s.recov.latest, key)
+		}
+	}
 }
 
 // resetRecoveries forgets every recovery (Reset).

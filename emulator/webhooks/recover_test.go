@@ -145,3 +145,43 @@ func TestRecoverRefusals(t *testing.T) {
 		t.Errorf("disabled webhook: %d %+v", st, out)
 	}
 }
+
+// TestRecoveriesGoWithTheirWebhook: the engine remembers a webhook's
+// latest recovery only while the webhook exists, so deleting webhooks
+// (one, or a tenant's) leaves nothing of them in memory.
+func TestRecoveriesGoWithTheirWebhook(t *testing.T) {
+	s, clock := newTestService(t, func(c *Config) { c.Schedule = []time.Duration{} })
+	rc := newReceiver(t, func(int, *http.Request) (int, http.Header, string) {
+		return http.StatusInternalServerError, nil, "down"
+	})
+	ctx := context.Background()
+	var hooks []Webhook
+	for _, tenant := range []string{"acme", "acme", "globex"} {
+		hooks = append(hooks, subscribe(t, s, tenant, rc.URL, "case.updated"))
+	}
+	for _, w := range hooks {
+		if _, _, err := s.Recover(ctx, w.Tenant, w.ID, clock.Now().Add(-time.Minute), time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	remembered := func() int {
+		s.recov.mu.Lock()
+		defer s.recov.mu.Unlock()
+		return len(s.recov.latest)
+	}
+	if n := remembered(); n != 3 {
+		t.Fatalf("%d recoveries remembered, want 3", n)
+	}
+	if err := s.Delete(ctx, "acme", hooks[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := remembered(); n != 2 {
+		t.Errorf("after deleting a webhook %d recoveries remembered, want 2", n)
+	}
+	if err := s.DeleteTenant(ctx, "globex"); err != nil {
+		t.Fatal(err)
+	}
+	if n := remembered(); n != 1 {
+		t.Errorf("after deleting globex %d recoveries remembered, want acme's one", n)
+	}
+}

@@ -313,7 +313,11 @@ func (s *Service) DeleteTenant(ctx context.Context, tenant string) error {
 			s.disp.mu.Unlock()
 		}
 	}
-	return s.store.DeleteTenant(ctx, tenant)
+	if err := s.store.DeleteTenant(ctx, tenant); err != nil {
+		return err
+	}
+	s.forgetRecoveries(tenant, "")
+	return nil
 }
 
 // Close stops accepting events, drops queued work and pending retries,

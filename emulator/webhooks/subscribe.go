@@ -133,10 +133,7 @@ func (s *Service) Update(ctx context.Context, tenant, id string, c WebhookChange
 	if err == nil && disabling {
 		// Pending deliveries end now, visibly, rather than at their next
 		// scheduled attempt.
-		pending, _ := s.store.ListDeliveries(ctx, tenant, id, DeliveryFilter{Status: StatusPending})
-		for _, d := range pending {
-			s.failDisabled(ctx, w, d.ID)
-		}
+		s.failPending(ctx, w)
 	}
 	return w, err
 }

@@ -63,13 +63,13 @@ func runLimits(t *testing.T, newStore func(*testing.T, platform.Limits) platform
 			return s.CreateApp(ctx, platform.App{ID: fmt.Sprint("app_", i), ClientID: fmt.Sprint("cli_", i), Tenant: "acme"})
 		})
 		checkRefusals(t, errs, small.AppsPerTenant, "apps per tenant")
-		if list, _ := s.ListApps(ctx, "acme"); len(list) != small.AppsPerTenant {
+		if list, _ := allApps(ctx, s, "acme"); len(list) != small.AppsPerTenant {
 			t.Errorf("%d apps stored, want %d", len(list), small.AppsPerTenant)
 		}
 		if err := s.CreateApp(ctx, platform.App{ID: "app_globex", ClientID: "cli_globex", Tenant: "globex"}); err != nil {
 			t.Errorf("another tenant refused: %v", err)
 		}
-		list, _ := s.ListApps(ctx, "acme")
+		list, _ := allApps(ctx, s, "acme")
 		if _, err := s.DeleteApp(ctx, "acme", list[0].ID); err != nil {
 			t.Fatal(err)
 		}
@@ -149,7 +149,7 @@ func runLimits(t *testing.T, newStore func(*testing.T, platform.Limits) platform
 			if i <= 2 {
 				_ = s.AppendAudit(ctx, platform.AuditEvent{ID: fmt.Sprint("aud_globex_", i), Tenant: "globex"})
 			}
-			list, _ := s.ListAudit(ctx, "acme")
+			list, _ := allAudit(ctx, s, "acme")
 			want := min(i, small.AuditEventsPerTenant)
 			if len(list) != want {
 				t.Fatalf("after %d appends the trail keeps %d events, want %d", i, len(list), want)
@@ -162,12 +162,12 @@ func runLimits(t *testing.T, newStore func(*testing.T, platform.Limits) platform
 				}
 			}
 		}
-		if list, _ := s.ListAudit(ctx, "globex"); len(list) != 2 || list[1].Seq != 2 {
+		if list, _ := allAudit(ctx, s, "globex"); len(list) != 2 || list[1].Seq != 2 {
 			t.Errorf("globex trail = %+v, want its own 2 events", list)
 		}
 		_ = s.Reset(ctx, true)
 		_ = s.AppendAudit(ctx, platform.AuditEvent{ID: "aud_after_clear", Tenant: "acme"})
-		if list, _ := s.ListAudit(ctx, "acme"); len(list) != 1 || list[0].Seq != 1 {
+		if list, _ := allAudit(ctx, s, "acme"); len(list) != 1 || list[0].Seq != 1 {
 			t.Errorf("trail after Clear = %+v, want one event at position 1", list)
 		}
 	})

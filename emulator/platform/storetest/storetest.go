@@ -47,7 +47,7 @@ func Run(t *testing.T, newStore func(t *testing.T, limits platform.Limits) platf
 		if err := s.CreateApp(ctx, sameClient); !errors.Is(err, platform.ErrConflict) {
 			t.Errorf("a second app with the same client id: got %v, want ErrConflict", err)
 		}
-		if list, _ := s.ListApps(ctx, "globex"); len(list) != 0 {
+		if list, _ := allApps(ctx, s, "globex"); len(list) != 0 {
 			t.Errorf("ListApps of another tenant: %+v", list)
 		}
 		// A failing update leaves the app unchanged; returned copies are not aliases.
@@ -69,7 +69,7 @@ func Run(t *testing.T, newStore func(t *testing.T, limits platform.Limits) platf
 		app2 := app
 		app2.ID, app2.ClientID = "app_2", "cli_2"
 		_ = s.CreateApp(ctx, app2)
-		list, _ := s.ListApps(ctx, "acme")
+		list, _ := allApps(ctx, s, "acme")
 		if len(list) != 2 || list[0].ID != "app_1" || list[1].ID != "app_2" {
 			t.Errorf("ListApps order: %+v", list)
 		}
@@ -88,13 +88,13 @@ func Run(t *testing.T, newStore func(t *testing.T, limits platform.Limits) platf
 		if err := s.Reset(ctx, true); err != nil {
 			t.Fatal(err)
 		}
-		if list, _ := s.ListApps(ctx, "acme"); len(list) != 1 {
+		if list, _ := allApps(ctx, s, "acme"); len(list) != 1 {
 			t.Errorf("Reset(keepApps) dropped apps: %d", len(list))
 		}
 		if err := s.Reset(ctx, false); err != nil {
 			t.Fatal(err)
 		}
-		if list, _ := s.ListApps(ctx, "acme"); len(list) != 0 {
+		if list, _ := allApps(ctx, s, "acme"); len(list) != 0 {
 			t.Errorf("Reset kept apps: %d", len(list))
 		}
 		if _, err := s.AppByClientID(ctx, "cli_2"); !errors.Is(err, platform.ErrNotFound) {
@@ -109,7 +109,7 @@ func Run(t *testing.T, newStore func(t *testing.T, limits platform.Limits) platf
 		s := newStore(t, platform.Limits{})
 		_ = s.AppendAudit(ctx, platform.AuditEvent{ID: "a1", Tenant: "acme", Action: "app.created"})
 		_ = s.AppendAudit(ctx, platform.AuditEvent{ID: "a2", Tenant: "globex", Action: "app.created"})
-		if list, _ := s.ListAudit(ctx, "acme"); len(list) != 1 || list[0].ID != "a1" {
+		if list, _ := allAudit(ctx, s, "acme"); len(list) != 1 || list[0].ID != "a1" {
 			t.Errorf("audit isolation: %+v", list)
 		}
 		ar := platform.AccessRequest{ID: "areq_1", Tenant: "acme", Capability: "federation", Status: platform.RequestSubmitted}
@@ -149,11 +149,12 @@ func Run(t *testing.T, newStore func(t *testing.T, limits platform.Limits) platf
 		if list, _ := s.ListAccessRequests(ctx, "acme"); len(list) != 0 {
 			t.Errorf("Reset kept access requests")
 		}
-		if list, _ := s.ListAudit(ctx, "acme"); len(list) != 0 {
+		if list, _ := allAudit(ctx, s, "acme"); len(list) != 0 {
 			t.Errorf("Reset kept the audit trail")
 		}
 	})
 	t.Run("delete tenant", func(t *testing.T) { runDeleteTenant(t, newStore) })
+	t.Run("pages", func(t *testing.T) { runPages(t, newStore) })
 	t.Run("limits", func(t *testing.T) { runLimits(t, newStore) })
 	t.Run("concurrency", func(t *testing.T) { runConcurrency(t, newStore(t, platform.Limits{SecretsPerApp: 4 * writers}), app) })
 }

@@ -39,7 +39,7 @@ func runDeleteTenant(t *testing.T, newStore func(t *testing.T, limits platform.L
 		if _, err := s.AppByClientID(ctx, "cli_globex"); err != nil {
 			t.Errorf("the other tenant's client id: %v", err)
 		}
-		if l, _ := s.ListAudit(ctx, "globex"); len(l) != 1 {
+		if l, _ := allAudit(ctx, s, "globex"); len(l) != 1 {
 			t.Errorf("the other tenant's audit trail has %d events, want 1", len(l))
 		}
 		if _, err := s.AccessRequestByID(ctx, "areq_globex"); err != nil {
@@ -51,7 +51,7 @@ func runDeleteTenant(t *testing.T, newStore func(t *testing.T, limits platform.L
 	}
 	gone := func(t *testing.T, s platform.Store) {
 		t.Helper()
-		if l, _ := s.ListAudit(ctx, "acme"); len(l) != 0 {
+		if l, _ := allAudit(ctx, s, "acme"); len(l) != 0 {
 			t.Errorf("%d audit events of the deleted tenant remain", len(l))
 		}
 		if _, err := s.AccessRequestByID(ctx, "areq_acme"); !errors.Is(err, platform.ErrNotFound) {
@@ -73,7 +73,7 @@ func runDeleteTenant(t *testing.T, newStore func(t *testing.T, limits platform.L
 		if _, err := s.AppByClientID(ctx, "cli_acme"); !errors.Is(err, platform.ErrNotFound) {
 			t.Errorf("the deleted tenant's client id: %v, want ErrNotFound", err)
 		}
-		if l, _ := s.ListApps(ctx, "acme"); len(l) != 0 {
+		if l, _ := allApps(ctx, s, "acme"); len(l) != 0 {
 			t.Errorf("%d apps of the deleted tenant remain", len(l))
 		}
 		untouched(t, s)

@@ -25,6 +25,7 @@ func Run(t *testing.T, newStore func(t *testing.T) tenants.Store) {
 	t.Run("create and get", func(t *testing.T) { testCreateGet(t, newStore(t)) })
 	t.Run("token digests", func(t *testing.T) { testDigests(t, newStore(t)) })
 	t.Run("list order", func(t *testing.T) { testList(t, newStore(t)) })
+	t.Run("list pages", func(t *testing.T) { testPages(t, newStore(t)) })
 	t.Run("update", func(t *testing.T) { testUpdate(t, newStore(t)) })
 	t.Run("delete", func(t *testing.T) { testDelete(t, newStore(t)) })
 	t.Run("concurrent creates of one id", func(t *testing.T) { testConcurrentCreate(t, newStore(t)) })
@@ -106,9 +107,9 @@ func testDigests(t *testing.T, s tenants.Store) {
 
 func testList(t *testing.T, s tenants.Store) {
 	mustCreate(t, s, sample("gamma", t0.Add(time.Hour)), sample("beta", t0), sample("alpha", t0))
-	got, err := s.ListTenants(context.Background())
-	if err != nil {
-		t.Fatal(err)
+	got, next, err := s.ListTenants(context.Background(), tenants.Cursor{}, 10)
+	if err != nil || next != (tenants.Cursor{}) {
+		t.Fatalf("ListTenants: next %+v, %v; want the last page", next, err)
 	}
 	var ids []string
 	for _, x := range got {
@@ -200,5 +201,52 @@ func testConcurrentCreate(t *testing.T, s tenants.Store) {
 	}
 	if ok != 1 {
 		t.Errorf("%d concurrent creates of one id succeeded, want 1", ok)
+	}
+}
+
+// testPages holds ListTenants to keyset paging: pages in order without
+// repeats or gaps, a tenant deleted between pages (the last served, the
+// next to serve) moves no other, a tenant created meanwhile appears in
+// its place, and limits at the edges.
+func testPages(t *testing.T, s tenants.Store) {
+	ctx := context.Background()
+	// Two tenants share a microsecond (ties by id); one is before 1970.
+	mustCreate(t, s, sample("e", t0.Add(3*time.Hour)), sample("b", t0.Add(time.Hour)), sample("a", t0),
+		sample("d", t0.Add(2*time.Hour)), sample("c", t0.Add(time.Hour)), sample("z", time.Unix(-5, 0)))
+	ids := func(ts []tenants.Tenant) (out []string) {
+		for _, x := range ts {
+			out = append(out, x.ID)
+		}
+		return out
+	}
+	first, next, err := s.ListTenants(ctx, tenants.Cursor{}, 3)
+	if err != nil || !cmp.Equal(ids(first), []string{"z", "a", "b"}) || next != tenants.CursorOf(first[2]) {
+		t.Fatalf("first page = %v, next %+v, %v; want z a b, next at b", ids(first), next, err)
+	}
+	if err := s.DeleteTenant(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteTenant(ctx, "c"); err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, s, sample("bb", t0.Add(time.Hour)))
+	second, next2, err := s.ListTenants(ctx, next, 3)
+	if err != nil || !cmp.Equal(ids(second), []string{"bb", "d", "e"}) || next2 != (tenants.Cursor{}) {
+		t.Errorf("page after deletes = %v, next %+v, %v; want bb d e as the last page (exactly the rest)", ids(second), next2, err)
+	}
+	one, n1, _ := s.ListTenants(ctx, tenants.Cursor{}, 0)
+	if !cmp.Equal(ids(one), []string{"z"}) || n1 != tenants.CursorOf(one[0]) {
+		t.Errorf("limit 0 = %v, next %+v; want z and a next cursor", ids(one), n1)
+	}
+	all, n, _ := s.ListTenants(ctx, tenants.Cursor{}, 100)
+	if !cmp.Equal(ids(all), []string{"z", "a", "bb", "d", "e"}) || n != (tenants.Cursor{}) {
+		t.Errorf("one page with room to spare = %v, next %+v", ids(all), n)
+	}
+	if past, n, err := s.ListTenants(ctx, tenants.CursorOf(all[4]), 5); err != nil || len(past) != 0 || n != (tenants.Cursor{}) {
+		t.Errorf("after the last = %v, next %+v, %v; want an empty last page", ids(past), n, err)
+	}
+	// A cursor survives its round trip through the opaque form.
+	if c, err := tenants.ParseCursor(next.String()); err != nil || c != next {
+		t.Errorf("ParseCursor(String()) = %+v, %v; want %+v", c, err, next)
 	}
 }
