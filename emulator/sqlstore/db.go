@@ -61,6 +61,8 @@ type DB struct {
 	// trips counts the statements sent to the database, each BEGIN and
 	// COMMIT included: the round trips a request costs (RoundTrips).
 	trips atomic.Int64
+	// apps remembers the decoding of app documents (appDocs).
+	apps appDocs
 	// sharedSaved is told the shared version after a save of keys or
 	// fault rules moved it (OnSharedSave).
 	sharedSaved atomic.Pointer[func(int64)]
