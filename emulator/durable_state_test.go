@@ -265,6 +265,62 @@ func testRoundTrips(t *testing.T, r *replica, extra int64) {
 			t.Errorf("%s: %d round trips, want at most %d", tc.name, n, tc.max)
 		}
 	}
+	testGrantRoundTrips(t, r, extra)
+}
+
+// testGrantRoundTrips counts the token requests of a user's grant: an
+// authorization code exchange (the app; the code's redemption, a read and
+// a conditional write; the grant, the access token's record and the
+// refresh token, one insert each) and a refresh (the app; the refresh
+// token and its grant; the rotation, a read and a conditional write; the
+// grant's new expiry, the same; the access token's record and the new
+// refresh token).
+func testGrantRoundTrips(t *testing.T, r *replica, extra int64) {
+	app := r.must(201, "POST", "/v1/platform/apps", "sandbox_admin_acme",
+		`{"name":"Counted grant","grant_types":["authorization_code","refresh_token"],"requested_scopes":["cases:read"],"redirect_uris":["http://127.0.0.1/callback"]}`)
+	creds := url.Values{"client_id": {app["client_id"].(string)}, "client_secret": {app["client_secret"].(string)}}
+	token := func(v url.Values) string {
+		for k, vs := range creds {
+			v[k] = vs
+		}
+		return r.must(200, "POST", "/v1/oauth/token", "", "form:"+v.Encode())["refresh_token"].(string)
+	}
+	code := func() string {
+		req := httptest.NewRequest("GET", "/v1/oauth/authorize?"+url.Values{"response_type": {"code"}, "client_id": creds["client_id"],
+			"redirect_uri": {"http://127.0.0.1/callback"}, "scope": {"cases:read"}, "state": {"s"}, "login_hint": {"bob@acme.example"}}.Encode(), nil)
+		req.Host = "127.0.0.1:8080"
+		rec := httptest.NewRecorder()
+		r.sb.Handler().ServeHTTP(rec, req)
+		loc, err := url.Parse(rec.Header().Get("Location"))
+		if err != nil || loc.Query().Get("code") == "" {
+			t.Fatalf("authorize: %d %q %s", rec.Code, rec.Header().Get("Location"), rec.Body)
+		}
+		return loc.Query().Get("code")
+	}
+	exchange := func(c string) string {
+		return token(url.Values{"grant_type": {"authorization_code"}, "code": {c}, "redirect_uri": {"http://127.0.0.1/callback"}})
+	}
+	refresh := func(rt string) string {
+		return token(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}})
+	}
+	refresh(exchange(code())) // prepares
+	c := code()
+	for _, tc := range []struct {
+		name string
+		do   func()
+		max  int64
+	}{
+		{"authorization code exchange", func() { c = exchange(c) }, 8 + extra},
+		{"refresh", func() { refresh(c) }, 13 + extra},
+	} {
+		before := r.sb.RoundTrips()
+		tc.do()
+		n := r.sb.RoundTrips() - before
+		t.Logf("%s: %d round trips", tc.name, n)
+		if n > tc.max {
+			t.Errorf("%s: %d round trips, want at most %d", tc.name, n, tc.max)
+		}
+	}
 }
 
 func TestRoundTripsSQLite(t *testing.T) { testRoundTrips(t, openReplica(t, t.TempDir(), ""), 0) }
