@@ -310,8 +310,8 @@ func testGrantRoundTrips(t *testing.T, r *replica, extra int64) {
 		do   func()
 		max  int64
 	}{
-		{"authorization code exchange", func() { c = exchange(c) }, 8 + extra},
-		{"refresh", func() { refresh(c) }, 13 + extra},
+		{"authorization code exchange", func() { c = exchange(c) }, 6 + extra},
+		{"refresh", func() { refresh(c) }, 9 + extra},
 	} {
 		before := r.sb.RoundTrips()
 		tc.do()
