@@ -53,6 +53,7 @@ func (s *OAuthStore) createDoc(ctx context.Context, r row) error {
 // status column of a value; the other key columns are left as created.
 func updateDoc[T any](ctx context.Context, d *DB, kind, id string, at func(*T) time.Time, status func(*T) string, fn func(*T) error) (T, error) {
 	var zero T
+	busy := 0 // database errors worth a retry, given up after 8 as write does
 	for attempt := 0; ; attempt++ {
 		var doc string
 		err := d.read().queryRow(ctx, "SELECT doc FROM records WHERE kind = ? AND parent = '' AND id = ?", kind, id).Scan(&doc)
@@ -82,6 +83,10 @@ func updateDoc[T any](ctx context.Context, d *DB, kind, id string, at func(*T) t
 			return v, nil
 		case err != nil && !retryable(err):
 			return zero, err
+		case err != nil:
+			if busy++; busy == 8 {
+				return zero, err
+			}
 		}
 		// Another update came first (or the database asked for a retry).
 		select {
