@@ -13,6 +13,7 @@ import (
 	"github.com/knogin/argus-sandbox/emulator/graphql"
 	"github.com/knogin/argus-sandbox/emulator/oauth"
 	"github.com/knogin/argus-sandbox/emulator/platform"
+	"github.com/knogin/argus-sandbox/emulator/sqlstore"
 	"github.com/knogin/argus-sandbox/emulator/tenants"
 	"github.com/knogin/argus-sandbox/emulator/webhooks"
 )
@@ -26,26 +27,57 @@ var _ oauth.ClientDirectory = clientDirectory{}
 func (d clientDirectory) LookupClient(ctx context.Context, clientID string) (oauth.Client, error) {
 	a, err := d.p.LookupClient(ctx, clientID)
 	if err != nil {
-		if errors.Is(err, platform.ErrUnknownClient) {
-			return oauth.Client{}, oauth.ErrUnknownClient
-		}
-		return oauth.Client{}, err
+		return oauth.Client{}, clientErr(err)
 	}
+	return toClient(&a), nil
+}
+
+func (d clientDirectory) Authenticate(ctx context.Context, clientID, secret string) (oauth.Client, bool, error) {
+	a, ok, err := d.p.AuthenticateClient(ctx, clientID, secret)
+	if err != nil {
+		return oauth.Client{}, false, clientErr(err)
+	}
+	return toClient(&a), ok, nil
+}
+
+func clientErr(err error) error {
+	if errors.Is(err, platform.ErrUnknownClient) {
+		return oauth.ErrUnknownClient
+	}
+	return err
+}
+
+// toClient is what the token service sees of an app.
+func toClient(a *platform.App) oauth.Client {
 	return oauth.Client{
 		ClientID: a.ClientID, AppID: a.ID, Tenant: a.Tenant, Name: a.Name,
 		GrantTypes:   platform.ApprovedValues(a.GrantTypes),
 		RedirectURIs: platform.ApprovedValues(a.RedirectURIs),
 		Scopes:       platform.ApprovedValues(a.Scopes),
 		Public:       a.Public,
-	}, nil
+	}
 }
 
-func (d clientDirectory) CheckSecret(ctx context.Context, clientID, secret string) (bool, error) {
-	ok, err := d.p.CheckSecret(ctx, clientID, secret)
-	if errors.Is(err, platform.ErrUnknownClient) {
-		return false, oauth.ErrUnknownClient
+// durableClients is the client directory of a sandbox whose platform and
+// token service share one database (st.db): a bearer token's record and
+// its app are read in one statement (sqlstore AccessActiveApp), the
+// verifier's whole cost before the handler's own reads.
+type durableClients struct {
+	clientDirectory
+	tokens *sqlstore.OAuthStore
+}
+
+var _ oauth.TokenClients = durableClients{}
+
+func (d durableClients) TokenClient(ctx context.Context, jti string, recorded bool, clientID string) (bool, oauth.Client, error) {
+	active, a, err := d.tokens.AccessActiveApp(ctx, jti, recorded, clientID)
+	switch {
+	case errors.Is(err, platform.ErrNotFound):
+		return active, oauth.Client{}, oauth.ErrUnknownClient
+	case err != nil || !active:
+		return false, oauth.Client{}, err
 	}
-	return ok, err
+	return true, toClient(&a), nil
 }
 
 // The signing keyring is used as is by the fault engine (rotate_keys,

@@ -281,9 +281,14 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	if err != nil {
 		return fail(err)
 	}
+	var clients oauth.ClientDirectory = clientDirectory{sb.platform}
+	if tokens, ok := st.oauth.(*sqlstore.OAuthStore); ok {
+		// The apps are in the token records' database (openStores).
+		clients = durableClients{clientDirectory{sb.platform}, tokens}
+	}
 	sb.oauth, err = oauth.New(oauth.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Tenants: sb.tenants, TenantClock: sb.clocks.Func(), EarliestClock: sb.clocks.Earliest,
 		ClaimNames: func() []string { return sb.tenants.ClaimNames(context.Background()) }, Logger: log.With("surface", "oauth"),
-		Clients: clientDirectory{sb.platform}, Issuer: cfg.Issuer, Keys: sb.keys, Faults: tokenFaults{sb.faults},
+		Clients: clients, Issuer: cfg.Issuer, Keys: sb.keys, Faults: tokenFaults{sb.faults},
 		RequirePKCE: cfg.RequirePKCE, Store: st.oauth})
 	if err != nil {
 		return fail(err)

@@ -88,18 +88,11 @@ func (s *Service) authenticateClient(ctx context.Context, r *http.Request, f for
 	default:
 		return Client{}, errInvalidClient("client authentication is required (client_secret_basic or client_secret_post)")
 	}
-	c, err := s.clients.LookupClient(ctx, id)
-	if errors.Is(err, ErrUnknownClient) {
-		return Client{}, errInvalidClient("unknown client or wrong secret")
-	}
-	if err != nil {
-		return Client{}, errServer(err)
-	}
-	ok, err := s.clients.CheckSecret(ctx, id, secret)
+	c, ok, err := s.clients.Authenticate(ctx, id, secret)
 	if err != nil && !errors.Is(err, ErrUnknownClient) {
 		return Client{}, errServer(err)
 	}
-	if !ok {
+	if err != nil || !ok {
 		// Same answer as an unknown client: no client_id enumeration.
 		return Client{}, errInvalidClient("unknown client or wrong secret")
 	}

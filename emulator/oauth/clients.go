@@ -31,7 +31,19 @@ type ClientDirectory interface {
 	// LookupClient returns an active client or an error wrapping
 	// ErrUnknownClient.
 	LookupClient(ctx context.Context, clientID string) (Client, error)
-	// CheckSecret reports whether secret is the current secret of clientID
-	// or a previous one still inside its rotation grace period.
-	CheckSecret(ctx context.Context, clientID, secret string) (bool, error)
+	// Authenticate returns the active client clientID, as LookupClient
+	// does, and whether secret is its current secret or a previous one
+	// still inside its rotation grace period: one read of the app.
+	Authenticate(ctx context.Context, clientID, secret string) (Client, bool, error)
+}
+
+// TokenClients is a ClientDirectory that holds the token service's
+// records beside the apps (a durable store keeps both in one database):
+// the verifier then learns in one read what Store.AccessActive and
+// LookupClient would answer, instead of one read each.
+type TokenClients interface {
+	// TokenClient reports what Store.AccessActive(jti, recorded) reports
+	// and, when the token is active, returns LookupClient(clientID)'s
+	// answer: the client, or an error wrapping ErrUnknownClient.
+	TokenClient(ctx context.Context, jti string, recorded bool, clientID string) (active bool, c Client, err error)
 }

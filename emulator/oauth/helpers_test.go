@@ -44,17 +44,17 @@ func (d *fakeDirectory) LookupClient(_ context.Context, id string) (Client, erro
 	return a.client, nil
 }
 
-func (d *fakeDirectory) CheckSecret(_ context.Context, id, secret string) (bool, error) {
+func (d *fakeDirectory) Authenticate(_ context.Context, id, secret string) (Client, bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	a, ok := d.apps[id]
 	if !ok {
-		return false, ErrUnknownClient
+		return Client{}, false, ErrUnknownClient
 	}
 	if secret == a.secret {
-		return true, nil
+		return a.client, true, nil
 	}
-	return secret != "" && secret == a.oldSecret && d.clock.Now().Before(a.graceExpiry), nil
+	return a.client, secret != "" && secret == a.oldSecret && d.clock.Now().Before(a.graceExpiry), nil
 }
 
 func (d *fakeDirectory) add(c Client, secret string) {

@@ -177,18 +177,23 @@ func (s *Service) active(ctx context.Context, at accessToken) ([]string, error) 
 func (s *Service) activeClient(ctx context.Context, at accessToken) (Client, error) {
 	// A user's token belongs to a grant and is recorded when issued
 	// (mintAccess): without its record it fails closed.
-	ok, err := s.store.AccessActive(ctx, at.JTI, at.Subject != at.ClientID)
-	if err != nil {
+	recorded := at.Subject != at.ClientID
+	var ok bool
+	var c Client
+	var err error
+	if tc, both := s.clients.(TokenClients); both {
+		ok, c, err = tc.TokenClient(ctx, at.JTI, recorded, at.ClientID)
+	} else if ok, err = s.store.AccessActive(ctx, at.JTI, recorded); err == nil && ok {
+		c, err = s.clients.LookupClient(ctx, at.ClientID)
+	}
+	if err != nil && !errors.Is(err, ErrUnknownClient) {
 		return Client{}, err
 	}
 	if !ok {
 		return Client{}, invalid("the token was revoked")
 	}
-	c, err := s.clients.LookupClient(ctx, at.ClientID)
-	if errors.Is(err, ErrUnknownClient) {
+	if err != nil {
 		return Client{}, invalid("the token's app no longer exists")
-	} else if err != nil {
-		return Client{}, err
 	}
 	if c.Tenant != at.Tenant {
 		return Client{}, invalid("the token's tenant is not its app's tenant")

@@ -246,10 +246,23 @@ func (s *Service) LookupClient(ctx context.Context, clientID string) (App, error
 // one still inside its rotation grace period. The comparison is constant
 // time over SHA-256 digests.
 func (s *Service) CheckSecret(ctx context.Context, clientID, secret string) (bool, error) {
+	_, ok, err := s.AuthenticateClient(ctx, clientID, secret)
+	return ok, err
+}
+
+// AuthenticateClient returns the app of clientID, as LookupClient does,
+// and whether secret is its current secret or one still inside its
+// rotation grace period (CheckSecret), reading the app once.
+func (s *Service) AuthenticateClient(ctx context.Context, clientID, secret string) (App, bool, error) {
 	a, err := s.store.AppByClientID(ctx, clientID)
 	if err != nil {
-		return false, ErrUnknownClient
+		return App{}, false, ErrUnknownClient
 	}
+	return a, s.secretMatches(&a, secret), nil
+}
+
+// secretMatches is CheckSecret's comparison, on an app already read.
+func (s *Service) secretMatches(a *App, secret string) bool {
 	sum := sha256.Sum256([]byte(secret))
 	now := s.clockOf(a.Tenant).Now()
 	ok := false
@@ -259,7 +272,7 @@ func (s *Service) CheckSecret(ctx context.Context, clientID, secret string) (boo
 			ok = true
 		}
 	}
-	return ok, nil
+	return ok
 }
 
 // ApprovedValues lists the values of items that are approved.

@@ -64,6 +64,8 @@ type DB struct {
 	// pageRows counts the rows the keyset pages read (seqPage): what a
 	// page costs, checked by the tests.
 	pageRows atomic.Int64
+	// apps remembers the decoding of app documents (appDocs).
+	apps appDocs
 	// sharedSaved is told the shared version after a save of keys or
 	// fault rules moved it (OnSharedSave).
 	sharedSaved atomic.Pointer[func(Kind, int64)]

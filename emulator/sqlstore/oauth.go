@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"math"
 	"time"
@@ -41,35 +42,75 @@ func (s *OAuthStore) createDoc(ctx context.Context, r row) error {
 	return err
 }
 
-// updateDoc applies fn to the stored *T in a transaction holding its row.
-// Like the MemoryStore, it returns the stored value unchanged beside fn's
-// error. status tells the status column of a value.
+// updateDoc applies fn to the stored *T and stores the result only if the
+// record is still the one fn saw: a read, then an UPDATE conditioned on
+// the document's text (a compare-and-swap), two round trips where a
+// transaction holding the row takes four. When another update came in
+// between, it starts again from the read, so fn may run more than once
+// and only its last run counts; updates of one record are still atomic
+// with respect to each other, and none is lost. Like the MemoryStore, it
+// returns the stored value unchanged beside fn's error. status tells the
+// status column of a value; the other key columns are left as created.
 func updateDoc[T any](ctx context.Context, d *DB, kind, id string, at func(*T) time.Time, status func(*T) string, fn func(*T) error) (T, error) {
-	var out T
-	err := d.write(ctx, nil, func(c conn) error {
+	var zero T
+	busy := 0 // database errors worth a retry, given up after 8 as write does
+	for attempt := 0; ; attempt++ {
+		var doc string
+		err := d.read().queryRow(ctx, "SELECT doc FROM records WHERE kind = ? AND parent = '' AND id = ?", kind, id).Scan(&doc)
+		if errors.Is(err, sql.ErrNoRows) {
+			return zero, oauth.ErrNotFound
+		}
+		if err != nil {
+			return zero, err
+		}
 		var v T
-		if _, err := c.get(ctx, &v, kind, "", id); err != nil {
-			return oauthErr(err)
+		if err := decode(doc, &v); err != nil {
+			return zero, err
 		}
-		out = v
 		if err := fn(&v); err != nil {
-			return err
+			var kept T
+			_ = decode(doc, &kept)
+			return kept, err
 		}
-		out = v
-		return c.replace(ctx, row{kind: kind, id: id, at: micros(at(&v)), status: status(&v), doc: v})
-	})
-	if err != nil && errors.Is(err, oauth.ErrNotFound) {
-		var zero T
-		return zero, err
+		next, err := marshal(v)
+		if err != nil {
+			return zero, err
+		}
+		swapped, err := d.swap(ctx, `UPDATE records SET status = ?, at = ?, doc = ?
+			WHERE kind = ? AND parent = '' AND id = ? AND doc = ?`, status(&v), micros(at(&v)), next, kind, id, doc)
+		switch {
+		case err == nil && swapped:
+			return v, nil
+		case err != nil && !retryable(err):
+			return zero, err
+		case err != nil:
+			if busy++; busy == 8 {
+				return zero, err
+			}
+		}
+		// Another update came first (or the database asked for a retry).
+		select {
+		case <-ctx.Done():
+			return zero, ctx.Err()
+		case <-time.After(time.Duration(min(attempt, 8)) * time.Millisecond):
+		}
 	}
+}
+
+// swap runs a conditional UPDATE outside a transaction and reports whether
+// it changed a row. On SQLite it waits for the process's write lock, as a
+// write transaction does, rather than polling SQLite's busy handler.
+func (d *DB) swap(ctx context.Context, query string, args ...any) (bool, error) {
+	if d.d.writeMu != nil {
+		d.d.writeMu.Lock()
+		defer d.d.writeMu.Unlock()
+	}
+	res, err := d.read().exec(ctx, query, args...)
 	if err != nil {
-		var kept T
-		if _, gerr := d.read().get(ctx, &kept, kind, "", id); gerr != nil {
-			return out, err
-		}
-		return kept, err
+		return false, err
 	}
-	return out, nil
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 func getDoc[T any](ctx context.Context, d *DB, kind, id string) (T, error) {

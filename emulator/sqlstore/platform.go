@@ -82,21 +82,12 @@ func conflictUnless(err, conflict error) error {
 
 // GetApp returns the app id of tenant.
 func (s *PlatformStore) GetApp(ctx context.Context, tenant, id string) (platform.App, error) {
-	var a platform.App
-	err := s.db.read().getTenant(ctx, &a, kindApp, "", tenant, id)
-	return a, platformErr(err)
+	return s.db.app(ctx, "SELECT doc FROM records WHERE kind = ? AND parent = '' AND id = ? AND tenant = ?", kindApp, id, tenant)
 }
 
 // AppByClientID returns the app with clientID in any tenant.
 func (s *PlatformStore) AppByClientID(ctx context.Context, clientID string) (platform.App, error) {
-	apps, err := list[platform.App](ctx, s.db.read(), "SELECT doc FROM records WHERE kind = ? AND alt = ?", kindApp, clientID)
-	if err != nil {
-		return platform.App{}, err
-	}
-	if len(apps) == 0 {
-		return platform.App{}, platform.ErrNotFound
-	}
-	return apps[0], nil
+	return s.db.app(ctx, "SELECT doc FROM records WHERE kind = ? AND alt = ?", kindApp, clientID)
 }
 
 // ListApps returns a page of tenant's apps in creation order; an app's

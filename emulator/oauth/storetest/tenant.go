@@ -28,6 +28,13 @@ func testDeleteTenant(t *testing.T, s oauth.Store) {
 		if err := s.PutAccess(ctx, oauth.AccessRecord{JTI: "at-" + tenant, GrantID: "g-" + tenant, Expires: exp}); err != nil {
 			t.Fatal(err)
 		}
+		// A rotated refresh token still belongs to its grant.
+		if err := s.CreateRefresh(ctx, oauth.RefreshToken{Hash: "rt-used-" + tenant, GrantID: "g-" + tenant, Expires: exp}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.UpdateRefresh(ctx, "rt-used-"+tenant, func(r *oauth.RefreshToken) error { r.Used = true; return nil }); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := s.DeleteTenant(ctx, "acme"); err != nil {
 		t.Fatal(err)
@@ -38,8 +45,10 @@ func testDeleteTenant(t *testing.T, s oauth.Store) {
 	if _, err := s.GetGrant(ctx, "g-acme"); !errors.Is(err, oauth.ErrNotFound) {
 		t.Errorf("the deleted tenant's grant: %v, want ErrNotFound", err)
 	}
-	if _, err := s.GetRefresh(ctx, "rt-acme"); !errors.Is(err, oauth.ErrNotFound) {
-		t.Errorf("the deleted tenant's refresh token: %v, want ErrNotFound", err)
+	for _, h := range []string{"rt-acme", "rt-used-acme"} {
+		if _, err := s.GetRefresh(ctx, h); !errors.Is(err, oauth.ErrNotFound) {
+			t.Errorf("the deleted tenant's refresh token %s: %v, want ErrNotFound", h, err)
+		}
 	}
 	if ok, err := s.AccessActive(ctx, "at-acme", true); err != nil || ok {
 		t.Errorf("the deleted tenant's access token is active = %v, %v; want false", ok, err)
@@ -50,8 +59,10 @@ func testDeleteTenant(t *testing.T, s oauth.Store) {
 	if _, err := s.GetGrant(ctx, "g-globex"); err != nil {
 		t.Errorf("the other tenant's grant: %v", err)
 	}
-	if _, err := s.GetRefresh(ctx, "rt-globex"); err != nil {
-		t.Errorf("the other tenant's refresh token: %v", err)
+	for _, h := range []string{"rt-globex", "rt-used-globex"} {
+		if _, err := s.GetRefresh(ctx, h); err != nil {
+			t.Errorf("the other tenant's refresh token %s: %v", h, err)
+		}
 	}
 	if ok, err := s.AccessActive(ctx, "at-globex", true); err != nil || !ok {
 		t.Errorf("the other tenant's access token is active = %v, %v; want true", ok, err)
