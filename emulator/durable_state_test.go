@@ -255,6 +255,10 @@ func testRoundTrips(t *testing.T, r *replica, extra int64) {
 		{"validated GET, admin token", "GET", "/v1/platform/apps/" + app["id"].(string), "sandbox_admin_acme", "", 200, 1 + extra},
 		{"validated GET, access token", "GET", "/v1/webhooks", tok, "", 200, 2 + extra},
 		{"token request", "POST", "/v1/oauth/token", "", "form:" + form, 200, 1 + extra},
+		// Scope discovery reads the tenant's access requests once, not once
+		// per partner scope.
+		{"scope discovery, admin token", "GET", "/v1/platform/scopes", "sandbox_admin_acme", "", 200, 1 + extra},
+		{"scope discovery, access token", "GET", "/v1/platform/scopes", tok, "", 200, 2 + extra},
 	} {
 		r.must(tc.want, tc.method, tc.path, tc.token, tc.body) // prepares and caches
 		before := r.sb.RoundTrips()

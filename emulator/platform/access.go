@@ -26,13 +26,18 @@ type scopeInfo struct {
 func (s *Service) listScopes(w http.ResponseWriter, r *http.Request) {
 	p := core.PrincipalFrom(r.Context())
 	pol := s.policy(p.Tenant)
+	var unlocked map[string]bool // read once, at the first partner scope
+	read := false
 	out := []scopeInfo{}
 	for _, sc := range s.fx.Scopes {
 		if sc.Published() {
 			out = append(out, scopeInfo{sc.Name, sc.Description, sc.Visibility, pol != nil && pol.scopes[sc.Name]})
 			continue
 		}
-		if s.TenantHasCapability(r.Context(), p.Tenant, sc.Capability) {
+		if !read {
+			unlocked, read = s.unlockedCapabilities(r.Context(), p.Tenant), true
+		}
+		if unlocked[sc.Capability] {
 			out = append(out, scopeInfo{sc.Name, sc.Description, sc.Visibility, true})
 		}
 	}
