@@ -316,3 +316,30 @@ func TestReplicasDeliverRetriesAndDelaysOnce(t *testing.T) {
 	reps[2].must(200, "POST", "/_sandbox/clock", "op_test", `{"advance":"10m"}`)
 	waitFor("delayed deliveries' retries", 12, 24, true)
 }
+
+// TestReplicaUnderLoadSeesEveryEarlierChange: requests to B share reads
+// of the shared versions while other requests keep B busy, yet each
+// request sees every change A committed before it arrived.
+func TestReplicaUnderLoadSeesEveryEarlierChange(t *testing.T) {
+	u := pgtest.Database(t)
+	a, b := openReplica(t, "", u), openReplica(t, "", u)
+	a.must(200, "POST", "/_sandbox/clock", "op_test", `{"freeze":true}`)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				b.do("GET", "/v1/platform/apps", "sandbox_admin_acme", "")
+			}
+		})
+	}
+	for range 40 {
+		a.must(200, "POST", "/_sandbox/clock", "op_test", `{"advance":"1h"}`)
+		want, _ := a.clockAt("")
+		if got, _ := b.clockAt(""); !got.Equal(want) {
+			t.Errorf("B reads the clock at %v after A moved it to %v", got, want)
+		}
+	}
+	cancel()
+	wg.Wait()
+}

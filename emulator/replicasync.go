@@ -21,7 +21,8 @@ import (
 // restores them (the keyring and the fault engine save and restore their
 // own). On PostgreSQL, where other replicas change the same store, each
 // request first reads the shared versions (sqlstore.DB.Versions, one
-// statement of primary-key reads), one per kind: the clocks and tenants
+// statement of primary-key reads; requests arriving while such a read
+// runs share the next one, see freshReads), one per kind: the clocks and tenants
 // (moved by every change of a clock or a tenant), the keys and the fault
 // rules (moved by every save of either; a fault rule's counters are rows
 // of their own and move nothing). It reloads only the kinds that moved:
@@ -49,6 +50,9 @@ type replicaSync struct {
 	reloads [3]atomic.Int64
 	// reload serialises reloads.
 	reload sync.Mutex
+	// versions shares a read of the versions among the requests that
+	// arrive while one runs (see freshReads).
+	versions freshReads[sqlstore.Versions]
 	// refreshed is when the versions were last read (Unix ns, real
 	// time): the poll skips a tick that follows a request's read.
 	refreshed atomic.Int64
@@ -58,6 +62,7 @@ type replicaSync struct {
 // change.
 func startReplicaSync(ctx context.Context, db *sqlstore.DB, clocks *core.Clocks, invalidate func(), log *slog.Logger) (*replicaSync, error) {
 	cs := &replicaSync{db: db, store: db.Clocks(), clocks: clocks, invalidate: invalidate, log: log}
+	cs.versions.read, cs.versions.timeout = db.Versions, versionsTimeout
 	if err := cs.loadState(ctx); err != nil {
 		return nil, err
 	}
@@ -72,7 +77,7 @@ func (cs *replicaSync) follow(ctx context.Context, keys *oauth.Keyring, rules *f
 	cs.reload.Lock()
 	defer cs.reload.Unlock()
 	cs.keys, cs.faults = keys, rules
-	v, err := cs.db.Versions(ctx)
+	v, err := cs.versions.get(ctx)
 	if err != nil {
 		return err
 	}
@@ -155,7 +160,7 @@ func (cs *replicaSync) forget(ctx context.Context, tenant string) error {
 // keys, the fault rules, each only when its version moved.
 func (cs *replicaSync) refresh(ctx context.Context) {
 	cs.refreshed.Store(time.Now().UnixNano())
-	v, err := cs.db.Versions(ctx)
+	v, err := cs.versions.get(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
 			cs.log.Error("reading the shared versions failed", "error", err)
@@ -189,6 +194,10 @@ func (cs *replicaSync) refresh(ctx context.Context) {
 		}
 	}
 }
+
+// versionsTimeout bounds a read of the shared versions made for several
+// requests at once.
+const versionsTimeout = 10 * time.Second
 
 // replicaPoll is how often a replica reads the shared versions between
 // requests.
