@@ -84,6 +84,11 @@ type dialect struct {
 // Open opens the database o names, waits (up to o.ConnectTimeout) for it
 // to answer and applies the migrations it lacks.
 func Open(ctx context.Context, o Options) (*DB, error) {
+	return open(ctx, o, SchemaVersion())
+}
+
+// open is Open migrating up to schema version upTo.
+func open(ctx context.Context, o Options, upTo int) (*DB, error) {
 	if (o.DataDir == "") == (o.DatabaseURL == "") {
 		return nil, errors.New("sqlstore: exactly one of a data directory and a database URL is needed")
 	}
@@ -112,7 +117,7 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		_ = d.db.Close()
 		return nil, err
 	}
-	if err := d.migrate(ctx); err != nil {
+	if err := d.migrateTo(ctx, upTo); err != nil {
 		_ = d.db.Close()
 		return nil, err
 	}
@@ -317,6 +322,32 @@ func (d *DB) write(ctx context.Context, scopes []string, fn func(c conn) error) 
 	var err error
 	for attempt := range 8 {
 		if err = d.writeOnce(ctx, scopes, fn); err == nil || !retryable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt+1) * 5 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+// writeAlone runs fn, which sends one write statement, outside a
+// transaction: the statement is atomic on its own, and a single round
+// trip. On SQLite it runs under the process's write lock, as write's
+// transactions do. It is retried as write is.
+func (d *DB) writeAlone(ctx context.Context, fn func(c conn) error) error {
+	var err error
+	for attempt := range 8 {
+		err = func() error {
+			if d.d.writeMu != nil {
+				d.d.writeMu.Lock()
+				defer d.d.writeMu.Unlock()
+			}
+			return fn(conn{db: d, d: d.d})
+		}()
+		if err == nil || !retryable(err) {
 			return err
 		}
 		select {

@@ -67,3 +67,52 @@ func TestConcurrentUpdatesKeepTheirOutcomes(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentWebhookReadsKeepTheirAnswers runs many GetWebhook calls at
+// once, which share reads: each gets its own webhook, another tenant's or
+// a missing one is ErrNotFound to that call only, and a change made
+// before a call is seen by it.
+func TestConcurrentWebhookReadsKeepTheirAnswers(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := e.open(t)
+			st := db.Webhooks(0, 0)
+			for i := range 3 {
+				if _, err := st.CreateWebhook(ctx, webhooks.Webhook{ID: fmt.Sprint("wh_", i), Tenant: "acme", URL: fmt.Sprint("https://example.com/", i), Events: []string{"case.created"}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			const n = 120
+			for round := range 3 {
+				if _, err := st.UpdateWebhook(ctx, "acme", "wh_0", func(w *webhooks.Webhook) error {
+					w.Description = fmt.Sprint("round ", round)
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+				var wg sync.WaitGroup
+				for i := range n {
+					wg.Go(func() {
+						tenant, id := "acme", fmt.Sprint("wh_", i%4) // wh_3 does not exist
+						if i%5 == 0 {
+							tenant = "globex"
+						}
+						w, err := st.GetWebhook(ctx, tenant, id)
+						switch {
+						case tenant == "globex" || id == "wh_3":
+							if !errors.Is(err, webhooks.ErrNotFound) {
+								t.Errorf("GetWebhook(%s, %s) = %v, want ErrNotFound", tenant, id, err)
+							}
+						case err != nil || w.ID != id || w.URL != "https://example.com/"+id[3:] || len(w.Events) != 1:
+							t.Errorf("GetWebhook(%s, %s) = %+v, %v", tenant, id, w, err)
+						case id == "wh_0" && w.Description != fmt.Sprint("round ", round):
+							t.Errorf("round %d: wh_0 reads back %q, written before the read", round, w.Description)
+						}
+					})
+				}
+				wg.Wait()
+			}
+		})
+	}
+}

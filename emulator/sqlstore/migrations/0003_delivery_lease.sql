@@ -1,0 +1,11 @@
+-- A delivery's lease owner in a column of its own (its lease-until is
+-- num, in Unix microseconds, 0 when free): a claim, a heartbeat and a
+-- release are then single statements on the columns, which no longer
+-- decode and rewrite each document. The documents written before keep
+-- the owner in their JSON; migrate copies it into the column.
+ALTER TABLE records ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
+-- ClaimDue: the pending deliveries in due order (at, then seq), without
+-- passing over the finished ones.
+CREATE INDEX records_due ON records (kind, status, at, seq);
+-- ExtendLeases: the deliveries one owner holds.
+CREATE INDEX records_lease_owner ON records (kind, lease_owner) WHERE lease_owner <> '';
