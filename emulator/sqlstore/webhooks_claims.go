@@ -141,15 +141,16 @@ func (s *WebhooksStore) ClaimDue(ctx context.Context, cl webhooks.Claim) ([]webh
 			skip = " FOR UPDATE SKIP LOCKED"
 		}
 		// A lease is free when its owner is '' or its lease-until (rounded
-		// up) is not after now: lapsed at now or earlier.
+		// up) is not after now: lapsed at now or earlier. 'pending' is a
+		// literal, as records_due's condition is.
 		rows, err := c.query(ctx, `WITH due (p, i) AS (
 				SELECT parent, id FROM records
-				WHERE kind = ? AND status = ? AND at <= ? AND (lease_owner = '' OR num <= ?)
+				WHERE kind = ? AND status = 'pending' AND at <= ? AND (lease_owner = '' OR num <= ?)
 				ORDER BY at, seq LIMIT ?`+skip+`)
 			UPDATE records SET lease_owner = ?, num = ?
 			FROM due WHERE kind = ? AND parent = due.p AND id = due.i
 			RETURNING at, seq, `+deliveryCols,
-			kindDelivery, string(webhooks.StatusPending), micros(cl.Due), micros(cl.Now), cl.Limit,
+			kindDelivery, micros(cl.Due), micros(cl.Now), cl.Limit,
 			owner, ceilMicros(until), kindDelivery)
 		if err != nil {
 			return err
@@ -199,8 +200,10 @@ func (s *WebhooksStore) ExtendLeases(ctx context.Context, owner string, until ti
 		if until.IsZero() {
 			q, args = "UPDATE records SET lease_owner = '', num = 0", nil
 		}
-		res, err := c.exec(ctx, q+" WHERE kind = ? AND lease_owner = ? AND status = ?",
-			append(args, kindDelivery, owner, string(webhooks.StatusPending))...)
+		// The literal terms match the partial indexes' conditions, which a
+		// parameter could not (records_lease_owner).
+		res, err := c.exec(ctx, q+" WHERE kind = ? AND lease_owner = ? AND lease_owner <> '' AND status = 'pending'",
+			append(args, kindDelivery, owner)...)
 		if err != nil {
 			return err
 		}

@@ -4,8 +4,9 @@
 -- decode and rewrite each document. The documents written before keep
 -- the owner in their JSON; migrate copies it into the column.
 ALTER TABLE records ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
--- ClaimDue: the pending deliveries in due order (at, then seq), without
--- passing over the finished ones.
-CREATE INDEX records_due ON records (kind, status, at, seq);
+-- ClaimDue: the pending deliveries in due order (at, then seq). Partial:
+-- the finished ones, most of the rows, are not in it, and a delivery
+-- leaves it when it finishes.
+CREATE INDEX records_due ON records (kind, at, seq) WHERE status = 'pending';
 -- ExtendLeases: the deliveries one owner holds.
 CREATE INDEX records_lease_owner ON records (kind, lease_owner) WHERE lease_owner <> '';
