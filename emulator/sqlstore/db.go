@@ -217,10 +217,14 @@ type conn struct {
 }
 
 // stmt returns the prepared statement of query, bound to the transaction
-// when in one; nil (run the query unprepared) when a transaction meets a
-// query not prepared yet. A transaction never prepares on the pool: that
-// needs a second connection, and with every connection held by a
-// transaction waiting for this one's lock, it would wait forever.
+// when in one; nil (run the query unprepared) when a PostgreSQL
+// transaction meets a query not prepared yet. A PostgreSQL transaction
+// never prepares on the pool: that needs a second connection, and with
+// every connection held by a transaction waiting for this one's lock, it
+// would wait forever (pgx keeps its own prepared statements per connection
+// anyway). An SQLite one may: no connection is ever held while waiting
+// for the write lock, so one comes free, and SQLite parsing a statement
+// costs more than running it.
 func (c conn) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if v, ok := c.db.stmts.Load(query); ok {
 		if c.tx != nil {
@@ -228,7 +232,7 @@ func (c conn) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 		}
 		return v.(*sql.Stmt), nil
 	}
-	if c.tx != nil {
+	if c.tx != nil && c.d.postgres {
 		return nil, nil
 	}
 	prepared, err := c.db.db.PrepareContext(ctx, c.d.rebind(query))
@@ -237,7 +241,10 @@ func (c conn) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	}
 	if v, loaded := c.db.stmts.LoadOrStore(query, prepared); loaded {
 		_ = prepared.Close()
-		return v.(*sql.Stmt), nil
+		prepared = v.(*sql.Stmt)
+	}
+	if c.tx != nil {
+		return c.tx.StmtContext(ctx, prepared), nil
 	}
 	return prepared, nil
 }
@@ -252,6 +259,16 @@ func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 		return c.tx.ExecContext(ctx, c.d.rebind(query), args...)
 	}
 	return st.ExecContext(ctx, args...)
+}
+
+// execUnprepared is exec for a statement whose text varies with its
+// arguments (a multi-row INSERT): prepared, each size would be kept.
+func (c conn) execUnprepared(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	c.db.trips.Add(1)
+	if c.tx != nil {
+		return c.tx.ExecContext(ctx, c.d.rebind(query), args...)
+	}
+	return c.db.db.ExecContext(ctx, c.d.rebind(query), args...)
 }
 
 func (c conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {

@@ -121,10 +121,7 @@ func (s *WebhooksStore) runBatch(ctx context.Context, batch []*updateReq) {
 	slices.SortStableFunc(batch, func(a, b *updateReq) int {
 		return cmp.Or(cmp.Compare(a.webhookID, b.webhookID), cmp.Compare(a.id, b.id))
 	})
-	apply := s.applyLocked
-	if s.db.d.postgres {
-		apply = s.applyOptimistic
-	}
+	apply := s.applyOptimistic
 	err := apply(ctx, batch)
 	if err == nil {
 		return
@@ -145,7 +142,7 @@ func (s *WebhooksStore) runBatch(ctx context.Context, batch []*updateReq) {
 // stored is a delivery of a batch as read, then as its requests left it.
 type stored struct {
 	d           webhooks.Delivery
-	version     string // PostgreSQL's xmin of the row read (applyOptimistic)
+	version     int64 // the row's ver as read (applyOptimistic)
 	wasFinished bool
 	changed     bool
 }
@@ -155,7 +152,7 @@ type stored struct {
 // transaction excludes every other writer), the closures run (runClosures),
 // one UPDATE writes the changed rows, and the finished ones are counted.
 // BEGIN, SELECT, UPDATE and COMMIT: four statements whatever the batch's
-// size.
+// size. applyOptimistic falls back on it.
 func (s *WebhooksStore) applyLocked(ctx context.Context, batch []*updateReq) error {
 	return s.db.write(ctx, nil, func(c conn) error {
 		cur, err := s.readBatch(ctx, c, batch, false)
@@ -177,14 +174,15 @@ func (s *WebhooksStore) applyLocked(ctx context.Context, batch []*updateReq) err
 // still left take the locked path, which always ends.
 const maxOptimistic = 4
 
-// applyOptimistic applies batch on PostgreSQL in two statements and no
-// transaction: a SELECT reads every row with its version (xmin, which
-// every write of the row changes), the closures run, and one UPDATE
-// writes each changed row only if its version is still the one read
-// (compare-and-set). A row another write changed in between (a claim, a
-// heartbeat, another replica's update) is not written; its requests run
-// again on what is stored now, as a retried transaction would. The
-// outcome is what applyLocked's would be, without holding row locks across
+// applyOptimistic applies batch in two statements and no transaction: a
+// SELECT reads every row with its version (ver, which every write of a
+// delivery row moves), the closures run, and one UPDATE writes each
+// changed row only if its version is still the one read (compare-and-set;
+// on SQLite under the process's write lock). A row another write changed
+// in between (a claim, a heartbeat, another replica's or process's update)
+// is not written; its requests run again on what is stored now, as a
+// retried transaction would. The outcome is what applyLocked's would be,
+// without a transaction's BEGIN and COMMIT nor row locks held across
 // round trips.
 func (s *WebhooksStore) applyOptimistic(ctx context.Context, batch []*updateReq) error {
 	c := s.db.read()
@@ -205,8 +203,12 @@ func (s *WebhooksStore) applyOptimistic(ctx context.Context, batch []*updateReq)
 		if len(changed) == 0 {
 			break
 		}
-		ok, err := s.writeBatch(ctx, c, changed, true)
-		if err != nil {
+		var ok map[[2]string]bool
+		if err := s.db.writeAlone(ctx, func(c conn) error {
+			var err error
+			ok, err = s.writeBatch(ctx, c, changed, true)
+			return err
+		}); err != nil {
 			return err
 		}
 		var again []*updateReq
@@ -311,8 +313,8 @@ func padded(n int) int {
 
 // readBatch reads, in key order, the deliveries of batch in one statement
 // (one round trip to PostgreSQL), keyed by (webhook, id): in a write
-// transaction it locks them, and with versions it reads PostgreSQL's xmin
-// of each row (applyOptimistic).
+// transaction it locks them, and with versions it reads their ver
+// (applyOptimistic).
 func (s *WebhooksStore) readBatch(ctx context.Context, c conn, batch []*updateReq, versions bool) (map[[2]string]*stored, error) {
 	n := padded(len(batch))
 	var q strings.Builder
@@ -328,7 +330,7 @@ func (s *WebhooksStore) readBatch(ctx context.Context, c conn, batch []*updateRe
 	}
 	q.WriteString(") SELECT parent, id, ")
 	if versions {
-		q.WriteString("CAST(records.xmin AS TEXT), ")
+		q.WriteString("ver, ")
 	}
 	q.WriteString(deliveryCols + " FROM k JOIN records ON kind = ? AND parent = k.p AND id = k.i ORDER BY parent, id")
 	if c.forUpdate() != "" {
@@ -359,9 +361,10 @@ func (s *WebhooksStore) readBatch(ctx context.Context, c conn, batch []*updateRe
 
 // writeBatch stores the deliveries of rows, each with its lease columns,
 // in one UPDATE … FROM a list of values (typed: PostgreSQL infers no type
-// for a parameter there). With cas, a row is written only while its xmin
-// is the version read, and ok holds the keys written; without, every row
-// is (the caller holds their locks) and ok is nil.
+// for a parameter there), adding one to each ver. With cas, a row is
+// written only while its ver is the one read, and ok holds the keys
+// written; without, every row is (the caller holds their locks) and ok is
+// nil.
 func (s *WebhooksStore) writeBatch(ctx context.Context, c conn, rows []*stored, cas bool) (ok map[[2]string]bool, err error) {
 	n := padded(len(rows))
 	cols, head := 7, "WITH v (p, i, st, due, lease, owner, body) AS (VALUES "
@@ -377,7 +380,7 @@ func (s *WebhooksStore) writeBatch(ctx context.Context, c conn, rows []*stored, 
 		}
 		q.WriteString("(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT)")
 		if cas {
-			q.WriteString(", CAST(? AS TEXT)")
+			q.WriteString(", CAST(? AS BIGINT)")
 		}
 		q.WriteString(")")
 		if i >= len(rows) { // padding: the last row again
@@ -396,14 +399,14 @@ func (s *WebhooksStore) writeBatch(ctx context.Context, c conn, rows []*stored, 
 		}
 	}
 	q.WriteString(`)
-		UPDATE records SET status = v.st, at = v.due, num = v.lease, lease_owner = v.owner, doc = v.body
+		UPDATE records SET status = v.st, at = v.due, num = v.lease, lease_owner = v.owner, doc = v.body, ver = records.ver + 1
 		FROM v WHERE kind = ? AND parent = v.p AND id = v.i`)
 	args = append(args, kindDelivery)
 	if !cas {
 		_, err := c.exec(ctx, q.String(), args...)
 		return nil, err
 	}
-	q.WriteString(" AND CAST(records.xmin AS TEXT) = v.ver RETURNING parent, id")
+	q.WriteString(" AND records.ver = v.ver RETURNING parent, id")
 	res, err := c.query(ctx, q.String(), args...)
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/knogin/argus-sandbox/emulator/webhooks"
 )
@@ -112,6 +113,47 @@ func TestConcurrentWebhookReadsKeepTheirAnswers(t *testing.T) {
 					})
 				}
 				wg.Wait()
+			}
+		})
+	}
+}
+
+// TestUpdateRunsAgainAfterAConcurrentWrite: a write that lands between
+// an update's read and its write (here a heartbeat, made from inside the
+// closure's first run) is not lost: the update sees the row changed, runs
+// its closure again on what is stored now, and stores both changes.
+func TestUpdateRunsAgainAfterAConcurrentWrite(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			st := e.open(t).Webhooks(0, 0)
+			if _, err := st.CreateWebhook(ctx, webhooks.Webhook{ID: "wh_1", Tenant: "acme"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.CreateDelivery(ctx, webhooks.Delivery{ID: "dlv_1", WebhookID: "wh_1", Tenant: "acme",
+				Status: webhooks.StatusPending, LeaseOwner: "a", LeaseUntil: t0}); err != nil {
+				t.Fatal(err)
+			}
+			renewed := t0.Add(time.Minute)
+			runs := 0
+			got, err := st.UpdateDelivery(ctx, "acme", "wh_1", "dlv_1", func(d *webhooks.Delivery) error {
+				runs++
+				if runs == 1 {
+					if n, err := st.ExtendLeases(ctx, "a", renewed); err != nil || n != 1 {
+						t.Errorf("heartbeat = %d, %v", n, err)
+					}
+				}
+				d.AttemptCount++
+				return nil
+			})
+			if err != nil || runs != 2 || got.AttemptCount != 1 || !got.LeaseUntil.Equal(renewed) {
+				t.Errorf("update = %+v, %v after %d runs; want the closure run again on the renewed lease", got, err, runs)
+			}
+			stored, err := st.GetDelivery(ctx, "acme", "wh_1", "dlv_1")
+			if err != nil || stored.AttemptCount != 1 || stored.LeaseOwner != "a" || !stored.LeaseUntil.Equal(renewed) {
+				t.Errorf("stored %d attempts, lease %q until %s (%v); want 1 attempt and a's renewed lease until %s",
+					stored.AttemptCount, stored.LeaseOwner, stored.LeaseUntil, err, renewed)
 			}
 		})
 	}

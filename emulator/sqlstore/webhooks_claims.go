@@ -40,7 +40,7 @@ func (c conn) insertDeliveries(ctx context.Context, ds []webhooks.Delivery) (ok 
 				d.Event.Type, d.Event.ID, micros(d.NextAttemptAt), leaseColumn(d), d.LeaseOwner, doc)
 		}
 		q.WriteString(" ON CONFLICT DO NOTHING")
-		res, err := c.exec(ctx, q.String(), args...)
+		res, err := c.execUnprepared(ctx, q.String(), args...)
 		if err != nil {
 			return false, err
 		}
@@ -147,7 +147,7 @@ func (s *WebhooksStore) ClaimDue(ctx context.Context, cl webhooks.Claim) ([]webh
 				SELECT parent, id FROM records
 				WHERE kind = ? AND status = 'pending' AND at <= ? AND (lease_owner = '' OR num <= ?)
 				ORDER BY at, seq LIMIT ?`+skip+`)
-			UPDATE records SET lease_owner = ?, num = ?
+			UPDATE records SET lease_owner = ?, num = ?, ver = ver + 1
 			FROM due WHERE kind = ? AND parent = due.p AND id = due.i
 			RETURNING at, seq, `+deliveryCols,
 			kindDelivery, micros(cl.Due), micros(cl.Now), cl.Limit,
@@ -196,9 +196,9 @@ func (s *WebhooksStore) ExtendLeases(ctx context.Context, owner string, until ti
 	}
 	var n int64
 	err := s.db.writeAlone(ctx, func(c conn) error {
-		q, args := "UPDATE records SET num = ?", []any{ceilMicros(until)}
+		q, args := "UPDATE records SET num = ?, ver = ver + 1", []any{ceilMicros(until)}
 		if until.IsZero() {
-			q, args = "UPDATE records SET lease_owner = '', num = 0", nil
+			q, args = "UPDATE records SET lease_owner = '', num = 0, ver = ver + 1", nil
 		}
 		// The literal terms match the partial indexes' conditions, which a
 		// parameter could not (records_lease_owner).

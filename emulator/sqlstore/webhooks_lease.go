@@ -14,7 +14,8 @@ import (
 // (NextAttemptAt). A claim, a heartbeat and a release are then single
 // statements on the columns; every read of a delivery overlays them on
 // the document (deliveryCols, scanDelivery), and every write stores the
-// document without them (deliveryDoc).
+// document without them (deliveryDoc). Every write of a delivery row adds
+// one to its ver column, which the update batches compare-and-set on.
 
 // deliveryCols are the columns scanDelivery reads, in its order.
 const deliveryCols = "doc, lease_owner, num"
