@@ -217,14 +217,10 @@ type conn struct {
 }
 
 // stmt returns the prepared statement of query, bound to the transaction
-// when in one; nil (run the query unprepared) when a PostgreSQL
-// transaction meets a query not prepared yet. A PostgreSQL transaction
-// never prepares on the pool: that needs a second connection, and with
-// every connection held by a transaction waiting for this one's lock, it
-// would wait forever (pgx keeps its own prepared statements per connection
-// anyway). An SQLite one may: no connection is ever held while waiting
-// for the write lock, so one comes free, and SQLite parsing a statement
-// costs more than running it.
+// when in one; nil (run the query unprepared) when a transaction meets a
+// query not prepared yet. A transaction never prepares on the pool: that
+// needs a second connection, and with every connection held by a
+// transaction waiting for this one's lock, it would wait forever.
 func (c conn) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if v, ok := c.db.stmts.Load(query); ok {
 		if c.tx != nil {
@@ -232,7 +228,7 @@ func (c conn) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 		}
 		return v.(*sql.Stmt), nil
 	}
-	if c.tx != nil && c.d.postgres {
+	if c.tx != nil {
 		return nil, nil
 	}
 	prepared, err := c.db.db.PrepareContext(ctx, c.d.rebind(query))
@@ -241,10 +237,7 @@ func (c conn) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	}
 	if v, loaded := c.db.stmts.LoadOrStore(query, prepared); loaded {
 		_ = prepared.Close()
-		prepared = v.(*sql.Stmt)
-	}
-	if c.tx != nil {
-		return c.tx.StmtContext(ctx, prepared), nil
+		return v.(*sql.Stmt), nil
 	}
 	return prepared, nil
 }
