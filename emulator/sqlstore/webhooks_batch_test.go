@@ -118,13 +118,16 @@ func TestConcurrentWebhookReadsKeepTheirAnswers(t *testing.T) {
 	}
 }
 
-// TestUpdateRunsAgainAfterAConcurrentWrite: a write that lands between
-// an update's read and its write (here a heartbeat, made from inside the
-// closure's first run) is not lost: the update sees the row changed, runs
-// its closure again on what is stored now, and stores both changes.
+// TestUpdateRunsAgainAfterAConcurrentWrite: on PostgreSQL, where an
+// update batch reads and writes without a transaction, a write that lands
+// between an update's read and its write (here a heartbeat, made from
+// inside the closure's first run) is not lost: the update sees the row
+// changed, runs its closure again on what is stored now, and stores both
+// changes. (SQLite's batches run in its exclusive write transaction, where
+// no other write can land.)
 func TestUpdateRunsAgainAfterAConcurrentWrite(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	for _, e := range engines(t) {
+	for _, e := range engines(t)[1:] { // postgres
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()
 			st := e.open(t).Webhooks(0, 0)
