@@ -22,7 +22,8 @@ import (
 // four. The rate is reported as deliveries/s, and the CPU this process
 // (engine and receiver, not a PostgreSQL server) spent per delivery as
 // cpu-ns/delivery, which compares across runs on a shared machine where
-// the rate does not.
+// the rate does not, and the statements sent to the database per delivery
+// (BEGIN and COMMIT included) as trips/delivery.
 func BenchmarkDurableDeliveries(b *testing.B) {
 	for _, e := range engines(b) {
 		for _, endpoints := range []int{1, 4} {
@@ -57,6 +58,7 @@ func benchmarkDurable(b *testing.B, e engine, endpoints int) {
 	}
 	want := int64(b.N) * int64(endpoints)
 	cpu0, cpuOK := processCPU()
+	trips0 := db.RoundTrips()
 	b.ResetTimer()
 	for left := b.N; left > 0; left -= 100 {
 		if _, err := s.TriggerN(ctx, "acme", "case.updated", nil, min(100, left)); err != nil {
@@ -69,6 +71,7 @@ func benchmarkDurable(b *testing.B, e engine, endpoints int) {
 		b.Fatal(err)
 	}
 	b.StopTimer()
+	trips := db.RoundTrips() - trips0
 	if got.Load() != want {
 		b.Fatalf("%d of %d deliveries arrived", got.Load(), want)
 	}
@@ -76,4 +79,5 @@ func benchmarkDurable(b *testing.B, e engine, endpoints int) {
 	if cpu1, ok := processCPU(); ok && cpuOK {
 		b.ReportMetric(float64(cpu1-cpu0)/float64(want), "cpu-ns/delivery")
 	}
+	b.ReportMetric(float64(trips)/float64(want), "trips/delivery")
 }

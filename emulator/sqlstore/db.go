@@ -89,6 +89,11 @@ type dialect struct {
 // Open opens the database o names, waits (up to o.ConnectTimeout) for it
 // to answer and applies the migrations it lacks.
 func Open(ctx context.Context, o Options) (*DB, error) {
+	return open(ctx, o, SchemaVersion())
+}
+
+// open is Open migrating up to schema version upTo.
+func open(ctx context.Context, o Options, upTo int) (*DB, error) {
 	if (o.DataDir == "") == (o.DatabaseURL == "") {
 		return nil, errors.New("sqlstore: exactly one of a data directory and a database URL is needed")
 	}
@@ -117,7 +122,7 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		_ = d.db.Close()
 		return nil, err
 	}
-	if err := d.migrate(ctx); err != nil {
+	if err := d.migrateTo(ctx, upTo); err != nil {
 		_ = d.db.Close()
 		return nil, err
 	}
@@ -254,6 +259,16 @@ func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 	return st.ExecContext(ctx, args...)
 }
 
+// execUnprepared is exec for a statement whose text varies with its
+// arguments (a multi-row INSERT): prepared, each size would be kept.
+func (c conn) execUnprepared(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	c.db.trips.Add(1)
+	if c.tx != nil {
+		return c.tx.ExecContext(ctx, c.d.rebind(query), args...)
+	}
+	return c.db.db.ExecContext(ctx, c.d.rebind(query), args...)
+}
+
 func (c conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	c.db.trips.Add(1)
 	st, err := c.stmt(ctx, query)
@@ -322,6 +337,32 @@ func (d *DB) write(ctx context.Context, scopes []string, fn func(c conn) error) 
 	var err error
 	for attempt := range 8 {
 		if err = d.writeOnce(ctx, scopes, fn); err == nil || !retryable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt+1) * 5 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+// writeAlone runs fn, which sends one write statement, outside a
+// transaction: the statement is atomic on its own, and a single round
+// trip. On SQLite it runs under the process's write lock, as write's
+// transactions do. It is retried as write is.
+func (d *DB) writeAlone(ctx context.Context, fn func(c conn) error) error {
+	var err error
+	for attempt := range 8 {
+		err = func() error {
+			if d.d.writeMu != nil {
+				d.d.writeMu.Lock()
+				defer d.d.writeMu.Unlock()
+			}
+			return fn(conn{db: d, d: d.d})
+		}()
+		if err == nil || !retryable(err) {
 			return err
 		}
 		select {

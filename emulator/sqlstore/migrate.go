@@ -15,11 +15,19 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// migration is one embedded file, NNNN_name.sql, applied as version NNNN.
+// migration is one embedded file, NNNN_name.sql, applied as version NNNN,
+// then its step in Go, if any (afterSQL).
 type migration struct {
 	version int
 	name    string
 	sql     string
+}
+
+// afterSQL holds, by version, what a migration does that one SQL for both
+// engines cannot say (reading JSON documents), run in its transaction
+// after its statements.
+var afterSQL = map[int]func(ctx context.Context, c conn) error{
+	4: copyLeaseOwners,
 }
 
 // migrations lists the embedded migrations in version order; versions
@@ -64,11 +72,13 @@ func SchemaVersion() int {
 // schema a newer build wrote.
 var ErrNewerSchema = errors.New("the database was written by a newer version of argus-sandbox")
 
-// migrate applies, in one transaction, the migrations the database lacks,
-// recording each in schema_version. It refuses a database whose version
-// is newer than this build knows: its data may mean what this build
-// cannot read. Concurrent starts (replicas) serialise on the transaction.
-func (d *DB) migrate(ctx context.Context) error {
+// migrateTo applies, in one transaction, the migrations up to version upTo
+// (SchemaVersion but in tests, which build older schemas) the database
+// lacks, recording each in schema_version. It refuses a database whose
+// version is newer than this build knows: its data may mean what this
+// build cannot read. Concurrent starts (replicas) serialise on the
+// transaction.
+func (d *DB) migrateTo(ctx context.Context, upTo int) error {
 	ms, err := migrations()
 	if err != nil {
 		return err
@@ -87,9 +97,14 @@ func (d *DB) migrate(ctx context.Context) error {
 			return fmt.Errorf("%s: schema version %d, this build knows up to %d: %w; run a newer release",
 				d.name, cur.Int64, len(ms), ErrNewerSchema)
 		}
-		for _, m := range ms[cur.Int64:] {
+		for _, m := range ms[min(int(cur.Int64), upTo):upTo] {
 			for _, stmt := range splitStatements(m.sql) {
 				if err := c.execDDL(ctx, stmt); err != nil {
+					return fmt.Errorf("%s: migration %s: %w", d.name, m.name, err)
+				}
+			}
+			if after := afterSQL[m.version]; after != nil {
+				if err := after(ctx, c); err != nil {
 					return fmt.Errorf("%s: migration %s: %w", d.name, m.name, err)
 				}
 			}

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"strings"
 	"sync"
@@ -25,6 +26,7 @@ type WebhooksStore struct {
 	maxPerTenant int
 	finished     finishedCounts
 	updates      updateBatcher
+	reads        webhookReads
 }
 
 var _ webhooks.Store = (*WebhooksStore)(nil)
@@ -48,11 +50,6 @@ func webhooksErr(err error) error {
 		return webhooks.ErrNotFound
 	}
 	return err
-}
-
-func deliveryRow(d *webhooks.Delivery) row {
-	return row{kind: kindDelivery, parent: d.WebhookID, id: d.ID, tenant: d.Tenant, seq: int64(d.Seq),
-		status: string(d.Status), k1: d.Event.Type, k2: d.Event.ID, at: micros(d.NextAttemptAt), num: leaseColumn(d), doc: d}
 }
 
 // CreateWebhook stores w, assigning its Seq; the tenant's count is checked
@@ -86,11 +83,10 @@ func (s *WebhooksStore) CreateWebhook(ctx context.Context, w webhooks.Webhook) (
 	return w, nil
 }
 
-// GetWebhook returns a webhook of tenant.
+// GetWebhook returns a webhook of tenant. Concurrent calls share a read
+// (see webhookReads).
 func (s *WebhooksStore) GetWebhook(ctx context.Context, tenant, id string) (webhooks.Webhook, error) {
-	var w webhooks.Webhook
-	err := s.db.read().getTenant(ctx, &w, kindWebhook, "", tenant, id)
-	return w, webhooksErr(err)
+	return s.reads.get(ctx, s, tenant, id)
 }
 
 // ListWebhooks returns the tenant's webhooks, oldest first.
@@ -156,16 +152,17 @@ func (s *WebhooksStore) CreateDelivery(ctx context.Context, d webhooks.Delivery)
 		if err := c.webhookOf(ctx, d.Tenant, d.WebhookID); err != nil {
 			return err
 		}
-		if dup, err := c.exists(ctx, kindDelivery, d.WebhookID, d.ID, ""); err != nil || dup {
-			return errors.Join(err, conflictUnless(err, webhooks.ErrConflict))
-		}
 		seq, err := c.next(ctx, "delivery:"+d.WebhookID)
 		if err != nil {
 			return err
 		}
 		d.Seq = uint64(seq)
-		if _, err := c.insert(ctx, deliveryRow(&d)); err != nil {
+		ok, err := c.insertDeliveries(ctx, []webhooks.Delivery{d})
+		if err != nil {
 			return err
+		}
+		if !ok {
+			return webhooks.ErrConflict
 		}
 		if d.Finished() {
 			return s.trim(ctx, c, d.WebhookID, 1)
@@ -185,10 +182,22 @@ func (s *WebhooksStore) CreateDelivery(ctx context.Context, d webhooks.Delivery)
 // (see finishedCounts) could pass that bound, so a count runs once per
 // retention/10 finishes rather than on each.
 func (s *WebhooksStore) trim(ctx context.Context, c conn, webhookID string, added int) error {
-	limit := s.retention + s.retention/10
-	if s.finished.add(webhookID, added, limit) {
+	if !s.mustCount(webhookID, added) {
 		return nil
 	}
+	return s.evict(ctx, c, webhookID)
+}
+
+// mustCount adds added to webhookID's estimate of finished deliveries and
+// reports whether it could pass 110 % of the retention: evict must count.
+func (s *WebhooksStore) mustCount(webhookID string, added int) bool {
+	return !s.finished.add(webhookID, added, s.retention+s.retention/10)
+}
+
+// evict counts webhookID's finished deliveries and evicts the oldest past
+// the retention when more than 110 % of it are kept.
+func (s *WebhooksStore) evict(ctx context.Context, c conn, webhookID string) error {
+	limit := s.retention + s.retention/10
 	// UpdateDelivery holds only its row: the count and the eviction
 	// serialise with the webhook's other trims and creates here.
 	if err := c.lock(ctx, "delivery:"+webhookID); err != nil {
@@ -262,8 +271,12 @@ func (f *finishedCounts) forget(ids ...string) {
 // GetDelivery returns a delivery of a webhook of tenant.
 func (s *WebhooksStore) GetDelivery(ctx context.Context, tenant, webhookID, id string) (webhooks.Delivery, error) {
 	var d webhooks.Delivery
-	err := s.db.read().getTenant(ctx, &d, kindDelivery, webhookID, tenant, id)
-	return d, webhooksErr(err)
+	err := scanDelivery(s.db.read().queryRow(ctx, "SELECT "+deliveryCols+" FROM records WHERE kind = ? AND parent = ? AND id = ? AND tenant = ?",
+		kindDelivery, webhookID, id, tenant), &d)
+	if errors.Is(err, sql.ErrNoRows) {
+		return webhooks.Delivery{}, webhooks.ErrNotFound
+	}
+	return d, err
 }
 
 // UpdateDelivery applies fn in a transaction that locks the delivery's
@@ -275,55 +288,6 @@ func (s *WebhooksStore) UpdateDelivery(ctx context.Context, tenant, webhookID, i
 	return s.updates.do(ctx, s, &updateReq{tenant: tenant, webhookID: webhookID, id: id, fn: fn})
 }
 
-// updateOne is UpdateDelivery's work inside a write transaction: the
-// error of fn, or of a missing delivery, is the request's (r.err) and
-// leaves the transaction going; a database error is returned and aborts
-// it.
-//
-// docs holds the batch's documents, read and locked beforehand (see
-// readBatch); nil reads this one.
-func (s *WebhooksStore) updateOne(ctx context.Context, c conn, r *updateReq, docs map[[2]string]string) error {
-	var d webhooks.Delivery
-	key := [2]string{r.webhookID, r.id}
-	doc, read := docs[key]
-	if docs != nil && !read {
-		r.err = webhooks.ErrNotFound
-		return nil
-	}
-	// A request of the batch for the same delivery updates what an
-	// earlier one stored: the prefetched document is used once ("" then).
-	if read && doc != "" {
-		docs[key] = ""
-		if err := decode(doc, &d); err != nil {
-			return err
-		}
-		if d.Tenant != r.tenant {
-			r.err = webhooks.ErrNotFound
-			return nil
-		}
-	} else if err := c.getTenant(ctx, &d, kindDelivery, r.webhookID, r.tenant, r.id); err != nil {
-		if errors.Is(err, errNoRecord) {
-			r.err = webhooks.ErrNotFound
-			return nil
-		}
-		return err
-	}
-	was := d
-	if err := r.fn(&d); err != nil {
-		r.err = err
-		return nil
-	}
-	d.ID, d.WebhookID, d.Tenant, d.Seq = was.ID, was.WebhookID, was.Tenant, was.Seq
-	if err := c.replace(ctx, deliveryRow(&d)); err != nil {
-		return err
-	}
-	r.out, r.err = d, nil
-	if d.Finished() && !was.Finished() {
-		return s.trim(ctx, c, r.webhookID, 1)
-	}
-	return nil
-}
-
 // ListDeliveries returns a webhook's matching deliveries, newest first,
 // filtered and bounded in the query.
 func (s *WebhooksStore) ListDeliveries(ctx context.Context, tenant, webhookID string, f webhooks.DeliveryFilter) ([]webhooks.Delivery, error) {
@@ -332,7 +296,7 @@ func (s *WebhooksStore) ListDeliveries(ctx context.Context, tenant, webhookID st
 		return nil, err
 	}
 	var q strings.Builder
-	q.WriteString("SELECT doc FROM records WHERE kind = ? AND parent = ? AND tenant = ?")
+	q.WriteString("SELECT " + deliveryCols + " FROM records WHERE kind = ? AND parent = ? AND tenant = ?")
 	args := []any{kindDelivery, webhookID, tenant}
 	for _, cond := range []struct {
 		col string
@@ -352,7 +316,20 @@ func (s *WebhooksStore) ListDeliveries(ctx context.Context, tenant, webhookID st
 		q.WriteString(" LIMIT ?")
 		args = append(args, f.Limit)
 	}
-	return list[webhooks.Delivery](ctx, c, q.String(), args...)
+	rows, err := c.query(ctx, q.String(), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []webhooks.Delivery
+	for rows.Next() {
+		var d webhooks.Delivery
+		if err := scanDelivery(rows, &d); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
 }
 
 // Reset removes every webhook and delivery.

@@ -1,28 +1,60 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/knogin/argus-sandbox/emulator/webhooks"
 )
 
-// A delivery's lease lives in its document (LeaseOwner, LeaseUntil) and,
-// for the claim queries, in the num column: LeaseUntil in Unix
-// microseconds, 0 when nobody holds it (see leaseColumn). Its due time is
-// the at column (NextAttemptAt), indexed by records_at.
+// insertChunk bounds the rows of one multi-row INSERT: 13 parameters a
+// row stay far below SQLite's 32,766 and PostgreSQL's 65,535.
+const insertChunk = 500
 
-// leaseColumn is the num column of a delivery: when its lease lapses, or
-// 0 when it has no owner.
-func leaseColumn(d *webhooks.Delivery) int64 {
-	if d.LeaseOwner == "" {
-		return 0
+// insertDeliveries stores ds in multi-row INSERTs of up to insertChunk
+// rows; ok is false when a key was taken (a stored delivery, or one of ds
+// twice), which the caller's transaction then rolls back. ON CONFLICT DO
+// NOTHING and the affected-row count decide it in the statement, as
+// insert does for one row.
+func (c conn) insertDeliveries(ctx context.Context, ds []webhooks.Delivery) (ok bool, err error) {
+	for len(ds) > 0 {
+		chunk := ds[:min(len(ds), insertChunk)]
+		ds = ds[len(chunk):]
+		var q strings.Builder
+		q.WriteString("INSERT INTO records (kind, parent, id, tenant, seq, status, k1, k2, at, num, lease_owner, doc) VALUES ")
+		args := make([]any, 0, 12*len(chunk))
+		for i := range chunk {
+			d := &chunk[i]
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			doc, err := deliveryDoc(d)
+			if err != nil {
+				return false, err
+			}
+			args = append(args, kindDelivery, d.WebhookID, d.ID, d.Tenant, int64(d.Seq), string(d.Status),
+				d.Event.Type, d.Event.ID, micros(d.NextAttemptAt), leaseColumn(d), d.LeaseOwner, doc)
+		}
+		q.WriteString(" ON CONFLICT DO NOTHING")
+		res, err := c.execUnprepared(ctx, q.String(), args...)
+		if err != nil {
+			return false, err
+		}
+		n, err := res.RowsAffected()
+		if err != nil || n != int64(len(chunk)) {
+			return false, err
+		}
 	}
-	return micros(d.LeaseUntil)
+	return true, nil
 }
 
-// CreateDeliveries stores every delivery of ds in one transaction, or none.
+// CreateDeliveries stores every delivery of ds in one transaction, or none:
+// per webhook one check and one range of sequence numbers, then the rows in
+// multi-row INSERTs.
 func (s *WebhooksStore) CreateDeliveries(ctx context.Context, ds []webhooks.Delivery) ([]webhooks.Delivery, error) {
 	if len(ds) == 0 {
 		return nil, nil
@@ -35,8 +67,6 @@ func (s *WebhooksStore) CreateDeliveries(ctx context.Context, ds []webhooks.Deli
 	scopes = slices.Compact(scopes)
 	out := make([]webhooks.Delivery, len(ds))
 	err := s.db.write(ctx, scopes, func(c conn) error {
-		checked := map[string]bool{}
-		trim := map[string]int{}
 		// Each webhook's sequence numbers, taken in one statement: next
 		// is the first number of the range not handed out yet.
 		counts := map[string]int{}
@@ -44,33 +74,37 @@ func (s *WebhooksStore) CreateDeliveries(ctx context.Context, ds []webhooks.Deli
 			counts[d.WebhookID]++
 		}
 		next := map[string]int64{}
-		for id, k := range counts {
-			last, err := c.nextN(ctx, "delivery:"+id, k)
-			if err != nil {
-				return err
+		checked := map[string]bool{}
+		for _, d := range ds {
+			if _, ok := next[d.WebhookID]; !ok {
+				last, err := c.nextN(ctx, "delivery:"+d.WebhookID, counts[d.WebhookID])
+				if err != nil {
+					return err
+				}
+				next[d.WebhookID] = last - int64(counts[d.WebhookID]) + 1
 			}
-			next[id] = last - int64(k) + 1
-		}
-		for i, d := range ds {
-			if !checked[d.Tenant+"\x00"+d.WebhookID] {
+			if key := d.Tenant + "\x00" + d.WebhookID; !checked[key] {
 				if err := c.webhookOf(ctx, d.Tenant, d.WebhookID); err != nil {
 					return err
 				}
-				checked[d.Tenant+"\x00"+d.WebhookID] = true
+				checked[key] = true
 			}
+		}
+		trim := map[string]int{}
+		for i, d := range ds {
 			d.Seq = uint64(next[d.WebhookID])
 			next[d.WebhookID]++
-			ok, err := c.insert(ctx, deliveryRow(&d))
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return webhooks.ErrConflict
-			}
 			if d.Finished() {
 				trim[d.WebhookID]++
 			}
 			out[i] = d
+		}
+		ok, err := c.insertDeliveries(ctx, out)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return webhooks.ErrConflict
 		}
 		for id, n := range trim {
 			if err := s.trim(ctx, c, id, n); err != nil {
@@ -89,37 +123,62 @@ func (s *WebhooksStore) CreateDeliveries(ctx context.Context, ds []webhooks.Deli
 }
 
 // ClaimDue leases the due, free pending deliveries of every tenant in one
-// transaction: on PostgreSQL the rows are locked FOR UPDATE SKIP LOCKED, so
-// concurrent claimers take disjoint sets; SQLite's write transaction is
-// exclusive.
+// statement, which picks them in due order and sets their lease columns
+// (the documents are read, not rewritten). On PostgreSQL the rows are
+// picked FOR UPDATE SKIP LOCKED, so concurrent claimers take disjoint
+// sets and pass over a row an update holds; on SQLite the statement
+// writes alone.
 func (s *WebhooksStore) ClaimDue(ctx context.Context, cl webhooks.Claim) ([]webhooks.Delivery, error) {
 	if cl.Limit < 1 {
 		return nil, nil
 	}
-	until := cl.Now.Add(cl.Lease)
+	owner, until := cl.Owner, cl.Now.Add(cl.Lease)
 	var out []webhooks.Delivery
-	err := s.db.write(ctx, nil, func(c conn) error {
+	err := s.db.writeAlone(ctx, func(c conn) error {
 		out = out[:0]
 		skip := ""
 		if c.d.postgres {
 			skip = " FOR UPDATE SKIP LOCKED"
 		}
-		got, err := list[webhooks.Delivery](ctx, c, `SELECT doc FROM records
-			WHERE kind = ? AND status = ? AND at <= ? AND num <= ?
-			ORDER BY at, seq LIMIT ?`+skip,
-			kindDelivery, string(webhooks.StatusPending), micros(cl.Due), micros(cl.Now), cl.Limit)
+		// A lease is free when its owner is '' or its lease-until (rounded
+		// up) is not after now: lapsed at now or earlier. 'pending' is a
+		// literal, as records_due's condition is.
+		rows, err := c.query(ctx, `WITH due (p, i) AS (
+				SELECT parent, id FROM records
+				WHERE kind = ? AND status = 'pending' AND at <= ? AND (lease_owner = '' OR num <= ?)
+				ORDER BY at, seq LIMIT ?`+skip+`)
+			UPDATE records SET lease_owner = ?, num = ?, ver = ver + 1
+			FROM due WHERE kind = ? AND parent = due.p AND id = due.i
+			RETURNING at, seq, `+deliveryCols,
+			kindDelivery, micros(cl.Due), micros(cl.Now), cl.Limit,
+			owner, ceilMicros(until), kindDelivery)
 		if err != nil {
 			return err
 		}
-		for _, d := range got {
-			if d.Leased(cl.Now) { // the column rounds to microseconds
-				continue
-			}
-			d.LeaseOwner, d.LeaseUntil = cl.Owner, until
-			if err := c.replace(ctx, deliveryRow(&d)); err != nil {
+		defer rows.Close()
+		type due struct {
+			at, seq int64
+			d       webhooks.Delivery
+		}
+		var got []due
+		for rows.Next() {
+			var g due
+			if err := scanDelivery(rows, &g.d, &g.at, &g.seq); err != nil {
 				return err
 			}
-			out = append(out, d)
+			got = append(got, g)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		// RETURNING keeps no order: the claim's is due time, then seq.
+		slices.SortFunc(got, func(a, b due) int {
+			return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.seq, b.seq),
+				cmp.Compare(a.d.WebhookID, b.d.WebhookID), cmp.Compare(a.d.ID, b.d.ID))
+		})
+		for _, g := range got {
+			g.d.LeaseUntil = until // the caller's, not rounded
+			out = append(out, g.d)
 		}
 		return nil
 	})
@@ -130,39 +189,31 @@ func (s *WebhooksStore) ClaimDue(ctx context.Context, cl webhooks.Claim) ([]webh
 }
 
 // ExtendLeases moves, or releases when until is zero, the leases of the
-// pending deliveries owner holds.
+// pending deliveries owner holds: one UPDATE of their lease columns.
 func (s *WebhooksStore) ExtendLeases(ctx context.Context, owner string, until time.Time) (int, error) {
 	if owner == "" {
 		return 0, nil
 	}
-	n := 0
-	err := s.db.write(ctx, nil, func(c conn) error {
-		n = 0
-		held, err := list[webhooks.Delivery](ctx, c, "SELECT doc FROM records WHERE kind = ? AND status = ? AND num <> 0"+c.forUpdate(),
-			kindDelivery, string(webhooks.StatusPending))
+	var n int64
+	err := s.db.writeAlone(ctx, func(c conn) error {
+		q, args := "UPDATE records SET num = ?, ver = ver + 1", []any{ceilMicros(until)}
+		if until.IsZero() {
+			q, args = "UPDATE records SET lease_owner = '', num = 0, ver = ver + 1", nil
+		}
+		// The literal terms match the partial indexes' conditions, which a
+		// parameter could not (records_lease_owner).
+		res, err := c.exec(ctx, q+" WHERE kind = ? AND lease_owner = ? AND lease_owner <> '' AND status = 'pending'",
+			append(args, kindDelivery, owner)...)
 		if err != nil {
 			return err
 		}
-		for _, d := range held {
-			if d.LeaseOwner != owner {
-				continue
-			}
-			if until.IsZero() {
-				d.LeaseOwner, d.LeaseUntil = "", time.Time{}
-			} else {
-				d.LeaseUntil = until
-			}
-			if err := c.replace(ctx, deliveryRow(&d)); err != nil {
-				return err
-			}
-			n++
-		}
-		return nil
+		n, err = res.RowsAffected()
+		return err
 	})
 	if err != nil {
 		return 0, err
 	}
-	return n, nil
+	return int(n), nil
 }
 
 // Durable is true: the database outlives the process and may be shared.

@@ -38,6 +38,7 @@ type processStore struct {
 	Store
 	cut     atomic.Bool
 	creates atomic.Int32 // CreateDelivery and CreateDeliveries calls
+	lists   atomic.Int32 // ListWebhooks calls
 	fail    atomic.Bool  // CreateDeliveries and CreateDelivery fail (not a cut)
 }
 
@@ -63,6 +64,7 @@ func (p *processStore) GetWebhook(ctx context.Context, tenant, id string) (Webho
 }
 
 func (p *processStore) ListWebhooks(ctx context.Context, tenant string) ([]Webhook, error) {
+	p.lists.Add(1)
 	if err := p.check(); err != nil {
 		return nil, err
 	}
@@ -290,6 +292,9 @@ func TestPublishStoresDeliveriesBeforeReturning(t *testing.T) {
 	}
 	if n := ps2.creates.Load(); n != 1 {
 		t.Errorf("TriggerN of 200 events wrote its deliveries in %d writes, want 1", n)
+	}
+	if n := ps2.lists.Load(); n != 1 {
+		t.Errorf("TriggerN of 200 events listed the subscriptions %d times, want once (for its one write)", n)
 	}
 	waitIdle(t, big)
 	if ds, _ := ps2.ListDeliveries(ctx, "acme", w2.ID, DeliveryFilter{Status: StatusSucceeded}); len(ds) != 200 {

@@ -46,7 +46,8 @@ const MaxTriggerCount = 1000
 // payload is encoded once; each event is otherwise published as a
 // separate Trigger would be (its own timestamp, waiting while the queue is
 // full), except that the deliveries of consecutive events are stored
-// together, in batches of up to maxOutbox while the queue has room. On an
+// together, in batches of up to maxOutbox while the queue has room, and
+// the events of a batch go to the subscriptions listed for its first. On an
 // error the events already stored stay published, and their ids are
 // returned with it.
 func (s *Service) TriggerN(ctx context.Context, tenant, topic string, overrides map[string]any, n int) ([]string, error) {
@@ -151,6 +152,10 @@ type outbox struct {
 	// when collect is set.
 	published []string
 	collect   bool
+	// hooks are the tenant's webhooks, listed by the first event staged
+	// since the last flush; the events of one write share the listing.
+	hooks  []Webhook
+	listed bool
 	// A single event to a single subscription (Publish's common case)
 	// fits in these, so the outbox is one allocation.
 	one         [1]Delivery
@@ -166,10 +171,13 @@ func (s *Service) stage(ctx context.Context, ob *outbox, tenant, topic string, d
 	if err != nil {
 		return err
 	}
-	hooks, err := s.store.ListWebhooks(ctx, tenant)
-	if err != nil {
-		return fmt.Errorf("publish: %w", err)
+	if !ob.listed {
+		if ob.hooks, err = s.store.ListWebhooks(ctx, tenant); err != nil {
+			return fmt.Errorf("publish: %w", err)
+		}
+		ob.listed = true
 	}
+	hooks := ob.hooks
 	now := event.Timestamp
 	until := s.leaseUntil()
 	accepted := 0
@@ -251,6 +259,7 @@ func (s *Service) flush(ctx context.Context, ob *outbox) error {
 	// The queued jobs point into ds (and created may be ds): the next
 	// deliveries go after them, never over them.
 	ob.ds, ob.admitted, ob.events = ob.ds[len(ob.ds):], ob.admitted[:0], ob.events[:0]
+	ob.hooks, ob.listed = nil, false
 	if err != nil {
 		return fmt.Errorf("publish: store deliveries: %w", err)
 	}

@@ -108,9 +108,11 @@ type Store interface {
 	// UpdateDelivery applies fn to the stored delivery and stores the
 	// result unless fn fails. The read and the write are atomic against
 	// every other write of the delivery, ClaimDue's and other processes'
-	// included (SQL: SELECT ... FOR UPDATE in one transaction), so a
-	// closure that finds the delivery free (!Leased) and sets a lease has
-	// claimed it.
+	// included (SQL: SELECT ... FOR UPDATE in one transaction, or an
+	// UPDATE that writes the row only if it is still the version read,
+	// running fn again otherwise), so a closure that finds the delivery
+	// free (!Leased) and sets a lease has claimed it. fn may run more than
+	// once: only its last run's change is stored.
 	UpdateDelivery(ctx context.Context, tenant, webhookID, id string, fn func(*Delivery) error) (Delivery, error)
 	// ListDeliveries returns matching deliveries, newest first.
 	ListDeliveries(ctx context.Context, tenant, webhookID string, f DeliveryFilter) ([]Delivery, error)

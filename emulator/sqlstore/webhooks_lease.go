@@ -1,0 +1,112 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/knogin/argus-sandbox/emulator/webhooks"
+)
+
+// A delivery's lease lives in columns, not in its document: the owner in
+// lease_owner ('' when free), the lease-until in num (Unix microseconds,
+// rounded up, 0 when free). Its due time is the at column
+// (NextAttemptAt). A claim, a heartbeat and a release are then single
+// statements on the columns; every read of a delivery overlays them on
+// the document (deliveryCols, scanDelivery), and every write stores the
+// document without them (deliveryDoc). Every write of a delivery row adds
+// one to its ver column, which the update batches compare-and-set on.
+
+// deliveryCols are the columns scanDelivery reads, in its order.
+const deliveryCols = "doc, lease_owner, num"
+
+// leaseColumn is the num column of a delivery: when its lease lapses,
+// rounded up to the microsecond so the column never ends a lease early,
+// or 0 when it has no owner.
+func leaseColumn(d *webhooks.Delivery) int64 {
+	if d.LeaseOwner == "" {
+		return 0
+	}
+	return ceilMicros(d.LeaseUntil)
+}
+
+// ceilMicros is t in Unix microseconds, rounded up.
+func ceilMicros(t time.Time) int64 {
+	us := t.UnixMicro()
+	if time.UnixMicro(us).Before(t) {
+		us++
+	}
+	return us
+}
+
+// overlayLease sets d's lease from its columns.
+func overlayLease(d *webhooks.Delivery, owner string, until int64) {
+	d.LeaseOwner, d.LeaseUntil = owner, time.Time{}
+	if owner != "" {
+		d.LeaseUntil = time.UnixMicro(until).UTC()
+	}
+}
+
+// deliveryDoc is the JSON document of d, its lease left to the columns.
+func deliveryDoc(d *webhooks.Delivery) (string, error) {
+	c := *d
+	c.LeaseOwner, c.LeaseUntil = "", time.Time{}
+	b, err := json.Marshal(&c)
+	return string(b), err
+}
+
+// scanDelivery decodes a row of deliveryCols (after the columns in
+// before) into d.
+func scanDelivery(sc rowScanner, d *webhooks.Delivery, before ...any) error {
+	var doc, owner string
+	var until int64
+	if err := sc.Scan(append(before, &doc, &owner, &until)...); err != nil {
+		return err
+	}
+	if err := decode(doc, d); err != nil {
+		return err
+	}
+	overlayLease(d, owner, until)
+	return nil
+}
+
+// copyLeaseOwners is the Go step of migration 4: a delivery leased
+// before it keeps its owner, read from its document into lease_owner,
+// and its lease-until, rounded up as leaseColumn does.
+func copyLeaseOwners(ctx context.Context, c conn) error {
+	rows, err := c.tx.QueryContext(ctx, c.d.rebind("SELECT parent, id, doc FROM records WHERE kind = ? AND num <> 0"), kindDelivery)
+	if err != nil {
+		return err
+	}
+	type lease struct {
+		parent, id, owner string
+		until             int64
+	}
+	var leases []lease
+	for rows.Next() {
+		var parent, id, doc string
+		if err := rows.Scan(&parent, &id, &doc); err != nil {
+			_ = rows.Close()
+			return err
+		}
+		var d webhooks.Delivery
+		if err := decode(doc, &d); err != nil {
+			_ = rows.Close()
+			return err
+		}
+		leases = append(leases, lease{parent: parent, id: id, owner: d.LeaseOwner, until: leaseColumn(&d)})
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, l := range leases {
+		if err := c.execDDL(ctx, "UPDATE records SET lease_owner = ?, num = ? WHERE kind = ? AND parent = ? AND id = ?",
+			l.owner, l.until, kindDelivery, l.parent, l.id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
