@@ -64,6 +64,9 @@ type DB struct {
 	// pageRows counts the rows the keyset pages read (seqPage): what a
 	// page costs, checked by the tests.
 	pageRows atomic.Int64
+	// analyze keeps PostgreSQL's statistics of the records table in step
+	// with its first growth (analyze.go).
+	analyze analyzer
 	// apps remembers the decoding of app documents (appDocs).
 	apps appDocs
 	// sharedSaved is told the shared version after a save of keys or
@@ -189,6 +192,12 @@ func Redact(raw string) string {
 
 // Close closes the database.
 func (d *DB) Close() error {
+	d.analyze.mu.Lock()
+	running, done := d.analyze.running, d.analyze.done
+	d.analyze.mu.Unlock()
+	if running {
+		<-done
+	}
 	d.stmts.Range(func(_, v any) bool { _ = v.(*sql.Stmt).Close(); return true })
 	return d.db.Close()
 }

@@ -118,3 +118,16 @@ func (d *DB) ExecRaw(ctx context.Context, query string, args ...any) error {
 	_, err := d.db.ExecContext(ctx, d.d.rebind(query), args...)
 	return err
 }
+
+// AnalyzeRuns is how many analyses of the records table the store has
+// finished (analyze.go).
+func (d *DB) AnalyzeRuns() int {
+	d.analyze.mu.Lock()
+	defer d.analyze.mu.Unlock()
+	return d.analyze.runs
+}
+
+// QueryRowRaw scans the one row of query (? placeholders) into dest.
+func (d *DB) QueryRowRaw(ctx context.Context, query string, dest ...any) error {
+	return d.db.QueryRowContext(ctx, d.d.rebind(query)).Scan(dest...)
+}

@@ -173,6 +173,7 @@ func (s *WebhooksStore) CreateDelivery(ctx context.Context, d webhooks.Delivery)
 		s.finished.forget(d.WebhookID)
 		return webhooks.Delivery{}, err
 	}
+	s.db.noteInserted(1)
 	return d, nil
 }
 

@@ -119,6 +119,7 @@ func (s *WebhooksStore) CreateDeliveries(ctx context.Context, ds []webhooks.Deli
 		}
 		return nil, err
 	}
+	s.db.noteInserted(len(out))
 	return out, nil
 }
 
