@@ -58,6 +58,10 @@ type DB struct {
 	// dozen distinct queries, and parsing each anew cost SQLite more than
 	// running it.
 	stmts sync.Map // string → *sql.Stmt
+	// nstmts counts stmts; missed holds the queries transactions ran
+	// unprepared since the last prepareMissed.
+	nstmts atomic.Int64
+	missed sync.Map // string → struct{}
 	// trips counts the statements sent to the database, each BEGIN and
 	// COMMIT included: the round trips a request costs (RoundTrips).
 	trips atomic.Int64
@@ -243,17 +247,51 @@ func (c conn) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 		return v.(*sql.Stmt), nil
 	}
 	if c.tx != nil {
+		// Prepared after the transaction (prepareMissed), for the next.
+		if len(query) <= maxPreparedLen && c.db.nstmts.Load() < maxPrepared {
+			c.db.missed.Store(query, struct{}{})
+		}
 		return nil, nil
 	}
-	prepared, err := c.db.db.PrepareContext(ctx, c.d.rebind(query))
+	return c.db.prepare(ctx, query)
+}
+
+// Bounds of the statement cache: a query a transaction meets unprepared is
+// prepared for the next one only while the cache holds fewer than
+// maxPrepared statements and the query is at most maxPreparedLen bytes
+// (multi-row statements come in many sizes; the small ones recur).
+const (
+	maxPrepared    = 512
+	maxPreparedLen = 4096
+)
+
+// prepare prepares query on the pool and caches it.
+func (d *DB) prepare(ctx context.Context, query string) (*sql.Stmt, error) {
+	prepared, err := d.db.PrepareContext(ctx, d.d.rebind(query))
 	if err != nil {
 		return nil, err
 	}
-	if v, loaded := c.db.stmts.LoadOrStore(query, prepared); loaded {
+	if v, loaded := d.stmts.LoadOrStore(query, prepared); loaded {
 		_ = prepared.Close()
 		return v.(*sql.Stmt), nil
 	}
+	d.nstmts.Add(1)
 	return prepared, nil
+}
+
+// prepareMissed prepares the queries transactions ran unprepared, once no
+// transaction of this call is open: a transaction's statements then run
+// prepared from the next transaction on (SQLite parsing a statement
+// anew cost more than running it).
+func (d *DB) prepareMissed(ctx context.Context) {
+	d.missed.Range(func(k, _ any) bool {
+		d.missed.Delete(k)
+		query := k.(string)
+		if _, ok := d.stmts.Load(query); !ok {
+			_, _ = d.prepare(ctx, query) // a failure shows when the query runs
+		}
+		return true
+	})
 }
 
 func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
@@ -344,6 +382,7 @@ func (d *DB) read() conn { return conn{db: d, d: d.d} }
 // fn included, a few times.
 func (d *DB) write(ctx context.Context, scopes []string, fn func(c conn) error) error {
 	var err error
+	defer d.prepareMissed(context.WithoutCancel(ctx))
 	for attempt := range 8 {
 		if err = d.writeOnce(ctx, scopes, fn); err == nil || !retryable(err) {
 			return err

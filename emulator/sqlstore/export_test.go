@@ -131,3 +131,6 @@ func (d *DB) AnalyzeRuns() int {
 func (d *DB) QueryRowRaw(ctx context.Context, query string, dest ...any) error {
 	return d.db.QueryRowContext(ctx, d.d.rebind(query)).Scan(dest...)
 }
+
+// StatementsPrepared is how many statements the cache holds.
+func (d *DB) StatementsPrepared() int64 { return d.nstmts.Load() }

@@ -161,3 +161,48 @@ func TestUpdateRunsAgainAfterAConcurrentWrite(t *testing.T) {
 		})
 	}
 }
+
+// TestTransactionsRunPreparedFromTheSecondOn: the statements a write
+// transaction met unprepared are prepared once it ends, so the next
+// transaction of the same shape prepares nothing more and the cache stops
+// growing.
+func TestTransactionsRunPreparedFromTheSecondOn(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := e.open(t)
+			st := db.Webhooks(0, 0)
+			if _, err := st.CreateWebhook(ctx, webhooks.Webhook{ID: "wh_1", Tenant: "acme"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.CreateDelivery(ctx, webhooks.Delivery{ID: "dlv_1", WebhookID: "wh_1", Tenant: "acme", Status: webhooks.StatusPending}); err != nil {
+				t.Fatal(err)
+			}
+			update := func() {
+				t.Helper()
+				if _, err := st.UpdateDelivery(ctx, "acme", "wh_1", "dlv_1", func(d *webhooks.Delivery) error {
+					d.AttemptCount++
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			update()
+			first := db.StatementsPrepared()
+			update()
+			update()
+			if n := db.StatementsPrepared(); n != first {
+				t.Errorf("%d statements prepared after the first update, %d after two more: the same statements were prepared again", first, n)
+			}
+			before := db.StatementsPrepared()
+			// A fresh store's first update of a webhook runs statements its
+			// transactions had not met; they are prepared after it.
+			if _, err := st.CreateDelivery(ctx, webhooks.Delivery{ID: "dlv_2", WebhookID: "wh_1", Tenant: "acme", Status: webhooks.StatusSucceeded}); err != nil {
+				t.Fatal(err)
+			}
+			if db.StatementsPrepared() <= before {
+				t.Errorf("a transaction's new statements were not prepared after it (%d statements before, %d after)", before, db.StatementsPrepared())
+			}
+		})
+	}
+}
