@@ -2,14 +2,12 @@ package emulator_test
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -39,22 +37,6 @@ func tokenForm(r *replica) string {
 		`{"name":"Replicated","grant_types":["client_credentials"],"requested_scopes":["webhooks:read"]}`)
 	return "form:" + url.Values{"grant_type": {"client_credentials"}, "scope": {"webhooks:read"},
 		"client_id": {app["client_id"].(string)}, "client_secret": {app["client_secret"].(string)}}.Encode()
-}
-
-// kidOf is the kid of a JWS compact token's protected header.
-func kidOf(t *testing.T, token string) string {
-	t.Helper()
-	raw, err := base64.RawURLEncoding.DecodeString(strings.Split(token, ".")[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var h struct {
-		Kid string `json:"kid"`
-	}
-	if err := json.Unmarshal(raw, &h); err != nil {
-		t.Fatal(err)
-	}
-	return h.Kid
 }
 
 // jwksKids lists the kids r's JWKS publishes.
@@ -106,7 +88,7 @@ func TestReplicasRotateKeysOnceOnSchedule(t *testing.T) {
 		for _, r := range reps {
 			tok := r.must(200, "POST", "/v1/oauth/token", "", form)["access_token"].(string)
 			tokens = append(tokens, tok)
-			kids[kidOf(t, tok)] = true
+			kids[tokenKID(t, tok)] = true
 		}
 		time.Sleep(100 * time.Millisecond) // the timers the clock's restore fired
 		if got := storedKeyGenerations(t, u); got != start+uint64(period) {
@@ -119,7 +101,7 @@ func TestReplicasRotateKeysOnceOnSchedule(t *testing.T) {
 	for _, tok := range tokens {
 		for i, r := range reps {
 			if code, out := r.do("GET", "/v1/webhooks", tok, ""); code != 200 {
-				t.Errorf("a token of kid %s fails on replica %d: %d %v", kidOf(t, tok), i, code, out)
+				t.Errorf("a token of kid %s fails on replica %d: %d %v", tokenKID(t, tok), i, code, out)
 			}
 		}
 	}
@@ -136,7 +118,7 @@ func TestReplicasKeepARetiredKeyWhileItsTokensLive(t *testing.T) {
 	a.must(200, "POST", "/_sandbox/clock", "op_test", `{"freeze":true}`)
 	form := tokenForm(a)
 	tok := b.must(200, "POST", "/v1/oauth/token", "", form)["access_token"].(string)
-	old := kidOf(t, tok)
+	old := tokenKID(t, tok)
 	a.must(200, "POST", "/_sandbox/keys/rotate", "op_test", "")
 	a.must(200, "POST", "/_sandbox/clock", "op_test", `{"advance":"10m"}`)
 	a.must(200, "POST", "/_sandbox/keys/rotate", "op_test", "") // prunes what has expired
