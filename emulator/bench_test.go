@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/knogin/argus-sandbox/emulator"
+	"github.com/knogin/argus-sandbox/internal/cputime"
 	"github.com/knogin/argus-sandbox/internal/pgtest"
 )
 
@@ -90,9 +91,9 @@ func benchmarkHandler(b *testing.B, cfg emulator.Config) {
 	for _, tt := range tests {
 		b.Run(tt.name, func(b *testing.B) {
 			b.ReportAllocs()
-			cpu0, measured := processCPU()
+			cpu0, measured := cputime.Process()
 			defer func() {
-				if cpu1, ok := processCPU(); ok && measured && b.N > 0 {
+				if cpu1, ok := cputime.Process(); ok && measured && b.N > 0 {
 					b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
 				}
 			}()

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/knogin/argus-sandbox/internal/cputime"
 	"github.com/knogin/argus-sandbox/specs"
 )
 
@@ -108,7 +109,7 @@ func BenchmarkRouterLogging(b *testing.B) {
 			}
 			b.Run(name+"/"+lc.name, func(b *testing.B) {
 				b.ReportAllocs()
-				cpu0, cpuOK := processCPU()
+				cpu0, cpuOK := cputime.Process()
 				for b.Loop() {
 					r, _ := http.NewRequest("GET", target, nil)
 					if name == "get=query" {
@@ -122,7 +123,7 @@ func BenchmarkRouterLogging(b *testing.B) {
 				}
 				// CPU per request stays comparable on a shared machine,
 				// where time/op moves with the neighbours' load.
-				if cpu1, ok := processCPU(); ok && cpuOK {
+				if cpu1, ok := cputime.Process(); ok && cpuOK {
 					b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
 				}
 			})

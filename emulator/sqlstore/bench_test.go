@@ -12,6 +12,7 @@ import (
 	"github.com/knogin/argus-sandbox/emulator/core"
 	"github.com/knogin/argus-sandbox/emulator/webhooks"
 	"github.com/knogin/argus-sandbox/fixtures"
+	"github.com/knogin/argus-sandbox/internal/cputime"
 )
 
 // BenchmarkDurableDeliveries measures signed deliveries per second on a
@@ -57,7 +58,7 @@ func benchmarkDurable(b *testing.B, e engine, endpoints int) {
 		}
 	}
 	want := int64(b.N) * int64(endpoints)
-	cpu0, cpuOK := processCPU()
+	cpu0, cpuOK := cputime.Process()
 	trips0 := db.RoundTrips()
 	b.ResetTimer()
 	for left := b.N; left > 0; left -= 100 {
@@ -76,7 +77,7 @@ func benchmarkDurable(b *testing.B, e engine, endpoints int) {
 		b.Fatalf("%d of %d deliveries arrived", got.Load(), want)
 	}
 	b.ReportMetric(float64(want)/b.Elapsed().Seconds(), "deliveries/s")
-	if cpu1, ok := processCPU(); ok && cpuOK {
+	if cpu1, ok := cputime.Process(); ok && cpuOK {
 		b.ReportMetric(float64(cpu1-cpu0)/float64(want), "cpu-ns/delivery")
 	}
 	b.ReportMetric(float64(trips)/float64(want), "trips/delivery")

@@ -3,6 +3,7 @@ package webhooks
 import (
 	"bytes"
 	"context"
+	"github.com/knogin/argus-sandbox/internal/cputime"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -24,12 +25,12 @@ type cpuMeter struct {
 }
 
 func startCPU() cpuMeter {
-	c, ok := processCPU()
+	c, ok := cputime.Process()
 	return cpuMeter{start: c, ok: ok}
 }
 
 func (m cpuMeter) report(b *testing.B, ops int) {
-	end, ok := processCPU()
+	end, ok := cputime.Process()
 	if !m.ok || !ok || ops == 0 {
 		return
 	}

@@ -60,6 +60,7 @@ func rules() map[string]rule {
 		"internal/pgtest":      {},
 		"internal/jsonscan":    {},
 		"internal/locale":      {},
+		"internal/cputime":     {},
 		// The shared-sandbox isolation sequence drives a sandbox through
 		// the client, in process and in the container alike.
 		"internal/tenantcheck": {allow: []string{"client"}},
