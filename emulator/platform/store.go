@@ -274,13 +274,20 @@ func NewMemoryStore(limits Limits) *MemoryStore {
 // Limits reports the limits the store enforces.
 func (s *MemoryStore) Limits() Limits { return s.limits }
 
-func cloneApp(a *App) App {
+func cloneApp(a *App) App { return a.Clone() }
+
+// Clone copies a with the slices it holds, so that changing the copy
+// leaves a as it was (stores hand out copies).
+func (a *App) Clone() App {
 	c := *a
 	c.GrantTypes = slices.Clone(a.GrantTypes)
 	c.RedirectURIs = slices.Clone(a.RedirectURIs)
 	c.Scopes = slices.Clone(a.Scopes)
 	c.Secrets = slices.Clone(a.Secrets)
 	c.ServiceTokens = slices.Clone(a.ServiceTokens)
+	for i := range c.ServiceTokens {
+		c.ServiceTokens[i].Scopes = slices.Clone(c.ServiceTokens[i].Scopes)
+	}
 	return c
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"slices"
 	"sync"
 
 	"github.com/knogin/argus-sandbox/emulator/platform"
@@ -31,13 +30,13 @@ func (m *appDocs) decode(doc string) (platform.App, error) {
 	a, ok := m.apps[doc]
 	m.mu.RUnlock()
 	if ok {
-		return cloneApp(a), nil
+		return a.Clone(), nil
 	}
 	var v platform.App
 	if err := decode(doc, &v); err != nil {
 		return platform.App{}, err
 	}
-	kept := cloneApp(&v)
+	kept := v.Clone()
 	m.mu.Lock()
 	if m.apps == nil {
 		m.apps = make(map[string]*platform.App, maxAppDocs)
@@ -51,20 +50,6 @@ func (m *appDocs) decode(doc string) (platform.App, error) {
 	m.apps[doc] = &kept
 	m.mu.Unlock()
 	return v, nil
-}
-
-// cloneApp copies a with the slices it holds, as the MemoryStore does.
-func cloneApp(a *platform.App) platform.App {
-	c := *a
-	c.GrantTypes = slices.Clone(a.GrantTypes)
-	c.RedirectURIs = slices.Clone(a.RedirectURIs)
-	c.Scopes = slices.Clone(a.Scopes)
-	c.Secrets = slices.Clone(a.Secrets)
-	c.ServiceTokens = slices.Clone(a.ServiceTokens)
-	for i := range c.ServiceTokens {
-		c.ServiceTokens[i].Scopes = slices.Clone(c.ServiceTokens[i].Scopes)
-	}
-	return c
 }
 
 // app reads one app document by query (one row or none) and decodes it;
