@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to create test databases
@@ -16,13 +17,15 @@ import (
 // durableSandbox starts a sandbox on the SQLite database in dir and
 // returns a function sending it a request, answering the status and the
 // decoded JSON body.
-func durableSandbox(t *testing.T, dir string) func(method, path, token, body string) (int, map[string]any) {
+func durableSandbox(t *testing.T, dir string) (do func(method, path, token, body string) (int, map[string]any), stop func()) {
 	t.Helper()
 	sb, err := emulator.New(emulator.Config{Issuer: "http://127.0.0.1:8080", DataDir: dir, OperatorToken: "op_test"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(sb.Close)
+	var once sync.Once
+	stop = func() { once.Do(sb.Close) }
+	t.Cleanup(stop)
 	return func(method, path, token, body string) (int, map[string]any) {
 		req := httptest.NewRequest(method, path, strings.NewReader(body))
 		req.Host = "127.0.0.1:8080"
@@ -35,7 +38,7 @@ func durableSandbox(t *testing.T, dir string) func(method, path, token, body str
 		var out map[string]any
 		_ = json.Unmarshal(rec.Body.Bytes(), &out)
 		return rec.Code, out
-	}
+	}, stop
 }
 
 // TestDataDirSeedsOnceAndResetReturnsToFixtures: the fixtures seed an
@@ -52,7 +55,7 @@ func TestDataDirSeedsOnceAndResetReturnsToFixtures(t *testing.T) {
 		list, _ := body["data"].([]any)
 		return len(list)
 	}
-	first := durableSandbox(t, dir)
+	first, stopFirst := durableSandbox(t, dir)
 	if n := apps(first); n != 0 {
 		t.Fatalf("a new database starts with %d apps, want none", n)
 	}
@@ -61,7 +64,8 @@ func TestDataDirSeedsOnceAndResetReturnsToFixtures(t *testing.T) {
 		t.Fatalf("create app = %d %v", code, body)
 	}
 
-	second := durableSandbox(t, dir)
+	stopFirst() // a restart: one process serves a data directory at a time
+	second, stopSecond := durableSandbox(t, dir)
 	if n := apps(second); n != 1 {
 		t.Fatalf("a restart finds %d apps, want the 1 registered before it", n)
 	}
@@ -71,7 +75,8 @@ func TestDataDirSeedsOnceAndResetReturnsToFixtures(t *testing.T) {
 	if n := apps(second); n != 0 {
 		t.Errorf("reset kept %d apps", n)
 	}
-	third := durableSandbox(t, dir)
+	stopSecond()
+	third, _ := durableSandbox(t, dir)
 	if n := apps(third); n != 0 {
 		t.Errorf("a restart after reset finds %d apps, want none", n)
 	}

@@ -34,6 +34,14 @@ import (
 // FileName is the SQLite database's name inside a data directory.
 const FileName = "sandbox.db"
 
+// LockName is the lock file inside a data directory: one process serves a
+// data directory at a time.
+const LockName = "sandbox.lock"
+
+// ErrDataDirInUse is the error of opening a data directory another
+// process has open.
+var ErrDataDirInUse = errors.New("in use by another sandbox process: one process serves a data directory; several processes share a sandbox through PostgreSQL (--database-url)")
+
 // DefaultConnectTimeout bounds the wait for an unreachable database.
 const DefaultConnectTimeout = 10 * time.Second
 
@@ -68,6 +76,8 @@ type DB struct {
 	// pageRows counts the rows the keyset pages read (seqPage): what a
 	// page costs, checked by the tests.
 	pageRows atomic.Int64
+	// dirLock is the data directory's lock (SQLite), held until Close.
+	dirLock *os.File
 	// analyze keeps PostgreSQL's statistics of the records table in step
 	// with its first growth (analyze.go).
 	analyze analyzer
@@ -126,11 +136,11 @@ func open(ctx context.Context, o Options, upTo int) (*DB, error) {
 		d = &DB{db: db, name: "database " + Redact(o.DatabaseURL), d: dialect{postgres: true}}
 	}
 	if err := d.ping(ctx, timeout); err != nil {
-		_ = d.db.Close()
+		_ = d.Close()
 		return nil, err
 	}
 	if err := d.migrateTo(ctx, upTo); err != nil {
-		_ = d.db.Close()
+		_ = d.Close()
 		return nil, err
 	}
 	return d, nil
@@ -139,6 +149,12 @@ func open(ctx context.Context, o Options, upTo int) (*DB, error) {
 func openSQLite(dir string) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory %s: %w", dir, err)
+	}
+	// The process's in-memory state (clocks, caches, the delivery engine's
+	// timers) is kept in step with the database only on PostgreSQL.
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
 	}
 	path := filepath.Join(dir, FileName)
 	// SQLite gives its -wal and -shm files the database file's mode, so
@@ -161,11 +177,12 @@ func openSQLite(dir string) (*DB, error) {
 	q.Set("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
+		unlockDir(lock)
 		return nil, fmt.Errorf("database %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
-	return &DB{db: db, name: "database " + path, d: dialect{writeMu: &sync.Mutex{}}}, nil
+	return &DB{db: db, name: "database " + path, d: dialect{writeMu: &sync.Mutex{}}, dirLock: lock}, nil
 }
 
 // ping waits for the database to answer, up to timeout.
@@ -203,7 +220,11 @@ func (d *DB) Close() error {
 		<-done
 	}
 	d.stmts.Range(func(_, v any) bool { _ = v.(*sql.Stmt).Close(); return true })
-	return d.db.Close()
+	err := d.db.Close()
+	if d.dirLock != nil {
+		unlockDir(d.dirLock)
+	}
+	return err
 }
 
 // Postgres reports whether d is a PostgreSQL database.

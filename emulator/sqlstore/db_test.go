@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,5 +88,38 @@ func TestReopenAndNewerSchema(t *testing.T) {
 	_, err = open()
 	if !errors.Is(err, sqlstore.ErrNewerSchema) || !strings.Contains(err.Error(), dir) {
 		t.Errorf("open a newer database = %v, want ErrNewerSchema naming %s", err, dir)
+	}
+}
+
+// TestDataDirServesOneProcess: a data directory open in one sandbox is
+// refused to a second open, naming the process that holds it (the
+// in-memory state of two processes on one SQLite file would drift
+// apart); closing it frees it.
+func TestDataDirServesOneProcess(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	first, err := sqlstore.Open(ctx, sqlstore.Options{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := sqlstore.Open(ctx, sqlstore.Options{DataDir: dir})
+	if err == nil {
+		_ = second.Close()
+		_ = first.Close()
+		t.Fatal("a second open of a data directory in use succeeded")
+	}
+	if !errors.Is(err, sqlstore.ErrDataDirInUse) || !strings.Contains(err.Error(), fmt.Sprintf("process %d", os.Getpid())) || !strings.Contains(err.Error(), dir) {
+		t.Errorf("second open: %v; want ErrDataDirInUse naming the directory and process %d", err, os.Getpid())
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := sqlstore.Open(ctx, sqlstore.Options{DataDir: dir})
+	if err != nil {
+		t.Fatalf("open after the first closed: %v", err)
+	}
+	_ = again.Close()
+	if fi, err := os.Stat(filepath.Join(dir, sqlstore.LockName)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("lock file: %v, %v; want mode 0600", fi, err)
 	}
 }
