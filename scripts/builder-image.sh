@@ -39,6 +39,11 @@ cp -L /etc/ssl/certs/ca-certificates.crt "$stage/etc/ssl/certs/ca-certificates.c
 # Copy only the needed modules out of the host cache, through a file://
 # proxy so the go command checks every zip against go.sum.
 host_cache=$(go env GOMODCACHE)
+# The host cache holds what builds and tests have needed; the image's
+# module layer needs every module go.mod requires, test-only ones and
+# their go.mod files included, so fetch any it lacks first (through the
+# host's GOPROXY; nothing to fetch when they are all there).
+go mod download
 # The proxy is a hard-linked copy of the host's download cache, completed
 # with the .info files a cache filled without them (by a module zip
 # import, or an older go) lacks: the file:// proxy protocol needs one per
