@@ -16,6 +16,7 @@ import (
 // the database closes, and writes this process's id in it; another
 // process holding it fails the open with ErrDataDirInUse, naming that
 // process. The kernel drops the lock with the process, SIGKILL included.
+// Where the file system refuses flock itself, no lock is taken (nil).
 func lockDir(dir string) (*os.File, error) {
 	f, err := os.OpenFile(filepath.Join(dir, LockName), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -32,7 +33,9 @@ func lockDir(dir string) (*os.File, error) {
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, fmt.Errorf("data directory %s: %w%s", dir, ErrDataDirInUse, holder)
 		}
-		return nil, fmt.Errorf("data directory %s: lock: %w", dir, err)
+		// A file system without flock (some network and bind mounts)
+		// leaves one process per directory to the operator, as before.
+		return nil, nil
 	}
 	if err := f.Truncate(0); err == nil {
 		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
@@ -42,6 +45,9 @@ func lockDir(dir string) (*os.File, error) {
 
 // unlockDir releases the lock lockDir took.
 func unlockDir(f *os.File) {
+	if f == nil {
+		return
+	}
 	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 	_ = f.Close()
 }
