@@ -49,18 +49,19 @@ func rules() map[string]rule {
 		"emulator/core": {internalLeaves: true},
 
 		// Leaves: nothing of the module.
-		"specs":                {},
-		"scenarios":            {},
-		"client":               {},
-		"internal/golit":       {},
-		"internal/schemaissue": {},
-		"internal/loadbench":   {},
-		"internal/layers":      {},
-		"internal/racetest":    {},
-		"internal/pgtest":      {},
-		"internal/jsonscan":    {},
-		"internal/locale":      {},
-		"internal/cputime":     {},
+		"specs":                 {},
+		"scenarios":             {},
+		"client":                {},
+		"internal/golit":        {},
+		"internal/schemaissue":  {},
+		"internal/loadbench":    {},
+		"internal/layers":       {},
+		"internal/racetest":     {},
+		"internal/pgtest":       {},
+		"internal/jsonscan":     {},
+		"internal/locale":       {},
+		"internal/cputime":      {},
+		"internal/snapshottest": {},
 		// The shared-sandbox isolation sequence drives a sandbox through
 		// the client, in process and in the container alike.
 		"internal/tenantcheck": {allow: []string{"client"}},
@@ -118,7 +119,7 @@ func rules() map[string]rule {
 		}
 		r[s] = rule{allow: allow}
 		// A surface's store conformance suite tests that surface's Store.
-		r[s+"/storetest"] = rule{allow: []string{s, "emulator/core", "fixtures", "internal/racetest"}}
+		r[s+"/storetest"] = rule{allow: []string{s, "emulator/core", "fixtures", "internal/racetest", "internal/snapshottest"}}
 	}
 	return r
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/knogin/argus-sandbox/emulator/faults"
+	"github.com/knogin/argus-sandbox/internal/snapshottest"
 )
 
 // Run runs the suite against stores made by newStore, which returns a
@@ -25,37 +26,8 @@ func Run(t *testing.T, newStore func(t *testing.T) faults.SharedStateStore) {
 // testSwap: a swap takes effect only over the snapshot it names (nil:
 // none stored), a save over anything.
 func testSwap(t *testing.T, s faults.SharedStateStore) {
-	ctx := context.Background()
-	if got, err := s.LoadRules(ctx); got != nil || err != nil {
-		t.Fatalf("LoadRules of a new store = %q, %v; want nil", got, err)
-	}
-	swap := func(prev, next string, want bool) {
-		t.Helper()
-		var p []byte
-		if prev != "" {
-			p = []byte(prev)
-		}
-		if ok, err := s.SwapRules(ctx, p, []byte(next), nil); ok != want || err != nil {
-			t.Fatalf("SwapRules(%q, %q) = %v, %v; want %v", prev, next, ok, err, want)
-		}
-	}
-	load := func(want string) {
-		t.Helper()
-		if got, err := s.LoadRules(ctx); string(got) != want || err != nil {
-			t.Fatalf("LoadRules = %q, %v; want %q", got, err, want)
-		}
-	}
-	swap("", `{"rules":[1]}`, true)
-	swap("", `{"rules":[2]}`, false)
-	load(`{"rules":[1]}`)
-	swap(`{"rules":[2]}`, `{"rules":[3]}`, false)
-	swap(`{"rules":[1]}`, `{"rules":[3]}`, true)
-	if err := s.SaveRules(ctx, []byte(`{"rules":[4]}`)); err != nil {
-		t.Fatal(err)
-	}
-	load(`{"rules":[4]}`)
-	swap(`{"rules":[3]}`, `{"rules":[5]}`, false)
-	swap(`{"rules":[4]}`, `{"rules":[5]}`, true)
+	snapshottest.Run(t, snapshottest.Store{Load: s.LoadRules, Save: s.SaveRules,
+		Swap: func(ctx context.Context, prev, next []byte) (bool, error) { return s.SwapRules(ctx, prev, next, nil) }})
 }
 
 // testCounting: CountMatch counts every match and, when asked, the

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/knogin/argus-sandbox/emulator/oauth"
+	"github.com/knogin/argus-sandbox/internal/snapshottest"
 )
 
 // RunKeys runs the suite of the oauth.SharedKeyStore operations against
@@ -20,38 +21,8 @@ func RunKeys(t *testing.T, newStore func(t *testing.T) oauth.SharedKeyStore) {
 // testKeySwap: a swap takes effect only over the snapshot it names (nil:
 // none stored), a save over anything.
 func testKeySwap(t *testing.T, s oauth.SharedKeyStore) {
-	ctx := context.Background()
-	if got, err := s.LoadKeys(ctx); got != nil || err != nil {
-		t.Fatalf("LoadKeys of a new store = %q, %v; want nil", got, err)
-	}
-	swap := func(prev, next string, want bool) {
-		t.Helper()
-		var p []byte
-		if prev != "" {
-			p = []byte(prev)
-		}
-		if ok, err := s.SwapKeys(ctx, p, []byte(next), nil); ok != want || err != nil {
-			t.Fatalf("SwapKeys(%q, %q) = %v, %v; want %v", prev, next, ok, err, want)
-		}
-	}
-	load := func(want string) {
-		t.Helper()
-		if got, err := s.LoadKeys(ctx); string(got) != want || err != nil {
-			t.Fatalf("LoadKeys = %q, %v; want %q", got, err, want)
-		}
-	}
-	swap("", `{"a":1}`, true)
-	swap("", `{"b":1}`, false)
-	load(`{"a":1}`)
-	swap(`{"b":1}`, `{"c":1}`, false)
-	swap(`{"a":1}`, `{"c":1}`, true)
-	load(`{"c":1}`)
-	if err := s.SaveKeys(ctx, []byte(`{"d":1}`)); err != nil {
-		t.Fatal(err)
-	}
-	load(`{"d":1}`)
-	swap(`{"c":1}`, `{"e":1}`, false)
-	swap(`{"d":1}`, `{"e":1}`, true)
+	snapshottest.Run(t, snapshottest.Store{Load: s.LoadKeys, Save: s.SaveKeys,
+		Swap: func(ctx context.Context, prev, next []byte) (bool, error) { return s.SwapKeys(ctx, prev, next, nil) }})
 }
 
 // testKeyExpiries: a key's recorded expiry is the latest raised; a failed
