@@ -6,6 +6,7 @@ package snapshottest
 
 import (
 	"context"
+	"sync"
 	"testing"
 )
 
@@ -56,4 +57,45 @@ func Run(t *testing.T, s Store) {
 	swap(`{"c":1}`, `{"e":1}`, false)
 	swap(`{"d":1}`, `{"e":1}`, true)
 	load(`{"e":1}`)
+}
+
+// Writers is how many swaps RunConcurrent starts at once.
+const Writers = 8
+
+// RunConcurrent starts Writers swaps at once over one stored snapshot
+// (s must start empty): exactly one may succeed. alongside, when set,
+// runs in each writer's goroutine after its swap, given the writer's
+// number (0 to Writers-1): another operation of the store racing the
+// swaps.
+func RunConcurrent(t *testing.T, s Store, alongside func(i int)) {
+	t.Helper()
+	ctx := context.Background()
+	if ok, err := s.Swap(ctx, nil, []byte(`{"v":0}`)); !ok || err != nil {
+		t.Fatalf("first Swap = %v, %v", ok, err)
+	}
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		wins int
+	)
+	for i := range Writers {
+		wg.Go(func() {
+			ok, err := s.Swap(ctx, []byte(`{"v":0}`), []byte(`{"v":`+string(rune('1'+i))+`}`))
+			if err != nil {
+				t.Error(err)
+			}
+			if alongside != nil {
+				alongside(i)
+			}
+			if ok {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Errorf("%d of %d concurrent swaps over one snapshot succeeded, want 1", wins, Writers)
+	}
 }

@@ -131,33 +131,8 @@ func testConcurrentCounting(t *testing.T, s faults.SharedStateStore) {
 	}
 }
 
-// testConcurrentSwaps: of writers swapping over one snapshot at once,
-// exactly one succeeds.
+// testConcurrentSwaps: of concurrent swaps over one snapshot, one wins.
 func testConcurrentSwaps(t *testing.T, s faults.SharedStateStore) {
-	ctx := context.Background()
-	if ok, err := s.SwapRules(ctx, nil, []byte(`{"rules":[]}`), nil); !ok || err != nil {
-		t.Fatalf("first SwapRules = %v, %v", ok, err)
-	}
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		wins int
-	)
-	for i := range 8 {
-		wg.Go(func() {
-			ok, err := s.SwapRules(ctx, []byte(`{"rules":[]}`), []byte(`{"rules":[`+string(rune('1'+i))+`]}`), nil)
-			if err != nil {
-				t.Error(err)
-			}
-			if ok {
-				mu.Lock()
-				wins++
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	if wins != 1 {
-		t.Errorf("%d of 8 concurrent swaps over one snapshot succeeded, want 1", wins)
-	}
+	snapshottest.RunConcurrent(t, snapshottest.Store{Load: s.LoadRules, Save: s.SaveRules,
+		Swap: func(ctx context.Context, prev, next []byte) (bool, error) { return s.SwapRules(ctx, prev, next, nil) }}, nil)
 }

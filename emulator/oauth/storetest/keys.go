@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"context"
-	"sync"
 	"testing"
 
 	"github.com/knogin/argus-sandbox/emulator/oauth"
@@ -61,40 +60,18 @@ func testKeyExpiries(t *testing.T, s oauth.SharedKeyStore) {
 	expiry("kid-2", 7)
 }
 
-// testConcurrentKeySwaps: of writers swapping over one snapshot at once,
-// exactly one succeeds; concurrent raises keep the largest.
+// testConcurrentKeySwaps: of concurrent swaps over one snapshot, one
+// wins; expiries raised meanwhile keep the latest.
 func testConcurrentKeySwaps(t *testing.T, s oauth.SharedKeyStore) {
 	ctx := context.Background()
-	if ok, err := s.SwapKeys(ctx, nil, []byte(`{"v":0}`), nil); !ok || err != nil {
-		t.Fatalf("first SwapKeys = %v, %v", ok, err)
-	}
-	const writers = 8
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		wins int
-	)
-	for i := range writers {
-		wg.Go(func() {
-			ok, err := s.SwapKeys(ctx, []byte(`{"v":0}`), []byte(`{"v":`+string(rune('1'+i))+`}`), nil)
-			if err != nil {
-				t.Error(err)
-			}
+	snapshottest.RunConcurrent(t, snapshottest.Store{Load: s.LoadKeys, Save: s.SaveKeys,
+		Swap: func(ctx context.Context, prev, next []byte) (bool, error) { return s.SwapKeys(ctx, prev, next, nil) }},
+		func(i int) {
 			if _, err := s.RaiseKeyExpiry(ctx, "kid", int64(100+i)); err != nil {
 				t.Error(err)
 			}
-			if ok {
-				mu.Lock()
-				wins++
-				mu.Unlock()
-			}
 		})
-	}
-	wg.Wait()
-	if wins != 1 {
-		t.Errorf("%d of %d concurrent swaps over one snapshot succeeded, want 1", wins, writers)
-	}
-	if got, _ := s.KeyExpiry(ctx, "kid"); got != 100+writers-1 {
-		t.Errorf("after concurrent raises the expiry is %d, want %d", got, 100+writers-1)
+	if got, _ := s.KeyExpiry(ctx, "kid"); got != 100+snapshottest.Writers-1 {
+		t.Errorf("after concurrent raises the expiry is %d, want %d", got, 100+snapshottest.Writers-1)
 	}
 }
