@@ -70,20 +70,31 @@ func (s *Service) process(ctx context.Context, j job) (Attempt, bool) {
 	}
 	switch {
 	case claimed:
-	case j.held != nil && s.wall().Before(j.held.LeaseUntil) && w.UpdatedAt.Before(j.held.UpdatedAt):
-		// Leased here, and the webhook unchanged since (a disable would
-		// have failed the delivery): the copy taken with the lease is
-		// current.
+	case j.held != nil && j.held.LeaseUntil.Sub(s.wall()) >= s.cfg.Lease/2 && w.UpdatedAt.Before(j.held.UpdatedAt):
+		// Leased here with half the lease or more to run (the heartbeat
+		// only ever moves it later), and the webhook unchanged since (a
+		// disable would have failed the delivery): the copy taken with
+		// the lease is current.
 		d = *j.held
 	default:
-		d, err = s.store.GetDelivery(ctx, j.tenant, j.webhookID, j.deliveryID)
-		if err != nil || d.Finished() {
-			return Attempt{}, false // deleted, reset, or settled meanwhile
-		}
-		if d.LeaseOwner != s.owner {
-			// The lease lapsed while the job waited (the heartbeat could
-			// not reach the store) and another engine claimed it.
-			return Attempt{}, false
+		// The job waited: the lease is renewed in the store before the
+		// attempt, in one write that fails if another engine claimed the
+		// delivery meanwhile (its lease lapsed while the heartbeat could
+		// not reach the store), so the attempt starts with a whole lease
+		// and no other engine can start it too before that lapses.
+		now := s.wall()
+		d, err = s.store.UpdateDelivery(ctx, j.tenant, j.webhookID, j.deliveryID, func(d *Delivery) error {
+			if d.Finished() {
+				return errNotClaimable
+			}
+			if d.LeaseOwner != s.owner {
+				return errLeaseLost
+			}
+			d.LeaseUntil = now.Add(s.cfg.Lease)
+			return nil
+		})
+		if err != nil {
+			return Attempt{}, false // deleted, reset, settled or claimed elsewhere meanwhile
 		}
 	}
 	if w.Disabled {
