@@ -574,6 +574,41 @@ func TestQueuedJobYieldsToANewerLease(t *testing.T) {
 	}
 }
 
+// TestQueuedJobRenewsItsLeaseBeforeTheAttempt: a delivery whose lease
+// lapsed while its job waited (still this engine's: nobody claimed it) is
+// leased again in the store before it is sent, so no other engine can
+// claim it while the attempt runs.
+func TestQueuedJobRenewsItsLeaseBeforeTheAttempt(t *testing.T) {
+	hold, second := make(chan struct{}), make(chan struct{})
+	rc := newReceiver(t, func(n int, _ *http.Request) (int, http.Header, string) {
+		if n == 1 {
+			<-hold
+		} else {
+			<-second
+		}
+		return http.StatusOK, nil, "ok"
+	})
+	s, clock := newTestService(t, func(c *Config) { c.Workers, c.PerEndpointConcurrency = 1, 1 })
+	w := subscribe(t, s, "acme", rc.URL, "case.created")
+	ids, err := s.TriggerN(context.Background(), "acme", "case.created", nil, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-rc.arrived             // the first is in flight, the second queued behind it
+	clock.Advance(time.Hour) // the second's lease lapsed (the tests' wall clock is the sandbox's)
+	close(hold)
+	<-rc.arrived // the second is in flight
+	queued, _ := s.store.ListDeliveries(context.Background(), "acme", w.ID, DeliveryFilter{EventID: ids[1]})
+	if len(queued) != 1 {
+		t.Fatalf("%d deliveries of the second event", len(queued))
+	}
+	if d := queued[0]; d.LeaseOwner != s.owner || !d.LeaseUntil.After(clock.Now()) {
+		t.Errorf("the attempt in flight runs on a lease of %q until %v (now %v); want this engine's, renewed", d.LeaseOwner, d.LeaseUntil, clock.Now())
+	}
+	close(second)
+	waitIdle(t, s)
+}
+
 // conflictStore refuses every new delivery as a duplicate ID.
 type conflictStore struct{ Store }
 
