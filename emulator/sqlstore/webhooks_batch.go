@@ -6,7 +6,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/knogin/argus-sandbox/emulator/webhooks"
@@ -44,9 +43,7 @@ type updateReq struct {
 // a batch locks only its rows, up to pgBatches run at once, so a
 // process's updates are not held to one transaction's round trips.
 type updateBatcher struct {
-	mu      sync.Mutex
-	queue   []*updateReq
-	running int
+	g group[*updateReq]
 }
 
 // pgBatches is how many batches of one store run at once on PostgreSQL.
@@ -59,49 +56,9 @@ func (b *updateBatcher) do(ctx context.Context, s *WebhooksStore, r *updateReq) 
 	if s.db.d.postgres {
 		most = pgBatches
 	}
-	b.mu.Lock()
-	b.queue = append(b.queue, r)
-	lead := b.running < most
-	if lead {
-		b.running++
-	}
-	b.mu.Unlock()
-	if lead {
-		// This call runs a batch of what is queued, r included, then hands
-		// the next batches to a goroutine of their own.
-		ctx = context.WithoutCancel(ctx)
-		if b.runNext(ctx, s) {
-			go func() {
-				for b.runNext(ctx, s) {
-				}
-			}()
-		}
-	}
+	b.g.submit(ctx, r, most, func(queued []*updateReq) int { return min(len(queued), maxBatch) }, s.runBatch)
 	<-r.done
 	return r.out, r.err
-}
-
-// runNext runs one batch of what is queued and reports whether more is
-// queued (false: this runner has ended).
-func (b *updateBatcher) runNext(ctx context.Context, s *WebhooksStore) bool {
-	b.mu.Lock()
-	n := min(len(b.queue), maxBatch)
-	if n == 0 { // another runner took it
-		b.running--
-		b.mu.Unlock()
-		return false
-	}
-	batch := slices.Clone(b.queue[:n])
-	b.queue = slices.Delete(b.queue, 0, n)
-	b.mu.Unlock()
-	s.runBatch(ctx, batch)
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.queue) == 0 {
-		b.running--
-		return false
-	}
-	return true
 }
 
 // runBatch applies every request of batch (applyOptimistic on PostgreSQL,

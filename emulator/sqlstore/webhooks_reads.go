@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/knogin/argus-sandbox/emulator/webhooks"
 )
@@ -26,36 +25,19 @@ type webhookRead struct {
 
 // webhookReads groups concurrent GetWebhook calls into one SELECT: the
 // delivery engine reads its webhook before each attempt, so its workers
-// ask for the same few webhooks at once. As with updateBatcher, a call
-// that finds fewer than maxReads reads running runs one with what is
-// queued (its own request included) and the calls arriving meanwhile
-// wait for the next. Every read starts after the calls it answers were
-// made, so each sees every write that ended before its call.
+// ask for the same few webhooks at once. Through a group, as the update
+// batcher: a call that finds fewer than maxReads reads running runs one
+// with what is queued (its own request included) and the calls arriving
+// meanwhile wait for the next. Every read starts after the calls it
+// answers were made, so each sees every write that ended before its call.
 type webhookReads struct {
-	mu      sync.Mutex
-	queue   []*webhookRead
-	running int
+	g group[*webhookRead]
 }
 
 // get queues a read of tenant's webhook id and returns its outcome.
 func (g *webhookReads) get(ctx context.Context, s *WebhooksStore, tenant, id string) (webhooks.Webhook, error) {
 	r := &webhookRead{tenant: tenant, id: id, done: make(chan struct{})}
-	g.mu.Lock()
-	g.queue = append(g.queue, r)
-	lead := g.running < maxReads
-	if lead {
-		g.running++
-	}
-	g.mu.Unlock()
-	if lead {
-		rctx := context.WithoutCancel(ctx)
-		if g.runNext(rctx, s) {
-			go func() {
-				for g.runNext(rctx, s) {
-				}
-			}()
-		}
-	}
+	g.g.submit(ctx, r, maxReads, takeReads, s.readWebhooks)
 	select {
 	case <-r.done:
 		return r.w, r.err
@@ -64,43 +46,30 @@ func (g *webhookReads) get(ctx context.Context, s *WebhooksStore, tenant, id str
 	}
 }
 
-// runNext runs one read of what is queued and reports whether more is
-// queued (false: this runner has ended).
-func (g *webhookReads) runNext(ctx context.Context, s *WebhooksStore) bool {
-	g.mu.Lock()
-	var batch []*webhookRead
+// takeReads is how many of the queued reads one statement answers: those
+// asking for its first maxReadBatch distinct webhooks, in queue order.
+func takeReads(queued []*webhookRead) int {
 	var ids []string
-	n := 0
-	for ; n < len(g.queue); n++ {
-		r := g.queue[n]
+	for n, r := range queued {
 		if !slices.Contains(ids, r.id) {
 			if len(ids) == maxReadBatch {
-				break
+				return n
 			}
 			ids = append(ids, r.id)
 		}
-		batch = append(batch, r)
 	}
-	if n == 0 { // another runner took it
-		g.running--
-		g.mu.Unlock()
-		return false
-	}
-	g.queue = slices.Delete(g.queue, 0, n)
-	g.mu.Unlock()
-	s.readWebhooks(ctx, ids, batch)
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if len(g.queue) == 0 {
-		g.running--
-		return false
-	}
-	return true
+	return len(queued)
 }
 
-// readWebhooks reads the webhooks ids in one statement and answers the
-// requests of batch, closing their done channels.
-func (s *WebhooksStore) readWebhooks(ctx context.Context, ids []string, batch []*webhookRead) {
+// readWebhooks reads the webhooks batch asks for in one statement and
+// answers its requests, closing their done channels.
+func (s *WebhooksStore) readWebhooks(ctx context.Context, batch []*webhookRead) {
+	var ids []string
+	for _, r := range batch {
+		if !slices.Contains(ids, r.id) {
+			ids = append(ids, r.id)
+		}
+	}
 	found, err := s.selectWebhooks(ctx, ids)
 	for _, r := range batch {
 		switch w, ok := found[r.id]; {
