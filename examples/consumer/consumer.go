@@ -117,14 +117,18 @@ func New(cfg Config) (*Consumer, error) {
 // Close abandons the work in flight, stops the queue's worker and closes
 // the store: nothing is written after Close returns.
 func (c *Consumer) Close() error {
+	// The store closes first, as a killed process stops writing at once:
+	// work that the cancellation below ends early (a write-back that
+	// fails, with BugSwallowEffectError) must not record its event on the
+	// way out, or the retry after the restart would find it applied.
+	err := c.store.Close()
 	c.cancel()
-	var err error
 	if c.queue != nil {
 		c.stop()
 		<-c.stopped
-		err = c.queue.Close()
+		err = errors.Join(err, c.queue.Close())
 	}
-	return errors.Join(err, c.store.Close())
+	return err
 }
 
 // Handler serves the webhook endpoint and the probe.
