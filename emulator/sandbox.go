@@ -403,7 +403,9 @@ func (sb *Sandbox) reset(ctx context.Context, keepApps bool) error {
 	if err != nil {
 		return err
 	}
-	sb.idem.Reset()
+	if err := sb.idem.Reset(ctx); err != nil {
+		return err
+	}
 	sb.platform.Reset(keepApps)
 	if !keepApps {
 		sb.oauth.Reset()

@@ -27,7 +27,7 @@ func (d tenantData) DeleteTenant(ctx context.Context, tenant string) error {
 	if sb.replicas != nil {
 		err = errors.Join(err, sb.replicas.forget(ctx, tenant))
 	}
-	sb.idem.ResetTenant(tenant)
+	err = errors.Join(err, sb.idem.ResetTenant(ctx, tenant))
 	sb.journal.Clear(tenant)
 	return err
 }
@@ -46,7 +46,7 @@ func (d tenantData) ResetTenant(ctx context.Context, tenant string, keepApps boo
 	if !keepApps {
 		errs = append(errs, sb.oauth.DeleteTenant(ctx, tenant))
 	}
-	sb.idem.ResetTenant(tenant)
+	errs = append(errs, sb.idem.ResetTenant(ctx, tenant))
 	return errors.Join(errs...)
 }
 

@@ -14,6 +14,7 @@ package idempotency
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -37,6 +38,7 @@ const (
 	DefaultTTL          = 24 * time.Hour
 	DefaultMaxPerTenant = 10000
 	DefaultWait         = 10 * time.Second
+	DefaultLease        = 30 * time.Second
 	MaxKeyLength        = 255
 	codeReused          = "idempotency_key_reused"
 	codeInProgress      = "idempotency_key_in_progress"
@@ -66,38 +68,33 @@ type Config struct {
 	// request with its key to finish (DefaultWait when zero); past it the
 	// answer is 409 idempotency_key_in_progress.
 	Wait time.Duration
+	// Store keeps the keys (a MemoryStore when nil).
+	Store Store
+	// Lease is how long, in real time, a claim in progress in a durable
+	// Store holds without word from its request (DefaultLease when zero):
+	// the request renews it while it runs, so a claim whose lease lapsed
+	// is one whose process died, and a retry takes the key over.
+	Lease time.Duration
+	// RealNow reads the real time leases are measured in (time.Now when
+	// nil).
+	RealNow func() time.Time
 }
 
-// Layer is the idempotency middleware and its key store.
+// Layer is the idempotency middleware over its key store.
 type Layer struct {
-	cfg Config
+	cfg   Config
+	store Store
+	// inProcess: the store is the process's own (MemoryStore), whose
+	// claims need no lease: a request in progress there is alive.
+	inProcess bool
 
+	// running wakes this process's waiters on a claim it runs in a store
+	// that cannot (Entry.Done nil), by tenant and scope.
 	mu      sync.Mutex
-	tenants map[string]*tenantKeys
+	running map[runKey]chan struct{}
 }
 
-// tenantKeys holds one tenant's keys, oldest first in order.
-type tenantKeys struct {
-	entries map[string]*entry
-	order   []*entry
-}
-
-// entry is one key: in progress until done is closed, then either a kept
-// answer (resp != nil) or forgotten (removed from the store).
-type entry struct {
-	scope       string
-	fingerprint [32]byte
-	created     time.Time
-	done        chan struct{}
-	resp        *response
-}
-
-// response is a kept answer.
-type response struct {
-	status int
-	header http.Header
-	body   []byte
-}
+type runKey struct{ tenant, scope string }
 
 // New validates cfg and returns an empty Layer.
 func New(cfg Config) (*Layer, error) {
@@ -105,8 +102,8 @@ func New(cfg Config) (*Layer, error) {
 	if cfg.Clock == nil {
 		errs = append(errs, errors.New("idempotency: Config.Clock is required"))
 	}
-	if cfg.TTL < 0 || cfg.MaxPerTenant < 0 || cfg.Wait < 0 {
-		errs = append(errs, errors.New("idempotency: Config.TTL, MaxPerTenant and Wait must not be negative"))
+	if cfg.TTL < 0 || cfg.MaxPerTenant < 0 || cfg.Wait < 0 || cfg.Lease < 0 {
+		errs = append(errs, errors.New("idempotency: Config.TTL, MaxPerTenant, Wait and Lease must not be negative"))
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -120,22 +117,27 @@ func New(cfg Config) (*Layer, error) {
 	if cfg.Wait == 0 {
 		cfg.Wait = DefaultWait
 	}
-	return &Layer{cfg: cfg, tenants: map[string]*tenantKeys{}}, nil
+	if cfg.Lease == 0 {
+		cfg.Lease = DefaultLease
+	}
+	if cfg.RealNow == nil {
+		cfg.RealNow = time.Now
+	}
+	l := &Layer{cfg: cfg, store: cfg.Store, running: map[runKey]chan struct{}{}}
+	if l.store == nil {
+		l.store = NewMemoryStore()
+	}
+	_, l.inProcess = l.store.(*MemoryStore)
+	return l, nil
 }
 
 // Reset forgets every key (the sandbox reset).
-func (l *Layer) Reset() {
-	l.mu.Lock()
-	l.tenants = map[string]*tenantKeys{}
-	l.mu.Unlock()
-}
+func (l *Layer) Reset(ctx context.Context) error { return l.store.Reset(ctx) }
 
 // ResetTenant forgets the keys of one tenant (the tenant was deleted or
 // reset), so a tenant created again under its id replays nothing.
-func (l *Layer) ResetTenant(tenant string) {
-	l.mu.Lock()
-	delete(l.tenants, tenant)
-	l.mu.Unlock()
+func (l *Layer) ResetTenant(ctx context.Context, tenant string) error {
+	return l.store.ResetTenant(ctx, tenant)
 }
 
 // Wrap is the router middleware: operations of other APIs, and GET/HEAD,
@@ -176,20 +178,39 @@ func (l *Layer) Wrap(op core.OperationInfo, next http.Handler) http.Handler {
 	})
 }
 
+// Bounds of the backoff with which a request polls a durable store for
+// the end of a claim another process runs.
+const (
+	pollFirst = 5 * time.Millisecond
+	pollMax   = 200 * time.Millisecond
+)
+
 // serve answers a keyed request: replay, refuse, wait for the first, or run
 // as the first and keep the answer.
 func (l *Layer) serve(w http.ResponseWriter, r *http.Request, op core.OperationInfo, next http.Handler, p *core.Principal, key string, fp [32]byte) {
 	scope := scopeOf(p, op.OperationID, key)
 	var deadline <-chan time.Time
+	backoff := pollFirst
 	for {
-		e, first := l.claim(p.Tenant, scope, fp)
-		if first {
-			l.run(w, r, next, p.Tenant, e)
+		e, first, err := l.claim(r.Context(), p.Tenant, scope, fp)
+		if err != nil {
+			if r.Context().Err() == nil {
+				op.Errors(w, r, &core.RequestError{Status: http.StatusServiceUnavailable, Code: "service_unavailable",
+					Detail: "the Idempotency-Key store cannot be reached; retry later"})
+			}
 			return
 		}
-		if e.fingerprint != fp {
+		if first {
+			l.run(w, r, next, p.Tenant, scope, e)
+			return
+		}
+		if e.Fingerprint != fp {
 			op.Errors(w, r, &core.RequestError{Status: http.StatusUnprocessableEntity, Code: codeReused,
 				Detail: "this Idempotency-Key was used with a different request (method, path or body); use a new key for a new request"})
+			return
+		}
+		if e.Response != nil {
+			replay(w, e.Response)
 			return
 		}
 		if deadline == nil {
@@ -197,65 +218,78 @@ func (l *Layer) serve(w http.ResponseWriter, r *http.Request, op core.OperationI
 			defer t.Stop()
 			deadline = t.C
 		}
-		select {
-		case <-e.done:
-		case <-deadline:
+		done := e.Done
+		if done == nil {
+			done = l.runningHere(p.Tenant, scope)
+		}
+		var poll *time.Timer
+		var polled <-chan time.Time
+		if done == nil { // another process runs it: ask the store again soon
+			poll = time.NewTimer(backoff)
+			polled = poll.C
+			backoff = min(2*backoff, pollMax)
+		}
+		ok := await(done, polled, deadline, r.Context().Done())
+		if poll != nil {
+			poll.Stop()
+		}
+		switch ok {
+		case timedOut:
 			op.Errors(w, r, &core.RequestError{Status: http.StatusConflict, Code: codeInProgress,
 				Detail: "a request with this Idempotency-Key is still being processed; retry later"})
 			return
-		case <-r.Context().Done():
+		case gone:
 			return
 		}
-		if e.resp != nil {
-			replay(w, e.resp)
-			return
-		}
-		// The first answered 5xx and was forgotten: this one runs.
+		// The first ended (kept, or answered 5xx and forgotten), its
+		// lease may have lapsed, or it is time to look again: claim anew.
 	}
 }
 
-// claim returns the live entry of scope, or creates one in progress (first).
-func (l *Layer) claim(tenant, scope string, fp [32]byte) (e *entry, first bool) {
+// Outcomes of await.
+const (
+	woken = iota
+	timedOut
+	gone
+)
+
+// await waits for the end of the claim (done), the next poll, the wait's
+// deadline or the client's leaving.
+func await(done <-chan struct{}, poll, deadline <-chan time.Time, left <-chan struct{}) int {
+	select {
+	case <-done:
+	case <-poll:
+	case <-deadline:
+		return timedOut
+	case <-left:
+		return gone
+	}
+	return woken
+}
+
+// claim claims scope in the store at the tenant's clock.
+func (l *Layer) claim(ctx context.Context, tenant, scope string, fp [32]byte) (Entry, bool, error) {
 	clock := l.cfg.Clock
 	if tenant != "" && l.cfg.TenantClock != nil {
 		clock = l.cfg.TenantClock(tenant)
 	}
-	now := clock.Now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	tk := l.tenants[tenant]
-	if tk == nil {
-		tk = &tenantKeys{entries: map[string]*entry{}}
-		l.tenants[tenant] = tk
+	c := Claim{Tenant: tenant, Scope: scope, Fingerprint: fp, Now: clock.Now(), TTL: l.cfg.TTL, MaxPerTenant: l.cfg.MaxPerTenant}
+	if !l.inProcess {
+		c.RealNow = l.cfg.RealNow()
+		c.Lease = c.RealNow.Add(l.cfg.Lease)
 	}
-	if e := tk.entries[scope]; e != nil && now.Sub(e.created) < l.cfg.TTL {
-		return e, false
-	}
-	e = &entry{scope: scope, fingerprint: fp, created: now, done: make(chan struct{})}
-	tk.entries[scope] = e
-	tk.order = append(tk.order, e)
-	l.pruneLocked(tk, now)
-	return e, true
+	return l.store.Claim(ctx, c)
 }
 
-// pruneLocked drops expired and superseded entries at the head of the
-// order and evicts the oldest past MaxPerTenant.
-func (l *Layer) pruneLocked(tk *tenantKeys, now time.Time) {
-	drop := 0
-	for drop < len(tk.order) {
-		e := tk.order[drop]
-		live := tk.entries[e.scope] == e
-		if live && now.Sub(e.created) < l.cfg.TTL && len(tk.order)-drop <= l.cfg.MaxPerTenant {
-			break
-		}
-		if live {
-			delete(tk.entries, e.scope)
-		}
-		drop++
+// runningHere is the channel closed when this process's claim of scope
+// ends, nil when this process runs none.
+func (l *Layer) runningHere(tenant, scope string) <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if ch := l.running[runKey{tenant, scope}]; ch != nil {
+		return ch
 	}
-	if drop > 0 {
-		tk.order = append([]*entry(nil), tk.order[drop:]...)
-	}
+	return nil
 }
 
 // run serves the first request of a key and keeps its answer unless it is
@@ -264,32 +298,78 @@ func (l *Layer) pruneLocked(tk *tenantKeys, now time.Time) {
 // it), so it is never kept; a fault that only delays the request or acts on
 // the keys leaves the answer as the handler wrote it, and that is kept, or
 // the retry of a slow create would create twice.
-func (l *Layer) run(w http.ResponseWriter, r *http.Request, next http.Handler, tenant string, e *entry) {
+func (l *Layer) run(w http.ResponseWriter, r *http.Request, next http.Handler, tenant, scope string, e Entry) {
 	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 	kept := false
-	defer func() {
+	var stopRenew func()
+	var here chan struct{}
+	if e.Done == nil {
+		here = make(chan struct{})
 		l.mu.Lock()
-		if kept {
-			e.resp = rec.response()
-		} else if tk := l.tenants[tenant]; tk != nil && tk.entries[e.scope] == e {
-			delete(tk.entries, e.scope)
-		}
+		l.running[runKey{tenant, scope}] = here
 		l.mu.Unlock()
-		close(e.done)
+	}
+	if !l.inProcess {
+		stopRenew = l.renew(tenant, scope, e.Token)
+	}
+	defer func() {
+		if stopRenew != nil {
+			stopRenew()
+		}
+		// The answer is the client's already: keep it even when the
+		// client has gone.
+		ctx := context.WithoutCancel(r.Context())
+		if kept {
+			_ = l.store.Complete(ctx, tenant, scope, e.Token, rec.response())
+		} else {
+			_ = l.store.Forget(ctx, tenant, scope, e.Token)
+		}
+		if here != nil {
+			l.mu.Lock()
+			if l.running[runKey{tenant, scope}] == here {
+				delete(l.running, runKey{tenant, scope})
+			}
+			l.mu.Unlock()
+			close(here)
+		}
 	}()
 	next.ServeHTTP(rec, r)
 	kept = rec.status < http.StatusInternalServerError
 }
 
+// renew keeps the lease of a durable claim while its request runs,
+// renewing it each half lease; the returned func stops it.
+func (l *Layer) renew(tenant, scope string, token int64) (stop func()) {
+	var mu sync.Mutex
+	stopped := false
+	var t *time.Timer
+	mu.Lock()
+	defer mu.Unlock()
+	t = time.AfterFunc(l.cfg.Lease/2, func() {
+		_ = l.store.Renew(context.Background(), tenant, scope, token, l.cfg.RealNow().Add(l.cfg.Lease))
+		mu.Lock()
+		if !stopped {
+			t.Reset(l.cfg.Lease / 2)
+		}
+		mu.Unlock()
+	})
+	return func() {
+		mu.Lock()
+		stopped = true
+		t.Stop()
+		mu.Unlock()
+	}
+}
+
 // replay writes a kept answer with the replay header.
-func replay(w http.ResponseWriter, resp *response) {
+func replay(w http.ResponseWriter, resp *Response) {
 	h := w.Header()
-	for k, vs := range resp.header {
+	for k, vs := range resp.Header {
 		h[k] = append([]string(nil), vs...)
 	}
 	h.Set(ReplayedHeader, "true")
-	w.WriteHeader(resp.status)
-	_, _ = w.Write(resp.body)
+	w.WriteHeader(resp.Status)
+	_, _ = w.Write(resp.Body)
 }
 
 // readBack reads the body the router has buffered and puts it back.
@@ -320,7 +400,7 @@ func validKey(k string) bool {
 
 // scopeOf keys the store by principal, operation and key: two apps of a
 // tenant never see each other's keys, and one key on two operations is two
-// keys. The tenant is the store's outer map.
+// keys. The tenant scopes the store's entries.
 func scopeOf(p *core.Principal, operation, key string) string {
 	who := string(p.Kind) + ":" + p.ClientID
 	switch p.Kind {

@@ -1,6 +1,7 @@
 package idempotency
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -108,7 +109,7 @@ func TestResetTenantForgetsItsKeys(t *testing.T) {
 	}))
 	for _, reset := range []string{"", "globex", "acme"} {
 		if reset != "" {
-			l.ResetTenant(reset)
+			_ = l.ResetTenant(context.Background(), reset)
 		}
 		h.ServeHTTP(httptest.NewRecorder(), keyedRequest("k"))
 	}

@@ -36,14 +36,14 @@ func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 var replayedHeaders = []string{"Content-Type", "Location", "Cache-Control", "Pragma", "Content-Language"}
 
 // response snapshots the answer.
-func (r *recorder) response() *response {
+func (r *recorder) response() Response {
 	h := http.Header{}
 	for _, k := range replayedHeaders {
 		if vs := r.ResponseWriter.Header().Values(k); len(vs) > 0 {
 			h[k] = append([]string(nil), vs...)
 		}
 	}
-	return &response{status: r.status, header: h, body: bytes.Clone(r.body.Bytes())}
+	return Response{Status: r.status, Header: h, Body: bytes.Clone(r.body.Bytes())}
 }
 
 func readAll(r *http.Request) ([]byte, error) {
