@@ -400,7 +400,8 @@ func validKey(k string) bool {
 
 // scopeOf keys the store by principal, operation and key: two apps of a
 // tenant never see each other's keys, and one key on two operations is two
-// keys. The tenant scopes the store's entries.
+// keys. The tenant scopes the store's entries. The separator (US, 0x1f) is
+// no key's character and is text PostgreSQL stores (NUL is not).
 func scopeOf(p *core.Principal, operation, key string) string {
 	who := string(p.Kind) + ":" + p.ClientID
 	switch p.Kind {
@@ -409,7 +410,7 @@ func scopeOf(p *core.Principal, operation, key string) string {
 	case core.KindUser:
 		who += ":" + p.UserID
 	}
-	return who + "\x00" + operation + "\x00" + key
+	return who + "\x1f" + operation + "\x1f" + key
 }
 
 // fingerprint identifies the request a key was first used with.

@@ -78,6 +78,8 @@ func rules() map[string]rule {
 
 		// The Idempotency-Key layer is router middleware: core only.
 		"emulator/idempotency": {allow: []string{"emulator/core"}},
+		// Its store conformance suite tests the layer's Store.
+		"emulator/idempotency/storetest": {allow: []string{"emulator/idempotency"}},
 
 		// The wiring connects every surface and the middleware, and mounts
 		// the console.
@@ -85,7 +87,7 @@ func rules() map[string]rule {
 
 		// The durable stores implement the Store interfaces of the surfaces
 		// that keep state; the wiring picks them.
-		"emulator/sqlstore": {allow: []string{"emulator/core", "emulator/platform", "emulator/oauth", "emulator/graphql", "emulator/webhooks", "emulator/tenants", "emulator/faults", "fixtures"}},
+		"emulator/sqlstore": {allow: []string{"emulator/core", "emulator/platform", "emulator/oauth", "emulator/graphql", "emulator/webhooks", "emulator/tenants", "emulator/faults", "emulator/idempotency", "fixtures"}},
 
 		// The console acts through the sandbox's own API with the client,
 		// like any other user of it: it reaches no surface.
