@@ -9,6 +9,7 @@ import (
 
 	"github.com/knogin/argus-sandbox/emulator/faults"
 	"github.com/knogin/argus-sandbox/emulator/graphql"
+	"github.com/knogin/argus-sandbox/emulator/idempotency"
 	"github.com/knogin/argus-sandbox/emulator/oauth"
 	"github.com/knogin/argus-sandbox/emulator/platform"
 	"github.com/knogin/argus-sandbox/emulator/sqlstore"
@@ -31,6 +32,8 @@ type stores struct {
 	keys     oauth.KeyStore
 	tenants  tenants.Store
 	faults   faults.StateStore
+	// idem keeps the Idempotency-Key layer's keys.
+	idem idempotency.Store
 	// seeded: the store already holds a sandbox's state, which a start
 	// keeps instead of seeding the fixtures again.
 	seeded bool
@@ -53,7 +56,7 @@ func openStores(cfg Config) (stores, error) {
 		return stores{}, fmt.Errorf("%w: %w", ErrDatabase, err)
 	}
 	return stores{platform: db.Platform(platform.Limits{}), oauth: db.OAuth(), graphql: db.GraphQL(),
-		webhooks: db.Webhooks(0, 0), keys: db.Keys(), tenants: db.Tenants(), faults: db.Faults(), seeded: seeded, db: db}, nil
+		webhooks: db.Webhooks(0, 0), keys: db.Keys(), tenants: db.Tenants(), faults: db.Faults(), idem: db.Idempotency(), seeded: seeded, db: db}, nil
 }
 
 // shared reports whether other processes may share the store (replicas

@@ -302,9 +302,11 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	}
 	// The platform's and webhooks' writes and GraphQL's mutations honour
 	// Idempotency-Key; OAuth has its own retry semantics (RFC 6749) and
-	// the control plane is the operator's.
+	// the control plane is the operator's. A durable sandbox keeps the
+	// keys in its database: a retry after a restart, or on another
+	// replica, is replayed too.
 	sb.idem, err = idempotency.New(idempotency.Config{Clock: sb.clock, TenantClock: sb.clocks.Func(), APIs: map[string]idempotency.Applies{
-		"platform": nil, "webhooks": nil, "graphql": sb.graphql.Mutates}})
+		"platform": nil, "webhooks": nil, "graphql": sb.graphql.Mutates}, Store: st.idem})
 	if err != nil {
 		return fail(err)
 	}
