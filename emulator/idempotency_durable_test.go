@@ -97,3 +97,35 @@ func TestIdempotencyKeyReplaysAfterRestart(t *testing.T) {
 		t.Errorf("apps: %d, want %d", n, before+1)
 	}
 }
+
+// TestIdempotencyKeyCostsTwoStatements: on a durable store a keyed create
+// sends two statements more than the same create without a key (the
+// claim and keeping the answer), and its replay two in all (the claim and
+// a read: the administrator's token costs none), running nothing.
+func TestIdempotencyKeyCostsTwoStatements(t *testing.T) {
+	r := openReplica(t, t.TempDir(), "")
+	r.must(201, "POST", "/v1/platform/apps", "sandbox_admin_acme", appBody) // warm caches
+	statements := func(f func()) int64 {
+		before := r.sb.RoundTrips()
+		f()
+		return r.sb.RoundTrips() - before
+	}
+	unkeyed := statements(func() { r.must(201, "POST", "/v1/platform/apps", "sandbox_admin_acme", appBody) })
+	keyed := statements(func() {
+		if st, _, body := keyedOn(t, r.sb, "k-1", appBody); st != 201 {
+			t.Fatalf("keyed create: %d %s", st, body)
+		}
+	})
+	if keyed-unkeyed != 2 {
+		t.Errorf("a keyed create sent %d statements, one without a key %d: want 2 more", keyed, unkeyed)
+	}
+	replay := statements(func() {
+		if st, rep, _ := keyedOn(t, r.sb, "k-1", appBody); st != 201 || rep != "true" {
+			t.Fatalf("replay: %d %q", st, rep)
+		}
+	})
+	t.Logf("statements: create %d, keyed create %d, replay %d", unkeyed, keyed, replay)
+	if replay != 2 {
+		t.Errorf("a replay sent %d statements, want 2 (the create runs %d)", replay, unkeyed)
+	}
+}
