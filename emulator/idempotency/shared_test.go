@@ -1,0 +1,128 @@
+package idempotency
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/knogin/argus-sandbox/emulator/core"
+)
+
+// sharedStore is a MemoryStore seen as a durable store shared by
+// processes: it cannot signal a claim's end (Entry.Done nil), so waiters
+// poll, and the layers over it lease their claims.
+type sharedStore struct{ *MemoryStore }
+
+func (s sharedStore) Claim(ctx context.Context, c Claim) (Entry, bool, error) {
+	e, first, err := s.MemoryStore.Claim(ctx, c)
+	e.Done = nil
+	return e, first, err
+}
+
+// replicaLayer is a layer over store, as one replica's.
+func replicaLayer(t *testing.T, store Store, wait, lease time.Duration) *Layer {
+	t.Helper()
+	l, err := New(Config{Clock: core.NewVirtualClock(time.Now), APIs: map[string]Applies{"platform": nil},
+		Wait: wait, Lease: lease, Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// TestSharedStoreReplaysAcrossLayers: a request waiting on another
+// layer's claim polls the store and replays its answer once it is kept;
+// the first's lease, shorter than its run, holds because its layer
+// renews it.
+func TestSharedStoreReplaysAcrossLayers(t *testing.T) {
+	store := sharedStore{NewMemoryStore()}
+	a, b := replicaLayer(t, store, 5*time.Second, 40*time.Millisecond), replicaLayer(t, store, 5*time.Second, 40*time.Millisecond)
+	started, release := make(chan struct{}), make(chan struct{})
+	var runs atomic.Int32
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if runs.Add(1) == 1 {
+			close(started)
+			<-release
+		}
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write([]byte(`{"id":"app_1"}`))
+	})
+	ha, hb := a.Wrap(createOp, handler), b.Wrap(createOp, handler)
+	go ha.ServeHTTP(httptest.NewRecorder(), keyedRequest("k"))
+	<-started
+	time.AfterFunc(200*time.Millisecond, func() { close(release) }) // five leases
+	rec := httptest.NewRecorder()
+	hb.ServeHTTP(rec, keyedRequest("k"))
+	if rec.Code != http.StatusCreated || rec.Header().Get(ReplayedHeader) != "true" || rec.Body.String() != `{"id":"app_1"}` {
+		t.Errorf("the request on B: %d %q %s, want the replay of A's answer", rec.Code, rec.Header().Get(ReplayedHeader), rec.Body)
+	}
+	if n := runs.Load(); n != 1 {
+		t.Errorf("handler ran %d times, want once", n)
+	}
+}
+
+// TestSharedStoreWakesWaitersOfItsOwnClaimAtOnce: on a store that cannot
+// signal, a waiter of a claim its own layer runs wakes as it ends, not
+// at its next poll.
+func TestSharedStoreWakesWaitersOfItsOwnClaimAtOnce(t *testing.T) {
+	l := replicaLayer(t, sharedStore{NewMemoryStore()}, 5*time.Second, time.Minute)
+	started, release := make(chan struct{}), make(chan struct{})
+	h := l.Wrap(createOp, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-release
+		w.WriteHeader(http.StatusCreated)
+	}))
+	go h.ServeHTTP(httptest.NewRecorder(), keyedRequest("k"))
+	<-started
+	done := make(chan *httptest.ResponseRecorder)
+	go func() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, keyedRequest("k"))
+		done <- rec
+	}()
+	// Let the waiter back off to its longest poll.
+	time.Sleep(3 * pollMax)
+	close(release)
+	ended := time.Now()
+	rec := <-done
+	if took := time.Since(ended); took > pollMax/2 {
+		t.Errorf("the waiter answered %v after the first ended, want at once", took)
+	}
+	if rec.Code != http.StatusCreated || rec.Header().Get(ReplayedHeader) != "true" {
+		t.Errorf("waiter: %d %q", rec.Code, rec.Header().Get(ReplayedHeader))
+	}
+}
+
+// TestSharedStoreTakesOverALapsedClaim: a claim whose process died (its
+// lease lapses, nobody renews it) blocks its key only until the lease
+// lapses: a waiting request then takes the key over and runs.
+func TestSharedStoreTakesOverALapsedClaim(t *testing.T) {
+	store := sharedStore{NewMemoryStore()}
+	l := replicaLayer(t, store, 5*time.Second, time.Minute)
+	var runs atomic.Int32
+	h := l.Wrap(createOp, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		runs.Add(1)
+		w.WriteHeader(http.StatusCreated)
+	}))
+	// The dead replica's claim, for the same request, leased 100 ms.
+	req := keyedRequest("k")
+	body, _ := readBack(req)
+	now := time.Now()
+	_, first, _ := store.Claim(context.Background(), Claim{Tenant: "acme", Scope: scopeOf(core.PrincipalFrom(req.Context()), createOp.OperationID, "k"),
+		Fingerprint: fingerprint(req, body), Now: l.cfg.Clock.Now(), TTL: DefaultTTL, MaxPerTenant: DefaultMaxPerTenant,
+		RealNow: now, Lease: now.Add(100 * time.Millisecond)})
+	if !first {
+		t.Fatal("the dead replica's claim was not first")
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, keyedRequest("k"))
+	if rec.Code != http.StatusCreated || rec.Header().Get(ReplayedHeader) != "" || runs.Load() != 1 {
+		t.Errorf("after the lease lapsed: %d %q, runs %d; want the request run", rec.Code, rec.Header().Get(ReplayedHeader), runs.Load())
+	}
+	if took := time.Since(now); took < 100*time.Millisecond {
+		t.Errorf("the key was taken over after %v, before its lease lapsed", took)
+	}
+}
