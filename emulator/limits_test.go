@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/knogin/argus-sandbox/emulator/graphql"
+	"github.com/knogin/argus-sandbox/emulator/idempotency"
 	"github.com/knogin/argus-sandbox/emulator/journal"
 	"github.com/knogin/argus-sandbox/emulator/platform"
 	"github.com/knogin/argus-sandbox/emulator/webhooks"
@@ -43,6 +44,7 @@ func TestREADMELimitsMatchDefaults(t *testing.T) {
 		"cases per tenant":                                        graphql.MaxCasesPerTenant,
 		"finished deliveries kept per webhook (delivery history)": webhooks.DefaultRetention,
 		"request journal entries per tenant (in memory)":          journal.DefaultSize,
+		"Idempotency-Keys per tenant (24 h each)":                 idempotency.DefaultMaxPerTenant,
 	} {
 		if got, ok := rows[what]; !ok || got != strconv.Itoa(want) {
 			t.Errorf("README limits row %q = %q, want %d", what, got, want)

@@ -2,8 +2,10 @@ package idempotency
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -124,5 +126,36 @@ func TestSharedStoreTakesOverALapsedClaim(t *testing.T) {
 	}
 	if took := time.Since(now); took < 100*time.Millisecond {
 		t.Errorf("the key was taken over after %v, before its lease lapsed", took)
+	}
+}
+
+// failingStore is a store that cannot be reached.
+type failingStore struct{ sharedStore }
+
+func (failingStore) Claim(context.Context, Claim) (Entry, bool, error) {
+	return Entry{}, false, errors.New("connection refused")
+}
+
+// TestUnreachableStoreAnswers503: a keyed request whose store cannot be
+// reached runs nothing and answers 503 service_unavailable, which a client
+// retries; a request without a key never asks the store.
+func TestUnreachableStoreAnswers503(t *testing.T) {
+	l := replicaLayer(t, failingStore{sharedStore{NewMemoryStore()}}, time.Second, time.Minute)
+	var runs atomic.Int32
+	h := l.Wrap(createOp, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		runs.Add(1)
+		w.WriteHeader(http.StatusCreated)
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, keyedRequest("k"))
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), `"service_unavailable"`) || runs.Load() != 0 {
+		t.Errorf("keyed: %d %s, runs %d", rec.Code, rec.Body, runs.Load())
+	}
+	unkeyed := keyedRequest("k")
+	unkeyed.Header.Del(KeyHeader)
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, unkeyed)
+	if rec.Code != http.StatusCreated || runs.Load() != 1 {
+		t.Errorf("unkeyed: %d, runs %d", rec.Code, runs.Load())
 	}
 }
