@@ -79,7 +79,7 @@ func rules() map[string]rule {
 		// The Idempotency-Key layer is router middleware: core only.
 		"emulator/idempotency": {allow: []string{"emulator/core"}},
 		// Its store conformance suite tests the layer's Store.
-		"emulator/idempotency/storetest": {allow: []string{"emulator/idempotency"}},
+		"emulator/idempotency/storetest": {allow: []string{"emulator/idempotency", "internal/racetest"}},
 
 		// The wiring connects every surface and the middleware, and mounts
 		// the console.

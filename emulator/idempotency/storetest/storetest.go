@@ -8,11 +8,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/knogin/argus-sandbox/emulator/idempotency"
+	"github.com/knogin/argus-sandbox/internal/racetest"
 )
 
 // Run runs the suite against stores made by newStore, which returns a
@@ -173,20 +173,13 @@ func testReset(t *testing.T, s idempotency.Store) {
 // testConcurrentClaims: of many concurrent claims of one key exactly one
 // is first, and every other sees its token.
 func testConcurrentClaims(t *testing.T, s idempotency.Store) {
-	const n = 16
-	var wg sync.WaitGroup
+	const n = racetest.Writers
 	entries := make([]idempotency.Entry, n)
 	firsts := make([]bool, n)
 	errs := make([]error, n)
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			entries[i], firsts[i], errs[i] = s.Claim(context.Background(), claim("acme", "k", 1, epoch))
-		})
-	}
-	close(start)
-	wg.Wait()
+	racetest.Run(n, func(i int) {
+		entries[i], firsts[i], errs[i] = s.Claim(context.Background(), claim("acme", "k", 1, epoch))
+	})
 	winner := -1
 	for i := range n {
 		if errs[i] != nil {
