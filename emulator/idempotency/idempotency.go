@@ -317,8 +317,11 @@ func (l *Layer) run(w http.ResponseWriter, r *http.Request, next http.Handler, t
 			stopRenew()
 		}
 		// The answer is the client's already: keep it even when the
-		// client has gone.
-		ctx := context.WithoutCancel(r.Context())
+		// client has gone (the in-process store never looks at ctx).
+		ctx := r.Context()
+		if !l.inProcess {
+			ctx = context.WithoutCancel(ctx)
+		}
 		if kept {
 			_ = l.store.Complete(ctx, tenant, scope, e.Token, rec.response())
 		} else {
