@@ -15,9 +15,15 @@ import (
 // answers the status, the replay header and the body.
 func keyedOn(t *testing.T, sb *emulator.Sandbox, key, body string) (int, string, string) {
 	t.Helper()
+	return keyedAs(t, sb, "sandbox_admin_acme", key, body)
+}
+
+// keyedAs is keyedOn with the bearer token given.
+func keyedAs(t *testing.T, sb *emulator.Sandbox, token, key, body string) (int, string, string) {
+	t.Helper()
 	req := httptest.NewRequest(http.MethodPost, "/v1/platform/apps", strings.NewReader(body))
 	req.Host = "127.0.0.1:8080"
-	req.Header.Set("Authorization", "Bearer sandbox_admin_acme")
+	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Idempotency-Key", key)
 	rec := httptest.NewRecorder()
@@ -35,7 +41,9 @@ func appsOf(r *replica) int {
 // database share the keys: the retry of a create that reaches another
 // replica gets the first answer replayed, byte for byte, and creates
 // nothing; another body with the key is refused there too; concurrent
-// requests with one key spread over both replicas create once.
+// requests with one key spread over both replicas create once; a
+// tenant's reset and the sandbox's, on one replica, forget the keys on
+// both.
 func TestIdempotencyKeyReplaysOnAnotherReplica(t *testing.T) {
 	u := pgtest.Database(t)
 	a, b := openReplica(t, "", u), openReplica(t, "", u)
@@ -68,6 +76,19 @@ func TestIdempotencyKeyReplaysOnAnotherReplica(t *testing.T) {
 	}
 	if got := appsOf(a); got != before+2 {
 		t.Errorf("apps after %d concurrent requests with one key: %d, want %d", n, got, before+2)
+	}
+
+	// A tenant's reset on one replica forgets that tenant's keys for
+	// both, and no other tenant's.
+	if st, _, body := keyedAs(t, a.sb, "sandbox_admin_globex", "k-1", appBody); st != 201 {
+		t.Fatalf("globex create: %d %s", st, body)
+	}
+	a.must(200, "POST", "/_sandbox/reset", "op_test", `{"tenant":"globex"}`)
+	if st, rep, _ := keyedAs(t, b.sb, "sandbox_admin_globex", "k-1", appBody); st != 201 || rep != "" {
+		t.Errorf("after globex's reset on A, its key on B: %d %q, want a new create", st, rep)
+	}
+	if st, rep, _ := keyedOn(t, b.sb, "k-1", appBody); st != 201 || rep != "true" {
+		t.Errorf("after globex's reset, acme's key on B: %d %q, want the replay", st, rep)
 	}
 
 	// A sandbox reset on one replica forgets the keys for both.
