@@ -3,6 +3,7 @@ package idempotency
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -157,5 +158,35 @@ func TestUnreachableStoreAnswers503(t *testing.T) {
 	h.ServeHTTP(rec, unkeyed)
 	if rec.Code != http.StatusCreated || runs.Load() != 1 {
 		t.Errorf("unkeyed: %d, runs %d", rec.Code, runs.Load())
+	}
+}
+
+// TestSharedStoreWaitBoundAnswersInProgress: a request polling for
+// another layer's claim past its wait bound gets 409
+// idempotency_key_in_progress, and a request with another body 422 at
+// once.
+func TestSharedStoreWaitBoundAnswersInProgress(t *testing.T) {
+	store := sharedStore{NewMemoryStore()}
+	a, b := replicaLayer(t, store, time.Minute, time.Minute), replicaLayer(t, store, 50*time.Millisecond, time.Minute)
+	started, release := make(chan struct{}), make(chan struct{})
+	defer close(release)
+	ha := a.Wrap(createOp, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-release
+	}))
+	go ha.ServeHTTP(httptest.NewRecorder(), keyedRequest("k"))
+	<-started
+	hb := b.Wrap(createOp, http.NotFoundHandler())
+	rec := httptest.NewRecorder()
+	hb.ServeHTTP(rec, keyedRequest("k"))
+	if rec.Code != http.StatusConflict || !strings.Contains(rec.Body.String(), `"idempotency_key_in_progress"`) {
+		t.Errorf("while A runs: %d %s", rec.Code, rec.Body)
+	}
+	other := keyedRequest("k")
+	other.Body = io.NopCloser(strings.NewReader(`{"name":"y"}`))
+	rec = httptest.NewRecorder()
+	hb.ServeHTTP(rec, other)
+	if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), `"idempotency_key_reused"`) {
+		t.Errorf("another body while A runs: %d %s", rec.Code, rec.Body)
 	}
 }
