@@ -156,7 +156,7 @@ func (s *IdempotencyStore) maybePrune(ctx context.Context, c idempotency.Claim) 
 	return s.db.writeAlone(ctx, func(cn conn) error {
 		_, err := cn.exec(ctx, `DELETE FROM records WHERE kind = ? AND parent = ? AND (at <= ? OR seq < (
 			SELECT seq FROM records WHERE kind = ? AND parent = ? ORDER BY seq DESC LIMIT 1 OFFSET ?))`,
-			kindIdempotency, c.Tenant, micros(c.Now.Add(-c.TTL)), kindIdempotency, c.Tenant, c.MaxPerTenant-1)
+			kindIdempotency, c.Tenant, micros(c.Now.Add(-c.TTL)), kindIdempotency, c.Tenant, max(c.MaxPerTenant-1, 0))
 		return err
 	})
 }
