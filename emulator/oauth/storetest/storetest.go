@@ -354,15 +354,19 @@ func testRevocationsOutliveExpiry(t *testing.T, s oauth.Store) {
 func testRevocationBound(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	for i := range oauth.MaxRevocations {
-		_ = s.PutAccess(ctx, oauth.AccessRecord{JTI: "old" + strconv.Itoa(i), Revoked: true, KeyGen: 1, Expires: now})
+		if err := s.PutAccess(ctx, oauth.AccessRecord{JTI: "old" + strconv.Itoa(i), Revoked: true, KeyGen: 1, Expires: now}); err != nil {
+			t.Fatalf("PutAccess old%d: %v", i, err)
+		}
 	}
-	_ = s.PutAccess(ctx, oauth.AccessRecord{JTI: "live", Revoked: true, KeyGen: 1, Expires: now.Add(2 * time.Hour)})
+	if err := s.PutAccess(ctx, oauth.AccessRecord{JTI: "live", Revoked: true, KeyGen: 1, Expires: now.Add(2 * time.Hour)}); err != nil {
+		t.Fatalf("PutAccess live: %v", err)
+	}
 	s.Prune(now.Add(time.Hour), 1)
-	if got, _ := s.AccessActive(ctx, "live", false); got {
-		t.Error("a revocation of a token still valid was forgotten")
+	if got, err := s.AccessActive(ctx, "live", false); err != nil || got {
+		t.Errorf("a revocation of a token still valid was forgotten (active %v, %v)", got, err)
 	}
-	if got, _ := s.AccessActive(ctx, "old0", false); !got {
-		t.Error("over the bound, a revocation of an expired token was kept")
+	if got, err := s.AccessActive(ctx, "old0", false); err != nil || !got {
+		t.Errorf("over the bound, a revocation of an expired token was kept (active %v, %v)", got, err)
 	}
 }
 
