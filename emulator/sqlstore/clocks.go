@@ -40,6 +40,10 @@ type Versions struct {
 	// Keys and Faults move, on PostgreSQL, with every save of the signing
 	// keys and of the fault rule set (not with a rule's counters).
 	Keys, Faults int64
+	// Auth moves, on PostgreSQL, with every write that can change what a
+	// request's authentication reads (see authCounter); the DB itself
+	// follows it.
+	Auth int64
 }
 
 // saveMeta replaces a meta row. On PostgreSQL, where replicas share the
@@ -172,14 +176,25 @@ func (s *ClockStore) DeleteClock(ctx context.Context, tenant string) error {
 // Versions reads the shared versions in one statement, each counter a
 // primary-key lookup: State grows with every change of a clock or a
 // tenant, and on PostgreSQL Keys and Faults with every save of the
-// signing keys and of the fault rules.
+// signing keys and of the fault rules, Auth with every write that can
+// change what the DB's authentication reads remember (authCache). The
+// DB follows Auth itself: a remembered answer read before a higher Auth
+// is not given again, and after a failed read none is until a read
+// succeeds.
 func (d *DB) Versions(ctx context.Context) (Versions, error) {
 	var v Versions
 	err := d.read().queryRow(ctx, `SELECT
 		COALESCE((SELECT n FROM counters WHERE name = ?), 0),
 		COALESCE((SELECT n FROM counters WHERE name = ?), 0),
-		COALESCE((SELECT n FROM counters WHERE name = ?), 0)`, stateCounter, keysCounter, faultsCounter).Scan(&v.State, &v.Keys, &v.Faults)
-	return v, err
+		COALESCE((SELECT n FROM counters WHERE name = ?), 0),
+		COALESCE((SELECT n FROM counters WHERE name = ?), 0)`,
+		stateCounter, keysCounter, faultsCounter, authCounter).Scan(&v.State, &v.Keys, &v.Faults, &v.Auth)
+	if err != nil {
+		d.auth.moved()
+		return v, err
+	}
+	d.auth.saw(v.Auth)
+	return v, nil
 }
 
 // SharedVersion is the version of the clocks and the tenants (State of

@@ -83,6 +83,8 @@ type DB struct {
 	analyze analyzer
 	// apps remembers the decoding of app documents (appDocs).
 	apps appDocs
+	// auth remembers the answers of authentication reads (authCache).
+	auth authCache
 	// sharedSaved is told the shared version after a save of keys or
 	// fault rules moved it (OnSharedSave).
 	sharedSaved atomic.Pointer[func(Kind, int64)]

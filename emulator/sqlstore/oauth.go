@@ -67,6 +67,7 @@ func updateDoc[T any](ctx context.Context, d *DB, kind, id string, at func(*T) t
 		if err := decode(doc, &v); err != nil {
 			return zero, err
 		}
+		was := status(&v)
 		if err := fn(&v); err != nil {
 			var kept T
 			_ = decode(doc, &kept)
@@ -76,7 +77,10 @@ func updateDoc[T any](ctx context.Context, d *DB, kind, id string, at func(*T) t
 		if err != nil {
 			return zero, err
 		}
-		swapped, err := d.swap(ctx, `UPDATE records SET status = ?, at = ?, doc = ?
+		// A grant's status is what a token's check reads of it: a change
+		// of it moves the authentication generation (authCache).
+		moved := kind == kindGrant && was != status(&v)
+		swapped, err := d.swapAuth(ctx, moved, `UPDATE records SET status = ?, at = ?, doc = ?
 			WHERE kind = ? AND parent = '' AND id = ? AND doc = ?`, status(&v), micros(at(&v)), next, kind, id, doc)
 		switch {
 		case err == nil && swapped:
@@ -97,13 +101,25 @@ func updateDoc[T any](ctx context.Context, d *DB, kind, id string, at func(*T) t
 	}
 }
 
-// swap runs a conditional UPDATE outside a transaction and reports whether
-// it changed a row. On SQLite it waits for the process's write lock, as a
-// write transaction does, rather than polling SQLite's busy handler.
-func (d *DB) swap(ctx context.Context, query string, args ...any) (bool, error) {
+// swapAuth runs a conditional UPDATE outside a transaction and reports
+// whether it changed a row. On SQLite it waits for the process's write
+// lock, as a write transaction does, rather than polling SQLite's busy
+// handler. When moved it also moves the authentication generation (see
+// authCounter): on PostgreSQL in the same statement, the UPDATE a CTE
+// whose row, if any, moves the shared version; then locally.
+func (d *DB) swapAuth(ctx context.Context, moved bool, query string, args ...any) (bool, error) {
 	if d.d.writeMu != nil {
 		d.d.writeMu.Lock()
 		defer d.d.writeMu.Unlock()
+	}
+	if moved {
+		defer d.auth.moved()
+		if d.d.postgres {
+			query = `WITH swapped AS (` + query + ` RETURNING 1)
+				INSERT INTO counters (name, n) SELECT ?, 1 FROM swapped
+				ON CONFLICT (name) DO UPDATE SET n = counters.n + 1`
+			args = append(args, authCounter)
+		}
 	}
 	res, err := d.read().exec(ctx, query, args...)
 	if err != nil {
@@ -193,13 +209,27 @@ func (s *OAuthStore) PutAccess(ctx context.Context, a oauth.AccessRecord) error 
 	if a.Revoked {
 		status = revoked
 	}
-	_, err := s.db.read().exec(ctx, `INSERT INTO records (kind, parent, id, status, k1, at, num, doc)
+	query := `INSERT INTO records (kind, parent, id, status, k1, at, num, doc)
 		VALUES (?, '', ?, ?, ?, ?, ?, '{}')
 		ON CONFLICT (kind, parent, id) DO UPDATE SET
 			k1 = excluded.k1, at = excluded.at,
 			num = CASE WHEN records.status = 'revoked' AND records.num > excluded.num THEN records.num ELSE excluded.num END,
-			status = CASE WHEN records.status = 'revoked' THEN 'revoked' ELSE excluded.status END`,
-		kindAccess, a.JTI, status, a.GrantID, micros(a.Expires), clampGen(a.KeyGen))
+			status = CASE WHEN records.status = 'revoked' THEN 'revoked' ELSE excluded.status END`
+	args := []any{kindAccess, a.JTI, status, a.GrantID, micros(a.Expires), clampGen(a.KeyGen)}
+	if a.Revoked {
+		// A revocation moves the authentication generation (authCache), on
+		// PostgreSQL in the same statement. A token's first record, written
+		// before the token is handed out, moves nothing: no request can
+		// have presented it yet.
+		defer s.db.auth.moved()
+		if s.db.Postgres() {
+			query = `WITH put AS (` + query + `)
+				INSERT INTO counters (name, n) VALUES (?, 1)
+				ON CONFLICT (name) DO UPDATE SET n = counters.n + 1`
+			args = append(args, authCounter)
+		}
+	}
+	_, err := s.db.read().exec(ctx, query, args...)
 	return err
 }
 
@@ -242,23 +272,52 @@ func (s *OAuthStore) Prune(cutoff time.Time, oldestKey uint64) {
 	ctx, cancel := context.WithTimeout(context.Background(), pruneTimeout)
 	defer cancel()
 	before := micros(cutoff.Add(-oauth.Leeway))
+	// A grant or an access record forgotten may turn a remembered active
+	// token inactive (an access record gone from under a recorded token,
+	// a grant gone): such a prune moves the authentication generation.
+	var gone int64
+	deleted := func(res sql.Result) {
+		if n, err := res.RowsAffected(); err != nil || n > 0 {
+			gone++
+		}
+	}
+	defer func() {
+		if gone > 0 {
+			s.db.auth.moved()
+		}
+	}()
 	_ = s.db.write(ctx, nil, func(c conn) error {
-		if _, err := c.exec(ctx, "DELETE FROM records WHERE kind IN (?, ?, ?) AND at < ?", kindCode, kindGrant, kindRefresh, before); err != nil {
+		gone = 0
+		if _, err := c.exec(ctx, "DELETE FROM records WHERE kind IN (?, ?) AND at < ?", kindCode, kindRefresh, before); err != nil {
 			return err
 		}
-		if _, err := c.exec(ctx, "DELETE FROM records WHERE kind = ? AND status = ? AND num < ?", kindAccess, revoked, clampGen(oldestKey)); err != nil {
-			return err
-		}
-		if _, err := c.exec(ctx, "DELETE FROM records WHERE kind = ? AND status <> ? AND at < ?", kindAccess, revoked, before); err != nil {
-			return err
+		for _, q := range []struct {
+			query string
+			args  []any
+		}{
+			{"DELETE FROM records WHERE kind = ? AND at < ?", []any{kindGrant, before}},
+			{"DELETE FROM records WHERE kind = ? AND status = ? AND num < ?", []any{kindAccess, revoked, clampGen(oldestKey)}},
+			{"DELETE FROM records WHERE kind = ? AND status <> ? AND at < ?", []any{kindAccess, revoked, before}},
+		} {
+			res, err := c.exec(ctx, q.query, q.args...)
+			if err != nil {
+				return err
+			}
+			deleted(res)
 		}
 		var n int
 		if err := c.queryRow(ctx, "SELECT COUNT(*) FROM records WHERE kind = ? AND status = ?", kindAccess, revoked).Scan(&n); err != nil {
 			return err
 		}
 		if n > oauth.MaxRevocations {
-			_, err := c.exec(ctx, "DELETE FROM records WHERE kind = ? AND at < ?", kindAccess, before)
-			return err
+			res, err := c.exec(ctx, "DELETE FROM records WHERE kind = ? AND at < ?", kindAccess, before)
+			if err != nil {
+				return err
+			}
+			deleted(res)
+		}
+		if gone > 0 {
+			return c.authMoved(ctx)
 		}
 		return nil
 	})
@@ -266,7 +325,7 @@ func (s *OAuthStore) Prune(cutoff time.Time, oldestKey uint64) {
 
 // Reset forgets everything the token service stored.
 func (s *OAuthStore) Reset(ctx context.Context) error {
-	return s.db.write(ctx, nil, func(c conn) error {
+	return s.db.authWrite(ctx, nil, func(c conn) error {
 		_, err := c.exec(ctx, "DELETE FROM records WHERE kind IN (?, ?, ?, ?)", kindCode, kindGrant, kindRefresh, kindAccess)
 		return err
 	})
@@ -275,7 +334,7 @@ func (s *OAuthStore) Reset(ctx context.Context) error {
 // DeleteTenant forgets the tenant's codes and grants with their refresh
 // tokens and grant-bound access records, so those tokens fail closed.
 func (s *OAuthStore) DeleteTenant(ctx context.Context, tenant string) error {
-	return s.db.write(ctx, nil, func(c conn) error {
+	return s.db.authWrite(ctx, nil, func(c conn) error {
 		grants := "SELECT id FROM records WHERE kind = ? AND parent = '' AND tenant = ?"
 		for _, k := range []string{kindRefresh, kindAccess} {
 			if _, err := c.exec(ctx, "DELETE FROM records WHERE kind = ? AND k1 IN ("+grants+")", k, kindGrant, tenant); err != nil {

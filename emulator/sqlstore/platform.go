@@ -82,12 +82,12 @@ func conflictUnless(err, conflict error) error {
 
 // GetApp returns the app id of tenant.
 func (s *PlatformStore) GetApp(ctx context.Context, tenant, id string) (platform.App, error) {
-	return s.db.app(ctx, "SELECT doc FROM records WHERE kind = ? AND parent = '' AND id = ? AND tenant = ?", kindApp, id, tenant)
+	return s.db.cachedApp(ctx, appIDKey(tenant, id), "SELECT doc FROM records WHERE kind = ? AND parent = '' AND id = ? AND tenant = ?", kindApp, id, tenant)
 }
 
 // AppByClientID returns the app with clientID in any tenant.
 func (s *PlatformStore) AppByClientID(ctx context.Context, clientID string) (platform.App, error) {
-	return s.db.app(ctx, "SELECT doc FROM records WHERE kind = ? AND alt = ?", kindApp, clientID)
+	return s.db.cachedApp(ctx, clientIDKey(clientID), "SELECT doc FROM records WHERE kind = ? AND alt = ?", kindApp, clientID)
 }
 
 // ListApps returns a page of tenant's apps in creation order; an app's
@@ -100,7 +100,7 @@ func (s *PlatformStore) ListApps(ctx context.Context, tenant string, after, limi
 // row; fn's error or a result past the limits leaves it unchanged.
 func (s *PlatformStore) UpdateApp(ctx context.Context, tenant, id string, fn func(*platform.App) error) (platform.App, error) {
 	var out platform.App
-	err := s.db.write(ctx, []string{"app:" + tenant}, func(c conn) error {
+	err := s.db.authWrite(ctx, []string{"app:" + tenant}, func(c conn) error {
 		var a platform.App
 		if err := c.getTenant(ctx, &a, kindApp, "", tenant, id); err != nil {
 			return platformErr(err)
@@ -125,7 +125,7 @@ func (s *PlatformStore) UpdateApp(ctx context.Context, tenant, id string, fn fun
 // DeleteApp removes the app and returns it.
 func (s *PlatformStore) DeleteApp(ctx context.Context, tenant, id string) (platform.App, error) {
 	var a platform.App
-	err := s.db.write(ctx, []string{"app:" + tenant}, func(c conn) error {
+	err := s.db.authWrite(ctx, []string{"app:" + tenant}, func(c conn) error {
 		if err := c.getTenant(ctx, &a, kindApp, "", tenant, id); err != nil {
 			return platformErr(err)
 		}
@@ -274,7 +274,7 @@ func (s *PlatformStore) ListEnvironments(ctx context.Context, tenant string) ([]
 // Reset removes everything the store keeps, or all but the apps when
 // keepApps; audit positions start again at 1.
 func (s *PlatformStore) Reset(ctx context.Context, keepApps bool) error {
-	return s.db.write(ctx, nil, func(c conn) error {
+	return s.db.authWrite(ctx, nil, func(c conn) error {
 		kinds := []string{kindAudit, kindRequest, kindEnvironment}
 		if !keepApps {
 			kinds = append(kinds, kindApp)
@@ -299,7 +299,7 @@ func nullable(s string) (n sql.NullString) {
 // DeleteTenant removes the tenant's records (but its apps when keepApps)
 // and restarts its audit numbering, as the memory store does.
 func (s *PlatformStore) DeleteTenant(ctx context.Context, tenant string, keepApps bool) error {
-	return s.db.write(ctx, []string{"app:" + tenant}, func(c conn) error {
+	return s.db.authWrite(ctx, []string{"app:" + tenant}, func(c conn) error {
 		kinds := []string{kindAudit, kindRequest, kindEnvironment}
 		if !keepApps {
 			kinds = append(kinds, kindApp)
