@@ -38,6 +38,12 @@ type JournalOptions struct {
 	// (DefaultJournalBatch) write at once.
 	FlushEvery time.Duration
 	Batch      int
+	// ReadWait is how long after it began a read of the newest entries
+	// runs (2 × FlushEvery when zero): long enough for another replica to
+	// have written what it served before the read began, so a client that
+	// made a request on one replica and reads the journal on another
+	// finds it. A read of a later page (a cursor) does not wait.
+	ReadWait time.Duration
 	// MaxPending bounds the entries waiting to be written
 	// (DefaultJournalMaxPending): past it, new ones are dropped, counted
 	// and logged, so a slow database never holds up a request.
@@ -50,8 +56,10 @@ type JournalOptions struct {
 // PostgreSQL database: each replica queues the entries it records and
 // writes them in batches, one multi-row INSERT, off the request path; a
 // read writes the replica's queue first, so a client sees its own
-// requests on the replica that served them, and another replica's within
-// that replica's FlushEvery. The table's identity column numbers the
+// requests on the replica that served them at once, and waits ReadWait
+// from its start before it reads the newest entries, so what another
+// replica served before the read began is written by then (that
+// replica's FlushEvery and its write). The table's identity column numbers the
 // entries: numbers are taken at the INSERT, so an entry written after a
 // read committed is numbered above everything that read saw. Each write
 // prunes the tenants it wrote to their newest Size entries.
@@ -92,6 +100,9 @@ func (d *DB) Journal(o JournalOptions) (*JournalStore, error) {
 	}
 	if o.FlushEvery <= 0 {
 		o.FlushEvery = DefaultJournalFlush
+	}
+	if o.ReadWait <= 0 {
+		o.ReadWait = 2 * o.FlushEvery
 	}
 	if o.Batch <= 0 {
 		o.Batch = DefaultJournalBatch
@@ -285,10 +296,21 @@ func (s *JournalStore) execQueued(ctx context.Context, query string, args ...any
 	return err
 }
 
-// Entries writes this replica's queue, then reads the database.
+// Entries writes this replica's queue, waits out ReadWait for the
+// newest entries, then reads the database.
 func (s *JournalStore) Entries(ctx context.Context, f journal.Filter, before uint64, n int) ([]journal.Entry, error) {
+	start := time.Now()
 	if err := s.flush(ctx); err != nil {
 		return nil, err
+	}
+	if before == math.MaxUint64 {
+		t := time.NewTimer(s.o.ReadWait - time.Since(start))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		}
 	}
 	q := "SELECT seq, doc FROM journal WHERE seq < ?"
 	args := []any{int64(min(before, math.MaxInt64))}
