@@ -9,6 +9,7 @@ import (
 	"github.com/knogin/argus-sandbox/emulator/graphql"
 	"github.com/knogin/argus-sandbox/emulator/journal"
 	"github.com/knogin/argus-sandbox/emulator/platform"
+	"github.com/knogin/argus-sandbox/emulator/sqlstore"
 	"github.com/knogin/argus-sandbox/emulator/webhooks"
 )
 
@@ -42,7 +43,8 @@ func TestREADMELimitsMatchDefaults(t *testing.T) {
 		"audit events per tenant":                                 platform.DefaultAuditEventsPerTenant,
 		"cases per tenant":                                        graphql.MaxCasesPerTenant,
 		"finished deliveries kept per webhook (delivery history)": webhooks.DefaultRetention,
-		"request journal entries per tenant (in memory)":          journal.DefaultSize,
+		"request journal entries per tenant (in memory, or in the database with `--database-url`)": journal.DefaultSize,
+		"request journal entries waiting to be written, per replica (`--database-url`)":            sqlstore.DefaultJournalMaxPending,
 	} {
 		if got, ok := rows[what]; !ok || got != strconv.Itoa(want) {
 			t.Errorf("README limits row %q = %q, want %d", what, got, want)
