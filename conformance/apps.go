@@ -92,6 +92,19 @@ func (s *sandbox) checkCase(ctx context.Context, caseID string) error {
 // journalSeq is the Seq of the newest request of clientID in the
 // tenant's request journal (0 when it has none): the write-backs of a
 // scenario are the requests above it.
+//
+// The watermark holds against replicas that share a journal, where each
+// replica writes its entries some milliseconds after serving them: the
+// database numbers an entry when it is written, from one sequence, so a
+// write-back, which the consumer makes only after this read returned and
+// the scenario began, is written and numbered after it, above every Seq it
+// could see; none is missed, and a read of the newest entries waits out
+// the replicas' write interval, so a write-back made before a read is
+// listed by it. The other way, a request of the previous scenario that
+// another replica had not yet written when this read ran would be
+// numbered above the watermark, but the read's wait covers the interval
+// in which that can happen, and a case a scenario names by placeholder is
+// its own (caseID), so no other scenario's note counts for it.
 func (s *sandbox) journalSeq(ctx context.Context, clientID string) (int64, error) {
 	page, err := s.c.Sandbox().Requests(ctx, client.RequestFilter{Tenant: s.tenant, ClientID: clientID, Limit: 1})
 	if err != nil || len(page.Requests) == 0 {

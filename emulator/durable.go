@@ -10,6 +10,7 @@ import (
 	"github.com/knogin/argus-sandbox/emulator/faults"
 	"github.com/knogin/argus-sandbox/emulator/graphql"
 	"github.com/knogin/argus-sandbox/emulator/idempotency"
+	"github.com/knogin/argus-sandbox/emulator/journal"
 	"github.com/knogin/argus-sandbox/emulator/oauth"
 	"github.com/knogin/argus-sandbox/emulator/platform"
 	"github.com/knogin/argus-sandbox/emulator/sqlstore"
@@ -34,6 +35,10 @@ type stores struct {
 	faults   faults.StateStore
 	// idem keeps the Idempotency-Key layer's keys.
 	idem idempotency.Store
+	// journal is the request journal replicas share (PostgreSQL only; a
+	// SQLite sandbox is one process and keeps its journal in memory,
+	// leaving the database's one writer to the surfaces).
+	journal *sqlstore.JournalStore
 	// seeded: the store already holds a sandbox's state, which a start
 	// keeps instead of seeding the fixtures again.
 	seeded bool
@@ -55,8 +60,24 @@ func openStores(cfg Config) (stores, error) {
 		_ = db.Close()
 		return stores{}, fmt.Errorf("%w: %w", ErrDatabase, err)
 	}
-	return stores{platform: db.Platform(platform.Limits{}), oauth: db.OAuth(), graphql: db.GraphQL(),
-		webhooks: db.Webhooks(0, 0), keys: db.Keys(), tenants: db.Tenants(), faults: db.Faults(), idem: db.Idempotency(), seeded: seeded, db: db}, nil
+	st := stores{platform: db.Platform(platform.Limits{}), oauth: db.OAuth(), graphql: db.GraphQL(),
+		webhooks: db.Webhooks(0, 0), keys: db.Keys(), tenants: db.Tenants(), faults: db.Faults(), idem: db.Idempotency(), seeded: seeded, db: db}
+	if db.Postgres() {
+		if st.journal, err = db.Journal(sqlstore.JournalOptions{Logger: cfg.Logger.With("surface", "journal")}); err != nil {
+			_ = db.Close()
+			return stores{}, fmt.Errorf("%w: %w", ErrDatabase, err)
+		}
+	}
+	return st, nil
+}
+
+// journalStore is the journal's store: the shared one, or nil for the
+// journal's in-memory rings.
+func (s stores) journalStore() journal.Store {
+	if s.journal == nil {
+		return nil
+	}
+	return s.journal
 }
 
 // shared reports whether other processes may share the store (replicas

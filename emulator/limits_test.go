@@ -10,6 +10,7 @@ import (
 	"github.com/knogin/argus-sandbox/emulator/idempotency"
 	"github.com/knogin/argus-sandbox/emulator/journal"
 	"github.com/knogin/argus-sandbox/emulator/platform"
+	"github.com/knogin/argus-sandbox/emulator/sqlstore"
 	"github.com/knogin/argus-sandbox/emulator/webhooks"
 )
 
@@ -43,8 +44,9 @@ func TestREADMELimitsMatchDefaults(t *testing.T) {
 		"audit events per tenant":                                 platform.DefaultAuditEventsPerTenant,
 		"cases per tenant":                                        graphql.MaxCasesPerTenant,
 		"finished deliveries kept per webhook (delivery history)": webhooks.DefaultRetention,
-		"request journal entries per tenant (in memory)":          journal.DefaultSize,
-		"Idempotency-Keys per tenant (24 h each)":                 idempotency.DefaultMaxPerTenant,
+		"request journal entries per tenant (in memory, or in the database with `--database-url`)": journal.DefaultSize,
+		"request journal entries waiting to be written, per replica (`--database-url`)":            sqlstore.DefaultJournalMaxPending,
+		"Idempotency-Keys per tenant (24 h each)":                                                  idempotency.DefaultMaxPerTenant,
 	} {
 		if got, ok := rows[what]; !ok || got != strconv.Itoa(want) {
 			t.Errorf("README limits row %q = %q, want %d", what, got, want)

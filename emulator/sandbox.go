@@ -236,6 +236,15 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 		sb.db = st.db
 		sb.closer = append(sb.closer, func() { _ = st.db.Close() })
 	}
+	if st.journal != nil {
+		// Before the database closes (closers run last first): the
+		// entries still queued are written.
+		sb.closer = append(sb.closer, func() {
+			if err := st.journal.Close(); err != nil {
+				log.Warn("the request journal's last entries were not written", "err", err)
+			}
+		})
+	}
 	sb.keys, err = oauth.NewKeyring(oauth.KeyringConfig{Clock: sb.clock, Logger: log.With("surface", "oauth"),
 		SigningAlg: cfg.SigningAlg, Rotation: cfg.KeyRotation, Store: st.keys, Shared: st.shared()})
 	if err != nil {
@@ -254,7 +263,8 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 		}
 		sb.clientTenants = &clientTenants{}
 	}
-	sb.journal = journal.New(journal.Config{Clock: sb.clock, TenantClock: sb.clocks.Func(), ClientTenant: sb.tenantOfClient})
+	sb.journal = journal.New(journal.Config{Clock: sb.clock, TenantClock: sb.clocks.Func(), ClientTenant: sb.tenantOfClient,
+		Store: st.journalStore(), Logger: log.With("surface", "journal")})
 	sb.faults, err = faults.New(faults.Config{Clock: sb.clock, IDs: sb.ids, Logger: log.With("surface", "faults"),
 		Seed: seed, Rules: cfg.FaultRules, Keys: sb.keys, OnFire: streamFault(sb.journal),
 		ClientTenant: sb.tenantOfClient, TenantClock: sb.clocks.Func(), Store: st.faults, Shared: st.shared()})

@@ -28,8 +28,7 @@ func (d tenantData) DeleteTenant(ctx context.Context, tenant string) error {
 		err = errors.Join(err, sb.replicas.forget(ctx, tenant))
 	}
 	err = errors.Join(err, sb.idem.ResetTenant(ctx, tenant))
-	sb.journal.Clear(tenant)
-	return err
+	return errors.Join(err, sb.journal.Clear(ctx, tenant))
 }
 
 // ResetTenant returns the tenant's data to its initial state: no

@@ -1,6 +1,8 @@
 package journal
 
 import (
+	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -89,7 +91,7 @@ type Page struct {
 
 // Requests returns up to limit entries (DefaultLimit when 0) matching f,
 // newest first, older than cursor (a NextCursor; "" for the newest).
-func (j *Journal) Requests(f Filter, limit int, cursor string) (Page, error) {
+func (j *Journal) Requests(ctx context.Context, f Filter, limit int, cursor string) (Page, error) {
 	if limit <= 0 {
 		limit = DefaultLimit
 	}
@@ -104,33 +106,11 @@ func (j *Journal) Requests(f Filter, limit int, cursor string) (Page, error) {
 		}
 		before = n
 	}
-	j.mu.Lock()
-	var out []Entry
-	for tenant, rg := range j.rings {
-		if f.Tenant != "" && tenant != f.Tenant {
-			continue
-		}
-		// Each ring is newest first: at most limit+1 of one ring can make
-		// the page.
-		taken := 0
-		rg.each(func(e *Entry) bool {
-			if e.Seq < before && f.Match(e) {
-				out = append(out, *e)
-				taken++
-			}
-			return taken <= limit
-		})
+	// One more than the page tells whether a next page exists.
+	out, err := j.store.Entries(ctx, f, before, limit+1)
+	if err != nil {
+		return Page{}, err
 	}
-	j.mu.Unlock()
-	slices.SortFunc(out, func(a, b Entry) int {
-		switch {
-		case a.Seq > b.Seq:
-			return -1
-		case a.Seq < b.Seq:
-			return 1
-		}
-		return 0
-	})
 	p := Page{Requests: out}
 	if len(out) > limit {
 		p.Requests = out[:limit]
@@ -140,4 +120,9 @@ func (j *Journal) Requests(f Filter, limit int, cursor string) (Page, error) {
 		p.Requests = []Entry{}
 	}
 	return p, nil
+}
+
+// sortNewestFirst orders entries by descending Seq.
+func sortNewestFirst(out []Entry) {
+	slices.SortFunc(out, func(a, b Entry) int { return cmp.Compare(b.Seq, a.Seq) })
 }

@@ -24,10 +24,15 @@ func (j *Journal) ServeRequests(w http.ResponseWriter, r *http.Request) {
 	}
 	var page Page
 	if err == nil {
-		page, err = j.Requests(f, limit, q.Get("cursor"))
+		page, err = j.Requests(r.Context(), f, limit, q.Get("cursor"))
 	}
-	if err != nil {
+	var fe *fieldError
+	switch {
+	case errors.As(err, &fe):
 		badQuery(w, r, err)
+		return
+	case err != nil:
+		j.fail(w, r, "reading the request journal", err)
 		return
 	}
 	core.WriteJSON(w, http.StatusOK, page)
@@ -36,7 +41,10 @@ func (j *Journal) ServeRequests(w http.ResponseWriter, r *http.Request) {
 // ServeClear answers DELETE /_sandbox/requests: forget the requests of
 // one tenant, or of all.
 func (j *Journal) ServeClear(w http.ResponseWriter, r *http.Request) {
-	j.Clear(r.URL.Query().Get("tenant"))
+	if err := j.Clear(r.Context(), r.URL.Query().Get("tenant")); err != nil {
+		j.fail(w, r, "clearing the request journal", err)
+		return
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -114,4 +122,11 @@ func badQuery(w http.ResponseWriter, r *http.Request, err error) {
 		p = p.WithField(fe.field, fe.reason)
 	}
 	core.WriteProblem(w, r, p)
+}
+
+// fail answers a store that failed (a shared journal's database).
+func (j *Journal) fail(w http.ResponseWriter, r *http.Request, what string, err error) {
+	core.Logger(r.Context(), j.cfg.Logger).Error(what+" failed", "err", err)
+	core.WriteProblem(w, r, core.NewProblem(http.StatusInternalServerError, "internal_error", "Internal Server Error",
+		what+" failed; quote the request_id when reporting it"))
 }

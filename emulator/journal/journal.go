@@ -7,7 +7,9 @@
 package journal
 
 import (
+	"context"
 	"encoding/base64"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -77,8 +79,14 @@ type Config struct {
 	// TenantClock, when set, stamps a tenant's entries on the tenant's
 	// own clock instead, so a partner's `since` follows the time it set.
 	TenantClock core.ClockFor
-	// Size is the ring size per tenant (DefaultSize when zero).
+	// Size is the ring size per tenant (DefaultSize when zero) of the
+	// in-memory store; a Store given keeps its own bound.
 	Size int
+	// Logger logs a store's failures (discarded when nil).
+	Logger *slog.Logger
+	// Store keeps the entries: an in-memory ring per tenant (NewMemory)
+	// when nil.
+	Store Store
 	// ClientTenant names the tenant of an OAuth client, for requests that
 	// authenticate a client rather than a bearer (the token endpoint);
 	// nil leaves them tenantless.
@@ -96,12 +104,13 @@ type Config struct {
 type Journal struct {
 	cfg Config
 
-	mu    sync.Mutex
-	seq   uint64
-	rings map[string]*ring
-	subs  map[*subscriber]struct{}
-	done  chan struct{}
-	once  sync.Once
+	store Store
+
+	mu   sync.Mutex
+	seq  uint64 // numbers stream frames, and entries of a Store that does not
+	subs map[*subscriber]struct{}
+	done chan struct{}
+	once sync.Once
 }
 
 // New returns an empty journal.
@@ -115,43 +124,18 @@ func New(cfg Config) *Journal {
 	if cfg.Buffer <= 0 {
 		cfg.Buffer = 256
 	}
-	return &Journal{cfg: cfg, rings: map[string]*ring{}, subs: map[*subscriber]struct{}{}, done: make(chan struct{})}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	st := cfg.Store
+	if st == nil {
+		st = NewMemory(cfg.Size)
+	}
+	return &Journal{cfg: cfg, store: st, subs: map[*subscriber]struct{}{}, done: make(chan struct{})}
 }
 
 // Close ends every open stream (the sandbox is shutting down).
 func (j *Journal) Close() { j.once.Do(func() { close(j.done) }) }
-
-// ring keeps the last len(buf) entries of one tenant.
-type ring struct {
-	buf  []Entry
-	next int
-	full bool
-}
-
-// add keeps e and returns where, valid until the ring wraps.
-func (r *ring) add(e Entry) *Entry {
-	slot := &r.buf[r.next]
-	*slot = e
-	r.next++
-	if r.next == len(r.buf) {
-		r.next, r.full = 0, true
-	}
-	return slot
-}
-
-// each calls f on the entries newest first until f returns false.
-func (r *ring) each(f func(*Entry) bool) {
-	n := r.next
-	if r.full {
-		n = len(r.buf)
-	}
-	for i := range n {
-		k := (r.next - 1 - i + len(r.buf)) % len(r.buf)
-		if !f(&r.buf[k]) {
-			return
-		}
-	}
-}
 
 // Record is the router's observer (core.RouterConfig.Observe): it turns
 // an answered request into an entry, redacting its body, and streams it.
@@ -214,31 +198,25 @@ func (j *Journal) authOf(r *http.Request, rec *core.RequestRecord) (Auth, string
 	return a, tenant
 }
 
-// add numbers e, keeps it in its tenant's ring and streams it.
+// add numbers e, keeps it in the store and streams it. A store that
+// numbers entries itself (a database's sequence, assigned when it writes
+// the entry, after the request was answered) leaves the streamed entry's
+// seq 0: the frame's id numbers the replica's stream only.
 func (j *Journal) add(e Entry) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.seq++
-	e.Seq = j.seq
-	rg := j.rings[e.Tenant]
-	if rg == nil {
-		rg = &ring{buf: make([]Entry, j.cfg.Size)}
-		j.rings[e.Tenant] = rg
+	if !j.store.Numbers() {
+		e.Seq = j.seq
 	}
-	kept := rg.add(e)
+	j.store.Append(e)
 	if len(j.subs) > 0 {
-		j.broadcast(frame{seq: kept.Seq, kind: TypeRequest, tenant: kept.Tenant, entry: kept}, kept)
+		j.broadcast(frame{seq: j.seq, kind: TypeRequest, tenant: e.Tenant, entry: &e}, &e)
 	}
 }
 
 // Clear forgets the requests of tenant, or of every tenant when tenant is
 // empty. Sequence numbers go on, so cursors never point at new entries.
-func (j *Journal) Clear(tenant string) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if tenant == "" {
-		clear(j.rings)
-		return
-	}
-	delete(j.rings, tenant)
+func (j *Journal) Clear(ctx context.Context, tenant string) error {
+	return j.store.Clear(ctx, tenant)
 }

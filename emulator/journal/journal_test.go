@@ -31,17 +31,17 @@ func TestJournalRingIsBoundedPerTenant(t *testing.T) {
 	record(j, "", `{}`)
 	record(j, "globex", `{}`)
 	for tenant, want := range map[string]int{"acme": 3, "globex": 1} {
-		p, err := j.Requests(Filter{Tenant: tenant}, 0, "")
+		p, err := j.Requests(context.Background(), Filter{Tenant: tenant}, 0, "")
 		if err != nil || len(p.Requests) != want {
 			t.Errorf("%s: %d entries (%v), want %d", tenant, len(p.Requests), err, want)
 		}
 	}
-	all, _ := j.Requests(Filter{}, 0, "")
+	all, _ := j.Requests(context.Background(), Filter{}, 0, "")
 	if len(all.Requests) != 5 || all.Requests[0].Tenant != "globex" || all.Requests[1].Tenant != "" {
 		t.Errorf("all tenants: %+v", all.Requests)
 	}
-	j.Clear("acme")
-	if p, _ := j.Requests(Filter{}, 0, ""); len(p.Requests) != 2 {
+	_ = j.Clear(context.Background(), "acme")
+	if p, _ := j.Requests(context.Background(), Filter{}, 0, ""); len(p.Requests) != 2 {
 		t.Errorf("after clearing acme: %+v", p.Requests)
 	}
 }

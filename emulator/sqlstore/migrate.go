@@ -28,6 +28,7 @@ type migration struct {
 // after its statements.
 var afterSQL = map[int]func(ctx context.Context, c conn) error{
 	4: copyLeaseOwners,
+	5: journalSequence,
 }
 
 // migrations lists the embedded migrations in version order; versions

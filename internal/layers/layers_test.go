@@ -87,7 +87,7 @@ func rules() map[string]rule {
 
 		// The durable stores implement the Store interfaces of the surfaces
 		// that keep state; the wiring picks them.
-		"emulator/sqlstore": {allow: []string{"emulator/core", "emulator/platform", "emulator/oauth", "emulator/graphql", "emulator/webhooks", "emulator/tenants", "emulator/faults", "emulator/idempotency", "fixtures"}},
+		"emulator/sqlstore": {allow: []string{"emulator/core", "emulator/platform", "emulator/oauth", "emulator/graphql", "emulator/webhooks", "emulator/tenants", "emulator/faults", "emulator/idempotency", "emulator/journal", "fixtures"}},
 
 		// The console acts through the sandbox's own API with the client,
 		// like any other user of it: it reaches no surface.

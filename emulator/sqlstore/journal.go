@@ -1,0 +1,381 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/knogin/argus-sandbox/emulator/journal"
+)
+
+// Defaults of JournalOptions.
+const (
+	DefaultJournalFlush      = 50 * time.Millisecond
+	DefaultJournalBatch      = 64
+	DefaultJournalMaxPending = 10000
+)
+
+// journalChunk bounds the rows of one INSERT (8 parameters a row; a
+// PostgreSQL statement takes at most 65,535).
+const journalChunk = 500
+
+// journalFlushTimeout bounds one background flush.
+const journalFlushTimeout = 10 * time.Second
+
+// JournalOptions configure a JournalStore.
+type JournalOptions struct {
+	// Size is how many entries each tenant keeps (journal.DefaultSize
+	// when zero).
+	Size int
+	// FlushEvery is how long an entry waits for others to share its
+	// write (DefaultJournalFlush when zero); Batch entries pending
+	// (DefaultJournalBatch) write at once.
+	FlushEvery time.Duration
+	Batch      int
+	// ReadWait is how long after it began a read of the newest entries
+	// runs (2 × FlushEvery when zero): long enough for another replica to
+	// have written what it served before the read began, so a client that
+	// made a request on one replica and reads the journal on another
+	// finds it. A read of a later page (a cursor) does not wait.
+	ReadWait time.Duration
+	// MaxPending bounds the entries waiting to be written
+	// (DefaultJournalMaxPending): past it, new ones are dropped, counted
+	// and logged, so a slow database never holds up a request.
+	MaxPending int
+	// Logger reports dropped entries and failed writes.
+	Logger *slog.Logger
+}
+
+// JournalStore is the request journal of replicas that share a
+// PostgreSQL database: each replica queues the entries it records and
+// writes them in batches, one multi-row INSERT, off the request path; a
+// read writes the replica's queue first, so a client sees its own
+// requests on the replica that served them at once, and waits ReadWait
+// from its start before it reads the newest entries, so what another
+// replica served before the read began is written by then (that
+// replica's FlushEvery and its write). The table's identity column numbers the
+// entries: numbers are taken at the INSERT, so an entry written after a
+// read committed is numbered above everything that read saw. Each write
+// prunes the tenants it wrote to their newest Size entries.
+type JournalStore struct {
+	db  *DB
+	o   JournalOptions
+	log *slog.Logger
+
+	mu      sync.Mutex
+	pending []journal.Entry
+	// unlogged counts the drops since the last warning, warned when
+	// that was.
+	unlogged int
+	warned   time.Time
+	dropped  atomic.Int64
+
+	// flushMu orders the writes of the queue with each other and with
+	// Clear, so a clear never races an entry it forgot.
+	flushMu sync.Mutex
+	wake    chan struct{}
+	full    chan struct{}
+	done    chan struct{}
+	stopped chan struct{}
+	once    sync.Once
+}
+
+var _ journal.Store = (*JournalStore)(nil)
+
+// Journal returns the database's request journal and starts its writer;
+// Close stops it, writing what is queued. Only PostgreSQL keeps one: a
+// SQLite sandbox is one process, whose journal stays in memory.
+func (d *DB) Journal(o JournalOptions) (*JournalStore, error) {
+	if !d.d.postgres {
+		return nil, fmt.Errorf("%s: a shared request journal needs PostgreSQL", d.name)
+	}
+	if o.Size <= 0 {
+		o.Size = journal.DefaultSize
+	}
+	if o.FlushEvery <= 0 {
+		o.FlushEvery = DefaultJournalFlush
+	}
+	if o.ReadWait <= 0 {
+		o.ReadWait = 2 * o.FlushEvery
+	}
+	if o.Batch <= 0 {
+		o.Batch = DefaultJournalBatch
+	}
+	if o.MaxPending <= 0 {
+		o.MaxPending = DefaultJournalMaxPending
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &JournalStore{db: d, o: o, log: o.Logger, wake: make(chan struct{}, 1), full: make(chan struct{}, 1),
+		done: make(chan struct{}), stopped: make(chan struct{})}
+	go s.run()
+	return s, nil
+}
+
+// journalSequence makes the journal's seq an identity column on
+// PostgreSQL (migration 5): one sequence for every replica.
+func journalSequence(ctx context.Context, c conn) error {
+	if !c.d.postgres {
+		return nil
+	}
+	return c.execDDL(ctx, "ALTER TABLE journal ALTER COLUMN seq ADD GENERATED ALWAYS AS IDENTITY")
+}
+
+// Numbers is true: the database's sequence numbers the entries.
+func (s *JournalStore) Numbers() bool { return true }
+
+// Dropped is how many entries were dropped because too many were queued.
+func (s *JournalStore) Dropped() int64 { return s.dropped.Load() }
+
+// Append queues e for the writer. It never waits for the database.
+func (s *JournalStore) Append(e journal.Entry) {
+	s.mu.Lock()
+	if len(s.pending) >= s.o.MaxPending {
+		s.unlogged++
+		n, warn := s.unlogged, time.Since(s.warned) >= time.Second
+		if warn {
+			s.unlogged, s.warned = 0, time.Now()
+		}
+		s.mu.Unlock()
+		s.dropped.Add(1)
+		if warn {
+			s.log.Warn("request journal entries dropped: the database is not keeping up", "dropped", n, "pending", s.o.MaxPending)
+		}
+		return
+	}
+	s.pending = append(s.pending, e)
+	n := len(s.pending)
+	s.mu.Unlock()
+	switch n {
+	case 1:
+		signal(s.wake)
+	case s.o.Batch:
+		signal(s.full)
+	}
+}
+
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// run writes the queue FlushEvery after its first entry came, or as soon
+// as Batch are queued.
+func (s *JournalStore) run() {
+	defer close(s.stopped)
+	for {
+		select {
+		case <-s.wake:
+		case <-s.full:
+		case <-s.done:
+			return
+		}
+		t := time.NewTimer(s.o.FlushEvery)
+		select {
+		case <-t.C:
+		case <-s.full:
+		case <-s.done:
+		}
+		t.Stop()
+		ctx, cancel := context.WithTimeout(context.Background(), journalFlushTimeout)
+		if err := s.flush(ctx); err != nil {
+			s.log.Warn("writing the request journal failed; retried with the next entries", "err", err)
+		}
+		cancel()
+	}
+}
+
+// Close stops the writer and writes what is queued.
+func (s *JournalStore) Close() error {
+	var err error
+	s.once.Do(func() {
+		close(s.done)
+		<-s.stopped
+		ctx, cancel := context.WithTimeout(context.Background(), journalFlushTimeout)
+		defer cancel()
+		err = s.flush(ctx)
+	})
+	return err
+}
+
+// flush writes the queued entries. Entries a failed write could not keep
+// go back to the front of the queue, as far as it has room.
+func (s *JournalStore) flush(ctx context.Context) error {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	s.mu.Lock()
+	batch := s.pending
+	s.pending = nil
+	s.mu.Unlock()
+	if len(batch) == 0 {
+		return nil
+	}
+	written, err := s.write(ctx, batch)
+	if err != nil {
+		rest := batch[written:]
+		s.mu.Lock()
+		room := max(s.o.MaxPending-len(s.pending), 0)
+		lost := max(len(rest)-room, 0)
+		s.pending = append(rest[lost:len(rest):len(rest)], s.pending...)
+		s.mu.Unlock()
+		s.dropped.Add(int64(lost))
+	}
+	return err
+}
+
+// write inserts batch in order, journalChunk rows a statement, then prunes
+// the tenants it wrote to; it returns how many entries it inserted.
+func (s *JournalStore) write(ctx context.Context, batch []journal.Entry) (int, error) {
+	tenants := map[string]struct{}{}
+	written := 0
+	for len(batch) > written {
+		chunk := batch[written:min(written+journalChunk, len(batch))]
+		var q strings.Builder
+		q.WriteString("INSERT INTO journal (tenant, at, operation, client_id, status, request_id, doc) VALUES ")
+		args := make([]any, 0, 7*len(chunk))
+		for i := range chunk {
+			e := chunk[i]
+			e.Seq = 0
+			doc, err := json.Marshal(&e)
+			if err != nil {
+				return written, err
+			}
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, e.Tenant, e.Time.UnixNano(), e.Operation, e.Auth.ClientID, e.Status, e.RequestID, string(doc))
+			tenants[e.Tenant] = struct{}{}
+		}
+		if err := s.execQueued(ctx, q.String(), args...); err != nil {
+			return written, fmt.Errorf("%s: journal: %w", s.db.name, err)
+		}
+		written += len(chunk)
+	}
+	return written, s.prune(ctx, tenants)
+}
+
+// prune keeps the newest Size entries of each of tenants: it deletes
+// those at or below the tenant's (Size+1)-th newest seq, found on the
+// (tenant, seq) index; a tenant with fewer has none to find.
+func (s *JournalStore) prune(ctx context.Context, tenants map[string]struct{}) error {
+	var q strings.Builder
+	q.WriteString(`DELETE FROM journal j USING (
+		SELECT t.tenant, (SELECT seq FROM journal WHERE tenant = t.tenant ORDER BY seq DESC LIMIT 1 OFFSET ?) AS floor
+		FROM (VALUES `)
+	args := []any{s.o.Size}
+	for t := range tenants {
+		if len(args) > 1 {
+			q.WriteByte(',')
+		}
+		q.WriteString("(?::text)")
+		args = append(args, t)
+	}
+	q.WriteString(`) AS t (tenant)) f
+		WHERE j.tenant = f.tenant AND j.seq <= f.floor`)
+	if err := s.execQueued(ctx, q.String(), args...); err != nil {
+		return fmt.Errorf("%s: journal: prune: %w", s.db.name, err)
+	}
+	return nil
+}
+
+// execQueued runs a write of the queue, unprepared (its text varies with
+// its rows) and uncounted by RoundTrips: the writer runs beside the
+// requests, and what it sends is no request's cost.
+func (s *JournalStore) execQueued(ctx context.Context, query string, args ...any) error {
+	_, err := s.db.db.ExecContext(ctx, s.db.d.rebind(query), args...)
+	return err
+}
+
+// Entries writes this replica's queue, waits out ReadWait for the
+// newest entries, then reads the database.
+func (s *JournalStore) Entries(ctx context.Context, f journal.Filter, before uint64, n int) ([]journal.Entry, error) {
+	start := time.Now()
+	if err := s.flush(ctx); err != nil {
+		return nil, err
+	}
+	if before == math.MaxUint64 {
+		t := time.NewTimer(s.o.ReadWait - time.Since(start))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		}
+	}
+	q := "SELECT seq, doc FROM journal WHERE seq < ?"
+	args := []any{int64(min(before, math.MaxInt64))}
+	for _, c := range []struct {
+		on     bool
+		clause string
+		args   []any
+	}{
+		{f.Tenant != "", " AND tenant = ?", []any{f.Tenant}},
+		{f.Operation != "", " AND operation = ?", []any{f.Operation}},
+		{f.ClientID != "", " AND client_id = ?", []any{f.ClientID}},
+		{f.StatusMin != 0, " AND status BETWEEN ? AND ?", []any{f.StatusMin, f.StatusMax}},
+		{!f.Since.IsZero(), " AND at >= ?", []any{f.Since.UnixNano()}},
+		{f.RequestID != "", " AND request_id = ?", []any{f.RequestID}},
+	} {
+		if c.on {
+			q += c.clause
+			args = append(args, c.args...)
+		}
+	}
+	q += " ORDER BY seq DESC LIMIT ?"
+	args = append(args, n)
+	rows, err := s.db.read().query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: journal: %w", s.db.name, err)
+	}
+	defer rows.Close()
+	out := []journal.Entry{}
+	for rows.Next() {
+		var seq int64
+		var doc string
+		if err := rows.Scan(&seq, &doc); err != nil {
+			return nil, err
+		}
+		var e journal.Entry
+		if err := json.Unmarshal([]byte(doc), &e); err != nil {
+			return nil, fmt.Errorf("%s: journal entry %d: %w", s.db.name, seq, err)
+		}
+		e.Seq = uint64(seq)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Clear forgets the entries of tenant (every tenant when empty), the
+// queued ones with those written.
+func (s *JournalStore) Clear(ctx context.Context, tenant string) error {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	s.mu.Lock()
+	kept := s.pending[:0]
+	for _, e := range s.pending {
+		if tenant != "" && e.Tenant != tenant {
+			kept = append(kept, e)
+		}
+	}
+	clear(s.pending[len(kept):])
+	s.pending = kept
+	s.mu.Unlock()
+	q, args := "DELETE FROM journal", []any(nil)
+	if tenant != "" {
+		q, args = "DELETE FROM journal WHERE tenant = ?", []any{tenant}
+	}
+	if _, err := s.db.read().exec(ctx, q, args...); err != nil {
+		return fmt.Errorf("%s: journal: clear: %w", s.db.name, err)
+	}
+	return nil
+}
