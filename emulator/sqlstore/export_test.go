@@ -134,3 +134,7 @@ func (d *DB) QueryRowRaw(ctx context.Context, query string, dest ...any) error {
 
 // StatementsPrepared is how many statements the cache holds.
 func (d *DB) StatementsPrepared() int64 { return d.nstmts.Load() }
+
+// FinishedCountQuery is the retention's count of a webhook's finished
+// deliveries (kind, webhook), for the test of its plan.
+const FinishedCountQuery = finishedCountQuery
