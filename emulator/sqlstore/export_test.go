@@ -138,3 +138,7 @@ func (d *DB) StatementsPrepared() int64 { return d.nstmts.Load() }
 // FinishedCountQuery is the retention's count of a webhook's finished
 // deliveries (kind, webhook), for the test of its plan.
 const FinishedCountQuery = finishedCountQuery
+
+// ReadBatchQuery is an update batch's read of n deliveries (n keys, then
+// the kind), for the test of its plan.
+func ReadBatchQuery(n int) string { return readBatchQuery(n, false, "") }

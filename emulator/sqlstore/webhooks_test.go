@@ -61,3 +61,44 @@ func TestFinishedCountReadsOnlyTheFinished(t *testing.T) {
 		})
 	}
 }
+
+// TestBatchReadSeeksItsRows checks what a full update batch's read of its
+// 64 deliveries costs with 4,000 stored: each key is a seek in the
+// primary key, the keys the outer loop. SQLite, without statistics,
+// walked every delivery in key order and looked each up among the keys
+// when the keys were joined as an inner join; PostgreSQL's every plan
+// node reads at most a key's row a loop.
+func TestBatchReadSeeksItsRows(t *testing.T) {
+	ctx := context.Background()
+	const n, keys = 4000, 64
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			db := e.open(t)
+			err := db.FillRecords(ctx, "delivery", []string{"acme"}, n, func(_ string, i int) any {
+				return webhooks.Delivery{ID: fmt.Sprint("dlv_", i)}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := db.ExecRaw(ctx, "UPDATE records SET parent = 'wh_' || CAST(seq % 4 AS TEXT) WHERE kind = 'delivery'"); err != nil {
+				t.Fatal(err)
+			}
+			var args []any
+			for i := range keys {
+				args = append(args, fmt.Sprint("wh_", (i*7)%4), fmt.Sprintf("delivery_acme_%d", i*7))
+			}
+			args = append(args, "delivery")
+			plan, err := db.Explain(ctx, sqlstore.ReadBatchQuery(keys), args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if db.Postgres() {
+				checkPostgresPlanOf(t, plan, keys, "records_pkey")
+				return
+			}
+			if !strings.Contains(plan, "(kind=? AND parent=? AND id=?)") {
+				t.Errorf("SQLite plan does not seek each key:\n%s", plan)
+			}
+		})
+	}
+}
