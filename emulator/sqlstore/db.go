@@ -192,10 +192,12 @@ func openSQLite(dir string) (*DB, error) {
 	return &DB{db: db, name: "database " + path, d: dialect{writeMu: &sync.Mutex{}}, dirLock: lock}, nil
 }
 
-// writerCacheKiB is the page cache of SQLite's writer connection: the
-// pages of the deliveries in flight, their indexes' and the WAL's recent
-// ones stay in it between transactions.
-const writerCacheKiB = 32 << 10
+// writerCacheKiB is the page cache of SQLite's writer connection, about
+// SQLite's default: the pages of the deliveries in flight and of their
+// indexes stay in it between transactions. 8 and 32 MiB measured slower
+// (BenchmarkDurableDeliveries/sqlite): resetting a larger cache costs
+// more than the pages it keeps save.
+const writerCacheKiB = 2 << 10
 
 // useWriter sets aside, on SQLite, the connection every write transaction
 // runs on. In WAL mode a connection drops its page cache whenever another
@@ -203,8 +205,8 @@ const writerCacheKiB = 32 << 10
 // pool began with an empty cache and read each page back through a
 // pread (BenchmarkDurableDeliveries/sqlite spent a quarter of its CPU
 // there). Writes are serialised anyway (writeMu): on one connection, each
-// finds the pages the previous one left, in a cache larger than SQLite's
-// default 2 MiB. Reads outside transactions keep the rest of the pool.
+// finds the pages the previous one left. Reads outside transactions keep
+// the rest of the pool.
 func (d *DB) useWriter(ctx context.Context) error {
 	if d.d.postgres {
 		return nil
