@@ -78,6 +78,9 @@ type DB struct {
 	pageRows atomic.Int64
 	// dirLock is the data directory's lock (SQLite), held until Close.
 	dirLock *os.File
+	// writer is the one connection SQLite's writes run on (nil on
+	// PostgreSQL), see useWriter.
+	writer *sql.Conn
 	// analyze keeps PostgreSQL's statistics of the records table in step
 	// with its first growth (analyze.go).
 	analyze analyzer
@@ -141,6 +144,10 @@ func open(ctx context.Context, o Options, upTo int) (*DB, error) {
 		_ = d.Close()
 		return nil, err
 	}
+	if err := d.useWriter(ctx); err != nil {
+		_ = d.Close()
+		return nil, err
+	}
 	if err := d.migrateTo(ctx, upTo); err != nil {
 		_ = d.Close()
 		return nil, err
@@ -187,6 +194,37 @@ func openSQLite(dir string) (*DB, error) {
 	return &DB{db: db, name: "database " + path, d: dialect{writeMu: &sync.Mutex{}}, dirLock: lock}, nil
 }
 
+// writerCacheKiB is the page cache of SQLite's writer connection, about
+// SQLite's default: the pages of the deliveries in flight and of their
+// indexes stay in it between transactions. 8 and 32 MiB measured slower
+// (BenchmarkDurableDeliveries/sqlite): resetting a larger cache costs
+// more than the pages it keeps save.
+const writerCacheKiB = 2 << 10
+
+// useWriter sets aside, on SQLite, the connection every write transaction
+// runs on. In WAL mode a connection drops its page cache whenever another
+// connection wrote since its last transaction, so writes spread over the
+// pool began with an empty cache and read each page back through a
+// pread (BenchmarkDurableDeliveries/sqlite spent a quarter of its CPU
+// there). Writes are serialised anyway (writeMu): on one connection, each
+// finds the pages the previous one left. Reads outside transactions keep
+// the rest of the pool.
+func (d *DB) useWriter(ctx context.Context) error {
+	if d.d.postgres {
+		return nil
+	}
+	w, err := d.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: %w", d.name, err)
+	}
+	if _, err := w.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = -%d", writerCacheKiB)); err != nil {
+		_ = w.Close()
+		return fmt.Errorf("%s: %w", d.name, err)
+	}
+	d.writer = w
+	return nil
+}
+
 // ping waits for the database to answer, up to timeout.
 func (d *DB) ping(ctx context.Context, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -222,6 +260,9 @@ func (d *DB) Close() error {
 		<-done
 	}
 	d.stmts.Range(func(_, v any) bool { _ = v.(*sql.Stmt).Close(); return true })
+	if d.writer != nil {
+		_ = d.writer.Close()
+	}
 	err := d.db.Close()
 	if d.dirLock != nil {
 		unlockDir(d.dirLock)
@@ -421,9 +462,14 @@ func (d *DB) write(ctx context.Context, scopes []string, fn func(c conn) error) 
 
 // writeAlone runs fn, which sends one write statement, outside a
 // transaction: the statement is atomic on its own, and a single round
-// trip. On SQLite it runs under the process's write lock, as write's
-// transactions do. It is retried as write is.
+// trip. On SQLite, where statements are calls in the process, not round
+// trips, it is a transaction of write's on the writer connection (see
+// useWriter): run on another connection, the statement would empty the
+// writer's page cache. It is retried as write is.
 func (d *DB) writeAlone(ctx context.Context, fn func(c conn) error) error {
+	if d.writer != nil {
+		return d.write(ctx, nil, fn)
+	}
 	var err error
 	for attempt := range 8 {
 		err = func() error {
@@ -451,7 +497,11 @@ func (d *DB) writeOnce(ctx context.Context, scopes []string, fn func(c conn) err
 		defer d.d.writeMu.Unlock()
 	}
 	d.trips.Add(2) // BEGIN, and COMMIT or ROLLBACK
-	tx, err := d.db.BeginTx(ctx, nil)
+	begin := d.db.BeginTx
+	if d.writer != nil {
+		begin = d.writer.BeginTx
+	}
+	tx, err := begin(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("%s: begin: %w", d.name, err)
 	}

@@ -134,3 +134,11 @@ func (d *DB) QueryRowRaw(ctx context.Context, query string, dest ...any) error {
 
 // StatementsPrepared is how many statements the cache holds.
 func (d *DB) StatementsPrepared() int64 { return d.nstmts.Load() }
+
+// FinishedCountQuery is the retention's count of a webhook's finished
+// deliveries (kind, webhook), for the test of its plan.
+const FinishedCountQuery = finishedCountQuery
+
+// ReadBatchQuery is an update batch's read of n deliveries (n keys, then
+// the kind), for the test of its plan.
+func ReadBatchQuery(n int) string { return readBatchQuery(n, false, "") }

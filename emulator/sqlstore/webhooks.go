@@ -195,6 +195,16 @@ func (s *WebhooksStore) mustCount(webhookID string, added int) bool {
 	return !s.finished.add(webhookID, added, s.retention+s.retention/10)
 }
 
+// finishedStatuses are the statuses of a finished delivery (every one but
+// pending, webhooks.Delivery.Finished), as SQL literals. Named one by one,
+// they are seeks in records_parent_status: a condition of status <>
+// 'pending' walks the webhook's pending deliveries too, thousands while a
+// burst waits to be sent, on every count.
+const finishedStatuses = "('" + string(webhooks.StatusSucceeded) + "', '" + string(webhooks.StatusFailed) + "')"
+
+// finishedCountQuery counts a webhook's finished deliveries.
+const finishedCountQuery = "SELECT COUNT(*) FROM records WHERE kind = ? AND parent = ? AND status IN " + finishedStatuses
+
 // evict counts webhookID's finished deliveries and evicts the oldest past
 // the retention when more than 110 % of it are kept.
 func (s *WebhooksStore) evict(ctx context.Context, c conn, webhookID string) error {
@@ -205,14 +215,13 @@ func (s *WebhooksStore) evict(ctx context.Context, c conn, webhookID string) err
 		return err
 	}
 	var n int
-	if err := c.queryRow(ctx, "SELECT COUNT(*) FROM records WHERE kind = ? AND parent = ? AND status <> ?",
-		kindDelivery, webhookID, string(webhooks.StatusPending)).Scan(&n); err != nil {
+	if err := c.queryRow(ctx, finishedCountQuery, kindDelivery, webhookID).Scan(&n); err != nil {
 		return err
 	}
 	if n > limit {
 		if _, err := c.exec(ctx, `DELETE FROM records WHERE kind = ? AND parent = ? AND id IN (
-			SELECT id FROM records WHERE kind = ? AND parent = ? AND status <> ? ORDER BY seq LIMIT ?)`,
-			kindDelivery, webhookID, kindDelivery, webhookID, string(webhooks.StatusPending), n-s.retention); err != nil {
+			SELECT id FROM records WHERE kind = ? AND parent = ? AND status IN `+finishedStatuses+` ORDER BY seq LIMIT ?)`,
+			kindDelivery, webhookID, kindDelivery, webhookID, n-s.retention); err != nil {
 			return err
 		}
 		n = s.retention

@@ -277,27 +277,13 @@ func padded(n int) int {
 // (applyOptimistic).
 func (s *WebhooksStore) readBatch(ctx context.Context, c conn, batch []*updateReq, versions bool) (map[[2]string]*stored, error) {
 	n := padded(len(batch))
-	var q strings.Builder
-	q.WriteString("WITH k (p, i) AS (VALUES ")
 	args := make([]any, 0, 2*n+1)
 	for i := range n {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(CAST(? AS TEXT), CAST(? AS TEXT))")
 		r := batch[min(i, len(batch)-1)]
 		args = append(args, r.webhookID, r.id)
 	}
-	q.WriteString(") SELECT parent, id, ")
-	if versions {
-		q.WriteString("ver, ")
-	}
-	q.WriteString(deliveryCols + " FROM k JOIN records ON kind = ? AND parent = k.p AND id = k.i ORDER BY parent, id")
-	if c.forUpdate() != "" {
-		q.WriteString(c.forUpdate() + " OF records")
-	}
 	args = append(args, kindDelivery)
-	rows, err := c.query(ctx, q.String(), args...)
+	rows, err := c.query(ctx, readBatchQuery(n, versions, c.forUpdate()), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -317,6 +303,33 @@ func (s *WebhooksStore) readBatch(ctx context.Context, c conn, batch []*updateRe
 		out[[2]string{parent, id}] = st
 	}
 	return out, rows.Err()
+}
+
+// readBatchQuery is readBatch's statement for n keys (webhook, id), then
+// the kind: with versions it reads ver, with forUpdate (c.forUpdate) it
+// locks the rows. The keys are the outer loop (CROSS JOIN): SQLite,
+// which has no statistics of the table, otherwise walked every delivery
+// in key order to spare the ORDER BY's sort and looked each up among the
+// keys, a batch reading the whole outbox. PostgreSQL plans the join as
+// it would an inner one.
+func readBatchQuery(n int, versions bool, forUpdate string) string {
+	var q strings.Builder
+	q.WriteString("WITH k (p, i) AS (VALUES ")
+	for i := range n {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(CAST(? AS TEXT), CAST(? AS TEXT))")
+	}
+	q.WriteString(") SELECT parent, id, ")
+	if versions {
+		q.WriteString("ver, ")
+	}
+	q.WriteString(deliveryCols + " FROM k CROSS JOIN records WHERE kind = ? AND parent = k.p AND id = k.i ORDER BY parent, id")
+	if forUpdate != "" {
+		q.WriteString(forUpdate + " OF records")
+	}
+	return q.String()
 }
 
 // writeBatch stores the deliveries of rows, each with its lease columns,
