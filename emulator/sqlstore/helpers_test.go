@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"net/url"
 	"testing"
 
 	"github.com/knogin/argus-sandbox/emulator/sqlstore"
+	"github.com/knogin/argus-sandbox/emulator/webhooks"
 	"github.com/knogin/argus-sandbox/internal/pgtest"
 )
 
@@ -69,4 +71,35 @@ func openPostgres(t testing.TB) *sqlstore.DB {
 	}
 	t.Cleanup(func() { _ = db.Close() })
 	return db
+}
+
+// migrationEngines are the engines a migration test runs on, as the
+// Options of a new, empty database each.
+func migrationEngines() []struct {
+	name string
+	o    func(t *testing.T) sqlstore.Options
+} {
+	return []struct {
+		name string
+		o    func(t *testing.T) sqlstore.Options
+	}{
+		{name: "sqlite", o: func(t *testing.T) sqlstore.Options { return sqlstore.Options{DataDir: t.TempDir()} }},
+		{name: "postgres", o: func(t *testing.T) sqlstore.Options { return sqlstore.Options{DatabaseURL: freshSchema(t)} }},
+	}
+}
+
+// openOldWithWebhook opens a database of o migrated up to schema upTo
+// and stores webhook wh_1 of tenant acme in it, as that schema did.
+func openOldWithWebhook(t *testing.T, o sqlstore.Options, upTo int, w webhooks.Webhook) *sqlstore.DB {
+	t.Helper()
+	old, err := sqlstore.OpenAtVersion(context.Background(), o, upTo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.ID, w.Tenant, w.Seq = "wh_1", "acme", 1
+	hook, _ := json.Marshal(w)
+	if err := old.ExecRaw(context.Background(), "INSERT INTO records (kind, id, tenant, seq, doc) VALUES ('webhook', 'wh_1', 'acme', 1, ?)", string(hook)); err != nil {
+		t.Fatal(err)
+	}
+	return old
 }

@@ -2,7 +2,6 @@ package sqlstore_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -112,23 +111,10 @@ func TestJournalNeedsPostgres(t *testing.T) {
 // (schema 4) migrates with its records kept and then journals.
 func TestJournalMigrationKeepsRecords(t *testing.T) {
 	ctx := context.Background()
-	for _, tt := range []struct {
-		name string
-		o    func(t *testing.T) sqlstore.Options
-	}{
-		{name: "sqlite", o: func(t *testing.T) sqlstore.Options { return sqlstore.Options{DataDir: t.TempDir()} }},
-		{name: "postgres", o: func(t *testing.T) sqlstore.Options { return sqlstore.Options{DatabaseURL: freshSchema(t)} }},
-	} {
+	for _, tt := range migrationEngines() {
 		t.Run(tt.name, func(t *testing.T) {
 			o := tt.o(t)
-			old, err := sqlstore.OpenAtVersion(ctx, o, 4)
-			if err != nil {
-				t.Fatal(err)
-			}
-			hook, _ := json.Marshal(webhooks.Webhook{ID: "wh_1", Tenant: "acme", Seq: 1, URL: "https://example.com/hook"})
-			if err := old.ExecRaw(ctx, "INSERT INTO records (kind, id, tenant, seq, doc) VALUES ('webhook', 'wh_1', 'acme', 1, ?)", string(hook)); err != nil {
-				t.Fatal(err)
-			}
+			old := openOldWithWebhook(t, o, 4, webhooks.Webhook{URL: "https://example.com/hook"})
 			_ = old.Close()
 			db, err := sqlstore.Open(ctx, o)
 			if err != nil {

@@ -20,23 +20,10 @@ func TestLeasesSurviveTheLeaseColumnMigration(t *testing.T) {
 	ctx := context.Background()
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	until := t0.Add(30 * time.Second)
-	for _, tt := range []struct {
-		name string
-		o    func(t *testing.T) sqlstore.Options
-	}{
-		{name: "sqlite", o: func(t *testing.T) sqlstore.Options { return sqlstore.Options{DataDir: t.TempDir()} }},
-		{name: "postgres", o: func(t *testing.T) sqlstore.Options { return sqlstore.Options{DatabaseURL: freshSchema(t)} }},
-	} {
+	for _, tt := range migrationEngines() {
 		t.Run(tt.name, func(t *testing.T) {
 			o := tt.o(t)
-			old, err := sqlstore.OpenAtVersion(ctx, o, 2)
-			if err != nil {
-				t.Fatal(err)
-			}
-			hook, _ := json.Marshal(webhooks.Webhook{ID: "wh_1", Tenant: "acme", Seq: 1})
-			if err := old.ExecRaw(ctx, "INSERT INTO records (kind, id, tenant, seq, doc) VALUES ('webhook', 'wh_1', 'acme', 1, ?)", string(hook)); err != nil {
-				t.Fatal(err)
-			}
+			old := openOldWithWebhook(t, o, 2, webhooks.Webhook{})
 			for i, d := range []webhooks.Delivery{
 				{ID: "dlv_held", LeaseOwner: "old-owner", LeaseUntil: until},
 				{ID: "dlv_free"},
