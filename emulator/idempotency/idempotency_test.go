@@ -63,13 +63,20 @@ func TestWaitBoundAnswersInProgress(t *testing.T) {
 	if r := <-first; r.Code != http.StatusCreated || r.Header().Get(ReplayedHeader) != "" {
 		t.Errorf("first: %d replayed=%q", r.Code, r.Header().Get(ReplayedHeader))
 	}
-	rec = httptest.NewRecorder()
+	wantReplayOfTheOne(t, "after the first", h, &runs)
+}
+
+// wantReplayOfTheOne sends the keyed create again to h: it must answer
+// the replay of the one run's 201, and the handler must have run once.
+func wantReplayOfTheOne(t *testing.T, what string, h http.Handler, runs *atomic.Int32) {
+	t.Helper()
+	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, keyedRequest("k"))
 	if rec.Code != http.StatusCreated || rec.Header().Get(ReplayedHeader) != "true" || rec.Body.String() != `{"id":"app_1"}` {
-		t.Errorf("after the first: %d replayed=%q %s", rec.Code, rec.Header().Get(ReplayedHeader), rec.Body)
+		t.Errorf("%s: %d replayed=%q %s, want the replay of the first answer", what, rec.Code, rec.Header().Get(ReplayedHeader), rec.Body)
 	}
 	if n := runs.Load(); n != 1 {
-		t.Errorf("handler ran %d times, want 1", n)
+		t.Errorf("handler ran %d times, want once", n)
 	}
 }
 

@@ -57,14 +57,7 @@ func TestSharedStoreReplaysAcrossLayers(t *testing.T) {
 	go ha.ServeHTTP(httptest.NewRecorder(), keyedRequest("k"))
 	<-started
 	time.AfterFunc(200*time.Millisecond, func() { close(release) }) // five leases
-	rec := httptest.NewRecorder()
-	hb.ServeHTTP(rec, keyedRequest("k"))
-	if rec.Code != http.StatusCreated || rec.Header().Get(ReplayedHeader) != "true" || rec.Body.String() != `{"id":"app_1"}` {
-		t.Errorf("the request on B: %d %q %s, want the replay of A's answer", rec.Code, rec.Header().Get(ReplayedHeader), rec.Body)
-	}
-	if n := runs.Load(); n != 1 {
-		t.Errorf("handler ran %d times, want once", n)
-	}
+	wantReplayOfTheOne(t, "the request on B", hb, &runs)
 }
 
 // TestSharedStoreWakesWaitersOfItsOwnClaimAtOnce: on a store that cannot
