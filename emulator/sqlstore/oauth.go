@@ -223,8 +223,14 @@ func (s *OAuthStore) PutAccess(ctx context.Context, a oauth.AccessRecord) error 
 		// have presented it yet.
 		defer s.db.auth.moved()
 		if s.db.Postgres() {
-			query = `WITH put AS (` + query + `)
-				INSERT INTO counters (name, n) VALUES (?, 1)
+			// The counter's INSERT reads put, so the record is written
+			// (and locked) first, as every other write of authentication
+			// state does: an unreferenced data-modifying CTE would run
+			// after the counter's update, locking the two rows in the
+			// other order, and deadlock against a prune or a tenant
+			// deletion holding the record.
+			query = `WITH put AS (` + query + ` RETURNING 1)
+				INSERT INTO counters (name, n) SELECT ?, 1 FROM put
 				ON CONFLICT (name) DO UPDATE SET n = counters.n + 1`
 			args = append(args, authCounter)
 		}
