@@ -15,6 +15,9 @@ const (
 	SeqPageQuery  = seqPageQuery
 	CaseNextPage  = caseNextPage
 	CaseFirstPage = caseFirstPage
+
+	OutstandingQuery       = outstandingQuery
+	OutstandingTenantQuery = outstandingTenantQuery
 )
 
 // Explain returns the database's plan of query with args, as text: SQLite's

@@ -2,7 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/knogin/argus-sandbox/emulator/webhooks"
@@ -109,4 +111,32 @@ func copyLeaseOwners(ctx context.Context, c conn) error {
 		}
 	}
 	return nil
+}
+
+// The queries of Outstanding, every tenant's and one tenant's: the first
+// row of the partial index records_due (pending deliveries by due time)
+// that is due and not the asker's answers it. 'pending' is a literal, as
+// the index's condition is; the ORDER BY is the index's own, which keeps
+// both planners on it (without it PostgreSQL scanned the table for one
+// tenant and SQLite took records_at, which holds the finished deliveries
+// too). One tenant's question also reads the other tenants' due rows it
+// passes, as few as the deliveries due and not yet settled.
+const (
+	outstandingQuery       = "SELECT 1 FROM records WHERE kind = ? AND status = 'pending' AND at <= ? AND (lease_owner = '' OR lease_owner <> ?) ORDER BY at, seq LIMIT 1"
+	outstandingTenantQuery = "SELECT 1 FROM records WHERE kind = ? AND status = 'pending' AND at <= ? AND (lease_owner = '' OR lease_owner <> ?) AND tenant = ? ORDER BY at, seq LIMIT 1"
+)
+
+// Outstanding reads at most one row: is any pending delivery (of
+// o.Tenant) due at o.Due and not leased by o.Except.
+func (s *WebhooksStore) Outstanding(ctx context.Context, o webhooks.Outstanding) (bool, error) {
+	q, args := outstandingQuery, []any{kindDelivery, micros(o.Due), o.Except}
+	if o.Tenant != "" {
+		q, args = outstandingTenantQuery, append(args, o.Tenant)
+	}
+	var one int
+	err := s.db.read().queryRow(ctx, q, args...).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
 }

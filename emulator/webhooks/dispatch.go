@@ -376,6 +376,20 @@ func (d *dispatcher) waitIdle(ctx context.Context) error {
 	return d.waitFor(ctx, d.idleLocked, true)
 }
 
+// idle is idleLocked under d.mu.
+func (d *dispatcher) idle() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.idleLocked()
+}
+
+// tenantIdle is tenantIdleLocked under d.mu.
+func (d *dispatcher) tenantIdle(tenant string, clock core.Clock) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.tenantIdleLocked(tenant, clock)
+}
+
 // waitFor blocks until cond (called with d.mu held) holds, ctx ends, or
 // the engine closes; with stop, it gives up with ErrClosed as soon as a
 // shutdown begins.

@@ -339,16 +339,23 @@ func (s *Service) Close() error {
 // WaitIdle blocks until no delivery work can progress without the clock
 // moving: nothing queued or in flight and no wait already due. Tests and
 // the conformance runner call it after publishing or advancing the clock.
-// Once a shutdown has begun it returns ErrClosed: the work will not settle.
+// On a durable store, which other engines may share, the store must also
+// hold no delivery due on the sandbox clock that another engine has in
+// flight or nobody has claimed yet (see waitSettled). Once a shutdown has
+// begun it returns ErrClosed: the work will not settle.
 func (s *Service) WaitIdle(ctx context.Context) error {
-	return s.disp.waitIdle(ctx)
+	return s.waitSettled(ctx, "", s.clock, s.disp.waitIdle, s.disp.idle)
 }
 
 // WaitTenantIdle is WaitIdle for one tenant's delivery work: another
 // tenant's queued or slow attempts do not hold it. (With one clock for
-// every tenant, its due timers and callbacks still count for all.)
+// every tenant, its due timers and callbacks still count for all.) In the
+// store it asks about the tenant's deliveries due on the tenant's clock.
 func (s *Service) WaitTenantIdle(ctx context.Context, tenant string) error {
-	return s.disp.waitTenantIdle(ctx, tenant, s.clockOf(tenant))
+	clock := s.clockOf(tenant)
+	return s.waitSettled(ctx, tenant, clock,
+		func(ctx context.Context) error { return s.disp.waitTenantIdle(ctx, tenant, clock) },
+		func() bool { return s.disp.tenantIdle(tenant, clock) })
 }
 
 // clockOf is the clock of tenant's events, deliveries and webhooks.

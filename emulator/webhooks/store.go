@@ -58,6 +58,21 @@ type Claim struct {
 	Limit int
 }
 
+// Outstanding asks Store.Outstanding whether delivery work is left that
+// other engines sharing the store hold or have still to claim.
+type Outstanding struct {
+	// Tenant limits the question to one tenant's deliveries ("" asks
+	// about every tenant).
+	Tenant string
+	// Due is the sandbox time (the tenant's clock): a pending delivery
+	// whose NextAttemptAt is not after Due is due.
+	Due time.Time
+	// Except is an owner whose leased deliveries are not counted: the
+	// asking engine, which knows its own work (and knows a burst it
+	// holds, or an attempt it delays, from an attempt in flight).
+	Except string
+}
+
 // Leased reports whether d is held by an owner whose lease has not lapsed
 // at now (real time).
 func (d *Delivery) Leased(now time.Time) bool {
@@ -130,6 +145,17 @@ type Store interface {
 	// owner to until (the engine's heartbeat), or releases them (owner
 	// and until cleared) when until is zero, and returns how many.
 	ExtendLeases(ctx context.Context, owner string, until time.Time) (int, error)
+	// Outstanding reports whether a pending delivery matching o (of
+	// o.Tenant, or of any tenant) is due at o.Due or earlier and not
+	// leased by o.Except: one such delivery answers true, so the SQL
+	// stores stop at the first row of the index of due deliveries. A
+	// delivery due and leased is being attempted by its owner; due and
+	// free, it is about to be claimed. A lease on a delivery not due yet
+	// is a wait on the clock (a delayed attempt, or one due on the latest
+	// tenant clock waiting for its own), not work, and is not counted.
+	// The engine asks a Durable store, where other engines' work is
+	// invisible to its own dispatcher (WaitIdle).
+	Outstanding(ctx context.Context, o Outstanding) (bool, error)
 	// Durable reports whether the store outlives the process or is shared
 	// with other processes. The engine then resumes and polls: it claims
 	// due deliveries left by a crash, by other processes and by retries
@@ -479,6 +505,26 @@ func (m *MemoryStore) ExtendLeases(_ context.Context, owner string, until time.T
 		}
 	}
 	return n, nil
+}
+
+// Outstanding scans the deliveries: only this process's engine sees the
+// store, and its dispatcher already knows all of their work, so the
+// engine never asks; the answer is kept true to the contract all the
+// same, for the shared suite.
+func (m *MemoryStore) Outstanding(_ context.Context, o Outstanding) (bool, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for _, mw := range m.webhooks {
+		if o.Tenant != "" && mw.w.Tenant != o.Tenant {
+			continue
+		}
+		for _, d := range mw.order {
+			if !d.Finished() && !d.NextAttemptAt.After(o.Due) && (d.LeaseOwner == "" || d.LeaseOwner != o.Except) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }
 
 // Durable is false: the store lives and dies with its process.

@@ -31,6 +31,7 @@ func runClaims(t *testing.T, newStore func(*testing.T, Limits) webhooks.Store) {
 	t.Run("create many", func(t *testing.T) { testCreateDeliveries(t, newStore(t, Limits{})) })
 	t.Run("concurrent claimers", func(t *testing.T) { testConcurrentClaimers(t, newStore(t, Limits{})) })
 	t.Run("claim by update races ClaimDue", func(t *testing.T) { testClaimByUpdate(t, newStore(t, Limits{})) })
+	t.Run("outstanding", func(t *testing.T) { testOutstanding(t, newStore(t, Limits{})) })
 }
 
 func pending(id, webhookID, tenant string, due time.Time) webhooks.Delivery {
@@ -367,4 +368,59 @@ func testClaimByUpdate(t *testing.T, st webhooks.Store) {
 			t.Errorf("round %d: %d claims of one delivery succeeded, want 1", round, n)
 		}
 	}
+}
+
+// testOutstanding: a pending delivery due at the time asked counts,
+// leased (being attempted) or free (about to be claimed), unless the
+// asker holds it; one not due yet counts for nobody, leased or not, and
+// neither does a finished one. A tenant is asked about alone.
+func testOutstanding(t *testing.T, st webhooks.Store) {
+	ctx := context.Background()
+	outstanding := func(what string, o webhooks.Outstanding, want bool) {
+		t.Helper()
+		got, err := st.Outstanding(ctx, o)
+		if err != nil || got != want {
+			t.Errorf("%s: Outstanding(%+v) = %v, %v; want %v", what, o, got, err, want)
+		}
+	}
+	outstanding("an empty store", webhooks.Outstanding{Due: t0.Add(time.Hour), Except: "a"}, false)
+	for _, w := range []webhooks.Webhook{{ID: "wh_1", Tenant: "acme"}, {ID: "wh_2", Tenant: "globex"}} {
+		if _, err := st.CreateWebhook(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := pending("dlv_done", "wh_1", "acme", t0.Add(-time.Hour))
+	done.Status = webhooks.StatusSucceeded
+	later := pending("dlv_later", "wh_1", "acme", t0.Add(time.Minute))
+	later.LeaseOwner, later.LeaseUntil = "b", t0.Add(lease) // a delayed attempt waiting on b's clock
+	mine := pending("dlv_mine", "wh_1", "acme", t0)
+	mine.LeaseOwner, mine.LeaseUntil = "a", t0.Add(lease)
+	for _, d := range []webhooks.Delivery{done, later, mine} {
+		if _, err := st.CreateDelivery(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	outstanding("only the asker's own and one not due", webhooks.Outstanding{Due: t0, Except: "a"}, false)
+	outstanding("the asker's own, asked by another", webhooks.Outstanding{Due: t0, Except: "b"}, true)
+	outstanding("another's lease once due", webhooks.Outstanding{Due: t0.Add(time.Minute), Except: "a"}, true)
+	outstanding("another's lease, its tenant", webhooks.Outstanding{Tenant: "acme", Due: t0.Add(time.Minute), Except: "a"}, true)
+	outstanding("another tenant", webhooks.Outstanding{Tenant: "globex", Due: t0.Add(time.Hour), Except: "a"}, false)
+
+	if _, err := st.CreateDelivery(ctx, pending("dlv_free", "wh_2", "globex", t0.Add(-time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	outstanding("a free due delivery", webhooks.Outstanding{Tenant: "globex", Due: t0, Except: "a"}, true)
+	outstanding("a free delivery before it is due", webhooks.Outstanding{Tenant: "globex", Due: t0.Add(-2 * time.Second), Except: "a"}, false)
+	outstanding("every tenant", webhooks.Outstanding{Due: t0, Except: "a"}, true)
+	outstanding("acme alone", webhooks.Outstanding{Tenant: "acme", Due: t0, Except: "a"}, false)
+	outstanding("no asker", webhooks.Outstanding{Tenant: "acme", Due: t0}, true)
+
+	if _, err := st.UpdateDelivery(ctx, "globex", "wh_2", "dlv_free", func(d *webhooks.Delivery) error {
+		d.Status = webhooks.StatusSucceeded
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	outstanding("once it finished", webhooks.Outstanding{Due: t0.Add(time.Hour), Except: "a"}, true) // dlv_later, b's
+	outstanding("once it finished, globex", webhooks.Outstanding{Tenant: "globex", Due: t0.Add(time.Hour), Except: "a"}, false)
 }
