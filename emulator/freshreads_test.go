@@ -2,10 +2,15 @@ package emulator
 
 import (
 	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/knogin/argus-sandbox/emulator/sqlstore"
 )
 
 // TestFreshReadsNeverAnswerWithAnEarlierRead: every caller writes, then
@@ -118,4 +123,28 @@ func TestFreshReadsLetAWaiterGiveUp(t *testing.T) {
 		t.Error("a caller whose context ended got no error")
 	}
 	close(gate)
+}
+
+// TestReplicaServesNothingForAClientThatLeftDuringTheVersionsRead: a
+// request whose client left while the versions were read runs nothing,
+// since what the replica holds may predate another replica's change.
+func TestReplicaServesNothingForAClientThatLeftDuringTheVersionsRead(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cs := &replicaSync{log: slog.New(slog.DiscardHandler)}
+	cs.versions.timeout = time.Minute
+	cs.versions.read = func(context.Context) (sqlstore.Versions, error) {
+		cancel() // the client leaves while the read runs
+		return sqlstore.Versions{}, nil
+	}
+	ran := false
+	h := cs.wrap(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { ran = true }))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequestWithContext(ctx, http.MethodPost, "/v1/platform/apps", nil))
+	if ran {
+		t.Error("the handler ran for a client that left during the versions read")
+	}
+	ran = false
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/v1/platform/apps", nil))
+	if !ran {
+		t.Error("the handler did not run for a client that stayed")
+	}
 }

@@ -233,6 +233,12 @@ func (cs *replicaSync) poll(interval time.Duration) (stop func()) {
 func (cs *replicaSync) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cs.refresh(r.Context())
+		if r.Context().Err() != nil {
+			// The client left while the versions were read: what this
+			// replica holds may predate a change another replica made
+			// before the request, so nothing runs on it.
+			return
+		}
 		h.ServeHTTP(w, r)
 	})
 }
