@@ -79,8 +79,11 @@ type DB struct {
 	// dirLock is the data directory's lock (SQLite), held until Close.
 	dirLock *os.File
 	// writer is the one connection SQLite's writes run on (nil on
-	// PostgreSQL), see useWriter.
-	writer *sql.Conn
+	// PostgreSQL), see useWriter; writerStmts are the statements
+	// prepared on it for the lone writes (writeAlone), which run outside
+	// a transaction. Both are used only under the dialect's writeMu.
+	writer      *sql.Conn
+	writerStmts map[string]*sql.Stmt
 	// analyze keeps PostgreSQL's statistics of the records table in step
 	// with its first growth (analyze.go).
 	analyze analyzer
@@ -260,6 +263,13 @@ func (d *DB) Close() error {
 		<-done
 	}
 	d.stmts.Range(func(_, v any) bool { _ = v.(*sql.Stmt).Close(); return true })
+	if d.d.writeMu != nil {
+		d.d.writeMu.Lock()
+		for _, st := range d.writerStmts {
+			_ = st.Close()
+		}
+		d.d.writeMu.Unlock()
+	}
 	if d.writer != nil {
 		_ = d.writer.Close()
 	}
@@ -295,7 +305,10 @@ func (dl dialect) rebind(query string) string {
 type conn struct {
 	db *DB
 	tx *sql.Tx
-	d  dialect
+	// w, outside a transaction, is SQLite's writer connection a lone
+	// write runs on (writeAlone), with writeMu held.
+	w *sql.Conn
+	d dialect
 }
 
 // stmt returns the prepared statement of query, bound to the transaction
@@ -304,6 +317,9 @@ type conn struct {
 // needs a second connection, and with every connection held by a
 // transaction waiting for this one's lock, it would wait forever.
 func (c conn) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if c.w != nil {
+		return c.db.writerStmt(ctx, query)
+	}
 	if v, ok := c.db.stmts.Load(query); ok {
 		if c.tx != nil {
 			return c.tx.StmtContext(ctx, v.(*sql.Stmt)), nil
@@ -328,6 +344,43 @@ const (
 	maxPrepared    = 512
 	maxPreparedLen = 4096
 )
+
+// writerStmt returns query prepared on the writer connection, preparing
+// it there the first time (within the statement cache's bounds; past
+// them, nil: the query runs unprepared). The caller holds writeMu.
+func (d *DB) writerStmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := d.writerStmts[query]; ok {
+		return st, nil
+	}
+	if len(query) > maxPreparedLen || len(d.writerStmts) >= maxPrepared {
+		return nil, nil
+	}
+	st, err := d.writer.PrepareContext(ctx, d.d.rebind(query))
+	if err != nil {
+		return nil, err
+	}
+	if d.writerStmts == nil {
+		d.writerStmts = map[string]*sql.Stmt{}
+	}
+	d.writerStmts[query] = st
+	return st, nil
+}
+
+// unprepared is what runs a query no statement was prepared for: the
+// transaction, the writer connection, or the pool.
+func (c conn) unprepared() interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+} {
+	switch {
+	case c.tx != nil:
+		return c.tx
+	case c.w != nil:
+		return c.w
+	}
+	return c.db.db
+}
 
 // prepare prepares query on the pool and caches it.
 func (d *DB) prepare(ctx context.Context, query string) (*sql.Stmt, error) {
@@ -365,7 +418,7 @@ func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 		return nil, err
 	}
 	if st == nil {
-		return c.tx.ExecContext(ctx, c.d.rebind(query), args...)
+		return c.unprepared().ExecContext(ctx, c.d.rebind(query), args...)
 	}
 	return st.ExecContext(ctx, args...)
 }
@@ -374,10 +427,7 @@ func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 // arguments (a multi-row INSERT): prepared, each size would be kept.
 func (c conn) execUnprepared(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	c.db.trips.Add(1)
-	if c.tx != nil {
-		return c.tx.ExecContext(ctx, c.d.rebind(query), args...)
-	}
-	return c.db.db.ExecContext(ctx, c.d.rebind(query), args...)
+	return c.unprepared().ExecContext(ctx, c.d.rebind(query), args...)
 }
 
 func (c conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
@@ -387,7 +437,7 @@ func (c conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 		return nil, err
 	}
 	if st == nil {
-		return c.tx.QueryContext(ctx, c.d.rebind(query), args...)
+		return c.unprepared().QueryContext(ctx, c.d.rebind(query), args...)
 	}
 	return st.QueryContext(ctx, args...)
 }
@@ -400,7 +450,7 @@ func (c conn) queryRow(ctx context.Context, query string, args ...any) rowScanne
 		return errRow{err}
 	}
 	if st == nil {
-		return c.tx.QueryRowContext(ctx, c.d.rebind(query), args...)
+		return c.unprepared().QueryRowContext(ctx, c.d.rebind(query), args...)
 	}
 	return st.QueryRowContext(ctx, args...)
 }
@@ -467,9 +517,6 @@ func (d *DB) write(ctx context.Context, scopes []string, fn func(c conn) error) 
 // useWriter): run on another connection, the statement would empty the
 // writer's page cache. It is retried as write is.
 func (d *DB) writeAlone(ctx context.Context, fn func(c conn) error) error {
-	if d.writer != nil {
-		return d.write(ctx, nil, fn)
-	}
 	var err error
 	for attempt := range 8 {
 		err = func() error {
@@ -477,7 +524,10 @@ func (d *DB) writeAlone(ctx context.Context, fn func(c conn) error) error {
 				d.d.writeMu.Lock()
 				defer d.d.writeMu.Unlock()
 			}
-			return fn(conn{db: d, d: d.d})
+			// On SQLite on the writer connection, outside a transaction:
+			// one statement commits by itself, without a BEGIN and a
+			// COMMIT of its own.
+			return fn(conn{db: d, w: d.writer, d: d.d})
 		}()
 		if err == nil || !retryable(err) {
 			return err
