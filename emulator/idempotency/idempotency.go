@@ -416,18 +416,18 @@ func (l *Layer) run(w http.ResponseWriter, r *http.Request, next http.Handler, t
 		if kept {
 			resp = rec.response()
 		}
-		err := l.retry(ctx, func(ctx context.Context) error {
-			if kept {
-				return l.store.Complete(ctx, tenant, scope, e.Token, resp)
-			}
-			return l.store.Forget(ctx, tenant, scope, e.Token)
-		})
+		err := l.settle(ctx, tenant, scope, e.Token, kept, resp)
+		for i := 0; err != nil && i < len(l.completeRetries); i++ {
+			time.Sleep(l.completeRetries[i])
+			err = l.settle(ctx, tenant, scope, e.Token, kept, resp)
+		}
 		if stopRenew != nil {
 			stopRenew()
 		}
 		switch {
 		case err != nil && kept:
-			l.keepUnsaved(tenant, scope, unsavedAnswer{fp: e.Fingerprint, resp: &resp, at: l.clockOf(tenant).Now()})
+			unsaved := resp
+			l.keepUnsaved(tenant, scope, unsavedAnswer{fp: e.Fingerprint, resp: &unsaved, at: l.clockOf(tenant).Now()})
 			l.cfg.Logger.Error("idempotency: the store did not keep an answer; only this process replays it, and a retry on another may run the request again",
 				"tenant", tenant, "scope", logScope(scope), "status", resp.Status, "error", err)
 		case err != nil:
@@ -447,27 +447,19 @@ func (l *Layer) run(w http.ResponseWriter, r *http.Request, next http.Handler, t
 	kept = rec.status < http.StatusInternalServerError
 }
 
-// retry runs op until it succeeds, pausing l.completeRetries between
-// attempts; on a durable store each attempt is bounded by a third of the
-// lease. It returns the last error.
-func (l *Layer) retry(ctx context.Context, op func(context.Context) error) error {
-	attempt := func() error {
-		if l.inProcess {
-			return op(ctx)
-		}
-		actx, cancel := context.WithTimeout(ctx, l.cfg.Lease/3)
+// settle keeps the answer of a claim (Complete) or forgets the claim
+// (Forget); on a durable store the call is bounded by a third of the
+// lease.
+func (l *Layer) settle(ctx context.Context, tenant, scope string, token int64, kept bool, resp Response) error {
+	if !l.inProcess {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, l.cfg.Lease/3)
 		defer cancel()
-		return op(actx)
 	}
-	err := attempt()
-	for _, pause := range l.completeRetries {
-		if err == nil {
-			break
-		}
-		time.Sleep(pause)
-		err = attempt()
+	if kept {
+		return l.store.Complete(ctx, tenant, scope, token, resp)
 	}
-	return err
+	return l.store.Forget(ctx, tenant, scope, token)
 }
 
 // renew keeps the lease of a durable claim while its request runs: an
