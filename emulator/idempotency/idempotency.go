@@ -18,7 +18,9 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -78,6 +80,9 @@ type Config struct {
 	// RealNow reads the real time leases are measured in (time.Now when
 	// nil).
 	RealNow func() time.Time
+	// Logger reports a kept answer the store would not take
+	// (slog.Default() when nil).
+	Logger *slog.Logger
 }
 
 // Layer is the idempotency middleware over its key store.
@@ -92,7 +97,34 @@ type Layer struct {
 	// that cannot (Entry.Done nil), by tenant and scope.
 	mu      sync.Mutex
 	running map[runKey]chan struct{}
+
+	// unsaved holds, by tenant and scope, the answers this process kept
+	// but the store would not take (Complete failed after its retries),
+	// so at least this process replays them; unsavedOrder evicts the
+	// oldest past maxUnsaved.
+	unsaved      map[runKey]unsavedAnswer
+	unsavedOrder []runKey
+
+	// completeRetries are the pauses before each further attempt of a
+	// Complete or Forget that failed.
+	completeRetries []time.Duration
 }
+
+// unsavedAnswer is a kept answer only this process holds: its request's
+// fingerprint, the answer, and when it was kept on the tenant's clock.
+type unsavedAnswer struct {
+	fp   [32]byte
+	resp *Response
+	at   time.Time
+}
+
+// maxUnsaved bounds Layer.unsaved.
+const maxUnsaved = 1024
+
+// defaultCompleteRetries: a Complete or Forget is tried for about three
+// seconds.
+var defaultCompleteRetries = []time.Duration{25 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond,
+	200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, 1600 * time.Millisecond}
 
 type runKey struct{ tenant, scope string }
 
@@ -123,7 +155,11 @@ func New(cfg Config) (*Layer, error) {
 	if cfg.RealNow == nil {
 		cfg.RealNow = time.Now
 	}
-	l := &Layer{cfg: cfg, store: cfg.Store, running: map[runKey]chan struct{}{}}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	l := &Layer{cfg: cfg, store: cfg.Store, running: map[runKey]chan struct{}{},
+		unsaved: map[runKey]unsavedAnswer{}, completeRetries: defaultCompleteRetries}
 	if l.store == nil {
 		l.store = NewMemoryStore()
 	}
@@ -132,12 +168,31 @@ func New(cfg Config) (*Layer, error) {
 }
 
 // Reset forgets every key (the sandbox reset).
-func (l *Layer) Reset(ctx context.Context) error { return l.store.Reset(ctx) }
+func (l *Layer) Reset(ctx context.Context) error {
+	l.forgetUnsaved(func(runKey) bool { return true })
+	return l.store.Reset(ctx)
+}
 
 // ResetTenant forgets the keys of one tenant (the tenant was deleted or
 // reset), so a tenant created again under its id replays nothing.
 func (l *Layer) ResetTenant(ctx context.Context, tenant string) error {
+	l.forgetUnsaved(func(k runKey) bool { return k.tenant == tenant })
 	return l.store.ResetTenant(ctx, tenant)
+}
+
+// forgetUnsaved drops the unsaved answers of the keys match picks.
+func (l *Layer) forgetUnsaved(match func(runKey) bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	order := l.unsavedOrder[:0]
+	for _, k := range l.unsavedOrder {
+		if match(k) {
+			delete(l.unsaved, k)
+		} else {
+			order = append(order, k)
+		}
+	}
+	l.unsavedOrder = order
 }
 
 // Wrap is the router middleware: operations of other APIs, and GET/HEAD,
@@ -267,11 +322,12 @@ func await(done <-chan struct{}, poll, deadline <-chan time.Time, left <-chan st
 	return woken
 }
 
-// claim claims scope in the store at the tenant's clock.
+// claim claims scope in the store at the tenant's clock; an answer this
+// process kept but could not store is its answer.
 func (l *Layer) claim(ctx context.Context, tenant, scope string, fp [32]byte) (Entry, bool, error) {
-	clock := l.cfg.Clock
-	if tenant != "" && l.cfg.TenantClock != nil {
-		clock = l.cfg.TenantClock(tenant)
+	clock := l.clockOf(tenant)
+	if a, ok := l.unsavedAnswer(tenant, scope, clock.Now()); ok {
+		return Entry{Fingerprint: a.fp, Response: a.resp}, false, nil
 	}
 	c := Claim{Tenant: tenant, Scope: scope, Fingerprint: fp, Now: clock.Now(), TTL: l.cfg.TTL, MaxPerTenant: l.cfg.MaxPerTenant}
 	if !l.inProcess {
@@ -279,6 +335,41 @@ func (l *Layer) claim(ctx context.Context, tenant, scope string, fp [32]byte) (E
 		c.Lease = c.RealNow.Add(l.cfg.Lease)
 	}
 	return l.store.Claim(ctx, c)
+}
+
+// clockOf is the clock of a tenant's keys.
+func (l *Layer) clockOf(tenant string) core.Clock {
+	if tenant != "" && l.cfg.TenantClock != nil {
+		return l.cfg.TenantClock(tenant)
+	}
+	return l.cfg.Clock
+}
+
+// unsavedAnswer is the unsaved answer of scope still within the TTL at now.
+func (l *Layer) unsavedAnswer(tenant, scope string, now time.Time) (unsavedAnswer, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	a, ok := l.unsaved[runKey{tenant, scope}]
+	if ok && !now.Before(a.at.Add(l.cfg.TTL)) {
+		return unsavedAnswer{}, false // expired; evicted in its turn
+	}
+	return a, ok
+}
+
+// keepUnsaved holds an answer the store would not take, evicting the
+// oldest past maxUnsaved.
+func (l *Layer) keepUnsaved(tenant, scope string, a unsavedAnswer) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	k := runKey{tenant, scope}
+	if _, ok := l.unsaved[k]; !ok {
+		l.unsavedOrder = append(l.unsavedOrder, k)
+	}
+	l.unsaved[k] = a
+	for len(l.unsavedOrder) > maxUnsaved {
+		delete(l.unsaved, l.unsavedOrder[0])
+		l.unsavedOrder = l.unsavedOrder[1:]
+	}
 }
 
 // runningHere is the channel closed when this process's claim of scope
@@ -313,19 +404,35 @@ func (l *Layer) run(w http.ResponseWriter, r *http.Request, next http.Handler, t
 		stopRenew = l.renew(tenant, scope, e.Token)
 	}
 	defer func() {
-		if stopRenew != nil {
-			stopRenew()
-		}
 		// The answer is the client's already: keep it even when the
 		// client has gone (the in-process store never looks at ctx).
+		// The lease is renewed until the store has taken it, or the key
+		// would lapse and a retry run the request again.
 		ctx := r.Context()
 		if !l.inProcess {
 			ctx = context.WithoutCancel(ctx)
 		}
+		var resp Response
 		if kept {
-			_ = l.store.Complete(ctx, tenant, scope, e.Token, rec.response())
-		} else {
-			_ = l.store.Forget(ctx, tenant, scope, e.Token)
+			resp = rec.response()
+		}
+		err := l.settle(ctx, tenant, scope, e.Token, kept, resp)
+		for i := 0; err != nil && i < len(l.completeRetries); i++ {
+			time.Sleep(l.completeRetries[i])
+			err = l.settle(ctx, tenant, scope, e.Token, kept, resp)
+		}
+		if stopRenew != nil {
+			stopRenew()
+		}
+		switch {
+		case err != nil && kept:
+			unsaved := resp
+			l.keepUnsaved(tenant, scope, unsavedAnswer{fp: e.Fingerprint, resp: &unsaved, at: l.clockOf(tenant).Now()})
+			l.cfg.Logger.Error("idempotency: the store did not keep an answer; only this process replays it, and a retry on another may run the request again",
+				"tenant", tenant, "scope", logScope(scope), "status", resp.Status, "error", err)
+		case err != nil:
+			l.cfg.Logger.Warn("idempotency: the store did not forget a key answered 5xx; a retry waits for its lease to lapse",
+				"tenant", tenant, "scope", logScope(scope), "error", err)
 		}
 		if here != nil {
 			l.mu.Lock()
@@ -340,29 +447,62 @@ func (l *Layer) run(w http.ResponseWriter, r *http.Request, next http.Handler, t
 	kept = rec.status < http.StatusInternalServerError
 }
 
-// renew keeps the lease of a durable claim while its request runs,
-// renewing it each half lease; the returned func stops it.
+// settle keeps the answer of a claim (Complete) or forgets the claim
+// (Forget); on a durable store the call is bounded by a third of the
+// lease.
+func (l *Layer) settle(ctx context.Context, tenant, scope string, token int64, kept bool, resp Response) error {
+	if !l.inProcess {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, l.cfg.Lease/3)
+		defer cancel()
+	}
+	if kept {
+		return l.store.Complete(ctx, tenant, scope, token, resp)
+	}
+	return l.store.Forget(ctx, tenant, scope, token)
+}
+
+// renew keeps the lease of a durable claim while its request runs: an
+// attempt each third of the lease, counted from the start of the last,
+// each bounded by half that, and one that fails is tried again a sixth
+// of it later, so one failed or slow renewal leaves the lease well ahead.
+// The returned func stops it and returns once no attempt runs.
 func (l *Layer) renew(tenant, scope string, token int64) (stop func()) {
-	var mu sync.Mutex
-	stopped := false
-	var t *time.Timer
-	mu.Lock()
-	defer mu.Unlock()
-	t = time.AfterFunc(l.cfg.Lease/2, func() {
-		_ = l.store.Renew(context.Background(), tenant, scope, token, l.cfg.RealNow().Add(l.cfg.Lease))
-		mu.Lock()
-		if !stopped {
-			t.Reset(l.cfg.Lease / 2)
+	every := l.cfg.Lease / 3
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTimer(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			start := time.Now()
+			actx, acancel := context.WithTimeout(ctx, every/2)
+			err := l.store.Renew(actx, tenant, scope, token, l.cfg.RealNow().Add(l.cfg.Lease))
+			acancel()
+			if err != nil && ctx.Err() == nil {
+				l.cfg.Logger.Warn("idempotency: renewing the lease of a running request failed; retrying",
+					"tenant", tenant, "scope", logScope(scope), "error", err)
+				t.Reset(every / 6)
+				continue
+			}
+			t.Reset(max(every-time.Since(start), 0))
 		}
-		mu.Unlock()
-	})
+	}()
 	return func() {
-		mu.Lock()
-		stopped = true
-		t.Stop()
-		mu.Unlock()
+		cancel()
+		<-done
 	}
 }
+
+// logScope is a scope as a log shows it: its parts (principal,
+// operation, key) apart.
+func logScope(scope string) string { return strings.ReplaceAll(scope, "\x1f", " ") }
 
 // replay writes a kept answer with the replay header.
 func replay(w http.ResponseWriter, resp *Response) {

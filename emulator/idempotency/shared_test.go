@@ -183,3 +183,154 @@ func TestSharedStoreWaitBoundAnswersInProgress(t *testing.T) {
 		t.Errorf("another body while A runs: %d %s", rec.Code, rec.Body)
 	}
 }
+
+// flakyStore is a shared store whose Renew, Complete and Forget fail (or
+// hang until their context ends) on the calls failN says.
+type flakyStore struct {
+	sharedStore
+	renews, completes atomic.Int32
+	renewFails        func(n int32) bool // the nth Renew fails
+	renewHangs        func(n int32) bool // the nth Renew hangs
+	completeFails     func(n int32) bool // the nth Complete fails
+	forgets           atomic.Int32
+	forgetFails       func(n int32) bool // the nth Forget fails
+}
+
+func (s *flakyStore) Forget(ctx context.Context, tenant, scope string, token int64) error {
+	if n := s.forgets.Add(1); s.forgetFails != nil && s.forgetFails(n) {
+		return errors.New("connection reset")
+	}
+	return s.sharedStore.Forget(ctx, tenant, scope, token)
+}
+
+func (s *flakyStore) Renew(ctx context.Context, tenant, scope string, token int64, lease time.Time) error {
+	n := s.renews.Add(1)
+	if s.renewHangs != nil && s.renewHangs(n) {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	if s.renewFails != nil && s.renewFails(n) {
+		return errors.New("connection reset")
+	}
+	return s.sharedStore.Renew(ctx, tenant, scope, token, lease)
+}
+
+func (s *flakyStore) Complete(ctx context.Context, tenant, scope string, token int64, resp Response) error {
+	if n := s.completes.Add(1); s.completeFails != nil && s.completeFails(n) {
+		return errors.New("connection reset")
+	}
+	return s.sharedStore.Complete(ctx, tenant, scope, token, resp)
+}
+
+// slowCreate is a handler that creates app_1, the first run taking d.
+func slowCreate(runs *atomic.Int32, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if runs.Add(1) == 1 {
+			time.Sleep(d)
+		}
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write([]byte(`{"id":"app_1"}`))
+	})
+}
+
+// TestSharedStoreRenewalOutlivesAFailedOrSlowRenew: a renewal that fails
+// or hangs does not let the lease lapse under a running request: the
+// layer renews on a schedule of its own with a bound on each call and
+// tries again soon, so a waiter on another layer replays the one run.
+func TestSharedStoreRenewalOutlivesAFailedOrSlowRenew(t *testing.T) {
+	const lease = 150 * time.Millisecond
+	for name, store := range map[string]*flakyStore{
+		"failing": {sharedStore: sharedStore{NewMemoryStore()}, renewFails: func(n int32) bool { return n <= 2 }},
+		"hanging": {sharedStore: sharedStore{NewMemoryStore()}, renewHangs: func(n int32) bool { return n == 1 }},
+	} {
+		t.Run(name, func(t *testing.T) {
+			a, b := replicaLayer(t, store, 5*time.Second, lease), replicaLayer(t, store, 5*time.Second, lease)
+			var runs atomic.Int32
+			first := make(chan struct{})
+			go func() {
+				defer close(first)
+				a.Wrap(createOp, slowCreate(&runs, 4*lease)).ServeHTTP(httptest.NewRecorder(), keyedRequest("k"))
+			}()
+			for runs.Load() == 0 {
+				time.Sleep(time.Millisecond)
+			}
+			wantReplayOfTheOne(t, "the request on B", b.Wrap(createOp, slowCreate(&runs, 0)), &runs)
+			<-first
+		})
+	}
+}
+
+// TestSharedStoreKeepsAnAnswerWhoseCompleteFailed: a Complete that fails
+// is tried again, the lease renewed meanwhile, so a retry on another
+// layer replays the one run; one that keeps failing leaves the answer
+// with the layer that ran it, which replays it.
+func TestSharedStoreKeepsAnAnswerWhoseCompleteFailed(t *testing.T) {
+	const lease = 100 * time.Millisecond
+	t.Run("fails twice", func(t *testing.T) {
+		store := &flakyStore{sharedStore: sharedStore{NewMemoryStore()}, completeFails: func(n int32) bool { return n <= 2 }}
+		a, b := replicaLayer(t, store, 5*time.Second, lease), replicaLayer(t, store, 5*time.Second, lease)
+		a.completeRetries = []time.Duration{2 * lease, 2 * lease, 2 * lease}
+		var runs atomic.Int32
+		first := make(chan struct{})
+		go func() {
+			defer close(first)
+			a.Wrap(createOp, slowCreate(&runs, 0)).ServeHTTP(httptest.NewRecorder(), keyedRequest("k"))
+		}()
+		for store.completes.Load() == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		wantReplayOfTheOne(t, "the request on B", b.Wrap(createOp, slowCreate(&runs, 0)), &runs)
+		<-first
+	})
+	t.Run("keeps failing", func(t *testing.T) {
+		store := &flakyStore{sharedStore: sharedStore{NewMemoryStore()}, completeFails: func(int32) bool { return true }}
+		a := replicaLayer(t, store, 5*time.Second, lease)
+		a.completeRetries = []time.Duration{time.Millisecond, time.Millisecond}
+		var runs atomic.Int32
+		h := a.Wrap(createOp, slowCreate(&runs, 0))
+		h.ServeHTTP(httptest.NewRecorder(), keyedRequest("k"))
+		if n := store.completes.Load(); n != 3 {
+			t.Errorf("Complete was called %d times, want 3", n)
+		}
+		time.Sleep(2 * lease) // the store's claim lapses
+		wantReplayOfTheOne(t, "the retry on the same layer", h, &runs)
+		other := keyedRequest("k")
+		other.Body = io.NopCloser(strings.NewReader(`{"name":"y"}`))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, other)
+		if rec.Code != http.StatusUnprocessableEntity {
+			t.Errorf("another body: %d %s, want 422", rec.Code, rec.Body)
+		}
+		if err := a.ResetTenant(context.Background(), "acme"); err != nil {
+			t.Fatal(err)
+		}
+		rec = httptest.NewRecorder()
+		h.ServeHTTP(rec, keyedRequest("k"))
+		if rec.Header().Get(ReplayedHeader) != "" || runs.Load() != 2 {
+			t.Errorf("after the tenant's reset: replayed=%q, runs %d; want the request run", rec.Header().Get(ReplayedHeader), runs.Load())
+		}
+	})
+}
+
+// TestSharedStoreRetriesAFailedForget: a 5xx answer whose Forget fails
+// once is forgotten on a further attempt, so a retry on another layer
+// runs at once instead of waiting for the lease.
+func TestSharedStoreRetriesAFailedForget(t *testing.T) {
+	store := &flakyStore{sharedStore: sharedStore{NewMemoryStore()}, forgetFails: func(n int32) bool { return n == 1 }}
+	a, b := replicaLayer(t, store, 100*time.Millisecond, time.Minute), replicaLayer(t, store, 100*time.Millisecond, time.Minute)
+	a.completeRetries = []time.Duration{time.Millisecond}
+	var runs atomic.Int32
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if runs.Add(1) == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
+	})
+	a.Wrap(createOp, h).ServeHTTP(httptest.NewRecorder(), keyedRequest("k"))
+	rec := httptest.NewRecorder()
+	b.Wrap(createOp, h).ServeHTTP(rec, keyedRequest("k"))
+	if rec.Code != http.StatusCreated || runs.Load() != 2 {
+		t.Errorf("the retry on B: %d %s, runs %d; want it run", rec.Code, rec.Body, runs.Load())
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"sync"
@@ -86,8 +87,11 @@ func (s *IdempotencyStore) Claim(ctx context.Context, c idempotency.Claim) (idem
 			return idempotency.Entry{}, false, err
 		}
 		if n == 1 {
+			// The prune is best-effort: the claim stands, and an error
+			// here would leave its row running, unrenewed, for its lease.
 			if err := s.maybePrune(ctx, c); err != nil {
-				return idempotency.Entry{}, false, err
+				slog.WarnContext(ctx, "idempotency: pruning a tenant's keys failed; the next prune tries again",
+					"tenant", c.Tenant, "error", err)
 			}
 			return idempotency.Entry{Fingerprint: c.Fingerprint, Token: token}, true, nil
 		}
