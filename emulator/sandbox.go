@@ -316,7 +316,7 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	// keys in its database: a retry after a restart, or on another
 	// replica, is replayed too.
 	sb.idem, err = idempotency.New(idempotency.Config{Clock: sb.clock, TenantClock: sb.clocks.Func(), APIs: map[string]idempotency.Applies{
-		"platform": nil, "webhooks": nil, "graphql": sb.graphql.Mutates}, Store: st.idem})
+		"platform": nil, "webhooks": nil, "graphql": sb.graphql.Mutates}, Store: st.idem, Logger: log.With("surface", "idempotency")})
 	if err != nil {
 		return fail(err)
 	}
