@@ -19,10 +19,7 @@ func TestPostgresAnalyzesTheOutboxAsItGrows(t *testing.T) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()
 			db := e.open(t)
-			st := db.Webhooks(0, 0)
-			if _, err := st.CreateWebhook(ctx, webhooks.Webhook{ID: "wh_1", Tenant: "acme"}); err != nil {
-				t.Fatal(err)
-			}
+			st := webhookStore(t, db)
 			for b := range 6 {
 				ds := make([]webhooks.Delivery, 500)
 				for i := range ds {

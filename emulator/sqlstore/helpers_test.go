@@ -103,3 +103,13 @@ func openOldWithWebhook(t *testing.T, o sqlstore.Options, upTo int, w webhooks.W
 	}
 	return old
 }
+
+// webhookStore is db's webhooks store holding webhook wh_1 of tenant acme.
+func webhookStore(t *testing.T, db *sqlstore.DB) *sqlstore.WebhooksStore {
+	t.Helper()
+	st := db.Webhooks(0, 0)
+	if _, err := st.CreateWebhook(context.Background(), webhooks.Webhook{ID: "wh_1", Tenant: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}

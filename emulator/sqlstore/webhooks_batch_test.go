@@ -20,10 +20,7 @@ func TestConcurrentUpdatesKeepTheirOutcomes(t *testing.T) {
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()
-			st := e.open(t).Webhooks(0, 0)
-			if _, err := st.CreateWebhook(ctx, webhooks.Webhook{ID: "wh_1", Tenant: "acme"}); err != nil {
-				t.Fatal(err)
-			}
+			st := webhookStore(t, e.open(t))
 			const n = 96
 			for i := range n {
 				if _, err := st.CreateDelivery(ctx, webhooks.Delivery{ID: fmt.Sprint("dlv_", i), WebhookID: "wh_1", Tenant: "acme", Status: webhooks.StatusPending}); err != nil {
@@ -130,10 +127,7 @@ func TestUpdateRunsAgainAfterAConcurrentWrite(t *testing.T) {
 	for _, e := range engines(t)[1:] { // postgres
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()
-			st := e.open(t).Webhooks(0, 0)
-			if _, err := st.CreateWebhook(ctx, webhooks.Webhook{ID: "wh_1", Tenant: "acme"}); err != nil {
-				t.Fatal(err)
-			}
+			st := webhookStore(t, e.open(t))
 			if _, err := st.CreateDelivery(ctx, webhooks.Delivery{ID: "dlv_1", WebhookID: "wh_1", Tenant: "acme",
 				Status: webhooks.StatusPending, LeaseOwner: "a", LeaseUntil: t0}); err != nil {
 				t.Fatal(err)
@@ -171,10 +165,7 @@ func TestTransactionsRunPreparedFromTheSecondOn(t *testing.T) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()
 			db := e.open(t)
-			st := db.Webhooks(0, 0)
-			if _, err := st.CreateWebhook(ctx, webhooks.Webhook{ID: "wh_1", Tenant: "acme"}); err != nil {
-				t.Fatal(err)
-			}
+			st := webhookStore(t, db)
 			if _, err := st.CreateDelivery(ctx, webhooks.Delivery{ID: "dlv_1", WebhookID: "wh_1", Tenant: "acme", Status: webhooks.StatusPending}); err != nil {
 				t.Fatal(err)
 			}
