@@ -98,6 +98,12 @@ func (j *Journal) ServeStream(w http.ResponseWriter, r *http.Request) {
 		case <-tick.C:
 			_, _ = bw.WriteString(": keepalive\n\n")
 		case <-sub.notify:
+			if r.Context().Err() != nil {
+				// Ended meanwhile (its tenant deleted, its token replaced):
+				// select picks among ready cases at random, and a frame
+				// published after the end must not go out.
+				return
+			}
 			frames, dropped := sub.take()
 			if dropped > 0 {
 				_, _ = bw.WriteString("event: " + TypeLagged + "\ndata: {\"dropped\":" + strconv.Itoa(dropped) + "}\n\n")
