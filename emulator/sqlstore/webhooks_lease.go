@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -49,14 +48,6 @@ func overlayLease(d *webhooks.Delivery, owner string, until int64) {
 	}
 }
 
-// deliveryDoc is the JSON document of d, its lease left to the columns.
-func deliveryDoc(d *webhooks.Delivery) (string, error) {
-	c := *d
-	c.LeaseOwner, c.LeaseUntil = "", time.Time{}
-	b, err := json.Marshal(&c)
-	return string(b), err
-}
-
 // scanDelivery decodes a row of deliveryCols (after the columns in
 // before) into d.
 func scanDelivery(sc rowScanner, d *webhooks.Delivery, before ...any) error {
@@ -65,7 +56,7 @@ func scanDelivery(sc rowScanner, d *webhooks.Delivery, before ...any) error {
 	if err := sc.Scan(append(before, &doc, &owner, &until)...); err != nil {
 		return err
 	}
-	if err := decode(doc, d); err != nil {
+	if err := decodeDelivery(doc, d); err != nil {
 		return err
 	}
 	overlayLease(d, owner, until)
@@ -92,7 +83,7 @@ func copyLeaseOwners(ctx context.Context, c conn) error {
 			return err
 		}
 		var d webhooks.Delivery
-		if err := decode(doc, &d); err != nil {
+		if err := decodeDelivery(doc, &d); err != nil {
 			_ = rows.Close()
 			return err
 		}

@@ -212,7 +212,7 @@ func TestEngineResumesPendingDeliveriesAtStart(t *testing.T) {
 	}
 	mk := func(id string, due time.Time, owner string, until time.Time) Delivery {
 		ev := Event{ID: "evt_" + id, Type: "case.created", Timestamp: now, Tenant: "acme", Data: []byte(`{}`)}
-		body, _ := encodeEvent(ev)
+		body, _ := EncodeEvent(ev)
 		return Delivery{ID: id, WebhookID: "wh_1", Tenant: "acme", Event: ev, Body: body, Status: StatusPending,
 			NextAttemptAt: due, CreatedAt: now, UpdatedAt: now, LeaseOwner: owner, LeaseUntil: until}
 	}

@@ -331,20 +331,21 @@ func (s *Service) publishNotice(tenant, topic string, data map[string]any) {
 // TriggerN: it is never modified.
 func (s *Service) newEvent(tenant, topic string, data json.RawMessage) (Event, []byte, error) {
 	ev := Event{ID: s.ids.New("evt"), Type: topic, Timestamp: s.clockOf(tenant).Now().UTC(), Tenant: tenant, Data: data}
-	body, err := encodeEvent(ev)
+	body, err := EncodeEvent(ev)
 	if err != nil {
 		return Event{}, nil, err
 	}
 	return ev, body, nil
 }
 
-// encodeEvent returns what json.Marshal(ev) does when ev.Data is
+// EncodeEvent returns the body of ev as deliveries send and sign it:
+// what json.Marshal(ev) does when ev.Data is
 // marshalData output, except that the data's <, > and & stay as
 // marshalData wrote them (json.Marshal would HTML-escape them again), and
 // without reflection or re-compacting the data: the envelope is assembled
 // from its parts. An event without data takes
 // json.Marshal itself.
-func encodeEvent(ev Event) ([]byte, error) {
+func EncodeEvent(ev Event) ([]byte, error) {
 	ts, err := ev.Timestamp.MarshalJSON()
 	if err != nil || len(ev.Data) == 0 {
 		return json.Marshal(ev)

@@ -134,9 +134,9 @@ func TestEncodeEvent(t *testing.T) {
 			enc.SetEscapeHTML(false)
 			wantErr := enc.Encode(tt.ev)
 			want := bytes.TrimSuffix(b.Bytes(), []byte("\n"))
-			got, err := encodeEvent(tt.ev)
+			got, err := EncodeEvent(tt.ev)
 			if (err != nil) != (wantErr != nil) || !bytes.Equal(got, want) {
-				t.Errorf("encodeEvent =\n%s, %v\nwant\n%s, %v", got, err, want, wantErr)
+				t.Errorf("EncodeEvent =\n%s, %v\nwant\n%s, %v", got, err, want, wantErr)
 			}
 		})
 	}
