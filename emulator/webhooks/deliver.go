@@ -48,6 +48,7 @@ func (s *Service) process(ctx context.Context, j job) (Attempt, bool) {
 	// deferred from here re-enters without one.
 	j.admitted = false
 	if j.flush {
+		ctx := inTurn(ctx)
 		for _, h := range s.releaseHeld(j.webhookID) {
 			s.process(ctx, h)
 		}
@@ -119,6 +120,7 @@ func (s *Service) process(ctx context.Context, j job) (Attempt, bool) {
 		return Attempt{}, false
 	}
 	if j.plan.Reorder != nil && !j.released {
+		ctx := inTurn(ctx)
 		for _, h := range s.hold(j, j.plan.Reorder) {
 			s.process(ctx, h)
 		}
@@ -130,8 +132,34 @@ func (s *Service) process(ctx context.Context, j job) (Attempt, bool) {
 		}
 	}
 	res := s.send(ctx, w, &d, *j.plan, j.trigger)
+	endTurn(ctx)
 	s.record(ctx, w, d.ID, j, res)
 	return res.attempt, true
+}
+
+// turn is a worker's turn at the endpoint of the job it processes: its
+// attempt ends it (dispatcher.release) before the outcome is recorded.
+type turn struct {
+	release func()
+	ended   bool
+}
+
+// turnKey is the context key of the worker's turn.
+type turnKey struct{}
+
+// endTurn ends the turn ctx carries, if it has not ended.
+func endTurn(ctx context.Context) {
+	if t, _ := ctx.Value(turnKey{}).(*turn); t != nil && !t.ended {
+		t.ended = true
+		t.release()
+	}
+}
+
+// inTurn is ctx for the attempts a job makes of other jobs (held ones it
+// releases): they run within the job's turn, which their attempts do not
+// end; it ends when the job does.
+func inTurn(ctx context.Context) context.Context {
+	return context.WithValue(ctx, turnKey{}, (*turn)(nil))
 }
 
 // setNext moves a delivery's next attempt wait ahead; the engine keeps its
@@ -365,7 +393,7 @@ func rewrite(ev Event, rw *Rewrite, body []byte) []byte {
 		}
 		ev.Data = raw
 	}
-	out, err := encodeEvent(ev)
+	out, err := EncodeEvent(ev)
 	if err != nil {
 		return body
 	}

@@ -39,9 +39,12 @@ type job struct {
 type endpointQueue struct {
 	id string
 	// tenant is the webhook's tenant, for the tenant's idle check.
-	tenant    string
-	jobs      fifo[job]
-	inflight  int
+	tenant   string
+	jobs     fifo[job]
+	inflight int
+	// recording counts the jobs whose attempt was made and released
+	// (dispatcher.release) while their workers record the outcome.
+	recording int
 	inRing    bool
 	held      []job
 	holdOrder ReorderOrder
@@ -212,11 +215,31 @@ func (d *dispatcher) next() (q *endpointQueue, j job, ok bool) {
 	return q, j, true
 }
 
-// finish ends a job taken by next.
-func (d *dispatcher) finish(q *endpointQueue) {
+// release ends the turn at its endpoint of a job taken by next once its
+// attempt was made: the endpoint may start another attempt while the
+// worker records this one's outcome. A durable store writes the records
+// of many attempts in one transaction, so the records of a busy endpoint
+// then share transactions instead of each holding one of the endpoint's
+// PerEndpointConcurrency turns until its transaction ends. The job stays
+// busy (idle waits for its record) until finish.
+func (d *dispatcher) release(q *endpointQueue) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	q.inflight--
+	q.recording++
+	d.readyLocked(q)
+}
+
+// finish ends a job taken by next; released says release ended its turn
+// already.
+func (d *dispatcher) finish(q *endpointQueue, released bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if released {
+		q.recording--
+	} else {
+		q.inflight--
+	}
 	d.busy--
 	d.unbusyLocked(q.tenant)
 	d.readyLocked(q)
@@ -225,7 +248,7 @@ func (d *dispatcher) finish(q *endpointQueue) {
 }
 
 func (d *dispatcher) dropIdleLocked(q *endpointQueue) {
-	if q.jobs.len() == 0 && q.inflight == 0 && len(q.held) == 0 && d.queues[q.id] == q {
+	if q.jobs.len() == 0 && q.inflight == 0 && q.recording == 0 && len(q.held) == 0 && d.queues[q.id] == q {
 		delete(d.queues, q.id)
 	}
 }
@@ -463,7 +486,7 @@ func (d *dispatcher) unsettled() (pending, scheduled int) {
 				pending++
 			}
 		}
-		pending += len(q.held) + q.inflight
+		pending += len(q.held) + q.inflight + q.recording
 	}
 	for e := range d.timers {
 		if e.delivery {
@@ -494,7 +517,7 @@ func (d *dispatcher) clearLocked() {
 	}
 	d.ring.reset()
 	for id, q := range d.queues {
-		if q.inflight == 0 {
+		if q.inflight == 0 && q.recording == 0 {
 			delete(d.queues, id)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -264,4 +265,79 @@ func TestTriggerMergesOverrides(t *testing.T) {
 
 func contains(s, sub string) bool {
 	return len(sub) == 0 || (len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub)))
+}
+
+// gatedRecords is a store whose UpdateDelivery calls wait until open is
+// closed: the outcomes of attempts stay unrecorded meanwhile.
+type gatedRecords struct {
+	Store
+	open    chan struct{}
+	waiting atomic.Int32
+}
+
+func (g *gatedRecords) UpdateDelivery(ctx context.Context, tenant, webhookID, id string, fn func(*Delivery) error) (Delivery, error) {
+	g.waiting.Add(1)
+	<-g.open
+	return g.Store.UpdateDelivery(ctx, tenant, webhookID, id, fn)
+}
+
+// TestEndpointTurnEndsWithTheAttempt: an attempt gives its endpoint's turn
+// back once made, so the endpoint's next attempts start while its outcome
+// is still being recorded (a durable store then writes many outcomes in
+// one transaction), at most PerEndpointConcurrency at once; the job is
+// still unsettled, and idle waits for its record.
+func TestEndpointTurnEndsWithTheAttempt(t *testing.T) {
+	g := &gatedRecords{Store: NewMemoryStore(0, 0), open: make(chan struct{})}
+	s, _ := newTestService(t, func(c *Config) { c.Store, c.Workers, c.PerEndpointConcurrency = g, 8, 2 })
+	var opened sync.Once
+	openGate := func() { opened.Do(func() { close(g.open) }) }
+	t.Cleanup(openGate) // before the engine's Close, which waits for the records
+	inflight, most := atomic.Int32{}, atomic.Int32{}
+	rc := newReceiver(t, func(int, *http.Request) (int, http.Header, string) {
+		n := inflight.Add(1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		time.Sleep(5 * time.Millisecond)
+		inflight.Add(-1)
+		return http.StatusOK, nil, ""
+	})
+	w := subscribe(t, s, "acme", rc.URL, "case.created")
+	const n = 6
+	for range n {
+		if _, err := s.Trigger(context.Background(), "acme", "case.created", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(rc.requests()) < n && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := len(rc.requests()); got != n {
+		t.Fatalf("the endpoint got %d of %d attempts while the first outcomes were unrecorded", got, n)
+	}
+	if m := most.Load(); m > 2 {
+		t.Errorf("%d attempts at once, want at most PerEndpointConcurrency (2)", m)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := s.WaitIdle(ctx); err == nil {
+		t.Error("WaitIdle returned while outcomes were unrecorded")
+	}
+	if p, _ := s.disp.unsettled(); p != n {
+		t.Errorf("unsettled = %d, want the %d jobs being recorded", p, n)
+	}
+	openGate()
+	waitIdle(t, s)
+	ds, err := s.store.ListDeliveries(context.Background(), "acme", w.ID, DeliveryFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range ds {
+		if d.Status != StatusSucceeded {
+			t.Errorf("delivery %s is %s after its record, want succeeded", d.ID, d.Status)
+		}
+	}
+	if len(ds) != n || g.waiting.Load() < n {
+		t.Errorf("%d deliveries, %d records, want %d of each", len(ds), g.waiting.Load(), n)
+	}
 }

@@ -279,8 +279,9 @@ func (s *Service) worker() {
 		// done again.
 		done := j
 		j.done = nil
-		s.process(s.ctx, j)
-		s.disp.finish(q)
+		t := &turn{release: func() { s.disp.release(q) }}
+		s.process(context.WithValue(s.ctx, turnKey{}, t), j)
+		s.disp.finish(q, t.ended)
 		done.signalDone()
 	}
 }
