@@ -74,6 +74,9 @@ type dispatcher struct {
 	// settle bounds how long a timer waits for the job it queued (run).
 	settle time.Duration
 	slots  chan struct{}
+	// room is how many free slots a publisher that found none waits for
+	// (waitRoom), so that its next deliveries are stored in one write.
+	room int
 	// stopping is closed when a shutdown begins: no new events, idle
 	// waiters answered.
 	stopping chan struct{}
@@ -92,6 +95,9 @@ type dispatcher struct {
 	timers map[*timerEntry]struct{}
 	closed bool
 	wg     sync.WaitGroup
+	// roomWaiters counts the publishers in waitRoom: freeing a slot
+	// wakes them only when some wait.
+	roomWaiters int
 }
 
 func newDispatcher(queueSize, perEndpoint int, settle time.Duration) *dispatcher {
@@ -99,6 +105,7 @@ func newDispatcher(queueSize, perEndpoint int, settle time.Duration) *dispatcher
 		perEndpoint: perEndpoint,
 		settle:      settle,
 		slots:       make(chan struct{}, queueSize),
+		room:        max(1, min(maxOutbox, queueSize/4)),
 		stopping:    make(chan struct{}),
 		queues:      map[string]*endpointQueue{},
 		timers:      map[*timerEntry]struct{}{},
@@ -146,7 +153,7 @@ func (d *dispatcher) enqueue(j job) {
 func (d *dispatcher) enqueueLocked(j job) {
 	if d.closed {
 		if j.admitted {
-			<-d.slots
+			d.freeSlotLocked()
 		}
 		j.signalDone()
 		return
@@ -210,7 +217,7 @@ func (d *dispatcher) next() (q *endpointQueue, j job, ok bool) {
 	q.inflight++
 	d.readyLocked(q)
 	if j.admitted {
-		<-d.slots
+		d.freeSlotLocked()
 	}
 	return q, j, true
 }
@@ -258,6 +265,39 @@ func (d *dispatcher) load() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.busy
+}
+
+// waitRoom waits, taking no slot, until d.room slots are free: a
+// publisher that found the queue full then stores its next deliveries in
+// one write, instead of one write each as single slots free up. Holding
+// no slot while waiting, publishers cannot take every slot between them
+// and wait on each other.
+func (d *dispatcher) waitRoom(ctx context.Context) error {
+	d.mu.Lock()
+	d.roomWaiters++
+	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		d.roomWaiters--
+		d.mu.Unlock()
+	}()
+	return d.waitFor(ctx, func() bool { return cap(d.slots)-len(d.slots) >= d.room }, true)
+}
+
+// freeSlotLocked gives an admission slot back and wakes the publishers
+// waiting for room once there is.
+func (d *dispatcher) freeSlotLocked() {
+	<-d.slots
+	if d.roomWaiters > 0 && cap(d.slots)-len(d.slots) >= d.room {
+		d.changed.Broadcast()
+	}
+}
+
+// freeSlot is freeSlotLocked for a caller not holding d.mu.
+func (d *dispatcher) freeSlot() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.freeSlotLocked()
 }
 
 // tryAdmit takes an admission slot if one is free, without waiting.
@@ -506,7 +546,7 @@ func (d *dispatcher) clearLocked() {
 	for _, q := range d.queues {
 		for _, j := range q.jobs.all() {
 			if j.admitted {
-				<-d.slots
+				d.freeSlotLocked()
 			}
 			j.signalDone()
 			d.busy--

@@ -341,3 +341,29 @@ func TestEndpointTurnEndsWithTheAttempt(t *testing.T) {
 		t.Errorf("%d deliveries, %d records, want %d of each", len(ds), g.waiting.Load(), n)
 	}
 }
+
+// TestFullQueueStoresDeliveriesInBatches: a publisher that finds the
+// delivery queue full waits for room for many deliveries, so those it
+// stores next share a write, instead of one write each as single slots
+// free up; every event is still delivered.
+func TestFullQueueStoresDeliveriesInBatches(t *testing.T) {
+	ps := &processStore{Store: NewMemoryStore(0, 0)}
+	const queue, events = 64, 640
+	s, _ := newTestService(t, func(c *Config) { c.Store, c.QueueSize, c.Workers, c.PerEndpointConcurrency = ps, queue, 1, 1 })
+	rc := newReceiver(t, nil)
+	subscribe(t, s, "acme", rc.URL, "case.created")
+	before := ps.creates.Load()
+	if _, err := s.TriggerN(context.Background(), "acme", "case.created", nil, events); err != nil {
+		t.Fatal(err)
+	}
+	writes := ps.creates.Load() - before
+	waitIdle(t, s)
+	if got := len(rc.requests()); got != events {
+		t.Errorf("the receiver got %d of %d events", got, events)
+	}
+	// Room is a quarter of the queue (16): about 40 writes; one a
+	// delivery past the first 64 would be about 580.
+	if most := int32(events / 8); writes > most {
+		t.Errorf("%d deliveries stored in %d writes, want at most %d", events, writes, most)
+	}
+}

@@ -165,7 +165,8 @@ type outbox struct {
 
 // stage builds an event and its deliveries into ob, taking an admission
 // slot for each delivery. When the queue is full it flushes ob first (the
-// slots it holds are freed only once its jobs are queued) and then waits.
+// slots it holds are freed only once its jobs are queued) and then waits
+// for room (dispatcher.waitRoom).
 func (s *Service) stage(ctx context.Context, ob *outbox, tenant, topic string, data json.RawMessage) error {
 	event, body, err := s.newEvent(tenant, topic, data)
 	if err != nil {
@@ -193,7 +194,14 @@ func (s *Service) stage(ctx context.Context, ob *outbox, tenant, topic string, d
 			if err := s.flush(ctx, ob); err != nil {
 				return err
 			}
-			if err := s.disp.admit(ctx); err != nil {
+			// Room for a write of many deliveries, not one slot: taken
+			// as single slots free up, each delivery of a publisher
+			// kept waiting would be a write of its own.
+			err := s.disp.waitRoom(ctx)
+			if err == nil {
+				err = s.disp.admit(ctx)
+			}
+			if err != nil {
 				if accepted == 0 {
 					return fmt.Errorf("publish: delivery queue full: %w", err)
 				}
@@ -246,7 +254,7 @@ func (s *Service) flush(ctx context.Context, ob *outbox) error {
 	default:
 		for _, a := range ob.admitted {
 			if a {
-				<-s.disp.slots
+				s.disp.freeSlot()
 			}
 		}
 		created = nil
@@ -294,7 +302,7 @@ func (s *Service) createEach(ctx context.Context, ob *outbox) (created []Deliver
 			}
 		}
 		if ob.admitted[i] {
-			<-s.disp.slots
+			s.disp.freeSlot()
 		}
 	}
 	return created, admitted, err
