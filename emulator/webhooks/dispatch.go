@@ -3,6 +3,7 @@ package webhooks
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/knogin/argus-sandbox/emulator/core"
@@ -95,9 +96,10 @@ type dispatcher struct {
 	timers map[*timerEntry]struct{}
 	closed bool
 	wg     sync.WaitGroup
-	// roomWaiters counts the publishers in waitRoom: freeing a slot
-	// wakes them only when some wait.
-	roomWaiters int
+	// roomWaiters counts the publishers in waitRoom (changed under mu):
+	// freeing a slot wakes them only when some wait, and while some wait
+	// tryAdmit takes no slot, so newcomers queue behind them.
+	roomWaiters atomic.Int32
 }
 
 func newDispatcher(queueSize, perEndpoint int, settle time.Duration) *dispatcher {
@@ -115,23 +117,6 @@ func newDispatcher(queueSize, perEndpoint int, settle time.Duration) *dispatcher
 	d.work = sync.NewCond(&d.mu)
 	d.changed = sync.NewCond(&d.mu)
 	return d
-}
-
-// admit takes an admission slot, waiting while the queue is full.
-func (d *dispatcher) admit(ctx context.Context) error {
-	select {
-	case <-d.stopping:
-		return ErrClosed
-	default:
-	}
-	select {
-	case d.slots <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-d.stopping:
-		return ErrClosed
-	}
 }
 
 func (d *dispatcher) queueLocked(id string) *endpointQueue {
@@ -267,28 +252,53 @@ func (d *dispatcher) load() int {
 	return d.busy
 }
 
-// waitRoom waits, taking no slot, until d.room slots are free: a
-// publisher that found the queue full then stores its next deliveries in
-// one write, instead of one write each as single slots free up. Holding
-// no slot while waiting, publishers cannot take every slot between them
-// and wait on each other.
-func (d *dispatcher) waitRoom(ctx context.Context) error {
+// waitRoom waits, holding no slot, until d.room slots are free, then takes
+// them (at least one) and returns how many it took: a publisher that found
+// the queue full stores its next deliveries in one write with them,
+// instead of one write each as single slots free up. While publishers
+// wait, tryAdmit takes no slot, so newcomers cannot take every slot that
+// frees one by one and keep the room from forming. Holding no slot while
+// waiting, publishers cannot take every slot between them and wait on
+// each other; a publisher holding taken slots is staging, not waiting,
+// and gives back what it did not use (outbox.credit).
+func (d *dispatcher) waitRoom(ctx context.Context) (int, error) {
 	d.mu.Lock()
-	d.roomWaiters++
+	d.roomWaiters.Add(1)
 	d.mu.Unlock()
 	defer func() {
 		d.mu.Lock()
-		d.roomWaiters--
+		d.roomWaiters.Add(-1)
+		// Freeing meanwhile did not wake the others for this
+		// waiter's share, so what it leaves is theirs.
+		if d.roomWaiters.Load() > 0 && cap(d.slots)-len(d.slots) >= d.room {
+			d.changed.Broadcast()
+		}
 		d.mu.Unlock()
 	}()
-	return d.waitFor(ctx, func() bool { return cap(d.slots)-len(d.slots) >= d.room }, true)
+	taken := 0
+	err := d.waitFor(ctx, func() bool {
+		if cap(d.slots)-len(d.slots) < d.room {
+			return false
+		}
+		for taken < d.room {
+			select {
+			case d.slots <- struct{}{}:
+				taken++
+				continue
+			default:
+			}
+			break
+		}
+		return taken > 0
+	}, true)
+	return taken, err // slots are taken only when the wait ends well
 }
 
 // freeSlotLocked gives an admission slot back and wakes the publishers
 // waiting for room once there is.
 func (d *dispatcher) freeSlotLocked() {
 	<-d.slots
-	if d.roomWaiters > 0 && cap(d.slots)-len(d.slots) >= d.room {
+	if d.roomWaiters.Load() > 0 && cap(d.slots)-len(d.slots) >= d.room {
 		d.changed.Broadcast()
 	}
 }
@@ -300,12 +310,16 @@ func (d *dispatcher) freeSlot() {
 	d.freeSlotLocked()
 }
 
-// tryAdmit takes an admission slot if one is free, without waiting.
+// tryAdmit takes an admission slot if one is free and no publisher waits
+// for room (waitRoom), without waiting.
 func (d *dispatcher) tryAdmit() bool {
 	select {
 	case <-d.stopping:
 		return false
 	default:
+	}
+	if d.roomWaiters.Load() > 0 {
+		return false
 	}
 	select {
 	case d.slots <- struct{}{}:
@@ -554,6 +568,10 @@ func (d *dispatcher) clearLocked() {
 		}
 		q.jobs.reset()
 		q.held, q.holdTimer = nil, nil
+		// Off the ring, which is emptied: a queue kept for its jobs in
+		// flight or being recorded must go on it again with its next
+		// job (readyLocked), or that job would never be taken.
+		q.inRing = false
 	}
 	d.ring.reset()
 	for id, q := range d.queues {

@@ -367,3 +367,78 @@ func TestFullQueueStoresDeliveriesInBatches(t *testing.T) {
 		t.Errorf("%d deliveries stored in %d writes, want at most %d", events, writes, most)
 	}
 }
+
+// TestResetKeepsARecordingEndpointServed: a reset empties the ring but
+// keeps the queue of an endpoint whose attempt is being recorded; that
+// queue's next job is still taken by a worker.
+func TestResetKeepsARecordingEndpointServed(t *testing.T) {
+	d := newDispatcher(8, 2, time.Second)
+	t.Cleanup(d.close)
+	d.enqueue(job{tenant: "acme", webhookID: "wh_1", deliveryID: "dlv_1"})
+	q, _, ok := d.next()
+	if !ok {
+		t.Fatal("no job")
+	}
+	d.release(q)
+	d.enqueue(job{tenant: "acme", webhookID: "wh_1", deliveryID: "dlv_2"}) // on the ring
+	d.mu.Lock()
+	d.clearLocked() // Reset: dlv_2 dropped, the queue kept for its record
+	d.mu.Unlock()
+	d.enqueue(job{tenant: "acme", webhookID: "wh_1", deliveryID: "dlv_3"})
+	got := make(chan string, 1)
+	go func() {
+		if _, j, ok := d.next(); ok {
+			got <- j.deliveryID
+		}
+	}()
+	select {
+	case id := <-got:
+		if id != "dlv_3" {
+			t.Errorf("took %s, want dlv_3", id)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the job queued after the reset was never taken")
+	}
+	d.finish(q, true)
+}
+
+// TestRoomWaitersComeBeforeNewcomers: while a publisher waits for room, a
+// newcomer takes no slot that frees, so the room forms; the waiter then
+// takes it whole.
+func TestRoomWaitersComeBeforeNewcomers(t *testing.T) {
+	d := newDispatcher(8, 2, time.Second) // room: 2
+	t.Cleanup(d.close)
+	for range 8 {
+		if !d.tryAdmit() {
+			t.Fatal("a free slot was refused")
+		}
+	}
+	took := make(chan int, 1)
+	go func() {
+		n, err := d.waitRoom(context.Background())
+		if err != nil {
+			t.Error(err)
+		}
+		took <- n
+	}()
+	for d.roomWaiters.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	d.freeSlot()
+	if d.tryAdmit() {
+		t.Fatal("a newcomer took the slot a publisher waiting for room needs")
+	}
+	d.freeSlot()
+	select {
+	case n := <-took:
+		if n != 2 {
+			t.Errorf("the waiter took %d slots, want the room (2)", n)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the waiter never got its room")
+	}
+	d.freeSlot()
+	if !d.tryAdmit() {
+		t.Error("with nobody waiting, a free slot was refused")
+	}
+}

@@ -58,6 +58,7 @@ func (s *Service) TriggerN(ctx context.Context, tenant, topic string, overrides 
 	batch := min(n, maxOutbox)
 	ob := outbox{ds: make([]Delivery, 0, batch), admitted: make([]bool, 0, batch), events: make([]Event, 0, batch),
 		published: make([]string, 0, n), collect: true}
+	defer s.giveBack(&ob)
 	for range n {
 		if err := s.stage(ctx, &ob, tenant, topic, raw); err != nil {
 			return ob.published, err
@@ -128,6 +129,7 @@ func marshalData(topic string, data map[string]any) (json.RawMessage, error) {
 func (s *Service) publish(ctx context.Context, tenant, topic string, data json.RawMessage) (string, error) {
 	ob := new(outbox)
 	ob.ds, ob.admitted, ob.events = ob.one[:0], ob.oneAdmitted[:0], ob.oneEvent[:0]
+	defer s.giveBack(ob)
 	if err := s.stage(ctx, ob, tenant, topic, data); err != nil {
 		return "", err
 	}
@@ -156,6 +158,10 @@ type outbox struct {
 	// since the last flush; the events of one write share the listing.
 	hooks  []Webhook
 	listed bool
+	// credit counts the admission slots waitRoom gave beyond the one
+	// used at once: the next deliveries staged take them, and
+	// giveBack frees those left.
+	credit int
 	// A single event to a single subscription (Publish's common case)
 	// fits in these, so the outbox is one allocation.
 	one         [1]Delivery
@@ -189,7 +195,12 @@ func (s *Service) stage(ctx context.Context, ob *outbox, tenant, topic string, d
 		// The first delivery decides acceptance: once one is admitted the
 		// event is accepted, and the rest bypass admission rather than
 		// being dropped (at most MaxWebhooksPerTenant of them).
-		admitted := s.disp.tryAdmit()
+		admitted := ob.credit > 0
+		if admitted {
+			ob.credit--
+		} else {
+			admitted = s.disp.tryAdmit()
+		}
 		if !admitted {
 			if err := s.flush(ctx, ob); err != nil {
 				return err
@@ -197,16 +208,13 @@ func (s *Service) stage(ctx context.Context, ob *outbox, tenant, topic string, d
 			// Room for a write of many deliveries, not one slot: taken
 			// as single slots free up, each delivery of a publisher
 			// kept waiting would be a write of its own.
-			err := s.disp.waitRoom(ctx)
-			if err == nil {
-				err = s.disp.admit(ctx)
-			}
+			n, err := s.disp.waitRoom(ctx)
 			if err != nil {
 				if accepted == 0 {
 					return fmt.Errorf("publish: delivery queue full: %w", err)
 				}
 			} else {
-				admitted = true
+				admitted, ob.credit = true, n-1
 			}
 		}
 		ob.ds = append(ob.ds, Delivery{
@@ -219,6 +227,13 @@ func (s *Service) stage(ctx context.Context, ob *outbox, tenant, topic string, d
 	}
 	ob.events = append(ob.events, event)
 	return nil
+}
+
+// giveBack frees the admission slots ob holds as credit.
+func (s *Service) giveBack(ob *outbox) {
+	for ; ob.credit > 0; ob.credit-- {
+		s.disp.freeSlot()
+	}
 }
 
 // flush stores ob's deliveries in one write and queues them; its events

@@ -279,8 +279,16 @@ func (s *Service) worker() {
 		// done again.
 		done := j
 		j.done = nil
+		// An endpoint served one attempt at a time keeps its order of
+		// attempt and record: the next attempt reads the webhook as the
+		// record left it (a 410's disable, the start or end of a run of
+		// failures). Others give the turn back with the attempt.
 		t := &turn{release: func() { s.disp.release(q) }}
-		s.process(context.WithValue(s.ctx, turnKey{}, t), j)
+		ctx := s.ctx
+		if s.cfg.PerEndpointConcurrency > 1 {
+			ctx = context.WithValue(ctx, turnKey{}, t)
+		}
+		s.process(ctx, j)
 		s.disp.finish(q, t.ended)
 		done.signalDone()
 	}
