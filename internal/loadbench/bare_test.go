@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -117,5 +119,36 @@ func TestReceiverLatencyFromEventTimestamp(t *testing.T) {
 	p50, p99 := rc.percentiles()
 	if rc.got.Load() != 3 || p50 < 30*time.Millisecond || p99 < p50 || p99 > 5*time.Second {
 		t.Errorf("got %d, p50 %s, p99 %s: want 3 deliveries, p50 >= 30ms (the later of two), p99 >= p50", rc.got.Load(), p50, p99)
+	}
+}
+
+// TestReceiverUnsubscribesWhenStopped: the deliveries benchmark deletes
+// the webhook it subscribed once it stops its receiver, so a durable
+// sandbox measured again on the same database delivers to no receiver
+// that is gone.
+func TestReceiverUnsubscribesWhenStopped(t *testing.T) {
+	var mu sync.Mutex
+	var calls []string
+	sb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls = append(calls, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization"))
+		mu.Unlock()
+		if r.Method == "POST" {
+			_, _ = io.WriteString(w, `{"id":"wh_1"}`)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer sb.Close()
+	_, stop, err := listenReceiver(context.Background(), sb.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"POST /v1/webhooks Bearer sandbox_admin_acme", "DELETE /v1/webhooks/wh_1 Bearer sandbox_admin_acme"}
+	if !slices.Equal(calls, want) {
+		t.Errorf("calls %q, want %q", calls, want)
 	}
 }

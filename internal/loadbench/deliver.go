@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -91,17 +92,36 @@ func serveReceiver() (rc *receiver, addr string, stop func(), err error) {
 }
 
 // listenReceiver serves a receiver on a loopback port and subscribes it to
-// case.updated on the sandbox at base.
+// case.updated on the sandbox at base. stop deletes the subscription, then
+// stops the receiver: a durable sandbox keeps its webhooks, and a
+// subscription left behind would have the next run on the same database
+// deliver to a receiver that is gone (each event's delivery failing and
+// retried beside those measured).
 func listenReceiver(ctx context.Context, base string) (*receiver, func(), error) {
-	rc, addr, stop, err := serveReceiver()
+	rc, addr, stopReceiver, err := serveReceiver()
 	if err != nil {
 		return nil, nil, err
 	}
 	admin := http.Header{"Authorization": {"Bearer sandbox_admin_acme"}, "Content-Type": {"application/json"}}
+	var id string
 	if err := callJSON(ctx, "POST", base+"/v1/webhooks", admin,
-		fmt.Sprintf(`{"url":"http://%s/hook","events":["case.updated"]}`, addr), &map[string]*string{}); err != nil {
-		stop()
+		fmt.Sprintf(`{"url":"http://%s/hook","events":["case.updated"]}`, addr), &map[string]*string{"id": &id}); err != nil {
+		stopReceiver()
 		return nil, nil, err
+	}
+	stop := func() {
+		defer stopReceiver()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, "DELETE", base+"/v1/webhooks/"+url.PathEscape(id), nil)
+		if err != nil {
+			return
+		}
+		req.Header = admin.Clone()
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
 	}
 	return rc, stop, nil
 }
