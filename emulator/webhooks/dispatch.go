@@ -270,44 +270,50 @@ func (d *dispatcher) waitRoom(ctx context.Context) (int, error) {
 		d.roomWaiters.Add(-1)
 		// Freeing meanwhile did not wake the others for this
 		// waiter's share, so what it leaves is theirs.
-		if d.roomWaiters.Load() > 0 && cap(d.slots)-len(d.slots) >= d.room {
-			d.changed.Broadcast()
-		}
+		d.wakeRoomLocked()
 		d.mu.Unlock()
 	}()
 	taken := 0
 	err := d.waitFor(ctx, func() bool {
-		if cap(d.slots)-len(d.slots) < d.room {
+		if !d.roomLocked() {
 			return false
 		}
-		for taken < d.room {
+		for ; taken < d.room; taken++ {
 			select {
 			case d.slots <- struct{}{}:
-				taken++
-				continue
 			default:
+				return taken > 0
 			}
-			break
 		}
-		return taken > 0
+		return true
 	}, true)
 	return taken, err // slots are taken only when the wait ends well
+}
+
+// roomLocked reports whether d.room slots are free.
+func (d *dispatcher) roomLocked() bool { return cap(d.slots)-len(d.slots) >= d.room }
+
+// wakeRoomLocked wakes the publishers waiting for room once there is.
+func (d *dispatcher) wakeRoomLocked() {
+	if d.roomWaiters.Load() > 0 && d.roomLocked() {
+		d.changed.Broadcast()
+	}
 }
 
 // freeSlotLocked gives an admission slot back and wakes the publishers
 // waiting for room once there is.
 func (d *dispatcher) freeSlotLocked() {
 	<-d.slots
-	if d.roomWaiters.Load() > 0 && cap(d.slots)-len(d.slots) >= d.room {
-		d.changed.Broadcast()
-	}
+	d.wakeRoomLocked()
 }
 
-// freeSlot is freeSlotLocked for a caller not holding d.mu.
-func (d *dispatcher) freeSlot() {
+// freeSlots gives n admission slots back, for a caller not holding d.mu.
+func (d *dispatcher) freeSlots(n int) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.freeSlotLocked()
+	for range n {
+		d.freeSlotLocked()
+	}
 }
 
 // tryAdmit takes an admission slot if one is free and no publisher waits

@@ -424,11 +424,11 @@ func TestRoomWaitersComeBeforeNewcomers(t *testing.T) {
 	for d.roomWaiters.Load() == 0 {
 		time.Sleep(time.Millisecond)
 	}
-	d.freeSlot()
+	d.freeSlots(1)
 	if d.tryAdmit() {
 		t.Fatal("a newcomer took the slot a publisher waiting for room needs")
 	}
-	d.freeSlot()
+	d.freeSlots(1)
 	select {
 	case n := <-took:
 		if n != 2 {
@@ -437,7 +437,7 @@ func TestRoomWaitersComeBeforeNewcomers(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the waiter never got its room")
 	}
-	d.freeSlot()
+	d.freeSlots(1)
 	if !d.tryAdmit() {
 		t.Error("with nobody waiting, a free slot was refused")
 	}

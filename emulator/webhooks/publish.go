@@ -231,9 +231,8 @@ func (s *Service) stage(ctx context.Context, ob *outbox, tenant, topic string, d
 
 // giveBack frees the admission slots ob holds as credit.
 func (s *Service) giveBack(ob *outbox) {
-	for ; ob.credit > 0; ob.credit-- {
-		s.disp.freeSlot()
-	}
+	s.disp.freeSlots(ob.credit)
+	ob.credit = 0
 }
 
 // flush stores ob's deliveries in one write and queues them; its events
@@ -267,11 +266,13 @@ func (s *Service) flush(ctx context.Context, ob *outbox) error {
 	case errors.Is(err, ErrNotFound):
 		created, admitted, err = s.createEach(ctx, ob)
 	default:
+		n := 0
 		for _, a := range ob.admitted {
 			if a {
-				s.disp.freeSlot()
+				n++
 			}
 		}
+		s.disp.freeSlots(n)
 		created = nil
 	}
 	for i := range created {
@@ -317,7 +318,7 @@ func (s *Service) createEach(ctx context.Context, ob *outbox) (created []Deliver
 			}
 		}
 		if ob.admitted[i] {
-			s.disp.freeSlot()
+			s.disp.freeSlots(1)
 		}
 	}
 	return created, admitted, err
