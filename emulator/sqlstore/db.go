@@ -20,7 +20,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -288,17 +288,17 @@ func (dl dialect) rebind(query string) string {
 	if !dl.postgres {
 		return query
 	}
-	var b strings.Builder
+	b := make([]byte, 0, len(query)+16)
 	n := 0
-	for _, r := range query {
-		if r == '?' {
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
 			n++
-			fmt.Fprintf(&b, "$%d", n)
+			b = strconv.AppendInt(append(b, '$'), int64(n), 10)
 			continue
 		}
-		b.WriteRune(r)
+		b = append(b, query[i])
 	}
-	return b.String()
+	return string(b)
 }
 
 // conn runs the dialect's SQL on the database or in a transaction (tx).

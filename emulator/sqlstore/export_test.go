@@ -10,6 +10,10 @@ import (
 // PageRows is how many rows the keyset pages have read so far.
 func (d *DB) PageRows() int64 { return d.pageRows.Load() }
 
+// JournalFullPrune: every this many prunes of the journal, one starts
+// from the bottom.
+const JournalFullPrune = journalFullPrune
+
 // The keyset page queries, for the tests of their plans.
 const (
 	SeqPageQuery  = seqPageQuery

@@ -1,11 +1,13 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,8 +23,8 @@ const (
 	DefaultJournalMaxPending = 10000
 )
 
-// journalChunk bounds the rows of one INSERT (8 parameters a row; a
-// PostgreSQL statement takes at most 65,535).
+// journalChunk bounds the rows of one INSERT, so that one statement's
+// arrays stay a few hundred kilobytes.
 const journalChunk = 500
 
 // journalFlushTimeout bounds one background flush.
@@ -79,6 +81,11 @@ type JournalStore struct {
 	// flushMu orders the writes of the queue with each other and with
 	// Clear, so a clear never races an entry it forgot.
 	flushMu sync.Mutex
+	// floors is, by tenant, the newest seq this replica's prunes deleted:
+	// later prunes start above it. prunes counts them. Both under
+	// flushMu.
+	floors  map[string]int64
+	prunes  int
 	wake    chan struct{}
 	full    chan struct{}
 	done    chan struct{}
@@ -232,67 +239,139 @@ func (s *JournalStore) flush(ctx context.Context) error {
 	return err
 }
 
+// journalInsert appends rows given as one array a column: the text of
+// the statement does not change with the rows, so it is prepared once per
+// connection, and unnest yields the rows in the arrays' order, which the
+// identity column numbers them in.
+const journalInsert = `INSERT INTO journal (tenant, at, operation, client_id, status, request_id, doc)
+	SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::integer[], $6::text[], $7::text[])`
+
 // write inserts batch in order, journalChunk rows a statement, then prunes
 // the tenants it wrote to; it returns how many entries it inserted.
 func (s *JournalStore) write(ctx context.Context, batch []journal.Entry) (int, error) {
 	tenants := map[string]struct{}{}
 	written := 0
+	var doc bytes.Buffer
+	enc := json.NewEncoder(&doc)
 	for len(batch) > written {
 		chunk := batch[written:min(written+journalChunk, len(batch))]
-		var q strings.Builder
-		q.WriteString("INSERT INTO journal (tenant, at, operation, client_id, status, request_id, doc) VALUES ")
-		args := make([]any, 0, 7*len(chunk))
+		n := len(chunk)
+		tenant, op, client, reqID, docs := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		at, status := make([]int64, n), make([]int32, n)
 		for i := range chunk {
 			e := chunk[i]
 			e.Seq = 0
-			doc, err := json.Marshal(&e)
-			if err != nil {
+			doc.Reset()
+			if err := enc.Encode(&e); err != nil {
 				return written, err
 			}
-			if i > 0 {
-				q.WriteByte(',')
-			}
-			q.WriteString("(?, ?, ?, ?, ?, ?, ?)")
-			args = append(args, e.Tenant, e.Time.UnixNano(), e.Operation, e.Auth.ClientID, e.Status, e.RequestID, string(doc))
+			docs[i] = string(bytes.TrimSuffix(doc.Bytes(), []byte("\n")))
+			tenant[i], at[i], op[i], client[i], status[i], reqID[i] = e.Tenant, e.Time.UnixNano(), e.Operation, e.Auth.ClientID, int32(e.Status), e.RequestID
 			tenants[e.Tenant] = struct{}{}
 		}
-		if err := s.execQueued(ctx, q.String(), args...); err != nil {
+		if err := s.execQueued(ctx, journalInsert, tenant, at, op, client, status, reqID, docs); err != nil {
 			return written, fmt.Errorf("%s: journal: %w", s.db.name, err)
 		}
-		written += len(chunk)
+		written += n
 	}
 	return written, s.prune(ctx, tenants)
 }
 
+// journalFullPrune: every this many prunes, a prune looks below the
+// floors it remembers (pruneFloors) too.
+const journalFullPrune = 64
+
 // prune keeps the newest Size entries of each of tenants: it deletes
 // those at or below the tenant's (Size+1)-th newest seq, found on the
 // (tenant, seq) index; a tenant with fewer has none to find.
+//
+// The table churns (every entry written past Size deletes one), so
+// between two autovacuums it holds far more dead rows than live ones and
+// its statistics see one tenant owning every row. The planner then takes
+// a scan of the whole table and a sort for the (Size+1)-th newest, which
+// costs milliseconds a prune. The prune therefore runs with sequential
+// and bitmap scans off (SET LOCAL, its transaction only), and deletes
+// only above the floor this replica last pruned the tenant to, not
+// through the dead index entries below it. A row below that floor can
+// outlive a prune only if it committed after it (another replica's
+// write); every journalFullPrune-th prune starts from the bottom.
 func (s *JournalStore) prune(ctx context.Context, tenants map[string]struct{}) error {
+	if s.floors == nil {
+		s.floors = map[string]int64{}
+	}
+	s.prunes++
+	full := s.prunes%journalFullPrune == 0
 	var q strings.Builder
-	q.WriteString(`DELETE FROM journal j USING (
-		SELECT t.tenant, (SELECT seq FROM journal WHERE tenant = t.tenant ORDER BY seq DESC LIMIT 1 OFFSET ?) AS floor
+	q.WriteString(`WITH d AS (DELETE FROM journal j USING (
+		SELECT t.tenant, t.low, (SELECT seq FROM journal WHERE tenant = t.tenant ORDER BY seq DESC LIMIT 1 OFFSET $1) AS floor
 		FROM (VALUES `)
 	args := []any{s.o.Size}
 	for t := range tenants {
+		low := s.floors[t]
+		if full {
+			low = 0
+		}
 		if len(args) > 1 {
 			q.WriteByte(',')
 		}
-		q.WriteString("(?::text)")
-		args = append(args, t)
+		n := len(args)
+		q.WriteString("($" + strconv.Itoa(n+1) + "::text, $" + strconv.Itoa(n+2) + "::bigint)")
+		args = append(args, t, low)
 	}
-	q.WriteString(`) AS t (tenant)) f
-		WHERE j.tenant = f.tenant AND j.seq <= f.floor`)
-	if err := s.execQueued(ctx, q.String(), args...); err != nil {
+	q.WriteString(`) AS t (tenant, low)) f
+		WHERE j.tenant = f.tenant AND j.seq > f.low AND j.seq <= f.floor
+		RETURNING j.tenant, j.seq)
+		SELECT tenant, max(seq) FROM d GROUP BY tenant`)
+	err := s.pruneTx(ctx, q.String(), args)
+	if err != nil {
 		return fmt.Errorf("%s: journal: prune: %w", s.db.name, err)
 	}
 	return nil
 }
 
-// execQueued runs a write of the queue, unprepared (its text varies with
-// its rows) and uncounted by RoundTrips: the writer runs beside the
-// requests, and what it sends is no request's cost.
+// pruneTx runs the prune query in a transaction whose planner uses the
+// indexes, and remembers each tenant's new floor once it commits.
+func (s *JournalStore) pruneTx(ctx context.Context, query string, args []any) error {
+	tx, err := s.db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true)"); err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	floors := map[string]int64{}
+	for rows.Next() {
+		var tenant string
+		var floor int64
+		if err := rows.Scan(&tenant, &floor); err != nil {
+			rows.Close()
+			return err
+		}
+		floors[tenant] = floor
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	for t, f := range floors {
+		s.floors[t] = max(s.floors[t], f)
+	}
+	return nil
+}
+
+// execQueued runs a write of the queue, in PostgreSQL's syntax, uncounted
+// by RoundTrips: the writer runs beside the requests, and what it sends
+// is no request's cost.
 func (s *JournalStore) execQueued(ctx context.Context, query string, args ...any) error {
-	_, err := s.db.db.ExecContext(ctx, s.db.d.rebind(query), args...)
+	_, err := s.db.db.ExecContext(ctx, query, args...)
 	return err
 }
 
@@ -370,6 +449,11 @@ func (s *JournalStore) Clear(ctx context.Context, tenant string) error {
 	clear(s.pending[len(kept):])
 	s.pending = kept
 	s.mu.Unlock()
+	if tenant == "" {
+		clear(s.floors)
+	} else {
+		delete(s.floors, tenant)
+	}
 	q, args := "DELETE FROM journal", []any(nil)
 	if tenant != "" {
 		q, args = "DELETE FROM journal WHERE tenant = ?", []any{tenant}

@@ -2,7 +2,9 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -165,5 +167,60 @@ func BenchmarkJournalStore(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "entries/s")
 		})
+	}
+}
+
+// TestJournalPruneReachesRowsBelowItsFloor: a prune deletes only above
+// the floor it last pruned a tenant to, so a row committed below that
+// floor afterwards (another replica's slow write) outlives the next
+// prunes, until the periodic prune from the bottom removes it; the
+// tenant then keeps its newest Size entries, as after every prune.
+func TestJournalPruneReachesRowsBelowItsFloor(t *testing.T) {
+	ctx := context.Background()
+	u := freshSchema(t)
+	db, err := sqlstore.Open(ctx, sqlstore.Options{DatabaseURL: u})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	j := openJournal(t, db, sqlstore.JournalOptions{Size: 2, FlushEvery: time.Hour, ReadWait: time.Millisecond, Batch: 1000})
+	raw, err := sql.Open("pgx", u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = raw.Close() })
+	list := func() []string {
+		t.Helper()
+		got, err := j.Entries(ctx, journal.Filter{Tenant: "acme"}, ^uint64(0), 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, e := range got {
+			ids = append(ids, e.RequestID)
+		}
+		return ids
+	}
+	// Each read writes the queue and prunes: the first prune.
+	for i := range 4 {
+		j.Append(journal.Entry{RequestID: fmt.Sprint("r", i), Tenant: "acme", Time: time.Now()})
+	}
+	if got := list(); !slices.Equal(got, []string{"r3", "r2"}) {
+		t.Fatalf("after the first prune: %v", got)
+	}
+	if _, err := raw.ExecContext(ctx, `INSERT INTO journal (seq, tenant, at, operation, client_id, status, request_id, doc)
+		OVERRIDING SYSTEM VALUE VALUES (1, 'acme', 0, '', '', 200, 'late', '{"request_id":"late","tenant":"acme"}')`); err != nil {
+		t.Fatal(err)
+	}
+	for i := 2; i <= sqlstore.JournalFullPrune; i++ {
+		j.Append(journal.Entry{RequestID: fmt.Sprint("r", i+2), Tenant: "acme", Time: time.Now()})
+		got := list()
+		want := []string{fmt.Sprint("r", i+2), fmt.Sprint("r", i+1), "late"}
+		if i == sqlstore.JournalFullPrune {
+			want = want[:2]
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("after prune %d: %v, want %v", i, got, want)
+		}
 	}
 }
