@@ -103,11 +103,13 @@ func (s *Service) claimDue(ctx context.Context, all bool) int {
 }
 
 // poll runs while the engine does, on a durable store: it claims due
-// deliveries every PollInterval (those another engine left when it died,
-// and retries whose timer ran in another process) and renews this
-// engine's leases every third of Lease.
+// deliveries at once (what a crash or a stop left), then every
+// PollInterval (those another engine left when it died, and retries whose
+// timer ran in another process), and renews this engine's leases every
+// third of Lease.
 func (s *Service) poll() {
 	defer s.disp.wg.Done()
+	s.claimDue(s.ctx, false)
 	renewEvery := s.cfg.Lease / 3
 	tick := time.NewTicker(min(s.cfg.PollInterval, renewEvery))
 	defer tick.Stop()

@@ -197,6 +197,80 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
+// heldClaims is a durable store whose ClaimDue waits until release is
+// closed (or its context ends); claiming is signalled when one begins.
+type heldClaims struct {
+	sharedStore
+	claiming chan struct{}
+	release  chan struct{}
+}
+
+func (h heldClaims) ClaimDue(ctx context.Context, c Claim) ([]Delivery, error) {
+	select {
+	case h.claiming <- struct{}{}:
+	default:
+	}
+	select {
+	case <-h.release:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return h.sharedStore.ClaimDue(ctx, c)
+}
+
+// TestDurableStartDoesNotWaitForTheFirstClaim: on a durable store the
+// first claim of what a crash left runs beside the start, so a slow
+// database does not hold up New; the claim still comes at once, and the
+// pending delivery is then attempted.
+func TestDurableStartDoesNotWaitForTheFirstClaim(t *testing.T) {
+	rc := newReceiver(t, nil)
+	clock := core.NewVirtualClock(nil)
+	t.Cleanup(clock.Close)
+	mem := NewMemoryStore(0, 0)
+	ctx := context.Background()
+	now := clock.Now().UTC()
+	if _, err := mem.CreateWebhook(ctx, Webhook{ID: "wh_1", Tenant: "acme", URL: rc.URL, Events: []string{"case.created"}, Secret: "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}); err != nil {
+		t.Fatal(err)
+	}
+	ev := Event{ID: "evt_left", Type: "case.created", Timestamp: now, Tenant: "acme", Data: []byte(`{}`)}
+	body, _ := EncodeEvent(ev)
+	if _, err := mem.CreateDeliveries(ctx, []Delivery{{ID: "dlv_left", WebhookID: "wh_1", Tenant: "acme", Event: ev, Body: body,
+		Status: StatusPending, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now}}); err != nil {
+		t.Fatal(err)
+	}
+	st := heldClaims{sharedStore{mem}, make(chan struct{}, 1), make(chan struct{})}
+	started := make(chan *Service, 1)
+	go func() {
+		s, err := New(Config{Clock: clock, IDs: core.NewIDs(nil), Fixtures: fixtures.MustDefault(), AllowLocalTargets: true, Jitter: -1,
+			Store: st, Lease: MinLease, PollInterval: time.Hour, WallClock: clock.Now})
+		if err != nil {
+			t.Error(err)
+		}
+		started <- s
+	}()
+	var s *Service
+	select {
+	case s = <-started:
+	case <-time.After(10 * time.Second):
+		close(st.release)
+		t.Fatal("New waited for the store's first claim")
+	}
+	if s == nil {
+		return
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	select {
+	case <-st.claiming:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no claim began after the start (the poll interval is an hour)")
+	}
+	close(st.release)
+	waitFor(t, 10*time.Second, "the delivery left pending", func() bool { return len(rc.requests()) == 1 })
+	if got := rc.requests()[0].Event.ID; got != "evt_left" {
+		t.Fatalf("delivered %s, want evt_left", got)
+	}
+}
+
 // TestEngineResumesPendingDeliveriesAtStart: an engine started on a store
 // that holds pending deliveries (left by a crash) attempts those that are
 // due and free, and leaves those scheduled later or held by a live lease.

@@ -252,11 +252,14 @@ func New(cfg Config) (*Service, error) {
 		go s.worker()
 	}
 	// Resume: what the store holds pending and due (a crash or a stop left
-	// it) is queued now; a durable store is then polled for the rest.
-	s.claimDue(s.ctx, !s.store.Durable())
+	// it) is queued. A durable store is claimed from and then polled by
+	// poll, beside the start rather than on its way: the first claim's
+	// round trip is no part of a cold start.
 	if s.store.Durable() {
 		s.disp.wg.Add(1)
 		go s.poll()
+	} else {
+		s.claimDue(s.ctx, true)
 	}
 	return s, nil
 }
