@@ -1,8 +1,16 @@
 package emulator_test
 
 import (
+	"context"
+	"encoding/json"
+	"maps"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/knogin/argus-sandbox/client"
 
 	"github.com/knogin/argus-sandbox/emulator"
 	"github.com/knogin/argus-sandbox/internal/pgtest"
@@ -63,5 +71,86 @@ func TestReplicasShareTheRequestJournal(t *testing.T) {
 	b.must(204, "DELETE", "/_sandbox/tenants/initech", "op_test", "")
 	if ops, _ := journalOps(a, "initech"); len(ops) != 0 {
 		t.Fatalf("a lists %v of a tenant b deleted", ops)
+	}
+}
+
+// TestReplicasShareTheLiveStream: a stream opened on one replica of a
+// PostgreSQL sandbox sends what another replica serves and publishes: a
+// request of the tenant answered there, an event published there, and its
+// delivery attempt, made by the replica that published it.
+func TestReplicasShareTheLiveStream(t *testing.T) {
+	u := pgtest.Database(t)
+	a := newSandboxWith(t, func(c *emulator.Config) { c.DatabaseURL = u })
+	b := newSandboxWith(t, func(c *emulator.Config) { c.DatabaseURL = u })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard only
+	defer cancel()
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	defer receiver.Close()
+	ca, cb := client.New(a.url), client.New(b.url)
+	if _, err := ca.Sandbox().CreateWebhook(ctx, client.SandboxWebhookRequest{Tenant: "acme", URL: receiver.URL,
+		Events: []string{"case.created"}, Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := cb.Sandbox().Stream(ctx, client.StreamFilter{Tenant: "acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	// b announces its subscriber; a relays once it has heard it (a
+	// request on a relays nothing before).
+	var ev *client.EventTriggered
+	deadline := time.Now().Add(10 * time.Second)
+	got := map[string]json.RawMessage{}
+	frames := make(chan client.StreamEvent, 64)
+	go func() {
+		defer close(frames)
+		for {
+			f, err := st.Next()
+			if err != nil {
+				return
+			}
+			frames <- f
+		}
+	}()
+	for ev == nil || got["event"] == nil || got["delivery"] == nil || got["request"] == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("b's stream has %v of a's request, event and delivery", slices.Collect(maps.Keys(got)))
+		}
+		if ev == nil {
+			r, err := ca.Sandbox().TriggerEvent(ctx, client.EventTrigger{Tenant: "acme", Topic: "case.created"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev = &r
+			req, _ := http.NewRequestWithContext(ctx, "GET", a.url+"/v1/platform/apps", nil)
+			req.Header.Set("Authorization", "Bearer sandbox_admin_acme")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = resp.Body.Close()
+		}
+		select {
+		case f, ok := <-frames:
+			if !ok {
+				t.Fatal("b's stream ended")
+			}
+			var id struct {
+				ID        string `json:"id"`
+				EventID   string `json:"event_id"`
+				Operation string `json:"operation"`
+			}
+			_ = json.Unmarshal(f.Data, &id)
+			switch {
+			case f.Type == "event" && id.ID == ev.EventIDs[0],
+				f.Type == "delivery" && id.EventID == ev.EventIDs[0],
+				f.Type == "request" && id.Operation == "listApps":
+				got[f.Type] = f.Data
+			}
+		case <-time.After(500 * time.Millisecond):
+			if got["event"] == nil {
+				ev = nil // published before a heard b: publish again
+			}
+		}
 	}
 }

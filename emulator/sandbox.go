@@ -265,6 +265,16 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	}
 	sb.journal = journal.New(journal.Config{Clock: sb.clock, TenantClock: sb.clocks.Func(), ClientTenant: sb.tenantOfClient,
 		Store: st.journalStore(), Logger: log.With("surface", "journal")})
+	if st.shared() {
+		// The replicas' live streams are one stream: each relays what it
+		// publishes to the others that have subscribers.
+		bus, err := st.db.StreamBus(sqlstore.StreamBusOptions{Deliver: sb.journal.Deliver, Logger: log.With("surface", "journal")})
+		if err != nil {
+			return fail(fmt.Errorf("%w: %w", ErrDatabase, err))
+		}
+		sb.closer = append(sb.closer, bus.Close)
+		sb.journal.SetRelay(bus)
+	}
 	sb.faults, err = faults.New(faults.Config{Clock: sb.clock, IDs: sb.ids, Logger: log.With("surface", "faults"),
 		Seed: seed, Rules: cfg.FaultRules, Keys: sb.keys, OnFire: streamFault(sb.journal),
 		ClientTenant: sb.tenantOfClient, TenantClock: sb.clocks.Func(), Store: st.faults, Shared: st.shared()})

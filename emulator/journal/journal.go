@@ -109,8 +109,10 @@ type Journal struct {
 	mu   sync.Mutex
 	seq  uint64 // numbers stream frames, and entries of a Store that does not
 	subs map[*subscriber]struct{}
-	done chan struct{}
-	once sync.Once
+	// relay, when set, carries frames to and from the other replicas.
+	relay Relay
+	done  chan struct{}
+	once  sync.Once
 }
 
 // New returns an empty journal.
@@ -210,8 +212,10 @@ func (j *Journal) add(e Entry) {
 		e.Seq = j.seq
 	}
 	j.store.Append(e)
+	fr := frame{seq: j.seq, kind: TypeRequest, tenant: e.Tenant, entry: &e}
+	j.relayLocked(&fr, &e)
 	if len(j.subs) > 0 {
-		j.broadcast(frame{seq: j.seq, kind: TypeRequest, tenant: e.Tenant, entry: &e}, &e)
+		j.broadcast(fr, &e)
 	}
 }
 

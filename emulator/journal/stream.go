@@ -155,6 +155,9 @@ func (j *Journal) subscribe(f StreamFilter) *subscriber {
 	s := &subscriber{filter: f, cap: j.cfg.Buffer, notify: make(chan struct{}, 1)}
 	j.mu.Lock()
 	j.subs[s] = struct{}{}
+	if j.relay != nil && len(j.subs) == 1 {
+		j.relay.Listening(true)
+	}
 	j.mu.Unlock()
 	return s
 }
@@ -162,6 +165,9 @@ func (j *Journal) subscribe(f StreamFilter) *subscriber {
 func (j *Journal) unsubscribe(s *subscriber) {
 	j.mu.Lock()
 	delete(j.subs, s)
+	if j.relay != nil && len(j.subs) == 0 {
+		j.relay.Listening(false)
+	}
 	j.mu.Unlock()
 }
 
@@ -188,6 +194,7 @@ func (j *Journal) publish(fr frame, v any) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.seq++
+	j.relayLocked(&fr, v)
 	if len(j.subs) == 0 {
 		return
 	}

@@ -61,7 +61,10 @@ type Options struct {
 type DB struct {
 	db   *sql.DB
 	name string // what error messages call the database
-	d    dialect
+	// url is PostgreSQL's connection URL: the stream relay listens on a
+	// connection of its own (streambus.go).
+	url string
+	d   dialect
 	// stmts caches the prepared statements by query: a store runs a few
 	// dozen distinct queries, and parsing each anew cost SQLite more than
 	// running it.
@@ -141,7 +144,7 @@ func open(ctx context.Context, o Options, upTo int) (*DB, error) {
 		// shared by every replica.
 		db.SetMaxOpenConns(16)
 		db.SetMaxIdleConns(16)
-		d = &DB{db: db, name: "database " + Redact(o.DatabaseURL), d: dialect{postgres: true}}
+		d = &DB{db: db, name: "database " + Redact(o.DatabaseURL), url: o.DatabaseURL, d: dialect{postgres: true}}
 	}
 	if err := d.ping(ctx, timeout); err != nil {
 		_ = d.Close()
