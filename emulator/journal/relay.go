@@ -49,11 +49,14 @@ func (j *Journal) relayLocked(fr *frame, v any) {
 	}
 	rf := RemoteFrame{Kind: fr.kind, Tenant: fr.tenant, Operation: fr.operation, Entry: fr.entry}
 	if fr.entry == nil {
-		data, err := json.Marshal(v)
-		if err != nil {
-			return
+		if fr.data == nil {
+			data, err := json.Marshal(v)
+			if err != nil {
+				return
+			}
+			fr.data = data // the local subscribers' too
 		}
-		rf.Data = data
+		rf.Data = fr.data
 	}
 	j.relay.Send(rf)
 }

@@ -248,11 +248,17 @@ func (d *DB) ping(ctx context.Context, timeout time.Duration) error {
 	}
 }
 
-// Redact hides the password of a database URL, for messages and logs.
+// Redact hides the password of a database URL, for messages and logs:
+// the URL's own and a password parameter. What is not a postgres:// URL
+// (a "host=… password=…" connection string) is not shown at all.
 func Redact(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "(a connection string, not shown)"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
 	}
 	return u.Redacted()
 }

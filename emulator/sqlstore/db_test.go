@@ -123,3 +123,22 @@ func TestDataDirServesOneProcess(t *testing.T) {
 		t.Errorf("lock file: %v, %v; want mode 0600", fi, err)
 	}
 }
+
+// TestRedactHidesEveryPassword: a database URL in a message shows no
+// password, neither the URL's own nor a password parameter, and a
+// keyword connection string is not shown at all.
+func TestRedactHidesEveryPassword(t *testing.T) {
+	for _, raw := range []string{
+		"postgres://app:s3cret@db.example:5432/sandbox",
+		"postgres://app@db.example/sandbox?password=s3cret&sslmode=require",
+		"postgresql:///sandbox?host=/run/pg&password=s3cret",
+		"host=db.example user=app password=s3cret dbname=sandbox",
+	} {
+		if got := sqlstore.Redact(raw); strings.Contains(got, "s3cret") {
+			t.Errorf("Redact(%q) = %q", raw, got)
+		}
+	}
+	if got := sqlstore.Redact("postgres://app@db.example/sandbox?sslmode=require"); got != "postgres://app@db.example/sandbox?sslmode=require" {
+		t.Errorf("a URL without a password became %q", got)
+	}
+}

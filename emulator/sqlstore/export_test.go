@@ -10,6 +10,10 @@ import (
 // PageRows is how many rows the keyset pages have read so far.
 func (d *DB) PageRows() int64 { return d.pageRows.Load() }
 
+// ListenerPID is the backend of the relay's listening connection (0
+// before it listens).
+func (b *StreamBus) ListenerPID() uint32 { return b.pid.Load() }
+
 // JournalFullPrune: every this many prunes of the journal, one starts
 // from the bottom.
 const JournalFullPrune = journalFullPrune

@@ -81,11 +81,9 @@ type JournalStore struct {
 	// flushMu orders the writes of the queue with each other and with
 	// Clear, so a clear never races an entry it forgot.
 	flushMu sync.Mutex
-	// floors is, by tenant, the newest seq this replica's prunes deleted:
-	// later prunes start above it. prunes counts them. Both under
-	// flushMu.
-	floors  map[string]int64
-	prunes  int
+	// floors is, by tenant, how far this replica's prunes have gone:
+	// under flushMu.
+	floors  map[string]*pruneFloor
 	wake    chan struct{}
 	full    chan struct{}
 	done    chan struct{}
@@ -277,8 +275,8 @@ func (s *JournalStore) write(ctx context.Context, batch []journal.Entry) (int, e
 	return written, s.prune(ctx, tenants)
 }
 
-// journalFullPrune: every this many prunes, a prune looks below the
-// floors it remembers (pruneFloors) too.
+// journalFullPrune: every this many prunes of a tenant, the prune looks
+// below the floor it remembers too.
 const journalFullPrune = 64
 
 // prune keeps the newest Size entries of each of tenants: it deletes
@@ -294,21 +292,25 @@ const journalFullPrune = 64
 // only above the floor this replica last pruned the tenant to, not
 // through the dead index entries below it. A row below that floor can
 // outlive a prune only if it committed after it (another replica's
-// write); every journalFullPrune-th prune starts from the bottom.
+// write); every journalFullPrune-th prune of a tenant starts from the
+// bottom.
 func (s *JournalStore) prune(ctx context.Context, tenants map[string]struct{}) error {
 	if s.floors == nil {
-		s.floors = map[string]int64{}
+		s.floors = map[string]*pruneFloor{}
 	}
-	s.prunes++
-	full := s.prunes%journalFullPrune == 0
 	var q strings.Builder
 	q.WriteString(`WITH d AS (DELETE FROM journal j USING (
 		SELECT t.tenant, t.low, (SELECT seq FROM journal WHERE tenant = t.tenant ORDER BY seq DESC LIMIT 1 OFFSET $1) AS floor
 		FROM (VALUES `)
 	args := []any{s.o.Size}
 	for t := range tenants {
-		low := s.floors[t]
-		if full {
+		f := s.floors[t]
+		if f == nil {
+			f = &pruneFloor{}
+			s.floors[t] = f
+		}
+		low := f.seq
+		if (f.prunes+1)%journalFullPrune == 0 {
 			low = 0
 		}
 		if len(args) > 1 {
@@ -326,7 +328,19 @@ func (s *JournalStore) prune(ctx context.Context, tenants map[string]struct{}) e
 	if err != nil {
 		return fmt.Errorf("%s: journal: prune: %w", s.db.name, err)
 	}
+	// Counted once done: a failed prune from the bottom is made again
+	// at the next.
+	for t := range tenants {
+		s.floors[t].prunes++
+	}
 	return nil
+}
+
+// pruneFloor is how far a replica's prunes of one tenant have gone: the
+// newest seq they deleted, and how many ran.
+type pruneFloor struct {
+	seq    int64
+	prunes int
 }
 
 // pruneTx runs the prune query in a transaction whose planner uses the
@@ -361,8 +375,10 @@ func (s *JournalStore) pruneTx(ctx context.Context, query string, args []any) er
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	for t, f := range floors {
-		s.floors[t] = max(s.floors[t], f)
+	for t, seq := range floors {
+		if f := s.floors[t]; f != nil {
+			f.seq = max(f.seq, seq)
+		}
 	}
 	return nil
 }

@@ -173,8 +173,9 @@ func BenchmarkJournalStore(b *testing.B) {
 // TestJournalPruneReachesRowsBelowItsFloor: a prune deletes only above
 // the floor it last pruned a tenant to, so a row committed below that
 // floor afterwards (another replica's slow write) outlives the next
-// prunes, until the periodic prune from the bottom removes it; the
-// tenant then keeps its newest Size entries, as after every prune.
+// prunes, until the tenant's periodic prune from the bottom removes it,
+// however the prunes of other tenants fall between; the tenant then keeps
+// its newest Size entries, as after every prune.
 func TestJournalPruneReachesRowsBelowItsFloor(t *testing.T) {
 	ctx := context.Background()
 	u := freshSchema(t)
@@ -213,6 +214,12 @@ func TestJournalPruneReachesRowsBelowItsFloor(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 2; i <= sqlstore.JournalFullPrune; i++ {
+		// Another tenant's prune between two of acme's: the count from
+		// the bottom is each tenant's own.
+		j.Append(journal.Entry{RequestID: fmt.Sprint("g", i), Tenant: "globex", Time: time.Now()})
+		if _, err := j.Entries(ctx, journal.Filter{Tenant: "globex"}, ^uint64(0), 1); err != nil {
+			t.Fatal(err)
+		}
 		j.Append(journal.Entry{RequestID: fmt.Sprint("r", i+2), Tenant: "acme", Time: time.Now()})
 		got := list()
 		want := []string{fmt.Sprint("r", i+2), fmt.Sprint("r", i+1), "late"}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -57,14 +58,18 @@ type StreamBusOptions struct {
 // StreamBus relays the live stream between the replicas on one PostgreSQL
 // database (journal.Relay), through LISTEN/NOTIFY on a channel of the
 // database and schema: a replica with subscribers announces it every
-// Announce; while another replica has announced, each replica sends the
-// frames it publishes, batched every FlushEvery and split into
-// notifications under PostgreSQL's payload limit, all of one batch in one
-// statement (one transaction: they arrive together and in order); each
-// replica streams the frames of the others to its own subscribers. Frames
-// published while no other replica listens are never sent. A listening
-// connection that drops is made again; what was sent meanwhile is lost to
-// that replica's streams, as frames a slow subscriber cannot take are.
+// Announce (one that starts listening asks the others to at once); while
+// another replica has announced, each replica sends the frames it
+// publishes, batched every FlushEvery and split into notifications under
+// PostgreSQL's payload limit, a batch's in one statement (one
+// transaction: they arrive together and in order); each replica streams
+// the frames of the others to its own subscribers. Frames published while
+// no other replica listens are never sent. A replica speaks only while
+// its listening connection holds its LISTEN, and that connection must hear
+// the replica's own announcements (or, without subscribers, its pings)
+// come back: one silent for three periods, or lost, is made again. What
+// was sent meanwhile is lost to that replica's streams, as frames a slow
+// subscriber cannot take are.
 type StreamBus struct {
 	db      *DB
 	o       StreamBusOptions
@@ -77,11 +82,22 @@ type StreamBus struct {
 	// subscribers.
 	remoteUntil atomic.Int64
 	listening   atomic.Bool
+	// connected is whether the listening connection holds its LISTEN;
+	// heard is when it last received this replica's own announcement
+	// (Unix ns): one that hears none for three periods is made again.
+	connected atomic.Bool
+	heard     atomic.Int64
+	// pid is the listening connection's backend (tests).
+	pid atomic.Uint32
 
 	mu      sync.Mutex
 	queue   []journal.RemoteFrame
 	dropped int64
-	msg     uint64
+	// unlogged counts the drops since the last warning, warned when
+	// that was.
+	unlogged int
+	warned   time.Time
+	msg      uint64
 
 	wake     chan struct{}
 	announce chan struct{}
@@ -182,7 +198,15 @@ func (b *StreamBus) Send(f journal.RemoteFrame) {
 	b.mu.Lock()
 	if len(b.queue) >= b.o.MaxPending {
 		b.dropped++
+		b.unlogged++
+		n, warn := b.unlogged, time.Since(b.warned) >= time.Second
+		if warn {
+			b.unlogged, b.warned = 0, time.Now()
+		}
 		b.mu.Unlock()
+		if warn {
+			b.log.Warn("live stream frames for the other replicas dropped: the database is not keeping up", "dropped", n, "pending", b.o.MaxPending)
+		}
 		return
 	}
 	b.queue = append(b.queue, f)
@@ -216,12 +240,10 @@ func (b *StreamBus) send() {
 		case <-b.ctx.Done():
 			return
 		case <-tick.C:
-			if b.listening.Load() {
-				b.notify([]string{b.header("i")})
-			}
+			b.sayAlive()
 			continue
 		case <-b.announce:
-			b.notify([]string{b.header("i")})
+			b.sayAlive()
 			continue
 		case <-b.wake:
 		}
@@ -248,6 +270,22 @@ func (b *StreamBus) send() {
 	}
 }
 
+// sayAlive tells the others, while this replica listens, whether it has
+// subscribers ("i") or not ("p"); the listening connection hears its own
+// too, which proves it alive. A replica whose connection does not hold
+// its LISTEN says nothing: the others would send it frames it cannot
+// hear.
+func (b *StreamBus) sayAlive() {
+	if !b.connected.Load() {
+		return
+	}
+	kind := "p"
+	if b.listening.Load() {
+		kind = "i"
+	}
+	b.notify([]string{b.header(kind)})
+}
+
 // header starts a notification: the format, this replica and the kind of
 // what follows.
 func (b *StreamBus) header(kind string) string { return "v1|" + b.origin + "|" + kind }
@@ -261,6 +299,9 @@ func (b *StreamBus) split(text []byte) []string {
 		n := min(len(text), streamChunk)
 		for n < len(text) && n > 0 && !utf8.RuneStart(text[n]) {
 			n--
+		}
+		if n == 0 { // not UTF-8: cut where the bound falls
+			n = min(len(text), streamChunk)
 		}
 		chunks = append(chunks, text[:n])
 		text = text[n:]
@@ -308,9 +349,12 @@ func (b *StreamBus) listen() {
 	wait := 100 * time.Millisecond
 	asm := assembler{}
 	for b.ctx.Err() == nil {
-		err := b.listenOnce(&asm)
+		listened, err := b.listenOnce(&asm)
 		if b.ctx.Err() != nil {
 			return
+		}
+		if listened {
+			wait = 100 * time.Millisecond
 		}
 		b.log.Warn("the live stream's connection to the other replicas was lost; listening again", "err", err, "in", wait)
 		select {
@@ -322,25 +366,42 @@ func (b *StreamBus) listen() {
 	}
 }
 
-// listenOnce listens on one connection until it fails.
-func (b *StreamBus) listenOnce(asm *assembler) error {
+// errUnheard ends a listening connection that did not hear this replica's
+// own announcements for three periods.
+var errUnheard = errors.New("no notification of this replica's own came back for three announcement periods")
+
+// listenOnce listens on one connection until it fails or falls silent;
+// listened says it held its LISTEN.
+func (b *StreamBus) listenOnce(asm *assembler) (listened bool, err error) {
 	conn, err := pgx.Connect(b.ctx, b.db.url)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer func() { _ = conn.Close(context.Background()) }()
 	if _, err := conn.Exec(b.ctx, "LISTEN "+b.channel); err != nil {
-		return err
+		return false, err
 	}
 	asm.reset()
-	if b.listening.Load() {
-		// What this replica announced before may have been missed.
-		signal(b.announce)
-	}
+	b.pid.Store(conn.PgConn().PID())
+	b.heard.Store(time.Now().UnixNano())
+	b.connected.Store(true)
+	defer b.connected.Store(false)
+	// Announce now, and ask the others to: a replica that starts, or
+	// listens again, learns at once who has subscribers.
+	signal(b.announce)
+	b.notify([]string{b.header("q")})
 	for {
-		n, err := conn.WaitForNotification(b.ctx)
+		wctx, cancel := context.WithTimeout(b.ctx, b.o.Announce)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
 		if err != nil {
-			return err
+			if b.ctx.Err() != nil || wctx.Err() == nil || conn.IsClosed() {
+				return true, err
+			}
+			if time.Since(time.Unix(0, b.heard.Load())) > 3*b.o.Announce {
+				return true, errUnheard
+			}
+			continue
 		}
 		b.take(asm, n.Payload)
 	}
@@ -350,13 +411,21 @@ func (b *StreamBus) listenOnce(asm *assembler) error {
 // part of its frames.
 func (b *StreamBus) take(asm *assembler, payload string) {
 	f := strings.SplitN(payload, "|", 7)
-	if len(f) < 3 || f[0] != "v1" || f[1] == b.origin {
+	if len(f) < 3 || f[0] != "v1" {
+		return
+	}
+	if f[1] == b.origin {
+		b.heard.Store(time.Now().UnixNano())
 		return
 	}
 	b.received.Add(1)
 	switch f[2] {
 	case "i":
 		b.remoteUntil.Store(time.Now().Add(3 * b.o.Announce).UnixNano())
+	case "q":
+		if b.listening.Load() {
+			signal(b.announce)
+		}
 	case "d":
 		if len(f) != 7 || !b.listening.Load() {
 			return

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -113,4 +114,34 @@ func TestStreamBusRelaysFramesBetweenReplicas(t *testing.T) {
 	// Without subscribers on b, a stops sending after three periods.
 	b.Listening(false)
 	waitUntil(t, "a to stop wanting frames", func() bool { return !a.Wanted() })
+}
+
+// TestStreamBusListensAgainAfterALoss: when the database ends a relay's
+// listening connection, the relay listens on a new one and announces its
+// subscribers again, and the other replica's frames reach it.
+func TestStreamBusListensAgainAfterALoss(t *testing.T) {
+	u := freshSchema(t)
+	var ca, cb collector
+	a, b := openBus(t, u, &ca), openBus(t, u, &cb)
+	b.Listening(true)
+	waitUntil(t, "b to listen", func() bool { return b.ListenerPID() != 0 })
+	waitUntil(t, "a to hear b", a.Wanted)
+	old := b.ListenerPID()
+	admin, err := sql.Open("pgx", u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec("SELECT pg_terminate_backend($1)", int64(old)); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "b to listen on a new connection", func() bool { p := b.ListenerPID(); return p != 0 && p != old })
+	waitUntil(t, "b's frames from a after the loss", func() bool {
+		a.Send(journal.RemoteFrame{Kind: journal.TypeEvent, Tenant: "acme", Data: json.RawMessage(`{"id":"after"}`)})
+		time.Sleep(50 * time.Millisecond)
+		return len(cb.got()) > 0
+	})
+	if f := cb.got()[0]; string(f.Data) != `{"id":"after"}` {
+		t.Fatalf("b received %s", f.Data)
+	}
 }
