@@ -239,10 +239,13 @@ func (s *JournalStore) flush(ctx context.Context) error {
 
 // journalInsert appends rows given as one array a column: the text of
 // the statement does not change with the rows, so it is prepared once per
-// connection, and unnest yields the rows in the arrays' order, which the
-// identity column numbers them in.
+// connection. The rows go in in the arrays' order (ORDER BY their
+// ordinality), which the identity column numbers them in.
 const journalInsert = `INSERT INTO journal (tenant, at, operation, client_id, status, request_id, doc)
-	SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::integer[], $6::text[], $7::text[])`
+	SELECT t, a, o, c, s, r, d
+	FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::integer[], $6::text[], $7::text[])
+		WITH ORDINALITY AS x (t, a, o, c, s, r, d, n)
+	ORDER BY n`
 
 // write inserts batch in order, journalChunk rows a statement, then prunes
 // the tenants it wrote to; it returns how many entries it inserted.
