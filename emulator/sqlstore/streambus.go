@@ -105,8 +105,8 @@ type StreamBus struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 
-	// sent counts the notifications sent and received those of other
-	// replicas taken (tests).
+	// sent counts the notifications of frames sent, received those of
+	// other replicas taken (tests).
 	sent, received atomic.Int64
 }
 
@@ -224,8 +224,8 @@ func (b *StreamBus) Dropped() int64 {
 	return b.dropped
 }
 
-// Sent and Received count the notifications this relay sent and took from
-// other replicas.
+// Sent counts the notifications of frames this relay sent (not its
+// announcements), Received the notifications of other replicas it took.
 func (b *StreamBus) Sent() int64     { return b.sent.Load() }
 func (b *StreamBus) Received() int64 { return b.received.Load() }
 
@@ -266,7 +266,7 @@ func (b *StreamBus) send() {
 			b.log.Warn("encoding stream frames for the other replicas failed", "err", err)
 			continue
 		}
-		b.notify(b.split(text))
+		b.sent.Add(int64(b.notify(b.split(text))))
 	}
 }
 
@@ -315,8 +315,9 @@ func (b *StreamBus) split(text []byte) []string {
 	return out
 }
 
-// notify sends payloads in order, streamNotifies a statement.
-func (b *StreamBus) notify(payloads []string) {
+// notify sends payloads in order, streamNotifies a statement, and returns
+// how many it sent.
+func (b *StreamBus) notify(payloads []string) (sent int) {
 	for len(payloads) > 0 {
 		part := payloads[:min(len(payloads), streamNotifies)]
 		payloads = payloads[len(part):]
@@ -337,10 +338,11 @@ func (b *StreamBus) notify(payloads []string) {
 			if b.ctx.Err() == nil {
 				b.log.Warn("sending stream frames to the other replicas failed", "err", err)
 			}
-			return
+			return sent
 		}
-		b.sent.Add(int64(len(part)))
+		sent += len(part)
 	}
+	return sent
 }
 
 // listen holds a connection that listens on the channel, made again after
