@@ -26,6 +26,7 @@ const (
 	DefaultStreamFlush    = 20 * time.Millisecond
 	DefaultStreamAnnounce = 2 * time.Second
 	DefaultStreamPending  = 4096
+	DefaultStreamStart    = 500 * time.Millisecond
 )
 
 // streamChunk bounds the frames' text in one notification: PostgreSQL
@@ -51,6 +52,10 @@ type StreamBusOptions struct {
 	// (DefaultStreamPending when zero); past it new ones are dropped and
 	// counted, and a stream never holds up a request.
 	MaxPending int
+	// StartAfter is how long after StreamBus the relay connects
+	// (DefaultStreamStart when zero): its connection and its first
+	// statements stay out of the sandbox's cold start.
+	StartAfter time.Duration
 	// Logger reports a lost listening connection and failed sends.
 	Logger *slog.Logger
 }
@@ -130,6 +135,9 @@ func (d *DB) StreamBus(o StreamBusOptions) (*StreamBus, error) {
 	if o.MaxPending <= 0 {
 		o.MaxPending = DefaultStreamPending
 	}
+	if o.StartAfter <= 0 {
+		o.StartAfter = DefaultStreamStart
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -143,11 +151,16 @@ func (d *DB) StreamBus(o StreamBusOptions) (*StreamBus, error) {
 	return b, nil
 }
 
-// run names the channel, off the start's path, then sends and listens.
+// run waits StartAfter, names the channel, then sends and listens.
 // The channel is the database's (NOTIFY's scope) and names the schema, so
 // sandboxes in other schemas of one database stay apart.
 func (b *StreamBus) run() {
 	defer b.wg.Done()
+	select {
+	case <-b.ctx.Done():
+		return
+	case <-time.After(b.o.StartAfter):
+	}
 	wait := 100 * time.Millisecond
 	for {
 		var schema string

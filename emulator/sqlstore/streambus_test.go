@@ -39,7 +39,7 @@ func openBus(t *testing.T, u string, c *collector) *sqlstore.StreamBus {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	b, err := db.StreamBus(sqlstore.StreamBusOptions{Deliver: c.deliver, Announce: 50 * time.Millisecond})
+	b, err := db.StreamBus(sqlstore.StreamBusOptions{Deliver: c.deliver, Announce: 50 * time.Millisecond, StartAfter: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
