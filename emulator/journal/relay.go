@@ -71,11 +71,8 @@ func (j *Journal) Deliver(rf RemoteFrame) {
 		return
 	}
 	fr := frame{seq: j.seq, kind: rf.Kind, tenant: rf.Tenant, operation: rf.Operation, entry: rf.Entry}
-	var v any = rf.Data
-	if rf.Entry != nil {
-		v = rf.Entry
-	} else {
-		fr.data = rf.Data
+	if rf.Entry == nil {
+		fr.data = rf.Data // already encoded; a request frame encodes its entry
 	}
-	j.broadcast(fr, v)
+	j.broadcast(fr, rf.Entry)
 }

@@ -72,11 +72,8 @@ type JournalStore struct {
 
 	mu      sync.Mutex
 	pending []journal.Entry
-	// unlogged counts the drops since the last warning, warned when
-	// that was.
-	unlogged int
-	warned   time.Time
-	dropped  atomic.Int64
+	drops   dropLog
+	dropped atomic.Int64
 
 	// flushMu orders the writes of the queue with each other and with
 	// Clear, so a clear never races an entry it forgot.
@@ -143,11 +140,7 @@ func (s *JournalStore) Dropped() int64 { return s.dropped.Load() }
 func (s *JournalStore) Append(e journal.Entry) {
 	s.mu.Lock()
 	if len(s.pending) >= s.o.MaxPending {
-		s.unlogged++
-		n, warn := s.unlogged, time.Since(s.warned) >= time.Second
-		if warn {
-			s.unlogged, s.warned = 0, time.Now()
-		}
+		n, warn := s.drops.add()
 		s.mu.Unlock()
 		s.dropped.Add(1)
 		if warn {
@@ -164,6 +157,25 @@ func (s *JournalStore) Append(e journal.Entry) {
 	case s.o.Batch:
 		signal(s.full)
 	}
+}
+
+// dropLog spaces out the warnings of a queue that drops what it cannot
+// hold: at most one a second, counting the drops since the last. Its
+// owner's mutex guards it.
+type dropLog struct {
+	unlogged int
+	warned   time.Time
+}
+
+// add counts a drop and reports whether to warn now, with the drops the
+// warning covers.
+func (l *dropLog) add() (n int, warn bool) {
+	l.unlogged++
+	n, warn = l.unlogged, time.Since(l.warned) >= time.Second
+	if warn {
+		l.unlogged, l.warned = 0, time.Now()
+	}
+	return n, warn
 }
 
 func signal(ch chan struct{}) {

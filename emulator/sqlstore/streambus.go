@@ -98,11 +98,8 @@ type StreamBus struct {
 	mu      sync.Mutex
 	queue   []journal.RemoteFrame
 	dropped int64
-	// unlogged counts the drops since the last warning, warned when
-	// that was.
-	unlogged int
-	warned   time.Time
-	msg      uint64
+	drops   dropLog
+	msg     uint64
 
 	wake     chan struct{}
 	announce chan struct{}
@@ -174,12 +171,9 @@ func (b *StreamBus) run() {
 			return
 		}
 		b.log.Warn("the live stream's relay could not read its schema; trying again", "err", err, "in", wait)
-		select {
-		case <-b.ctx.Done():
+		if wait = b.pause(wait); wait == 0 {
 			return
-		case <-time.After(wait):
 		}
-		wait = min(2*wait, 5*time.Second)
 	}
 	b.wg.Add(1)
 	go b.send()
@@ -211,11 +205,7 @@ func (b *StreamBus) Send(f journal.RemoteFrame) {
 	b.mu.Lock()
 	if len(b.queue) >= b.o.MaxPending {
 		b.dropped++
-		b.unlogged++
-		n, warn := b.unlogged, time.Since(b.warned) >= time.Second
-		if warn {
-			b.unlogged, b.warned = 0, time.Now()
-		}
+		n, warn := b.drops.add()
 		b.mu.Unlock()
 		if warn {
 			b.log.Warn("live stream frames for the other replicas dropped: the database is not keeping up", "dropped", n, "pending", b.o.MaxPending)
@@ -372,13 +362,21 @@ func (b *StreamBus) listen() {
 			wait = 100 * time.Millisecond
 		}
 		b.log.Warn("the live stream's connection to the other replicas was lost; listening again", "err", err, "in", wait)
-		select {
-		case <-b.ctx.Done():
+		if wait = b.pause(wait); wait == 0 {
 			return
-		case <-time.After(wait):
 		}
-		wait = min(2*wait, 5*time.Second)
 	}
+}
+
+// pause waits wait before the relay tries again and returns the next
+// wait, twice as long up to 5 s; 0 when the relay was closed meanwhile.
+func (b *StreamBus) pause(wait time.Duration) time.Duration {
+	select {
+	case <-b.ctx.Done():
+		return 0
+	case <-time.After(wait):
+	}
+	return min(2*wait, 5*time.Second)
 }
 
 // errUnheard ends a listening connection that did not hear this replica's
