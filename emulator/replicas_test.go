@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/knogin/argus-sandbox/emulator"
 	"github.com/knogin/argus-sandbox/emulator/sqlstore"
 	"github.com/knogin/argus-sandbox/internal/pgtest"
@@ -190,6 +191,47 @@ func TestReplicasCountFaultRulesExactly(t *testing.T) {
 	reps[1].must(200, "GET", "/v1/platform/apps/"+app["id"].(string), "sandbox_admin_acme", "")
 	if n := reps[1].sb.RoundTrips() - before; n != quiet {
 		t.Errorf("the request after a match on another replica costs %d round trips, %d without", n, quiet)
+	}
+}
+
+// TestReplicasShareTheFaultFiringLog: firings made on any replica are
+// listed, the same and in the same order, by every replica, a control
+// token's listing keeps its tenant's before its limit, and a reset on one
+// replica empties the log for all.
+func TestReplicasShareTheFaultFiringLog(t *testing.T) {
+	u := pgtest.Database(t)
+	reps := []*replica{openReplicaWith(t, u, emulator.Config{}), openReplicaWith(t, u, emulator.Config{}), openReplicaWith(t, u, emulator.Config{})}
+	reps[0].must(201, "POST", "/_sandbox/faults", "op_test",
+		`{"name":"refuse","match":{"operation":"listScopes"},"action":{"error":{"status":503}}}`)
+	for i := range 6 {
+		reps[i%3].must(503, "GET", "/v1/platform/scopes", "sandbox_admin_acme", "")
+	}
+	list := func(r *replica, query string) []string {
+		t.Helper()
+		body := r.must(200, "GET", "/_sandbox/faults/events"+query, "op_test", "")
+		var ids []string
+		for _, ev := range body["data"].([]any) {
+			ids = append(ids, ev.(map[string]any)["request_id"].(string))
+		}
+		return ids
+	}
+	all := list(reps[0], "?rule=refuse")
+	if len(all) != 6 {
+		t.Fatalf("replica 0 lists %d firings of the 6 made over three replicas: %v", len(all), all)
+	}
+	for i, r := range reps[1:] {
+		if diff := cmp.Diff(all, list(r, "?rule=refuse")); diff != "" {
+			t.Errorf("replica %d lists other firings than replica 0 (-0 +%d):\n%s", i+1, i+1, diff)
+		}
+	}
+	if diff := cmp.Diff(all[4:], list(reps[2], "?limit=2")); diff != "" {
+		t.Errorf("the last two firings (-want +got):\n%s", diff)
+	}
+	reps[1].must(200, "POST", "/_sandbox/reset", "op_test", "")
+	for i, r := range reps {
+		if got := list(r, ""); len(got) != 0 {
+			t.Errorf("after a reset on replica 1, replica %d lists %v", i, got)
+		}
 	}
 }
 

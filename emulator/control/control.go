@@ -113,7 +113,7 @@ type FaultRules interface {
 	Rule(name string) (faults.RuleStatus, error)
 	Delete(name string) error
 	Clear()
-	Events(f faults.EventFilter) []faults.Event
+	Events(ctx context.Context, f faults.EventFilter) ([]faults.Event, error)
 	Reset()
 }
 

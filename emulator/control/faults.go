@@ -121,15 +121,13 @@ func (s *Service) listFaultEvents(w http.ResponseWriter, r *http.Request) {
 	if l := q.Get("limit"); l != "" {
 		f.Limit, _ = strconv.Atoi(l) // validated by the spec
 	}
-	events := s.cfg.Faults.Events(f)
 	if own, ok := controller(r); ok {
-		mine := []faults.Event{}
-		for _, e := range events {
-			if e.Tenant == own {
-				mine = append(mine, e)
-			}
-		}
-		events = mine
+		f.Tenant = own
+	}
+	events, err := s.cfg.Faults.Events(r.Context(), f)
+	if err != nil {
+		s.fail(w, r, "listing the fault firings", err)
+		return
 	}
 	core.WriteJSON(w, http.StatusOK, map[string]any{"data": events})
 }

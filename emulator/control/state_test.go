@@ -1,6 +1,7 @@
 package control
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -162,7 +163,11 @@ func TestReset(t *testing.T) {
 		t.Errorf("surfaces reset with keep_apps (-want +got):\n%s", diff)
 	}
 	rules := e.faults.Rules()
-	if len(rules) != 1 || rules[0].Name != startRule.Name || rules[0].Matched != 0 || len(e.faults.Events(faults.EventFilter{})) != 0 {
+	fired, err := e.faults.Events(context.Background(), faults.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rules) != 1 || rules[0].Name != startRule.Name || rules[0].Matched != 0 || len(fired) != 0 {
 		t.Errorf("faults after reset = %+v, want the start rules with fresh counters", rules)
 	}
 	if st := e.clock.State(); st.Frozen || time.Since(st.Now).Abs() > time.Minute {

@@ -166,6 +166,13 @@ func (e *Engine) Reset() {
 	defer e.mu.Unlock()
 	e.resetRulesLocked()
 	_ = e.commitLocked(func() (bool, error) { e.resetRulesLocked(); return true, nil })
+	if e.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+		defer cancel()
+		if err := e.shared.ClearEvents(ctx); err != nil {
+			e.log.Error("clearing the fault firing log failed", "error", err)
+		}
+	}
 }
 
 func (e *Engine) resetRules() {

@@ -1,6 +1,9 @@
 package faults
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Event records one firing of a rule: which rule, what it did, and to which
 // request, token or delivery.
@@ -35,8 +38,39 @@ type Event struct {
 type EventFilter struct {
 	// Rule keeps firings of one rule ("" for all).
 	Rule string
-	// Limit keeps the most recent Limit firings (0 for all).
+	// Tenant keeps firings about one tenant's requests, tokens and
+	// deliveries ("" for all).
+	Tenant string
+	// Limit keeps the most recent Limit firings of those selected (0 for
+	// all).
 	Limit int
+}
+
+// Keeps reports whether f selects ev, its limit aside.
+func (f EventFilter) Keeps(ev Event) bool {
+	return (f.Rule == "" || ev.Rule == f.Rule) && (f.Tenant == "" || ev.Tenant == f.Tenant)
+}
+
+// apply returns the firings of log (oldest first) f selects, oldest first.
+func (f EventFilter) apply(log []Event) []Event {
+	out := []Event{}
+	for _, ev := range log {
+		if f.Keeps(ev) {
+			out = append(out, ev)
+		}
+	}
+	if f.Limit > 0 && len(out) > f.Limit {
+		out = out[len(out)-f.Limit:]
+	}
+	return out
+}
+
+// appendBounded appends ev to log, dropping the oldest firings past keep.
+func appendBounded(log []Event, ev Event, keep int) []Event {
+	if keep > 0 && len(log) >= keep {
+		log = append(log[:0], log[len(log)-keep+1:]...)
+	}
+	return append(log, ev)
 }
 
 // record appends ev to the bounded log; callers hold e.mu.
@@ -48,10 +82,16 @@ func (e *Engine) record(rs *ruleState, ev Event) Event {
 	} else if ev.At.IsZero() {
 		ev.At = e.cfg.Clock.Now()
 	}
-	if len(e.events) >= e.cfg.MaxEvents {
-		e.events = append(e.events[:0], e.events[len(e.events)-e.cfg.MaxEvents+1:]...)
+	if e.shared != nil {
+		// Every replica's firings in one log, which any replica lists.
+		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+		if err := e.shared.AppendEvent(ctx, ev, e.cfg.MaxEvents); err != nil {
+			e.log.Error("logging a fault firing failed", "rule", ev.Rule, "error", err)
+		}
+		cancel()
+	} else {
+		e.events = appendBounded(e.events, ev, e.cfg.MaxEvents)
 	}
-	e.events = append(e.events, ev)
 	e.log.Info("fault fired", "rule", ev.Rule, "action", ev.Action, "detail", ev.Detail,
 		"request_id", ev.RequestID, "operation", ev.Operation, "delivery_id", ev.DeliveryID)
 	if e.cfg.OnFire != nil {
@@ -60,18 +100,13 @@ func (e *Engine) record(rs *ruleState, ev Event) Event {
 	return ev
 }
 
-// Events lists recorded firings, oldest first.
-func (e *Engine) Events(f EventFilter) []Event {
+// Events lists recorded firings, oldest first: on a SharedStateStore
+// those of every process sharing it.
+func (e *Engine) Events(ctx context.Context, f EventFilter) ([]Event, error) {
+	if e.shared != nil {
+		return e.shared.Events(ctx, f)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	out := []Event{}
-	for _, ev := range e.events {
-		if f.Rule == "" || ev.Rule == f.Rule {
-			out = append(out, ev)
-		}
-	}
-	if f.Limit > 0 && len(out) > f.Limit {
-		out = out[len(out)-f.Limit:]
-	}
-	return out
+	return f.apply(e.events), nil
 }

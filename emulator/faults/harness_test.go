@@ -198,3 +198,13 @@ func rule(name string, m Match, w When, a Action) Rule {
 func prob(p float64) *float64 { return &p }
 
 func intp(n int) *int { return &n }
+
+// firings lists e's logged firings f selects.
+func firings(t testing.TB, e *Engine, f EventFilter) []Event {
+	t.Helper()
+	evs, err := e.Events(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evs
+}

@@ -335,7 +335,7 @@ func TestJitterIsDeterministicUnderASeed(t *testing.T) {
 			resp.Body.Close()
 		}
 		var out []string
-		for _, ev := range h.engine.Events(EventFilter{}) {
+		for _, ev := range firings(t, h.engine, EventFilter{}) {
 			out = append(out, ev.Detail)
 		}
 		return out

@@ -14,6 +14,7 @@ type MemoryStateStore struct {
 	mu       sync.Mutex
 	snapshot []byte
 	counts   map[string]Counts
+	events   []Event
 }
 
 var _ SharedStateStore = (*MemoryStateStore)(nil)
@@ -83,4 +84,27 @@ func (m *MemoryStateStore) LoadCounts(context.Context) (map[string]Counts, error
 		out[id] = c
 	}
 	return out, nil
+}
+
+// AppendEvent adds a firing to the log and keeps the keep most recent.
+func (m *MemoryStateStore) AppendEvent(_ context.Context, ev Event, keep int) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.events = appendBounded(m.events, ev, keep)
+	return nil
+}
+
+// Events lists the logged firings f selects, oldest first.
+func (m *MemoryStateStore) Events(_ context.Context, f EventFilter) ([]Event, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return f.apply(m.events), nil
+}
+
+// ClearEvents empties the log.
+func (m *MemoryStateStore) ClearEvents(context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.events = nil
+	return nil
 }

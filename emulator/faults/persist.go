@@ -42,6 +42,14 @@ type SharedStateStore interface {
 	CountFiring(ctx context.Context, rule string) (Counts, error)
 	// LoadCounts returns every rule's counters by rule id.
 	LoadCounts(ctx context.Context) (map[string]Counts, error)
+	// AppendEvent adds a firing to the shared log, which then keeps the
+	// keep most recent firings.
+	AppendEvent(ctx context.Context, ev Event, keep int) error
+	// Events lists the logged firings f selects, oldest first (see
+	// EventFilter).
+	Events(ctx context.Context, f EventFilter) ([]Event, error)
+	// ClearEvents empties the log.
+	ClearEvents(ctx context.Context) error
 }
 
 // Counts are a rule's counters in a SharedStateStore.

@@ -80,7 +80,7 @@ func TestTenantRuleFiringIsStampedOnTheTenantsClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	evs := h.engine.Events(EventFilter{})
+	evs := firings(t, h.engine, EventFilter{})
 	if len(evs) != 1 || !evs[0].At.Equal(globex.Now()) {
 		t.Errorf("firings %+v, want one at the tenant's time %v", evs, globex.Now())
 	}

@@ -3,7 +3,11 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
+	"slices"
 
 	"github.com/knogin/argus-sandbox/emulator/faults"
 )
@@ -105,4 +109,72 @@ func (s *FaultStore) LoadCounts(ctx context.Context) (map[string]faults.Counts, 
 		out[id] = c
 	}
 	return out, rows.Err()
+}
+
+// kindFaultEvent is a firing of the shared log: seq orders the log (the
+// counter of the same name), k1 is the rule's name, tenant the tenant the
+// firing was about, doc the faults.Event.
+const kindFaultEvent = "fault_event"
+
+// AppendEvent adds a firing to the log and deletes those past the keep
+// most recent, in one transaction.
+func (s *FaultStore) AppendEvent(ctx context.Context, ev faults.Event, keep int) error {
+	doc, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	return s.db.write(ctx, nil, func(c conn) error {
+		seq, err := c.next(ctx, kindFaultEvent)
+		if err != nil {
+			return err
+		}
+		if _, err := c.exec(ctx, `INSERT INTO records (kind, parent, id, tenant, seq, k1, at, doc) VALUES (?, '', ?, ?, ?, ?, ?, ?)`,
+			kindFaultEvent, ev.ID, ev.Tenant, seq, ev.Rule, micros(ev.At), string(doc)); err != nil {
+			return err
+		}
+		if keep <= 0 || seq <= int64(keep) {
+			return nil
+		}
+		_, err = c.exec(ctx, "DELETE FROM records WHERE kind = ? AND parent = '' AND seq <= ?", kindFaultEvent, seq-int64(keep))
+		return err
+	})
+}
+
+// Events lists the logged firings f selects, oldest first, reading the
+// newest first on the (kind, parent, seq) index.
+func (s *FaultStore) Events(ctx context.Context, f faults.EventFilter) ([]faults.Event, error) {
+	limit := int64(math.MaxInt32)
+	if f.Limit > 0 {
+		limit = int64(f.Limit)
+	}
+	rows, err := s.db.read().query(ctx, `SELECT doc FROM records WHERE kind = ? AND parent = ''
+		AND (? = '' OR k1 = ?) AND (? = '' OR tenant = ?) ORDER BY seq DESC LIMIT ?`,
+		kindFaultEvent, f.Rule, f.Rule, f.Tenant, f.Tenant, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []faults.Event{}
+	for rows.Next() {
+		var doc string
+		if err := rows.Scan(&doc); err != nil {
+			return nil, err
+		}
+		var ev faults.Event
+		if err := json.Unmarshal([]byte(doc), &ev); err != nil {
+			return nil, fmt.Errorf("fault firing: %w", err)
+		}
+		out = append(out, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.Reverse(out)
+	return out, nil
+}
+
+// ClearEvents empties the log.
+func (s *FaultStore) ClearEvents(ctx context.Context) error {
+	_, err := s.db.read().exec(ctx, "DELETE FROM records WHERE kind = ?", kindFaultEvent)
+	return err
 }

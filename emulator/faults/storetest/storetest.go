@@ -5,8 +5,12 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/knogin/argus-sandbox/emulator/faults"
 	"github.com/knogin/argus-sandbox/internal/snapshottest"
@@ -21,6 +25,113 @@ func Run(t *testing.T, newStore func(t *testing.T) faults.SharedStateStore) {
 	t.Run("swap drops counters", func(t *testing.T) { testDrop(t, newStore(t)) })
 	t.Run("concurrent counting", func(t *testing.T) { testConcurrentCounting(t, newStore(t)) })
 	t.Run("concurrent swaps", func(t *testing.T) { testConcurrentSwaps(t, newStore(t)) })
+	t.Run("firing log", func(t *testing.T) { testEvents(t, newStore(t)) })
+	t.Run("concurrent firings", func(t *testing.T) { testConcurrentEvents(t, newStore(t)) })
+}
+
+// testEvents: the log lists firings oldest first, keeps the most recent
+// keep, filters by rule and tenant before its limit, and empties.
+func testEvents(t *testing.T, s faults.SharedStateStore) {
+	ctx := context.Background()
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for i := range 8 {
+		ev := faults.Event{ID: fmt.Sprintf("fault_%d", i), Rule: []string{"slow", "gone"}[i%2], Action: "delay",
+			Target: faults.TargetHTTP, At: at.Add(time.Duration(i) * time.Second), Tenant: []string{"acme", "globex", "acme", "acme"}[i%4],
+			RequestID: fmt.Sprintf("req_%d", i), Detail: "delayed 2s"}
+		if err := s.AppendEvent(ctx, ev, 6); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := func(f faults.EventFilter) []string {
+		t.Helper()
+		evs, err := s.Events(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := []string{}
+		for _, ev := range evs {
+			out = append(out, ev.ID)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		f    faults.EventFilter
+		want []string
+	}{
+		{faults.EventFilter{}, []string{"fault_2", "fault_3", "fault_4", "fault_5", "fault_6", "fault_7"}},
+		{faults.EventFilter{Rule: "gone"}, []string{"fault_3", "fault_5", "fault_7"}},
+		{faults.EventFilter{Tenant: "globex"}, []string{"fault_5"}},
+		{faults.EventFilter{Tenant: "acme", Limit: 2}, []string{"fault_6", "fault_7"}},
+		{faults.EventFilter{Rule: "slow", Tenant: "acme", Limit: 10}, []string{"fault_2", "fault_4", "fault_6"}},
+		{faults.EventFilter{Rule: "none"}, []string{}},
+	} {
+		if diff := cmp.Diff(c.want, ids(c.f)); diff != "" {
+			t.Errorf("Events(%+v) (-want +got):\n%s", c.f, diff)
+		}
+	}
+	evs, err := s.Events(ctx, faults.EventFilter{Limit: 1})
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("Events(limit 1) = %v, %v", evs, err)
+	}
+	want := faults.Event{ID: "fault_7", Rule: "gone", Action: "delay", Target: faults.TargetHTTP, At: at.Add(7 * time.Second),
+		Tenant: "acme", RequestID: "req_7", Detail: "delayed 2s"}
+	if diff := cmp.Diff(want, evs[0]); diff != "" {
+		t.Errorf("the newest firing as read back (-want +got):\n%s", diff)
+	}
+	if err := s.ClearEvents(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(faults.EventFilter{}); len(got) != 0 {
+		t.Errorf("after ClearEvents the log holds %v", got)
+	}
+	if err := s.AppendEvent(ctx, faults.Event{ID: "after", Rule: "slow", At: at}, 6); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"after"}, ids(faults.EventFilter{})); diff != "" {
+		t.Errorf("a firing after the clear (-want +got):\n%s", diff)
+	}
+}
+
+// testConcurrentEvents: firings appended at once from many writers are
+// all logged, each once, and the bound holds.
+func testConcurrentEvents(t *testing.T, s faults.SharedStateStore) {
+	ctx := context.Background()
+	const writers, each, keep = 8, 10, 50
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				if err := s.AppendEvent(ctx, faults.Event{ID: fmt.Sprintf("fault_%d_%d", w, i), Rule: "r", At: time.Now()}, keep); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	evs, err := s.Events(ctx, faults.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != keep {
+		t.Fatalf("the log holds %d firings after %d appends, want the bound %d", len(evs), writers*each, keep)
+	}
+	seen := map[string]bool{}
+	last := map[int]int{}
+	for _, ev := range evs {
+		if seen[ev.ID] {
+			t.Fatalf("firing %s listed twice", ev.ID)
+		}
+		seen[ev.ID] = true
+		var w, i int
+		if _, err := fmt.Sscanf(ev.ID, "fault_%d_%d", &w, &i); err != nil {
+			t.Fatal(err)
+		}
+		if prev, ok := last[w]; ok && i <= prev {
+			t.Fatalf("writer %d's firing %d listed after its firing %d: not oldest first", w, i, prev)
+		}
+		last[w] = i
+	}
 }
 
 // testSwap: a swap takes effect only over the snapshot it names (nil:
