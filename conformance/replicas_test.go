@@ -16,9 +16,13 @@ import (
 )
 
 // balanced are the scenarios run behind the balancer: write-backs counted
-// across replicas, and retries after an error, a lost response and a
-// timeout, each waited for on whichever replica answers.
-var balanced = []string{"localized-display-text", "single-delivery", "response-lost", "consumer-error-retry", "consumer-timeout-retry", "retry-fresh-timestamp"}
+// across replicas; retries after an error, a lost response and a
+// timeout, each waited for on whichever replica answers; and a clock
+// moved on one replica through the retries the other keeps timers for
+// (recovery-after-disable: 16 attempts of two deliveries published
+// through alternate replicas, over 121 hours, then the endpoint disabled
+// and recovered).
+var balanced = []string{"recovery-after-disable", "localized-display-text", "single-delivery", "response-lost", "consumer-error-retry", "consumer-timeout-retry", "retry-fresh-timestamp"}
 
 // TestReplicasBehindABalancerCountWriteBacks runs scenarios that count a
 // consumer's write-backs and wait for retries against two replicas on one

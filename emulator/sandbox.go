@@ -296,6 +296,11 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 		return fail(err)
 	}
 	sb.closer = append(sb.closer, func() { _ = sb.webhooks.Close() })
+	if st.shared() {
+		// A clock moved on this replica walks through the retries and
+		// delayed attempts the other replicas keep timers for.
+		sb.clocks.SetWalkSources(sb.webhooks.WalkSource)
+	}
 	sb.platform, err = platform.New(platform.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Tenants: sb.tenants, TenantClock: sb.clocks.Func(),
 		Logger: log.With("surface", "platform"), Events: sb.webhooks, Issuer: cfg.Issuer, Store: st.platform})
 	if err != nil {

@@ -74,6 +74,38 @@ type VirtualClock struct {
 	// Unfreeze and Reset (not Restore), with c.walk held, so the changes
 	// of one clock reach it in order.
 	onChange atomic.Pointer[func(ClockPos)]
+	// outside is the work a walk runs besides the timers (SetWalkSource).
+	outside atomic.Pointer[WalkSource]
+}
+
+// WalkSource is work scheduled on a clock's time that is not among its
+// timers: on a clock several processes share, what the other processes
+// scheduled (a webhook retry another replica's attempt left in the
+// database). A walk through the clock's timers (Advance, Set) runs it in
+// due order with them, at its due time, so moving the clock on one process
+// walks through the whole cluster's work as through its own.
+type WalkSource interface {
+	// NextDue reports the earliest due time, not after until, of the
+	// work waiting; false when none is.
+	NextDue(until time.Time) (time.Time, bool)
+	// RunDue runs the work due at now, the clock's time, and returns once
+	// it is done; it reports whether it found any. It must not change the
+	// clock.
+	RunDue(now time.Time) bool
+}
+
+// maxWalkMisses is how many times in a row a walk's source may name work
+// it then does not find.
+const maxWalkMisses = 3
+
+// SetWalkSource makes the later walks of the clock run src's work too
+// (see WalkSource); nil stops it.
+func (c *VirtualClock) SetWalkSource(src WalkSource) {
+	if src == nil {
+		c.outside.Store(nil)
+		return
+	}
+	c.outside.Store(&src)
 }
 
 // ClockPos is the part of a VirtualClock's state a durable store keeps:
@@ -222,10 +254,48 @@ func (c *VirtualClock) Set(t time.Time) time.Time {
 // way (see Advance). Callers hold c.walk. (c.mu is released by hand, not
 // deferred: it is not held while a callback runs, should one panic.)
 func (c *VirtualClock) walkTo(target time.Time) time.Time {
+	var src WalkSource
+	if p := c.outside.Load(); p != nil {
+		src = *p
+	}
 	c.mu.Lock()
 	deadline := c.real().Add(c.walkBudget)
-	for steps := 0; !c.closed && steps < c.walkSteps && len(c.timers) > 0 && !c.timers[0].due.After(target) &&
-		c.real().Before(deadline); {
+	misses := 0
+	for steps := 0; !c.closed && steps < c.walkSteps && c.real().Before(deadline); {
+		if src != nil {
+			// The source is asked without c.mu: it may read a database.
+			c.mu.Unlock()
+			at, ok := src.NextDue(target)
+			c.mu.Lock()
+			if ok && (len(c.timers) == 0 || !at.After(c.timers[0].due)) {
+				// Outside work first at a due time it shares with timers:
+				// a timer for the same work then finds it done.
+				if at.After(c.nowLocked()) {
+					c.moveLocked(at)
+				}
+				now := c.nowLocked()
+				c.mu.Unlock()
+				found := src.RunDue(now)
+				c.mu.Lock()
+				steps++
+				switch {
+				case found:
+					misses = 0
+				case misses+1 == maxWalkMisses:
+					// Work taken elsewhere between the two calls is
+					// missed once; a source that keeps naming work it
+					// then does not find is left out of the rest of
+					// the walk.
+					src = nil
+				default:
+					misses++
+				}
+				continue
+			}
+		}
+		if len(c.timers) == 0 || c.timers[0].due.After(target) {
+			break
+		}
 		due := c.timers[0].due
 		if due.After(c.nowLocked()) {
 			c.moveLocked(due)

@@ -233,3 +233,97 @@ func TestVirtualClockWalkIsBounded(t *testing.T) {
 		t.Errorf("Now = %v, want the end of the window", got)
 	}
 }
+
+// outsideWork is a WalkSource: work held elsewhere (another process's
+// retries), each item run once and rescheduling itself every 90 minutes
+// up to three runs, like a retry chain kept by another replica.
+type outsideWork struct {
+	c     *VirtualClock
+	base  time.Time
+	mu    sync.Mutex
+	due   map[string]time.Time
+	runs  map[string]int
+	seen  *[]string
+	steal bool // RunDue finds nothing: another process took the work
+	asked int
+}
+
+func (o *outsideWork) NextDue(until time.Time) (time.Time, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.asked++
+	var next time.Time
+	ok := false
+	for _, at := range o.due {
+		if !at.After(until) && (!ok || at.Before(next)) {
+			next, ok = at, true
+		}
+	}
+	return next, ok
+}
+
+func (o *outsideWork) RunDue(now time.Time) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.steal {
+		return false
+	}
+	found := false
+	for name, at := range o.due {
+		if at.After(now) {
+			continue
+		}
+		found = true
+		o.runs[name]++
+		*o.seen = append(*o.seen, fmt.Sprintf("%s%d@%s", name, o.runs[name], o.c.Now().Sub(o.base)))
+		if o.runs[name] < 3 {
+			o.due[name] = now.Add(90 * time.Minute)
+		} else {
+			delete(o.due, name)
+		}
+	}
+	return found
+}
+
+// TestVirtualClockWalkRunsOutsideWorkInOrder: a walk runs a WalkSource's
+// work in due order with the clock's own timers, each at its due time,
+// work the source reschedules inside the window included; outside work
+// due with a timer runs first.
+func TestVirtualClockWalkRunsOutsideWorkInOrder(t *testing.T) {
+	base := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	c := NewVirtualClock((&fakeReal{t: base}).now)
+	defer c.Close()
+	var seen []string
+	src := &outsideWork{c: c, base: base, due: map[string]time.Time{"x": base.Add(30 * time.Minute)}, runs: map[string]int{}, seen: &seen}
+	c.SetWalkSource(src)
+	c.AfterFunc(time.Hour, func() { seen = append(seen, "t1@"+c.Now().Sub(base).String()) })
+	c.AfterFunc(2*time.Hour, func() { seen = append(seen, "t2@"+c.Now().Sub(base).String()) })
+	c.Advance(4 * time.Hour)
+	want := []string{"x1@30m0s", "t1@1h0m0s", "x2@2h0m0s", "t2@2h0m0s", "x3@3h30m0s"}
+	if fmt.Sprint(seen) != fmt.Sprint(want) {
+		t.Errorf("ran %v, want %v", seen, want)
+	}
+	if got := c.Now(); !got.Equal(base.Add(4 * time.Hour)) {
+		t.Errorf("Now = %v, want the end of the window", got)
+	}
+
+	// A source naming work it then does not find is asked three times,
+	// not for the rest of the walk; the timers still run.
+	seen = nil
+	src.due["y"], src.steal, src.asked = c.Now().Add(time.Minute), true, 0
+	c.AfterFunc(time.Hour, func() { seen = append(seen, "t3") })
+	c.SetWalkSource(src)
+	c.Advance(2 * time.Hour)
+	if fmt.Sprint(seen) != "[t3]" || src.asked != maxWalkMisses {
+		t.Errorf("with a source that finds nothing: ran %v, asked %d times; want [t3], asked %d times", seen, src.asked, maxWalkMisses)
+	}
+
+	// Without a source the walk is the timers' alone.
+	seen = nil
+	src.steal = false
+	c.SetWalkSource(nil)
+	c.Advance(time.Hour)
+	if len(seen) != 0 {
+		t.Errorf("ran %v after SetWalkSource(nil)", seen)
+	}
+}

@@ -25,6 +25,8 @@ type Clocks struct {
 	closed  bool
 	// onChange hears of every clock's changes (SetOnChange).
 	onChange func(tenant string, p ClockPos)
+	// walkSource gives each clock its WalkSource (SetWalkSources).
+	walkSource func(tenant string) WalkSource
 }
 
 // NewClocks returns the clocks over base. known says whether a tenant
@@ -70,6 +72,9 @@ func (c *Clocks) For(tenant string) *VirtualClock {
 	if f := c.onChange; f != nil {
 		vc.OnChange(func(p ClockPos) { f(tenant, p) })
 	}
+	if f := c.walkSource; f != nil {
+		vc.SetWalkSource(f(tenant))
+	}
 	c.tenants[tenant] = vc
 	return vc
 }
@@ -84,6 +89,19 @@ func (c *Clocks) SetOnChange(f func(tenant string, p ClockPos)) {
 	c.base.OnChange(func(p ClockPos) { f("", p) })
 	for id, vc := range c.tenants {
 		vc.OnChange(func(p ClockPos) { f(id, p) })
+	}
+}
+
+// SetWalkSources gives the sandbox clock (tenant "") and every tenant's
+// clock, those made later included, the WalkSource f returns for it (see
+// VirtualClock.SetWalkSource).
+func (c *Clocks) SetWalkSources(f func(tenant string) WalkSource) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.walkSource = f
+	c.base.SetWalkSource(f(""))
+	for id, vc := range c.tenants {
+		vc.SetWalkSource(f(id))
 	}
 }
 

@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"cmp"
 	"context"
+	"database/sql"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -146,12 +148,12 @@ func (s *WebhooksStore) ClaimDue(ctx context.Context, cl webhooks.Claim) ([]webh
 		// literal, as records_due's condition is.
 		rows, err := c.query(ctx, `WITH due (p, i) AS (
 				SELECT parent, id FROM records
-				WHERE kind = ? AND status = 'pending' AND at <= ? AND (lease_owner = '' OR num <= ?)
+				WHERE kind = ? AND status = 'pending' AND at <= ? AND (lease_owner = '' OR num <= ?) AND (? = '' OR tenant = ?)
 				ORDER BY at, seq LIMIT ?`+skip+`)
 			UPDATE records SET lease_owner = ?, num = ?, ver = ver + 1
 			FROM due WHERE kind = ? AND parent = due.p AND id = due.i
 			RETURNING at, seq, `+deliveryCols,
-			kindDelivery, micros(cl.Due), micros(cl.Now), cl.Limit,
+			kindDelivery, micros(cl.Due), micros(cl.Now), cl.Tenant, cl.Tenant, cl.Limit,
 			owner, ceilMicros(until), kindDelivery)
 		if err != nil {
 			return err
@@ -187,6 +189,23 @@ func (s *WebhooksStore) ClaimDue(ctx context.Context, cl webhooks.Claim) ([]webh
 		return nil, err
 	}
 	return out, nil
+}
+
+// NextDue reports the earliest due time of the deliveries ClaimDue with
+// cl would claim: one read of the index of pending deliveries
+// (records_due), in due order, to the first free one.
+func (s *WebhooksStore) NextDue(ctx context.Context, cl webhooks.Claim) (time.Time, bool, error) {
+	var at int64
+	err := s.db.read().queryRow(ctx, `SELECT at FROM records
+		WHERE kind = ? AND status = 'pending' AND at <= ? AND (lease_owner = '' OR num <= ?) AND (? = '' OR tenant = ?)
+		ORDER BY at, seq LIMIT 1`, kindDelivery, micros(cl.Due), micros(cl.Now), cl.Tenant, cl.Tenant).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	return time.UnixMicro(at).UTC(), true, nil
 }
 
 // ExtendLeases moves, or releases when until is zero, the leases of the

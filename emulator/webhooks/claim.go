@@ -7,7 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
+
+	"github.com/knogin/argus-sandbox/emulator/core"
 )
 
 // Lease defaults; Config.Lease and Config.PollInterval document them.
@@ -144,3 +147,69 @@ func (s *Service) releaseLeases() {
 		s.log.Error("release delivery leases", "err", err)
 	}
 }
+
+// WalkSource is what a walk of tenant's clock runs besides this engine's
+// timers (core.WalkSource): the tenant's due deliveries no engine holds,
+// such as a retry whose timer another engine sharing the store keeps. A
+// clock moved on one replica then makes every replica's retries and
+// delayed attempts in the window, each at its due time, as one process
+// would. nil for "" (the sandbox clock, which no tenant's deliveries
+// follow) and on a store no other process shares.
+func (s *Service) WalkSource(tenant string) core.WalkSource {
+	if tenant == "" || !s.store.Durable() {
+		return nil
+	}
+	return walkSource{s: s, tenant: tenant}
+}
+
+type walkSource struct {
+	s      *Service
+	tenant string
+}
+
+// NextDue asks the store for the earliest due delivery of the tenant.
+func (w walkSource) NextDue(until time.Time) (time.Time, bool) {
+	ctx, cancel := context.WithTimeout(w.s.ctx, walkQueryTimeout)
+	defer cancel()
+	at, ok, err := w.s.store.NextDue(ctx, Claim{Due: until, Now: w.s.wall(), Tenant: w.tenant})
+	if err != nil {
+		if w.s.ctx.Err() == nil {
+			w.s.log.Error("read the next due delivery", "tenant", w.tenant, "err", err)
+		}
+		return time.Time{}, false
+	}
+	return at, ok
+}
+
+// RunDue claims the tenant's deliveries due at now and makes their
+// attempts, returning once each is recorded (or the dispatcher's settle
+// bound passed), as a timer's callback does.
+func (w walkSource) RunDue(now time.Time) bool {
+	s := w.s
+	ctx, cancel := context.WithTimeout(s.ctx, walkQueryTimeout)
+	got, err := s.store.ClaimDue(ctx, Claim{Owner: s.owner, Due: now, Now: s.wall(), Lease: s.cfg.Lease, Limit: maxClaim, Tenant: w.tenant})
+	cancel()
+	if err != nil {
+		if s.ctx.Err() == nil {
+			s.log.Error("claim due deliveries", "tenant", w.tenant, "err", err)
+		}
+		return false
+	}
+	var wg sync.WaitGroup
+	for i := range got {
+		d := &got[i]
+		trigger := TriggerRetry
+		if d.AttemptCount == 0 {
+			trigger = TriggerInitial
+		}
+		// Due now, to the microsecond the store keeps: made at once.
+		wg.Go(func() {
+			s.disp.run(job{tenant: d.Tenant, webhookID: d.WebhookID, deliveryID: d.ID, trigger: trigger, held: d})
+		})
+	}
+	wg.Wait()
+	return len(got) > 0
+}
+
+// walkQueryTimeout bounds one store call of a clock walk.
+const walkQueryTimeout = 10 * time.Second

@@ -56,6 +56,9 @@ type Claim struct {
 	Lease time.Duration
 	// Limit bounds how many deliveries one claim takes (none when < 1).
 	Limit int
+	// Tenant limits the claim to one tenant's deliveries ("" claims any
+	// tenant's).
+	Tenant string
 }
 
 // Outstanding asks Store.Outstanding whether delivery work is left that
@@ -132,8 +135,8 @@ type Store interface {
 	// ListDeliveries returns matching deliveries, newest first.
 	ListDeliveries(ctx context.Context, tenant, webhookID string, f DeliveryFilter) ([]Delivery, error)
 
-	// ClaimDue leases up to c.Limit pending deliveries of any tenant that
-	// are due (NextAttemptAt not after c.Due) and free (!Leased(c.Now)):
+	// ClaimDue leases up to c.Limit pending deliveries of any tenant (of
+	// c.Tenant when set) that are due (NextAttemptAt not after c.Due) and free (!Leased(c.Now)):
 	// each gets LeaseOwner c.Owner and LeaseUntil c.Now+c.Lease in the
 	// same write, so two claimers, in one process or in several, never
 	// get the same delivery while its lease holds (SQL: FOR UPDATE SKIP
@@ -141,6 +144,11 @@ type Store interface {
 	// lowest Seq; the returned deliveries carry their new lease. Nothing
 	// due is an empty result.
 	ClaimDue(ctx context.Context, c Claim) ([]Delivery, error)
+	// NextDue reports the earliest NextAttemptAt, not after c.Due, of the
+	// pending deliveries ClaimDue would claim with c (Owner, Lease and
+	// Limit aside): what a walk of c.Tenant's clock runs next. false:
+	// none.
+	NextDue(ctx context.Context, c Claim) (time.Time, bool, error)
 	// ExtendLeases sets LeaseUntil of every pending delivery leased by
 	// owner to until (the engine's heartbeat), or releases them (owner
 	// and until cleared) when until is zero, and returns how many.
@@ -463,7 +471,7 @@ func (m *MemoryStore) ClaimDue(_ context.Context, c Claim) ([]Delivery, error) {
 	var due []*Delivery
 	for _, mw := range m.webhooks {
 		for _, d := range mw.order {
-			if !d.Finished() && !d.NextAttemptAt.After(c.Due) && !d.Leased(c.Now) {
+			if c.claims(d) {
 				due = append(due, d)
 			}
 		}
@@ -481,6 +489,28 @@ func (m *MemoryStore) ClaimDue(_ context.Context, c Claim) ([]Delivery, error) {
 		out[i] = cloneDelivery(*d)
 	}
 	return out, nil
+}
+
+// claims reports whether ClaimDue with c claims d.
+func (c Claim) claims(d *Delivery) bool {
+	return !d.Finished() && !d.NextAttemptAt.After(c.Due) && !d.Leased(c.Now) && (c.Tenant == "" || d.Tenant == c.Tenant)
+}
+
+// NextDue reports the earliest due time of the deliveries ClaimDue with c
+// would claim.
+func (m *MemoryStore) NextDue(_ context.Context, c Claim) (time.Time, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var next time.Time
+	found := false
+	for _, mw := range m.webhooks {
+		for _, d := range mw.order {
+			if c.claims(d) && (!found || d.NextAttemptAt.Before(next)) {
+				next, found = d.NextAttemptAt, true
+			}
+		}
+	}
+	return next, found, nil
 }
 
 // ExtendLeases moves or releases the leases of owner's pending deliveries.

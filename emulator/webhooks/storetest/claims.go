@@ -27,6 +27,7 @@ func runClaims(t *testing.T, newStore func(*testing.T, Limits) webhooks.Store) {
 	t.Run("lease lapses", func(t *testing.T) { testLeaseLapses(t, newStore(t, Limits{})) })
 	t.Run("limit and order", func(t *testing.T) { testClaimOrder(t, newStore(t, Limits{})) })
 	t.Run("tenants", func(t *testing.T) { testClaimTenants(t, newStore(t, Limits{})) })
+	t.Run("one tenant and the next due", func(t *testing.T) { testClaimOneTenant(t, newStore(t, Limits{})) })
 	t.Run("extend and release", func(t *testing.T) { testExtendLeases(t, newStore(t, Limits{})) })
 	t.Run("create many", func(t *testing.T) { testCreateDeliveries(t, newStore(t, Limits{})) })
 	t.Run("concurrent claimers", func(t *testing.T) { testConcurrentClaimers(t, newStore(t, Limits{})) })
@@ -191,6 +192,64 @@ func testClaimTenants(t *testing.T, st webhooks.Store) {
 	if n, err := st.ExtendLeases(ctx, "a", t0.Add(time.Hour)); err != nil || n != 2 {
 		t.Errorf("ExtendLeases across tenants = %d, %v; want 2", n, err)
 	}
+}
+
+// testClaimOneTenant: a claim naming a tenant takes only its deliveries,
+// and NextDue names the earliest due time such a claim would take: not a
+// leased, a finished or another tenant's delivery, nor one due after Due.
+func testClaimOneTenant(t *testing.T, st webhooks.Store) {
+	ctx := context.Background()
+	_, _ = st.CreateWebhook(ctx, webhooks.Webhook{ID: "wh_a", Tenant: "acme"})
+	_, _ = st.CreateWebhook(ctx, webhooks.Webhook{ID: "wh_g", Tenant: "globex"})
+	held := pending("dlv_a_held", "wh_a", "acme", t0)
+	held.LeaseOwner, held.LeaseUntil = "other", t0.Add(lease)
+	done := pending("dlv_a_done", "wh_a", "acme", t0)
+	done.Status = webhooks.StatusSucceeded
+	for _, d := range []webhooks.Delivery{
+		pending("dlv_g_early", "wh_g", "globex", t0.Add(time.Minute)),
+		held, done,
+		pending("dlv_a_1", "wh_a", "acme", t0.Add(2*time.Minute)),
+		pending("dlv_a_2", "wh_a", "acme", t0.Add(3*time.Minute)),
+		pending("dlv_a_late", "wh_a", "acme", t0.Add(time.Hour)),
+	} {
+		if _, err := st.CreateDelivery(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next := func(c webhooks.Claim) string {
+		t.Helper()
+		at, ok, err := st.NextDue(ctx, c)
+		if err != nil {
+			t.Fatalf("NextDue(%+v): %v", c, err)
+		}
+		if !ok {
+			return "none"
+		}
+		return at.Sub(t0).String()
+	}
+	acme := func(owner string, due, now time.Time, limit int) webhooks.Claim {
+		c := claim(owner, due, now, limit)
+		c.Tenant = "acme"
+		return c
+	}
+	for _, c := range []struct {
+		what, want string
+		c          webhooks.Claim
+	}{
+		{"acme's next due within ten minutes", "2m0s", acme("", t0.Add(10*time.Minute), t0, 0)},
+		{"any tenant's next due within ten minutes", "1m0s", claim("", t0.Add(10*time.Minute), t0, 0)},
+		{"acme's next due before its first", "none", acme("", t0.Add(time.Minute), t0, 0)},
+		{"acme's next due once the lease lapsed", "0s", acme("", t0.Add(10*time.Minute), t0.Add(lease), 0)},
+	} {
+		if got := next(c.c); got != c.want {
+			t.Errorf("%s = %s, want %s", c.what, got, c.want)
+		}
+	}
+	wantIDs(t, "acme's claim within ten minutes", claimIDs(t, st, acme("a", t0.Add(10*time.Minute), t0, 10)), "dlv_a_1", "dlv_a_2")
+	if got := next(acme("", t0.Add(10*time.Minute), t0, 0)); got != "none" {
+		t.Errorf("acme's next due once its due deliveries are claimed = %s, want none", got)
+	}
+	wantIDs(t, "any tenant's claim within ten minutes", claimIDs(t, st, claim("b", t0.Add(10*time.Minute), t0, 10)), "dlv_g_early")
 }
 
 // testExtendLeases: a heartbeat moves only its owner's leases; a release
