@@ -44,6 +44,8 @@ type docDelivery struct {
 	AttemptCount  int                `json:",omitempty"`
 	AutoAttempts  int                `json:",omitempty"`
 	NextAttemptAt time.Time          `json:",omitzero"`
+	HeldIn        int64              `json:",omitempty"`
+	HoldSeq       int64              `json:",omitempty"`
 	CreatedAt     time.Time          `json:",omitzero"`
 	UpdatedAt     time.Time          `json:",omitzero"`
 	Seq           uint64             `json:",omitempty"`
@@ -74,7 +76,7 @@ func deliveryDoc(d *webhooks.Delivery) (string, error) {
 	b, err := json.Marshal(docDelivery{
 		V: docForm, ID: d.ID, WebhookID: d.WebhookID, Tenant: d.Tenant, Status: d.Status,
 		Attempts: d.Attempts, AttemptCount: d.AttemptCount, AutoAttempts: d.AutoAttempts,
-		NextAttemptAt: d.NextAttemptAt, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, Seq: d.Seq,
+		NextAttemptAt: d.NextAttemptAt, HeldIn: d.HeldIn, HoldSeq: d.HoldSeq, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, Seq: d.Seq,
 	})
 	if err != nil {
 		return "", err
@@ -125,7 +127,7 @@ func decodeDelivery(doc string, d *webhooks.Delivery) error {
 			body := []byte(doc[i+len(payloadKey) : len(doc)-1])
 			*d = webhooks.Delivery{ID: f.ID, WebhookID: f.WebhookID, Tenant: f.Tenant, Body: body, Status: f.Status,
 				Attempts: f.Attempts, AttemptCount: f.AttemptCount, AutoAttempts: f.AutoAttempts,
-				NextAttemptAt: f.NextAttemptAt, CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt, Seq: f.Seq}
+				NextAttemptAt: f.NextAttemptAt, HeldIn: f.HeldIn, HoldSeq: f.HoldSeq, CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt, Seq: f.Seq}
 			return parseEvent(body, &d.Event)
 		}
 	}

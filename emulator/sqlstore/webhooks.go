@@ -126,8 +126,11 @@ func (s *WebhooksStore) DeleteWebhook(ctx context.Context, tenant, id string) er
 		if _, err := c.remove(ctx, kindWebhook, "", id); err != nil {
 			return err
 		}
-		_, err := c.exec(ctx, "DELETE FROM records WHERE kind = ? AND parent = ?", kindDelivery, id)
+		if _, err := c.exec(ctx, "DELETE FROM records WHERE kind = ? AND parent = ?", kindDelivery, id); err != nil {
+			return err
+		}
 		s.finished.forget(id)
+		_, err := c.exec(ctx, "DELETE FROM counters WHERE name IN (?, ?)", "delivery:"+id, "hold:"+id)
 		return err
 	})
 }
@@ -345,8 +348,11 @@ func (s *WebhooksStore) ListDeliveries(ctx context.Context, tenant, webhookID st
 // Reset removes every webhook and delivery.
 func (s *WebhooksStore) Reset(ctx context.Context) error {
 	return s.db.write(ctx, nil, func(c conn) error {
-		_, err := c.exec(ctx, "DELETE FROM records WHERE kind IN (?, ?)", kindWebhook, kindDelivery)
+		if _, err := c.exec(ctx, "DELETE FROM records WHERE kind IN (?, ?)", kindWebhook, kindDelivery); err != nil {
+			return err
+		}
 		s.finished.forget()
+		_, err := c.exec(ctx, "DELETE FROM counters WHERE name LIKE 'delivery:%' OR name LIKE 'hold:%'")
 		return err
 	})
 }

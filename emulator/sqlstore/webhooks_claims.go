@@ -238,3 +238,24 @@ func (s *WebhooksStore) ExtendLeases(ctx context.Context, owner string, until ti
 
 // Durable is true: the database outlives the process and may be shared.
 func (s *WebhooksStore) Durable() bool { return true }
+
+// CountHold adds add to the webhook's count of held attempts (the counter
+// "hold:" and its id) and returns it: one upsert, or with add 0 one read.
+func (s *WebhooksStore) CountHold(ctx context.Context, webhookID string, add int) (int64, error) {
+	name := "hold:" + webhookID
+	if add == 0 {
+		var n int64
+		err := s.db.read().queryRow(ctx, "SELECT n FROM counters WHERE name = ?", name).Scan(&n)
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, nil
+		}
+		return n, err
+	}
+	var n int64
+	err := s.db.writeAlone(ctx, func(c conn) error {
+		var err error
+		n, err = c.nextN(ctx, name, add)
+		return err
+	})
+	return n, err
+}

@@ -49,7 +49,7 @@ func (s *Service) process(ctx context.Context, j job) (Attempt, bool) {
 	j.admitted = false
 	if j.flush {
 		ctx := inTurn(ctx)
-		for _, h := range s.releaseHeld(j.webhookID) {
+		for _, h := range s.releaseHeld(ctx, j.webhookID) {
 			s.process(ctx, h)
 		}
 		return Attempt{}, false
@@ -121,7 +121,13 @@ func (s *Service) process(ctx context.Context, j job) (Attempt, bool) {
 	}
 	if j.plan.Reorder != nil && !j.released {
 		ctx := inTurn(ctx)
-		for _, h := range s.hold(j, j.plan.Reorder) {
+		var burst []job
+		if s.store.Durable() {
+			burst = s.holdShared(ctx, j, d, j.plan.Reorder)
+		} else {
+			burst = s.hold(j, j.plan.Reorder)
+		}
+		for _, h := range burst {
 			s.process(ctx, h)
 		}
 		return Attempt{}, false

@@ -50,6 +50,9 @@ type endpointQueue struct {
 	held      []job
 	holdOrder ReorderOrder
 	holdTimer *timerEntry
+	// holdWait is the MaxWait of the bursts held on a durable store
+	// (Service.holdShared).
+	holdWait time.Duration
 }
 
 // timerEntry is a wait on the clock the engine may cancel (Close, Reset).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -710,5 +711,80 @@ func TestPublishFailsOnAnIDConflict(t *testing.T) {
 	}
 	if _, err := s.Publish(context.Background(), "acme", "case.created", nil); !errors.Is(err, ErrConflict) {
 		t.Fatalf("publish with a conflicting delivery ID = %v, want ErrConflict", err)
+	}
+}
+
+// TestEnginesFillOneReorderBurst: events published alternately on two
+// engines sharing a durable store fill one reorder burst, released by the
+// engine whose hold completes it in the reverse of the holds' order, each
+// event once, without waiting for the burst's wait on the clock; while a
+// burst is incomplete the other engine's idle wait does not count its
+// held deliveries. A burst short of its size goes out when its wait ends,
+// from whichever engine's timer fires first, and the next burst starts
+// whole.
+func TestEnginesFillOneReorderBurst(t *testing.T) {
+	rc := newReceiver(t, nil)
+	clock := core.NewVirtualClock(nil)
+	t.Cleanup(clock.Close)
+	shared := sharedStore{NewMemoryStore(0, 0)}
+	faults := DeliveryFaultsFunc(func(context.Context, AttemptInfo) AttemptPlan {
+		return AttemptPlan{Rule: "burst", Reorder: &Reorder{Count: 4, MaxWait: time.Hour}}
+	})
+	one := func(c *Config) { c.Faults, c.PerEndpointConcurrency = faults, 1 }
+	engines := []*Service{newEngine(t, shared, clock, one), newEngine(t, shared, clock, one)}
+	subscribe(t, engines[0], "acme", rc.URL, "case.created")
+	ctx := context.Background()
+	publish := func(n int) []string {
+		var ids []string
+		for i := range n {
+			id, err := engines[i%2].Trigger(ctx, "acme", "case.created", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+			for _, e := range engines {
+				waitIdle(t, e) // returns while the burst is incomplete
+			}
+		}
+		return ids
+	}
+	arrived := func() []string {
+		var got []string
+		for _, r := range rc.requests() {
+			got = append(got, r.Event.ID)
+		}
+		return got
+	}
+
+	first := publish(4)
+	want := slices.Clone(first)
+	slices.Reverse(want)
+	if got := arrived(); !slices.Equal(got, want) {
+		t.Fatalf("a burst of 4 held on two engines arrived as %v, want %v (the reverse of publication)", got, want)
+	}
+
+	short := publish(3)
+	if n := len(arrived()); n != 4 {
+		t.Fatalf("%d requests before the short burst's wait ended, want the first burst's 4", n)
+	}
+	clock.Advance(time.Hour)
+	for _, e := range engines {
+		waitIdle(t, e)
+	}
+	want = slices.Clone(short)
+	slices.Reverse(want)
+	if got := arrived()[4:]; !slices.Equal(got, want) {
+		t.Fatalf("the short burst arrived as %v once its wait ended, want %v", got, want)
+	}
+
+	next := publish(4)
+	want = slices.Clone(next)
+	slices.Reverse(want)
+	if got := arrived()[7:]; !slices.Equal(got, want) {
+		t.Fatalf("the burst after a short one arrived as %v, want %v: whole and reversed", got, want)
+	}
+	pending, err := shared.ListDeliveries(ctx, "acme", shared.firstWebhook(t), DeliveryFilter{Status: StatusPending})
+	if err != nil || len(pending) != 0 {
+		t.Errorf("%d deliveries left pending (%v), want none", len(pending), err)
 	}
 }

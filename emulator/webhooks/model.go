@@ -152,8 +152,13 @@ type Delivery struct {
 	// delivery, until LeaseUntil (real time); see Store and Leased.
 	LeaseOwner string
 	LeaseUntil time.Time
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// HeldIn is, while the delivery is held in a reorder burst (a fault)
+	// on a durable store, the shared hold count at which that burst is
+	// complete (Store.CountHold), and HoldSeq the count its hold made,
+	// its place in the burst; 0 when not held.
+	HeldIn, HoldSeq int64
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 	// Seq orders deliveries; the store assigns it.
 	Seq uint64
 }

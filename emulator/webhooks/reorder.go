@@ -1,5 +1,13 @@
 package webhooks
 
+import (
+	"cmp"
+	"context"
+	"errors"
+	"maps"
+	"slices"
+)
+
 // hold parks j in its endpoint's reorder burst (a fault: out-of-order
 // delivery). When the burst reaches r.Count it is returned, in release
 // order, for the caller to send one after another; until then it waits,
@@ -26,16 +34,47 @@ func (s *Service) hold(j job, r *Reorder) []job {
 }
 
 // releaseHeld returns an endpoint's held burst in release order (the
-// MaxWait flush).
-func (s *Service) releaseHeld(webhookID string) []job {
+// MaxWait flush, or a shutdown). On a durable store it takes the held
+// deliveries of the bursts this engine holds attempts of, whichever
+// engine held them (takeBurst), and counts a burst released before it
+// filled as full, so the next burst starts whole.
+func (s *Service) releaseHeld(ctx context.Context, webhookID string) []job {
 	d := s.disp
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	q := d.queues[webhookID]
-	if q == nil {
+	if q == nil || len(q.held) == 0 {
+		d.mu.Unlock()
 		return nil
 	}
-	return s.takeHeldLocked(q)
+	if !s.store.Durable() {
+		defer d.mu.Unlock()
+		return s.takeHeldLocked(q)
+	}
+	tenant := q.held[0].tenant
+	var ends []int64
+	for _, h := range q.held {
+		if h.held != nil && !slices.Contains(ends, h.held.HeldIn) {
+			ends = append(ends, h.held.HeldIn)
+		}
+	}
+	d.cancelLocked(q.holdTimer) // this flush is the wait's end
+	q.holdTimer = nil
+	d.mu.Unlock()
+	burst := s.takeBurst(ctx, tenant, webhookID, ends, nil)
+	d.mu.Lock()
+	if q := d.queues[webhookID]; q != nil && len(q.held) > 0 && q.holdTimer == nil && !d.closed {
+		// A hold whose take failed (the store did not answer) is tried
+		// again after another wait.
+		flush := job{tenant: tenant, webhookID: webhookID, flush: true}
+		q.holdTimer = d.afterLocked(s.clockOf(tenant), q.holdWait, func() { d.run(flush) })
+	}
+	d.mu.Unlock()
+	if last := slices.Max(append(ends, 0)); last > 0 {
+		if n, err := s.store.CountHold(ctx, webhookID, 0); err == nil && n < last {
+			_, _ = s.store.CountHold(ctx, webhookID, int(last-n))
+		}
+	}
+	return burst
 }
 
 func (s *Service) takeHeldLocked(q *endpointQueue) []job {
@@ -43,7 +82,13 @@ func (s *Service) takeHeldLocked(q *endpointQueue) []job {
 	q.held = nil
 	s.disp.cancelLocked(q.holdTimer)
 	q.holdTimer = nil
-	switch q.holdOrder {
+	return s.releaseOrder(burst, q.holdOrder)
+}
+
+// releaseOrder puts burst (in arrival order) in its release order and
+// marks its jobs released.
+func (s *Service) releaseOrder(burst []job, order ReorderOrder) []job {
+	switch order {
 	case ReorderShuffle:
 		// Fisher-Yates with the injected randomness (reproducible when
 		// seeded); a shuffle that keeps the arrival order is redone, so
@@ -76,4 +121,147 @@ func sameOrder(a, b []job) bool {
 		}
 	}
 	return true
+}
+
+// holdShared is hold on a durable store, which other engines may share:
+// the burst is counted in the store (Store.CountHold), so the attempts
+// every engine holds fill one burst, and each held delivery is marked in
+// the store (HeldIn, the count at which its burst is complete; HoldSeq,
+// its place) and set to wait on the clock for at most MaxWait, leased
+// here (another engine's idle wait does not count it as due work). The
+// hold that completes the burst takes every delivery of it, whichever
+// engine held it (takeBurst), and returns them in release order; until
+// then j is kept with its fault plan for the attempt, and the wait's end
+// takes whatever the burst holds by then. Nothing held is dropped: a
+// delivery whose holder died is taken with the burst, or attempted once
+// its wait and its holder's lease are over.
+func (s *Service) holdShared(ctx context.Context, j job, d Delivery, r *Reorder) []job {
+	n, err := s.store.CountHold(ctx, j.webhookID, 1)
+	if err != nil {
+		s.log.Error("count a held attempt", "webhook_id", j.webhookID, "err", err)
+		j.released = true
+		return []job{j} // sent now rather than held where no burst can fill
+	}
+	count := int64(r.Count)
+	end := ((n-1)/count + 1) * count
+	if n == end {
+		// The hold that completes the burst is not marked: its delivery
+		// stays due and leased here until its attempt, so no engine's
+		// idle wait sees a gap before the burst goes out.
+		last := d
+		last.HoldSeq = n
+		j.held = &last
+		return s.takeBurst(ctx, j.tenant, j.webhookID, []int64{end}, &j)
+	}
+	clock := s.clockOf(j.tenant)
+	until := clock.Now().Add(r.MaxWait).UTC()
+	d, err = s.store.UpdateDelivery(ctx, j.tenant, j.webhookID, j.deliveryID, func(d *Delivery) error {
+		if d.Finished() {
+			return errNotClaimable
+		}
+		if d.LeaseOwner != s.owner {
+			return errLeaseLost
+		}
+		d.NextAttemptAt, d.HeldIn, d.HoldSeq = until, end, n
+		return nil
+	})
+	if err != nil {
+		return nil // settled, deleted or claimed elsewhere meanwhile
+	}
+	j.held = &d
+	disp := s.disp
+	disp.mu.Lock()
+	if disp.closed {
+		disp.mu.Unlock()
+		return nil
+	}
+	q := disp.queueLocked(j.webhookID)
+	q.held = append(q.held, j)
+	q.holdOrder, q.holdWait = r.Order, r.MaxWait
+	if q.holdTimer == nil {
+		flush := job{tenant: j.tenant, webhookID: j.webhookID, flush: true}
+		q.holdTimer = disp.afterLocked(clock, r.MaxWait, func() { disp.run(flush) })
+	}
+	disp.mu.Unlock()
+	return nil
+}
+
+// takeBurst takes, for this engine, the held deliveries of the webhook's
+// bursts that complete at ends (any engine's holds), in one update each
+// that finds the delivery still held in that burst: due now and leased
+// here. last, when set, is the job whose hold completed the burst, its
+// delivery already due and leased here (HoldSeq set). It returns them,
+// last included, in the burst's release order, each with the fault plan
+// of its attempt when this engine held it (another engine's plan is not
+// known here: its attempt is made without the other faults that fired
+// with the reorder). This engine's holds that were taken, here or by
+// another engine, or have settled, leave its list; one whose update
+// failed stays for the next flush.
+func (s *Service) takeBurst(ctx context.Context, tenant, webhookID string, ends []int64, last *job) []job {
+	disp := s.disp
+	disp.mu.Lock()
+	order := ReorderReverse
+	mine := map[string]job{}
+	if q := disp.queues[webhookID]; q != nil {
+		order = q.holdOrder
+		for _, h := range q.held {
+			if h.held != nil && slices.Contains(ends, h.held.HeldIn) {
+				mine[h.deliveryID] = h
+			}
+		}
+	}
+	disp.mu.Unlock()
+	var burst []job
+	if last != nil {
+		burst = append(burst, *last)
+	}
+	ids := slices.Sorted(maps.Keys(mine))
+	if pending, err := s.store.ListDeliveries(ctx, tenant, webhookID, DeliveryFilter{Status: StatusPending}); err != nil {
+		s.log.Error("read a held burst", "webhook_id", webhookID, "err", err)
+	} else {
+		for _, p := range pending {
+			if p.HeldIn != 0 && slices.Contains(ends, p.HeldIn) && !slices.Contains(ids, p.ID) {
+				ids = append(ids, p.ID)
+			}
+		}
+	}
+	clock := s.clockOf(tenant)
+	settled := map[string]bool{}
+	for _, id := range ids {
+		now, due := s.wall(), clock.Now().UTC()
+		d, err := s.store.UpdateDelivery(ctx, tenant, webhookID, id, func(d *Delivery) error {
+			if d.Finished() || !slices.Contains(ends, d.HeldIn) {
+				return errNotClaimable // taken by another engine meanwhile, or settled
+			}
+			d.LeaseOwner, d.LeaseUntil = s.owner, now.Add(s.cfg.Lease)
+			d.NextAttemptAt, d.HeldIn = due, 0
+			return nil
+		})
+		if err != nil {
+			settled[id] = errors.Is(err, errNotClaimable) || errors.Is(err, ErrNotFound)
+			continue
+		}
+		settled[id] = true
+		j, ok := mine[id]
+		if !ok {
+			j = job{tenant: tenant, webhookID: webhookID, deliveryID: id, trigger: TriggerRetry, plan: &AttemptPlan{}}
+			if d.AttemptCount == 0 {
+				j.trigger = TriggerInitial
+			}
+		}
+		j.held = &d
+		burst = append(burst, j)
+	}
+	disp.mu.Lock()
+	if q := disp.queues[webhookID]; q != nil {
+		q.held = slices.DeleteFunc(q.held, func(h job) bool { return settled[h.deliveryID] })
+		if len(q.held) == 0 {
+			disp.cancelLocked(q.holdTimer)
+			q.holdTimer = nil
+			disp.dropIdleLocked(q)
+		}
+	}
+	disp.mu.Unlock()
+	slices.SortFunc(burst, func(a, b job) int { return cmp.Compare(a.held.HoldSeq, b.held.HoldSeq) })
+	return s.releaseOrder(burst, order)
 }

@@ -149,6 +149,11 @@ type Store interface {
 	// Limit aside): what a walk of c.Tenant's clock runs next. false:
 	// none.
 	NextDue(ctx context.Context, c Claim) (time.Time, bool, error)
+	// CountHold adds add to the webhook's count of attempts held in
+	// reorder bursts (a fault) and returns the count after it; add 0 reads
+	// it. Every engine sharing the store counts on the one count, so a
+	// burst fills with the attempts each engine holds; it starts at 0.
+	CountHold(ctx context.Context, webhookID string, add int) (int64, error)
 	// ExtendLeases sets LeaseUntil of every pending delivery leased by
 	// owner to until (the engine's heartbeat), or releases them (owner
 	// and until cleared) when until is zero, and returns how many.
@@ -193,6 +198,7 @@ type MemoryStore struct {
 	seq      uint64
 	webhooks map[string]*memWebhook // by webhook ID
 	count    map[string]int         // webhooks by tenant
+	holds    map[string]int64       // CountHold's counts by webhook ID
 }
 
 type memWebhook struct {
@@ -295,6 +301,7 @@ func (m *MemoryStore) DeleteWebhook(_ context.Context, tenant, id string) error 
 		return err
 	}
 	delete(m.webhooks, id)
+	delete(m.holds, id)
 	m.count[tenant]--
 	if m.count[tenant] == 0 {
 		delete(m.count, tenant)
@@ -513,6 +520,18 @@ func (m *MemoryStore) NextDue(_ context.Context, c Claim) (time.Time, bool, erro
 	return next, found, nil
 }
 
+// CountHold adds add to the webhook's count of held attempts and returns
+// it.
+func (m *MemoryStore) CountHold(_ context.Context, webhookID string, add int) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.holds == nil {
+		m.holds = map[string]int64{}
+	}
+	m.holds[webhookID] += int64(add)
+	return m.holds[webhookID], nil
+}
+
 // ExtendLeases moves or releases the leases of owner's pending deliveries.
 func (m *MemoryStore) ExtendLeases(_ context.Context, owner string, until time.Time) (int, error) {
 	if owner == "" {
@@ -564,7 +583,7 @@ func (m *MemoryStore) Durable() bool { return false }
 func (m *MemoryStore) Reset(context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.webhooks, m.count = map[string]*memWebhook{}, map[string]int{}
+	m.webhooks, m.count, m.holds = map[string]*memWebhook{}, map[string]int{}, nil
 	return nil
 }
 
@@ -575,6 +594,7 @@ func (m *MemoryStore) DeleteTenant(_ context.Context, tenant string) error {
 	for id, mw := range m.webhooks {
 		if mw.w.Tenant == tenant {
 			delete(m.webhooks, id)
+			delete(m.holds, id)
 		}
 	}
 	delete(m.count, tenant)
