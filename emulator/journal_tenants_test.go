@@ -77,6 +77,21 @@ func TestAControlTokenSeesItsOwnTrafficAlone(t *testing.T) {
 		seen[ev.Type] = true
 	}
 
+	// B's firing came first: its control token's most recent firing is
+	// still its own, not its share of everyone's most recent.
+	for _, c := range []struct {
+		pc   *client.Client
+		rule string
+	}{{a, "partner-a-once"}, {b, "partner-b-once"}} {
+		fired, err := c.pc.Sandbox().FaultEvents(ctx, client.FaultEventFilter{Limit: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(fired) != 1 || fired[0].Rule != c.rule {
+			t.Errorf("a control token's most recent fault firing = %+v, want one of %s", fired, c.rule)
+		}
+	}
+
 	page, err := a.Sandbox().Requests(ctx, client.RequestFilter{Limit: 500})
 	if err != nil {
 		t.Fatal(err)

@@ -195,9 +195,9 @@ func TestReplicasCountFaultRulesExactly(t *testing.T) {
 }
 
 // TestReplicasShareTheFaultFiringLog: firings made on any replica are
-// listed, the same and in the same order, by every replica, a control
-// token's listing keeps its tenant's before its limit, and a reset on one
-// replica empties the log for all.
+// listed, the same and in the same order, by every replica, a limit keeps
+// the most recent, and a reset on one replica empties the log for all.
+// (The store suite checks the tenant filter before the limit.)
 func TestReplicasShareTheFaultFiringLog(t *testing.T) {
 	u := pgtest.Database(t)
 	reps := []*replica{openReplicaWith(t, u, emulator.Config{}), openReplicaWith(t, u, emulator.Config{}), openReplicaWith(t, u, emulator.Config{})}

@@ -297,8 +297,8 @@ func (sb *Sandbox) build(cfg Config, fx *fixtures.Set, waitDocs func() (map[stri
 	}
 	sb.closer = append(sb.closer, func() { _ = sb.webhooks.Close() })
 	if st.shared() {
-		// A clock moved on this replica walks through the retries and
-		// delayed attempts the other replicas keep timers for.
+		// A clock moved on this replica walks through the retries the
+		// other replicas keep timers for.
 		sb.clocks.SetWalkSources(sb.webhooks.WalkSource)
 	}
 	sb.platform, err = platform.New(platform.Config{Clock: sb.clock, IDs: sb.ids, Fixtures: fx, Tenants: sb.tenants, TenantClock: sb.clocks.Func(),

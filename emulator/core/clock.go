@@ -95,7 +95,7 @@ type WalkSource interface {
 }
 
 // maxWalkMisses is how many times in a row a walk's source may name work
-// it then does not find.
+// due at the same time that it then does not find.
 const maxWalkMisses = 3
 
 // SetWalkSource makes the later walks of the clock run src's work too
@@ -260,7 +260,7 @@ func (c *VirtualClock) walkTo(target time.Time) time.Time {
 	}
 	c.mu.Lock()
 	deadline := c.real().Add(c.walkBudget)
-	misses := 0
+	misses, missed := 0, time.Time{}
 	for steps := 0; !c.closed && steps < c.walkSteps && c.real().Before(deadline); {
 		if src != nil {
 			// The source is asked without c.mu: it may read a database.
@@ -281,14 +281,16 @@ func (c *VirtualClock) walkTo(target time.Time) time.Time {
 				switch {
 				case found:
 					misses = 0
-				case misses+1 == maxWalkMisses:
+				case misses > 0 && at.Equal(missed) && misses+1 == maxWalkMisses:
 					// Work taken elsewhere between the two calls is
-					// missed once; a source that keeps naming work it
-					// then does not find is left out of the rest of
-					// the walk.
+					// missed once; a source that keeps naming the same
+					// work it then does not find is left out of the
+					// rest of the walk.
 					src = nil
-				default:
+				case misses > 0 && at.Equal(missed):
 					misses++
+				default:
+					misses, missed = 1, at
 				}
 				continue
 			}

@@ -46,6 +46,7 @@ type docDelivery struct {
 	NextAttemptAt time.Time          `json:",omitzero"`
 	HeldIn        int64              `json:",omitempty"`
 	HoldSeq       int64              `json:",omitempty"`
+	HeldBy        string             `json:",omitempty"`
 	CreatedAt     time.Time          `json:",omitzero"`
 	UpdatedAt     time.Time          `json:",omitzero"`
 	Seq           uint64             `json:",omitempty"`
@@ -76,7 +77,7 @@ func deliveryDoc(d *webhooks.Delivery) (string, error) {
 	b, err := json.Marshal(docDelivery{
 		V: docForm, ID: d.ID, WebhookID: d.WebhookID, Tenant: d.Tenant, Status: d.Status,
 		Attempts: d.Attempts, AttemptCount: d.AttemptCount, AutoAttempts: d.AutoAttempts,
-		NextAttemptAt: d.NextAttemptAt, HeldIn: d.HeldIn, HoldSeq: d.HoldSeq, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, Seq: d.Seq,
+		NextAttemptAt: d.NextAttemptAt, HeldIn: d.HeldIn, HoldSeq: d.HoldSeq, HeldBy: d.HeldBy, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, Seq: d.Seq,
 	})
 	if err != nil {
 		return "", err
@@ -127,7 +128,7 @@ func decodeDelivery(doc string, d *webhooks.Delivery) error {
 			body := []byte(doc[i+len(payloadKey) : len(doc)-1])
 			*d = webhooks.Delivery{ID: f.ID, WebhookID: f.WebhookID, Tenant: f.Tenant, Body: body, Status: f.Status,
 				Attempts: f.Attempts, AttemptCount: f.AttemptCount, AutoAttempts: f.AutoAttempts,
-				NextAttemptAt: f.NextAttemptAt, HeldIn: f.HeldIn, HoldSeq: f.HoldSeq, CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt, Seq: f.Seq}
+				NextAttemptAt: f.NextAttemptAt, HeldIn: f.HeldIn, HoldSeq: f.HoldSeq, HeldBy: f.HeldBy, CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt, Seq: f.Seq}
 			return parseEvent(body, &d.Event)
 		}
 	}

@@ -360,6 +360,10 @@ func (s *WebhooksStore) Reset(ctx context.Context) error {
 // DeleteTenant removes the tenant's webhooks and their deliveries.
 func (s *WebhooksStore) DeleteTenant(ctx context.Context, tenant string) error {
 	return s.db.write(ctx, []string{"webhook:" + tenant}, func(c conn) error {
+		if _, err := c.exec(ctx, `DELETE FROM counters WHERE name IN (SELECT 'delivery:' || id FROM records WHERE kind = ? AND tenant = ?)
+			OR name IN (SELECT 'hold:' || id FROM records WHERE kind = ? AND tenant = ?)`, kindWebhook, tenant, kindWebhook, tenant); err != nil {
+			return err
+		}
 		_, err := c.exec(ctx, "DELETE FROM records WHERE kind IN (?, ?) AND tenant = ?", kindWebhook, kindDelivery, tenant)
 		s.finished.forget()
 		return err

@@ -240,22 +240,13 @@ func (s *WebhooksStore) ExtendLeases(ctx context.Context, owner string, until ti
 func (s *WebhooksStore) Durable() bool { return true }
 
 // CountHold adds add to the webhook's count of held attempts (the counter
-// "hold:" and its id) and returns it: one upsert, or with add 0 one read.
-func (s *WebhooksStore) CountHold(ctx context.Context, webhookID string, add int) (int64, error) {
-	name := "hold:" + webhookID
-	if add == 0 {
-		var n int64
-		err := s.db.read().queryRow(ctx, "SELECT n FROM counters WHERE name = ?", name).Scan(&n)
-		if errors.Is(err, sql.ErrNoRows) {
-			return 0, nil
-		}
-		return n, err
-	}
+// "hold:" and its id), raises it to atLeast, and returns it: one upsert.
+func (s *WebhooksStore) CountHold(ctx context.Context, webhookID string, add int, atLeast int64) (int64, error) {
 	var n int64
 	err := s.db.writeAlone(ctx, func(c conn) error {
-		var err error
-		n, err = c.nextN(ctx, name, add)
-		return err
+		return c.queryRow(ctx, `INSERT INTO counters (name, n) VALUES (?, ?)
+			ON CONFLICT (name) DO UPDATE SET n = CASE WHEN counters.n + ? < ? THEN ? ELSE counters.n + ? END
+			RETURNING n`, "hold:"+webhookID, max(int64(add), atLeast), add, atLeast, atLeast, add).Scan(&n)
 	})
 	return n, err
 }

@@ -49,7 +49,7 @@ func (s *Service) process(ctx context.Context, j job) (Attempt, bool) {
 	j.admitted = false
 	if j.flush {
 		ctx := inTurn(ctx)
-		for _, h := range s.releaseHeld(ctx, j.webhookID) {
+		for _, h := range s.releaseHeld(ctx, j) {
 			s.process(ctx, h)
 		}
 		return Attempt{}, false

@@ -23,6 +23,9 @@ type job struct {
 	released bool // out of a reorder hold
 	admitted bool // holds an admission slot until a worker takes it
 	flush    bool // release the endpoint's held burst
+	// burst is the burst a flush releases on a durable store (its end,
+	// Delivery.HeldIn); 0: every burst the engine holds attempts of.
+	burst int64
 	// claim is set when the engine does not hold the delivery's lease
 	// yet (a retry's timer): the attempt is made only once claimed.
 	claim bool
@@ -51,8 +54,10 @@ type endpointQueue struct {
 	holdOrder ReorderOrder
 	holdTimer *timerEntry
 	// holdWait is the MaxWait of the bursts held on a durable store
-	// (Service.holdShared).
-	holdWait time.Duration
+	// (Service.holdShared), and burstWaits the wait of each burst this
+	// engine holds attempts of, by the burst's end.
+	holdWait   time.Duration
+	burstWaits map[int64]*timerEntry
 }
 
 // timerEntry is a wait on the clock the engine may cancel (Close, Reset).
@@ -576,7 +581,7 @@ func (d *dispatcher) clearLocked() {
 			d.unbusyLocked(j.tenant)
 		}
 		q.jobs.reset()
-		q.held, q.holdTimer = nil, nil
+		q.held, q.holdTimer, q.burstWaits = nil, nil, nil
 		// Off the ring, which is emptied: a queue kept for its jobs in
 		// flight or being recorded must go on it again with its next
 		// job (readyLocked), or that job would never be taken.

@@ -788,3 +788,92 @@ func TestEnginesFillOneReorderBurst(t *testing.T) {
 		t.Errorf("%d deliveries left pending (%v), want none", len(pending), err)
 	}
 }
+
+// TestReorderHoldSurvivesItsEngine: an engine closes while it holds an
+// attempt in a burst; once the burst's wait and the lease are over
+// another engine claims the delivery, and its hold of it completes the
+// burst: the event arrives once, though its old hold mark is still
+// stored.
+func TestReorderHoldSurvivesItsEngine(t *testing.T) {
+	rc := newReceiver(t, nil)
+	clock := core.NewVirtualClock(nil)
+	t.Cleanup(clock.Close)
+	shared := sharedStore{NewMemoryStore(0, 0)}
+	faults := DeliveryFaultsFunc(func(context.Context, AttemptInfo) AttemptPlan {
+		return AttemptPlan{Rule: "pair", Reorder: &Reorder{Count: 2, MaxWait: time.Hour}}
+	})
+	withFaults := func(c *Config) { c.Faults = faults }
+	a := newEngine(t, shared, clock, withFaults)
+	subscribe(t, a, "acme", rc.URL, "case.created")
+	id, err := a.Trigger(context.Background(), "acme", "case.created", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitIdle(t, a)
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b := newEngine(t, shared, clock, withFaults)
+	clock.Advance(time.Hour)
+	waitFor(t, 10*time.Second, "the held event", func() bool { return len(rc.requests()) > 0 })
+	waitIdle(t, b)
+	var got []string
+	for _, r := range rc.requests() {
+		got = append(got, r.Event.ID)
+	}
+	if !slices.Equal(got, []string{id}) {
+		t.Errorf("received %v, want the held event %s once", got, id)
+	}
+}
+
+// TestReorderBurstsKeepTheirOwnWaits: an engine whose hold of a burst was
+// taken by another engine keeps no wait of that burst for its next one:
+// the next burst's held attempt waits its own MaxWait, not what was left
+// of the first's.
+func TestReorderBurstsKeepTheirOwnWaits(t *testing.T) {
+	rc := newReceiver(t, nil)
+	clock := core.NewVirtualClock(nil)
+	t.Cleanup(clock.Close)
+	clock.Freeze()
+	shared := sharedStore{NewMemoryStore(0, 0)}
+	faults := DeliveryFaultsFunc(func(context.Context, AttemptInfo) AttemptPlan {
+		return AttemptPlan{Rule: "pair", Reorder: &Reorder{Count: 2, MaxWait: time.Hour}}
+	})
+	withFaults := func(c *Config) { c.Faults = faults }
+	engines := []*Service{newEngine(t, shared, clock, withFaults), newEngine(t, shared, clock, withFaults)}
+	subscribe(t, engines[0], "acme", rc.URL, "case.created")
+	publish := func(e *Service) string {
+		id, err := e.Trigger(context.Background(), "acme", "case.created", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range engines {
+			waitIdle(t, e)
+		}
+		return id
+	}
+	first, second := publish(engines[0]), publish(engines[1])
+	if n := len(rc.requests()); n != 2 {
+		t.Fatalf("%d requests after the first burst filled, want 2", n)
+	}
+	clock.Advance(50 * time.Minute)
+	third := publish(engines[0])
+	clock.Advance(15 * time.Minute) // the first burst's wait ends here
+	for _, e := range engines {
+		waitIdle(t, e)
+	}
+	if n := len(rc.requests()); n != 2 {
+		t.Fatalf("%d requests 15 minutes into the second burst's wait of an hour, want 2", n)
+	}
+	clock.Advance(45 * time.Minute)
+	for _, e := range engines {
+		waitIdle(t, e)
+	}
+	var got []string
+	for _, r := range rc.requests() {
+		got = append(got, r.Event.ID)
+	}
+	if want := []string{second, first, third}; !slices.Equal(got, want) {
+		t.Errorf("received %v, want %v: the first burst reversed, then the short one at its own wait's end", got, want)
+	}
+}

@@ -155,8 +155,10 @@ type Delivery struct {
 	// HeldIn is, while the delivery is held in a reorder burst (a fault)
 	// on a durable store, the shared hold count at which that burst is
 	// complete (Store.CountHold), and HoldSeq the count its hold made,
-	// its place in the burst; 0 when not held.
+	// its place in the burst; 0 when not held. HeldBy is the engine that
+	// holds it: a lease of another engine is a claim for an attempt.
 	HeldIn, HoldSeq int64
+	HeldBy          string
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 	// Seq orders deliveries; the store assigns it.

@@ -55,7 +55,7 @@ func (s *Service) record(ctx context.Context, w Webhook, deliveryID string, j jo
 		// The outcome, the next due time and the lease's release are
 		// one write: a retry is claimed again when its timer fires.
 		d.LeaseOwner, d.LeaseUntil = "", time.Time{}
-		d.HeldIn, d.HoldSeq = 0, 0
+		d.HeldIn, d.HoldSeq, d.HeldBy = 0, 0, ""
 		d.addAttempt(res.attempt)
 		for _, c := range res.copies {
 			d.addAttempt(c)

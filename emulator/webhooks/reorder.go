@@ -6,6 +6,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"time"
 )
 
 // hold parks j in its endpoint's reorder burst (a fault: out-of-order
@@ -33,16 +34,17 @@ func (s *Service) hold(j job, r *Reorder) []job {
 	return s.takeHeldLocked(q)
 }
 
-// releaseHeld returns an endpoint's held burst in release order (the
-// MaxWait flush, or a shutdown). On a durable store it takes the held
-// deliveries of the bursts this engine holds attempts of, whichever
-// engine held them (takeBurst), and counts a burst released before it
-// filled as full, so the next burst starts whole.
-func (s *Service) releaseHeld(ctx context.Context, webhookID string) []job {
+// releaseHeld returns the held burst a flush job releases, in release
+// order (the MaxWait flush, or a shutdown). On a durable store it takes
+// the held deliveries of the burst j names (of every burst this engine
+// holds attempts of when none), whichever engine held them (takeBurst),
+// and counts a burst released before it filled as full, so the next
+// burst starts whole.
+func (s *Service) releaseHeld(ctx context.Context, j job) []job {
 	d := s.disp
 	d.mu.Lock()
-	q := d.queues[webhookID]
-	if q == nil || len(q.held) == 0 {
+	q := d.queues[j.webhookID]
+	if q == nil {
 		d.mu.Unlock()
 		return nil
 	}
@@ -50,31 +52,45 @@ func (s *Service) releaseHeld(ctx context.Context, webhookID string) []job {
 		defer d.mu.Unlock()
 		return s.takeHeldLocked(q)
 	}
-	tenant := q.held[0].tenant
-	var ends []int64
-	for _, h := range q.held {
-		if h.held != nil && !slices.Contains(ends, h.held.HeldIn) {
-			ends = append(ends, h.held.HeldIn)
-		}
+	ends := []int64{j.burst}
+	if j.burst == 0 {
+		ends = slices.Collect(maps.Keys(q.burstWaits))
 	}
-	d.cancelLocked(q.holdTimer) // this flush is the wait's end
-	q.holdTimer = nil
+	for _, e := range ends {
+		d.cancelLocked(q.burstWaits[e]) // this flush is the wait's end
+		delete(q.burstWaits, e)
+	}
 	d.mu.Unlock()
-	burst := s.takeBurst(ctx, tenant, webhookID, ends, nil)
+	if len(ends) == 0 {
+		return nil
+	}
+	burst := s.takeBurst(ctx, j.tenant, j.webhookID, ends, 0, nil)
+	if _, err := s.store.CountHold(ctx, j.webhookID, 0, slices.Max(ends)); err != nil {
+		s.log.Error("count a short burst as full", "webhook_id", j.webhookID, "err", err)
+	}
 	d.mu.Lock()
-	if q := d.queues[webhookID]; q != nil && len(q.held) > 0 && q.holdTimer == nil && !d.closed {
-		// A hold whose take failed (the store did not answer) is tried
-		// again after another wait.
-		flush := job{tenant: tenant, webhookID: webhookID, flush: true}
-		q.holdTimer = d.afterLocked(s.clockOf(tenant), q.holdWait, func() { d.run(flush) })
-	}
-	d.mu.Unlock()
-	if last := slices.Max(append(ends, 0)); last > 0 {
-		if n, err := s.store.CountHold(ctx, webhookID, 0); err == nil && n < last {
-			_, _ = s.store.CountHold(ctx, webhookID, int(last-n))
+	if q := d.queues[j.webhookID]; q != nil && !d.closed {
+		for _, e := range ends {
+			if q.burstWaits[e] == nil && slices.ContainsFunc(q.held, func(h job) bool { return h.held.HeldIn == e }) {
+				// A hold whose take failed (the store did not answer) is
+				// tried again after another wait.
+				s.waitBurstLocked(q, j.tenant, e)
+			}
 		}
 	}
+	d.mu.Unlock()
 	return burst
+}
+
+// waitBurstLocked arms the wait of the burst that ends at end: when it
+// ends, a flush job releases what the burst holds then.
+func (s *Service) waitBurstLocked(q *endpointQueue, tenant string, end int64) {
+	d := s.disp
+	if q.burstWaits == nil {
+		q.burstWaits = map[int64]*timerEntry{}
+	}
+	flush := job{tenant: tenant, webhookID: q.id, flush: true, burst: end}
+	q.burstWaits[end] = d.afterLocked(s.clockOf(tenant), q.holdWait, func() { d.run(flush) })
 }
 
 func (s *Service) takeHeldLocked(q *endpointQueue) []job {
@@ -127,16 +143,17 @@ func sameOrder(a, b []job) bool {
 // the burst is counted in the store (Store.CountHold), so the attempts
 // every engine holds fill one burst, and each held delivery is marked in
 // the store (HeldIn, the count at which its burst is complete; HoldSeq,
-// its place) and set to wait on the clock for at most MaxWait, leased
-// here (another engine's idle wait does not count it as due work). The
-// hold that completes the burst takes every delivery of it, whichever
-// engine held it (takeBurst), and returns them in release order; until
-// then j is kept with its fault plan for the attempt, and the wait's end
-// takes whatever the burst holds by then. Nothing held is dropped: a
-// delivery whose holder died is taken with the burst, or attempted once
-// its wait and its holder's lease are over.
+// its place; HeldBy, this engine) and set to wait on the clock for at
+// most MaxWait, leased here (another engine's idle wait does not count it
+// as due work). The hold that completes the burst takes every delivery of
+// it, whichever engine held it (takeBurst), and returns them in release
+// order; until then j is kept with its fault plan for the attempt, and
+// the burst's wait, when it ends, takes whatever the burst holds then.
+// Nothing held is dropped: a delivery whose holder died is taken with the
+// burst, or attempted once its wait and its holder's lease are over; one
+// that cannot be marked is sent at once.
 func (s *Service) holdShared(ctx context.Context, j job, d Delivery, r *Reorder) []job {
-	n, err := s.store.CountHold(ctx, j.webhookID, 1)
+	n, err := s.store.CountHold(ctx, j.webhookID, 1, 0)
 	if err != nil {
 		s.log.Error("count a held attempt", "webhook_id", j.webhookID, "err", err)
 		j.released = true
@@ -151,7 +168,7 @@ func (s *Service) holdShared(ctx context.Context, j job, d Delivery, r *Reorder)
 		last := d
 		last.HoldSeq = n
 		j.held = &last
-		return s.takeBurst(ctx, j.tenant, j.webhookID, []int64{end}, &j)
+		return s.takeBurst(ctx, j.tenant, j.webhookID, []int64{end}, r.Count, &j)
 	}
 	clock := s.clockOf(j.tenant)
 	until := clock.Now().Add(r.MaxWait).UTC()
@@ -162,42 +179,52 @@ func (s *Service) holdShared(ctx context.Context, j job, d Delivery, r *Reorder)
 		if d.LeaseOwner != s.owner {
 			return errLeaseLost
 		}
-		d.NextAttemptAt, d.HeldIn, d.HoldSeq = until, end, n
+		d.NextAttemptAt, d.HeldIn, d.HoldSeq, d.HeldBy = until, end, n, s.owner
 		return nil
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, errNotClaimable) || errors.Is(err, errLeaseLost) || errors.Is(err, ErrNotFound):
 		return nil // settled, deleted or claimed elsewhere meanwhile
+	case err != nil:
+		s.log.Error("mark a held attempt", "webhook_id", j.webhookID, "delivery_id", j.deliveryID, "err", err)
+		j.released = true
+		return []job{j} // sent now: held unmarked, nothing would release it
 	}
 	j.held = &d
 	disp := s.disp
 	disp.mu.Lock()
+	defer disp.mu.Unlock()
 	if disp.closed {
-		disp.mu.Unlock()
 		return nil
 	}
 	q := disp.queueLocked(j.webhookID)
 	q.held = append(q.held, j)
 	q.holdOrder, q.holdWait = r.Order, r.MaxWait
-	if q.holdTimer == nil {
-		flush := job{tenant: j.tenant, webhookID: j.webhookID, flush: true}
-		q.holdTimer = disp.afterLocked(clock, r.MaxWait, func() { disp.run(flush) })
+	if q.burstWaits[end] == nil {
+		s.waitBurstLocked(q, j.tenant, end)
 	}
-	disp.mu.Unlock()
 	return nil
 }
 
+// burstGather bounds how long the hold that completes a burst waits for
+// the marks of the burst's other holds: a hold counted by another engine
+// is marked a store round trip later.
+const burstGather = time.Second
+
 // takeBurst takes, for this engine, the held deliveries of the webhook's
-// bursts that complete at ends (any engine's holds), in one update each
-// that finds the delivery still held in that burst: due now and leased
-// here. last, when set, is the job whose hold completed the burst, its
-// delivery already due and leased here (HoldSeq set). It returns them,
+// bursts that end at ends (any engine's holds), in one update each that
+// finds the delivery still held in that burst and not claimed for an
+// attempt by another engine (leased by another than HeldBy): due now and
+// leased here. last, when set, is the job whose hold completed the burst
+// of count holds, its delivery already due and leased here (HoldSeq set);
+// the others' marks are then awaited, up to burstGather. It returns them,
 // last included, in the burst's release order, each with the fault plan
 // of its attempt when this engine held it (another engine's plan is not
 // known here: its attempt is made without the other faults that fired
 // with the reorder). This engine's holds that were taken, here or by
 // another engine, or have settled, leave its list; one whose update
-// failed stays for the next flush.
-func (s *Service) takeBurst(ctx context.Context, tenant, webhookID string, ends []int64, last *job) []job {
+// failed stays for the next wait.
+func (s *Service) takeBurst(ctx context.Context, tenant, webhookID string, ends []int64, count int, last *job) []job {
 	disp := s.disp
 	disp.mu.Lock()
 	order := ReorderReverse
@@ -205,36 +232,55 @@ func (s *Service) takeBurst(ctx context.Context, tenant, webhookID string, ends 
 	if q := disp.queues[webhookID]; q != nil {
 		order = q.holdOrder
 		for _, h := range q.held {
-			if h.held != nil && slices.Contains(ends, h.held.HeldIn) {
+			if slices.Contains(ends, h.held.HeldIn) {
 				mine[h.deliveryID] = h
 			}
 		}
 	}
 	disp.mu.Unlock()
 	var burst []job
+	skip := ""
 	if last != nil {
-		burst = append(burst, *last)
+		burst, skip = append(burst, *last), last.deliveryID
+		delete(mine, skip)
 	}
 	ids := slices.Sorted(maps.Keys(mine))
-	if pending, err := s.store.ListDeliveries(ctx, tenant, webhookID, DeliveryFilter{Status: StatusPending}); err != nil {
-		s.log.Error("read a held burst", "webhook_id", webhookID, "err", err)
-	} else {
+	gather := time.Now().Add(burstGather)
+	for {
+		pending, err := s.store.ListDeliveries(ctx, tenant, webhookID, DeliveryFilter{Status: StatusPending})
+		if err != nil {
+			s.log.Error("read a held burst", "webhook_id", webhookID, "err", err)
+			break
+		}
+		marked := 0
 		for _, p := range pending {
-			if p.HeldIn != 0 && slices.Contains(ends, p.HeldIn) && !slices.Contains(ids, p.ID) {
-				ids = append(ids, p.ID)
+			if p.ID != skip && p.HeldIn != 0 && slices.Contains(ends, p.HeldIn) {
+				marked++
+				if !slices.Contains(ids, p.ID) {
+					ids = append(ids, p.ID)
+				}
 			}
 		}
+		if last == nil || marked+1 >= count || time.Now().After(gather) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(10 * time.Millisecond):
+			continue
+		}
+		break
 	}
 	clock := s.clockOf(tenant)
 	settled := map[string]bool{}
 	for _, id := range ids {
 		now, due := s.wall(), clock.Now().UTC()
 		d, err := s.store.UpdateDelivery(ctx, tenant, webhookID, id, func(d *Delivery) error {
-			if d.Finished() || !slices.Contains(ends, d.HeldIn) {
-				return errNotClaimable // taken by another engine meanwhile, or settled
+			if d.Finished() || !slices.Contains(ends, d.HeldIn) || d.Leased(now) && d.LeaseOwner != d.HeldBy {
+				return errNotClaimable // taken, claimed for an attempt, or settled
 			}
 			d.LeaseOwner, d.LeaseUntil = s.owner, now.Add(s.cfg.Lease)
-			d.NextAttemptAt, d.HeldIn = due, 0
+			d.NextAttemptAt, d.HeldIn, d.HeldBy = due, 0, ""
 			return nil
 		})
 		if err != nil {
@@ -255,11 +301,13 @@ func (s *Service) takeBurst(ctx context.Context, tenant, webhookID string, ends 
 	disp.mu.Lock()
 	if q := disp.queues[webhookID]; q != nil {
 		q.held = slices.DeleteFunc(q.held, func(h job) bool { return settled[h.deliveryID] })
-		if len(q.held) == 0 {
-			disp.cancelLocked(q.holdTimer)
-			q.holdTimer = nil
-			disp.dropIdleLocked(q)
+		for _, e := range ends {
+			if !slices.ContainsFunc(q.held, func(h job) bool { return h.held.HeldIn == e }) {
+				disp.cancelLocked(q.burstWaits[e])
+				delete(q.burstWaits, e)
+			}
 		}
+		disp.dropIdleLocked(q)
 	}
 	disp.mu.Unlock()
 	slices.SortFunc(burst, func(a, b job) int { return cmp.Compare(a.held.HoldSeq, b.held.HoldSeq) })

@@ -150,10 +150,11 @@ type Store interface {
 	// none.
 	NextDue(ctx context.Context, c Claim) (time.Time, bool, error)
 	// CountHold adds add to the webhook's count of attempts held in
-	// reorder bursts (a fault) and returns the count after it; add 0 reads
-	// it. Every engine sharing the store counts on the one count, so a
-	// burst fills with the attempts each engine holds; it starts at 0.
-	CountHold(ctx context.Context, webhookID string, add int) (int64, error)
+	// reorder bursts (a fault), then raises it to atLeast if it is
+	// lower, in one write, and returns the count after it. Every engine
+	// sharing the store counts on the one count, so a burst fills with
+	// the attempts each engine holds; it starts at 0.
+	CountHold(ctx context.Context, webhookID string, add int, atLeast int64) (int64, error)
 	// ExtendLeases sets LeaseUntil of every pending delivery leased by
 	// owner to until (the engine's heartbeat), or releases them (owner
 	// and until cleared) when until is zero, and returns how many.
@@ -520,15 +521,15 @@ func (m *MemoryStore) NextDue(_ context.Context, c Claim) (time.Time, bool, erro
 	return next, found, nil
 }
 
-// CountHold adds add to the webhook's count of held attempts and returns
-// it.
-func (m *MemoryStore) CountHold(_ context.Context, webhookID string, add int) (int64, error) {
+// CountHold adds add to the webhook's count of held attempts, raises it
+// to atLeast, and returns it.
+func (m *MemoryStore) CountHold(_ context.Context, webhookID string, add int, atLeast int64) (int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.holds == nil {
 		m.holds = map[string]int64{}
 	}
-	m.holds[webhookID] += int64(add)
+	m.holds[webhookID] = max(m.holds[webhookID]+int64(add), atLeast)
 	return m.holds[webhookID], nil
 }
 

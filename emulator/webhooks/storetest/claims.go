@@ -28,6 +28,7 @@ func runClaims(t *testing.T, newStore func(*testing.T, Limits) webhooks.Store) {
 	t.Run("limit and order", func(t *testing.T) { testClaimOrder(t, newStore(t, Limits{})) })
 	t.Run("tenants", func(t *testing.T) { testClaimTenants(t, newStore(t, Limits{})) })
 	t.Run("one tenant and the next due", func(t *testing.T) { testClaimOneTenant(t, newStore(t, Limits{})) })
+	t.Run("hold count and marks", func(t *testing.T) { testHolds(t, newStore(t, Limits{})) })
 	t.Run("extend and release", func(t *testing.T) { testExtendLeases(t, newStore(t, Limits{})) })
 	t.Run("create many", func(t *testing.T) { testCreateDeliveries(t, newStore(t, Limits{})) })
 	t.Run("concurrent claimers", func(t *testing.T) { testConcurrentClaimers(t, newStore(t, Limits{})) })
@@ -250,6 +251,65 @@ func testClaimOneTenant(t *testing.T, st webhooks.Store) {
 		t.Errorf("acme's next due once its due deliveries are claimed = %s, want none", got)
 	}
 	wantIDs(t, "any tenant's claim within ten minutes", claimIDs(t, st, claim("b", t0.Add(10*time.Minute), t0, 10)), "dlv_g_early")
+}
+
+// testHolds: CountHold counts per webhook, raises a count to a floor in
+// the same write (and never lowers it), holds under concurrent writers,
+// and starts again for a webhook deleted; a delivery's hold marks are
+// stored and read back.
+func testHolds(t *testing.T, st webhooks.Store) {
+	ctx := context.Background()
+	_, _ = st.CreateWebhook(ctx, webhooks.Webhook{ID: "wh_1", Tenant: "acme"})
+	_, _ = st.CreateWebhook(ctx, webhooks.Webhook{ID: "wh_2", Tenant: "acme"})
+	count := func(id string, add int, atLeast, want int64) {
+		t.Helper()
+		if got, err := st.CountHold(ctx, id, add, atLeast); err != nil || got != want {
+			t.Errorf("CountHold(%s, %d, %d) = %d, %v; want %d", id, add, atLeast, got, err, want)
+		}
+	}
+	count("wh_1", 1, 0, 1)
+	count("wh_1", 1, 0, 2)
+	count("wh_2", 1, 0, 1)
+	count("wh_1", 0, 4, 4)
+	count("wh_1", 0, 3, 4)
+	count("wh_1", 1, 0, 5)
+	count("wh_1", 1, 9, 9)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 5 {
+				if _, err := st.CountHold(ctx, "wh_2", 1, 0); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	count("wh_2", 0, 0, 41)
+	if err := st.DeleteWebhook(ctx, "acme", "wh_2"); err != nil {
+		t.Fatal(err)
+	}
+	count("wh_2", 1, 0, 1)
+
+	d := pending("dlv_held", "wh_1", "acme", t0)
+	d.HeldIn, d.HoldSeq, d.HeldBy = 8, 6, "engine-a"
+	if _, err := st.CreateDelivery(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.GetDelivery(ctx, "acme", "wh_1", "dlv_held")
+	if err != nil || got.HeldIn != 8 || got.HoldSeq != 6 || got.HeldBy != "engine-a" {
+		t.Errorf("a held delivery reads back with HeldIn %d, HoldSeq %d, HeldBy %q (%v); want 8, 6, engine-a", got.HeldIn, got.HoldSeq, got.HeldBy, err)
+	}
+	got, err = st.UpdateDelivery(ctx, "acme", "wh_1", "dlv_held", func(d *webhooks.Delivery) error {
+		d.HeldIn, d.HoldSeq, d.HeldBy = 0, 0, ""
+		return nil
+	})
+	if err != nil || got.HeldIn != 0 || got.HeldBy != "" {
+		t.Errorf("after clearing the marks: %+v, %v", got, err)
+	}
+	if got, _ := st.GetDelivery(ctx, "acme", "wh_1", "dlv_held"); got.HeldIn != 0 || got.HoldSeq != 0 || got.HeldBy != "" {
+		t.Errorf("cleared marks read back as %d, %d, %q", got.HeldIn, got.HoldSeq, got.HeldBy)
+	}
 }
 
 // testExtendLeases: a heartbeat moves only its owner's leases; a release
