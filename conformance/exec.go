@@ -190,7 +190,29 @@ func (e *Exec) kill() error {
 		return err
 	}
 	<-done
+	e.waitPortClosed()
 	return nil
+}
+
+// portCloseWait bounds how long a kill waits for the killed consumer's
+// port to close.
+const portCloseWait = 5 * time.Second
+
+// waitPortClosed waits until nothing accepts connections on the
+// consumer's port. The shell is reaped as soon as it dies, but the
+// consumer it started may hold its listening socket a moment longer: a
+// start that found the port open then took the dying process for the new
+// one, and the next delivery was refused.
+func (e *Exec) waitPortClosed() {
+	addr := net.JoinHostPort(e.env.localHost(), e.port)
+	for deadline := time.Now().Add(portCloseWait); time.Now().Before(deadline); {
+		conn, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
+		if err != nil {
+			return
+		}
+		_ = conn.Close()
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // Stop kills the process.
