@@ -278,19 +278,19 @@ func (c *VirtualClock) walkTo(target time.Time) time.Time {
 				found := src.RunDue(now)
 				c.mu.Lock()
 				steps++
-				switch {
-				case found:
+				if found {
 					misses = 0
-				case misses > 0 && at.Equal(missed) && misses+1 == maxWalkMisses:
+				} else {
 					// Work taken elsewhere between the two calls is
-					// missed once; a source that keeps naming the same
-					// work it then does not find is left out of the
-					// rest of the walk.
-					src = nil
-				case misses > 0 && at.Equal(missed):
-					misses++
-				default:
-					misses, missed = 1, at
+					// missed once; a source that keeps naming work due
+					// at the same time that it then does not find is
+					// left out of the rest of the walk.
+					if misses == 0 || !at.Equal(missed) {
+						misses, missed = 0, at
+					}
+					if misses++; misses == maxWalkMisses {
+						src = nil
+					}
 				}
 				continue
 			}

@@ -46,8 +46,8 @@ type EventFilter struct {
 	Limit int
 }
 
-// Keeps reports whether f selects ev, its limit aside.
-func (f EventFilter) Keeps(ev Event) bool {
+// keeps reports whether f selects ev, its limit aside.
+func (f EventFilter) keeps(ev Event) bool {
 	return (f.Rule == "" || ev.Rule == f.Rule) && (f.Tenant == "" || ev.Tenant == f.Tenant)
 }
 
@@ -55,7 +55,7 @@ func (f EventFilter) Keeps(ev Event) bool {
 func (f EventFilter) apply(log []Event) []Event {
 	out := []Event{}
 	for _, ev := range log {
-		if f.Keeps(ev) {
+		if f.keeps(ev) {
 			out = append(out, ev)
 		}
 	}

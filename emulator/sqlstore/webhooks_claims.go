@@ -125,6 +125,14 @@ func (s *WebhooksStore) CreateDeliveries(ctx context.Context, ds []webhooks.Deli
 	return out, nil
 }
 
+// dueFree selects the pending deliveries a claim takes (ClaimDue, and
+// NextDue's earliest of them): due, free (a lease is free when it has no
+// owner or its lease-until, rounded up, is not after now), and of one
+// tenant or of any. Its parameters: the kind, the due time, now, and the
+// tenant twice (empty for any). 'pending' is a literal, as records_due's
+// condition is.
+const dueFree = `kind = ? AND status = 'pending' AND at <= ? AND (lease_owner = '' OR num <= ?) AND (? = '' OR tenant = ?)`
+
 // ClaimDue leases the due, free pending deliveries of every tenant in one
 // statement, which picks them in due order and sets their lease columns
 // (the documents are read, not rewritten). On PostgreSQL the rows are
@@ -143,12 +151,9 @@ func (s *WebhooksStore) ClaimDue(ctx context.Context, cl webhooks.Claim) ([]webh
 		if c.d.postgres {
 			skip = " FOR UPDATE SKIP LOCKED"
 		}
-		// A lease is free when its owner is '' or its lease-until (rounded
-		// up) is not after now: lapsed at now or earlier. 'pending' is a
-		// literal, as records_due's condition is.
 		rows, err := c.query(ctx, `WITH due (p, i) AS (
 				SELECT parent, id FROM records
-				WHERE kind = ? AND status = 'pending' AND at <= ? AND (lease_owner = '' OR num <= ?) AND (? = '' OR tenant = ?)
+				WHERE `+dueFree+`
 				ORDER BY at, seq LIMIT ?`+skip+`)
 			UPDATE records SET lease_owner = ?, num = ?, ver = ver + 1
 			FROM due WHERE kind = ? AND parent = due.p AND id = due.i
@@ -196,9 +201,7 @@ func (s *WebhooksStore) ClaimDue(ctx context.Context, cl webhooks.Claim) ([]webh
 // (records_due), in due order, to the first free one.
 func (s *WebhooksStore) NextDue(ctx context.Context, cl webhooks.Claim) (time.Time, bool, error) {
 	var at int64
-	err := s.db.read().queryRow(ctx, `SELECT at FROM records
-		WHERE kind = ? AND status = 'pending' AND at <= ? AND (lease_owner = '' OR num <= ?) AND (? = '' OR tenant = ?)
-		ORDER BY at, seq LIMIT 1`, kindDelivery, micros(cl.Due), micros(cl.Now), cl.Tenant, cl.Tenant).Scan(&at)
+	err := s.db.read().queryRow(ctx, `SELECT at FROM records WHERE `+dueFree+` ORDER BY at, seq LIMIT 1`, kindDelivery, micros(cl.Due), micros(cl.Now), cl.Tenant, cl.Tenant).Scan(&at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, false, nil
 	}

@@ -60,6 +60,17 @@ func (s *Service) claimOne(ctx context.Context, j job) (Delivery, bool) {
 	return d, err == nil
 }
 
+// leasedJob is the job of the next attempt of d, which this engine has
+// just leased (claimed, or taken from a reorder burst): an initial
+// attempt when none was made yet, a retry otherwise.
+func leasedJob(d *Delivery) job {
+	j := job{tenant: d.Tenant, webhookID: d.WebhookID, deliveryID: d.ID, trigger: TriggerRetry, held: d}
+	if d.AttemptCount == 0 {
+		j.trigger = TriggerInitial
+	}
+	return j
+}
+
 // claimDue queues the due deliveries nobody holds, while the queue has
 // room, and returns how many it queued. all claims until none is left
 // (resuming a store at start); otherwise one claim at most.
@@ -84,11 +95,7 @@ func (s *Service) claimDue(ctx context.Context, all bool) int {
 		}
 		for i := range got {
 			d := &got[i]
-			trigger := TriggerRetry
-			if d.AttemptCount == 0 {
-				trigger = TriggerInitial
-			}
-			j := job{tenant: d.Tenant, webhookID: d.WebhookID, deliveryID: d.ID, trigger: trigger, held: d}
+			j := leasedJob(d)
 			// Due on the latest clock, not yet on its tenant's: it waits
 			// there, leased to this engine (the heartbeat keeps the lease).
 			clock := s.clockOf(d.Tenant)
@@ -151,10 +158,11 @@ func (s *Service) releaseLeases() {
 // WalkSource is what a walk of tenant's clock runs besides this engine's
 // timers (core.WalkSource): the tenant's due deliveries no engine holds,
 // such as a retry whose timer another engine sharing the store keeps. A
-// clock moved on one replica then makes every replica's retries and
-// delayed attempts in the window, each at its due time, as one process
-// would. nil for "" (the sandbox clock, which no tenant's deliveries
-// follow) and on a store no other process shares.
+// clock moved on one replica then makes every replica's retries in the
+// window, each at its due time, as one process would (a delayed attempt
+// keeps its engine's lease, and waits for that engine's clock). nil for
+// "" (the sandbox clock, which no tenant's deliveries follow) and on a
+// store that is not Durable; the sandbox sets it only on replicas.
 func (s *Service) WalkSource(tenant string) core.WalkSource {
 	if tenant == "" || !s.store.Durable() {
 		return nil
@@ -197,15 +205,9 @@ func (w walkSource) RunDue(now time.Time) bool {
 	}
 	var wg sync.WaitGroup
 	for i := range got {
-		d := &got[i]
-		trigger := TriggerRetry
-		if d.AttemptCount == 0 {
-			trigger = TriggerInitial
-		}
+		j := leasedJob(&got[i])
 		// Due now, to the microsecond the store keeps: made at once.
-		wg.Go(func() {
-			s.disp.run(job{tenant: d.Tenant, webhookID: d.WebhookID, deliveryID: d.ID, trigger: trigger, held: d})
-		})
+		wg.Go(func() { s.disp.run(j) })
 	}
 	wg.Wait()
 	return len(got) > 0

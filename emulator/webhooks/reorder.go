@@ -71,7 +71,7 @@ func (s *Service) releaseHeld(ctx context.Context, j job) []job {
 	d.mu.Lock()
 	if q := d.queues[j.webhookID]; q != nil && !d.closed {
 		for _, e := range ends {
-			if q.burstWaits[e] == nil && slices.ContainsFunc(q.held, func(h job) bool { return h.held.HeldIn == e }) {
+			if q.burstWaits[e] == nil && holdsBurst(q, e) {
 				// A hold whose take failed (the store did not answer) is
 				// tried again after another wait.
 				s.waitBurstLocked(q, j.tenant, e)
@@ -80,6 +80,12 @@ func (s *Service) releaseHeld(ctx context.Context, j job) []job {
 	}
 	d.mu.Unlock()
 	return burst
+}
+
+// holdsBurst reports whether q holds an attempt of the burst that ends at
+// end (a durable store's hold; callers hold the dispatcher's lock).
+func holdsBurst(q *endpointQueue, end int64) bool {
+	return slices.ContainsFunc(q.held, func(h job) bool { return h.held.HeldIn == end })
 }
 
 // waitBurstLocked arms the wait of the burst that ends at end: when it
@@ -245,31 +251,20 @@ func (s *Service) takeBurst(ctx context.Context, tenant, webhookID string, ends 
 		delete(mine, skip)
 	}
 	ids := slices.Sorted(maps.Keys(mine))
-	gather := time.Now().Add(burstGather)
-	for {
-		pending, err := s.store.ListDeliveries(ctx, tenant, webhookID, DeliveryFilter{Status: StatusPending})
+	for gather := time.Now().Add(burstGather); ; {
+		marked, err := s.markedHolds(ctx, tenant, webhookID, ends, skip)
 		if err != nil {
 			s.log.Error("read a held burst", "webhook_id", webhookID, "err", err)
 			break
 		}
-		marked := 0
-		for _, p := range pending {
-			if p.ID != skip && p.HeldIn != 0 && slices.Contains(ends, p.HeldIn) {
-				marked++
-				if !slices.Contains(ids, p.ID) {
-					ids = append(ids, p.ID)
-				}
+		for _, id := range marked {
+			if !slices.Contains(ids, id) {
+				ids = append(ids, id)
 			}
 		}
-		if last == nil || marked+1 >= count || time.Now().After(gather) {
+		if last == nil || len(marked)+1 >= count || time.Now().After(gather) || !sleepCtx(ctx, 10*time.Millisecond) {
 			break
 		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(10 * time.Millisecond):
-			continue
-		}
-		break
 	}
 	clock := s.clockOf(tenant)
 	settled := map[string]bool{}
@@ -290,10 +285,8 @@ func (s *Service) takeBurst(ctx context.Context, tenant, webhookID string, ends 
 		settled[id] = true
 		j, ok := mine[id]
 		if !ok {
-			j = job{tenant: tenant, webhookID: webhookID, deliveryID: id, trigger: TriggerRetry, plan: &AttemptPlan{}}
-			if d.AttemptCount == 0 {
-				j.trigger = TriggerInitial
-			}
+			j = leasedJob(&d)
+			j.plan = &AttemptPlan{}
 		}
 		j.held = &d
 		burst = append(burst, j)
@@ -302,7 +295,7 @@ func (s *Service) takeBurst(ctx context.Context, tenant, webhookID string, ends 
 	if q := disp.queues[webhookID]; q != nil {
 		q.held = slices.DeleteFunc(q.held, func(h job) bool { return settled[h.deliveryID] })
 		for _, e := range ends {
-			if !slices.ContainsFunc(q.held, func(h job) bool { return h.held.HeldIn == e }) {
+			if !holdsBurst(q, e) {
 				disp.cancelLocked(q.burstWaits[e])
 				delete(q.burstWaits, e)
 			}
@@ -312,4 +305,32 @@ func (s *Service) takeBurst(ctx context.Context, tenant, webhookID string, ends 
 	disp.mu.Unlock()
 	slices.SortFunc(burst, func(a, b job) int { return cmp.Compare(a.held.HoldSeq, b.held.HoldSeq) })
 	return s.releaseOrder(burst, order)
+}
+
+// markedHolds lists the ids of the webhook's pending deliveries marked as
+// held in the bursts that end at ends, skip aside.
+func (s *Service) markedHolds(ctx context.Context, tenant, webhookID string, ends []int64, skip string) ([]string, error) {
+	pending, err := s.store.ListDeliveries(ctx, tenant, webhookID, DeliveryFilter{Status: StatusPending})
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, p := range pending {
+		if p.ID != skip && p.HeldIn != 0 && slices.Contains(ends, p.HeldIn) {
+			ids = append(ids, p.ID)
+		}
+	}
+	return ids, nil
+}
+
+// sleepCtx waits d, or until ctx ends; it reports whether d passed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
