@@ -14,10 +14,6 @@ func (d *DB) PageRows() int64 { return d.pageRows.Load() }
 // before it listens).
 func (b *StreamBus) ListenerPID() uint32 { return b.pid.Load() }
 
-// JournalFullPrune: every this many prunes of the journal, one starts
-// from the bottom.
-const JournalFullPrune = journalFullPrune
-
 // The keyset page queries, for the tests of their plans.
 const (
 	SeqPageQuery  = seqPageQuery

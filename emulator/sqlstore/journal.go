@@ -2,11 +2,13 @@ package sqlstore
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,7 +21,7 @@ import (
 // Defaults of JournalOptions.
 const (
 	DefaultJournalFlush      = 50 * time.Millisecond
-	DefaultJournalBatch      = 64
+	DefaultJournalBatch      = journalChunk
 	DefaultJournalMaxPending = 10000
 )
 
@@ -56,15 +58,18 @@ type JournalOptions struct {
 
 // JournalStore is the request journal of replicas that share a
 // PostgreSQL database: each replica queues the entries it records and
-// writes them in batches, one multi-row INSERT, off the request path; a
+// writes them in batches off the request path, each tenant's share of a
+// batch as one row (a page: the entries' documents, one a line), so the
+// database takes a row per tenant and write, not per request; a
 // read writes the replica's queue first, so a client sees its own
 // requests on the replica that served them at once, and waits ReadWait
 // from its start before it reads the newest entries, so what another
 // replica served before the read began is written by then (that
 // replica's FlushEvery and its write). The table's identity column numbers the
-// entries: numbers are taken at the INSERT, so an entry written after a
-// read committed is numbered above everything that read saw. Each write
-// prunes the tenants it wrote to their newest Size entries.
+// pages, and a page's entries are numbered within its number: numbers are
+// taken at the INSERT, so an entry written after a read committed is
+// numbered above everything that read saw. Each write prunes the tenants
+// it wrote to their newest Size entries.
 type JournalStore struct {
 	db  *DB
 	o   JournalOptions
@@ -78,9 +83,6 @@ type JournalStore struct {
 	// flushMu orders the writes of the queue with each other and with
 	// Clear, so a clear never races an entry it forgot.
 	flushMu sync.Mutex
-	// floors is, by tenant, how far this replica's prunes have gone:
-	// under flushMu.
-	floors  map[string]*pruneFloor
 	wake    chan struct{}
 	full    chan struct{}
 	done    chan struct{}
@@ -128,6 +130,28 @@ func journalSequence(ctx context.Context, c conn) error {
 		return nil
 	}
 	return c.execDDL(ctx, "ALTER TABLE journal ALTER COLUMN seq ADD GENERATED ALWAYS AS IDENTITY")
+}
+
+// journalToPages moves the journal into pages (migration 6). On
+// PostgreSQL the writes' numbers come from the sequence journal_writes,
+// which starts above every number the journal gave, and each entry kept
+// becomes a write of its own, numbered as it was; pages are stored
+// uncompressed (a page is written once and soon pruned). SQLite's table
+// was empty.
+func journalToPages(ctx context.Context, c conn) error {
+	if c.d.postgres {
+		for _, q := range []string{
+			"CREATE SEQUENCE journal_writes",
+			"SELECT setval('journal_writes', COALESCE((SELECT MAX(seq) FROM journal), 0) + 1, false)",
+			"ALTER TABLE journal_pages ALTER COLUMN docs SET STORAGE EXTERNAL",
+			"INSERT INTO journal_pages (write, tenant, trimmed, n, docs) SELECT seq, tenant, 0, 1, '0 ' || doc FROM journal",
+		} {
+			if err := c.execDDL(ctx, q); err != nil {
+				return err
+			}
+		}
+	}
+	return c.execDDL(ctx, "DROP TABLE journal")
 }
 
 // Numbers is true: the database's sequence numbers the entries.
@@ -249,18 +273,31 @@ func (s *JournalStore) flush(ctx context.Context) error {
 	return err
 }
 
-// journalInsert appends rows given as one array a column: the text of
-// the statement does not change with the rows, so it is prepared once per
-// connection. The rows go in in the arrays' order (ORDER BY their
-// ordinality), which the identity column numbers them in.
-const journalInsert = `INSERT INTO journal (tenant, at, operation, client_id, status, request_id, doc)
-	SELECT t, a, o, c, s, r, d
-	FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::integer[], $6::text[], $7::text[])
-		WITH ORDINALITY AS x (t, a, o, c, s, r, d, n)
-	ORDER BY n`
+// journalWriteBits: an entry's number is its write's number (the
+// sequence journal_writes) shifted left by journalWriteBits, plus its
+// place in the write, below journalChunk < 1 << journalWriteBits.
+const journalWriteBits = 10
 
-// write inserts batch in order, journalChunk rows a statement, then prunes
-// the tenants it wrote to; it returns how many entries it inserted.
+// journalInsert stores one write's pages, given as one array a column:
+// the text of the statement does not change with the pages, so it is
+// prepared once per connection. The write's number is taken once, at the
+// INSERT, for all of its pages.
+const journalInsert = `INSERT INTO journal_pages (write, tenant, trimmed, n, docs)
+	SELECT w.v, x.t, 0, x.n, x.d
+	FROM (SELECT nextval('journal_writes') AS v) w,
+		unnest($1::text[], $2::integer[], $3::text[]) AS x (t, n, d)`
+
+// journalPage is one tenant's entries of a write, in the order they came:
+// a line each, its place in the write, a space, and its JSON document.
+type journalPage struct {
+	tenant string
+	n      int
+	docs   bytes.Buffer
+}
+
+// write inserts batch, journalChunk entries a write (a page of each
+// tenant among them), then prunes the tenants it wrote to; it returns how
+// many entries it inserted.
 func (s *JournalStore) write(ctx context.Context, batch []journal.Entry) (int, error) {
 	tenants := map[string]struct{}{}
 	written := 0
@@ -268,9 +305,8 @@ func (s *JournalStore) write(ctx context.Context, batch []journal.Entry) (int, e
 	enc := json.NewEncoder(&doc)
 	for len(batch) > written {
 		chunk := batch[written:min(written+journalChunk, len(batch))]
-		n := len(chunk)
-		tenant, op, client, reqID, docs := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		at, status := make([]int64, n), make([]int32, n)
+		var pages []*journalPage
+		byTenant := map[string]*journalPage{}
 		for i := range chunk {
 			e := chunk[i]
 			e.Seq = 0
@@ -278,122 +314,68 @@ func (s *JournalStore) write(ctx context.Context, batch []journal.Entry) (int, e
 			if err := enc.Encode(&e); err != nil {
 				return written, err
 			}
-			docs[i] = string(bytes.TrimSuffix(doc.Bytes(), []byte("\n")))
-			tenant[i], at[i], op[i], client[i], status[i], reqID[i] = e.Tenant, e.Time.UnixNano(), e.Operation, e.Auth.ClientID, int32(e.Status), e.RequestID
+			p := byTenant[e.Tenant]
+			if p == nil {
+				p = &journalPage{tenant: e.Tenant}
+				byTenant[e.Tenant] = p
+				pages = append(pages, p)
+			} else {
+				p.docs.WriteByte('\n')
+			}
+			p.docs.WriteString(strconv.Itoa(i))
+			p.docs.WriteByte(' ')
+			p.docs.Write(bytes.TrimSuffix(doc.Bytes(), []byte("\n")))
+			p.n++
 			tenants[e.Tenant] = struct{}{}
 		}
-		if err := s.execQueued(ctx, journalInsert, tenant, at, op, client, status, reqID, docs); err != nil {
+		tenant, n, docs := make([]string, len(pages)), make([]int32, len(pages)), make([]string, len(pages))
+		for i, p := range pages {
+			tenant[i], n[i], docs[i] = p.tenant, int32(p.n), p.docs.String()
+		}
+		if err := s.execQueued(ctx, journalInsert, tenant, n, docs); err != nil {
 			return written, fmt.Errorf("%s: journal: %w", s.db.name, err)
 		}
-		written += n
+		written += len(chunk)
 	}
 	return written, s.prune(ctx, tenants)
 }
 
-// journalFullPrune: every this many prunes of a tenant, the prune looks
-// below the floor it remembers too.
-const journalFullPrune = 64
-
-// prune keeps the newest Size entries of each of tenants: it deletes
-// those at or below the tenant's (Size+1)-th newest seq, found on the
-// (tenant, seq) index; a tenant with fewer has none to find.
+// journalPrune keeps the newest $2 entries of each tenant in $1. A page
+// keeps its lines as written; trimmed counts those cut from its start,
+// which reads skip. newer is, for each page, how many entries it and the
+// tenant's newer pages keep: a page with $2 or more above it goes, and
+// the page the bound falls in has its oldest cut by moving trimmed, an
+// update of the row without its documents.
 //
-// The table churns (every entry written past Size deletes one), so
-// between two autovacuums it holds far more dead rows than live ones and
-// its statistics see one tenant owning every row. The planner then takes
-// a scan of the whole table and a sort for the (Size+1)-th newest, which
-// costs milliseconds a prune. The prune therefore runs with sequential
-// and bitmap scans off (SET LOCAL, its transaction only), and deletes
-// only above the floor this replica last pruned the tenant to, not
-// through the dead index entries below it. A row below that floor can
-// outlive a prune only if it committed after it (another replica's
-// write); every journalFullPrune-th prune of a tenant starts from the
-// bottom.
+// The cut is stated as where the page must start, not as how many lines
+// to cut now, and only ever moves forward: when two replicas prune one
+// tenant at once, the second's update re-reads the page the first cut
+// and moves its start only if its own bound lies further. A prune whose
+// snapshot misses a page committed meanwhile counts fewer newer entries
+// and keeps more, never fewer; the next prune takes the rest.
+const journalPrune = `WITH c AS (
+		SELECT tenant, write, trimmed, n - trimmed AS kept,
+			sum(n - trimmed) OVER (PARTITION BY tenant ORDER BY write DESC) AS newer
+		FROM journal_pages WHERE tenant = ANY($1::text[])
+	), d AS (
+		DELETE FROM journal_pages j USING c
+		WHERE j.tenant = c.tenant AND j.write = c.write AND c.newer - c.kept >= $2
+	)
+	UPDATE journal_pages j SET trimmed = c.trimmed + c.newer - $2
+	FROM c
+	WHERE j.tenant = c.tenant AND j.write = c.write AND c.newer > $2 AND c.newer - c.kept < $2
+		AND j.trimmed < c.trimmed + c.newer - $2`
+
+// prune keeps the newest Size entries of each of tenants, in one
+// statement. It reads every page of each tenant: under load a few large
+// ones (a write's worth each), when idle at most Size small ones.
 func (s *JournalStore) prune(ctx context.Context, tenants map[string]struct{}) error {
-	if s.floors == nil {
-		s.floors = map[string]*pruneFloor{}
-	}
-	var q strings.Builder
-	q.WriteString(`WITH d AS (DELETE FROM journal j USING (
-		SELECT t.tenant, t.low, (SELECT seq FROM journal WHERE tenant = t.tenant ORDER BY seq DESC LIMIT 1 OFFSET $1) AS floor
-		FROM (VALUES `)
-	args := []any{s.o.Size}
+	names := make([]string, 0, len(tenants))
 	for t := range tenants {
-		f := s.floors[t]
-		if f == nil {
-			f = &pruneFloor{}
-			s.floors[t] = f
-		}
-		low := f.seq
-		if (f.prunes+1)%journalFullPrune == 0 {
-			low = 0
-		}
-		if len(args) > 1 {
-			q.WriteByte(',')
-		}
-		n := len(args)
-		q.WriteString("($" + strconv.Itoa(n+1) + "::text, $" + strconv.Itoa(n+2) + "::bigint)")
-		args = append(args, t, low)
+		names = append(names, t)
 	}
-	q.WriteString(`) AS t (tenant, low)) f
-		WHERE j.tenant = f.tenant AND j.seq > f.low AND j.seq <= f.floor
-		RETURNING j.tenant, j.seq)
-		SELECT tenant, max(seq) FROM d GROUP BY tenant`)
-	err := s.pruneTx(ctx, q.String(), args)
-	if err != nil {
+	if err := s.execQueued(ctx, journalPrune, names, s.o.Size); err != nil {
 		return fmt.Errorf("%s: journal: prune: %w", s.db.name, err)
-	}
-	// Counted once done: a failed prune from the bottom is made again
-	// at the next.
-	for t := range tenants {
-		s.floors[t].prunes++
-	}
-	return nil
-}
-
-// pruneFloor is how far a replica's prunes of one tenant have gone: the
-// newest seq they deleted, and how many ran.
-type pruneFloor struct {
-	seq    int64
-	prunes int
-}
-
-// pruneTx runs the prune query in a transaction whose planner uses the
-// indexes, and remembers each tenant's new floor once it commits.
-func (s *JournalStore) pruneTx(ctx context.Context, query string, args []any) error {
-	tx, err := s.db.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = tx.Rollback() }()
-	if _, err := tx.ExecContext(ctx, "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true)"); err != nil {
-		return err
-	}
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	floors := map[string]int64{}
-	for rows.Next() {
-		var tenant string
-		var floor int64
-		if err := rows.Scan(&tenant, &floor); err != nil {
-			rows.Close()
-			return err
-		}
-		floors[tenant] = floor
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	for t, seq := range floors {
-		if f := s.floors[t]; f != nil {
-			f.seq = max(f.seq, seq)
-		}
 	}
 	return nil
 }
@@ -406,8 +388,14 @@ func (s *JournalStore) execQueued(ctx context.Context, query string, args ...any
 	return err
 }
 
+// journalReadPages is how many pages a read asks for at a time, at
+// first: a read of every tenant doubles it while one write's pages fill
+// an answer.
+const journalReadPages = 16
+
 // Entries writes this replica's queue, waits out ReadWait for the
-// newest entries, then reads the database.
+// newest entries, then reads the database: the pages of the writes below
+// before, newest first, until n entries match f.
 func (s *JournalStore) Entries(ctx context.Context, f journal.Filter, before uint64, n int) ([]journal.Entry, error) {
 	start := time.Now()
 	if err := s.flush(ctx); err != nil {
@@ -422,47 +410,121 @@ func (s *JournalStore) Entries(ctx context.Context, f journal.Filter, before uin
 			return nil, ctx.Err()
 		}
 	}
-	q := "SELECT seq, doc FROM journal WHERE seq < ?"
-	args := []any{int64(min(before, math.MaxInt64))}
-	for _, c := range []struct {
-		on     bool
-		clause string
-		args   []any
-	}{
-		{f.Tenant != "", " AND tenant = ?", []any{f.Tenant}},
-		{f.Operation != "", " AND operation = ?", []any{f.Operation}},
-		{f.ClientID != "", " AND client_id = ?", []any{f.ClientID}},
-		{f.StatusMin != 0, " AND status BETWEEN ? AND ?", []any{f.StatusMin, f.StatusMax}},
-		{!f.Since.IsZero(), " AND at >= ?", []any{f.Since.UnixNano()}},
-		{f.RequestID != "", " AND request_id = ?", []any{f.RequestID}},
-	} {
-		if c.on {
-			q += c.clause
-			args = append(args, c.args...)
-		}
+	out := []journal.Entry{}
+	if before == 0 || n <= 0 {
+		return out, nil
 	}
-	q += " ORDER BY seq DESC LIMIT ?"
-	args = append(args, n)
+	q := "SELECT write, trimmed, docs FROM journal_pages WHERE write <= ?"
+	if f.Tenant != "" {
+		q += " AND tenant = ?"
+	}
+	q += " ORDER BY write DESC LIMIT ?"
+	top, limit := int64((before-1)>>journalWriteBits), journalReadPages
+	for {
+		args := []any{top}
+		if f.Tenant != "" {
+			args = append(args, f.Tenant)
+		}
+		pages, err := s.readPages(ctx, q, append(args, limit))
+		if err != nil {
+			return nil, err
+		}
+		more := len(pages) == limit
+		if more && f.Tenant == "" {
+			// The last write read may have pages beyond the limit: it is
+			// read whole on the next round, unless it is the only one.
+			last := pages[len(pages)-1].write
+			whole := len(pages)
+			for whole > 0 && pages[whole-1].write == last {
+				whole--
+			}
+			if whole == 0 {
+				limit *= 2
+				continue
+			}
+			pages = pages[:whole]
+		}
+		for i := 0; i < len(pages); {
+			j := i
+			for j < len(pages) && pages[j].write == pages[i].write {
+				j++
+			}
+			if out, err = collectWrite(out, pages[i:j], f, before, n); err != nil || len(out) == n {
+				return out, err
+			}
+			i = j
+		}
+		if !more {
+			return out, nil
+		}
+		top = pages[len(pages)-1].write - 1
+	}
+}
+
+// storedPage is a page as read.
+type storedPage struct {
+	write   int64
+	trimmed int // lines cut from the start of docs
+	docs    string
+}
+
+func (s *JournalStore) readPages(ctx context.Context, q string, args []any) ([]storedPage, error) {
 	rows, err := s.db.read().query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: journal: %w", s.db.name, err)
 	}
 	defer rows.Close()
-	out := []journal.Entry{}
+	var out []storedPage
 	for rows.Next() {
-		var seq int64
-		var doc string
-		if err := rows.Scan(&seq, &doc); err != nil {
+		var p storedPage
+		if err := rows.Scan(&p.write, &p.trimmed, &p.docs); err != nil {
 			return nil, err
 		}
-		var e journal.Entry
-		if err := json.Unmarshal([]byte(doc), &e); err != nil {
-			return nil, fmt.Errorf("%s: journal entry %d: %w", s.db.name, seq, err)
-		}
-		e.Seq = uint64(seq)
-		out = append(out, e)
+		out = append(out, p)
 	}
 	return out, rows.Err()
+}
+
+// collectWrite appends to out, newest first, the entries of one write's
+// pages that are below before and match f, until out holds n.
+func collectWrite(out []journal.Entry, pages []storedPage, f journal.Filter, before uint64, n int) ([]journal.Entry, error) {
+	type line struct {
+		seq uint64
+		doc string
+	}
+	var lines []line
+	for _, p := range pages {
+		cut := p.trimmed
+		for l := range strings.SplitSeq(p.docs, "\n") {
+			if cut > 0 {
+				cut--
+				continue
+			}
+			place, doc, ok := strings.Cut(l, " ")
+			k, err := strconv.Atoi(place)
+			if !ok || err != nil || k < 0 || k >= 1<<journalWriteBits {
+				return out, fmt.Errorf("journal write %d: a line without its place", p.write)
+			}
+			if seq := uint64(p.write)<<journalWriteBits + uint64(k); seq < before {
+				lines = append(lines, line{seq, doc})
+			}
+		}
+	}
+	slices.SortFunc(lines, func(a, b line) int { return cmp.Compare(b.seq, a.seq) })
+	for _, l := range lines {
+		if len(out) == n {
+			break
+		}
+		var e journal.Entry
+		if err := json.Unmarshal([]byte(l.doc), &e); err != nil {
+			return out, fmt.Errorf("journal entry %d: %w", l.seq, err)
+		}
+		e.Seq = l.seq
+		if f.Match(&e) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
 }
 
 // Clear forgets the entries of tenant (every tenant when empty), the
@@ -480,14 +542,9 @@ func (s *JournalStore) Clear(ctx context.Context, tenant string) error {
 	clear(s.pending[len(kept):])
 	s.pending = kept
 	s.mu.Unlock()
-	if tenant == "" {
-		clear(s.floors)
-	} else {
-		delete(s.floors, tenant)
-	}
-	q, args := "DELETE FROM journal", []any(nil)
+	q, args := "DELETE FROM journal_pages", []any(nil)
 	if tenant != "" {
-		q, args = "DELETE FROM journal WHERE tenant = ?", []any{tenant}
+		q, args = "DELETE FROM journal_pages WHERE tenant = ?", []any{tenant}
 	}
 	if _, err := s.db.read().exec(ctx, q, args...); err != nil {
 		return fmt.Errorf("%s: journal: clear: %w", s.db.name, err)

@@ -12,6 +12,7 @@ import (
 	"github.com/knogin/argus-sandbox/emulator/journal/storetest"
 	"github.com/knogin/argus-sandbox/emulator/sqlstore"
 	"github.com/knogin/argus-sandbox/emulator/webhooks"
+	"github.com/knogin/argus-sandbox/internal/racetest"
 )
 
 func openJournal(t testing.TB, db *sqlstore.DB, o sqlstore.JournalOptions) *sqlstore.JournalStore {
@@ -92,7 +93,7 @@ func TestJournalStoreWritesInTheBackground(t *testing.T) {
 	j.Append(journal.Entry{RequestID: "r", Tenant: "acme", Time: time.Now()})
 	var n int
 	for range 250 {
-		if err := db.QueryRowRaw(ctx, "SELECT COUNT(*) FROM journal", &n); err != nil {
+		if err := db.QueryRowRaw(ctx, "SELECT COALESCE(SUM(n - trimmed), 0) FROM journal_pages", &n); err != nil {
 			t.Fatal(err)
 		}
 		if n == 1 {
@@ -139,6 +140,51 @@ func TestJournalMigrationKeepsRecords(t *testing.T) {
 	}
 }
 
+// TestJournalPagesMigrationKeepsEntries: a PostgreSQL journal of schema 5
+// (a row an entry) migrates into pages with its entries, in their order
+// and numbers, and the entries written after number above them.
+func TestJournalPagesMigrationKeepsEntries(t *testing.T) {
+	ctx := context.Background()
+	o := sqlstore.Options{DatabaseURL: freshSchema(t)}
+	old, err := sqlstore.OpenAtVersion(ctx, o, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, tenant := range []string{"acme", "globex", "acme"} {
+		doc := fmt.Sprintf(`{"seq":0,"tenant":%q,"request_id":"old%d","status":200}`, tenant, i)
+		if err := old.ExecRaw(ctx, `INSERT INTO journal (tenant, at, operation, client_id, status, request_id, doc)
+			VALUES (?, 0, '', '', 200, ?, ?)`, tenant, fmt.Sprint("old", i), doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = old.Close()
+	db, err := sqlstore.Open(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	j := openJournal(t, db, sqlstore.JournalOptions{ReadWait: time.Millisecond})
+	j.Append(journal.Entry{RequestID: "new", Tenant: "acme", Time: time.Now()})
+	got, err := j.Entries(ctx, journal.Filter{}, ^uint64(0), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i, e := range got {
+		ids = append(ids, e.RequestID)
+		if i > 0 && e.Seq >= got[i-1].Seq {
+			t.Errorf("%s numbered %d after %d", e.RequestID, e.Seq, got[i-1].Seq)
+		}
+	}
+	if !slices.Equal(ids, []string{"new", "old2", "old1", "old0"}) {
+		t.Fatalf("after migrating: %v, want new old2 old1 old0", ids)
+	}
+	acme, err := j.Entries(ctx, journal.Filter{Tenant: "acme"}, ^uint64(0), 10)
+	if err != nil || len(acme) != 3 {
+		t.Fatalf("acme after migrating: %+v, %v", acme, err)
+	}
+}
+
 // BenchmarkJournalStore measures what recording costs a request (Append:
 // queuing only) and how fast the writer empties the queue into
 // PostgreSQL, in batches of 64 and 500 entries, each pruning its tenant.
@@ -170,13 +216,12 @@ func BenchmarkJournalStore(b *testing.B) {
 	}
 }
 
-// TestJournalPruneReachesRowsBelowItsFloor: a prune deletes only above
-// the floor it last pruned a tenant to, so a row committed below that
-// floor afterwards (another replica's slow write) outlives the next
-// prunes, until the tenant's periodic prune from the bottom removes it,
-// however the prunes of other tenants fall between; the tenant then keeps
-// its newest Size entries, as after every prune.
-func TestJournalPruneReachesRowsBelowItsFloor(t *testing.T) {
+// TestJournalPruneCountsLatePages: a page committed below the newest
+// (another replica's slow write, numbered before writes already stored)
+// is counted by the next prune like any other: the tenant keeps its newest
+// Size entries, across pages, the page the bound falls in trimmed to its
+// newest entries with their numbers unchanged.
+func TestJournalPruneCountsLatePages(t *testing.T) {
 	ctx := context.Background()
 	u := freshSchema(t)
 	db, err := sqlstore.Open(ctx, sqlstore.Options{DatabaseURL: u})
@@ -184,50 +229,147 @@ func TestJournalPruneReachesRowsBelowItsFloor(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	j := openJournal(t, db, sqlstore.JournalOptions{Size: 2, FlushEvery: time.Hour, ReadWait: time.Millisecond, Batch: 1000})
+	j := openJournal(t, db, sqlstore.JournalOptions{Size: 3, FlushEvery: time.Hour, ReadWait: time.Millisecond, Batch: 1000})
 	raw, err := sql.Open("pgx", u)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = raw.Close() })
-	list := func() []string {
+	list := func() ([]string, []uint64) {
 		t.Helper()
 		got, err := j.Entries(ctx, journal.Filter{Tenant: "acme"}, ^uint64(0), 100)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var ids []string
+		var seqs []uint64
 		for _, e := range got {
-			ids = append(ids, e.RequestID)
+			ids, seqs = append(ids, e.RequestID), append(seqs, e.Seq)
 		}
-		return ids
+		return ids, seqs
 	}
-	// Each read writes the queue and prunes: the first prune.
-	for i := range 4 {
+	// Each read writes the queue and prunes: two entries, then four
+	// in one page, of which the prune keeps the newest three.
+	for i := range 2 {
 		j.Append(journal.Entry{RequestID: fmt.Sprint("r", i), Tenant: "acme", Time: time.Now()})
 	}
-	if got := list(); !slices.Equal(got, []string{"r3", "r2"}) {
-		t.Fatalf("after the first prune: %v", got)
+	if got, _ := list(); !slices.Equal(got, []string{"r1", "r0"}) {
+		t.Fatalf("after the first write: %v", got)
 	}
-	if _, err := raw.ExecContext(ctx, `INSERT INTO journal (seq, tenant, at, operation, client_id, status, request_id, doc)
-		OVERRIDING SYSTEM VALUE VALUES (1, 'acme', 0, '', '', 200, 'late', '{"request_id":"late","tenant":"acme"}')`); err != nil {
+	for i := 2; i < 6; i++ {
+		j.Append(journal.Entry{RequestID: fmt.Sprint("r", i), Tenant: "acme", Time: time.Now()})
+	}
+	ids, seqs := list()
+	if !slices.Equal(ids, []string{"r5", "r4", "r3"}) {
+		t.Fatalf("after the second write: %v", ids)
+	}
+	// Write 1 held r0 and r1, which the second write's prune dropped: a
+	// write numbered 1 is below every write stored.
+	if _, err := raw.ExecContext(ctx, `INSERT INTO journal_pages (write, tenant, trimmed, n, docs)
+		VALUES (1, 'acme', 0, 2, '0 {"request_id":"late0","tenant":"acme"}'||chr(10)||'1 {"request_id":"late1","tenant":"acme"}')`); err != nil {
 		t.Fatal(err)
 	}
-	for i := 2; i <= sqlstore.JournalFullPrune; i++ {
-		// Another tenant's prune between two of acme's: the count from
-		// the bottom is each tenant's own.
-		j.Append(journal.Entry{RequestID: fmt.Sprint("g", i), Tenant: "globex", Time: time.Now()})
-		if _, err := j.Entries(ctx, journal.Filter{Tenant: "globex"}, ^uint64(0), 1); err != nil {
+	if got, _ := list(); !slices.Equal(got, []string{"r5", "r4", "r3", "late1", "late0"}) {
+		t.Fatalf("with the late page, before a prune: %v", got)
+	}
+	j.Append(journal.Entry{RequestID: "r6", Tenant: "acme", Time: time.Now()})
+	got, after := list()
+	if !slices.Equal(got, []string{"r6", "r5", "r4"}) {
+		t.Fatalf("after the next prune: %v, want r6 r5 r4", got)
+	}
+	if after[1] != seqs[0] || after[2] != seqs[1] {
+		t.Fatalf("a trimmed page renumbered its entries: %v, before %v", after, seqs)
+	}
+}
+
+// TestJournalReadsAWriteOfManyTenantsInOrder: one write holding more
+// tenants' pages than a read asks for at a time is read whole, its
+// entries in the order they came, and pages of a few entries walk it once.
+func TestJournalReadsAWriteOfManyTenantsInOrder(t *testing.T) {
+	ctx := context.Background()
+	j := openJournal(t, openPostgres(t), sqlstore.JournalOptions{FlushEvery: time.Hour, ReadWait: time.Millisecond, Batch: 1000})
+	var want []string
+	for i := range 60 {
+		id := fmt.Sprint("r", i)
+		j.Append(journal.Entry{RequestID: id, Tenant: fmt.Sprint("t", i%40), Time: time.Now()})
+		want = append([]string{id}, want...)
+	}
+	got, err := j.Entries(ctx, journal.Filter{}, ^uint64(0), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, e := range got {
+		ids = append(ids, e.RequestID)
+	}
+	if !slices.Equal(ids, want) {
+		t.Fatalf("read %v\nwant %v", ids, want)
+	}
+	ids = nil
+	for before := ^uint64(0); ; {
+		page, err := j.Entries(ctx, journal.Filter{}, before, 7)
+		if err != nil {
 			t.Fatal(err)
 		}
-		j.Append(journal.Entry{RequestID: fmt.Sprint("r", i+2), Tenant: "acme", Time: time.Now()})
-		got := list()
-		want := []string{fmt.Sprint("r", i+2), fmt.Sprint("r", i+1), "late"}
-		if i == sqlstore.JournalFullPrune {
-			want = want[:2]
+		for _, e := range page {
+			ids = append(ids, e.RequestID)
 		}
-		if !slices.Equal(got, want) {
-			t.Fatalf("after prune %d: %v, want %v", i, got, want)
+		if len(page) < 7 {
+			break
+		}
+		before = page[len(page)-1].Seq
+	}
+	if !slices.Equal(ids, want) {
+		t.Fatalf("paged %v\nwant %v", ids, want)
+	}
+}
+
+// TestJournalPrunesOfReplicasTogether: replicas writing one tenant at once,
+// each pruning after its writes, never leave it fewer than Size entries
+// (concurrent prunes of one page trim it once, not once each), and once
+// they stop, one more write leaves it exactly its newest Size.
+func TestJournalPrunesOfReplicasTogether(t *testing.T) {
+	ctx := context.Background()
+	u := freshSchema(t)
+	const replicas, writes, each, size = 3, 20, 7, 10
+	stores := make([]*sqlstore.JournalStore, replicas)
+	for i := range stores {
+		db, err := sqlstore.Open(ctx, sqlstore.Options{DatabaseURL: u})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = db.Close() })
+		stores[i] = openJournal(t, db, sqlstore.JournalOptions{Size: size, FlushEvery: time.Hour, ReadWait: time.Millisecond, Batch: 1000})
+	}
+	racetest.Run(replicas, func(r int) {
+		for w := range writes {
+			for k := range each {
+				stores[r].Append(journal.Entry{RequestID: fmt.Sprintf("r%d-%d-%d", r, w, k), Tenant: "acme", Time: time.Now()})
+			}
+			// A read writes the queue and prunes, then lists.
+			got, err := stores[r].Entries(ctx, journal.Filter{Tenant: "acme"}, ^uint64(0), 100)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if len(got) < size {
+				t.Errorf("replica %d after write %d lists %d entries, want at least %d", r, w, len(got), size)
+			}
+		}
+	})
+	// The last writes' prunes may each have missed a page committed
+	// meanwhile: one more write and prune settles the count.
+	stores[0].Append(journal.Entry{RequestID: "last", Tenant: "acme", Time: time.Now()})
+	got, err := stores[0].Entries(ctx, journal.Filter{Tenant: "acme"}, ^uint64(0), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != size || got[0].RequestID != "last" {
+		t.Fatalf("%d entries kept, newest %q; want %d, newest \"last\"", len(got), got[0].RequestID, size)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i].Seq >= got[i-1].Seq {
+			t.Fatalf("entries out of order: %d after %d", got[i].Seq, got[i-1].Seq)
 		}
 	}
 }

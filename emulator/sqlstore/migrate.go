@@ -29,6 +29,7 @@ type migration struct {
 var afterSQL = map[int]func(ctx context.Context, c conn) error{
 	4: copyLeaseOwners,
 	5: journalSequence,
+	6: journalToPages,
 }
 
 // migrations lists the embedded migrations in version order; versions
