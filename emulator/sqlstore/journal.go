@@ -77,12 +77,18 @@ type JournalStore struct {
 
 	mu      sync.Mutex
 	pending []journal.Entry
+	// spare is the queue's other array: a write's batch, emptied, becomes
+	// the next queue, so a steady load appends without growing one.
+	spare   []journal.Entry
 	drops   dropLog
 	dropped atomic.Int64
 
 	// flushMu orders the writes of the queue with each other and with
-	// Clear, so a clear never races an entry it forgot.
+	// Clear, so a clear never races an entry it forgot. It guards buf
+	// and enc, where writes encode their pages.
 	flushMu sync.Mutex
+	buf     bytes.Buffer
+	enc     *json.Encoder
 	wake    chan struct{}
 	full    chan struct{}
 	done    chan struct{}
@@ -119,6 +125,8 @@ func (d *DB) Journal(o JournalOptions) (*JournalStore, error) {
 	}
 	s := &JournalStore{db: d, o: o, log: o.Logger, wake: make(chan struct{}, 1), full: make(chan struct{}, 1),
 		done: make(chan struct{}), stopped: make(chan struct{})}
+	s.enc = json.NewEncoder(&s.buf)
+	s.enc.SetEscapeHTML(false)
 	go s.run()
 	return s, nil
 }
@@ -255,22 +263,26 @@ func (s *JournalStore) flush(ctx context.Context) error {
 	defer s.flushMu.Unlock()
 	s.mu.Lock()
 	batch := s.pending
-	s.pending = nil
+	s.pending, s.spare = s.spare, nil
 	s.mu.Unlock()
-	if len(batch) == 0 {
-		return nil
+	if len(batch) > 0 {
+		written, err := s.write(ctx, batch)
+		if err != nil {
+			rest := batch[written:]
+			s.mu.Lock()
+			room := max(s.o.MaxPending-len(s.pending), 0)
+			lost := max(len(rest)-room, 0)
+			s.pending = append(rest[lost:len(rest):len(rest)], s.pending...)
+			s.mu.Unlock()
+			s.dropped.Add(int64(lost))
+			return err
+		}
 	}
-	written, err := s.write(ctx, batch)
-	if err != nil {
-		rest := batch[written:]
-		s.mu.Lock()
-		room := max(s.o.MaxPending-len(s.pending), 0)
-		lost := max(len(rest)-room, 0)
-		s.pending = append(rest[lost:len(rest):len(rest)], s.pending...)
-		s.mu.Unlock()
-		s.dropped.Add(int64(lost))
-	}
-	return err
+	clear(batch)
+	s.mu.Lock()
+	s.spare = batch[:0]
+	s.mu.Unlock()
+	return nil
 }
 
 // journalWriteBits: an entry's number is its write's number (the
@@ -287,50 +299,41 @@ const journalInsert = `INSERT INTO journal_pages (write, tenant, trimmed, n, doc
 	FROM (SELECT nextval('journal_writes') AS v) w,
 		unnest($1::text[], $2::integer[], $3::text[]) AS x (t, n, d)`
 
-// journalPage is one tenant's entries of a write, in the order they came:
-// a line each, its place in the write, a space, and its JSON document.
-type journalPage struct {
-	tenant string
-	n      int
-	docs   bytes.Buffer
-}
-
 // write inserts batch, journalChunk entries a write (a page of each
-// tenant among them), then prunes the tenants it wrote to; it returns how
-// many entries it inserted.
+// tenant among them: the tenant's entries one a line, its place in the
+// write, a space and its JSON document), then prunes the tenants it wrote
+// to; it returns how many entries it inserted. It numbers nothing itself,
+// so it clears the entries' Seq.
 func (s *JournalStore) write(ctx context.Context, batch []journal.Entry) (int, error) {
 	tenants := map[string]struct{}{}
 	written := 0
-	var doc bytes.Buffer
-	enc := json.NewEncoder(&doc)
 	for len(batch) > written {
 		chunk := batch[written:min(written+journalChunk, len(batch))]
-		var pages []*journalPage
-		byTenant := map[string]*journalPage{}
+		// The chunk's tenants in the order they first came, each with
+		// the places of its entries.
+		var order []string
+		places := map[string][]int{}
 		for i := range chunk {
-			e := chunk[i]
-			e.Seq = 0
-			doc.Reset()
-			if err := enc.Encode(&e); err != nil {
-				return written, err
+			t := chunk[i].Tenant
+			if _, ok := places[t]; !ok {
+				order = append(order, t)
 			}
-			p := byTenant[e.Tenant]
-			if p == nil {
-				p = &journalPage{tenant: e.Tenant}
-				byTenant[e.Tenant] = p
-				pages = append(pages, p)
-			} else {
-				p.docs.WriteByte('\n')
-			}
-			p.docs.WriteString(strconv.Itoa(i))
-			p.docs.WriteByte(' ')
-			p.docs.Write(bytes.TrimSuffix(doc.Bytes(), []byte("\n")))
-			p.n++
-			tenants[e.Tenant] = struct{}{}
+			places[t] = append(places[t], i)
 		}
-		tenant, n, docs := make([]string, len(pages)), make([]int32, len(pages)), make([]string, len(pages))
-		for i, p := range pages {
-			tenant[i], n[i], docs[i] = p.tenant, int32(p.n), p.docs.String()
+		tenant, n, docs := make([]string, len(order)), make([]int32, len(order)), make([]string, len(order))
+		s.buf.Reset()
+		for k, t := range order {
+			start := s.buf.Len()
+			for _, i := range places[t] {
+				s.buf.Write(append(strconv.AppendInt(s.buf.AvailableBuffer(), int64(i), 10), ' '))
+				chunk[i].Seq = 0
+				if err := s.enc.Encode(&chunk[i]); err != nil {
+					return written, err
+				}
+			}
+			// Encode ends each document with a newline: the last is cut.
+			tenant[k], n[k], docs[k] = t, int32(len(places[t])), string(s.buf.Bytes()[start:s.buf.Len()-1])
+			tenants[t] = struct{}{}
 		}
 		if err := s.execQueued(ctx, journalInsert, tenant, n, docs); err != nil {
 			return written, fmt.Errorf("%s: journal: %w", s.db.name, err)
