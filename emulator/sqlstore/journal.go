@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -84,11 +83,10 @@ type JournalStore struct {
 	dropped atomic.Int64
 
 	// flushMu orders the writes of the queue with each other and with
-	// Clear, so a clear never races an entry it forgot. It guards buf
-	// and enc, where writes encode their pages.
+	// Clear, so a clear never races an entry it forgot. It guards buf,
+	// where writes encode their pages.
 	flushMu sync.Mutex
-	buf     bytes.Buffer
-	enc     *json.Encoder
+	buf     []byte
 	wake    chan struct{}
 	full    chan struct{}
 	done    chan struct{}
@@ -125,8 +123,6 @@ func (d *DB) Journal(o JournalOptions) (*JournalStore, error) {
 	}
 	s := &JournalStore{db: d, o: o, log: o.Logger, wake: make(chan struct{}, 1), full: make(chan struct{}, 1),
 		done: make(chan struct{}), stopped: make(chan struct{})}
-	s.enc = json.NewEncoder(&s.buf)
-	s.enc.SetEscapeHTML(false)
 	go s.run()
 	return s, nil
 }
@@ -320,23 +316,38 @@ func (s *JournalStore) write(ctx context.Context, batch []journal.Entry) (int, e
 			}
 			places[t] = append(places[t], i)
 		}
-		tenant, n, docs := make([]string, len(order)), make([]int32, len(order)), make([]string, len(order))
-		s.buf.Reset()
-		for k, t := range order {
-			start := s.buf.Len()
+		var tenant, docs []string
+		var n []int32
+		for _, t := range order {
+			b, lines := s.buf[:0], int32(0)
 			for _, i := range places[t] {
-				s.buf.Write(append(strconv.AppendInt(s.buf.AvailableBuffer(), int64(i), 10), ' '))
-				chunk[i].Seq = 0
-				if err := s.enc.Encode(&chunk[i]); err != nil {
-					return written, err
+				mark := len(b)
+				if lines > 0 {
+					b = append(b, '\n')
 				}
+				b = append(strconv.AppendInt(b, int64(i), 10), ' ')
+				chunk[i].Seq = 0
+				var err error
+				if b, err = chunk[i].AppendJSON(b); err != nil {
+					// JSON cannot carry it (a time past year 9999): it
+					// would fail every write that held it.
+					b = b[:mark]
+					s.dropped.Add(1)
+					s.log.Warn("a request journal entry was dropped", "request_id", chunk[i].RequestID, "err", err)
+					continue
+				}
+				lines++
 			}
-			// Encode ends each document with a newline: the last is cut.
-			tenant[k], n[k], docs[k] = t, int32(len(places[t])), string(s.buf.Bytes()[start:s.buf.Len()-1])
-			tenants[t] = struct{}{}
+			s.buf = b
+			if lines > 0 {
+				tenant, n, docs = append(tenant, t), append(n, lines), append(docs, string(b))
+				tenants[t] = struct{}{}
+			}
 		}
-		if err := s.execQueued(ctx, journalInsert, tenant, n, docs); err != nil {
-			return written, fmt.Errorf("%s: journal: %w", s.db.name, err)
+		if len(tenant) > 0 {
+			if err := s.execQueued(ctx, journalInsert, tenant, n, docs); err != nil {
+				return written, fmt.Errorf("%s: journal: %w", s.db.name, err)
+			}
 		}
 		written += len(chunk)
 	}

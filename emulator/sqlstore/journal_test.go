@@ -79,6 +79,29 @@ func TestJournalStoreDropsPastItsQueueBound(t *testing.T) {
 	}
 }
 
+// TestJournalStoreDropsWhatJSONCannotCarry: an entry whose time is past
+// year 9999 is dropped and counted, and the entries beside it are
+// written, then and later.
+func TestJournalStoreDropsWhatJSONCannotCarry(t *testing.T) {
+	ctx := context.Background()
+	j := openJournal(t, openPostgres(t), sqlstore.JournalOptions{FlushEvery: time.Hour, ReadWait: time.Millisecond, Batch: 1000})
+	j.Append(journal.Entry{RequestID: "before", Tenant: "acme", Time: time.Now()})
+	j.Append(journal.Entry{RequestID: "far", Tenant: "acme", Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
+	j.Append(journal.Entry{RequestID: "alone", Tenant: "globex", Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
+	j.Append(journal.Entry{RequestID: "after", Tenant: "acme", Time: time.Now()})
+	got, err := j.Entries(ctx, journal.Filter{}, ^uint64(0), 10)
+	if err != nil || len(got) != 2 || got[0].RequestID != "after" || got[1].RequestID != "before" {
+		t.Fatalf("listed %+v, %v; want after, before", got, err)
+	}
+	if d := j.Dropped(); d != 2 {
+		t.Fatalf("%d dropped, want 2", d)
+	}
+	j.Append(journal.Entry{RequestID: "later", Tenant: "acme", Time: time.Now()})
+	if got, err := j.Entries(ctx, journal.Filter{}, ^uint64(0), 1); err != nil || len(got) != 1 || got[0].RequestID != "later" {
+		t.Fatalf("the next write: %+v, %v", got, err)
+	}
+}
+
 // TestJournalStoreWritesInTheBackground: an entry reaches the database
 // within FlushEvery without a read of the replica that recorded it.
 func TestJournalStoreWritesInTheBackground(t *testing.T) {
