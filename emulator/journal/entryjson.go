@@ -5,7 +5,8 @@ import (
 	"math"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/knogin/argus-sandbox/internal/jsonwrite"
 )
 
 // AppendJSON appends e as encoding/json writes it with HTML escaping off
@@ -22,16 +23,16 @@ func (e *Entry) AppendJSON(b []byte) ([]byte, error) {
 	}
 	b = strconv.AppendUint(append(b, `{"seq":`...), e.Seq, 10)
 	b = append(e.Time.AppendFormat(append(b, `,"time":"`...), time.RFC3339Nano), '"')
-	b = appendString(append(b, `,"tenant":`...), e.Tenant)
-	b = appendString(append(b, `,"request_id":`...), e.RequestID)
-	b = appendString(append(b, `,"method":`...), e.Method)
-	b = appendString(append(b, `,"path":`...), e.Path)
-	b = appendString(append(b, `,"operation":`...), e.Operation)
-	b = appendString(append(b, `,"api":`...), e.API)
-	b = appendString(append(b, `,"auth":{"method":`...), e.Auth.Method)
-	b = appendString(append(b, `,"kind":`...), e.Auth.Kind)
-	b = appendString(append(b, `,"subject":`...), e.Auth.Subject)
-	b = appendString(append(b, `,"client_id":`...), e.Auth.ClientID)
+	b = jsonString(append(b, `,"tenant":`...), e.Tenant)
+	b = jsonString(append(b, `,"request_id":`...), e.RequestID)
+	b = jsonString(append(b, `,"method":`...), e.Method)
+	b = jsonString(append(b, `,"path":`...), e.Path)
+	b = jsonString(append(b, `,"operation":`...), e.Operation)
+	b = jsonString(append(b, `,"api":`...), e.API)
+	b = jsonString(append(b, `,"auth":{"method":`...), e.Auth.Method)
+	b = jsonString(append(b, `,"kind":`...), e.Auth.Kind)
+	b = jsonString(append(b, `,"subject":`...), e.Auth.Subject)
+	b = jsonString(append(b, `,"client_id":`...), e.Auth.ClientID)
 	b = append(b, `},"scopes":`...)
 	if e.Scopes == nil {
 		b = append(b, "null"...)
@@ -41,16 +42,16 @@ func (e *Entry) AppendJSON(b []byte) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, s)
+			b = jsonString(b, s)
 		}
 		b = append(b, ']')
 	}
 	b = strconv.AppendInt(append(b, `,"status":`...), int64(e.Status), 10)
 	b = appendFloat(append(b, `,"latency_ms":`...), e.LatencyMS)
 	if e.ErrorCode != "" {
-		b = appendString(append(b, `,"error_code":`...), e.ErrorCode)
+		b = jsonString(append(b, `,"error_code":`...), e.ErrorCode)
 	}
-	b = appendString(append(b, `,"body":`...), e.Body)
+	b = jsonString(append(b, `,"body":`...), e.Body)
 	b = strconv.AppendBool(append(b, `,"body_truncated":`...), e.BodyTruncated)
 	if e.Replayed {
 		b = append(b, `,"idempotent_replay":true`...)
@@ -74,54 +75,5 @@ func appendFloat(b []byte, f float64) []byte {
 	return b
 }
 
-const hexDigits = "0123456789abcdef"
-
-// appendString writes s as a JSON string as encoding/json does with HTML
-// escaping off: quotes, backslashes and control characters escaped,
-// invalid UTF-8 replaced by U+FFFD, and U+2028 and U+2029 escaped.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(append(b, s[start:i]...), `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(append(b, s[start:i]...), '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	return append(append(b, s[start:]...), '"')
-}
+// jsonString writes s as encoding/json does with HTML escaping off.
+func jsonString(b []byte, s string) []byte { return jsonwrite.AppendString(b, s, false) }

@@ -59,6 +59,7 @@ func rules() map[string]rule {
 		"internal/racetest":     {},
 		"internal/pgtest":       {},
 		"internal/jsonscan":     {},
+		"internal/jsonwrite":    {},
 		"internal/locale":       {},
 		"internal/cputime":      {},
 		"internal/snapshottest": {},
@@ -117,7 +118,9 @@ func rules() map[string]rule {
 		case "emulator/control":
 			allow = append(allow, "emulator/faults", "emulator/tenants")
 		case "emulator/graphql":
-			allow = append(allow, "internal/jsonscan") // its request scanner
+			allow = append(allow, "internal/jsonscan", "internal/jsonwrite") // its request scanner, its result writer
+		case "emulator/journal":
+			allow = append(allow, "internal/jsonwrite") // the entries' encoder
 		}
 		r[s] = rule{allow: allow}
 		// A surface's store conformance suite tests that surface's Store.
