@@ -18,6 +18,9 @@ func (e *Entry) AppendJSON(b []byte) ([]byte, error) {
 	if y := e.Time.Year(); y < 0 || y > 9999 {
 		return b, errors.New("journal: entry time: year outside of range [0,9999]")
 	}
+	if _, off := e.Time.Zone(); off <= -24*60*60 || off >= 24*60*60 {
+		return b, errors.New("journal: entry time: timezone hour outside of range [0,23]")
+	}
 	if math.IsNaN(e.LatencyMS) || math.IsInf(e.LatencyMS, 0) {
 		return b, errors.New("journal: entry latency is not a number")
 	}

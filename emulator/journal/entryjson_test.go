@@ -72,13 +72,16 @@ func TestAppendJSONIsEncodingJSON(t *testing.T) {
 	}
 }
 
-// TestAppendJSONRefusesWhatJSONCannotSay: a time outside years 0–9999 and
-// a latency that is not a number fail as encoding/json fails.
+// TestAppendJSONRefusesWhatJSONCannotSay: a time outside years 0–9999 or
+// in a zone a day or more from UTC, and a latency that is not a number,
+// fail as encoding/json fails.
 func TestAppendJSONRefusesWhatJSONCannotSay(t *testing.T) {
 	for name, e := range map[string]journal.Entry{
-		"year 10000": {Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
-		"NaN":        {LatencyMS: math.NaN()},
-		"infinity":   {LatencyMS: math.Inf(1)},
+		"year 10000":        {Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
+		"zone of 25 hours":  {Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("x", 25*60*60))},
+		"zone of -24 hours": {Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("x", -24*60*60))},
+		"NaN":               {LatencyMS: math.NaN()},
+		"infinity":          {LatencyMS: math.Inf(1)},
 	} {
 		if _, err := e.AppendJSON(nil); err == nil {
 			t.Errorf("%s: no error", name)

@@ -362,11 +362,11 @@ func (s *JournalStore) write(ctx context.Context, batch []journal.Entry) (int, e
 // update of the row without its documents.
 //
 // The cut is stated as where the page must start, not as how many lines
-// to cut now, and only ever moves forward: when two replicas prune one
-// tenant at once, the second's update re-reads the page the first cut
-// and moves its start only if its own bound lies further. A prune whose
-// snapshot misses a page committed meanwhile counts fewer newer entries
-// and keeps more, never fewer; the next prune takes the rest.
+// to cut now, and only ever moves forward, so a prune never cuts more
+// than its bound even if it ran beside another (prunes take
+// journalPruneLock, so they do not). A prune whose snapshot misses a
+// page committed meanwhile counts fewer newer entries and keeps more,
+// never fewer; the next prune takes the rest.
 const journalPrune = `WITH c AS (
 		SELECT tenant, write, trimmed, n - trimmed AS kept,
 			sum(n - trimmed) OVER (PARTITION BY tenant ORDER BY write DESC) AS newer
@@ -380,18 +380,43 @@ const journalPrune = `WITH c AS (
 	WHERE j.tenant = c.tenant AND j.write = c.write AND c.newer > $2 AND c.newer - c.kept < $2
 		AND j.trimmed < c.trimmed + c.newer - $2`
 
+// journalPruneLock is the advisory lock every replica's journal prunes
+// and clears take: one at a time, they cannot deadlock on each other's
+// rows (a prune updates the page its bound falls in before it deletes the
+// pages past it, so two prunes whose bounds differ lock rows in opposite
+// orders).
+const journalPruneLock = "SELECT pg_advisory_xact_lock(hashtextextended('argus-sandbox journal prune', 0))"
+
 // prune keeps the newest Size entries of each of tenants, in one
-// statement. It reads every page of each tenant: under load a few large
-// ones (a write's worth each), when idle at most Size small ones.
+// statement under journalPruneLock. It reads every page of each tenant:
+// under load a few large ones (a write's worth each), when idle at most
+// Size small ones.
 func (s *JournalStore) prune(ctx context.Context, tenants map[string]struct{}) error {
 	names := make([]string, 0, len(tenants))
 	for t := range tenants {
 		names = append(names, t)
 	}
-	if err := s.execQueued(ctx, journalPrune, names, s.o.Size); err != nil {
+	if err := s.locked(ctx, journalPrune, names, s.o.Size); err != nil {
 		return fmt.Errorf("%s: journal: prune: %w", s.db.name, err)
 	}
 	return nil
+}
+
+// locked runs query, in PostgreSQL's syntax, in a transaction that holds
+// journalPruneLock; uncounted by RoundTrips, as execQueued.
+func (s *JournalStore) locked(ctx context.Context, query string, args ...any) error {
+	tx, err := s.db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, journalPruneLock); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, query, args...); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // execQueued runs a write of the queue, in PostgreSQL's syntax, uncounted
@@ -558,9 +583,9 @@ func (s *JournalStore) Clear(ctx context.Context, tenant string) error {
 	s.mu.Unlock()
 	q, args := "DELETE FROM journal_pages", []any(nil)
 	if tenant != "" {
-		q, args = "DELETE FROM journal_pages WHERE tenant = ?", []any{tenant}
+		q, args = "DELETE FROM journal_pages WHERE tenant = $1", []any{tenant}
 	}
-	if _, err := s.db.read().exec(ctx, q, args...); err != nil {
+	if err := s.locked(ctx, q, args...); err != nil {
 		return fmt.Errorf("%s: journal: clear: %w", s.db.name, err)
 	}
 	return nil
