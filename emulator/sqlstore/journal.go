@@ -137,18 +137,22 @@ func journalSequence(ctx context.Context, c conn) error {
 }
 
 // journalToPages moves the journal into pages (migration 6). On
-// PostgreSQL the writes' numbers come from the sequence journal_writes,
-// which starts above every number the journal gave, and each entry kept
-// becomes a write of its own, numbered as it was; pages are stored
-// uncompressed (a page is written once and soon pruned). SQLite's table
-// was empty.
+// PostgreSQL the writes' numbers come from the sequence journal_writes;
+// the entries kept go into pages that keep their numbers (an entry
+// numbered s goes to write s >> 10, at place s & 1023, with the other
+// entries of its tenant there), so a cursor read before the migration
+// still points where it did, and the sequence starts past them. Pages are
+// stored uncompressed: a page is written once and soon pruned. SQLite's
+// table was empty.
 func journalToPages(ctx context.Context, c conn) error {
 	if c.d.postgres {
 		for _, q := range []string{
 			"CREATE SEQUENCE journal_writes",
-			"SELECT setval('journal_writes', COALESCE((SELECT MAX(seq) FROM journal), 0) + 1, false)",
+			"SELECT setval('journal_writes', COALESCE((SELECT MAX(seq) FROM journal) >> 10, 0) + 1, false)",
 			"ALTER TABLE journal_pages ALTER COLUMN docs SET STORAGE EXTERNAL",
-			"INSERT INTO journal_pages (write, tenant, trimmed, n, docs) SELECT seq, tenant, 0, 1, '0 ' || doc FROM journal",
+			`INSERT INTO journal_pages (write, tenant, trimmed, n, docs)
+				SELECT seq >> 10, tenant, 0, COUNT(*), string_agg((seq & 1023)::text || ' ' || doc, chr(10) ORDER BY seq)
+				FROM journal GROUP BY seq >> 10, tenant`,
 		} {
 			if err := c.execDDL(ctx, q); err != nil {
 				return err

@@ -165,7 +165,8 @@ func TestJournalMigrationKeepsRecords(t *testing.T) {
 
 // TestJournalPagesMigrationKeepsEntries: a PostgreSQL journal of schema 5
 // (a row an entry) migrates into pages with its entries, in their order
-// and numbers, and the entries written after number above them.
+// and with their numbers (a cursor read before still points where it
+// did), and the entries written after number above them.
 func TestJournalPagesMigrationKeepsEntries(t *testing.T) {
 	ctx := context.Background()
 	o := sqlstore.Options{DatabaseURL: freshSchema(t)}
@@ -173,10 +174,13 @@ func TestJournalPagesMigrationKeepsEntries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Numbers as the identity column gave them, two in one page-to-be,
+	// one a page further.
+	seqs := []int64{1500, 1501, 2100}
 	for i, tenant := range []string{"acme", "globex", "acme"} {
 		doc := fmt.Sprintf(`{"seq":0,"tenant":%q,"request_id":"old%d","status":200}`, tenant, i)
-		if err := old.ExecRaw(ctx, `INSERT INTO journal (tenant, at, operation, client_id, status, request_id, doc)
-			VALUES (?, 0, '', '', 200, ?, ?)`, tenant, fmt.Sprint("old", i), doc); err != nil {
+		if err := old.ExecRaw(ctx, `INSERT INTO journal (seq, tenant, at, operation, client_id, status, request_id, doc)
+			OVERRIDING SYSTEM VALUE VALUES (?, ?, 0, '', '', 200, ?, ?)`, seqs[i], tenant, fmt.Sprint("old", i), doc); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -201,6 +205,16 @@ func TestJournalPagesMigrationKeepsEntries(t *testing.T) {
 	}
 	if !slices.Equal(ids, []string{"new", "old2", "old1", "old0"}) {
 		t.Fatalf("after migrating: %v, want new old2 old1 old0", ids)
+	}
+	for i, want := range []int64{2100, 1501, 1500} {
+		if got[i+1].Seq != uint64(want) {
+			t.Errorf("%s numbered %d after migrating, %d before", got[i+1].RequestID, got[i+1].Seq, want)
+		}
+	}
+	// A cursor read before the migration: the entries below it.
+	below, err := j.Entries(ctx, journal.Filter{}, 1501, 10)
+	if err != nil || len(below) != 1 || below[0].RequestID != "old0" {
+		t.Fatalf("below cursor 1501 after migrating: %+v, %v", below, err)
 	}
 	acme, err := j.Entries(ctx, journal.Filter{Tenant: "acme"}, ^uint64(0), 10)
 	if err != nil || len(acme) != 3 {
