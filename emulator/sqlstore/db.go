@@ -486,13 +486,18 @@ func (c conn) forUpdate() string {
 	return ""
 }
 
+// lockScope takes, on PostgreSQL, the transaction-long advisory lock of
+// a scope (its argument): every transaction that takes it waits for the
+// one holding it to end.
+const lockScope = "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))"
+
 // lock serialises the transaction with every other that locks scope, until
 // it ends. On SQLite the write transaction itself is exclusive.
 func (c conn) lock(ctx context.Context, scope string) error {
 	if !c.d.postgres {
 		return nil
 	}
-	_, err := c.exec(ctx, "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", scope)
+	_, err := c.exec(ctx, lockScope, scope)
 	return err
 }
 

@@ -384,12 +384,12 @@ const journalPrune = `WITH c AS (
 	WHERE j.tenant = c.tenant AND j.write = c.write AND c.newer > $2 AND c.newer - c.kept < $2
 		AND j.trimmed < c.trimmed + c.newer - $2`
 
-// journalPruneLock is the advisory lock every replica's journal prunes
-// and clears take: one at a time, they cannot deadlock on each other's
-// rows (a prune updates the page its bound falls in before it deletes the
-// pages past it, so two prunes whose bounds differ lock rows in opposite
-// orders).
-const journalPruneLock = "SELECT pg_advisory_xact_lock(hashtextextended('argus-sandbox journal prune', 0))"
+// journalPruneLock is the lock scope (lockScope) every replica's journal
+// prunes and clears take: one at a time, they cannot deadlock on each
+// other's rows (a prune updates the page its bound falls in before it
+// deletes the pages past it, so two prunes whose bounds differ lock rows
+// in opposite orders).
+const journalPruneLock = "journal prune"
 
 // prune keeps the newest Size entries of each of tenants, in one
 // statement under journalPruneLock. It reads every page of each tenant:
@@ -407,14 +407,15 @@ func (s *JournalStore) prune(ctx context.Context, tenants map[string]struct{}) e
 }
 
 // locked runs query, in PostgreSQL's syntax, in a transaction that holds
-// journalPruneLock; uncounted by RoundTrips, as execQueued.
+// journalPruneLock; uncounted by RoundTrips, as execQueued (conn.lock
+// would count it).
 func (s *JournalStore) locked(ctx context.Context, query string, args ...any) error {
 	tx, err := s.db.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = tx.Rollback() }()
-	if _, err := tx.ExecContext(ctx, journalPruneLock); err != nil {
+	if _, err := tx.ExecContext(ctx, s.db.d.rebind(lockScope), journalPruneLock); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, query, args...); err != nil {

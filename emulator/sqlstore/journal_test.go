@@ -25,6 +25,23 @@ func openJournal(t testing.TB, db *sqlstore.DB, o sqlstore.JournalOptions) *sqls
 	return j
 }
 
+// replicaJournals opens n journal stores on one fresh database, each on a
+// database handle of its own, as n replicas would.
+func replicaJournals(t *testing.T, n int, o sqlstore.JournalOptions) []*sqlstore.JournalStore {
+	t.Helper()
+	u := freshSchema(t)
+	stores := make([]*sqlstore.JournalStore, n)
+	for i := range stores {
+		db, err := sqlstore.Open(context.Background(), sqlstore.Options{DatabaseURL: u})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = db.Close() })
+		stores[i] = openJournal(t, db, o)
+	}
+	return stores
+}
+
 func TestJournalStorePostgres(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, size int) journal.Store {
 		return openJournal(t, openPostgres(t), sqlstore.JournalOptions{Size: size})
@@ -36,16 +53,8 @@ func TestJournalStorePostgres(t *testing.T) {
 // numbering, and a clear on one forgets the other's.
 func TestJournalStoreSharedByReplicas(t *testing.T) {
 	ctx := context.Background()
-	u := freshSchema(t)
-	open := func() *sqlstore.JournalStore {
-		db, err := sqlstore.Open(ctx, sqlstore.Options{DatabaseURL: u})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = db.Close() })
-		return openJournal(t, db, sqlstore.JournalOptions{})
-	}
-	a, b := open(), open()
+	stores := replicaJournals(t, 2, sqlstore.JournalOptions{})
+	a, b := stores[0], stores[1]
 	a.Append(journal.Entry{RequestID: "on-a", Tenant: "acme", Time: time.Now()})
 	b.Append(journal.Entry{RequestID: "on-b", Tenant: "acme", Time: time.Now()})
 	// a's read waits out b's write interval: b's entry, appended before
@@ -326,18 +335,9 @@ func TestJournalPruneCountsLatePages(t *testing.T) {
 // hundred writes).
 func TestJournalPrunesOfReplicasDoNotDeadlock(t *testing.T) {
 	ctx := context.Background()
-	u := freshSchema(t)
 	const replicas, writes, size = 3, 250, 5
 	tenants := []string{"a", "b", "c", "d", "e", "f"}
-	stores := make([]*sqlstore.JournalStore, replicas)
-	for i := range stores {
-		db, err := sqlstore.Open(ctx, sqlstore.Options{DatabaseURL: u})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = db.Close() })
-		stores[i] = openJournal(t, db, sqlstore.JournalOptions{Size: size, FlushEvery: time.Hour, ReadWait: time.Millisecond, Batch: 1000})
-	}
+	stores := replicaJournals(t, replicas, sqlstore.JournalOptions{Size: size, FlushEvery: time.Hour, ReadWait: time.Millisecond, Batch: 1000})
 	racetest.Run(replicas, func(r int) {
 		for w := range writes {
 			for k, tenant := range tenants {
@@ -399,21 +399,12 @@ func TestJournalReadsAWriteOfManyTenantsInOrder(t *testing.T) {
 
 // TestJournalPrunesOfReplicasTogether: replicas writing one tenant at once,
 // each pruning after its writes, never leave it fewer than Size entries
-// (concurrent prunes of one page trim it once, not once each), and once
-// they stop, one more write leaves it exactly its newest Size.
+// (no prune cuts a page past its bound), and once they stop, one more
+// write leaves it exactly its newest Size.
 func TestJournalPrunesOfReplicasTogether(t *testing.T) {
 	ctx := context.Background()
-	u := freshSchema(t)
 	const replicas, writes, each, size = 3, 20, 7, 10
-	stores := make([]*sqlstore.JournalStore, replicas)
-	for i := range stores {
-		db, err := sqlstore.Open(ctx, sqlstore.Options{DatabaseURL: u})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = db.Close() })
-		stores[i] = openJournal(t, db, sqlstore.JournalOptions{Size: size, FlushEvery: time.Hour, ReadWait: time.Millisecond, Batch: 1000})
-	}
+	stores := replicaJournals(t, replicas, sqlstore.JournalOptions{Size: size, FlushEvery: time.Hour, ReadWait: time.Millisecond, Batch: 1000})
 	racetest.Run(replicas, func(r int) {
 		for w := range writes {
 			for k := range each {
